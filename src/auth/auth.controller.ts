@@ -1,0 +1,97 @@
+import { Body, Controller, Get, HttpCode, Post, Query, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { BadRequestError } from '../common/domain-error.js';
+import { normalizeEmailOrThrow } from '../common/email.js';
+import { AppConfig } from '../config/app-config.js';
+import { bearerFromHeader } from '../sessions/bearer-auth.guard.js';
+import { CurrentPrincipal } from '../sessions/principal.js';
+import type { Principal } from '../sessions/principal.js';
+import { Public } from '../sessions/public.decorator.js';
+import { AuthService } from './auth.service.js';
+import { GoogleSignIn, SignInStep } from './google-sign-in.js';
+import type { FlowCookie } from './sign-in-flow.store.js';
+
+/** Google sign-in, the caller's session, logout and revocation (HTTP contract in DESIGN.md). */
+@Controller('auth')
+export class AuthController {
+  private readonly secureCookies: boolean;
+
+  constructor(
+    private readonly auth: AuthService,
+    private readonly signIn: GoogleSignIn,
+    config: AppConfig,
+  ) {
+    const c = config.values.cookieSecure;
+    this.secureCookies = c === 'auto' ? config.values.publicUrl.startsWith('https://') : c;
+  }
+
+  /** Redirects the browser to Google's consent page. */
+  @Public()
+  @Get('google')
+  async google(@Req() req: FastifyRequest, @Res() reply: FastifyReply, @Query('login_hint') loginHint?: string): Promise<void> {
+    const hint = loginHint === undefined || loginHint === '' ? undefined : normalizeEmailOrThrow(loginHint, 'login_hint');
+    const step = await this.signIn.start(req, { loginHint: hint, consent: await this.auth.needsConsent(hint), retried: false });
+    this.send(reply, step);
+  }
+
+  /** Google redirects here; answers with the bearer token as JSON. */
+  @Public()
+  @Get('google/callback')
+  async callback(@Req() req: FastifyRequest, @Res() reply: FastifyReply, @Query() query: Record<string, unknown>): Promise<void> {
+    if (typeof query.code !== 'string' && typeof query.error !== 'string') {
+      throw new BadRequestError('The callback needs "code" and "state" from Google. Start the sign-in at /auth/google.', 'code_missing');
+    }
+    if (typeof query.state !== 'string' || query.state === '') {
+      throw new BadRequestError('The callback has no "state". Start the sign-in again at /auth/google.', 'state_missing');
+    }
+    const step = await this.signIn.finish(req);
+    if (step.kind === 'redirect') return this.send(reply, step);
+    this.setCookies(reply, step.cookies);
+    const outcome = await this.auth.completeSignIn(step.identity, step.flow, req.ip);
+    if (outcome.kind === 'restart-with-consent') {
+      // Google sent no refresh token and we hold none: ask once more, this time forcing the consent screen.
+      const restart = await this.signIn.start(req, { loginHint: outcome.email, consent: true, retried: true });
+      return this.send(reply, restart);
+    }
+    reply.header('cache-control', 'no-store').header('pragma', 'no-cache').status(200).send(outcome.result);
+  }
+
+  /** The caller's session. */
+  @Get('session')
+  session(@CurrentPrincipal() principal: Principal) {
+    return this.auth.describe(principal);
+  }
+
+  /** Ends this session only. */
+  @Post('logout')
+  @HttpCode(204)
+  async logout(@CurrentPrincipal() principal: Principal, @Req() req: FastifyRequest): Promise<void> {
+    await this.auth.logout(principal, req.ip);
+  }
+
+  /** Revokes every session and the Google grant of the token's user. Token from the header or a JSON/form body. */
+  @Public()
+  @Post('revoke')
+  @HttpCode(200)
+  async revoke(@Req() req: FastifyRequest, @Body() body: unknown): Promise<{ revoked: true }> {
+    const fromBody = body && typeof body === 'object' ? (body as Record<string, unknown>).token : undefined;
+    const token = bearerFromHeader(req.headers.authorization) ?? (typeof fromBody === 'string' && fromBody ? fromBody : undefined);
+    if (!token) {
+      throw new BadRequestError('Send the bearer token to revoke in the Authorization header, or as "token" in a JSON or form body.', 'token_missing');
+    }
+    await this.auth.revoke(token, req.ip);
+    return { revoked: true };
+  }
+
+  private send(reply: FastifyReply, step: SignInStep): void {
+    if (step.kind !== 'redirect') throw new Error('expected a redirect from the sign-in flow');
+    this.setCookies(reply, step.cookies);
+    reply.header('cache-control', 'no-store').redirect(step.url, 302);
+  }
+
+  private setCookies(reply: FastifyReply, cookies: FlowCookie[]): void {
+    for (const c of cookies) {
+      reply.setCookie(c.name, c.value, { path: '/auth/google', httpOnly: true, sameSite: 'lax', secure: this.secureCookies, maxAge: c.maxAgeSeconds });
+    }
+  }
+}

@@ -1,0 +1,113 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { UnauthorizedError } from '../common/domain-error.js';
+import { AppConfig } from '../config/app-config.js';
+import { CredentialsService } from '../credentials/credentials.service.js';
+import { GoogleTokenClient } from '../credentials/google-token.client.js';
+import { BearerTokenService } from '../sessions/bearer-token.service.js';
+import type { Principal } from '../sessions/principal.js';
+import { SessionStore } from '../sessions/session.store.js';
+import type { GoogleIdentity } from './google-sign-in.js';
+import type { SignInFlow } from './sign-in-flow.store.js';
+
+/** The callback's answer: what an API consumer needs to call the service. */
+export interface SignInResult {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  email: string;
+  session_id: string;
+}
+
+export type SignInOutcome = { kind: 'done'; result: SignInResult } | { kind: 'restart-with-consent'; email: string };
+
+/** Sign-in completion, session description, logout and revocation. */
+@Injectable()
+export class AuthService {
+  private readonly logger = new Logger('Audit');
+
+  constructor(
+    private readonly credentials: CredentialsService,
+    private readonly google: GoogleTokenClient,
+    private readonly sessions: SessionStore,
+    private readonly tokens: BearerTokenService,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** Whether to force Google's consent screen: only when no refresh token is held for the hinted user. */
+  async needsConsent(loginHint: string | undefined): Promise<boolean> {
+    if (!loginHint) return false; // unknown user: the callback restarts with consent if Google sends no refresh token
+    const stored = await this.credentials.findStored(loginHint);
+    return !stored?.refreshToken;
+  }
+
+  /** Stores the user's Google credentials, opens a session and issues the bearer token. */
+  async completeSignIn(identity: GoogleIdentity, flow: SignInFlow, ip?: string): Promise<SignInOutcome> {
+    const { email } = identity;
+    if (!identity.refreshToken) {
+      const stored = await this.credentials.findStored(email);
+      if (!stored?.refreshToken) {
+        if (!flow.retried) return { kind: 'restart-with-consent', email };
+        this.logger.warn({ msg: 'Google sent no refresh token even with prompt=consent; the session ends when the access token expires', event: 'sign_in', user: email });
+      }
+    }
+    const g = this.config.values.google;
+    await this.credentials.saveSignIn(email, {
+      token: identity.accessToken,
+      refreshToken: identity.refreshToken,
+      expiry: new Date(Date.now() + identity.expiresInSeconds * 1000),
+      scopes: identity.scopes,
+      tokenUri: g.tokenUrl,
+      clientId: g.clientId,
+    });
+    const session = await this.sessions.create(email, this.tokens.ttlSeconds);
+    const issued = await this.tokens.issue(session);
+    this.logger.log({ msg: 'sign-in', event: 'sign_in', outcome: 'success', user: email, ip });
+    return {
+      kind: 'done',
+      result: { access_token: issued.accessToken, token_type: 'Bearer', expires_in: issued.expiresIn, email, session_id: session.sessionId },
+    };
+  }
+
+  /** The caller's session and the state of their Google grant. */
+  async describe(principal: Principal) {
+    const stored = await this.credentials.findStored(principal.email);
+    return {
+      email: principal.email,
+      session_id: principal.session.sessionId,
+      issued_at: new Date(principal.claims.iat * 1000).toISOString(),
+      expires_at: new Date(principal.claims.exp * 1000).toISOString(),
+      scopes: stored?.scopes ?? [],
+      google: { expires_at: stored?.expiry?.toISOString() ?? null, has_refresh_token: Boolean(stored?.refreshToken) },
+    };
+  }
+
+  /** Ends the caller's current session; their credentials and other sessions stay. */
+  async logout(principal: Principal, ip?: string): Promise<void> {
+    await this.sessions.end(principal.session);
+    this.logger.log({ msg: 'logout', event: 'logout', outcome: 'success', user: principal.email, ip });
+  }
+
+  /**
+   * Revokes everything of the token's user: every session, the S3 credentials, the grant at Google (best effort,
+   * with the refresh token). A validly signed token whose session has already ended is answered with success
+   * and changes nothing: revocation is idempotent, and an old token must not destroy a later sign-in.
+   */
+  async revoke(token: string | undefined, ip?: string): Promise<void> {
+    const claims = token ? this.tokens.verifyIgnoringExpiry(token) : undefined;
+    if (!claims) {
+      throw new UnauthorizedError('The token is not one this service issued. Send the bearer token you received from /auth/google/callback.', 'invalid_token');
+    }
+    const session = await this.sessions.find(claims.sid);
+    if (!session || session.email !== claims.sub) {
+      this.logger.log({ msg: 'revoke (already revoked)', event: 'revoke', outcome: 'noop', user: claims.sub, ip });
+      return;
+    }
+    const email = session.email;
+    const stored = await this.credentials.findStored(email);
+    const ended = await this.sessions.endAllForUser(email);
+    await this.credentials.forget(email);
+    const revokeWith = stored?.refreshToken ?? stored?.token;
+    const revokedAtGoogle = revokeWith ? await this.google.revoke(revokeWith) : true;
+    this.logger.log({ msg: 'revoke', event: 'revoke', outcome: 'success', user: email, ip, sessionsEnded: ended, revokedAtGoogle });
+  }
+}

@@ -1,0 +1,97 @@
+import { EncryptJWT, jwtDecrypt } from 'jose';
+import { randomBytes } from 'node:crypto';
+import { OneTimeMarkers } from '../sessions/one-time-markers.js';
+
+/** What a sign-in carries from `/auth/google` to the callback. */
+export interface SignInFlow {
+  loginHint?: string;
+  /** This flow is the one automatic restart with prompt=consent; never restart again. */
+  retried: boolean;
+}
+
+/** Why a callback's state was refused; each maps to a 400 with its own next step. */
+export interface FlowRejection {
+  reason: 'state_missing' | 'state_unknown' | 'state_replayed';
+  message: string;
+}
+
+export interface FlowCookie {
+  name: string;
+  value: string;
+  maxAgeSeconds: number;
+}
+
+/** Where the store leaves cookies for the controller to set (passport's store API only sees the request). */
+export const FLOW_COOKIES_OUT = Symbol('flowCookiesOut');
+
+type FlowRequest = { cookies?: Record<string, string | undefined>; [FLOW_COOKIES_OUT]?: FlowCookie[] };
+type StoreCallback = (err: Error | null, state?: string) => void;
+type VerifyCallback = (err: Error | null, verifier?: string | false, info?: SignInFlow | FlowRejection) => void;
+
+const FLOW_TTL_SECONDS = 600;
+const COOKIE_PREFIX = 'wsb_flow_';
+
+/**
+ * passport-oauth2's state store (the `store` option), kept off every replica's memory so a sign-in may start on
+ * one replica and finish on another: the PKCE verifier and flow data travel in an encrypted (AES-256-GCM JWE),
+ * HttpOnly cookie named after the state, which binds the flow to the browser that started it. One use per state
+ * is enforced across replicas with a create-only marker in S3.
+ */
+export class SignInFlowStore {
+  constructor(
+    private readonly key: Uint8Array,
+    private readonly markers: OneTimeMarkers,
+  ) {}
+
+  /** passport calls this when redirecting to Google (arity 5: PKCE). */
+  store(req: FlowRequest, verifier: string, flow: SignInFlow | undefined, _meta: unknown, cb: StoreCallback): void {
+    const state = randomBytes(32).toString('base64url');
+    new EncryptJWT({ st: state, v: verifier, h: flow?.loginHint, r: flow?.retried ?? false })
+      .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
+      .setIssuedAt()
+      .setExpirationTime(`${FLOW_TTL_SECONDS}s`)
+      .encrypt(this.key)
+      .then((value) => {
+        (req[FLOW_COOKIES_OUT] ??= []).push({ name: cookieName(state), value, maxAgeSeconds: FLOW_TTL_SECONDS });
+        cb(null, state);
+      }, (err: Error) => cb(err));
+  }
+
+  /** passport calls this on the callback (arity 4): hands back the PKCE verifier, or refuses the state. */
+  verify(req: FlowRequest, providedState: unknown, _meta: unknown, cb: VerifyCallback): void {
+    this.check(req, providedState).then(
+      (result) => ('verifier' in result ? cb(null, result.verifier, result.flow) : cb(null, false, result)),
+      (err: Error) => cb(err),
+    );
+  }
+
+  private async check(req: FlowRequest, providedState: unknown): Promise<{ verifier: string; flow: SignInFlow } | FlowRejection> {
+    if (typeof providedState !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(providedState)) {
+      return { reason: 'state_missing', message: 'The callback has no valid "state". Start the sign-in again at /auth/google.' };
+    }
+    const cookie = req.cookies?.[cookieName(providedState)];
+    const unknown: FlowRejection = {
+      reason: 'state_unknown',
+      message: 'This sign-in was not started in this browser, or it expired (10 minutes). Start again at /auth/google in the same browser.',
+    };
+    if (!cookie) return unknown;
+    let payload: Record<string, unknown>;
+    try {
+      ({ payload } = await jwtDecrypt(cookie, this.key, { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] }));
+    } catch {
+      return unknown;
+    }
+    if (payload.st !== providedState || typeof payload.v !== 'string') return unknown;
+    if (!(await this.markers.claim('oauth-state', providedState))) {
+      return { reason: 'state_replayed', message: 'This sign-in callback was already used. Start a new sign-in at /auth/google.' };
+    }
+    // Spent: the controller expires the cookie.
+    (req[FLOW_COOKIES_OUT] ??= []).push({ name: cookieName(providedState), value: '', maxAgeSeconds: 0 });
+    return { verifier: payload.v, flow: { loginHint: typeof payload.h === 'string' ? payload.h : undefined, retried: payload.r === true } };
+  }
+}
+
+function cookieName(state: string): string {
+  // One cookie per flow, so two sign-ins in two tabs do not overwrite each other.
+  return `${COOKIE_PREFIX}${state.slice(0, 16)}`;
+}

@@ -1,0 +1,68 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { DomainError } from './domain-error.js';
+
+interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string;
+}
+
+const GENERIC_NEXT_STEP = 'Retry the request; if it keeps failing, contact the operators with the time of the request.';
+
+/**
+ * The one place errors become HTTP: domain errors keep their status and guidance, framework errors keep their
+ * status with a readable message, anything else is a 500 whose details stay in the log, never in the response.
+ */
+@Catch()
+export class DomainExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const { body, headers } = this.toBody(exception);
+    if (reply.sent) return;
+    for (const [name, value] of Object.entries(headers)) reply.header(name, value);
+    reply.status(body.statusCode).header('content-type', 'application/json; charset=utf-8').send(body);
+  }
+
+  private toBody(exception: unknown): { body: ErrorBody; headers: Record<string, string> } {
+    if (exception instanceof DomainError) {
+      return {
+        body: { statusCode: exception.status, error: exception.error, message: exception.message },
+        headers: exception.headers,
+      };
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const response = exception.getResponse();
+      const raw = typeof response === 'string' ? response : (response as { message?: unknown }).message;
+      const message = Array.isArray(raw) ? raw.join('; ') : String(raw ?? exception.message);
+      return { body: { statusCode: status, error: errorName(status), message: withNextStep(status, message) }, headers: {} };
+    }
+    const fastifyStatus = (exception as { statusCode?: unknown })?.statusCode;
+    if (typeof fastifyStatus === 'number' && fastifyStatus >= 400 && fastifyStatus < 500) {
+      // Fastify's own client errors (malformed JSON body, unsupported media type, body too large).
+      const message = (exception as Error).message ?? 'The request could not be read';
+      return {
+        body: { statusCode: fastifyStatus, error: errorName(fastifyStatus), message: `${message}. Fix the request body or headers and retry.` },
+        headers: {},
+      };
+    }
+    this.logger.error({ msg: 'unhandled error', error: (exception as Error)?.name, detail: (exception as Error)?.message });
+    return { body: { statusCode: 500, error: 'internal_error', message: `Internal error. ${GENERIC_NEXT_STEP}` }, headers: {} };
+  }
+}
+
+function errorName(status: number): string {
+  const names: Record<number, string> = {
+    400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed',
+    406: 'not_acceptable', 409: 'conflict', 413: 'payload_too_large', 415: 'unsupported_media_type', 429: 'too_many_requests',
+  };
+  return names[status] ?? (status >= 500 ? 'internal_error' : 'bad_request');
+}
+
+function withNextStep(status: number, message: string): string {
+  if (status === 404) return `${message}. See the README for the routes this service offers.`;
+  return message;
+}

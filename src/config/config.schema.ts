@@ -1,0 +1,179 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+const DEFAULT_SCOPES = [
+  'https://www.googleapis.com/auth/gmail.readonly',
+  'https://www.googleapis.com/auth/drive.readonly',
+  'https://www.googleapis.com/auth/calendar.readonly',
+].join(' ');
+
+const bool = z
+  .enum(['true', 'false', '1', '0', ''])
+  .optional()
+  .transform((v) => v === 'true' || v === '1');
+const int = (def: number, min: number) => z.coerce.number().int().min(min).default(def);
+const url = z.url({ protocol: /^https?$/ });
+const prefix = (def: string) =>
+  z
+    .string()
+    .default(def)
+    .refine((p) => p === '' || p.endsWith('/'), 'must end with "/" (or be empty)');
+
+/** The environment variables the service reads (names agreed in DESIGN.md). */
+export const envSchema = z
+  .object({
+    PORT: int(3000, 0),
+    PUBLIC_URL: url.optional(),
+    GOOGLE_CLIENT_ID: z.string().min(1, 'is required (the OAuth client id from Google Cloud console)'),
+    GOOGLE_CLIENT_SECRET: z.string().min(1, 'is required (the OAuth client secret from Google Cloud console)'),
+    GOOGLE_SCOPES: z.string().default(DEFAULT_SCOPES),
+    GOOGLE_AUTH_URL: url.default('https://accounts.google.com/o/oauth2/v2/auth'),
+    GOOGLE_TOKEN_URL: url.default('https://oauth2.googleapis.com/token'),
+    GOOGLE_USERINFO_URL: url.default('https://openidconnect.googleapis.com/v1/userinfo'),
+    GOOGLE_REVOKE_URL: url.default('https://oauth2.googleapis.com/revoke'),
+    GOOGLE_API_ROOT_URL: url.default('https://www.googleapis.com/'),
+    GOOGLE_HTTP_TIMEOUT_MS: int(10000, 100),
+    S3_BUCKET: z.string().min(3, 'is required (the bucket that holds credentials and sessions)'),
+    S3_PREFIX: prefix('credentials/'),
+    S3_SESSION_PREFIX: prefix('sessions/'),
+    AWS_REGION: z.string().default('us-east-1'),
+    S3_ENDPOINT: url.optional(),
+    S3_FORCE_PATH_STYLE: bool,
+    S3_SSE: z.enum(['AES256', 'aws:kms']).default('AES256'),
+    S3_SSE_KMS_KEY_ID: z.string().optional(),
+    S3_TIMEOUT_MS: int(5000, 100),
+    AWS_ACCESS_KEY_ID: z.string().optional(),
+    AWS_SECRET_ACCESS_KEY: z.string().optional(),
+    JWT_SECRET: z.string().min(32, 'must be at least 32 bytes (HS256 key)').optional(),
+    JWT_PRIVATE_KEY: z.string().optional(),
+    JWT_ISSUER: z.string().optional(),
+    JWT_AUDIENCE: z.string().default('workspace-api'),
+    JWT_TTL_SECONDS: int(3600, 60),
+    SESSION_CACHE_TTL_MS: int(5000, 0),
+    SESSION_CACHE_MAX: int(100000, 1),
+    GOOGLE_CLIENT_CACHE_TTL_MS: int(1800000, 0),
+    GOOGLE_CLIENT_CACHE_MAX: int(10000, 1),
+    S3_LATENCY_WARN_MS: int(500, 1),
+    COOKIE_SECURE: z.enum(['auto', 'true', 'false']).default('auto'),
+  })
+  .superRefine((env, ctx) => {
+    if (!env.JWT_SECRET && !env.JWT_PRIVATE_KEY) {
+      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required: set JWT_SECRET (>= 32 bytes) or JWT_PRIVATE_KEY (ES256 PEM)' });
+    }
+    if (env.JWT_SECRET && env.JWT_PRIVATE_KEY) {
+      ctx.addIssue({ code: 'custom', path: ['JWT_PRIVATE_KEY'], message: 'conflicts with JWT_SECRET: set only one of them' });
+    }
+    if (env.S3_SSE === 'aws:kms' && !env.S3_SSE_KMS_KEY_ID) {
+      ctx.addIssue({ code: 'custom', path: ['S3_SSE_KMS_KEY_ID'], message: 'is required when S3_SSE=aws:kms' });
+    }
+    if (Boolean(env.AWS_ACCESS_KEY_ID) !== Boolean(env.AWS_SECRET_ACCESS_KEY)) {
+      ctx.addIssue({ code: 'custom', path: ['AWS_SECRET_ACCESS_KEY'], message: 'AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together' });
+    }
+  });
+
+export type Env = z.infer<typeof envSchema>;
+
+/** The validated, typed configuration the modules use. */
+export interface AppConfigValues {
+  port: number;
+  publicUrl: string;
+  google: {
+    clientId: string;
+    clientSecret: string;
+    scopes: string[];
+    authUrl: string;
+    tokenUrl: string;
+    userinfoUrl: string;
+    revokeUrl: string;
+    apiRootUrl: string;
+    httpTimeoutMs: number;
+    clientCacheTtlMs: number;
+    clientCacheMax: number;
+  };
+  s3: {
+    bucket: string;
+    credentialsPrefix: string;
+    sessionPrefix: string;
+    region: string;
+    endpoint?: string;
+    forcePathStyle: boolean;
+    sse: 'AES256' | 'aws:kms';
+    kmsKeyId?: string;
+    timeoutMs: number;
+    latencyWarnMs: number;
+    accessKeyId?: string;
+    secretAccessKey?: string;
+  };
+  jwt: {
+    algorithm: 'HS256' | 'ES256';
+    secret?: string;
+    privateKey?: string;
+    issuer: string;
+    audience: string;
+    ttlSeconds: number;
+    /** Key material for the sign-in flow cookie, derived from the JWT key so operators manage one secret. */
+    flowCookieKey: Buffer;
+  };
+  sessions: { cacheTtlMs: number; cacheMax: number };
+  cookieSecure: 'auto' | boolean;
+}
+
+/** Thrown at boot; the message names every bad variable so the operator can fix them in one go. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Validates the environment and returns the typed configuration, or throws a ConfigError naming the variables. */
+export function parseConfig(raw: Record<string, string | undefined>): AppConfigValues {
+  const present = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined && v !== ''));
+  const result = envSchema.safeParse(present);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join('.') || 'environment'} ${i.message}`);
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}. Fix these environment variables and start again.`);
+  }
+  const env = result.data;
+  const publicUrl = (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
+  const keyMaterial = env.JWT_SECRET ?? env.JWT_PRIVATE_KEY ?? '';
+  return {
+    port: env.PORT,
+    publicUrl,
+    google: {
+      clientId: env.GOOGLE_CLIENT_ID,
+      clientSecret: env.GOOGLE_CLIENT_SECRET,
+      scopes: [...new Set(['openid', 'email', 'profile', ...env.GOOGLE_SCOPES.split(/\s+/).filter(Boolean)])],
+      authUrl: env.GOOGLE_AUTH_URL,
+      tokenUrl: env.GOOGLE_TOKEN_URL,
+      userinfoUrl: env.GOOGLE_USERINFO_URL,
+      revokeUrl: env.GOOGLE_REVOKE_URL,
+      apiRootUrl: env.GOOGLE_API_ROOT_URL.endsWith('/') ? env.GOOGLE_API_ROOT_URL : `${env.GOOGLE_API_ROOT_URL}/`,
+      httpTimeoutMs: env.GOOGLE_HTTP_TIMEOUT_MS,
+      clientCacheTtlMs: env.GOOGLE_CLIENT_CACHE_TTL_MS,
+      clientCacheMax: env.GOOGLE_CLIENT_CACHE_MAX,
+    },
+    s3: {
+      bucket: env.S3_BUCKET,
+      credentialsPrefix: env.S3_PREFIX,
+      sessionPrefix: env.S3_SESSION_PREFIX,
+      region: env.AWS_REGION,
+      endpoint: env.S3_ENDPOINT,
+      forcePathStyle: env.S3_FORCE_PATH_STYLE,
+      sse: env.S3_SSE,
+      kmsKeyId: env.S3_SSE_KMS_KEY_ID,
+      timeoutMs: env.S3_TIMEOUT_MS,
+      latencyWarnMs: env.S3_LATENCY_WARN_MS,
+      accessKeyId: env.AWS_ACCESS_KEY_ID,
+      secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+    },
+    jwt: {
+      algorithm: env.JWT_PRIVATE_KEY ? 'ES256' : 'HS256',
+      secret: env.JWT_SECRET,
+      privateKey: env.JWT_PRIVATE_KEY?.replace(/\\n/g, '\n'),
+      issuer: env.JWT_ISSUER ?? publicUrl,
+      audience: env.JWT_AUDIENCE,
+      ttlSeconds: env.JWT_TTL_SECONDS,
+      flowCookieKey: createHash('sha256').update('oauth-flow-cookie\0').update(keyMaterial).digest(),
+    },
+    sessions: { cacheTtlMs: env.SESSION_CACHE_TTL_MS, cacheMax: env.SESSION_CACHE_MAX },
+    cookieSecure: env.COOKIE_SECURE === 'auto' ? 'auto' : env.COOKIE_SECURE === 'true',
+  };
+}

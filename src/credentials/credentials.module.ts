@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { StorageModule } from '../storage/storage.module.js';
+import { CredentialsRepository } from './credentials.repository.js';
+import { CredentialsService } from './credentials.service.js';
+import { GoogleClientCache } from './google-client.cache.js';
+import { GoogleTokenClient } from './google-token.client.js';
+
+/** Users' Google credentials: storage, refresh, revocation at Google, authenticated client cache. */
+@Module({
+  imports: [StorageModule],
+  providers: [CredentialsRepository, CredentialsService, GoogleClientCache, GoogleTokenClient],
+  exports: [CredentialsService, GoogleClientCache, GoogleTokenClient],
+})
+export class CredentialsModule {}

@@ -1,0 +1,77 @@
+import { Injectable } from '@nestjs/common';
+import { OAuth2Client } from 'google-auth-library';
+import { LRUCache } from 'lru-cache';
+import { AppConfig } from '../config/app-config.js';
+import type { GoogleCredentials } from './google-credentials.js';
+
+/** An authenticated Google client for one user, plus the API clients built on it (one per API, made on demand). */
+export class UserGoogleClient {
+  private readonly apis = new Map<string, unknown>();
+
+  constructor(readonly auth: OAuth2Client) {}
+
+  /** The API client `name`, built once per user by `build` and reused while this entry lives. */
+  api<T>(name: string, build: (auth: OAuth2Client) => T): T {
+    let client = this.apis.get(name) as T | undefined;
+    if (!client) {
+      client = build(this.auth);
+      this.apis.set(name, client);
+    }
+    return client;
+  }
+
+  /** Points the client at a new access token in place (after a refresh). */
+  useToken(accessToken: string): void {
+    if (this.auth.credentials.access_token !== accessToken) {
+      // Only the access token: refreshing is the CredentialsService's job (single-flight, written to S3), so the
+      // library must never refresh on its own and it gets neither the refresh token nor an expiry to act on.
+      this.auth.setCredentials({ access_token: accessToken });
+    }
+  }
+}
+
+/**
+ * Authenticated Google clients by verified user email, bounded by GOOGLE_CLIENT_CACHE_TTL_MS and
+ * GOOGLE_CLIENT_CACHE_MAX (LRU). Callers pass the email of the principal the guards verified, never a path value.
+ */
+@Injectable()
+export class GoogleClientCache {
+  private readonly clients: LRUCache<string, UserGoogleClient>;
+
+  constructor(private readonly config: AppConfig) {
+    const g = config.values.google;
+    this.clients = new LRUCache({ max: g.clientCacheMax, ttl: Math.max(g.clientCacheTtlMs, 1), updateAgeOnGet: false });
+  }
+
+  /** The user's client, made or updated to use the given credentials' access token. */
+  forUser(credentials: GoogleCredentials): UserGoogleClient {
+    let entry = this.clients.get(credentials.email);
+    if (!entry) {
+      const g = this.config.values.google;
+      entry = new UserGoogleClient(new OAuth2Client({ clientId: g.clientId }));
+      this.clients.set(credentials.email, entry);
+    }
+    entry.useToken(credentials.token ?? '');
+    return entry;
+  }
+
+  /** Updates a cached client in place after a refresh; no-op when the user has none. */
+  updateToken(credentials: GoogleCredentials): void {
+    this.clients.peek(credentials.email)?.useToken(credentials.token ?? '');
+  }
+
+  /** Forgets a user's client (logout of all sessions, revocation, dead grant). */
+  drop(email: string): void {
+    this.clients.delete(email);
+  }
+
+  /** Number of cached users, for tests and metrics. */
+  get size(): number {
+    return this.clients.size;
+  }
+
+  /** Whether a client is cached for this user (tests check isolation with a warm cache). */
+  has(email: string): boolean {
+    return this.clients.has(email);
+  }
+}

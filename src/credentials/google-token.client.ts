@@ -1,0 +1,76 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../config/app-config.js';
+import { GoogleUnavailableError, ReauthRequiredError } from './credentials.errors.js';
+
+export interface RefreshedToken {
+  accessToken: string;
+  expiresAt: Date;
+  scopes?: string[];
+  /** Google usually omits it on refresh; when present it replaces the stored one. */
+  refreshToken?: string;
+}
+
+/**
+ * Google's token and revocation endpoints. Written on fetch rather than google-auth-library because the service
+ * must tell `invalid_grant` (delete the credentials) from timeouts and 5xx (delete nothing) and bound every call
+ * with its own timeout; the library retries and folds those cases into one error type.
+ */
+@Injectable()
+export class GoogleTokenClient {
+  constructor(private readonly config: AppConfig) {}
+
+  /** Exchanges a refresh token for a new access token. invalid_grant -> ReauthRequiredError; else GoogleUnavailableError. */
+  async refresh(refreshToken: string): Promise<RefreshedToken> {
+    const g = this.config.values.google;
+    const body = new URLSearchParams({
+      grant_type: 'refresh_token',
+      refresh_token: refreshToken,
+      client_id: g.clientId,
+      client_secret: g.clientSecret,
+    });
+    let res: Response;
+    try {
+      res = await fetch(g.tokenUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body,
+        signal: AbortSignal.timeout(g.httpTimeoutMs),
+      });
+    } catch (err) {
+      const timedOut = (err as Error)?.name === 'TimeoutError';
+      throw new GoogleUnavailableError(timedOut ? `Google's token endpoint did not answer within ${g.httpTimeoutMs} ms.` : `Google's token endpoint is unreachable.`);
+    }
+    const json = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+    if (res.ok && typeof json.access_token === 'string') {
+      const expiresIn = Number(json.expires_in ?? 3600);
+      return {
+        accessToken: json.access_token,
+        expiresAt: new Date(Date.now() + (Number.isFinite(expiresIn) ? expiresIn : 3600) * 1000),
+        scopes: typeof json.scope === 'string' ? json.scope.split(/\s+/).filter(Boolean) : undefined,
+        refreshToken: typeof json.refresh_token === 'string' && json.refresh_token ? json.refresh_token : undefined,
+      };
+    }
+    if (res.status === 400 && json.error === 'invalid_grant') {
+      throw new ReauthRequiredError('Google no longer accepts this user\'s grant (revoked or expired).');
+    }
+    throw new GoogleUnavailableError(`Google's token endpoint answered ${res.status}${json.error ? ` (${String(json.error)})` : ''}.`);
+  }
+
+  /** Revokes a token at Google, best effort: returns false instead of throwing when Google cannot be reached. */
+  async revoke(token: string): Promise<boolean> {
+    const g = this.config.values.google;
+    try {
+      const res = await fetch(g.revokeUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token }),
+        signal: AbortSignal.timeout(g.httpTimeoutMs),
+      });
+      await res.arrayBuffer().catch(() => undefined);
+      // 400 invalid_token means Google already forgot the token: the goal is reached.
+      return res.ok || res.status === 400;
+    } catch {
+      return false;
+    }
+  }
+}

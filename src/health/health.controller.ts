@@ -1,0 +1,38 @@
+import { Controller, Get, Res } from '@nestjs/common';
+import { HealthCheckService } from '@nestjs/terminus';
+import type { FastifyReply } from 'fastify';
+import { Public } from '../sessions/public.decorator.js';
+import { S3HealthIndicator } from './s3.health.js';
+
+/** Kubernetes probes. */
+@Public()
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly s3: S3HealthIndicator,
+  ) {}
+
+  /** Liveness: the process answers; touches no dependency, so an S3 outage never restarts pods. */
+  @Get('live')
+  live() {
+    return { status: 'ok' };
+  }
+
+  /** Readiness: S3 reachable (Terminus JSON; 503 when down, with the reason). */
+  @Get('ready')
+  async ready(@Res() reply: FastifyReply): Promise<void> {
+    try {
+      reply.status(200).send(await this.health.check([() => this.s3.check()]));
+    } catch (err) {
+      const result = (err as { getResponse?: () => object }).getResponse?.() ?? {};
+      const s3 = (result as { error?: { s3?: { message?: string } } }).error?.s3;
+      // Terminus's body, plus the service-wide error fields, so both probes and people can read it.
+      reply.status(503).send({
+        ...result,
+        statusCode: 503,
+        message: `Not ready: ${s3?.message ?? 'a dependency is down'}`,
+      });
+    }
+  }
+}

@@ -1,0 +1,102 @@
+import { Injectable } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { LRUCache } from 'lru-cache';
+import { createPublicKey, randomUUID } from 'node:crypto';
+import { AppConfig } from '../config/app-config.js';
+import type { Session } from './session.js';
+
+/** The claims of a verified bearer token. */
+export interface BearerClaims {
+  iss: string;
+  aud: string;
+  sub: string;
+  email: string;
+  sid: string;
+  iat: number;
+  exp: number;
+  jti: string;
+}
+
+export interface IssuedToken {
+  accessToken: string;
+  expiresIn: number;
+}
+
+const VERIFIED_CACHE_MAX = 50_000;
+
+/**
+ * Issues and verifies the service's bearer JWTs. The algorithm is pinned by configuration (HS256 or ES256) and
+ * never read from the token. Verified tokens are remembered until their `exp` so the hot path does no crypto twice.
+ */
+@Injectable()
+export class BearerTokenService {
+  private readonly verified = new LRUCache<string, BearerClaims>({ max: VERIFIED_CACHE_MAX });
+  private readonly algorithm: 'HS256' | 'ES256';
+  private readonly verifyKey: string | Buffer;
+  private readonly signKey: string;
+
+  constructor(
+    private readonly jwt: JwtService,
+    private readonly config: AppConfig,
+  ) {
+    const j = config.values.jwt;
+    this.algorithm = j.algorithm;
+    this.signKey = j.algorithm === 'ES256' ? (j.privateKey as string) : (j.secret as string);
+    this.verifyKey =
+      j.algorithm === 'ES256' ? createPublicKey(j.privateKey as string).export({ type: 'spki', format: 'pem' }) : (j.secret as string);
+  }
+
+  /** Signs a bearer token for a session; it expires with the session at the latest. */
+  async issue(session: Session): Promise<IssuedToken> {
+    const j = this.config.values.jwt;
+    const now = Math.floor(Date.now() / 1000);
+    const exp = Math.min(now + j.ttlSeconds, Math.floor(session.expiresAt.getTime() / 1000));
+    const accessToken = await this.jwt.signAsync(
+      { sub: session.email, email: session.email, sid: session.sessionId, iat: now, exp, jti: randomUUID() },
+      { algorithm: this.algorithm, secret: this.signKey, issuer: j.issuer, audience: j.audience },
+    );
+    return { accessToken, expiresIn: exp - now };
+  }
+
+  /** The claims of a valid token, or undefined for anything forged, expired, or meant for someone else. */
+  verify(token: string): BearerClaims | undefined {
+    const now = Date.now() / 1000;
+    const hit = this.verified.get(token);
+    if (hit) return hit.exp > now ? hit : undefined;
+    const claims = this.verifySignature(token, false);
+    if (claims) this.verified.set(token, claims, { ttl: Math.max(1, Math.ceil((claims.exp - now) * 1000)) });
+    return claims;
+  }
+
+  /** Signature, issuer and audience checked, expiry ignored: revocation accepts expired tokens (idempotent). */
+  verifyIgnoringExpiry(token: string): BearerClaims | undefined {
+    return this.verify(token) ?? this.verifySignature(token, true);
+  }
+
+  /** Seconds a bearer lives by default (the session lifetime). */
+  get ttlSeconds(): number {
+    return this.config.values.jwt.ttlSeconds;
+  }
+
+  private verifySignature(token: string, ignoreExpiration: boolean): BearerClaims | undefined {
+    const j = this.config.values.jwt;
+    try {
+      const claims = this.jwt.verify<BearerClaims>(token, {
+        algorithms: [this.algorithm],
+        secret: this.verifyKey,
+        issuer: j.issuer,
+        audience: j.audience,
+        ignoreExpiration,
+      } as never);
+      const ok =
+        typeof claims.sub === 'string' &&
+        claims.sub === claims.email &&
+        typeof claims.sid === 'string' &&
+        typeof claims.exp === 'number' &&
+        typeof claims.jti === 'string';
+      return ok ? claims : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { JwtModule } from '@nestjs/jwt';
+import { StorageModule } from '../storage/storage.module.js';
+import { BearerAuthGuard } from './bearer-auth.guard.js';
+import { BearerTokenService } from './bearer-token.service.js';
+import { SessionStore } from './session.store.js';
+import { OneTimeMarkers } from './one-time-markers.js';
+import { UserIsolationGuard } from './user-isolation.guard.js';
+
+/** Sessions (memory + S3), bearer tokens, the global bearer guard and the user isolation guard. */
+@Module({
+  imports: [StorageModule, JwtModule.register({})],
+  providers: [SessionStore, BearerTokenService, UserIsolationGuard, OneTimeMarkers, { provide: APP_GUARD, useClass: BearerAuthGuard }],
+  exports: [SessionStore, BearerTokenService, UserIsolationGuard, OneTimeMarkers],
+})
+export class SessionsModule {}

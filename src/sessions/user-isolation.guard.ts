@@ -1,0 +1,41 @@
+import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
+import { ForbiddenError } from '../common/domain-error.js';
+import { normalizeEmail } from '../common/email.js';
+import { Principal, PRINCIPAL } from './principal.js';
+
+interface RoutedRequest {
+  params?: Record<string, string>;
+  method: string;
+  url: string;
+  ip?: string;
+  routeOptions?: { url?: string };
+  [PRINCIPAL]?: Principal;
+}
+
+/**
+ * `{userId}` must be `me` or the caller's own email. Runs after the bearer guard and before any handler, so no
+ * cache or S3 read happens for a request naming another user. Refusals are logged as SECURITY VIOLATION and
+ * reveal nothing about the named user.
+ */
+@Injectable()
+export class UserIsolationGuard implements CanActivate {
+  private readonly logger = new Logger('Security');
+
+  canActivate(context: ExecutionContext): boolean {
+    const request = context.switchToHttp().getRequest<RoutedRequest>();
+    const principal = request[PRINCIPAL];
+    const target = request.params?.userId ?? '';
+    if (principal && (target === 'me' || normalizeEmail(target) === principal.email)) return true;
+    this.logger.warn({
+      msg: 'SECURITY VIOLATION',
+      event: 'security_violation',
+      reason: 'cross_user_access',
+      caller: principal?.email,
+      target: target.slice(0, 320),
+      route: request.routeOptions?.url ?? request.url.split('?')[0],
+      method: request.method,
+      ip: request.ip,
+    });
+    throw new ForbiddenError('You can only act on your own account: use /v1/users/me/... (or your own email).', 'forbidden_user');
+  }
+}

@@ -1,0 +1,164 @@
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { Inject, Injectable } from '@nestjs/common';
+import { performance } from 'node:perf_hooks';
+import { AppConfig } from '../config/app-config.js';
+import { S3_CLIENT } from './s3-client.provider.js';
+import { StorageLatency } from './storage-latency.js';
+import { StorageError, StorageOperation, toStorageError } from './storage.errors.js';
+
+export interface StoredJson {
+  value: unknown;
+  /** The ETag as S3 returned it; pass it back as `ifMatch` to update only if nobody else wrote in between. */
+  etag: string;
+}
+
+export interface PutCondition {
+  /** Write only if the object still has this ETag (optimistic concurrency). */
+  ifMatch?: string;
+  /** Write only if no object exists at the key. */
+  ifNoneMatch?: '*';
+}
+
+export interface ListPage {
+  keys: string[];
+  nextToken?: string;
+}
+
+/**
+ * The only class that talks to S3: JSON objects with ETags, every put encrypted (S3_SSE) and typed
+ * application/json, conditional writes, idempotent deletes, paginated listing. SDK errors leave as StorageError.
+ */
+@Injectable()
+export class JsonObjectRepository {
+  private readonly bucket: string;
+  private readonly sse: { ServerSideEncryption: 'AES256' | 'aws:kms'; SSEKMSKeyId?: string };
+  private readonly timeoutMs: number;
+
+  constructor(
+    @Inject(S3_CLIENT) private readonly s3: S3Client,
+    private readonly latency: StorageLatency,
+    config: AppConfig,
+  ) {
+    const { s3: c } = config.values;
+    this.bucket = c.bucket;
+    this.timeoutMs = c.timeoutMs;
+    this.sse = c.sse === 'aws:kms' ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: c.kmsKeyId } : { ServerSideEncryption: 'AES256' };
+  }
+
+  /** Bucket name, for messages. */
+  get bucketName(): string {
+    return this.bucket;
+  }
+
+  /** Reads and parses one JSON object; undefined when it does not exist. */
+  async get(key: string): Promise<StoredJson | undefined> {
+    return this.call('get', key, async () => {
+      try {
+        const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+        const text = (await out.Body?.transformToString('utf-8')) ?? '';
+        let value: unknown;
+        try {
+          value = JSON.parse(text);
+        } catch {
+          throw new StorageError('invalid_data', `The object at "${topSegment(key)}/…" in bucket "${this.bucket}" is not valid JSON. Delete or repair it.`);
+        }
+        return { value, etag: out.ETag ?? '' };
+      } catch (err) {
+        const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+        if (e?.name === 'NoSuchKey' || (e?.$metadata?.httpStatusCode === 404 && e?.name !== 'NoSuchBucket')) return undefined;
+        throw err;
+      }
+    });
+  }
+
+  /** Writes one JSON object with SSE and content type; returns the new ETag. A lost condition throws `conflict`. */
+  async put(key: string, value: unknown, condition: PutCondition = {}): Promise<string> {
+    return this.call('put', key, async () => {
+      const out = await this.s3.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: JSON.stringify(value),
+          ContentType: 'application/json',
+          ...this.sse,
+          // Ceph RGW compares If-Match against the bare ETag and rejects the quoted form that GetObject returns;
+          // AWS S3 and MinIO accept both, so the bare value works everywhere.
+          IfMatch: condition.ifMatch ? unquote(condition.ifMatch) : undefined,
+          IfNoneMatch: condition.ifNoneMatch,
+        }),
+      );
+      return out.ETag ?? '';
+    });
+  }
+
+  /** Deletes one object; deleting an object that is already gone succeeds. */
+  async delete(key: string): Promise<void> {
+    await this.call('delete', key, async () => {
+      try {
+        await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+      } catch (err) {
+        if ((err as { name?: string })?.name === 'NoSuchKey') return;
+        throw err;
+      }
+    });
+  }
+
+  /** One page (up to 1000) of keys under a prefix; pass `nextToken` back for the next page. */
+  async listPage(prefix: string, nextToken?: string, pageSize = 1000): Promise<ListPage> {
+    return this.call('list', prefix, async () => {
+      const out = await this.s3.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: nextToken, MaxKeys: pageSize }),
+      );
+      return {
+        keys: (out.Contents ?? []).map((o) => o.Key ?? '').filter(Boolean),
+        nextToken: out.IsTruncated ? out.NextContinuationToken : undefined,
+      };
+    });
+  }
+
+  /** Every key under a prefix, page by page. */
+  async *listAll(prefix: string): AsyncGenerator<string> {
+    let token: string | undefined;
+    do {
+      const page = await this.listPage(prefix, token);
+      yield* page.keys;
+      token = page.nextToken;
+    } while (token);
+  }
+
+  /** Checks that the bucket is reachable and ours to use; returns the round trip in ms. */
+  async ping(): Promise<number> {
+    const started = performance.now();
+    await this.call('head-bucket', '', () => this.s3.send(new HeadBucketCommand({ Bucket: this.bucket })));
+    return performance.now() - started;
+  }
+
+  private async call<T>(op: StorageOperation, key: string, fn: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      const result = await fn();
+      this.latency.record(op, performance.now() - started, 'ok', topSegment(key));
+      return result;
+    } catch (err) {
+      const mapped = toStorageError(err, op, this.bucket, this.timeoutMs);
+      this.latency.record(op, performance.now() - started, mapped.code, topSegment(key));
+      throw mapped;
+    }
+  }
+}
+
+function unquote(etag: string): string {
+  return etag.replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+}
+
+function topSegment(key: string): string {
+  const i = key.indexOf('/');
+  return i < 0 ? '' : key.slice(0, i);
+}

@@ -1,0 +1,73 @@
+import { DomainError } from '../common/domain-error.js';
+
+export type StorageErrorCode =
+  | 'conflict' // a conditional write lost (412): re-read, merge, retry
+  | 'bucket_missing'
+  | 'access_denied'
+  | 'bad_credentials'
+  | 'timeout'
+  | 'network'
+  | 'invalid_data'
+  | 'unknown';
+
+/** An S3 failure translated into what it means for the service, with the operator's next step. */
+export class StorageError extends DomainError {
+  constructor(
+    readonly code: StorageErrorCode,
+    message: string,
+  ) {
+    // Callers see a 503: their request did nothing harmful and can be retried once storage is fixed.
+    super(code === 'conflict' ? 409 : 503, code === 'conflict' ? 'conflict' : 'storage_unavailable', message);
+  }
+}
+
+export type StorageOperation = 'get' | 'put' | 'delete' | 'list' | 'head-bucket';
+
+const PERMISSION: Record<StorageOperation, string> = {
+  get: 's3:GetObject',
+  put: 's3:PutObject',
+  delete: 's3:DeleteObject',
+  list: 's3:ListBucket',
+  'head-bucket': 's3:ListBucket',
+};
+
+const ALL_PERMISSIONS = 's3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket';
+
+/** Maps an AWS SDK error to a StorageError naming the bucket and, for denials, the missing permission. */
+export function toStorageError(err: unknown, op: StorageOperation, bucket: string, timeoutMs: number): StorageError {
+  const e = err as { name?: string; code?: string; $metadata?: { httpStatusCode?: number }; message?: string };
+  const name = e?.name ?? '';
+  const status = e?.$metadata?.httpStatusCode;
+  if (err instanceof StorageError) return err;
+  if (name === 'PreconditionFailed' || status === 412 || name === 'ConditionalRequestConflict' || status === 409) {
+    return new StorageError('conflict', `Another writer changed the object in bucket "${bucket}" first; re-read and retry.`);
+  }
+  if (name === 'NoSuchBucket' || (op === 'head-bucket' && status === 404)) {
+    return new StorageError(
+      'bucket_missing',
+      `S3 bucket "${bucket}" does not exist. Create it (with default encryption SSE-S3) or set S3_BUCKET to an existing bucket.`,
+    );
+  }
+  if (name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch' || name === 'InvalidToken' || name === 'ExpiredToken') {
+    return new StorageError(
+      'bad_credentials',
+      `S3 rejected the credentials (${name}) for bucket "${bucket}". Check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the ` +
+        `pod's IAM role; the role needs ${ALL_PERMISSIONS} on the bucket.`,
+    );
+  }
+  if (name === 'AccessDenied' || name === 'Forbidden' || status === 403) {
+    return new StorageError(
+      'access_denied',
+      `S3 denied ${PERMISSION[op]} on bucket "${bucket}". Grant the service's IAM identity ${PERMISSION[op]} ` +
+        `(it needs ${ALL_PERMISSIONS}) on arn:aws:s3:::${bucket}.`,
+    );
+  }
+  if (name === 'TimeoutError' || name === 'RequestTimeout' || e?.code === 'ETIMEDOUT' || name === 'AbortError') {
+    return new StorageError('timeout', `S3 did not answer ${op} on bucket "${bucket}" within ${timeoutMs} ms. Retry shortly; check S3_ENDPOINT and network policy if it persists.`);
+  }
+  const networkCodes = ['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'EPIPE'];
+  if (networkCodes.includes(e?.code ?? '') || networkCodes.some((c) => (e?.message ?? '').includes(c))) {
+    return new StorageError('network', `S3 is unreachable (${e?.code ?? 'network error'}) for bucket "${bucket}". Retry shortly; check S3_ENDPOINT and network access to S3.`);
+  }
+  return new StorageError('unknown', `S3 ${op} on bucket "${bucket}" failed (${name || 'unknown error'}). Retry; if it persists, check the S3 service status.`);
+}

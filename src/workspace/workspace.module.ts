@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { CredentialsModule } from '../credentials/credentials.module.js';
+import { SessionsModule } from '../sessions/sessions.module.js';
+import { WorkspaceController } from './workspace.controller.js';
+import { WorkspaceService } from './workspace.service.js';
+
+/** REST over Google Workspace APIs, as the signed-in user. */
+@Module({
+  imports: [CredentialsModule, SessionsModule],
+  controllers: [WorkspaceController],
+  providers: [WorkspaceService],
+})
+export class WorkspaceModule {}
