@@ -1,0 +1,96 @@
+import { jest } from '@jest/globals';
+import { JsonObjectRepository } from '../../src/storage/json-object.repository.js';
+import { getWithBearer, objectExists, readObject, Service, signIn, startService, startWorld, World } from '../support/harness.js';
+
+const GMAIL = '/v1/users/me/gmail/messages';
+
+describe('Scenario 2: refresh', () => {
+  let world: World;
+  let sut: Service;
+
+  beforeAll(async () => {
+    world = await startWorld();
+    sut = await startService(world);
+  });
+  afterAll(async () => {
+    await sut.close();
+    await world.close();
+  });
+
+  it('refreshes an access token Google rejects, updates S3 and memory, and the call succeeds', async () => {
+    const { access_token } = await signIn(sut, world, 'ann@example.com');
+    const before = await readObject(world, 'credentials/ann@example.com.json');
+    world.google.expireAccessTokens('ann@example.com');
+
+    const res = await getWithBearer(sut, GMAIL, access_token);
+    expect(res.status).toBe(200);
+    expect(world.google.refreshCount('ann@example.com')).toBe(1);
+
+    const after = await readObject(world, 'credentials/ann@example.com.json');
+    expect(after.json.token).not.toBe(before.json.token);
+    expect(Date.parse(after.json.expiry as string)).toBeGreaterThanOrEqual(Date.parse(before.json.expiry as string));
+    expect(after.json.updated_at).not.toBe(before.json.updated_at);
+    expect(after.json.refresh_token).toBe(before.json.refresh_token);
+    expect(after.head.ServerSideEncryption).toBe('AES256');
+
+    // The in-memory copy was updated too: the next call uses the new token without another refresh.
+    expect((await getWithBearer(sut, GMAIL, access_token)).status).toBe(200);
+    expect(world.google.refreshCount('ann@example.com')).toBe(1);
+  });
+
+  it('50 concurrent calls with an expired token cause one refresh and one S3 write', async () => {
+    const { access_token } = await signIn(sut, world, 'ben@example.com');
+    world.google.expireAccessTokens('ben@example.com');
+    const objects = sut.app.get(JsonObjectRepository);
+    const puts = jest.spyOn(objects, 'put'); // counts the real writes, still performs them
+    try {
+      const results = await Promise.all(Array.from({ length: 50 }, () => getWithBearer(sut, GMAIL, access_token)));
+      expect(results.map((r) => r.status)).toEqual(Array(50).fill(200));
+      expect(world.google.refreshCount('ben@example.com')).toBe(1);
+      expect(puts.mock.calls.filter(([key]) => key === 'credentials/ben@example.com.json')).toHaveLength(1);
+    } finally {
+      puts.mockRestore();
+    }
+  });
+
+  it('two instances refreshing at once leave one valid object that still holds the refresh token', async () => {
+    const other = await startService(world);
+    try {
+      const { access_token } = await signIn(sut, world, 'cleo@example.com');
+      const stored = await readObject(world, 'credentials/cleo@example.com.json');
+      world.google.expireAccessTokens('cleo@example.com');
+      const calls = [sut, other].flatMap((s) => Array.from({ length: 10 }, () => getWithBearer(s, GMAIL, access_token)));
+      const statuses = (await Promise.all(calls)).map((r) => r.status);
+      expect(statuses).toEqual(Array(20).fill(200));
+      const after = await readObject(world, 'credentials/cleo@example.com.json');
+      expect(after.json).toMatchObject({ version: 1, email: 'cleo@example.com', refresh_token: stored.json.refresh_token, token: expect.any(String) });
+      expect(world.google.refreshCount('cleo@example.com')).toBeLessThanOrEqual(2);
+      expect(world.google.refreshCount('cleo@example.com')).toBeGreaterThanOrEqual(1);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('invalid_grant ends the sessions, deletes the credentials and answers 401 reauth_required', async () => {
+    const { access_token } = await signIn(sut, world, 'dora@example.com');
+    world.google.revokeUser('dora@example.com');
+    const res = await getWithBearer(sut, GMAIL, access_token);
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ statusCode: 401, error: 'reauth_required', message: expect.stringContaining('/auth/google') });
+    expect(await objectExists(world, 'credentials/dora@example.com.json')).toBe(false);
+    expect((await getWithBearer(sut, '/auth/session', access_token)).status).toBe(401);
+  });
+
+  it.each([['server_error'], ['timeout']] as const)('a refresh failing with %s deletes nothing and answers 502', async (failure) => {
+    const email = `eve-${failure}@example.com`.replace('_', '-');
+    const { access_token } = await signIn(sut, world, email);
+    world.google.expireAccessTokens(email);
+    world.google.failNext('refresh', failure);
+    const res = await getWithBearer(sut, GMAIL, access_token);
+    expect(res.status).toBe(502);
+    expect(await res.json()).toMatchObject({ statusCode: 502, message: expect.stringContaining('retry') });
+    expect(await objectExists(world, `credentials/${email}.json`)).toBe(true);
+    // Once Google is back, the same bearer works: nothing was lost.
+    expect((await getWithBearer(sut, GMAIL, access_token)).status).toBe(200);
+  });
+});

@@ -1,0 +1,163 @@
+import 'reflect-metadata';
+import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createServer } from 'node:net';
+import { createApp } from '../../src/app.factory.js';
+import { startGoogleEmulator, type GoogleEmulator } from '../../emulators/google/google-emulator.js';
+import { startS3Server, type S3Server } from '../../emulators/s3/s3-server.js';
+import { CapturedLogger } from './captured-logger.js';
+import { Browser } from './http-client.js';
+
+export const JWT_SECRET = 'test-jwt-secret-that-is-at-least-32-bytes-long';
+
+/** A real S3 server and a Google emulator, shared by the service instances of one test file. */
+export interface World {
+  s3: S3Server;
+  google: GoogleEmulator;
+  bucket: string;
+  /** An S3 client that looks at the bucket directly, as an operator would. */
+  admin: S3Client;
+  close(): Promise<void>;
+}
+
+/** Starts S3 (with a fresh bucket) and the Google emulator. */
+export async function startWorld(bucket = 'broker-test'): Promise<World> {
+  const s3 = await startS3Server({ buckets: [bucket] });
+  const google = await startGoogleEmulator();
+  const admin = new S3Client({
+    region: s3.region,
+    endpoint: s3.endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  return {
+    s3,
+    google,
+    bucket,
+    admin,
+    async close() {
+      admin.destroy();
+      await google.stop();
+      await s3.close();
+    },
+  };
+}
+
+/** The environment a service instance gets in tests. */
+export function serviceEnv(world: World, port: number, overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+  return {
+    PORT: String(port),
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    GOOGLE_CLIENT_ID: world.google.clientId,
+    GOOGLE_CLIENT_SECRET: world.google.clientSecret,
+    GOOGLE_AUTH_URL: world.google.urls.auth,
+    GOOGLE_TOKEN_URL: world.google.urls.token,
+    GOOGLE_USERINFO_URL: world.google.urls.userinfo,
+    GOOGLE_REVOKE_URL: world.google.urls.revoke,
+    GOOGLE_API_ROOT_URL: world.google.urls.apiRoot,
+    GOOGLE_HTTP_TIMEOUT_MS: '2000',
+    S3_BUCKET: world.bucket,
+    S3_ENDPOINT: world.s3.endpoint,
+    S3_FORCE_PATH_STYLE: 'true',
+    S3_TIMEOUT_MS: '2000',
+    AWS_REGION: world.s3.region,
+    AWS_ACCESS_KEY_ID: world.s3.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: world.s3.secretAccessKey,
+    JWT_SECRET,
+    ...overrides,
+  };
+}
+
+/** One running service instance. */
+export interface Service {
+  app: NestFastifyApplication;
+  url: string;
+  logs: CapturedLogger;
+  close(): Promise<void>;
+}
+
+/** Boots a service instance on a free port, listening on 127.0.0.1. */
+export async function startService(world: World, overrides: Record<string, string | undefined> = {}): Promise<Service> {
+  const port = await freePort();
+  const logs = new CapturedLogger();
+  const app = await createApp({ env: serviceEnv(world, port, overrides), logger: logs });
+  await app.listen(port, '127.0.0.1');
+  return { app, url: `http://127.0.0.1:${port}`, logs, close: () => app.close() };
+}
+
+/** What the callback answers. */
+export interface SignedIn {
+  access_token: string;
+  token_type: string;
+  expires_in: number;
+  email: string;
+  session_id: string;
+}
+
+/** Runs the whole browser sign-in: /auth/google -> Google consent (emulator) -> callback. Returns the JSON. */
+export async function signIn(service: Service, world: World, email: string, browser = new Browser()): Promise<SignedIn> {
+  const res = await completeSignIn(service, world, email, browser);
+  if (res.status !== 200) throw new Error(`sign-in failed: ${res.status} ${await res.text()}`);
+  return (await res.json()) as SignedIn;
+}
+
+/** Like signIn, but returns the callback's raw response (for error cases), following one consent restart. */
+export async function completeSignIn(service: Service, world: World, email: string, browser = new Browser(), opts: { emailVerified?: boolean; deny?: boolean } = {}): Promise<Response> {
+  let location = await startSignIn(service, browser, email);
+  for (let hop = 0; hop < 3; hop++) {
+    const callbackUrl = await world.google.approve(location, { email, ...opts });
+    const res = await browser.get(callbackUrl);
+    if (res.status !== 302) return res;
+    location = res.headers.get('location') ?? '';
+  }
+  throw new Error('sign-in kept redirecting');
+}
+
+/** GET /auth/google and return Google's authorize URL. */
+export async function startSignIn(service: Service, browser: Browser, loginHint?: string): Promise<string> {
+  const res = await browser.get(`${service.url}/auth/google${loginHint ? `?login_hint=${encodeURIComponent(loginHint)}` : ''}`);
+  if (res.status !== 302) throw new Error(`expected a redirect, got ${res.status} ${await res.text()}`);
+  return res.headers.get('location') ?? '';
+}
+
+/** GET with a bearer token. */
+export function getWithBearer(service: Service, path: string, token: string): Promise<Response> {
+  return fetch(`${service.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+}
+
+/** The stored JSON object and its head, read straight from S3. */
+export async function readObject(world: World, key: string) {
+  const head = await world.admin.send(new HeadObjectCommand({ Bucket: world.bucket, Key: key }));
+  const body = await world.admin.send(new GetObjectCommand({ Bucket: world.bucket, Key: key }));
+  return { head, json: JSON.parse((await body.Body?.transformToString()) ?? '') as Record<string, unknown> };
+}
+
+/** True when the key exists in S3. */
+export async function objectExists(world: World, key: string): Promise<boolean> {
+  try {
+    await world.admin.send(new HeadObjectCommand({ Bucket: world.bucket, Key: key }));
+    return true;
+  } catch (err) {
+    if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
+    throw err;
+  }
+}
+
+/** Creates another bucket (for tests that need an empty one). */
+export async function createBucket(world: World, name: string): Promise<void> {
+  await world.admin.send(new CreateBucketCommand({ Bucket: name }));
+}
+
+/** A port nobody listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
