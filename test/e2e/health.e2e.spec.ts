@@ -1,0 +1,41 @@
+import { Service, startService, startWorld, World } from '../support/harness.js';
+
+describe('Health probes', () => {
+  let world: World;
+  let sut: Service;
+
+  beforeAll(async () => {
+    world = await startWorld();
+    sut = await startService(world);
+  });
+  afterAll(async () => {
+    await sut.close();
+    await world.close();
+  });
+
+  it('live answers without dependencies; ready reports S3 status and latency', async () => {
+    const live = await fetch(`${sut.url}/health/live`);
+    expect(live.status).toBe(200);
+    const ready = await fetch(`${sut.url}/health/ready`);
+    expect(ready.status).toBe(200);
+    const body = (await ready.json()) as { status: string; info: { s3: Record<string, unknown> } };
+    expect(body.status).toBe('ok');
+    expect(body.info.s3).toMatchObject({ status: 'up', latencyMs: expect.any(Number), bucket: world.bucket, slow: false });
+  });
+
+  it('ready is 503 while the S3 server is stopped, live stays 200, and ready recovers when S3 is back', async () => {
+    await world.s3.stop();
+    try {
+      const ready = await fetch(`${sut.url}/health/ready`);
+      expect(ready.status).toBe(503);
+      const body = (await ready.json()) as Record<string, unknown>;
+      expect(body).toMatchObject({ status: 'error', statusCode: 503, error: { s3: { status: 'down', bucket: world.bucket } } });
+      expect(String(body.message)).toMatch(/unreachable|did not answer/);
+      expect((await fetch(`${sut.url}/health/live`)).status).toBe(200);
+    } finally {
+      await world.s3.start();
+    }
+    const again = await fetch(`${sut.url}/health/ready`);
+    expect(again.status).toBe(200);
+  });
+});
