@@ -1,5 +1,4 @@
 import fastifyCookie from '@fastify/cookie';
-import fastifyFormbody from '@fastify/formbody';
 import { ConsoleLogger, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -18,8 +17,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     logger: options.logger ?? new ConsoleLogger({ json: true, colors: false }),
     abortOnError: false,
   });
+  // Form bodies (POST /auth/revoke) are parsed by Nest's Fastify adapter itself.
   await app.register(fastifyCookie as never);
-  await app.register(fastifyFormbody as never);
   app.enableShutdownHooks();
   return app;
 }

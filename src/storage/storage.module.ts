@@ -1,6 +1,7 @@
-import { Module } from '@nestjs/common';
+import { Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { JsonObjectRepository } from './json-object.repository.js';
-import { s3ClientProvider } from './s3-client.provider.js';
+import { S3_CLIENT, s3ClientProvider } from './s3-client.provider.js';
 import { StorageLatency } from './storage-latency.js';
 
 /** S3 access: the client, the JSON object repository, and S3 latency records. */
@@ -8,4 +9,11 @@ import { StorageLatency } from './storage-latency.js';
   providers: [s3ClientProvider, StorageLatency, JsonObjectRepository],
   exports: [JsonObjectRepository, StorageLatency],
 })
-export class StorageModule {}
+export class StorageModule implements OnApplicationShutdown {
+  constructor(@Inject(S3_CLIENT) private readonly s3: S3Client) {}
+
+  /** Closes the client's keep-alive sockets so a stopped instance holds no connections. */
+  onApplicationShutdown(): void {
+    this.s3.destroy();
+  }
+}
