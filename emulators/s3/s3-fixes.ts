@@ -1,0 +1,170 @@
+import { createRequire } from 'node:module';
+import { Readable } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
+
+// s3rver is CommonJS; its error type renders S3's XML error bodies, so our fixes answer exactly like it does.
+const require = createRequire(import.meta.url);
+const S3Error = require('s3rver/lib/models/error.js') as new (code: string, message: string, detail?: Record<string, string>) => Error;
+
+/** The part of a Koa context the fixes use. */
+export interface KoaContext {
+  method: string;
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  req: IncomingMessage | Readable;
+  status: number;
+  set(name: string, value: string): void;
+  response: { get(name: string): string; remove(name: string): void };
+}
+type Next = () => Promise<unknown>;
+export type KoaMiddleware = (ctx: KoaContext, next: Next) => Promise<unknown>;
+
+interface Store {
+  getMetadata(bucket: string, key: string): Promise<Record<string, string>>;
+  existsObject(bucket: string, key: string): Promise<boolean>;
+}
+
+const SSE_META = 'x-amz-meta-x-emulator-sse';
+const SSE_KMS_META = 'x-amz-meta-x-emulator-sse-kms-key-id';
+
+/** Splits a path-style request path into bucket and key (undefined for bucket-level requests). */
+function target(path: string): { bucket: string; key?: string } {
+  const [, bucket = '', ...rest] = path.split('/');
+  const key = rest.length ? rest.map(decodeURIComponent).join('/') : undefined;
+  return { bucket: decodeURIComponent(bucket), key: key || undefined };
+}
+
+const unquote = (etag: string) => etag.replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+const header = (ctx: KoaContext, name: string) => {
+  const v = ctx.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+};
+
+/**
+ * Fix 1: s3rver ignores If-Match / If-None-Match on PutObject and overwrites. S3 answers 412 PreconditionFailed
+ * (and 404 NoSuchKey for If-Match on a missing key). The check and the write run under a per-key lock so two
+ * racing conditional writes cannot both win, as on S3.
+ */
+export function conditionalWrites(store: Store): KoaMiddleware {
+  const locks = new Map<string, Promise<unknown>>();
+  return async (ctx, next) => {
+    const ifMatch = header(ctx, 'if-match');
+    const ifNoneMatch = header(ctx, 'if-none-match');
+    const { bucket, key } = target(ctx.path);
+    if (ctx.method !== 'PUT' || !key || (!ifMatch && !ifNoneMatch)) return next();
+    const id = `${bucket}/${key}`;
+    const previous = locks.get(id) ?? Promise.resolve();
+    const run = previous.then(async () => {
+      const exists = await store.existsObject(bucket, key).catch(() => false);
+      if (ifNoneMatch === '*' && exists) {
+        throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-None-Match' });
+      }
+      if (ifMatch) {
+        if (!exists) throw new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: key });
+        const current = unquote((await store.getMetadata(bucket, key)).etag ?? '');
+        if (ifMatch !== '*' && unquote(ifMatch) !== current) {
+          throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-Match' });
+        }
+      }
+      delete ctx.headers['if-match'];
+      delete ctx.headers['if-none-match'];
+      return next();
+    });
+    const settled = run.catch(() => undefined);
+    locks.set(id, settled);
+    try {
+      return await run;
+    } finally {
+      if (locks.get(id) === settled) locks.delete(id);
+    }
+  };
+}
+
+/**
+ * Fix 2: s3rver drops `x-amz-server-side-encryption`. It is stored as hidden user metadata on PUT and given back
+ * as the SSE headers on PUT, GET and HEAD responses, as S3 does.
+ */
+export function serverSideEncryption(): KoaMiddleware {
+  return async (ctx, next) => {
+    const sse = header(ctx, 'x-amz-server-side-encryption');
+    const kmsKey = header(ctx, 'x-amz-server-side-encryption-aws-kms-key-id');
+    const { key } = target(ctx.path);
+    if (ctx.method === 'PUT' && key && sse) {
+      if (sse !== 'AES256' && sse !== 'aws:kms') {
+        throw new S3Error('InvalidArgument', 'The encryption method specified is not supported', { ArgumentName: 'x-amz-server-side-encryption' });
+      }
+      ctx.headers[SSE_META] = sse;
+      if (kmsKey) ctx.headers[SSE_KMS_META] = kmsKey;
+    }
+    await next();
+    if (!key) return;
+    const stored = ctx.method === 'PUT' ? sse : ctx.response.get(SSE_META);
+    const storedKms = ctx.method === 'PUT' ? kmsKey : ctx.response.get(SSE_KMS_META);
+    ctx.response.remove(SSE_META);
+    ctx.response.remove(SSE_KMS_META);
+    if (stored && ctx.status < 300) {
+      ctx.set('x-amz-server-side-encryption', stored);
+      if (storedKms) ctx.set('x-amz-server-side-encryption-aws-kms-key-id', storedKms);
+    }
+  };
+}
+
+/**
+ * Fix 3: s3rver stores an aws-chunked body (SigV4 streaming, or a trailing checksum) with its framing. The body is
+ * decoded here into the plain payload, and the framing headers are removed before s3rver sees the request.
+ */
+export function awsChunkedBodies(): KoaMiddleware {
+  return async (ctx, next) => {
+    const encoding = header(ctx, 'content-encoding') ?? '';
+    const sha = header(ctx, 'x-amz-content-sha256') ?? '';
+    const chunked = encoding.split(',').map((s) => s.trim()).includes('aws-chunked') || sha.startsWith('STREAMING-');
+    if (ctx.method !== 'PUT' || !chunked) return next();
+    const framed = await readAll(ctx.req);
+    const payload = decodeAwsChunked(framed);
+    const remaining = encoding.split(',').map((s) => s.trim()).filter((e) => e && e !== 'aws-chunked');
+    if (remaining.length) ctx.headers['content-encoding'] = remaining.join(', ');
+    else delete ctx.headers['content-encoding'];
+    ctx.headers['content-length'] = String(payload.length);
+    delete ctx.headers['x-amz-decoded-content-length'];
+    delete ctx.headers['x-amz-trailer'];
+    ctx.req = Readable.from([payload]);
+    return next();
+  };
+}
+
+/** Decodes `hex-size[;chunk-signature=...]\r\n<bytes>\r\n ... 0[;...]\r\n[trailers]\r\n`. */
+export function decodeAwsChunked(framed: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let offset = 0;
+  for (;;) {
+    const lineEnd = framed.indexOf('\r\n', offset);
+    if (lineEnd < 0) throw new S3Error('IncompleteBody', 'The request body is not valid aws-chunked encoding');
+    const size = parseInt(framed.subarray(offset, lineEnd).toString('latin1').split(';')[0], 16);
+    if (!Number.isFinite(size)) throw new S3Error('IncompleteBody', 'The request body is not valid aws-chunked encoding');
+    offset = lineEnd + 2;
+    if (size === 0) return Buffer.concat(parts); // what follows are trailers (checksums), not payload
+    parts.push(framed.subarray(offset, offset + size));
+    offset += size + 2;
+  }
+}
+
+function readAll(stream: Readable | IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => resolve(Buffer.concat(chunks)));
+    stream.on('error', reject);
+  });
+}
+
+/**
+ * s3rver serves anonymous requests; a private S3 bucket does not. Unsigned requests get 403 AccessDenied.
+ * (s3rver itself refuses unknown access key ids with InvalidAccessKeyId; it does not verify SigV4 signatures.)
+ */
+export function requireSignedRequests(): KoaMiddleware {
+  return async (ctx, next) => {
+    const signed = Boolean(header(ctx, 'authorization')) || /[?&]X-Amz-Algorithm=/i.test(String((ctx as { url?: string }).url ?? ''));
+    if (!signed) throw new S3Error('AccessDenied', 'Access Denied');
+    return next();
+  };
+}

@@ -1,0 +1,175 @@
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { Readable } from 'node:stream';
+import { decodeAwsChunked } from '../../emulators/s3/s3-fixes.js';
+import { S3Server, startS3Server } from '../../emulators/s3/s3-server.js';
+
+const BUCKET = 'fixes';
+
+function client(server: S3Server, overrides: { accessKeyId?: string; checksums?: boolean } = {}) {
+  return new S3Client({
+    region: server.region,
+    endpoint: server.endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: overrides.accessKeyId ?? server.accessKeyId, secretAccessKey: server.secretAccessKey },
+    requestChecksumCalculation: overrides.checksums ? 'WHEN_SUPPORTED' : 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: 1,
+  });
+}
+
+async function errorName(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'no error';
+  } catch (err) {
+    return (err as Error).name;
+  }
+}
+
+describe('the test S3 server (s3rver + fixes)', () => {
+  let server: S3Server;
+  let s3: S3Client;
+  const get = async (Key: string) => (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key }))).Body?.transformToString();
+
+  beforeAll(async () => {
+    server = await startS3Server({ buckets: [BUCKET] });
+    s3 = client(server);
+  });
+  afterAll(async () => {
+    s3.destroy();
+    await server.close();
+  });
+
+  describe('fix 1: conditional writes', () => {
+    it('If-None-Match: * creates once, then answers 412', async () => {
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'create-once', Body: 'first', IfNoneMatch: '*' }));
+      const second = s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'create-once', Body: 'second', IfNoneMatch: '*' }));
+      expect(await errorName(second)).toBe('PreconditionFailed');
+      expect(await get('create-once')).toBe('first');
+    });
+
+    it('If-Match writes on the current ETag (quoted or bare) and answers 412 on a stale one', async () => {
+      const put = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'cas', Body: 'v1' }));
+      const etag = put.ETag as string;
+      const v2 = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'cas', Body: 'v2', IfMatch: etag }));
+      expect(await errorName(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'cas', Body: 'v3', IfMatch: etag })))).toBe('PreconditionFailed');
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'cas', Body: 'v3', IfMatch: (v2.ETag as string).replace(/"/g, '') }));
+      expect(await get('cas')).toBe('v3');
+    });
+
+    it('If-Match on a missing key answers NoSuchKey, like S3', async () => {
+      expect(await errorName(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'missing', Body: 'x', IfMatch: '"abc"' })))).toBe('NoSuchKey');
+    });
+
+    it('of two racing writes on the same ETag exactly one wins', async () => {
+      const { ETag } = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'race', Body: 'base' }));
+      const results = await Promise.all(
+        ['a', 'b', 'c', 'd'].map((body) => errorName(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'race', Body: body, IfMatch: ETag })))),
+      );
+      expect(results.filter((r) => r === 'no error')).toHaveLength(1);
+      expect(results.filter((r) => r === 'PreconditionFailed')).toHaveLength(3);
+    });
+  });
+
+  describe('fix 2: server-side encryption', () => {
+    it('keeps and echoes x-amz-server-side-encryption and keeps the content type', async () => {
+      const put = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'sse.json', Body: '{}', ContentType: 'application/json', ServerSideEncryption: 'AES256' }));
+      expect(put.ServerSideEncryption).toBe('AES256');
+      const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'sse.json' }));
+      expect(head.ServerSideEncryption).toBe('AES256');
+      expect(head.ContentType).toBe('application/json');
+      expect(head.Metadata).toEqual({});
+      const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'sse.json' }));
+      expect(got.ServerSideEncryption).toBe('AES256');
+    });
+
+    it('reports no encryption for an object put without it', async () => {
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'plain', Body: 'x' }));
+      expect((await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'plain' }))).ServerSideEncryption).toBeUndefined();
+    });
+  });
+
+  describe('fix 3: aws-chunked bodies', () => {
+    it('stores the payload, not the chunk framing, when the SDK sends trailing checksums', async () => {
+      const withChecksums = client(server, { checksums: true });
+      const body = 'hello, chunked world '.repeat(50);
+      const framing: string[] = [];
+      withChecksums.middlewareStack.add(
+        (next) => async (args) => {
+          const headers = (args.request as { headers: Record<string, string> }).headers;
+          framing.push(headers['content-encoding'] ?? '');
+          return next(args);
+        },
+        { step: 'finalizeRequest', priority: 'low' },
+      );
+      await withChecksums.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'chunked', Body: Readable.from([Buffer.from(body)]), ContentLength: body.length }));
+      expect(framing).toEqual(['aws-chunked']); // the SDK really framed this body
+      withChecksums.destroy();
+      expect(await get('chunked')).toBe(body);
+    });
+
+    it('decodes signed chunks with trailers', () => {
+      const framed = Buffer.from('5;chunk-signature=abc\r\nhello\r\n6;chunk-signature=def\r\n world\r\n0;chunk-signature=0\r\nx-amz-checksum-crc32:AAAA\r\n\r\n');
+      expect(decodeAwsChunked(framed).toString()).toBe('hello world');
+    });
+  });
+
+  describe('what s3rver already does right, relied upon by the service tests', () => {
+    it('refuses an unknown access key id with InvalidAccessKeyId', async () => {
+      const wrong = client(server, { accessKeyId: 'WRONG' });
+      expect(await errorName(wrong.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'plain' })))).not.toBe('no error');
+      expect(await errorName(wrong.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'plain' })))).toBe('InvalidAccessKeyId');
+      wrong.destroy();
+    });
+
+    it('refuses anonymous requests with 403', async () => {
+      expect((await fetch(`${server.endpoint}/${BUCKET}/plain`)).status).toBe(403);
+    });
+
+    it('answers NoSuchBucket for a missing bucket', async () => {
+      expect(await errorName(s3.send(new GetObjectCommand({ Bucket: 'nope-bucket', Key: 'k' })))).toBe('NoSuchBucket');
+    });
+
+    it('paginates ListObjectsV2', async () => {
+      await Promise.all(Array.from({ length: 25 }, (_, i) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `page/${String(i).padStart(2, '0')}`, Body: 'x' }))));
+      const keys: string[] = [];
+      let token: string | undefined;
+      let pages = 0;
+      do {
+        const page = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'page/', MaxKeys: 10, ContinuationToken: token }));
+        keys.push(...(page.Contents ?? []).map((c) => c.Key as string));
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+        pages++;
+      } while (token);
+      expect(pages).toBe(3);
+      expect(keys).toHaveLength(25);
+      expect(new Set(keys).size).toBe(25);
+    });
+
+    it('deletes idempotently', async () => {
+      await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'never-existed' }));
+      await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'never-existed' }));
+    });
+  });
+
+  it('stop() refuses connections, start() serves the same data on the same port', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'survives', Body: 'still here' }));
+    const port = server.port;
+    await server.stop();
+    const down = await errorName(s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'survives' })));
+    expect(down).not.toBe('no error');
+    await server.start();
+    expect(server.port).toBe(port);
+    const fresh = client(server); // the old client's pooled sockets died with the server
+    const body = await (await fresh.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'survives' }))).Body?.transformToString();
+    fresh.destroy();
+    expect(body).toBe('still here');
+  });
+});
