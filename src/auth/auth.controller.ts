@@ -30,7 +30,7 @@ export class AuthController {
   @Get('google')
   async google(@Req() req: FastifyRequest, @Res() reply: FastifyReply, @Query('login_hint') loginHint?: string): Promise<void> {
     const hint = loginHint === undefined || loginHint === '' ? undefined : normalizeEmailOrThrow(loginHint, 'login_hint');
-    const step = await this.signIn.start(req, { loginHint: hint, consent: await this.auth.needsConsent(hint), retried: false });
+    const step = await this.signIn.start({ loginHint: hint, consent: await this.auth.needsConsent(hint), retried: false });
     this.send(reply, step);
   }
 
@@ -44,13 +44,13 @@ export class AuthController {
     if (typeof query.state !== 'string' || query.state === '') {
       throw new BadRequestError('The callback has no "state". Start the sign-in again at /auth/google.', 'state_missing');
     }
-    const step = await this.signIn.finish(req);
+    const step = await this.signIn.finish(req as never);
     if (step.kind === 'redirect') return this.send(reply, step);
     this.setCookies(reply, step.cookies);
     const outcome = await this.auth.completeSignIn(step.identity, step.flow, req.ip);
     if (outcome.kind === 'restart-with-consent') {
       // Google sent no refresh token and we hold none: ask once more, this time forcing the consent screen.
-      const restart = await this.signIn.start(req, { loginHint: outcome.email, consent: true, retried: true });
+      const restart = await this.signIn.start({ loginHint: outcome.email, consent: true, retried: true });
       return this.send(reply, restart);
     }
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache').status(200).send(outcome.result);

@@ -26,7 +26,7 @@ export interface StartOptions {
   retried: boolean;
 }
 
-type PassportRequest = object & { [FLOW_COOKIES_OUT]?: FlowCookie[] };
+type PassportRequest = { [key: string]: unknown; [FLOW_COOKIES_OUT]?: FlowCookie[] };
 
 /**
  * Google sign-in with passport-google-oauth20 (authorization code, PKCE S256, state, offline access).
@@ -59,12 +59,17 @@ export class GoogleSignIn {
       } as never,
       toIdentity as never,
     );
+    // Access tokens go in the Authorization header, never in a URL that proxies and logs keep.
+    (strategy as unknown as { _oauth2: { useAuthorizationHeaderforGET(use: boolean): void } })._oauth2.useAuthorizationHeaderforGET(true);
     this.passport.use('google', strategy as never);
   }
 
   /** Builds the redirect to Google's consent page, with a fresh state + PKCE flow bound to this browser. */
-  async start(req: PassportRequest, opts: StartOptions): Promise<SignInStep> {
-    return this.run(req, {
+  async start(opts: StartOptions): Promise<SignInStep> {
+    // A request of its own: passport treats any request carrying `code` as a callback, and a restart happens
+    // while handling one.
+    const fresh: PassportRequest = { query: {}, body: {}, headers: {} };
+    return this.run(fresh, {
       accessType: 'offline',
       includeGrantedScopes: true,
       loginHint: opts.loginHint,
@@ -155,7 +160,7 @@ function mapPassportError(err: unknown): Error {
   if (e?.name === 'AuthorizationError') {
     return new BadRequestError(`Google returned an error on the consent page (${e.code ?? 'error'}). Start again at /auth/google.`, 'authorization_error');
   }
-  if (e?.name === 'InternalOAuthError') {
+  if (e?.name === 'InternalOAuthError' || e?.name === 'GooglePlusAPIError' || e?.name === 'UserInfoError') {
     return new UpstreamError('Google could not be reached, or answered with an error, while completing the sign-in. Nothing was stored; start again at /auth/google in a moment.', 'google_unavailable');
   }
   return err instanceof Error ? err : new Error(String(err));

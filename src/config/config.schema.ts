@@ -13,6 +13,7 @@ const bool = z
   .transform((v) => v === 'true' || v === '1');
 const int = (def: number, min: number) => z.coerce.number().int().min(min).default(def);
 const url = z.url({ protocol: /^https?$/ });
+const required = (what: string) => z.string({ error: `is required (${what})` }).min(1, `is required (${what})`);
 const prefix = (def: string) =>
   z
     .string()
@@ -24,8 +25,8 @@ export const envSchema = z
   .object({
     PORT: int(3000, 0),
     PUBLIC_URL: url.optional(),
-    GOOGLE_CLIENT_ID: z.string().min(1, 'is required (the OAuth client id from Google Cloud console)'),
-    GOOGLE_CLIENT_SECRET: z.string().min(1, 'is required (the OAuth client secret from Google Cloud console)'),
+    GOOGLE_CLIENT_ID: required('the OAuth client id from Google Cloud console'),
+    GOOGLE_CLIENT_SECRET: required('the OAuth client secret from Google Cloud console'),
     GOOGLE_SCOPES: z.string().default(DEFAULT_SCOPES),
     GOOGLE_AUTH_URL: url.default('https://accounts.google.com/o/oauth2/v2/auth'),
     GOOGLE_TOKEN_URL: url.default('https://oauth2.googleapis.com/token'),
@@ -33,7 +34,7 @@ export const envSchema = z
     GOOGLE_REVOKE_URL: url.default('https://oauth2.googleapis.com/revoke'),
     GOOGLE_API_ROOT_URL: url.default('https://www.googleapis.com/'),
     GOOGLE_HTTP_TIMEOUT_MS: int(10000, 100),
-    S3_BUCKET: z.string().min(3, 'is required (the bucket that holds credentials and sessions)'),
+    S3_BUCKET: required('the bucket that holds credentials and sessions').pipe(z.string().min(3, 'must be a bucket name (3-63 characters)')),
     S3_PREFIX: prefix('credentials/'),
     S3_SESSION_PREFIX: prefix('sessions/'),
     AWS_REGION: z.string().default('us-east-1'),

@@ -1,7 +1,6 @@
 import {
   DeleteObjectCommand,
   GetObjectCommand,
-  HeadBucketCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
@@ -133,10 +132,14 @@ export class JsonObjectRepository {
     } while (token);
   }
 
-  /** Checks that the bucket is reachable and ours to use; returns the round trip in ms. */
+  /**
+   * Checks that the bucket is reachable and ours to use; returns the round trip in ms. A one-key listing rather
+   * than HeadBucket: HEAD answers carry no error body, so S3 could not say NoSuchBucket from AccessDenied from
+   * InvalidAccessKeyId, and the operator would get no useful guidance.
+   */
   async ping(): Promise<number> {
     const started = performance.now();
-    await this.call('head-bucket', '', () => this.s3.send(new HeadBucketCommand({ Bucket: this.bucket })));
+    await this.call('probe', '', () => this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, MaxKeys: 1 })));
     return performance.now() - started;
   }
 

@@ -21,14 +21,14 @@ export class StorageError extends DomainError {
   }
 }
 
-export type StorageOperation = 'get' | 'put' | 'delete' | 'list' | 'head-bucket';
+export type StorageOperation = 'get' | 'put' | 'delete' | 'list' | 'probe';
 
 const PERMISSION: Record<StorageOperation, string> = {
   get: 's3:GetObject',
   put: 's3:PutObject',
   delete: 's3:DeleteObject',
   list: 's3:ListBucket',
-  'head-bucket': 's3:ListBucket',
+  'probe': 's3:ListBucket',
 };
 
 const ALL_PERMISSIONS = 's3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket';
@@ -42,7 +42,7 @@ export function toStorageError(err: unknown, op: StorageOperation, bucket: strin
   if (name === 'PreconditionFailed' || status === 412 || name === 'ConditionalRequestConflict' || status === 409) {
     return new StorageError('conflict', `Another writer changed the object in bucket "${bucket}" first; re-read and retry.`);
   }
-  if (name === 'NoSuchBucket' || (op === 'head-bucket' && status === 404)) {
+  if (name === 'NoSuchBucket' || (op === 'probe' && status === 404)) {
     return new StorageError(
       'bucket_missing',
       `S3 bucket "${bucket}" does not exist. Create it (with default encryption SSE-S3) or set S3_BUCKET to an existing bucket.`,

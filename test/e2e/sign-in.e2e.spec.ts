@@ -143,7 +143,7 @@ describe('Scenario 1: sign-in', () => {
 
     it('carries iss, aud, sub, email, sid, iat, exp and jti', () => {
       expect(claims).toMatchObject({
-        iss: sut.url,
+        iss: 'https://broker.test',
         aud: 'workspace-api',
         sub: 'erin@example.com',
         email: 'erin@example.com',

@@ -66,6 +66,8 @@ export function serviceEnv(world: World, port: number, overrides: Record<string,
     AWS_ACCESS_KEY_ID: world.s3.accessKeyId,
     AWS_SECRET_ACCESS_KEY: world.s3.secretAccessKey,
     JWT_SECRET,
+    // Replicas share one issuer (as behind one Kubernetes Service); each test instance has its own PUBLIC_URL.
+    JWT_ISSUER: 'https://broker.test',
     ...overrides,
   };
 }
