@@ -98,6 +98,19 @@ describe('Scenario 3: many users', () => {
     }
   });
 
+  it('a warm Workspace call makes no S3 call (session, credentials and client all in memory)', async () => {
+    const [user] = USERS;
+    expect((await getWithBearer(sut, '/v1/users/me/calendar/events', tokens[user].access_token)).status).toBe(200); // warm
+    const objects = sut.app.get(JsonObjectRepository);
+    const calls = [jest.spyOn(objects, 'get'), jest.spyOn(objects, 'put'), jest.spyOn(objects, 'delete'), jest.spyOn(objects, 'listPage')];
+    try {
+      for (let i = 0; i < 10; i++) expect((await getWithBearer(sut, '/v1/users/me/calendar/events', tokens[user].access_token)).status).toBe(200);
+      expect(calls.map((c) => c.mock.calls.length)).toEqual([0, 0, 0, 0]);
+    } finally {
+      calls.forEach((c) => c.mockRestore());
+    }
+  });
+
   it('100 concurrent calls spread over the three users all succeed with their own data', async () => {
     const calls = Array.from({ length: 100 }, (_, i) => {
       const email = USERS[i % 3];
