@@ -16,7 +16,9 @@ async function main(): Promise<void> {
   const dataDir = process.env.LOCAL_DATA_DIR ?? '.local-data';
   mkdirSync(join(dataDir, 's3'), { recursive: true });
   const port = Number(process.env.PORT ?? 3000);
-  const env: Record<string, string | undefined> = { ...process.env, PORT: String(port) };
+  // Loopback only, and the same host name everywhere: the sign-in cookie is set for the host the browser used, so
+  // PUBLIC_URL (where Google sends the browser back) must name the same host.
+  const env: Record<string, string | undefined> = { PUBLIC_URL: `http://127.0.0.1:${port}`, ...process.env, PORT: String(port) };
 
   if (!process.env.S3_BUCKET) {
     const bucket = 'local-credentials';
@@ -55,7 +57,7 @@ async function main(): Promise<void> {
 
   const app = await createApp({ env, logger: new ConsoleLogger({ colors: true, prefix: 'broker' }) });
   await app.listen(port, '127.0.0.1');
-  const base = env.PUBLIC_URL ?? `http://localhost:${port}`;
+  const base = env.PUBLIC_URL as string;
   console.log(`
 Workspace credential broker on ${base}
   1. Open ${base}/auth/google in a browser, type any email, press Allow.
