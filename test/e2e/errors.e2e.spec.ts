@@ -9,7 +9,8 @@ import {
   Service,
   signIn,
   startService,
-  startWorld,
+  startWorldWithService,
+  stopAll,
   World,
 } from '../support/harness.js';
 
@@ -17,14 +18,8 @@ describe('Bad input, S3 errors, compatibility and log hygiene', () => {
   let world: World;
   let sut: Service;
 
-  beforeAll(async () => {
-    world = await startWorld();
-    sut = await startService(world);
-  });
-  afterAll(async () => {
-    await sut.close();
-    await world.close();
-  });
+  beforeAll(async () => ({ world, sut } = await startWorldWithService()));
+  afterAll(() => stopAll(world, sut));
 
   it('stops the boot naming the bad configuration variable', async () => {
     const env = serviceEnv(world, 3999, { GOOGLE_CLIENT_ID: undefined, JWT_SECRET: 'short' });

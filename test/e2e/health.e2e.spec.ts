@@ -1,17 +1,12 @@
-import { Service, startService, startWorld, World } from '../support/harness.js';
+import { Service, startWorldWithService,
+  stopAll, World } from '../support/harness.js';
 
 describe('Health probes', () => {
   let world: World;
   let sut: Service;
 
-  beforeAll(async () => {
-    world = await startWorld();
-    sut = await startService(world);
-  });
-  afterAll(async () => {
-    await sut.close();
-    await world.close();
-  });
+  beforeAll(async () => ({ world, sut } = await startWorldWithService()));
+  afterAll(() => stopAll(world, sut));
 
   it('live answers without dependencies; ready reports S3 status and latency', async () => {
     const live = await fetch(`${sut.url}/health/live`);

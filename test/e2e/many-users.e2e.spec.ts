@@ -3,7 +3,7 @@ import { CredentialsRepository } from '../../src/credentials/credentials.reposit
 import { GoogleClientCache } from '../../src/credentials/google-client.cache.js';
 import { SessionStore } from '../../src/sessions/session.store.js';
 import { JsonObjectRepository } from '../../src/storage/json-object.repository.js';
-import { getWithBearer, readObject, Service, signIn, SignedIn, startService, startWorld, World } from '../support/harness.js';
+import { getWithBearer, readObject, Service, signIn, SignedIn, startService, startWorldWithService, stopAll, World } from '../support/harness.js';
 
 const USERS = ['uma@example.com', 'victor@example.com', 'wendy@example.com'];
 
@@ -13,15 +13,11 @@ describe('Scenario 3: many users', () => {
   let tokens: Record<string, SignedIn>;
 
   beforeAll(async () => {
-    world = await startWorld();
-    sut = await startService(world);
+    ({ world, sut } = await startWorldWithService());
     const results = await Promise.all(USERS.map((u) => signIn(sut, world, u)));
     tokens = Object.fromEntries(results.map((r) => [r.email, r]));
   });
-  afterAll(async () => {
-    await sut.close();
-    await world.close();
-  });
+  afterAll(() => stopAll(world, sut));
 
   it('concurrent sign-ins give three objects, three sessions, and bearers mapped to their own users', async () => {
     for (const email of USERS) {

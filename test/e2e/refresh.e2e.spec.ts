@@ -1,6 +1,7 @@
 import { jest } from '@jest/globals';
 import { JsonObjectRepository } from '../../src/storage/json-object.repository.js';
-import { getWithBearer, objectExists, readObject, Service, signIn, startService, startWorld, World } from '../support/harness.js';
+import { getWithBearer, objectExists, readObject, Service, signIn, startService, startWorldWithService,
+  stopAll, World } from '../support/harness.js';
 
 const GMAIL = '/v1/users/me/gmail/messages';
 
@@ -8,14 +9,8 @@ describe('Scenario 2: refresh', () => {
   let world: World;
   let sut: Service;
 
-  beforeAll(async () => {
-    world = await startWorld();
-    sut = await startService(world);
-  });
-  afterAll(async () => {
-    await sut.close();
-    await world.close();
-  });
+  beforeAll(async () => ({ world, sut } = await startWorldWithService()));
+  afterAll(() => stopAll(world, sut));
 
   it('refreshes an access token Google rejects, updates S3 and memory, and the call succeeds', async () => {
     const { access_token } = await signIn(sut, world, 'ann@example.com');

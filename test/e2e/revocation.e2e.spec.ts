@@ -1,4 +1,5 @@
-import { getWithBearer, objectExists, readObject, Service, signIn, startService, startWorld, World } from '../support/harness.js';
+import { getWithBearer, objectExists, readObject, Service, signIn, startWorldWithService,
+  stopAll, World } from '../support/harness.js';
 
 const ROUTES = ['/v1/users/me/gmail/messages', '/v1/users/me/drive/files', '/v1/users/me/calendar/events'];
 
@@ -6,14 +7,8 @@ describe('Scenario 4: revocation', () => {
   let world: World;
   let sut: Service;
 
-  beforeAll(async () => {
-    world = await startWorld();
-    sut = await startService(world);
-  });
-  afterAll(async () => {
-    await sut.close();
-    await world.close();
-  });
+  beforeAll(async () => ({ world, sut } = await startWorldWithService()));
+  afterAll(() => stopAll(world, sut));
 
   const revoke = (token: string, how: 'header' | 'json' | 'form' = 'header') =>
     fetch(`${sut.url}/auth/revoke`, {

@@ -10,7 +10,8 @@ import {
   signIn,
   startService,
   startSignIn,
-  startWorld,
+  startWorldWithService,
+  stopAll,
   World,
 } from '../support/harness.js';
 
@@ -18,14 +19,8 @@ describe('Scenario 1: sign-in', () => {
   let world: World;
   let sut: Service;
 
-  beforeAll(async () => {
-    world = await startWorld();
-    sut = await startService(world);
-  });
-  afterAll(async () => {
-    await sut.close();
-    await world.close();
-  });
+  beforeAll(async () => ({ world, sut } = await startWorldWithService()));
+  afterAll(() => stopAll(world, sut));
 
   it('redirects to Google with state, PKCE S256, offline access and the contract parameters', async () => {
     const location = new URL(await startSignIn(sut, new Browser(), 'Newcomer@Example.com'));

@@ -89,6 +89,18 @@ export async function startService(world: World, overrides: Record<string, strin
   return { app, url: `http://127.0.0.1:${port}`, logs, close: () => app.close() };
 }
 
+/** A world and one service instance on it: the usual set-up of an end-to-end spec. */
+export async function startWorldWithService(overrides: Record<string, string | undefined> = {}): Promise<{ world: World; sut: Service }> {
+  const world = await startWorld();
+  return { world, sut: await startService(world, overrides) };
+}
+
+/** Stops what startWorldWithService started. */
+export async function stopAll(world: World | undefined, sut: Service | undefined): Promise<void> {
+  await sut?.close();
+  await world?.close();
+}
+
 /** What the callback answers. */
 export interface SignedIn {
   access_token: string;
