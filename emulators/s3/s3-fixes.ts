@@ -13,6 +13,7 @@ export interface KoaContext {
   headers: Record<string, string | string[] | undefined>;
   req: IncomingMessage | Readable;
   status: number;
+  body?: unknown;
   set(name: string, value: string): void;
   response: { get(name: string): string; remove(name: string): void };
 }
@@ -42,33 +43,23 @@ const header = (ctx: KoaContext, name: string) => {
 
 /**
  * Fix 1: s3rver ignores If-Match / If-None-Match on PutObject and overwrites. S3 answers 412 PreconditionFailed
- * (and 404 NoSuchKey for If-Match on a missing key). The check and the write run under a per-key lock so two
- * racing conditional writes cannot both win, as on S3.
+ * (and 404 NoSuchKey for If-Match on a missing key). Every request on one key also runs under a per-key lock:
+ * S3 replaces objects atomically, while s3rver writes the file in place, so an unlocked read racing a write could
+ * see half an object, and two racing conditional writes could both win.
  */
 export function conditionalWrites(store: Store): KoaMiddleware {
   const locks = new Map<string, Promise<unknown>>();
   return async (ctx, next) => {
-    const ifMatch = header(ctx, 'if-match');
-    const ifNoneMatch = header(ctx, 'if-none-match');
     const { bucket, key } = target(ctx.path);
-    if (ctx.method !== 'PUT' || !key || (!ifMatch && !ifNoneMatch)) return next();
+    if (!key) return next();
     const id = `${bucket}/${key}`;
     const previous = locks.get(id) ?? Promise.resolve();
     const run = previous.then(async () => {
-      const exists = await store.existsObject(bucket, key).catch(() => false);
-      if (ifNoneMatch === '*' && exists) {
-        throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-None-Match' });
-      }
-      if (ifMatch) {
-        if (!exists) throw new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: key });
-        const current = unquote((await store.getMetadata(bucket, key)).etag ?? '');
-        if (ifMatch !== '*' && unquote(ifMatch) !== current) {
-          throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-Match' });
-        }
-      }
-      delete ctx.headers['if-match'];
-      delete ctx.headers['if-none-match'];
-      return next();
+      if (ctx.method === 'PUT') await checkPreconditions(ctx, store, bucket, key);
+      await next();
+      // Koa streams the body after the middleware returns; read it while the lock is held.
+      const body = ctx.body as Readable | undefined;
+      if (ctx.method === 'GET' && body && typeof body.pipe === 'function') ctx.body = await readAll(body);
     });
     const settled = run.catch(() => undefined);
     locks.set(id, settled);
@@ -78,6 +69,25 @@ export function conditionalWrites(store: Store): KoaMiddleware {
       if (locks.get(id) === settled) locks.delete(id);
     }
   };
+}
+
+async function checkPreconditions(ctx: KoaContext, store: Store, bucket: string, key: string): Promise<void> {
+  const ifMatch = header(ctx, 'if-match');
+  const ifNoneMatch = header(ctx, 'if-none-match');
+  if (!ifMatch && !ifNoneMatch) return;
+  const exists = await store.existsObject(bucket, key).catch(() => false);
+  if (ifNoneMatch === '*' && exists) {
+    throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-None-Match' });
+  }
+  if (ifMatch) {
+    if (!exists) throw new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: key });
+    const current = unquote((await store.getMetadata(bucket, key)).etag ?? '');
+    if (ifMatch !== '*' && unquote(ifMatch) !== current) {
+      throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-Match' });
+    }
+  }
+  delete ctx.headers['if-match'];
+  delete ctx.headers['if-none-match'];
 }
 
 /**

@@ -1,4 +1,5 @@
 import { jest } from '@jest/globals';
+import { CredentialsRepository } from '../../src/credentials/credentials.repository.js';
 import { JsonObjectRepository } from '../../src/storage/json-object.repository.js';
 import { getWithBearer, objectExists, readObject, Service, signIn, startService, startWorldWithService,
   stopAll, World } from '../support/harness.js';
@@ -62,6 +63,27 @@ describe('Scenario 2: refresh', () => {
       expect(world.google.refreshCount('cleo@example.com')).toBeLessThanOrEqual(2);
       expect(world.google.refreshCount('cleo@example.com')).toBeGreaterThanOrEqual(1);
     } finally {
+      await other.close();
+    }
+  });
+
+  it('racing writers on one credentials object re-read, merge and retry on 412; the refresh token survives', async () => {
+    await signIn(sut, world, 'fay@example.com');
+    const before = await readObject(world, 'credentials/fay@example.com.json');
+    const other = await startService(world);
+    const writes = [sut, other].map((s) => jest.spyOn(s.app.get(JsonObjectRepository), 'put'));
+    try {
+      const repos = [sut, other].map((s) => s.app.get(CredentialsRepository));
+      // Updates that omit the refresh token, as Google's refresh responses do.
+      await Promise.all(Array.from({ length: 12 }, (_, i) => repos[i % 2].save('fay@example.com', { token: `token-${i}`, expiry: new Date(Date.now() + 3600_000) })));
+      const attempts = writes.reduce((n, w) => n + w.mock.calls.filter(([key]) => key === 'credentials/fay@example.com.json').length, 0);
+      expect(attempts).toBeGreaterThan(12); // some writes lost the If-Match race and were retried
+      const after = await readObject(world, 'credentials/fay@example.com.json');
+      expect(after.json.refresh_token).toBe(before.json.refresh_token);
+      expect(String(after.json.token)).toMatch(/^token-\d+$/);
+      expect(after.head.ServerSideEncryption).toBe('AES256');
+    } finally {
+      writes.forEach((w) => w.mockRestore());
       await other.close();
     }
   });

@@ -64,6 +64,16 @@ describe('the test S3 server (s3rver + fixes)', () => {
       expect(await get('cas')).toBe('v3');
     });
 
+    it('replaces objects atomically: a read racing writes sees one whole version', async () => {
+      const version = (c: string) => c.repeat(256 * 1024);
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'atomic', Body: version('a') }));
+      const writes = 'bcdefgh'.split('').map((c) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'atomic', Body: version(c) })));
+      const reads = Array.from({ length: 14 }, () => get('atomic'));
+      const seen = await Promise.all(reads);
+      await Promise.all(writes);
+      for (const body of seen) expect(body).toBe(version((body as string)[0]));
+    });
+
     it('If-Match on a missing key answers NoSuchKey, like S3', async () => {
       expect(await errorName(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'missing', Body: 'x', IfMatch: '"abc"' })))).toBe('NoSuchKey');
     });
