@@ -1,0 +1,36 @@
+import { HealthIndicatorService } from '@nestjs/terminus';
+import type { AppConfig } from '../config/app-config.js';
+import { parseConfig } from '../config/config.schema.js';
+import type { JsonObjectRepository } from '../storage/json-object.repository.js';
+import { StorageError } from '../storage/storage.errors.js';
+import { S3HealthIndicator } from './s3.health.js';
+
+const config = { values: parseConfig({ GOOGLE_CLIENT_ID: 'i', GOOGLE_CLIENT_SECRET: 's', S3_BUCKET: 'bkt', JWT_SECRET: 'x'.repeat(32), S3_LATENCY_WARN_MS: '20', S3_TIMEOUT_MS: '200' }) } as AppConfig;
+
+/** An in-memory stand-in for the repository's probe, with a chosen delay or failure. */
+function storage(probe: () => Promise<number>): JsonObjectRepository {
+  return { ping: probe } as unknown as JsonObjectRepository;
+}
+const after = (ms: number) => () => new Promise<number>((resolve) => setTimeout(() => resolve(ms), ms));
+
+describe('S3HealthIndicator', () => {
+  it('reports a fast S3 as up, not slow, with its latency and bucket', async () => {
+    const sut = new S3HealthIndicator(new HealthIndicatorService(), storage(async () => 3), config);
+    expect(await sut.check()).toEqual({ s3: { status: 'up', latencyMs: 3, bucket: 'bkt', slow: false, thresholdMs: 20 } });
+  });
+
+  it('reports S3 slower than S3_LATENCY_WARN_MS as up and slow (reported, not failed)', async () => {
+    const sut = new S3HealthIndicator(new HealthIndicatorService(), storage(after(40)), config);
+    expect(await sut.check()).toMatchObject({ s3: { status: 'up', slow: true, latencyMs: 40 } });
+  });
+
+  it('reports an S3 error as down with its guidance', async () => {
+    const sut = new S3HealthIndicator(new HealthIndicatorService(), storage(() => Promise.reject(new StorageError('bucket_missing', 'S3 bucket "bkt" does not exist.'))), config);
+    expect(await sut.check()).toMatchObject({ s3: { status: 'down', bucket: 'bkt', message: 'S3 bucket "bkt" does not exist.' } });
+  });
+
+  it('reports an S3 that does not answer within the timeout as down', async () => {
+    const sut = new S3HealthIndicator(new HealthIndicatorService(), storage(after(1000)), config);
+    expect(await sut.check()).toMatchObject({ s3: { status: 'down', message: expect.stringContaining('200 ms') } });
+  });
+});
