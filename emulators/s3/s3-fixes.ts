@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
+import { verifySigV4 } from './sigv4.js';
 
 // s3rver is CommonJS; its error type renders S3's XML error bodies, so our fixes answer exactly like it does.
 const require = createRequire(import.meta.url);
@@ -168,13 +169,17 @@ function readAll(stream: Readable | IncomingMessage): Promise<Buffer> {
 }
 
 /**
- * s3rver serves anonymous requests; a private S3 bucket does not. Unsigned requests get 403 AccessDenied.
- * (s3rver itself refuses unknown access key ids with InvalidAccessKeyId; it does not verify SigV4 signatures.)
+ * s3rver serves anonymous requests and does not verify SigV4 signatures; S3 does both. Unsigned requests get 403
+ * AccessDenied, unknown keys InvalidAccessKeyId, a wrong secret SignatureDoesNotMatch. (Presigned URLs, which the
+ * service never uses, are left to s3rver.)
  */
-export function requireSignedRequests(): KoaMiddleware {
+export function requireSignedRequests(secrets: ReadonlyMap<string, string>): KoaMiddleware {
   return async (ctx, next) => {
-    const signed = Boolean(header(ctx, 'authorization')) || /[?&]X-Amz-Algorithm=/i.test(String((ctx as { url?: string }).url ?? ''));
-    if (!signed) throw new S3Error('AccessDenied', 'Access Denied');
+    const url = String((ctx as { url?: string }).url ?? '');
+    if (/[?&]X-Amz-Algorithm=/i.test(url)) return next();
+    if (!header(ctx, 'authorization')) throw new S3Error('AccessDenied', 'Access Denied');
+    const result = verifySigV4({ method: ctx.method, url, headers: ctx.headers }, secrets);
+    if (!result.ok) throw new S3Error(result.code, result.message);
     return next();
   };
 }

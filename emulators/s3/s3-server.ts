@@ -31,6 +31,10 @@ export interface S3Server {
   createBucket(name: string): Promise<void>;
 }
 
+// s3rver's built-in account; s3rver itself refuses other key ids.
+const ACCESS_KEY_ID = 'S3RVER';
+const SECRET_ACCESS_KEY = 'S3RVER';
+
 type Koa = { middleware: KoaMiddleware[]; callback(): Parameters<typeof createServer>[1]; store: { putBucket(name: string): Promise<unknown> }; configureBuckets(): Promise<unknown> };
 
 /** Starts the server with the given buckets. */
@@ -44,7 +48,7 @@ export async function startS3Server(opts: S3ServerOptions = {}): Promise<S3Serve
     vhostBuckets: false,
   } as never) as unknown as Koa;
   // In front of s3rver's own stack, in this order: auth, body decoding, then the header semantics it lacks.
-  s3rver.middleware.unshift(requireSignedRequests(), awsChunkedBodies(), serverSideEncryption(), conditionalWrites(s3rver.store as never));
+  s3rver.middleware.unshift(requireSignedRequests(new Map([[ACCESS_KEY_ID, SECRET_ACCESS_KEY]])), awsChunkedBodies(), serverSideEncryption(), conditionalWrites(s3rver.store as never));
   await s3rver.configureBuckets();
 
   const handler = s3rver.callback();
@@ -78,8 +82,8 @@ export async function startS3Server(opts: S3ServerOptions = {}): Promise<S3Serve
     get port() {
       return port;
     },
-    accessKeyId: 'S3RVER',
-    secretAccessKey: 'S3RVER',
+    accessKeyId: ACCESS_KEY_ID,
+    secretAccessKey: SECRET_ACCESS_KEY,
     region: 'us-east-1',
     stop,
     start: () => (server ? Promise.resolve() : listen()),

@@ -12,12 +12,12 @@ import { S3Server, startS3Server } from '../../emulators/s3/s3-server.js';
 
 const BUCKET = 'fixes';
 
-function client(server: S3Server, overrides: { accessKeyId?: string; checksums?: boolean } = {}) {
+function client(server: S3Server, overrides: { accessKeyId?: string; secretAccessKey?: string; checksums?: boolean } = {}) {
   return new S3Client({
     region: server.region,
     endpoint: server.endpoint,
     forcePathStyle: true,
-    credentials: { accessKeyId: overrides.accessKeyId ?? server.accessKeyId, secretAccessKey: server.secretAccessKey },
+    credentials: { accessKeyId: overrides.accessKeyId ?? server.accessKeyId, secretAccessKey: overrides.secretAccessKey ?? server.secretAccessKey },
     requestChecksumCalculation: overrides.checksums ? 'WHEN_SUPPORTED' : 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 1,
@@ -131,12 +131,24 @@ describe('the test S3 server (s3rver + fixes)', () => {
     });
   });
 
-  describe('what s3rver already does right, relied upon by the service tests', () => {
+  describe('authentication and the rest of the S3 behaviour the service relies on', () => {
     it('refuses an unknown access key id with InvalidAccessKeyId', async () => {
       const wrong = client(server, { accessKeyId: 'WRONG' });
       expect(await errorName(wrong.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'plain' })))).not.toBe('no error');
       expect(await errorName(wrong.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'plain' })))).toBe('InvalidAccessKeyId');
       wrong.destroy();
+    });
+
+    it('verifies SigV4: a wrong secret key gets SignatureDoesNotMatch (s3rver alone would accept it)', async () => {
+      const wrong = client(server, { secretAccessKey: 'not-the-secret' });
+      expect(await errorName(wrong.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'plain' })))).toBe('SignatureDoesNotMatch');
+      expect(await errorName(wrong.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'plain', Body: 'x' })))).toBe('SignatureDoesNotMatch');
+      expect(await errorName(wrong.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'a b/ü', MaxKeys: 5 })))).toBe('SignatureDoesNotMatch');
+      wrong.destroy();
+      // and the right secret passes with awkward keys and queries
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'odd key/ü+%/x.json', Body: 'ok' }));
+      expect(await get('odd key/ü+%/x.json')).toBe('ok');
+      await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'odd key/ü', MaxKeys: 5 }));
     });
 
     it('refuses anonymous requests with 403', async () => {
