@@ -19,7 +19,7 @@ describe('Health probes', () => {
   });
 
   it('ready is 503 while the S3 server is stopped, live stays 200, and ready recovers when S3 is back', async () => {
-    await world.s3.stop();
+    await world.s3.embedded?.stop();
     try {
       const ready = await fetch(`${sut.url}/health/ready`);
       expect(ready.status).toBe(503);
@@ -28,7 +28,7 @@ describe('Health probes', () => {
       expect(String(body.message)).toMatch(/unreachable|did not answer/);
       expect((await fetch(`${sut.url}/health/live`)).status).toBe(200);
     } finally {
-      await world.s3.start();
+      await world.s3.embedded?.start();
     }
     const again = await fetch(`${sut.url}/health/ready`);
     expect(again.status).toBe(200);

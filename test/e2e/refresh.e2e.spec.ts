@@ -27,7 +27,7 @@ describe('Scenario 2: refresh', () => {
     expect(Date.parse(after.json.expiry as string)).toBeGreaterThanOrEqual(Date.parse(before.json.expiry as string));
     expect(after.json.updated_at).not.toBe(before.json.updated_at);
     expect(after.json.refresh_token).toBe(before.json.refresh_token);
-    expect(after.head.ServerSideEncryption).toBe('AES256');
+    expect(after.head.ServerSideEncryption).toBe(world.s3.sse);
 
     // The in-memory copy was updated too: the next call uses the new token without another refresh.
     expect((await getWithBearer(sut, GMAIL, access_token)).status).toBe(200);
@@ -81,7 +81,7 @@ describe('Scenario 2: refresh', () => {
       const after = await readObject(world, 'credentials/fay@example.com.json');
       expect(after.json.refresh_token).toBe(before.json.refresh_token);
       expect(String(after.json.token)).toMatch(/^token-\d+$/);
-      expect(after.head.ServerSideEncryption).toBe('AES256');
+      expect(after.head.ServerSideEncryption).toBe(world.s3.sse);
     } finally {
       writes.forEach((w) => w.mockRestore());
       await other.close();

@@ -51,7 +51,7 @@ describe('Scenario 1: sign-in', () => {
     });
 
     const creds = await readObject(world, 'credentials/alice@example.com.json');
-    expect(creds.head.ServerSideEncryption).toBe('AES256');
+    expect(creds.head.ServerSideEncryption).toBe(world.s3.sse);
     expect(creds.head.ContentType).toBe('application/json');
     expect(creds.json).toMatchObject({
       version: 1,
@@ -67,7 +67,7 @@ describe('Scenario 1: sign-in', () => {
     expect(creds.json).not.toHaveProperty('client_secret');
 
     const session = await readObject(world, `sessions/${result.session_id}.json`);
-    expect(session.head.ServerSideEncryption).toBe('AES256');
+    expect(session.head.ServerSideEncryption).toBe(world.s3.sse);
     expect(session.json).toMatchObject({ version: 1, session_id: result.session_id, email: 'alice@example.com' });
 
     const me = await getWithBearer(sut, '/auth/session', result.access_token);

@@ -1,10 +1,10 @@
 import 'reflect-metadata';
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { openS3Target, type S3Target } from './s3-target.js';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createServer } from 'node:net';
 import { createApp } from '../../src/app.factory.js';
 import { startGoogleEmulator, type GoogleEmulator } from '../../emulators/google/google-emulator.js';
-import { startS3Server, type S3Server } from '../../emulators/s3/s3-server.js';
 import { CapturedLogger } from './captured-logger.js';
 import { Browser } from './http-client.js';
 
@@ -12,7 +12,8 @@ export const JWT_SECRET = 'test-jwt-secret-that-is-at-least-32-bytes-long';
 
 /** A real S3 server and a Google emulator, shared by the service instances of one test file. */
 export interface World {
-  s3: S3Server;
+  /** The embedded S3 server, or the external S3 named by S3_TEST_ENDPOINT (see s3-target.ts). */
+  s3: S3Target;
   google: GoogleEmulator;
   bucket: string;
   /** An S3 client that looks at the bucket directly, as an operator would. */
@@ -21,24 +22,16 @@ export interface World {
 }
 
 /** Starts S3 (with a fresh bucket) and the Google emulator. */
-export async function startWorld(bucket = 'broker-test'): Promise<World> {
-  const s3 = await startS3Server({ buckets: [bucket] });
+export async function startWorld(): Promise<World> {
+  const s3 = await openS3Target();
+  const bucket = await s3.createBucket('broker-test');
   const google = await startGoogleEmulator();
-  const admin = new S3Client({
-    region: s3.region,
-    endpoint: s3.endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
   return {
     s3,
     google,
     bucket,
-    admin,
+    admin: s3.client(),
     async close() {
-      admin.destroy();
       await google.stop();
       await s3.close();
     },
@@ -65,6 +58,8 @@ export function serviceEnv(world: World, port: number, overrides: Record<string,
     AWS_REGION: world.s3.region,
     AWS_ACCESS_KEY_ID: world.s3.accessKeyId,
     AWS_SECRET_ACCESS_KEY: world.s3.secretAccessKey,
+    S3_SSE: world.s3.sse,
+    S3_SSE_KMS_KEY_ID: world.s3.kmsKeyId,
     JWT_SECRET,
     // Replicas share one issuer (as behind one Kubernetes Service); each test instance has its own PUBLIC_URL.
     JWT_ISSUER: 'https://broker.test',
