@@ -67,6 +67,11 @@ export function serviceEnv(world: World, port: number, overrides: Record<string,
   };
 }
 
+/** Anything that answers HTTP as the service: an in-process instance or a replica process. */
+export interface Endpoint {
+  url: string;
+}
+
 /** One running service instance. */
 export interface Service {
   app: NestFastifyApplication;
@@ -106,14 +111,14 @@ export interface SignedIn {
 }
 
 /** Runs the whole browser sign-in: /auth/google -> Google consent (emulator) -> callback. Returns the JSON. */
-export async function signIn(service: Service, world: World, email: string, browser = new Browser()): Promise<SignedIn> {
+export async function signIn(service: Endpoint, world: World, email: string, browser = new Browser()): Promise<SignedIn> {
   const res = await completeSignIn(service, world, email, browser);
   if (res.status !== 200) throw new Error(`sign-in failed: ${res.status} ${await res.text()}`);
   return (await res.json()) as SignedIn;
 }
 
 /** Like signIn, but returns the callback's raw response (for error cases), following one consent restart. */
-export async function completeSignIn(service: Service, world: World, email: string, browser = new Browser(), opts: { emailVerified?: boolean; deny?: boolean } = {}): Promise<Response> {
+export async function completeSignIn(service: Endpoint, world: World, email: string, browser = new Browser(), opts: { emailVerified?: boolean; deny?: boolean } = {}): Promise<Response> {
   let location = await startSignIn(service, browser, email);
   for (let hop = 0; hop < 3; hop++) {
     const callbackUrl = await world.google.approve(location, { email, ...opts });
@@ -125,14 +130,14 @@ export async function completeSignIn(service: Service, world: World, email: stri
 }
 
 /** GET /auth/google and return Google's authorize URL. */
-export async function startSignIn(service: Service, browser: Browser, loginHint?: string): Promise<string> {
+export async function startSignIn(service: Endpoint, browser: Browser, loginHint?: string): Promise<string> {
   const res = await browser.get(`${service.url}/auth/google${loginHint ? `?login_hint=${encodeURIComponent(loginHint)}` : ''}`);
   if (res.status !== 302) throw new Error(`expected a redirect, got ${res.status} ${await res.text()}`);
   return res.headers.get('location') ?? '';
 }
 
 /** GET with a bearer token. */
-export function getWithBearer(service: Service, path: string, token: string): Promise<Response> {
+export function getWithBearer(service: Endpoint, path: string, token: string): Promise<Response> {
   return fetch(`${service.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
 }
 

@@ -1,0 +1,51 @@
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { freePort, serviceEnv, type World } from './harness.js';
+
+const BUILD_DIR = '.local-build/replica-dist';
+
+/** Compiles src/ once for the replica processes (they run `node main.js`, like production). */
+export function buildForReplicas(): string {
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', BUILD_DIR], { stdio: 'inherit' });
+  const main = join(BUILD_DIR, 'main.js');
+  if (!existsSync(main)) throw new Error(`build produced no ${main}`);
+  return main;
+}
+
+/** A service replica in its own process. */
+export interface Replica {
+  url: string;
+  logs: string[];
+  stop(): Promise<void>;
+}
+
+/** Starts `node main.js` with the world's settings on its own port; resolves once /health/live answers. */
+export async function startReplica(main: string, world: World, overrides: Record<string, string>): Promise<Replica> {
+  const port = await freePort();
+  const env = { PATH: process.env.PATH ?? '', ...serviceEnv(world, port, overrides) } as NodeJS.ProcessEnv;
+  const child: ChildProcess = spawn(process.execPath, ['--openssl-legacy-provider', main], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs: string[] = [];
+  child.stdout?.on('data', (d: Buffer) => logs.push(...d.toString().split('\n').filter(Boolean)));
+  child.stderr?.on('data', (d: Buffer) => logs.push(...d.toString().split('\n').filter(Boolean)));
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new Error(`replica exited: ${logs.join('\n')}`);
+    const ok = await fetch(`${url}/health/live`).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (i > 200) throw new Error(`replica did not start: ${logs.join('\n')}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    url,
+    logs,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
