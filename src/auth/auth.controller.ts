@@ -2,28 +2,24 @@ import { Body, Controller, Get, HttpCode, Post, Query, Req, Res } from '@nestjs/
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BadRequestError } from '../common/domain-error.js';
 import { normalizeEmailOrThrow } from '../common/email.js';
-import { AppConfig } from '../config/app-config.js';
 import { bearerFromHeader } from '../sessions/bearer-auth.guard.js';
 import { CurrentPrincipal } from '../sessions/principal.js';
 import type { Principal } from '../sessions/principal.js';
 import { Public } from '../sessions/public.decorator.js';
 import { AuthService } from './auth.service.js';
-import { GoogleSignIn, SignInStep } from './google-sign-in.js';
-import type { FlowCookie } from './sign-in-flow.store.js';
+import { FlowReplies } from './flow-replies.js';
+import { GoogleSignIn } from './google-sign-in.js';
+import { OAuthServer } from './oauth/oauth-server.service.js';
 
 /** Google sign-in, the caller's session, logout and revocation (HTTP contract in DESIGN.md). */
 @Controller('auth')
 export class AuthController {
-  private readonly secureCookies: boolean;
-
   constructor(
     private readonly auth: AuthService,
     private readonly signIn: GoogleSignIn,
-    config: AppConfig,
-  ) {
-    const c = config.values.cookieSecure;
-    this.secureCookies = c === 'auto' ? config.values.publicUrl.startsWith('https://') : c;
-  }
+    private readonly oauth: OAuthServer,
+    private readonly replies: FlowReplies,
+  ) {}
 
   /** Redirects the browser to Google's consent page. */
   @Public()
@@ -31,7 +27,7 @@ export class AuthController {
   async google(@Req() req: FastifyRequest, @Res() reply: FastifyReply, @Query('login_hint') loginHint?: string): Promise<void> {
     const hint = loginHint === undefined || loginHint === '' ? undefined : normalizeEmailOrThrow(loginHint, 'login_hint');
     const step = await this.signIn.start({ loginHint: hint, consent: await this.auth.needsConsent(hint), retried: false });
-    this.send(reply, step);
+    this.replies.redirect(reply, step);
   }
 
   /** Google redirects here; answers with the bearer token as JSON. */
@@ -45,15 +41,22 @@ export class AuthController {
       throw new BadRequestError('The callback has no "state". Start the sign-in again at /auth/google.', 'state_missing');
     }
     const step = await this.signIn.finish(req as never);
-    if (step.kind === 'redirect') return this.send(reply, step);
-    this.setCookies(reply, step.cookies);
-    const outcome = await this.auth.completeSignIn(step.identity, step.flow, req.ip);
-    if (outcome.kind === 'restart-with-consent') {
+    if (step.kind === 'redirect') return this.replies.redirect(reply, step);
+    this.replies.setCookies(reply, step.cookies);
+    const { email } = step.identity;
+    if ((await this.auth.storeGoogleGrant(step.identity, step.flow)) === 'restart-with-consent') {
       // Google sent no refresh token and we hold none: ask once more, this time forcing the consent screen.
-      const restart = await this.signIn.start({ loginHint: outcome.email, consent: true, retried: true });
-      return this.send(reply, restart);
+      const restart = await this.signIn.start({ loginHint: email, consent: true, retried: true, oauth: step.flow.oauth });
+      return this.replies.redirect(reply, restart);
     }
-    reply.header('cache-control', 'no-store').header('pragma', 'no-cache').status(200).send(outcome.result);
+    if (step.flow.oauth) {
+      // The sign-in served an OAuth client: back to it with a one-time code.
+      const back = await this.oauth.completeAuthorization(step.flow.oauth, email, req.ip);
+      reply.header('cache-control', 'no-store').redirect(back, 302);
+      return;
+    }
+    const result = await this.auth.openSession(email, req.ip);
+    reply.header('cache-control', 'no-store').header('pragma', 'no-cache').status(200).send(result);
   }
 
   /** The caller's session. */
@@ -81,17 +84,5 @@ export class AuthController {
     }
     await this.auth.revoke(token, req.ip);
     return { revoked: true };
-  }
-
-  private send(reply: FastifyReply, step: SignInStep): void {
-    if (step.kind !== 'redirect') throw new Error('expected a redirect from the sign-in flow');
-    this.setCookies(reply, step.cookies);
-    reply.header('cache-control', 'no-store').redirect(step.url, 302);
-  }
-
-  private setCookies(reply: FastifyReply, cookies: FlowCookie[]): void {
-    for (const c of cookies) {
-      reply.setCookie(c.name, c.value, { path: '/auth/google', httpOnly: true, sameSite: 'lax', secure: this.secureCookies, maxAge: c.maxAgeSeconds });
-    }
   }
 }

@@ -18,8 +18,6 @@ export interface SignInResult {
   session_id: string;
 }
 
-export type SignInOutcome = { kind: 'done'; result: SignInResult } | { kind: 'restart-with-consent'; email: string };
-
 /** Sign-in completion, session description, logout and revocation. */
 @Injectable()
 export class AuthService {
@@ -40,14 +38,17 @@ export class AuthService {
     return !stored?.refreshToken;
   }
 
-  /** Stores the user's Google credentials, opens a session and issues the bearer token. */
-  async completeSignIn(identity: GoogleIdentity, flow: SignInFlow, ip?: string): Promise<SignInOutcome> {
+  /**
+   * Stores what Google sent for the signed-in user. Answers `restart-with-consent` when Google sent no refresh
+   * token and none is stored (once per flow): the caller then sends the person through Google again with consent.
+   */
+  async storeGoogleGrant(identity: GoogleIdentity, flow: SignInFlow): Promise<'stored' | 'restart-with-consent'> {
     const { email } = identity;
     if (!identity.refreshToken) {
       const stored = await this.credentials.findStored(email);
       if (!stored?.refreshToken) {
-        if (!flow.retried) return { kind: 'restart-with-consent', email };
-        this.logger.warn({ msg: 'Google sent no refresh token even with prompt=consent; the session ends when the access token expires', event: 'sign_in', user: email });
+        if (!flow.retried) return 'restart-with-consent';
+        this.logger.warn({ msg: 'Google sent no refresh token even with prompt=consent; access ends when the access token expires', event: 'sign_in', user: email });
       }
     }
     const g = this.config.values.google;
@@ -59,13 +60,15 @@ export class AuthService {
       tokenUri: g.tokenUrl,
       clientId: g.clientId,
     });
+    return 'stored';
+  }
+
+  /** Opens a session for a user who just signed in with Google and issues the bearer token (browser sign-in). */
+  async openSession(email: string, ip?: string): Promise<SignInResult> {
     const session = await this.sessions.create(email, this.tokens.ttlSeconds);
     const issued = await this.tokens.issue(session);
     this.logger.log({ msg: 'sign-in', event: 'sign_in', outcome: 'success', user: email, ip });
-    return {
-      kind: 'done',
-      result: { access_token: issued.accessToken, token_type: 'Bearer', expires_in: issued.expiresIn, email, session_id: session.sessionId },
-    };
+    return { access_token: issued.accessToken, token_type: 'Bearer', expires_in: issued.expiresIn, email, session_id: session.sessionId };
   }
 
   /** The caller's session and the state of their Google grant. */

@@ -5,7 +5,7 @@ import { BadRequestError, ForbiddenError, UnauthorizedError, UpstreamError } fro
 import { normalizeEmail } from '../common/email.js';
 import { AppConfig } from '../config/app-config.js';
 import { OneTimeMarkers } from '../sessions/one-time-markers.js';
-import { FLOW_COOKIES_OUT, FlowCookie, FlowRejection, SignInFlow, SignInFlowStore } from './sign-in-flow.store.js';
+import { FLOW_COOKIES_OUT, FlowCookie, FlowRejection, PendingAuthorization, SignInFlow, SignInFlowStore } from './sign-in-flow.store.js';
 
 /** What Google told us about the person who signed in. */
 export interface GoogleIdentity {
@@ -24,6 +24,7 @@ export interface StartOptions {
   loginHint?: string;
   consent: boolean;
   retried: boolean;
+  oauth?: PendingAuthorization;
 }
 
 type PassportRequest = { [key: string]: unknown; [FLOW_COOKIES_OUT]?: FlowCookie[] };
@@ -74,7 +75,7 @@ export class GoogleSignIn {
       includeGrantedScopes: true,
       loginHint: opts.loginHint,
       prompt: opts.consent ? 'consent' : undefined,
-      state: { loginHint: opts.loginHint, retried: opts.retried } satisfies SignInFlow,
+      state: { loginHint: opts.loginHint, retried: opts.retried, oauth: opts.oauth } satisfies SignInFlow,
     });
   }
 

@@ -2,11 +2,23 @@ import { EncryptJWT, jwtDecrypt } from 'jose';
 import { randomBytes } from 'node:crypto';
 import { OneTimeMarkers } from '../sessions/one-time-markers.js';
 
-/** What a sign-in carries from `/auth/google` to the callback. */
+/** An OAuth client's authorization request, waiting for the person to sign in with Google. */
+export interface PendingAuthorization {
+  clientId: string;
+  redirectUri: string;
+  codeChallenge: string;
+  state?: string;
+  resource?: string;
+  scope?: string;
+}
+
+/** What a sign-in carries from `/auth/google` (or `/oauth/authorize`) to the callback. */
 export interface SignInFlow {
   loginHint?: string;
   /** This flow is the one automatic restart with prompt=consent; never restart again. */
   retried: boolean;
+  /** Set when the sign-in serves an OAuth client: the callback then answers with a redirect and a code. */
+  oauth?: PendingAuthorization;
 }
 
 /** Why a callback's state was refused; each maps to a 400 with its own next step. */
@@ -46,7 +58,7 @@ export class SignInFlowStore {
   /** passport calls this when redirecting to Google (arity 5: PKCE). */
   store(req: FlowRequest, verifier: string, flow: SignInFlow | undefined, _meta: unknown, cb: StoreCallback): void {
     const state = randomBytes(32).toString('base64url');
-    new EncryptJWT({ st: state, v: verifier, h: flow?.loginHint, r: flow?.retried ?? false })
+    new EncryptJWT({ st: state, v: verifier, h: flow?.loginHint, r: flow?.retried ?? false, o: flow?.oauth })
       .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
       .setIssuedAt()
       .setExpirationTime(`${FLOW_TTL_SECONDS}s`)
@@ -87,7 +99,8 @@ export class SignInFlowStore {
     }
     // Spent: the controller expires the cookie.
     (req[FLOW_COOKIES_OUT] ??= []).push({ name: cookieName(providedState), value: '', maxAgeSeconds: 0 });
-    return { verifier: payload.v, flow: { loginHint: typeof payload.h === 'string' ? payload.h : undefined, retried: payload.r === true } };
+    const oauth = payload.o && typeof payload.o === 'object' ? (payload.o as PendingAuthorization) : undefined;
+    return { verifier: payload.v, flow: { loginHint: typeof payload.h === 'string' ? payload.h : undefined, retried: payload.r === true, oauth } };
   }
 }
 

@@ -12,6 +12,11 @@ export class DomainError extends Error {
     super(message);
     this.name = new.target.name;
   }
+
+  /** True for OAuth protocol errors, whose body also carries RFC 6749's `error_description`. */
+  get oauth(): boolean {
+    return false;
+  }
 }
 
 /** 400: the request is malformed; the message names the field and how to fix it. */

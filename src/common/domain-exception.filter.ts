@@ -28,10 +28,10 @@ export class DomainExceptionFilter implements ExceptionFilter {
 
   private toBody(exception: unknown): { body: ErrorBody; headers: Record<string, string> } {
     if (exception instanceof DomainError) {
-      return {
-        body: { statusCode: exception.status, error: exception.error, message: exception.message },
-        headers: exception.headers,
-      };
+      const body: ErrorBody & { error_description?: string } = { statusCode: exception.status, error: exception.error, message: exception.message };
+      // OAuth endpoints: RFC 6749 section 5.2 clients read `error_description`.
+      if (exception.oauth) body.error_description = exception.message;
+      return { body, headers: exception.headers };
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();

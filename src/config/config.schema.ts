@@ -20,6 +20,16 @@ const prefix = (def: string) =>
     .default(def)
     .refine((p) => p === '' || p.endsWith('/'), 'must end with "/" (or be empty)');
 
+const staticClients = z.array(
+  z.strictObject({
+    client_id: z.string().regex(/^[A-Za-z0-9._-]{3,100}$/),
+    client_name: z.string().max(200).optional(),
+    redirect_uris: z.array(z.string().min(1)).min(1),
+    /** hex SHA-256 of the client secret; absent for a public client. */
+    client_secret_sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  }),
+);
+
 /** The environment variables the service reads (names agreed in DESIGN.md). */
 export const envSchema = z
   .object({
@@ -56,6 +66,21 @@ export const envSchema = z
     GOOGLE_CLIENT_CACHE_MAX: int(10000, 1),
     S3_LATENCY_WARN_MS: int(500, 1),
     COOKIE_SECURE: z.enum(['auto', 'true', 'false']).default('auto'),
+    OAUTH_PREFIX: prefix('oauth/'),
+    OAUTH_DYNAMIC_REGISTRATION: z.enum(['true', 'false']).default('true'),
+    OAUTH_STATIC_CLIENTS: z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        if (!v) return [];
+        try {
+          return staticClients.parse(JSON.parse(v));
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: `must be a JSON list of {client_id, redirect_uris, client_secret_sha256?}: ${(err as Error).message.slice(0, 200)}` });
+          return z.NEVER;
+        }
+      }),
+    OAUTH_REFRESH_TOKEN_TTL_SECONDS: int(30 * 24 * 3600, 300),
   })
   .superRefine((env, ctx) => {
     if (!env.JWT_SECRET && !env.JWT_PRIVATE_KEY) {
@@ -117,6 +142,12 @@ export interface AppConfigValues {
   };
   sessions: { cacheTtlMs: number; cacheMax: number };
   cookieSecure: 'auto' | boolean;
+  oauth: {
+    prefix: string;
+    dynamicRegistration: boolean;
+    staticClients: Array<{ client_id: string; client_name?: string; redirect_uris: string[]; client_secret_sha256?: string }>;
+    refreshTokenTtlSeconds: number;
+  };
 }
 
 /** Thrown at boot; the message names every bad variable so the operator can fix them in one go. */
@@ -176,5 +207,11 @@ export function parseConfig(raw: Record<string, string | undefined>): AppConfigV
     },
     sessions: { cacheTtlMs: env.SESSION_CACHE_TTL_MS, cacheMax: env.SESSION_CACHE_MAX },
     cookieSecure: env.COOKIE_SECURE === 'auto' ? 'auto' : env.COOKIE_SECURE === 'true',
+    oauth: {
+      prefix: env.OAUTH_PREFIX,
+      dynamicRegistration: env.OAUTH_DYNAMIC_REGISTRATION === 'true',
+      staticClients: env.OAUTH_STATIC_CLIENTS,
+      refreshTokenTtlSeconds: env.OAUTH_REFRESH_TOKEN_TTL_SECONDS,
+    },
   };
 }

@@ -1,6 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { UnauthorizedError } from '../common/domain-error.js';
+import { AppConfig } from '../config/app-config.js';
 import { BearerTokenService } from './bearer-token.service.js';
 import { Principal, PRINCIPAL } from './principal.js';
 import { IS_PUBLIC } from './public.decorator.js';
@@ -22,22 +23,29 @@ export function bearerFromHeader(header: unknown): string | undefined {
  */
 @Injectable()
 export class BearerAuthGuard implements CanActivate {
+  private readonly challenge: string;
+
   constructor(
     private readonly reflector: Reflector,
     private readonly tokens: BearerTokenService,
     private readonly sessions: SessionStore,
-  ) {}
+    config: AppConfig,
+  ) {
+    // RFC 9728: tells an OAuth client where to learn how to get a token for this resource.
+    this.challenge = `Bearer resource_metadata="${config.values.publicUrl}/.well-known/oauth-protected-resource"`;
+  }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
     const request = context.switchToHttp().getRequest<{ headers: Record<string, unknown>; [PRINCIPAL]?: Principal }>();
     const token = bearerFromHeader(request.headers.authorization);
-    if (!token) throw new UnauthorizedError(`A bearer token is required. ${SIGN_IN_HINT}`, 'missing_token');
+    if (!token) throw new UnauthorizedError(`A bearer token is required. ${SIGN_IN_HINT}`, 'missing_token', { 'WWW-Authenticate': this.challenge });
+    const invalid = { 'WWW-Authenticate': `${this.challenge}, error="invalid_token"` };
     const claims = this.tokens.verify(token);
-    if (!claims) throw new UnauthorizedError(`The bearer token is invalid or expired. ${SIGN_IN_HINT}`, 'invalid_token');
+    if (!claims) throw new UnauthorizedError(`The bearer token is invalid or expired. ${SIGN_IN_HINT}`, 'invalid_token', invalid);
     const session = await this.sessions.find(claims.sid);
     if (!session || session.email !== claims.sub) {
-      throw new UnauthorizedError(`The session of this bearer token has ended (logout or revocation). ${SIGN_IN_HINT}`, 'session_ended');
+      throw new UnauthorizedError(`The session of this bearer token has ended (logout or revocation). ${SIGN_IN_HINT}`, 'session_ended', invalid);
     }
     request[PRINCIPAL] = { email: session.email, session, claims };
     return true;

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { LRUCache } from 'lru-cache';
-import { createPublicKey, randomUUID } from 'node:crypto';
+import { createHash, createPublicKey, randomUUID } from 'node:crypto';
 import { AppConfig } from '../config/app-config.js';
 import type { Session } from './session.js';
 
@@ -15,6 +15,14 @@ export interface BearerClaims {
   iat: number;
   exp: number;
   jti: string;
+  /** The OAuth client the token was issued to (absent for tokens from the browser sign-in). */
+  client_id?: string;
+}
+
+export interface IssueOptions {
+  /** RFC 8707 resource the token is for; becomes `aud`. */
+  audience?: string;
+  clientId?: string;
 }
 
 export interface IssuedToken {
@@ -34,6 +42,7 @@ export class BearerTokenService {
   private readonly algorithm: 'HS256' | 'ES256';
   private readonly verifyKey: string | Buffer;
   private readonly signKey: string;
+  private readonly audiences: Array<string | RegExp>;
 
   constructor(
     private readonly jwt: JwtService,
@@ -44,16 +53,19 @@ export class BearerTokenService {
     this.signKey = j.algorithm === 'ES256' ? (j.privateKey as string) : (j.secret as string);
     this.verifyKey =
       j.algorithm === 'ES256' ? createPublicKey(j.privateKey as string).export({ type: 'spki', format: 'pem' }) : (j.secret as string);
+    // JWT_AUDIENCE, or an RFC 8707 resource of this service (its public URL or a path below it).
+    const base = config.values.publicUrl;
+    this.audiences = [j.audience, base, new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/`)];
   }
 
   /** Signs a bearer token for a session; it expires with the session at the latest. */
-  async issue(session: Session): Promise<IssuedToken> {
+  async issue(session: Session, options: IssueOptions = {}): Promise<IssuedToken> {
     const j = this.config.values.jwt;
     const now = Math.floor(Date.now() / 1000);
     const exp = Math.min(now + j.ttlSeconds, Math.floor(session.expiresAt.getTime() / 1000));
     const accessToken = await this.jwt.signAsync(
-      { sub: session.email, email: session.email, sid: session.sessionId, iat: now, exp, jti: randomUUID() },
-      { algorithm: this.algorithm, secret: this.signKey, issuer: j.issuer, audience: j.audience },
+      { sub: session.email, email: session.email, sid: session.sessionId, iat: now, exp, jti: randomUUID(), ...(options.clientId ? { client_id: options.clientId } : {}) },
+      { algorithm: this.algorithm, secret: this.signKey, issuer: j.issuer, audience: options.audience ?? j.audience },
     );
     return { accessToken, expiresIn: exp - now };
   }
@@ -73,6 +85,13 @@ export class BearerTokenService {
     return this.verify(token) ?? this.verifySignature(token, true);
   }
 
+  /** The public key as a JWK for /.well-known/jwks.json, when tokens are ES256; undefined for HS256. */
+  publicJwk(): Record<string, string> | undefined {
+    if (this.algorithm !== 'ES256') return undefined;
+    const jwk = createPublicKey(this.verifyKey).export({ format: 'jwk' }) as Record<string, string>;
+    return { ...jwk, alg: 'ES256', use: 'sig', kid: createHash('sha256').update(JSON.stringify(jwk)).digest('base64url').slice(0, 16) };
+  }
+
   /** Seconds a bearer lives by default (the session lifetime). */
   get ttlSeconds(): number {
     return this.config.values.jwt.ttlSeconds;
@@ -85,7 +104,7 @@ export class BearerTokenService {
         algorithms: [this.algorithm],
         secret: this.verifyKey,
         issuer: j.issuer,
-        audience: j.audience,
+        audience: this.audiences,
         ignoreExpiration,
       } as never);
       const ok =

@@ -1,0 +1,39 @@
+import { OAuthClient, secretMatches } from '../../sessions/oauth/oauth-client.js';
+import { OAuthError } from '../../sessions/oauth/oauth-error.js';
+
+/** Client credentials as presented at the token, revocation or introspection endpoint. */
+export interface PresentedClient {
+  clientId?: string;
+  clientSecret?: string;
+  method: 'client_secret_basic' | 'client_secret_post' | 'none';
+}
+
+/** Reads client credentials from HTTP Basic (RFC 6749 2.3.1: form-encoded id and secret) or the form body. */
+export function presentedClient(authorization: string | undefined, body: Record<string, unknown>): PresentedClient {
+  if (authorization?.toLowerCase().startsWith('basic ')) {
+    const decoded = Buffer.from(authorization.slice(6).trim(), 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    const unform = (s: string) => decodeURIComponent(s.replace(/\+/g, ' '));
+    try {
+      return { clientId: unform(decoded.slice(0, colon)), clientSecret: unform(decoded.slice(colon + 1)), method: 'client_secret_basic' };
+    } catch {
+      throw new OAuthError('invalid_client', 'The Authorization header is not valid HTTP Basic client authentication.');
+    }
+  }
+  const str = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v : undefined);
+  const clientSecret = str(body.client_secret);
+  return { clientId: str(body.client_id), clientSecret, method: clientSecret ? 'client_secret_post' : 'none' };
+}
+
+/** Checks presented credentials against the registered client; throws invalid_client (401) when they do not hold. */
+export function authenticateClient(client: OAuthClient | undefined, presented: PresentedClient): OAuthClient {
+  if (!client) throw new OAuthError('invalid_client', 'Unknown client. Register at /oauth/register or use the client_id you were given.');
+  if (client.tokenEndpointAuthMethod === 'none') {
+    if (presented.clientSecret) throw new OAuthError('invalid_client', 'This is a public client: send client_id only, without a secret.');
+    return client;
+  }
+  if (!presented.clientSecret || !secretMatches(presented.clientSecret, client.secretHash)) {
+    throw new OAuthError('invalid_client', 'Client authentication failed: wrong or missing client secret.');
+  }
+  return client;
+}

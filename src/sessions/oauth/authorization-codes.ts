@@ -1,0 +1,63 @@
+import { Injectable } from '@nestjs/common';
+import { createHash, randomBytes } from 'node:crypto';
+import { AppConfig } from '../../config/app-config.js';
+import { JsonObjectRepository } from '../../storage/json-object.repository.js';
+import { OneTimeMarkers } from '../one-time-markers.js';
+
+/** What an authorization code stands for. */
+export interface AuthorizationGrant {
+  clientId: string;
+  redirectUri: string;
+  codeChallenge: string;
+  email: string;
+  resource?: string;
+  scope?: string;
+  /** The refresh token family the exchange creates; revoked if the code is ever presented again. */
+  familyId: string;
+  expiresAt: number;
+}
+
+export type CodeRedemption = { status: 'ok'; grant: AuthorizationGrant } | { status: 'reused'; grant: AuthorizationGrant } | { status: 'unknown' } | { status: 'expired' };
+
+const CODE_TTL_MS = 60_000;
+
+/**
+ * One-time authorization codes, valid 60 s, in S3 under `{OAUTH_PREFIX}codes/` (keyed by the code's SHA-256, so
+ * the bucket never holds a usable code). A create-only marker decides, across replicas, which redemption was first.
+ */
+@Injectable()
+export class AuthorizationCodes {
+  private readonly prefix: string;
+
+  constructor(
+    private readonly objects: JsonObjectRepository,
+    private readonly markers: OneTimeMarkers,
+    config: AppConfig,
+  ) {
+    this.prefix = `${config.values.oauth.prefix}codes/`;
+  }
+
+  /** Issues a code for a grant. */
+  async issue(grant: Omit<AuthorizationGrant, 'expiresAt' | 'familyId'>): Promise<string> {
+    const code = randomBytes(32).toString('base64url');
+    const stored: AuthorizationGrant = { ...grant, familyId: randomBytes(16).toString('base64url'), expiresAt: Date.now() + CODE_TTL_MS };
+    await this.objects.put(this.key(code), stored, { ifNoneMatch: '*' });
+    return code;
+  }
+
+  /** Redeems a code once; a second redemption reports `reused` with the grant, so its tokens can be revoked. */
+  async redeem(code: string): Promise<CodeRedemption> {
+    if (!/^[A-Za-z0-9_-]{43}$/.test(code)) return { status: 'unknown' };
+    const stored = await this.objects.get(this.key(code));
+    if (!stored) return { status: 'unknown' };
+    const grant = stored.value as AuthorizationGrant;
+    if (!(await this.markers.claim('oauth-code', code))) return { status: 'reused', grant };
+    if (grant.expiresAt < Date.now()) return { status: 'expired' };
+    return { status: 'ok', grant };
+  }
+
+  /** The S3 key of a code (tests reach the stored grant with it). */
+  key(code: string): string {
+    return `${this.prefix}${createHash('sha256').update(code).digest('base64url')}.json`;
+  }
+}
