@@ -1,5 +1,6 @@
 import * as oauth from 'oauth4webapi';
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { Browser } from '../support/http-client.js';
 import { getWithBearer, Service, startService, startWorld, stopAll, World } from '../support/harness.js';
 
@@ -228,5 +229,60 @@ describe('OAuth 2.1 authorization server, driven by oauth4webapi', () => {
       expect(text).not.toContain(world.google.clientSecret);
       expect(text).not.toContain(world.google.clientId);
     });
+  });
+});
+
+describe('OAuth server configured with static clients, registration off, ES256 bearer keys', () => {
+  const SECRET = 'static-client-secret-0123456789abcdef';
+  let world: World;
+  let sut: Service;
+  let as: oauth.AuthorizationServer;
+  const client: oauth.Client = { client_id: 'reporting-app', token_endpoint_auth_method: 'client_secret_basic' };
+
+  beforeAll(async () => {
+    world = await startWorld();
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    sut = await startService(world, {
+      JWT_ISSUER: undefined,
+      JWT_SECRET: undefined,
+      JWT_PRIVATE_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      OAUTH_DYNAMIC_REGISTRATION: 'false',
+      OAUTH_STATIC_CLIENTS: JSON.stringify([
+        { client_id: 'reporting-app', redirect_uris: [REDIRECT], client_secret_sha256: createHash('sha256').update(SECRET).digest('hex') },
+      ]),
+    });
+    const issuer = new URL(sut.url);
+    as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...insecure }));
+  });
+  afterAll(() => stopAll(world, sut));
+
+  it('refuses registration and does not advertise it', async () => {
+    expect(as.registration_endpoint).toBeUndefined();
+    const res = await fetch(`${sut.url}/oauth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect_uris: [REDIRECT] }) });
+    expect(res.status).toBe(403);
+    expect(await res.json()).toMatchObject({ error: 'registration_disabled', message: expect.stringContaining('OAUTH_STATIC_CLIENTS') });
+  });
+
+  it('serves the static client, and its ES256 access tokens verify against /.well-known/jwks.json', async () => {
+    const verifier = oauth.generateRandomCodeVerifier();
+    const url = new URL(as.authorization_endpoint as string);
+    const params = { client_id: client.client_id, redirect_uri: REDIRECT, response_type: 'code', code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' };
+    for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+    const browser = new Browser();
+    const toGoogle = (await browser.get(url.toString())).headers.get('location') as string;
+    const callback = new URL((await browser.get(await world.google.approve(toGoogle, { email: 'static@example.com' }))).headers.get('location') as string);
+    const code = oauth.validateAuthResponse(as, client, callback, oauth.expectNoState);
+    const tokens = await oauth.processAuthorizationCodeResponse(
+      as,
+      client,
+      await oauth.authorizationCodeGrantRequest(as, client, oauth.ClientSecretBasic(SECRET), code, REDIRECT, verifier, insecure),
+    );
+    expect(as.jwks_uri).toBe(`${sut.url}/.well-known/jwks.json`);
+    const { payload, protectedHeader } = await jwtVerify(tokens.access_token, createRemoteJWKSet(new URL(as.jwks_uri as string)), { issuer: sut.url });
+    expect(protectedHeader.alg).toBe('ES256');
+    expect(payload).toMatchObject({ sub: 'static@example.com', client_id: 'reporting-app' });
+    expect((await getWithBearer(sut, '/v1/users/me/calendar/events', tokens.access_token)).status).toBe(200);
+    const wrong = await oauth.introspectionRequest(as, client, oauth.ClientSecretBasic('wrong'), tokens.access_token, insecure);
+    expect(wrong.status).toBe(401);
   });
 });

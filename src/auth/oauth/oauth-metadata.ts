@@ -16,7 +16,6 @@ export function authorizationServerMetadata(issuer: string, base: string, opts: 
     revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
     introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
     authorization_response_iss_parameter_supported: true,
-    service_documentation: `${base}/docs`,
   };
 }
 
