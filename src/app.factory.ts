@@ -1,24 +1,63 @@
 import fastifyCookie from '@fastify/cookie';
-import { ConsoleLogger, LoggerService } from '@nestjs/common';
+import type { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { randomUUID } from 'node:crypto';
+import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module.js';
+import { parseConfig } from './config/config.schema.js';
+import { createPinoLogger, loggablePath, PinoNestLogger } from './observability/logging.js';
+import { Metrics } from './observability/metrics.js';
+import { setUpOpenApi } from './openapi.js';
 
 export interface CreateAppOptions {
   /** The environment to configure from (default: process.env). */
   env?: Record<string, string | undefined>;
+  /** Replaces the Nest logger (tests capture it). */
   logger?: LoggerService;
+  /** Where pino writes (default stdout). */
+  logDestination?: DestinationStream;
+  /** Human-readable logs (the local run). */
+  prettyLogs?: boolean;
 }
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 /** Builds the service on Fastify (chosen for throughput on the bearer-validated hot path). Not yet listening. */
 export async function createApp(options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({ trustProxy: true, bodyLimit: 1024 * 1024, return503OnClosing: true });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(options.env ?? process.env), adapter, {
-    logger: options.logger ?? new ConsoleLogger({ json: true, colors: false }),
+  const env = options.env ?? process.env;
+  const config = parseConfig(env); // fails fast, naming the variable, before anything starts
+  const pino = createPinoLogger({ level: config.logLevel, pretty: options.prettyLogs, destination: options.logDestination });
+  const adapter = new FastifyAdapter({
+    loggerInstance: pino,
+    disableRequestLogging: true, // one line per request, written below with the route and a clean path
+    requestIdHeader: false,
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+    trustProxy: true,
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(env), adapter, {
+    logger: options.logger ?? new PinoNestLogger(pino),
     abortOnError: false,
   });
-  // Form bodies (POST /auth/revoke) are parsed by Nest's Fastify adapter itself.
+  // Form bodies (POST /auth/revoke, /oauth/*) are parsed by Nest's Fastify adapter itself.
   await app.register(fastifyCookie as never);
-  app.enableShutdownHooks();
+  const metrics = app.get(Metrics);
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onRequest', (req, reply, done) => {
+    reply.header('x-request-id', req.id);
+    done();
+  });
+  fastify.addHook('onResponse', (req, reply, done) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    metrics.httpDuration.observe({ method: req.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    pino.info({ reqId: req.id, method: req.method, route, path: loggablePath(req.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ip: req.ip }, 'request');
+    done();
+  });
+  setUpOpenApi(app);
   return app;
 }

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory.js';
 import { AppConfig } from './config/app-config.js';
 
@@ -7,6 +8,20 @@ async function main(): Promise<void> {
   const app = await createApp();
   const { port } = app.get(AppConfig).values;
   await app.listen(port, '0.0.0.0');
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    new Logger('Lifecycle').log({ msg: 'shutting down', signal });
+    // close(): readiness turns 503 for SHUTDOWN_DELAY_MS, then the server stops accepting and drains in-flight
+    // requests; only then does the process exit, with 0, so Kubernetes sees a clean stop.
+    app.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
 }
 
 main().catch((err: unknown) => {

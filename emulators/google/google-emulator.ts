@@ -1,113 +1,181 @@
-import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
-import { OAuth2Server } from 'oauth2-mock-server';
-import { Endpoint, Failure, GoogleState } from './google-state.js';
-import { EmulatorRequest, json, readRequest } from './http-util.js';
+import { createServer, IncomingMessage, ServerResponse } from 'node:http';
+import { OAuth2Issuer, OAuth2Service } from 'oauth2-mock-server';
+import { Endpoint, ENDPOINTS, Failure, FailureInjector, FAILURES, isEndpoint, isFailure } from './failures.js';
+import { ApiCall, GoogleState } from './google-state.js';
+import { EmulatorRequest, json, param, readRequest } from './http-util.js';
 import { OAuthRoutes } from './oauth-routes.js';
-import { userItemIds, WorkspaceRoutes } from './workspace-routes.js';
+import { readConsentForm, readErrorPage } from './sign-in-page.js';
+import { TokenRoutes } from './token-routes.js';
+import { Kind, userItemIds } from './workspace-data.js';
+import { WorkspaceRoutes } from './workspace-routes.js';
+
+export type { Endpoint, Failure } from './failures.js';
+export type { ApiCall } from './google-state.js';
 
 export interface GoogleEmulatorOptions {
+  /** 0 (default): a free port. */
   port?: number;
   clientId?: string;
   clientSecret?: string;
   accessTokenTtlSeconds?: number;
 }
 
-/** A Google stand-in for tests and the local run, with controls to make it misbehave like the real one can. */
+/** A Google stand-in for tests and the local run, with controls to make it misbehave the ways the real one can. */
 export interface GoogleEmulator {
+  /** http://127.0.0.1:PORT */
   readonly baseUrl: string;
   readonly clientId: string;
   readonly clientSecret: string;
+  /** Values for GOOGLE_AUTH_URL, GOOGLE_TOKEN_URL, GOOGLE_USERINFO_URL, GOOGLE_REVOKE_URL, GOOGLE_API_ROOT_URL. */
   readonly urls: { auth: string; token: string; userinfo: string; revoke: string; apiRoot: string };
-  /** Acts as the person on the consent page: returns the redirect back to the client (code, or error). */
+  /**
+   * Acts as the person on Google's consent page, over HTTP: opens the authorize URL (the service's 302 Location),
+   * submits the form, and returns where Google sends the browser back (`redirect_uri?code&state`, or
+   * `?error=access_denied&state` when `deny`). Throws with Google's error when the authorize URL is refused.
+   */
   approve(authorizeUrl: string, user: { email: string; emailVerified?: boolean; deny?: boolean }): Promise<string>;
+  /** Every current access token of the user is now expired (401 at the APIs and userinfo). */
   expireAccessTokens(email: string): void;
+  /** The user removes the app's access: refresh and access tokens revoked, grant forgotten (refresh -> invalid_grant). */
   revokeUser(email: string): void;
+  /** refresh_token grants answered successfully, for one user or in total. */
   refreshCount(email?: string): number;
+  /** Fails the endpoint's next call (queued: two calls fail the next two). `timeout` never answers until stop(). */
   failNext(endpoint: Endpoint, failure: Failure): void;
+  /** The next code exchange answers without refresh_token, as if Google thought the user had granted before. */
   omitRefreshTokenOnNextCodeExchange(): void;
-  /** Ids of the user's emulated Gmail messages. */
+  /** Ids of the user's emulated Gmail messages, in list order. */
   messageIds(email: string): string[];
-  readonly revocations: string[];
-  readonly apiCalls: ReadonlyArray<{ email: string; api: 'gmail' | 'drive' | 'calendar'; path: string }>;
+  /** Ids of the user's emulated items of one API, in list order. */
+  itemIds(api: 'gmail' | 'drive' | 'calendar', email: string): string[];
+  /** Tokens received at the revoke endpoint, in order (also when a failure was injected). */
+  readonly revocations: readonly string[];
+  /** Workspace API calls received, in order; `email` is '' when the token was unknown. */
+  readonly apiCalls: readonly ApiCall[];
   stop(): Promise<void>;
 }
 
+const KIND: Record<'gmail' | 'drive' | 'calendar', Kind> = { gmail: 'm', drive: 'f', calendar: 'e' };
+
 /**
- * Starts the emulator. oauth2-mock-server provides the issuer, signing keys, discovery document and JWKS (its
- * handler serves every path not routed here); Google's stateful behaviour is added in front of it: one-time codes,
- * PKCE, the refresh-token-only-on-first-consent rule, refreshes without refresh_token, invalid_grant after
- * revocation, and the Workspace list routes.
+ * Starts the emulator. oauth2-mock-server supplies the signing keys and the JWKS route (its express handler, with
+ * the JWKS moved to Google's /oauth2/v3/certs) and signs the id_tokens; Google's stateful behaviour is built in
+ * front of it: consent page, one-time codes, PKCE, the refresh-token-only-on-first-consent rule, refreshes without
+ * refresh_token, invalid_grant after revocation, and the Workspace list routes. Its other, stateless routes
+ * (/authorize issuing codes to anyone) are deliberately not reachable.
  */
 export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Promise<GoogleEmulator> {
   const client = { id: opts.clientId ?? 'test-client-id', secret: opts.clientSecret ?? 'test-client-secret' };
-  const mock = new OAuth2Server();
-  await mock.issuer.keys.generate('RS256');
+  const issuer = new OAuth2Issuer();
+  await issuer.keys.generate('RS256');
+  const mock = new OAuth2Service(issuer, { jwks: '/oauth2/v3/certs' });
   const state = new GoogleState(opts.accessTokenTtlSeconds ?? 3600);
-  const oauth = new OAuthRoutes(state, mock.issuer, client);
-  const workspace = new WorkspaceRoutes(state);
-  const hanging = new Set<ServerResponse>();
+  const failures = new FailureInjector();
+  const oauth = new OAuthRoutes(state, client.id);
+  const tokens = new TokenRoutes(state, issuer, client);
+  const workspace = new WorkspaceRoutes(state, failures);
   let baseUrl = '';
-
-  const failIfAsked = (endpoint: Endpoint, res: ServerResponse): boolean => {
-    const failure = state.takeFailure(endpoint);
-    if (!failure) return false;
-    if (failure === 'timeout') hanging.add(res); // never answered; released by stop()
-    else if (failure === 'server_error') json(res, 503, { error: 'backend_error', error_description: 'The service is currently unavailable.' });
-    else json(res, 400, { error: 'invalid_grant', error_description: 'Token has been expired or revoked.' });
-    return true;
-  };
 
   const route = async (req: EmulatorRequest, res: ServerResponse, raw: IncomingMessage): Promise<void> => {
     const path = req.url.pathname;
-    if (path === '/o/oauth2/v2/auth' && req.method === 'GET') return oauth.authorize(req, res);
-    if (path === '/o/oauth2/v2/approve' && req.method === 'POST') return oauth.approve(req, res);
-    if (path === '/token' && req.method === 'POST') {
-      if (failIfAsked(req.form.grant_type === 'refresh_token' ? 'refresh' : 'token', res)) return;
-      return oauth.token(req, res);
+    const is = (method: string, ...paths: string[]) => req.method === method && paths.includes(path);
+    // Google's current paths, plus the older ones some clients still use.
+    if (is('GET', '/o/oauth2/v2/auth', '/o/oauth2/auth')) return oauth.authorize(req, res);
+    if (is('POST', '/o/oauth2/v2/approve')) return oauth.decide(req, res);
+    if (is('POST', '/token', '/oauth2/v4/token', '/o/oauth2/token')) {
+      if (failures.apply(req.form.grant_type === 'refresh_token' ? 'refresh' : 'token', res)) return;
+      return tokens.token(req, res);
     }
-    if ((path === '/v1/userinfo' || path === '/oauth2/v3/userinfo') && req.method === 'GET') {
-      if (failIfAsked('userinfo', res)) return;
+    if (is('GET', '/v1/userinfo', '/oauth2/v3/userinfo')) {
+      if (failures.apply('userinfo', res)) return;
       return oauth.userinfo(req, res);
     }
-    if (path === '/revoke' && req.method === 'POST') {
-      if (failIfAsked('revoke', res)) return;
+    if (is('POST', '/revoke', '/o/oauth2/revoke')) {
+      const token = OAuthRoutes.revokedToken(req);
+      if (token) state.revocations.push(token); // received, whatever the answer
+      if (failures.apply('revoke', res)) return;
       return oauth.revoke(req, res);
     }
+    if (is('GET', '/.well-known/openid-configuration')) return json(res, 200, discovery());
+    if (is('GET', '/oauth2/v3/certs')) return void mock.requestHandler(raw, res);
     if (path.startsWith('/__emulator/')) return control(req, res);
-    if (/^\/(gmail|drive|calendar)\//.test(path) && failIfAsked('api', res)) return;
-    if (workspace.handle(req, res)) return;
-    mock.service.requestHandler(raw, res); // discovery, JWKS
+    const api = WorkspaceRoutes.apiOf(path);
+    if (api) return workspace.handle(req, res, api);
+    json(res, 404, { error: 'not_found', error_description: `The Google emulator has no ${req.method} ${path}.` });
   };
 
+  /** Google's discovery document, pointing at the emulator's routes. */
+  const discovery = () => ({
+    issuer: baseUrl,
+    authorization_endpoint: emulator.urls.auth,
+    token_endpoint: emulator.urls.token,
+    userinfo_endpoint: emulator.urls.userinfo,
+    revocation_endpoint: emulator.urls.revoke,
+    jwks_uri: `${baseUrl}/oauth2/v3/certs`,
+    response_types_supported: ['code'],
+    subject_types_supported: ['public'],
+    id_token_signing_alg_values_supported: ['RS256'],
+    scopes_supported: ['openid', 'email', 'profile'],
+    token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic'],
+    claims_supported: ['aud', 'email', 'email_verified', 'exp', 'iat', 'iss', 'name', 'picture', 'sub', 'nonce', 'at_hash'],
+    code_challenge_methods_supported: ['plain', 'S256'],
+    grant_types_supported: ['authorization_code', 'refresh_token'],
+  });
+
+  /** The controls over HTTP, for service replicas in other processes and for a person at `npm run start:local`. */
   const control = (req: EmulatorRequest, res: ServerResponse) => {
-    const email = (req.url.searchParams.get('email') ?? '').toLowerCase();
+    const email = (param(req, 'email') ?? '').trim().toLowerCase();
+    const needs = (method: string, needsEmail: boolean): boolean => {
+      if (req.method !== method) json(res, 405, { error: 'method_not_allowed', error_description: `Use ${method}.` });
+      else if (needsEmail && !email) json(res, 400, { error: 'invalid_request', error_description: 'Pass ?email=' });
+      else return true;
+      return false;
+    };
     switch (req.url.pathname) {
       case '/__emulator/expire':
-        state.expireAccessTokens(email);
-        return json(res, 200, { expired: email });
+        if (needs('POST', true)) json(res, 200, { email, expired: state.expireAccessTokens(email) });
+        return;
       case '/__emulator/revoke-user':
-        state.revokeUser(email);
-        return json(res, 200, { revoked: email });
+        if (needs('POST', true)) json(res, 200, { email, revoked: true }, void state.revokeUser(email));
+        return;
       case '/__emulator/refresh-count':
-        return json(res, 200, { email, count: emulator.refreshCount(email || undefined) });
-      case '/__emulator/fail-next':
-        emulator.failNext(req.url.searchParams.get('endpoint') as Endpoint, req.url.searchParams.get('failure') as Failure);
-        return json(res, 200, { ok: true });
+        if (needs('GET', false)) json(res, 200, { email: email || null, count: state.refreshCount(email || undefined) });
+        return;
+      case '/__emulator/fail-next': {
+        if (!needs('POST', false)) return;
+        const endpoint = param(req, 'endpoint');
+        const failure = param(req, 'failure');
+        if (!isEndpoint(endpoint) || !isFailure(failure)) {
+          return json(res, 400, { error: 'invalid_request', error_description: `endpoint: one of ${ENDPOINTS.join(', ')}; failure: one of ${FAILURES.join(', ')}` });
+        }
+        failures.schedule(endpoint, failure);
+        return json(res, 200, { endpoint, failure });
+      }
+      case '/__emulator/omit-refresh-token':
+        if (needs('POST', false)) json(res, 200, { omitted: 'next code exchange' }, void (state.omitRefreshTokenOnce = true));
+        return;
+      case '/__emulator/log':
+        if (needs('GET', false)) json(res, 200, { revocations: state.revocations, apiCalls: state.apiCalls, refreshCount: state.refreshCount() });
+        return;
       default:
-        return json(res, 404, { error: 'unknown control' });
+        return json(res, 404, { error: 'not_found', error_description: 'Controls: expire, revoke-user, refresh-count, fail-next, omit-refresh-token, log.' });
     }
   };
 
-  const server: Server = createServer((raw, res) => {
+  const server = createServer((raw, res) => {
     readRequest(raw, baseUrl)
       .then((req) => route(req, res, raw))
       .catch((err: Error) => {
         if (!res.headersSent) json(res, 500, { error: 'emulator_error', error_description: err.message });
       });
   });
-  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
+  });
   baseUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  mock.issuer.url = baseUrl;
+  issuer.url = baseUrl;
+  let stopped: Promise<void> | undefined;
 
   const emulator: GoogleEmulator = {
     baseUrl,
@@ -117,31 +185,36 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
     async approve(authorizeUrl, user) {
       const page = await fetch(authorizeUrl, { redirect: 'manual' });
       const text = await page.text();
-      const requestId = /name="request" value="([^"]+)"/.exec(text)?.[1];
-      if (page.status !== 200 || !requestId) throw new Error(`consent page refused the request: ${page.status} ${text}`);
-      const res = await fetch(`${baseUrl}/o/oauth2/v2/approve`, {
+      const form = page.status === 200 ? readConsentForm(text) : undefined;
+      if (!form) throw new Error(`Google's sign-in page refused the authorize request (${page.status}): ${readErrorPage(text)}`);
+      const body = new URLSearchParams({ ...form.fields, email: user.email, decision: user.deny ? 'deny' : 'allow' });
+      if (user.emailVerified ?? true) body.set('email_verified', 'true'); // the ticked checkbox
+      const res = await fetch(new URL(form.action, authorizeUrl), {
         method: 'POST',
         redirect: 'manual',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ request: requestId, email: user.email, email_verified: String(user.emailVerified ?? true), decision: user.deny ? 'deny' : 'allow' }),
+        body,
       });
       const location = res.headers.get('location');
-      if (res.status !== 302 || !location) throw new Error(`approve failed: ${res.status}`);
+      if (res.status !== 302 || !location) throw new Error(`Google's consent form was refused (${res.status}): ${readErrorPage(await res.text())}`);
       return location;
     },
-    expireAccessTokens: (email) => state.expireAccessTokens(email.toLowerCase()),
-    revokeUser: (email) => state.revokeUser(email.toLowerCase()),
-    refreshCount: (email) => (email ? (state.refreshes.get(email.toLowerCase()) ?? 0) : [...state.refreshes.values()].reduce((a, b) => a + b, 0)),
-    failNext: (endpoint, failure) => void state.failures.set(endpoint, failure),
+    expireAccessTokens: (email) => void state.expireAccessTokens(email.trim().toLowerCase()),
+    revokeUser: (email) => state.revokeUser(email.trim().toLowerCase()),
+    refreshCount: (email) => state.refreshCount(email?.trim().toLowerCase()),
+    failNext: (endpoint, failure) => failures.schedule(endpoint, failure),
     omitRefreshTokenOnNextCodeExchange: () => void (state.omitRefreshTokenOnce = true),
-    messageIds: (email) => userItemIds(email.toLowerCase(), 'm'),
+    messageIds: (email) => userItemIds(email.trim().toLowerCase(), 'm'),
+    itemIds: (api, email) => userItemIds(email.trim().toLowerCase(), KIND[api]),
     revocations: state.revocations,
     apiCalls: state.apiCalls,
-    async stop() {
-      for (const res of hanging) res.destroy();
-      hanging.clear();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+    stop() {
+      stopped ??= new Promise<void>((resolve) => {
+        failures.releaseAll(); // 'timeout' requests would otherwise keep their sockets, and jest, alive
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return stopped;
     },
   };
   return emulator;

@@ -1,126 +1,172 @@
 import { createHash, randomBytes } from 'node:crypto';
 
-/** A code waiting to be exchanged (one-time, 10 minutes), bound to everything the authorize request said. */
-export interface PendingCode {
+/** Who signed in and what they allowed; carried from the consent page through codes and tokens. */
+export interface Identity {
+  email: string;
+  emailVerified: boolean;
   clientId: string;
+  scopes: string[];
+}
+
+/** A code waiting to be exchanged: one-time, 10 minutes, bound to everything the authorize request said. */
+export interface PendingCode extends Identity {
   redirectUri: string;
   challenge?: string;
-  challengeMethod?: string;
-  email: string;
-  emailVerified: boolean;
-  scopes: string[];
+  challengeMethod?: 'S256' | 'plain';
+  /** access_type=offline: without it Google never issues a refresh token. */
+  offline: boolean;
+  /** prompt=consent: Google issues a new refresh token even when the user granted this client before. */
   forceConsent: boolean;
+  nonce?: string;
   expiresAt: number;
 }
 
-export interface AccessTokenInfo {
-  email: string;
-  emailVerified: boolean;
+export interface AccessTokenInfo extends Identity {
   expiresAt: number;
+  /** The refresh token this access token came from (or was issued with); revoking either revokes both. */
   refreshToken?: string;
-  scopes: string[];
 }
 
-export interface RefreshTokenInfo {
+export type RefreshTokenInfo = Identity;
+
+/** A user's consent to a client: what Google remembers between sign-ins (it decides whether a refresh token is sent). */
+interface Grant {
+  scopes: Set<string>;
+  offline: boolean;
+}
+
+export interface ApiCall {
   email: string;
-  emailVerified: boolean;
-  clientId: string;
-  scopes: string[];
+  api: 'gmail' | 'drive' | 'calendar';
+  path: string;
+  /** The query string as received (`q=...&maxResults=...`), so tests can see what the service forwarded. */
+  query: string;
+  /** The HTTP status answered; 0 when the call was left hanging by a `timeout` failure. */
+  status: number;
 }
 
-export type Endpoint = 'token' | 'refresh' | 'userinfo' | 'revoke' | 'api';
-export type Failure = 'timeout' | 'server_error' | 'invalid_grant';
+const CODE_TTL_MS = 10 * 60_000;
+const random = (prefix: string) => `${prefix}${randomBytes(32).toString('base64url')}`;
+const grantKey = (email: string, clientId: string) => `${email}|${clientId}`;
 
-const random = (prefix: string) => `${prefix}${randomBytes(24).toString('base64url')}`;
-
-/** Everything Google remembers: codes, tokens, grants; plus what tests asked it to do wrong next. */
+/** Everything Google remembers: codes, tokens, grants, and what the tests may inspect afterwards. */
 export class GoogleState {
-  readonly codes = new Map<string, PendingCode>();
-  readonly accessTokens = new Map<string, AccessTokenInfo>();
-  readonly refreshTokens = new Map<string, RefreshTokenInfo>();
-  /** `${email}|${clientId}`: users who granted this client before (Google then sends no new refresh token). */
-  readonly grants = new Set<string>();
-  readonly refreshes = new Map<string, number>();
-  readonly failures = new Map<Endpoint, Failure>();
+  private readonly codes = new Map<string, PendingCode>();
+  private readonly accessTokens = new Map<string, AccessTokenInfo>();
+  private readonly refreshTokens = new Map<string, RefreshTokenInfo>();
+  private readonly grants = new Map<string, Grant>();
+  private readonly refreshes = new Map<string, number>();
   readonly revocations: string[] = [];
-  readonly apiCalls: Array<{ email: string; api: 'gmail' | 'drive' | 'calendar'; path: string }> = [];
+  readonly apiCalls: ApiCall[] = [];
   omitRefreshTokenOnce = false;
 
   constructor(readonly accessTokenTtlSeconds: number) {}
 
-  /** Issues a one-time authorization code. */
   issueCode(pending: Omit<PendingCode, 'expiresAt'>): string {
-    const code = random('4/');
-    this.codes.set(code, { ...pending, expiresAt: Date.now() + 10 * 60_000 });
+    const now = Date.now();
+    // Codes nobody exchanged would pile up over a long local run.
+    for (const [c, p] of this.codes) if (p.expiresAt <= now) this.codes.delete(c);
+    const code = random('4/0A');
+    this.codes.set(code, { ...pending, expiresAt: now + CODE_TTL_MS });
     return code;
   }
 
-  /** Takes a code out (it can never be used again), or undefined when unknown or expired. */
+  /** Takes a code out, so it can never be used again (even when this exchange fails); undefined when unknown or expired. */
   takeCode(code: string): PendingCode | undefined {
     const pending = this.codes.get(code);
     this.codes.delete(code);
     return pending && pending.expiresAt > Date.now() ? pending : undefined;
   }
 
-  /** Issues an access token for a user. */
-  issueAccessToken(info: Omit<AccessTokenInfo, 'expiresAt'>): string {
-    const token = random('ya29.');
-    this.accessTokens.set(token, { ...info, expiresAt: Date.now() + this.accessTokenTtlSeconds * 1000 });
+  /** Scopes of the user's earlier grant to the client (for include_granted_scopes). */
+  grantedScopes(email: string, clientId: string): string[] {
+    return [...(this.grants.get(grantKey(email, clientId))?.scopes ?? [])];
+  }
+
+  /** Whether the user already gave this client offline access (then Google sends no new refresh token unless forced). */
+  hasOfflineGrant(email: string, clientId: string): boolean {
+    return this.grants.get(grantKey(email, clientId))?.offline ?? false;
+  }
+
+  /** Records the consent given in a code exchange. */
+  recordGrant(identity: Identity, offline: boolean): void {
+    const key = grantKey(identity.email, identity.clientId);
+    const grant = this.grants.get(key) ?? { scopes: new Set<string>(), offline: false };
+    identity.scopes.forEach((s) => grant.scopes.add(s));
+    grant.offline ||= offline;
+    this.grants.set(key, grant);
+  }
+
+  issueAccessToken(identity: Identity, refreshToken?: string): string {
+    const token = random('ya29.a0');
+    this.accessTokens.set(token, { ...identity, refreshToken, expiresAt: Date.now() + this.accessTokenTtlSeconds * 1000 });
     return token;
   }
 
-  /** Issues a refresh token and records the grant. */
-  issueRefreshToken(info: RefreshTokenInfo): string {
-    const token = random('1//');
-    this.refreshTokens.set(token, info);
-    this.grants.add(`${info.email}|${info.clientId}`);
+  issueRefreshToken(identity: Identity): string {
+    const token = random('1//0g');
+    this.refreshTokens.set(token, { ...identity });
     return token;
   }
 
-  /** The live access token's info, or undefined when unknown, revoked or expired. */
+  refreshTokenInfo(token: string): RefreshTokenInfo | undefined {
+    return this.refreshTokens.get(token);
+  }
+
+  /** The access token's info even when it has expired (APIs still log whose token it was); undefined when unknown. */
+  accessTokenInfo(token: string | undefined): AccessTokenInfo | undefined {
+    return token ? this.accessTokens.get(token) : undefined;
+  }
+
+  /** The access token's info only while it is usable. */
   liveAccessToken(token: string | undefined): AccessTokenInfo | undefined {
-    const info = token ? this.accessTokens.get(token) : undefined;
+    const info = this.accessTokenInfo(token);
     return info && info.expiresAt > Date.now() ? info : undefined;
   }
 
-  /** Makes every current access token of the user expired. */
-  expireAccessTokens(email: string): void {
-    for (const info of this.accessTokens.values()) if (info.email === email) info.expiresAt = 0;
+  /** Makes every current access token of the user expired; returns how many. */
+  expireAccessTokens(email: string): number {
+    let n = 0;
+    for (const info of this.accessTokens.values()) {
+      if (info.email === email && info.expiresAt > 0) {
+        info.expiresAt = 0;
+        n++;
+      }
+    }
+    return n;
   }
 
-  /** Revokes everything of a user: refresh tokens, access tokens, the grant. */
+  /** Revokes everything of a user with every client: refresh tokens, access tokens, grants. */
   revokeUser(email: string): void {
     for (const [t, info] of this.refreshTokens) if (info.email === email) this.refreshTokens.delete(t);
     for (const [t, info] of this.accessTokens) if (info.email === email) this.accessTokens.delete(t);
-    for (const g of this.grants) if (g.startsWith(`${email}|`)) this.grants.delete(g);
+    for (const key of this.grants.keys()) if (key.startsWith(`${email}|`)) this.grants.delete(key);
   }
 
-  /** Revokes one token as Google's revoke endpoint does; false when the token is unknown. */
+  /**
+   * Revokes one token as Google's revoke endpoint does: a refresh token, or a still valid access token, removes the
+   * user's whole grant to that client (Google's documentation: revoking an access token also revokes its refresh
+   * token; the app then loses all access). An expired access token cannot be revoked. False when nothing matched.
+   */
   revokeToken(token: string): boolean {
-    const refresh = this.refreshTokens.get(token);
-    if (refresh) {
-      this.refreshTokens.delete(token);
-      for (const [t, info] of this.accessTokens) if (info.refreshToken === token) this.accessTokens.delete(t);
-      this.grants.delete(`${refresh.email}|${refresh.clientId}`);
-      return true;
-    }
-    return this.accessTokens.delete(token);
+    const owner = this.refreshTokens.get(token) ?? this.liveAccessToken(token);
+    if (!owner) return false;
+    for (const [t, info] of this.refreshTokens) if (info.email === owner.email && info.clientId === owner.clientId) this.refreshTokens.delete(t);
+    for (const [t, info] of this.accessTokens) if (info.email === owner.email && info.clientId === owner.clientId) this.accessTokens.delete(t);
+    this.grants.delete(grantKey(owner.email, owner.clientId));
+    return true;
   }
 
-  /** The one-shot failure queued for an endpoint, consumed. */
-  takeFailure(endpoint: Endpoint): Failure | undefined {
-    const f = this.failures.get(endpoint);
-    this.failures.delete(endpoint);
-    return f;
-  }
-
-  /** Counts a successful refresh. */
   countRefresh(email: string): void {
     this.refreshes.set(email, (this.refreshes.get(email) ?? 0) + 1);
   }
 
-  /** Stable per-user subject id, like Google's numeric `sub`. */
+  refreshCount(email?: string): number {
+    return email ? (this.refreshes.get(email) ?? 0) : [...this.refreshes.values()].reduce((a, b) => a + b, 0);
+  }
+
+  /** Stable per-user subject id, numeric like Google's `sub`. */
   static subjectOf(email: string): string {
-    return BigInt(`0x${createHash('sha256').update(email).digest('hex').slice(0, 15)}`).toString();
+    return `1${BigInt(`0x${createHash('sha256').update(email).digest('hex').slice(0, 16)}`).toString().padStart(20, '0')}`;
   }
 }

@@ -1,64 +1,122 @@
-import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { GoogleState } from './google-state.js';
-import { bearer, EmulatorRequest, json, unauthenticated } from './http-util.js';
+import type { FailureInjector } from './failures.js';
+import { AccessTokenInfo, ApiCall, GoogleState } from './google-state.js';
+import { apiError, bearer, EmulatorRequest, json, unauthenticated } from './http-util.js';
+import { allowsApi, Api, gmailCanSearch } from './scopes.js';
+import { calendarEvents, driveFiles, gmailMessages, Kind, offsetOf, pageTokenFor } from './workspace-data.js';
 
-const ITEMS_PER_USER = 7;
+const PREFIXES: Record<string, Api> = { '/gmail/v1/': 'gmail', '/drive/v3/': 'drive', '/calendar/v3/': 'calendar' };
+// RFC 3339 with a zone offset: Calendar refuses timeMin/timeMax without one.
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i;
 
-/** Ids of a user's emulated data, derived from the email so tests can tell users' data apart. */
-export function userItemIds(email: string, kind: string): string[] {
-  const tag = createHash('sha256').update(`${kind}:${email}`).digest('hex').slice(0, 12);
-  return Array.from({ length: ITEMS_PER_USER }, (_, i) => `${kind}${tag}${i}`);
-}
+/** Stops a handler: the answer was already sent. */
+class Answered extends Error {}
 
-function page<T>(items: T[], pageToken: string | null, size: number): { items: T[]; nextPageToken?: string } {
-  const offset = pageToken && /^p\d+$/.test(pageToken) ? Number(pageToken.slice(1)) : 0;
-  const slice = items.slice(offset, offset + size);
-  return { items: slice, nextPageToken: offset + size < items.length ? `p${offset + size}` : undefined };
-}
-
-/** The Gmail, Drive and Calendar list routes the service calls, answering with the caller's own data. */
+/** The Gmail, Drive and Calendar list calls the service makes (paths as googleapis builds them from rootUrl). */
 export class WorkspaceRoutes {
-  constructor(private readonly state: GoogleState) {}
+  constructor(
+    private readonly state: GoogleState,
+    private readonly failures: FailureInjector,
+  ) {}
 
-  /** Routes one API request; false when the path is not an API route. */
-  handle(req: EmulatorRequest, res: ServerResponse): boolean {
+  /** Which API a path belongs to, if any. */
+  static apiOf(path: string): Api | undefined {
+    const prefix = Object.keys(PREFIXES).find((p) => path.startsWith(p));
+    return prefix ? PREFIXES[prefix] : undefined;
+  }
+
+  /** Answers one API request and records it in apiCalls (with whose token it came, and what it was answered). */
+  handle(req: EmulatorRequest, res: ServerResponse, api: Api): void {
+    const token = bearer(req);
+    const call: ApiCall = { email: this.state.accessTokenInfo(token)?.email ?? '', api, path: req.url.pathname, query: req.url.search.slice(1), status: 0 };
+    this.state.apiCalls.push(call);
+    try {
+      this.answer(req, res, api, token);
+    } catch (err) {
+      if (!(err instanceof Answered)) throw err;
+    } finally {
+      call.status = res.headersSent ? res.statusCode : 0;
+    }
+  }
+
+  private answer(req: EmulatorRequest, res: ServerResponse, api: Api, token: string | undefined): void {
     const path = req.url.pathname;
-    const api = path.startsWith('/gmail/v1/') ? 'gmail' : path.startsWith('/drive/v3/') ? 'drive' : path.startsWith('/calendar/v3/') ? 'calendar' : undefined;
-    if (!api) return false;
-    const info = this.state.liveAccessToken(bearer(req));
-    if (!info) {
-      unauthenticated(res);
-      return true;
+    const gmail = /^\/gmail\/v1\/users\/([^/]+)\/messages$/.exec(path);
+    const calendar = /^\/calendar\/v3\/calendars\/([^/]+)\/events$/.exec(path);
+    const known = req.method === 'GET' && (gmail || calendar || path === '/drive/v3/files');
+    if (!known) return apiError(res, 404, 'NOT_FOUND', 'Not Found', 'notFound');
+    if (this.failures.apply('api', res)) return;
+    const user = this.state.liveAccessToken(token);
+    if (!user) return unauthenticated(res);
+    if (!allowsApi(api, user.scopes)) {
+      return apiError(res, 403, 'PERMISSION_DENIED', 'Request had insufficient authentication scopes.', 'insufficientPermissions');
     }
-    this.state.apiCalls.push({ email: info.email, api, path });
     const q = req.url.searchParams;
-    const size = (name: string, def: number) => Math.max(1, Number(q.get(name) ?? def) || def);
-    const gmailList = path.match(/^\/gmail\/v1\/users\/([^/]+)\/messages$/);
-    if (gmailList && req.method === 'GET') {
-      const ids = userItemIds(info.email, 'm');
-      const p = page(ids, q.get('pageToken'), size('maxResults', 100));
-      json(res, 200, { messages: p.items.map((id) => ({ id, threadId: `t${id.slice(1)}` })), nextPageToken: p.nextPageToken, resultSizeEstimate: ids.length });
-      return true;
+    if (gmail) return this.gmail(res, user, decodeURIComponent(gmail[1]), q);
+    if (calendar) return this.calendar(res, user, decodeURIComponent(calendar[1]), q);
+    return this.drive(res, user, q);
+  }
+
+  private gmail(res: ServerResponse, user: AccessTokenInfo, userId: string, q: URLSearchParams): void {
+    // Gmail lets a token reach its own mailbox only ("me" or the address); anything else is delegation.
+    if (userId !== 'me' && userId.toLowerCase() !== user.email) {
+      return apiError(res, 403, 'PERMISSION_DENIED', `Delegation denied for ${user.email}`, 'forbidden');
     }
-    if (path === '/drive/v3/files' && req.method === 'GET') {
-      const p = page(userItemIds(info.email, 'f'), q.get('pageToken'), size('pageSize', 100));
-      json(res, 200, { kind: 'drive#fileList', incompleteSearch: false, files: p.items.map((id, i) => ({ kind: 'drive#file', id, name: `${info.email} file ${i}`, mimeType: 'text/plain' })), nextPageToken: p.nextPageToken });
-      return true;
+    if (q.get('q') && !gmailCanSearch(user.scopes)) {
+      return apiError(res, 403, 'PERMISSION_DENIED', "Metadata scope does not support 'q' parameter", 'forbidden');
     }
-    const events = path.match(/^\/calendar\/v3\/calendars\/([^/]+)\/events$/);
-    if (events && req.method === 'GET') {
-      const p = page(userItemIds(info.email, 'e'), q.get('pageToken'), size('maxResults', 250));
-      const day = (i: number) => new Date(Date.UTC(2026, 0, 1 + i, 9)).toISOString();
-      json(res, 200, {
-        kind: 'calendar#events',
-        summary: info.email,
-        items: p.items.map((id, i) => ({ kind: 'calendar#event', id, summary: `${info.email} event ${i}`, start: { dateTime: day(i) }, end: { dateTime: day(i).replace('T09', 'T10') } })),
-        nextPageToken: p.nextPageToken,
-      });
-      return true;
-    }
-    json(res, 404, { error: { code: 404, message: 'Not Found', status: 'NOT_FOUND' } });
-    return true;
+    const all = gmailMessages(user.email);
+    const page = this.page(res, user.email, 'm', all, q, 'maxResults', 100, 500);
+    json(res, 200, { messages: page.items, ...(page.next ? { nextPageToken: page.next } : {}), resultSizeEstimate: all.length });
+  }
+
+  private drive(res: ServerResponse, user: AccessTokenInfo, q: URLSearchParams): void {
+    const page = this.page(res, user.email, 'f', driveFiles(user.email), q, 'pageSize', 100, 1000);
+    json(res, 200, { kind: 'drive#fileList', incompleteSearch: false, files: page.items, ...(page.next ? { nextPageToken: page.next } : {}) });
+  }
+
+  private calendar(res: ServerResponse, user: AccessTokenInfo, calendarId: string, q: URLSearchParams): void {
+    // The user's own calendar only; Google answers 404 for calendars the token cannot see.
+    if (calendarId !== 'primary' && calendarId.toLowerCase() !== user.email) return apiError(res, 404, 'NOT_FOUND', 'Not Found', 'notFound');
+    const bound = (name: string): number | undefined => {
+      const v = q.get(name);
+      if (v === null) return undefined;
+      if (!RFC3339.test(v)) this.badRequest(res, 'Bad Request', 'badRequest');
+      return Date.parse(v);
+    };
+    const min = bound('timeMin');
+    const max = bound('timeMax');
+    if (min !== undefined && max !== undefined && min >= max) this.badRequest(res, 'The specified time range is empty.', 'timeRangeEmpty');
+    // Calendar's window: events ending after timeMin and starting before timeMax.
+    const events = calendarEvents(user.email).filter(
+      (e) => (min === undefined || Date.parse(e.end.dateTime) > min) && (max === undefined || Date.parse(e.start.dateTime) < max),
+    );
+    const page = this.page(res, user.email, 'e', events, q, 'maxResults', 250, 2500);
+    json(res, 200, {
+      kind: 'calendar#events',
+      summary: user.email,
+      timeZone: 'UTC',
+      items: page.items,
+      ...(page.next ? { nextPageToken: page.next } : {}),
+    });
+  }
+
+  /** One page of a list, with the page size parameter's default and maximum as Google applies them. */
+  private page<T>(res: ServerResponse, email: string, kind: Kind, items: T[], q: URLSearchParams, sizeParam: string, def: number, max: number): { items: T[]; next?: string } {
+    const rawSize = q.get(sizeParam);
+    const size = rawSize === null ? def : Number(rawSize);
+    if (!Number.isInteger(size) || size < 1) this.badRequest(res, `Invalid value '${rawSize}' for ${sizeParam}.`, 'invalid');
+    const token = q.get('pageToken');
+    const offset = token ? offsetOf(email, kind, token) : 0;
+    if (offset === undefined) this.badRequest(res, 'Invalid page token.', 'invalid');
+    const start = offset as number;
+    const end = start + Math.min(size, max);
+    return { items: items.slice(start, end), next: end < items.length ? pageTokenFor(email, kind, end) : undefined };
+  }
+
+  /** Answers 400 and ends the handler, from however deep in it the bad parameter was found. */
+  private badRequest(res: ServerResponse, message: string, reason: string): never {
+    apiError(res, 400, 'INVALID_ARGUMENT', message, reason);
+    throw new Answered();
   }
 }

@@ -1,17 +1,19 @@
 import { Body, Controller, Get, HttpCode, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BadRequestError } from '../common/domain-error.js';
 import { normalizeEmailOrThrow } from '../common/email.js';
 import { bearerFromHeader } from '../sessions/bearer-auth.guard.js';
 import { CurrentPrincipal } from '../sessions/principal.js';
 import type { Principal } from '../sessions/principal.js';
-import { Public } from '../sessions/public.decorator.js';
+import { Public } from '../common/public.decorator.js';
 import { AuthService } from './auth.service.js';
 import { FlowReplies } from './flow-replies.js';
 import { GoogleSignIn } from './google-sign-in.js';
 import { OAuthServer } from './oauth/oauth-server.service.js';
 
 /** Google sign-in, the caller's session, logout and revocation (HTTP contract in DESIGN.md). */
+@ApiTags('auth')
 @Controller('auth')
 export class AuthController {
   constructor(
@@ -24,6 +26,7 @@ export class AuthController {
   /** Redirects the browser to Google's consent page. */
   @Public()
   @Get('google')
+  @ApiQuery({ name: 'login_hint', required: false })
   async google(@Req() req: FastifyRequest, @Res() reply: FastifyReply, @Query('login_hint') loginHint?: string): Promise<void> {
     const hint = loginHint === undefined || loginHint === '' ? undefined : normalizeEmailOrThrow(loginHint, 'login_hint');
     const step = await this.signIn.start({ loginHint: hint, consent: await this.auth.needsConsent(hint), retried: false });
@@ -61,12 +64,14 @@ export class AuthController {
 
   /** The caller's session. */
   @Get('session')
+  @ApiBearerAuth('bearer')
   session(@CurrentPrincipal() principal: Principal) {
     return this.auth.describe(principal);
   }
 
   /** Ends this session only. */
   @Post('logout')
+  @ApiBearerAuth('bearer')
   @HttpCode(204)
   async logout(@CurrentPrincipal() principal: Principal, @Req() req: FastifyRequest): Promise<void> {
     await this.auth.logout(principal, req.ip);

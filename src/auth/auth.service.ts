@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { AuditLog } from '../observability/audit-log.js';
 import { UnauthorizedError } from '../common/domain-error.js';
 import { AppConfig } from '../config/app-config.js';
 import { CredentialsService } from '../credentials/credentials.service.js';
@@ -29,6 +30,7 @@ export class AuthService {
     private readonly sessions: SessionStore,
     private readonly tokens: BearerTokenService,
     private readonly config: AppConfig,
+    private readonly audit: AuditLog,
   ) {}
 
   /** Whether to force Google's consent screen: only when no refresh token is held for the hinted user. */
@@ -67,7 +69,7 @@ export class AuthService {
   async openSession(email: string, ip?: string): Promise<SignInResult> {
     const session = await this.sessions.create(email, this.tokens.ttlSeconds);
     const issued = await this.tokens.issue(session);
-    this.logger.log({ msg: 'sign-in', event: 'sign_in', outcome: 'success', user: email, ip });
+    this.audit.record({ event: 'sign_in', outcome: 'success', user: email, ip, detail: { via: 'browser' } });
     return { access_token: issued.accessToken, token_type: 'Bearer', expires_in: issued.expiresIn, email, session_id: session.sessionId };
   }
 
@@ -87,7 +89,7 @@ export class AuthService {
   /** Ends the caller's current session; their credentials and other sessions stay. */
   async logout(principal: Principal, ip?: string): Promise<void> {
     await this.sessions.end(principal.session);
-    this.logger.log({ msg: 'logout', event: 'logout', outcome: 'success', user: principal.email, ip });
+    this.audit.record({ event: 'logout', outcome: 'success', user: principal.email, ip, detail: { sessionId: principal.session.sessionId } });
   }
 
   /**
@@ -102,7 +104,7 @@ export class AuthService {
     }
     const session = await this.sessions.find(claims.sid);
     if (!session || session.email !== claims.sub) {
-      this.logger.log({ msg: 'revoke (already revoked)', event: 'revoke', outcome: 'noop', user: claims.sub, ip });
+      this.audit.record({ event: 'revoke', outcome: 'noop', user: claims.sub, ip, detail: { reason: 'session already ended' } });
       return;
     }
     const email = session.email;
@@ -111,6 +113,6 @@ export class AuthService {
     await this.credentials.forget(email);
     const revokeWith = stored?.refreshToken ?? stored?.token;
     const revokedAtGoogle = revokeWith ? await this.google.revoke(revokeWith) : true;
-    this.logger.log({ msg: 'revoke', event: 'revoke', outcome: 'success', user: email, ip, sessionsEnded: ended, revokedAtGoogle });
+    this.audit.record({ event: 'revoke', outcome: 'success', user: email, ip, detail: { sessionsEnded: ended, revokedAtGoogle } });
   }
 }

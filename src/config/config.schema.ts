@@ -67,6 +67,10 @@ export const envSchema = z
     S3_LATENCY_WARN_MS: int(500, 1),
     COOKIE_SECURE: z.enum(['auto', 'true', 'false']).default('auto'),
     OAUTH_PREFIX: prefix('oauth/'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    AUDIT_S3: z.enum(['true', 'false']).default('false'),
+    AUDIT_S3_PREFIX: prefix('audit/'),
+    SHUTDOWN_DELAY_MS: int(5000, 0),
     OAUTH_DYNAMIC_REGISTRATION: z.enum(['true', 'false']).default('true'),
     OAUTH_STATIC_CLIENTS: z
       .string()
@@ -142,6 +146,10 @@ export interface AppConfigValues {
   };
   sessions: { cacheTtlMs: number; cacheMax: number };
   cookieSecure: 'auto' | boolean;
+  logLevel: string;
+  audit: { s3: boolean; prefix: string };
+  /** On SIGTERM: answer not-ready this long (so load balancers stop sending), then drain and exit. */
+  shutdownDelayMs: number;
   oauth: {
     prefix: string;
     dynamicRegistration: boolean;
@@ -207,6 +215,9 @@ export function parseConfig(raw: Record<string, string | undefined>): AppConfigV
     },
     sessions: { cacheTtlMs: env.SESSION_CACHE_TTL_MS, cacheMax: env.SESSION_CACHE_MAX },
     cookieSecure: env.COOKIE_SECURE === 'auto' ? 'auto' : env.COOKIE_SECURE === 'true',
+    logLevel: env.LOG_LEVEL,
+    audit: { s3: env.AUDIT_S3 === 'true', prefix: env.AUDIT_S3_PREFIX },
+    shutdownDelayMs: env.SHUTDOWN_DELAY_MS,
     oauth: {
       prefix: env.OAUTH_PREFIX,
       dynamicRegistration: env.OAUTH_DYNAMIC_REGISTRATION === 'true',

@@ -1,6 +1,8 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import { AppConfig } from '../config/app-config.js';
+import { AuditLog } from '../observability/audit-log.js';
+import { Metrics } from '../observability/metrics.js';
 import { CredentialsRepository } from './credentials.repository.js';
 import { isGrantRevoked, ReauthRequiredError } from './credentials.errors.js';
 import { GoogleClientCache } from './google-client.cache.js';
@@ -18,7 +20,6 @@ const CACHE_TTL_MS = 5 * 60_000;
  */
 @Injectable()
 export class CredentialsService {
-  private readonly logger = new Logger('Credentials');
   private readonly cache: LRUCache<string, GoogleCredentials>;
   private readonly refreshing = new Map<string, Promise<GoogleCredentials>>();
 
@@ -26,6 +27,8 @@ export class CredentialsService {
     private readonly repository: CredentialsRepository,
     private readonly google: GoogleTokenClient,
     private readonly clients: GoogleClientCache,
+    private readonly audit: AuditLog,
+    private readonly metrics: Metrics,
     config: AppConfig,
   ) {
     this.cache = new LRUCache({ max: config.values.google.clientCacheMax, ttl: CACHE_TTL_MS });
@@ -101,14 +104,17 @@ export class CredentialsService {
         refreshToken: refreshed.refreshToken,
       });
       this.remember(saved);
-      this.logger.log({ msg: 'google token refreshed', event: 'token_refresh', outcome: 'success', user: email });
+      this.metrics.tokenRefreshes.inc({ outcome: 'success' });
+      this.audit.record({ event: 'token_refresh', outcome: 'success', user: email });
       return saved;
     } catch (err) {
       if (isGrantRevoked(err)) {
-        this.logger.warn({ msg: 'google grant is gone; credentials deleted', event: 'reauth_required', user: email });
+        this.metrics.tokenRefreshes.inc({ outcome: 'reauth_required' });
+        this.audit.record({ event: 'reauth_required', outcome: 'failure', user: email, detail: { reason: 'invalid_grant', credentialsDeleted: true } });
         await this.forget(email);
       } else {
-        this.logger.warn({ msg: 'google token refresh failed', event: 'token_refresh', outcome: 'error', user: email });
+        this.metrics.tokenRefreshes.inc({ outcome: 'error' });
+        this.audit.record({ event: 'token_refresh', outcome: 'failure', user: email, detail: { reason: (err as Error).message } });
       }
       throw err;
     }

@@ -1,16 +1,20 @@
 import { Controller, Get, Res } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
 import { HealthCheckService } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
-import { Public } from '../sessions/public.decorator.js';
+import { Public } from '../common/public.decorator.js';
+import { Lifecycle } from './lifecycle.js';
 import { S3HealthIndicator } from './s3.health.js';
 
 /** Kubernetes probes. */
+@ApiTags('health')
 @Public()
 @Controller('health')
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly s3: S3HealthIndicator,
+    private readonly lifecycle: Lifecycle,
   ) {}
 
   /** Liveness: the process answers; touches no dependency, so an S3 outage never restarts pods. */
@@ -22,6 +26,10 @@ export class HealthController {
   /** Readiness: S3 reachable (Terminus JSON; 503 when down, with the reason). */
   @Get('ready')
   async ready(@Res() reply: FastifyReply): Promise<void> {
+    if (this.lifecycle.draining) {
+      reply.status(503).send({ status: 'shutting_down', statusCode: 503, error: 'shutting_down', message: 'This instance is shutting down; send requests to another one.' });
+      return;
+    }
     try {
       reply.status(200).send(await this.health.check([() => this.s3.check()]));
     } catch (err) {

@@ -4,7 +4,7 @@ import { UnauthorizedError } from '../common/domain-error.js';
 import { AppConfig } from '../config/app-config.js';
 import { BearerTokenService } from './bearer-token.service.js';
 import { Principal, PRINCIPAL } from './principal.js';
-import { IS_PUBLIC } from './public.decorator.js';
+import { IS_PUBLIC } from '../common/public.decorator.js';
 import { SessionStore } from './session.store.js';
 
 const SIGN_IN_HINT = 'Sign in at /auth/google and send the access_token as "Authorization: Bearer <token>".';

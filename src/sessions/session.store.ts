@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import { randomBytes } from 'node:crypto';
 import { AppConfig } from '../config/app-config.js';
+import { Metrics } from '../observability/metrics.js';
 import { JsonObjectRepository } from '../storage/json-object.repository.js';
 import { fromSessionDocument, makeSession, Session, SESSION_ID_PATTERN, toSessionDocument } from './session.js';
 
@@ -26,6 +27,7 @@ export class SessionStore {
 
   constructor(
     private readonly objects: JsonObjectRepository,
+    private readonly metrics: Metrics,
     config: AppConfig,
   ) {
     this.prefix = config.values.s3.sessionPrefix;
@@ -41,7 +43,7 @@ export class SessionStore {
     await this.objects.put(this.sessionKey(session.sessionId), toSessionDocument(session), { ifNoneMatch: '*' });
     await this.objects.put(this.userIndexKey(email, session.sessionId), { session_id: session.sessionId }, { ifNoneMatch: '*' });
     this.memory.set(session.sessionId, { session, checkedAt: Date.now() });
-    this.logger.log({ msg: 'session created', event: 'session_created', user: email });
+    this.metrics.sessions.inc({ event: 'created' });
     return session;
   }
 
@@ -64,7 +66,7 @@ export class SessionStore {
     this.memory.set(session.sessionId, { session: undefined, checkedAt: Date.now() });
     await this.objects.delete(this.sessionKey(session.sessionId));
     await this.objects.delete(this.userIndexKey(session.email, session.sessionId));
-    this.logger.log({ msg: 'session ended', event: 'session_ended', user: session.email });
+    this.metrics.sessions.inc({ event: 'ended' });
   }
 
   /** Ends every session of a user, on every replica (others notice within SESSION_CACHE_TTL_MS). */
@@ -78,6 +80,7 @@ export class SessionStore {
       await this.objects.delete(this.sessionKey(id));
       await this.objects.delete(this.userIndexKey(email, id));
     }
+    this.metrics.sessions.inc({ event: 'revoked' }, ids.size);
     return ids.size;
   }
 
@@ -86,7 +89,8 @@ export class SessionStore {
     let session = stored ? fromSessionDocument(sessionId, stored.value) : undefined;
     if (session && known && session.email !== known.email) {
       // The binding never changes; a stored object that says otherwise was tampered with. Refuse it.
-      this.logger.error({ msg: 'SECURITY VIOLATION', event: 'session_rebind_refused', sessionOwner: known.email, storedEmail: session.email });
+      this.metrics.securityViolations.inc({ reason: 'session_rebind' });
+      this.logger.error({ msg: 'SECURITY VIOLATION', event: 'security_violation', reason: 'session_rebind', sessionOwner: known.email, storedEmail: session.email });
       session = undefined;
     }
     this.memory.set(sessionId, { session: session ?? undefined, checkedAt: Date.now() });

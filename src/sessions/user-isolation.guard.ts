@@ -1,6 +1,8 @@
-import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { ForbiddenError } from '../common/domain-error.js';
 import { normalizeEmail } from '../common/email.js';
+import { AuditLog } from '../observability/audit-log.js';
+import { Metrics } from '../observability/metrics.js';
 import { Principal, PRINCIPAL } from './principal.js';
 
 interface RoutedRequest {
@@ -19,22 +21,23 @@ interface RoutedRequest {
  */
 @Injectable()
 export class UserIsolationGuard implements CanActivate {
-  private readonly logger = new Logger('Security');
+  constructor(
+    private readonly audit: AuditLog,
+    private readonly metrics: Metrics,
+  ) {}
 
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<RoutedRequest>();
     const principal = request[PRINCIPAL];
     const target = request.params?.userId ?? '';
     if (principal && (target === 'me' || normalizeEmail(target) === principal.email)) return true;
-    this.logger.warn({
-      msg: 'SECURITY VIOLATION',
+    this.metrics.securityViolations.inc({ reason: 'cross_user_access' });
+    this.audit.record({
       event: 'security_violation',
-      reason: 'cross_user_access',
-      caller: principal?.email,
-      target: target.slice(0, 320),
-      route: request.routeOptions?.url ?? request.url.split('?')[0],
-      method: request.method,
+      outcome: 'denied',
+      user: principal?.email,
       ip: request.ip,
+      detail: { reason: 'cross_user_access', caller: principal?.email, target: target.slice(0, 320), route: request.routeOptions?.url ?? request.url.split('?')[0], method: request.method },
     });
     throw new ForbiddenError('You can only act on your own account: use /v1/users/me/... (or your own email).', 'forbidden_user');
   }

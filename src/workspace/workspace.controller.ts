@@ -1,4 +1,5 @@
 import { Controller, Get, Query, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import { CurrentPrincipal } from '../sessions/principal.js';
 import type { Principal } from '../sessions/principal.js';
@@ -8,6 +9,9 @@ import type { CalendarEventsQuery, DriveFilesQuery, GmailMessagesQuery } from '.
 import { WorkspaceService } from './workspace.service.js';
 
 /** Workspace routes; `{userId}` is `me` or the caller's own email (UserIsolationGuard). */
+@ApiTags('workspace')
+@ApiBearerAuth('bearer')
+@ApiParam({ name: 'userId', description: '`me` or your own email' })
 @Controller('v1/users/:userId')
 @UseGuards(UserIsolationGuard)
 export class WorkspaceController {
@@ -15,18 +19,28 @@ export class WorkspaceController {
 
   /** Gmail messages. */
   @Get('gmail/messages')
+  @ApiQuery({ name: 'q', required: false })
+  @ApiQuery({ name: 'maxResults', required: false, type: Number })
+  @ApiQuery({ name: 'pageToken', required: false })
   messages(@CurrentPrincipal() me: Principal, @Query(new ZodValidationPipe(gmailMessagesQuery)) query: GmailMessagesQuery) {
     return this.workspace.listMessages(me.email, query);
   }
 
   /** Drive files. */
   @Get('drive/files')
+  @ApiQuery({ name: 'q', required: false })
+  @ApiQuery({ name: 'pageSize', required: false, type: Number })
+  @ApiQuery({ name: 'pageToken', required: false })
   files(@CurrentPrincipal() me: Principal, @Query(new ZodValidationPipe(driveFilesQuery)) query: DriveFilesQuery) {
     return this.workspace.listFiles(me.email, query);
   }
 
   /** Calendar events. */
   @Get('calendar/events')
+  @ApiQuery({ name: 'calendarId', required: false })
+  @ApiQuery({ name: 'timeMin', required: false, description: 'ISO 8601' })
+  @ApiQuery({ name: 'timeMax', required: false, description: 'ISO 8601' })
+  @ApiQuery({ name: 'pageToken', required: false })
   events(@CurrentPrincipal() me: Principal, @Query(new ZodValidationPipe(calendarEventsQuery)) query: CalendarEventsQuery) {
     return this.workspace.listEvents(me.email, query);
   }

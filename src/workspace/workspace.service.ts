@@ -3,6 +3,7 @@ import { calendar } from '@googleapis/calendar';
 import { drive } from '@googleapis/drive';
 import { gmail } from '@googleapis/gmail';
 import { AppConfig } from '../config/app-config.js';
+import { Metrics } from '../observability/metrics.js';
 import { isGrantRevoked } from '../credentials/credentials.errors.js';
 import { CredentialsService } from '../credentials/credentials.service.js';
 import { GoogleClientCache, UserGoogleClient } from '../credentials/google-client.cache.js';
@@ -23,6 +24,7 @@ export class WorkspaceService {
     private readonly credentials: CredentialsService,
     private readonly clients: GoogleClientCache,
     private readonly sessions: SessionStore,
+    private readonly metrics: Metrics,
     config: AppConfig,
   ) {
     const g = config.values.google;
@@ -62,7 +64,8 @@ export class WorkspaceService {
    * session at Google, clock skew): refresh once (single-flight per user) and retry. A dead grant ends the
    * user's sessions everywhere, so no bearer keeps pointing at credentials that are gone.
    */
-  private async call<T>(email: string, api: string, fn: (user: UserGoogleClient) => Promise<T>): Promise<T> {
+  private async call<T>(email: string, api: string, call: (user: UserGoogleClient) => Promise<T>): Promise<T> {
+    const fn = (user: UserGoogleClient) => this.timed(api, () => call(user));
     try {
       let creds: GoogleCredentials = await this.credentials.getValid(email);
       try {
@@ -79,6 +82,19 @@ export class WorkspaceService {
     } catch (err) {
       if (isGrantRevoked(err)) await this.sessions.endAllForUser(email);
       throw err;
+    }
+  }
+
+  private async timed<T>(api: string, fn: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    let outcome = 'ok';
+    try {
+      return await fn();
+    } catch (err) {
+      outcome = String(googleStatus(err) ?? 'network');
+      throw err;
+    } finally {
+      this.metrics.googleApiDuration.observe({ api: api.toLowerCase(), outcome }, (performance.now() - started) / 1000);
     }
   }
 }

@@ -6,6 +6,7 @@ import { AppConfigModule } from '../../src/config/config.module.js';
 import { JsonObjectRepository } from '../../src/storage/json-object.repository.js';
 import { S3_CLIENT } from '../../src/storage/s3-client.provider.js';
 import { StorageError } from '../../src/storage/storage.errors.js';
+import { ObservabilityModule } from '../../src/observability/observability.module.js';
 import { StorageModule } from '../../src/storage/storage.module.js';
 import { openS3Target, S3Target } from '../support/s3-target.js';
 
@@ -38,6 +39,7 @@ describe(`storage contract (${process.env.S3_TEST_ENDPOINT ?? 'embedded S3 serve
           S3_TIMEOUT_MS: '10000',
           ...overrides,
         }),
+        ObservabilityModule,
         StorageModule,
       ],
     }).compile();

@@ -18,6 +18,17 @@ export class CapturedLogger implements LoggerService {
   verbose(message: unknown, ...rest: unknown[]) { this.push('verbose', message, rest); }
   fatal(message: unknown, ...rest: unknown[]) { this.push('fatal', message, rest); }
 
+  /** pino's destination interface: request lines and anything else written through pino. */
+  write(line: string): void {
+    let message: unknown = line;
+    try {
+      message = JSON.parse(line);
+    } catch {
+      // keep the raw text
+    }
+    this.lines.push({ level: 'pino', message, text: line });
+  }
+
   /** Structured events whose `msg` equals `msg`. */
   events(msg: string): Array<Record<string, unknown>> {
     return this.lines

@@ -63,6 +63,7 @@ export function serviceEnv(world: World, port: number, overrides: Record<string,
     JWT_SECRET,
     // Replicas share one issuer (as behind one Kubernetes Service); each test instance has its own PUBLIC_URL.
     JWT_ISSUER: 'https://broker.test',
+    SHUTDOWN_DELAY_MS: '0',
     ...overrides,
   };
 }
@@ -84,7 +85,7 @@ export interface Service {
 export async function startService(world: World, overrides: Record<string, string | undefined> = {}): Promise<Service> {
   const port = await freePort();
   const logs = new CapturedLogger();
-  const app = await createApp({ env: serviceEnv(world, port, overrides), logger: logs });
+  const app = await createApp({ env: serviceEnv(world, port, overrides), logger: logs, logDestination: logs });
   await app.listen(port, '127.0.0.1');
   return { app, url: `http://127.0.0.1:${port}`, logs, close: () => app.close() };
 }

@@ -1,4 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { AuditLog } from '../../observability/audit-log.js';
+import { Metrics } from '../../observability/metrics.js';
 import { createHash } from 'node:crypto';
 import { DomainError } from '../../common/domain-error.js';
 import { AppConfig } from '../../config/app-config.js';
@@ -46,6 +48,8 @@ export class OAuthServer {
     private readonly sessions: SessionStore,
     private readonly tokens: BearerTokenService,
     private readonly config: AppConfig,
+    private readonly audit: AuditLog,
+    private readonly metrics: Metrics,
   ) {}
 
   /** RFC 7591 dynamic registration. */
@@ -131,7 +135,7 @@ export class OAuthServer {
     back.searchParams.set('code', code);
     if (request.state) back.searchParams.set('state', request.state);
     back.searchParams.set('iss', this.config.values.jwt.issuer);
-    this.logger.log({ msg: 'oauth authorization', event: 'sign_in', outcome: 'success', user: email, clientId: request.clientId, ip });
+    this.audit.record({ event: 'sign_in', outcome: 'success', user: email, ip, detail: { via: 'oauth', clientId: request.clientId } });
     return back.toString();
   }
 
@@ -191,7 +195,8 @@ export class OAuthServer {
       // RFC 6749 4.1.2 / OAuth 2.1: a code used twice is an attack signal: revoke what the first use issued.
       const family = await this.families.revoke(redeemed.grant.familyId);
       if (family) await this.endSession(family.sessionId);
-      this.logger.warn({ msg: 'SECURITY VIOLATION', event: 'security_violation', reason: 'authorization_code_reuse', clientId: client.clientId, user: redeemed.grant.email });
+      this.metrics.securityViolations.inc({ reason: 'authorization_code_reuse' });
+      this.audit.record({ event: 'security_violation', outcome: 'denied', user: redeemed.grant.email, detail: { reason: 'authorization_code_reuse', clientId: client.clientId } });
       throw new OAuthError('invalid_grant', 'This authorization code was already used; the tokens issued from it have been revoked. Start a new authorization.');
     }
     if (redeemed.status !== 'ok') throw new OAuthError('invalid_grant', `The authorization code is ${redeemed.status === 'expired' ? 'expired (codes live 60 seconds)' : 'unknown'}. Start a new authorization.`);
@@ -213,7 +218,8 @@ export class OAuthServer {
     const result = await this.families.rotate(token, client.clientId);
     if (result.status === 'reused') {
       await this.revokeFamily(result.family, 'refresh token reuse');
-      this.logger.warn({ msg: 'SECURITY VIOLATION', event: 'security_violation', reason: 'refresh_token_reuse', clientId: client.clientId, user: result.family.email });
+      this.metrics.securityViolations.inc({ reason: 'refresh_token_reuse' });
+      this.audit.record({ event: 'security_violation', outcome: 'denied', user: result.family.email, detail: { reason: 'refresh_token_reuse', clientId: client.clientId } });
       throw new OAuthError('invalid_grant', 'This refresh token was already used; the whole token family has been revoked. Sign in again.');
     }
     if (result.status !== 'rotated') throw new OAuthError('invalid_grant', 'The refresh token is invalid, expired or revoked. Sign in again.');
@@ -226,7 +232,7 @@ export class OAuthServer {
   private async revokeFamily(family: RefreshFamily, reason: string): Promise<void> {
     await this.families.revoke(family.familyId);
     await this.endSession(family.sessionId);
-    this.logger.log({ msg: 'oauth token family revoked', event: 'revoke', reason, user: family.email, clientId: family.clientId });
+    this.audit.record({ event: 'revoke', outcome: 'success', user: family.email, detail: { reason, clientId: family.clientId } });
   }
 
   private async endSession(sessionId: string): Promise<void> {

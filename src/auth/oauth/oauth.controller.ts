@@ -1,9 +1,10 @@
 import { Body, Controller, Get, HttpCode, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../common/domain-error.js';
 import { AppConfig } from '../../config/app-config.js';
 import { BearerTokenService } from '../../sessions/bearer-token.service.js';
-import { Public } from '../../sessions/public.decorator.js';
+import { Public } from '../../common/public.decorator.js';
 import { FlowReplies } from '../flow-replies.js';
 import { GoogleSignIn } from '../google-sign-in.js';
 import { presentedClient } from './client-authentication.js';
@@ -14,6 +15,7 @@ type Form = Record<string, unknown>;
 const form = (body: unknown): Form => (body && typeof body === 'object' ? (body as Form) : {});
 
 /** OAuth 2.1 endpoints for API consumers (MCP clients among them), and the discovery documents. */
+@ApiTags('oauth')
 @Public()
 @Controller()
 export class OAuthController {

@@ -1,0 +1,67 @@
+import { Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+
+/**
+ * The service's Prometheus metrics, in a registry of its own per service instance (tests run several instances in
+ * one process; prom-client's global registry would mix them).
+ */
+@Injectable()
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly s3Duration = new Histogram({
+    name: 'broker_s3_operation_duration_seconds',
+    help: 'S3 call latency by operation and outcome (ok or the error code)',
+    labelNames: ['operation', 'outcome'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  readonly s3Errors = new Counter({
+    name: 'broker_s3_errors_total',
+    help: 'S3 errors by code (access_denied, bad_credentials, bucket_missing, timeout, network, conflict, ...)',
+    labelNames: ['code', 'operation'] as const,
+    registers: [this.registry],
+  });
+
+  readonly sessions = new Counter({
+    name: 'broker_sessions_total',
+    help: 'Sessions created, ended (logout) and revoked',
+    labelNames: ['event'] as const,
+    registers: [this.registry],
+  });
+
+  readonly tokenRefreshes = new Counter({
+    name: 'broker_google_token_refreshes_total',
+    help: 'Google access token refreshes by outcome (success, reauth_required, error)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly securityViolations = new Counter({
+    name: 'broker_security_violations_total',
+    help: 'Refused attempts to reach another user, reuse codes or refresh tokens',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly httpDuration = new Histogram({
+    name: 'broker_http_request_duration_seconds',
+    help: 'HTTP request duration by route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  readonly googleApiDuration = new Histogram({
+    name: 'broker_google_api_duration_seconds',
+    help: 'Google API call latency by API and outcome',
+    labelNames: ['api', 'outcome'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'broker_' });
+  }
+}
