@@ -97,6 +97,13 @@ export class JsonObjectRepository {
     });
   }
 
+  /** Writes a text object (audit JSON lines) with SSE; create-only. */
+  async putText(key: string, body: string, contentType: string): Promise<void> {
+    await this.call('put', key, () =>
+      this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType, ...this.sse, IfNoneMatch: '*' })),
+    );
+  }
+
   /** Deletes one object; deleting an object that is already gone succeeds. */
   async delete(key: string): Promise<void> {
     await this.call('delete', key, async () => {

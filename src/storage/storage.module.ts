@@ -1,12 +1,13 @@
 import { Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { JsonObjectRepository } from './json-object.repository.js';
+import { S3AuditSink } from './s3-audit-sink.js';
 import { S3_CLIENT, s3ClientProvider } from './s3-client.provider.js';
 import { StorageLatency } from './storage-latency.js';
 
 /** S3 access: the client, the JSON object repository, and S3 latency records. */
 @Module({
-  providers: [s3ClientProvider, StorageLatency, JsonObjectRepository],
+  providers: [s3ClientProvider, StorageLatency, JsonObjectRepository, S3AuditSink],
   exports: [JsonObjectRepository, StorageLatency],
 })
 export class StorageModule implements OnApplicationShutdown {

@@ -18,6 +18,11 @@ export interface World {
   bucket: string;
   /** An S3 client that looks at the bucket directly, as an operator would. */
   admin: S3Client;
+  /**
+   * Every log line of every service instance of this world. One capture for all: Nest's Logger is process-wide
+   * (the last app created owns it), so per-instance captures would split one instance's lines across several.
+   */
+  logs: CapturedLogger;
   close(): Promise<void>;
 }
 
@@ -31,6 +36,7 @@ export async function startWorld(): Promise<World> {
     google,
     bucket,
     admin: s3.client(),
+    logs: new CapturedLogger(),
     async close() {
       await google.stop();
       await s3.close();
@@ -84,7 +90,7 @@ export interface Service {
 /** Boots a service instance on a free port, listening on 127.0.0.1. */
 export async function startService(world: World, overrides: Record<string, string | undefined> = {}): Promise<Service> {
   const port = await freePort();
-  const logs = new CapturedLogger();
+  const logs = world.logs;
   const app = await createApp({ env: serviceEnv(world, port, overrides), logger: logs, logDestination: logs });
   await app.listen(port, '127.0.0.1');
   return { app, url: `http://127.0.0.1:${port}`, logs, close: () => app.close() };

@@ -1,0 +1,143 @@
+import { DeleteBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { createBucket, getWithBearer, Service, signIn, startService, startWorld, stopAll, World } from '../support/harness.js';
+
+/** The value of one sample in Prometheus text format (0 when absent). */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number {
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (wanted.every((w) => line.includes(w))) return Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return 0;
+}
+
+describe('Operations: metrics, request logs, audit trail, OpenAPI', () => {
+  let world: World;
+  let sut: Service;
+  const scrape = async () => (await fetch(`${sut.url}/metrics`)).text();
+
+  beforeAll(async () => {
+    world = await startWorld();
+    sut = await startService(world);
+  });
+  afterAll(() => stopAll(world, sut));
+
+  it('counts sessions, refreshes, security violations, S3 and Google calls and HTTP requests by the right amounts', async () => {
+    const before = await scrape();
+    const first = await signIn(sut, world, 'ops@example.com'); // session created
+    world.google.expireAccessTokens('ops@example.com');
+    expect((await getWithBearer(sut, '/v1/users/me/gmail/messages', first.access_token)).status).toBe(200); // one refresh
+    expect((await getWithBearer(sut, '/v1/users/other@example.com/gmail/messages', first.access_token)).status).toBe(403);
+    const second = await signIn(sut, world, 'ops@example.com'); // session created
+    expect((await fetch(`${sut.url}/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${second.access_token}` } })).status).toBe(204); // ended
+    const third = await signIn(sut, world, 'ops@example.com'); // session created
+    expect((await fetch(`${sut.url}/auth/revoke`, { method: 'POST', headers: { authorization: `Bearer ${third.access_token}` } })).status).toBe(200); // 2 revoked
+    const after = await scrape();
+    const delta = (name: string, labels: Record<string, string> = {}) => sample(after, name, labels) - sample(before, name, labels);
+
+    expect(after).toContain('# TYPE broker_s3_operation_duration_seconds histogram');
+    expect(delta('broker_sessions_total', { event: 'created' })).toBe(3);
+    expect(delta('broker_sessions_total', { event: 'ended' })).toBe(1);
+    expect(delta('broker_sessions_total', { event: 'revoked' })).toBe(2);
+    expect(delta('broker_google_token_refreshes_total', { outcome: 'success' })).toBe(1);
+    expect(delta('broker_security_violations_total', { reason: 'cross_user_access' })).toBe(1);
+    expect(delta('broker_google_api_duration_seconds_count', { api: 'gmail', outcome: 'ok' })).toBe(1);
+    expect(delta('broker_google_api_duration_seconds_count', { api: 'gmail', outcome: '401' })).toBe(1);
+    expect(delta('broker_http_request_duration_seconds_count', { route: '/v1/users/:userId/gmail/messages', status: '200' })).toBe(1);
+    expect(delta('broker_http_request_duration_seconds_count', { route: '/v1/users/:userId/gmail/messages', status: '403' })).toBe(1);
+    expect(delta('broker_s3_operation_duration_seconds_count', { operation: 'put', outcome: 'ok' })).toBeGreaterThanOrEqual(7);
+    expect(delta('broker_s3_operation_duration_seconds_count', { operation: 'delete', outcome: 'ok' })).toBeGreaterThanOrEqual(5);
+  });
+
+  it('counts S3 errors by code', async () => {
+    await createBucket(world, 'ops-gone');
+    const other = await startService(world, { S3_BUCKET: 'ops-gone' });
+    try {
+      await world.admin.send(new DeleteBucketCommand({ Bucket: 'ops-gone' }));
+      expect((await fetch(`${other.url}/auth/google?login_hint=x@example.com`, { redirect: 'manual' })).status).toBe(503);
+      const text = await (await fetch(`${other.url}/metrics`)).text();
+      expect(sample(text, 'broker_s3_errors_total', { code: 'bucket_missing', operation: 'get' })).toBe(1);
+      expect(sample(text, 'broker_s3_operation_duration_seconds_count', { operation: 'get', outcome: 'bucket_missing' })).toBe(1);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('writes one log line per request, with the caller\'s X-Request-Id, and never the callback code', async () => {
+    const res = await fetch(`${sut.url}/health/live`, { headers: { 'x-request-id': 'trace-abc-123' } });
+    expect(res.headers.get('x-request-id')).toBe('trace-abc-123');
+    const generated = (await fetch(`${sut.url}/health/live`)).headers.get('x-request-id');
+    expect(generated).toMatch(/^[0-9a-f-]{36}$/);
+    const lines = sut.logs.lines.map((l) => l.message as Record<string, unknown>).filter((m) => m && m.msg === 'request');
+    const mine = lines.filter((m) => m.reqId === 'trace-abc-123');
+    expect(mine).toEqual([expect.objectContaining({ method: 'GET', route: '/health/live', path: '/health/live', status: 200, ms: expect.any(Number) })]);
+    expect(lines.filter((m) => m.reqId === generated)).toHaveLength(1);
+    const callbacks = lines.filter((m) => m.route === '/auth/google/callback');
+    expect(callbacks.length).toBeGreaterThan(0);
+    for (const c of callbacks) expect(String(c.path)).toMatch(/code=%5Bredacted%5D|code=\[redacted\]/);
+  });
+
+  it('keeps an audit trail of sign-in, refresh, logout, revoke, reauth_required and security violations', async () => {
+    const { access_token } = await signIn(sut, world, 'audited@example.com');
+    world.google.expireAccessTokens('audited@example.com');
+    await getWithBearer(sut, '/v1/users/me/drive/files', access_token);
+    await getWithBearer(sut, '/v1/users/someone@example.com/drive/files', access_token);
+    world.google.revokeUser('audited@example.com');
+    world.google.expireAccessTokens('audited@example.com');
+    await getWithBearer(sut, '/v1/users/me/drive/files', access_token); // refresh -> invalid_grant -> reauth_required
+    const again = await signIn(sut, world, 'audited@example.com');
+    await fetch(`${sut.url}/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${again.access_token}` } });
+    const last = await signIn(sut, world, 'audited@example.com');
+    await fetch(`${sut.url}/auth/revoke`, { method: 'POST', headers: { authorization: `Bearer ${last.access_token}` } });
+    const audit = sut.logs.lines
+      .map((l) => l.message as Record<string, unknown>)
+      .filter((m) => m && m.audit === true && m.user === 'audited@example.com');
+    expect(audit.map((a) => a.event)).toEqual(expect.arrayContaining(['sign_in', 'token_refresh', 'security_violation', 'reauth_required', 'logout', 'revoke']));
+    for (const a of audit) expect(a).toMatchObject({ at: expect.stringMatching(/^\d{4}-/), outcome: expect.stringMatching(/^(success|failure|denied|noop)$/) });
+    const signInEvent = audit.find((a) => a.event === 'sign_in') as Record<string, unknown>;
+    expect(signInEvent).toMatchObject({ outcome: 'success', ip: '127.0.0.1' });
+  });
+
+  it('appends the audit trail to S3 as JSON lines when AUDIT_S3=true', async () => {
+    const service = await startService(world, { AUDIT_S3: 'true' });
+    await signIn(service, world, 'trail@example.com');
+    await service.close(); // flushes
+    const listed = await world.admin.send(new ListObjectsV2Command({ Bucket: world.bucket, Prefix: 'audit/' }));
+    const keys = (listed.Contents ?? []).map((c) => c.Key as string);
+    expect(keys.length).toBeGreaterThan(0);
+    expect(keys[0]).toMatch(/^audit\/\d{4}\/\d\d\/\d\d\/\d\d\/.+\.jsonl$/);
+    const body = await (await world.admin.send(new GetObjectCommand({ Bucket: world.bucket, Key: keys[0] }))).Body?.transformToString();
+    const events = (body ?? '').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(events).toContainEqual(expect.objectContaining({ event: 'sign_in', user: 'trail@example.com', outcome: 'success' }));
+  });
+
+  it('publishes OpenAPI with every route of the HTTP contract and the bearer scheme, and Swagger UI at /docs', async () => {
+    const doc = (await (await fetch(`${sut.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>>; components: { securitySchemes: Record<string, unknown> } };
+    const contract: Array<[string, string]> = [
+      ['get', '/auth/google'],
+      ['get', '/auth/google/callback'],
+      ['get', '/auth/session'],
+      ['post', '/auth/logout'],
+      ['post', '/auth/revoke'],
+      ['get', '/v1/users/{userId}/gmail/messages'],
+      ['get', '/v1/users/{userId}/drive/files'],
+      ['get', '/v1/users/{userId}/calendar/events'],
+      ['get', '/health/live'],
+      ['get', '/health/ready'],
+      ['get', '/metrics'],
+      ['get', '/.well-known/oauth-authorization-server'],
+      ['get', '/.well-known/oauth-protected-resource'],
+      ['post', '/oauth/register'],
+      ['get', '/oauth/authorize'],
+      ['post', '/oauth/token'],
+      ['post', '/oauth/revoke'],
+      ['post', '/oauth/introspect'],
+    ];
+    for (const [method, path] of contract) expect(doc.paths[path]?.[method]).toBeDefined();
+    expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(doc.paths['/v1/users/{userId}/gmail/messages'].get).toMatchObject({ security: [{ bearer: [] }] });
+    const ui = await fetch(`${sut.url}/docs`);
+    expect(ui.status).toBe(200);
+    expect(await ui.text()).toContain('swagger');
+  });
+});
