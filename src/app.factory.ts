@@ -5,6 +5,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { randomUUID } from 'node:crypto';
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module.js';
+import { Lifecycle } from './health/lifecycle.js';
 import { parseConfig } from './config/config.schema.js';
 import { createPinoLogger, loggablePath, PinoNestLogger } from './observability/logging.js';
 import { Metrics } from './observability/metrics.js';
@@ -48,9 +49,16 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   await app.register(fastifyCookie as never);
   const metrics = app.get(Metrics);
   const fastify = app.getHttpAdapter().getInstance();
+  const lifecycle = app.get(Lifecycle);
   fastify.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);
     done();
+  });
+  fastify.addHook('onSend', (_req, reply, payload, done) => {
+    // While draining, every answer closes its connection: a kept-alive socket would hold the shutdown open
+    // (Node closes only the connections idle when close() is called) and bring the client back here.
+    if (lifecycle.draining) reply.header('connection', 'close');
+    done(null, payload);
   });
   fastify.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url ?? 'unmatched';

@@ -19,6 +19,10 @@ export function buildForReplicas(): string {
 export interface Replica {
   url: string;
   logs: string[];
+  /** Sends a signal to the process. */
+  signal(name: NodeJS.Signals): void;
+  /** Resolves with the exit code once the process has ended. */
+  exitCode(): Promise<number | null>;
   stop(): Promise<void>;
 }
 
@@ -38,9 +42,12 @@ export async function startReplica(main: string, world: World, overrides: Record
     if (i > 200) throw new Error(`replica did not start: ${logs.join('\n')}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return {
     url,
     logs,
+    signal: (name) => void child.kill(name),
+    exitCode: () => exited,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
