@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { ConsoleLogger } from '@nestjs/common';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -55,7 +54,7 @@ async function main(): Promise<void> {
     env.JWT_SECRET = readFileSync(secretFile, 'utf8').trim();
   }
 
-  const app = await createApp({ env, logger: new ConsoleLogger({ colors: true, prefix: 'broker' }) });
+  const app = await createApp({ env, prettyLogs: true });
   await app.listen(port, '127.0.0.1');
   const base = env.PUBLIC_URL as string;
   console.log(`
