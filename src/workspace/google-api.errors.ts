@@ -1,24 +1,47 @@
 import { DomainError, UpstreamError } from '../common/domain-error.js';
 
+type GaxiosLike = {
+  status?: unknown;
+  code?: unknown;
+  response?: { status?: unknown; headers?: unknown; data?: { error?: { status?: string; message?: string; errors?: Array<{ reason?: string }> } } };
+};
+
 /** HTTP status of an error thrown by a googleapis client, if Google answered. */
 export function googleStatus(err: unknown): number | undefined {
-  const e = err as { status?: unknown; code?: unknown; response?: { status?: unknown } };
+  const e = err as GaxiosLike;
   const s = e?.response?.status ?? e?.status ?? e?.code;
   return typeof s === 'number' ? s : typeof s === 'string' && /^\d{3}$/.test(s) ? Number(s) : undefined;
+}
+
+/** Google's machine-readable reason (insufficientPermissions, rateLimitExceeded, notFound, ...). */
+function googleReason(err: unknown): string | undefined {
+  const data = (err as GaxiosLike)?.response?.data?.error;
+  return data?.errors?.[0]?.reason ?? data?.status;
+}
+
+function header(err: unknown, name: string): string | undefined {
+  const headers = (err as GaxiosLike)?.response?.headers;
+  if (!headers) return undefined;
+  if (typeof (headers as Headers).get === 'function') return (headers as Headers).get(name) ?? undefined;
+  const v = (headers as Record<string, unknown>)[name];
+  return typeof v === 'string' ? v : undefined;
 }
 
 /** Maps a Google API failure to an error the caller can act on; Google's raw messages are not passed through. */
 export function mapGoogleApiError(err: unknown, api: string): DomainError {
   if (err instanceof DomainError) return err;
   const status = googleStatus(err);
-  if (status === 403) {
-    return new DomainError(403, 'insufficient_permissions', `Google refused the ${api} request: the grant lacks a scope it needs. Sign in again at /auth/google to grant it.`);
+  const reason = googleReason(err);
+  if (status === 429 || reason === 'rateLimitExceeded' || reason === 'userRateLimitExceeded' || reason === 'RESOURCE_EXHAUSTED') {
+    const retryAfter = header(err, 'retry-after') ?? '30';
+    return new DomainError(429, 'rate_limited', `Google's ${api} rate limit was reached. Retry after ${retryAfter} seconds.`, { 'Retry-After': retryAfter });
   }
+  if (status === 403 && (reason === 'insufficientPermissions' || reason === 'ACCESS_TOKEN_SCOPE_INSUFFICIENT' || reason === 'PERMISSION_DENIED')) {
+    return new DomainError(403, 'insufficient_scope', `Google refused the ${api} request: the grant lacks a scope it needs. Add the scope to GOOGLE_SCOPES and sign in again at /auth/google to grant it.`);
+  }
+  if (status === 403) return new DomainError(403, 'forbidden', `Google does not allow this ${api} request for this user. Check that the resource is theirs.`);
   if (status === 404) return new DomainError(404, 'not_found', `Google found no such ${api} resource. Check the id and retry.`);
   if (status === 400) return new DomainError(400, 'bad_request', `Google rejected the ${api} request parameters. Check them and retry.`);
-  if (status === 429) {
-    const retryAfter = (err as { response?: { headers?: Record<string, string> } })?.response?.headers?.['retry-after'] ?? '30';
-    return new DomainError(429, 'rate_limited', `Google's ${api} rate limit was reached. Retry after ${retryAfter} seconds.`, { 'Retry-After': String(retryAfter) });
-  }
+  if (status === 409) return new DomainError(409, 'conflict', `Google reports a conflict for this ${api} request (it may exist already).`);
   return new UpstreamError(`Google's ${api} API failed or could not be reached${status ? ` (${status})` : ''}. Retry in a few seconds.`, 'google_unavailable');
 }

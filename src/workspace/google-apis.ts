@@ -1,0 +1,39 @@
+import { Injectable } from '@nestjs/common';
+import { calendar, calendar_v3 } from '@googleapis/calendar';
+import { drive, drive_v3 } from '@googleapis/drive';
+import { gmail, gmail_v1 } from '@googleapis/gmail';
+import { tasks, tasks_v1 } from '@googleapis/tasks';
+import { AppConfig } from '../config/app-config.js';
+import type { UserGoogleClient } from '../credentials/google-client.cache.js';
+
+/** The per-API googleapis clients of a user, built once per user and cached with their authenticated client. */
+@Injectable()
+export class GoogleApis {
+  private readonly options: { rootUrl: string; timeout: number; retry: false };
+
+  constructor(config: AppConfig) {
+    const g = config.values.google;
+    // Retries are the GoogleCaller's job (bounded, 5xx only, idempotent calls only).
+    this.options = { rootUrl: g.apiRootUrl, timeout: g.httpTimeoutMs, retry: false };
+  }
+
+  /** Gmail v1. */
+  gmail(user: UserGoogleClient): gmail_v1.Gmail {
+    return user.api('gmail', (auth) => gmail({ version: 'v1', auth, ...this.options }));
+  }
+
+  /** Drive v3. */
+  drive(user: UserGoogleClient): drive_v3.Drive {
+    return user.api('drive', (auth) => drive({ version: 'v3', auth, ...this.options }));
+  }
+
+  /** Calendar v3. */
+  calendar(user: UserGoogleClient): calendar_v3.Calendar {
+    return user.api('calendar', (auth) => calendar({ version: 'v3', auth, ...this.options }));
+  }
+
+  /** Tasks v1. */
+  tasks(user: UserGoogleClient): tasks_v1.Tasks {
+    return user.api('tasks', (auth) => tasks({ version: 'v1', auth, ...this.options }));
+  }
+}

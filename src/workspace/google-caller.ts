@@ -1,0 +1,82 @@
+import { Injectable } from '@nestjs/common';
+import { DomainError } from '../common/domain-error.js';
+import { isGrantRevoked, ReauthRequiredError } from '../credentials/credentials.errors.js';
+import { CredentialsService } from '../credentials/credentials.service.js';
+import { GoogleClientCache, UserGoogleClient } from '../credentials/google-client.cache.js';
+import type { GoogleCredentials } from '../credentials/google-credentials.js';
+import { Metrics } from '../observability/metrics.js';
+import { SessionStore } from '../sessions/session.store.js';
+import { googleStatus, mapGoogleApiError } from './google-api.errors.js';
+import { missingScope, ScopeNeed } from './required-scopes.js';
+
+/** 5xx answers are retried this many times (idempotent calls only), with exponential backoff and jitter. */
+const RETRIES = 2;
+const BACKOFF_MS = 200;
+
+/**
+ * Runs Google API calls as a verified user: checks the granted scopes first, uses the user's cached client, refreshes
+ * once when Google says 401 (single-flight per user), retries 5xx twice with backoff, and maps what is left to an
+ * error the caller can act on. A dead grant ends the user's sessions everywhere.
+ */
+@Injectable()
+export class GoogleCaller {
+  constructor(
+    private readonly credentials: CredentialsService,
+    private readonly clients: GoogleClientCache,
+    private readonly sessions: SessionStore,
+    private readonly metrics: Metrics,
+  ) {}
+
+  /** Calls `fn` with the user's client for `api`; `need` names the scopes the call requires. */
+  async call<T>(email: string, api: string, need: ScopeNeed, fn: (user: UserGoogleClient) => Promise<T>, opts: { idempotent?: boolean } = {}): Promise<T> {
+    const retries = opts.idempotent === false ? 0 : RETRIES;
+    try {
+      let creds: GoogleCredentials = await this.credentials.getValid(email);
+      const missing = missingScope(need, creds.scopes);
+      if (missing) {
+        throw new DomainError(403, 'insufficient_scope', `This needs the Google scope ${missing}, which was not granted. Add it to GOOGLE_SCOPES and sign in again at /auth/google to grant it.`);
+      }
+      try {
+        return await this.withRetries(api, retries, () => fn(this.clients.forUser(creds)));
+      } catch (err) {
+        if (googleStatus(err) !== 401) throw mapGoogleApiError(err, api);
+      }
+      creds = await this.credentials.refreshRejected(email, creds.token);
+      try {
+        return await this.withRetries(api, retries, () => fn(this.clients.forUser(creds)));
+      } catch (err) {
+        if (googleStatus(err) === 401) throw new ReauthRequiredError('Google rejects this user\'s access even after a token refresh.');
+        throw mapGoogleApiError(err, api);
+      }
+    } catch (err) {
+      if (isGrantRevoked(err)) await this.sessions.endAllForUser(email);
+      throw err;
+    }
+  }
+
+  /** Retries Google's 5xx answers (never 4xx, never timeouts: a hung call retried would multiply the wait). */
+  private async withRetries<T>(api: string, retries: number, fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.timed(api, fn);
+      } catch (err) {
+        const status = googleStatus(err);
+        if (status === undefined || status < 500 || attempt >= retries) throw err;
+        await new Promise((r) => setTimeout(r, BACKOFF_MS * 2 ** attempt * (0.5 + Math.random())));
+      }
+    }
+  }
+
+  private async timed<T>(api: string, fn: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    let outcome = 'ok';
+    try {
+      return await fn();
+    } catch (err) {
+      outcome = String(googleStatus(err) ?? 'network');
+      throw err;
+    } finally {
+      this.metrics.googleApiDuration.observe({ api: api.toLowerCase(), outcome }, (performance.now() - started) / 1000);
+    }
+  }
+}
