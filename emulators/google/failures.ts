@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { apiError, oauthError, unauthenticated, userinfoUnauthenticated } from './http-util.js';
 
 export const ENDPOINTS = ['token', 'refresh', 'userinfo', 'revoke', 'api'] as const;
-export const FAILURES = ['timeout', 'server_error', 'invalid_grant'] as const;
+export const FAILURES = ['timeout', 'server_error', 'invalid_grant', 'rate_limit'] as const;
 /** `token` is the code exchange, `refresh` the refresh_token grant (both at POST /token), `api` any Workspace route. */
 export type Endpoint = (typeof ENDPOINTS)[number];
 export type Failure = (typeof FAILURES)[number];
@@ -38,6 +38,9 @@ export class FailureInjector {
       res.on('close', () => this.hanging.delete(res)); // the client gave up: nothing left to release
     } else if (failure === 'server_error') {
       serverError(endpoint, res);
+    } else if (failure === 'rate_limit') {
+      // Google's per-user quota answer; Retry-After tells the client when to come back.
+      apiError(res, 429, 'RESOURCE_EXHAUSTED', 'Quota exceeded for quota metric', 'rateLimitExceeded', { 'retry-after': '7' });
     } else {
       rejectedGrant(endpoint, res);
     }

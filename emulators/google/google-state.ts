@@ -37,7 +37,7 @@ interface Grant {
 
 export interface ApiCall {
   email: string;
-  api: 'gmail' | 'drive' | 'calendar';
+  api: 'gmail' | 'drive' | 'calendar' | 'tasks';
   path: string;
   /** The query string as received (`q=...&maxResults=...`), so tests can see what the service forwarded. */
   query: string;

@@ -6,6 +6,8 @@ export interface EmulatorRequest {
   url: URL;
   headers: IncomingMessage['headers'];
   form: Record<string, string>;
+  /** The parsed JSON body, nested values kept (the Workspace APIs take JSON request bodies). */
+  json?: unknown;
 }
 
 // Nothing the service or a browser sends comes close; a runaway client must not grow the test process.
@@ -22,9 +24,11 @@ export async function readRequest(req: IncomingMessage, base: string): Promise<E
   }
   const raw = Buffer.concat(chunks).toString('utf8');
   let form: Record<string, string> = {};
+  let parsedJson: unknown;
   if (raw && (req.headers['content-type'] ?? '').includes('application/json')) {
     try {
       const parsed = JSON.parse(raw) as Record<string, unknown>;
+      parsedJson = parsed;
       form = Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, String(v)]));
     } catch {
       form = {};
@@ -32,7 +36,7 @@ export async function readRequest(req: IncomingMessage, base: string): Promise<E
   } else if (raw) {
     form = Object.fromEntries(new URLSearchParams(raw));
   }
-  return { method: req.method ?? 'GET', url: new URL(req.url ?? '/', base), headers: req.headers, form };
+  return { method: req.method ?? 'GET', url: new URL(req.url ?? '/', base), headers: req.headers, form, json: parsedJson };
 }
 
 /** A field from the body, else from the query string (Google's revoke endpoint takes either). */

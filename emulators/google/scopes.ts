@@ -17,7 +17,7 @@ export const grantsProfile = (scopes: string[]) => scopes.includes(PROFILE) || s
 /** Google returns an id_token when the grant includes any OpenID Connect scope. */
 export const wantsIdToken = (scopes: string[]) => scopes.includes('openid') || grantsEmail(scopes) || grantsProfile(scopes);
 
-export type Api = 'gmail' | 'drive' | 'calendar';
+export type Api = 'gmail' | 'drive' | 'calendar' | 'tasks';
 
 /** Whether any granted scope opens the API's list call (read-only, metadata and full scopes all do). */
 export function allowsApi(api: Api, scopes: string[]): boolean {

@@ -3,9 +3,13 @@ import type { FailureInjector } from './failures.js';
 import { AccessTokenInfo, ApiCall, GoogleState } from './google-state.js';
 import { apiError, bearer, EmulatorRequest, json, unauthenticated } from './http-util.js';
 import { allowsApi, Api, gmailCanSearch } from './scopes.js';
-import { calendarEvents, driveFiles, gmailMessages, Kind, offsetOf, pageTokenFor } from './workspace-data.js';
+import { driveFiles, gmailMessages, Kind, offsetOf, pageTokenFor } from './workspace-data.js';
+import { calendarApi } from './workspace-api/calendar-api.js';
+import { gmailApi } from './workspace-api/gmail-api.js';
+import { WorkspaceStore } from './workspace-api/store.js';
+import { tasksApi } from './workspace-api/tasks-api.js';
 
-const PREFIXES: Record<string, Api> = { '/gmail/v1/': 'gmail', '/drive/v3/': 'drive', '/calendar/v3/': 'calendar' };
+const PREFIXES: Record<string, Api> = { '/gmail/v1/': 'gmail', '/drive/v3/': 'drive', '/calendar/v3/': 'calendar', '/tasks/v1/': 'tasks' };
 // RFC 3339 with a zone offset: Calendar refuses timeMin/timeMax without one.
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i;
 
@@ -14,6 +18,9 @@ class Answered extends Error {}
 
 /** The Gmail, Drive and Calendar list calls the service makes (paths as googleapis builds them from rootUrl). */
 export class WorkspaceRoutes {
+  /** Mutable per-user content for the routes beyond the lists (workspace-api/). */
+  readonly store = new WorkspaceStore();
+
   constructor(
     private readonly state: GoogleState,
     private readonly failures: FailureInjector,
@@ -43,13 +50,17 @@ export class WorkspaceRoutes {
     const path = req.url.pathname;
     const gmail = /^\/gmail\/v1\/users\/([^/]+)\/messages$/.exec(path);
     const calendar = /^\/calendar\/v3\/calendars\/([^/]+)\/events$/.exec(path);
-    const known = req.method === 'GET' && (gmail || calendar || path === '/drive/v3/files');
-    if (!known) return apiError(res, 404, 'NOT_FOUND', 'Not Found', 'notFound');
+    const isList = req.method === 'GET' && (gmail || calendar || path === '/drive/v3/files');
     if (this.failures.apply('api', res)) return;
     const user = this.state.liveAccessToken(token);
     if (!user) return unauthenticated(res);
     if (!allowsApi(api, user.scopes)) {
       return apiError(res, 403, 'PERMISSION_DENIED', 'Request had insufficient authentication scopes.', 'insufficientPermissions');
+    }
+    if (!isList) {
+      const handlers = { gmail: gmailApi, calendar: calendarApi, tasks: tasksApi, drive: () => false };
+      if (!handlers[api](req, res, user, this.store)) apiError(res, 404, 'NOT_FOUND', 'Not Found', 'notFound');
+      return;
     }
     const q = req.url.searchParams;
     if (gmail) return this.gmail(res, user, decodeURIComponent(gmail[1]), q);
@@ -88,7 +99,7 @@ export class WorkspaceRoutes {
     const max = bound('timeMax');
     if (min !== undefined && max !== undefined && min >= max) this.badRequest(res, 'The specified time range is empty.', 'timeRangeEmpty');
     // Calendar's window: events ending after timeMin and starting before timeMax.
-    const events = calendarEvents(user.email).filter(
+    const events = [...this.store.calendar(user.email).values()].filter(
       (e) => (min === undefined || Date.parse(e.end.dateTime) > min) && (max === undefined || Date.parse(e.start.dateTime) < max),
     );
     const page = this.page(res, user.email, 'e', events, q, 'maxResults', 250, 2500);

@@ -205,7 +205,7 @@ describe('the Google emulator', () => {
     expect(await status('drive/v3/files')).toBe(403); // no Drive scope granted
     expect(await status('calendar/v3/calendars/primary/events?timeMin=yesterday')).toBe(400);
     expect(await status('gmail/v1/users/me/messages?maxResults=0')).toBe(400);
-    expect(await status('gmail/v1/users/me/labels')).toBe(404);
+    expect(await status('gmail/v1/users/me/no-such-collection')).toBe(404);
     const day = 86_400_000;
     const window = `timeMin=${new Date(Date.now() + day).toISOString()}&timeMax=${new Date(Date.now() + 3 * day).toISOString()}`;
     const events = (await (await api(`calendar/v3/calendars/primary/events?${window}`, access_token)).json()) as Json;
