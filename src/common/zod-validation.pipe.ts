@@ -1,4 +1,4 @@
-import { PipeTransform } from '@nestjs/common';
+import { ArgumentMetadata, PipeTransform } from '@nestjs/common';
 import type { ZodType } from 'zod';
 import { BadRequestError } from './domain-error.js';
 
@@ -6,10 +6,11 @@ import { BadRequestError } from './domain-error.js';
 export class ZodValidationPipe<T> implements PipeTransform<unknown, T> {
   constructor(private readonly schema: ZodType<T>) {}
 
-  transform(value: unknown): T {
-    const result = this.schema.safeParse(value ?? {});
+  transform(value: unknown, meta?: ArgumentMetadata): T {
+    const result = this.schema.safeParse(value ?? (meta?.type === 'param' ? undefined : {}));
     if (result.success) return result.data;
-    const problems = result.error.issues.map((i) => `"${i.path.join('.') || 'input'}" ${i.message}`);
+    // A path parameter is named by the route (`messageId`); body and query fields by their path.
+    const problems = result.error.issues.map((i) => `"${i.path.join('.') || meta?.data || 'input'}" ${i.message}`);
     throw new BadRequestError(`Invalid request: ${problems.join('; ')}. Fix these parameters and retry.`, 'invalid_request');
   }
 }

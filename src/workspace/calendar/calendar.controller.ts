@@ -1,0 +1,60 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
+import { CurrentPrincipal } from '../../sessions/principal.js';
+import type { Principal } from '../../sessions/principal.js';
+import { UserIsolationGuard } from '../../sessions/user-isolation.guard.js';
+import { calendarQuery, eventPatchBody, freeBusyBody, googleId, newEventBody } from './calendar.schemas.js';
+import type { CalendarQuery, EventPatchBody, FreeBusyBody, NewEventBody } from './calendar.schemas.js';
+import { CalendarService } from './calendar.service.js';
+
+const id = new ZodValidationPipe(googleId);
+const which = new ZodValidationPipe(calendarQuery);
+
+/** Calendar beyond the event list. `{userId}` is `me` or the caller's own email. */
+@ApiTags('calendar')
+@ApiBearerAuth('bearer')
+@ApiParam({ name: 'userId', description: '`me` or your own email' })
+@Controller('v1/users/:userId/calendar')
+@UseGuards(UserIsolationGuard)
+export class CalendarController {
+  constructor(private readonly calendar: CalendarService) {}
+
+  /** The user's calendars. */
+  @Get('calendars')
+  calendars(@CurrentPrincipal() me: Principal) {
+    return this.calendar.listCalendars(me.email);
+  }
+
+  /** One event. */
+  @Get('events/:eventId')
+  get(@CurrentPrincipal() me: Principal, @Param('eventId', id) eventId: string, @Query(which) q: CalendarQuery) {
+    return this.calendar.getEvent(me.email, q.calendarId, eventId);
+  }
+
+  /** Create an event. */
+  @Post('events')
+  create(@CurrentPrincipal() me: Principal, @Query(which) q: CalendarQuery, @Body(new ZodValidationPipe(newEventBody)) body: NewEventBody) {
+    return this.calendar.createEvent(me.email, q.calendarId, body);
+  }
+
+  /** Update an event. */
+  @Patch('events/:eventId')
+  update(@CurrentPrincipal() me: Principal, @Param('eventId', id) eventId: string, @Query(which) q: CalendarQuery, @Body(new ZodValidationPipe(eventPatchBody)) body: EventPatchBody) {
+    return this.calendar.updateEvent(me.email, q.calendarId, eventId, body);
+  }
+
+  /** Delete an event. */
+  @Delete('events/:eventId')
+  @HttpCode(204)
+  async remove(@CurrentPrincipal() me: Principal, @Param('eventId', id) eventId: string, @Query(which) q: CalendarQuery): Promise<void> {
+    await this.calendar.deleteEvent(me.email, q.calendarId, eventId);
+  }
+
+  /** Free/busy of calendars in a window. */
+  @Post('freebusy')
+  @HttpCode(200)
+  freeBusy(@CurrentPrincipal() me: Principal, @Body(new ZodValidationPipe(freeBusyBody)) body: FreeBusyBody) {
+    return this.calendar.freeBusy(me.email, body);
+  }
+}

@@ -1,0 +1,61 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
+import { CurrentPrincipal } from '../../sessions/principal.js';
+import type { Principal } from '../../sessions/principal.js';
+import { UserIsolationGuard } from '../../sessions/user-isolation.guard.js';
+import { googleId } from '../ids.js';
+import { newTaskBody, taskListId, taskPatchBody, tasksQuery } from './tasks.schemas.js';
+import type { NewTaskBody, TaskPatchBody, TasksQuery } from './tasks.schemas.js';
+import { TasksService } from './tasks.service.js';
+
+const list = new ZodValidationPipe(taskListId);
+const id = new ZodValidationPipe(googleId);
+
+/** Google Tasks. `{userId}` is `me` or the caller's own email. */
+@ApiTags('tasks')
+@ApiBearerAuth('bearer')
+@ApiParam({ name: 'userId', description: '`me` or your own email' })
+@Controller('v1/users/:userId/tasks')
+@UseGuards(UserIsolationGuard)
+export class TasksController {
+  constructor(private readonly tasks: TasksService) {}
+
+  /** Task lists. */
+  @Get('lists')
+  lists(@CurrentPrincipal() me: Principal) {
+    return this.tasks.lists(me.email);
+  }
+
+  /** Tasks of a list. */
+  @Get('lists/:listId/tasks')
+  list(@CurrentPrincipal() me: Principal, @Param('listId', list) listId: string, @Query(new ZodValidationPipe(tasksQuery)) q: TasksQuery) {
+    return this.tasks.tasks(me.email, listId, q.showCompleted === 'true');
+  }
+
+  /** Create a task. */
+  @Post('lists/:listId/tasks')
+  create(@CurrentPrincipal() me: Principal, @Param('listId', list) listId: string, @Body(new ZodValidationPipe(newTaskBody)) body: NewTaskBody) {
+    return this.tasks.create(me.email, listId, body);
+  }
+
+  /** Update a task. */
+  @Patch('lists/:listId/tasks/:taskId')
+  update(@CurrentPrincipal() me: Principal, @Param('listId', list) listId: string, @Param('taskId', id) taskId: string, @Body(new ZodValidationPipe(taskPatchBody)) body: TaskPatchBody) {
+    return this.tasks.update(me.email, listId, taskId, body);
+  }
+
+  /** Mark a task completed. */
+  @Post('lists/:listId/tasks/:taskId/complete')
+  @HttpCode(200)
+  complete(@CurrentPrincipal() me: Principal, @Param('listId', list) listId: string, @Param('taskId', id) taskId: string) {
+    return this.tasks.update(me.email, listId, taskId, { status: 'completed' });
+  }
+
+  /** Delete a task. */
+  @Delete('lists/:listId/tasks/:taskId')
+  @HttpCode(204)
+  async remove(@CurrentPrincipal() me: Principal, @Param('listId', list) listId: string, @Param('taskId', id) taskId: string): Promise<void> {
+    await this.tasks.remove(me.email, listId, taskId);
+  }
+}
