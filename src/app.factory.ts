@@ -10,6 +10,8 @@ import { parseConfig } from './config/config.schema.js';
 import { createPinoLogger, loggablePath, PinoNestLogger } from './observability/logging.js';
 import { Metrics } from './observability/metrics.js';
 import { setUpOpenApi } from './openapi.js';
+import { DRIVE_UPLOAD_ROUTE } from './workspace/drive/drive.controller.js';
+import { UPLOAD_BODY_LIMIT } from './workspace/drive/drive.schemas.js';
 
 export interface CreateAppOptions {
   /** The environment to configure from (default: process.env). */
@@ -50,6 +52,10 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   const metrics = app.get(Metrics);
   const fastify = app.getHttpAdapter().getInstance();
   const lifecycle = app.get(Lifecycle);
+  // Routes are registered at init, after this hook: only the Drive upload route may carry a body above 1 MiB.
+  fastify.addHook('onRoute', (route) => {
+    if (route.url === DRIVE_UPLOAD_ROUTE.url && route.method === DRIVE_UPLOAD_ROUTE.method) route.bodyLimit = UPLOAD_BODY_LIMIT;
+  });
   fastify.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);
     done();

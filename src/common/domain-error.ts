@@ -8,6 +8,8 @@ export class DomainError extends Error {
     readonly error: string,
     message: string,
     readonly headers: Record<string, string> = {},
+    /** Machine-readable facts for the caller, added to the body (e.g. `scope` to grant). */
+    readonly details: Record<string, string | number> = {},
   ) {
     super(message);
     this.name = new.target.name;

@@ -28,7 +28,7 @@ export class DomainExceptionFilter implements ExceptionFilter {
 
   private toBody(exception: unknown): { body: ErrorBody; headers: Record<string, string> } {
     if (exception instanceof DomainError) {
-      const body: ErrorBody & { error_description?: string } = { statusCode: exception.status, error: exception.error, message: exception.message };
+      const body: ErrorBody & { error_description?: string } = { ...exception.details, statusCode: exception.status, error: exception.error, message: exception.message };
       // OAuth endpoints: RFC 6749 section 5.2 clients read `error_description`.
       if (exception.oauth) body.error_description = exception.message;
       return { body, headers: exception.headers };

@@ -1,4 +1,5 @@
 import { DomainError, UpstreamError } from '../common/domain-error.js';
+import { recommendedScope, ScopeNeed } from './required-scopes.js';
 
 type GaxiosLike = {
   status?: unknown;
@@ -27,8 +28,14 @@ function header(err: unknown, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
+/** The 403 that names the scope to grant and how (incremental authorization: sign in again asking for it). */
+export function insufficientScope(scope: string, grantedButRefused = false): DomainError {
+  const what = grantedButRefused ? 'Google refused the request: it needs the Google scope' : 'This needs the Google scope';
+  return new DomainError(403, 'insufficient_scope', `${what} ${scope}, which this user has not granted. Add it to GOOGLE_SCOPES and have the user sign in again at /auth/google to grant it.`, {}, { scope });
+}
+
 /** Maps a Google API failure to an error the caller can act on; Google's raw messages are not passed through. */
-export function mapGoogleApiError(err: unknown, api: string): DomainError {
+export function mapGoogleApiError(err: unknown, api: string, need: ScopeNeed): DomainError {
   if (err instanceof DomainError) return err;
   const status = googleStatus(err);
   const reason = googleReason(err);
@@ -37,7 +44,7 @@ export function mapGoogleApiError(err: unknown, api: string): DomainError {
     return new DomainError(429, 'rate_limited', `Google's ${api} rate limit was reached. Retry after ${retryAfter} seconds.`, { 'Retry-After': retryAfter });
   }
   if (status === 403 && (reason === 'insufficientPermissions' || reason === 'ACCESS_TOKEN_SCOPE_INSUFFICIENT' || reason === 'PERMISSION_DENIED')) {
-    return new DomainError(403, 'insufficient_scope', `Google refused the ${api} request: the grant lacks a scope it needs. Add the scope to GOOGLE_SCOPES and sign in again at /auth/google to grant it.`);
+    return insufficientScope(recommendedScope(need), true);
   }
   if (status === 403) return new DomainError(403, 'forbidden', `Google does not allow this ${api} request for this user. Check that the resource is theirs.`);
   if (status === 404) return new DomainError(404, 'not_found', `Google found no such ${api} resource. Check the id and retry.`);

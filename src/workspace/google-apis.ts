@@ -1,7 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { calendar, calendar_v3 } from '@googleapis/calendar';
+import { docs, docs_v1 } from '@googleapis/docs';
 import { drive, drive_v3 } from '@googleapis/drive';
 import { gmail, gmail_v1 } from '@googleapis/gmail';
+import { people, people_v1 } from '@googleapis/people';
+import { sheets, sheets_v4 } from '@googleapis/sheets';
 import { tasks, tasks_v1 } from '@googleapis/tasks';
 import { AppConfig } from '../config/app-config.js';
 import type { UserGoogleClient } from '../credentials/google-client.cache.js';
@@ -30,6 +33,21 @@ export class GoogleApis {
   /** Calendar v3. */
   calendar(user: UserGoogleClient): calendar_v3.Calendar {
     return user.api('calendar', (auth) => calendar({ version: 'v3', auth, ...this.options }));
+  }
+
+  /** Docs v1. */
+  docs(user: UserGoogleClient): docs_v1.Docs {
+    return user.api('docs', (auth) => docs({ version: 'v1', auth, ...this.options }));
+  }
+
+  /** Sheets v4. */
+  sheets(user: UserGoogleClient): sheets_v4.Sheets {
+    return user.api('sheets', (auth) => sheets({ version: 'v4', auth, ...this.options }));
+  }
+
+  /** People v1 (contacts). */
+  people(user: UserGoogleClient): people_v1.People {
+    return user.api('people', (auth) => people({ version: 'v1', auth, ...this.options }));
   }
 
   /** Tasks v1. */

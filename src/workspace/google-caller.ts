@@ -1,12 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { DomainError } from '../common/domain-error.js';
 import { isGrantRevoked, ReauthRequiredError } from '../credentials/credentials.errors.js';
 import { CredentialsService } from '../credentials/credentials.service.js';
 import { GoogleClientCache, UserGoogleClient } from '../credentials/google-client.cache.js';
 import type { GoogleCredentials } from '../credentials/google-credentials.js';
 import { Metrics } from '../observability/metrics.js';
 import { SessionStore } from '../sessions/session.store.js';
-import { googleStatus, mapGoogleApiError } from './google-api.errors.js';
+import { googleStatus, insufficientScope, mapGoogleApiError } from './google-api.errors.js';
 import { missingScope, ScopeNeed } from './required-scopes.js';
 
 /** 5xx answers are retried this many times (idempotent calls only), with exponential backoff and jitter. */
@@ -34,19 +33,19 @@ export class GoogleCaller {
       let creds: GoogleCredentials = await this.credentials.getValid(email);
       const missing = missingScope(need, creds.scopes);
       if (missing) {
-        throw new DomainError(403, 'insufficient_scope', `This needs the Google scope ${missing}, which was not granted. Add it to GOOGLE_SCOPES and sign in again at /auth/google to grant it.`);
+        throw insufficientScope(missing);
       }
       try {
         return await this.withRetries(api, retries, () => fn(this.clients.forUser(creds)));
       } catch (err) {
-        if (googleStatus(err) !== 401) throw mapGoogleApiError(err, api);
+        if (googleStatus(err) !== 401) throw mapGoogleApiError(err, api, need);
       }
       creds = await this.credentials.refreshRejected(email, creds.token);
       try {
         return await this.withRetries(api, retries, () => fn(this.clients.forUser(creds)));
       } catch (err) {
         if (googleStatus(err) === 401) throw new ReauthRequiredError('Google rejects this user\'s access even after a token refresh.');
-        throw mapGoogleApiError(err, api);
+        throw mapGoogleApiError(err, api, need);
       }
     } catch (err) {
       if (isGrantRevoked(err)) await this.sessions.endAllForUser(email);

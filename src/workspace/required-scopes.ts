@@ -11,6 +11,14 @@ export const REQUIRED_SCOPES = {
   gmailSend: [`${G}gmail.send`, `${G}gmail.compose`, `${G}gmail.modify`, 'https://mail.google.com/'],
   gmailCompose: [`${G}gmail.compose`, `${G}gmail.modify`, 'https://mail.google.com/'],
   driveRead: [`${G}drive.readonly`, `${G}drive`, `${G}drive.file`, `${G}drive.metadata.readonly`],
+  driveContent: [`${G}drive.readonly`, `${G}drive`, `${G}drive.file`],
+  // drive.file (files the app created or the user opened with it) is the least privilege that can write.
+  driveWrite: [`${G}drive.file`, `${G}drive`],
+  docsRead: [`${G}documents.readonly`, `${G}documents`, `${G}drive.readonly`, `${G}drive`, `${G}drive.file`],
+  docsWrite: [`${G}documents`, `${G}drive`, `${G}drive.file`],
+  sheetsRead: [`${G}spreadsheets.readonly`, `${G}spreadsheets`, `${G}drive.readonly`, `${G}drive`, `${G}drive.file`],
+  sheetsWrite: [`${G}spreadsheets`, `${G}drive`, `${G}drive.file`],
+  contactsRead: [`${G}contacts.readonly`, `${G}contacts`],
   calendarRead: [`${G}calendar.readonly`, `${G}calendar`, `${G}calendar.events`, `${G}calendar.events.readonly`],
   calendarWrite: [`${G}calendar`, `${G}calendar.events`],
   calendarFreeBusy: [`${G}calendar.freebusy`, `${G}calendar.readonly`, `${G}calendar`],
@@ -20,8 +28,13 @@ export const REQUIRED_SCOPES = {
 
 export type ScopeNeed = keyof typeof REQUIRED_SCOPES;
 
+/** The scope to ask for when a call needing `need` is refused: the narrowest that does the job. */
+export function recommendedScope(need: ScopeNeed): string {
+  return REQUIRED_SCOPES[need][0];
+}
+
 /** The scope to ask for when none of `need` was granted, or undefined when one was. */
 export function missingScope(need: ScopeNeed, granted: readonly string[]): string | undefined {
   const options = REQUIRED_SCOPES[need];
-  return options.some((s) => granted.includes(s)) ? undefined : options[0];
+  return options.some((s) => granted.includes(s)) ? undefined : recommendedScope(need);
 }

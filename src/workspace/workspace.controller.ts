@@ -31,6 +31,7 @@ export class WorkspaceController {
   @ApiQuery({ name: 'q', required: false })
   @ApiQuery({ name: 'pageSize', required: false, type: Number })
   @ApiQuery({ name: 'pageToken', required: false })
+  @ApiQuery({ name: 'fields', required: false, description: 'Fields of each file, e.g. id,name,mimeType,modifiedTime' })
   files(@CurrentPrincipal() me: Principal, @Query(new ZodValidationPipe(driveFilesQuery)) query: DriveFilesQuery) {
     return this.workspace.listFiles(me.email, query);
   }

@@ -1,21 +1,29 @@
 import { Module } from '@nestjs/common';
 import { CredentialsModule } from '../credentials/credentials.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
-import { WorkspaceController } from './workspace.controller.js';
 import { CalendarController } from './calendar/calendar.controller.js';
 import { CalendarService } from './calendar/calendar.service.js';
+import { ContactsController } from './contacts/contacts.controller.js';
+import { ContactsService } from './contacts/contacts.service.js';
+import { DocsController } from './docs/docs.controller.js';
+import { DocsService } from './docs/docs.service.js';
+import { DriveController } from './drive/drive.controller.js';
+import { DriveService } from './drive/drive.service.js';
 import { GmailController } from './gmail/gmail.controller.js';
 import { GmailService } from './gmail/gmail.service.js';
 import { GoogleApis } from './google-apis.js';
+import { GoogleCaller } from './google-caller.js';
+import { SheetsController } from './sheets/sheets.controller.js';
+import { SheetsService } from './sheets/sheets.service.js';
 import { TasksController } from './tasks/tasks.controller.js';
 import { TasksService } from './tasks/tasks.service.js';
-import { GoogleCaller } from './google-caller.js';
+import { WorkspaceController } from './workspace.controller.js';
 import { WorkspaceService } from './workspace.service.js';
 
-/** REST over Google Workspace APIs, as the signed-in user. */
+/** REST over Google Workspace APIs (Gmail, Drive, Calendar, Docs, Sheets, Tasks, Contacts), as the signed-in user. */
 @Module({
   imports: [CredentialsModule, SessionsModule],
-  controllers: [WorkspaceController, GmailController, CalendarController, TasksController],
-  providers: [WorkspaceService, GoogleCaller, GoogleApis, GmailService, CalendarService, TasksService],
+  controllers: [WorkspaceController, GmailController, DriveController, CalendarController, DocsController, SheetsController, TasksController, ContactsController],
+  providers: [WorkspaceService, GoogleCaller, GoogleApis, GmailService, DriveService, CalendarService, DocsService, SheetsService, TasksService, ContactsService],
 })
 export class WorkspaceModule {}

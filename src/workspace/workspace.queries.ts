@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { driveFields } from './ids.js';
 
 const pageToken = z.string().max(2048).regex(/^[A-Za-z0-9_\-.~=+/]+$/, 'must be a pageToken returned by a previous page').optional();
 const searchQuery = z.string().max(2048, 'must be at most 2048 characters').optional();
@@ -17,6 +18,8 @@ export const driveFilesQuery = z.strictObject({
   q: searchQuery,
   pageSize: z.coerce.number({ message: 'must be a number' }).int().min(1).max(1000).optional(),
   pageToken,
+  /** Fields of each file (Drive's syntax), e.g. `id,name,mimeType,modifiedTime`. */
+  fields: driveFields.optional(),
 });
 export type DriveFilesQuery = z.infer<typeof driveFilesQuery>;
 

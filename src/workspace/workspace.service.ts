@@ -22,7 +22,14 @@ export class WorkspaceService {
   /** Drive files matching `q`. */
   async listFiles(email: string, query: DriveFilesQuery) {
     const data = await this.google.call(email, 'Drive', 'driveRead', async (user) =>
-      (await this.apis.drive(user).files.list({ q: query.q, pageSize: query.pageSize, pageToken: query.pageToken })).data,
+      (
+        await this.apis.drive(user).files.list({
+          q: query.q,
+          pageSize: query.pageSize,
+          pageToken: query.pageToken,
+          fields: query.fields ? `nextPageToken,incompleteSearch,files(${query.fields})` : undefined,
+        })
+      ).data,
     );
     return { files: data.files ?? [], nextPageToken: data.nextPageToken ?? null };
   }

@@ -1,0 +1,31 @@
+import { Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
+import { CurrentPrincipal } from '../../sessions/principal.js';
+import type { Principal } from '../../sessions/principal.js';
+import { UserIsolationGuard } from '../../sessions/user-isolation.guard.js';
+import { contactId, contactSearchQuery } from './contacts.schemas.js';
+import type { ContactSearchQuery } from './contacts.schemas.js';
+import { ContactsService } from './contacts.service.js';
+
+/** Google Contacts (People API). `{userId}` is `me` or the caller's own email. */
+@ApiTags('contacts')
+@ApiBearerAuth('bearer')
+@ApiParam({ name: 'userId', description: '`me` or your own email' })
+@Controller('v1/users/:userId/contacts')
+@UseGuards(UserIsolationGuard)
+export class ContactsController {
+  constructor(private readonly contacts: ContactsService) {}
+
+  /** Search contacts (`?q=ada&pageSize=10`). */
+  @Get()
+  search(@CurrentPrincipal() me: Principal, @Query(new ZodValidationPipe(contactSearchQuery)) q: ContactSearchQuery) {
+    return this.contacts.search(me.email, q);
+  }
+
+  /** One contact by id. */
+  @Get(':contactId')
+  get(@CurrentPrincipal() me: Principal, @Param('contactId', new ZodValidationPipe(contactId)) id: string) {
+    return this.contacts.get(me.email, id);
+  }
+}

@@ -1,0 +1,47 @@
+import { Body, Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
+import { CurrentPrincipal } from '../../sessions/principal.js';
+import type { Principal } from '../../sessions/principal.js';
+import { UserIsolationGuard } from '../../sessions/user-isolation.guard.js';
+import { googleId } from '../ids.js';
+import { newDocumentBody, replaceTextBody } from './docs.schemas.js';
+import type { NewDocumentBody, ReplaceTextBody } from './docs.schemas.js';
+import { DocsService } from './docs.service.js';
+
+const id = new ZodValidationPipe(googleId);
+
+/** Google Docs. `{userId}` is `me` or the caller's own email. */
+@ApiTags('docs')
+@ApiBearerAuth('bearer')
+@ApiParam({ name: 'userId', description: '`me` or your own email' })
+@Controller('v1/users/:userId/docs/documents')
+@UseGuards(UserIsolationGuard)
+export class DocsController {
+  constructor(private readonly docs: DocsService) {}
+
+  /** The document as structured JSON (Google's Document resource). */
+  @Get(':documentId')
+  document(@CurrentPrincipal() me: Principal, @Param('documentId', id) documentId: string) {
+    return this.docs.getDocument(me.email, documentId);
+  }
+
+  /** The document as plain text. */
+  @Get(':documentId/text')
+  text(@CurrentPrincipal() me: Principal, @Param('documentId', id) documentId: string) {
+    return this.docs.getText(me.email, documentId);
+  }
+
+  /** Create a document. */
+  @Post()
+  create(@CurrentPrincipal() me: Principal, @Body(new ZodValidationPipe(newDocumentBody)) body: NewDocumentBody) {
+    return this.docs.create(me.email, body);
+  }
+
+  /** Find and replace text everywhere in the document. */
+  @Post(':documentId/replace')
+  @HttpCode(200)
+  replace(@CurrentPrincipal() me: Principal, @Param('documentId', id) documentId: string, @Body(new ZodValidationPipe(replaceTextBody)) body: ReplaceTextBody) {
+    return this.docs.replaceText(me.email, documentId, body);
+  }
+}

@@ -1,0 +1,67 @@
+import { Body, Controller, Get, Header, Param, Post, Query, StreamableFile, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
+import { CurrentPrincipal } from '../../sessions/principal.js';
+import type { Principal } from '../../sessions/principal.js';
+import { UserIsolationGuard } from '../../sessions/user-isolation.guard.js';
+import { googleId } from '../ids.js';
+import { attachmentDisposition } from './drive-formats.js';
+import { contentQuery, fileQuery, folderBody, uploadBody } from './drive.schemas.js';
+import type { ContentQuery, FileQuery, FolderBody, UploadBody } from './drive.schemas.js';
+import { DriveService } from './drive.service.js';
+
+const id = new ZodValidationPipe(googleId);
+
+/** The upload route, whose body limit app.factory.ts raises (every other route keeps the 1 MiB default). */
+export const DRIVE_UPLOAD_ROUTE = { method: 'POST', url: '/v1/users/:userId/drive/files' } as const;
+
+/** Google Drive beyond the file list. `{userId}` is `me` or the caller's own email. */
+@ApiTags('drive')
+@ApiBearerAuth('bearer')
+@ApiParam({ name: 'userId', description: '`me` or your own email' })
+@Controller('v1/users/:userId/drive')
+@UseGuards(UserIsolationGuard)
+export class DriveController {
+  constructor(private readonly drive: DriveService) {}
+
+  /** A file's metadata (`?fields=` in Drive's syntax). */
+  @Get('files/:fileId')
+  file(@CurrentPrincipal() me: Principal, @Param('fileId', id) fileId: string, @Query(new ZodValidationPipe(fileQuery)) q: FileQuery) {
+    return this.drive.getFile(me.email, fileId, q.fields);
+  }
+
+  /** A file's content: its bytes, or a Google Docs file exported (`?format=text|markdown|html|pdf|csv`). */
+  @Get('files/:fileId/content')
+  @ApiProduces('application/octet-stream')
+  // The content is the user's, not ours: never rendered in our origin, never sniffed into something else.
+  @Header('X-Content-Type-Options', 'nosniff')
+  @Header('Content-Security-Policy', 'sandbox')
+  async content(@CurrentPrincipal() me: Principal, @Param('fileId', id) fileId: string, @Query(new ZodValidationPipe(contentQuery)) q: ContentQuery): Promise<StreamableFile> {
+    const file = await this.drive.download(me.email, fileId, q.format);
+    return new StreamableFile(file.stream, { type: file.mimeType, disposition: attachmentDisposition(file.fileName), length: file.length });
+  }
+
+  /** Upload a small file (at most 5 MB; `content` in base64). */
+  @Post('files')
+  upload(@CurrentPrincipal() me: Principal, @Body(new ZodValidationPipe(uploadBody)) body: UploadBody) {
+    return this.drive.upload(me.email, body);
+  }
+
+  /** Create a folder. */
+  @Post('folders')
+  folder(@CurrentPrincipal() me: Principal, @Body(new ZodValidationPipe(folderBody)) body: FolderBody) {
+    return this.drive.createFolder(me.email, body);
+  }
+
+  /** The file's shareable links and who they open for (does not change sharing). */
+  @Get('files/:fileId/link')
+  link(@CurrentPrincipal() me: Principal, @Param('fileId', id) fileId: string) {
+    return this.drive.shareLink(me.email, fileId);
+  }
+
+  /** Who has access to the file. */
+  @Get('files/:fileId/permissions')
+  permissions(@CurrentPrincipal() me: Principal, @Param('fileId', id) fileId: string) {
+    return this.drive.listPermissions(me.email, fileId);
+  }
+}

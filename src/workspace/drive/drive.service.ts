@@ -1,0 +1,130 @@
+import { Injectable } from '@nestjs/common';
+import { Readable } from 'node:stream';
+import { AppConfig } from '../../config/app-config.js';
+import { GoogleApis } from '../google-apis.js';
+import { GoogleCaller } from '../google-caller.js';
+import { ContentPlan, ExportFormat, planContent } from './drive-formats.js';
+import type { FolderBody, UploadBody } from './drive.schemas.js';
+
+const FILE_FIELDS = 'id,name,mimeType,size,parents,createdTime,modifiedTime,webViewLink,iconLink,owners(emailAddress,displayName),shared,trashed';
+const FOLDER = 'application/vnd.google-apps.folder';
+/**
+ * Downloads stream for as long as the file takes; the per-request timeout of API calls (GOOGLE_HTTP_TIMEOUT_MS)
+ * would cut a large file off mid-body, so a download gets this much longer bound instead.
+ */
+const DOWNLOAD_TIMEOUT_MS = 10 * 60_000;
+
+function headerOf(headers: unknown, name: string): string | undefined {
+  if (headers && typeof (headers as Headers).get === 'function') return (headers as Headers).get(name) ?? undefined;
+  const v = (headers as Record<string, unknown> | undefined)?.[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** A file's content on its way to the caller. */
+export interface FileContent {
+  stream: Readable;
+  mimeType: string;
+  fileName: string;
+  length?: number;
+}
+
+/** Google Drive as the signed-in user. */
+@Injectable()
+export class DriveService {
+  private readonly downloadTimeoutMs: number;
+
+  constructor(
+    private readonly google: GoogleCaller,
+    private readonly apis: GoogleApis,
+    config: AppConfig,
+  ) {
+    this.downloadTimeoutMs = Math.max(config.values.google.httpTimeoutMs, DOWNLOAD_TIMEOUT_MS);
+  }
+
+  /** A file's metadata (`fields` in Drive's syntax, or a useful default). */
+  async getFile(email: string, fileId: string, fields = FILE_FIELDS) {
+    return this.google.call(email, 'Drive', 'driveRead', async (u) => (await this.apis.drive(u).files.get({ fileId, fields, supportsAllDrives: true })).data);
+  }
+
+  /** A file's bytes, or a Google Docs/Sheets/Slides file exported to `format`. */
+  async download(email: string, fileId: string, format: ExportFormat | undefined): Promise<FileContent> {
+    const meta = await this.google.call(email, 'Drive', 'driveContent', async (u) =>
+      (await this.apis.drive(u).files.get({ fileId, fields: 'id,name,mimeType,size', supportsAllDrives: true })).data,
+    );
+    const plan = planContent({ name: meta.name ?? fileId, mimeType: meta.mimeType ?? 'application/octet-stream' }, format);
+    const res = await this.google.call(email, 'Drive', 'driveContent', (u) => this.fetchContent(u, fileId, plan));
+    const length = Number(headerOf(res.headers, 'content-length') ?? (plan.kind === 'media' ? meta.size : undefined));
+    return {
+      stream: res.data instanceof Readable ? res.data : Readable.fromWeb(res.data as import('node:stream/web').ReadableStream),
+      mimeType: plan.mimeType,
+      fileName: plan.fileName,
+      length: Number.isFinite(length) && length >= 0 ? length : undefined,
+    };
+  }
+
+  /** Uploads a small file (Drive multipart upload). Not retried: a retry could store it twice. */
+  async upload(email: string, body: UploadBody) {
+    const bytes = Buffer.from(body.content, 'base64');
+    return this.google.call(
+      email,
+      'Drive',
+      'driveWrite',
+      async (u) =>
+        (
+          await this.apis.drive(u).files.create({
+            requestBody: { name: body.name, mimeType: body.mimeType, description: body.description, parents: body.parentId ? [body.parentId] : undefined },
+            media: { mimeType: body.mimeType, body: Readable.from([bytes]) },
+            fields: FILE_FIELDS,
+            supportsAllDrives: true,
+          })
+        ).data,
+      { idempotent: false },
+    );
+  }
+
+  /** Creates a folder. Not retried. */
+  async createFolder(email: string, body: FolderBody) {
+    return this.google.call(
+      email,
+      'Drive',
+      'driveWrite',
+      async (u) =>
+        (await this.apis.drive(u).files.create({ requestBody: { name: body.name, mimeType: FOLDER, parents: body.parentId ? [body.parentId] : undefined }, fields: FILE_FIELDS, supportsAllDrives: true })).data,
+      { idempotent: false },
+    );
+  }
+
+  /**
+   * The links to a file and who can open them. Read-only on purpose: making a file public is a decision for the
+   * user in Drive, not a side effect of asking for its link.
+   */
+  async shareLink(email: string, fileId: string) {
+    const [file, permissions] = await Promise.all([this.getFile(email, fileId, 'id,name,webViewLink,webContentLink'), this.listPermissions(email, fileId)]);
+    const anyone = permissions.permissions.find((p) => p.type === 'anyone');
+    const domain = permissions.permissions.find((p) => p.type === 'domain');
+    return {
+      id: file.id,
+      name: file.name,
+      webViewLink: file.webViewLink ?? null,
+      webContentLink: file.webContentLink ?? null,
+      // Who the link works for beyond the people it is shared with.
+      linkAccess: anyone ? { audience: 'anyone', role: anyone.role } : domain ? { audience: 'domain', domain: domain.domain, role: domain.role } : { audience: 'restricted' },
+    };
+  }
+
+  /** Who has access to a file. */
+  async listPermissions(email: string, fileId: string) {
+    const data = await this.google.call(email, 'Drive', 'driveRead', async (u) =>
+      (await this.apis.drive(u).permissions.list({ fileId, fields: 'permissions(id,type,role,emailAddress,domain,displayName)', supportsAllDrives: true })).data,
+    );
+    return { permissions: data.permissions ?? [] };
+  }
+
+  private async fetchContent(u: Parameters<GoogleApis['drive']>[0], fileId: string, plan: ContentPlan) {
+    const drive = this.apis.drive(u);
+    const options = { responseType: 'stream' as const, timeout: this.downloadTimeoutMs };
+    return plan.kind === 'media'
+      ? drive.files.get({ fileId, alt: 'media', supportsAllDrives: true }, options)
+      : drive.files.export({ fileId, mimeType: plan.mimeType }, options);
+  }
+}

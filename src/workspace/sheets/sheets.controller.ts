@@ -1,0 +1,47 @@
+import { Body, Controller, Get, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
+import { CurrentPrincipal } from '../../sessions/principal.js';
+import type { Principal } from '../../sessions/principal.js';
+import { UserIsolationGuard } from '../../sessions/user-isolation.guard.js';
+import { googleId } from '../ids.js';
+import { newSpreadsheetBody, readRangeQuery, writeRangeBody } from './sheets.schemas.js';
+import type { NewSpreadsheetBody, ReadRangeQuery, WriteRangeBody } from './sheets.schemas.js';
+import { SheetsService } from './sheets.service.js';
+
+const id = new ZodValidationPipe(googleId);
+const write = new ZodValidationPipe(writeRangeBody);
+
+/** Google Sheets. `{userId}` is `me` or the caller's own email; ranges are A1 notation in the query or body. */
+@ApiTags('sheets')
+@ApiBearerAuth('bearer')
+@ApiParam({ name: 'userId', description: '`me` or your own email' })
+@Controller('v1/users/:userId/sheets/spreadsheets')
+@UseGuards(UserIsolationGuard)
+export class SheetsController {
+  constructor(private readonly sheets: SheetsService) {}
+
+  /** Read a range (`?range=Sheet1!A1:C10`). */
+  @Get(':spreadsheetId/values')
+  read(@CurrentPrincipal() me: Principal, @Param('spreadsheetId', id) spreadsheetId: string, @Query(new ZodValidationPipe(readRangeQuery)) q: ReadRangeQuery) {
+    return this.sheets.read(me.email, spreadsheetId, q);
+  }
+
+  /** Write a range. */
+  @Put(':spreadsheetId/values')
+  write(@CurrentPrincipal() me: Principal, @Param('spreadsheetId', id) spreadsheetId: string, @Body(write) body: WriteRangeBody) {
+    return this.sheets.write(me.email, spreadsheetId, body);
+  }
+
+  /** Append rows after the table in `range`. */
+  @Post(':spreadsheetId/values/append')
+  append(@CurrentPrincipal() me: Principal, @Param('spreadsheetId', id) spreadsheetId: string, @Body(write) body: WriteRangeBody) {
+    return this.sheets.append(me.email, spreadsheetId, body);
+  }
+
+  /** Create a spreadsheet. */
+  @Post()
+  create(@CurrentPrincipal() me: Principal, @Body(new ZodValidationPipe(newSpreadsheetBody)) body: NewSpreadsheetBody) {
+    return this.sheets.create(me.email, body);
+  }
+}
