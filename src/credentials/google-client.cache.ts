@@ -70,6 +70,11 @@ export class GoogleClientCache {
     return this.clients.size;
   }
 
+  /** The user's cached client as it is, without making one or changing its recency (tests inspect it). */
+  peek(email: string): UserGoogleClient | undefined {
+    return this.clients.peek(email);
+  }
+
   /** Whether a client is cached for this user (tests check isolation with a warm cache). */
   has(email: string): boolean {
     return this.clients.has(email);
