@@ -8,7 +8,7 @@ function cacheWith(clientCacheMax: number, clientCacheTtlMs: number): GoogleClie
   return new GoogleClientCache(config);
 }
 
-const creds = (email: string, token = `token-of-${email}`): GoogleCredentials => ({ email, token, scopes: [], expiry: new Date(Date.now() + 3600_000) });
+const creds = (email: string, token = `token-of-${email}`): GoogleCredentials => ({ email, token, tokenUri: 'https://oauth2.googleapis.com/token', clientId: 'client-id', scopes: [], expiry: new Date(Date.now() + 3600_000) });
 
 describe('GoogleClientCache', () => {
   it('gives every API of a user the same authenticated client, built once per API', () => {
