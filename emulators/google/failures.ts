@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { apiError, oauthError, unauthenticated, userinfoUnauthenticated } from './http-util.js';
 
 export const ENDPOINTS = ['token', 'refresh', 'userinfo', 'revoke', 'api'] as const;
-export const FAILURES = ['timeout', 'server_error', 'invalid_grant', 'rate_limit'] as const;
+export const FAILURES = ['timeout', 'server_error', 'invalid_grant', 'rate_limit', 'insufficient_permissions', 'not_found'] as const;
 /** `token` is the code exchange, `refresh` the refresh_token grant (both at POST /token), `api` any Workspace route. */
 export type Endpoint = (typeof ENDPOINTS)[number];
 export type Failure = (typeof FAILURES)[number];
@@ -41,6 +41,11 @@ export class FailureInjector {
     } else if (failure === 'rate_limit') {
       // Google's per-user quota answer; Retry-After tells the client when to come back.
       apiError(res, 429, 'RESOURCE_EXHAUSTED', 'Quota exceeded for quota metric', 'rateLimitExceeded', { 'retry-after': '7' });
+    } else if (failure === 'insufficient_permissions') {
+      // Google's own scope refusal, for when the caller's scope check passed but Google wants more.
+      apiError(res, 403, 'PERMISSION_DENIED', 'Request had insufficient authentication scopes.', 'insufficientPermissions');
+    } else if (failure === 'not_found') {
+      apiError(res, 404, 'NOT_FOUND', 'Requested entity was not found.', 'notFound');
     } else {
       rejectedGrant(endpoint, res);
     }

@@ -8,6 +8,8 @@ import { readConsentForm, readErrorPage } from './sign-in-page.js';
 import { TokenRoutes } from './token-routes.js';
 import { Kind, userItemIds } from './workspace-data.js';
 import { WorkspaceRoutes } from './workspace-routes.js';
+import type { DriveFile } from './workspace-api/drive-store.js';
+import { contactIds } from './workspace-api/people-api.js';
 
 export type { Endpoint, Failure } from './failures.js';
 export type { ApiCall } from './google-state.js';
@@ -48,6 +50,13 @@ export interface GoogleEmulator {
   messageIds(email: string): string[];
   /** Ids of the user's emulated items of one API, in list order. */
   itemIds(api: 'gmail' | 'drive' | 'calendar', email: string): string[];
+  /**
+   * A user's Drive file as the emulator holds it (bytes, a Doc's paragraphs, a Sheet's cells), or undefined; the
+   * seeded Drive ids (itemIds('drive')) are a Doc (0 and 4), a PDF shared by link (1), a text file (2), a Sheet (3).
+   */
+  driveFile(email: string, id: string): Readonly<DriveFile> | undefined;
+  /** Ids of the user's three contacts (People API `people/{id}`): Ada Lovelace, Grace Hopper, Alan Turing. */
+  contactIds(email: string): string[];
   /** Tokens received at the revoke endpoint, in order (also when a failure was injected). */
   readonly revocations: readonly string[];
   /** Workspace API calls received, in order; `email` is '' when the token was unknown. */
@@ -206,6 +215,8 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
     omitRefreshTokenOnNextCodeExchange: () => void (state.omitRefreshTokenOnce = true),
     messageIds: (email) => userItemIds(email.trim().toLowerCase(), 'm'),
     itemIds: (api, email) => userItemIds(email.trim().toLowerCase(), KIND[api]),
+    driveFile: (email, id) => workspace.drive.files(email.trim().toLowerCase()).get(id),
+    contactIds: (email) => contactIds(email.trim().toLowerCase()),
     revocations: state.revocations,
     apiCalls: state.apiCalls,
     stop() {

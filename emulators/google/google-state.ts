@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { Api } from './scopes.js';
 
 /** Who signed in and what they allowed; carried from the consent page through codes and tokens. */
 export interface Identity {
@@ -37,7 +38,8 @@ interface Grant {
 
 export interface ApiCall {
   email: string;
-  api: 'gmail' | 'drive' | 'calendar' | 'tasks';
+  api: Api;
+  method: string;
   path: string;
   /** The query string as received (`q=...&maxResults=...`), so tests can see what the service forwarded. */
   query: string;

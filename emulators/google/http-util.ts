@@ -8,10 +8,12 @@ export interface EmulatorRequest {
   form: Record<string, string>;
   /** The parsed JSON body, nested values kept (the Workspace APIs take JSON request bodies). */
   json?: unknown;
+  /** The body's bytes (Drive's multipart uploads are parsed from them). */
+  raw?: Buffer;
 }
 
-// Nothing the service or a browser sends comes close; a runaway client must not grow the test process.
-const MAX_BODY_BYTES = 1_000_000;
+// Drive's multipart uploads go up to 5 MB; a runaway client must still not grow the test process.
+const MAX_BODY_BYTES = 6_000_000;
 
 /** Reads the body. Google's token and revoke endpoints take forms; JSON is accepted too, as Google does. */
 export async function readRequest(req: IncomingMessage, base: string): Promise<EmulatorRequest> {
@@ -22,7 +24,8 @@ export async function readRequest(req: IncomingMessage, base: string): Promise<E
     if (size > MAX_BODY_BYTES) throw new Error('request body too large');
     chunks.push(c as Buffer);
   }
-  const raw = Buffer.concat(chunks).toString('utf8');
+  const bytes = Buffer.concat(chunks);
+  const raw = bytes.toString('utf8');
   let form: Record<string, string> = {};
   let parsedJson: unknown;
   if (raw && (req.headers['content-type'] ?? '').includes('application/json')) {
@@ -36,7 +39,7 @@ export async function readRequest(req: IncomingMessage, base: string): Promise<E
   } else if (raw) {
     form = Object.fromEntries(new URLSearchParams(raw));
   }
-  return { method: req.method ?? 'GET', url: new URL(req.url ?? '/', base), headers: req.headers, form, json: parsedJson };
+  return { method: req.method ?? 'GET', url: new URL(req.url ?? '/', base), headers: req.headers, form, json: parsedJson, raw: bytes };
 }
 
 /** A field from the body, else from the query string (Google's revoke endpoint takes either). */

@@ -17,13 +17,24 @@ export const grantsProfile = (scopes: string[]) => scopes.includes(PROFILE) || s
 /** Google returns an id_token when the grant includes any OpenID Connect scope. */
 export const wantsIdToken = (scopes: string[]) => scopes.includes('openid') || grantsEmail(scopes) || grantsProfile(scopes);
 
-export type Api = 'gmail' | 'drive' | 'calendar' | 'tasks';
+export type Api = 'gmail' | 'drive' | 'calendar' | 'tasks' | 'docs' | 'sheets' | 'people';
 
-/** Whether any granted scope opens the API's list call (read-only, metadata and full scopes all do). */
+/** Scope families that open an API at all (finer rules, read or write, are the API handlers'). */
+const FAMILIES: Record<Exclude<Api, 'gmail'>, string[]> = {
+  drive: ['drive'],
+  calendar: ['calendar'],
+  tasks: ['tasks'],
+  // Docs and Sheets files are Drive files: Drive scopes open them too.
+  docs: ['documents', 'drive'],
+  sheets: ['spreadsheets', 'drive'],
+  people: ['contacts'],
+};
+
+/** Whether any granted scope opens the API (read-only, metadata and full scopes all do). */
 export function allowsApi(api: Api, scopes: string[]): boolean {
   const base = 'https://www.googleapis.com/auth/';
   if (api === 'gmail') return scopes.some((s) => s === 'https://mail.google.com/' || s.startsWith(`${base}gmail.`));
-  return scopes.some((s) => s === `${base}${api}` || s.startsWith(`${base}${api}.`));
+  return FAMILIES[api].some((family) => scopes.some((s) => s === `${base}${family}` || s.startsWith(`${base}${family}.`)));
 }
 
 /** Gmail's metadata-only scope cannot search: Google answers 403 to `q` unless a broader Gmail scope was granted. */

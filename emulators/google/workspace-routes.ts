@@ -3,23 +3,39 @@ import type { FailureInjector } from './failures.js';
 import { AccessTokenInfo, ApiCall, GoogleState } from './google-state.js';
 import { apiError, bearer, EmulatorRequest, json, unauthenticated } from './http-util.js';
 import { allowsApi, Api, gmailCanSearch } from './scopes.js';
-import { driveFiles, gmailMessages, Kind, offsetOf, pageTokenFor } from './workspace-data.js';
+import { gmailMessages, Kind, offsetOf, pageTokenFor } from './workspace-data.js';
 import { calendarApi } from './workspace-api/calendar-api.js';
+import { docsApi } from './workspace-api/docs-api.js';
+import { driveApi } from './workspace-api/drive-api.js';
+import { DriveStore } from './workspace-api/drive-store.js';
 import { gmailApi } from './workspace-api/gmail-api.js';
+import { peopleApi } from './workspace-api/people-api.js';
+import { sheetsApi } from './workspace-api/sheets-api.js';
 import { WorkspaceStore } from './workspace-api/store.js';
 import { tasksApi } from './workspace-api/tasks-api.js';
 
-const PREFIXES: Record<string, Api> = { '/gmail/v1/': 'gmail', '/drive/v3/': 'drive', '/calendar/v3/': 'calendar', '/tasks/v1/': 'tasks' };
+const PREFIXES: Record<string, Api> = {
+  '/gmail/v1/': 'gmail',
+  '/drive/v3/': 'drive',
+  '/upload/drive/v3/': 'drive',
+  '/calendar/v3/': 'calendar',
+  '/tasks/v1/': 'tasks',
+  '/v1/documents': 'docs',
+  '/v4/spreadsheets': 'sheets',
+  '/v1/people': 'people',
+};
 // RFC 3339 with a zone offset: Calendar refuses timeMin/timeMax without one.
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i;
 
 /** Stops a handler: the answer was already sent. */
 class Answered extends Error {}
 
-/** The Gmail, Drive and Calendar list calls the service makes (paths as googleapis builds them from rootUrl). */
+/** The Workspace API calls the service makes (paths as googleapis builds them from rootUrl). */
 export class WorkspaceRoutes {
   /** Mutable per-user content for the routes beyond the lists (workspace-api/). */
   readonly store = new WorkspaceStore();
+  /** Each user's Drive: plain files, folders, and the Docs and Sheets the Docs and Sheets APIs work on. */
+  readonly drive = new DriveStore();
 
   constructor(
     private readonly state: GoogleState,
@@ -35,7 +51,7 @@ export class WorkspaceRoutes {
   /** Answers one API request and records it in apiCalls (with whose token it came, and what it was answered). */
   handle(req: EmulatorRequest, res: ServerResponse, api: Api): void {
     const token = bearer(req);
-    const call: ApiCall = { email: this.state.accessTokenInfo(token)?.email ?? '', api, path: req.url.pathname, query: req.url.search.slice(1), status: 0 };
+    const call: ApiCall = { email: this.state.accessTokenInfo(token)?.email ?? '', api, method: req.method, path: req.url.pathname, query: req.url.search.slice(1), status: 0 };
     this.state.apiCalls.push(call);
     try {
       this.answer(req, res, api, token);
@@ -50,7 +66,7 @@ export class WorkspaceRoutes {
     const path = req.url.pathname;
     const gmail = /^\/gmail\/v1\/users\/([^/]+)\/messages$/.exec(path);
     const calendar = /^\/calendar\/v3\/calendars\/([^/]+)\/events$/.exec(path);
-    const isList = req.method === 'GET' && (gmail || calendar || path === '/drive/v3/files');
+    const isList = req.method === 'GET' && (gmail || calendar);
     if (this.failures.apply('api', res)) return;
     const user = this.state.liveAccessToken(token);
     if (!user) return unauthenticated(res);
@@ -58,14 +74,18 @@ export class WorkspaceRoutes {
       return apiError(res, 403, 'PERMISSION_DENIED', 'Request had insufficient authentication scopes.', 'insufficientPermissions');
     }
     if (!isList) {
-      const handlers = { gmail: gmailApi, calendar: calendarApi, tasks: tasksApi, drive: () => false };
-      if (!handlers[api](req, res, user, this.store)) apiError(res, 404, 'NOT_FOUND', 'Not Found', 'notFound');
+      const handled =
+        api === 'drive' ? driveApi(req, res, user, this.drive)
+        : api === 'docs' ? docsApi(req, res, user, this.drive)
+        : api === 'sheets' ? sheetsApi(req, res, user, this.drive)
+        : api === 'people' ? peopleApi(req, res, user)
+        : { gmail: gmailApi, calendar: calendarApi, tasks: tasksApi }[api](req, res, user, this.store);
+      if (!handled) apiError(res, 404, 'NOT_FOUND', 'Not Found', 'notFound');
       return;
     }
     const q = req.url.searchParams;
     if (gmail) return this.gmail(res, user, decodeURIComponent(gmail[1]), q);
-    if (calendar) return this.calendar(res, user, decodeURIComponent(calendar[1]), q);
-    return this.drive(res, user, q);
+    return this.calendar(res, user, decodeURIComponent((calendar as RegExpExecArray)[1]), q);
   }
 
   private gmail(res: ServerResponse, user: AccessTokenInfo, userId: string, q: URLSearchParams): void {
@@ -81,10 +101,6 @@ export class WorkspaceRoutes {
     json(res, 200, { messages: page.items, ...(page.next ? { nextPageToken: page.next } : {}), resultSizeEstimate: all.length });
   }
 
-  private drive(res: ServerResponse, user: AccessTokenInfo, q: URLSearchParams): void {
-    const page = this.page(res, user.email, 'f', driveFiles(user.email), q, 'pageSize', 100, 1000);
-    json(res, 200, { kind: 'drive#fileList', incompleteSearch: false, files: page.items, ...(page.next ? { nextPageToken: page.next } : {}) });
-  }
 
   private calendar(res: ServerResponse, user: AccessTokenInfo, calendarId: string, q: URLSearchParams): void {
     // The user's own calendar only; Google answers 404 for calendars the token cannot see.

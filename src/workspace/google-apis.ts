@@ -20,6 +20,14 @@ export class GoogleApis {
     this.options = { rootUrl: g.apiRootUrl, timeout: g.httpTimeoutMs, retry: false };
   }
 
+  /**
+   * Per-call options for media uploads: googleapis builds an upload URL from the call's own `rootUrl` only (the
+   * client-wide one is not applied to it), so an upload names it again.
+   */
+  get uploadOptions(): { rootUrl: string } {
+    return { rootUrl: this.options.rootUrl };
+  }
+
   /** Gmail v1. */
   gmail(user: UserGoogleClient): gmail_v1.Gmail {
     return user.api('gmail', (auth) => gmail({ version: 'v1', auth, ...this.options }));

@@ -76,7 +76,7 @@ export class DriveService {
             media: { mimeType: body.mimeType, body: Readable.from([bytes]) },
             fields: FILE_FIELDS,
             supportsAllDrives: true,
-          })
+          }, this.apis.uploadOptions)
         ).data,
       { idempotent: false },
     );
