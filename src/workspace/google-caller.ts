@@ -32,9 +32,7 @@ export class GoogleCaller {
     try {
       let creds: GoogleCredentials = await this.credentials.getValid(email);
       const missing = missingScope(need, creds.scopes);
-      if (missing) {
-        throw insufficientScope(missing);
-      }
+      if (missing) throw insufficientScope(missing);
       try {
         return await this.withRetries(api, retries, () => fn(this.clients.forUser(creds)));
       } catch (err) {
@@ -44,13 +42,16 @@ export class GoogleCaller {
       try {
         return await this.withRetries(api, retries, () => fn(this.clients.forUser(creds)));
       } catch (err) {
-        if (googleStatus(err) === 401) throw new ReauthRequiredError('Google rejects this user\'s access even after a token refresh.');
-        throw mapGoogleApiError(err, api, need);
+        if (googleStatus(err) !== 401) throw mapGoogleApiError(err, api, need);
       }
     } catch (err) {
+      // The token endpoint refused the grant: it is gone, so is every session built on it.
       if (isGrantRevoked(err)) await this.sessions.endAllForUser(email);
       throw err;
     }
+    // The refresh worked but the API still says 401. The caller has to send the user through sign-in again; the
+    // grant itself was just honoured, so the sessions stay (a transient Google fault must not log everyone out).
+    throw new ReauthRequiredError("Google rejects this user's access even after a token refresh. Have the user sign in again at /auth/google.");
   }
 
   /** Retries Google's 5xx answers (never 4xx, never timeouts: a hung call retried would multiply the wait). */
