@@ -9,6 +9,7 @@ import { TokenRoutes } from './token-routes.js';
 import { Kind, userItemIds } from './workspace-data.js';
 import { WorkspaceRoutes } from './workspace-routes.js';
 import type { DriveFile } from './workspace-api/drive-store.js';
+import { parseMail, type ParsedMail } from './workspace-api/mime-parse.js';
 import { contactIds } from './workspace-api/people-api.js';
 
 export type { Endpoint, Failure } from './failures.js';
@@ -55,6 +56,8 @@ export interface GoogleEmulator {
    * seeded Drive ids (itemIds('drive')) are a Doc (0 and 4), a PDF shared by link (1), a text file (2), a Sheet (3).
    */
   driveFile(email: string, id: string): Readonly<DriveFile> | undefined;
+  /** A draft the user saved (headers, text and HTML of its RFC 2822 source), or undefined. */
+  draft(email: string, id: string): ParsedMail | undefined;
   /** Ids of the user's three contacts (People API `people/{id}`): Ada Lovelace, Grace Hopper, Alan Turing. */
   contactIds(email: string): string[];
   /** Tokens received at the revoke endpoint, in order (also when a failure was injected). */
@@ -217,6 +220,10 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
     itemIds: (api, email) => userItemIds(email.trim().toLowerCase(), KIND[api]),
     driveFile: (email, id) => workspace.drive.files(email.trim().toLowerCase()).get(id),
     contactIds: (email) => contactIds(email.trim().toLowerCase()),
+    draft: (email, id) => {
+      const raw = workspace.store.draftsOf(email.trim().toLowerCase()).get(id);
+      return raw === undefined ? undefined : parseMail(raw);
+    },
     revocations: state.revocations,
     apiCalls: state.apiCalls,
     stop() {

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { AccessTokenInfo } from '../google-state.js';
 import { apiError, EmulatorRequest, json } from '../http-util.js';
+import { parseMail } from './mime-parse.js';
 import { StoredMessage, WorkspaceStore } from './store.js';
 
 const G = 'https://www.googleapis.com/auth/';
@@ -27,19 +28,6 @@ export function fullMessage(m: StoredMessage) {
     sizeEstimate: m.text.length + (m.html?.length ?? 0),
     payload: { partId: '', mimeType: 'multipart/mixed', filename: '', headers: m.headers, body: { size: 0 }, parts },
   };
-}
-
-/** Parses the headers and body of a raw RFC 2822 message (as users.messages.send receives it). */
-function parseRaw(raw: string): { headers: Array<{ name: string; value: string }>; text: string; html?: string } {
-  const source = Buffer.from(raw, 'base64url').toString('utf8');
-  const [head, ...rest] = source.split(/\r?\n\r?\n/);
-  const headers = head.split(/\r?\n(?![ \t])/).map((line) => {
-    const i = line.indexOf(':');
-    return { name: line.slice(0, i).trim(), value: line.slice(i + 1).trim() };
-  });
-  const body = rest.join('\n\n');
-  const html = /<html|<p|<div|<br/i.test(body) ? body : undefined;
-  return { headers, text: body.replace(/<[^>]+>/g, ''), html };
 }
 
 /** Gmail routes beyond the message list: get, attachments, threads, labels, modify, send, drafts. */
@@ -86,7 +74,9 @@ export function gmailApi(req: EmulatorRequest, res: ServerResponse, user: Access
     if (!can(SEND)) return denied(), true;
     const body = (req.json ?? {}) as { raw?: string; threadId?: string };
     if (!body.raw) return apiError(res, 400, 'INVALID_ARGUMENT', "'raw' RFC822 payload message string or uploading message via /upload/* URL required", 'invalidArgument'), true;
-    const parsed = parseRaw(body.raw);
+    const parsed = parseMail(body.raw);
+    // Gmail gives every sent message a Message-ID when the client did not.
+    if (!parsed.headers.some((h) => h.name.toLowerCase() === 'message-id')) parsed.headers.push({ name: 'Message-ID', value: `<${WorkspaceStore.newId()}@mail.gmail.com>` });
     const id = WorkspaceStore.newId();
     const threadId = body.threadId && [...box.values()].some((x) => x.threadId === body.threadId) ? body.threadId : id;
     box.set(id, { id, threadId, labelIds: ['SENT'], ...parsed, attachments: [], internalDate: String(Date.now()) });

@@ -76,7 +76,17 @@ export function decodeMessage(m: { id?: string | null; threadId?: string | null;
     labelIds: m.labelIds ?? [],
     snippet: m.snippet ?? '',
     internalDate: m.internalDate ?? null,
-    headers: { from: header('from'), to: header('to'), cc: header('cc'), subject: header('subject'), date: header('date'), messageId: header('message-id') },
+    headers: {
+      from: header('from'),
+      to: header('to'),
+      cc: header('cc'),
+      subject: header('subject'),
+      date: header('date'),
+      messageId: header('message-id'),
+      // What a reply needs to stay in the thread.
+      inReplyTo: header('in-reply-to'),
+      references: header('references'),
+    },
     text,
     html,
     attachments,
