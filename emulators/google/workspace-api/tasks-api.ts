@@ -18,9 +18,11 @@ export function tasksApi(req: EmulatorRequest, res: ServerResponse, user: Access
     json(res, 200, { kind: 'tasks#taskLists', items: [...lists.values()].map((l) => ({ kind: 'tasks#taskList', id: l.id, title: l.title })) });
     return true;
   }
-  const m = /^\/tasks\/v1\/lists\/([\w@-]+)\/tasks(?:\/([\w-]+))?$/.exec(path);
+  const m = /^\/tasks\/v1\/lists\/([\w@%-]+)\/tasks(?:\/([\w-]+))?$/.exec(path);
   if (!m) return false;
-  const list = lists.get(m[1] === '@default' ? 'default' : m[1]);
+  // Clients send `@default` percent-encoded (googleapis does), as Google accepts.
+  const listId = decodeURIComponent(m[1]);
+  const list = lists.get(listId === '@default' ? 'default' : listId);
   if (!list) return notFound(), true;
   const body = (req.json ?? {}) as Partial<StoredTask>;
   if (!m[2]) {
