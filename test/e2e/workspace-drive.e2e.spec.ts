@@ -28,6 +28,12 @@ describe('Workspace: Drive', () => {
     expect(res.json.files).toEqual([{ id: ids[2], name: `${USER} file 2`, size: expect.stringMatching(/^\d+$/) }]);
   });
 
+  it('passes a Drive query Google cannot parse back as a 400, not as an empty result', async () => {
+    const res = await call('GET', `${FILES}?q=${encodeURIComponent('name contains')}`);
+    expect(res.status).toBe(400);
+    expect(res.json.error).toBe('bad_request');
+  });
+
   it('gets a file\'s metadata: owner, links, type', async () => {
     const res = await call('GET', `${FILES}/${ids[1]}`);
     expect(res.status).toBe(200);
