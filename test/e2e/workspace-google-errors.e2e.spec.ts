@@ -1,5 +1,6 @@
+import { SignJWT } from 'jose';
 import { ALL_WORKSPACE_SCOPES, apiClient } from '../support/api-client.js';
-import { Service, signIn, startWorldWithService, stopAll, World } from '../support/harness.js';
+import { JWT_SECRET, Service, signIn, startWorldWithService, stopAll, World } from '../support/harness.js';
 
 const USER = 'errors-user@example.com';
 const G = 'https://www.googleapis.com/auth/';
@@ -10,12 +11,14 @@ describe('Workspace: Google\'s errors, mapped on every API', () => {
   let world: World;
   let sut: Service;
   let call: ReturnType<typeof apiClient>;
+  let token: string;
   /** One read route per API, with the scope its 403 should name. */
   let routes: Array<[api: string, path: string, scope: string]>;
 
   beforeAll(async () => {
     ({ world, sut } = await startWorldWithService({ GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES }));
-    call = apiClient(sut, (await signIn(sut, world, USER)).access_token);
+    token = (await signIn(sut, world, USER)).access_token;
+    call = apiClient(sut, token);
     const drive = world.google.itemIds('drive', USER);
     routes = [
       ['gmail', `/v1/users/me/gmail/messages/${world.google.messageIds(USER)[0]}`, `${G}gmail.readonly`],
@@ -43,6 +46,25 @@ describe('Workspace: Google\'s errors, mapped on every API', () => {
     }
     expect(world.google.apiCalls.length).toBe(before);
     expect(world.logs.lines.some((l) => l.text.includes('SECURITY VIOLATION'))).toBe(true);
+  });
+
+  it('every Workspace route in the OpenAPI document refuses a missing, forged or expired bearer, before Google', async () => {
+    const doc = (await (await fetch(`${sut.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    const routes = Object.entries(doc.paths)
+      .filter(([path]) => path.startsWith('/v1/users/'))
+      .flatMap(([path, methods]) => Object.keys(methods).map((m) => [m.toUpperCase(), path.replace(/\{(\w+)\}/g, (_x, name: string) => (name === 'userId' ? 'me' : 'abc123'))]));
+    expect(routes.length).toBeGreaterThanOrEqual(35);
+    const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as Record<string, unknown>;
+    const now = Math.floor(Date.now() / 1000);
+    const expired = await new SignJWT({ ...claims, iat: now - 7200, exp: now - 3600 }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(new TextEncoder().encode(JWT_SECRET));
+    const before = world.google.apiCalls.length;
+    for (const [method, path] of routes) {
+      for (const bearer of [undefined, `${token.slice(0, -4)}AAAA`, expired]) {
+        const res = await fetch(`${sut.url}${path}`, { method, headers: bearer ? { authorization: `Bearer ${bearer}` } : {} });
+        expect([method, path, res.status]).toEqual([method, path, 401]);
+      }
+    }
+    expect(world.google.apiCalls.length).toBe(before);
   });
 
   it('Google\'s insufficientPermissions is a 403 naming the scope to grant and how', async () => {
