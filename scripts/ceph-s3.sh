@@ -31,9 +31,20 @@ wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
   log "timed out waiting for $what"; return 1
 }
 
+# Kills whatever a start that failed half-way left running (its pid files) and removes its data: a later start
+# must not meet an old monitor on the port or an OSD directory carrying another cluster's fsid.
+# After a failed start the logs stay (in $DIR/log) for whoever reads why.
+clean_leftovers() {
+  local f
+  for f in "$DIR"/run/*.pid; do [ -e "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null || true; done
+  if [ "${1:-}" = keep-logs ]; then find "$DIR" -mindepth 1 -maxdepth 1 ! -name log -exec rm -rf {} +; else rm -rf "$DIR"; fi
+}
+
 start() {
   install_packages
   [ -e "$DIR/pids" ] && { log "already started in $DIR (run stop first)"; exit 1; }
+  clean_leftovers
+  trap 'log "start failed; cleaning up (logs kept in $DIR/log)"; clean_leftovers keep-logs' ERR
   local t0=$SECONDS fsid
   fsid=$(cat /proc/sys/kernel/random/uuid)
   mkdir -p "$DIR"/{mon,osd/ceph-0,run,log,rgw}
@@ -81,7 +92,10 @@ CONF
   ceph -c "$CONF" osd crush move localhost root=default >/dev/null
   ceph -c "$CONF" osd crush add "osd.$id" 1.0 host=localhost >/dev/null
   ceph-osd -c "$CONF" -i "$id" --mkfs 2>"$DIR/log/osd-mkfs.log"
-  ceph-osd -c "$CONF" -i "$id"
+  # In the foreground under our own `&`: daemonized, Pacific's OSD at times sends its first mon command with a
+  # zeroed fsid ("wrong fsid") and exits; the foreground one boots every time.
+  nohup ceph-osd -c "$CONF" -i "$id" -f >"$DIR/log/osd-stdout.log" 2>&1 &
+  echo $! >"$DIR/run/osd.$id.pid"
   wait_for 60 "the OSD" bash -c "ceph -c '$CONF' osd stat | grep -q '1 up'"
   radosgw -c "$CONF" -n client.rgw.a
   wait_for 90 "the RADOS Gateway" curl -sf "http://127.0.0.1:$PORT/"
@@ -90,6 +104,7 @@ CONF
   wait_for 30 "the bucket" curl -sf --aws-sigv4 "aws:amz:us-east-1:s3" --user "$ACCESS_KEY:$SECRET_KEY" \
     -H "x-amz-content-sha256: $EMPTY_SHA256" -X PUT "http://127.0.0.1:$PORT/$BUCKET"
   for name in client.rgw.a "osd.$id" mon.a; do cat "$DIR/run/$name.pid"; echo; done | grep -E '^[0-9]+$' >"$DIR/pids"
+  trap - ERR
   log "ready in $((SECONDS - t0)) s"
   cat <<ENV
 export S3_TEST_ENDPOINT=http://127.0.0.1:$PORT
