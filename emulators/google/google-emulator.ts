@@ -6,9 +6,9 @@ import { EmulatorRequest, json, param, readRequest } from './http-util.js';
 import { OAuthRoutes } from './oauth-routes.js';
 import { readConsentForm, readErrorPage } from './sign-in-page.js';
 import { TokenRoutes } from './token-routes.js';
-import { Kind, userItemIds } from './workspace-data.js';
+import { driveFiles, Kind, userItemIds } from './workspace-data.js';
 import { WorkspaceRoutes } from './workspace-routes.js';
-import type { DriveFile } from './workspace-api/drive-store.js';
+import { type DriveFile, GOOGLE_DOC, GOOGLE_SHEET } from './workspace-api/drive-store.js';
 import { parseMail, type ParsedMail } from './workspace-api/mime-parse.js';
 import { contactIds } from './workspace-api/people-api.js';
 
@@ -56,6 +56,10 @@ export interface GoogleEmulator {
    * seeded Drive ids (itemIds('drive')) are a Doc (0 and 4), a PDF shared by link (1), a text file (2), a Sheet (3).
    */
   driveFile(email: string, id: string): Readonly<DriveFile> | undefined;
+  /** Ids of the user's seeded Google Docs (Docs API documents; Drive items 0 and 4). */
+  documentIds(email: string): string[];
+  /** Id of the user's seeded Google Sheet (Sheets API spreadsheet with `Sheet1`; Drive item 3). */
+  spreadsheetId(email: string): string;
   /** A draft the user saved (headers, text and HTML of its RFC 2822 source), or undefined. */
   draft(email: string, id: string): ParsedMail | undefined;
   /** Ids of the user's three contacts (People API `people/{id}`): Ada Lovelace, Grace Hopper, Alan Turing. */
@@ -69,11 +73,14 @@ export interface GoogleEmulator {
 
 const KIND: Record<'gmail' | 'drive' | 'calendar', Kind> = { gmail: 'm', drive: 'f', calendar: 'e' };
 
+/** Ids of a user's seeded Drive files of one type (stateless: the same before and after the user is first seen). */
+const seededOf = (email: string, mimeType: string) => driveFiles(email.trim().toLowerCase()).filter((f) => f.mimeType === mimeType).map((f) => f.id);
+
 /**
  * Starts the emulator. oauth2-mock-server supplies the signing keys and the JWKS route (its express handler, with
  * the JWKS moved to Google's /oauth2/v3/certs) and signs the id_tokens; Google's stateful behaviour is built in
  * front of it: consent page, one-time codes, PKCE, the refresh-token-only-on-first-consent rule, refreshes without
- * refresh_token, invalid_grant after revocation, and the Workspace list routes. Its other, stateless routes
+ * refresh_token, invalid_grant after revocation, and the Workspace APIs. Its other, stateless routes
  * (/authorize issuing codes to anyone) are deliberately not reachable.
  */
 export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Promise<GoogleEmulator> {
@@ -219,6 +226,8 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
     messageIds: (email) => userItemIds(email.trim().toLowerCase(), 'm'),
     itemIds: (api, email) => userItemIds(email.trim().toLowerCase(), KIND[api]),
     driveFile: (email, id) => workspace.drive.files(email.trim().toLowerCase()).get(id),
+    documentIds: (email) => seededOf(email, GOOGLE_DOC),
+    spreadsheetId: (email) => seededOf(email, GOOGLE_SHEET)[0],
     contactIds: (email) => contactIds(email.trim().toLowerCase()),
     draft: (email, id) => {
       const raw = workspace.store.draftsOf(email.trim().toLowerCase()).get(id);
