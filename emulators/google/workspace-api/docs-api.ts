@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { AccessTokenInfo } from '../google-state.js';
 import { apiError, EmulatorRequest, json } from '../http-util.js';
-import { DriveFile, DriveStore, GOOGLE_DOC } from './drive-store.js';
+import { DriveFile, DriveStore, GOOGLE_DOC, paragraphsOf } from './drive-store.js';
 
 const G = 'https://www.googleapis.com/auth/';
 const READ = [`${G}documents.readonly`, `${G}documents`, `${G}drive.readonly`, `${G}drive`, `${G}drive.file`];
@@ -21,12 +21,6 @@ function documentResource(f: DriveFile) {
     });
   }
   return { documentId: f.id, title: f.name, revisionId: `rev${f.revision ?? 1}`, body: { content }, documentStyle: {}, namedStyles: { styles: [] } };
-}
-
-/** Lines ending in "\n", as Docs keeps paragraphs (the last one always ends the body). */
-function toParagraphs(text: string): string[] {
-  const lines = text.split(/(?<=\n)/).filter((l) => l.length > 0);
-  return lines.length && lines[lines.length - 1].endsWith('\n') ? lines : [...lines.slice(0, -1), `${lines[lines.length - 1] ?? ''}\n`];
 }
 
 type Request = {
@@ -72,7 +66,7 @@ export function docsApi(req: EmulatorRequest, res: ServerResponse, user: AccessT
       return apiError(res, 400, 'INVALID_ARGUMENT', 'Unsupported or malformed request in batchUpdate.', 'badRequest'), true;
     }
   }
-  doc.paragraphs = toParagraphs(text);
+  doc.paragraphs = paragraphsOf(text);
   doc.revision = (doc.revision ?? 1) + 1;
   doc.modifiedTime = new Date().toISOString();
   return json(res, 200, { documentId: doc.id, replies, writeControl: { requiredRevisionId: `rev${doc.revision}` } }), true;

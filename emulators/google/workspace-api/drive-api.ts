@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { AccessTokenInfo } from '../google-state.js';
 import { apiError, EmulatorRequest, json } from '../http-util.js';
 import { offsetOf, pageTokenFor } from '../workspace-data.js';
-import { DriveFile, DriveStore, FOLDER, GOOGLE_DOC, GOOGLE_SHEET } from './drive-store.js';
+import { DriveFile, DriveStore, FOLDER, GOOGLE_DOC, GOOGLE_SHEET, paragraphsOf } from './drive-store.js';
 import { driveQuery } from './drive-query.js';
 
 const G = 'https://www.googleapis.com/auth/';
@@ -108,6 +108,28 @@ function multipartParts(raw: Buffer, contentType: string): Array<{ type: string;
   return parts;
 }
 
+/** A JSON object from bytes, or undefined (a malformed metadata part is the client's error, not the emulator's). */
+function parseJson(bytes: Buffer): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(bytes.toString('utf8') || '{}');
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What a new file holds. Drive converts uploads whose metadata names a Google type: text becomes a Doc's
+ * paragraphs, CSV lines a Sheet's rows (unquoted cells only); a folder holds nothing, anything else its bytes.
+ */
+function content(mimeType: string, bytes: Buffer | undefined): Partial<DriveFile> {
+  const text = bytes?.toString('utf8') ?? '';
+  if (mimeType === FOLDER) return {};
+  if (mimeType === GOOGLE_DOC) return { paragraphs: paragraphsOf(text), revision: 1 };
+  if (mimeType === GOOGLE_SHEET) return { sheets: [{ sheetId: 0, title: 'Sheet1', values: text ? text.split(/\r?\n/).filter(Boolean).map((l) => l.split(',')) : [] }] };
+  return { bytes: bytes ?? Buffer.alloc(0) };
+}
+
 /** Drive v3: list (with a subset of `q`), get, download, export, create, multipart upload, permissions. */
 export function driveApi(req: EmulatorRequest, res: ServerResponse, user: AccessTokenInfo, drive: DriveStore): boolean {
   const path = req.url.pathname;
@@ -123,23 +145,26 @@ export function driveApi(req: EmulatorRequest, res: ServerResponse, user: Access
     let meta = (req.json ?? {}) as { name?: string; mimeType?: string; parents?: string[]; description?: string };
     let bytes: Buffer | undefined;
     if (path.startsWith('/upload/')) {
-      if (q.get('uploadType') !== 'multipart') return apiError(res, 400, 'INVALID_ARGUMENT', 'Only uploadType=multipart is emulated.', 'badRequest'), true;
-      const parts = multipartParts(req.raw ?? Buffer.alloc(0), String(req.headers['content-type'] ?? ''));
-      if (!parts || parts.length !== 2) return apiError(res, 400, 'INVALID_ARGUMENT', 'Malformed multipart body.', 'badContent'), true;
-      meta = JSON.parse(parts[0].body.toString('utf8') || '{}') as typeof meta;
-      bytes = parts[1].body;
-      meta.mimeType ??= parts[1].type;
+      const uploadType = q.get('uploadType');
+      if (uploadType === 'media') {
+        // Media only: the body is the file, named as Drive names it.
+        bytes = req.raw ?? Buffer.alloc(0);
+        meta = { name: 'Untitled', mimeType: String(req.headers['content-type'] ?? 'application/octet-stream').split(';')[0] };
+      } else if (uploadType === 'multipart') {
+        const parts = multipartParts(req.raw ?? Buffer.alloc(0), String(req.headers['content-type'] ?? ''));
+        const parsed = parts?.length === 2 ? parseJson(parts[0].body) : undefined;
+        if (!parts || !parsed) return apiError(res, 400, 'INVALID_ARGUMENT', 'Malformed multipart body.', 'badContent'), true;
+        meta = parsed as typeof meta;
+        bytes = parts[1].body;
+        meta.mimeType ??= parts[1].type;
+      } else {
+        return apiError(res, 400, 'INVALID_ARGUMENT', `Invalid value '${uploadType ?? ''}' for uploadType (media and multipart are emulated).`, 'invalid'), true;
+      }
     }
     const parents = meta.parents ?? ['root'];
     if (parents.some((p) => p !== 'root' && files.get(p)?.mimeType !== FOLDER)) return notFound(parents.join(',')), true;
-    const mimeType = meta.mimeType ?? (bytes ? 'application/octet-stream' : 'application/octet-stream');
-    const created = drive.add(user.email, {
-      name: meta.name ?? 'Untitled',
-      mimeType,
-      parents,
-      description: meta.description,
-      ...(mimeType === FOLDER ? {} : mimeType === GOOGLE_DOC ? { paragraphs: ['\n'], revision: 1 } : { bytes: bytes ?? Buffer.alloc(0) }),
-    });
+    const mimeType = meta.mimeType ?? 'application/octet-stream';
+    const created = drive.add(user.email, { name: meta.name ?? 'Untitled', mimeType, parents, description: meta.description, ...content(mimeType, bytes) });
     return json(res, 200, pick(resource(created, user.email), q.get('fields'), ['kind', 'id', 'name', 'mimeType'])), true;
   }
   const m = /^\/drive\/v3\/files\/([\w-]+)(\/export|\/permissions)?$/.exec(path);

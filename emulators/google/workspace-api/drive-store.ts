@@ -59,6 +59,14 @@ export class DriveStore {
   }
 }
 
+/** Text as Docs keeps it: one entry per paragraph, each ending in "\n" (the body always ends with one). */
+export function paragraphsOf(text: string): string[] {
+  const lines = text.split(/(?<=\n)/).filter((l) => l.length > 0);
+  if (!lines.length) return ['\n'];
+  const last = lines[lines.length - 1];
+  return last.endsWith('\n') ? lines : [...lines.slice(0, -1), `${last}\n`];
+}
+
 function ownerOf(email: string): Permission {
   return { id: `p-${email.split('@')[0]}`, type: 'user', role: 'owner', emailAddress: email };
 }

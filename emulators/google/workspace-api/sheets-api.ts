@@ -15,6 +15,8 @@ interface Area {
   c1: number;
   r2: number;
   c2: number;
+  /** Both corners given (`A1:B2`): Sheets refuses writes beyond it; a single cell is only where writing starts. */
+  bounded: boolean;
 }
 
 const colIndex = (letters: string) => [...letters.toUpperCase()].reduce((n, ch) => n * 26 + ch.charCodeAt(0) - 64, 0) - 1;
@@ -33,7 +35,7 @@ function parseRange(file: DriveFile, raw: string): Area | undefined {
   const title = sheetPart?.startsWith("'") ? sheetPart.slice(1, -1).replace(/''/g, "'") : sheetPart;
   const sheet = title === undefined ? sheets[0] : sheets.find((s) => s.title === title);
   if (!sheet) return undefined;
-  if (!area) return { sheet, r1: 0, c1: 0, r2: MAX, c2: MAX };
+  if (!area) return { sheet, r1: 0, c1: 0, r2: MAX, c2: MAX, bounded: false };
   const [a, b = a] = area.split(':');
   const ma = cell.exec(a);
   const mb = cell.exec(b);
@@ -44,11 +46,29 @@ function parseRange(file: DriveFile, raw: string): Area | undefined {
     r1: ma[2] ? Number(ma[2]) - 1 : 0,
     c2: mb[1] ? colIndex(mb[1]) : MAX,
     r2: mb[2] ? Number(mb[2]) - 1 : MAX,
+    bounded: area.includes(':'),
   };
 }
 
+/** A1 notation of a rectangle, a single cell written as one (`Sheet1!C2`, as Sheets answers). */
+function rect(sheet: Sheet, r1: number, c1: number, r2: number, c2: number): string {
+  const end = r1 === r2 && c1 === c2 ? '' : `:${colName(c2)}${r2 + 1}`;
+  return `${quoted(sheet.title)}!${colName(c1)}${r1 + 1}${end}`;
+}
+
+/** The rectangle that values of the given size take from the area's top-left corner. */
 function a1(area: Area, rows: number, cols: number): string {
-  return `${quoted(area.sheet.title)}!${colName(area.c1)}${area.r1 + 1}:${colName(area.c1 + Math.max(cols, 1) - 1)}${area.r1 + Math.max(rows, 1)}`;
+  return rect(area.sheet, area.r1, area.c1, area.r1 + Math.max(rows, 1) - 1, area.c1 + Math.max(cols, 1) - 1);
+}
+
+/** The range a read answers: the requested one, open ends cut at the grid (a new sheet's is 1000 rows by 26 columns). */
+function requested(area: Area): string {
+  const rows = Math.max(1000, area.sheet.values.length);
+  const cols = Math.max(26, ...area.sheet.values.map((r) => r.length));
+  // Open ends only: a closed range stays as asked, also past the grid's edge.
+  const r2 = area.r2 === MAX ? Math.max(area.r1, rows - 1) : area.r2;
+  const c2 = area.c2 === MAX ? Math.max(area.c1, cols - 1) : area.c2;
+  return rect(area.sheet, area.r1, area.c1, r2, c2);
 }
 
 /** The cells of an area as Sheets answers them: trailing empty cells and rows left out. */
@@ -111,7 +131,7 @@ export function sheetsApi(req: EmulatorRequest, res: ServerResponse, user: Acces
   if (req.method === 'GET' && !m[3]) {
     if (!can(READ)) return denied(), true;
     const values = read(area, (q.get('valueRenderOption') ?? 'FORMATTED_VALUE') === 'FORMATTED_VALUE');
-    return json(res, 200, { range: a1(area, values.length, Math.max(0, ...values.map((r) => r.length))), majorDimension: 'ROWS', ...(values.length ? { values } : {}) }), true;
+    return json(res, 200, { range: requested(area), majorDimension: 'ROWS', ...(values.length ? { values } : {}) }), true;
   }
   if (!(req.method === 'PUT' && !m[3]) && !(req.method === 'POST' && m[3])) return false;
   if (!can(WRITE)) return denied(), true;
@@ -121,6 +141,8 @@ export function sheetsApi(req: EmulatorRequest, res: ServerResponse, user: Acces
   const cols = Math.max(0, ...values.map((r) => r.length));
   const cells = values.reduce((n, r) => n + r.length, 0);
   if (!m[3]) {
+    const over = area.bounded && (values.length > area.r2 - area.r1 + 1 ? `row [${area.r1 + values.length}]` : cols > area.c2 - area.c1 + 1 ? `column [${colName(area.c1 + cols - 1)}]` : '');
+    if (over) return bad(`Requested writing within range [${range}], but tried writing to ${over}`), true;
     write(area.sheet, area.r1, area.c1, values, input === 'USER_ENTERED');
     const updatedRange = a1(area, values.length, cols);
     return json(res, 200, { spreadsheetId: file.id, updatedRange, updatedRows: values.length, updatedColumns: cols, updatedCells: cells }), true;
