@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 
-export type AuditEventName = 'sign_in' | 'token_refresh' | 'logout' | 'revoke' | 'reauth_required' | 'security_violation';
+export type AuditEventName = 'sign_in' | 'token_refresh' | 'logout' | 'revoke' | 'reauth_required' | 'security_violation' | 'workspace_change';
 
 /** One audit event: who did what, when, from where, and how it ended. */
 export interface AuditEvent {
@@ -18,8 +18,8 @@ export interface AuditSink {
 }
 
 /**
- * The audit trail: one structured event for each sign-in, refresh, logout, revocation, reauth_required and
- * SECURITY VIOLATION, written to the log stream (`"audit": true`) and to any registered sink.
+ * The audit trail: one structured event for each sign-in, refresh, logout, revocation, reauth_required,
+ * SECURITY VIOLATION and change made in a user's Workspace (mail sent, file uploaded, event deleted, ...), written to the log stream (`"audit": true`) and to any registered sink.
  */
 @Injectable()
 export class AuditLog {

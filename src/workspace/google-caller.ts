@@ -3,10 +3,21 @@ import { isGrantRevoked, ReauthRequiredError } from '../credentials/credentials.
 import { CredentialsService } from '../credentials/credentials.service.js';
 import { GoogleClientCache, UserGoogleClient } from '../credentials/google-client.cache.js';
 import type { GoogleCredentials } from '../credentials/google-credentials.js';
+import { DomainError } from '../common/domain-error.js';
+import { AuditLog } from '../observability/audit-log.js';
 import { Metrics } from '../observability/metrics.js';
 import { SessionStore } from '../sessions/session.store.js';
 import { googleStatus, insufficientScope, mapGoogleApiError } from './google-api.errors.js';
 import { missingScope, ScopeNeed } from './required-scopes.js';
+
+export interface CallOptions {
+  /** False for calls that create something: a retry after a 5xx could do it twice. */
+  idempotent?: boolean;
+  /** What the call changes (`gmail.message.send`), for the audit trail; read-only calls have none. */
+  action?: string;
+  /** The id of what it changes, when there is one already. */
+  target?: string;
+}
 
 /** 5xx answers are retried this many times (idempotent calls only), with exponential backoff and jitter. */
 const RETRIES = 2;
@@ -24,10 +35,28 @@ export class GoogleCaller {
     private readonly clients: GoogleClientCache,
     private readonly sessions: SessionStore,
     private readonly metrics: Metrics,
+    private readonly audit: AuditLog,
   ) {}
 
-  /** Calls `fn` with the user's client for `api`; `need` names the scopes the call requires. */
-  async call<T>(email: string, api: string, need: ScopeNeed, fn: (user: UserGoogleClient) => Promise<T>, opts: { idempotent?: boolean } = {}): Promise<T> {
+  /**
+   * Calls `fn` with the user's client for `api`; `need` names the scopes the call requires. A call with an `action`
+   * changes the user's Workspace and goes into the audit trail, done or failed.
+   */
+  async call<T>(email: string, api: string, need: ScopeNeed, fn: (user: UserGoogleClient) => Promise<T>, opts: CallOptions = {}): Promise<T> {
+    if (!opts.action) return this.run(email, api, need, fn, opts);
+    const detail = { action: opts.action, ...(opts.target ? { target: opts.target } : {}) };
+    try {
+      const result = await this.run(email, api, need, fn, opts);
+      this.audit.record({ event: 'workspace_change', outcome: 'success', user: email, detail });
+      return result;
+    } catch (err) {
+      const status = err instanceof DomainError ? err.status : 500;
+      this.audit.record({ event: 'workspace_change', outcome: status === 403 ? 'denied' : 'failure', user: email, detail: { ...detail, status } });
+      throw err;
+    }
+  }
+
+  private async run<T>(email: string, api: string, need: ScopeNeed, fn: (user: UserGoogleClient) => Promise<T>, opts: CallOptions): Promise<T> {
     const retries = opts.idempotent === false ? 0 : RETRIES;
     try {
       let creds: GoogleCredentials = await this.credentials.getValid(email);

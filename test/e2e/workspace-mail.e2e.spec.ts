@@ -147,6 +147,25 @@ describe('Workspace: Gmail', () => {
     expect(res.json.error).toBe('not_found');
   });
 
+  it('puts every change into the audit trail, done or failed, without the message itself', async () => {
+    const changes = () =>
+      world.logs.lines
+        .map((l) => l.message as Record<string, unknown>)
+        .filter((m) => m && m.audit === true && m.event === 'workspace_change' && m.user === USER);
+    const before = changes().length;
+    const sent = await call('POST', `${GMAIL}/messages`, { to: ['ada@example.com'], subject: 'Audited subject', text: 'Audited body' });
+    await call('POST', `${GMAIL}/messages/${ids[4]}/labels`, { add: ['STARRED'] });
+    await call('POST', `${GMAIL}/messages/nosuchmessage1/labels`, { add: ['STARRED'] });
+    await call('GET', `${GMAIL}/messages/${ids[4]}`); // reads are not changes
+    expect(changes().slice(before).map((c) => [c.action, c.outcome, c.target ?? null, c.status ?? null])).toEqual([
+      ['gmail.message.send', 'success', null, null],
+      ['gmail.labels.change', 'success', ids[4], null],
+      ['gmail.labels.change', 'failure', 'nosuchmessage1', 404],
+    ]);
+    expect(sent.status).toBe(201);
+    expect(JSON.stringify(changes())).not.toMatch(/Audited (subject|body)|ada@example\.com/);
+  });
+
   it('never retries a send Google answered 5xx (a retry could send it twice)', async () => {
     const before = callsTo('/messages/send');
     world.google.failNext('api', 'server_error');

@@ -36,17 +36,17 @@ export class CalendarService {
 
   /** Creates an event (not retried: a retry could create it twice). */
   async createEvent(email: string, calendarId: string, body: NewEventBody) {
-    return this.google.call(email, 'Calendar', 'calendarWrite', async (u) => (await this.apis.calendar(u).events.insert({ calendarId, requestBody: toGoogleEvent(body) })).data, { idempotent: false });
+    return this.google.call(email, 'Calendar', 'calendarWrite', async (u) => (await this.apis.calendar(u).events.insert({ calendarId, requestBody: toGoogleEvent(body) })).data, { idempotent: false, action: 'calendar.event.create' });
   }
 
   /** Changes the given fields of an event. */
   async updateEvent(email: string, calendarId: string, eventId: string, body: EventPatchBody) {
-    return this.google.call(email, 'Calendar', 'calendarWrite', async (u) => (await this.apis.calendar(u).events.patch({ calendarId, eventId, requestBody: toGoogleEvent(body) })).data);
+    return this.google.call(email, 'Calendar', 'calendarWrite', async (u) => (await this.apis.calendar(u).events.patch({ calendarId, eventId, requestBody: toGoogleEvent(body) })).data, { action: 'calendar.event.update', target: eventId });
   }
 
   /** Deletes an event. */
   async deleteEvent(email: string, calendarId: string, eventId: string): Promise<void> {
-    await this.google.call(email, 'Calendar', 'calendarWrite', async (u) => (await this.apis.calendar(u).events.delete({ calendarId, eventId })).data);
+    await this.google.call(email, 'Calendar', 'calendarWrite', async (u) => (await this.apis.calendar(u).events.delete({ calendarId, eventId })).data, { action: 'calendar.event.delete', target: eventId });
   }
 
   /** Busy intervals of calendars in a window. */

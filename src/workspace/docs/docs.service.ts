@@ -25,7 +25,7 @@ export class DocsService {
 
   /** Creates a document, with `text` as its first content. Not retried: a retry could create it twice. */
   async create(email: string, body: NewDocumentBody) {
-    const created = await this.google.call(email, 'Docs', 'docsWrite', async (u) => (await this.apis.docs(u).documents.create({ requestBody: { title: body.title } })).data, { idempotent: false });
+    const created = await this.google.call(email, 'Docs', 'docsWrite', async (u) => (await this.apis.docs(u).documents.create({ requestBody: { title: body.title } })).data, { idempotent: false, action: 'docs.document.create' });
     const documentId = created.documentId as string;
     if (body.text) {
       await this.google.call(
@@ -33,7 +33,7 @@ export class DocsService {
         'Docs',
         'docsWrite',
         async (u) => (await this.apis.docs(u).documents.batchUpdate({ documentId, requestBody: { requests: [{ insertText: { location: { index: 1 }, text: body.text } }] } })).data,
-        { idempotent: false },
+        { idempotent: false, action: 'docs.text.insert', target: documentId },
       );
     }
     return { documentId, title: created.title, url: `https://docs.google.com/document/d/${documentId}/edit` };
@@ -52,7 +52,7 @@ export class DocsService {
             requestBody: { requests: [{ replaceAllText: { containsText: { text: body.find, matchCase: body.matchCase }, replaceText: body.replace } }] },
           })
         ).data,
-      { idempotent: false },
+      { idempotent: false, action: 'docs.text.replace', target: documentId },
     );
     // Docs leaves occurrencesChanged out when nothing matched.
     return { documentId, occurrencesChanged: data.replies?.[0]?.replaceAllText?.occurrencesChanged ?? 0 };

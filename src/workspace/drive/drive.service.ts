@@ -78,7 +78,7 @@ export class DriveService {
             supportsAllDrives: true,
           }, this.apis.uploadOptions)
         ).data,
-      { idempotent: false },
+      { idempotent: false, action: 'drive.file.upload' },
     );
   }
 
@@ -90,7 +90,7 @@ export class DriveService {
       'driveWrite',
       async (u) =>
         (await this.apis.drive(u).files.create({ requestBody: { name: body.name, mimeType: FOLDER, parents: body.parentId ? [body.parentId] : undefined }, fields: FILE_FIELDS, supportsAllDrives: true })).data,
-      { idempotent: false },
+      { idempotent: false, action: 'drive.folder.create' },
     );
   }
 

@@ -57,6 +57,7 @@ export class GmailService {
   async changeLabels(email: string, id: string, body: LabelChangeBody) {
     const data = await this.google.call(email, 'Gmail', 'gmailModify', async (u) =>
       (await this.apis.gmail(u).users.messages.modify({ userId: 'me', id, requestBody: { addLabelIds: body.add, removeLabelIds: body.remove } })).data,
+      { action: 'gmail.labels.change', target: id },
     );
     return { id: data.id, threadId: data.threadId, labelIds: data.labelIds ?? [] };
   }
@@ -69,7 +70,7 @@ export class GmailService {
       'Gmail',
       'gmailSend',
       async (u) => (await this.apis.gmail(u).users.messages.send({ userId: 'me', requestBody: { raw, threadId: body.threadId } })).data,
-      { idempotent: false },
+      { idempotent: false, action: 'gmail.message.send' },
     );
     return { id: data.id, threadId: data.threadId, labelIds: data.labelIds ?? [] };
   }
@@ -82,7 +83,7 @@ export class GmailService {
       'Gmail',
       'gmailCompose',
       async (u) => (await this.apis.gmail(u).users.drafts.create({ userId: 'me', requestBody: { message: { raw, threadId: body.threadId } } })).data,
-      { idempotent: false },
+      { idempotent: false, action: 'gmail.draft.create' },
     );
     return { id: data.id, messageId: data.message?.id ?? null, threadId: data.message?.threadId ?? null };
   }

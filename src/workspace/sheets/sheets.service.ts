@@ -30,6 +30,7 @@ export class SheetsService {
           requestBody: { range: body.range, majorDimension: 'ROWS', values: body.values },
         })
       ).data,
+      { action: 'sheets.values.update', target: spreadsheetId },
     );
     return { spreadsheetId, updatedRange: data.updatedRange, updatedRows: data.updatedRows ?? 0, updatedColumns: data.updatedColumns ?? 0, updatedCells: data.updatedCells ?? 0 };
   }
@@ -50,7 +51,7 @@ export class SheetsService {
             requestBody: { majorDimension: 'ROWS', values: body.values },
           })
         ).data,
-      { idempotent: false },
+      { idempotent: false, action: 'sheets.values.append', target: spreadsheetId },
     );
     const u = data.updates ?? {};
     return { spreadsheetId, tableRange: data.tableRange ?? null, updatedRange: u.updatedRange, updatedRows: u.updatedRows ?? 0, updatedCells: u.updatedCells ?? 0 };
@@ -69,7 +70,7 @@ export class SheetsService {
             fields: 'spreadsheetId,spreadsheetUrl,properties.title,sheets.properties(sheetId,title,index)',
           })
         ).data,
-      { idempotent: false },
+      { idempotent: false, action: 'sheets.spreadsheet.create' },
     );
     return {
       spreadsheetId: data.spreadsheetId,

@@ -25,16 +25,16 @@ export class TasksService {
 
   /** Creates a task (not retried: a retry could create it twice). */
   async create(email: string, tasklist: string, body: NewTaskBody) {
-    return this.google.call(email, 'Tasks', 'tasksWrite', async (u) => (await this.apis.tasks(u).tasks.insert({ tasklist, requestBody: body })).data, { idempotent: false });
+    return this.google.call(email, 'Tasks', 'tasksWrite', async (u) => (await this.apis.tasks(u).tasks.insert({ tasklist, requestBody: body })).data, { idempotent: false, action: 'tasks.task.create' });
   }
 
   /** Changes fields of a task (completing it included). */
   async update(email: string, tasklist: string, task: string, body: TaskPatchBody) {
-    return this.google.call(email, 'Tasks', 'tasksWrite', async (u) => (await this.apis.tasks(u).tasks.patch({ tasklist, task, requestBody: body })).data);
+    return this.google.call(email, 'Tasks', 'tasksWrite', async (u) => (await this.apis.tasks(u).tasks.patch({ tasklist, task, requestBody: body })).data, { action: 'tasks.task.update', target: task });
   }
 
   /** Deletes a task. */
   async remove(email: string, tasklist: string, task: string): Promise<void> {
-    await this.google.call(email, 'Tasks', 'tasksWrite', async (u) => (await this.apis.tasks(u).tasks.delete({ tasklist, task })).data);
+    await this.google.call(email, 'Tasks', 'tasksWrite', async (u) => (await this.apis.tasks(u).tasks.delete({ tasklist, task })).data, { action: 'tasks.task.delete', target: task });
   }
 }
