@@ -135,6 +135,26 @@ describe('Workspace: Calendar and Tasks', () => {
       expect((after.json.tasks as Array<{ id: string }>).map((t) => t.id)).not.toContain(id);
     });
 
+    it('pages through a list\'s tasks with nextPageToken, none lost or repeated', async () => {
+      for (const title of ['p1', 'p2', 'p3', 'p4']) expect((await call('POST', `${TASKS}/lists/@default/tasks`, { title })).status).toBe(201);
+      const everything = ((await call('GET', `${TASKS}/lists/@default/tasks`)).json.tasks as Array<{ id: string }>).map((t) => t.id);
+      const seen: string[] = [];
+      let token: string | null = null;
+      do {
+        const page = await call('GET', `${TASKS}/lists/@default/tasks?maxResults=2${token ? `&pageToken=${token}` : ''}`);
+        expect(page.status).toBe(200);
+        const ids = (page.json.tasks as Array<{ id: string }>).map((t) => t.id);
+        expect(ids.length).toBeLessThanOrEqual(2);
+        seen.push(...ids);
+        token = page.json.nextPageToken as string | null;
+      } while (token);
+      expect(everything.length).toBeGreaterThanOrEqual(5);
+      expect(seen).toEqual(everything);
+      const tooMany = await call('GET', `${TASKS}/lists/@default/tasks?maxResults=101`);
+      expect(tooMany.status).toBe(400);
+      expect(tooMany.json.message).toContain('"maxResults"');
+    });
+
     it('answers 404 for an unknown list or task, 400 naming the field for bad input', async () => {
       const list = await call('GET', `${TASKS}/lists/nosuchlist/tasks`);
       expect([list.status, list.json.error]).toEqual([404, 'not_found']);

@@ -28,8 +28,14 @@ export function tasksApi(req: EmulatorRequest, res: ServerResponse, user: Access
   if (!m[2]) {
     if (req.method === 'GET') {
       const showCompleted = req.url.searchParams.get('showCompleted') !== 'false';
-      const items = [...list.tasks.values()].filter((t) => showCompleted || t.status !== 'completed');
-      return json(res, 200, { kind: 'tasks#tasks', items }), true;
+      const all = [...list.tasks.values()].filter((t) => showCompleted || t.status !== 'completed');
+      // Tasks pages by 20 unless told otherwise (at most 100): a client that ignores nextPageToken misses tasks.
+      const size = Math.min(Number(req.url.searchParams.get('maxResults') ?? 20), 100);
+      const token = req.url.searchParams.get('pageToken');
+      const start = token ? Number(Buffer.from(token, 'base64url').toString().replace(/^tasks:/, '')) : 0;
+      if (!Number.isInteger(size) || size < 1 || !Number.isInteger(start)) return apiError(res, 400, 'INVALID_ARGUMENT', 'Invalid page token or size.', 'invalid'), true;
+      const next = start + size < all.length ? Buffer.from(`tasks:${start + size}`).toString('base64url') : undefined;
+      return json(res, 200, { kind: 'tasks#tasks', items: all.slice(start, start + size), ...(next ? { nextPageToken: next } : {}) }), true;
     }
     if (req.method === 'POST') {
       if (!body.title) return apiError(res, 400, 'INVALID_ARGUMENT', 'Missing title.', 'invalid'), true;

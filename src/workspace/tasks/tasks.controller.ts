@@ -30,7 +30,7 @@ export class TasksController {
   /** Tasks of a list. */
   @Get('lists/:listId/tasks')
   list(@CurrentPrincipal() me: Principal, @Param('listId', list) listId: string, @Query(new ZodValidationPipe(tasksQuery)) q: TasksQuery) {
-    return this.tasks.tasks(me.email, listId, q.showCompleted === 'true');
+    return this.tasks.tasks(me.email, listId, q);
   }
 
   /** Create a task. */

@@ -16,5 +16,9 @@ export const taskPatchBody = z
 export type TaskPatchBody = z.infer<typeof taskPatchBody>;
 
 /** Query of the task list route. */
-export const tasksQuery = z.strictObject({ showCompleted: z.enum(['true', 'false']).default('true') });
+export const tasksQuery = z.strictObject({
+  showCompleted: z.enum(['true', 'false']).default('true'),
+  maxResults: z.coerce.number({ message: 'must be a number' }).int().min(1).max(100).default(100),
+  pageToken: z.string().max(2048).regex(/^[A-Za-z0-9_\-.~=+/]+$/, 'must be a pageToken returned by a previous page').optional(),
+});
 export type TasksQuery = z.infer<typeof tasksQuery>;

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { GoogleApis } from '../google-apis.js';
 import { GoogleCaller } from '../google-caller.js';
-import type { NewTaskBody, TaskPatchBody } from './tasks.schemas.js';
+import type { NewTaskBody, TaskPatchBody, TasksQuery } from './tasks.schemas.js';
 
 /** Google Tasks as the signed-in user. */
 @Injectable()
@@ -13,14 +13,17 @@ export class TasksService {
 
   /** The user's task lists. */
   async lists(email: string) {
-    const data = await this.google.call(email, 'Tasks', 'tasksRead', async (u) => (await this.apis.tasks(u).tasklists.list()).data);
+    const data = await this.google.call(email, 'Tasks', 'tasksRead', async (u) => (await this.apis.tasks(u).tasklists.list({ maxResults: 100 })).data);
     return { taskLists: data.items ?? [] };
   }
 
-  /** Tasks of a list. */
-  async tasks(email: string, tasklist: string, showCompleted: boolean) {
-    const data = await this.google.call(email, 'Tasks', 'tasksRead', async (u) => (await this.apis.tasks(u).tasks.list({ tasklist, showCompleted, showHidden: showCompleted })).data);
-    return { tasks: data.items ?? [] };
+  /** A page of the tasks of a list (Google's default page of 20 would hide the rest without a word). */
+  async tasks(email: string, tasklist: string, q: TasksQuery) {
+    const showCompleted = q.showCompleted === 'true';
+    const data = await this.google.call(email, 'Tasks', 'tasksRead', async (u) =>
+      (await this.apis.tasks(u).tasks.list({ tasklist, showCompleted, showHidden: showCompleted, maxResults: q.maxResults, pageToken: q.pageToken })).data,
+    );
+    return { tasks: data.items ?? [], nextPageToken: data.nextPageToken ?? null };
   }
 
   /** Creates a task (not retried: a retry could create it twice). */
