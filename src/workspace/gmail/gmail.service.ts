@@ -5,6 +5,8 @@ import { GoogleCaller } from '../google-caller.js';
 import type { BatchQuery, LabelChangeBody, OutgoingMailBody } from './gmail.schemas.js';
 import { buildRawMessage, decodeMessage } from './mime.js';
 
+const BATCH_CONCURRENCY = 5;
+
 /** Gmail as the signed-in user. */
 @Injectable()
 export class GmailService {
@@ -19,20 +21,27 @@ export class GmailService {
     return decodeMessage(data);
   }
 
-  /** Several messages at once; ids Google does not know are listed in `notFound`. */
+  /**
+   * Several messages at once; ids Google does not know are listed in `notFound`. At most BATCH_CONCURRENCY calls
+   * run at a time: Gmail limits concurrent requests per user, and a 50-id batch must not trip it by itself.
+   */
   async getMessages(email: string, query: BatchQuery) {
-    const results = await Promise.all(
-      query.ids.map((id) =>
-        this.getMessage(email, id).then(
-          (message) => ({ id, message }),
-          (err: unknown) => {
-            if (err instanceof DomainError && err.status === 404) return { id, message: undefined };
+    const found = new Map<string, ReturnType<typeof decodeMessage>>();
+    const queue = [...query.ids];
+    const worker = async () => {
+      for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+        try {
+          found.set(id, await this.getMessage(email, id));
+        } catch (err) {
+          if (!(err instanceof DomainError && err.status === 404)) {
+            queue.length = 0; // the batch has failed: the other workers stop taking ids
             throw err;
-          },
-        ),
-      ),
-    );
-    return { messages: results.filter((r) => r.message).map((r) => r.message), notFound: results.filter((r) => !r.message).map((r) => r.id) };
+          }
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(BATCH_CONCURRENCY, query.ids.length) }, worker));
+    return { messages: query.ids.flatMap((id) => (found.has(id) ? [found.get(id)] : [])), notFound: query.ids.filter((id) => !found.has(id)) };
   }
 
   /** One attachment's bytes, base64url. */
