@@ -1,5 +1,6 @@
 import { Controller, Get, Query, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiZodQuery } from '../common/zod-openapi.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import { CurrentPrincipal } from '../sessions/principal.js';
 import type { Principal } from '../sessions/principal.js';
@@ -19,29 +20,21 @@ export class WorkspaceController {
 
   /** Gmail messages. */
   @Get('gmail/messages')
-  @ApiQuery({ name: 'q', required: false })
-  @ApiQuery({ name: 'maxResults', required: false, type: Number })
-  @ApiQuery({ name: 'pageToken', required: false })
+  @ApiZodQuery(gmailMessagesQuery)
   messages(@CurrentPrincipal() me: Principal, @Query(new ZodValidationPipe(gmailMessagesQuery)) query: GmailMessagesQuery) {
     return this.workspace.listMessages(me.email, query);
   }
 
   /** Drive files. */
   @Get('drive/files')
-  @ApiQuery({ name: 'q', required: false })
-  @ApiQuery({ name: 'pageSize', required: false, type: Number })
-  @ApiQuery({ name: 'pageToken', required: false })
-  @ApiQuery({ name: 'fields', required: false, description: 'Fields of each file, e.g. id,name,mimeType,modifiedTime' })
+  @ApiZodQuery(driveFilesQuery)
   files(@CurrentPrincipal() me: Principal, @Query(new ZodValidationPipe(driveFilesQuery)) query: DriveFilesQuery) {
     return this.workspace.listFiles(me.email, query);
   }
 
   /** Calendar events. */
   @Get('calendar/events')
-  @ApiQuery({ name: 'calendarId', required: false })
-  @ApiQuery({ name: 'timeMin', required: false, description: 'ISO 8601' })
-  @ApiQuery({ name: 'timeMax', required: false, description: 'ISO 8601' })
-  @ApiQuery({ name: 'pageToken', required: false })
+  @ApiZodQuery(calendarEventsQuery)
   events(@CurrentPrincipal() me: Principal, @Query(new ZodValidationPipe(calendarEventsQuery)) query: CalendarEventsQuery) {
     return this.workspace.listEvents(me.email, query);
   }

@@ -19,7 +19,7 @@ export const driveFilesQuery = z.strictObject({
   pageSize: z.coerce.number({ message: 'must be a number' }).int().min(1).max(1000).optional(),
   pageToken,
   /** Fields of each file (Drive's syntax), e.g. `id,name,mimeType,modifiedTime`. */
-  fields: driveFields.optional(),
+  fields: driveFields.optional().describe('Fields of each file, e.g. id,name,mimeType,modifiedTime'),
 });
 export type DriveFilesQuery = z.infer<typeof driveFilesQuery>;
 

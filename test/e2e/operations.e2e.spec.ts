@@ -145,6 +145,12 @@ describe('Operations: metrics, request logs, audit trail, OpenAPI', () => {
     for (const [method, path] of contract) expect(doc.paths[path]?.[method]).toBeDefined();
     expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
     expect(doc.paths['/v1/users/{userId}/gmail/messages'].get).toMatchObject({ security: [{ bearer: [] }] });
+    // Bodies and queries are documented from the zod schemas that validate them.
+    const send = doc.paths['/v1/users/{userId}/gmail/messages'].post as { requestBody: { content: Record<string, { schema: { required: string[]; properties: Record<string, unknown> } }> } };
+    expect(send.requestBody.content['application/json'].schema.required).toEqual(expect.arrayContaining(['to', 'subject']));
+    expect(Object.keys(send.requestBody.content['application/json'].schema.properties)).toEqual(['to', 'cc', 'bcc', 'subject', 'text', 'html', 'threadId', 'inReplyTo']);
+    const read = doc.paths['/v1/users/{userId}/sheets/spreadsheets/{spreadsheetId}/values'].get as { parameters: Array<{ name: string; in: string; required: boolean }> };
+    expect(read.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'range', in: 'query', required: true }), expect.objectContaining({ name: 'render', in: 'query', required: false })]));
     const ui = await fetch(`${sut.url}/docs`);
     expect(ui.status).toBe(200);
     expect(await ui.text()).toContain('swagger');

@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiZodBody, ApiZodQuery } from '../../common/zod-openapi.js';
 import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
 import { CurrentPrincipal } from '../../sessions/principal.js';
 import type { Principal } from '../../sessions/principal.js';
@@ -28,18 +29,23 @@ export class CalendarController {
 
   /** One event. */
   @Get('events/:eventId')
+  @ApiZodQuery(calendarQuery)
   get(@CurrentPrincipal() me: Principal, @Param('eventId', id) eventId: string, @Query(which) q: CalendarQuery) {
     return this.calendar.getEvent(me.email, q.calendarId, eventId);
   }
 
   /** Create an event. */
   @Post('events')
+  @ApiZodQuery(calendarQuery)
+  @ApiZodBody(newEventBody)
   create(@CurrentPrincipal() me: Principal, @Query(which) q: CalendarQuery, @Body(new ZodValidationPipe(newEventBody)) body: NewEventBody) {
     return this.calendar.createEvent(me.email, q.calendarId, body);
   }
 
   /** Update an event. */
   @Patch('events/:eventId')
+  @ApiZodQuery(calendarQuery)
+  @ApiZodBody(eventPatchBody)
   update(@CurrentPrincipal() me: Principal, @Param('eventId', id) eventId: string, @Query(which) q: CalendarQuery, @Body(new ZodValidationPipe(eventPatchBody)) body: EventPatchBody) {
     return this.calendar.updateEvent(me.email, q.calendarId, eventId, body);
   }
@@ -47,6 +53,7 @@ export class CalendarController {
   /** Delete an event. */
   @Delete('events/:eventId')
   @HttpCode(204)
+  @ApiZodQuery(calendarQuery)
   async remove(@CurrentPrincipal() me: Principal, @Param('eventId', id) eventId: string, @Query(which) q: CalendarQuery): Promise<void> {
     await this.calendar.deleteEvent(me.email, q.calendarId, eventId);
   }
@@ -54,6 +61,7 @@ export class CalendarController {
   /** Free/busy of calendars in a window. */
   @Post('freebusy')
   @HttpCode(200)
+  @ApiZodBody(freeBusyBody)
   freeBusy(@CurrentPrincipal() me: Principal, @Body(new ZodValidationPipe(freeBusyBody)) body: FreeBusyBody) {
     return this.calendar.freeBusy(me.email, body);
   }

@@ -1,5 +1,6 @@
 import { Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiZodQuery } from '../../common/zod-openapi.js';
 import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
 import { CurrentPrincipal } from '../../sessions/principal.js';
 import type { Principal } from '../../sessions/principal.js';
@@ -19,6 +20,7 @@ export class ContactsController {
 
   /** Search contacts (`?q=ada&pageSize=10`). */
   @Get()
+  @ApiZodQuery(contactSearchQuery)
   search(@CurrentPrincipal() me: Principal, @Query(new ZodValidationPipe(contactSearchQuery)) q: ContactSearchQuery) {
     return this.contacts.search(me.email, q);
   }

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiZodBody } from '../../common/zod-openapi.js';
 import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
 import { CurrentPrincipal } from '../../sessions/principal.js';
 import type { Principal } from '../../sessions/principal.js';
@@ -34,6 +35,7 @@ export class DocsController {
 
   /** Create a document. */
   @Post()
+  @ApiZodBody(newDocumentBody)
   create(@CurrentPrincipal() me: Principal, @Body(new ZodValidationPipe(newDocumentBody)) body: NewDocumentBody) {
     return this.docs.create(me.email, body);
   }
@@ -41,6 +43,7 @@ export class DocsController {
   /** Find and replace text everywhere in the document. */
   @Post(':documentId/replace')
   @HttpCode(200)
+  @ApiZodBody(replaceTextBody)
   replace(@CurrentPrincipal() me: Principal, @Param('documentId', id) documentId: string, @Body(new ZodValidationPipe(replaceTextBody)) body: ReplaceTextBody) {
     return this.docs.replaceText(me.email, documentId, body);
   }

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, Header, Param, Post, Query, StreamableFile, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiZodBody, ApiZodQuery } from '../../common/zod-openapi.js';
 import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
 import { CurrentPrincipal } from '../../sessions/principal.js';
 import type { Principal } from '../../sessions/principal.js';
@@ -26,6 +27,7 @@ export class DriveController {
 
   /** A file's metadata (`?fields=` in Drive's syntax). */
   @Get('files/:fileId')
+  @ApiZodQuery(fileQuery)
   file(@CurrentPrincipal() me: Principal, @Param('fileId', id) fileId: string, @Query(new ZodValidationPipe(fileQuery)) q: FileQuery) {
     return this.drive.getFile(me.email, fileId, q.fields);
   }
@@ -36,6 +38,7 @@ export class DriveController {
   // The content is the user's, not ours: never rendered in our origin, never sniffed into something else.
   @Header('X-Content-Type-Options', 'nosniff')
   @Header('Content-Security-Policy', 'sandbox')
+  @ApiZodQuery(contentQuery)
   async content(@CurrentPrincipal() me: Principal, @Param('fileId', id) fileId: string, @Query(new ZodValidationPipe(contentQuery)) q: ContentQuery): Promise<StreamableFile> {
     const file = await this.drive.download(me.email, fileId, q.format);
     return new StreamableFile(file.stream, { type: file.mimeType, disposition: attachmentDisposition(file.fileName), length: file.length });
@@ -43,12 +46,14 @@ export class DriveController {
 
   /** Upload a small file (at most 5 MB; `content` in base64). */
   @Post('files')
+  @ApiZodBody(uploadBody)
   upload(@CurrentPrincipal() me: Principal, @Body(new ZodValidationPipe(uploadBody)) body: UploadBody) {
     return this.drive.upload(me.email, body);
   }
 
   /** Create a folder. */
   @Post('folders')
+  @ApiZodBody(folderBody)
   folder(@CurrentPrincipal() me: Principal, @Body(new ZodValidationPipe(folderBody)) body: FolderBody) {
     return this.drive.createFolder(me.email, body);
   }

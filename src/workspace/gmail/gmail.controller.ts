@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiZodBody, ApiZodQuery } from '../../common/zod-openapi.js';
 import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
 import { CurrentPrincipal } from '../../sessions/principal.js';
 import type { Principal } from '../../sessions/principal.js';
@@ -22,6 +23,7 @@ export class GmailController {
 
   /** Several messages by id (`?ids=a,b,c`). */
   @Get('messages/batch')
+  @ApiZodQuery(batchQuery)
   batch(@CurrentPrincipal() me: Principal, @Query(new ZodValidationPipe(batchQuery)) query: BatchQuery) {
     return this.gmail.getMessages(me.email, query);
   }
@@ -41,12 +43,14 @@ export class GmailController {
   /** Add or remove labels. */
   @Post('messages/:messageId/labels')
   @HttpCode(200)
+  @ApiZodBody(labelChangeBody)
   labels(@CurrentPrincipal() me: Principal, @Param('messageId', id) messageId: string, @Body(new ZodValidationPipe(labelChangeBody)) body: LabelChangeBody) {
     return this.gmail.changeLabels(me.email, messageId, body);
   }
 
   /** Send a message. */
   @Post('messages')
+  @ApiZodBody(outgoingMailBody)
   send(@CurrentPrincipal() me: Principal, @Body(new ZodValidationPipe(outgoingMailBody)) body: OutgoingMailBody) {
     return this.gmail.send(me.email, body);
   }
@@ -65,6 +69,7 @@ export class GmailController {
 
   /** Create a draft. */
   @Post('drafts')
+  @ApiZodBody(outgoingMailBody)
   draft(@CurrentPrincipal() me: Principal, @Body(new ZodValidationPipe(outgoingMailBody)) body: OutgoingMailBody) {
     return this.gmail.createDraft(me.email, body);
   }

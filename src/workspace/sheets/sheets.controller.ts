@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiZodBody, ApiZodQuery } from '../../common/zod-openapi.js';
 import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
 import { CurrentPrincipal } from '../../sessions/principal.js';
 import type { Principal } from '../../sessions/principal.js';
@@ -23,12 +24,14 @@ export class SheetsController {
 
   /** Read a range (`?range=Sheet1!A1:C10`). */
   @Get(':spreadsheetId/values')
+  @ApiZodQuery(readRangeQuery)
   read(@CurrentPrincipal() me: Principal, @Param('spreadsheetId', id) spreadsheetId: string, @Query(new ZodValidationPipe(readRangeQuery)) q: ReadRangeQuery) {
     return this.sheets.read(me.email, spreadsheetId, q);
   }
 
   /** Write a range. */
   @Put(':spreadsheetId/values')
+  @ApiZodBody(writeRangeBody)
   write(@CurrentPrincipal() me: Principal, @Param('spreadsheetId', id) spreadsheetId: string, @Body(write) body: WriteRangeBody) {
     return this.sheets.write(me.email, spreadsheetId, body);
   }
@@ -36,12 +39,14 @@ export class SheetsController {
   /** Append rows after the table in `range`. */
   @Post(':spreadsheetId/values/append')
   @HttpCode(200)
+  @ApiZodBody(writeRangeBody)
   append(@CurrentPrincipal() me: Principal, @Param('spreadsheetId', id) spreadsheetId: string, @Body(write) body: WriteRangeBody) {
     return this.sheets.append(me.email, spreadsheetId, body);
   }
 
   /** Create a spreadsheet. */
   @Post()
+  @ApiZodBody(newSpreadsheetBody)
   create(@CurrentPrincipal() me: Principal, @Body(new ZodValidationPipe(newSpreadsheetBody)) body: NewSpreadsheetBody) {
     return this.sheets.create(me.email, body);
   }

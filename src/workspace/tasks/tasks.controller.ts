@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiZodBody, ApiZodQuery } from '../../common/zod-openapi.js';
 import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
 import { CurrentPrincipal } from '../../sessions/principal.js';
 import type { Principal } from '../../sessions/principal.js';
@@ -29,18 +30,21 @@ export class TasksController {
 
   /** Tasks of a list. */
   @Get('lists/:listId/tasks')
+  @ApiZodQuery(tasksQuery)
   list(@CurrentPrincipal() me: Principal, @Param('listId', list) listId: string, @Query(new ZodValidationPipe(tasksQuery)) q: TasksQuery) {
     return this.tasks.tasks(me.email, listId, q);
   }
 
   /** Create a task. */
   @Post('lists/:listId/tasks')
+  @ApiZodBody(newTaskBody)
   create(@CurrentPrincipal() me: Principal, @Param('listId', list) listId: string, @Body(new ZodValidationPipe(newTaskBody)) body: NewTaskBody) {
     return this.tasks.create(me.email, listId, body);
   }
 
   /** Update a task. */
   @Patch('lists/:listId/tasks/:taskId')
+  @ApiZodBody(taskPatchBody)
   update(@CurrentPrincipal() me: Principal, @Param('listId', list) listId: string, @Param('taskId', id) taskId: string, @Body(new ZodValidationPipe(taskPatchBody)) body: TaskPatchBody) {
     return this.tasks.update(me.email, listId, taskId, body);
   }
