@@ -1,5 +1,5 @@
-import { ALL_WORKSPACE_SCOPES, apiClient } from '../support/api-client.js';
-import { Service, signIn, startService, startWorldWithService, stopAll, World } from '../support/harness.js';
+import { apiClient, startSignedIn } from '../support/api-client.js';
+import { Service, signIn, startService, stopAll, World } from '../support/harness.js';
 
 const USER = 'cal-user@example.com';
 const CAL = '/v1/users/me/calendar';
@@ -11,8 +11,7 @@ describe('Workspace: Calendar and Tasks', () => {
   let call: ReturnType<typeof apiClient>;
 
   beforeAll(async () => {
-    ({ world, sut } = await startWorldWithService({ GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES }));
-    call = apiClient(sut, (await signIn(sut, world, USER)).access_token);
+    ({ world, sut, call } = await startSignedIn(USER));
   });
   afterAll(() => stopAll(world, sut));
 

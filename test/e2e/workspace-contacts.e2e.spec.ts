@@ -1,5 +1,5 @@
-import { ALL_WORKSPACE_SCOPES, apiClient } from '../support/api-client.js';
-import { Service, signIn, startService, startWorldWithService, stopAll, World } from '../support/harness.js';
+import { apiClient, startSignedIn } from '../support/api-client.js';
+import { Service, signIn, startService, stopAll, World } from '../support/harness.js';
 
 const USER = 'contacts-user@example.com';
 
@@ -9,8 +9,7 @@ describe('Workspace: Contacts (People API)', () => {
   let call: ReturnType<typeof apiClient>;
 
   beforeAll(async () => {
-    ({ world, sut } = await startWorldWithService({ GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES }));
-    call = apiClient(sut, (await signIn(sut, world, USER)).access_token);
+    ({ world, sut, call } = await startSignedIn(USER));
   });
   afterAll(() => stopAll(world, sut));
 

@@ -1,5 +1,5 @@
-import { ALL_WORKSPACE_SCOPES, apiClient } from '../support/api-client.js';
-import { Service, signIn, startWorldWithService, stopAll, World } from '../support/harness.js';
+import { apiClient, startSignedIn } from '../support/api-client.js';
+import { Service, stopAll, World } from '../support/harness.js';
 
 const USER = 'docs-user@example.com';
 const DOCS = '/v1/users/me/docs/documents';
@@ -12,8 +12,7 @@ describe('Workspace: Docs and Sheets', () => {
   let ids: string[]; // seeded Drive: Doc, PDF, text, Sheet, Doc
 
   beforeAll(async () => {
-    ({ world, sut } = await startWorldWithService({ GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES }));
-    call = apiClient(sut, (await signIn(sut, world, USER)).access_token);
+    ({ world, sut, call } = await startSignedIn(USER));
     ids = world.google.itemIds('drive', USER);
   });
   afterAll(() => stopAll(world, sut));

@@ -1,5 +1,5 @@
-import { ALL_WORKSPACE_SCOPES, apiClient } from '../support/api-client.js';
-import { Service, signIn, startService, startWorldWithService, stopAll, World } from '../support/harness.js';
+import { apiClient, startSignedIn } from '../support/api-client.js';
+import { Service, signIn, startService, stopAll, World } from '../support/harness.js';
 
 const USER = 'drive-user@example.com';
 const FILES = '/v1/users/me/drive/files';
@@ -12,9 +12,7 @@ describe('Workspace: Drive', () => {
   let ids: string[]; // seeded: Doc, PDF shared by link, text, Sheet, Doc
 
   beforeAll(async () => {
-    ({ world, sut } = await startWorldWithService({ GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES }));
-    token = (await signIn(sut, world, USER)).access_token;
-    call = apiClient(sut, token);
+    ({ world, sut, call, token } = await startSignedIn(USER));
     ids = world.google.itemIds('drive', USER);
   });
   afterAll(() => stopAll(world, sut));

@@ -1,6 +1,6 @@
 import { SignJWT } from 'jose';
-import { ALL_WORKSPACE_SCOPES, apiClient } from '../support/api-client.js';
-import { JWT_SECRET, Service, signIn, startWorldWithService, stopAll, World } from '../support/harness.js';
+import { apiClient, startSignedIn } from '../support/api-client.js';
+import { JWT_SECRET, Service, stopAll, World } from '../support/harness.js';
 
 const USER = 'errors-user@example.com';
 const G = 'https://www.googleapis.com/auth/';
@@ -16,9 +16,7 @@ describe('Workspace: Google\'s errors, mapped on every API', () => {
   let routes: Array<[api: string, path: string, scope: string]>;
 
   beforeAll(async () => {
-    ({ world, sut } = await startWorldWithService({ GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES }));
-    token = (await signIn(sut, world, USER)).access_token;
-    call = apiClient(sut, token);
+    ({ world, sut, call, token } = await startSignedIn(USER));
     const drive = world.google.itemIds('drive', USER);
     routes = [
       ['gmail', `/v1/users/me/gmail/messages/${world.google.messageIds(USER)[0]}`, `${G}gmail.readonly`],

@@ -1,5 +1,5 @@
-import { ALL_WORKSPACE_SCOPES, apiClient } from '../support/api-client.js';
-import { Service, signIn, startService, startWorldWithService, stopAll, World } from '../support/harness.js';
+import { apiClient, startSignedIn } from '../support/api-client.js';
+import { Service, signIn, startService, stopAll, World } from '../support/harness.js';
 
 const USER = 'mail-user@example.com';
 const GMAIL = '/v1/users/me/gmail';
@@ -21,8 +21,7 @@ describe('Workspace: Gmail', () => {
   let ids: string[];
 
   beforeAll(async () => {
-    ({ world, sut } = await startWorldWithService({ GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES }));
-    call = apiClient(sut, (await signIn(sut, world, USER)).access_token);
+    ({ world, sut, call } = await startSignedIn(USER));
     ids = world.google.messageIds(USER);
   });
   afterAll(() => stopAll(world, sut));

@@ -1,4 +1,4 @@
-import type { Endpoint } from './harness.js';
+import { signIn, startWorldWithService, type Endpoint, type Service, type World } from './harness.js';
 
 const G = 'https://www.googleapis.com/auth/';
 
@@ -28,4 +28,11 @@ export function apiClient(service: Endpoint, token: string) {
     const text = await res.text();
     return { status: res.status, headers: res.headers, json: text ? JSON.parse(text) : {} };
   };
+}
+
+/** A world, a service that may use every Workspace scope, and `email` signed in to it: a Workspace spec's set-up. */
+export async function startSignedIn(email: string): Promise<{ world: World; sut: Service; token: string; call: ReturnType<typeof apiClient> }> {
+  const { world, sut } = await startWorldWithService({ GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES });
+  const token = (await signIn(sut, world, email)).access_token;
+  return { world, sut, token, call: apiClient(sut, token) };
 }
