@@ -10,7 +10,7 @@ import { Public } from '../common/public.decorator.js';
 import { AuthService } from './auth.service.js';
 import { FlowReplies } from './flow-replies.js';
 import { GoogleSignIn } from './google-sign-in.js';
-import { OAuthServer } from './oauth/oauth-server.service.js';
+import { SignInContinuation } from './sign-in-continuation.js';
 
 /** Google sign-in, the caller's session, logout and revocation (HTTP contract in DESIGN.md). */
 @ApiTags('auth')
@@ -19,7 +19,7 @@ export class AuthController {
   constructor(
     private readonly auth: AuthService,
     private readonly signIn: GoogleSignIn,
-    private readonly oauth: OAuthServer,
+    private readonly continuation: SignInContinuation,
     private readonly replies: FlowReplies,
   ) {}
 
@@ -54,7 +54,7 @@ export class AuthController {
     }
     if (step.flow.oauth) {
       // The sign-in served an OAuth client: back to it with a one-time code.
-      const back = await this.oauth.completeAuthorization(step.flow.oauth, email, req.ip);
+      const back = await this.continuation.complete(step.flow.oauth, email, req.ip);
       reply.header('cache-control', 'no-store').redirect(back, 302);
       return;
     }

@@ -5,13 +5,13 @@ import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
 import { FlowReplies } from './flow-replies.js';
 import { GoogleSignIn } from './google-sign-in.js';
-import { OAuthController } from './oauth/oauth.controller.js';
-import { OAuthServer } from './oauth/oauth-server.service.js';
+import { SignInContinuation } from './sign-in-continuation.js';
 
-/** Google sign-in, bearer issuance, logout, revocation, and the OAuth 2.1 authorization server. */
+/** Google sign-in, bearer issuance, logout and revocation. */
 @Module({
   imports: [CredentialsModule, SessionsModule],
-  controllers: [AuthController, OAuthController],
-  providers: [AuthService, GoogleSignIn, FlowReplies, OAuthServer],
+  controllers: [AuthController],
+  providers: [AuthService, GoogleSignIn, FlowReplies, SignInContinuation],
+  exports: [GoogleSignIn, FlowReplies, SignInContinuation],
 })
 export class AuthModule {}

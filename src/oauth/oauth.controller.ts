@@ -1,12 +1,12 @@
 import { Body, Controller, Get, HttpCode, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { DomainError } from '../../common/domain-error.js';
-import { AppConfig } from '../../config/app-config.js';
-import { BearerTokenService } from '../../sessions/bearer-token.service.js';
-import { Public } from '../../common/public.decorator.js';
-import { FlowReplies } from '../flow-replies.js';
-import { GoogleSignIn } from '../google-sign-in.js';
+import { DomainError } from '../common/domain-error.js';
+import { AppConfig } from '../config/app-config.js';
+import { BearerTokenService } from '../sessions/bearer-token.service.js';
+import { Public } from '../common/public.decorator.js';
+import { FlowReplies } from '../auth/flow-replies.js';
+import { GoogleSignIn } from '../auth/google-sign-in.js';
 import { presentedClient } from './client-authentication.js';
 import { authorizationServerMetadata, protectedResourceMetadata } from './oauth-metadata.js';
 import { OAuthServer, RedirectableError, TokenResponse } from './oauth-server.service.js';

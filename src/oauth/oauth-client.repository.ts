@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { AppConfig } from '../../config/app-config.js';
-import { JsonObjectRepository } from '../../storage/json-object.repository.js';
+import { AppConfig } from '../config/app-config.js';
+import { JsonObjectRepository } from '../storage/json-object.repository.js';
 import { hashSecret, OAuthClient, TokenEndpointAuthMethod } from './oauth-client.js';
 
 export interface NewClient {

@@ -1,4 +1,4 @@
-import { DomainError } from '../../common/domain-error.js';
+import { DomainError } from '../common/domain-error.js';
 
 /** RFC 6749 section 5.2 error codes (plus RFC 8707's invalid_target). */
 export type OAuthErrorCode =

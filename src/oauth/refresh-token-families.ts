@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { AppConfig } from '../../config/app-config.js';
-import { JsonObjectRepository } from '../../storage/json-object.repository.js';
-import { StorageError } from '../../storage/storage.errors.js';
+import { AppConfig } from '../config/app-config.js';
+import { JsonObjectRepository } from '../storage/json-object.repository.js';
+import { StorageError } from '../storage/storage.errors.js';
 import { hashSecret } from './oauth-client.js';
 
 /** A chain of rotated refresh tokens from one authorization; only SHA-256 hashes of tokens are stored. */

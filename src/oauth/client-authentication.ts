@@ -1,5 +1,5 @@
-import { OAuthClient, secretMatches } from '../../sessions/oauth/oauth-client.js';
-import { OAuthError } from '../../sessions/oauth/oauth-error.js';
+import { OAuthClient, secretMatches } from './oauth-client.js';
+import { OAuthError } from './oauth-error.js';
 
 /** Client credentials as presented at the token, revocation or introspection endpoint. */
 export interface PresentedClient {

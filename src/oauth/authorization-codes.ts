@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { createHash, randomBytes } from 'node:crypto';
-import { AppConfig } from '../../config/app-config.js';
-import { JsonObjectRepository } from '../../storage/json-object.repository.js';
-import { OneTimeMarkers } from '../one-time-markers.js';
+import { AppConfig } from '../config/app-config.js';
+import { JsonObjectRepository } from '../storage/json-object.repository.js';
+import { OneTimeMarkers } from '../sessions/one-time-markers.js';
 
 /** What an authorization code stands for. */
 export interface AuthorizationGrant {

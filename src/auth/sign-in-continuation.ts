@@ -1,0 +1,25 @@
+import { Injectable } from '@nestjs/common';
+import type { PendingAuthorization } from './sign-in-flow.store.js';
+
+/** Finishes a sign-in that an OAuth client started; answers the URL to send the browser back to. */
+export type ContinueAuthorization = (request: PendingAuthorization, email: string, ip?: string) => Promise<string>;
+
+/**
+ * The one place where a Google sign-in started by the OAuth authorization server is handed back to it. The `oauth`
+ * module registers its handler at start-up, so `auth` never imports `oauth` (dependencies point one way).
+ */
+@Injectable()
+export class SignInContinuation {
+  private handler?: ContinueAuthorization;
+
+  /** Called once by the authorization server when it starts. */
+  register(handler: ContinueAuthorization): void {
+    this.handler = handler;
+  }
+
+  /** The redirect back to the OAuth client, with its code. */
+  async complete(request: PendingAuthorization, email: string, ip?: string): Promise<string> {
+    if (!this.handler) throw new Error('No OAuth authorization server is registered to finish this sign-in.');
+    return this.handler(request, email, ip);
+  }
+}
