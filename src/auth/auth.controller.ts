@@ -29,7 +29,9 @@ export class AuthController {
   @ApiQuery({ name: 'login_hint', required: false })
   async google(@Req() req: FastifyRequest, @Res() reply: FastifyReply, @Query('login_hint') loginHint?: string): Promise<void> {
     const hint = loginHint === undefined || loginHint === '' ? undefined : normalizeEmailOrThrow(loginHint, 'login_hint');
-    const step = await this.signIn.start({ loginHint: hint, consent: await this.auth.needsConsent(hint), retried: false });
+    // Never decided from login_hint (that would tell anyone whether the address is a user here, and cost an S3
+    // read per probe): consent is asked for only at the callback, when Google sent no refresh token and none is stored.
+    const step = await this.signIn.start({ loginHint: hint, consent: false, retried: false });
     this.replies.redirect(reply, step);
   }
 

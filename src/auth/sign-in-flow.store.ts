@@ -58,7 +58,9 @@ export class SignInFlowStore {
   /** passport calls this when redirecting to Google (arity 5: PKCE). */
   store(req: FlowRequest, verifier: string, flow: SignInFlow | undefined, _meta: unknown, cb: StoreCallback): void {
     const state = randomBytes(32).toString('base64url');
-    new EncryptJWT({ st: state, v: verifier, h: flow?.loginHint, r: flow?.retried ?? false, o: flow?.oauth })
+    // `n`: a secret of this browser's flow, so its own retried claim of the state is recognised (see check()).
+    const nonce = randomBytes(16).toString('base64url');
+    new EncryptJWT({ st: state, v: verifier, n: nonce, h: flow?.loginHint, r: flow?.retried ?? false, o: flow?.oauth })
       .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
       .setIssuedAt()
       .setExpirationTime(`${FLOW_TTL_SECONDS}s`)
@@ -94,7 +96,11 @@ export class SignInFlowStore {
       return unknown;
     }
     if (payload.st !== providedState || typeof payload.v !== 'string') return unknown;
-    if (!(await this.markers.claim('oauth-state', providedState))) {
+    // Claimed with the flow's own secret: a retry by this browser (S3 applied the claim but its answer was lost, or
+    // the person reloads after a 503) is let through; it can only reach Google's code exchange, and Google refuses
+    // a code that was already exchanged. Anyone without this cookie was stopped above.
+    const nonce = typeof payload.n === 'string' ? payload.n : undefined;
+    if (!(await this.markers.claim('oauth-state', providedState, nonce))) {
       return { reason: 'state_replayed', message: 'This sign-in callback was already used. Start a new sign-in at /auth/google.' };
     }
     // Spent: the controller expires the cookie.
