@@ -6,6 +6,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { randomUUID } from 'node:crypto';
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module.js';
+import { registerRateLimits } from './common/rate-limits.js';
 import { Lifecycle } from './health/lifecycle.js';
 import { parseConfig } from './config/config.schema.js';
 import { createPinoLogger, loggablePath, PinoNestLogger } from './observability/logging.js';
@@ -81,6 +82,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   // Form bodies (POST /auth/revoke, /oauth/*) are parsed by Nest's Fastify adapter itself.
   await app.register(fastifyCookie as never);
   await app.register(fastifyHelmet as never, SECURITY_HEADERS as never);
+  await registerRateLimits(app, config.rateLimits);
   const metrics = app.get(Metrics);
   const fastify = app.getHttpAdapter().getInstance();
   const lifecycle = app.get(Lifecycle);

@@ -2,7 +2,6 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { AuthModule } from './auth/auth.module.js';
 import { DomainExceptionFilter } from './common/domain-exception.filter.js';
-import { RateLimitModule } from './common/rate-limits.js';
 import { AppConfigModule } from './config/config.module.js';
 import { HealthModule } from './health/health.module.js';
 import { OAuthModule } from './oauth/oauth.module.js';
@@ -17,7 +16,7 @@ export class AppModule {
   static forRoot(env: Record<string, string | undefined> = process.env): DynamicModule {
     return {
       module: AppModule,
-      imports: [AppConfigModule.forRoot(env), ObservabilityModule, RateLimitModule, StorageModule, AuthModule, OAuthModule, WorkspaceModule, HealthModule],
+      imports: [AppConfigModule.forRoot(env), ObservabilityModule, StorageModule, AuthModule, OAuthModule, WorkspaceModule, HealthModule],
       providers: [{ provide: APP_FILTER, useClass: DomainExceptionFilter }, StorageBootCheck],
     };
   }

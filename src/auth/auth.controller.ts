@@ -52,15 +52,18 @@ export class AuthController {
     if ((await this.auth.storeGoogleGrant(step.identity, step.flow)) === 'restart-with-consent') {
       // Google sent no refresh token and we hold none: ask once more, this time forcing the consent screen.
       const restart = await this.signIn.start({ loginHint: email, consent: true, retried: true, oauth: step.flow.oauth });
+      await this.signIn.spend(step.flow);
       return this.replies.redirect(reply, restart);
     }
     if (step.flow.oauth) {
       // The sign-in served an OAuth client: back to it with a one-time code.
       const back = await this.continuation.complete(step.flow.oauth, email, req.ip);
+      await this.signIn.spend(step.flow);
       reply.header('cache-control', 'no-store').redirect(back, 302);
       return;
     }
     const result = await this.auth.openSession(email, req.ip);
+    await this.signIn.spend(step.flow);
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache').status(200).send(result);
   }
 

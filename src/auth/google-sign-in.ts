@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { Passport } from 'passport';
 import { Profile, Strategy as GoogleStrategy, VerifyCallback } from 'passport-google-oauth20';
 import { BadRequestError, DomainError, ForbiddenError, UnauthorizedError, UpstreamError } from '../common/domain-error.js';
@@ -39,6 +39,8 @@ type PassportRequest = { [key: string]: unknown; [FLOW_COOKIES_OUT]?: FlowCookie
 @Injectable()
 export class GoogleSignIn {
   private readonly passport = new Passport();
+  private readonly logger = new Logger('SignIn');
+  private readonly flows: SignInFlowStore;
 
   constructor(config: AppConfig, markers: OneTimeMarkers) {
     const { google: g, publicUrl, jwt } = config.values;
@@ -53,7 +55,7 @@ export class GoogleSignIn {
         scope: g.scopes,
         pkce: true,
         state: true,
-        store: new SignInFlowStore(new Uint8Array(jwt.flowCookieKey), markers),
+        store: (this.flows = new SignInFlowStore(new Uint8Array(jwt.flowCookieKey), markers)),
         passReqToCallback: true,
       } as never,
       toIdentity as never,
@@ -88,6 +90,17 @@ export class GoogleSignIn {
    * Runs passport and turns its outcome into a value. No timer of its own: each call to Google is bounded (see
    * bound()) and each S3 call by the storage layer, so a stall is reported by the dependency that stalled.
    */
+  /**
+   * Marks a finished callback's flow spent, so a replay (a copied cookie and URL) is refused before its code reaches
+   * Google again. Best effort: the sign-in already succeeded, and Google refuses a spent code anyway.
+   */
+  async spend(flow: SignInFlow): Promise<void> {
+    if (!flow.state) return;
+    await this.flows.spend(flow.state).catch((err: unknown) =>
+      this.logger.warn({ msg: 'could not mark the sign-in state spent; a replay will be refused by Google instead', error: (err as Error)?.message }),
+    );
+  }
+
   private run(req: PassportRequest, options: Record<string, unknown>): Promise<SignInStep> {
     return new Promise<SignInStep>((resolve, reject) => {
       const cookies = () => req[FLOW_COOKIES_OUT] ?? [];

@@ -19,6 +19,8 @@ export interface SignInFlow {
   retried: boolean;
   /** Set when the sign-in serves an OAuth client: the callback then answers with a redirect and a code. */
   oauth?: PendingAuthorization;
+  /** The callback's checked `state`, so the finished flow can be marked spent. */
+  state?: string;
 }
 
 /** Why a callback's state was refused; each maps to a 400 with its own next step. */
@@ -46,8 +48,9 @@ const COOKIE_PREFIX = 'wsb_flow_';
 /**
  * passport-oauth2's state store (the `store` option), kept off every replica's memory so a sign-in may start on
  * one replica and finish on another: the PKCE verifier and flow data travel in an encrypted (AES-256-GCM JWE),
- * HttpOnly cookie named after the state, which binds the flow to the browser that started it. One use per state
- * is enforced across replicas with a create-only marker in S3.
+ * HttpOnly cookie named after the state, which binds the flow to the browser that started it. One flow per state
+ * is enforced across replicas with a create-only marker in S3, claimed with a secret of the flow (so the same
+ * browser's retry after a lost S3 answer goes through) and marked spent once the sign-in is done.
  */
 export class SignInFlowStore {
   constructor(
@@ -69,6 +72,11 @@ export class SignInFlowStore {
         (req[FLOW_COOKIES_OUT] ??= []).push({ name: cookieName(state), value, maxAgeSeconds: FLOW_TTL_SECONDS });
         cb(null, state);
       }, (err: Error) => cb(err));
+  }
+
+  /** Marks a finished flow's state spent: a later callback with it is a replay, even from the same browser. */
+  async spend(state: string): Promise<void> {
+    await this.markers.complete('oauth-state', state);
   }
 
   /** passport calls this on the callback (arity 4): hands back the PKCE verifier, or refuses the state. */
@@ -106,7 +114,7 @@ export class SignInFlowStore {
     // Spent: the controller expires the cookie.
     (req[FLOW_COOKIES_OUT] ??= []).push({ name: cookieName(providedState), value: '', maxAgeSeconds: 0 });
     const oauth = payload.o && typeof payload.o === 'object' ? (payload.o as PendingAuthorization) : undefined;
-    return { verifier: payload.v, flow: { loginHint: typeof payload.h === 'string' ? payload.h : undefined, retried: payload.r === true, oauth } };
+    return { verifier: payload.v, flow: { loginHint: typeof payload.h === 'string' ? payload.h : undefined, retried: payload.r === true, oauth, state: providedState } };
   }
 }
 

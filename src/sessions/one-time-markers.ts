@@ -27,7 +27,7 @@ export class OneTimeMarkers {
    * must not be told "already used".
    */
   async claim(kind: string, value: string, claimant?: string): Promise<boolean> {
-    const key = `${this.prefix}${digest(`${kind}\0${value}`)}.json`;
+    const key = this.key(kind, value);
     const claimedBy = claimant === undefined ? undefined : digest(`claimant\0${claimant}`);
     try {
       await this.objects.put(key, { kind, used_at: new Date().toISOString(), claimed_by: claimedBy }, { ifNoneMatch: '*' });
@@ -36,8 +36,17 @@ export class OneTimeMarkers {
       if (!(err instanceof StorageError && err.code === 'conflict')) throw err;
     }
     if (claimedBy === undefined) return false;
-    const existing = await this.objects.get(key);
-    return (existing?.value as { claimed_by?: unknown } | undefined)?.claimed_by === claimedBy;
+    const existing = (await this.objects.get(key))?.value as { claimed_by?: unknown; completed?: unknown } | undefined;
+    return existing?.claimed_by === claimedBy && existing.completed !== true;
+  }
+
+  /** Records that the claimant finished with the value: from now on every claim, its own included, is a replay. */
+  async complete(kind: string, value: string): Promise<void> {
+    await this.objects.put(this.key(kind, value), { kind, used_at: new Date().toISOString(), completed: true });
+  }
+
+  private key(kind: string, value: string): string {
+    return `${this.prefix}${digest(`${kind}\0${value}`)}.json`;
   }
 }
 
