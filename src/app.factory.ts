@@ -71,7 +71,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     },
     // X-Forwarded-For is believed only from the hops named in TRUST_PROXY (default: nobody), so a client cannot
     // choose the IP that audit events and rate limits see.
-    trustProxy: config.trustProxy as never, // Fastify takes a hop count too; the adapter's type omits it
+    trustProxy: config.trustProxy,
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
   });

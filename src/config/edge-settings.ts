@@ -1,8 +1,8 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 
-/** Fastify's `trustProxy`: off, every hop, the N nearest hops, or the named proxies (IPs, CIDRs). */
-export type TrustProxy = boolean | number | string[];
+/** Fastify's `trustProxy`: off, every hop, or the named proxies (IPs, CIDRs). */
+export type TrustProxy = boolean | string[];
 
 /** proxy-addr's names for address ranges, which Fastify accepts in a list. */
 const RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
@@ -19,7 +19,9 @@ function isAddressOrRange(entry: string): boolean {
 
 /**
  * `TRUST_PROXY`: which hops may set `X-Forwarded-For` (and `-Proto`, `-Host`). Default off: the client is the TCP
- * peer, so nobody can forge the address that audit events and rate limits use.
+ * peer, so nobody can forge the address that audit events and rate limits use. A hop count is refused rather than
+ * accepted: it cannot check that a request really came through the proxy (a client that reaches the service
+ * directly could write the header), and Fastify 5.12+ ignores it for that reason, which would fail silently.
  */
 export const trustProxySetting = z
   .string()
@@ -28,7 +30,13 @@ export const trustProxySetting = z
     const v = raw.trim();
     if (v === 'false' || v === '0' || v === '') return false;
     if (v === 'true') return true;
-    if (/^\d+$/.test(v)) return Number(v);
+    if (/^\d+$/.test(v)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'takes no hop count (it cannot tell your proxy from a client that writes the header itself): name the proxies\' IPs or CIDRs, e.g. 10.0.0.0/8, or true when only your proxies can reach the service',
+      });
+      return z.NEVER;
+    }
     const entries = v.split(',').map((e) => e.trim()).filter(Boolean);
     const bad = entries.filter((e) => !isAddressOrRange(e));
     if (bad.length > 0 || entries.length === 0) {
