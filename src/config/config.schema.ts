@@ -85,6 +85,9 @@ export const envSchema = z
         }
       }),
     OAUTH_REFRESH_TOKEN_TTL_SECONDS: int(30 * 24 * 3600, 300),
+    MCP_TOOLS: z.string().regex(/^\s*[a-z_]+\s*(,\s*[a-z_]+\s*)*$/, 'must be a comma list of tiers (core, extended, all), services or tool names').default('all'),
+    MCP_READ_ONLY: z.enum(['true', 'false']).default('false'),
+    CORS_ORIGINS: z.string().default('').refine((v) => v.split(',').map((o) => o.trim()).filter(Boolean).every((o) => o === '*' || /^https?:\/\/[^/\s]+$/.test(o)), 'must be * or a comma list of origins like https://app.example.com (scheme and host, no path)'),
   })
   .superRefine((env, ctx) => {
     if (!env.JWT_SECRET && !env.JWT_PRIVATE_KEY) {
@@ -156,6 +159,9 @@ export interface AppConfigValues {
     staticClients: Array<{ client_id: string; client_name?: string; redirect_uris: string[]; client_secret_sha256?: string }>;
     refreshTokenTtlSeconds: number;
   };
+  mcp: { tools: string[]; readOnly: boolean };
+  /** Browser origins allowed to call /mcp and the OAuth endpoints ('*' = any); empty = none beyond the defaults. */
+  corsOrigins: string[];
 }
 
 /** Thrown at boot; the message names every bad variable so the operator can fix them in one go. */
@@ -224,5 +230,7 @@ export function parseConfig(raw: Record<string, string | undefined>): AppConfigV
       staticClients: env.OAUTH_STATIC_CLIENTS,
       refreshTokenTtlSeconds: env.OAUTH_REFRESH_TOKEN_TTL_SECONDS,
     },
+    mcp: { tools: env.MCP_TOOLS.split(',').map((t) => t.trim()), readOnly: env.MCP_READ_ONLY === 'true' },
+    corsOrigins: env.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
   };
 }
