@@ -20,16 +20,19 @@ interface CachedLookup {
 const DELETE_CONCURRENCY = 8;
 /** A waiter on someone else's S3 load gives up this long after S3_TIMEOUT_MS (the load itself is bounded by it). */
 const WAITER_MARGIN_MS = 250;
+/** How long a request waits for the re-check of a session held in memory before going on from memory. */
+const REVALIDATE_WAIT_MS = 500;
 
 /**
  * Sessions in memory, backed by S3 so every replica sees them. A replica trusts its memory copy for
  * SESSION_CACHE_TTL_MS, which bounds how late another replica's logout or revocation is noticed; the hot path
  * makes no S3 call. There is deliberately no way to change a stored session: the binding to a user is for life.
  *
- * Warm-user rule (README, "Failure model"): when the re-check after SESSION_CACHE_TTL_MS fails because S3 is
- * unreachable, a session S3 confirmed within the last SESSION_OUTAGE_GRACE_MS stays usable from memory; S3 is tried
- * again at most once per SESSION_CACHE_TTL_MS meanwhile, so only one request per interval waits for S3_TIMEOUT_MS.
- * Sessions unknown here, or confirmed longer ago, get a 503 naming S3.
+ * Warm-user rule (README, "Failure model"): a session S3 confirmed within the last SESSION_OUTAGE_GRACE_MS is
+ * re-checked after SESSION_CACHE_TTL_MS, but a request waits at most REVALIDATE_WAIT_MS for that check; when S3 is
+ * slow or unreachable it goes on from memory (the check, bounded by S3_TIMEOUT_MS, updates memory when it ends, and
+ * after a failure S3 is tried again at most once per SESSION_CACHE_TTL_MS). Sessions unknown here, or confirmed
+ * longer ago than the grace, wait for S3 (at most S3_TIMEOUT_MS) and get a 503 naming S3 when it does not answer.
  */
 @Injectable()
 export class SessionStore {
@@ -40,6 +43,7 @@ export class SessionStore {
   private readonly ttlMs: number;
   private readonly outageGraceMs: number;
   private readonly waiterBoundMs: number;
+  private readonly revalidateWaitMs: number;
 
   constructor(
     private readonly objects: JsonObjectRepository,
@@ -50,6 +54,7 @@ export class SessionStore {
     this.ttlMs = config.values.sessions.cacheTtlMs;
     this.outageGraceMs = config.values.sessions.outageGraceMs;
     this.waiterBoundMs = config.values.s3.timeoutMs + WAITER_MARGIN_MS;
+    this.revalidateWaitMs = Math.min(config.values.s3.timeoutMs, REVALIDATE_WAIT_MS);
     this.memory = new LRUCache({ max: config.values.sessions.cacheMax });
   }
 
@@ -78,17 +83,15 @@ export class SessionStore {
       pending = this.load(sessionId, cached?.session).finally(() => this.loading.delete(sessionId));
       this.loading.set(sessionId, pending);
     }
-    try {
-      return live(await bounded(pending, this.waiterBoundMs), Date.now());
-    } catch (err) {
-      const entry = this.memory.get(sessionId);
-      if (err instanceof StorageError && err.isOutage && entry?.session && this.withinGrace(entry, Date.now())) {
-        if (!entry.failedAt) this.logger.warn({ msg: 'S3 unreachable: serving a session from memory (outage grace)', sessionAgeMs: Date.now() - entry.checkedAt, graceMs: this.outageGraceMs });
-        entry.failedAt = Date.now();
-        return live(entry.session, Date.now());
-      }
-      throw err;
+    if (cached?.session && this.withinGrace(cached, now)) {
+      // Re-checking a session held here: wait briefly, then go on from memory while the check finishes in the
+      // background (it updates memory when it does), so a stalled S3 never stalls a warm user.
+      const result = await settleWithin(pending, this.revalidateWaitMs);
+      if (result.done === 'ok') return live(result.value, Date.now());
+      if (result.done === 'error' && !(result.error instanceof StorageError && result.error.isOutage)) throw result.error;
+      return live(cached.session, Date.now());
     }
+    return live(await bounded(pending, this.waiterBoundMs), Date.now());
   }
 
   /**
@@ -151,7 +154,17 @@ export class SessionStore {
   }
 
   private async load(sessionId: string, known: Session | undefined): Promise<Session | undefined> {
-    const stored = await this.objects.get(this.sessionKey(sessionId));
+    let stored;
+    try {
+      stored = await this.objects.get(this.sessionKey(sessionId));
+    } catch (err) {
+      const entry = this.memory.get(sessionId);
+      if (err instanceof StorageError && err.isOutage && entry?.session) {
+        if (!entry.failedAt) this.logger.warn({ msg: 'S3 unreachable: serving a session from memory (outage grace)', sessionAgeMs: Date.now() - entry.checkedAt, graceMs: this.outageGraceMs });
+        entry.failedAt = Date.now();
+      }
+      throw err;
+    }
     let session = stored ? fromSessionDocument(sessionId, stored.value) : undefined;
     if (session && known && session.email !== known.email) {
       // The binding never changes; a stored object that says otherwise was tampered with. Refuse it.
@@ -183,6 +196,21 @@ function bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(new StorageError('timeout', `S3 did not answer a session lookup within ${ms} ms. Retry shortly.`)), ms);
   });
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+type Settled<T> = { done: 'ok'; value: T } | { done: 'error'; error: unknown } | { done: 'pending' };
+
+/** The promise's outcome if it settles within `ms`, else 'pending' (it keeps running). */
+function settleWithin<T>(promise: Promise<T>, ms: number): Promise<Settled<T>> {
+  let timer: NodeJS.Timeout | undefined;
+  const pending = new Promise<Settled<T>>((resolve) => {
+    timer = setTimeout(() => resolve({ done: 'pending' }), ms);
+  });
+  const settled = promise.then(
+    (value): Settled<T> => ({ done: 'ok', value }),
+    (error: unknown): Settled<T> => ({ done: 'error', error }),
+  );
+  return Promise.race([settled, pending]).finally(() => clearTimeout(timer));
 }
 
 function live(session: Session | undefined, now: number): Session | undefined {
