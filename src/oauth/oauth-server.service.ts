@@ -13,6 +13,8 @@ import { RefreshFamily, RefreshTokenFamilies } from './refresh-token-families.js
 import { SessionStore } from '../sessions/session.store.js';
 import type { PendingAuthorization } from '../auth/sign-in-flow.store.js';
 import { authenticateClient, PresentedClient } from './client-authentication.js';
+import { ProtectedResources } from '../sessions/protected-resources.js';
+import { grantedScopes, parseScopeRequest } from './scope-request.js';
 
 type Params = Record<string, unknown>;
 const str = (v: unknown, max = 2048) => (typeof v === 'string' && v.length > 0 && v.length <= max ? v : undefined);
@@ -29,7 +31,8 @@ export interface TokenResponse {
   token_type: 'Bearer';
   expires_in: number;
   refresh_token: string;
-  scope?: string;
+  /** Exactly the scopes the access token carries (RFC 6749 section 5.1). */
+  scope: string;
 }
 
 /**
@@ -50,6 +53,7 @@ export class OAuthServer {
     private readonly config: AppConfig,
     private readonly audit: AuditLog,
     private readonly metrics: Metrics,
+    private readonly resources: ProtectedResources,
   ) {}
 
   /** RFC 7591 dynamic registration. */
@@ -120,18 +124,25 @@ export class OAuthServer {
     if (!challenge) return fail('invalid_request', 'PKCE is required: send code_challenge with code_challenge_method=S256.');
     if (q.code_challenge_method !== 'S256') return fail('invalid_request', 'code_challenge_method must be S256 (plain is not allowed).');
     if (!/^[A-Za-z0-9_-]{43}$/.test(challenge)) return fail('invalid_request', 'code_challenge must be the base64url SHA-256 of the verifier (43 characters).');
-    const resource = q.resource === undefined ? undefined : str(q.resource, 512);
-    if (q.resource !== undefined && (!resource || !this.isOurResource(resource))) {
-      return fail('invalid_target', `resource must be this service (${this.config.values.publicUrl}) or a URL below it.`);
-    }
-    const scope = q.scope === undefined ? undefined : str(q.scope, 512);
-    return { clientId: client.clientId, redirectUri, codeChallenge: challenge, state, resource, scope };
+    const resource = q.resource === undefined ? undefined : this.resources.byIdentifier(str(q.resource, 512) ?? '');
+    if (q.resource !== undefined && !resource) return fail('invalid_target', `resource must be one of this service's resources: ${this.resources.list().map((r) => r.identifier).join(', ')}.`);
+    const scope = parseScopeRequest(q.scope);
+    if (!scope.ok) return fail('invalid_scope', scope.description);
+    return { clientId: client.clientId, redirectUri, codeChallenge: challenge, state, resource: resource?.identifier, scope: scope.scopes.join(' ') || undefined };
   }
 
   /** After the Google sign-in: the redirect back to the client, with a one-time code (60 s), state and iss. */
-  async completeAuthorization(request: PendingAuthorization, email: string, ip?: string): Promise<string> {
-    const code = await this.codes.issue({ ...request, email });
+  async completeAuthorization(request: PendingAuthorization, email: string, ip?: string, grantedAtGoogle: readonly string[] = []): Promise<string> {
     const back = new URL(request.redirectUri);
+    const scopes = grantedScopes(request.scope, grantedAtGoogle);
+    if (scopes.length === 0) {
+      back.searchParams.set('error', 'access_denied');
+      back.searchParams.set('error_description', 'The person did not grant Google any of the requested scopes. Ask again and have them allow access.');
+      if (request.state) back.searchParams.set('state', request.state);
+      back.searchParams.set('iss', this.config.values.jwt.issuer);
+      return back.toString();
+    }
+    const code = await this.codes.issue({ ...request, scope: scopes.join(' '), email });
     back.searchParams.set('code', code);
     if (request.state) back.searchParams.set('state', request.state);
     back.searchParams.set('iss', this.config.values.jwt.issuer);
@@ -181,7 +192,7 @@ export class OAuthServer {
     const claims = this.tokens.verify(token);
     const session = claims ? await this.sessions.find(claims.sid) : undefined;
     if (!claims || !session || session.email !== claims.sub) return { active: false };
-    return { active: true, token_type: 'Bearer', client_id: claims.client_id, sub: claims.sub, email: claims.email, aud: claims.aud, iss: claims.iss, iat: claims.iat, exp: claims.exp, sid: claims.sid };
+    return { active: true, token_type: 'Bearer', client_id: claims.client_id, sub: claims.sub, email: claims.email, aud: claims.aud, iss: claims.iss, iat: claims.iat, exp: claims.exp, sid: claims.sid, scope: claims.scope ?? '' };
   }
 
   private async exchangeCode(body: Params, client: OAuthClient): Promise<TokenResponse> {
@@ -208,8 +219,8 @@ export class OAuthServer {
     }
     const session = await this.sessions.create(grant.email, this.families.lifetimeSeconds);
     const refreshToken = await this.families.create({ familyId: grant.familyId, clientId: client.clientId, email: grant.email, sessionId: session.sessionId, resource: grant.resource, scope: grant.scope });
-    const access = await this.tokens.issue(session, { audience: grant.resource, clientId: client.clientId });
-    return { access_token: access.accessToken, token_type: 'Bearer', expires_in: access.expiresIn, refresh_token: refreshToken, ...(grant.scope ? { scope: grant.scope } : {}) };
+    const access = await this.tokens.issue(session, { audience: grant.resource, clientId: client.clientId, scopes: grant.scope?.split(' ') });
+    return { access_token: access.accessToken, token_type: 'Bearer', expires_in: access.expiresIn, refresh_token: refreshToken, scope: access.scope };
   }
 
   private async refresh(body: Params, client: OAuthClient): Promise<TokenResponse> {
@@ -225,8 +236,8 @@ export class OAuthServer {
     if (result.status !== 'rotated') throw new OAuthError('invalid_grant', 'The refresh token is invalid, expired or revoked. Sign in again.');
     const session = await this.sessions.find(result.family.sessionId);
     if (!session) throw new OAuthError('invalid_grant', 'The session of this refresh token has ended (logout or revocation). Sign in again.');
-    const access = await this.tokens.issue(session, { audience: result.family.resource, clientId: client.clientId });
-    return { access_token: access.accessToken, token_type: 'Bearer', expires_in: access.expiresIn, refresh_token: result.token, ...(result.family.scope ? { scope: result.family.scope } : {}) };
+    const access = await this.tokens.issue(session, { audience: result.family.resource, clientId: client.clientId, scopes: result.family.scope?.split(' ') });
+    return { access_token: access.accessToken, token_type: 'Bearer', expires_in: access.expiresIn, refresh_token: result.token, scope: access.scope };
   }
 
   private async revokeFamily(family: RefreshFamily, reason: string): Promise<void> {
@@ -240,13 +251,4 @@ export class OAuthServer {
     if (session) await this.sessions.end(session);
   }
 
-  private isOurResource(resource: string): boolean {
-    const base = this.config.values.publicUrl;
-    try {
-      const u = new URL(resource);
-      return !u.hash && (resource === base || resource.startsWith(`${base}/`));
-    } catch {
-      return false;
-    }
-  }
 }

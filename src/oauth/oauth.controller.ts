@@ -8,7 +8,7 @@ import { Public } from '../common/public.decorator.js';
 import { FlowReplies } from '../auth/flow-replies.js';
 import { GoogleSignIn } from '../auth/google-sign-in.js';
 import { presentedClient } from './client-authentication.js';
-import { authorizationServerMetadata, protectedResourceMetadata } from './oauth-metadata.js';
+import { authorizationServerMetadata } from './oauth-metadata.js';
 import { OAuthServer, RedirectableError, TokenResponse } from './oauth-server.service.js';
 
 type Form = Record<string, unknown>;
@@ -32,12 +32,6 @@ export class OAuthController {
   metadata() {
     const { jwt, publicUrl, oauth } = this.config.values;
     return authorizationServerMetadata(jwt.issuer, publicUrl, { registration: oauth.dynamicRegistration, jwks: jwt.algorithm === 'ES256' });
-  }
-
-  /** RFC 9728 metadata. */
-  @Get('.well-known/oauth-protected-resource')
-  resourceMetadata() {
-    return protectedResourceMetadata(this.config.values.jwt.issuer, this.config.values.publicUrl);
   }
 
   /** The bearer verification key, when bearer tokens are ES256. */

@@ -7,12 +7,13 @@ import { AuthorizationCodes } from './authorization-codes.js';
 import { OAuthClientRepository } from './oauth-client.repository.js';
 import { OAuthServer } from './oauth-server.service.js';
 import { OAuthController } from './oauth.controller.js';
+import { ResourceMetadataController } from './resource-metadata.controller.js';
 import { RefreshTokenFamilies } from './refresh-token-families.js';
 
 /** The OAuth 2.1 authorization server for API consumers and MCP clients, in front of the Google sign-in. */
 @Module({
   imports: [AuthModule, SessionsModule, StorageModule],
-  controllers: [OAuthController],
+  controllers: [OAuthController, ResourceMetadataController],
   providers: [OAuthServer, OAuthClientRepository, AuthorizationCodes, RefreshTokenFamilies],
 })
 export class OAuthModule implements OnModuleInit {
@@ -22,6 +23,6 @@ export class OAuthModule implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.continuation.register((request, email, ip) => this.server.completeAuthorization(request, email, ip));
+    this.continuation.register((request, email, ip, grantedScopes) => this.server.completeAuthorization(request, email, ip, grantedScopes));
   }
 }
