@@ -27,6 +27,11 @@ const staticClients = z.array(
     redirect_uris: z.array(z.string().min(1)).min(1),
     /** hex SHA-256 of the client secret; absent for a public client. */
     client_secret_sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+    /** How a confidential client authenticates (default client_secret_basic); a public client is always `none`. */
+    token_endpoint_auth_method: z.enum(['client_secret_basic', 'client_secret_post']).optional(),
+    grant_types: z.array(z.enum(['authorization_code', 'refresh_token'])).min(1).optional(),
+    /** The operator's own application: the person is not asked to approve it. */
+    first_party: z.boolean().optional(),
   }),
 );
 
@@ -80,11 +85,14 @@ export const envSchema = z
         try {
           return staticClients.parse(JSON.parse(v));
         } catch (err) {
-          ctx.addIssue({ code: 'custom', message: `must be a JSON list of {client_id, redirect_uris, client_secret_sha256?}: ${(err as Error).message.slice(0, 200)}` });
+          ctx.addIssue({ code: 'custom', message: `must be a JSON list of {client_id, redirect_uris, client_name?, client_secret_sha256?, token_endpoint_auth_method?, grant_types?, first_party?}: ${(err as Error).message.slice(0, 200)}` });
           return z.NEVER;
         }
       }),
     OAUTH_REFRESH_TOKEN_TTL_SECONDS: int(30 * 24 * 3600, 300),
+    OAUTH_REFRESH_REUSE_GRACE_SECONDS: int(30, 0),
+    OAUTH_UNUSED_CLIENT_TTL_DAYS: int(30, 1),
+    OAUTH_REGISTRATION_TOKEN: z.string().min(32, 'must be at least 32 characters (a random initial access token)').optional(),
   })
   .superRefine((env, ctx) => {
     if (!env.JWT_SECRET && !env.JWT_PRIVATE_KEY) {
@@ -153,8 +161,16 @@ export interface AppConfigValues {
   oauth: {
     prefix: string;
     dynamicRegistration: boolean;
-    staticClients: Array<{ client_id: string; client_name?: string; redirect_uris: string[]; client_secret_sha256?: string }>;
+    staticClients: z.infer<typeof staticClients>;
     refreshTokenTtlSeconds: number;
+    /** How long the refresh token just rotated away may be presented again (a retry) without revoking its family. */
+    refreshReuseGraceSeconds: number;
+    /** Registered clients not used for this many days are deleted. */
+    unusedClientTtlDays: number;
+    /** RFC 7591 initial access token: when set, registration needs `Authorization: Bearer <it>`. */
+    registrationToken?: string;
+    /** Key for values the authorization server seals (consent forms, cookies, refresh successors); derived from the JWT key. */
+    sealKey: Buffer;
   };
 }
 
@@ -223,6 +239,10 @@ export function parseConfig(raw: Record<string, string | undefined>): AppConfigV
       dynamicRegistration: env.OAUTH_DYNAMIC_REGISTRATION === 'true',
       staticClients: env.OAUTH_STATIC_CLIENTS,
       refreshTokenTtlSeconds: env.OAUTH_REFRESH_TOKEN_TTL_SECONDS,
+      refreshReuseGraceSeconds: env.OAUTH_REFRESH_REUSE_GRACE_SECONDS,
+      unusedClientTtlDays: env.OAUTH_UNUSED_CLIENT_TTL_DAYS,
+      registrationToken: env.OAUTH_REGISTRATION_TOKEN,
+      sealKey: createHash('sha256').update('oauth-server-seal\0').update(keyMaterial).digest(),
     },
   };
 }
