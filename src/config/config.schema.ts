@@ -67,6 +67,7 @@ export const envSchema = z
     JWT_TTL_SECONDS: int(3600, 60),
     SESSION_CACHE_TTL_MS: int(5000, 0),
     SESSION_CACHE_MAX: int(100000, 1),
+    SESSION_OUTAGE_GRACE_MS: int(300000, 0),
     GOOGLE_CLIENT_CACHE_TTL_MS: int(1800000, 0),
     GOOGLE_CLIENT_CACHE_MAX: int(10000, 1),
     S3_LATENCY_WARN_MS: int(500, 1),
@@ -152,7 +153,8 @@ export interface AppConfigValues {
     /** Key material for the sign-in flow cookie, derived from the JWT key so operators manage one secret. */
     flowCookieKey: Buffer;
   };
-  sessions: { cacheTtlMs: number; cacheMax: number };
+  /** outageGraceMs: how long a session checked against S3 stays usable from memory while S3 is unreachable. */
+  sessions: { cacheTtlMs: number; cacheMax: number; outageGraceMs: number };
   cookieSecure: 'auto' | boolean;
   logLevel: string;
   audit: { s3: boolean; prefix: string };
@@ -229,7 +231,7 @@ export function parseConfig(raw: Record<string, string | undefined>): AppConfigV
       ttlSeconds: env.JWT_TTL_SECONDS,
       flowCookieKey: createHash('sha256').update('oauth-flow-cookie\0').update(keyMaterial).digest(),
     },
-    sessions: { cacheTtlMs: env.SESSION_CACHE_TTL_MS, cacheMax: env.SESSION_CACHE_MAX },
+    sessions: { cacheTtlMs: env.SESSION_CACHE_TTL_MS, cacheMax: env.SESSION_CACHE_MAX, outageGraceMs: env.SESSION_OUTAGE_GRACE_MS },
     cookieSecure: env.COOKIE_SECURE === 'auto' ? 'auto' : env.COOKIE_SECURE === 'true',
     logLevel: env.LOG_LEVEL,
     audit: { s3: env.AUDIT_S3 === 'true', prefix: env.AUDIT_S3_PREFIX },
