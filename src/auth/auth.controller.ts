@@ -54,11 +54,11 @@ export class AuthController {
     }
     if (step.flow.oauth) {
       // The sign-in served an OAuth client: back to it with a one-time code.
-      const back = await this.continuation.complete(step.flow.oauth, email, req.ip);
+      const back = await this.continuation.complete(step.flow.oauth, email, req.ip, step.identity.scopes);
       reply.header('cache-control', 'no-store').redirect(back, 302);
       return;
     }
-    const result = await this.auth.openSession(email, req.ip);
+    const result = await this.auth.openSession(email, req.ip, step.identity.scopes);
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache').status(200).send(result);
   }
 

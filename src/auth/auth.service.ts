@@ -67,10 +67,13 @@ export class AuthService {
     return 'stored';
   }
 
-  /** Opens a session for a user who just signed in with Google and issues the bearer token (browser sign-in). */
-  async openSession(email: string, ip?: string): Promise<SignInResult> {
+  /**
+   * Opens a session for a user who just signed in with Google and issues the bearer token (browser sign-in); the
+   * token carries the scopes Google says the user has granted.
+   */
+  async openSession(email: string, ip?: string, grantedScopes: readonly string[] = []): Promise<SignInResult> {
     const session = await this.sessions.create(email, this.tokens.ttlSeconds);
-    const issued = await this.tokens.issue(session);
+    const issued = await this.tokens.issue(session, { scopes: grantedScopes });
     this.audit.record({ event: 'sign_in', outcome: 'success', user: email, ip, detail: { via: 'browser' } });
     return { access_token: issued.accessToken, token_type: 'Bearer', expires_in: issued.expiresIn, email, session_id: session.sessionId };
   }

@@ -11,6 +11,8 @@ import { OAuthClient } from './oauth-client.js';
 import { OAuthClientRepository } from './oauth-client.repository.js';
 import { OAuthError } from './oauth-error.js';
 import { SealedValues } from './sealed-values.js';
+import { ProtectedResources } from '../sessions/protected-resources.js';
+import { grantedScopes } from './scope-request.js';
 
 /** What the browser is sent next. */
 export type AuthorizationStep =
@@ -63,6 +65,7 @@ export class AuthorizationFlow {
     private readonly markers: OneTimeMarkers,
     private readonly audit: AuditLog,
     private readonly config: AppConfig,
+    private readonly resources: ProtectedResources,
   ) {
     this.issuer = config.values.jwt.issuer;
     this.base = config.values.publicUrl;
@@ -75,7 +78,7 @@ export class AuthorizationFlow {
     const remembered = await this.rememberedUser(cookies);
     let request: AuthorizationRequest;
     try {
-      request = parseAuthorizationRequest(query, client, (r) => this.isOurResource(r));
+      request = parseAuthorizationRequest(query, client, (r) => this.resources.byIdentifier(r)?.identifier);
     } catch (err) {
       if (!(err instanceof AuthorizationRequestError)) throw err;
       // Redirect the error only to a client the person has shown they trust; anyone else gets our page.
@@ -121,9 +124,16 @@ export class AuthorizationFlow {
    * After the Google sign-in (via SignInContinuation): the redirect back to the client with a code when the person
    * approved, else a hop back to us (to remember the user in this browser, or to ask for consent now).
    */
-  async afterSignIn(request: AuthorizationRequest, email: string, ip?: string): Promise<string> {
-    const client = await this.clients.findById(request.clientId);
+  async afterSignIn(signedIn: AuthorizationRequest, email: string, ip: string | undefined, grantedAtGoogle: readonly string[]): Promise<string> {
+    const client = await this.clients.findById(signedIn.clientId);
     if (!client) throw new OAuthError('invalid_request', 'The application was deleted while you signed in. Start again from the application.');
+    // The token gets the requested scopes Google says the user has granted, and no others.
+    const granted = grantedScopes(signedIn.scope, grantedAtGoogle);
+    if (granted.length === 0) {
+      // Shown to the person (who may not have approved this client yet), not redirected.
+      throw new OAuthError('access_denied', 'Google reports that none of the access this application asked for was granted, so it gets nothing. Start again from the application and allow access on Google\'s page.', 403);
+    }
+    const request: AuthorizationRequest = { ...signedIn, grantedScope: granted.join(' ') };
     const scopes = requestedScopes(request);
     if (request.approved) {
       await this.approvals.approve(email, client.clientId, scopes);
@@ -151,7 +161,7 @@ export class AuthorizationFlow {
 
   /** A one-time code for the request, in the redirect back to the client (with state and RFC 9207 iss). */
   private async issueCode(request: AuthorizationRequest, email: string): Promise<string> {
-    const code = await this.codes.issue({ ...pendingPart(request), email });
+    const code = await this.codes.issue({ ...pendingPart(request), scope: request.grantedScope ?? '', email });
     const back = new URL(request.redirectUri);
     back.searchParams.set('code', code);
     if (request.state) back.searchParams.set('state', request.state);
@@ -194,14 +204,6 @@ export class AuthorizationFlow {
     return this.sealed.seal('remembered-user', { email }, REMEMBER_USER_SECONDS);
   }
 
-  private isOurResource(resource: string): boolean {
-    try {
-      const u = new URL(resource);
-      return !u.hash && (resource === this.base || resource.startsWith(`${this.base}/`));
-    } catch {
-      return false;
-    }
-  }
 }
 
 const digest = (value: string) => createHash('sha256').update(value).digest('base64url');

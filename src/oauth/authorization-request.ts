@@ -2,6 +2,7 @@ import type { PendingAuthorization } from '../auth/sign-in-flow.store.js';
 import { OAuthClient } from './oauth-client.js';
 import { OAuthError, OAuthErrorCode } from './oauth-error.js';
 import { redirectUriMatches, redirectUriProblem } from './redirect-uris.js';
+import { parseScopeRequest } from './scope-request.js';
 
 /**
  * An authorization request on its way through consent and the Google sign-in. It travels inside auth's sign-in
@@ -13,6 +14,8 @@ export interface AuthorizationRequest extends PendingAuthorization {
   approved?: boolean;
   /** The user our remembered-user cookie named when the request arrived (their approval let it skip the page). */
   rememberedUser?: string;
+  /** After the Google sign-in: the requested scopes Google says the user granted (space separated); the code's scope. */
+  grantedScope?: string;
 }
 
 /**
@@ -52,7 +55,7 @@ const str = (v: unknown, max = 2048) => (typeof v === 'string' && v.length > 0 &
  * Checks an authorization request's parameters against its client. Problems with the client or the redirect URI
  * throw OAuthError (shown to the person, never redirected); the rest throw AuthorizationRequestError.
  */
-export function parseAuthorizationRequest(q: Record<string, unknown>, client: OAuthClient | undefined, isOurResource: (r: string) => boolean): AuthorizationRequest {
+export function parseAuthorizationRequest(q: Record<string, unknown>, client: OAuthClient | undefined, resourceOf: (r: string) => string | undefined): AuthorizationRequest {
   if (!client) throw new OAuthError('invalid_request', 'Unknown or missing client_id. Register the client at /oauth/register first.');
   const presented = q.redirect_uri === undefined ? undefined : str(q.redirect_uri);
   if (presented !== undefined) {
@@ -74,13 +77,13 @@ export function parseAuthorizationRequest(q: Record<string, unknown>, client: OA
   if (!challenge) return fail('invalid_request', 'PKCE is required: send code_challenge with code_challenge_method=S256.');
   if (q.code_challenge_method !== 'S256') return fail('invalid_request', 'code_challenge_method must be S256 (plain is not allowed).');
   if (!/^[A-Za-z0-9_-]{43}$/.test(challenge)) return fail('invalid_request', 'code_challenge must be the base64url SHA-256 of the verifier (43 characters).');
-  const resource = q.resource === undefined ? undefined : str(q.resource, 512);
-  if (q.resource !== undefined && (!resource || !isOurResource(resource))) {
-    return fail('invalid_target', 'resource must be this service or a URL below it.');
+  const resource = q.resource === undefined ? undefined : resourceOf(str(q.resource, 512) ?? '');
+  if (q.resource !== undefined && !resource) {
+    return fail('invalid_target', 'resource must be this service or one of its resources: see /.well-known/oauth-protected-resource and the resource_metadata of a 401.');
   }
-  const scope = q.scope === undefined ? undefined : str(q.scope, 1024);
-  if (q.scope !== undefined && !scope) return fail('invalid_scope', 'scope must be a space-separated list of at most 1024 characters.');
-  return { clientId: client.clientId, redirectUri, codeChallenge: challenge, state, resource, scope };
+  const scope = parseScopeRequest(q.scope);
+  if (!scope.ok) return fail('invalid_scope', scope.description);
+  return { clientId: client.clientId, redirectUri, codeChallenge: challenge, state, resource, scope: scope.scopes.join(' ') || undefined };
 }
 
 /** Stands for "no scope parameter": whatever access the service gives by default, approved as a thing of its own. */

@@ -11,7 +11,7 @@ import { AuthorizationFlow, AuthorizationStep, FlowCookies, REMEMBER_USER_SECOND
 import { presentedClient } from './client-authentication.js';
 import { ClientRegistration } from './client-registration.service.js';
 import { PAGE_HEADERS, renderErrorPage } from './consent-page.js';
-import { authorizationServerMetadata, protectedResourceMetadata } from './oauth-metadata.js';
+import { authorizationServerMetadata } from './oauth-metadata.js';
 import { OAuthError } from './oauth-error.js';
 import { TokenEndpoint, TokenResponse } from './token-endpoint.service.js';
 
@@ -46,12 +46,6 @@ export class OAuthController {
   metadata() {
     const { jwt, publicUrl, oauth } = this.config.values;
     return authorizationServerMetadata(jwt.issuer, publicUrl, { registration: oauth.dynamicRegistration, jwks: jwt.algorithm === 'ES256' });
-  }
-
-  /** RFC 9728 metadata. */
-  @Get('.well-known/oauth-protected-resource')
-  resourceMetadata() {
-    return protectedResourceMetadata(this.config.values.jwt.issuer, this.config.values.publicUrl);
   }
 
   /** The bearer verification key, when bearer tokens are ES256. */

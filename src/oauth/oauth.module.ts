@@ -10,6 +10,7 @@ import { ClientApprovals } from './client-approvals.js';
 import { ClientRegistration } from './client-registration.service.js';
 import { OAuthClientRepository } from './oauth-client.repository.js';
 import { OAuthController } from './oauth.controller.js';
+import { ResourceMetadataController } from './resource-metadata.controller.js';
 import { RefreshTokenFamilies } from './refresh-token-families.js';
 import { SealedValues } from './sealed-values.js';
 import { TokenEndpoint } from './token-endpoint.service.js';
@@ -17,7 +18,7 @@ import { TokenEndpoint } from './token-endpoint.service.js';
 /** The OAuth 2.1 authorization server for API consumers and MCP clients, in front of the Google sign-in. */
 @Module({
   imports: [AuthModule, SessionsModule, StorageModule],
-  controllers: [OAuthController],
+  controllers: [OAuthController, ResourceMetadataController],
   providers: [AuthorizationFlow, TokenEndpoint, ClientRegistration, OAuthClientRepository, ClientApprovals, AuthorizationCodes, RefreshTokenFamilies, SealedValues],
 })
 export class OAuthModule implements OnModuleInit {
@@ -28,6 +29,6 @@ export class OAuthModule implements OnModuleInit {
 
   onModuleInit(): void {
     // The request comes back as auth stored it: the AuthorizationRequest this module handed to the sign-in.
-    this.continuation.register((request, email, ip) => this.flow.afterSignIn(request as AuthorizationRequest, email, ip));
+    this.continuation.register((request, email, ip, grantedScopes) => this.flow.afterSignIn(request as AuthorizationRequest, email, ip, grantedScopes));
   }
 }

@@ -87,7 +87,7 @@ export class TokenEndpoint {
     const claims = this.tokens.verify(token);
     const session = claims ? await this.sessions.find(claims.sid) : undefined;
     if (!claims || !session || session.email !== claims.sub) return { active: false };
-    return { active: true, token_type: 'Bearer', client_id: claims.client_id, sub: claims.sub, email: claims.email, aud: claims.aud, iss: claims.iss, iat: claims.iat, exp: claims.exp, sid: claims.sid };
+    return { active: true, token_type: 'Bearer', client_id: claims.client_id, sub: claims.sub, email: claims.email, aud: claims.aud, iss: claims.iss, iat: claims.iat, exp: claims.exp, sid: claims.sid, scope: claims.scope ?? '' };
   }
 
   private async authenticate(presented: PresentedClient): Promise<OAuthClient> {
@@ -121,8 +121,8 @@ export class TokenEndpoint {
     // so a replayed code ends that session. Such a client is never given the token (and could not use it).
     const familyToken = await this.families.create({ familyId: grant.familyId, clientId: client.clientId, email: grant.email, sessionId: session.sessionId, resource: grant.resource, scope: grant.scope });
     const refreshToken = grantTypesOf(client).includes('refresh_token') ? familyToken : undefined;
-    const access = await this.tokens.issue(session, { audience: grant.resource, clientId: client.clientId });
-    return { access_token: access.accessToken, token_type: 'Bearer', expires_in: access.expiresIn, ...(refreshToken ? { refresh_token: refreshToken } : {}), ...(grant.scope ? { scope: grant.scope } : {}) };
+    const access = await this.tokens.issue(session, { audience: grant.resource, clientId: client.clientId, scopes: grant.scope?.split(' ') });
+    return { access_token: access.accessToken, token_type: 'Bearer', expires_in: access.expiresIn, ...(refreshToken ? { refresh_token: refreshToken } : {}), scope: access.scope };
   }
 
   private async refresh(body: Params, client: OAuthClient): Promise<TokenResponse> {
@@ -138,8 +138,8 @@ export class TokenEndpoint {
     if (result.status !== 'rotated') throw new OAuthError('invalid_grant', 'The refresh token is invalid, expired or revoked. Sign in again.');
     const session = await this.sessions.find(result.family.sessionId);
     if (!session) throw new OAuthError('invalid_grant', 'The session of this refresh token has ended (logout or revocation). Sign in again.');
-    const access = await this.tokens.issue(session, { audience: result.family.resource, clientId: client.clientId });
-    return { access_token: access.accessToken, token_type: 'Bearer', expires_in: access.expiresIn, refresh_token: result.token, ...(result.family.scope ? { scope: result.family.scope } : {}) };
+    const access = await this.tokens.issue(session, { audience: result.family.resource, clientId: client.clientId, scopes: result.family.scope?.split(' ') });
+    return { access_token: access.accessToken, token_type: 'Bearer', expires_in: access.expiresIn, refresh_token: result.token, scope: access.scope };
   }
 
   private async revokeFamily(family: RefreshFamily, reason: string): Promise<void> {

@@ -63,7 +63,8 @@ describe('OAuth 2.1 authorization server, driven by oauth4webapi', () => {
     expect(prm).toMatchObject({ resource: sut.url, authorization_servers: [sut.url] });
     const denied = await fetch(`${sut.url}/v1/users/me/gmail/messages`);
     expect(denied.status).toBe(401);
-    expect(denied.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${sut.url}/.well-known/oauth-protected-resource"`);
+    // The route's own resource (RFC 9728 section 3.1); oauth-audience.e2e.spec.ts checks every resource.
+    expect(denied.headers.get('www-authenticate')).toMatch(new RegExp(`^Bearer resource_metadata="${sut.url}/\\.well-known/oauth-protected-resource/v1/users/me/gmail", scope="[^"]+"$`));
     expect((await fetch(`${sut.url}/.well-known/jwks.json`)).status).toBe(404); // HS256 here: no public key
   });
 
