@@ -124,6 +124,13 @@ export class CredentialsService {
     this.cache.set(credentials.email, credentials);
     this.clients.updateToken(credentials);
   }
+
+  /** Revocation (after Google confirmed): deletes the user's credentials unconditionally, and every cache. */
+  async deleteForRevocation(email: string): Promise<void> {
+    this.cache.delete(email);
+    this.clients.drop(email);
+    await this.repository.delete(email);
+  }
 }
 
 function isFresh(c: GoogleCredentials): boolean {
