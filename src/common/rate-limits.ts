@@ -7,8 +7,7 @@ import { DomainError } from './domain-error.js';
 const LIMITED_ROUTES: Array<{ name: keyof AppConfigValues['rateLimits']; methods: string[]; url: string; what: string }> = [
   { name: 'register', methods: ['POST'], url: '/oauth/register', what: 'client registrations' },
   { name: 'token', methods: ['POST'], url: '/oauth/token', what: 'token requests' },
-  // GET shows the consent page; its form posts back to the same URL and counts against the same budget.
-  { name: 'authorize', methods: ['GET', 'POST'], url: '/oauth/authorize', what: 'authorization requests' },
+  { name: 'authorize', methods: ['GET'], url: '/oauth/authorize', what: 'authorization requests' },
   { name: 'googleCallback', methods: ['GET'], url: '/auth/google/callback', what: 'sign-in callbacks' },
 ];
 
