@@ -35,6 +35,7 @@ describe('Security headers', () => {
       const script = await fetch(src);
       expect({ src: src.pathname, status: script.status }).toEqual({ src: src.pathname, status: 200 });
       expect(script.headers.get('content-type')).toMatch(/javascript/);
+      await script.arrayBuffer(); // read it all, so the connection is free when the service closes
     }
     const stylesheets = [...html.matchAll(/<link[^>]*rel=["']stylesheet["'][^>]*href=["']([^"']+)["']/g)].map((m) => new URL(m[1], res.url));
     for (const href of stylesheets) expect(href.origin).toBe(sut.url);
@@ -45,6 +46,8 @@ describe('Security headers', () => {
     ['an error', '/no/such/route'],
     ['the sign-in redirect', '/auth/google'],
   ])('hardens %s too', async (_what, path) => {
-    expectHardened(await fetch(`${sut.url}${path}`, { redirect: 'manual' }));
+    const res = await fetch(`${sut.url}${path}`, { redirect: 'manual' });
+    await res.arrayBuffer();
+    expectHardened(res);
   });
 });
