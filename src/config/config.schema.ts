@@ -94,6 +94,9 @@ export const envSchema = z
     OAUTH_REFRESH_REUSE_GRACE_SECONDS: int(30, 0),
     OAUTH_UNUSED_CLIENT_TTL_DAYS: int(30, 1),
     OAUTH_REGISTRATION_TOKEN: z.string().min(32, 'must be at least 32 characters (a random initial access token)').optional(),
+    MCP_TOOLS: z.string().regex(/^\s*[a-z_]+\s*(,\s*[a-z_]+\s*)*$/, 'must be a comma list of tiers (core, extended, all), services or tool names').default('all'),
+    MCP_READ_ONLY: z.enum(['true', 'false']).default('false'),
+    CORS_ORIGINS: z.string().default('').refine((v) => v.split(',').map((o) => o.trim()).filter(Boolean).every((o) => o === '*' || /^https?:\/\/[^/\s]+$/.test(o)), 'must be * or a comma list of origins like https://app.example.com (scheme and host, no path)'),
   })
   .superRefine((env, ctx) => {
     if (!env.JWT_SECRET && !env.JWT_PRIVATE_KEY) {
@@ -174,6 +177,9 @@ export interface AppConfigValues {
     /** Key for values the authorization server seals (consent forms, cookies, refresh successors); derived from the JWT key. */
     sealKey: Buffer;
   };
+  mcp: { tools: string[]; readOnly: boolean };
+  /** Browser origins allowed to call /mcp and the OAuth endpoints ('*' = any); empty = none beyond the defaults. */
+  corsOrigins: string[];
 }
 
 /** Thrown at boot; the message names every bad variable so the operator can fix them in one go. */
@@ -246,5 +252,7 @@ export function parseConfig(raw: Record<string, string | undefined>): AppConfigV
       registrationToken: env.OAUTH_REGISTRATION_TOKEN,
       sealKey: createHash('sha256').update('oauth-server-seal\0').update(keyMaterial).digest(),
     },
+    mcp: { tools: env.MCP_TOOLS.split(',').map((t) => t.trim()), readOnly: env.MCP_READ_ONLY === 'true' },
+    corsOrigins: env.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
   };
 }

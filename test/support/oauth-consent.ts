@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import type { World } from './harness.js';
 import { Browser } from './http-client.js';
 
@@ -94,4 +95,52 @@ export function authorizeUrl(base: string, params: Record<string, string>): stri
   const url = new URL(`${base}/oauth/authorize`);
   for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
   return url.toString();
+}
+
+export interface OAuthTokens {
+  clientId: string;
+  access_token: string;
+  refresh_token?: string;
+  scope?: string;
+}
+
+/**
+ * The whole OAuth flow for a fresh public client as an app and its user do it: register, authorize in a browser
+ * (consent Allowed, Google sign-in as `email`), exchange the code with the PKCE verifier.
+ */
+export async function tokensThroughOAuth(world: World, serviceUrl: string, email: string, opts: { metadata?: Record<string, unknown>; params?: Record<string, string> } = {}): Promise<OAuthTokens> {
+  const redirectUri = 'http://127.0.0.1:8765/callback';
+  const reg = await fetch(`${serviceUrl}/oauth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ redirect_uris: [redirectUri], token_endpoint_auth_method: 'none', client_name: 'test app', ...opts.metadata }),
+  });
+  if (reg.status !== 201) throw new Error(`registration failed: ${reg.status} ${await reg.text()}`);
+  const clientId = ((await reg.json()) as { client_id: string }).client_id;
+  const verifier = randomBytes(32).toString('base64url');
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  const { location, stoppedAt } = await authorizeInBrowser(
+    world,
+    authorizeUrl(serviceUrl, { client_id: clientId, redirect_uri: redirectUri, response_type: 'code', code_challenge: challenge, code_challenge_method: 'S256', ...opts.params }),
+    email,
+  );
+  const code = location?.searchParams.get('code');
+  if (!code) throw new Error(`no code: ${location ?? `${stoppedAt?.status} ${await stoppedAt?.text()}`}`);
+  const res = await fetch(`${serviceUrl}/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'authorization_code', client_id: clientId, code, code_verifier: verifier, redirect_uri: redirectUri }),
+  });
+  if (res.status !== 200) throw new Error(`token exchange failed: ${res.status} ${await res.text()}`);
+  return { clientId, ...((await res.json()) as Omit<OAuthTokens, 'clientId'>) };
+}
+
+/** POSTs a refresh_token grant for a public client; answers status and body. */
+export async function refreshGrant(serviceUrl: string, clientId: string, refreshToken: string): Promise<{ status: number; body: Record<string, string> }> {
+  const res = await fetch(`${serviceUrl}/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'refresh_token', client_id: clientId, refresh_token: refreshToken }),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, string> };
 }
