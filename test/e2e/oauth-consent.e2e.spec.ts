@@ -118,8 +118,14 @@ describe('Consent of our own before any code leaves (the confused-deputy attack)
     const html = await res.text();
     expect(html).not.toContain('<script>');
     expect(html).not.toContain('<img');
-    expect(html).not.toContain('<b>x</b>');
+    expect(html).not.toContain('<b>x</b>'); // the redirect URI's query, shown escaped
     expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    // A scope outside the vocabulary is refused (invalid_scope) on an error page that shows it escaped.
+    const refused = await fetch(authorizeUrl(sut.url, (await request(client, odd, { scope: '<b>x</b>' })).params), { headers: { accept: 'text/html' } });
+    expect(refused.status).toBe(400);
+    const refusal = await refused.text();
+    expect(refusal).toContain('invalid_scope');
+    expect(refusal).not.toContain('<b>x</b>');
   });
 
   it('refuses a consent form posted without the browser\'s cookie, from another site, or twice', async () => {
