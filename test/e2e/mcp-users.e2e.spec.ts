@@ -7,7 +7,7 @@ const BOB = 'mcp-bob@example.com';
 const G = 'https://www.googleapis.com/auth/';
 
 /** Message ids a search tool returns. */
-const searchIds = (r: { structuredContent?: unknown }) => (r.structuredContent as { messages: Array<{ id: string }> }).messages.map((m) => m.id);
+const searchIds = (r: object) => ((r as { structuredContent?: unknown }).structuredContent as { messages: Array<{ id: string }> }).messages.map((m) => m.id);
 
 describe('MCP endpoint: users, replicas, revocation, scopes, tool sets', () => {
   let world: World;
