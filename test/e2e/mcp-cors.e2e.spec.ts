@@ -58,7 +58,7 @@ describe('CORS for browser-based MCP and OAuth clients', () => {
     const token = (await signIn(listed, world, 'cors-user@example.com')).access_token;
     const res = await fetch(`${listed.url}/mcp`, { method: 'POST', headers: { origin: EVIL, authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}' });
     expect(res.status).toBe(403);
-    expect((await res.json()).error).toBe('origin_not_allowed');
+    expect(((await res.json()) as { error: string }).error).toBe('origin_not_allowed');
     // Without CORS_ORIGINS no web origin may use /mcp or register clients.
     expect((await preflight(`${closed.url}/mcp`, APP)).headers.get('access-control-allow-origin')).toBeNull();
     expect((await preflight(`${closed.url}/oauth/register`, APP)).headers.get('access-control-allow-origin')).toBeNull();
