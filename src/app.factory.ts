@@ -1,5 +1,7 @@
 import fastifyCookie from '@fastify/cookie';
+import fastifyCors from '@fastify/cors';
 import fastifyHelmet from '@fastify/helmet';
+import { corsDelegator } from './common/cors.js';
 import type { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -82,6 +84,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   });
   // Form bodies (POST /auth/revoke, /oauth/*) are parsed by Nest's Fastify adapter itself.
   await app.register(fastifyCookie as never);
+  await app.register(fastifyCors as never, { delegator: corsDelegator(config) } as never); // /mcp, OAuth endpoints, metadata
   await app.register(fastifyHelmet as never, SECURITY_HEADERS as never);
   await registerRateLimits(app, config.rateLimits);
   const metrics = app.get(Metrics);
