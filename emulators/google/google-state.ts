@@ -61,6 +61,12 @@ export class GoogleState {
   readonly revocations: string[] = [];
   readonly apiCalls: ApiCall[] = [];
   omitRefreshTokenOnce = false;
+  /**
+   * Refresh token rotation, as Google does for some clients: each refresh answers with a new refresh token and the
+   * one it used is refused from then on (invalid_grant); a new grant that issues a refresh token revokes the
+   * user's older ones for that client. Access tokens already issued stay valid until they expire.
+   */
+  rotateRefreshTokens = false;
 
   constructor(readonly accessTokenTtlSeconds: number) {}
 
@@ -109,6 +115,31 @@ export class GoogleState {
     const token = random('1//0g');
     this.refreshTokens.set(token, { ...identity });
     return token;
+  }
+
+  /** Rotation: the used refresh token stops working and a new one for the same grant is returned. */
+  rotateRefreshToken(used: string): string {
+    const identity = this.refreshTokens.get(used);
+    if (!identity) throw new Error('cannot rotate an unknown refresh token');
+    this.refreshTokens.delete(used);
+    return this.issueRefreshToken(identity);
+  }
+
+  /** A re-grant under rotation: every older refresh token of the user for this client stops working. */
+  revokeRefreshTokensOf(email: string, clientId: string): number {
+    let n = 0;
+    for (const [t, info] of this.refreshTokens) {
+      if (info.email === email && info.clientId === clientId) {
+        this.refreshTokens.delete(t);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Whether Google would accept this refresh token now (tests check that a stored one still works). */
+  isLiveRefreshToken(token: string): boolean {
+    return this.refreshTokens.has(token);
   }
 
   refreshTokenInfo(token: string): RefreshTokenInfo | undefined {
