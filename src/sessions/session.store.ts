@@ -69,11 +69,15 @@ export class SessionStore {
     this.metrics.sessions.inc({ event: 'ended' });
   }
 
-  /** Ends every session of a user, on every replica (others notice within SESSION_CACHE_TTL_MS). */
-  async endAllForUser(email: string): Promise<number> {
+  /**
+   * Ends every session of a user, on every replica (others notice within SESSION_CACHE_TTL_MS). With
+   * `createdBefore`, only sessions created before that instant end (a dead grant takes only the sessions built on it).
+   */
+  async endAllForUser(email: string, opts: { createdBefore?: Date } = {}): Promise<number> {
     const ids = new Set<string>();
     for await (const key of this.objects.listAll(this.userIndexPrefix(email))) ids.add(key.slice(key.lastIndexOf('/') + 1));
     for (const [id, entry] of this.memory.entries()) if (entry.session?.email === email) ids.add(id);
+    if (opts.createdBefore) await this.excludeCreatedSince(ids, opts.createdBefore.getTime());
     const now = Date.now();
     for (const id of ids) {
       this.memory.set(id, { session: undefined, checkedAt: now });
@@ -82,6 +86,16 @@ export class SessionStore {
     }
     this.metrics.sessions.inc({ event: 'revoked' }, ids.size);
     return ids.size;
+  }
+
+  /** Removes from `ids` the sessions created at or after `since` (a session already gone stays listed, to be cleaned). */
+  private async excludeCreatedSince(ids: Set<string>, since: number): Promise<void> {
+    for (const id of [...ids]) {
+      const known = this.memory.get(id)?.session;
+      const stored = known ? undefined : await this.objects.get(this.sessionKey(id));
+      const session = known ?? (stored ? fromSessionDocument(id, stored.value) : undefined);
+      if (session && session.createdAt.getTime() >= since) ids.delete(id);
+    }
   }
 
   private async load(sessionId: string, known: Session | undefined): Promise<Session | undefined> {
