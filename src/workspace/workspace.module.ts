@@ -19,11 +19,13 @@ import { TasksController } from './tasks/tasks.controller.js';
 import { TasksService } from './tasks/tasks.service.js';
 import { WorkspaceController } from './workspace.controller.js';
 import { WorkspaceService } from './workspace.service.js';
+import { WorkspaceOperations } from './catalogue/workspace-operations.js';
 
 /** REST over Google Workspace APIs (Gmail, Drive, Calendar, Docs, Sheets, Tasks, Contacts), as the signed-in user. */
 @Module({
   imports: [CredentialsModule, SessionsModule],
   controllers: [WorkspaceController, GmailController, DriveController, CalendarController, DocsController, SheetsController, TasksController, ContactsController],
-  providers: [WorkspaceService, GoogleCaller, GoogleApis, GmailService, DriveService, CalendarService, DocsService, SheetsService, TasksService, ContactsService],
+  providers: [WorkspaceService, GoogleCaller, GoogleApis, GmailService, DriveService, CalendarService, DocsService, SheetsService, TasksService, ContactsService, WorkspaceOperations],
+  exports: [WorkspaceOperations],
 })
 export class WorkspaceModule {}

@@ -52,17 +52,45 @@ describe('deployment files', () => {
     expect(account.metadata.annotations['eks.amazonaws.com/role-arn']).toMatch(/^arn:aws:iam::/);
   });
 
-  it('docker-compose runs the service on MinIO with SSE-S3 and creates the bucket the service uses', () => {
+  it('docker-compose runs the service on SeaweedFS with SSE-S3 and least-privilege keys, and creates the bucket the service uses', () => {
     const [compose] = documents('docker-compose.yml');
-    const { broker, minio } = compose.services;
+    const { broker, seaweedfs } = compose.services;
     const create = compose.services['create-bucket'];
-    expect(minio.environment.MINIO_KMS_SECRET_KEY).toMatch(/^[\w-]+:[A-Za-z0-9+/=]{44}$/);
-    expect(create.entrypoint).toContain(`mc mb --ignore-existing local/${broker.environment.S3_BUCKET}`);
-    expect(create.entrypoint).toContain('mc encrypt set sse-s3');
+    const bucket = broker.environment.S3_BUCKET;
+    // SSE-S3 in SeaweedFS needs a 256-bit key encryption key, hex encoded.
+    expect(seaweedfs.environment.WEED_S3_SSE_KEY).toMatch(/^\$\{WEED_S3_SSE_KEY:-[0-9a-f]{64}\}$/);
+    expect(seaweedfs.command).toMatch(/-s3\b/);
+    expect(seaweedfs.command).toContain('-s3.config=/etc/seaweedfs/s3.json');
+    const mount = seaweedfs.volumes.find((v: string) => v.endsWith(':/etc/seaweedfs/s3.json:ro'));
+    const identities = JSON.parse(readFileSync(join(ROOT, mount.split(':')[0]), 'utf8')).identities as Array<{ credentials: Array<{ accessKey: string; secretKey: string }>; actions: string[] }>;
+    const brokerIdentity = identities.find((i) => i.credentials.some((c) => c.accessKey === broker.environment.AWS_ACCESS_KEY_ID));
+    expect(brokerIdentity?.credentials[0].secretKey).toBe(broker.environment.AWS_SECRET_ACCESS_KEY);
+    // The broker's key can read, write and list its bucket and nothing else (no Admin: it cannot delete the bucket).
+    expect(brokerIdentity?.actions.sort()).toEqual([`List:${bucket}`, `Read:${bucket}`, `Write:${bucket}`]);
+    const adminIdentity = identities.find((i) => i.credentials.some((c) => c.accessKey === create.environment.AWS_ACCESS_KEY_ID));
+    expect(adminIdentity?.actions).toContain('Admin');
+    expect(create.command.join(' ')).toContain(`create-bucket --bucket ${bucket}`);
+    expect(create.depends_on.seaweedfs.condition).toBe('service_healthy');
     expect(broker.depends_on['create-bucket'].condition).toBe('service_completed_successfully');
     for (const name of Object.keys(broker.environment)) expect(KNOWN_ENV).toContain(name);
-    expect(broker.environment.S3_ENDPOINT).toBe('http://minio:9000');
+    expect(broker.environment.S3_ENDPOINT).toBe('http://seaweedfs:8333');
+    expect(broker.environment.S3_SSE).toBe('AES256');
     expect(broker.ports).toContain(`${broker.environment.PORT}:${broker.environment.PORT}`);
+  });
+
+  it('pins every image to a version (no latest, no bare major) and runs a supported Node LTS', () => {
+    const [compose] = documents('docker-compose.yml');
+    const images = Object.values(compose.services as Record<string, { image?: string }>).flatMap((s) => (s.image ? [s.image] : []));
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    const bases = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]);
+    const deployment = documents('deploy/kubernetes/deployment.yaml')[0];
+    const podImages = deployment.spec.template.spec.containers.map((c: { image: string }) => c.image);
+    for (const image of [...images, ...bases, ...podImages]) {
+      const tag = image.includes('@sha256:') ? 'digest' : image.split(':').pop();
+      expect(`${image} -> ${tag}`).toMatch(/-> (digest|v?\d+\.\d+(\.\d+)?[\w.-]*)$/);
+    }
+    // Node 20 left support on 2026-04-30; 22 and 24 are the LTS lines.
+    for (const base of bases.filter((b) => b.startsWith('node:'))) expect(base).toMatch(/^node:(22|24)\.\d+\.\d+-/);
   });
 
   it('the Dockerfile builds in stages, runs as a non-root user and starts dist/main.js with a health check', () => {

@@ -1,0 +1,142 @@
+import type { Readable } from 'node:stream';
+import { z } from 'zod';
+import { DomainError } from '../../common/domain-error.js';
+import { contentQuery, fileQuery, folderBody, uploadBody } from '../drive/drive.schemas.js';
+import { googleId } from '../ids.js';
+import { driveFilesQuery } from '../workspace.queries.js';
+import { CREATE, READ, type WorkspaceOperation } from './operation.js';
+import { list, page, resource } from './outputs.js';
+
+/**
+ * Largest file content a tool call returns. A model reads text; bigger files (and the REST route's streaming) are
+ * for programs, so the tool answers with guidance instead of filling the model's context.
+ */
+export const MAX_TOOL_CONTENT_BYTES = 1024 * 1024;
+
+const TEXTUAL = /^(text\/|application\/(json|xml|csv|x-yaml|yaml|javascript|x-sh|sql)|image\/svg\+xml)/;
+
+/** Reads at most `limit` bytes of a download; more is a 413 with the route that streams it. */
+async function readCapped(stream: Readable, limit: number, fileId: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      stream.destroy();
+      throw new DomainError(413, 'content_too_large', `The file is larger than ${limit} bytes, too large for a tool result. Download it from GET /v1/users/me/drive/files/${fileId}/content, or export a Google Docs file with format=text.`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+const fileContent = z.strictObject({
+  fileId: z.string(),
+  fileName: z.string(),
+  mimeType: z.string(),
+  size: z.number(),
+  encoding: z.enum(['utf-8', 'base64']),
+  content: z.string(),
+});
+
+/** Drive operations. */
+export const DRIVE_OPERATIONS: WorkspaceOperation[] = [
+  {
+    tool: 'search_drive_files',
+    api: 'drive',
+    title: 'Search Drive files',
+    description: "Lists Drive files matching a Drive query (e.g. \"name contains 'report' and trashed = false\", or \"'<folderId>' in parents\" for a folder's items).",
+    http: { method: 'GET', path: 'drive/files' },
+    query: driveFilesQuery,
+    output: page('files'),
+    scope: 'driveRead',
+    hints: READ,
+    tier: 'core',
+    run: (s, email, i) => s.workspace.listFiles(email, i as never),
+  },
+  {
+    tool: 'get_drive_file_metadata',
+    api: 'drive',
+    title: 'Get Drive file metadata',
+    description: "A file's metadata (fields in Drive's syntax, or a useful default set).",
+    http: { method: 'GET', path: 'drive/files/:fileId' },
+    params: { fileId: googleId },
+    query: fileQuery,
+    output: resource,
+    scope: 'driveRead',
+    hints: READ,
+    tier: 'extended',
+    run: (s, email, i) => s.drive.getFile(email, i.fileId, i.fields),
+  },
+  {
+    tool: 'get_drive_file_content',
+    api: 'drive',
+    title: 'Get Drive file content',
+    description: `A file's content (at most ${MAX_TOOL_CONTENT_BYTES} bytes): text as UTF-8, anything else base64. Google Docs, Sheets and Slides files are exported (format: text, markdown, html, pdf, csv).`,
+    http: { method: 'GET', path: 'drive/files/:fileId/content' },
+    params: { fileId: googleId },
+    query: contentQuery,
+    output: fileContent,
+    scope: 'driveContent',
+    hints: READ,
+    tier: 'core',
+    async run(s, email, i) {
+      const file = await s.drive.download(email, i.fileId, i.format);
+      const bytes = await readCapped(file.stream, MAX_TOOL_CONTENT_BYTES, i.fileId);
+      const text = TEXTUAL.test(file.mimeType);
+      return { fileId: i.fileId, fileName: file.fileName, mimeType: file.mimeType, size: bytes.length, encoding: text ? 'utf-8' : 'base64', content: bytes.toString(text ? 'utf8' : 'base64') };
+    },
+  },
+  {
+    tool: 'create_drive_file',
+    api: 'drive',
+    title: 'Create a Drive file',
+    description: 'Uploads a small file (content in base64, at most 5 MB), optionally into a folder (parentId).',
+    http: { method: 'POST', path: 'drive/files' },
+    body: uploadBody,
+    output: resource,
+    scope: 'driveWrite',
+    hints: CREATE,
+    tier: 'core',
+    run: (s, email, i) => s.drive.upload(email, i as never),
+  },
+  {
+    tool: 'create_drive_folder',
+    api: 'drive',
+    title: 'Create a Drive folder',
+    description: 'Creates a folder, optionally inside another (parentId).',
+    http: { method: 'POST', path: 'drive/folders' },
+    body: folderBody,
+    output: resource,
+    scope: 'driveWrite',
+    hints: CREATE,
+    tier: 'core',
+    run: (s, email, i) => s.drive.createFolder(email, i as never),
+  },
+  {
+    tool: 'get_drive_shareable_link',
+    api: 'drive',
+    title: 'Get the links of a Drive file',
+    description: "The file's view and download links and who they open for. Does not change sharing.",
+    http: { method: 'GET', path: 'drive/files/:fileId/link' },
+    params: { fileId: googleId },
+    output: resource,
+    scope: 'driveRead',
+    hints: READ,
+    tier: 'core',
+    run: (s, email, i) => s.drive.shareLink(email, i.fileId),
+  },
+  {
+    tool: 'get_drive_file_permissions',
+    api: 'drive',
+    title: 'Get the permissions of a Drive file',
+    description: 'Who has access to the file, and with which role.',
+    http: { method: 'GET', path: 'drive/files/:fileId/permissions' },
+    params: { fileId: googleId },
+    output: list('permissions'),
+    scope: 'driveRead',
+    hints: READ,
+    tier: 'complete',
+    run: (s, email, i) => s.drive.listPermissions(email, i.fileId),
+  },
+];

@@ -1,0 +1,327 @@
+import { Agent, createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+
+/**
+ * A fault-injecting HTTP proxy for tests, in front of the test S3 server or the Google emulator.
+ *
+ * Written by hand because the faults we need are HTTP-aware (one request on a keep-alive connection, chosen by method
+ * and path, an answer cut only after the server applied the request) and TCP-level fault proxies (toxiproxy and the
+ * like) act per connection and need a separate binary. Host headers are forwarded unchanged, so SigV4 signatures
+ * made for the proxy's address still verify upstream.
+ */
+
+/** What can go wrong with one request. */
+export type Fault = 'latency' | 'stall' | 'reset' | 'drop-answer' | 'blackhole';
+
+/** Which requests a fault applies to, and how often. */
+export interface FaultRule {
+  /** HTTP method, case-insensitive; any when absent. */
+  method?: string;
+  /** Path part of the URL (no query): a string matches as a prefix, a RegExp by test(). Any when absent. */
+  path?: string | RegExp;
+  /** How many matching requests get the fault; default 1, Infinity allowed. */
+  times?: number;
+  /**
+   * latency: forward after `ms`. stall: accept and never answer (until clear/stop). reset: destroy the client socket
+   * without forwarding. drop-answer: forward, read the complete upstream answer (the server applied the request), then
+   * destroy the client socket. blackhole: this request and every later one, on any connection, is never answered
+   * (until blackhole(false)/clear/stop).
+   */
+  fault: Fault;
+  /** latency: the delay. stall: when given, the stall ends after ms by resetting the client socket. */
+  ms?: number;
+}
+
+/** One request the proxy saw. */
+export interface ProxiedRequest {
+  method: string;
+  path: string;
+  /** The fault applied, if any. */
+  fault?: Fault;
+  /** Date.now() when the request arrived. */
+  at: number;
+  /** The status sent to the client, once an answer was sent. */
+  status?: number;
+  /** True once the upstream server received the request (it may have applied it). */
+  forwarded: boolean;
+  /** Date.now() when the client closed the connection before its answer was sent (it gave up). */
+  clientClosedAt?: number;
+}
+
+/** Options of the random mode for soak tests. */
+export interface RandomFaults {
+  /** Probability (0..1) that a request gets a fault. */
+  rate: number;
+  /** Faults to pick from, uniformly. 'blackhole' is treated as 'stall' here (one request, not all). */
+  faults: Fault[];
+  /** A random stall ends after this many ms by resetting the client socket; default 10 s. */
+  stallMs?: number;
+  /** Delay of a random latency fault; default 200 ms. */
+  latencyMs?: number;
+  /** Only requests matching these apply (same rules as inject). */
+  method?: string;
+  path?: string | RegExp;
+}
+
+/** Removes what inject/randomFaults added. */
+export interface FaultHandle {
+  remove(): void;
+  /** How many requests this rule has hit so far. */
+  readonly hits: number;
+}
+
+interface ActiveRule extends FaultRule {
+  remaining: number;
+  hits: number;
+}
+
+interface Held {
+  res: ServerResponse;
+  timer?: NodeJS.Timeout;
+  reason: 'stall' | 'blackhole';
+}
+
+export class FaultProxy {
+  /** Every request seen, in arrival order. */
+  readonly requests: ProxiedRequest[] = [];
+  private rules: ActiveRule[] = [];
+  private random?: RandomFaults & { hits: number };
+  private blackholed = false;
+  private readonly held = new Set<Held>();
+  private readonly sockets = new Set<Socket>();
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  private readonly target: URL;
+
+  private constructor(
+    private readonly server: Server,
+    targetBaseUrl: string,
+  ) {
+    this.target = new URL(targetBaseUrl);
+  }
+
+  /** Starts a proxy on 127.0.0.1 (free port) forwarding to targetBaseUrl (its path, if any, prefixes every path). */
+  static async start(targetBaseUrl: string): Promise<FaultProxy> {
+    const server = createServer();
+    const proxy = new FaultProxy(server, targetBaseUrl);
+    // A stalled request must stay stalled as long as the test wants; Node's own timeouts would end it.
+    server.requestTimeout = 0;
+    server.headersTimeout = 0;
+    server.keepAliveTimeout = 60_000;
+    server.on('request', (req, res) => proxy.handle(req, res));
+    server.on('connection', (socket: Socket) => {
+      proxy.sockets.add(socket);
+      socket.on('close', () => proxy.sockets.delete(socket));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    return proxy;
+  }
+
+  /** The proxy's base URL (origin, no trailing slash). */
+  get url(): string {
+    const { port } = this.server.address() as { port: number };
+    return `http://127.0.0.1:${port}`;
+  }
+
+  /** Maps a URL of the target (e.g. the emulator's token URL) to the same URL through this proxy. */
+  rewrite(targetUrl: string): string {
+    const u = new URL(targetUrl);
+    if (u.origin !== this.target.origin) throw new Error(`${targetUrl} is not on the proxied target ${this.target.origin}`);
+    const base = this.target.pathname.replace(/\/$/, '');
+    const rest = u.pathname.startsWith(base) ? u.pathname.slice(base.length) : u.pathname;
+    return `${this.url}${rest}${u.search}`;
+  }
+
+  /** Adds a fault for matching requests; rules are tried in the order they were added. */
+  inject(rule: FaultRule): FaultHandle {
+    const active: ActiveRule = { ...rule, remaining: rule.times ?? 1, hits: 0 };
+    this.rules.push(active);
+    return {
+      remove: () => {
+        this.rules = this.rules.filter((r) => r !== active);
+      },
+      get hits() {
+        return active.hits;
+      },
+    };
+  }
+
+  /** Black-holes everything (true): connections are accepted, no request, new or in flight, is ever answered. */
+  blackhole(on: boolean): void {
+    this.blackholed = on;
+    if (!on) this.releaseHeld('blackhole');
+  }
+
+  /** Soak mode: each matching request gets a random fault with probability rate. */
+  randomFaults(opts: RandomFaults): FaultHandle {
+    const random = { ...opts, hits: 0 };
+    this.random = random;
+    return {
+      remove: () => {
+        if (this.random === random) this.random = undefined;
+      },
+      get hits() {
+        return random.hits;
+      },
+    };
+  }
+
+  /** Removes every rule, the random mode and the black hole, and resets every held (stalled) request. */
+  clear(): void {
+    this.rules = [];
+    this.random = undefined;
+    this.blackholed = false;
+    this.releaseHeld();
+  }
+
+  /** Requests matching method/path seen so far (a convenience over `requests`). */
+  seen(method?: string, path?: string | RegExp): ProxiedRequest[] {
+    return this.requests.filter((r) => matches({ method, path }, r.method, r.path));
+  }
+
+  /** Stops listening and closes every connection, both sides. */
+  async stop(): Promise<void> {
+    this.clear();
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections();
+    for (const s of this.sockets) s.destroy();
+    this.agent.destroy();
+    await closed;
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '/').split('?')[0];
+    const method = (req.method ?? 'GET').toUpperCase();
+    const entry: ProxiedRequest = { method, path, at: Date.now(), forwarded: false };
+    this.requests.push(entry);
+    res.on('close', () => {
+      if (!res.writableFinished && entry.clientClosedAt === undefined) entry.clientClosedAt = Date.now();
+    });
+
+    const fault = this.pickFault(method, path);
+    if (fault) entry.fault = fault.fault;
+    if (this.blackholed) {
+      entry.fault = 'blackhole';
+      return this.hold(res, 'blackhole');
+    }
+    switch (fault?.fault) {
+      case 'reset':
+        return void req.socket.destroy();
+      case 'stall':
+        return this.hold(res, 'stall', fault.ms);
+      case 'blackhole':
+        this.blackholed = true;
+        return this.hold(res, 'blackhole');
+      case 'latency': {
+        const timer = setTimeout(() => this.forward(req, res, entry, false), fault.ms ?? 0);
+        res.on('close', () => clearTimeout(timer));
+        return;
+      }
+      case 'drop-answer':
+        return this.forward(req, res, entry, true);
+      default:
+        return this.forward(req, res, entry, false);
+    }
+  }
+
+  /** The first rule (or the random mode) that applies to this request; consumes one of its `times`. */
+  private pickFault(method: string, path: string): { fault: Fault; ms?: number } | undefined {
+    const rule = this.rules.find((r) => r.remaining > 0 && matches(r, method, path));
+    if (rule) {
+      rule.remaining -= 1;
+      rule.hits += 1;
+      if (rule.remaining <= 0) this.rules = this.rules.filter((r) => r !== rule);
+      return rule;
+    }
+    const random = this.random;
+    if (random && random.faults.length > 0 && matches(random, method, path) && Math.random() < random.rate) {
+      random.hits += 1;
+      const picked = random.faults[Math.floor(Math.random() * random.faults.length)];
+      if (picked === 'stall' || picked === 'blackhole') return { fault: 'stall', ms: random.stallMs ?? 10_000 };
+      if (picked === 'latency') return { fault: 'latency', ms: random.latencyMs ?? 200 };
+      return { fault: picked };
+    }
+    return undefined;
+  }
+
+  /** Never answers; a timed stall (random mode) resets the client socket after `endAfterMs`. */
+  private hold(res: ServerResponse, reason: Held['reason'], endAfterMs?: number): void {
+    const held: Held = { res, reason };
+    if (endAfterMs !== undefined && reason === 'stall') {
+      held.timer = setTimeout(() => {
+        this.held.delete(held);
+        res.socket?.destroy();
+      }, endAfterMs);
+    }
+    this.held.add(held);
+    res.on('close', () => {
+      clearTimeout(held.timer);
+      this.held.delete(held);
+    });
+  }
+
+  private releaseHeld(reason?: Held['reason']): void {
+    for (const h of [...this.held]) {
+      if (reason && h.reason !== reason) continue;
+      clearTimeout(h.timer);
+      this.held.delete(h);
+      h.res.socket?.destroy();
+    }
+  }
+
+  /** Sends the request upstream; relays the answer, or (dropAnswer) reads it whole and then cuts the client off. */
+  private forward(req: IncomingMessage, res: ServerResponse, entry: ProxiedRequest, dropAnswer: boolean): void {
+    if (res.destroyed || req.socket.destroyed) return;
+    const base = this.target.pathname.replace(/\/$/, '');
+    const headers = { ...req.headers };
+    delete headers.connection;
+    delete headers['keep-alive'];
+    const upstream = httpRequest({
+      protocol: this.target.protocol,
+      hostname: this.target.hostname,
+      port: this.target.port,
+      method: req.method,
+      path: `${base}${req.url ?? '/'}`,
+      headers,
+      agent: this.agent,
+    });
+    entry.forwarded = true;
+    // The client gave up: close the upstream request too, as a TCP proxy would pass the FIN/RST on.
+    const onClientGone = () => {
+      if (!res.writableFinished) upstream.destroy();
+    };
+    res.on('close', onClientGone);
+    upstream.on('error', () => res.socket?.destroy());
+    upstream.on('response', (upRes) => {
+      if (dropAnswer) {
+        upRes.resume();
+        upRes.on('end', () => {
+          res.off('close', onClientGone);
+          res.socket?.destroy();
+        });
+        return;
+      }
+      if (this.blackholed) {
+        // The black hole swallows answers already on their way too.
+        upRes.resume();
+        entry.fault = 'blackhole';
+        return this.hold(res, 'blackhole');
+      }
+      const out = { ...upRes.headers };
+      delete out.connection;
+      delete out['keep-alive'];
+      res.writeHead(upRes.statusCode ?? 502, out);
+      entry.status = upRes.statusCode;
+      upRes.pipe(res);
+    });
+    req.pipe(upstream);
+  }
+}
+
+function matches(rule: { method?: string; path?: string | RegExp }, method: string, path: string): boolean {
+  if (rule.method && rule.method.toUpperCase() !== method) return false;
+  if (rule.path === undefined) return true;
+  return typeof rule.path === 'string' ? path.startsWith(rule.path) : rule.path.test(path);
+}
