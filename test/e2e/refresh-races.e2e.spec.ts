@@ -1,5 +1,6 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { ALL_WORKSPACE_SCOPES, apiClient } from '../support/api-client.js';
+import { SessionStore } from '../../src/sessions/session.store.js';
 import { FaultProxy } from '../support/fault-proxy.js';
 import { getWithBearer, objectExists, Service, signIn, startService, startWorld, World } from '../support/harness.js';
 
@@ -172,16 +173,25 @@ describe('refresh races between replicas', () => {
     await expectIntact(email, access_token);
   });
 
-  it('a grant Google really refused is deleted and its sessions end, after S3 was re-read', async () => {
+  it('a grant Google really refused is deleted after S3 was re-read; only sessions created before the refresh end', async () => {
     const email = 'race-dead@example.com';
-    const { access_token } = await signIn(b, world, email);
+    const { access_token, session_id } = await signIn(b, world, email);
     world.google.revokeUser(email);
+    const held = world.google.holdNext('refresh');
     const started = Date.now();
-    const res = await getWithBearer(b, GMAIL, access_token);
+    const onB = getWithBearer(b, GMAIL, access_token);
+    await held.arrived;
+    // A session made while that refresh is under way (say, a sign-in through the OAuth server) is not built on the
+    // grant the refresh finds dead.
+    const later = await a.app.get(SessionStore).create(email, 3600);
+    held.release();
+    const res = await onB;
     expect([res.status, ((await res.json()) as { error: string }).error]).toEqual([401, 'reauth_required']);
     expect(Date.now() - started).toBeGreaterThanOrEqual(2000); // the grace for a rotation winner: S3_TIMEOUT_MS + 1 s
     expect(await objectExists(world, key(email))).toBe(false);
     expect((await getWithBearer(b, '/auth/session', access_token)).status).toBe(401);
+    expect(await objectExists(world, `sessions/${session_id}.json`)).toBe(false);
+    expect(await objectExists(world, `sessions/${later.sessionId}.json`)).toBe(true);
   });
 });
 
