@@ -37,8 +37,11 @@ export interface GoogleEmulator {
    * `?error=access_denied&state` when `deny`). Throws with Google's error when the authorize URL is refused.
    */
   approve(authorizeUrl: string, user: { email: string; emailVerified?: boolean; deny?: boolean }): Promise<string>;
-  /** Every current access token of the user is now expired (401 at the APIs and userinfo). */
-  expireAccessTokens(email: string): void;
+  /**
+   * Every current access token of the user is now expired (401 at the APIs and userinfo); with `olderThanMs`, only
+   * those issued at least that long ago (as real expiries never hit a token Google has just issued).
+   */
+  expireAccessTokens(email: string, opts?: { olderThanMs?: number }): void;
   /** The user removes the app's access: refresh and access tokens revoked, grant forgotten (refresh -> invalid_grant). */
   revokeUser(email: string): void;
   /** refresh_token grants answered successfully, for one user or in total. */
@@ -239,7 +242,7 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
       if (res.status !== 302 || !location) throw new Error(`Google's consent form was refused (${res.status}): ${readErrorPage(await res.text())}`);
       return location;
     },
-    expireAccessTokens: (email) => void state.expireAccessTokens(email.trim().toLowerCase()),
+    expireAccessTokens: (email, opts) => void state.expireAccessTokens(email.trim().toLowerCase(), opts?.olderThanMs),
     revokeUser: (email) => state.revokeUser(email.trim().toLowerCase()),
     refreshCount: (email) => state.refreshCount(email?.trim().toLowerCase()),
     failNext: (endpoint, failure) => failures.schedule(endpoint, failure),

@@ -23,6 +23,7 @@ export interface PendingCode extends Identity {
 }
 
 export interface AccessTokenInfo extends Identity {
+  issuedAt: number;
   expiresAt: number;
   /** The refresh token this access token came from (or was issued with); revoking either revokes both. */
   refreshToken?: string;
@@ -107,7 +108,8 @@ export class GoogleState {
 
   issueAccessToken(identity: Identity, refreshToken?: string): string {
     const token = random('ya29.a0');
-    this.accessTokens.set(token, { ...identity, refreshToken, expiresAt: Date.now() + this.accessTokenTtlSeconds * 1000 });
+    const now = Date.now();
+    this.accessTokens.set(token, { ...identity, refreshToken, issuedAt: now, expiresAt: now + this.accessTokenTtlSeconds * 1000 });
     return token;
   }
 
@@ -157,11 +159,12 @@ export class GoogleState {
     return info && info.expiresAt > Date.now() ? info : undefined;
   }
 
-  /** Makes every current access token of the user expired; returns how many. */
-  expireAccessTokens(email: string): number {
+  /** Makes every current access token of the user (issued at least `olderThanMs` ago) expired; returns how many. */
+  expireAccessTokens(email: string, olderThanMs = 0): number {
     let n = 0;
+    const issuedBefore = Date.now() - olderThanMs;
     for (const info of this.accessTokens.values()) {
-      if (info.email === email && info.expiresAt > 0) {
+      if (info.email === email && info.expiresAt > 0 && (olderThanMs <= 0 || info.issuedAt <= issuedBefore)) {
         info.expiresAt = 0;
         n++;
       }
