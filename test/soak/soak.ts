@@ -15,8 +15,12 @@ const SECONDS = Number(process.env.SOAK_SECONDS ?? 300);
 const USERS = 20;
 const S3_FAULT_RATE = 0.05;
 const GOOGLE_FAULT_RATE = 0.02;
-/** Each user's access tokens are expired at Google this often (tokens younger than 1 s are spared, as in life). */
+/**
+ * Each user's access tokens are expired at Google this often, once they are TOKEN_MIN_AGE_MS old: Google never
+ * expires a token seconds after issuing it, and a refresh may take seconds here (its S3 write meets the faults).
+ */
 const EXPIRE_EVERY_MS = 3000;
+const TOKEN_MIN_AGE_MS = 10_000;
 const S3_TIMEOUT_MS = 2000;
 const GOOGLE_TIMEOUT_MS = 2000;
 /**
@@ -33,6 +37,8 @@ interface Tally {
   serverErrors500: number;
   overBound: number;
   durations: number[];
+  /** The first message seen for each kind of error answer. */
+  messages: Map<string, string>;
 }
 
 async function main(): Promise<number> {
@@ -64,7 +70,7 @@ async function main(): Promise<number> {
   const gfaults = gproxy.randomFaults({ rate: GOOGLE_FAULT_RATE, faults: ['latency', 'stall', 'reset'], stallMs: 3000, latencyMs: 200 });
   let droppedApiAnswers = 0;
 
-  const tally: Tally = { requests: 0, byStatus: new Map(), reauth: 0, serverErrors500: 0, overBound: 0, durations: [] };
+  const tally: Tally = { requests: 0, byStatus: new Map(), reauth: 0, serverErrors500: 0, overBound: 0, durations: [], messages: new Map() };
   const rss: Array<{ t: number; mb: number[] }> = [];
   const end = Date.now() + SECONDS * 1000;
   const running = () => Date.now() < end;
@@ -72,7 +78,7 @@ async function main(): Promise<number> {
     setInterval(() => {
       // Round-robin: every user's tokens expire once per EXPIRE_EVERY_MS.
       const email = users[Math.floor(Date.now() / (EXPIRE_EVERY_MS / USERS)) % USERS];
-      world.google.expireAccessTokens(email, { olderThanMs: 1000 });
+      world.google.expireAccessTokens(email, { olderThanMs: TOKEN_MIN_AGE_MS });
     }, EXPIRE_EVERY_MS / USERS),
     setInterval(() => {
       gproxy.inject({ method: 'GET', path: /^\/(gmail|drive|calendar)\//, fault: 'drop-answer', times: 1 });
@@ -104,8 +110,9 @@ async function main(): Promise<number> {
       try {
         const res = await fetch(`${replica.url}${path}`, { headers: { authorization: `Bearer ${bearer}` }, signal: AbortSignal.timeout(REQUEST_BOUND_MS * 3) });
         status = String(res.status);
-        const body = (await res.json().catch(() => ({}))) as { error?: string };
+        const body = (await res.json().catch(() => ({}))) as { error?: string; message?: string };
         error = body.error ?? '';
+        if (error && !tally.messages.has(`${status} ${error}`)) tally.messages.set(`${status} ${error}`, body.message ?? '');
       } catch (err) {
         status = (err as Error).name === 'TimeoutError' ? 'client timeout' : 'network error';
       }
@@ -153,10 +160,11 @@ async function main(): Promise<number> {
   ];
 
   const lines = [
-    `soak: ${SECONDS} s, 2 replicas (separate processes), ${USERS} users, rotation on, expiry every ${EXPIRE_EVERY_MS / 1000} s per user`,
+    `soak: ${SECONDS} s, 2 replicas (separate processes), ${USERS} users, rotation on, access tokens expired every ${EXPIRE_EVERY_MS / 1000} s per user once ${TOKEN_MIN_AGE_MS / 1000} s old`,
     `  requests: ${tally.requests} (${(tally.requests / SECONDS).toFixed(0)}/s); answers: ${[...tally.byStatus.entries()].sort((x, y) => y[1] - x[1]).map(([k, v]) => `${k} x${v}`).join(', ')}`,
     `  faults injected: S3 ${faultsInjected.s3} (${S3_FAULT_RATE * 100}%), Google ${faultsInjected.google} (${GOOGLE_FAULT_RATE * 100}%) + ${faultsInjected.droppedApiAnswers} dropped API answers`,
     `  Google refreshes: ${world.google.refreshCount()}`,
+    ...[...tally.messages.entries()].map(([kind, message]) => `  ${kind}: "${message}"`),
     ...checks.map(([name, ok, detail]) => `  ${ok ? 'ok  ' : 'FAIL'} ${name}: ${detail}`),
     `  took ${((Date.now() - startedAt) / 1000).toFixed(0)} s in all`,
   ];
