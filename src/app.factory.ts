@@ -10,6 +10,7 @@ import { parseConfig } from './config/config.schema.js';
 import { createPinoLogger, loggablePath, PinoNestLogger } from './observability/logging.js';
 import { Metrics } from './observability/metrics.js';
 import { setUpOpenApi } from './openapi.js';
+import { REGISTRATION_LIMITS } from './oauth/client-registration.service.js';
 import { DRIVE_UPLOAD_ROUTE } from './workspace/drive/drive.controller.js';
 import { UPLOAD_BODY_LIMIT } from './workspace/drive/drive.schemas.js';
 
@@ -55,6 +56,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   // Routes are registered at init, after this hook: only the Drive upload route may carry a body above 1 MiB.
   fastify.addHook('onRoute', (route) => {
     if (route.url === DRIVE_UPLOAD_ROUTE.url && route.method === DRIVE_UPLOAD_ROUTE.method) route.bodyLimit = UPLOAD_BODY_LIMIT;
+    if (route.url === '/oauth/register') route.bodyLimit = REGISTRATION_LIMITS.bodyBytes; // anonymous: keep it small
   });
   fastify.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);

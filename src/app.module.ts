@@ -4,6 +4,7 @@ import { AuthModule } from './auth/auth.module.js';
 import { DomainExceptionFilter } from './common/domain-exception.filter.js';
 import { AppConfigModule } from './config/config.module.js';
 import { HealthModule } from './health/health.module.js';
+import { McpModule } from './mcp/mcp.module.js';
 import { OAuthModule } from './oauth/oauth.module.js';
 import { ObservabilityModule } from './observability/observability.module.js';
 import { StorageBootCheck } from './storage/storage-boot-check.js';
@@ -16,7 +17,7 @@ export class AppModule {
   static forRoot(env: Record<string, string | undefined> = process.env): DynamicModule {
     return {
       module: AppModule,
-      imports: [AppConfigModule.forRoot(env), ObservabilityModule, StorageModule, AuthModule, OAuthModule, WorkspaceModule, HealthModule],
+      imports: [AppConfigModule.forRoot(env), ObservabilityModule, StorageModule, AuthModule, OAuthModule, WorkspaceModule, McpModule, HealthModule],
       providers: [{ provide: APP_FILTER, useClass: DomainExceptionFilter }, StorageBootCheck],
     };
   }

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { BadRequestError } from '../common/domain-error.js';
+import { BadRequestError, UnauthorizedError } from '../common/domain-error.js';
 import { normalizeEmailOrThrow } from '../common/email.js';
 import { bearerFromHeader } from '../sessions/bearer-auth.guard.js';
 import { CurrentPrincipal } from '../sessions/principal.js';
@@ -54,11 +54,11 @@ export class AuthController {
     }
     if (step.flow.oauth) {
       // The sign-in served an OAuth client: back to it with a one-time code.
-      const back = await this.continuation.complete(step.flow.oauth, email, req.ip);
+      const back = await this.continuation.complete(step.flow.oauth, email, req.ip, step.identity.scopes);
       reply.header('cache-control', 'no-store').redirect(back, 302);
       return;
     }
-    const result = await this.auth.openSession(email, req.ip);
+    const result = await this.auth.openSession(email, req.ip, step.identity.scopes);
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache').status(200).send(result);
   }
 
@@ -69,15 +69,26 @@ export class AuthController {
     return this.auth.describe(principal);
   }
 
-  /** Ends this session only. */
+  /**
+   * Ends this session only. Public to the guard because logout checks the bearer itself: a retry whose session
+   * already ended (the first answer was lost) gets 204, not 401 session_ended.
+   */
+  @Public()
   @Post('logout')
   @ApiBearerAuth('bearer')
   @HttpCode(204)
-  async logout(@CurrentPrincipal() principal: Principal, @Req() req: FastifyRequest): Promise<void> {
-    await this.auth.logout(principal, req.ip);
+  async logout(@Req() req: FastifyRequest): Promise<void> {
+    const token = bearerFromHeader(req.headers.authorization);
+    if (!token) {
+      throw new UnauthorizedError('A bearer token is required: send "Authorization: Bearer <token>" of the session to end.', 'missing_token');
+    }
+    await this.auth.logout(token, req.ip);
   }
 
-  /** Revokes every session and the Google grant of the token's user. Token from the header or a JSON/form body. */
+  /**
+   * Revokes every session and the Google grant of the token's user. Token from the header or a JSON/form body.
+   * 200 only when finished; 503 revocation_incomplete (Retry-After) when a step failed: the same request finishes it.
+   */
   @Public()
   @Post('revoke')
   @HttpCode(200)

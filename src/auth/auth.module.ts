@@ -1,17 +1,19 @@
 import { Module } from '@nestjs/common';
 import { CredentialsModule } from '../credentials/credentials.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
+import { StorageModule } from '../storage/storage.module.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
 import { FlowReplies } from './flow-replies.js';
 import { GoogleSignIn } from './google-sign-in.js';
+import { Revocation } from './revocation.js';
 import { SignInContinuation } from './sign-in-continuation.js';
 
 /** Google sign-in, bearer issuance, logout and revocation. */
 @Module({
-  imports: [CredentialsModule, SessionsModule],
+  imports: [CredentialsModule, SessionsModule, StorageModule],
   controllers: [AuthController],
-  providers: [AuthService, GoogleSignIn, FlowReplies, SignInContinuation],
+  providers: [AuthService, GoogleSignIn, FlowReplies, SignInContinuation, Revocation],
   exports: [GoogleSignIn, FlowReplies, SignInContinuation],
 })
 export class AuthModule {}

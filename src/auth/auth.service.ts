@@ -8,6 +8,7 @@ import { BearerTokenService } from '../sessions/bearer-token.service.js';
 import type { Principal } from '../sessions/principal.js';
 import { SessionStore } from '../sessions/session.store.js';
 import type { GoogleIdentity } from './google-sign-in.js';
+import { Revocation } from './revocation.js';
 import type { SignInFlow } from './sign-in-flow.store.js';
 
 /** The callback's answer: what an API consumer needs to call the service. */
@@ -31,6 +32,7 @@ export class AuthService {
     private readonly tokens: BearerTokenService,
     private readonly config: AppConfig,
     private readonly audit: AuditLog,
+    private readonly revocation: Revocation,
   ) {}
 
   /** Whether to force Google's consent screen: only when no refresh token is held for the hinted user. */
@@ -65,10 +67,13 @@ export class AuthService {
     return 'stored';
   }
 
-  /** Opens a session for a user who just signed in with Google and issues the bearer token (browser sign-in). */
-  async openSession(email: string, ip?: string): Promise<SignInResult> {
+  /**
+   * Opens a session for a user who just signed in with Google and issues the bearer token (browser sign-in); the
+   * token carries the scopes Google says the user has granted.
+   */
+  async openSession(email: string, ip?: string, grantedScopes: readonly string[] = []): Promise<SignInResult> {
     const session = await this.sessions.create(email, this.tokens.ttlSeconds);
-    const issued = await this.tokens.issue(session);
+    const issued = await this.tokens.issue(session, { scopes: grantedScopes });
     this.audit.record({ event: 'sign_in', outcome: 'success', user: email, ip, detail: { via: 'browser' } });
     return { access_token: issued.accessToken, token_type: 'Bearer', expires_in: issued.expiresIn, email, session_id: session.sessionId };
   }
@@ -86,33 +91,29 @@ export class AuthService {
     };
   }
 
-  /** Ends the caller's current session; their credentials and other sessions stay. */
-  async logout(principal: Principal, ip?: string): Promise<void> {
-    await this.sessions.end(principal.session);
-    this.audit.record({ event: 'logout', outcome: 'success', user: principal.email, ip, detail: { sessionId: principal.session.sessionId } });
-  }
-
   /**
-   * Revokes everything of the token's user: every session, the S3 credentials, the grant at Google (best effort,
-   * with the refresh token). A validly signed token whose session has already ended is answered with success
-   * and changes nothing: revocation is idempotent, and an old token must not destroy a later sign-in.
+   * Ends the session of a live bearer token; the user's credentials and other sessions stay. Idempotent: a live
+   * token whose session has already ended (a retry after a lost answer) succeeds and changes nothing. The session is
+   * reported ended only once S3 confirmed the delete; otherwise a 503 (the session stays usable: retry).
    */
-  async revoke(token: string | undefined, ip?: string): Promise<void> {
-    const claims = token ? this.tokens.verifyIgnoringExpiry(token) : undefined;
+  async logout(token: string, ip?: string): Promise<void> {
+    const claims = this.tokens.verify(token);
     if (!claims) {
-      throw new UnauthorizedError('The token is not one this service issued. Send the bearer token you received from /auth/google/callback.', 'invalid_token');
+      throw new UnauthorizedError('The bearer token is invalid or expired, so no session was ended. Sign in at /auth/google for a new one.', 'invalid_token', {
+        'WWW-Authenticate': 'Bearer error="invalid_token"',
+      });
     }
     const session = await this.sessions.find(claims.sid);
     if (!session || session.email !== claims.sub) {
-      this.audit.record({ event: 'revoke', outcome: 'noop', user: claims.sub, ip, detail: { reason: 'session already ended' } });
+      this.audit.record({ event: 'logout', outcome: 'noop', user: claims.sub, ip, detail: { reason: 'session already ended' } });
       return;
     }
-    const email = session.email;
-    const stored = await this.credentials.findStored(email);
-    const ended = await this.sessions.endAllForUser(email);
-    await this.credentials.forget(email);
-    const revokeWith = stored?.refreshToken ?? stored?.token;
-    const revokedAtGoogle = revokeWith ? await this.google.revoke(revokeWith) : true;
-    this.audit.record({ event: 'revoke', outcome: 'success', user: email, ip, detail: { sessionsEnded: ended, revokedAtGoogle } });
+    await this.sessions.end(session);
+    this.audit.record({ event: 'logout', outcome: 'success', user: session.email, ip, detail: { sessionId: session.sessionId } });
+  }
+
+  /** Revokes everything of the token's user (see Revocation for the order and how a retry finishes it). */
+  revoke(token: string, ip?: string): Promise<void> {
+    return this.revocation.revoke(token, ip);
   }
 }

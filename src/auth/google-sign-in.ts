@@ -40,10 +40,12 @@ type PassportRequest = { [key: string]: unknown; [FLOW_COOKIES_OUT]?: FlowCookie
 export class GoogleSignIn {
   private readonly passport = new Passport();
   private readonly timeoutMs: number;
+  private readonly scopes: readonly string[];
 
   constructor(config: AppConfig, markers: OneTimeMarkers) {
     const { google: g, publicUrl, jwt } = config.values;
     this.timeoutMs = g.httpTimeoutMs * 2;
+    this.scopes = g.scopes;
     const strategy = new GoogleStrategy(
       {
         clientID: g.clientId,
@@ -70,7 +72,10 @@ export class GoogleSignIn {
     // A request of its own: passport treats any request carrying `code` as a callback, and a restart happens
     // while handling one.
     const fresh: PassportRequest = { query: {}, body: {}, headers: {} };
+    // An OAuth client's scopes are asked for on top of the configured ones; Google then asks only for what is new.
+    const wanted = opts.oauth?.scope?.split(' ').filter(Boolean) ?? [];
     return this.run(fresh, {
+      ...(wanted.length ? { scope: [...new Set([...this.scopes, ...wanted])] } : {}),
       accessType: 'offline',
       includeGrantedScopes: true,
       loginHint: opts.loginHint,

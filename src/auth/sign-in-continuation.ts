@@ -1,8 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import type { PendingAuthorization } from './sign-in-flow.store.js';
 
-/** Finishes a sign-in that an OAuth client started; answers the URL to send the browser back to. */
-export type ContinueAuthorization = (request: PendingAuthorization, email: string, ip?: string) => Promise<string>;
+/**
+ * Finishes a sign-in that an OAuth client started; answers the URL to send the browser back to. `grantedScopes` are
+ * the scopes Google's token response says the user has granted.
+ */
+export type ContinueAuthorization = (request: PendingAuthorization, email: string, ip: string | undefined, grantedScopes: readonly string[]) => Promise<string>;
 
 /**
  * The one place where a Google sign-in started by the OAuth authorization server is handed back to it. The `oauth`
@@ -18,8 +21,8 @@ export class SignInContinuation {
   }
 
   /** The redirect back to the OAuth client, with its code. */
-  async complete(request: PendingAuthorization, email: string, ip?: string): Promise<string> {
+  async complete(request: PendingAuthorization, email: string, ip: string | undefined, grantedScopes: readonly string[]): Promise<string> {
     if (!this.handler) throw new Error('No OAuth authorization server is registered to finish this sign-in.');
-    return this.handler(request, email, ip);
+    return this.handler(request, email, ip, grantedScopes);
   }
 }

@@ -27,6 +27,11 @@ const staticClients = z.array(
     redirect_uris: z.array(z.string().min(1)).min(1),
     /** hex SHA-256 of the client secret; absent for a public client. */
     client_secret_sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+    /** How a confidential client authenticates (default client_secret_basic); a public client is always `none`. */
+    token_endpoint_auth_method: z.enum(['client_secret_basic', 'client_secret_post']).optional(),
+    grant_types: z.array(z.enum(['authorization_code', 'refresh_token'])).min(1).optional(),
+    /** The operator's own application: the person is not asked to approve it. */
+    first_party: z.boolean().optional(),
   }),
 );
 
@@ -62,6 +67,7 @@ export const envSchema = z
     JWT_TTL_SECONDS: int(3600, 60),
     SESSION_CACHE_TTL_MS: int(5000, 0),
     SESSION_CACHE_MAX: int(100000, 1),
+    SESSION_OUTAGE_GRACE_MS: int(300000, 0),
     GOOGLE_CLIENT_CACHE_TTL_MS: int(1800000, 0),
     GOOGLE_CLIENT_CACHE_MAX: int(10000, 1),
     S3_LATENCY_WARN_MS: int(500, 1),
@@ -80,11 +86,17 @@ export const envSchema = z
         try {
           return staticClients.parse(JSON.parse(v));
         } catch (err) {
-          ctx.addIssue({ code: 'custom', message: `must be a JSON list of {client_id, redirect_uris, client_secret_sha256?}: ${(err as Error).message.slice(0, 200)}` });
+          ctx.addIssue({ code: 'custom', message: `must be a JSON list of {client_id, redirect_uris, client_name?, client_secret_sha256?, token_endpoint_auth_method?, grant_types?, first_party?}: ${(err as Error).message.slice(0, 200)}` });
           return z.NEVER;
         }
       }),
     OAUTH_REFRESH_TOKEN_TTL_SECONDS: int(30 * 24 * 3600, 300),
+    OAUTH_REFRESH_REUSE_GRACE_SECONDS: int(30, 0),
+    OAUTH_UNUSED_CLIENT_TTL_DAYS: int(30, 1),
+    OAUTH_REGISTRATION_TOKEN: z.string().min(32, 'must be at least 32 characters (a random initial access token)').optional(),
+    MCP_TOOLS: z.string().regex(/^\s*[a-z_]+\s*(,\s*[a-z_]+\s*)*$/, 'must be a comma list of tiers (core, extended, all), services or tool names').default('all'),
+    MCP_READ_ONLY: z.enum(['true', 'false']).default('false'),
+    CORS_ORIGINS: z.string().default('').refine((v) => v.split(',').map((o) => o.trim()).filter(Boolean).every((o) => o === '*' || /^https?:\/\/[^/\s]+$/.test(o)), 'must be * or a comma list of origins like https://app.example.com (scheme and host, no path)'),
   })
   .superRefine((env, ctx) => {
     if (!env.JWT_SECRET && !env.JWT_PRIVATE_KEY) {
@@ -144,7 +156,8 @@ export interface AppConfigValues {
     /** Key material for the sign-in flow cookie, derived from the JWT key so operators manage one secret. */
     flowCookieKey: Buffer;
   };
-  sessions: { cacheTtlMs: number; cacheMax: number };
+  /** outageGraceMs: how long a session checked against S3 stays usable from memory while S3 is unreachable. */
+  sessions: { cacheTtlMs: number; cacheMax: number; outageGraceMs: number };
   cookieSecure: 'auto' | boolean;
   logLevel: string;
   audit: { s3: boolean; prefix: string };
@@ -153,9 +166,20 @@ export interface AppConfigValues {
   oauth: {
     prefix: string;
     dynamicRegistration: boolean;
-    staticClients: Array<{ client_id: string; client_name?: string; redirect_uris: string[]; client_secret_sha256?: string }>;
+    staticClients: z.infer<typeof staticClients>;
     refreshTokenTtlSeconds: number;
+    /** How long the refresh token just rotated away may be presented again (a retry) without revoking its family. */
+    refreshReuseGraceSeconds: number;
+    /** Registered clients not used for this many days are deleted. */
+    unusedClientTtlDays: number;
+    /** RFC 7591 initial access token: when set, registration needs `Authorization: Bearer <it>`. */
+    registrationToken?: string;
+    /** Key for values the authorization server seals (consent forms, cookies, refresh successors); derived from the JWT key. */
+    sealKey: Buffer;
   };
+  mcp: { tools: string[]; readOnly: boolean };
+  /** Browser origins allowed to call /mcp and the OAuth endpoints ('*' = any); empty = none beyond the defaults. */
+  corsOrigins: string[];
 }
 
 /** Thrown at boot; the message names every bad variable so the operator can fix them in one go. */
@@ -213,7 +237,7 @@ export function parseConfig(raw: Record<string, string | undefined>): AppConfigV
       ttlSeconds: env.JWT_TTL_SECONDS,
       flowCookieKey: createHash('sha256').update('oauth-flow-cookie\0').update(keyMaterial).digest(),
     },
-    sessions: { cacheTtlMs: env.SESSION_CACHE_TTL_MS, cacheMax: env.SESSION_CACHE_MAX },
+    sessions: { cacheTtlMs: env.SESSION_CACHE_TTL_MS, cacheMax: env.SESSION_CACHE_MAX, outageGraceMs: env.SESSION_OUTAGE_GRACE_MS },
     cookieSecure: env.COOKIE_SECURE === 'auto' ? 'auto' : env.COOKIE_SECURE === 'true',
     logLevel: env.LOG_LEVEL,
     audit: { s3: env.AUDIT_S3 === 'true', prefix: env.AUDIT_S3_PREFIX },
@@ -223,6 +247,12 @@ export function parseConfig(raw: Record<string, string | undefined>): AppConfigV
       dynamicRegistration: env.OAUTH_DYNAMIC_REGISTRATION === 'true',
       staticClients: env.OAUTH_STATIC_CLIENTS,
       refreshTokenTtlSeconds: env.OAUTH_REFRESH_TOKEN_TTL_SECONDS,
+      refreshReuseGraceSeconds: env.OAUTH_REFRESH_REUSE_GRACE_SECONDS,
+      unusedClientTtlDays: env.OAUTH_UNUSED_CLIENT_TTL_DAYS,
+      registrationToken: env.OAUTH_REGISTRATION_TOKEN,
+      sealKey: createHash('sha256').update('oauth-server-seal\0').update(keyMaterial).digest(),
     },
+    mcp: { tools: env.MCP_TOOLS.split(',').map((t) => t.trim()), readOnly: env.MCP_READ_ONLY === 'true' },
+    corsOrigins: env.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
   };
 }

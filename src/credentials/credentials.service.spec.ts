@@ -204,7 +204,7 @@ describe('CredentialsService: a refresh token is never lost', () => {
       if (failing) throw new StorageError('timeout', 'S3 did not answer');
     };
     await sut.getValid(EMAIL);
-    await sut.forget(EMAIL);
+    await sut.deleteForRevocation(EMAIL);
     failing = false;
     await new Promise((r) => setTimeout(r, 600));
     expect(objects.stored()).toBeUndefined();

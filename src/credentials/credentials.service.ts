@@ -29,7 +29,7 @@ interface Grant {
 
 /**
  * A user's Google credentials: load (memory, then S3), save on sign-in, refresh (single-flight per user, written
- * back to S3 atomically, refresh token preserved), forget. Every method takes a verified email.
+ * back to S3 atomically, refresh token preserved), delete on revocation. Every method takes a verified email.
  *
  * A refresh token is never lost: a refreshed one that S3 would not take stays in memory and is written again
  * (RefreshWriteBack); Google's `invalid_grant` is believed only after S3 was re-read and still holds the refused
@@ -44,8 +44,8 @@ export class CredentialsService {
   private readonly rejected = new LRUCache<string, true>({ max: 10_000, ttl: 3600_000 });
   /** Access tokens this replica got from Google's token endpoint (see refreshedHere). */
   private readonly refreshedTokens = new LRUCache<string, true>({ max: 10_000, ttl: 3600_000 });
-  /** When each user was last forgotten here (revocation): a refresh that started earlier must not re-create them. */
-  private readonly forgottenAt = new LRUCache<string, number>({ max: 10_000, ttl: 3600_000 });
+  /** When each user was last revoked here: a refresh that started earlier must not re-create them. */
+  private readonly revokedAt = new LRUCache<string, number>({ max: 10_000, ttl: 3600_000 });
   private readonly deadGrantGraceMs: number;
 
   constructor(
@@ -100,9 +100,12 @@ export class CredentialsService {
     return Boolean(accessToken && this.refreshedTokens.has(accessToken));
   }
 
-  /** Deletes the user's credentials from S3 and every cache (revocation). */
-  async forget(email: string): Promise<void> {
-    this.forgottenAt.set(email, Date.now());
+  /**
+   * Revocation (after Google confirmed): deletes the user's credentials unconditionally, every cache and any
+   * unwritten refresh; a refresh already under way here will not write them back.
+   */
+  async deleteForRevocation(email: string): Promise<void> {
+    this.revokedAt.set(email, Date.now());
     this.dropLocal(email);
     await this.repository.delete(email);
   }
@@ -207,7 +210,7 @@ export class CredentialsService {
     const fresh = mergeCredentials(from, email, patch);
     this.refreshedTokens.set(refreshed.accessToken, true);
     // Revoked here while this refresh ran: the credentials stay deleted.
-    const mayRecreate = (this.forgottenAt.get(email) ?? 0) < startedAt.getTime();
+    const mayRecreate = (this.revokedAt.get(email) ?? 0) < startedAt.getTime();
     try {
       const result = await this.repository.saveRefreshed(email, patch, continues, mayRecreate ? fresh : undefined);
       this.writeBack.cancel(email);

@@ -56,19 +56,26 @@ export class GoogleTokenClient {
     throw new GoogleUnavailableError(`Google's token endpoint answered ${res.status}${json.error ? ` (${String(json.error)})` : ''}.`);
   }
 
-  /** Revokes a token at Google, best effort: returns false instead of throwing when Google cannot be reached. */
+  /**
+   * Revokes a token (and with it the user's whole grant) at Google. True when Google confirmed, or answered
+   * 400 invalid_token (it no longer knows the token: revoked already); false when Google could not be reached,
+   * timed out (the request is aborted, its socket closed) or failed otherwise.
+   */
   async revoke(token: string): Promise<boolean> {
     const g = this.config.values.google;
     try {
       const res = await fetch(g.revokeUrl, {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
         body: new URLSearchParams({ token }),
         signal: AbortSignal.timeout(g.httpTimeoutMs),
       });
-      await res.arrayBuffer().catch(() => undefined);
-      // 400 invalid_token means Google already forgot the token: the goal is reached.
-      return res.ok || res.status === 400;
+      if (res.ok) {
+        await res.arrayBuffer().catch(() => undefined);
+        return true;
+      }
+      const json = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+      return res.status === 400 && json.error === 'invalid_token';
     } catch {
       return false;
     }

@@ -25,12 +25,19 @@ export function presentedClient(authorization: string | undefined, body: Record<
   return { clientId: str(body.client_id), clientSecret, method: clientSecret ? 'client_secret_post' : 'none' };
 }
 
-/** Checks presented credentials against the registered client; throws invalid_client (401) when they do not hold. */
+/**
+ * Checks presented credentials against the registered client, by the method it registered and no other (a
+ * client_secret_basic client sending its secret in the body is refused); throws invalid_client (401) otherwise.
+ */
 export function authenticateClient(client: OAuthClient | undefined, presented: PresentedClient): OAuthClient {
   if (!client) throw new OAuthError('invalid_client', 'Unknown client. Register at /oauth/register or use the client_id you were given.');
-  if (client.tokenEndpointAuthMethod === 'none') {
-    if (presented.clientSecret) throw new OAuthError('invalid_client', 'This is a public client: send client_id only, without a secret.');
+  const registered = client.tokenEndpointAuthMethod;
+  if (registered === 'none') {
+    if (presented.method !== 'none') throw new OAuthError('invalid_client', 'This is a public client (token_endpoint_auth_method "none"): send client_id only, without a secret.');
     return client;
+  }
+  if (presented.method !== registered) {
+    throw new OAuthError('invalid_client', `This client registered token_endpoint_auth_method "${registered}": authenticate with ${registered === 'client_secret_basic' ? 'HTTP Basic (Authorization header)' : 'client_id and client_secret in the form body'}, not ${presented.method}.`);
   }
   if (!presented.clientSecret || !secretMatches(presented.clientSecret, client.secretHash)) {
     throw new OAuthError('invalid_client', 'Client authentication failed: wrong or missing client secret.');

@@ -1,26 +1,39 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { AppConfig } from '../config/app-config.js';
 import { JsonObjectRepository } from '../storage/json-object.repository.js';
-import { hashSecret, OAuthClient, TokenEndpointAuthMethod } from './oauth-client.js';
+import { StorageError } from '../storage/storage.errors.js';
+import { GrantType, hashSecret, OAuthClient, TokenEndpointAuthMethod } from './oauth-client.js';
 
 export interface NewClient {
   clientName?: string;
+  clientUri?: string;
   redirectUris: string[];
   tokenEndpointAuthMethod: TokenEndpointAuthMethod;
+  grantTypes: GrantType[];
 }
 
-/** OAuth clients: the ones configured in OAUTH_STATIC_CLIENTS, and registered ones in S3 (`{OAUTH_PREFIX}clients/`). */
+const DAY_MS = 24 * 3600 * 1000;
+
+/**
+ * OAuth clients: the ones configured in OAUTH_STATIC_CLIENTS, and registered ones in S3 (`{OAUTH_PREFIX}clients/`).
+ * A registered client unused for OAUTH_UNUSED_CLIENT_TTL_DAYS is deleted lazily, when it is next looked up; its
+ * object is rewritten at most once a day when used, so an S3 lifecycle rule on the prefix (expire after the TTL
+ * plus one day) removes the ones nobody looks up any more (README, "OAuth").
+ */
 @Injectable()
 export class OAuthClientRepository {
+  private readonly logger = new Logger('OAuthClients');
   private readonly prefix: string;
   private readonly staticClients: Map<string, OAuthClient>;
+  private readonly unusedTtlMs: number;
 
   constructor(
     private readonly objects: JsonObjectRepository,
     config: AppConfig,
   ) {
     this.prefix = `${config.values.oauth.prefix}clients/`;
+    this.unusedTtlMs = config.values.oauth.unusedClientTtlDays * DAY_MS;
     this.staticClients = new Map(
       config.values.oauth.staticClients.map((c) => [
         c.client_id,
@@ -28,10 +41,12 @@ export class OAuthClientRepository {
           clientId: c.client_id,
           clientName: c.client_name,
           redirectUris: c.redirect_uris,
-          tokenEndpointAuthMethod: c.client_secret_sha256 ? 'client_secret_basic' : 'none',
+          tokenEndpointAuthMethod: c.client_secret_sha256 ? (c.token_endpoint_auth_method ?? 'client_secret_basic') : 'none',
+          grantTypes: c.grant_types,
           secretHash: c.client_secret_sha256,
           createdAt: new Date(0).toISOString(),
           static: true,
+          firstParty: c.first_party === true,
         } satisfies OAuthClient,
       ]),
     );
@@ -41,18 +56,41 @@ export class OAuthClientRepository {
   async register(input: NewClient): Promise<{ client: OAuthClient; secret?: string }> {
     const clientId = `wsb_${randomBytes(16).toString('base64url')}`;
     const secret = input.tokenEndpointAuthMethod === 'none' ? undefined : randomBytes(32).toString('base64url');
-    const client: OAuthClient = { clientId, ...input, secretHash: secret ? hashSecret(secret) : undefined, createdAt: new Date().toISOString(), static: false };
+    const now = new Date().toISOString();
+    const client: OAuthClient = { clientId, ...input, secretHash: secret ? hashSecret(secret) : undefined, createdAt: now, lastUsedAt: now, static: false };
     await this.objects.put(this.key(clientId), client, { ifNoneMatch: '*' });
     return { client, secret };
   }
 
-  /** A client by id, or undefined. */
+  /** A client by id, or undefined (also for a registered client unused for too long, which is deleted now). */
   async findById(clientId: string): Promise<OAuthClient | undefined> {
     const fixed = this.staticClients.get(clientId);
     if (fixed) return fixed;
     if (!/^wsb_[A-Za-z0-9_-]{22}$/.test(clientId)) return undefined;
     const stored = await this.objects.get(this.key(clientId));
-    return stored ? (stored.value as OAuthClient) : undefined;
+    if (!stored) return undefined;
+    const client = stored.value as OAuthClient;
+    if (this.lastUse(client) + this.unusedTtlMs < Date.now()) {
+      await this.objects.delete(this.key(clientId));
+      this.logger.log({ msg: 'unused oauth client deleted', event: 'client_expired', clientId });
+      return undefined;
+    }
+    return client;
+  }
+
+  /** Records that the client was used, at most once a day (an S3 write per token request would be waste). */
+  async recordUse(client: OAuthClient): Promise<void> {
+    if (client.static || this.lastUse(client) + DAY_MS > Date.now()) return;
+    try {
+      await this.objects.put(this.key(client.clientId), { ...client, lastUsedAt: new Date().toISOString() });
+    } catch (err) {
+      // Losing one "last used" update costs nothing: the next use records it.
+      if (!(err instanceof StorageError)) throw err;
+    }
+  }
+
+  private lastUse(client: OAuthClient): number {
+    return Date.parse(client.lastUsedAt ?? client.createdAt);
   }
 
   private key(clientId: string): string {

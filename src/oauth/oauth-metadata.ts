@@ -1,3 +1,6 @@
+import type { ProtectedResource } from '../sessions/protected-resources.js';
+import { SCOPE_VOCABULARY } from '../workspace/required-scopes.js';
+
 /** RFC 8414 authorization server metadata for this service. */
 export function authorizationServerMetadata(issuer: string, base: string, opts: { registration: boolean; jwks: boolean }) {
   return {
@@ -8,6 +11,8 @@ export function authorizationServerMetadata(issuer: string, base: string, opts: 
     revocation_endpoint: `${base}/oauth/revoke`,
     introspection_endpoint: `${base}/oauth/introspect`,
     ...(opts.jwks ? { jwks_uri: `${base}/.well-known/jwks.json` } : {}),
+    // The scope vocabulary: Google's scope URLs (offline_access is accepted too, and ignored).
+    scopes_supported: [...SCOPE_VOCABULARY],
     response_types_supported: ['code'],
     response_modes_supported: ['query'],
     grant_types_supported: ['authorization_code', 'refresh_token'],
@@ -19,12 +24,13 @@ export function authorizationServerMetadata(issuer: string, base: string, opts: 
   };
 }
 
-/** RFC 9728 protected resource metadata: the Workspace API is protected by this same server. */
-export function protectedResourceMetadata(issuer: string, base: string) {
+/** RFC 9728 protected resource metadata of one resource; this same server issues its tokens. */
+export function protectedResourceMetadata(issuer: string, resource: ProtectedResource) {
   return {
-    resource: base,
+    resource: resource.identifier,
     authorization_servers: [issuer],
+    scopes_supported: [...resource.scopesSupported],
     bearer_methods_supported: ['header'],
-    resource_name: 'Google Workspace credential broker',
+    resource_name: resource.name,
   };
 }

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiExcludeEndpoint, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../common/domain-error.js';
 import { AppConfig } from '../config/app-config.js';
@@ -7,37 +7,45 @@ import { BearerTokenService } from '../sessions/bearer-token.service.js';
 import { Public } from '../common/public.decorator.js';
 import { FlowReplies } from '../auth/flow-replies.js';
 import { GoogleSignIn } from '../auth/google-sign-in.js';
+import { AuthorizationFlow, AuthorizationStep, FlowCookies, REMEMBER_USER_SECONDS } from './authorization-flow.service.js';
 import { presentedClient } from './client-authentication.js';
-import { authorizationServerMetadata, protectedResourceMetadata } from './oauth-metadata.js';
-import { OAuthServer, RedirectableError, TokenResponse } from './oauth-server.service.js';
+import { ClientRegistration } from './client-registration.service.js';
+import { PAGE_HEADERS, renderErrorPage } from './consent-page.js';
+import { authorizationServerMetadata } from './oauth-metadata.js';
+import { OAuthError } from './oauth-error.js';
+import { TokenEndpoint, TokenResponse } from './token-endpoint.service.js';
 
 type Form = Record<string, unknown>;
 const form = (body: unknown): Form => (body && typeof body === 'object' ? (body as Form) : {});
 
-/** OAuth 2.1 endpoints for API consumers (MCP clients among them), and the discovery documents. */
+const CSRF_COOKIE = 'wsb_oauth_csrf';
+const USER_COOKIE = 'wsb_oauth_user';
+
+/** OAuth 2.1 endpoints for API consumers (MCP clients among them), the consent page, and the discovery documents. */
 @ApiTags('oauth')
 @Public()
 @Controller()
 export class OAuthController {
+  private readonly secureCookies: boolean;
+
   constructor(
-    private readonly oauth: OAuthServer,
+    private readonly flow: AuthorizationFlow,
+    private readonly tokenEndpoint: TokenEndpoint,
+    private readonly registration: ClientRegistration,
     private readonly signIn: GoogleSignIn,
     private readonly replies: FlowReplies,
     private readonly tokens: BearerTokenService,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    const c = config.values.cookieSecure;
+    this.secureCookies = c === 'auto' ? config.values.publicUrl.startsWith('https://') : c;
+  }
 
   /** RFC 8414 metadata. */
   @Get('.well-known/oauth-authorization-server')
   metadata() {
     const { jwt, publicUrl, oauth } = this.config.values;
     return authorizationServerMetadata(jwt.issuer, publicUrl, { registration: oauth.dynamicRegistration, jwks: jwt.algorithm === 'ES256' });
-  }
-
-  /** RFC 9728 metadata. */
-  @Get('.well-known/oauth-protected-resource')
-  resourceMetadata() {
-    return protectedResourceMetadata(this.config.values.jwt.issuer, this.config.values.publicUrl);
   }
 
   /** The bearer verification key, when bearer tokens are ES256. */
@@ -48,29 +56,37 @@ export class OAuthController {
     return { keys: [key] };
   }
 
-  /** RFC 7591 dynamic client registration. */
+  /** RFC 7591 dynamic client registration (with an initial access token when OAUTH_REGISTRATION_TOKEN is set). */
   @Post('oauth/register')
   @HttpCode(201)
-  register(@Body() body: unknown) {
-    return this.oauth.register(body);
+  register(@Req() req: FastifyRequest, @Body() body: unknown) {
+    return this.registration.register(body, req.headers.authorization);
   }
 
-  /** Authorization endpoint: validates the request, then sends the person through Google sign-in. */
+  /** Authorization endpoint: validates, then shows our consent page or sends the person through Google sign-in. */
   @Get('oauth/authorize')
-  async authorize(@Query() query: Form, @Res() reply: FastifyReply): Promise<void> {
-    try {
-      const request = await this.oauth.validateAuthorization(query);
-      this.replies.redirect(reply, await this.signIn.start({ consent: false, retried: false, oauth: request }));
-    } catch (err) {
-      if (!(err instanceof RedirectableError)) throw err;
-      reply.header('cache-control', 'no-store').redirect(err.location, 302);
-    }
+  async authorize(@Req() req: FastifyRequest, @Query() query: Form, @Res() reply: FastifyReply): Promise<void> {
+    await this.answer(req, reply, () => this.flow.start(query, this.cookiesOf(req)));
+  }
+
+  /** The consent page's form: Allow or Deny. */
+  @Post('oauth/authorize/decision')
+  @ApiExcludeEndpoint()
+  async decision(@Req() req: FastifyRequest, @Body() body: unknown, @Res() reply: FastifyReply): Promise<void> {
+    await this.answer(req, reply, () => this.flow.decide(form(body), this.cookiesOf(req), req.headers.origin));
+  }
+
+  /** Back from the Google sign-in: on to the client, or the consent page naming the signed-in person. */
+  @Get('oauth/authorize/resume')
+  @ApiExcludeEndpoint()
+  async resume(@Req() req: FastifyRequest, @Query('ticket') ticket: unknown, @Res() reply: FastifyReply): Promise<void> {
+    await this.answer(req, reply, () => this.flow.resume(ticket, this.cookiesOf(req)));
   }
 
   /** Token endpoint (authorization_code, refresh_token). */
   @Post('oauth/token')
   async token(@Req() req: FastifyRequest, @Body() body: unknown, @Res() reply: FastifyReply): Promise<void> {
-    const tokens: TokenResponse = await this.oauth.token(form(body), presentedClient(req.headers.authorization, form(body)));
+    const tokens: TokenResponse = await this.tokenEndpoint.token(form(body), presentedClient(req.headers.authorization, form(body)));
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache').status(200).send(tokens);
   }
 
@@ -78,7 +94,7 @@ export class OAuthController {
   @Post('oauth/revoke')
   @HttpCode(200)
   async revoke(@Req() req: FastifyRequest, @Body() body: unknown): Promise<Record<string, never>> {
-    await this.oauth.revoke(form(body), presentedClient(req.headers.authorization, form(body)));
+    await this.tokenEndpoint.revoke(form(body), presentedClient(req.headers.authorization, form(body)));
     return {};
   }
 
@@ -86,6 +102,49 @@ export class OAuthController {
   @Post('oauth/introspect')
   @HttpCode(200)
   introspect(@Req() req: FastifyRequest, @Body() body: unknown) {
-    return this.oauth.introspect(form(body), presentedClient(req.headers.authorization, form(body)));
+    return this.tokenEndpoint.introspect(form(body), presentedClient(req.headers.authorization, form(body)));
   }
+
+  /** Runs one step of the authorization flow and answers it; errors become our HTML page for browsers. */
+  private async answer(req: FastifyRequest, reply: FastifyReply, step: () => Promise<AuthorizationStep>): Promise<void> {
+    let next: AuthorizationStep;
+    try {
+      next = await step();
+    } catch (err) {
+      if (!(err instanceof DomainError) || !wantsHtml(req)) throw err;
+      const title = err instanceof OAuthError ? `Authorization refused (${err.error})` : 'Authorization failed';
+      reply.headers(PAGE_HEADERS).status(err.status).send(renderErrorPage(title, err.message));
+      return;
+    }
+    // After a POST, 303 makes the browser follow with a GET.
+    const status = req.method === 'POST' ? 303 : 302;
+    if (next.kind === 'consent') {
+      if (next.csrf) reply.setCookie(CSRF_COOKIE, next.csrf, this.cookie('lax', 24 * 3600));
+      reply.headers(PAGE_HEADERS).status(200).send(next.html);
+      return;
+    }
+    if (next.kind === 'sign-in') {
+      const toGoogle = await this.signIn.start({ consent: false, retried: false, oauth: next.request });
+      if (toGoogle.kind !== 'redirect') throw new Error('expected a redirect from the sign-in flow');
+      this.replies.setCookies(reply, toGoogle.cookies);
+      reply.header('cache-control', 'no-store').redirect(toGoogle.url, status);
+      return;
+    }
+    if (next.remember) reply.setCookie(USER_COOKIE, await this.flow.rememberCookie(next.remember), this.cookie('lax', REMEMBER_USER_SECONDS));
+    reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer').redirect(next.location, status);
+  }
+
+  private cookiesOf(req: FastifyRequest): FlowCookies {
+    const c = (req as FastifyRequest & { cookies?: Record<string, string | undefined> }).cookies ?? {};
+    return { csrf: c[CSRF_COOKIE], rememberedUser: c[USER_COOKIE] };
+  }
+
+  private cookie(sameSite: 'lax' | 'strict', maxAge: number) {
+    return { path: '/oauth', httpOnly: true, sameSite, secure: this.secureCookies, maxAge };
+  }
+}
+
+/** A browser navigating (Accept names text/html) gets pages; programs get JSON errors. */
+function wantsHtml(req: FastifyRequest): boolean {
+  return /text\/html/i.test(req.headers.accept ?? '');
 }

@@ -4,24 +4,31 @@ import { SignInContinuation } from '../auth/sign-in-continuation.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { StorageModule } from '../storage/storage.module.js';
 import { AuthorizationCodes } from './authorization-codes.js';
+import { AuthorizationFlow } from './authorization-flow.service.js';
+import { AuthorizationRequest } from './authorization-request.js';
+import { ClientApprovals } from './client-approvals.js';
+import { ClientRegistration } from './client-registration.service.js';
 import { OAuthClientRepository } from './oauth-client.repository.js';
-import { OAuthServer } from './oauth-server.service.js';
 import { OAuthController } from './oauth.controller.js';
+import { ResourceMetadataController } from './resource-metadata.controller.js';
 import { RefreshTokenFamilies } from './refresh-token-families.js';
+import { SealedValues } from './sealed-values.js';
+import { TokenEndpoint } from './token-endpoint.service.js';
 
 /** The OAuth 2.1 authorization server for API consumers and MCP clients, in front of the Google sign-in. */
 @Module({
   imports: [AuthModule, SessionsModule, StorageModule],
-  controllers: [OAuthController],
-  providers: [OAuthServer, OAuthClientRepository, AuthorizationCodes, RefreshTokenFamilies],
+  controllers: [OAuthController, ResourceMetadataController],
+  providers: [AuthorizationFlow, TokenEndpoint, ClientRegistration, OAuthClientRepository, ClientApprovals, AuthorizationCodes, RefreshTokenFamilies, SealedValues],
 })
 export class OAuthModule implements OnModuleInit {
   constructor(
     private readonly continuation: SignInContinuation,
-    private readonly server: OAuthServer,
+    private readonly flow: AuthorizationFlow,
   ) {}
 
   onModuleInit(): void {
-    this.continuation.register((request, email, ip) => this.server.completeAuthorization(request, email, ip));
+    // The request comes back as auth stored it: the AuthorizationRequest this module handed to the sign-in.
+    this.continuation.register((request, email, ip, grantedScopes) => this.flow.afterSignIn(request as AuthorizationRequest, email, ip, grantedScopes));
   }
 }

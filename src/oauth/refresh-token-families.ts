@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { AppConfig } from '../config/app-config.js';
 import { JsonObjectRepository } from '../storage/json-object.repository.js';
 import { StorageError } from '../storage/storage.errors.js';
@@ -16,13 +16,15 @@ export interface RefreshFamily {
   current: string;
   /** Hashes of tokens already rotated away: presenting one again is reuse. */
   previous: string[];
+  /** The last rotation: which token it spent, and when (ms), for the reuse grace window. */
+  lastRotation?: { from: string; at: number };
   createdAt: string;
   expiresAt: number;
   revokedAt?: string;
 }
 
 export type RotationResult =
-  | { status: 'rotated'; token: string; family: RefreshFamily }
+  | { status: 'rotated'; token: string; family: RefreshFamily; /** a retry inside the grace window */ retried: boolean }
   | { status: 'reused'; family: RefreshFamily }
   | { status: 'invalid' };
 
@@ -31,11 +33,18 @@ const MAX_PREVIOUS = 50;
 /**
  * Refresh tokens with rotation (OAuth 2.1): each use returns a new token; presenting an old one again revokes the
  * whole family. Stored under `{OAUTH_PREFIX}refresh/{familyId}.json`, updated with If-Match, shared by replicas.
+ *
+ * Grace window: a client that lost the answer to a refresh, or sent it twice at once, presents the token that was
+ * just rotated away. Within OAUTH_REFRESH_REUSE_GRACE_SECONDS it gets the same successor again. The successor is
+ * derived from the spent token (HMAC with the server's key), so any replica can answer it without the bucket ever
+ * holding a usable token; the loser of a concurrent rotation re-reads and finds its own successor already current.
  */
 @Injectable()
 export class RefreshTokenFamilies {
   private readonly prefix: string;
   private readonly ttlSeconds: number;
+  private readonly graceMs: number;
+  private readonly successorKey: Buffer;
 
   constructor(
     private readonly objects: JsonObjectRepository,
@@ -43,6 +52,8 @@ export class RefreshTokenFamilies {
   ) {
     this.prefix = `${config.values.oauth.prefix}refresh/`;
     this.ttlSeconds = config.values.oauth.refreshTokenTtlSeconds;
+    this.graceMs = config.values.oauth.refreshReuseGraceSeconds * 1000;
+    this.successorKey = createHmac('sha256', config.values.oauth.sealKey).update('refresh-token-successor').digest();
   }
 
   /** Lifetime of a family, in seconds (its session lives as long). */
@@ -58,23 +69,29 @@ export class RefreshTokenFamilies {
     return `${input.familyId}.${secret}`;
   }
 
-  /** Exchanges the current token of a family for a new one; detects reuse of rotated tokens. */
+  /** Exchanges the current token of a family for its successor; detects reuse of rotated tokens. */
   async rotate(token: string, clientId: string): Promise<RotationResult> {
-    const found = await this.load(token);
-    if (!found || found.family.clientId !== clientId || found.family.revokedAt || found.family.expiresAt < Date.now()) return { status: 'invalid' };
-    const { family, etag, hash } = found;
-    if (family.previous.includes(hash)) return { status: 'reused', family };
-    if (family.current !== hash) return { status: 'invalid' };
-    const secret = randomBytes(32).toString('base64url');
-    const next: RefreshFamily = { ...family, current: hashSecret(secret), previous: [hash, ...family.previous].slice(0, MAX_PREVIOUS) };
-    try {
-      await this.objects.put(this.key(family.familyId), next, { ifMatch: etag });
-    } catch (err) {
-      // Another request rotated this token first: this one holds a spent token now.
-      if (err instanceof StorageError && err.code === 'conflict') return { status: 'invalid' };
-      throw err;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const found = await this.load(token);
+      if (!found || found.family.clientId !== clientId || found.family.revokedAt || found.family.expiresAt < Date.now()) return { status: 'invalid' };
+      const { family, etag, hash, familyId, secret } = found;
+      const successor = this.successorOf(familyId, secret);
+      const last = family.lastRotation;
+      if (last?.from === hash && family.current === hashSecret(successor) && Date.now() - last.at <= this.graceMs) {
+        return { status: 'rotated', token: `${familyId}.${successor}`, family, retried: true };
+      }
+      if (family.previous.includes(hash)) return { status: 'reused', family };
+      if (family.current !== hash) return { status: 'invalid' };
+      const next: RefreshFamily = { ...family, current: hashSecret(successor), previous: [hash, ...family.previous].slice(0, MAX_PREVIOUS), lastRotation: { from: hash, at: Date.now() } };
+      try {
+        await this.objects.put(this.key(familyId), next, { ifMatch: etag });
+        return { status: 'rotated', token: `${familyId}.${successor}`, family: next, retried: false };
+      } catch (err) {
+        // Another request rotated this family first: read again (it may have been this very token, a retry).
+        if (!(err instanceof StorageError && err.code === 'conflict')) throw err;
+      }
     }
-    return { status: 'rotated', token: `${family.familyId}.${secret}`, family: next };
+    throw new StorageError('conflict', 'The refresh token family kept changing while being rotated; retry the refresh.');
   }
 
   /** The family a token belongs to, and whether it is the current token. */
@@ -101,11 +118,16 @@ export class RefreshTokenFamilies {
     throw new StorageError('conflict', 'The refresh token family kept changing while being revoked; retry.');
   }
 
-  private async load(token: string): Promise<{ family: RefreshFamily; etag: string; hash: string } | undefined> {
+  private async load(token: string): Promise<{ family: RefreshFamily; etag: string; hash: string; familyId: string; secret: string } | undefined> {
     const m = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/.exec(token);
     if (!m) return undefined;
     const stored = await this.objects.get(this.key(m[1]));
-    return stored ? { family: stored.value as RefreshFamily, etag: stored.etag, hash: hashSecret(m[2]) } : undefined;
+    return stored ? { family: stored.value as RefreshFamily, etag: stored.etag, hash: hashSecret(m[2]), familyId: m[1], secret: m[2] } : undefined;
+  }
+
+  /** The token that follows `secret` in its family: the same on every replica, unknowable without the server key. */
+  private successorOf(familyId: string, secret: string): string {
+    return createHmac('sha256', this.successorKey).update(`${familyId}.${secret}`).digest('base64url');
   }
 
   private key(familyId: string): string {

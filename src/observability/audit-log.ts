@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 
-export type AuditEventName = 'sign_in' | 'token_refresh' | 'logout' | 'revoke' | 'reauth_required' | 'security_violation' | 'workspace_change';
+export type AuditEventName = 'sign_in' | 'token_refresh' | 'logout' | 'revoke' | 'reauth_required' | 'security_violation' | 'workspace_change' | 'consent';
 
 /** One audit event: who did what, when, from where, and how it ended. */
 export interface AuditEvent {

@@ -1,11 +1,14 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { UnauthorizedError } from '../common/domain-error.js';
-import { AppConfig } from '../config/app-config.js';
 import { BearerTokenService } from './bearer-token.service.js';
 import { Principal, PRINCIPAL } from './principal.js';
 import { IS_PUBLIC } from '../common/public.decorator.js';
 import { SessionStore } from './session.store.js';
+import { unauthorizedChallenge } from './bearer-challenge.js';
+import { ProtectedResources } from './protected-resources.js';
+
+type GuardedRequest = { headers: Record<string, unknown>; routeOptions?: { url?: string }; [PRINCIPAL]?: Principal };
 
 const SIGN_IN_HINT = 'Sign in at /auth/google and send the access_token as "Authorization: Bearer <token>".';
 
@@ -18,31 +21,39 @@ export function bearerFromHeader(header: unknown): string | undefined {
 }
 
 /**
- * Deny by default: every route needs a valid bearer whose session still exists and belongs to the token's
- * subject, unless marked @Public(). On success the request carries the verified Principal.
+ * Deny by default: every route needs a valid bearer, issued for the resource the route belongs to, whose session
+ * still exists and belongs to the token's subject, unless marked @Public(). On success the request carries the
+ * verified Principal.
  */
 @Injectable()
 export class BearerAuthGuard implements CanActivate {
-  private readonly challenge: string;
-
   constructor(
     private readonly reflector: Reflector,
     private readonly tokens: BearerTokenService,
     private readonly sessions: SessionStore,
-    config: AppConfig,
-  ) {
-    // RFC 9728: tells an OAuth client where to learn how to get a token for this resource.
-    this.challenge = `Bearer resource_metadata="${config.values.publicUrl}/.well-known/oauth-protected-resource"`;
-  }
+    private readonly resources: ProtectedResources,
+  ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
-    const request = context.switchToHttp().getRequest<{ headers: Record<string, unknown>; [PRINCIPAL]?: Principal }>();
+    const request = context.switchToHttp().getRequest<GuardedRequest>();
+    // RFC 9728: every 401 tells an OAuth client where to learn how to get a token for this route's resource.
+    const resource = this.resources.forRoute(request.routeOptions?.url);
     const token = bearerFromHeader(request.headers.authorization);
-    if (!token) throw new UnauthorizedError(`A bearer token is required. ${SIGN_IN_HINT}`, 'missing_token', { 'WWW-Authenticate': this.challenge });
-    const invalid = { 'WWW-Authenticate': `${this.challenge}, error="invalid_token"` };
+    if (!token) {
+      throw new UnauthorizedError(`A bearer token is required. ${SIGN_IN_HINT}`, 'missing_token', { 'WWW-Authenticate': unauthorizedChallenge(resource, false) });
+    }
+    const invalid = { 'WWW-Authenticate': unauthorizedChallenge(resource, true) };
     const claims = this.tokens.verify(token);
     if (!claims) throw new UnauthorizedError(`The bearer token is invalid or expired. ${SIGN_IN_HINT}`, 'invalid_token', invalid);
+    if (!this.resources.covers(claims.aud, resource)) {
+      // RFC 8707: a token is for the resource it was issued for; a Gmail token must not open Drive.
+      throw new UnauthorizedError(
+        `This bearer token was issued for ${String(claims.aud)} and is not accepted here (${resource.identifier}). Get a token with resource=${resource.identifier} (or the whole service, ${this.resources.root.identifier}) and retry.`,
+        'invalid_token',
+        invalid,
+      );
+    }
     const session = await this.sessions.find(claims.sid);
     if (!session || session.email !== claims.sub) {
       throw new UnauthorizedError(`The session of this bearer token has ended (logout or revocation). ${SIGN_IN_HINT}`, 'session_ended', invalid);

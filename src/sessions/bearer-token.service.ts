@@ -3,6 +3,7 @@ import { JwtService } from '@nestjs/jwt';
 import { LRUCache } from 'lru-cache';
 import { createHash, createPublicKey, randomUUID } from 'node:crypto';
 import { AppConfig } from '../config/app-config.js';
+import { ProtectedResources } from './protected-resources.js';
 import type { Session } from './session.js';
 
 /** The claims of a verified bearer token. */
@@ -17,12 +18,21 @@ export interface BearerClaims {
   jti: string;
   /** The OAuth client the token was issued to (absent for tokens from the browser sign-in). */
   client_id?: string;
+  /** What the token may do: space separated Google scope URLs (RFC 9068 style); absent or empty = nothing. */
+  scope?: string;
+}
+
+/** The scopes a verified token carries. */
+export function tokenScopes(claims: Pick<BearerClaims, 'scope'>): string[] {
+  return typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];
 }
 
 export interface IssueOptions {
   /** RFC 8707 resource the token is for; becomes `aud`. */
   audience?: string;
   clientId?: string;
+  /** Scopes granted to the token; only those of the service's vocabulary are written into it. */
+  scopes?: readonly string[];
 }
 
 export interface IssuedToken {
@@ -47,6 +57,7 @@ export class BearerTokenService {
   constructor(
     private readonly jwt: JwtService,
     private readonly config: AppConfig,
+    private readonly resources: ProtectedResources,
   ) {
     const j = config.values.jwt;
     this.algorithm = j.algorithm;
@@ -59,15 +70,16 @@ export class BearerTokenService {
   }
 
   /** Signs a bearer token for a session; it expires with the session at the latest. */
-  async issue(session: Session, options: IssueOptions = {}): Promise<IssuedToken> {
+  async issue(session: Session, options: IssueOptions = {}): Promise<IssuedToken & { scope: string }> {
     const j = this.config.values.jwt;
     const now = Math.floor(Date.now() / 1000);
     const exp = Math.min(now + j.ttlSeconds, Math.floor(session.expiresAt.getTime() / 1000));
+    const scope = this.resources.known(options.scopes ?? []).join(' ');
     const accessToken = await this.jwt.signAsync(
-      { sub: session.email, email: session.email, sid: session.sessionId, iat: now, exp, jti: randomUUID(), ...(options.clientId ? { client_id: options.clientId } : {}) },
+      { sub: session.email, email: session.email, sid: session.sessionId, iat: now, exp, jti: randomUUID(), scope, ...(options.clientId ? { client_id: options.clientId } : {}) },
       { algorithm: this.algorithm, secret: this.signKey, issuer: j.issuer, audience: options.audience ?? j.audience },
     );
-    return { accessToken, expiresIn: exp - now };
+    return { accessToken, expiresIn: exp - now, scope };
   }
 
   /** The claims of a valid token, or undefined for anything forged, expired, or meant for someone else. */

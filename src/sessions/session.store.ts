@@ -4,18 +4,35 @@ import { randomBytes } from 'node:crypto';
 import { AppConfig } from '../config/app-config.js';
 import { Metrics } from '../observability/metrics.js';
 import { JsonObjectRepository } from '../storage/json-object.repository.js';
+import { StorageError } from '../storage/storage.errors.js';
 import { fromSessionDocument, makeSession, Session, SESSION_ID_PATTERN, toSessionDocument } from './session.js';
 
 interface CachedLookup {
   /** undefined = known not to exist (ended, or never existed). */
   session: Session | undefined;
+  /** When S3 last confirmed this (or the session was created here). */
   checkedAt: number;
+  /** When the last attempt to re-check it failed because S3 was unreachable. */
+  failedAt?: number;
 }
+
+/** How many session deletes run at once when a user's sessions end (revocation). */
+const DELETE_CONCURRENCY = 8;
+/** A waiter on someone else's S3 load gives up this long after S3_TIMEOUT_MS (the load itself is bounded by it). */
+const WAITER_MARGIN_MS = 250;
+/** How long a request waits for the re-check of a session held in memory before going on from memory. */
+const REVALIDATE_WAIT_MS = 500;
 
 /**
  * Sessions in memory, backed by S3 so every replica sees them. A replica trusts its memory copy for
  * SESSION_CACHE_TTL_MS, which bounds how late another replica's logout or revocation is noticed; the hot path
  * makes no S3 call. There is deliberately no way to change a stored session: the binding to a user is for life.
+ *
+ * Warm-user rule (README, "Failure model"): a session S3 confirmed within the last SESSION_OUTAGE_GRACE_MS is
+ * re-checked after SESSION_CACHE_TTL_MS, but a request waits at most REVALIDATE_WAIT_MS for that check; when S3 is
+ * slow or unreachable it goes on from memory (the check, bounded by S3_TIMEOUT_MS, updates memory when it ends, and
+ * after a failure S3 is tried again at most once per SESSION_CACHE_TTL_MS). Sessions unknown here, or confirmed
+ * longer ago than the grace, wait for S3 (at most S3_TIMEOUT_MS) and get a 503 naming S3 when it does not answer.
  */
 @Injectable()
 export class SessionStore {
@@ -24,6 +41,9 @@ export class SessionStore {
   private readonly loading = new Map<string, Promise<Session | undefined>>();
   private readonly prefix: string;
   private readonly ttlMs: number;
+  private readonly outageGraceMs: number;
+  private readonly waiterBoundMs: number;
+  private readonly revalidateWaitMs: number;
 
   constructor(
     private readonly objects: JsonObjectRepository,
@@ -32,6 +52,9 @@ export class SessionStore {
   ) {
     this.prefix = config.values.s3.sessionPrefix;
     this.ttlMs = config.values.sessions.cacheTtlMs;
+    this.outageGraceMs = config.values.sessions.outageGraceMs;
+    this.waiterBoundMs = config.values.s3.timeoutMs + WAITER_MARGIN_MS;
+    this.revalidateWaitMs = Math.min(config.values.s3.timeoutMs, REVALIDATE_WAIT_MS);
     this.memory = new LRUCache({ max: config.values.sessions.cacheMax });
   }
 
@@ -52,54 +75,96 @@ export class SessionStore {
     const cached = this.memory.get(sessionId);
     const now = Date.now();
     if (cached && now - cached.checkedAt < this.ttlMs) return live(cached.session, now);
+    // S3 was unreachable a moment ago: keep serving a recently confirmed session without waiting for it again.
+    if (cached?.failedAt && now - cached.failedAt < this.ttlMs && this.withinGrace(cached, now)) return live(cached.session, now);
     if (!SESSION_ID_PATTERN.test(sessionId)) return undefined;
     let pending = this.loading.get(sessionId);
     if (!pending) {
       pending = this.load(sessionId, cached?.session).finally(() => this.loading.delete(sessionId));
       this.loading.set(sessionId, pending);
     }
-    return live(await pending, Date.now());
-  }
-
-  /** Ends one session (logout). */
-  async end(session: Session): Promise<void> {
-    this.memory.set(session.sessionId, { session: undefined, checkedAt: Date.now() });
-    await this.objects.delete(this.sessionKey(session.sessionId));
-    await this.objects.delete(this.userIndexKey(session.email, session.sessionId));
-    this.metrics.sessions.inc({ event: 'ended' });
+    if (cached?.session && this.withinGrace(cached, now)) {
+      // Re-checking a session held here: wait briefly, then go on from memory while the check finishes in the
+      // background (it updates memory when it does), so a stalled S3 never stalls a warm user.
+      const result = await settleWithin(pending, this.revalidateWaitMs);
+      if (result.done === 'ok') return live(result.value, Date.now());
+      if (result.done === 'error' && !(result.error instanceof StorageError && result.error.isOutage)) throw result.error;
+      return live(cached.session, Date.now());
+    }
+    return live(await bounded(pending, this.waiterBoundMs), Date.now());
   }
 
   /**
-   * Ends every session of a user, on every replica (others notice within SESSION_CACHE_TTL_MS). With
-   * `createdBefore`, only sessions created before that instant end (a dead grant takes only the sessions built on it).
+   * Ends one session (logout). The S3 delete comes first: only once S3 confirms is the session forgotten here,
+   * so a failed delete leaves it usable and the caller is told to retry (it would live on in S3 otherwise).
    */
-  async endAllForUser(email: string, opts: { createdBefore?: Date } = {}): Promise<number> {
-    const ids = new Set<string>();
-    for await (const key of this.objects.listAll(this.userIndexPrefix(email))) ids.add(key.slice(key.lastIndexOf('/') + 1));
-    for (const [id, entry] of this.memory.entries()) if (entry.session?.email === email) ids.add(id);
-    if (opts.createdBefore) await this.excludeCreatedSince(ids, opts.createdBefore.getTime());
-    const now = Date.now();
-    for (const id of ids) {
-      this.memory.set(id, { session: undefined, checkedAt: now });
-      await this.objects.delete(this.sessionKey(id));
-      await this.objects.delete(this.userIndexKey(email, id));
-    }
-    this.metrics.sessions.inc({ event: 'revoked' }, ids.size);
-    return ids.size;
+  async end(session: Session): Promise<void> {
+    await this.objects.delete(this.sessionKey(session.sessionId));
+    this.memory.set(session.sessionId, { session: undefined, checkedAt: Date.now() });
+    this.metrics.sessions.inc({ event: 'ended' });
+    await this.deleteIndexEntry(session.email, session.sessionId);
   }
 
-  /** Removes from `ids` the sessions created at or after `since` (a session already gone stays listed, to be cleaned). */
-  private async excludeCreatedSince(ids: Set<string>, since: number): Promise<void> {
-    for (const id of [...ids]) {
-      const known = this.memory.get(id)?.session;
-      const stored = known ? undefined : await this.objects.get(this.sessionKey(id));
-      const session = known ?? (stored ? fromSessionDocument(id, stored.value) : undefined);
-      if (session && session.createdAt.getTime() >= since) ids.delete(id);
+  /**
+   * Ends every session of a user created before `createdBefore` (default: all), on every replica (others notice
+   * within SESSION_CACHE_TTL_MS). Deletes run DELETE_CONCURRENCY at a time; every one is tried, and the first
+   * failure is thrown afterwards, so a retry finds only what is left. Returns how many were ended.
+   */
+  async endAllForUser(email: string, createdBefore?: Date): Promise<number> {
+    const cutoff = createdBefore?.getTime() ?? Infinity;
+    const ids = new Set<string>();
+    for await (const { key, modified } of this.objects.listAllWithDates(this.userIndexPrefix(email))) {
+      if (modified.getTime() < cutoff) ids.add(key.slice(key.lastIndexOf('/') + 1));
+    }
+    for (const [id, entry] of this.memory.entries()) {
+      if (entry.session?.email === email && entry.session.createdAt.getTime() < cutoff) ids.add(id);
+    }
+    const queue = [...ids];
+    const failures: unknown[] = [];
+    let ended = 0;
+    const worker = async () => {
+      for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+        try {
+          await this.objects.delete(this.sessionKey(id));
+          this.memory.set(id, { session: undefined, checkedAt: Date.now() });
+          await this.objects.delete(this.userIndexKey(email, id));
+          ended += 1;
+        } catch (err) {
+          failures.push(err);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(DELETE_CONCURRENCY, queue.length) }, worker));
+    this.metrics.sessions.inc({ event: 'revoked' }, ended);
+    if (failures.length > 0) throw failures[0];
+    return ended;
+  }
+
+  private withinGrace(entry: CachedLookup, now: number): boolean {
+    return Boolean(entry.session) && now - entry.checkedAt < this.outageGraceMs;
+  }
+
+  /** The per-user index entry; a leftover is harmless (revocation lists it and deletes what it points to). */
+  private async deleteIndexEntry(email: string, sessionId: string): Promise<void> {
+    try {
+      await this.objects.delete(this.userIndexKey(email, sessionId));
+    } catch (err) {
+      this.logger.warn({ msg: 'session ended, but its index entry could not be deleted; revocation will remove it', error: (err as Error).message });
     }
   }
 
   private async load(sessionId: string, known: Session | undefined): Promise<Session | undefined> {
-    const stored = await this.objects.get(this.sessionKey(sessionId));
+    let stored;
+    try {
+      stored = await this.objects.get(this.sessionKey(sessionId));
+    } catch (err) {
+      const entry = this.memory.get(sessionId);
+      if (err instanceof StorageError && err.isOutage && entry?.session) {
+        if (!entry.failedAt) this.logger.warn({ msg: 'S3 unreachable: serving a session from memory (outage grace)', sessionAgeMs: Date.now() - entry.checkedAt, graceMs: this.outageGraceMs });
+        entry.failedAt = Date.now();
+      }
+      throw err;
+    }
     let session = stored ? fromSessionDocument(sessionId, stored.value) : undefined;
     if (session && known && session.email !== known.email) {
       // The binding never changes; a stored object that says otherwise was tampered with. Refuse it.
@@ -122,6 +187,30 @@ export class SessionStore {
   private userIndexKey(email: string, sessionId: string): string {
     return `${this.userIndexPrefix(email)}${sessionId}`;
   }
+}
+
+/** Waits for a shared promise at most `ms`; the promise itself keeps running for whoever else waits on it. */
+function bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StorageError('timeout', `S3 did not answer a session lookup within ${ms} ms. Retry shortly.`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+type Settled<T> = { done: 'ok'; value: T } | { done: 'error'; error: unknown } | { done: 'pending' };
+
+/** The promise's outcome if it settles within `ms`, else 'pending' (it keeps running). */
+function settleWithin<T>(promise: Promise<T>, ms: number): Promise<Settled<T>> {
+  let timer: NodeJS.Timeout | undefined;
+  const pending = new Promise<Settled<T>>((resolve) => {
+    timer = setTimeout(() => resolve({ done: 'pending' }), ms);
+  });
+  const settled = promise.then(
+    (value): Settled<T> => ({ done: 'ok', value }),
+    (error: unknown): Settled<T> => ({ done: 'error', error }),
+  );
+  return Promise.race([settled, pending]).finally(() => clearTimeout(timer));
 }
 
 function live(session: Session | undefined, now: number): Session | undefined {

@@ -6,6 +6,7 @@ import { BearerAuthGuard } from './bearer-auth.guard.js';
 import { BearerTokenService } from './bearer-token.service.js';
 import { SessionStore } from './session.store.js';
 import { OneTimeMarkers } from './one-time-markers.js';
+import { ProtectedResources } from './protected-resources.js';
 import { UserIsolationGuard } from './user-isolation.guard.js';
 
 /** Sessions (memory + S3), bearer tokens, the global bearer guard and the user isolation guard. */
@@ -16,7 +17,8 @@ import { UserIsolationGuard } from './user-isolation.guard.js';
     BearerTokenService,
     UserIsolationGuard,
     OneTimeMarkers,
+    ProtectedResources,
     { provide: APP_GUARD, useClass: BearerAuthGuard }],
-  exports: [SessionStore, BearerTokenService, UserIsolationGuard, OneTimeMarkers],
+  exports: [SessionStore, BearerTokenService, UserIsolationGuard, OneTimeMarkers, ProtectedResources],
 })
 export class SessionsModule {}

@@ -27,6 +27,8 @@ export interface PutCondition {
 
 export interface ListPage {
   keys: string[];
+  /** LastModified of each key, same order (S3 sets it when the object was written). */
+  modified: Date[];
   nextToken?: string;
 }
 
@@ -58,9 +60,9 @@ export class JsonObjectRepository {
 
   /** Reads and parses one JSON object; undefined when it does not exist. */
   async get(key: string): Promise<StoredJson | undefined> {
-    return this.call('get', key, async () => {
+    return this.call('get', key, async (abortSignal) => {
       try {
-        const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+        const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal });
         const text = (await out.Body?.transformToString('utf-8')) ?? '';
         let value: unknown;
         try {
@@ -79,7 +81,7 @@ export class JsonObjectRepository {
 
   /** Writes one JSON object with SSE and content type; returns the new ETag. A lost condition throws `conflict`. */
   async put(key: string, value: unknown, condition: PutCondition = {}): Promise<string> {
-    return this.call('put', key, async () => {
+    return this.call('put', key, async (abortSignal) => {
       const out = await this.s3.send(
         new PutObjectCommand({
           Bucket: this.bucket,
@@ -92,6 +94,7 @@ export class JsonObjectRepository {
           IfMatch: condition.ifMatch ? unquote(condition.ifMatch) : undefined,
           IfNoneMatch: condition.ifNoneMatch,
         }),
+        { abortSignal },
       );
       return out.ETag ?? '';
     });
@@ -99,8 +102,8 @@ export class JsonObjectRepository {
 
   /** Writes a text object (audit JSON lines) with SSE; create-only. */
   async putText(key: string, body: string, contentType: string): Promise<void> {
-    await this.call('put', key, () =>
-      this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType, ...this.sse, IfNoneMatch: '*' })),
+    await this.call('put', key, (abortSignal) =>
+      this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType, ...this.sse, IfNoneMatch: '*' }), { abortSignal }),
     );
   }
 
@@ -111,9 +114,9 @@ export class JsonObjectRepository {
    * not delete a newer version also re-read and compare just before).
    */
   async delete(key: string, condition: { ifMatch?: string } = {}): Promise<void> {
-    await this.call('delete', key, async () => {
+    await this.call('delete', key, async (abortSignal) => {
       try {
-        await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, IfMatch: condition.ifMatch ? unquote(condition.ifMatch) : undefined }));
+        await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, IfMatch: condition.ifMatch ? unquote(condition.ifMatch) : undefined }), { abortSignal });
       } catch (err) {
         if ((err as { name?: string })?.name === 'NoSuchKey') return;
         throw err;
@@ -123,12 +126,15 @@ export class JsonObjectRepository {
 
   /** One page (up to 1000) of keys under a prefix; pass `nextToken` back for the next page. */
   async listPage(prefix: string, nextToken?: string, pageSize = 1000): Promise<ListPage> {
-    return this.call('list', prefix, async () => {
+    return this.call('list', prefix, async (abortSignal) => {
       const out = await this.s3.send(
         new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: nextToken, MaxKeys: pageSize }),
+        { abortSignal },
       );
+      const contents = (out.Contents ?? []).filter((o) => o.Key);
       return {
-        keys: (out.Contents ?? []).map((o) => o.Key ?? '').filter(Boolean),
+        keys: contents.map((o) => o.Key as string),
+        modified: contents.map((o) => o.LastModified ?? new Date(0)),
         nextToken: out.IsTruncated ? out.NextContinuationToken : undefined,
       };
     });
@@ -151,20 +157,45 @@ export class JsonObjectRepository {
    */
   async ping(): Promise<number> {
     const started = performance.now();
-    await this.call('probe', '', () => this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, MaxKeys: 1 })));
+    await this.call('probe', '', (abortSignal) => this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, MaxKeys: 1 }), { abortSignal }));
     return performance.now() - started;
   }
 
-  private async call<T>(op: StorageOperation, key: string, fn: () => Promise<T>): Promise<T> {
+  /** Every key under a prefix with its LastModified, page by page. */
+  async *listAllWithDates(prefix: string): AsyncGenerator<{ key: string; modified: Date }> {
+    let token: string | undefined;
+    do {
+      const page = await this.listPage(prefix, token);
+      for (let i = 0; i < page.keys.length; i++) yield { key: page.keys[i], modified: page.modified[i] };
+      token = page.nextToken;
+    } while (token);
+  }
+
+  /**
+   * Runs one S3 operation (SDK attempts and reading the body included) within S3_TIMEOUT_MS: the abort signal
+   * cancels the HTTP request, and the race guarantees the caller is answered even if something below ignores it.
+   */
+  private async call<T>(op: StorageOperation, key: string, fn: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
     const started = performance.now();
+    const abort = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const err = Object.assign(new Error(`S3 ${op} exceeded ${this.timeoutMs} ms`), { name: 'TimeoutError' });
+        abort.abort(err);
+        reject(err);
+      }, this.timeoutMs);
+    });
     try {
-      const result = await fn();
+      const result = await Promise.race([fn(abort.signal), deadline]);
       this.latency.record(op, performance.now() - started, 'ok', topSegment(key));
       return result;
     } catch (err) {
       const mapped = toStorageError(err, op, this.bucket, this.timeoutMs);
       this.latency.record(op, performance.now() - started, mapped.code, topSegment(key));
       throw mapped;
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

@@ -21,7 +21,28 @@ export const s3ClientProvider: FactoryProvider<S3Client> = {
       // and objects here are a few hundred bytes.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
-      maxAttempts: 2,
-      requestHandler: { connectionTimeout: Math.min(s3.timeoutMs, 2000), requestTimeout: s3.timeoutMs },
+      ...s3Bounds(s3.timeoutMs),
     }),
 };
+
+/**
+ * Per-attempt bounds for S3_TIMEOUT_MS (the whole call, retries included, is also cut at S3_TIMEOUT_MS by
+ * JsonObjectRepository's abort signal). Two attempts, each given half the budget: a stale keep-alive socket or a
+ * reset gets one quick retry, a black-holed S3 costs at most the budget. The SDK's standard retry strategy waits a
+ * fully jittered exponential backoff (base 100 ms) between attempts and draws from a retry quota, so a fleet of
+ * replicas does not hammer a struggling S3. `throwOnRequestTimeout`: without it the locked node-http-handler only
+ * logs a warning when requestTimeout passes and keeps waiting; socketTimeout ends a socket that goes silent.
+ */
+export function s3Bounds(timeoutMs: number) {
+  const perAttempt = Math.max(50, Math.floor(timeoutMs / 2));
+  return {
+    maxAttempts: 2,
+    retryMode: 'standard' as const,
+    requestHandler: {
+      connectionTimeout: Math.min(perAttempt, 2000),
+      requestTimeout: perAttempt,
+      throwOnRequestTimeout: true,
+      socketTimeout: perAttempt,
+    },
+  };
+}

@@ -17,7 +17,12 @@ export class StorageError extends DomainError {
     message: string,
   ) {
     // Callers see a 503: their request did nothing harmful and can be retried once storage is fixed.
-    super(code === 'conflict' ? 409 : 503, code === 'conflict' ? 'conflict' : 'storage_unavailable', message);
+    super(code === 'conflict' ? 409 : 503, code === 'conflict' ? 'conflict' : 'storage_unavailable', message, code === 'conflict' ? {} : { 'Retry-After': '2' });
+  }
+
+  /** True when S3 could not be reached or did not answer (an outage), as opposed to a refusal or bad data. */
+  get isOutage(): boolean {
+    return this.code === 'timeout' || this.code === 'network' || this.code === 'unknown';
   }
 }
 

@@ -16,7 +16,9 @@ export class GoogleApis {
 
   constructor(config: AppConfig) {
     const g = config.values.google;
-    // Retries are the GoogleCaller's job (bounded, 5xx only, idempotent calls only).
+    // Retries are the GoogleCaller's job (bounded, 5xx only, idempotent calls only). `timeout` becomes an
+    // AbortSignal in gaxios, so a hung call is cancelled and its socket closed, not merely abandoned
+    // (test/e2e/google-timeouts.e2e.spec.ts proves it at the emulator's side).
     this.options = { rootUrl: g.apiRootUrl, timeout: g.httpTimeoutMs, retry: false };
   }
 

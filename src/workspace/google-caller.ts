@@ -96,7 +96,7 @@ export class GoogleCaller {
     } catch (err) {
       // The token endpoint refused the grant and S3 confirmed it: it is gone, so is every session built on it.
       // Sessions created after the failing refresh started come from a new sign-in and stay.
-      if (isGrantRevoked(err)) await this.sessions.endAllForUser(email, { createdBefore: err.sessionsBefore ?? new Date() });
+      if (isGrantRevoked(err)) await this.sessions.endAllForUser(email, err.sessionsBefore ?? new Date());
       throw err;
     }
     // Refreshes worked but the API still says 401. The caller has to send the user through sign-in again; the

@@ -38,3 +38,35 @@ export function missingScope(need: ScopeNeed, granted: readonly string[]): strin
   const options = REQUIRED_SCOPES[need];
   return options.some((s) => granted.includes(s)) ? undefined : recommendedScope(need);
 }
+
+/**
+ * The scope vocabulary of the service: every Google scope URL some operation accepts. OAuth clients ask for these
+ * (`scopes_supported` of both metadata documents), tokens carry them, and nothing else is a valid scope.
+ */
+export const SCOPE_VOCABULARY: readonly string[] = [...new Set(Object.values(REQUIRED_SCOPES).flat())];
+
+/** Each Workspace API of the REST routes (`/v1/users/{userId}/<api>/...`) and the kinds of call it makes. */
+export const WORKSPACE_API_NEEDS: Readonly<Record<string, readonly ScopeNeed[]>> = {
+  gmail: ['gmailRead', 'gmailModify', 'gmailSend', 'gmailCompose'],
+  drive: ['driveRead', 'driveContent', 'driveWrite'],
+  calendar: ['calendarRead', 'calendarWrite', 'calendarFreeBusy'],
+  docs: ['docsRead', 'docsWrite'],
+  sheets: ['sheetsRead', 'sheetsWrite'],
+  tasks: ['tasksRead', 'tasksWrite'],
+  contacts: ['contactsRead'],
+};
+
+/** Every scope that satisfies one of `needs`. */
+export function scopesAccepted(needs: readonly ScopeNeed[]): string[] {
+  return [...new Set(needs.flatMap((n) => REQUIRED_SCOPES[n]))];
+}
+
+/** The narrowest scope of each of `needs`: what to ask for to be able to do all of them. */
+export function scopesToRequest(needs: readonly ScopeNeed[]): string[] {
+  return [...new Set(needs.map(recommendedScope))];
+}
+
+/** The needs that none of `granted` satisfies. */
+export function unmetNeeds(needs: readonly ScopeNeed[], granted: readonly string[]): ScopeNeed[] {
+  return needs.filter((n) => missingScope(n, granted) !== undefined);
+}

@@ -1,4 +1,4 @@
-import { Controller, Get, Query, UseGuards } from '@nestjs/common';
+import { Controller, Get, Query, UseGuards, UseInterceptors } from '@nestjs/common';
 import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiZodQuery } from '../common/zod-openapi.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
@@ -8,17 +8,21 @@ import { UserIsolationGuard } from '../sessions/user-isolation.guard.js';
 import { calendarEventsQuery, driveFilesQuery, gmailMessagesQuery } from './workspace.queries.js';
 import type { CalendarEventsQuery, DriveFilesQuery, GmailMessagesQuery } from './workspace.queries.js';
 import { WorkspaceService } from './workspace.service.js';
+import { RequiresScope, TokenScopeGuard } from './token-scope.guard.js';
+import { ScopeChallengeInterceptor } from './scope-challenge.interceptor.js';
 
 /** Workspace routes; `{userId}` is `me` or the caller's own email (UserIsolationGuard). */
 @ApiTags('workspace')
 @ApiBearerAuth('bearer')
 @ApiParam({ name: 'userId', description: '`me` or your own email' })
 @Controller('v1/users/:userId')
-@UseGuards(UserIsolationGuard)
+@UseGuards(UserIsolationGuard, TokenScopeGuard)
+@UseInterceptors(ScopeChallengeInterceptor)
 export class WorkspaceController {
   constructor(private readonly workspace: WorkspaceService) {}
 
   /** Gmail messages. */
+  @RequiresScope('gmailRead')
   @Get('gmail/messages')
   @ApiZodQuery(gmailMessagesQuery)
   messages(@CurrentPrincipal() me: Principal, @Query(new ZodValidationPipe(gmailMessagesQuery)) query: GmailMessagesQuery) {
@@ -26,6 +30,7 @@ export class WorkspaceController {
   }
 
   /** Drive files. */
+  @RequiresScope('driveRead')
   @Get('drive/files')
   @ApiZodQuery(driveFilesQuery)
   files(@CurrentPrincipal() me: Principal, @Query(new ZodValidationPipe(driveFilesQuery)) query: DriveFilesQuery) {
@@ -33,6 +38,7 @@ export class WorkspaceController {
   }
 
   /** Calendar events. */
+  @RequiresScope('calendarRead')
   @Get('calendar/events')
   @ApiZodQuery(calendarEventsQuery)
   events(@CurrentPrincipal() me: Principal, @Query(new ZodValidationPipe(calendarEventsQuery)) query: CalendarEventsQuery) {

@@ -1,5 +1,6 @@
-import { Module } from '@nestjs/common';
+import { Module, OnModuleInit } from '@nestjs/common';
 import { CredentialsModule } from '../credentials/credentials.module.js';
+import { ProtectedResources } from '../sessions/protected-resources.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { CalendarController } from './calendar/calendar.controller.js';
 import { CalendarService } from './calendar/calendar.service.js';
@@ -19,6 +20,7 @@ import { TasksController } from './tasks/tasks.controller.js';
 import { TasksService } from './tasks/tasks.service.js';
 import { WorkspaceController } from './workspace.controller.js';
 import { WorkspaceService } from './workspace.service.js';
+import { registerWorkspaceResources } from './workspace-resources.js';
 import { WorkspaceOperations } from './catalogue/workspace-operations.js';
 
 /** REST over Google Workspace APIs (Gmail, Drive, Calendar, Docs, Sheets, Tasks, Contacts), as the signed-in user. */
@@ -28,4 +30,10 @@ import { WorkspaceOperations } from './catalogue/workspace-operations.js';
   providers: [WorkspaceService, GoogleCaller, GoogleApis, GmailService, DriveService, CalendarService, DocsService, SheetsService, TasksService, ContactsService, WorkspaceOperations],
   exports: [WorkspaceOperations],
 })
-export class WorkspaceModule {}
+export class WorkspaceModule implements OnModuleInit {
+  constructor(private readonly resources: ProtectedResources) {}
+
+  onModuleInit(): void {
+    registerWorkspaceResources(this.resources);
+  }
+}

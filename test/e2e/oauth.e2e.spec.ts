@@ -2,6 +2,7 @@ import * as oauth from 'oauth4webapi';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { Browser } from '../support/http-client.js';
+import { authorizeInBrowser, authorizeUrl } from '../support/oauth-consent.js';
 import { getWithBearer, Service, startService, startWorld, stopAll, World } from '../support/harness.js';
 
 const REDIRECT = 'http://127.0.0.1:8765/callback';
@@ -27,21 +28,11 @@ describe('OAuth 2.1 authorization server, driven by oauth4webapi', () => {
     return (await oauth.processDynamicClientRegistrationResponse(res)) as oauth.Client & { client_secret?: string };
   }
 
-  /** Follows the authorization redirects through the Google emulator like a browser; returns the callback URL. */
-  async function authorize(params: Record<string, string>, email: string): Promise<URL> {
-    const url = new URL(as.authorization_endpoint as string);
-    for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
-    const browser = new Browser();
-    let res = await browser.get(url.toString());
-    let location = res.headers.get('location') ?? '';
-    if (!location.startsWith(world.google.urls.auth)) return new URL(location); // an error redirect straight back
-    for (let hop = 0; hop < 3; hop++) {
-      res = await browser.get(await world.google.approve(location, { email }));
-      location = res.headers.get('location') ?? '';
-      if (!location.startsWith(world.google.urls.auth)) break;
-    }
-    expect(res.status).toBe(302);
-    return new URL(location);
+  /** Follows the authorization through our consent page (Allow) and the Google emulator like a browser; returns the callback URL. */
+  async function authorize(params: Record<string, string>, email: string, browser = new Browser()): Promise<URL> {
+    const { location, stoppedAt } = await authorizeInBrowser(world, authorizeUrl(sut.url, params), email, { browser });
+    if (!location) throw new Error(`the authorization stopped at ${stoppedAt?.status}: ${await stoppedAt?.text()}`);
+    return location;
   }
 
   async function pkce() {
@@ -49,10 +40,10 @@ describe('OAuth 2.1 authorization server, driven by oauth4webapi', () => {
     return { verifier, challenge: await oauth.calculatePKCECodeChallenge(verifier) };
   }
 
-  async function codeFor(client: oauth.Client, email: string, extra: Record<string, string> = {}) {
+  async function codeFor(client: oauth.Client, email: string, extra: Record<string, string> = {}, browser = new Browser()) {
     const { verifier, challenge } = await pkce();
     const state = oauth.generateRandomState();
-    const callback = await authorize({ client_id: client.client_id, redirect_uri: REDIRECT, response_type: 'code', code_challenge: challenge, code_challenge_method: 'S256', state, ...extra }, email);
+    const callback = await authorize({ client_id: client.client_id, redirect_uri: REDIRECT, response_type: 'code', code_challenge: challenge, code_challenge_method: 'S256', state, ...extra }, email, browser);
     return { params: oauth.validateAuthResponse(as, client, callback, state), verifier };
   }
 
@@ -72,7 +63,8 @@ describe('OAuth 2.1 authorization server, driven by oauth4webapi', () => {
     expect(prm).toMatchObject({ resource: sut.url, authorization_servers: [sut.url] });
     const denied = await fetch(`${sut.url}/v1/users/me/gmail/messages`);
     expect(denied.status).toBe(401);
-    expect(denied.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${sut.url}/.well-known/oauth-protected-resource"`);
+    // The route's own resource (RFC 9728 section 3.1); oauth-audience.e2e.spec.ts checks every resource.
+    expect(denied.headers.get('www-authenticate')).toMatch(new RegExp(`^Bearer resource_metadata="${sut.url}/\\.well-known/oauth-protected-resource/v1/users/me/gmail", scope="[^"]+"$`));
     expect((await fetch(`${sut.url}/.well-known/jwks.json`)).status).toBe(404); // HS256 here: no public key
   });
 
@@ -122,15 +114,21 @@ describe('OAuth 2.1 authorization server, driven by oauth4webapi', () => {
 
     const errorOf = (u: URL) => u.searchParams.get('error');
 
-    it('refuses a request without PKCE, or with plain PKCE, back at the redirect URI', async () => {
+    it('refuses a request without PKCE, or with plain PKCE: on our page before the person approved the client, at the redirect URI after', async () => {
       const base = { client_id: client.client_id, redirect_uri: REDIRECT, response_type: 'code', state: 's1' };
-      const missing = await authorize(base, 'x@example.com');
+      const shown = await fetch(authorizeUrl(sut.url, base), { redirect: 'manual' });
+      expect(shown.status).toBe(400);
+      expect(await shown.json()).toMatchObject({ error: 'invalid_request', error_description: expect.stringContaining('PKCE') });
+      // The person approves the client once in this browser; from then on errors go back to the client.
+      const browser = new Browser();
+      await codeFor(client, 'x@example.com', {}, browser);
+      const missing = await authorize(base, 'x@example.com', browser);
       expect(missing.origin + missing.pathname).toBe(REDIRECT);
       expect(errorOf(missing)).toBe('invalid_request');
       expect(missing.searchParams.get('state')).toBe('s1');
-      const plain = await authorize({ ...base, code_challenge: 'a'.repeat(43), code_challenge_method: 'plain' }, 'x@example.com');
+      const plain = await authorize({ ...base, code_challenge: 'a'.repeat(43), code_challenge_method: 'plain' }, 'x@example.com', browser);
       expect(errorOf(plain)).toBe('invalid_request');
-      const token = await authorize({ ...base, response_type: 'token', code_challenge: 'a'.repeat(43), code_challenge_method: 'S256' }, 'x@example.com');
+      const token = await authorize({ ...base, response_type: 'token', code_challenge: 'a'.repeat(43), code_challenge_method: 'S256' }, 'x@example.com', browser);
       expect(errorOf(token)).toBe('unsupported_response_type');
     });
 
@@ -171,16 +169,17 @@ describe('OAuth 2.1 authorization server, driven by oauth4webapi', () => {
       expect(refresh.status).toBe(400);
     });
 
-    it('revokes the whole family when an old refresh token is reused', async () => {
+    it('revokes the whole family when an old refresh token is reused (one that is no longer the just-rotated one)', async () => {
       const { params, verifier } = await codeFor(client, 'family@example.com');
       const first = await oauth.processAuthorizationCodeResponse(as, client, await exchange(client, oauth.None(), params, verifier));
       const second = await oauth.processRefreshTokenResponse(as, client, await oauth.refreshTokenGrantRequest(as, client, oauth.None(), first.refresh_token as string, insecure));
+      const third = await oauth.processRefreshTokenResponse(as, client, await oauth.refreshTokenGrantRequest(as, client, oauth.None(), second.refresh_token as string, insecure));
       const reuse = await oauth.refreshTokenGrantRequest(as, client, oauth.None(), first.refresh_token as string, insecure);
       expect(reuse.status).toBe(400);
       expect(await reuse.json()).toMatchObject({ error: 'invalid_grant', error_description: expect.stringContaining('revoked') });
-      const current = await oauth.refreshTokenGrantRequest(as, client, oauth.None(), second.refresh_token as string, insecure);
+      const current = await oauth.refreshTokenGrantRequest(as, client, oauth.None(), third.refresh_token as string, insecure);
       expect(current.status).toBe(400);
-      expect((await getWithBearer(sut, '/auth/session', second.access_token)).status).toBe(401);
+      expect((await getWithBearer(sut, '/auth/session', third.access_token)).status).toBe(401);
     });
 
     it('refuses an expired code', async () => {
@@ -248,7 +247,7 @@ describe('OAuth server configured with static clients, registration off, ES256 b
       JWT_PRIVATE_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
       OAUTH_DYNAMIC_REGISTRATION: 'false',
       OAUTH_STATIC_CLIENTS: JSON.stringify([
-        { client_id: 'reporting-app', redirect_uris: [REDIRECT], client_secret_sha256: createHash('sha256').update(SECRET).digest('hex') },
+        { client_id: 'reporting-app', redirect_uris: [REDIRECT], client_secret_sha256: createHash('sha256').update(SECRET).digest('hex'), first_party: true },
       ]),
     });
     const issuer = new URL(sut.url);
@@ -268,9 +267,9 @@ describe('OAuth server configured with static clients, registration off, ES256 b
     const url = new URL(as.authorization_endpoint as string);
     const params = { client_id: client.client_id, redirect_uri: REDIRECT, response_type: 'code', code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' };
     for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
-    const browser = new Browser();
-    const toGoogle = (await browser.get(url.toString())).headers.get('location') as string;
-    const callback = new URL((await browser.get(await world.google.approve(toGoogle, { email: 'static@example.com' }))).headers.get('location') as string);
+    const { location: callback, consentPages } = await authorizeInBrowser(world, url.toString(), 'static@example.com');
+    expect(consentPages).toHaveLength(0); // first party: no consent page
+    if (!callback) throw new Error('no redirect to the client');
     const code = oauth.validateAuthResponse(as, client, callback, oauth.expectNoState);
     const tokens = await oauth.processAuthorizationCodeResponse(
       as,

@@ -1,5 +1,21 @@
-import { getWithBearer, objectExists, readObject, Service, signIn, startWorldWithService,
+import { SignJWT } from 'jose';
+import { randomUUID } from 'node:crypto';
+import { getWithBearer, JWT_SECRET, objectExists, readObject, Service, signIn, startWorldWithService,
   stopAll, World } from '../support/harness.js';
+
+/** A bearer for a real session, signed as the service would (or with another key), with a chosen expiry. */
+function craftToken(email: string, sessionId: string, opts: { expiredSecondsAgo?: number; secret?: string; issuer?: string } = {}): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  const exp = opts.expiredSecondsAgo === undefined ? now + 600 : now - opts.expiredSecondsAgo;
+  return new SignJWT({ email, sid: sessionId, jti: randomUUID() })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(email)
+    .setIssuer(opts.issuer ?? 'https://broker.test')
+    .setAudience('workspace-api')
+    .setIssuedAt(exp - 3600)
+    .setExpirationTime(exp)
+    .sign(new TextEncoder().encode(opts.secret ?? JWT_SECRET));
+}
 
 const ROUTES = ['/v1/users/me/gmail/messages', '/v1/users/me/drive/files', '/v1/users/me/calendar/events'];
 
@@ -63,6 +79,27 @@ describe('Scenario 4: revocation', () => {
     const missing = await fetch(`${sut.url}/auth/revoke`, { method: 'POST' });
     expect(missing.status).toBe(400);
     expect(await missing.json()).toMatchObject({ statusCode: 400, message: expect.stringContaining('token') });
+  });
+
+  it('refuses an expired, a foreign-key or a foreign-issuer token for a live session with 401, and changes nothing', async () => {
+    const live = await signIn(sut, world, 'uma@example.com');
+    const revocationsBefore = world.google.revocations.length;
+    const attempts = [
+      await craftToken('uma@example.com', live.session_id, { expiredSecondsAgo: 5 }),
+      await craftToken('uma@example.com', live.session_id, { secret: 'another-service-secret-that-is-32-bytes-long!!' }),
+      await craftToken('uma@example.com', live.session_id, { issuer: 'https://elsewhere.example' }),
+    ];
+    // The crafted form is right: the same claims, signed properly and unexpired, are accepted by the service.
+    expect((await getWithBearer(sut, '/auth/session', await craftToken('uma@example.com', live.session_id))).status).toBe(200);
+    for (const token of attempts) {
+      const res = await revoke(token);
+      expect(res.status).toBe(401);
+      expect(await res.json()).toMatchObject({ statusCode: 401, error: 'invalid_token', message: expect.stringMatching(/expired|not a live/) });
+    }
+    expect(world.google.revocations.length).toBe(revocationsBefore);
+    expect(await objectExists(world, 'credentials/uma@example.com.json')).toBe(true);
+    expect(await objectExists(world, `sessions/${live.session_id}.json`)).toBe(true);
+    expect((await getWithBearer(sut, '/v1/users/me/drive/files', live.access_token)).status).toBe(200);
   });
 
   it('logout ends only the current session; credentials and other sessions stay', async () => {

@@ -8,6 +8,13 @@ export class Browser {
     return res;
   }
 
+  /** Submits a form (application/x-www-form-urlencoded) as a browser does. */
+  async post(url: string, form: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
+    const res = await fetch(url, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers, cookie: this.cookieHeader() }, body: new URLSearchParams(form) });
+    this.store(res);
+    return res;
+  }
+
   private cookieHeader(): string {
     return [...this.jar.entries()].map(([k, v]) => `${k}=${v}`).join('; ');
   }

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UseGuards, UseInterceptors } from '@nestjs/common';
 import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiZodBody, ApiZodQuery } from '../../common/zod-openapi.js';
 import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
@@ -8,6 +8,8 @@ import { UserIsolationGuard } from '../../sessions/user-isolation.guard.js';
 import { calendarQuery, eventPatchBody, freeBusyBody, googleId, newEventBody } from './calendar.schemas.js';
 import type { CalendarQuery, EventPatchBody, FreeBusyBody, NewEventBody } from './calendar.schemas.js';
 import { CalendarService } from './calendar.service.js';
+import { RequiresScope, TokenScopeGuard } from '../token-scope.guard.js';
+import { ScopeChallengeInterceptor } from '../scope-challenge.interceptor.js';
 
 const id = new ZodValidationPipe(googleId);
 const which = new ZodValidationPipe(calendarQuery);
@@ -17,17 +19,20 @@ const which = new ZodValidationPipe(calendarQuery);
 @ApiBearerAuth('bearer')
 @ApiParam({ name: 'userId', description: '`me` or your own email' })
 @Controller('v1/users/:userId/calendar')
-@UseGuards(UserIsolationGuard)
+@UseGuards(UserIsolationGuard, TokenScopeGuard)
+@UseInterceptors(ScopeChallengeInterceptor)
 export class CalendarController {
   constructor(private readonly calendar: CalendarService) {}
 
   /** The user's calendars. */
+  @RequiresScope('calendarRead')
   @Get('calendars')
   calendars(@CurrentPrincipal() me: Principal) {
     return this.calendar.listCalendars(me.email);
   }
 
   /** One event. */
+  @RequiresScope('calendarRead')
   @Get('events/:eventId')
   @ApiZodQuery(calendarQuery)
   get(@CurrentPrincipal() me: Principal, @Param('eventId', id) eventId: string, @Query(which) q: CalendarQuery) {
@@ -35,6 +40,7 @@ export class CalendarController {
   }
 
   /** Create an event. */
+  @RequiresScope('calendarWrite')
   @Post('events')
   @ApiZodQuery(calendarQuery)
   @ApiZodBody(newEventBody)
@@ -43,6 +49,7 @@ export class CalendarController {
   }
 
   /** Update an event. */
+  @RequiresScope('calendarWrite')
   @Patch('events/:eventId')
   @ApiZodQuery(calendarQuery)
   @ApiZodBody(eventPatchBody)
@@ -51,6 +58,7 @@ export class CalendarController {
   }
 
   /** Delete an event. */
+  @RequiresScope('calendarWrite')
   @Delete('events/:eventId')
   @HttpCode(204)
   @ApiZodQuery(calendarQuery)
@@ -59,6 +67,7 @@ export class CalendarController {
   }
 
   /** Free/busy of calendars in a window. */
+  @RequiresScope('calendarFreeBusy')
   @Post('freebusy')
   @HttpCode(200)
   @ApiZodBody(freeBusyBody)

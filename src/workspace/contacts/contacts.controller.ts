@@ -1,4 +1,4 @@
-import { Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
+import { Controller, Get, Param, Query, UseGuards, UseInterceptors } from '@nestjs/common';
 import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiZodQuery } from '../../common/zod-openapi.js';
 import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
@@ -8,17 +8,21 @@ import { UserIsolationGuard } from '../../sessions/user-isolation.guard.js';
 import { contactId, contactSearchQuery } from './contacts.schemas.js';
 import type { ContactSearchQuery } from './contacts.schemas.js';
 import { ContactsService } from './contacts.service.js';
+import { RequiresScope, TokenScopeGuard } from '../token-scope.guard.js';
+import { ScopeChallengeInterceptor } from '../scope-challenge.interceptor.js';
 
 /** Google Contacts (People API). `{userId}` is `me` or the caller's own email. */
 @ApiTags('contacts')
 @ApiBearerAuth('bearer')
 @ApiParam({ name: 'userId', description: '`me` or your own email' })
 @Controller('v1/users/:userId/contacts')
-@UseGuards(UserIsolationGuard)
+@UseGuards(UserIsolationGuard, TokenScopeGuard)
+@UseInterceptors(ScopeChallengeInterceptor)
 export class ContactsController {
   constructor(private readonly contacts: ContactsService) {}
 
   /** Search contacts (`?q=ada&pageSize=10`). */
+  @RequiresScope('contactsRead')
   @Get()
   @ApiZodQuery(contactSearchQuery)
   search(@CurrentPrincipal() me: Principal, @Query(new ZodValidationPipe(contactSearchQuery)) q: ContactSearchQuery) {
@@ -26,6 +30,7 @@ export class ContactsController {
   }
 
   /** One contact by id. */
+  @RequiresScope('contactsRead')
   @Get(':contactId')
   get(@CurrentPrincipal() me: Principal, @Param('contactId', new ZodValidationPipe(contactId)) id: string) {
     return this.contacts.get(me.email, id);

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, UseGuards, UseInterceptors } from '@nestjs/common';
 import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiZodBody } from '../../common/zod-openapi.js';
 import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
@@ -9,6 +9,8 @@ import { googleId } from '../ids.js';
 import { newDocumentBody, replaceTextBody } from './docs.schemas.js';
 import type { NewDocumentBody, ReplaceTextBody } from './docs.schemas.js';
 import { DocsService } from './docs.service.js';
+import { RequiresScope, TokenScopeGuard } from '../token-scope.guard.js';
+import { ScopeChallengeInterceptor } from '../scope-challenge.interceptor.js';
 
 const id = new ZodValidationPipe(googleId);
 
@@ -17,23 +19,27 @@ const id = new ZodValidationPipe(googleId);
 @ApiBearerAuth('bearer')
 @ApiParam({ name: 'userId', description: '`me` or your own email' })
 @Controller('v1/users/:userId/docs/documents')
-@UseGuards(UserIsolationGuard)
+@UseGuards(UserIsolationGuard, TokenScopeGuard)
+@UseInterceptors(ScopeChallengeInterceptor)
 export class DocsController {
   constructor(private readonly docs: DocsService) {}
 
   /** The document as structured JSON (Google's Document resource). */
+  @RequiresScope('docsRead')
   @Get(':documentId')
   document(@CurrentPrincipal() me: Principal, @Param('documentId', id) documentId: string) {
     return this.docs.getDocument(me.email, documentId);
   }
 
   /** The document as plain text. */
+  @RequiresScope('docsRead')
   @Get(':documentId/text')
   text(@CurrentPrincipal() me: Principal, @Param('documentId', id) documentId: string) {
     return this.docs.getText(me.email, documentId);
   }
 
   /** Create a document. */
+  @RequiresScope('docsWrite')
   @Post()
   @ApiZodBody(newDocumentBody)
   create(@CurrentPrincipal() me: Principal, @Body(new ZodValidationPipe(newDocumentBody)) body: NewDocumentBody) {
@@ -41,6 +47,7 @@ export class DocsController {
   }
 
   /** Find and replace text everywhere in the document. */
+  @RequiresScope('docsWrite')
   @Post(':documentId/replace')
   @HttpCode(200)
   @ApiZodBody(replaceTextBody)

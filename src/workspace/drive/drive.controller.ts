@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Header, Param, Post, Query, StreamableFile, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Header, Param, Post, Query, StreamableFile, UseGuards, UseInterceptors } from '@nestjs/common';
 import { ApiBearerAuth, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { ApiZodBody, ApiZodQuery } from '../../common/zod-openapi.js';
 import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
@@ -10,6 +10,8 @@ import { attachmentDisposition } from './drive-formats.js';
 import { contentQuery, fileQuery, folderBody, uploadBody } from './drive.schemas.js';
 import type { ContentQuery, FileQuery, FolderBody, UploadBody } from './drive.schemas.js';
 import { DriveService } from './drive.service.js';
+import { RequiresScope, TokenScopeGuard } from '../token-scope.guard.js';
+import { ScopeChallengeInterceptor } from '../scope-challenge.interceptor.js';
 
 const id = new ZodValidationPipe(googleId);
 
@@ -21,11 +23,13 @@ export const DRIVE_UPLOAD_ROUTE = { method: 'POST', url: '/v1/users/:userId/driv
 @ApiBearerAuth('bearer')
 @ApiParam({ name: 'userId', description: '`me` or your own email' })
 @Controller('v1/users/:userId/drive')
-@UseGuards(UserIsolationGuard)
+@UseGuards(UserIsolationGuard, TokenScopeGuard)
+@UseInterceptors(ScopeChallengeInterceptor)
 export class DriveController {
   constructor(private readonly drive: DriveService) {}
 
   /** A file's metadata (`?fields=` in Drive's syntax). */
+  @RequiresScope('driveRead')
   @Get('files/:fileId')
   @ApiZodQuery(fileQuery)
   file(@CurrentPrincipal() me: Principal, @Param('fileId', id) fileId: string, @Query(new ZodValidationPipe(fileQuery)) q: FileQuery) {
@@ -33,6 +37,7 @@ export class DriveController {
   }
 
   /** A file's content: its bytes, or a Google Docs file exported (`?format=text|markdown|html|pdf|csv`). */
+  @RequiresScope('driveContent')
   @Get('files/:fileId/content')
   @ApiProduces('application/octet-stream')
   // The content is the user's, not ours: never rendered in our origin, never sniffed into something else.
@@ -45,6 +50,7 @@ export class DriveController {
   }
 
   /** Upload a small file (at most 5 MB; `content` in base64). */
+  @RequiresScope('driveWrite')
   @Post('files')
   @ApiZodBody(uploadBody)
   upload(@CurrentPrincipal() me: Principal, @Body(new ZodValidationPipe(uploadBody)) body: UploadBody) {
@@ -52,6 +58,7 @@ export class DriveController {
   }
 
   /** Create a folder. */
+  @RequiresScope('driveWrite')
   @Post('folders')
   @ApiZodBody(folderBody)
   folder(@CurrentPrincipal() me: Principal, @Body(new ZodValidationPipe(folderBody)) body: FolderBody) {
@@ -59,12 +66,14 @@ export class DriveController {
   }
 
   /** The file's shareable links and who they open for (does not change sharing). */
+  @RequiresScope('driveRead')
   @Get('files/:fileId/link')
   link(@CurrentPrincipal() me: Principal, @Param('fileId', id) fileId: string) {
     return this.drive.shareLink(me.email, fileId);
   }
 
   /** Who has access to the file. */
+  @RequiresScope('driveRead')
   @Get('files/:fileId/permissions')
   permissions(@CurrentPrincipal() me: Principal, @Param('fileId', id) fileId: string) {
     return this.drive.listPermissions(me.email, fileId);

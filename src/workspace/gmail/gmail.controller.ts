@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, UseGuards, UseInterceptors } from '@nestjs/common';
 import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiZodBody, ApiZodQuery } from '../../common/zod-openapi.js';
 import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
@@ -9,6 +9,8 @@ import { googleId } from '../ids.js';
 import { batchQuery, labelChangeBody, outgoingMailBody } from './gmail.schemas.js';
 import type { BatchQuery, LabelChangeBody, OutgoingMailBody } from './gmail.schemas.js';
 import { GmailService } from './gmail.service.js';
+import { RequiresScope, TokenScopeGuard } from '../token-scope.guard.js';
+import { ScopeChallengeInterceptor } from '../scope-challenge.interceptor.js';
 
 const id = new ZodValidationPipe(googleId);
 
@@ -17,11 +19,13 @@ const id = new ZodValidationPipe(googleId);
 @ApiBearerAuth('bearer')
 @ApiParam({ name: 'userId', description: '`me` or your own email' })
 @Controller('v1/users/:userId/gmail')
-@UseGuards(UserIsolationGuard)
+@UseGuards(UserIsolationGuard, TokenScopeGuard)
+@UseInterceptors(ScopeChallengeInterceptor)
 export class GmailController {
   constructor(private readonly gmail: GmailService) {}
 
   /** Several messages by id (`?ids=a,b,c`). */
+  @RequiresScope('gmailRead')
   @Get('messages/batch')
   @ApiZodQuery(batchQuery)
   batch(@CurrentPrincipal() me: Principal, @Query(new ZodValidationPipe(batchQuery)) query: BatchQuery) {
@@ -29,18 +33,21 @@ export class GmailController {
   }
 
   /** One message, decoded. */
+  @RequiresScope('gmailRead')
   @Get('messages/:messageId')
   message(@CurrentPrincipal() me: Principal, @Param('messageId', id) messageId: string) {
     return this.gmail.getMessage(me.email, messageId);
   }
 
   /** One attachment. */
+  @RequiresScope('gmailRead')
   @Get('messages/:messageId/attachments/:attachmentId')
   attachment(@CurrentPrincipal() me: Principal, @Param('messageId', id) messageId: string, @Param('attachmentId', id) attachmentId: string) {
     return this.gmail.getAttachment(me.email, messageId, attachmentId);
   }
 
   /** Add or remove labels. */
+  @RequiresScope('gmailModify')
   @Post('messages/:messageId/labels')
   @HttpCode(200)
   @ApiZodBody(labelChangeBody)
@@ -49,6 +56,7 @@ export class GmailController {
   }
 
   /** Send a message. */
+  @RequiresScope('gmailSend')
   @Post('messages')
   @ApiZodBody(outgoingMailBody)
   send(@CurrentPrincipal() me: Principal, @Body(new ZodValidationPipe(outgoingMailBody)) body: OutgoingMailBody) {
@@ -56,18 +64,21 @@ export class GmailController {
   }
 
   /** A thread. */
+  @RequiresScope('gmailRead')
   @Get('threads/:threadId')
   thread(@CurrentPrincipal() me: Principal, @Param('threadId', id) threadId: string) {
     return this.gmail.getThread(me.email, threadId);
   }
 
   /** Labels of the mailbox. */
+  @RequiresScope('gmailRead')
   @Get('labels')
   listLabels(@CurrentPrincipal() me: Principal) {
     return this.gmail.listLabels(me.email);
   }
 
   /** Create a draft. */
+  @RequiresScope('gmailCompose')
   @Post('drafts')
   @ApiZodBody(outgoingMailBody)
   draft(@CurrentPrincipal() me: Principal, @Body(new ZodValidationPipe(outgoingMailBody)) body: OutgoingMailBody) {

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Put, Query, UseGuards, UseInterceptors } from '@nestjs/common';
 import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiZodBody, ApiZodQuery } from '../../common/zod-openapi.js';
 import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
@@ -9,6 +9,8 @@ import { googleId } from '../ids.js';
 import { newSpreadsheetBody, readRangeQuery, writeRangeBody } from './sheets.schemas.js';
 import type { NewSpreadsheetBody, ReadRangeQuery, WriteRangeBody } from './sheets.schemas.js';
 import { SheetsService } from './sheets.service.js';
+import { RequiresScope, TokenScopeGuard } from '../token-scope.guard.js';
+import { ScopeChallengeInterceptor } from '../scope-challenge.interceptor.js';
 
 const id = new ZodValidationPipe(googleId);
 const write = new ZodValidationPipe(writeRangeBody);
@@ -18,11 +20,13 @@ const write = new ZodValidationPipe(writeRangeBody);
 @ApiBearerAuth('bearer')
 @ApiParam({ name: 'userId', description: '`me` or your own email' })
 @Controller('v1/users/:userId/sheets/spreadsheets')
-@UseGuards(UserIsolationGuard)
+@UseGuards(UserIsolationGuard, TokenScopeGuard)
+@UseInterceptors(ScopeChallengeInterceptor)
 export class SheetsController {
   constructor(private readonly sheets: SheetsService) {}
 
   /** Read a range (`?range=Sheet1!A1:C10`). */
+  @RequiresScope('sheetsRead')
   @Get(':spreadsheetId/values')
   @ApiZodQuery(readRangeQuery)
   read(@CurrentPrincipal() me: Principal, @Param('spreadsheetId', id) spreadsheetId: string, @Query(new ZodValidationPipe(readRangeQuery)) q: ReadRangeQuery) {
@@ -30,6 +34,7 @@ export class SheetsController {
   }
 
   /** Write a range. */
+  @RequiresScope('sheetsWrite')
   @Put(':spreadsheetId/values')
   @ApiZodBody(writeRangeBody)
   write(@CurrentPrincipal() me: Principal, @Param('spreadsheetId', id) spreadsheetId: string, @Body(write) body: WriteRangeBody) {
@@ -37,6 +42,7 @@ export class SheetsController {
   }
 
   /** Append rows after the table in `range`. */
+  @RequiresScope('sheetsWrite')
   @Post(':spreadsheetId/values/append')
   @HttpCode(200)
   @ApiZodBody(writeRangeBody)
@@ -45,6 +51,7 @@ export class SheetsController {
   }
 
   /** Create a spreadsheet. */
+  @RequiresScope('sheetsWrite')
   @Post()
   @ApiZodBody(newSpreadsheetBody)
   create(@CurrentPrincipal() me: Principal, @Body(new ZodValidationPipe(newSpreadsheetBody)) body: NewSpreadsheetBody) {

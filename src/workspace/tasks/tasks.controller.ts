@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UseGuards, UseInterceptors } from '@nestjs/common';
 import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiZodBody, ApiZodQuery } from '../../common/zod-openapi.js';
 import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
@@ -9,6 +9,8 @@ import { googleId } from '../ids.js';
 import { newTaskBody, taskListId, taskPatchBody, tasksQuery } from './tasks.schemas.js';
 import type { NewTaskBody, TaskPatchBody, TasksQuery } from './tasks.schemas.js';
 import { TasksService } from './tasks.service.js';
+import { RequiresScope, TokenScopeGuard } from '../token-scope.guard.js';
+import { ScopeChallengeInterceptor } from '../scope-challenge.interceptor.js';
 
 const list = new ZodValidationPipe(taskListId);
 const id = new ZodValidationPipe(googleId);
@@ -18,17 +20,20 @@ const id = new ZodValidationPipe(googleId);
 @ApiBearerAuth('bearer')
 @ApiParam({ name: 'userId', description: '`me` or your own email' })
 @Controller('v1/users/:userId/tasks')
-@UseGuards(UserIsolationGuard)
+@UseGuards(UserIsolationGuard, TokenScopeGuard)
+@UseInterceptors(ScopeChallengeInterceptor)
 export class TasksController {
   constructor(private readonly tasks: TasksService) {}
 
   /** Task lists. */
+  @RequiresScope('tasksRead')
   @Get('lists')
   lists(@CurrentPrincipal() me: Principal) {
     return this.tasks.lists(me.email);
   }
 
   /** Tasks of a list. */
+  @RequiresScope('tasksRead')
   @Get('lists/:listId/tasks')
   @ApiZodQuery(tasksQuery)
   list(@CurrentPrincipal() me: Principal, @Param('listId', list) listId: string, @Query(new ZodValidationPipe(tasksQuery)) q: TasksQuery) {
@@ -36,6 +41,7 @@ export class TasksController {
   }
 
   /** Create a task. */
+  @RequiresScope('tasksWrite')
   @Post('lists/:listId/tasks')
   @ApiZodBody(newTaskBody)
   create(@CurrentPrincipal() me: Principal, @Param('listId', list) listId: string, @Body(new ZodValidationPipe(newTaskBody)) body: NewTaskBody) {
@@ -43,6 +49,7 @@ export class TasksController {
   }
 
   /** Update a task. */
+  @RequiresScope('tasksWrite')
   @Patch('lists/:listId/tasks/:taskId')
   @ApiZodBody(taskPatchBody)
   update(@CurrentPrincipal() me: Principal, @Param('listId', list) listId: string, @Param('taskId', id) taskId: string, @Body(new ZodValidationPipe(taskPatchBody)) body: TaskPatchBody) {
@@ -50,6 +57,7 @@ export class TasksController {
   }
 
   /** Mark a task completed. */
+  @RequiresScope('tasksWrite')
   @Post('lists/:listId/tasks/:taskId/complete')
   @HttpCode(200)
   complete(@CurrentPrincipal() me: Principal, @Param('listId', list) listId: string, @Param('taskId', id) taskId: string) {
@@ -57,6 +65,7 @@ export class TasksController {
   }
 
   /** Delete a task. */
+  @RequiresScope('tasksWrite')
   @Delete('lists/:listId/tasks/:taskId')
   @HttpCode(204)
   async remove(@CurrentPrincipal() me: Principal, @Param('listId', list) listId: string, @Param('taskId', id) taskId: string): Promise<void> {

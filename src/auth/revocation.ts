@@ -1,0 +1,144 @@
+import { Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { DomainError, UnauthorizedError } from '../common/domain-error.js';
+import { AppConfig } from '../config/app-config.js';
+import { CredentialsService } from '../credentials/credentials.service.js';
+import { GoogleTokenClient } from '../credentials/google-token.client.js';
+import { AuditLog } from '../observability/audit-log.js';
+import { BearerTokenService } from '../sessions/bearer-token.service.js';
+import { SessionStore } from '../sessions/session.store.js';
+import { JsonObjectRepository } from '../storage/json-object.repository.js';
+import { StorageError } from '../storage/storage.errors.js';
+
+/** Sessions signed in this close to the start of a revocation still end with it (clock skew between replicas and S3). */
+const SIGN_IN_SKEW_MS = 60_000;
+const RETRY_AFTER_SECONDS = '2';
+
+/** The durable "revocation started" mark, `{S3_SESSION_PREFIX}revoking/{email}.json`. */
+interface RevocationMark {
+  version: 1;
+  email: string;
+  started_at: string;
+  /** sha256 of the Google token the revocation is for: a later sign-in's new grant is not revoked by a resume. */
+  grant_sha256?: string;
+}
+
+/** 503: a revocation started and is not finished yet; the same request again finishes it. */
+export class RevocationIncompleteError extends DomainError {
+  constructor(step: string, cause: string) {
+    super(
+      503,
+      'revocation_incomplete',
+      `The revocation is not finished: ${step} failed (${cause}). Nothing is lost and no access was added: send the same ` +
+        'revoke request again (this bearer token or any other live one of the same user) to finish it.',
+      { 'Retry-After': RETRY_AFTER_SECONDS },
+    );
+  }
+}
+
+/**
+ * Revocation in an order where every failure leaves a state a retry completes:
+ * 1. write the durable mark (S3), 2. revoke the grant at Google with the refresh token, 3. delete the credentials
+ * (S3), 4. end every session of the user (S3, in parallel), 5. clear the mark. The caller's own session ends in
+ * step 4, so until then its bearer can retry; after that, any still valid bearer of the user finds the mark and
+ * resumes. `{"revoked":true}` is answered only once Google confirmed and the credentials are gone.
+ */
+@Injectable()
+export class Revocation {
+  private readonly markPrefix: string;
+
+  constructor(
+    private readonly tokens: BearerTokenService,
+    private readonly sessions: SessionStore,
+    private readonly credentials: CredentialsService,
+    private readonly google: GoogleTokenClient,
+    private readonly objects: JsonObjectRepository,
+    private readonly audit: AuditLog,
+    config: AppConfig,
+  ) {
+    this.markPrefix = `${config.values.s3.sessionPrefix}revoking/`;
+  }
+
+  /**
+   * Revokes everything of the token's user. The token must be live (signed by us, unexpired): an expired, forged or
+   * foreign token is refused and changes nothing. A live token whose session has ended changes nothing, unless a
+   * revocation of that user is unfinished: then it finishes it.
+   */
+  async revoke(token: string, ip?: string): Promise<void> {
+    const claims = this.tokens.verify(token);
+    if (!claims) {
+      throw new UnauthorizedError(
+        'The token is not a live bearer token of this service (forged, expired, or issued elsewhere), so nothing was revoked. ' +
+          'Send a bearer token that has not expired; sign in at /auth/google for a new one.',
+        'invalid_token',
+        { 'WWW-Authenticate': 'Bearer error="invalid_token"' },
+      );
+    }
+    const email = claims.sub;
+    const session = await this.step('checking the session in S3', () => this.sessions.find(claims.sid));
+    let mark: RevocationMark | undefined;
+    if (session && session.email === email) {
+      mark = await this.start(email);
+    } else {
+      mark = await this.step('reading the revocation mark in S3', () => this.findMark(email));
+      if (!mark) {
+        this.audit.record({ event: 'revoke', outcome: 'noop', user: email, ip, detail: { reason: 'session already ended' } });
+        return;
+      }
+    }
+    const outcome = await this.finish(email, mark);
+    this.audit.record({ event: 'revoke', outcome: 'success', user: email, ip, detail: { ...outcome, resumed: !session } });
+  }
+
+  /** Step 1: the mark, with a fingerprint of the grant about to be revoked. */
+  private async start(email: string): Promise<RevocationMark> {
+    const stored = await this.step('reading the credentials in S3', () => this.credentials.findStored(email));
+    const grant = stored?.refreshToken ?? stored?.token;
+    const mark: RevocationMark = { version: 1, email, started_at: new Date().toISOString(), ...(grant ? { grant_sha256: sha256(grant) } : {}) };
+    await this.step('writing the revocation mark to S3', () => this.objects.put(this.markKey(email), mark));
+    return mark;
+  }
+
+  /** Steps 2 to 5; each is idempotent, so running them again after any failure is safe. */
+  private async finish(email: string, mark: RevocationMark): Promise<{ revokedAtGoogle: boolean; sessionsEnded: number }> {
+    const stored = await this.step('reading the credentials in S3', () => this.credentials.findStored(email));
+    const grant = stored?.refreshToken ?? stored?.token;
+    // A grant from a sign-in after the mark was written is not the one being revoked: leave it alone.
+    const ours = grant !== undefined && (!mark.grant_sha256 || mark.grant_sha256 === sha256(grant));
+    if (ours) {
+      if (!(await this.google.revoke(grant))) {
+        throw new RevocationIncompleteError('revoking the grant at Google', 'Google did not confirm; the credentials are kept until it does');
+      }
+      await this.step('deleting the credentials from S3', () => this.credentials.deleteForRevocation(email));
+    }
+    const before = new Date(new Date(mark.started_at).getTime() + SIGN_IN_SKEW_MS);
+    const sessionsEnded = await this.step('ending the sessions in S3', () => this.sessions.endAllForUser(email, before));
+    await this.step('clearing the revocation mark in S3', () => this.objects.delete(this.markKey(email)));
+    return { revokedAtGoogle: ours, sessionsEnded };
+  }
+
+  private async findMark(email: string): Promise<RevocationMark | undefined> {
+    const stored = await this.objects.get(this.markKey(email));
+    const mark = stored?.value as Partial<RevocationMark> | undefined;
+    if (!mark || mark.email !== email || typeof mark.started_at !== 'string' || Number.isNaN(Date.parse(mark.started_at))) return undefined;
+    return mark as RevocationMark;
+  }
+
+  /** Runs one step; an S3 failure becomes a 503 that names the step and S3, with a retry hint. */
+  private async step<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof StorageError && err.code !== 'conflict') throw new RevocationIncompleteError(name, err.message);
+      throw err;
+    }
+  }
+
+  private markKey(email: string): string {
+    return `${this.markPrefix}${email}.json`;
+  }
+}
+
+function sha256(value: string): string {
+  return createHash('sha256').update(value).digest('base64url');
+}

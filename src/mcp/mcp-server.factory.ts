@@ -1,0 +1,54 @@
+import { ProtocolError, ProtocolErrorCode, Server, type CallToolResult, type Tool } from '@modelcontextprotocol/server';
+import { DomainError } from '../common/domain-error.js';
+import type { WorkspaceOperation } from '../workspace/catalogue/operation.js';
+import { inputJsonSchema, outputJsonSchema, validateInput } from '../workspace/catalogue/operation-input.js';
+import type { WorkspaceOperations } from '../workspace/catalogue/workspace-operations.js';
+import { recommendedScope } from '../workspace/required-scopes.js';
+import { tokenAllows, type McpCaller } from './mcp-caller.js';
+import { toolError, toolResult } from './tool-results.js';
+
+export const SERVER_INFO = { name: 'workspace-credential-broker', version: '0.1.0' };
+
+const INSTRUCTIONS =
+  "Google Workspace (Gmail, Drive, Calendar, Docs, Sheets, Tasks, Contacts) of the signed-in user. Every tool acts as that user; there is no user argument. A tool whose scope the token lacks is marked in its description: calling it answers 403 insufficient_scope, and the client authorizes again with that scope.";
+
+/** The MCP description of an operation, marked when the caller's token lacks its scope. */
+function describe(op: WorkspaceOperation, caller: McpCaller): Tool {
+  const granted = tokenAllows(caller, op.scope);
+  const scope = recommendedScope(op.scope);
+  return {
+    name: op.tool,
+    title: op.title,
+    description: granted ? op.description : `${op.description} (Not granted yet: needs the scope ${scope}; calling it asks you to authorize again.)`,
+    inputSchema: inputJsonSchema(op) as Tool['inputSchema'],
+    outputSchema: outputJsonSchema(op) as Tool['outputSchema'],
+    annotations: { title: op.title, ...op.hints },
+    _meta: { 'workspace/service': op.api, 'workspace/tier': op.tier, 'workspace/scope': scope, 'workspace/scopeGranted': granted },
+  };
+}
+
+/**
+ * One MCP server instance for one HTTP request and its verified caller: nothing lives between requests, so any
+ * replica answers any request (the SDK's stateless serving). Tools come from the Workspace catalogue.
+ */
+export function buildMcpServer(tools: readonly WorkspaceOperation[], operations: WorkspaceOperations, caller: McpCaller, onUnexpected: (err: unknown, tool: string) => void): Server {
+  const server = new Server(SERVER_INFO, { capabilities: { tools: {} }, instructions: INSTRUCTIONS });
+  server.setRequestHandler('tools/list', () => ({ tools: tools.map((op) => describe(op, caller)) }));
+  server.setRequestHandler('tools/call', async (request): Promise<CallToolResult> => {
+    const op = tools.find((t) => t.tool === request.params.name);
+    if (!op) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${request.params.name}. Call tools/list for the tools this server offers.`);
+    const parsed = validateInput(op, request.params.arguments);
+    if (!parsed.ok) {
+      const problems = parsed.problems.map((p) => `"${p.field}" ${p.message}`).join('; ');
+      throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Invalid arguments for ${op.tool}: ${problems}. Fix these arguments and retry.`, { fields: parsed.problems });
+    }
+    try {
+      return toolResult(op, await operations.run(op, caller.email, parsed.input));
+    } catch (err) {
+      if (err instanceof DomainError) return toolError(err);
+      onUnexpected(err, op.tool);
+      return toolError(new DomainError(500, 'internal_error', 'The tool failed unexpectedly. Retry; if it keeps failing, report it with the time of the call.'));
+    }
+  });
+  return server;
+}

@@ -1,0 +1,213 @@
+import { Injectable } from '@nestjs/common';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { AppConfig } from '../config/app-config.js';
+import { AuditLog } from '../observability/audit-log.js';
+import { OneTimeMarkers } from '../sessions/one-time-markers.js';
+import { AuthorizationCodes } from './authorization-codes.js';
+import { AuthorizationRequest, AuthorizationRequestError, DEFAULT_ACCESS, errorRedirect, parseAuthorizationRequest, pendingPart, requestedScopes } from './authorization-request.js';
+import { ClientApprovals } from './client-approvals.js';
+import { renderConsentPage } from './consent-page.js';
+import { OAuthClient } from './oauth-client.js';
+import { OAuthClientRepository } from './oauth-client.repository.js';
+import { OAuthError } from './oauth-error.js';
+import { SealedValues } from './sealed-values.js';
+import { ProtectedResources } from '../sessions/protected-resources.js';
+import { grantedScopes } from './scope-request.js';
+
+/** What the browser is sent next. */
+export type AuthorizationStep =
+  /** Our consent page (HTML). `csrf` is the browser's consent cookie value to set when it had none. */
+  | { kind: 'consent'; html: string; csrf?: string }
+  /** On to the Google sign-in, carrying the request. */
+  | { kind: 'sign-in'; request: AuthorizationRequest }
+  /** Back to the client (a code or an error); `remember` names the user to remember in this browser. */
+  | { kind: 'client'; location: string; remember?: string };
+
+/** The browser's cookies the authorization flow reads. */
+export interface FlowCookies {
+  /** Random per-browser value the consent form is bound to (HttpOnly, SameSite=Strict). */
+  csrf?: string;
+  /** Sealed name of the user who last approved a client in this browser (HttpOnly, SameSite=Lax). */
+  rememberedUser?: string;
+}
+
+const CONSENT_FORM_TTL_SECONDS = 600;
+const RESUME_TTL_SECONDS = 300;
+/** How long a browser remembers who signed in on it, to skip the consent page for clients that user approved. */
+export const REMEMBER_USER_SECONDS = 30 * 24 * 3600;
+
+type ConsentForm = { req: AuthorizationRequest; email?: string; b: string; jti: string };
+type ResumeTicket = { req: AuthorizationRequest; email: string; approved: boolean; jti: string };
+
+/**
+ * The authorization endpoint's flow with consent of our own (the MCP authorization spec's rule for a server that
+ * fronts another authorization server with one static client; RFC 9700 section 4.11.2 for errors):
+ *
+ * 1. `/oauth/authorize` validates. A first-party client goes straight to the Google sign-in; so does a browser whose
+ *    remembered-user cookie names someone who already approved this client for these scopes. Anyone else sees our
+ *    consent page first, naming the client, the redirect host and the access.
+ * 2. Allow (a POST bound to the browser's CSRF cookie and to this one request, single use) goes on to Google; Deny
+ *    returns access_denied to the client.
+ * 3. After the Google sign-in the code is issued only if the person pressed Allow in this flow, or the signed-in
+ *    user has an approval on record covering the request; otherwise the consent page is shown again, now naming
+ *    the signed-in user. So no code reaches a redirect URI unless someone pressed Allow on a page naming its host.
+ */
+@Injectable()
+export class AuthorizationFlow {
+  private readonly issuer: string;
+  private readonly base: string;
+
+  constructor(
+    private readonly clients: OAuthClientRepository,
+    private readonly approvals: ClientApprovals,
+    private readonly codes: AuthorizationCodes,
+    private readonly sealed: SealedValues,
+    private readonly markers: OneTimeMarkers,
+    private readonly audit: AuditLog,
+    private readonly config: AppConfig,
+    private readonly resources: ProtectedResources,
+  ) {
+    this.issuer = config.values.jwt.issuer;
+    this.base = config.values.publicUrl;
+  }
+
+  /** GET /oauth/authorize. Throws OAuthError for problems shown on our error page, never redirected. */
+  async start(query: Record<string, unknown>, cookies: FlowCookies): Promise<AuthorizationStep> {
+    const clientId = typeof query.client_id === 'string' && query.client_id.length <= 512 ? query.client_id : undefined;
+    const client = clientId ? await this.clients.findById(clientId) : undefined;
+    const remembered = await this.rememberedUser(cookies);
+    let request: AuthorizationRequest;
+    try {
+      request = parseAuthorizationRequest(query, client, (r) => this.resources.byIdentifier(r)?.identifier);
+    } catch (err) {
+      if (!(err instanceof AuthorizationRequestError)) throw err;
+      // Redirect the error only to a client the person has shown they trust; anyone else gets our page.
+      if (err.client.firstParty || (remembered && (await this.approvals.covers(remembered, err.client.clientId, [])))) {
+        return { kind: 'client', location: err.location(this.issuer) };
+      }
+      throw new OAuthError(err.code, `${err.description} (This error is shown here rather than sent to the application, which you have not approved.)`);
+    }
+    const known = client as OAuthClient;
+    await this.clients.recordUse(known);
+    if (known.firstParty) return { kind: 'sign-in', request };
+    if (remembered && (await this.approvals.covers(remembered, known.clientId, requestedScopes(request)))) {
+      return { kind: 'sign-in', request: { ...request, rememberedUser: remembered } };
+    }
+    return this.consentPage(known, request, undefined, cookies);
+  }
+
+  /** POST /oauth/authorize/decision: the person pressed Allow or Deny. */
+  async decide(form: Record<string, unknown>, cookies: FlowCookies, origin: string | undefined): Promise<AuthorizationStep> {
+    if (origin !== undefined && origin !== new URL(this.base).origin) {
+      throw new OAuthError('access_denied', 'This consent form was posted from another site. Start again from the application.', 403);
+    }
+    const sealedForm = await this.sealed.open<ConsentForm>('consent-form', form.request);
+    if (!sealedForm || !cookies.csrf || !sameDigest(sealedForm.b, digest(cookies.csrf))) {
+      throw new OAuthError('access_denied', 'This consent form is not valid in this browser, or it expired (10 minutes). Start again from the application.', 403);
+    }
+    if (form.decision !== 'allow' && form.decision !== 'deny') throw new OAuthError('invalid_request', 'Press Allow or Deny.');
+    if (!(await this.markers.claim('oauth-consent', sealedForm.jti))) {
+      throw new OAuthError('access_denied', 'This consent form was already submitted. Start again from the application.', 403);
+    }
+    const { req, email } = sealedForm;
+    if (form.decision === 'deny') {
+      this.audit.record({ event: 'consent', outcome: 'denied', user: email, detail: { clientId: req.clientId } });
+      return { kind: 'client', location: errorRedirect(req.redirectUri, 'access_denied', 'The person denied the request.', req.state, this.issuer) };
+    }
+    if (!email) return { kind: 'sign-in', request: { ...req, approved: true } };
+    await this.approvals.approve(email, req.clientId, requestedScopes(req));
+    this.audit.record({ event: 'consent', outcome: 'success', user: email, detail: { clientId: req.clientId } });
+    return { kind: 'client', location: await this.issueCode(req, email), remember: email };
+  }
+
+  /**
+   * After the Google sign-in (via SignInContinuation): the redirect back to the client with a code when the person
+   * approved, else a hop back to us (to remember the user in this browser, or to ask for consent now).
+   */
+  async afterSignIn(signedIn: AuthorizationRequest, email: string, ip: string | undefined, grantedAtGoogle: readonly string[]): Promise<string> {
+    const client = await this.clients.findById(signedIn.clientId);
+    if (!client) throw new OAuthError('invalid_request', 'The application was deleted while you signed in. Start again from the application.');
+    // The token gets the requested scopes Google says the user has granted, and no others.
+    const granted = grantedScopes(signedIn.scope, grantedAtGoogle);
+    if (granted.length === 0) {
+      // Shown to the person (who may not have approved this client yet), not redirected.
+      throw new OAuthError('access_denied', 'Google reports that none of the access this application asked for was granted, so it gets nothing. Start again from the application and allow access on Google\'s page.', 403);
+    }
+    const request: AuthorizationRequest = { ...signedIn, grantedScope: granted.join(' ') };
+    const scopes = requestedScopes(request);
+    if (request.approved) {
+      await this.approvals.approve(email, client.clientId, scopes);
+      this.audit.record({ event: 'consent', outcome: 'success', user: email, ip, detail: { clientId: client.clientId } });
+    }
+    const approved = client.firstParty || request.approved === true || (await this.approvals.covers(email, client.clientId, scopes));
+    this.audit.record({ event: 'sign_in', outcome: 'success', user: email, ip, detail: { via: 'oauth', clientId: client.clientId } });
+    if (approved && (client.firstParty || request.rememberedUser === email)) return this.issueCode(request, email);
+    const ticket = await this.sealed.seal('resume', { req: request, email, approved, jti: randomBytes(16).toString('base64url') } satisfies ResumeTicket, RESUME_TTL_SECONDS);
+    return `${this.base}/oauth/authorize/resume?ticket=${encodeURIComponent(ticket)}`;
+  }
+
+  /** GET /oauth/authorize/resume: back from the Google sign-in. */
+  async resume(ticketValue: unknown, cookies: FlowCookies): Promise<AuthorizationStep> {
+    const ticket = await this.sealed.open<ResumeTicket>('resume', ticketValue);
+    if (!ticket) throw new OAuthError('invalid_request', 'This sign-in link is not valid or expired (5 minutes). Start again from the application.');
+    if (!(await this.markers.claim('oauth-resume', ticket.jti))) {
+      throw new OAuthError('invalid_request', 'This sign-in link was already used. Start again from the application.');
+    }
+    const client = await this.clients.findById(ticket.req.clientId);
+    if (!client) throw new OAuthError('invalid_request', 'The application was deleted while you signed in. Start again from the application.');
+    if (ticket.approved) return { kind: 'client', location: await this.issueCode(ticket.req, ticket.email), remember: ticket.email };
+    return this.consentPage(client, ticket.req, ticket.email, cookies);
+  }
+
+  /** A one-time code for the request, in the redirect back to the client (with state and RFC 9207 iss). */
+  private async issueCode(request: AuthorizationRequest, email: string): Promise<string> {
+    const code = await this.codes.issue({ ...pendingPart(request), scope: request.grantedScope ?? '', email });
+    const back = new URL(request.redirectUri);
+    back.searchParams.set('code', code);
+    if (request.state) back.searchParams.set('state', request.state);
+    back.searchParams.set('iss', this.issuer);
+    return back.toString();
+  }
+
+  private async consentPage(client: OAuthClient, request: AuthorizationRequest, email: string | undefined, cookies: FlowCookies): Promise<AuthorizationStep> {
+    const csrf = cookies.csrf && /^[A-Za-z0-9_-]{43}$/.test(cookies.csrf) ? cookies.csrf : randomBytes(32).toString('base64url');
+    const { approved: _a, rememberedUser: _r, ...req } = request;
+    const form: ConsentForm = { req, email, b: digest(csrf), jti: randomBytes(16).toString('base64url') };
+    const html = renderConsentPage({
+      client,
+      redirectUri: request.redirectUri,
+      access: this.describeAccess(requestedScopes(request)),
+      resource: request.resource,
+      email,
+      sealedRequest: await this.sealed.seal('consent-form', form, CONSENT_FORM_TTL_SECONDS),
+      action: `${this.base}/oauth/authorize/decision`,
+    });
+    return { kind: 'consent', html, csrf: csrf === cookies.csrf ? undefined : csrf };
+  }
+
+  /** The access asked for, one line each. */
+  private describeAccess(scopes: string[]): string[] {
+    return scopes.map((s) =>
+      s === DEFAULT_ACCESS
+        ? `The service's default access to your Google account: ${this.config.values.google.scopes.filter((g) => g.startsWith('https://')).join(', ')}`
+        : s,
+    );
+  }
+
+  private async rememberedUser(cookies: FlowCookies): Promise<string | undefined> {
+    const opened = await this.sealed.open<{ email: string }>('remembered-user', cookies.rememberedUser);
+    return typeof opened?.email === 'string' ? opened.email : undefined;
+  }
+
+  /** The remembered-user cookie value for a user. */
+  rememberCookie(email: string): Promise<string> {
+    return this.sealed.seal('remembered-user', { email }, REMEMBER_USER_SECONDS);
+  }
+
+}
+
+const digest = (value: string) => createHash('sha256').update(value).digest('base64url');
+
+function sameDigest(a: unknown, b: string): boolean {
+  return typeof a === 'string' && a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+}

@@ -1,0 +1,101 @@
+import type { PendingAuthorization } from '../auth/sign-in-flow.store.js';
+import { OAuthClient } from './oauth-client.js';
+import { OAuthError, OAuthErrorCode } from './oauth-error.js';
+import { redirectUriMatches, redirectUriProblem } from './redirect-uris.js';
+import { parseScopeRequest } from './scope-request.js';
+
+/**
+ * An authorization request on its way through consent and the Google sign-in. It travels inside auth's sign-in
+ * flow cookie as a PendingAuthorization (auth carries it without reading the fields added here) and comes back to
+ * the authorization server through SignInContinuation.
+ */
+export interface AuthorizationRequest extends PendingAuthorization {
+  /** The person pressed Allow on our consent page before signing in with Google. */
+  approved?: boolean;
+  /** The user our remembered-user cookie named when the request arrived (their approval let it skip the page). */
+  rememberedUser?: string;
+  /** After the Google sign-in: the requested scopes Google says the user granted (space separated); the code's scope. */
+  grantedScope?: string;
+}
+
+/**
+ * An authorization request that is wrong in a way the client should hear about (RFC 6749 section 4.1.2.1); it is
+ * sent back to the redirect URI only after the person has shown they trust the client (RFC 9700 section 4.11.2).
+ */
+export class AuthorizationRequestError extends Error {
+  constructor(
+    readonly client: OAuthClient,
+    readonly redirectUri: string,
+    readonly state: string | undefined,
+    readonly code: OAuthErrorCode,
+    readonly description: string,
+  ) {
+    super(description);
+  }
+
+  /** The redirect that reports this error to the client. */
+  location(issuer: string): string {
+    return errorRedirect(this.redirectUri, this.code, this.description, this.state, issuer);
+  }
+}
+
+/** The URL that reports an error to the client at its redirect URI, with state and iss (RFC 9207). */
+export function errorRedirect(redirectUri: string, code: string, description: string, state: string | undefined, issuer: string): string {
+  const back = new URL(redirectUri);
+  back.searchParams.set('error', code);
+  back.searchParams.set('error_description', description);
+  if (state) back.searchParams.set('state', state);
+  back.searchParams.set('iss', issuer);
+  return back.toString();
+}
+
+const str = (v: unknown, max = 2048) => (typeof v === 'string' && v.length > 0 && v.length <= max ? v : undefined);
+
+/**
+ * Checks an authorization request's parameters against its client. Problems with the client or the redirect URI
+ * throw OAuthError (shown to the person, never redirected); the rest throw AuthorizationRequestError.
+ */
+export function parseAuthorizationRequest(q: Record<string, unknown>, client: OAuthClient | undefined, resourceOf: (r: string) => string | undefined): AuthorizationRequest {
+  if (!client) throw new OAuthError('invalid_request', 'Unknown or missing client_id. Register the client at /oauth/register first.');
+  const presented = q.redirect_uri === undefined ? undefined : str(q.redirect_uri);
+  if (presented !== undefined) {
+    const problem = redirectUriProblem(presented);
+    if (problem) throw new OAuthError('invalid_request', `redirect_uri ${problem}.`);
+  }
+  const registered = presented ? client.redirectUris.find((r) => redirectUriMatches(r, presented)) : client.redirectUris.length === 1 ? client.redirectUris[0] : undefined;
+  if (!registered) {
+    throw new OAuthError('invalid_request', presented ? 'redirect_uri does not exactly match a registered redirect URI of this client.' : 'redirect_uri is required: this client registered several.');
+  }
+  const redirectUri = presented ?? registered;
+  const state = q.state === undefined ? undefined : str(q.state, 512);
+  const fail = (code: OAuthErrorCode, description: string): never => {
+    throw new AuthorizationRequestError(client, redirectUri, state, code, description);
+  };
+  if (q.response_type !== 'code') return fail('unsupported_response_type', 'Only response_type=code is supported.');
+  if (q.state !== undefined && !state) return fail('invalid_request', 'state must be at most 512 characters.');
+  const challenge = str(q.code_challenge, 128);
+  if (!challenge) return fail('invalid_request', 'PKCE is required: send code_challenge with code_challenge_method=S256.');
+  if (q.code_challenge_method !== 'S256') return fail('invalid_request', 'code_challenge_method must be S256 (plain is not allowed).');
+  if (!/^[A-Za-z0-9_-]{43}$/.test(challenge)) return fail('invalid_request', 'code_challenge must be the base64url SHA-256 of the verifier (43 characters).');
+  const resource = q.resource === undefined ? undefined : resourceOf(str(q.resource, 512) ?? '');
+  if (q.resource !== undefined && !resource) {
+    return fail('invalid_target', 'resource must be this service or one of its resources: see /.well-known/oauth-protected-resource and the resource_metadata of a 401.');
+  }
+  const scope = parseScopeRequest(q.scope);
+  if (!scope.ok) return fail('invalid_scope', scope.description);
+  return { clientId: client.clientId, redirectUri, codeChallenge: challenge, state, resource, scope: scope.scopes.join(' ') || undefined };
+}
+
+/** Stands for "no scope parameter": whatever access the service gives by default, approved as a thing of its own. */
+export const DEFAULT_ACCESS = '(default)';
+
+/** The scopes a request asks for, as the approval records them (a request without scope asks DEFAULT_ACCESS). */
+export function requestedScopes(request: PendingAuthorization): string[] {
+  const scopes = [...new Set((request.scope ?? '').split(' ').filter(Boolean))];
+  return scopes.length ? scopes : [DEFAULT_ACCESS];
+}
+
+/** The request as a code grant keeps it: only the fields of PendingAuthorization. */
+export function pendingPart(r: AuthorizationRequest): PendingAuthorization {
+  return { clientId: r.clientId, redirectUri: r.redirectUri, codeChallenge: r.codeChallenge, state: r.state, resource: r.resource, scope: r.scope };
+}

@@ -1,0 +1,85 @@
+import escapeHtml from 'escape-html';
+import { OAuthClient } from './oauth-client.js';
+import { isLoopback } from './redirect-uris.js';
+
+/** Headers for every HTML page of the authorization server: never framed, cached, or leaked through Referer. */
+export const PAGE_HEADERS: Record<string, string> = {
+  'content-type': 'text/html; charset=utf-8',
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+  pragma: 'no-cache',
+  'x-content-type-options': 'nosniff',
+};
+
+/** What the consent page shows and submits. */
+export interface ConsentView {
+  client: OAuthClient;
+  redirectUri: string;
+  /** Plain-language lines describing the access asked for. */
+  access: string[];
+  resource?: string;
+  /** The signed-in person, when the page comes after the Google sign-in. */
+  email?: string;
+  /** The sealed pending request the form posts back. */
+  sealedRequest: string;
+  /** Where the form posts. */
+  action: string;
+}
+
+/** Where a redirect URI sends the person, in words, and whether it deserves a warning. */
+export function describeDestination(client: OAuthClient, redirectUri: string): { where: string; warning?: string } {
+  const u = new URL(redirectUri);
+  if (isLoopback(u)) return { where: `an application on this computer (${u.host})` };
+  if (u.protocol !== 'https:') return { where: `the app on this device that handles "${u.protocol}" links` };
+  const own = [client.clientUri, /^https:\/\//.test(client.clientId) ? client.clientId : undefined]
+    .filter((v): v is string => Boolean(v))
+    .map((v) => new URL(v).hostname);
+  if (own.includes(u.hostname)) return { where: u.hostname };
+  return {
+    where: u.hostname,
+    warning: own.length
+      ? `The code will be sent to ${u.hostname}, which is not the application's own site (${own.join(', ')}).`
+      : `The application declared no site of its own: anyone can register one under any name. The code will be sent to ${u.hostname}.`,
+  };
+}
+
+/** The page that asks the person to allow or deny a client. Every value from the request or client is escaped. */
+export function renderConsentPage(v: ConsentView): string {
+  const name = v.client.clientName ?? 'An application without a name';
+  const dest = describeDestination(v.client, v.redirectUri);
+  const host = new URL(v.redirectUri).host || new URL(v.redirectUri).protocol;
+  return page(
+    `Allow ${name}?`,
+    `<h1>Allow <strong>${escapeHtml(name)}</strong> to use your Google Workspace?</h1>
+${v.client.static ? '' : '<p class="note">This application registered itself with this service: its name is its own claim, not checked by anyone.</p>'}
+<p>If you allow, you will be sent back to <strong class="host" id="redirect-host">${escapeHtml(host)}</strong> (${escapeHtml(dest.where)}):<br><code>${escapeHtml(v.redirectUri)}</code></p>
+${dest.warning ? `<p class="warning" role="alert"><strong>Warning:</strong> ${escapeHtml(dest.warning)} Only allow if you trust ${escapeHtml(host)} with your mail, files and calendar.</p>` : ''}
+<p>It asks for:</p>
+<ul>${v.access.map((line) => `<li>${escapeHtml(line)}</li>`).join('')}</ul>
+${v.resource ? `<p>For use with: <code>${escapeHtml(v.resource)}</code></p>` : ''}
+${v.email ? `<p>Signed in as <strong>${escapeHtml(v.email)}</strong>.</p>` : '<p>You will sign in with Google next.</p>'}
+<form method="post" action="${escapeHtml(v.action)}">
+<input type="hidden" name="request" value="${escapeHtml(v.sealedRequest)}">
+<button type="submit" name="decision" value="deny">Deny</button>
+<button type="submit" name="decision" value="allow">Allow</button>
+</form>
+<p class="note">Client id: <code>${escapeHtml(v.client.clientId)}</code></p>`,
+  );
+}
+
+/** An error page of ours (RFC 9700 section 4.11.2: errors before the person trusts the client are not redirected). */
+export function renderErrorPage(title: string, message: string): string {
+  return page(title, `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>`);
+}
+
+function page(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;line-height:1.5}
+.host{font-size:1.2em}.warning{background:#fff3cd;border:1px solid #c90;padding:.75rem}.note{color:#555;font-size:.9em}
+code{word-break:break-all}button{font-size:1rem;padding:.5rem 1.5rem;margin-right:1rem}</style></head>
+<body>${body}</body></html>`;
+}

@@ -1,0 +1,155 @@
+import { Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { AuditLog } from '../observability/audit-log.js';
+import { Metrics } from '../observability/metrics.js';
+import { BearerTokenService } from '../sessions/bearer-token.service.js';
+import { SessionStore } from '../sessions/session.store.js';
+import { AuthorizationCodes } from './authorization-codes.js';
+import { authenticateClient, PresentedClient } from './client-authentication.js';
+import { grantTypesOf, OAuthClient } from './oauth-client.js';
+import { OAuthClientRepository } from './oauth-client.repository.js';
+import { OAuthError } from './oauth-error.js';
+import { RefreshFamily, RefreshTokenFamilies } from './refresh-token-families.js';
+
+type Params = Record<string, unknown>;
+const str = (v: unknown, max = 2048) => (typeof v === 'string' && v.length > 0 && v.length <= max ? v : undefined);
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  refresh_token?: string;
+  scope?: string;
+}
+
+/**
+ * The token endpoint (authorization_code with PKCE S256, refresh_token with rotation and reuse detection), RFC 7009
+ * revocation and RFC 7662 introspection. Each client may use only the grant types and the authentication method it
+ * registered. Access tokens are the service's own bearer JWTs.
+ */
+@Injectable()
+export class TokenEndpoint {
+  constructor(
+    private readonly clients: OAuthClientRepository,
+    private readonly codes: AuthorizationCodes,
+    private readonly families: RefreshTokenFamilies,
+    private readonly sessions: SessionStore,
+    private readonly tokens: BearerTokenService,
+    private readonly audit: AuditLog,
+    private readonly metrics: Metrics,
+  ) {}
+
+  /** The token endpoint. */
+  async token(body: Params, presented: PresentedClient): Promise<TokenResponse> {
+    const client = await this.authenticate(presented);
+    const grantType = body.grant_type;
+    if (grantType !== 'authorization_code' && grantType !== 'refresh_token') {
+      throw new OAuthError('unsupported_grant_type', 'grant_type must be authorization_code or refresh_token.');
+    }
+    if (!grantTypesOf(client).includes(grantType)) {
+      throw new OAuthError('unauthorized_client', `This client did not register the "${grantType}" grant type. Register a client with grant_types including it.`);
+    }
+    await this.clients.recordUse(client);
+    return grantType === 'authorization_code' ? this.exchangeCode(body, client) : this.refresh(body, client);
+  }
+
+  /** RFC 7009: revokes a refresh token (its family and session) or an access token (its session). Always succeeds. */
+  async revoke(body: Params, presented: PresentedClient): Promise<void> {
+    const client = await this.authenticate(presented);
+    const token = str(body.token, 4096);
+    if (!token) throw new OAuthError('invalid_request', 'Send the token to revoke as "token".');
+    const refresh = await this.families.find(token);
+    if (refresh) {
+      if (refresh.family.clientId === client.clientId) await this.revokeFamily(refresh.family, 'revoked by client');
+      return;
+    }
+    const claims = this.tokens.verifyIgnoringExpiry(token);
+    if (claims && claims.client_id === client.clientId) {
+      const session = await this.sessions.find(claims.sid);
+      if (session) await this.sessions.end(session);
+    }
+  }
+
+  /** RFC 7662 introspection, for confidential clients. */
+  async introspect(body: Params, presented: PresentedClient): Promise<Record<string, unknown>> {
+    const client = await this.authenticate(presented);
+    if (client.tokenEndpointAuthMethod === 'none') throw new OAuthError('invalid_client', 'Introspection is for confidential clients only.');
+    const token = str(body.token, 4096);
+    if (!token) throw new OAuthError('invalid_request', 'Send the token to introspect as "token".');
+    const refresh = await this.families.find(token);
+    if (refresh) {
+      const f = refresh.family;
+      const active = refresh.current && !f.revokedAt && f.expiresAt > Date.now() && Boolean(await this.sessions.find(f.sessionId));
+      return active
+        ? { active, token_type: 'refresh_token', client_id: f.clientId, sub: f.email, email: f.email, exp: Math.floor(f.expiresAt / 1000), ...(f.scope ? { scope: f.scope } : {}) }
+        : { active: false };
+    }
+    const claims = this.tokens.verify(token);
+    const session = claims ? await this.sessions.find(claims.sid) : undefined;
+    if (!claims || !session || session.email !== claims.sub) return { active: false };
+    return { active: true, token_type: 'Bearer', client_id: claims.client_id, sub: claims.sub, email: claims.email, aud: claims.aud, iss: claims.iss, iat: claims.iat, exp: claims.exp, sid: claims.sid, scope: claims.scope ?? '' };
+  }
+
+  private async authenticate(presented: PresentedClient): Promise<OAuthClient> {
+    return authenticateClient(presented.clientId ? await this.clients.findById(presented.clientId) : undefined, presented);
+  }
+
+  private async exchangeCode(body: Params, client: OAuthClient): Promise<TokenResponse> {
+    const code = str(body.code, 256);
+    const verifier = str(body.code_verifier, 128);
+    const redirectUri = str(body.redirect_uri);
+    if (!code) throw new OAuthError('invalid_request', 'Send the authorization code as "code".');
+    if (!verifier) throw new OAuthError('invalid_request', 'Send the PKCE code_verifier.');
+    const redeemed = await this.codes.redeem(code);
+    if (redeemed.status === 'reused') {
+      // RFC 6749 4.1.2 / OAuth 2.1: a code used twice is an attack signal: revoke what the first use issued.
+      const family = await this.families.revoke(redeemed.grant.familyId);
+      if (family) await this.endSession(family.sessionId);
+      this.metrics.securityViolations.inc({ reason: 'authorization_code_reuse' });
+      this.audit.record({ event: 'security_violation', outcome: 'denied', user: redeemed.grant.email, detail: { reason: 'authorization_code_reuse', clientId: client.clientId } });
+      throw new OAuthError('invalid_grant', 'This authorization code was already used; the tokens issued from it have been revoked. Start a new authorization.');
+    }
+    if (redeemed.status !== 'ok') throw new OAuthError('invalid_grant', `The authorization code is ${redeemed.status === 'expired' ? 'expired (codes live 60 seconds)' : 'unknown'}. Start a new authorization.`);
+    const grant = redeemed.grant;
+    if (grant.clientId !== client.clientId) throw new OAuthError('invalid_grant', 'The authorization code was issued to another client.');
+    if (redirectUri !== grant.redirectUri) throw new OAuthError('invalid_grant', 'redirect_uri must be identical to the one in the authorization request.');
+    if (createHash('sha256').update(verifier).digest('base64url') !== grant.codeChallenge) {
+      throw new OAuthError('invalid_grant', 'The PKCE code_verifier does not match the code_challenge.');
+    }
+    const session = await this.sessions.create(grant.email, this.families.lifetimeSeconds);
+    // The family is recorded even for a client without the refresh_token grant: it links the code to the session,
+    // so a replayed code ends that session. Such a client is never given the token (and could not use it).
+    const familyToken = await this.families.create({ familyId: grant.familyId, clientId: client.clientId, email: grant.email, sessionId: session.sessionId, resource: grant.resource, scope: grant.scope });
+    const refreshToken = grantTypesOf(client).includes('refresh_token') ? familyToken : undefined;
+    const access = await this.tokens.issue(session, { audience: grant.resource, clientId: client.clientId, scopes: grant.scope?.split(' ') });
+    return { access_token: access.accessToken, token_type: 'Bearer', expires_in: access.expiresIn, ...(refreshToken ? { refresh_token: refreshToken } : {}), scope: access.scope };
+  }
+
+  private async refresh(body: Params, client: OAuthClient): Promise<TokenResponse> {
+    const token = str(body.refresh_token, 256);
+    if (!token) throw new OAuthError('invalid_request', 'Send the refresh token as "refresh_token".');
+    const result = await this.families.rotate(token, client.clientId);
+    if (result.status === 'reused') {
+      await this.revokeFamily(result.family, 'refresh token reuse');
+      this.metrics.securityViolations.inc({ reason: 'refresh_token_reuse' });
+      this.audit.record({ event: 'security_violation', outcome: 'denied', user: result.family.email, detail: { reason: 'refresh_token_reuse', clientId: client.clientId } });
+      throw new OAuthError('invalid_grant', 'This refresh token was already used; the whole token family has been revoked. Sign in again.');
+    }
+    if (result.status !== 'rotated') throw new OAuthError('invalid_grant', 'The refresh token is invalid, expired or revoked. Sign in again.');
+    const session = await this.sessions.find(result.family.sessionId);
+    if (!session) throw new OAuthError('invalid_grant', 'The session of this refresh token has ended (logout or revocation). Sign in again.');
+    const access = await this.tokens.issue(session, { audience: result.family.resource, clientId: client.clientId, scopes: result.family.scope?.split(' ') });
+    return { access_token: access.accessToken, token_type: 'Bearer', expires_in: access.expiresIn, refresh_token: result.token, scope: access.scope };
+  }
+
+  private async revokeFamily(family: RefreshFamily, reason: string): Promise<void> {
+    await this.families.revoke(family.familyId);
+    await this.endSession(family.sessionId);
+    this.audit.record({ event: 'revoke', outcome: 'success', user: family.email, detail: { reason, clientId: family.clientId } });
+  }
+
+  private async endSession(sessionId: string): Promise<void> {
+    const session = await this.sessions.find(sessionId);
+    if (session) await this.sessions.end(session);
+  }
+}

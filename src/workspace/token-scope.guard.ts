@@ -1,0 +1,68 @@
+import { applyDecorators, CanActivate, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { ApiExtension } from '@nestjs/swagger';
+import { DomainError } from '../common/domain-error.js';
+import { insufficientScopeChallenge } from '../sessions/bearer-challenge.js';
+import { tokenScopes } from '../sessions/bearer-token.service.js';
+import { PRINCIPAL, Principal } from '../sessions/principal.js';
+import { ProtectedResources } from '../sessions/protected-resources.js';
+import { REQUIRED_SCOPES, ScopeNeed, scopesToRequest, unmetNeeds } from './required-scopes.js';
+
+const SCOPE_NEEDS = 'workspace:scopeNeeds';
+
+type RoutedRequest = { routeOptions?: { url?: string }; [PRINCIPAL]?: Principal };
+
+/**
+ * Declares the kinds of Google call a route makes (each one needs one of its scopes); TokenScopeGuard checks the
+ * bearer token carries them. The OpenAPI document shows them as `x-scopes`.
+ */
+export const RequiresScope = (...needs: ScopeNeed[]) =>
+  applyDecorators(
+    SetMetadata(SCOPE_NEEDS, needs),
+    ApiExtension('x-scopes', { request: scopesToRequest(needs), anyOf: needs.map((n) => [...REQUIRED_SCOPES[n]]) }),
+  );
+
+/** The scopes a route declared with @RequiresScope, or undefined. */
+export function declaredNeeds(reflector: Reflector, context: ExecutionContext): ScopeNeed[] | undefined {
+  return reflector.get<ScopeNeed[] | undefined>(SCOPE_NEEDS, context.getHandler());
+}
+
+/** The 403 for a token that lacks scopes an operation needs: the step-up challenge names all of them. */
+export function insufficientTokenScope(resource: Parameters<typeof insufficientScopeChallenge>[0], needs: readonly ScopeNeed[], unmet: readonly ScopeNeed[], oauthClient: boolean): DomainError {
+  const all = scopesToRequest(needs);
+  const missing = scopesToRequest(unmet).join(' ');
+  const how = oauthClient
+    ? `Authorize again at /oauth/authorize with scope "${all.join(' ')}" added to the scopes you already use, then retry with the new token.`
+    : 'Add it to GOOGLE_SCOPES and have the user sign in again at /auth/google to grant it.';
+  return new DomainError(
+    403,
+    'insufficient_scope',
+    `This access token does not carry the Google scope this operation needs (${missing}). ${how}`,
+    { 'WWW-Authenticate': insufficientScopeChallenge(resource, all) },
+    { scope: all.join(' ') },
+  );
+}
+
+/**
+ * Checks the token's own scopes against the route's @RequiresScope, after the bearer and user isolation guards and
+ * before anything reaches Google (which GoogleCaller checks separately against the user's Google grant). A route
+ * of a controller using this guard that declares nothing is a wiring bug and fails closed.
+ */
+@Injectable()
+export class TokenScopeGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly resources: ProtectedResources,
+  ) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const needs = declaredNeeds(this.reflector, context);
+    if (!needs?.length) throw new Error(`${context.getClass().name}.${context.getHandler().name} declares no @RequiresScope`);
+    const request = context.switchToHttp().getRequest<RoutedRequest>();
+    const principal = request[PRINCIPAL];
+    if (!principal) throw new Error('TokenScopeGuard runs after the bearer guard');
+    const unmet = unmetNeeds(needs, tokenScopes(principal.claims));
+    if (unmet.length === 0) return true;
+    throw insufficientTokenScope(this.resources.forRoute(request.routeOptions?.url), needs, unmet, principal.claims.client_id !== undefined);
+  }
+}

@@ -1,0 +1,110 @@
+import type { Client } from '@modelcontextprotocol/client';
+import { startSignedIn } from '../support/api-client.js';
+import { Service, stopAll, World } from '../support/harness.js';
+import { connectV1, connectV2, rawMcp } from '../support/mcp-clients.js';
+import { WORKSPACE_CATALOGUE } from '../../src/workspace/catalogue/catalogue.js';
+
+const USER = 'mcp-user@example.com';
+
+describe('MCP endpoint: the official SDK clients over Streamable HTTP', () => {
+  let world: World;
+  let sut: Service;
+  let token: string;
+  let client: Client;
+  let url: string;
+
+  beforeAll(async () => {
+    ({ world, sut, token } = await startSignedIn(USER));
+    url = `${sut.url}/mcp`;
+    client = await connectV2(url, token);
+  });
+  afterAll(async () => {
+    await client?.close();
+    await stopAll(world, sut);
+  });
+
+  it('lists every catalogue operation as a tool, with input and output schemas and annotations', async () => {
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name).sort()).toEqual(WORKSPACE_CATALOGUE.map((op) => op.tool).sort());
+    const send = tools.find((t) => t.name === 'send_gmail_message')!;
+    expect(send.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true });
+    expect(send.inputSchema).toMatchObject({ type: 'object', required: expect.arrayContaining(['to', 'subject']) });
+    expect(Object.keys(send.inputSchema.properties ?? {})).not.toContain('userId');
+    const search = tools.find((t) => t.name === 'search_gmail_messages')!;
+    expect(search.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false });
+    expect(search.outputSchema).toMatchObject({ type: 'object' });
+  });
+
+  it('calls Gmail tools: search, then read a message; structuredContent plus a text copy', async () => {
+    const found = await client.callTool({ name: 'search_gmail_messages', arguments: { maxResults: 2 } });
+    expect(found.isError).toBeFalsy();
+    const messages = (found.structuredContent as { messages: Array<{ id: string }> }).messages;
+    expect(messages).toHaveLength(2);
+    expect(world.google.messageIds(USER)).toEqual(expect.arrayContaining(messages.map((m) => m.id)));
+    const text = (found.content as Array<{ type: string; text: string }>)[0];
+    expect(text.type).toBe('text');
+    expect(text.text).toContain(messages[0].id);
+    const one = await client.callTool({ name: 'get_gmail_message_content', arguments: { messageId: messages[0].id } });
+    expect(one.structuredContent).toMatchObject({ id: messages[0].id, headers: { to: USER } });
+  });
+
+  it('answers protocol 2025-11-25 (the v2 client), 2025-06-18 and the older SDK client', async () => {
+    const init = await rawMcp(url, token, { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+    expect(init.status).toBe(200);
+    expect(init.json.result.protocolVersion).toBe('2025-06-18');
+    const listed = await rawMcp(url, token, { jsonrpc: '2.0', id: 2, method: 'tools/list', params: {} }, '2025-06-18');
+    expect(listed.json.result.tools.length).toBe(WORKSPACE_CATALOGUE.length);
+    const init2 = await rawMcp(url, token, { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+    expect(init2.json.result.protocolVersion).toBe('2025-11-25');
+    const v1 = await connectV1(url, token);
+    try {
+      const labels = await v1.callTool({ name: 'list_gmail_labels', arguments: {} });
+      expect((labels.structuredContent as { labels: Array<{ id: string }> }).labels.map((l) => l.id)).toContain('INBOX');
+    } finally {
+      await v1.close();
+    }
+  });
+
+  it('answers the 2026-07-28 era (v2 client pinned to it)', async () => {
+    const modern = await connectV2(url, token, { negotiation: { pin: '2026-07-28' } });
+    try {
+      const labels = await modern.callTool({ name: 'list_calendars', arguments: {} });
+      expect(labels.isError).toBeFalsy();
+      expect((labels.structuredContent as { calendars: unknown[] }).calendars.length).toBeGreaterThan(0);
+    } finally {
+      await modern.close();
+    }
+  });
+
+  it('GET and DELETE /mcp: 405, no server-initiated streams or sessions', async () => {
+    for (const method of ['GET', 'DELETE']) {
+      const res = await fetch(url, { method, headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' } });
+      expect({ method, status: res.status }).toEqual({ method, status: 405 });
+      expect(res.headers.get('allow')).toContain('POST');
+    }
+  });
+
+  it('without a bearer: 401 pointing at the protected resource metadata', async () => {
+    const res = await rawMcp(url, undefined, { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toMatch(/^Bearer resource_metadata="http:\/\/[^"]+\/\.well-known\/oauth-protected-resource/);
+  });
+
+  it('invalid arguments: JSON-RPC -32602 naming each field; unknown tool too', async () => {
+    await expect(client.callTool({ name: 'get_gmail_message_content', arguments: { messageId: '../../etc' } })).rejects.toMatchObject({ code: -32602, message: expect.stringContaining('"messageId"') });
+    await expect(client.callTool({ name: 'create_event', arguments: { summary: 'x', start: '2026-01-01T11:00:00Z', end: '2026-01-01T10:00:00Z' } })).rejects.toMatchObject({ code: -32602, message: expect.stringContaining('"end" must be after start') });
+    await expect(client.callTool({ name: 'search_gmail_messages', arguments: { userId: 'someone@example.com' } })).rejects.toMatchObject({ code: -32602, message: expect.stringContaining('"userId" is not a parameter') });
+    await expect(client.callTool({ name: 'no_such_tool', arguments: {} })).rejects.toMatchObject({ code: -32602 });
+  });
+
+  it("Google's errors are tool errors with the REST guidance: not found, rate limited with retry-after", async () => {
+    const missing = await client.callTool({ name: 'get_gmail_message_content', arguments: { messageId: 'doesnotexist' } });
+    expect(missing.isError).toBe(true);
+    const body = JSON.parse((missing.content as Array<{ text: string }>)[0].text);
+    expect(body).toMatchObject({ statusCode: 404, error: 'not_found', message: expect.stringContaining('Check the id') });
+    world.google.failNext('api', 'rate_limit');
+    const limited = await client.callTool({ name: 'list_gmail_labels', arguments: {} });
+    expect(limited.isError).toBe(true);
+    expect(JSON.parse((limited.content as Array<{ text: string }>)[0].text)).toMatchObject({ statusCode: 429, error: 'rate_limited', retryAfter: 7 });
+  });
+});

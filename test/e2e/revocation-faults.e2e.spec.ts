@@ -1,0 +1,133 @@
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { FaultProxy, type FaultRule } from '../support/fault-proxy.js';
+import { getWithBearer, readObject, type Service, signIn, startService, startWorld, type World } from '../support/harness.js';
+
+/**
+ * Revocation under faults: each step's request dropped (reset, never reached the server) and each step's answer
+ * dropped (the server applied it), then a retry; it must end with nothing of the user left in S3 and the grant
+ * revoked at Google. The SDK retries an S3 call once by itself, so a step is made to fail by faulting every attempt
+ * until the first revoke call has answered.
+ */
+describe('Revocation finishes or can be finished, whatever step fails', () => {
+  let world: World;
+  let s3Proxy: FaultProxy;
+  let googleProxy: FaultProxy;
+  let sut: Service;
+  let n = 0;
+
+  beforeAll(async () => {
+    world = await startWorld();
+    s3Proxy = await FaultProxy.start(world.s3.endpoint);
+    googleProxy = await FaultProxy.start(world.google.baseUrl);
+    sut = await startService(world, {
+      S3_ENDPOINT: s3Proxy.url,
+      GOOGLE_REVOKE_URL: googleProxy.rewrite(world.google.urls.revoke),
+      S3_TIMEOUT_MS: '1500',
+      GOOGLE_HTTP_TIMEOUT_MS: '1500',
+      SESSION_CACHE_TTL_MS: '200',
+    });
+  });
+  afterEach(() => {
+    s3Proxy.clear();
+    googleProxy.clear();
+  });
+  afterAll(async () => {
+    await sut?.close();
+    await s3Proxy?.stop();
+    await googleProxy?.stop();
+    await world?.close();
+  });
+
+  const revoke = (token: string) => fetch(`${sut.url}/auth/revoke`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+
+  /** Every key in the bucket that belongs to the user (credentials, sessions, index entries, revocation mark). */
+  async function keysOf(email: string, sessionIds: string[]): Promise<string[]> {
+    const out = await world.admin.send(new ListObjectsV2Command({ Bucket: world.bucket }));
+    return (out.Contents ?? []).map((o) => o.Key ?? '').filter((k) => k.includes(email) || sessionIds.some((id) => k.includes(id)));
+  }
+
+  /** Whether Google still honours the refresh token (asked at the emulator directly). */
+  async function grantAlive(refreshToken: string): Promise<boolean> {
+    const res = await fetch(world.google.urls.token, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: world.google.clientId, client_secret: world.google.clientSecret }),
+    });
+    return res.status === 200;
+  }
+
+  type Step = { step: string; google?: boolean; rule: (bucket: string) => Omit<FaultRule, 'fault'> };
+  const steps: Step[] = [
+    { step: 'the S3 mark write', rule: (b) => ({ method: 'PUT', path: `/${b}/sessions/revoking/` }) },
+    { step: 'the Google revoke', google: true, rule: () => ({ method: 'POST', path: '/revoke' }) },
+    { step: 'the credentials delete', rule: (b) => ({ method: 'DELETE', path: `/${b}/credentials/` }) },
+    { step: 'the sessions delete', rule: (b) => ({ method: 'DELETE', path: new RegExp(`^/${b}/sessions/[A-Za-z0-9_-]{43}\\.json$`) }) },
+    { step: 'the S3 mark clear', rule: (b) => ({ method: 'DELETE', path: `/${b}/sessions/revoking/` }) },
+  ];
+  const cases = steps.flatMap((s) => (['reset', 'drop-answer'] as const).map((fault) => ({ ...s, fault })));
+
+  it.each(cases)('$step: $fault -> 503 with a retry hint; a retry with the other bearer finishes it', async ({ google, rule, fault }) => {
+    const email = `rev${++n}@example.com`;
+    const first = await signIn(sut, world, email);
+    const second = await signIn(sut, world, email);
+    const refreshToken = String((await readObject(world, `credentials/${email}.json`)).json.refresh_token);
+    expect(await grantAlive(refreshToken)).toBe(true);
+
+    const proxy = google ? googleProxy : s3Proxy;
+    const handle = proxy.inject({ ...rule(world.bucket), fault, times: Infinity });
+    const failed = await revoke(first.access_token);
+    handle.remove();
+    expect(handle.hits).toBeGreaterThan(0);
+    expect(failed.status).toBe(503);
+    expect(failed.headers.get('retry-after')).toMatch(/^\d+$/);
+    const body = (await failed.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ statusCode: 503, error: 'revocation_incomplete', message: expect.stringMatching(google ? /Google/ : /S3/) });
+    if (google) {
+      // Google's answer is needed before anything is deleted: the credentials are still there to retry with.
+      expect(await keysOf(email, [])).toContain(`credentials/${email}.json`);
+    }
+
+    await new Promise((r) => setTimeout(r, 250)); // past SESSION_CACHE_TTL_MS: the retry sees S3's view, not memory
+    const retried = await revoke(second.access_token);
+    expect(retried.status).toBe(200);
+    expect(await retried.json()).toEqual({ revoked: true });
+
+    expect(await keysOf(email, [first.session_id, second.session_id])).toEqual([]);
+    expect(await grantAlive(refreshToken)).toBe(false);
+    for (const token of [first.access_token, second.access_token]) expect((await getWithBearer(sut, '/auth/session', token)).status).toBe(401);
+  });
+
+  it('a retry with the same bearer after its own session was deleted (answer lost) resumes from the mark', async () => {
+    const email = 'solo@example.com';
+    const only = await signIn(sut, world, email);
+    const refreshToken = String((await readObject(world, `credentials/${email}.json`)).json.refresh_token);
+    // Sessions deleted, answers lost; then the mark clear fails too.
+    const a = s3Proxy.inject({ method: 'DELETE', path: new RegExp(`^/${world.bucket}/sessions/[A-Za-z0-9_-]{43}\\.json$`), fault: 'drop-answer', times: Infinity });
+    expect((await revoke(only.access_token)).status).toBe(503);
+    a.remove();
+    await new Promise((r) => setTimeout(r, 250));
+    const retried = await revoke(only.access_token);
+    expect(retried.status).toBe(200);
+    expect(await keysOf(email, [only.session_id])).toEqual([]);
+    expect(await grantAlive(refreshToken)).toBe(false);
+    // Done: the same token again changes nothing and still says so.
+    expect((await revoke(only.access_token)).status).toBe(200);
+  });
+
+  it('ends the sessions in parallel, not one by one', async () => {
+    const email = 'many-sessions@example.com';
+    const tokens = [];
+    for (let i = 0; i < 6; i++) tokens.push(await signIn(sut, world, email));
+    // Each session delete takes 300 ms: one by one would take 1.8 s or more.
+    s3Proxy.inject({ method: 'DELETE', path: new RegExp(`^/${world.bucket}/sessions/[A-Za-z0-9_-]{43}\\.json$`), fault: 'latency', ms: 300, times: Infinity });
+    const started = Date.now();
+    expect((await revoke(tokens[0].access_token)).status).toBe(200);
+    const ms = Date.now() - started;
+    const deletes = s3Proxy.seen('DELETE', new RegExp(`^/${world.bucket}/sessions/[A-Za-z0-9_-]{43}\\.json$`)).filter((d) => d.at >= started);
+    expect(deletes).toHaveLength(6);
+    const span = Math.max(...deletes.map((d) => d.at)) - Math.min(...deletes.map((d) => d.at));
+    expect(span).toBeLessThan(300); // all were sent before the first one answered
+    expect(ms).toBeLessThan(6 * 300);
+    expect(await keysOf(email, tokens.map((t) => t.session_id))).toEqual([]);
+  });
+});
