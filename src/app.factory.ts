@@ -1,4 +1,6 @@
 import fastifyCookie from '@fastify/cookie';
+import fastifyCors from '@fastify/cors';
+import { corsDelegator } from './common/cors.js';
 import type { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -50,6 +52,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   });
   // Form bodies (POST /auth/revoke, /oauth/*) are parsed by Nest's Fastify adapter itself.
   await app.register(fastifyCookie as never);
+  await app.register(fastifyCors as never, { delegator: corsDelegator(config) } as never); // /mcp, OAuth endpoints, metadata
   const metrics = app.get(Metrics);
   const fastify = app.getHttpAdapter().getInstance();
   const lifecycle = app.get(Lifecycle);

@@ -4,7 +4,7 @@ import { Endpoint, ENDPOINTS, Failure, FailureInjector, FAILURES, isEndpoint, is
 import { ApiCall, GoogleState } from './google-state.js';
 import { EmulatorRequest, json, param, readRequest } from './http-util.js';
 import { OAuthRoutes } from './oauth-routes.js';
-import { readConsentForm, readErrorPage } from './sign-in-page.js';
+import { readConsentForm, readErrorPage, readScopeCheckboxes } from './sign-in-page.js';
 import { TokenRoutes } from './token-routes.js';
 import { driveFiles, Kind, userItemIds } from './workspace-data.js';
 import { WorkspaceRoutes } from './workspace-routes.js';
@@ -36,7 +36,8 @@ export interface GoogleEmulator {
    * submits the form, and returns where Google sends the browser back (`redirect_uri?code&state`, or
    * `?error=access_denied&state` when `deny`). Throws with Google's error when the authorize URL is refused.
    */
-  approve(authorizeUrl: string, user: { email: string; emailVerified?: boolean; deny?: boolean }): Promise<string>;
+  /** Signs in on the consent page as `user`; `withhold` lists API scopes whose checkbox is unticked (granular consent). */
+  approve(authorizeUrl: string, user: { email: string; emailVerified?: boolean; deny?: boolean; withhold?: string[] }): Promise<string>;
   /**
    * Every current access token of the user is now expired (401 at the APIs and userinfo); with `olderThanMs`, only
    * those issued at least that long ago (as real expiries never hit a token Google has just issued).
@@ -231,6 +232,7 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
       const form = page.status === 200 ? readConsentForm(text) : undefined;
       if (!form) throw new Error(`Google's sign-in page refused the authorize request (${page.status}): ${readErrorPage(text)}`);
       const body = new URLSearchParams({ ...form.fields, email: user.email, decision: user.deny ? 'deny' : 'allow' });
+      for (const [name, scope] of Object.entries(readScopeCheckboxes(text))) if (!user.withhold?.includes(scope)) body.set(name, scope);
       if (user.emailVerified ?? true) body.set('email_verified', 'true'); // the ticked checkbox
       const res = await fetch(new URL(form.action, authorizeUrl), {
         method: 'POST',

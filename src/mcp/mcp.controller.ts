@@ -1,15 +1,18 @@
-import { Controller, Delete, Get, Logger, Post, Req, Res } from '@nestjs/common';
+import { Controller, Delete, Get, Logger, OnModuleInit, Post, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiExcludeController } from '@nestjs/swagger';
 import { createMcpHandler, type McpHttpHandler } from '@modelcontextprotocol/server';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import { DomainError } from '../common/domain-error.js';
 import { AppConfig } from '../config/app-config.js';
+import { DomainError } from '../common/domain-error.js';
+import { originAllowed } from '../common/cors.js';
 import { CurrentPrincipal, type Principal } from '../sessions/principal.js';
 import type { WorkspaceOperation } from '../workspace/catalogue/operation.js';
 import { WorkspaceOperations } from '../workspace/catalogue/workspace-operations.js';
-import { recommendedScope } from '../workspace/required-scopes.js';
+import { insufficientTokenScope } from '../workspace/token-scope.guard.js';
+import { ProtectedResources } from '../sessions/protected-resources.js';
+import { scopesAccepted, scopesToRequest } from '../workspace/required-scopes.js';
 import { mcpCaller, tokenAllows, type McpCaller } from './mcp-caller.js';
 import { buildMcpServer } from './mcp-server.factory.js';
 import { selectTools } from './mcp-toolset.js';
@@ -25,13 +28,17 @@ export const MCP_PATH = '/mcp';
 @ApiExcludeController()
 @ApiBearerAuth('bearer')
 @Controller('mcp')
-export class McpController {
+export class McpController implements OnModuleInit {
   private readonly logger = new Logger('Mcp');
   private readonly handler: McpHttpHandler;
   private readonly tools: WorkspaceOperation[];
   private readonly base: string;
 
-  constructor(operations: WorkspaceOperations, private readonly config: AppConfig) {
+  constructor(
+    operations: WorkspaceOperations,
+    private readonly config: AppConfig,
+    private readonly resources: ProtectedResources,
+  ) {
     this.base = config.values.publicUrl;
     this.tools = selectTools(config.values.mcp.tools, config.values.mcp.readOnly);
     const onUnexpected = (err: unknown, tool: string) => this.logger.error({ msg: 'tool failed', tool, error: (err as Error)?.name, detail: (err as Error)?.message });
@@ -41,10 +48,16 @@ export class McpController {
     );
   }
 
+  /** `/mcp` is an RFC 8707 resource of its own: tokens for it, metadata at /.well-known/oauth-protected-resource/mcp. */
+  onModuleInit(): void {
+    const needs = [...new Set(this.tools.map((op) => op.scope))];
+    this.resources.register({ path: MCP_PATH, routes: [MCP_PATH], name: 'Google Workspace MCP server', scopesSupported: scopesAccepted(needs), scopesToRequest: scopesToRequest(needs) });
+  }
+
   @Post()
   post(@Req() req: FastifyRequest, @Res() reply: FastifyReply, @CurrentPrincipal() me: Principal) {
     const caller = mcpCaller(me);
-    this.refuseUngrantedToolCalls(req.body, caller);
+    this.refuseUngrantedToolCalls(req.body, caller, me.claims.client_id !== undefined);
     return this.serve(req, reply, me, caller);
   }
 
@@ -62,24 +75,22 @@ export class McpController {
    * The MCP step-up rule: a tool call the token's scopes do not cover is refused at the HTTP level (403
    * insufficient_scope, the scope in WWW-Authenticate), so the client can authorize again with that scope.
    */
-  private refuseUngrantedToolCalls(body: unknown, caller: McpCaller): void {
+  private refuseUngrantedToolCalls(body: unknown, caller: McpCaller, oauthClient: boolean): void {
     const messages = Array.isArray(body) ? body : [body];
     for (const m of messages as Array<{ method?: unknown; params?: { name?: unknown } }>) {
       if (m?.method !== 'tools/call') continue;
       const op = this.tools.find((t) => t.tool === m.params?.name);
       if (!op || tokenAllows(caller, op.scope)) continue;
-      const scope = recommendedScope(op.scope);
-      throw new DomainError(
-        403,
-        'insufficient_scope',
-        `The tool ${op.tool} needs the scope ${scope}, which this access token does not carry. Authorize again asking for it (with the scopes you already have), then retry.`,
-        { 'WWW-Authenticate': `Bearer error="insufficient_scope", scope="${scope}", resource_metadata="${this.base}/.well-known/oauth-protected-resource${MCP_PATH}"` },
-        { scope },
-      );
+      throw insufficientTokenScope(this.resources.forRoute(MCP_PATH), [op.scope], [op.scope], oauthClient);
     }
   }
 
   private async serve(req: FastifyRequest, reply: FastifyReply, me: Principal, caller: McpCaller): Promise<FastifyReply> {
+    // The transport spec's DNS-rebinding rule: a browser request from an origin we do not know is refused.
+    const origin = req.headers.origin;
+    if (typeof origin === 'string' && !originAllowed(this.config.values, origin)) {
+      throw new DomainError(403, 'origin_not_allowed', `Requests from the web origin ${origin.slice(0, 200)} are not allowed. The operator can add it to CORS_ORIGINS.`);
+    }
     const headers = new Headers();
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
@@ -88,7 +99,7 @@ export class McpController {
     const authInfo = {
       token: '',
       clientId: me.claims.client_id ?? 'browser-sign-in',
-      scopes: [...(caller.scopes ?? [])],
+      scopes: [...caller.scopes],
       expiresAt: me.claims.exp,
       extra: { caller },
     };

@@ -11,6 +11,7 @@ import { OAuthClient } from './oauth-client.js';
 import { OAuthClientRepository } from './oauth-client.repository.js';
 import { OAuthError } from './oauth-error.js';
 import { SealedValues } from './sealed-values.js';
+import { describeScope } from './scope-descriptions.js';
 import { ProtectedResources } from '../sessions/protected-resources.js';
 import { grantedScopes } from './scope-request.js';
 
@@ -187,10 +188,11 @@ export class AuthorizationFlow {
 
   /** The access asked for, one line each. */
   private describeAccess(scopes: string[]): string[] {
-    return scopes.map((s) =>
+    return scopes.flatMap((s) =>
+      // No scope asked: the token gets everything the person grants this service at Google (GOOGLE_SCOPES).
       s === DEFAULT_ACCESS
-        ? `The service's default access to your Google account: ${this.config.values.google.scopes.filter((g) => g.startsWith('https://')).join(', ')}`
-        : s,
+        ? ['Everything you allow this service at Google:', ...this.config.values.google.scopes.filter((g) => g.startsWith('https://')).map(describeScope)]
+        : [describeScope(s)],
     );
   }
 

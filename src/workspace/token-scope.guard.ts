@@ -27,6 +27,11 @@ export function declaredNeeds(reflector: Reflector, context: ExecutionContext): 
   return reflector.get<ScopeNeed[] | undefined>(SCOPE_NEEDS, context.getHandler());
 }
 
+/** What a route handler declared with @RequiresScope, read from the handler itself (for checks at build time). */
+export function needsOfHandler(handler: object): ScopeNeed[] | undefined {
+  return Reflect.getMetadata(SCOPE_NEEDS, handler) as ScopeNeed[] | undefined;
+}
+
 /** The 403 for a token that lacks scopes an operation needs: the step-up challenge names all of them. */
 export function insufficientTokenScope(resource: Parameters<typeof insufficientScopeChallenge>[0], needs: readonly ScopeNeed[], unmet: readonly ScopeNeed[], oauthClient: boolean): DomainError {
   const all = scopesToRequest(needs);

@@ -87,7 +87,34 @@ describe('MCP endpoint: the official SDK clients over Streamable HTTP', () => {
   it('without a bearer: 401 pointing at the protected resource metadata', async () => {
     const res = await rawMcp(url, undefined, { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} });
     expect(res.status).toBe(401);
-    expect(res.headers.get('www-authenticate')).toMatch(/^Bearer resource_metadata="http:\/\/[^"]+\/\.well-known\/oauth-protected-resource/);
+    expect(res.headers.get('www-authenticate')).toMatch(new RegExp(`^Bearer resource_metadata="${sut.url}/\\.well-known/oauth-protected-resource/mcp", scope="[^"]*gmail`));
+    const metadata = await (await fetch(`${sut.url}/.well-known/oauth-protected-resource/mcp`)).json();
+    expect(metadata).toMatchObject({ resource: url, scopes_supported: expect.arrayContaining(['https://www.googleapis.com/auth/gmail.readonly']) });
+  });
+
+  it('calls a tool of every service against Google (emulator)', async () => {
+    const call = async (name: string, args: Record<string, unknown>) => {
+      const r = await client.callTool({ name, arguments: args });
+      expect({ name, isError: r.isError ?? false }).toEqual({ name, isError: false });
+      return r.structuredContent as Record<string, any>;
+    };
+    const files = await call('search_drive_files', {});
+    expect(files.files.map((f: { id: string }) => f.id)).toEqual(expect.arrayContaining(world.google.itemIds('drive', USER)));
+    const text = await call('get_drive_file_content', { fileId: world.google.itemIds('drive', USER)[2] });
+    expect(text).toMatchObject({ encoding: 'utf-8', content: expect.any(String) });
+    const event = await call('create_event', { summary: 'MCP review', start: '2026-03-02T10:00:00Z', end: '2026-03-02T11:00:00Z' });
+    expect((await call('get_event', { eventId: event.id })).summary).toBe('MCP review');
+    expect(await call('delete_event', { eventId: event.id })).toEqual({ deleted: true });
+    const doc = await call('create_doc', { title: 'From MCP', text: 'hello from a tool' });
+    expect((await call('get_doc_content', { documentId: doc.documentId })).text).toContain('hello from a tool');
+    const sheet = world.google.spreadsheetId(USER);
+    await call('modify_sheet_values', { spreadsheetId: sheet, range: 'Sheet1!A1:B1', values: [['a', 1]] });
+    expect((await call('read_sheet_values', { spreadsheetId: sheet, range: 'Sheet1!A1:B1' })).values).toEqual([['a', '1']]);
+    const task = await call('create_task', { listId: '@default', title: 'Tool task' });
+    expect((await call('list_tasks', { listId: '@default' })).tasks.map((t: { id: string }) => t.id)).toContain(task.id);
+    expect((await call('search_contacts', { q: 'ada' })).contacts.map((c: { name: string }) => c.name)).toEqual(['Ada Lovelace']);
+    const sent = await call('send_gmail_message', { to: ['friend@example.com'], subject: 'Hi', text: 'Sent by a tool' });
+    expect(sent.id).toEqual(expect.any(String));
   });
 
   it('invalid arguments: JSON-RPC -32602 naming each field; unknown tool too', async () => {

@@ -81,7 +81,7 @@ describe('Consent of our own before any code leaves (the confused-deputy attack)
     const client = await register(sut, { client_name: 'Notes', redirect_uris: [LOOPBACK] });
     const first = await authorizeInBrowser(world, authorizeUrl(sut.url, (await request(client, LOOPBACK, { scope: GMAIL_READ })).params), 'return@example.com', { browser });
     expect(first.consentPages).toHaveLength(1);
-    expect(first.consentPages[0].access.join(' ')).toContain(GMAIL_READ);
+    expect(first.consentPages[0].access).toEqual(['Read your email and its attachments.']); // the scope in words
     for (const service of [sut, replica]) {
       const again = await authorizeInBrowser(world, authorizeUrl(service.url, (await request(client, LOOPBACK, { scope: GMAIL_READ })).params), 'return@example.com', { browser });
       expect(again.consentPages).toHaveLength(0);
@@ -106,8 +106,9 @@ describe('Consent of our own before any code leaves (the confused-deputy attack)
   });
 
   it('the page cannot be framed, cached or leak its URL, and escapes what the client registered', async () => {
-    const client = await register(sut, { client_name: '<script>alert(1)</script>"><img src=x>', redirect_uris: [LOOPBACK] });
-    const res = await fetch(authorizeUrl(sut.url, (await request(client, LOOPBACK, { scope: '<b>x</b>' })).params), { headers: { accept: 'text/html' } });
+    const odd = `${LOOPBACK}?q="><b>x</b>`;
+    const client = await register(sut, { client_name: '<script>alert(1)</script>"><img src=x>', redirect_uris: [odd] });
+    const res = await fetch(authorizeUrl(sut.url, (await request(client, odd)).params), { headers: { accept: 'text/html' } });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-security-policy')).toMatch(/frame-ancestors 'none'/);
     expect(res.headers.get('content-security-policy')).toMatch(/default-src 'none'/);
@@ -117,8 +118,14 @@ describe('Consent of our own before any code leaves (the confused-deputy attack)
     const html = await res.text();
     expect(html).not.toContain('<script>');
     expect(html).not.toContain('<img');
-    expect(html).not.toContain('<b>x</b>');
+    expect(html).not.toContain('<b>x</b>'); // the redirect URI's query, shown escaped
     expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    // A scope outside the vocabulary is refused (invalid_scope) on an error page that shows it escaped.
+    const refused = await fetch(authorizeUrl(sut.url, (await request(client, odd, { scope: '<b>x</b>' })).params), { headers: { accept: 'text/html' } });
+    expect(refused.status).toBe(400);
+    const refusal = await refused.text();
+    expect(refusal).toContain('invalid_scope');
+    expect(refusal).not.toContain('<b>x</b>');
   });
 
   it('refuses a consent form posted without the browser\'s cookie, from another site, or twice', async () => {

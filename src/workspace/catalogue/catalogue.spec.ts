@@ -11,6 +11,8 @@ type Arg = { index: number; data?: string; pipes?: Array<{ schema?: unknown }> }
 
 interface RestRoute {
   method: string;
+  /** The scope needs the route declares with @RequiresScope. */
+  scopes: unknown;
   path: string;
   params: Record<string, unknown>;
   query?: unknown;
@@ -32,7 +34,7 @@ function restRoutes(): RestRoute[] {
       const path = [base, sub].filter((p) => p && p !== '/').join('/').replace(/\/+/g, '/');
       if (!path.startsWith(PREFIX)) continue;
       const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, name) ?? {}) as Record<string, Arg>;
-      const route: RestRoute = { method: RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as number], path: path.slice(PREFIX.length), params: {} };
+      const route: RestRoute = { method: RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as number], path: path.slice(PREFIX.length), params: {}, scopes: Reflect.getMetadata('workspace:scopeNeeds', handler) };
       for (const [key, arg] of Object.entries(args)) {
         const type = Number(key.split(':')[0]);
         const schema = arg.pipes?.find((p) => p && 'schema' in p)?.schema;
@@ -49,7 +51,7 @@ function restRoutes(): RestRoute[] {
 describe('Workspace catalogue', () => {
   const routes = restRoutes();
 
-  it('has exactly one entry per REST route, with the same method, path and the very same zod schemas', () => {
+  it('has exactly one entry per REST route, with the same method, path, scope and the very same zod schemas', () => {
     expect(routes.length).toBe(WORKSPACE_CATALOGUE.length);
     for (const route of routes) {
       const matches = WORKSPACE_CATALOGUE.filter((op) => op.http.method === route.method && op.http.path === route.path);
@@ -60,6 +62,7 @@ describe('Workspace catalogue', () => {
       for (const [name, schema] of Object.entries(route.params)) expect(op.params?.[name] === schema).toBe(true);
       expect({ route: route.path, query: route.query === op.query }).toEqual({ route: route.path, query: true });
       expect({ route: route.path, body: route.body === op.body }).toEqual({ route: route.path, body: true });
+      expect({ route: route.path, scopes: route.scopes }).toEqual({ route: route.path, scopes: [op.scope] });
     }
   });
 
