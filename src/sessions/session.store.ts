@@ -114,7 +114,9 @@ export class SessionStore {
     const cutoff = createdBefore?.getTime() ?? Infinity;
     const ids = new Set<string>();
     for await (const { key, modified } of this.objects.listAllWithDates(this.userIndexPrefix(email))) {
-      if (modified.getTime() < cutoff) ids.add(key.slice(key.lastIndexOf('/') + 1));
+      const id = key.slice(key.lastIndexOf('/') + 1);
+      // LastModified has whole seconds: within a second of the cutoff, the session's own created_at decides.
+      if (modified.getTime() + 1000 <= cutoff || (modified.getTime() < cutoff && (await this.storedCreatedAt(id)) < cutoff)) ids.add(id);
     }
     for (const [id, entry] of this.memory.entries()) {
       if (entry.session?.email === email && entry.session.createdAt.getTime() < cutoff) ids.add(id);
@@ -138,6 +140,12 @@ export class SessionStore {
     this.metrics.sessions.inc({ event: 'revoked' }, ended);
     if (failures.length > 0) throw failures[0];
     return ended;
+  }
+
+  /** When a stored session was created (ms); -Infinity when it is gone or unreadable (its index entry is left over). */
+  private async storedCreatedAt(sessionId: string): Promise<number> {
+    const stored = await this.objects.get(this.sessionKey(sessionId));
+    return (stored && fromSessionDocument(sessionId, stored.value)?.createdAt.getTime()) ?? -Infinity;
   }
 
   private withinGrace(entry: CachedLookup, now: number): boolean {
