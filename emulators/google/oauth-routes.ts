@@ -3,7 +3,7 @@ import type { ServerResponse } from 'node:http';
 import { GoogleState } from './google-state.js';
 import { bearer, EmulatorRequest, html, json, oauthError, param, redirect, userinfoUnauthenticated } from './http-util.js';
 import { expandScopes, grantsEmail, grantsProfile } from './scopes.js';
-import { errorPage, signInPage } from './sign-in-page.js';
+import { errorPage, isSignInScope, signInPage } from './sign-in-page.js';
 
 /** What an authorize request asked for, kept while the person looks at the consent page. */
 interface AuthorizeRequest {
@@ -110,7 +110,10 @@ export class OAuthRoutes {
     if (!email) return html(res, 400, this.page(id, request, 'Enter an email address to sign in.')); // page stays usable
     this.pending.delete(id);
     const previous = request.includeGrantedScopes ? this.state.grantedScopes(email, request.clientId) : [];
-    const scopes = expandScopes([...request.scopes, ...previous]);
+    // Granular consent: an API scope whose checkbox was unticked is not granted (the sign-in scopes always are).
+    const ticked = new Set(Object.entries(req.form).filter(([k]) => k.startsWith('grant_')).map(([, v]) => v));
+    const allowed = req.form.granular === '1' ? request.scopes.filter((s) => isSignInScope(s) || ticked.has(s)) : request.scopes;
+    const scopes = expandScopes([...allowed, ...previous]);
     const code = this.state.issueCode({
       clientId: request.clientId,
       redirectUri: request.redirectUri,

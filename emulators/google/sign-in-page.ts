@@ -24,7 +24,10 @@ const STYLE = 'body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem
  * 403, and Deny sends access_denied back to the application.
  */
 export function signInPage(p: ConsentPageInput): string {
-  const scopeList = p.scopes.map((s) => `<li><code>${escapeHtml(s)}</code></li>`).join('');
+  // Google's granular consent: each API scope has its own checkbox (ticked); the sign-in scopes are always granted.
+  const scopeList = p.scopes
+    .map((s, i) => (isSignInScope(s) ? `<li><code>${escapeHtml(s)}</code></li>` : `<li><label><input type="checkbox" name="grant_${i}" value="${escapeHtml(s)}" checked> <code>${escapeHtml(s)}</code></label></li>`))
+    .join('');
   const notes = [
     p.offline ? 'Offline access requested (the application may get a refresh token).' : 'Online access only: no refresh token will be issued.',
     p.forceConsent ? 'prompt=consent: a new refresh token is issued even if you allowed this application before.' : '',
@@ -40,6 +43,7 @@ ${p.problem ? `<p class="problem">${escapeHtml(p.problem)}</p>` : ''}
 ${notes.map((n) => `<p class="note">${escapeHtml(n)}</p>`).join('\n')}
 <form method="post" action="${APPROVE_PATH}">
 <input type="hidden" name="request" value="${escapeHtml(p.requestId)}">
+<input type="hidden" name="granular" value="1">
 <label for="email">Email</label>
 <input type="email" id="email" name="email" value="${escapeHtml(p.loginHint)}" required autofocus>
 <p><label><input type="checkbox" name="email_verified" value="true" checked> Email address verified</label></p>
@@ -47,6 +51,16 @@ ${notes.map((n) => `<p class="note">${escapeHtml(n)}</p>`).join('\n')}
 <button type="submit" name="decision" value="deny" formnovalidate>Deny</button>
 </form>
 </body></html>`;
+}
+
+/** OpenID Connect's sign-in scopes, granted with the sign-in itself (Google shows no checkbox for them). */
+export function isSignInScope(scope: string): boolean {
+  return ['openid', 'email', 'profile'].includes(scope) || scope.endsWith('/auth/userinfo.email') || scope.endsWith('/auth/userinfo.profile');
+}
+
+/** The scopes whose checkboxes a consent page shows (ticked), by form field name. */
+export function readScopeCheckboxes(page: string): Record<string, string> {
+  return Object.fromEntries([...page.matchAll(/<input type="checkbox" name="(grant_\d+)" value="([^"]*)" checked>/g)].map((m) => [m[1], unescapeHtml(m[2])]));
 }
 
 /** Google shows authorize errors on its own page (it does not trust the redirect_uri yet): "Error 400: invalid_request". */

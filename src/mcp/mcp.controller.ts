@@ -5,6 +5,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { AppConfig } from '../config/app-config.js';
+import { DomainError } from '../common/domain-error.js';
+import { originAllowed } from '../common/cors.js';
 import { CurrentPrincipal, type Principal } from '../sessions/principal.js';
 import type { WorkspaceOperation } from '../workspace/catalogue/operation.js';
 import { WorkspaceOperations } from '../workspace/catalogue/workspace-operations.js';
@@ -34,7 +36,7 @@ export class McpController implements OnModuleInit {
 
   constructor(
     operations: WorkspaceOperations,
-    config: AppConfig,
+    private readonly config: AppConfig,
     private readonly resources: ProtectedResources,
   ) {
     this.base = config.values.publicUrl;
@@ -84,6 +86,11 @@ export class McpController implements OnModuleInit {
   }
 
   private async serve(req: FastifyRequest, reply: FastifyReply, me: Principal, caller: McpCaller): Promise<FastifyReply> {
+    // The transport spec's DNS-rebinding rule: a browser request from an origin we do not know is refused.
+    const origin = req.headers.origin;
+    if (typeof origin === 'string' && !originAllowed(this.config.values, origin)) {
+      throw new DomainError(403, 'origin_not_allowed', `Requests from the web origin ${origin.slice(0, 200)} are not allowed. The operator can add it to CORS_ORIGINS.`);
+    }
     const headers = new Headers();
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);

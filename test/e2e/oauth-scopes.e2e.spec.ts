@@ -1,7 +1,8 @@
 import { Browser } from '../support/http-client.js';
 import { Service, signIn, startService, startWorld, stopAll, World } from '../support/harness.js';
 import { apiClient } from '../support/api-client.js';
-import { challengeParams, claimsOf, OAuthTestClient, WatchedBrowser, workspaceRoutes } from '../support/oauth-tokens.js';
+import { authorizeInBrowser, authorizeUrl } from '../support/oauth-consent.js';
+import { challengeParams, claimsOf, OAuthTestClient, REDIRECT, WatchedBrowser, workspaceRoutes } from '../support/oauth-tokens.js';
 
 const G = 'https://www.googleapis.com/auth/';
 const GMAIL_READ = `${G}gmail.readonly`;
@@ -92,6 +93,24 @@ describe('OAuth scopes: one vocabulary (Google scope URLs), granted as Google gr
     expect(sent.json.id).toEqual(expect.any(String));
     // The first token did not grow: it still cannot send.
     expect((await apiClient(sut, first.access_token)('POST', '/v1/users/me/gmail/messages', mail)).status).toBe(403);
+  });
+
+  it('the token gets only what Google granted: a scope the person unticked at Google is not in it', async () => {
+    const browser = watched();
+    const { tokens } = await client.authorize('granular@example.com', { scope: `${GMAIL_READ} ${GMAIL_SEND}` }, browser, { withhold: [GMAIL_SEND] });
+    expect(browser.lastGoogleScopes()).toEqual(expect.arrayContaining([GMAIL_READ, GMAIL_SEND]));
+    expect(tokens?.status).toBe(200);
+    expect(tokens?.json.scope).toBe(GMAIL_READ);
+    expect(claimsOf(tokens?.json.access_token as string).scope).toBe(GMAIL_READ);
+    const call = apiClient(sut, tokens?.json.access_token as string);
+    expect((await call('GET', '/v1/users/me/gmail/messages')).status).toBe(200);
+    expect((await call('POST', '/v1/users/me/gmail/messages', mail)).status).toBe(403);
+
+    // Nothing of what was asked granted: no code at all, the person is told why.
+    const none = await authorizeInBrowser(world, authorizeUrl(sut.url, { client_id: client.clientId, redirect_uri: REDIRECT, response_type: 'code', code_challenge: 'a'.repeat(43), code_challenge_method: 'S256', scope: `${G}contacts.readonly` }), 'granular@example.com', { browser, google: { withhold: [`${G}contacts.readonly`] } });
+    expect(none.location).toBeUndefined();
+    expect(none.stoppedAt?.status).toBe(403);
+    expect(await none.stoppedAt?.text()).toContain('access_denied');
   });
 
   it('without a scope parameter the token gets every vocabulary scope the user has granted Google', async () => {

@@ -56,7 +56,7 @@ export interface AuthorizeOptions {
   /** What the person does on each consent page (default: Allow). */
   decide?: (page: ConsentPage) => 'allow' | 'deny';
   /** The Google sign-in as whom, and how (emulator). */
-  google?: { emailVerified?: boolean; deny?: boolean };
+  google?: { emailVerified?: boolean; deny?: boolean; withhold?: string[] };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Endpoint, World } from './harness.js';
 import { Browser } from './http-client.js';
-import { authorizeInBrowser, authorizeUrl } from './oauth-consent.js';
+import { authorizeInBrowser, authorizeUrl, type AuthorizeOptions } from './oauth-consent.js';
 
 export const REDIRECT = 'http://127.0.0.1:8766/callback';
 
@@ -67,7 +67,7 @@ export class OAuthTestClient {
    * Authorizes in `browser` as `email` (our consent page: Allow; Google: allow) with `extra` parameters (scope,
    * resource), then exchanges the code. Answers the redirect back when it carries no code.
    */
-  async authorize(email: string, extra: Record<string, string>, browser: Browser): Promise<{ callback: URL; tokens?: TokenAnswer }> {
+  async authorize(email: string, extra: Record<string, string>, browser: Browser, google: AuthorizeOptions['google'] = {}): Promise<{ callback: URL; tokens?: TokenAnswer }> {
     const verifier = randomBytes(32).toString('base64url');
     const state = randomBytes(8).toString('hex');
     const url = authorizeUrl(this.service.url, {
@@ -79,7 +79,7 @@ export class OAuthTestClient {
       state,
       ...extra,
     });
-    const { location, stoppedAt } = await authorizeInBrowser(this.world, url, email, { browser });
+    const { location, stoppedAt } = await authorizeInBrowser(this.world, url, email, { browser, google });
     if (!location) throw new Error(`the authorization stopped at ${stoppedAt?.status}: ${await stoppedAt?.text()}`);
     const code = location.searchParams.get('code');
     if (!code) return { callback: location };

@@ -1,0 +1,82 @@
+import { ALL_WORKSPACE_SCOPES } from '../support/api-client.js';
+import { Service, signIn, startService, startWorld, World } from '../support/harness.js';
+
+const APP = 'https://agent.example.com';
+const EVIL = 'https://evil.example.net';
+
+/** A preflight exactly as a browser sends it before a cross-origin POST with these headers. */
+const preflight = (url: string, origin: string, headers = 'authorization,content-type,mcp-protocol-version') =>
+  fetch(url, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': headers } });
+
+describe('CORS for browser-based MCP and OAuth clients', () => {
+  let world: World;
+  let listed: Service;
+  let closed: Service;
+
+  beforeAll(async () => {
+    world = await startWorld();
+    listed = await startService(world, { GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES, CORS_ORIGINS: `${APP}, http://localhost:6274` });
+    closed = await startService(world, { GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES });
+  });
+  afterAll(async () => {
+    await listed?.close();
+    await closed?.close();
+    await world?.close();
+  });
+
+  it('answers the preflight of /mcp, /oauth/register and /oauth/revoke for a listed origin, without credentials', async () => {
+    for (const path of ['/mcp', '/oauth/register', '/oauth/revoke']) {
+      const res = await preflight(`${listed.url}${path}`, APP, 'authorization,content-type,mcp-protocol-version,mcp-session-id,last-event-id');
+      expect({ path, status: res.status }).toEqual({ path, status: 204 });
+      expect(res.headers.get('access-control-allow-origin')).toBe(APP);
+      expect(res.headers.get('access-control-allow-credentials')).toBeNull();
+      const allowed = (res.headers.get('access-control-allow-headers') ?? '').toLowerCase();
+      for (const h of ['authorization', 'content-type', 'mcp-protocol-version', 'mcp-session-id', 'last-event-id']) expect(allowed).toContain(h);
+      expect(res.headers.get('access-control-allow-methods')).toContain('POST');
+    }
+  });
+
+  it('lets the browser read the 401 challenge and the MCP answer (exposed headers)', async () => {
+    const anonymous = await fetch(`${listed.url}/mcp`, { method: 'POST', headers: { origin: APP, 'content-type': 'application/json' }, body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' });
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('access-control-allow-origin')).toBe(APP);
+    expect((anonymous.headers.get('access-control-expose-headers') ?? '').toLowerCase()).toContain('www-authenticate');
+    expect((anonymous.headers.get('access-control-expose-headers') ?? '').toLowerCase()).toContain('mcp-session-id');
+    const token = (await signIn(listed, world, 'cors-user@example.com')).access_token;
+    const res = await fetch(`${listed.url}/mcp`, {
+      method: 'POST',
+      headers: { origin: 'http://localhost:6274', authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-11-25' },
+      body: '{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}',
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('access-control-allow-origin')).toBe('http://localhost:6274');
+  });
+
+  it('an origin not listed gets no CORS grant on /mcp, and its requests are refused (DNS rebinding rule)', async () => {
+    const pre = await preflight(`${listed.url}/mcp`, EVIL);
+    expect(pre.headers.get('access-control-allow-origin')).toBeNull();
+    const token = (await signIn(listed, world, 'cors-user@example.com')).access_token;
+    const res = await fetch(`${listed.url}/mcp`, { method: 'POST', headers: { origin: EVIL, authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}' });
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { error: string }).error).toBe('origin_not_allowed');
+    // Without CORS_ORIGINS no web origin may use /mcp or register clients.
+    expect((await preflight(`${closed.url}/mcp`, APP)).headers.get('access-control-allow-origin')).toBeNull();
+    expect((await preflight(`${closed.url}/oauth/register`, APP)).headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('metadata documents and the token endpoint are open to any origin by default (`*`, no credentials)', async () => {
+    for (const path of ['/.well-known/oauth-protected-resource/mcp', '/.well-known/oauth-protected-resource', '/.well-known/oauth-authorization-server']) {
+      const res = await fetch(`${closed.url}${path}`, { headers: { origin: EVIL } });
+      expect({ path, status: res.status, acao: res.headers.get('access-control-allow-origin') }).toEqual({ path, status: 200, acao: '*' });
+      expect(res.headers.get('access-control-allow-credentials')).toBeNull();
+    }
+    const pre = await preflight(`${closed.url}/oauth/token`, EVIL, 'content-type');
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-origin')).toBe('*');
+  });
+
+  it('other routes stay without CORS', async () => {
+    const res = await fetch(`${listed.url}/health/live`, { headers: { origin: APP } });
+    expect(res.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
