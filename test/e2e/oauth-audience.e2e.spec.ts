@@ -91,6 +91,16 @@ describe('OAuth audiences: a token works only at the resource it was issued for 
     }
   });
 
+  it('a 401 raised while calling Google (the grant is gone: reauth_required) carries the route\'s challenge too', async () => {
+    const token = (await client.tokens('revoked-at-google@example.com', {}, new Browser())).access_token;
+    world.google.revokeUser('revoked-at-google@example.com');
+    world.google.expireAccessTokens('revoked-at-google@example.com');
+    const res = await getWithBearer(sut, '/v1/users/me/drive/files', token);
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { error: string }).error).toBe('reauth_required');
+    expect(challengeParams(res.headers.get('www-authenticate'))).toMatchObject({ error: 'invalid_token', resource_metadata: `${sut.url}/.well-known/oauth-protected-resource/v1/users/me/drive` });
+  });
+
   it('serves metadata per resource with resource equal to the URL asked for, passing the oauth4webapi strict check', async () => {
     for (const path of ['', '/v1', ...APIS.map((a) => `/v1/users/me/${a}`)]) {
       const resource = new URL(`${sut.url}${path}`);
