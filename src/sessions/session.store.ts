@@ -159,7 +159,7 @@ export class SessionStore {
       stored = await this.objects.get(this.sessionKey(sessionId));
     } catch (err) {
       const entry = this.memory.get(sessionId);
-      if (err instanceof StorageError && err.isOutage && entry?.session) {
+      if (err instanceof StorageError && err.isOutage && entry?.session && this.withinGrace(entry, Date.now())) {
         if (!entry.failedAt) this.logger.warn({ msg: 'S3 unreachable: serving a session from memory (outage grace)', sessionAgeMs: Date.now() - entry.checkedAt, graceMs: this.outageGraceMs });
         entry.failedAt = Date.now();
       }

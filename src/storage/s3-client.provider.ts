@@ -26,23 +26,23 @@ export const s3ClientProvider: FactoryProvider<S3Client> = {
 };
 
 /**
- * Per-attempt bounds for S3_TIMEOUT_MS (the whole call, retries included, is also cut at S3_TIMEOUT_MS by
- * JsonObjectRepository's abort signal). Two attempts, each given half the budget: a stale keep-alive socket or a
- * reset gets one quick retry, a black-holed S3 costs at most the budget. The SDK's standard retry strategy waits a
- * fully jittered exponential backoff (base 100 ms) between attempts and draws from a retry quota, so a fleet of
- * replicas does not hammer a struggling S3. `throwOnRequestTimeout`: without it the locked node-http-handler only
- * logs a warning when requestTimeout passes and keeps waiting; socketTimeout ends a socket that goes silent.
+ * Per-attempt bounds for S3_TIMEOUT_MS; the whole call, retries included, is also cut at S3_TIMEOUT_MS by
+ * JsonObjectRepository's abort signal. An attempt may use the whole budget (a slow S3 on a busy node still gets its
+ * answer through), so a stalled attempt is not retried, while a quick failure (a reset or a stale keep-alive socket)
+ * gets one retry within what is left. The SDK's standard retry strategy waits a fully jittered exponential backoff
+ * (base 100 ms) between attempts and draws from a retry quota, so a fleet of replicas does not hammer a struggling
+ * S3. `throwOnRequestTimeout`: without it the locked node-http-handler only logs a warning when requestTimeout
+ * passes and keeps waiting; socketTimeout ends a socket that goes silent.
  */
 export function s3Bounds(timeoutMs: number) {
-  const perAttempt = Math.max(50, Math.floor(timeoutMs / 2));
   return {
     maxAttempts: 2,
     retryMode: 'standard' as const,
     requestHandler: {
-      connectionTimeout: Math.min(perAttempt, 2000),
-      requestTimeout: perAttempt,
+      connectionTimeout: Math.min(timeoutMs, 2000),
+      requestTimeout: timeoutMs,
       throwOnRequestTimeout: true,
-      socketTimeout: perAttempt,
+      socketTimeout: timeoutMs,
     },
   };
 }
