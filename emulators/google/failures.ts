@@ -22,6 +22,31 @@ export function isFailure(v: unknown): v is Failure {
 export class FailureInjector {
   private readonly queues = new Map<Endpoint, Failure[]>();
   private readonly hanging = new Set<ServerResponse>();
+  private readonly holds = new Map<Endpoint, Array<{ arrived: () => void; released: Promise<void> }>>();
+  private readonly releases = new Set<() => void>();
+
+  /**
+   * Holds the endpoint's next call before Google looks at it, until `release()`: lets a test order two replicas'
+   * requests exactly (say, one refresh reaches Google only after another replica's refresh was answered and stored).
+   */
+  holdNext(endpoint: Endpoint): { arrived: Promise<void>; release(): void } {
+    if (!isEndpoint(endpoint)) throw new TypeError(`unknown endpoint "${String(endpoint)}"; use one of ${ENDPOINTS.join(', ')}`);
+    let arrived!: () => void;
+    let release!: () => void;
+    const arrival = new Promise<void>((r) => (arrived = r));
+    const released = new Promise<void>((r) => (release = r));
+    this.releases.add(release);
+    this.holds.set(endpoint, [...(this.holds.get(endpoint) ?? []), { arrived, released }]);
+    return { arrived: arrival, release };
+  }
+
+  /** Waits while a test holds this call (see holdNext); resolves at once otherwise. */
+  async gate(endpoint: Endpoint): Promise<void> {
+    const hold = this.holds.get(endpoint)?.shift();
+    if (!hold) return;
+    hold.arrived();
+    await hold.released;
+  }
 
   schedule(endpoint: Endpoint, failure: Failure): void {
     if (!isEndpoint(endpoint)) throw new TypeError(`unknown endpoint "${String(endpoint)}"; use one of ${ENDPOINTS.join(', ')}`);
@@ -56,6 +81,8 @@ export class FailureInjector {
   releaseAll(): void {
     for (const res of this.hanging) res.destroy();
     this.hanging.clear();
+    for (const release of this.releases) release();
+    this.releases.clear();
   }
 }
 

@@ -38,14 +38,29 @@ export interface GoogleEmulator {
    */
   /** Signs in on the consent page as `user`; `withhold` lists API scopes whose checkbox is unticked (granular consent). */
   approve(authorizeUrl: string, user: { email: string; emailVerified?: boolean; deny?: boolean; withhold?: string[] }): Promise<string>;
-  /** Every current access token of the user is now expired (401 at the APIs and userinfo). */
-  expireAccessTokens(email: string): void;
+  /**
+   * Every current access token of the user is now expired (401 at the APIs and userinfo); with `olderThanMs`, only
+   * those issued at least that long ago (as real expiries never hit a token Google has just issued).
+   */
+  expireAccessTokens(email: string, opts?: { olderThanMs?: number }): void;
   /** The user removes the app's access: refresh and access tokens revoked, grant forgotten (refresh -> invalid_grant). */
   revokeUser(email: string): void;
   /** refresh_token grants answered successfully, for one user or in total. */
   refreshCount(email?: string): number;
   /** Fails the endpoint's next call (queued: two calls fail the next two). `timeout` never answers until stop(). */
   failNext(endpoint: Endpoint, failure: Failure): void;
+  /**
+   * Refresh token rotation on or off (off at start): each refresh answers with a new refresh token and refuses the
+   * used one with invalid_grant from then on; a new grant with a refresh token revokes the user's older ones.
+   */
+  rotateRefreshTokens(on: boolean): void;
+  /** True while Google would accept this refresh token. */
+  refreshTokenWorks(token: string): boolean;
+  /**
+   * Holds the endpoint's next call before Google looks at it; `arrived` resolves when it came in, `release()` lets
+   * Google process it. stop() releases whatever is still held.
+   */
+  holdNext(endpoint: Endpoint): { arrived: Promise<void>; release(): void };
   /** The next code exchange answers without refresh_token, as if Google thought the user had granted before. */
   omitRefreshTokenOnNextCodeExchange(): void;
   /** Ids of the user's emulated Gmail messages, in list order. */
@@ -103,7 +118,9 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
     if (is('GET', '/o/oauth2/v2/auth', '/o/oauth2/auth')) return oauth.authorize(req, res);
     if (is('POST', '/o/oauth2/v2/approve')) return oauth.decide(req, res);
     if (is('POST', '/token', '/oauth2/v4/token', '/o/oauth2/token')) {
-      if (failures.apply(req.form.grant_type === 'refresh_token' ? 'refresh' : 'token', res)) return;
+      const endpoint = req.form.grant_type === 'refresh_token' ? 'refresh' : 'token';
+      await failures.gate(endpoint);
+      if (failures.apply(endpoint, res)) return;
       return tokens.token(req, res);
     }
     if (is('GET', '/v1/userinfo', '/oauth2/v3/userinfo')) {
@@ -171,6 +188,13 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
         failures.schedule(endpoint, failure);
         return json(res, 200, { endpoint, failure });
       }
+      case '/__emulator/rotation': {
+        if (!needs('POST', false)) return;
+        const on = param(req, 'on');
+        if (on !== 'true' && on !== 'false') return json(res, 400, { error: 'invalid_request', error_description: 'Pass ?on=true or ?on=false' });
+        state.rotateRefreshTokens = on === 'true';
+        return json(res, 200, { rotation: state.rotateRefreshTokens });
+      }
       case '/__emulator/omit-refresh-token':
         if (needs('POST', false)) json(res, 200, { omitted: 'next code exchange' }, void (state.omitRefreshTokenOnce = true));
         return;
@@ -178,7 +202,7 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
         if (needs('GET', false)) json(res, 200, { revocations: state.revocations, apiCalls: state.apiCalls, refreshCount: state.refreshCount() });
         return;
       default:
-        return json(res, 404, { error: 'not_found', error_description: 'Controls: expire, revoke-user, refresh-count, fail-next, omit-refresh-token, log.' });
+        return json(res, 404, { error: 'not_found', error_description: 'Controls: expire, revoke-user, refresh-count, fail-next, rotation, omit-refresh-token, log.' });
     }
   };
 
@@ -220,10 +244,13 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
       if (res.status !== 302 || !location) throw new Error(`Google's consent form was refused (${res.status}): ${readErrorPage(await res.text())}`);
       return location;
     },
-    expireAccessTokens: (email) => void state.expireAccessTokens(email.trim().toLowerCase()),
+    expireAccessTokens: (email, opts) => void state.expireAccessTokens(email.trim().toLowerCase(), opts?.olderThanMs),
     revokeUser: (email) => state.revokeUser(email.trim().toLowerCase()),
     refreshCount: (email) => state.refreshCount(email?.trim().toLowerCase()),
     failNext: (endpoint, failure) => failures.schedule(endpoint, failure),
+    rotateRefreshTokens: (on) => void (state.rotateRefreshTokens = on),
+    refreshTokenWorks: (token) => state.isLiveRefreshToken(token),
+    holdNext: (endpoint) => failures.holdNext(endpoint),
     omitRefreshTokenOnNextCodeExchange: () => void (state.omitRefreshTokenOnce = true),
     messageIds: (email) => userItemIds(email.trim().toLowerCase(), 'm'),
     itemIds: (api, email) => userItemIds(email.trim().toLowerCase(), KIND[api]),

@@ -23,6 +23,7 @@ export interface PendingCode extends Identity {
 }
 
 export interface AccessTokenInfo extends Identity {
+  issuedAt: number;
   expiresAt: number;
   /** The refresh token this access token came from (or was issued with); revoking either revokes both. */
   refreshToken?: string;
@@ -61,6 +62,12 @@ export class GoogleState {
   readonly revocations: string[] = [];
   readonly apiCalls: ApiCall[] = [];
   omitRefreshTokenOnce = false;
+  /**
+   * Refresh token rotation, as Google does for some clients: each refresh answers with a new refresh token and the
+   * one it used is refused from then on (invalid_grant); a new grant that issues a refresh token revokes the
+   * user's older ones for that client. Access tokens already issued stay valid until they expire.
+   */
+  rotateRefreshTokens = false;
 
   constructor(readonly accessTokenTtlSeconds: number) {}
 
@@ -101,7 +108,8 @@ export class GoogleState {
 
   issueAccessToken(identity: Identity, refreshToken?: string): string {
     const token = random('ya29.a0');
-    this.accessTokens.set(token, { ...identity, refreshToken, expiresAt: Date.now() + this.accessTokenTtlSeconds * 1000 });
+    const now = Date.now();
+    this.accessTokens.set(token, { ...identity, refreshToken, issuedAt: now, expiresAt: now + this.accessTokenTtlSeconds * 1000 });
     return token;
   }
 
@@ -109,6 +117,31 @@ export class GoogleState {
     const token = random('1//0g');
     this.refreshTokens.set(token, { ...identity });
     return token;
+  }
+
+  /** Rotation: the used refresh token stops working and a new one for the same grant is returned. */
+  rotateRefreshToken(used: string): string {
+    const identity = this.refreshTokens.get(used);
+    if (!identity) throw new Error('cannot rotate an unknown refresh token');
+    this.refreshTokens.delete(used);
+    return this.issueRefreshToken(identity);
+  }
+
+  /** A re-grant under rotation: every older refresh token of the user for this client stops working. */
+  revokeRefreshTokensOf(email: string, clientId: string): number {
+    let n = 0;
+    for (const [t, info] of this.refreshTokens) {
+      if (info.email === email && info.clientId === clientId) {
+        this.refreshTokens.delete(t);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Whether Google would accept this refresh token now (tests check that a stored one still works). */
+  isLiveRefreshToken(token: string): boolean {
+    return this.refreshTokens.has(token);
   }
 
   refreshTokenInfo(token: string): RefreshTokenInfo | undefined {
@@ -126,11 +159,12 @@ export class GoogleState {
     return info && info.expiresAt > Date.now() ? info : undefined;
   }
 
-  /** Makes every current access token of the user expired; returns how many. */
-  expireAccessTokens(email: string): number {
+  /** Makes every current access token of the user (issued at least `olderThanMs` ago) expired; returns how many. */
+  expireAccessTokens(email: string, olderThanMs = 0): number {
     let n = 0;
+    const issuedBefore = Date.now() - olderThanMs;
     for (const info of this.accessTokens.values()) {
-      if (info.email === email && info.expiresAt > 0) {
+      if (info.email === email && info.expiresAt > 0 && (olderThanMs <= 0 || info.issuedAt <= issuedBefore)) {
         info.expiresAt = 0;
         n++;
       }

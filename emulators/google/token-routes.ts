@@ -79,6 +79,7 @@ export class TokenRoutes {
     const firstOfflineGrant = !this.state.hasOfflineGrant(identity.email, identity.clientId);
     const issueRefresh = pending.offline && !omit && (firstOfflineGrant || pending.forceConsent);
     this.state.recordGrant(identity, pending.offline);
+    if (issueRefresh && this.state.rotateRefreshTokens) this.state.revokeRefreshTokensOf(identity.email, identity.clientId);
     const refreshToken = issueRefresh ? this.state.issueRefreshToken(identity) : undefined;
     const accessToken = this.state.issueAccessToken(identity, refreshToken);
     json(res, 200, {
@@ -96,13 +97,16 @@ export class TokenRoutes {
     const identity = this.state.refreshTokenInfo(f.refresh_token);
     if (!identity) return oauthError(res, 400, 'invalid_grant', 'Token has been expired or revoked.');
     if (identity.clientId !== this.client.id) return oauthError(res, 400, 'invalid_grant', 'Unauthorized');
-    const accessToken = this.state.issueAccessToken(identity, f.refresh_token);
+    // With rotation the used refresh token dies here and the answer carries its successor.
+    const rotated = this.state.rotateRefreshTokens ? this.state.rotateRefreshToken(f.refresh_token) : undefined;
+    const accessToken = this.state.issueAccessToken(identity, rotated ?? f.refresh_token);
     this.state.countRefresh(identity.email);
-    // Like Google: no refresh_token in a refresh response (the client keeps the one it has); an id_token when
-    // the grant includes OpenID scopes.
+    // Like Google: no refresh_token in a refresh response (the client keeps the one it has) unless it rotates; an
+    // id_token when the grant includes OpenID scopes.
     json(res, 200, {
       access_token: accessToken,
       expires_in: this.state.accessTokenTtlSeconds,
+      ...(rotated ? { refresh_token: rotated } : {}),
       scope: identity.scopes.join(' '),
       token_type: 'Bearer',
       ...(wantsIdToken(identity.scopes) ? { id_token: await this.idToken(identity, accessToken) } : {}),

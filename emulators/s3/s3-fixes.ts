@@ -43,8 +43,8 @@ const header = (ctx: KoaContext, name: string) => {
 };
 
 /**
- * Fix 1: s3rver ignores If-Match / If-None-Match on PutObject and overwrites. S3 answers 412 PreconditionFailed
- * (and 404 NoSuchKey for If-Match on a missing key). Every request on one key also runs under a per-key lock:
+ * Fix 1: s3rver ignores If-Match / If-None-Match on PutObject and If-Match on DeleteObject, and overwrites or
+ * deletes. S3 answers 412 PreconditionFailed (and 404 NoSuchKey for If-Match on a missing key). Every request on one key also runs under a per-key lock:
  * S3 replaces objects atomically, while s3rver writes the file in place, so an unlocked read racing a write could
  * see half an object, and two racing conditional writes could both win.
  */
@@ -56,7 +56,7 @@ export function conditionalWrites(store: Store): KoaMiddleware {
     const id = `${bucket}/${key}`;
     const previous = locks.get(id) ?? Promise.resolve();
     const run = previous.then(async () => {
-      if (ctx.method === 'PUT') await checkPreconditions(ctx, store, bucket, key);
+      if (ctx.method === 'PUT' || ctx.method === 'DELETE') await checkPreconditions(ctx, store, bucket, key);
       await next();
       // Koa streams the body after the middleware returns; read it while the lock is held.
       const body = ctx.body as Readable | undefined;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { RateLimit, rateLimitSetting, TrustProxy, trustProxySetting } from './edge-settings.js';
 
 const DEFAULT_SCOPES = [
   'https://www.googleapis.com/auth/gmail.readonly',
@@ -72,6 +73,11 @@ export const envSchema = z
     GOOGLE_CLIENT_CACHE_MAX: int(10000, 1),
     S3_LATENCY_WARN_MS: int(500, 1),
     COOKIE_SECURE: z.enum(['auto', 'true', 'false']).default('auto'),
+    TRUST_PROXY: trustProxySetting,
+    RATE_LIMIT_REGISTER: rateLimitSetting('30/3600'),
+    RATE_LIMIT_TOKEN: rateLimitSetting('120/60'),
+    RATE_LIMIT_AUTHORIZE: rateLimitSetting('60/60'),
+    RATE_LIMIT_GOOGLE_CALLBACK: rateLimitSetting('60/60'),
     OAUTH_PREFIX: prefix('oauth/'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     AUDIT_S3: z.enum(['true', 'false']).default('false'),
@@ -159,6 +165,10 @@ export interface AppConfigValues {
   /** outageGraceMs: how long a session checked against S3 stays usable from memory while S3 is unreachable. */
   sessions: { cacheTtlMs: number; cacheMax: number; outageGraceMs: number };
   cookieSecure: 'auto' | boolean;
+  /** Which proxies may set X-Forwarded-*: the client IP of audit events and rate limits depends on it. */
+  trustProxy: TrustProxy;
+  /** Per-IP limits by endpoint; undefined = not limited. */
+  rateLimits: { register?: RateLimit; token?: RateLimit; authorize?: RateLimit; googleCallback?: RateLimit };
   logLevel: string;
   audit: { s3: boolean; prefix: string };
   /** On SIGTERM: answer not-ready this long (so load balancers stop sending), then drain and exit. */
@@ -239,6 +249,8 @@ export function parseConfig(raw: Record<string, string | undefined>): AppConfigV
     },
     sessions: { cacheTtlMs: env.SESSION_CACHE_TTL_MS, cacheMax: env.SESSION_CACHE_MAX, outageGraceMs: env.SESSION_OUTAGE_GRACE_MS },
     cookieSecure: env.COOKIE_SECURE === 'auto' ? 'auto' : env.COOKIE_SECURE === 'true',
+    trustProxy: env.TRUST_PROXY,
+    rateLimits: { register: env.RATE_LIMIT_REGISTER, token: env.RATE_LIMIT_TOKEN, authorize: env.RATE_LIMIT_AUTHORIZE, googleCallback: env.RATE_LIMIT_GOOGLE_CALLBACK },
     logLevel: env.LOG_LEVEL,
     audit: { s3: env.AUDIT_S3 === 'true', prefix: env.AUDIT_S3_PREFIX },
     shutdownDelayMs: env.SHUTDOWN_DELAY_MS,

@@ -2,7 +2,14 @@ import { DomainError, UnauthorizedError, UpstreamError } from '../common/domain-
 
 /** The user's Google grant is gone (revoked, expired, or never stored): only a new sign-in helps. */
 export class ReauthRequiredError extends UnauthorizedError {
-  constructor(reason: string) {
+  constructor(
+    reason: string,
+    /**
+     * Set when the grant was found dead: the sessions created before this instant were built on it and end with
+     * it. Sessions created later come from a new sign-in (a re-grant) and stay.
+     */
+    readonly sessionsBefore?: Date,
+  ) {
     super(`${reason} Sign in again at /auth/google to grant access.`, 'reauth_required');
   }
 }
@@ -11,6 +18,13 @@ export class ReauthRequiredError extends UnauthorizedError {
 export class GoogleUnavailableError extends UpstreamError {
   constructor(what: string) {
     super(`${what} Nothing was changed; retry in a few seconds. If it persists, check https://www.google.com/appsstatus.`, 'google_unavailable');
+  }
+}
+
+/** The stored credentials kept changing under a refresh (other replicas, new sign-ins): nothing was lost, retry. */
+export class CredentialsBusyError extends DomainError {
+  constructor() {
+    super(503, 'credentials_busy', "The user's Google credentials changed several times during this request (another sign-in or replica). Nothing was lost; retry in a second.", { 'Retry-After': '1' });
   }
 }
 

@@ -4,11 +4,12 @@ import { CredentialsRepository } from './credentials.repository.js';
 import { CredentialsService } from './credentials.service.js';
 import { GoogleClientCache } from './google-client.cache.js';
 import { GoogleTokenClient } from './google-token.client.js';
+import { RefreshWriteBack } from './refresh-write-back.js';
 
 /** Users' Google credentials: storage, refresh, revocation at Google, authenticated client cache. */
 @Module({
   imports: [StorageModule],
-  providers: [CredentialsRepository, CredentialsService, GoogleClientCache, GoogleTokenClient],
+  providers: [CredentialsRepository, CredentialsService, GoogleClientCache, GoogleTokenClient, RefreshWriteBack],
   exports: [CredentialsService, GoogleClientCache, GoogleTokenClient],
 })
 export class CredentialsModule {}

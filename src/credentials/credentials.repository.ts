@@ -1,11 +1,25 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 import { normalizeEmail } from '../common/email.js';
-import { JsonObjectRepository } from '../storage/json-object.repository.js';
+import { JsonObjectRepository, StoredJson } from '../storage/json-object.repository.js';
 import { StorageError } from '../storage/storage.errors.js';
 import { CredentialsPatch, fromDocument, GoogleCredentials, mergeCredentials, toDocument } from './google-credentials.js';
 
 const MAX_WRITE_ATTEMPTS = 8;
+
+/** What writing a refreshed token did. */
+export type RefreshWrite =
+  | { outcome: 'written'; credentials: GoogleCredentials }
+  /** S3 holds another grant (a new sign-in) or none: nothing was written. */
+  | { outcome: 'superseded'; stored?: GoogleCredentials };
+
+/** What a delete conditioned on a refused refresh token did. */
+export type DeadGrantDelete =
+  | { outcome: 'deleted' }
+  /** Nothing was stored any more. */
+  | { outcome: 'gone' }
+  /** S3 holds another refresh token now: nothing was deleted. */
+  | { outcome: 'changed'; stored: GoogleCredentials };
 
 /** Users' Google credentials in S3, one `{S3_PREFIX}{email}.json` each. */
 @Injectable()
@@ -30,24 +44,82 @@ export class CredentialsRepository {
    * read for updates. When another writer wins (412), re-reads, merges again and retries.
    */
   async save(email: string, patch: CredentialsPatch): Promise<GoogleCredentials> {
+    const written = await this.mergeAndWrite(email, (current) => mergeCredentials(current, email, patch));
+    return written as GoogleCredentials;
+  }
+
+  /**
+   * Writes what a refresh brought, merged field by field, but only while S3 still holds the grant it continues:
+   * a stored refresh token among `continues` (the one refreshed, and any unwritten ancestors) or the new one.
+   * Another refresh token there means a newer sign-in wrote in between, and it is kept. When nothing is stored,
+   * the object is created from `recreateFrom` if given (a grant Google just honoured is never thrown away), else
+   * nothing is written.
+   */
+  async saveRefreshed(email: string, patch: CredentialsPatch, continues: readonly string[], recreateFrom?: GoogleCredentials): Promise<RefreshWrite> {
+    let superseded: GoogleCredentials | undefined;
+    let missing = false;
+    const written = await this.mergeAndWrite(email, (current) => {
+      const rt = current?.refreshToken;
+      if (current && rt !== patch.refreshToken && !(rt && continues.includes(rt))) {
+        superseded = current;
+        return undefined;
+      }
+      if (!current && !recreateFrom) {
+        missing = true;
+        return undefined;
+      }
+      return mergeCredentials(current ?? recreateFrom, email, patch);
+    });
+    if (written) return { outcome: 'written', credentials: written };
+    return missing ? { outcome: 'superseded' } : { outcome: 'superseded', stored: superseded };
+  }
+
+  /**
+   * Deletes a user's credentials after Google refused `refused`, only if S3 still holds that refresh token: the
+   * object is re-read and compared immediately before, and deleted with If-Match on the ETag read, so a newer
+   * version (another replica's rotated token, a new sign-in) written in between is never deleted. On S3
+   * implementations that ignore If-Match on delete, a write landing between that read and the delete (one S3
+   * round trip) would still be deleted.
+   */
+  async deleteIfRefreshTokenIs(email: string, refused: string): Promise<DeadGrantDelete> {
     const key = this.keyFor(email);
     for (let attempt = 1; ; attempt++) {
       const stored = await this.objects.get(key);
-      const current = stored ? fromDocument(email, stored.value) : undefined;
-      const merged = mergeCredentials(current, email, patch);
+      if (!stored) return { outcome: 'gone' };
+      const current = fromDocument(email, stored.value);
+      if (current?.refreshToken && current.refreshToken !== refused) return { outcome: 'changed', stored: current };
       try {
-        await this.objects.put(key, toDocument(merged), stored ? { ifMatch: stored.etag } : { ifNoneMatch: '*' });
-        return merged;
+        await this.objects.delete(key, { ifMatch: stored.etag });
+        return { outcome: 'deleted' };
       } catch (err) {
-        if (!(err instanceof StorageError && err.code === 'conflict') || attempt >= MAX_WRITE_ATTEMPTS) throw err;
-        await jitter(attempt);
+        if (!isConflict(err) || attempt >= MAX_WRITE_ATTEMPTS) throw err;
       }
     }
   }
 
-  /** Deletes a user's credentials; already gone is fine. */
+  /** Deletes a user's credentials whatever they hold (revocation); already gone is fine. */
   async delete(email: string): Promise<void> {
     await this.objects.delete(this.keyFor(email));
+  }
+
+  /**
+   * The If-Match loop: reads, lets `next` decide what to write (undefined: write nothing), writes on the ETag read
+   * (or create-only), and on 412 starts over from a fresh read.
+   */
+  private async mergeAndWrite(email: string, next: (current: GoogleCredentials | undefined) => GoogleCredentials | undefined): Promise<GoogleCredentials | undefined> {
+    const key = this.keyFor(email);
+    for (let attempt = 1; ; attempt++) {
+      const stored: StoredJson | undefined = await this.objects.get(key);
+      const merged = next(stored ? fromDocument(email, stored.value) : undefined);
+      if (!merged) return undefined;
+      try {
+        await this.objects.put(key, toDocument(merged), stored ? { ifMatch: stored.etag } : { ifNoneMatch: '*' });
+        return merged;
+      } catch (err) {
+        if (!isConflict(err) || attempt >= MAX_WRITE_ATTEMPTS) throw err;
+        await jitter(attempt);
+      }
+    }
   }
 
   private keyFor(email: string): string {
@@ -56,6 +128,10 @@ export class CredentialsRepository {
     if (!safe || safe !== email) throw new Error('refusing to build an S3 key from an unvalidated email');
     return `${this.prefix}${safe}.json`;
   }
+}
+
+function isConflict(err: unknown): boolean {
+  return err instanceof StorageError && err.code === 'conflict';
 }
 
 function jitter(attempt: number): Promise<void> {

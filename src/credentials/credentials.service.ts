@@ -3,35 +3,64 @@ import { LRUCache } from 'lru-cache';
 import { AppConfig } from '../config/app-config.js';
 import { AuditLog } from '../observability/audit-log.js';
 import { Metrics } from '../observability/metrics.js';
+import { StorageError } from '../storage/storage.errors.js';
 import { CredentialsRepository } from './credentials.repository.js';
-import { isGrantRevoked, ReauthRequiredError } from './credentials.errors.js';
+import { CredentialsBusyError, isGrantRevoked, ReauthRequiredError } from './credentials.errors.js';
 import { GoogleClientCache } from './google-client.cache.js';
-import type { CredentialsPatch, GoogleCredentials } from './google-credentials.js';
-import { GoogleTokenClient } from './google-token.client.js';
+import { CredentialsPatch, GoogleCredentials, mergeCredentials } from './google-credentials.js';
+import { GoogleTokenClient, RefreshedToken } from './google-token.client.js';
+import { RefreshWriteBack } from './refresh-write-back.js';
 
 /** Refresh this long before Google's expiry so a token never dies in flight. */
 const EXPIRY_SKEW_MS = 60_000;
 /** Credentials stay in memory this long; S3 stays the source of truth across replicas. */
 const CACHE_TTL_MS = 5 * 60_000;
+/** A refresh reads S3 and asks Google at most this many times before telling the caller to retry. */
+const MAX_ROUNDS = 5;
+/** While S3 still holds a refresh token Google refused, it is re-read this often during the grace period. */
+const GRACE_POLL_MS = 250;
+
+/** The grant a refresh works from. */
+interface Grant {
+  credentials: GoogleCredentials;
+  /** Refresh tokens this grant continues: a write of its successor may replace any of them in S3. */
+  continues: string[];
+}
 
 /**
- * A user's Google credentials: load (memory, then S3), save on sign-in, refresh (single-flight per user,
- * written back to S3 atomically, refresh token preserved), forget. Every method takes a verified email.
+ * A user's Google credentials: load (memory, then S3), save on sign-in, refresh (single-flight per user, written
+ * back to S3 atomically, refresh token preserved), delete on revocation. Every method takes a verified email.
+ *
+ * A refresh token is never lost: a refreshed one that S3 would not take stays in memory and is written again
+ * (RefreshWriteBack); Google's `invalid_grant` is believed only after S3 was re-read and still holds the refused
+ * token (another replica may have rotated it, or the user signed in again), and then only the version holding it
+ * is deleted.
  */
 @Injectable()
 export class CredentialsService {
   private readonly cache: LRUCache<string, GoogleCredentials>;
   private readonly refreshing = new Map<string, Promise<GoogleCredentials>>();
+  /** Access tokens Google refused at an API call: never taken again from memory or S3 as if they were good. */
+  private readonly rejected = new LRUCache<string, true>({ max: 10_000, ttl: 3600_000 });
+  /** Access tokens this replica got from Google's token endpoint (see refreshedHere). */
+  private readonly refreshedTokens = new LRUCache<string, true>({ max: 10_000, ttl: 3600_000 });
+  /** When each user was last revoked here: a refresh that started earlier must not re-create them. */
+  private readonly revokedAt = new LRUCache<string, number>({ max: 10_000, ttl: 3600_000 });
+  private readonly deadGrantGraceMs: number;
 
   constructor(
     private readonly repository: CredentialsRepository,
     private readonly google: GoogleTokenClient,
     private readonly clients: GoogleClientCache,
+    private readonly writeBack: RefreshWriteBack,
     private readonly audit: AuditLog,
     private readonly metrics: Metrics,
     config: AppConfig,
   ) {
     this.cache = new LRUCache({ max: config.values.google.clientCacheMax, ttl: CACHE_TTL_MS });
+    // A replica that won a rotation race needs Google's answer plus one S3 write (up to S3_TIMEOUT_MS) to store
+    // the new token; a refused token is believed dead only if S3 still holds it after that.
+    this.deadGrantGraceMs = config.values.s3.timeoutMs + 1000;
   }
 
   /** Stored credentials straight from S3 (sign-in decides on `prompt=consent` with it). */
@@ -42,6 +71,8 @@ export class CredentialsService {
   /** Stores what a sign-in brought, merged into what is stored, and warms the cache. */
   async saveSignIn(email: string, patch: CredentialsPatch): Promise<GoogleCredentials> {
     const saved = await this.repository.save(email, patch);
+    // A new refresh token starts a new grant: an older unwritten refresh must not overwrite it.
+    if (patch.refreshToken) this.writeBack.cancel(email);
     this.remember(saved);
     return saved;
   }
@@ -49,90 +80,175 @@ export class CredentialsService {
   /** Credentials with an access token that is not about to expire, refreshing when needed. */
   async getValid(email: string): Promise<GoogleCredentials> {
     const current = this.cache.get(email) ?? (await this.loadOrThrow(email));
-    return isFresh(current) ? current : this.refresh(email, current.token);
+    return this.usable(current) ? current : this.refresh(email);
   }
 
-  /** Called after Google rejected `rejectedToken`: refreshes once, however many callers report the same token. */
+  /**
+   * Called after Google rejected `rejectedToken` at an API: refreshes once, however many callers report the same
+   * token. A token another replica stored is taken only if Google has not rejected it here already, so reporting
+   * that one too leads to a real refresh.
+   */
   async refreshRejected(email: string, rejectedToken: string | undefined): Promise<GoogleCredentials> {
+    if (rejectedToken) this.rejected.set(rejectedToken, true);
     const current = this.cache.get(email);
-    if (current && current.token !== rejectedToken && isFresh(current)) return current;
-    return this.refresh(email, rejectedToken);
+    if (current && this.usable(current)) return current;
+    return this.refresh(email);
   }
 
-  /** Deletes the user's credentials from S3 and every cache. */
-  async forget(email: string): Promise<void> {
-    this.cache.delete(email);
-    this.clients.drop(email);
+  /** True when this replica got `accessToken` from Google's token endpoint itself (not from S3 or a sign-in). */
+  refreshedHere(accessToken: string | undefined): boolean {
+    return Boolean(accessToken && this.refreshedTokens.has(accessToken));
+  }
+
+  /**
+   * Revocation (after Google confirmed): deletes the user's credentials unconditionally, every cache and any
+   * unwritten refresh; a refresh already under way here will not write them back.
+   */
+  async deleteForRevocation(email: string): Promise<void> {
+    this.revokedAt.set(email, Date.now());
+    this.dropLocal(email);
     await this.repository.delete(email);
   }
 
   private async loadOrThrow(email: string): Promise<GoogleCredentials> {
-    const stored = await this.repository.findByEmail(email);
-    if (!stored) throw new ReauthRequiredError('No Google credentials are stored for this user.');
-    this.remember(stored);
-    return stored;
+    const startedAt = new Date();
+    const grant = await this.readGrant(email, new Set());
+    if (!grant) throw new ReauthRequiredError('No Google credentials are stored for this user.', startedAt);
+    this.remember(grant.credentials);
+    return grant.credentials;
   }
 
-  private refresh(email: string, staleToken: string | undefined): Promise<GoogleCredentials> {
+  private refresh(email: string): Promise<GoogleCredentials> {
     const running = this.refreshing.get(email);
     if (running) return running;
-    const flight = this.refreshFromS3(email, staleToken).finally(() => this.refreshing.delete(email));
+    const flight = this.refreshFromS3(email).finally(() => this.refreshing.delete(email));
     this.refreshing.set(email, flight);
     return flight;
   }
 
-  private async refreshFromS3(email: string, staleToken: string | undefined): Promise<GoogleCredentials> {
-    // Re-read S3 first: another replica may have refreshed already, and its token is as good as a new one.
+  private async refreshFromS3(email: string): Promise<GoogleCredentials> {
+    const startedAt = new Date();
+    const refused = new Set<string>();
+    for (let round = 1; round <= MAX_ROUNDS; round++) {
+      // Re-read S3 first: another replica may have refreshed already, and its token is as good as a new one.
+      const grant = await this.readGrant(email, refused);
+      if (!grant) {
+        this.dropLocal(email);
+        throw new ReauthRequiredError('No Google credentials are stored for this user.', startedAt);
+      }
+      const { credentials, continues } = grant;
+      if (this.usable(credentials)) {
+        this.remember(credentials);
+        return credentials;
+      }
+      const refreshToken = credentials.refreshToken;
+      if (!refreshToken) throw new ReauthRequiredError('The Google access token expired and no refresh token is stored.', startedAt);
+      if (refused.has(refreshToken)) {
+        if (await this.changesWithinGrace(email, refused)) continue;
+        const deleted = await this.repository.deleteIfRefreshTokenIs(email, refreshToken);
+        if (deleted.outcome === 'changed') continue;
+        this.grantDead(email, startedAt);
+      }
+      let refreshed: RefreshedToken;
+      try {
+        refreshed = await this.google.refresh(refreshToken);
+      } catch (err) {
+        if (!isGrantRevoked(err)) {
+          this.metrics.tokenRefreshes.inc({ outcome: 'error' });
+          this.audit.record({ event: 'token_refresh', outcome: 'failure', user: email, detail: { reason: (err as Error).message } });
+          throw err;
+        }
+        refused.add(refreshToken); // the next round re-reads S3 before believing it
+        continue;
+      }
+      return this.store(email, credentials, [...continues, refreshToken], refreshed, startedAt);
+    }
+    throw new CredentialsBusyError();
+  }
+
+  /**
+   * What to refresh from: this replica's unwritten refresh while it continues what S3 holds (S3 is behind), else
+   * what S3 holds. Refresh tokens Google refused in this flight are skipped in favour of the other.
+   */
+  private async readGrant(email: string, refused: ReadonlySet<string>): Promise<Grant | undefined> {
     const stored = await this.repository.findByEmail(email);
-    if (!stored) {
-      this.cache.delete(email);
-      throw new ReauthRequiredError('No Google credentials are stored for this user.');
+    const unwritten = this.writeBack.get(email);
+    if (unwritten) {
+      const mine = unwritten.credentials.refreshToken;
+      const storedRt = stored?.refreshToken;
+      if (storedRt && storedRt === mine) {
+        this.writeBack.cancel(email); // it landed (an answer lost after S3 applied the write, or another path)
+      } else if (storedRt && !unwritten.continues.includes(storedRt)) {
+        this.writeBack.cancel(email); // a newer sign-in replaced the grant
+      } else if (!(mine && refused.has(mine))) {
+        return { credentials: unwritten.credentials, continues: unwritten.continues };
+      }
     }
-    if (stored.token && stored.token !== staleToken && isFresh(stored)) {
-      this.remember(stored);
-      return stored;
+    return stored ? { credentials: stored, continues: [] } : undefined;
+  }
+
+  /**
+   * S3 still holds a refresh token Google refused. A replica that won a rotation race may be storing its
+   * successor right now: S3 is re-read for a while, and true is returned as soon as it holds another token.
+   */
+  private async changesWithinGrace(email: string, refused: ReadonlySet<string>): Promise<boolean> {
+    const until = Date.now() + this.deadGrantGraceMs;
+    while (Date.now() < until) {
+      await new Promise((r) => setTimeout(r, GRACE_POLL_MS));
+      const grant = await this.readGrant(email, refused).catch(() => undefined);
+      const rt = grant?.credentials.refreshToken;
+      if (rt && !refused.has(rt)) return true;
     }
-    if (!stored.refreshToken) {
-      throw new ReauthRequiredError('The Google access token expired and no refresh token is stored.');
-    }
+    return false;
+  }
+
+  /** Writes a refresh to S3; if S3 fails, keeps it in memory and writes it again in the background. */
+  private async store(email: string, from: GoogleCredentials, continues: string[], refreshed: RefreshedToken, startedAt: Date): Promise<GoogleCredentials> {
+    this.metrics.tokenRefreshes.inc({ outcome: 'success' });
+    this.audit.record({ event: 'token_refresh', outcome: 'success', user: email });
+    const patch: CredentialsPatch = { token: refreshed.accessToken, expiry: refreshed.expiresAt, scopes: refreshed.scopes, refreshToken: refreshed.refreshToken };
+    const fresh = mergeCredentials(from, email, patch);
+    this.refreshedTokens.set(refreshed.accessToken, true);
+    // Revoked here while this refresh ran: the credentials stay deleted.
+    const mayRecreate = (this.revokedAt.get(email) ?? 0) < startedAt.getTime();
     try {
-      const refreshed = await this.google.refresh(stored.refreshToken);
-      const saved = await this.repository.save(email, {
-        token: refreshed.accessToken,
-        expiry: refreshed.expiresAt,
-        scopes: refreshed.scopes,
-        refreshToken: refreshed.refreshToken,
-      });
+      const result = await this.repository.saveRefreshed(email, patch, continues, mayRecreate ? fresh : undefined);
+      this.writeBack.cancel(email);
+      if (result.outcome === 'superseded' && !result.stored) {
+        throw new ReauthRequiredError("This user's Google credentials were removed (revoked) while they were being refreshed.");
+      }
+      // Superseded by a newer sign-in: S3 keeps that grant; this fresh access token still serves this call.
+      const saved = result.outcome === 'written' ? result.credentials : fresh;
       this.remember(saved);
-      this.metrics.tokenRefreshes.inc({ outcome: 'success' });
-      this.audit.record({ event: 'token_refresh', outcome: 'success', user: email });
       return saved;
     } catch (err) {
-      if (isGrantRevoked(err)) {
-        this.metrics.tokenRefreshes.inc({ outcome: 'reauth_required' });
-        this.audit.record({ event: 'reauth_required', outcome: 'failure', user: email, detail: { reason: 'invalid_grant', credentialsDeleted: true } });
-        await this.forget(email);
-      } else {
-        this.metrics.tokenRefreshes.inc({ outcome: 'error' });
-        this.audit.record({ event: 'token_refresh', outcome: 'failure', user: email, detail: { reason: (err as Error).message } });
-      }
-      throw err;
+      if (!(err instanceof StorageError) || !mayRecreate) throw err;
+      // Google has answered; with rotation the token S3 holds is dead now. Keep the new one, write it later.
+      this.writeBack.schedule(email, fresh, continues);
+      this.remember(fresh);
+      return fresh;
     }
+  }
+
+  private grantDead(email: string, startedAt: Date): never {
+    this.dropLocal(email);
+    this.metrics.tokenRefreshes.inc({ outcome: 'reauth_required' });
+    this.audit.record({ event: 'reauth_required', outcome: 'failure', user: email, detail: { reason: 'invalid_grant', credentialsDeleted: true } });
+    throw new ReauthRequiredError("Google no longer accepts this user's grant (revoked or expired).", startedAt);
+  }
+
+  private dropLocal(email: string): void {
+    this.cache.delete(email);
+    this.clients.drop(email);
+    this.writeBack.cancel(email);
+  }
+
+  private usable(c: GoogleCredentials): boolean {
+    return Boolean(c.token && c.expiry && c.expiry.getTime() - Date.now() > EXPIRY_SKEW_MS && !this.rejected.has(c.token));
   }
 
   private remember(credentials: GoogleCredentials): void {
     this.cache.set(credentials.email, credentials);
     this.clients.updateToken(credentials);
   }
-
-  /** Revocation (after Google confirmed): deletes the user's credentials unconditionally, and every cache. */
-  async deleteForRevocation(email: string): Promise<void> {
-    this.cache.delete(email);
-    this.clients.drop(email);
-    await this.repository.delete(email);
-  }
-}
-
-function isFresh(c: GoogleCredentials): boolean {
-  return Boolean(c.token && c.expiry && c.expiry.getTime() - Date.now() > EXPIRY_SKEW_MS);
 }

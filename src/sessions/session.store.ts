@@ -63,8 +63,8 @@ export class SessionStore {
     const now = new Date();
     const session = makeSession(randomBytes(32).toString('base64url'), email, now, new Date(now.getTime() + lifetimeSeconds * 1000));
     // If-None-Match: an id collision (or a replay) can never overwrite, and so never rebind, an existing session.
-    await this.objects.put(this.sessionKey(session.sessionId), toSessionDocument(session), { ifNoneMatch: '*' });
-    await this.objects.put(this.userIndexKey(email, session.sessionId), { session_id: session.sessionId }, { ifNoneMatch: '*' });
+    await this.putNew(this.sessionKey(session.sessionId), toSessionDocument(session));
+    await this.putNew(this.userIndexKey(email, session.sessionId), { session_id: session.sessionId });
     this.memory.set(session.sessionId, { session, checkedAt: Date.now() });
     this.metrics.sessions.inc({ event: 'created' });
     return session;
@@ -114,7 +114,9 @@ export class SessionStore {
     const cutoff = createdBefore?.getTime() ?? Infinity;
     const ids = new Set<string>();
     for await (const { key, modified } of this.objects.listAllWithDates(this.userIndexPrefix(email))) {
-      if (modified.getTime() < cutoff) ids.add(key.slice(key.lastIndexOf('/') + 1));
+      const id = key.slice(key.lastIndexOf('/') + 1);
+      // LastModified has whole seconds: within a second of the cutoff, the session's own created_at decides.
+      if (modified.getTime() + 1000 <= cutoff || (modified.getTime() < cutoff && (await this.storedCreatedAt(id)) < cutoff)) ids.add(id);
     }
     for (const [id, entry] of this.memory.entries()) {
       if (entry.session?.email === email && entry.session.createdAt.getTime() < cutoff) ids.add(id);
@@ -138,6 +140,12 @@ export class SessionStore {
     this.metrics.sessions.inc({ event: 'revoked' }, ended);
     if (failures.length > 0) throw failures[0];
     return ended;
+  }
+
+  /** When a stored session was created (ms); -Infinity when it is gone or unreadable (its index entry is left over). */
+  private async storedCreatedAt(sessionId: string): Promise<number> {
+    const stored = await this.objects.get(this.sessionKey(sessionId));
+    return (stored && fromSessionDocument(sessionId, stored.value)?.createdAt.getTime()) ?? -Infinity;
   }
 
   private withinGrace(entry: CachedLookup, now: number): boolean {
@@ -174,6 +182,20 @@ export class SessionStore {
     }
     this.memory.set(sessionId, { session: session ?? undefined, checkedAt: Date.now() });
     return session;
+  }
+
+  /**
+   * Create-only put. When S3 applied an earlier attempt but its answer was lost, the SDK's retry meets the object it
+   * wrote itself (412): the same content means the create succeeded, not that someone else holds the id.
+   */
+  private async putNew(key: string, value: object): Promise<void> {
+    try {
+      await this.objects.put(key, value, { ifNoneMatch: '*' });
+    } catch (err) {
+      if (!(err instanceof StorageError && err.code === 'conflict')) throw err;
+      const stored = await this.objects.get(key);
+      if (!stored || JSON.stringify(stored.value) !== JSON.stringify(value)) throw err;
+    }
   }
 
   private sessionKey(sessionId: string): string {

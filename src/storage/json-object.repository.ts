@@ -107,11 +107,16 @@ export class JsonObjectRepository {
     );
   }
 
-  /** Deletes one object; deleting an object that is already gone succeeds. */
-  async delete(key: string): Promise<void> {
+  /**
+   * Deletes one object; deleting an object that is already gone succeeds. With `ifMatch`, only the version with
+   * that ETag is deleted and a newer one makes it throw `conflict` (412), where the S3 implementation supports
+   * conditional deletes (AWS S3 does; servers that ignore the header delete unconditionally, so callers that must
+   * not delete a newer version also re-read and compare just before).
+   */
+  async delete(key: string, condition: { ifMatch?: string } = {}): Promise<void> {
     await this.call('delete', key, async (abortSignal) => {
       try {
-        await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal });
+        await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, IfMatch: condition.ifMatch ? unquote(condition.ifMatch) : undefined }), { abortSignal });
       } catch (err) {
         if ((err as { name?: string })?.name === 'NoSuchKey') return;
         throw err;

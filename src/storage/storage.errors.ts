@@ -44,7 +44,8 @@ export function toStorageError(err: unknown, op: StorageOperation, bucket: strin
   const name = e?.name ?? '';
   const status = e?.$metadata?.httpStatusCode;
   if (err instanceof StorageError) return err;
-  if (name === 'PreconditionFailed' || status === 412 || name === 'ConditionalRequestConflict' || status === 409) {
+  // A conditional put whose object was deleted in between lost its condition too (If-Match on a missing key: 404).
+  if (name === 'PreconditionFailed' || status === 412 || name === 'ConditionalRequestConflict' || status === 409 || (op === 'put' && name === 'NoSuchKey')) {
     return new StorageError('conflict', `Another writer changed the object in bucket "${bucket}" first; re-read and retry.`);
   }
   if (name === 'NoSuchBucket' || (op === 'probe' && status === 404)) {

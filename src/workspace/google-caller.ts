@@ -22,6 +22,24 @@ export interface CallOptions {
 /** 5xx answers are retried this many times (idempotent calls only), with exponential backoff and jitter. */
 const RETRIES = 2;
 const BACKOFF_MS = 200;
+/** At most this many new tokens are tried after Google's 401s in one call. */
+const TOKEN_ROUNDS = 2;
+
+interface RetryPolicy {
+  /** How often a 5xx is retried. */
+  retries: number;
+  /** Whether a connection reset is retried (once). */
+  retryReset: boolean;
+}
+
+/** True when the connection to Google broke before an answer came (ECONNRESET, "socket hang up", undici's "other side closed"). */
+export function isConnectionReset(err: unknown): boolean {
+  for (let e = err as { code?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e.code === 'ECONNRESET' || e.code === 'UND_ERR_SOCKET' || e.code === 'EPIPE') return true;
+    if (typeof e.message === 'string' && /socket hang up|ECONNRESET|other side closed/i.test(e.message)) return true;
+  }
+  return false;
+}
 
 /**
  * Runs Google API calls as a verified user: checks the granted scopes first, uses the user's cached client, refreshes
@@ -57,40 +75,53 @@ export class GoogleCaller {
   }
 
   private async run<T>(email: string, api: string, need: ScopeNeed, fn: (user: UserGoogleClient) => Promise<T>, opts: CallOptions): Promise<T> {
-    const retries = opts.idempotent === false ? 0 : RETRIES;
+    const policy: RetryPolicy = { retries: opts.idempotent === false ? 0 : RETRIES, retryReset: !opts.action };
     try {
       let creds: GoogleCredentials = await this.credentials.getValid(email);
       const missing = missingScope(need, creds.scopes);
       if (missing) throw insufficientScope(missing);
-      try {
-        return await this.withRetries(api, retries, () => fn(this.clients.forUser(creds)));
-      } catch (err) {
-        if (googleStatus(err) !== 401) throw mapGoogleApiError(err, api, need);
-      }
-      creds = await this.credentials.refreshRejected(email, creds.token);
-      try {
-        return await this.withRetries(api, retries, () => fn(this.clients.forUser(creds)));
-      } catch (err) {
-        if (googleStatus(err) !== 401) throw mapGoogleApiError(err, api, need);
+      let refreshed = false;
+      for (let round = 0; ; round++) {
+        try {
+          return await this.withRetries(api, policy, () => fn(this.clients.forUser(creds)));
+        } catch (err) {
+          if (googleStatus(err) !== 401) throw mapGoogleApiError(err, api, need);
+        }
+        if (refreshed || round >= TOKEN_ROUNDS) break;
+        // The first round may hand out a token another replica stored; if Google rejects that one too, the next
+        // round refreshes for real. A 401 is answered reauth_required only after a token fresh from Google failed.
+        creds = await this.credentials.refreshRejected(email, creds.token);
+        refreshed = this.credentials.refreshedHere(creds.token);
       }
     } catch (err) {
-      // The token endpoint refused the grant: it is gone, so is every session built on it.
-      if (isGrantRevoked(err)) await this.sessions.endAllForUser(email);
+      // The token endpoint refused the grant and S3 confirmed it: it is gone, so is every session built on it.
+      // Sessions created after the failing refresh started come from a new sign-in and stay.
+      if (isGrantRevoked(err)) await this.sessions.endAllForUser(email, err.sessionsBefore ?? new Date());
       throw err;
     }
-    // The refresh worked but the API still says 401. The caller has to send the user through sign-in again; the
+    // Refreshes worked but the API still says 401. The caller has to send the user through sign-in again; the
     // grant itself was just honoured, so the sessions stay (a transient Google fault must not log everyone out).
     throw new ReauthRequiredError("Google rejects this user's access even after a token refresh. Have the user sign in again at /auth/google.");
   }
 
-  /** Retries Google's 5xx answers (never 4xx, never timeouts: a hung call retried would multiply the wait). */
-  private async withRetries<T>(api: string, retries: number, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Retries Google's 5xx answers (never 4xx, never timeouts: a hung call retried would multiply the wait), and a
+   * connection reset once for read-only calls (a call that changes something may have been applied before the
+   * connection broke).
+   */
+  private async withRetries<T>(api: string, policy: RetryPolicy, fn: () => Promise<T>): Promise<T> {
+    let resetRetried = !policy.retryReset;
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.timed(api, fn);
       } catch (err) {
+        if (!resetRetried && isConnectionReset(err)) {
+          resetRetried = true;
+          attempt--;
+          continue;
+        }
         const status = googleStatus(err);
-        if (status === undefined || status < 500 || attempt >= retries) throw err;
+        if (status === undefined || status < 500 || attempt >= policy.retries) throw err;
         await new Promise((r) => setTimeout(r, BACKOFF_MS * 2 ** attempt * (0.5 + Math.random())));
       }
     }

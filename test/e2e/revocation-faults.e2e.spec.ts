@@ -13,6 +13,7 @@ describe('Revocation finishes or can be finished, whatever step fails', () => {
   let s3Proxy: FaultProxy;
   let googleProxy: FaultProxy;
   let sut: Service;
+  let other: Service; // another replica, straight to S3 and Google
   let n = 0;
 
   beforeAll(async () => {
@@ -26,6 +27,7 @@ describe('Revocation finishes or can be finished, whatever step fails', () => {
       GOOGLE_HTTP_TIMEOUT_MS: '1500',
       SESSION_CACHE_TTL_MS: '200',
     });
+    other = await startService(world, { SESSION_CACHE_TTL_MS: '200' });
   });
   afterEach(() => {
     s3Proxy.clear();
@@ -33,6 +35,7 @@ describe('Revocation finishes or can be finished, whatever step fails', () => {
   });
   afterAll(async () => {
     await sut?.close();
+    await other?.close();
     await s3Proxy?.stop();
     await googleProxy?.stop();
     await world?.close();
@@ -62,6 +65,7 @@ describe('Revocation finishes or can be finished, whatever step fails', () => {
     { step: 'the Google revoke', google: true, rule: () => ({ method: 'POST', path: '/revoke' }) },
     { step: 'the credentials delete', rule: (b) => ({ method: 'DELETE', path: `/${b}/credentials/` }) },
     { step: 'the sessions delete', rule: (b) => ({ method: 'DELETE', path: new RegExp(`^/${b}/sessions/[A-Za-z0-9_-]{43}\\.json$`) }) },
+    { step: 'the session index delete', rule: (b) => ({ method: 'DELETE', path: `/${b}/sessions/by-user/` }) },
     { step: 'the S3 mark clear', rule: (b) => ({ method: 'DELETE', path: `/${b}/sessions/revoking/` }) },
   ];
   const cases = steps.flatMap((s) => (['reset', 'drop-answer'] as const).map((fault) => ({ ...s, fault })));
@@ -112,6 +116,23 @@ describe('Revocation finishes or can be finished, whatever step fails', () => {
     expect(await grantAlive(refreshToken)).toBe(false);
     // Done: the same token again changes nothing and still says so.
     expect((await revoke(only.access_token)).status).toBe(200);
+  });
+
+  it('a revocation left unfinished on one replica is finished by a retry on another', async () => {
+    const email = 'two-replicas@example.com';
+    const first = await signIn(sut, world, email);
+    const second = await signIn(other, world, email);
+    const refreshToken = String((await readObject(world, `credentials/${email}.json`)).json.refresh_token);
+    // Everything up to the sessions is done on sut; the session deletes fail there.
+    const fault = s3Proxy.inject({ method: 'DELETE', path: new RegExp(`^/${world.bucket}/sessions/[A-Za-z0-9_-]{43}\\.json$`), fault: 'reset', times: Infinity });
+    expect((await revoke(first.access_token)).status).toBe(503);
+    fault.remove();
+    expect(await grantAlive(refreshToken)).toBe(false);
+    const retried = await fetch(`${other.url}/auth/revoke`, { method: 'POST', headers: { authorization: `Bearer ${second.access_token}` } });
+    expect(retried.status).toBe(200);
+    expect(await keysOf(email, [first.session_id, second.session_id])).toEqual([]);
+    await new Promise((r) => setTimeout(r, 250));
+    expect((await getWithBearer(sut, '/auth/session', first.access_token)).status).toBe(401);
   });
 
   it('ends the sessions in parallel, not one by one', async () => {

@@ -157,6 +157,66 @@ describe('the Google emulator', () => {
     expect(google.refreshCount()).toBe(before);
   });
 
+  describe('with refresh token rotation', () => {
+    beforeEach(() => google.rotateRefreshTokens(true));
+    afterEach(() => google.rotateRefreshTokens(false));
+
+    it('answers each refresh with a new refresh token and refuses the used one with invalid_grant', async () => {
+      const first = (await signIn('rotate@example.com')).refresh_token as string;
+      const res = await refresh(first);
+      const body = (await res.json()) as Json;
+      expect(res.status).toBe(200);
+      expect(body).toMatchObject({ access_token: expect.any(String), refresh_token: expect.stringMatching(/^1\/\/0g/) });
+      expect(body.refresh_token).not.toBe(first);
+      expect(google.refreshTokenWorks(first)).toBe(false);
+      expect(google.refreshTokenWorks(body.refresh_token)).toBe(true);
+      const reused = await refresh(first);
+      expect(reused.status).toBe(400);
+      expect(await reused.json()).toEqual({ error: 'invalid_grant', error_description: 'Token has been expired or revoked.' });
+      // The successor works, and rotates in turn; the access token issued before the rotation still works.
+      const next = (await (await refresh(body.refresh_token)).json()) as Json;
+      expect(next.refresh_token).not.toBe(body.refresh_token);
+      expect((await api('gmail/v1/users/me/messages', body.access_token)).status).toBe(200);
+    });
+
+    it('replaces the refresh token on a re-grant with consent: the older one is refused from then on', async () => {
+      const old = (await signIn('regrant@example.com')).refresh_token as string;
+      const renewed = (await signIn('regrant@example.com', { prompt: 'consent' })).refresh_token as string;
+      expect(renewed).not.toBe(old);
+      expect((await refresh(old)).status).toBe(400);
+      expect((await refresh(renewed)).status).toBe(200);
+      // A sign-in that brings no refresh token (no consent forced) leaves the stored one alone.
+      const quiet = await signIn('regrant@example.com');
+      expect(quiet.refresh_token).toBeUndefined();
+    });
+
+    it('is switched over HTTP, and off again refreshes keep the refresh token', async () => {
+      const rt = (await signIn('rotate-http@example.com')).refresh_token as string;
+      const off = await fetch(`${google.baseUrl}/__emulator/rotation?on=false`, { method: 'POST' });
+      expect([off.status, await off.json()]).toEqual([200, { rotation: false }]);
+      expect(await (await refresh(rt)).json()).not.toHaveProperty('refresh_token');
+      expect((await refresh(rt)).status).toBe(200);
+      expect((await fetch(`${google.baseUrl}/__emulator/rotation?on=maybe`, { method: 'POST' })).status).toBe(400);
+      const on = await fetch(`${google.baseUrl}/__emulator/rotation?on=true`, { method: 'POST' });
+      expect(await on.json()).toEqual({ rotation: true });
+      expect(await (await refresh(rt)).json()).toHaveProperty('refresh_token');
+      expect((await refresh(rt)).status).toBe(400);
+    });
+  });
+
+  it('holds a call on request until released, then answers it with the state Google has at that moment', async () => {
+    const { refresh_token } = await signIn('held@example.com');
+    const hold = google.holdNext('refresh');
+    let answered = false;
+    const pending = refresh(refresh_token).then((r) => ((answered = true), r));
+    await hold.arrived;
+    expect((await refresh(refresh_token)).status).toBe(200); // the next call is not held
+    expect(answered).toBe(false);
+    google.revokeUser('held@example.com');
+    hold.release();
+    expect((await pending).status).toBe(400); // processed after release: the grant is gone by then
+  });
+
   it('rejects expired access tokens at the APIs and userinfo, Google-style, while a refreshed one works', async () => {
     const { access_token, refresh_token } = await signIn('expire@example.com');
     expect((await api('gmail/v1/users/me/messages', access_token)).status).toBe(200);

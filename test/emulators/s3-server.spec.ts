@@ -78,6 +78,17 @@ describe('the test S3 server (s3rver + fixes)', () => {
       expect(await errorName(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'missing', Body: 'x', IfMatch: '"abc"' })))).toBe('NoSuchKey');
     });
 
+    it('deletes with If-Match only on the current ETag: 412 on a stale one (the object stays), NoSuchKey when gone', async () => {
+      const first = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'cond-delete', Body: 'v1' }));
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'cond-delete', Body: 'v2' }));
+      expect(await errorName(s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'cond-delete', IfMatch: first.ETag })))).toBe('PreconditionFailed');
+      expect(await get('cond-delete')).toBe('v2');
+      const current = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'cond-delete' }));
+      await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'cond-delete', IfMatch: (current.ETag as string).replace(/"/g, '') }));
+      expect(await errorName(get('cond-delete'))).toBe('NoSuchKey');
+      expect(await errorName(s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'cond-delete', IfMatch: current.ETag })))).toBe('NoSuchKey');
+    });
+
     it('of two racing writes on the same ETag exactly one wins', async () => {
       const { ETag } = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'race', Body: 'base' }));
       const results = await Promise.all(

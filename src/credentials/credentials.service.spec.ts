@@ -1,0 +1,223 @@
+import { Logger } from '@nestjs/common';
+import type { AppConfig } from '../config/app-config.js';
+import { AuditLog } from '../observability/audit-log.js';
+import { Metrics } from '../observability/metrics.js';
+import type { JsonObjectRepository, PutCondition, StoredJson } from '../storage/json-object.repository.js';
+import { StorageError } from '../storage/storage.errors.js';
+import { CredentialsRepository } from './credentials.repository.js';
+import { ReauthRequiredError } from './credentials.errors.js';
+import { CredentialsService } from './credentials.service.js';
+import { GoogleClientCache } from './google-client.cache.js';
+import type { GoogleTokenClient, RefreshedToken } from './google-token.client.js';
+import { RefreshWriteBack } from './refresh-write-back.js';
+
+const EMAIL = 'ann@example.com';
+const KEY = `credentials/${EMAIL}.json`;
+
+/** S3 in memory: ETags, If-Match / If-None-Match on put, If-Match on delete, and hooks to fail or race a call. */
+class MemoryObjects {
+  readonly objects = new Map<string, { value: unknown; etag: string }>();
+  private version = 0;
+  /** Runs before a put is applied; throw to make the put fail. */
+  beforePut?: (key: string) => void;
+  /** Runs before a delete is applied (another writer may write here). */
+  beforeDelete?: (key: string) => void;
+
+  async get(key: string): Promise<StoredJson | undefined> {
+    const o = this.objects.get(key);
+    return o ? { value: structuredClone(o.value), etag: o.etag } : undefined;
+  }
+  async put(key: string, value: unknown, condition: PutCondition = {}): Promise<string> {
+    this.beforePut?.(key);
+    const current = this.objects.get(key);
+    if (condition.ifNoneMatch && current) throw new StorageError('conflict', 'exists');
+    if (condition.ifMatch && current?.etag !== condition.ifMatch) throw new StorageError('conflict', 'changed');
+    const etag = `"v${++this.version}"`;
+    this.objects.set(key, { value: structuredClone(value), etag });
+    return etag;
+  }
+  async delete(key: string, condition: { ifMatch?: string } = {}): Promise<void> {
+    this.beforeDelete?.(key);
+    const current = this.objects.get(key);
+    if (condition.ifMatch && current && current.etag !== condition.ifMatch) throw new StorageError('conflict', 'changed');
+    this.objects.delete(key);
+  }
+  stored(): Record<string, unknown> | undefined {
+    return this.objects.get(KEY)?.value as Record<string, unknown> | undefined;
+  }
+}
+
+/** Google's token endpoint with rotation: each refresh token works once and names its successor. */
+class RotatingGoogle {
+  readonly live = new Set<string>();
+  readonly calls: string[] = [];
+  private n = 0;
+  /** Runs when a refresh arrives, before Google decides (another replica may act here). */
+  onRefresh?: (refreshToken: string) => void | Promise<void>;
+
+  async refresh(refreshToken: string): Promise<RefreshedToken> {
+    this.calls.push(refreshToken);
+    await this.onRefresh?.(refreshToken);
+    if (!this.live.delete(refreshToken)) throw new ReauthRequiredError("Google no longer accepts this user's grant (revoked or expired).");
+    const next = `rt-${++this.n}`;
+    this.live.add(next);
+    return { accessToken: `at-${this.n}`, expiresAt: new Date(Date.now() + 3600_000), refreshToken: next };
+  }
+}
+
+function document(refreshToken: string, token: string, expiresInMs: number) {
+  return { version: 1, email: EMAIL, token, refresh_token: refreshToken, token_uri: 'https://oauth2.googleapis.com/token', client_id: 'client', scopes: ['openid'], expiry: new Date(Date.now() + expiresInMs).toISOString(), updated_at: new Date().toISOString() };
+}
+
+async function until(fn: () => boolean, limitMs = 3000): Promise<void> {
+  const started = Date.now();
+  while (!fn()) {
+    if (Date.now() - started > limitMs) throw new Error(`not within ${limitMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('CredentialsService: a refresh token is never lost', () => {
+  let objects: MemoryObjects;
+  let google: RotatingGoogle;
+  let writeBack: RefreshWriteBack;
+  let sut: CredentialsService;
+
+  beforeAll(() => Logger.overrideLogger(false));
+  beforeEach(async () => {
+    objects = new MemoryObjects();
+    google = new RotatingGoogle();
+    // S3_TIMEOUT_MS 100: the grace for a rotation winner is 1.1 s here.
+    const config = { values: { s3: { credentialsPrefix: 'credentials/', timeoutMs: 100 }, google: { clientId: 'client', clientCacheMax: 100, clientCacheTtlMs: 60_000 } } } as unknown as AppConfig;
+    const repository = new CredentialsRepository(objects as unknown as JsonObjectRepository, config);
+    writeBack = new RefreshWriteBack(repository);
+    sut = new CredentialsService(repository, google as unknown as GoogleTokenClient, new GoogleClientCache(config), writeBack, new AuditLog(), new Metrics(), config);
+    google.live.add('rt-0');
+    await objects.put(KEY, document('rt-0', 'at-0', -1000)); // access token expired: the next use refreshes
+  });
+  afterEach(() => writeBack.onApplicationShutdown());
+
+  it('refreshes from S3 and stores the rotated refresh token', async () => {
+    const creds = await sut.getValid(EMAIL);
+    expect(creds).toMatchObject({ token: 'at-1', refreshToken: 'rt-1' });
+    expect(objects.stored()).toMatchObject({ token: 'at-1', refresh_token: 'rt-1' });
+    expect(sut.refreshedHere('at-1')).toBe(true);
+  });
+
+  it('on invalid_grant takes the newer token another replica stored meanwhile, deleting nothing', async () => {
+    google.onRefresh = async (rt) => {
+      // Another replica wins the rotation race and stores its successor before Google answers us.
+      if (rt === 'rt-0') {
+        google.live.delete('rt-0');
+        google.live.add('rt-other');
+        await objects.put(KEY, document('rt-other', 'at-other', 3600_000));
+      }
+    };
+    const creds = await sut.getValid(EMAIL);
+    expect(creds).toMatchObject({ token: 'at-other', refreshToken: 'rt-other' });
+    expect(google.calls).toEqual(['rt-0']); // the winner's access token was fresh: no second refresh
+    expect(objects.stored()).toMatchObject({ refresh_token: 'rt-other' });
+  });
+
+  it('on invalid_grant refreshes with the newer stored refresh token when its access token has expired too', async () => {
+    google.onRefresh = async (rt) => {
+      if (rt === 'rt-0') {
+        google.live.delete('rt-0');
+        google.live.add('rt-other');
+        await objects.put(KEY, document('rt-other', 'at-other', -1000));
+      }
+    };
+    expect(await sut.getValid(EMAIL)).toMatchObject({ refreshToken: 'rt-1' });
+    expect(google.calls).toEqual(['rt-0', 'rt-other']);
+    expect(objects.stored()).toMatchObject({ refresh_token: 'rt-1' });
+  });
+
+  it('waits for a rotation winner whose write lands after the refusal, then takes its token', async () => {
+    google.onRefresh = (rt) => {
+      if (rt !== 'rt-0') return;
+      google.live.delete('rt-0'); // the winner has the successor from Google but has not written it yet
+      setTimeout(() => void objects.put(KEY, document('rt-late', 'at-late', 3600_000)), 400);
+    };
+    expect(await sut.getValid(EMAIL)).toMatchObject({ refreshToken: 'rt-late' });
+    expect(objects.stored()).toMatchObject({ refresh_token: 'rt-late' });
+  });
+
+  it('a write landing between the last read and the delete is not deleted (If-Match on delete)', async () => {
+    google.live.clear(); // the grant is dead as far as rt-0 goes
+    let raced = false;
+    objects.beforeDelete = () => {
+      if (raced) return;
+      raced = true;
+      google.live.add('rt-new');
+      void objects.put(KEY, document('rt-new', 'at-new', 3600_000)); // a new sign-in lands right now
+    };
+    expect(await sut.getValid(EMAIL)).toMatchObject({ refreshToken: 'rt-new', token: 'at-new' });
+    expect(objects.stored()).toMatchObject({ refresh_token: 'rt-new' });
+  });
+
+  it('a dead grant is deleted and names when the failing refresh started (sessions created later stay)', async () => {
+    google.live.clear();
+    const before = Date.now();
+    const err = await sut.getValid(EMAIL).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ReauthRequiredError);
+    const since = (err as ReauthRequiredError).sessionsBefore?.getTime() ?? 0;
+    expect(since).toBeGreaterThanOrEqual(before);
+    expect(since).toBeLessThan(before + 500); // the start of the refresh, not the end of the grace period
+    expect(objects.stored()).toBeUndefined();
+  });
+
+  it('keeps a refreshed token S3 would not take, uses it for the next refresh, and writes it until it lands', async () => {
+    let failing = true;
+    let failedPuts = 0;
+    objects.beforePut = () => {
+      if (failing) {
+        failedPuts++;
+        throw new StorageError('network', 'S3 is unreachable');
+      }
+    };
+    expect(await sut.getValid(EMAIL)).toMatchObject({ token: 'at-1', refreshToken: 'rt-1' });
+    expect(objects.stored()).toMatchObject({ refresh_token: 'rt-0' }); // dead at Google, still in S3
+    // The access token is rejected: the next refresh must use rt-1 from memory, not the dead rt-0 in S3.
+    expect(await sut.refreshRejected(EMAIL, 'at-1')).toMatchObject({ token: 'at-2', refreshToken: 'rt-2' });
+    expect(google.calls).toEqual(['rt-0', 'rt-1']);
+    await until(() => failedPuts >= 3); // written again in the background
+    failing = false;
+    await until(() => objects.stored()?.refresh_token === 'rt-2');
+    expect(writeBack.size).toBe(0);
+  });
+
+  it('a background write never replaces a newer sign-in', async () => {
+    let failing = true;
+    objects.beforePut = () => {
+      if (failing) throw new StorageError('timeout', 'S3 did not answer');
+    };
+    await sut.getValid(EMAIL);
+    failing = false;
+    await objects.put(KEY, document('rt-signin', 'at-signin', 3600_000)); // the user signs in again on a replica
+    await until(() => writeBack.size === 0);
+    expect(objects.stored()).toMatchObject({ refresh_token: 'rt-signin' });
+  });
+
+  it('a revocation while the write is pending keeps the credentials deleted', async () => {
+    let failing = true;
+    objects.beforePut = () => {
+      if (failing) throw new StorageError('timeout', 'S3 did not answer');
+    };
+    await sut.getValid(EMAIL);
+    await sut.deleteForRevocation(EMAIL);
+    failing = false;
+    await new Promise((r) => setTimeout(r, 600));
+    expect(objects.stored()).toBeUndefined();
+    expect(writeBack.size).toBe(0);
+  });
+
+  it('a stored access token Google has rejected here is never handed out again: reporting it refreshes', async () => {
+    await objects.put(KEY, document('rt-0', 'at-stored', 3600_000), { ifMatch: (await objects.get(KEY))?.etag });
+    expect(await sut.getValid(EMAIL)).toMatchObject({ token: 'at-stored' });
+    expect(sut.refreshedHere('at-stored')).toBe(false);
+    const next = await sut.refreshRejected(EMAIL, 'at-stored');
+    expect(next).toMatchObject({ token: 'at-1' });
+    expect(sut.refreshedHere('at-1')).toBe(true);
+    expect(google.calls).toEqual(['rt-0']);
+  });
+});
