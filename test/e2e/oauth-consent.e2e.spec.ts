@@ -170,6 +170,9 @@ describe('Consent of our own before any code leaves (the confused-deputy attack)
     const replay = await new Browser().get(resume);
     expect(replay.status).toBe(400);
     expect(replay.headers.get('location')).toBeNull();
+    // The ticket and the sealed consent form never reach a log line.
+    expect(world.logs.text).not.toContain(new URL(resume).searchParams.get('ticket') as string);
+    expect(world.logs.text).not.toContain(page.request);
   });
 });
 
