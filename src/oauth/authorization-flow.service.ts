@@ -189,9 +189,10 @@ export class AuthorizationFlow {
   /** The access asked for, one line each. */
   private describeAccess(scopes: string[]): string[] {
     return scopes.flatMap((s) =>
-      // No scope asked: the token gets everything the person grants this service at Google (GOOGLE_SCOPES).
+      // No scope asked: the token gets every access the person has granted this service at Google, which is what
+      // the sign-in asks for (GOOGLE_SCOPES) plus anything granted earlier.
       s === DEFAULT_ACCESS
-        ? ['Everything you allow this service at Google:', ...this.config.values.google.scopes.filter((g) => g.startsWith('https://')).map(describeScope)]
+        ? ['Everything you have allowed or will allow this service at Google, which includes:', ...this.config.values.google.scopes.filter((g) => g.startsWith('https://')).map(describeScope)]
         : [describeScope(s)],
     );
   }
