@@ -91,7 +91,9 @@ export class AuthorizationFlow {
     const known = client as OAuthClient;
     await this.clients.recordUse(known);
     if (known.firstParty) return { kind: 'sign-in', request };
-    if (remembered && (await this.approvals.covers(remembered, known.clientId, requestedScopes(request)))) {
+    // prompt=consent (OpenID Connect's parameter, sent by some OAuth clients): ask again even if approved before.
+    const promptConsent = typeof query.prompt === 'string' && query.prompt.split(' ').includes('consent');
+    if (!promptConsent && remembered && (await this.approvals.covers(remembered, known.clientId, requestedScopes(request)))) {
       return { kind: 'sign-in', request: { ...request, rememberedUser: remembered } };
     }
     return this.consentPage(known, request, undefined, cookies);
