@@ -4,6 +4,7 @@ import { Profile, Strategy as GoogleStrategy, VerifyCallback } from 'passport-go
 import { BadRequestError, DomainError, ForbiddenError, UnauthorizedError, UpstreamError } from '../common/domain-error.js';
 import { normalizeEmail } from '../common/email.js';
 import { AppConfig } from '../config/app-config.js';
+import { boundGoogleCalls, GoogleCallTimeout, type OAuth2Transport } from './google-call-deadline.js';
 import { OneTimeMarkers } from '../sessions/one-time-markers.js';
 import { FLOW_COOKIES_OUT, FlowCookie, FlowRejection, PendingAuthorization, SignInFlow, SignInFlowStore } from './sign-in-flow.store.js';
 
@@ -62,10 +63,10 @@ export class GoogleSignIn {
       } as never,
       toIdentity as never,
     );
-    const oauth2 = (strategy as unknown as { _oauth2: OAuth2Client })._oauth2;
+    const oauth2 = (strategy as unknown as { _oauth2: OAuth2Transport })._oauth2;
     // Access tokens go in the Authorization header, never in a URL that proxies and logs keep.
     oauth2.useAuthorizationHeaderforGET(true);
-    bound(oauth2, g.httpTimeoutMs);
+    boundGoogleCalls(oauth2, g.httpTimeoutMs);
     this.passport.use('google', strategy as never);
   }
 
@@ -92,10 +93,6 @@ export class GoogleSignIn {
   }
 
   /**
-   * Runs passport and turns its outcome into a value. No timer of its own: each call to Google is bounded (see
-   * bound()) and each S3 call by the storage layer, so a stall is reported by the dependency that stalled.
-   */
-  /**
    * Marks a finished callback's flow spent, so a replay (a copied cookie and URL) is refused before its code reaches
    * Google again. Best effort: the sign-in already succeeded, and Google refuses a spent code anyway.
    */
@@ -106,6 +103,10 @@ export class GoogleSignIn {
     );
   }
 
+  /**
+   * Runs passport and turns its outcome into a value. No timer of its own: each call to Google is bounded (see
+   * boundGoogleCalls) and each S3 call by the storage layer, so a stall is reported by the dependency that stalled.
+   */
   private run(req: PassportRequest, options: Record<string, unknown>): Promise<SignInStep> {
     return new Promise<SignInStep>((resolve, reject) => {
       const cookies = () => req[FLOW_COOKIES_OUT] ?? [];
@@ -135,43 +136,6 @@ export class GoogleSignIn {
       );
     });
   }
-}
-
-/** The parts of node-oauth's OAuth2 client (passport-oauth2's transport) used here. */
-interface OAuth2Client {
-  useAuthorizationHeaderforGET(use: boolean): void;
-  _executeRequest(lib: unknown, options: Record<string, unknown>, body: unknown, callback: (err: unknown, ...rest: unknown[]) => void): void;
-}
-
-/** Google did not answer one call of the sign-in (code exchange or userinfo) in time; the request was cancelled. */
-class GoogleCallTimeout extends Error {
-  constructor(readonly timeoutMs: number) {
-    super(`Google did not answer within ${timeoutMs} ms`);
-  }
-}
-
-/**
- * Bounds every HTTP call the strategy makes (code exchange, userinfo) by GOOGLE_HTTP_TIMEOUT_MS. node-oauth has no
- * timeout option, so its one transport method is wrapped: the request gets an AbortSignal, and at the deadline the
- * caller is answered and the request aborted, which destroys its socket (nothing is left waiting on Google).
- */
-function bound(oauth2: OAuth2Client, timeoutMs: number): void {
-  const execute = oauth2._executeRequest.bind(oauth2);
-  oauth2._executeRequest = (lib, options, body, callback) => {
-    const controller = new AbortController();
-    let answered = false;
-    const answer = (err: unknown, ...rest: unknown[]) => {
-      if (answered) return;
-      answered = true;
-      clearTimeout(timer);
-      callback(err, ...rest);
-    };
-    const timer = setTimeout(() => {
-      answer(new GoogleCallTimeout(timeoutMs));
-      controller.abort();
-    }, timeoutMs);
-    execute(lib, { ...options, signal: controller.signal }, body, answer);
-  };
 }
 
 /** The strategy's verify callback: accept only verified Google emails that are safe to use as keys. */
