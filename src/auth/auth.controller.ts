@@ -28,6 +28,8 @@ export class AuthController {
   @Get('google')
   @ApiQuery({ name: 'login_hint', required: false })
   async google(@Req() req: FastifyRequest, @Res() reply: FastifyReply, @Query('login_hint') loginHint?: string): Promise<void> {
+    const elsewhere = this.replies.canonicalHostUrl(req);
+    if (elsewhere) return void reply.header('cache-control', 'no-store').redirect(elsewhere, 302); // before any cookie is set
     const hint = loginHint === undefined || loginHint === '' ? undefined : normalizeEmailOrThrow(loginHint, 'login_hint');
     // Never decided from login_hint (that would tell anyone whether the address is a user here, and cost an S3
     // read per probe): consent is asked for only at the callback, when Google sent no refresh token and none is stored.
@@ -35,7 +37,7 @@ export class AuthController {
     this.replies.redirect(reply, step);
   }
 
-  /** Google redirects here; answers with the bearer token as JSON. */
+  /** Google redirects here; answers with the bearer token: JSON, or the token page to a browser. */
   @Public()
   @Get('google/callback')
   async callback(@Req() req: FastifyRequest, @Res() reply: FastifyReply, @Query() query: Record<string, unknown>): Promise<void> {
@@ -69,7 +71,7 @@ export class AuthController {
     }
     const result = await this.auth.openSession(email, req.ip, step.identity.scopes);
     await spent();
-    reply.header('cache-control', 'no-store').header('pragma', 'no-cache').status(200).send(result);
+    this.replies.signedIn(req, reply, result);
   }
 
   /** The caller's session. */

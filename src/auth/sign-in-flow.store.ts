@@ -44,6 +44,12 @@ type VerifyCallback = (err: Error | null, verifier?: string | false, info?: Sign
 
 const FLOW_TTL_SECONDS = 600;
 const COOKIE_PREFIX = 'wsb_flow_';
+/** What a finished flow's cookie is replaced with, so a reload is told "already used", not "not started here". */
+const SPENT = 'used';
+const replayed: FlowRejection = {
+  reason: 'state_replayed',
+  message: 'This sign-in link was already used (a reload, or the back button). Start a new sign-in at /auth/google.',
+};
 
 /**
  * passport-oauth2's state store (the `store` option), kept off every replica's memory so a sign-in may start on
@@ -97,6 +103,7 @@ export class SignInFlowStore {
       message: 'This sign-in was not started in this browser, or it expired (10 minutes). Start again at /auth/google in the same browser.',
     };
     if (!cookie) return unknown;
+    if (cookie === SPENT) return replayed; // this browser's own sign-in, finished: a reload or the back button
     let payload: Record<string, unknown>;
     try {
       ({ payload } = await jwtDecrypt(cookie, this.key, { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] }));
@@ -109,10 +116,10 @@ export class SignInFlowStore {
     // a code that was already exchanged. Anyone without this cookie was stopped above.
     const nonce = typeof payload.n === 'string' ? payload.n : undefined;
     if (!(await this.markers.claim('oauth-state', providedState, nonce))) {
-      return { reason: 'state_replayed', message: 'This sign-in callback was already used. Start a new sign-in at /auth/google.' };
+      return replayed;
     }
-    // Spent: the controller expires the cookie.
-    (req[FLOW_COOKIES_OUT] ??= []).push({ name: cookieName(providedState), value: '', maxAgeSeconds: 0 });
+    // Spent: the controller replaces the cookie with SPENT once the sign-in is done.
+    (req[FLOW_COOKIES_OUT] ??= []).push({ name: cookieName(providedState), value: SPENT, maxAgeSeconds: FLOW_TTL_SECONDS });
     const oauth = payload.o && typeof payload.o === 'object' ? (payload.o as PendingAuthorization) : undefined;
     return { verifier: payload.v, flow: { loginHint: typeof payload.h === 'string' ? payload.h : undefined, retried: payload.r === true, oauth, state: providedState } };
   }
