@@ -93,6 +93,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   // Routes are registered at init, after this hook: only the Drive upload route may carry a body above 1 MiB.
   fastify.addHook('onRoute', (route) => {
     if (route.url === DRIVE_UPLOAD_ROUTE.url && route.method === DRIVE_UPLOAD_ROUTE.method) route.bodyLimit = UPLOAD_BODY_LIMIT;
+    if (route.url === '/mcp' && route.method === 'POST') route.bodyLimit = UPLOAD_BODY_LIMIT; // create_drive_file carries the same upload
     if (route.url === '/oauth/register') route.bodyLimit = REGISTRATION_LIMITS.bodyBytes; // anonymous: keep it small
   });
   fastify.addHook('onRequest', (req, reply, done) => {

@@ -145,6 +145,9 @@ export const envSchema = z
     OAUTH_REGISTRATION_TOKEN: z.string().min(32, 'must be at least 32 characters (a random initial access token)').optional(),
     MCP_TOOLS: z.string().regex(/^\s*[a-z_]+\s*(,\s*[a-z_]+\s*)*$/, 'must be a comma list of tiers (core, extended, all), services or tool names').default('all'),
     MCP_READ_ONLY: z.enum(['true', 'false']).default('false'),
+    OAUTH_CLIENT_METADATA_DOCUMENTS: z.enum(['true', 'false']).default('true'),
+    OAUTH_CIMD_ALLOW_PRIVATE_HOSTS: z.enum(['true', 'false']).default('false'),
+    OAUTH_CIMD_EXTRA_CA: z.string().regex(/-----BEGIN CERTIFICATE-----/, 'must be PEM certificates').optional(),
     CORS_ORIGINS: z.string().default('').refine((v) => v.split(',').map((o) => o.trim()).filter(Boolean).every((o) => o === '*' || /^https?:\/\/[^/\s]+$/.test(o)), 'must be * or a comma list of origins like https://app.example.com (scheme and host, no path)'),
   })
   .superRefine((env, ctx) => {
@@ -231,6 +234,8 @@ export interface AppConfigValues {
     sealKey: Buffer;
   };
   mcp: { tools: string[]; readOnly: boolean };
+  /** Client ID Metadata Documents: accepted at all, and (tests, internal networks) from http and private addresses. */
+  cimd: { enabled: boolean; allowPrivateHosts: boolean; extraCa?: string };
   /** Browser origins allowed to call /mcp and the OAuth endpoints ('*' = any); empty = none beyond the defaults. */
   corsOrigins: string[];
 }
@@ -307,6 +312,7 @@ export function parseConfig(raw: Record<string, string | undefined>): AppConfigV
       registrationToken: env.OAUTH_REGISTRATION_TOKEN,
       sealKey: createHash('sha256').update('oauth-server-seal\0').update(keyMaterial).digest(),
     },
+    cimd: { enabled: env.OAUTH_CLIENT_METADATA_DOCUMENTS === 'true', allowPrivateHosts: env.OAUTH_CIMD_ALLOW_PRIVATE_HOSTS === 'true', extraCa: env.OAUTH_CIMD_EXTRA_CA?.replace(/\\n/g, '\n') },
     mcp: { tools: env.MCP_TOOLS.split(',').map((t) => t.trim()), readOnly: env.MCP_READ_ONLY === 'true' },
     corsOrigins: env.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
   };
