@@ -56,8 +56,8 @@ if (!available) {
     expect(await page.textContent('#export')).toBe(`export TOKEN='${token}'`);
 
     await page.click('#copy-token');
-    await page.waitForFunction(() => /Copied/.test(document.getElementById('copy-status')?.textContent ?? ''));
-    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(token);
+    await page.waitForSelector('#copy-status:has-text("Copied")');
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(token); // (a string: the specs have no DOM types)
     expect(blocked).toEqual([]);
 
     const session = await fetch(`${sut.url}/auth/session`, { headers: { authorization: `Bearer ${token}` } });
