@@ -120,16 +120,18 @@ describe('S3 black-holed (accepts connections, never answers): every call is bou
   });
 
   it('a stalled answer to one request (not a whole black hole) is bounded too', async () => {
+    // sut knows neither this session nor these credentials: describing it reads both from S3.
+    const fresh = await signIn(other, world, 'fresh-stall@example.com');
     proxy.inject({ method: 'GET', path: `/${world.bucket}/credentials/`, fault: 'stall', times: Infinity });
-    expectS3Unavailable(await timed(getWithBearer(sut, '/auth/session', warm.access_token)));
+    expectS3Unavailable(await timed(getWithBearer(sut, '/auth/session', fresh.access_token)));
   });
 
   it('a stopped S3 (connection refused) also gives a prompt JSON 503 naming S3', async () => {
+    const fresh = await signIn(other, world, 'fresh-stop@example.com'); // unknown to sut: needs S3 there
     await world.s3.embedded?.stop();
     try {
       const results = await Promise.all([
-        timed(getWithBearer(sut, '/auth/session', warm.access_token)),
-        timed(getWithBearer(other, '/auth/session', cold.access_token)),
+        timed(getWithBearer(sut, '/auth/session', fresh.access_token)),
         timed(post(sut, '/auth/revoke', warm.access_token)),
       ]);
       for (const r of results) expectS3Unavailable(r);
