@@ -1,5 +1,6 @@
 import fastifyCookie from '@fastify/cookie';
 import fastifyCors from '@fastify/cors';
+import fastifyHelmet from '@fastify/helmet';
 import { corsDelegator } from './common/cors.js';
 import type { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -7,6 +8,9 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { randomUUID } from 'node:crypto';
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module.js';
+import { registerRateLimits } from './common/rate-limits.js';
+import { registerHttpConventions } from './common/http-conventions.js';
+import { LogController } from 'fastify';
 import { Lifecycle } from './health/lifecycle.js';
 import { parseConfig } from './config/config.schema.js';
 import { createPinoLogger, loggablePath, PinoNestLogger } from './observability/logging.js';
@@ -29,6 +33,34 @@ export interface CreateAppOptions {
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
+/**
+ * Security headers on every answer (@fastify/helmet). No page of ours may be framed (clickjacking of the consent
+ * page, of /docs): frame-ancestors 'none' and X-Frame-Options: DENY. The CSP allows what Swagger UI at /docs needs:
+ * its scripts are files from this origin, its styles partly inline. Left out on purpose: form-action (browsers apply
+ * it to the redirect after a form post, which would block the consent page's redirect to the client),
+ * upgrade-insecure-requests (breaks http on localhost), and Cross-Origin-Opener-Policy (it cuts the window.opener
+ * link of clients that run the OAuth flow in a popup).
+ */
+const SECURITY_HEADERS = {
+  global: true,
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'self'"],
+      baseUri: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'", "'unsafe-inline'"],
+      imgSrc: ["'self'", 'data:'],
+      fontSrc: ["'self'", 'data:'],
+      objectSrc: ["'none'"],
+      frameAncestors: ["'none'"],
+    },
+  },
+  frameguard: { action: 'deny' },
+  referrerPolicy: { policy: 'no-referrer' },
+  crossOriginOpenerPolicy: false,
+};
+
 /** Builds the service on Fastify (chosen for throughput on the bearer-validated hot path). Not yet listening. */
 export async function createApp(options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   const env = options.env ?? process.env;
@@ -36,13 +68,17 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   const pino = createPinoLogger({ level: config.logLevel, pretty: options.prettyLogs, destination: options.logDestination });
   const adapter = new FastifyAdapter({
     loggerInstance: pino,
-    disableRequestLogging: true, // one line per request, written below with the route and a clean path
+    // One line per request, written below with the route and a clean path (logController: the non-deprecated way).
+    logController: new LogController({ disableRequestLogging: true }),
+    routerOptions: { ignoreTrailingSlash: true }, // `/v1/users/me/drive/files/` is the same route
     requestIdHeader: false,
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const incoming = req.headers['x-request-id'];
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
-    trustProxy: true,
+    // X-Forwarded-For is believed only from the hops named in TRUST_PROXY (default: nobody), so a client cannot
+    // choose the IP that audit events and rate limits see.
+    trustProxy: config.trustProxy,
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
   });
@@ -53,12 +89,16 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   // Form bodies (POST /auth/revoke, /oauth/*) are parsed by Nest's Fastify adapter itself.
   await app.register(fastifyCookie as never);
   await app.register(fastifyCors as never, { delegator: corsDelegator(config) } as never); // /mcp, OAuth endpoints, metadata
+  await app.register(fastifyHelmet as never, SECURITY_HEADERS as never);
+  await registerRateLimits(app, config.rateLimits);
   const metrics = app.get(Metrics);
   const fastify = app.getHttpAdapter().getInstance();
   const lifecycle = app.get(Lifecycle);
+  registerHttpConventions(fastify); // 415 for non-JSON bodies on JSON routes, the route table behind 405
   // Routes are registered at init, after this hook: only the Drive upload route may carry a body above 1 MiB.
   fastify.addHook('onRoute', (route) => {
     if (route.url === DRIVE_UPLOAD_ROUTE.url && route.method === DRIVE_UPLOAD_ROUTE.method) route.bodyLimit = UPLOAD_BODY_LIMIT;
+    if (route.url === '/mcp' && route.method === 'POST') route.bodyLimit = UPLOAD_BODY_LIMIT; // create_drive_file carries the same upload
     if (route.url === '/oauth/register') route.bodyLimit = REGISTRATION_LIMITS.bodyBytes; // anonymous: keep it small
   });
   fastify.addHook('onRequest', (req, reply, done) => {

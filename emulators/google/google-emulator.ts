@@ -4,6 +4,7 @@ import { Endpoint, ENDPOINTS, Failure, FailureInjector, FAILURES, isEndpoint, is
 import { ApiCall, GoogleState } from './google-state.js';
 import { EmulatorRequest, json, param, readRequest } from './http-util.js';
 import { OAuthRoutes } from './oauth-routes.js';
+import { StateFile } from './persistence.js';
 import { readConsentForm, readErrorPage, readScopeCheckboxes } from './sign-in-page.js';
 import { TokenRoutes } from './token-routes.js';
 import { driveFiles, Kind, userItemIds } from './workspace-data.js';
@@ -21,6 +22,11 @@ export interface GoogleEmulatorOptions {
   clientId?: string;
   clientSecret?: string;
   accessTokenTtlSeconds?: number;
+  /**
+   * A JSON file that keeps grants, tokens and Workspace data across restarts (the local run's LOCAL_DATA_DIR);
+   * read at start, written shortly after each request and at stop(). Without it, everything lives in memory.
+   */
+  stateFile?: string;
 }
 
 /** A Google stand-in for tests and the local run, with controls to make it misbehave the ways the real one can. */
@@ -109,6 +115,15 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
   const oauth = new OAuthRoutes(state, client.id);
   const tokens = new TokenRoutes(state, issuer, client);
   const workspace = new WorkspaceRoutes(state, failures);
+  const stateFile = opts.stateFile
+    ? new StateFile(opts.stateFile, () => ({ version: 1, google: state.snapshot(), workspace: workspace.store.snapshot(), drive: workspace.drive.snapshot() }))
+    : undefined;
+  const saved = stateFile?.load() as { google?: object; workspace?: object; drive?: Map<string, never> } | undefined;
+  if (saved) {
+    state.restore(saved.google ?? {});
+    workspace.store.restore(saved.workspace ?? {});
+    workspace.drive.restore(saved.drive);
+  }
   let baseUrl = '';
 
   const route = async (req: EmulatorRequest, res: ServerResponse, raw: IncomingMessage): Promise<void> => {
@@ -209,6 +224,7 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
   const server = createServer((raw, res) => {
     readRequest(raw, baseUrl)
       .then((req) => route(req, res, raw))
+      .then(() => stateFile?.saveSoon())
       .catch((err: Error) => {
         if (!res.headersSent) json(res, 500, { error: 'emulator_error', error_description: err.message });
       });
@@ -266,6 +282,7 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
     apiCalls: state.apiCalls,
     stop() {
       stopped ??= new Promise<void>((resolve) => {
+        stateFile?.saveNow();
         failures.releaseAll(); // 'timeout' requests would otherwise keep their sockets, and jest, alive
         server.close(() => resolve());
         server.closeAllConnections();

@@ -71,6 +71,21 @@ export class GoogleState {
 
   constructor(readonly accessTokenTtlSeconds: number) {}
 
+  /** What a restart must not forget (persistence.ts): tokens, grants and refresh counts; not the test logs. */
+  snapshot() {
+    return { codes: this.codes, accessTokens: this.accessTokens, refreshTokens: this.refreshTokens, grants: this.grants, refreshes: this.refreshes };
+  }
+
+  /** Takes back a snapshot() read from disk. */
+  restore(saved: Partial<ReturnType<GoogleState['snapshot']>>): void {
+    const into = <K, V>(target: Map<K, V>, source: Map<K, V> | undefined) => source?.forEach((v, k) => target.set(k, v));
+    into(this.codes, saved.codes);
+    into(this.accessTokens, saved.accessTokens);
+    into(this.refreshTokens, saved.refreshTokens);
+    into(this.grants, saved.grants);
+    into(this.refreshes, saved.refreshes);
+  }
+
   issueCode(pending: Omit<PendingCode, 'expiresAt'>): string {
     const now = Date.now();
     // Codes nobody exchanged would pile up over a long local run.

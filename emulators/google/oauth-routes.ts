@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { GoogleState } from './google-state.js';
 import { bearer, EmulatorRequest, html, json, oauthError, param, redirect, userinfoUnauthenticated } from './http-util.js';
-import { expandScopes, grantsEmail, grantsProfile } from './scopes.js';
+import { expandScopes, grantsEmail, grantsProfile, invalidScopes } from './scopes.js';
 import { errorPage, isSignInScope, signInPage } from './sign-in-page.js';
 
 /** What an authorize request asked for, kept while the person looks at the consent page. */
@@ -57,6 +57,11 @@ export class OAuthRoutes {
     if (responseType !== 'code') return fail(400, 'unsupported_response_type', `Invalid response_type: ${responseType}`);
     const scopes = (p.get('scope') ?? '').split(/\s+/).filter(Boolean);
     if (!scopes.length) return fail(400, 'invalid_request', 'Missing required parameter: scope');
+    const invalid = invalidScopes(scopes);
+    if (invalid.length) {
+      const valid = scopes.filter((s) => !invalid.includes(s));
+      return fail(400, 'invalid_scope', `Some requested scopes were invalid. {valid=[${valid.join(', ')}], invalid=[${invalid.join(', ')}]}`);
+    }
     const accessType = p.get('access_type') ?? 'online';
     if (accessType !== 'online' && accessType !== 'offline') return fail(400, 'invalid_request', `Invalid access_type: ${accessType}`);
     const prompts = (p.get('prompt') ?? '').split(/\s+/).filter(Boolean);

@@ -12,6 +12,33 @@ export function expandScopes(requested: string[]): string[] {
   return [...new Set(long)];
 }
 
+/**
+ * The scopes Google knows for the APIs the emulator stands in for (Google's OAuth 2.0 scopes list), besides the
+ * OpenID ones. Google refuses anything else at its authorize endpoint with invalid_scope, including the short names
+ * people write by habit (`gmail.send` instead of `https://www.googleapis.com/auth/gmail.send`).
+ */
+const KNOWN_API_SCOPES = new Set(
+  [
+    'userinfo.email', 'userinfo.profile',
+    'gmail.readonly', 'gmail.modify', 'gmail.send', 'gmail.compose', 'gmail.insert', 'gmail.labels', 'gmail.metadata',
+    'gmail.settings.basic', 'gmail.settings.sharing',
+    'drive', 'drive.readonly', 'drive.file', 'drive.metadata', 'drive.metadata.readonly', 'drive.appdata', 'drive.scripts',
+    'drive.photos.readonly', 'drive.apps.readonly',
+    'documents', 'documents.readonly', 'spreadsheets', 'spreadsheets.readonly',
+    'calendar', 'calendar.readonly', 'calendar.events', 'calendar.events.readonly', 'calendar.freebusy', 'calendar.settings.readonly',
+    'calendar.events.owned', 'calendar.events.owned.readonly', 'calendar.calendarlist', 'calendar.calendarlist.readonly',
+    'calendar.calendars', 'calendar.calendars.readonly', 'calendar.acls', 'calendar.acls.readonly', 'calendar.app.created',
+    'tasks', 'tasks.readonly',
+    'contacts', 'contacts.readonly', 'contacts.other.readonly', 'directory.readonly', 'user.emails.read',
+  ].map((s) => `https://www.googleapis.com/auth/${s}`),
+);
+const OPENID = new Set(['openid', 'email', 'profile', 'https://mail.google.com/']);
+
+/** The requested scopes Google would refuse (invalid_scope), in request order. */
+export function invalidScopes(requested: string[]): string[] {
+  return requested.filter((s) => !OPENID.has(s) && !KNOWN_API_SCOPES.has(s));
+}
+
 export const grantsEmail = (scopes: string[]) => scopes.includes(EMAIL) || scopes.includes('email');
 export const grantsProfile = (scopes: string[]) => scopes.includes(PROFILE) || scopes.includes('profile');
 /** Google returns an id_token when the grant includes any OpenID Connect scope. */

@@ -28,12 +28,16 @@ export class AuthController {
   @Get('google')
   @ApiQuery({ name: 'login_hint', required: false })
   async google(@Req() req: FastifyRequest, @Res() reply: FastifyReply, @Query('login_hint') loginHint?: string): Promise<void> {
+    const elsewhere = this.replies.canonicalHostUrl(req);
+    if (elsewhere) return void reply.header('cache-control', 'no-store').redirect(elsewhere, 302); // before any cookie is set
     const hint = loginHint === undefined || loginHint === '' ? undefined : normalizeEmailOrThrow(loginHint, 'login_hint');
-    const step = await this.signIn.start({ loginHint: hint, consent: await this.auth.needsConsent(hint), retried: false });
+    // Never decided from login_hint (that would tell anyone whether the address is a user here, and cost an S3
+    // read per probe): consent is asked for only at the callback, when Google sent no refresh token and none is stored.
+    const step = await this.signIn.start({ loginHint: hint, consent: false, retried: false });
     this.replies.redirect(reply, step);
   }
 
-  /** Google redirects here; answers with the bearer token as JSON. */
+  /** Google redirects here; answers with the bearer token: JSON, or the token page to a browser. */
   @Public()
   @Get('google/callback')
   async callback(@Req() req: FastifyRequest, @Res() reply: FastifyReply, @Query() query: Record<string, unknown>): Promise<void> {
@@ -45,21 +49,29 @@ export class AuthController {
     }
     const step = await this.signIn.finish(req as never);
     if (step.kind === 'redirect') return this.replies.redirect(reply, step);
-    this.replies.setCookies(reply, step.cookies);
     const { email } = step.identity;
+    // The flow cookie is expired only on success: after a failure (S3 down) the same browser may retry the
+    // callback, and is then told what really happened (the code was spent, or the sign-in goes through).
+    const spent = async () => {
+      await this.signIn.spend(step.flow);
+      this.replies.setCookies(reply, step.cookies);
+    };
     if ((await this.auth.storeGoogleGrant(step.identity, step.flow)) === 'restart-with-consent') {
       // Google sent no refresh token and we hold none: ask once more, this time forcing the consent screen.
       const restart = await this.signIn.start({ loginHint: email, consent: true, retried: true, oauth: step.flow.oauth });
+      await spent();
       return this.replies.redirect(reply, restart);
     }
     if (step.flow.oauth) {
       // The sign-in served an OAuth client: back to it with a one-time code.
       const back = await this.continuation.complete(step.flow.oauth, email, req.ip, step.identity.scopes);
+      await spent();
       reply.header('cache-control', 'no-store').redirect(back, 302);
       return;
     }
     const result = await this.auth.openSession(email, req.ip, step.identity.scopes);
-    reply.header('cache-control', 'no-store').header('pragma', 'no-cache').status(200).send(result);
+    await spent();
+    this.replies.signedIn(req, reply, result);
   }
 
   /** The caller's session. */

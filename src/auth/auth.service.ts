@@ -35,13 +35,6 @@ export class AuthService {
     private readonly revocation: Revocation,
   ) {}
 
-  /** Whether to force Google's consent screen: only when no refresh token is held for the hinted user. */
-  async needsConsent(loginHint: string | undefined): Promise<boolean> {
-    if (!loginHint) return false; // unknown user: the callback restarts with consent if Google sends no refresh token
-    const stored = await this.credentials.findStored(loginHint);
-    return !stored?.refreshToken;
-  }
-
   /**
    * Stores what Google sent for the signed-in user. Answers `restart-with-consent` when Google sent no refresh
    * token and none is stored (once per flow): the caller then sends the person through Google again with consent.

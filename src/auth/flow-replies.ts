@@ -1,17 +1,46 @@
 import { Injectable } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import Negotiator from 'negotiator';
+import { sendHtml } from '../common/html-page.js';
 import { AppConfig } from '../config/app-config.js';
+import type { SignInResult } from './auth.service.js';
 import type { SignInStep } from './google-sign-in.js';
 import type { FlowCookie } from './sign-in-flow.store.js';
+import { tokenPage } from './token-page.js';
+
+/** Set on the one redirect to PUBLIC_URL's host, so a proxy that rewrites Host cannot make it a loop. */
+const HOST_REDIRECTED = 'host_redirected';
 
 /** Turns sign-in steps into HTTP: the flow cookies (HttpOnly, SameSite=Lax, Secure on https) and redirects. */
 @Injectable()
 export class FlowReplies {
   private readonly secure: boolean;
+  private readonly publicUrl: URL;
 
   constructor(config: AppConfig) {
     const c = config.values.cookieSecure;
     this.secure = c === 'auto' ? config.values.publicUrl.startsWith('https://') : c;
+    this.publicUrl = new URL(config.values.publicUrl);
+  }
+
+  /**
+   * The same URL on PUBLIC_URL's host when the browser used another name for this service (localhost instead of
+   * 127.0.0.1, an IP instead of the DNS name): the flow cookie is set for the host the browser used, and Google sends
+   * the browser back to PUBLIC_URL, where that cookie would be missing. Undefined when the host is already right.
+   */
+  canonicalHostUrl(req: FastifyRequest): string | undefined {
+    const url = new URL(req.url, this.publicUrl);
+    if (req.host.toLowerCase() === this.publicUrl.host.toLowerCase() || url.searchParams.has(HOST_REDIRECTED)) return undefined;
+    url.searchParams.set(HOST_REDIRECTED, '1');
+    return new URL(`${url.pathname.replace(/^\/+/, '')}${url.search}`, `${this.publicUrl.href.replace(/\/?$/, '/')}`).toString();
+  }
+
+  /** The end of a browser sign-in: the token page to a browser (Accept prefers text/html), the JSON to API clients. */
+  signedIn(req: FastifyRequest, reply: FastifyReply, result: SignInResult): void {
+    reply.header('cache-control', 'no-store').header('pragma', 'no-cache').header('vary', 'Accept');
+    const preferred = new Negotiator({ headers: { accept: req.headers.accept ?? '*/*' } }).mediaType(['application/json', 'text/html']);
+    if (preferred === 'text/html') return sendHtml(reply, 200, tokenPage(result, this.publicUrl.href.replace(/\/$/, '')), true);
+    reply.status(200).send(result);
   }
 
   /** Sends a redirect step with its cookies. */

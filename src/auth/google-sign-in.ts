@@ -1,9 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { Passport } from 'passport';
 import { Profile, Strategy as GoogleStrategy, VerifyCallback } from 'passport-google-oauth20';
-import { BadRequestError, ForbiddenError, UnauthorizedError, UpstreamError } from '../common/domain-error.js';
+import { BadRequestError, DomainError, ForbiddenError, UnauthorizedError, UpstreamError } from '../common/domain-error.js';
 import { normalizeEmail } from '../common/email.js';
 import { AppConfig } from '../config/app-config.js';
+import { boundGoogleCalls, GoogleCallTimeout, type OAuth2Transport } from './google-call-deadline.js';
 import { OneTimeMarkers } from '../sessions/one-time-markers.js';
 import { FLOW_COOKIES_OUT, FlowCookie, FlowRejection, PendingAuthorization, SignInFlow, SignInFlowStore } from './sign-in-flow.store.js';
 
@@ -39,12 +40,12 @@ type PassportRequest = { [key: string]: unknown; [FLOW_COOKIES_OUT]?: FlowCookie
 @Injectable()
 export class GoogleSignIn {
   private readonly passport = new Passport();
-  private readonly timeoutMs: number;
+  private readonly logger = new Logger('SignIn');
+  private readonly flows: SignInFlowStore;
   private readonly scopes: readonly string[];
 
   constructor(config: AppConfig, markers: OneTimeMarkers) {
     const { google: g, publicUrl, jwt } = config.values;
-    this.timeoutMs = g.httpTimeoutMs * 2;
     this.scopes = g.scopes;
     const strategy = new GoogleStrategy(
       {
@@ -57,13 +58,15 @@ export class GoogleSignIn {
         scope: g.scopes,
         pkce: true,
         state: true,
-        store: new SignInFlowStore(new Uint8Array(jwt.flowCookieKey), markers),
+        store: (this.flows = new SignInFlowStore(new Uint8Array(jwt.flowCookieKey), markers)),
         passReqToCallback: true,
       } as never,
       toIdentity as never,
     );
+    const oauth2 = (strategy as unknown as { _oauth2: OAuth2Transport })._oauth2;
     // Access tokens go in the Authorization header, never in a URL that proxies and logs keep.
-    (strategy as unknown as { _oauth2: { useAuthorizationHeaderforGET(use: boolean): void } })._oauth2.useAuthorizationHeaderforGET(true);
+    oauth2.useAuthorizationHeaderforGET(true);
+    boundGoogleCalls(oauth2, g.httpTimeoutMs);
     this.passport.use('google', strategy as never);
   }
 
@@ -89,16 +92,26 @@ export class GoogleSignIn {
     return this.run(req, {});
   }
 
+  /**
+   * Marks a finished callback's flow spent, so a replay (a copied cookie and URL) is refused before its code reaches
+   * Google again. Best effort: the sign-in already succeeded, and Google refuses a spent code anyway.
+   */
+  async spend(flow: SignInFlow): Promise<void> {
+    if (!flow.state) return;
+    await this.flows.spend(flow.state).catch((err: unknown) =>
+      this.logger.warn({ msg: 'could not mark the sign-in state spent; a replay will be refused by Google instead', error: (err as Error)?.message }),
+    );
+  }
+
+  /**
+   * Runs passport and turns its outcome into a value. No timer of its own: each call to Google is bounded (see
+   * boundGoogleCalls) and each S3 call by the storage layer, so a stall is reported by the dependency that stalled.
+   */
   private run(req: PassportRequest, options: Record<string, unknown>): Promise<SignInStep> {
     return new Promise<SignInStep>((resolve, reject) => {
       const cookies = () => req[FLOW_COOKIES_OUT] ?? [];
       let location = '';
-      const timer = setTimeout(
-        () => reject(new UpstreamError(`Google did not answer within ${this.timeoutMs} ms. Start the sign-in again at /auth/google.`, 'google_unavailable')),
-        this.timeoutMs,
-      );
       const settle = (fn: () => void) => {
-        clearTimeout(timer);
         try {
           fn();
         } catch (err) {
@@ -156,18 +169,33 @@ function mapFailure(info: unknown): Error {
 }
 
 function mapPassportError(err: unknown): Error {
-  const e = err as { name?: string; code?: string; message?: string; oauthError?: { statusCode?: number } };
+  const e = err as { name?: string; code?: string; message?: string; oauthError?: unknown };
+  if (e?.name === 'TokenError' && e.code === 'invalid_grant') {
+    // Google refuses the code itself: spent, expired, or issued for another sign-in (an attacker's code fails the
+    // PKCE check this way). The caller's request is at fault, not Google: a 4xx with the way forward.
+    return new BadRequestError(
+      'Google refused this authorization code: it was already used, has expired, or belongs to another sign-in. Nothing was stored; start again at /auth/google.',
+      'invalid_grant',
+    );
+  }
   if (e?.name === 'TokenError') {
     return new UpstreamError(
-      `Google refused to exchange the authorization code (${e.code ?? 'error'}): it may have expired or been used already. Start again at /auth/google.`,
+      `Google refused to exchange the authorization code (${e.code ?? 'error'}). Nothing was stored; start again at /auth/google in a moment.`,
       'code_exchange_failed',
     );
   }
   if (e?.name === 'AuthorizationError') {
     return new BadRequestError(`Google returned an error on the consent page (${e.code ?? 'error'}). Start again at /auth/google.`, 'authorization_error');
   }
+  if (e?.oauthError instanceof GoogleCallTimeout) {
+    return new UpstreamError(
+      `Google did not answer within ${e.oauthError.timeoutMs} ms while completing the sign-in. Nothing was stored; start again at /auth/google in a moment.`,
+      'google_timeout',
+    );
+  }
   if (e?.name === 'InternalOAuthError' || e?.name === 'GooglePlusAPIError' || e?.name === 'UserInfoError') {
     return new UpstreamError('Google could not be reached, or answered with an error, while completing the sign-in. Nothing was stored; start again at /auth/google in a moment.', 'google_unavailable');
   }
+  if (err instanceof DomainError) return err; // S3 (the state marker) reports itself: 503 naming S3
   return err instanceof Error ? err : new Error(String(err));
 }

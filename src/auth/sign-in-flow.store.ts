@@ -19,6 +19,8 @@ export interface SignInFlow {
   retried: boolean;
   /** Set when the sign-in serves an OAuth client: the callback then answers with a redirect and a code. */
   oauth?: PendingAuthorization;
+  /** The callback's checked `state`, so the finished flow can be marked spent. */
+  state?: string;
 }
 
 /** Why a callback's state was refused; each maps to a 400 with its own next step. */
@@ -42,12 +44,19 @@ type VerifyCallback = (err: Error | null, verifier?: string | false, info?: Sign
 
 const FLOW_TTL_SECONDS = 600;
 const COOKIE_PREFIX = 'wsb_flow_';
+/** What a finished flow's cookie is replaced with, so a reload is told "already used", not "not started here". */
+const SPENT = 'used';
+const replayed: FlowRejection = {
+  reason: 'state_replayed',
+  message: 'This sign-in link was already used (a reload, or the back button). Start a new sign-in at /auth/google.',
+};
 
 /**
  * passport-oauth2's state store (the `store` option), kept off every replica's memory so a sign-in may start on
  * one replica and finish on another: the PKCE verifier and flow data travel in an encrypted (AES-256-GCM JWE),
- * HttpOnly cookie named after the state, which binds the flow to the browser that started it. One use per state
- * is enforced across replicas with a create-only marker in S3.
+ * HttpOnly cookie named after the state, which binds the flow to the browser that started it. One flow per state
+ * is enforced across replicas with a create-only marker in S3, claimed with a secret of the flow (so the same
+ * browser's retry after a lost S3 answer goes through) and marked spent once the sign-in is done.
  */
 export class SignInFlowStore {
   constructor(
@@ -58,7 +67,9 @@ export class SignInFlowStore {
   /** passport calls this when redirecting to Google (arity 5: PKCE). */
   store(req: FlowRequest, verifier: string, flow: SignInFlow | undefined, _meta: unknown, cb: StoreCallback): void {
     const state = randomBytes(32).toString('base64url');
-    new EncryptJWT({ st: state, v: verifier, h: flow?.loginHint, r: flow?.retried ?? false, o: flow?.oauth })
+    // `n`: a secret of this browser's flow, so its own retried claim of the state is recognised (see check()).
+    const nonce = randomBytes(16).toString('base64url');
+    new EncryptJWT({ st: state, v: verifier, n: nonce, h: flow?.loginHint, r: flow?.retried ?? false, o: flow?.oauth })
       .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
       .setIssuedAt()
       .setExpirationTime(`${FLOW_TTL_SECONDS}s`)
@@ -67,6 +78,11 @@ export class SignInFlowStore {
         (req[FLOW_COOKIES_OUT] ??= []).push({ name: cookieName(state), value, maxAgeSeconds: FLOW_TTL_SECONDS });
         cb(null, state);
       }, (err: Error) => cb(err));
+  }
+
+  /** Marks a finished flow's state spent: a later callback with it is a replay, even from the same browser. */
+  async spend(state: string): Promise<void> {
+    await this.markers.complete('oauth-state', state);
   }
 
   /** passport calls this on the callback (arity 4): hands back the PKCE verifier, or refuses the state. */
@@ -87,6 +103,7 @@ export class SignInFlowStore {
       message: 'This sign-in was not started in this browser, or it expired (10 minutes). Start again at /auth/google in the same browser.',
     };
     if (!cookie) return unknown;
+    if (cookie === SPENT) return replayed; // this browser's own sign-in, finished: a reload or the back button
     let payload: Record<string, unknown>;
     try {
       ({ payload } = await jwtDecrypt(cookie, this.key, { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] }));
@@ -94,13 +111,17 @@ export class SignInFlowStore {
       return unknown;
     }
     if (payload.st !== providedState || typeof payload.v !== 'string') return unknown;
-    if (!(await this.markers.claim('oauth-state', providedState))) {
-      return { reason: 'state_replayed', message: 'This sign-in callback was already used. Start a new sign-in at /auth/google.' };
+    // Claimed with the flow's own secret: a retry by this browser (S3 applied the claim but its answer was lost, or
+    // the person reloads after a 503) is let through; it can only reach Google's code exchange, and Google refuses
+    // a code that was already exchanged. Anyone without this cookie was stopped above.
+    const nonce = typeof payload.n === 'string' ? payload.n : undefined;
+    if (!(await this.markers.claim('oauth-state', providedState, nonce))) {
+      return replayed;
     }
-    // Spent: the controller expires the cookie.
-    (req[FLOW_COOKIES_OUT] ??= []).push({ name: cookieName(providedState), value: '', maxAgeSeconds: 0 });
+    // Spent: the controller replaces the cookie with SPENT once the sign-in is done.
+    (req[FLOW_COOKIES_OUT] ??= []).push({ name: cookieName(providedState), value: SPENT, maxAgeSeconds: FLOW_TTL_SECONDS });
     const oauth = payload.o && typeof payload.o === 'object' ? (payload.o as PendingAuthorization) : undefined;
-    return { verifier: payload.v, flow: { loginHint: typeof payload.h === 'string' ? payload.h : undefined, retried: payload.r === true, oauth } };
+    return { verifier: payload.v, flow: { loginHint: typeof payload.h === 'string' ? payload.h : undefined, retried: payload.r === true, oauth, state: providedState } };
   }
 }
 

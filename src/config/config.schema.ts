@@ -1,11 +1,55 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+// The scope vocabulary is a table with no imports of its own (a leaf), read here only to check GOOGLE_SCOPES at boot:
+// one list for the routes, the OAuth server and the configuration, so they cannot disagree.
+import { SCOPE_VOCABULARY } from '../workspace/required-scopes.js';
+import { RateLimit, rateLimitSetting, TrustProxy, trustProxySetting } from './edge-settings.js';
 
 const DEFAULT_SCOPES = [
   'https://www.googleapis.com/auth/gmail.readonly',
   'https://www.googleapis.com/auth/drive.readonly',
   'https://www.googleapis.com/auth/calendar.readonly',
 ].join(' ');
+
+const GOOGLE_SCOPE_PREFIX = 'https://www.googleapis.com/auth/';
+/** Short name -> Google scope URL: `gmail.send` -> https://www.googleapis.com/auth/gmail.send, `mail.google.com` -> https://mail.google.com/. */
+const SCOPE_BY_SHORT_NAME = new Map(
+  [...SCOPE_VOCABULARY, `${GOOGLE_SCOPE_PREFIX}userinfo.email`, `${GOOGLE_SCOPE_PREFIX}userinfo.profile`].map((url) => [
+    url.startsWith(GOOGLE_SCOPE_PREFIX) ? url.slice(GOOGLE_SCOPE_PREFIX.length) : url.replace(/^https:\/\//, '').replace(/\/$/, ''),
+    url,
+  ]),
+);
+const SIGN_IN_SCOPES = new Set(['openid', 'email', 'profile']);
+
+/**
+ * GOOGLE_SCOPES as Google scope URLs: short names expanded, full URLs and the OpenID names kept, anything else
+ * refused (Google would refuse it at sign-in, and no route could use it). Returns the unknown names instead when any.
+ */
+export function expandGoogleScopes(raw: string): { scopes: string[]; unknown: string[] } {
+  const scopes: string[] = [];
+  const unknown: string[] = [];
+  for (const name of raw.split(/[\s,]+/).filter(Boolean)) {
+    if (SIGN_IN_SCOPES.has(name) || [...SCOPE_BY_SHORT_NAME.values()].includes(name)) scopes.push(name);
+    else if (SCOPE_BY_SHORT_NAME.has(name)) scopes.push(SCOPE_BY_SHORT_NAME.get(name) as string);
+    else unknown.push(name);
+  }
+  return { scopes: [...new Set(scopes)], unknown };
+}
+
+const googleScopes = z
+  .string()
+  .default(DEFAULT_SCOPES)
+  .transform((raw, ctx) => {
+    const { scopes, unknown } = expandGoogleScopes(raw);
+    if (unknown.length) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `has unknown scope ${unknown.map((u) => `"${u.slice(0, 80)}"`).join(', ')}: use short names (${[...SCOPE_BY_SHORT_NAME.keys()].join(', ')}) or their https://www.googleapis.com/auth/... URLs`,
+      });
+      return z.NEVER;
+    }
+    return scopes;
+  });
 
 const bool = z
   .enum(['true', 'false', '1', '0', ''])
@@ -42,7 +86,7 @@ export const envSchema = z
     PUBLIC_URL: url.optional(),
     GOOGLE_CLIENT_ID: required('the OAuth client id from Google Cloud console'),
     GOOGLE_CLIENT_SECRET: required('the OAuth client secret from Google Cloud console'),
-    GOOGLE_SCOPES: z.string().default(DEFAULT_SCOPES),
+    GOOGLE_SCOPES: googleScopes,
     GOOGLE_AUTH_URL: url.default('https://accounts.google.com/o/oauth2/v2/auth'),
     GOOGLE_TOKEN_URL: url.default('https://oauth2.googleapis.com/token'),
     GOOGLE_USERINFO_URL: url.default('https://openidconnect.googleapis.com/v1/userinfo'),
@@ -72,6 +116,11 @@ export const envSchema = z
     GOOGLE_CLIENT_CACHE_MAX: int(10000, 1),
     S3_LATENCY_WARN_MS: int(500, 1),
     COOKIE_SECURE: z.enum(['auto', 'true', 'false']).default('auto'),
+    TRUST_PROXY: trustProxySetting,
+    RATE_LIMIT_REGISTER: rateLimitSetting('30/3600'),
+    RATE_LIMIT_TOKEN: rateLimitSetting('120/60'),
+    RATE_LIMIT_AUTHORIZE: rateLimitSetting('60/60'),
+    RATE_LIMIT_GOOGLE_CALLBACK: rateLimitSetting('60/60'),
     OAUTH_PREFIX: prefix('oauth/'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     AUDIT_S3: z.enum(['true', 'false']).default('false'),
@@ -96,6 +145,9 @@ export const envSchema = z
     OAUTH_REGISTRATION_TOKEN: z.string().min(32, 'must be at least 32 characters (a random initial access token)').optional(),
     MCP_TOOLS: z.string().regex(/^\s*[a-z_]+\s*(,\s*[a-z_]+\s*)*$/, 'must be a comma list of tiers (core, extended, all), services or tool names').default('all'),
     MCP_READ_ONLY: z.enum(['true', 'false']).default('false'),
+    OAUTH_CLIENT_METADATA_DOCUMENTS: z.enum(['true', 'false']).default('true'),
+    OAUTH_CIMD_ALLOW_PRIVATE_HOSTS: z.enum(['true', 'false']).default('false'),
+    OAUTH_CIMD_EXTRA_CA: z.string().regex(/-----BEGIN CERTIFICATE-----/, 'must be PEM certificates').optional(),
     CORS_ORIGINS: z.string().default('').refine((v) => v.split(',').map((o) => o.trim()).filter(Boolean).every((o) => o === '*' || /^https?:\/\/[^/\s]+$/.test(o)), 'must be * or a comma list of origins like https://app.example.com (scheme and host, no path)'),
   })
   .superRefine((env, ctx) => {
@@ -159,6 +211,10 @@ export interface AppConfigValues {
   /** outageGraceMs: how long a session checked against S3 stays usable from memory while S3 is unreachable. */
   sessions: { cacheTtlMs: number; cacheMax: number; outageGraceMs: number };
   cookieSecure: 'auto' | boolean;
+  /** Which proxies may set X-Forwarded-*: the client IP of audit events and rate limits depends on it. */
+  trustProxy: TrustProxy;
+  /** Per-IP limits by endpoint; undefined = not limited. */
+  rateLimits: { register?: RateLimit; token?: RateLimit; authorize?: RateLimit; googleCallback?: RateLimit };
   logLevel: string;
   audit: { s3: boolean; prefix: string };
   /** On SIGTERM: answer not-ready this long (so load balancers stop sending), then drain and exit. */
@@ -178,6 +234,8 @@ export interface AppConfigValues {
     sealKey: Buffer;
   };
   mcp: { tools: string[]; readOnly: boolean };
+  /** Client ID Metadata Documents: accepted at all, and (tests, internal networks) from http and private addresses. */
+  cimd: { enabled: boolean; allowPrivateHosts: boolean; extraCa?: string };
   /** Browser origins allowed to call /mcp and the OAuth endpoints ('*' = any); empty = none beyond the defaults. */
   corsOrigins: string[];
 }
@@ -204,7 +262,7 @@ export function parseConfig(raw: Record<string, string | undefined>): AppConfigV
     google: {
       clientId: env.GOOGLE_CLIENT_ID,
       clientSecret: env.GOOGLE_CLIENT_SECRET,
-      scopes: [...new Set(['openid', 'email', 'profile', ...env.GOOGLE_SCOPES.split(/\s+/).filter(Boolean)])],
+      scopes: [...new Set(['openid', 'email', 'profile', ...env.GOOGLE_SCOPES])],
       authUrl: env.GOOGLE_AUTH_URL,
       tokenUrl: env.GOOGLE_TOKEN_URL,
       userinfoUrl: env.GOOGLE_USERINFO_URL,
@@ -239,6 +297,8 @@ export function parseConfig(raw: Record<string, string | undefined>): AppConfigV
     },
     sessions: { cacheTtlMs: env.SESSION_CACHE_TTL_MS, cacheMax: env.SESSION_CACHE_MAX, outageGraceMs: env.SESSION_OUTAGE_GRACE_MS },
     cookieSecure: env.COOKIE_SECURE === 'auto' ? 'auto' : env.COOKIE_SECURE === 'true',
+    trustProxy: env.TRUST_PROXY,
+    rateLimits: { register: env.RATE_LIMIT_REGISTER, token: env.RATE_LIMIT_TOKEN, authorize: env.RATE_LIMIT_AUTHORIZE, googleCallback: env.RATE_LIMIT_GOOGLE_CALLBACK },
     logLevel: env.LOG_LEVEL,
     audit: { s3: env.AUDIT_S3 === 'true', prefix: env.AUDIT_S3_PREFIX },
     shutdownDelayMs: env.SHUTDOWN_DELAY_MS,
@@ -252,6 +312,7 @@ export function parseConfig(raw: Record<string, string | undefined>): AppConfigV
       registrationToken: env.OAUTH_REGISTRATION_TOKEN,
       sealKey: createHash('sha256').update('oauth-server-seal\0').update(keyMaterial).digest(),
     },
+    cimd: { enabled: env.OAUTH_CLIENT_METADATA_DOCUMENTS === 'true', allowPrivateHosts: env.OAUTH_CIMD_ALLOW_PRIVATE_HOSTS === 'true', extraCa: env.OAUTH_CIMD_EXTRA_CA?.replace(/\\n/g, '\n') },
     mcp: { tools: env.MCP_TOOLS.split(',').map((t) => t.trim()), readOnly: env.MCP_READ_ONLY === 'true' },
     corsOrigins: env.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
   };

@@ -91,7 +91,9 @@ export class AuthorizationFlow {
     const known = client as OAuthClient;
     await this.clients.recordUse(known);
     if (known.firstParty) return { kind: 'sign-in', request };
-    if (remembered && (await this.approvals.covers(remembered, known.clientId, requestedScopes(request)))) {
+    // prompt=consent (OpenID Connect's parameter, sent by some OAuth clients): ask again even if approved before.
+    const promptConsent = typeof query.prompt === 'string' && query.prompt.split(' ').includes('consent');
+    if (!promptConsent && remembered && (await this.approvals.covers(remembered, known.clientId, requestedScopes(request)))) {
       return { kind: 'sign-in', request: { ...request, rememberedUser: remembered } };
     }
     return this.consentPage(known, request, undefined, cookies);
@@ -189,9 +191,10 @@ export class AuthorizationFlow {
   /** The access asked for, one line each. */
   private describeAccess(scopes: string[]): string[] {
     return scopes.flatMap((s) =>
-      // No scope asked: the token gets everything the person grants this service at Google (GOOGLE_SCOPES).
+      // No scope asked: the token gets every access the person has granted this service at Google, which is what
+      // the sign-in asks for (GOOGLE_SCOPES) plus anything granted earlier.
       s === DEFAULT_ACCESS
-        ? ['Everything you allow this service at Google:', ...this.config.values.google.scopes.filter((g) => g.startsWith('https://')).map(describeScope)]
+        ? ['Everything you have allowed or will allow this service at Google, which includes:', ...this.config.values.google.scopes.filter((g) => g.startsWith('https://')).map(describeScope)]
         : [describeScope(s)],
     );
   }

@@ -1,3 +1,4 @@
+import { MAX_SCOPE_LENGTH } from './scope-request.js';
 import { Injectable, Logger } from '@nestjs/common';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { DomainError } from '../common/domain-error.js';
@@ -63,7 +64,9 @@ export class ClientRegistration {
     const clientUri = optionalString(m, 'client_uri', stringLength);
     if (clientUri && !/^https:\/\/[^/?#@\s]+/i.test(clientUri)) throw new OAuthError('invalid_client_metadata', '"client_uri" must be an https URL.');
     for (const [key, value] of Object.entries(m)) {
-      if (typeof value === 'string' && value.length > stringLength) throw new OAuthError('invalid_client_metadata', `"${key}" is longer than ${stringLength} characters.`);
+      // MCP clients register with every scope of the resource's challenge (all of /mcp's: ~700 characters).
+      const limit = key === 'scope' ? MAX_SCOPE_LENGTH : stringLength;
+      if (typeof value === 'string' && value.length > limit) throw new OAuthError('invalid_client_metadata', `"${key}" is longer than ${limit} characters.`);
     }
     const uniqueGrants = [...new Set(grantTypes as GrantType[])];
     const { client, secret } = await this.clients.register({ clientName, clientUri, redirectUris: uris as string[], tokenEndpointAuthMethod: method, grantTypes: uniqueGrants });

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { AppConfig } from '../config/app-config.js';
 import { JsonObjectRepository } from '../storage/json-object.repository.js';
 import { StorageError } from '../storage/storage.errors.js';
+import { ClientMetadataDocuments, isClientIdUrl } from './client-metadata-document.js';
 import { GrantType, hashSecret, OAuthClient, TokenEndpointAuthMethod } from './oauth-client.js';
 
 export interface NewClient {
@@ -27,11 +28,14 @@ export class OAuthClientRepository {
   private readonly prefix: string;
   private readonly staticClients: Map<string, OAuthClient>;
   private readonly unusedTtlMs: number;
+  private readonly cimd: boolean;
 
   constructor(
     private readonly objects: JsonObjectRepository,
     config: AppConfig,
+    private readonly documents: ClientMetadataDocuments,
   ) {
+    this.cimd = config.values.cimd.enabled;
     this.prefix = `${config.values.oauth.prefix}clients/`;
     this.unusedTtlMs = config.values.oauth.unusedClientTtlDays * DAY_MS;
     this.staticClients = new Map(
@@ -66,6 +70,7 @@ export class OAuthClientRepository {
   async findById(clientId: string): Promise<OAuthClient | undefined> {
     const fixed = this.staticClients.get(clientId);
     if (fixed) return fixed;
+    if (isClientIdUrl(clientId)) return this.cimd ? this.documents.resolve(clientId) : undefined;
     if (!/^wsb_[A-Za-z0-9_-]{22}$/.test(clientId)) return undefined;
     const stored = await this.objects.get(this.key(clientId));
     if (!stored) return undefined;
@@ -80,7 +85,7 @@ export class OAuthClientRepository {
 
   /** Records that the client was used, at most once a day (an S3 write per token request would be waste). */
   async recordUse(client: OAuthClient): Promise<void> {
-    if (client.static || this.lastUse(client) + DAY_MS > Date.now()) return;
+    if (client.static || isClientIdUrl(client.clientId) || this.lastUse(client) + DAY_MS > Date.now()) return;
     try {
       await this.objects.put(this.key(client.clientId), { ...client, lastUsedAt: new Date().toISOString() });
     } catch (err) {

@@ -2,7 +2,7 @@ import type { ProtectedResource } from '../sessions/protected-resources.js';
 import { SCOPE_VOCABULARY } from '../workspace/required-scopes.js';
 
 /** RFC 8414 authorization server metadata for this service. */
-export function authorizationServerMetadata(issuer: string, base: string, opts: { registration: boolean; jwks: boolean }) {
+export function authorizationServerMetadata(issuer: string, base: string, opts: { registration: boolean; jwks: boolean; clientMetadataDocuments?: boolean }) {
   return {
     issuer,
     authorization_endpoint: `${base}/oauth/authorize`,
@@ -21,6 +21,8 @@ export function authorizationServerMetadata(issuer: string, base: string, opts: 
     revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
     introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
     authorization_response_iss_parameter_supported: true,
+    // A client_id may be the https URL of its Client ID Metadata Document (client-metadata-document.ts).
+    ...(opts.clientMetadataDocuments ? { client_id_metadata_document_supported: true } : {}),
   };
 }
 

@@ -45,7 +45,7 @@ export class OAuthController {
   @Get('.well-known/oauth-authorization-server')
   metadata() {
     const { jwt, publicUrl, oauth } = this.config.values;
-    return authorizationServerMetadata(jwt.issuer, publicUrl, { registration: oauth.dynamicRegistration, jwks: jwt.algorithm === 'ES256' });
+    return authorizationServerMetadata(jwt.issuer, publicUrl, { registration: oauth.dynamicRegistration, jwks: jwt.algorithm === 'ES256', clientMetadataDocuments: this.config.values.cimd.enabled });
   }
 
   /** The bearer verification key, when bearer tokens are ES256. */

@@ -7,6 +7,7 @@ import { AuthorizationCodes } from './authorization-codes.js';
 import { AuthorizationFlow } from './authorization-flow.service.js';
 import { AuthorizationRequest } from './authorization-request.js';
 import { ClientApprovals } from './client-approvals.js';
+import { ClientMetadataDocuments } from './client-metadata-document.js';
 import { ClientRegistration } from './client-registration.service.js';
 import { OAuthClientRepository } from './oauth-client.repository.js';
 import { OAuthController } from './oauth.controller.js';
@@ -19,7 +20,7 @@ import { TokenEndpoint } from './token-endpoint.service.js';
 @Module({
   imports: [AuthModule, SessionsModule, StorageModule],
   controllers: [OAuthController, ResourceMetadataController],
-  providers: [AuthorizationFlow, TokenEndpoint, ClientRegistration, OAuthClientRepository, ClientApprovals, AuthorizationCodes, RefreshTokenFamilies, SealedValues],
+  providers: [AuthorizationFlow, TokenEndpoint, ClientRegistration, OAuthClientRepository, ClientApprovals, AuthorizationCodes, RefreshTokenFamilies, SealedValues, ClientMetadataDocuments],
 })
 export class OAuthModule implements OnModuleInit {
   constructor(

@@ -6,7 +6,7 @@ import { SCOPE_VOCABULARY } from '../workspace/required-scopes.js';
  */
 const IGNORED = new Set(['offline_access']);
 const VOCABULARY = new Set(SCOPE_VOCABULARY);
-const MAX_SCOPE_LENGTH = 2048;
+export const MAX_SCOPE_LENGTH = 2048;
 
 export type ScopeRequest = { ok: true; scopes: string[] } | { ok: false; description: string };
 

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { AuditLog } from '../observability/audit-log.js';
+import { ProtectedResources } from '../sessions/protected-resources.js';
+import { tokenAudience } from './token-resource.js';
 import { Metrics } from '../observability/metrics.js';
 import { BearerTokenService } from '../sessions/bearer-token.service.js';
 import { SessionStore } from '../sessions/session.store.js';
@@ -37,6 +39,7 @@ export class TokenEndpoint {
     private readonly tokens: BearerTokenService,
     private readonly audit: AuditLog,
     private readonly metrics: Metrics,
+    private readonly resources: ProtectedResources,
   ) {}
 
   /** The token endpoint. */
@@ -116,18 +119,24 @@ export class TokenEndpoint {
     if (createHash('sha256').update(verifier).digest('base64url') !== grant.codeChallenge) {
       throw new OAuthError('invalid_grant', 'The PKCE code_verifier does not match the code_challenge.');
     }
+    const audience = tokenAudience(this.resources, body.resource, grant.resource);
     const session = await this.sessions.create(grant.email, this.families.lifetimeSeconds);
     // The family is recorded even for a client without the refresh_token grant: it links the code to the session,
     // so a replayed code ends that session. Such a client is never given the token (and could not use it).
     const familyToken = await this.families.create({ familyId: grant.familyId, clientId: client.clientId, email: grant.email, sessionId: session.sessionId, resource: grant.resource, scope: grant.scope });
     const refreshToken = grantTypesOf(client).includes('refresh_token') ? familyToken : undefined;
-    const access = await this.tokens.issue(session, { audience: grant.resource, clientId: client.clientId, scopes: grant.scope?.split(' ') });
+    const access = await this.tokens.issue(session, { audience, clientId: client.clientId, scopes: grant.scope?.split(' ') });
     return { access_token: access.accessToken, token_type: 'Bearer', expires_in: access.expiresIn, ...(refreshToken ? { refresh_token: refreshToken } : {}), scope: access.scope };
   }
 
   private async refresh(body: Params, client: OAuthClient): Promise<TokenResponse> {
     const token = str(body.refresh_token, 256);
     if (!token) throw new OAuthError('invalid_request', 'Send the refresh token as "refresh_token".');
+    if (body.resource !== undefined) {
+      // A resource the family cannot have is refused before the token is rotated away.
+      const found = await this.families.find(token);
+      if (found?.family.clientId === client.clientId) tokenAudience(this.resources, body.resource, found.family.resource);
+    }
     const result = await this.families.rotate(token, client.clientId);
     if (result.status === 'reused') {
       await this.revokeFamily(result.family, 'refresh token reuse');
@@ -138,7 +147,8 @@ export class TokenEndpoint {
     if (result.status !== 'rotated') throw new OAuthError('invalid_grant', 'The refresh token is invalid, expired or revoked. Sign in again.');
     const session = await this.sessions.find(result.family.sessionId);
     if (!session) throw new OAuthError('invalid_grant', 'The session of this refresh token has ended (logout or revocation). Sign in again.');
-    const access = await this.tokens.issue(session, { audience: result.family.resource, clientId: client.clientId, scopes: result.family.scope?.split(' ') });
+    const audience = tokenAudience(this.resources, body.resource, result.family.resource);
+    const access = await this.tokens.issue(session, { audience, clientId: client.clientId, scopes: result.family.scope?.split(' ') });
     return { access_token: access.accessToken, token_type: 'Bearer', expires_in: access.expiresIn, refresh_token: result.token, scope: access.scope };
   }
 

@@ -26,7 +26,7 @@ const REDACT = [
 ];
 
 /** Query parameters whose values are secrets or one-time credentials; request lines show them as [redacted]. */
-const SECRET_PARAMS = /^(code|state|token|access_token|refresh_token|id_token|client_secret|code_verifier|password)$/i;
+const SECRET_PARAMS = /^(code|state|token|access_token|refresh_token|id_token|client_secret|code_verifier|password|ticket)$/i;
 
 /** The service's pino logger: JSON lines with redaction, or human-readable output for the local run. */
 export function createPinoLogger(opts: { level: string; pretty?: boolean; destination?: DestinationStream }): Logger {

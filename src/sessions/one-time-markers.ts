@@ -5,8 +5,9 @@ import { JsonObjectRepository } from '../storage/json-object.repository.js';
 import { StorageError } from '../storage/storage.errors.js';
 
 /**
- * Values that may be used once across all replicas (sign-in `state`). A create-only S3 put decides who was
- * first. Objects live under `{S3_SESSION_PREFIX}used/`; an S3 lifecycle rule on that prefix (1 day) cleans them.
+ * Values that may be used once across all replicas (sign-in `state`, authorization codes). A create-only S3 put
+ * decides who was first. Objects live under `{S3_SESSION_PREFIX}used/`; an S3 lifecycle rule on that prefix (1 day)
+ * cleans them.
  */
 @Injectable()
 export class OneTimeMarkers {
@@ -19,15 +20,36 @@ export class OneTimeMarkers {
     this.prefix = `${config.values.s3.sessionPrefix}used/`;
   }
 
-  /** True the first time a value is claimed, false on every later claim (a replay). */
-  async claim(kind: string, value: string): Promise<boolean> {
-    const id = createHash('sha256').update(`${kind}\0${value}`).digest('base64url');
+  /**
+   * True the first time a value is claimed, false on every later claim (a replay). With a `claimant` (a secret only
+   * the legitimate holder knows), a repeated claim by the same claimant is also true: when S3 applied the first
+   * create but its answer was lost, the SDK's retry (or the person's reload) meets the marker it wrote itself and
+   * must not be told "already used".
+   */
+  async claim(kind: string, value: string, claimant?: string): Promise<boolean> {
+    const key = this.key(kind, value);
+    const claimedBy = claimant === undefined ? undefined : digest(`claimant\0${claimant}`);
     try {
-      await this.objects.put(`${this.prefix}${id}.json`, { kind, used_at: new Date().toISOString() }, { ifNoneMatch: '*' });
+      await this.objects.put(key, { kind, used_at: new Date().toISOString(), claimed_by: claimedBy }, { ifNoneMatch: '*' });
       return true;
     } catch (err) {
-      if (err instanceof StorageError && err.code === 'conflict') return false;
-      throw err;
+      if (!(err instanceof StorageError && err.code === 'conflict')) throw err;
     }
+    if (claimedBy === undefined) return false;
+    const existing = (await this.objects.get(key))?.value as { claimed_by?: unknown; completed?: unknown } | undefined;
+    return existing?.claimed_by === claimedBy && existing.completed !== true;
   }
+
+  /** Records that the claimant finished with the value: from now on every claim, its own included, is a replay. */
+  async complete(kind: string, value: string): Promise<void> {
+    await this.objects.put(this.key(kind, value), { kind, used_at: new Date().toISOString(), completed: true });
+  }
+
+  private key(kind: string, value: string): string {
+    return `${this.prefix}${digest(`${kind}\0${value}`)}.json`;
+  }
+}
+
+function digest(text: string): string {
+  return createHash('sha256').update(text).digest('base64url');
 }

@@ -63,8 +63,8 @@ export class SessionStore {
     const now = new Date();
     const session = makeSession(randomBytes(32).toString('base64url'), email, now, new Date(now.getTime() + lifetimeSeconds * 1000));
     // If-None-Match: an id collision (or a replay) can never overwrite, and so never rebind, an existing session.
-    await this.objects.put(this.sessionKey(session.sessionId), toSessionDocument(session), { ifNoneMatch: '*' });
-    await this.objects.put(this.userIndexKey(email, session.sessionId), { session_id: session.sessionId }, { ifNoneMatch: '*' });
+    await this.objects.create(this.sessionKey(session.sessionId), toSessionDocument(session));
+    await this.objects.create(this.userIndexKey(email, session.sessionId), { session_id: session.sessionId });
     this.memory.set(session.sessionId, { session, checkedAt: Date.now() });
     this.metrics.sessions.inc({ event: 'created' });
     return session;

@@ -1,7 +1,38 @@
 import { z } from 'zod';
 
-/** A Google resource id: Google's id alphabet only, so nothing else reaches a Google URL path. */
-export const googleId = z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'must be a Google id (letters, digits, "_" and "-")');
+/*
+ * Values that end up in the path of a Google API URL. googleapis percent-encodes a path parameter (RFC 6570 simple
+ * expansion), so "/" and "%" cannot split or re-encode the path, but "." and ".." are left as they are and would be
+ * read as dot segments: `calendars/../events` is `events`. So every such value is checked here against the
+ * alphabet Google uses for it, and never is only dots. Fastify has already decoded the request, so `%2F` arrives
+ * as "/" and `%252F` as "%2F"; both fail the alphabets below.
+ */
+
+/** Google's id alphabet (base64url): Drive files, Gmail messages, threads and labels, Docs, Sheets, Tasks, events. */
+const ID_ALPHABET = /^[A-Za-z0-9_-]+$/;
+const ID_MESSAGE = 'must be a Google id (letters, digits, "_" and "-")';
+
+/** Not `.` or `..`, which a URL resolver treats as "this" or "the parent" segment. */
+const NOT_DOTS = (v: string) => !/^\.+$/.test(v);
+
+/**
+ * A Google resource id: Google's id alphabet only, so nothing else reaches a Google URL path. Long enough for
+ * Gmail's attachment ids (several hundred characters); the alphabet, not the length, is what keeps the path safe.
+ */
+export const googleId = z.string().min(1, ID_MESSAGE).max(2048).regex(ID_ALPHABET, ID_MESSAGE);
+
+/**
+ * A calendar id: `primary`, or the calendar's address (`ada@example.com`, `…@group.calendar.google.com`,
+ * `en.usa#holiday@group.v.calendar.google.com`). `@`, `#`, `+` and `.` are legitimate; a value of dots is not.
+ */
+export const calendarId = z
+  .string()
+  .max(320)
+  .regex(/^[A-Za-z0-9_.@#+-]+$/, 'must be "primary" or a calendar id such as name@group.calendar.google.com')
+  .refine(NOT_DOTS, 'must be "primary" or a calendar id, not a path segment like ".."');
+
+/** Refinement for other values placed in a path (a Sheets range): not `.` or `..`. */
+export const notDotSegment = [NOT_DOTS, 'must not be "." or ".."'] as const;
 
 /** A list of email addresses (for To, Cc, Bcc, attendees). */
 export const emailList = z.array(z.email({ message: 'must be an email address' })).max(100);

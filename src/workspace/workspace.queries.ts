@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { driveFields } from './ids.js';
+import { calendarId, driveFields } from './ids.js';
 
 const pageToken = z.string().max(2048).regex(/^[A-Za-z0-9_\-.~=+/]+$/, 'must be a pageToken returned by a previous page').optional();
 const searchQuery = z.string().max(2048, 'must be at most 2048 characters').optional();
@@ -26,7 +26,7 @@ export type DriveFilesQuery = z.infer<typeof driveFilesQuery>;
 /** `GET /v1/users/{userId}/calendar/events` */
 export const calendarEventsQuery = z
   .strictObject({
-    calendarId: z.string().max(320).regex(/^[A-Za-z0-9_.@#+-]+$/, 'must be "primary" or a calendar id').default('primary'),
+    calendarId: calendarId.default('primary'),
     timeMin: isoDateTime,
     timeMax: isoDateTime,
     pageToken,

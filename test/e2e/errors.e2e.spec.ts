@@ -1,6 +1,7 @@
 import { DeleteBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createApp } from '../../src/app.factory.js';
 import { CapturedLogger } from '../support/captured-logger.js';
+import { Browser } from '../support/http-client.js';
 import {
   createBucket,
   getWithBearer,
@@ -9,6 +10,7 @@ import {
   Service,
   signIn,
   startService,
+  startSignIn,
   startWorldWithService,
   stopAll,
   World,
@@ -40,8 +42,11 @@ describe('Bad input, S3 errors, compatibility and log hygiene', () => {
     await createBucket(world, 'short-lived');
     const service = await startService(world, { S3_BUCKET: 'short-lived' });
     try {
+      // The callback is the first S3 call of a sign-in (/auth/google asks S3 nothing, so it cannot leak who is known).
+      const browser = new Browser();
+      const callbackUrl = await world.google.approve(await startSignIn(service, browser, 'zoe@example.com'), { email: 'zoe@example.com' });
       await world.admin.send(new DeleteBucketCommand({ Bucket: 'short-lived' }));
-      const res = await fetch(`${service.url}/auth/google?login_hint=zoe@example.com`, { redirect: 'manual' });
+      const res = await browser.get(callbackUrl);
       expect(res.status).toBe(503);
       expect(await res.json()).toEqual({
         statusCode: 503,

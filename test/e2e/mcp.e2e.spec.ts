@@ -117,6 +117,14 @@ describe('MCP endpoint: the official SDK clients over Streamable HTTP', () => {
     expect(sent.id).toEqual(expect.any(String));
   });
 
+  it('create_drive_file takes an upload as large as the REST route does (over the 1 MiB default body)', async () => {
+    const bytes = Buffer.alloc(2 * 1024 * 1024, 'a');
+    const created = await client.callTool({ name: 'create_drive_file', arguments: { name: 'big.txt', mimeType: 'text/plain', content: bytes.toString('base64') } });
+    expect(created.isError).toBeFalsy();
+    const id = (created.structuredContent as { id: string }).id;
+    expect(world.google.driveFile(USER, id)?.bytes?.equals(bytes)).toBe(true);
+  });
+
   it('invalid arguments: JSON-RPC -32602 naming each field; unknown tool too', async () => {
     await expect(client.callTool({ name: 'get_gmail_message_content', arguments: { messageId: '../../etc' } })).rejects.toMatchObject({ code: -32602, message: expect.stringContaining('"messageId"') });
     await expect(client.callTool({ name: 'create_event', arguments: { summary: 'x', start: '2026-01-01T11:00:00Z', end: '2026-01-01T10:00:00Z' } })).rejects.toMatchObject({ code: -32602, message: expect.stringContaining('"end" must be after start') });

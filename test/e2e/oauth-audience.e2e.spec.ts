@@ -66,6 +66,22 @@ describe('OAuth audiences: a token works only at the resource it was issued for 
     expect((await getWithBearer(sut, '/v1/users/me/gmail/messages', token)).status).toBe(401);
   });
 
+  it('the token request may name the resource again, or a narrower one, never a wider or foreign one (RFC 8707 2.2)', async () => {
+    const v1 = await client.tokens(email, { resource: `${sut.url}/v1` }, browser);
+    const same = await client.token({ grant_type: 'refresh_token', refresh_token: v1.refresh_token as string, resource: `${sut.url}/v1` });
+    expect([same.status, claimsOf(same.json.access_token as string).aud]).toEqual([200, `${sut.url}/v1`]);
+    const narrower = await client.token({ grant_type: 'refresh_token', refresh_token: same.json.refresh_token as string, resource: `${sut.url}/v1/users/me/tasks` });
+    expect([narrower.status, claimsOf(narrower.json.access_token as string).aud]).toEqual([200, `${sut.url}/v1/users/me/tasks`]);
+    expect((await getWithBearer(sut, '/v1/users/me/gmail/messages', narrower.json.access_token as string)).status).toBe(401);
+    for (const resource of [sut.url, `${sut.url}/mcp`, 'https://other.example.com/v1']) {
+      const wider = await client.token({ grant_type: 'refresh_token', refresh_token: narrower.json.refresh_token as string, resource });
+      expect([resource, wider.status, wider.json.error]).toEqual([resource, 400, 'invalid_target']);
+    }
+    // Refused before anything was rotated: the same refresh token still works, for its own audience.
+    const still = await client.token({ grant_type: 'refresh_token', refresh_token: narrower.json.refresh_token as string });
+    expect([still.status, claimsOf(still.json.access_token as string).aud]).toEqual([200, `${sut.url}/v1`]);
+  });
+
   it('refuses a resource that is not one of ours with invalid_target', async () => {
     await client.tokens(email, {}, browser); // the person has approved the client: errors go back to it
     for (const resource of [`${sut.url}/v1/users/me/youtube`, `${sut.url}/v1/users/${email}/gmail`, `${sut.url}/v1/users/me`, 'https://other.example.com/v1', `${sut.url}/v1/users/me/gmail#x`]) {
@@ -73,6 +89,16 @@ describe('OAuth audiences: a token works only at the resource it was issued for 
       expect([resource, callback.searchParams.get('error')]).toEqual([resource, 'invalid_target']);
       expect(tokens).toBeUndefined();
     }
+  });
+
+  it('a 401 raised while calling Google (the grant is gone: reauth_required) carries the route\'s challenge too', async () => {
+    const token = (await client.tokens('revoked-at-google@example.com', {}, new Browser())).access_token;
+    world.google.revokeUser('revoked-at-google@example.com');
+    world.google.expireAccessTokens('revoked-at-google@example.com');
+    const res = await getWithBearer(sut, '/v1/users/me/drive/files', token);
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { error: string }).error).toBe('reauth_required');
+    expect(challengeParams(res.headers.get('www-authenticate'))).toMatchObject({ error: 'invalid_token', resource_metadata: `${sut.url}/.well-known/oauth-protected-resource/v1/users/me/drive` });
   });
 
   it('serves metadata per resource with resource equal to the URL asked for, passing the oauth4webapi strict check', async () => {

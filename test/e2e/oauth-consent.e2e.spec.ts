@@ -76,7 +76,7 @@ describe('Consent of our own before any code leaves (the confused-deputy attack)
     expect(evil.location?.searchParams.get('code')).toBeNull();
   });
 
-  it('a returning user with the same client and no new scopes is not asked again, on any replica; a new scope asks again', async () => {
+  it('a returning user with the same client and no new scopes is not asked again, on any replica; a new scope or prompt=consent asks again', async () => {
     const browser = new Browser();
     const client = await register(sut, { client_name: 'Notes', redirect_uris: [LOOPBACK] });
     const first = await authorizeInBrowser(world, authorizeUrl(sut.url, (await request(client, LOOPBACK, { scope: GMAIL_READ })).params), 'return@example.com', { browser });
@@ -87,6 +87,8 @@ describe('Consent of our own before any code leaves (the confused-deputy attack)
       expect(again.consentPages).toHaveLength(0);
       expect(again.location?.searchParams.get('code')).toEqual(expect.any(String));
     }
+    const prompted = await authorizeInBrowser(world, authorizeUrl(sut.url, (await request(client, LOOPBACK, { scope: GMAIL_READ, prompt: 'consent' })).params), 'return@example.com', { browser });
+    expect(prompted.consentPages).toHaveLength(1); // prompt=consent asks again
     const wider = await authorizeInBrowser(world, authorizeUrl(replica.url, (await request(client, LOOPBACK, { scope: `${GMAIL_READ} ${DRIVE_READ}` })).params), 'return@example.com', { browser });
     expect(wider.consentPages).toHaveLength(1);
     expect(wider.location?.searchParams.get('code')).toEqual(expect.any(String));
@@ -170,6 +172,9 @@ describe('Consent of our own before any code leaves (the confused-deputy attack)
     const replay = await new Browser().get(resume);
     expect(replay.status).toBe(400);
     expect(replay.headers.get('location')).toBeNull();
+    // The ticket and the sealed consent form never reach a log line.
+    expect(world.logs.text).not.toContain(new URL(resume).searchParams.get('ticket') as string);
+    expect(world.logs.text).not.toContain(page.request);
   });
 });
 

@@ -1,5 +1,6 @@
 import { DeleteBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { createBucket, getWithBearer, Service, signIn, startService, startWorld, stopAll, World } from '../support/harness.js';
+import { createBucket, getWithBearer, Service, signIn, startService, startSignIn, startWorld, stopAll, World } from '../support/harness.js';
+import { Browser } from '../support/http-client.js';
 
 /** The value of one sample in Prometheus text format (0 when absent). */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number {
@@ -53,11 +54,14 @@ describe('Operations: metrics, request logs, audit trail, OpenAPI', () => {
     await createBucket(world, 'ops-gone');
     const other = await startService(world, { S3_BUCKET: 'ops-gone' });
     try {
+      // The sign-in's first S3 call is the callback's one-time state marker (a put); /auth/google asks S3 nothing.
+      const browser = new Browser();
+      const callbackUrl = await world.google.approve(await startSignIn(other, browser, 'x@example.com'), { email: 'x@example.com' });
       await world.admin.send(new DeleteBucketCommand({ Bucket: 'ops-gone' }));
-      expect((await fetch(`${other.url}/auth/google?login_hint=x@example.com`, { redirect: 'manual' })).status).toBe(503);
+      expect((await browser.get(callbackUrl)).status).toBe(503);
       const text = await (await fetch(`${other.url}/metrics`)).text();
-      expect(sample(text, 'broker_s3_errors_total', { code: 'bucket_missing', operation: 'get' })).toBe(1);
-      expect(sample(text, 'broker_s3_operation_duration_seconds_count', { operation: 'get', outcome: 'bucket_missing' })).toBe(1);
+      expect(sample(text, 'broker_s3_errors_total', { code: 'bucket_missing', operation: 'put' })).toBe(1);
+      expect(sample(text, 'broker_s3_operation_duration_seconds_count', { operation: 'put', outcome: 'bucket_missing' })).toBe(1);
     } finally {
       await other.close();
     }

@@ -70,6 +70,12 @@ export function serviceEnv(world: World, port: number, overrides: Record<string,
     // Replicas share one issuer (as behind one Kubernetes Service); each test instance has its own PUBLIC_URL.
     JWT_ISSUER: 'https://broker.test',
     SHUTDOWN_DELAY_MS: '0',
+    // Every request of a spec comes from 127.0.0.1: limits high enough that none is throttled by accident
+    // (rate-limits.e2e.spec.ts sets low ones to prove the 429).
+    RATE_LIMIT_REGISTER: '100000/60',
+    RATE_LIMIT_TOKEN: '100000/60',
+    RATE_LIMIT_AUTHORIZE: '100000/60',
+    RATE_LIMIT_GOOGLE_CALLBACK: '100000/60',
     ...overrides,
   };
 }

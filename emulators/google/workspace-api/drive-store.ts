@@ -40,6 +40,16 @@ export interface DriveFile {
 export class DriveStore {
   private readonly drives = new Map<string, Map<string, DriveFile>>();
 
+  /** Every user's Drive, for persistence.ts. */
+  snapshot(): Map<string, Map<string, DriveFile>> {
+    return this.drives;
+  }
+
+  /** Takes back a snapshot() read from disk. */
+  restore(saved: Map<string, Map<string, DriveFile>> | undefined): void {
+    saved?.forEach((files, email) => this.drives.set(email, files));
+  }
+
   /** The user's files by id, in creation order (seeded ones first). */
   files(email: string): Map<string, DriveFile> {
     let files = this.drives.get(email);

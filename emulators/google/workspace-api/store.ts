@@ -31,6 +31,20 @@ export class WorkspaceStore {
   private readonly events = new Map<string, Map<string, CalendarEvent>>();
   private readonly taskLists = new Map<string, Map<string, { id: string; title: string; tasks: Map<string, StoredTask> }>>();
 
+  /** Every user's content, for persistence.ts. */
+  snapshot() {
+    return { mailboxes: this.mailboxes, drafts: this.drafts, events: this.events, taskLists: this.taskLists };
+  }
+
+  /** Takes back a snapshot() read from disk. */
+  restore(saved: Partial<ReturnType<WorkspaceStore['snapshot']>>): void {
+    const into = <K, V>(target: Map<K, V>, source: Map<K, V> | undefined) => source?.forEach((v, k) => target.set(k, v));
+    into(this.mailboxes, saved.mailboxes);
+    into(this.drafts, saved.drafts);
+    into(this.events, saved.events);
+    into(this.taskLists, saved.taskLists);
+  }
+
   /** A new id in Google's alphabet. */
   static newId(): string {
     return randomBytes(8).toString('hex');

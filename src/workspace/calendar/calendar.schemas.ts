@@ -1,10 +1,8 @@
 import { z } from 'zod';
-import { emailList, googleId, isoDateTime } from '../ids.js';
-
-const calendarId = z.string().max(320).regex(/^[A-Za-z0-9_.@#+-]+$/, 'must be "primary" or a calendar id').default('primary');
+import { calendarId, emailList, googleId, isoDateTime } from '../ids.js';
 
 /** Query naming the calendar of a single-event route. */
-export const calendarQuery = z.strictObject({ calendarId });
+export const calendarQuery = z.strictObject({ calendarId: calendarId.default('primary') });
 export type CalendarQuery = z.infer<typeof calendarQuery>;
 
 const eventFields = {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { notDotSegment } from '../ids.js';
 
 // A1 notation: `Sheet1!A1:C10`, `'My sheet'!A:B`, `Sheet1`, `A1:B2` (first sheet).
 const SHEET = String.raw`(?:'(?:[^'\x00-\x1f]|'')+'|[A-Za-z0-9_.\- ]+)`;
@@ -6,8 +7,12 @@ const CELL = String.raw`(?:[A-Za-z]{1,3}[0-9]{0,7}|[0-9]{1,7})`;
 const AREA = `${CELL}(?::${CELL})?`;
 const A1 = new RegExp(`^(?:${SHEET}(?:!${AREA})?|${AREA})$`);
 
-/** A range in A1 notation. */
-export const a1Range = z.string().max(300).regex(A1, "must be a range in A1 notation, e.g. Sheet1!A1:C10 or 'My sheet'!A:B");
+/** A range in A1 notation. It becomes a segment of the Sheets URL path, so a sheet named ".." is refused. */
+export const a1Range = z
+  .string()
+  .max(300)
+  .regex(A1, "must be a range in A1 notation, e.g. Sheet1!A1:C10 or 'My sheet'!A:B")
+  .refine(...notDotSegment);
 
 const cell = z.union([z.string().max(50_000), z.number(), z.boolean(), z.null()]);
 const MAX_CELLS = 50_000;

@@ -1,0 +1,46 @@
+import fastifyRateLimit from '@fastify/rate-limit';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { AppConfigValues } from '../config/config.schema.js';
+import { DomainError } from './domain-error.js';
+
+/** The endpoints limited per client IP, each with its own budget (`RATE_LIMIT_*`). */
+const LIMITED_ROUTES: Array<{ name: keyof AppConfigValues['rateLimits']; methods: string[]; url: string; what: string }> = [
+  { name: 'register', methods: ['POST'], url: '/oauth/register', what: 'client registrations' },
+  { name: 'token', methods: ['POST'], url: '/oauth/token', what: 'token requests' },
+  { name: 'authorize', methods: ['GET'], url: '/oauth/authorize', what: 'authorization requests' },
+  { name: 'googleCallback', methods: ['GET'], url: '/auth/google/callback', what: 'sign-in callbacks' },
+];
+
+/**
+ * Per-IP rate limits on registration, token, authorize and the Google callback, with @fastify/rate-limit.
+ * (@nestjs/throttler, the Nest module for this, is CommonJS that require()s the ESM-only Nest 12 packages: Node
+ * >= 20.19 allows that, but jest's module system on Node 20 cannot load it, so no test could run against it.)
+ * The limits are attached by route from the table above, so the endpoints' own modules carry nothing; the key is
+ * the client IP as Fastify resolved it under TRUST_PROXY. A refusal is the service's JSON error with Retry-After.
+ * Counters live in each replica's memory: N replicas allow up to N times the limit.
+ */
+export async function registerRateLimits(app: NestFastifyApplication, limits: AppConfigValues['rateLimits']): Promise<void> {
+  const fastify = app.getHttpAdapter().getInstance();
+  // Before the plugin's own onRoute hook, which reads `config.rateLimit` (hooks run in the order they were added).
+  fastify.addHook('onRoute', (route) => {
+    const methods = [route.method].flat().map(String);
+    const limited = LIMITED_ROUTES.find((r) => r.url === route.url && methods.some((m) => r.methods.includes(m)));
+    const limit = limited && limits[limited.name];
+    if (!limited || !limit) return;
+    const rateLimit = {
+      max: limit.limit,
+      timeWindow: limit.windowSeconds * 1000,
+      errorResponseBuilder: (_req: unknown, ctx: { ttl: number }) => {
+        const retryAfter = Math.max(1, Math.ceil(ctx.ttl / 1000));
+        return new DomainError(
+          429,
+          'too_many_requests',
+          `Too many ${limited.what} from your address (at most ${limit.limit} per ${limit.windowSeconds} s). Retry after ${retryAfter} s.`,
+          { 'Retry-After': String(retryAfter) },
+        );
+      },
+    };
+    route.config = { ...(route.config as object), rateLimit } as never;
+  });
+  await app.register(fastifyRateLimit as never, { global: false } as never);
+}

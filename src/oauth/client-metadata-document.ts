@@ -1,0 +1,189 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import http from 'node:http';
+import https from 'node:https';
+import { BlockList, isIP } from 'node:net';
+import { rootCertificates } from 'node:tls';
+import { AppConfig } from '../config/app-config.js';
+import { JsonObjectRepository } from '../storage/json-object.repository.js';
+import { StorageError } from '../storage/storage.errors.js';
+import type { GrantType, OAuthClient } from './oauth-client.js';
+import { redirectUriProblem } from './redirect-uris.js';
+
+/** Largest document read (the CIMD draft recommends 5 KB) and how long its fetch may take. */
+const MAX_DOCUMENT_BYTES = 5 * 1024;
+const FETCH_TIMEOUT_MS = 5000;
+/** How long a document is trusted when its server says nothing (Cache-Control), and at most. */
+const DEFAULT_TTL_S = 3600;
+const MAX_TTL_S = 24 * 3600;
+
+// Addresses a document may never be fetched from unless OAUTH_CIMD_ALLOW_PRIVATE_HOSTS: loopback, private, link-local
+// (cloud metadata at 169.254.169.254), carrier-grade NAT, unspecified, unique-local and mapped IPv4 of the same.
+const PRIVATE = new BlockList();
+for (const [net, bits] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 3]] as const) {
+  PRIVATE.addSubnet(net, bits, 'ipv4');
+}
+for (const [net, bits] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['::ffff:0.0.0.0', 96]] as const) PRIVATE.addSubnet(net, bits, 'ipv6');
+
+function isPrivateAddress(address: string): boolean {
+  const family = isIP(address);
+  return family === 0 || PRIVATE.check(address, family === 6 ? 'ipv6' : 'ipv4');
+}
+
+/** Whether a client_id is a Client ID Metadata Document URL rather than a registered id. */
+export function isClientIdUrl(clientId: string): boolean {
+  return /^https?:\/\//i.test(clientId);
+}
+
+interface CachedDocument {
+  client: OAuthClient;
+  expiresAt: string;
+}
+
+class DocumentError extends Error {}
+
+/**
+ * Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document, the MCP spec's preferred registration):
+ * a client_id that is an https URL names a JSON document describing the client. It is fetched with the limits an
+ * open fetcher needs (https only, no private or loopback addresses, checked at connect time so DNS rebinding cannot
+ * slip past; 5 KB; 5 s; no redirects), validated (its client_id equals the URL, redirect URIs by our rules, public
+ * clients only), and kept in S3 for every replica as long as its Cache-Control allows. Hand-written on node:https
+ * because fetch cannot check the address it connects to.
+ */
+@Injectable()
+export class ClientMetadataDocuments {
+  private readonly logger = new Logger('ClientMetadataDocuments');
+  private readonly prefix: string;
+  private readonly allowPrivate: boolean;
+  /** Root certificates for document fetches: the public ones, plus OAUTH_CIMD_EXTRA_CA (an internal PKI, tests). */
+  private readonly ca?: string[];
+
+  constructor(
+    private readonly objects: JsonObjectRepository,
+    config: AppConfig,
+  ) {
+    this.prefix = `${config.values.oauth.prefix}client-metadata/`;
+    this.allowPrivate = config.values.cimd.allowPrivateHosts;
+    this.ca = config.values.cimd.extraCa ? [...rootCertificates, config.values.cimd.extraCa] : undefined;
+  }
+
+  /** The client a metadata document URL describes, or undefined when it cannot be used (the reason is logged). */
+  async resolve(url: string): Promise<OAuthClient | undefined> {
+    const key = `${this.prefix}${createHash('sha256').update(url).digest('hex')}.json`;
+    try {
+      const problem = this.urlProblem(url);
+      if (problem) throw new DocumentError(problem);
+      const cached = (await this.objects.get(key))?.value as CachedDocument | undefined;
+      if (cached && Date.parse(cached.expiresAt) > Date.now() && cached.client.clientId === url) return cached.client;
+      const { body, ttlSeconds } = await this.fetch(url);
+      const client = this.validate(url, body);
+      if (ttlSeconds > 0) await this.objects.put(key, { client, expiresAt: new Date(Date.now() + ttlSeconds * 1000).toISOString() } satisfies CachedDocument);
+      return client;
+    } catch (err) {
+      if (!(err instanceof DocumentError) && !(err instanceof StorageError)) throw err;
+      this.logger.warn({ msg: 'client metadata document refused', event: 'cimd_refused', host: safeHost(url), reason: err.message });
+      return undefined;
+    }
+  }
+
+  private urlProblem(url: string): string | undefined {
+    if (url.length > 512) return 'the client_id URL is longer than 512 characters';
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      return 'the client_id is not a URL';
+    }
+    if (u.protocol !== 'https:' && !(this.allowPrivate && u.protocol === 'http:')) return 'the client_id URL must use https';
+    if (u.username || u.password || u.hash || url.includes('#')) return 'the client_id URL must not carry userinfo or a fragment';
+    if (u.pathname === '/' || /\/\.{1,2}(\/|$)/.test(u.pathname)) return 'the client_id URL must have a path without dot segments';
+    if (!this.allowPrivate && isIP(u.hostname.replace(/^\[|\]$/g, '')) && isPrivateAddress(u.hostname.replace(/^\[|\]$/g, ''))) return 'the client_id URL names a private address';
+    return undefined;
+  }
+
+  private fetch(url: string): Promise<{ body: unknown; ttlSeconds: number }> {
+    const allowPrivate = this.allowPrivate;
+    const guardedLookup = (hostname: string, options: object, callback: (...a: unknown[]) => void) => {
+      dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
+        if (err) return callback(err);
+        if (!allowPrivate && addresses.some((a) => isPrivateAddress(a.address))) return callback(new DocumentError(`${hostname} resolves to a private address`));
+        if ((options as { all?: boolean }).all) return callback(null, addresses);
+        callback(null, addresses[0].address, addresses[0].family);
+      });
+    };
+    const get = (url.startsWith('https:') ? https.get : http.get) as typeof https.get;
+    return new Promise((resolve, reject) => {
+      const req = get(url, { lookup: guardedLookup as never, timeout: FETCH_TIMEOUT_MS, headers: { accept: 'application/json' }, ...(this.ca ? { ca: this.ca } : {}) }, (res) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          return reject(new DocumentError(`the document answered HTTP ${res.statusCode} (redirects are not followed)`));
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > MAX_DOCUMENT_BYTES) {
+            req.destroy();
+            reject(new DocumentError(`the document is larger than ${MAX_DOCUMENT_BYTES} bytes`));
+          } else chunks.push(c);
+        });
+        res.on('end', () => {
+          try {
+            resolve({ body: JSON.parse(Buffer.concat(chunks).toString('utf8')), ttlSeconds: cacheSeconds(res.headers['cache-control']) });
+          } catch {
+            reject(new DocumentError('the document is not JSON'));
+          }
+        });
+      });
+      req.on('timeout', () => req.destroy(new DocumentError(`the document took longer than ${FETCH_TIMEOUT_MS} ms`)));
+      req.on('error', (err) => reject(err instanceof DocumentError ? err : new DocumentError(`the document could not be fetched (${(err as NodeJS.ErrnoException).code ?? err.message})`)));
+    });
+  }
+
+  private validate(url: string, body: unknown): OAuthClient {
+    const d = body as Record<string, unknown>;
+    if (!d || typeof d !== 'object' || Array.isArray(d)) throw new DocumentError('the document is not a JSON object');
+    if (d.client_id !== url) throw new DocumentError('the document\'s client_id is not its own URL');
+    const uris = d.redirect_uris;
+    if (!Array.isArray(uris) || uris.length === 0 || uris.length > 10 || uris.some((u) => typeof u !== 'string' || redirectUriProblem(u))) {
+      throw new DocumentError('the document needs redirect_uris: 1 to 10 acceptable redirect URIs');
+    }
+    const method = d.token_endpoint_auth_method ?? 'none';
+    if (method !== 'none') throw new DocumentError('only public clients (token_endpoint_auth_method "none") are accepted by URL');
+    const grants = (d.grant_types ?? ['authorization_code']) as unknown[];
+    if (!Array.isArray(grants) || !grants.includes('authorization_code') || grants.some((g) => g !== 'authorization_code' && g !== 'refresh_token')) {
+      throw new DocumentError('grant_types may hold authorization_code and refresh_token only');
+    }
+    const host = new URL(url).host;
+    const name = typeof d.client_name === 'string' ? d.client_name.slice(0, 100) : undefined;
+    const clientUri = typeof d.client_uri === 'string' && /^https:\/\/[^/?#@\s]+/i.test(d.client_uri) ? d.client_uri : undefined;
+    return {
+      clientId: url,
+      // The name is the document's own claim; the host it was fetched from is the fact the person can check.
+      clientName: name ? `${name} (${host})` : host,
+      clientUri,
+      redirectUris: uris as string[],
+      tokenEndpointAuthMethod: 'none',
+      grantTypes: [...new Set(grants as GrantType[])],
+      createdAt: new Date().toISOString(),
+      static: false,
+    };
+  }
+}
+
+/** Seconds a response may be reused per its Cache-Control (no-store and no-cache: not at all). */
+function cacheSeconds(header: string | undefined): number {
+  if (!header) return DEFAULT_TTL_S;
+  if (/\b(no-store|no-cache)\b/i.test(header)) return 0;
+  const maxAge = /\bmax-age=(\d+)/i.exec(header)?.[1];
+  return maxAge === undefined ? DEFAULT_TTL_S : Math.min(Number(maxAge), MAX_TTL_S);
+}
+
+function safeHost(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'invalid';
+  }
+}

@@ -1,0 +1,140 @@
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ALL_WORKSPACE_SCOPES } from '../support/api-client.js';
+import { Service, startService, startWorld, World } from '../support/harness.js';
+import { authorizeInBrowser } from '../support/oauth-consent.js';
+
+const REDIRECT = 'http://127.0.0.1:8767/callback';
+
+/** A self-signed certificate for 127.0.0.1 (the service trusts it through OAUTH_CIMD_EXTRA_CA). */
+function selfSigned(): { key: string; cert: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'cimd-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem')], { stdio: 'ignore' });
+    return { key: readFileSync(join(dir, 'k.pem'), 'utf8'), cert: readFileSync(join(dir, 'c.pem'), 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The issuer (https://broker.test in tests) answered by the service, as DNS would in production. */
+const issuerFetch = (serviceUrl: string) =>
+  ((input: string | URL | Request, init?: RequestInit) => fetch((typeof input === 'string' || input instanceof URL ? String(input) : input.url).replace(/^https:\/\/broker\.test/, serviceUrl), init)) as typeof fetch;
+
+describe('Client ID Metadata Documents: a client_id that is an https URL', () => {
+  let world: World;
+  let sut: Service;
+  let strict: Service;
+  let docs: Server;
+  let docBase: string;
+  const documents = new Map<string, { body: unknown; headers?: Record<string, string> }>();
+  const fetched: string[] = [];
+
+  beforeAll(async () => {
+    const tls = selfSigned();
+    docs = createServer(tls, (req, res) => {
+      fetched.push(req.url ?? '');
+      const doc = documents.get(req.url ?? '');
+      if (!doc) return res.writeHead(404).end();
+      res.writeHead(200, { 'content-type': 'application/json', ...doc.headers }).end(JSON.stringify(doc.body));
+    });
+    await new Promise<void>((r) => docs.listen(0, '127.0.0.1', r));
+    docBase = `https://127.0.0.1:${(docs.address() as AddressInfo).port}`;
+    world = await startWorld();
+    sut = await startService(world, { GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES, OAUTH_CIMD_ALLOW_PRIVATE_HOSTS: 'true', OAUTH_CIMD_EXTRA_CA: tls.cert });
+    strict = await startService(world, { GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES, OAUTH_CIMD_EXTRA_CA: tls.cert });
+  });
+  afterAll(async () => {
+    await sut?.close();
+    await strict?.close();
+    await world?.close();
+    await new Promise((r) => docs?.close(r));
+  });
+
+  const publish = (path: string, body: Record<string, unknown>, headers?: Record<string, string>) => {
+    const url = `${docBase}${path}`;
+    documents.set(path, { body: { client_id: url, client_name: 'Doc App', redirect_uris: [REDIRECT], grant_types: ['authorization_code', 'refresh_token'], token_endpoint_auth_method: 'none', ...body }, headers });
+    return url;
+  };
+
+  it('the metadata advertises it, and the v2 SDK client uses it instead of registering: consent names the host, tools work', async () => {
+    const meta = (await (await fetch(`${sut.url}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
+    expect(meta).toMatchObject({ client_id_metadata_document_supported: true, token_endpoint_auth_methods_supported: expect.arrayContaining(['none']) });
+    const clientId = publish('/apps/doc-app.json', {});
+    let authorizationUrl: URL | undefined;
+    let tokens: { access_token: string } | undefined;
+    let verifier = '';
+    let discovery: unknown;
+    let registered = false;
+    const provider = {
+      redirectUrl: REDIRECT,
+      clientMetadataUrl: clientId,
+      clientMetadata: { client_name: 'Doc App', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' },
+      clientInformation: () => (registered ? { client_id: clientId } : undefined),
+      saveClientInformation: () => void (registered = true),
+      tokens: () => tokens as never,
+      saveTokens: (t: { access_token: string }) => void (tokens = t),
+      redirectToAuthorization: (u: URL) => void (authorizationUrl = u),
+      saveCodeVerifier: (v: string) => void (verifier = v),
+      codeVerifier: () => verifier,
+      saveDiscoveryState: (s: unknown) => void (discovery = s),
+      discoveryState: () => discovery as never,
+    };
+    const transport = () => new StreamableHTTPClientTransport(new URL(`${sut.url}/mcp`), { authProvider: provider as never, fetch: issuerFetch(sut.url) });
+    const first = transport();
+    await new Client({ name: 'cimd-app', version: '1' }).connect(first).catch(() => undefined);
+    expect(authorizationUrl?.searchParams.get('client_id')).toBe(clientId);
+    const { location, consentPages } = await authorizeInBrowser(world, authorizationUrl!.toString().replace('https://broker.test', sut.url), 'cimd-user@example.com');
+    expect(consentPages).toHaveLength(1);
+    expect(consentPages[0].html).toContain(`Doc App (127.0.0.1:${new URL(docBase).port})`);
+    expect(location?.searchParams.get('code')).toEqual(expect.any(String));
+    await first.finishAuth(location!.searchParams);
+    const client = new Client({ name: 'cimd-app', version: '1' });
+    await client.connect(transport());
+    try {
+      const labels = await client.callTool({ name: 'list_gmail_labels', arguments: {} });
+      expect(labels.isError).toBeFalsy();
+    } finally {
+      await client.close();
+    }
+    // Cached in S3 for every replica (the document said nothing about caching: an hour).
+    const listed = await world.admin.send(new ListObjectsV2Command({ Bucket: world.bucket, Prefix: 'oauth/client-metadata/' }));
+    expect(listed.KeyCount).toBeGreaterThanOrEqual(1);
+  });
+
+  it('refuses documents that are not their own URL, redirect URIs they do not list, and private hosts by default', async () => {
+    const authorize = (base: string, clientId: string, redirect = REDIRECT) =>
+      fetch(`${base}/oauth/authorize?${new URLSearchParams({ client_id: clientId, redirect_uri: redirect, response_type: 'code', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' })}`, { redirect: 'manual' });
+    const liar = publish('/apps/liar.json', { client_id: 'https://someone-else.example/app.json' });
+    const liarAnswer = await authorize(sut.url, liar);
+    expect(liarAnswer.status).toBe(400);
+    expect(liarAnswer.headers.get('location')).toBeNull();
+    const honest = publish('/apps/honest.json', {});
+    const elsewhere = await authorize(sut.url, honest, 'https://evil.example/steal');
+    expect(elsewhere.status).toBe(400);
+    expect(elsewhere.headers.get('location')).toBeNull();
+    expect((await authorize(sut.url, honest)).status).toBe(200); // the consent page
+    const before = fetched.length;
+    expect((await authorize(strict.url, publish('/apps/strict.json', {}))).status).toBe(400); // 127.0.0.1 is private
+    expect(fetched.length).toBe(before); // not even fetched
+  });
+
+  it('honours Cache-Control: no-store is fetched again every time, max-age is reused from S3', async () => {
+    const authorize = (clientId: string) =>
+      fetch(`${sut.url}/oauth/authorize?${new URLSearchParams({ client_id: clientId, redirect_uri: REDIRECT, response_type: 'code', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' })}`, { redirect: 'manual' });
+    const fresh = publish('/apps/no-store.json', {}, { 'cache-control': 'no-store' });
+    const kept = publish('/apps/max-age.json', {}, { 'cache-control': 'max-age=600' });
+    for (let i = 0; i < 2; i++) {
+      expect((await authorize(fresh)).status).toBe(200);
+      expect((await authorize(kept)).status).toBe(200);
+    }
+    expect(fetched.filter((p) => p === '/apps/no-store.json').length).toBeGreaterThanOrEqual(2);
+    expect(fetched.filter((p) => p === '/apps/max-age.json')).toHaveLength(1);
+  });
+});

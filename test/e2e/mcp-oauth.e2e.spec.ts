@@ -1,0 +1,128 @@
+import { Client } from '@modelcontextprotocol/client';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ALL_WORKSPACE_SCOPES } from '../support/api-client.js';
+import { Service, startWorldWithService, stopAll, World } from '../support/harness.js';
+import { authorizeInBrowser, refreshGrant } from '../support/oauth-consent.js';
+
+const REDIRECT = 'http://127.0.0.1:8766/callback';
+
+/** An MCP client app's OAuth state, as the SDK's OAuthClientProvider asks for it (kept in memory, like a CLI would). */
+class AppOAuthState {
+  client?: Record<string, unknown>;
+  tokenSet?: { access_token: string; refresh_token?: string; [k: string]: unknown };
+  verifier = '';
+  authorizationUrl?: URL;
+  readonly redirectUrl = REDIRECT;
+  readonly clientMetadata = { client_name: 'MCP spec app', redirect_uris: [REDIRECT], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' };
+  clientInformation() {
+    return this.client as never;
+  }
+  saveClientInformation(info: Record<string, unknown>) {
+    this.client = info;
+  }
+  tokens() {
+    return this.tokenSet as never;
+  }
+  saveTokens(tokens: { access_token: string; refresh_token?: string }) {
+    this.tokenSet = tokens;
+  }
+  redirectToAuthorization(url: URL) {
+    this.authorizationUrl = url;
+  }
+  saveCodeVerifier(v: string) {
+    this.verifier = v;
+  }
+  codeVerifier() {
+    return this.verifier;
+  }
+  discovery?: unknown;
+  saveDiscoveryState(state: unknown) {
+    this.discovery = state;
+  }
+  discoveryState() {
+    return this.discovery as never;
+  }
+}
+
+type AnyClient = { callTool(p: { name: string; arguments: Record<string, unknown> }): Promise<unknown>; listTools(): Promise<{ tools: unknown[] }>; close(): Promise<void> };
+
+/**
+ * The test services share one issuer name (JWT_ISSUER https://broker.test, as replicas behind one Service do), which
+ * does not resolve here: this fetch sends it to the service, as DNS would in production.
+ */
+const issuerFetch = (serviceUrl: string) =>
+  ((input: string | URL | Request, init?: RequestInit) => {
+    const url = typeof input === 'string' || input instanceof URL ? String(input) : input.url;
+    return fetch(url.replace(/^https:\/\/broker\.test/, serviceUrl), init);
+  }) as typeof fetch;
+
+/** The v2 or the v1 official client, with the OAuth provider and nothing else: no token given by hand. */
+function sdk(which: 'v2' | 'v1', url: string, state: AppOAuthState): { client: AnyClient; connect(): Promise<void>; finish(callback: URL): Promise<void> } {
+  if (which === 'v2') {
+    const client = new Client({ name: 'oauth-app-v2', version: '1.0.0' });
+    const transport = new StreamableHTTPClientTransport(new URL(url), { authProvider: state as never, fetch: issuerFetch(new URL(url).origin) });
+    return { client: client as unknown as AnyClient, connect: () => client.connect(transport), finish: (cb) => transport.finishAuth(cb.searchParams) };
+  }
+  const client = new V1Client({ name: 'oauth-app-v1', version: '1.0.0' });
+  const transport = new V1Transport(new URL(url), { authProvider: state as never, fetch: issuerFetch(new URL(url).origin) });
+  return { client: client as unknown as AnyClient, connect: () => client.connect(transport), finish: (cb) => transport.finishAuth(cb.searchParams.get('code')!) };
+}
+
+describe('MCP with OAuth end to end: the SDK client starts with no token', () => {
+  let world: World;
+  let sut: Service;
+
+  beforeAll(async () => {
+    ({ world, sut } = await startWorldWithService({ GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES }));
+  });
+  afterAll(() => stopAll(world, sut));
+
+  for (const which of ['v2', 'v1'] as const) {
+    it(`${which} client: 401 -> discovery -> registration -> consent -> Google sign-in -> token -> tools -> refresh -> revoke -> 401`, async () => {
+      const email = `mcp-oauth-${which}@example.com`;
+      const state = new AppOAuthState();
+      const url = `${sut.url}/mcp`;
+      const first = sdk(which, url, state);
+      // No token: the 401 sends the SDK through discovery and registration to the authorization URL.
+      const refused = await first.connect().then(() => undefined, (e: Error) => e);
+      if (!state.client) throw new Error(`no registration: ${refused?.message}`);
+      expect(state.client?.client_id).toEqual(expect.any(String));
+      expect(state.authorizationUrl?.toString()).toContain(`${sut.url}/oauth/authorize`);
+      expect(state.authorizationUrl?.searchParams.get('resource')).toBe(url);
+      const { location, consentPages } = await authorizeInBrowser(world, state.authorizationUrl!.toString(), email);
+      expect(consentPages.map((p) => p.host)).toEqual(['127.0.0.1:8766']); // the person saw whom they were approving
+      expect(location?.origin + location!.pathname).toBe(REDIRECT);
+      await first.finish(location!);
+      expect(state.tokenSet?.access_token).toEqual(expect.any(String));
+
+      const app = sdk(which, url, state);
+      await app.connect();
+      try {
+        expect((await app.client.listTools()).tools.length).toBeGreaterThan(30);
+        const found = (await app.client.callTool({ name: 'search_gmail_messages', arguments: {} })) as { structuredContent: { messages: Array<{ id: string }> } };
+        expect(world.google.messageIds(email)).toEqual(expect.arrayContaining(found.structuredContent.messages.map((m) => m.id)));
+
+        // The access token stops working (as when it expires): the SDK refreshes with its refresh token and retries.
+        const old = state.tokenSet!;
+        state.tokenSet = { ...old, access_token: `${old.access_token.slice(0, -4)}AAAA` };
+        const labels = (await app.client.callTool({ name: 'list_gmail_labels', arguments: {} })) as { isError?: boolean };
+        expect(labels.isError).toBeFalsy();
+        expect(state.tokenSet.access_token).not.toBe(old.access_token);
+        expect(state.tokenSet.refresh_token).not.toBe(old.refresh_token); // rotated
+
+        // The person revokes: the next tool call fails with 401 (the SDK then finds its refresh token dead as well).
+        const revoked = await fetch(`${sut.url}/auth/revoke`, { method: 'POST', headers: { authorization: `Bearer ${state.tokenSet.access_token}` } });
+        expect(revoked.status).toBe(200);
+        const raw = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${state.tokenSet.access_token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{"jsonrpc":"2.0","id":9,"method":"tools/list","params":{}}' });
+        expect(raw.status).toBe(401);
+        const refreshToken = state.tokenSet.refresh_token!;
+        await expect(app.client.callTool({ name: 'list_gmail_labels', arguments: {} })).rejects.toThrow();
+        expect((await refreshGrant(sut.url, String(state.client!.client_id), refreshToken)).status).toBe(400);
+      } finally {
+        await app.client.close();
+      }
+    });
+  }
+});

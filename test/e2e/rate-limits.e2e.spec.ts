@@ -1,0 +1,84 @@
+import { Service, startService, startWorld, World } from '../support/harness.js';
+
+const LIMIT = 3;
+const WINDOW_SECONDS = 60;
+
+/** Per-IP rate limits on registration, token, authorize and the Google callback (RATE_LIMIT_* settings). */
+describe('Rate limits', () => {
+  let world: World;
+  let sut: Service;
+  let behindProxy: Service;
+
+  beforeAll(async () => {
+    world = await startWorld();
+    const low = `${LIMIT}/${WINDOW_SECONDS}`;
+    const limits = { RATE_LIMIT_REGISTER: low, RATE_LIMIT_TOKEN: low, RATE_LIMIT_AUTHORIZE: low, RATE_LIMIT_GOOGLE_CALLBACK: low };
+    sut = await startService(world, limits);
+    behindProxy = await startService(world, { ...limits, TRUST_PROXY: '127.0.0.1' });
+  });
+  afterAll(async () => {
+    await sut?.close();
+    await behindProxy?.close();
+    await world?.close();
+  });
+
+  const register = (service: Service, headers: Record<string, string> = {}) =>
+    fetch(`${service.url}/oauth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ redirect_uris: ['http://127.0.0.1:8765/callback'], token_endpoint_auth_method: 'none', client_name: 'limited' }),
+    });
+
+  /** Asserts the service's 429: JSON error with guidance and a Retry-After within the window. */
+  async function expectThrottled(res: Response): Promise<void> {
+    expect(res.status).toBe(429);
+    const retryAfter = Number(res.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(WINDOW_SECONDS);
+    expect(res.headers.get('content-type')).toMatch(/application\/json/);
+    expect(await res.json()).toEqual({ statusCode: 429, error: 'too_many_requests', message: expect.stringMatching(/Retry after \d+ s/) });
+  }
+
+  it('lets LIMIT registrations from one address through, then answers 429 with Retry-After', async () => {
+    for (let i = 0; i < LIMIT; i++) expect((await register(sut)).status).toBe(201);
+    await expectThrottled(await register(sut));
+  });
+
+  it('cannot be dodged with a forged X-Forwarded-For when no proxy is trusted', async () => {
+    // The budget of 127.0.0.1 is spent (previous test); a new X-Forwarded-For each time changes nothing.
+    await expectThrottled(await register(sut, { 'x-forwarded-for': '198.51.100.23' }));
+    await expectThrottled(await register(sut, { 'x-forwarded-for': '198.51.100.24' }));
+  });
+
+  it('counts each client behind a trusted proxy on its own', async () => {
+    const alice = { 'x-forwarded-for': '198.51.100.1' };
+    const bob = { 'x-forwarded-for': '198.51.100.2' };
+    for (let i = 0; i < LIMIT; i++) expect((await register(behindProxy, alice)).status).toBe(201);
+    await expectThrottled(await register(behindProxy, alice));
+    expect((await register(behindProxy, bob)).status).toBe(201);
+  });
+
+  it.each([
+    ['POST /oauth/token', (s: Service) => fetch(`${s.url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=authorization_code&code=nope' })],
+    ['GET /oauth/authorize', (s: Service) => fetch(`${s.url}/oauth/authorize?client_id=nobody&response_type=code`, { redirect: 'manual' })],
+    ['GET /auth/google/callback', (s: Service) => fetch(`${s.url}/auth/google/callback?code=nope&state=nope`, { redirect: 'manual' })],
+  ])('limits %s on its own budget', async (_route, call) => {
+    for (let i = 0; i < LIMIT; i++) {
+      const res = await call(sut);
+      expect(res.status).not.toBe(429);
+      expect(res.status).toBeLessThan(500);
+    }
+    await expectThrottled(await call(sut));
+  });
+
+  it('leaves other routes alone', async () => {
+    for (let i = 0; i < 3 * LIMIT; i++) {
+      expect((await fetch(`${sut.url}/health/live`)).status).toBe(200);
+      expect((await fetch(`${sut.url}/auth/google`, { redirect: 'manual' })).status).toBe(302);
+    }
+  });
+
+  it('refuses a RATE_LIMIT_* it cannot read, naming the variable', async () => {
+    await expect(startService(world, { RATE_LIMIT_TOKEN: 'lots' })).rejects.toThrow(/RATE_LIMIT_TOKEN/);
+  });
+});
