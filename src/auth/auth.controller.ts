@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BadRequestError, UnauthorizedError } from '../common/domain-error.js';
@@ -10,6 +10,7 @@ import { Public } from '../common/public.decorator.js';
 import { AuthService } from './auth.service.js';
 import { FlowReplies } from './flow-replies.js';
 import { GoogleCallbackGuard, signInStepOf } from './google-callback.guard.js';
+import { SignInErrorPageFilter } from './sign-in-error-page.js';
 import { GoogleSignIn } from './google-sign-in.js';
 import { SignInContinuation } from './sign-in-continuation.js';
 
@@ -41,6 +42,7 @@ export class AuthController {
   /** Google redirects here; answers with the bearer token: JSON, or the token page to a browser. */
   @Public()
   @Get('google/callback')
+  @UseFilters(SignInErrorPageFilter) // a person's browser gets its errors as a page (also the guard's errors)
   @UseGuards(GoogleCallbackGuard)
   async callback(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const step = signInStepOf(req); // state, code exchange and email checked by GoogleCallbackGuard
