@@ -1,7 +1,7 @@
 // A fresh clone's first `npm test` or `npm run start:local`: install the locked dependencies when node_modules is
 // missing or older than package-lock.json, so the README's commands need no manual set-up. npm prints nothing while
 // it works when its output is not a terminal, so a line every few seconds says how far it got.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 
@@ -13,14 +13,13 @@ export function depsStale() {
   return !existsSync(marker) || (existsSync(lock) && statSync(lock).mtimeMs > statSync(marker).mtimeMs + 1000);
 }
 
-/** Packages in node_modules so far (scoped ones counted one by one). */
-function installedCount() {
+/** The top-level packages of the lockfile, and how many of them npm has unpacked so far (their package.json exists). */
+function unpacked() {
   try {
-    return readdirSync('node_modules', { withFileTypes: true })
-      .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
-      .reduce((n, d) => n + (d.name.startsWith('@') ? readdirSync(`node_modules/${d.name}`).length : 1), 0);
+    const names = Object.keys(JSON.parse(readFileSync(lock, 'utf8')).packages ?? {}).filter((p) => /^node_modules\/(@[^/]+\/)?[^/@]+$/.test(p));
+    return `${names.filter((p) => existsSync(`${p}/package.json`)).length} of ${names.length} packages unpacked`;
   } catch {
-    return 0;
+    return 'reading the lockfile failed';
   }
 }
 
@@ -31,7 +30,7 @@ function npm(args, onChild) {
     const child = spawn(process.platform === 'win32' ? 'npm.cmd' : 'npm', args, { stdio: 'inherit' });
     onChild?.(child);
     const ticker = setInterval(() => {
-      console.log(`[ensure-deps] npm ${args[0]}: ${Math.round((Date.now() - t0) / 1000)} s, ${installedCount()} packages in node_modules so far`);
+      console.log(`[ensure-deps] npm ${args[0]}: ${Math.round((Date.now() - t0) / 1000)} s, ${unpacked()}`);
     }, 5000);
     child.on('exit', (code, signal) => {
       clearInterval(ticker);

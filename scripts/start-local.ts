@@ -172,8 +172,10 @@ export async function main(): Promise<void> {
   const t0 = Number(process.env.START_LOCAL_T0 ?? Date.now());
   const stack = await startLocal();
   const base = stack.url;
+  // CPU time too: on a busy machine the wall time says more about the neighbours than about this start.
+  const cpu = process.cpuUsage();
   console.log(`
-Workspace credential broker on ${base}   (ready in ${((Date.now() - t0) / 1000).toFixed(1)} s)
+Workspace credential broker on ${base}   (ready in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s CPU)
   Open ${base}/ in a browser and press "Sign in with Google" (the emulator takes any email).
   The token page gives you a ready "export TOKEN=..." line and curl examples.
   API docs: ${base}/docs   Health: ${base}/health/ready   Stop: Ctrl-C

@@ -9,6 +9,8 @@ import { randomUUID } from 'node:crypto';
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module.js';
 import { registerRateLimits } from './common/rate-limits.js';
+import { registerHttpConventions } from './common/http-conventions.js';
+import { LogController } from 'fastify';
 import { Lifecycle } from './health/lifecycle.js';
 import { parseConfig } from './config/config.schema.js';
 import { createPinoLogger, loggablePath, PinoNestLogger } from './observability/logging.js';
@@ -66,7 +68,9 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   const pino = createPinoLogger({ level: config.logLevel, pretty: options.prettyLogs, destination: options.logDestination });
   const adapter = new FastifyAdapter({
     loggerInstance: pino,
-    disableRequestLogging: true, // one line per request, written below with the route and a clean path
+    // One line per request, written below with the route and a clean path (logController: the non-deprecated way).
+    logController: new LogController({ disableRequestLogging: true }),
+    routerOptions: { ignoreTrailingSlash: true }, // `/v1/users/me/drive/files/` is the same route
     requestIdHeader: false,
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const incoming = req.headers['x-request-id'];
@@ -90,6 +94,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   const metrics = app.get(Metrics);
   const fastify = app.getHttpAdapter().getInstance();
   const lifecycle = app.get(Lifecycle);
+  registerHttpConventions(fastify); // 415 for non-JSON bodies on JSON routes, the route table behind 405
   // Routes are registered at init, after this hook: only the Drive upload route may carry a body above 1 MiB.
   fastify.addHook('onRoute', (route) => {
     if (route.url === DRIVE_UPLOAD_ROUTE.url && route.method === DRIVE_UPLOAD_ROUTE.method) route.bodyLimit = UPLOAD_BODY_LIMIT;

@@ -25,6 +25,7 @@ const STYLE = 'body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem
  */
 export function signInPage(p: ConsentPageInput): string {
   // Google's granular consent: each API scope has its own checkbox (ticked); the sign-in scopes are always granted.
+  // The checkboxes sit inside the form, so a real browser submits them (approve() reads them from the page).
   const scopeList = p.scopes
     .map((s, i) => (isSignInScope(s) ? `<li><code>${escapeHtml(s)}</code></li>` : `<li><label><input type="checkbox" name="grant_${i}" value="${escapeHtml(s)}" checked> <code>${escapeHtml(s)}</code></label></li>`))
     .join('');
@@ -38,10 +39,10 @@ export function signInPage(p: ConsentPageInput): string {
 <h1>Sign in with Google</h1>
 <p class="note">Google emulator: any email address signs in, no password.</p>
 ${p.problem ? `<p class="problem">${escapeHtml(p.problem)}</p>` : ''}
+<form method="post" action="${APPROVE_PATH}">
 <p>The application <code>${escapeHtml(p.clientId)}</code> wants to:</p>
 <ul>${scopeList}</ul>
 ${notes.map((n) => `<p class="note">${escapeHtml(n)}</p>`).join('\n')}
-<form method="post" action="${APPROVE_PATH}">
 <input type="hidden" name="request" value="${escapeHtml(p.requestId)}">
 <input type="hidden" name="granular" value="1">
 <label for="email">Email</label>

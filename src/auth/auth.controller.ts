@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
 import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BadRequestError, UnauthorizedError } from '../common/domain-error.js';
@@ -9,6 +9,7 @@ import type { Principal } from '../sessions/principal.js';
 import { Public } from '../common/public.decorator.js';
 import { AuthService } from './auth.service.js';
 import { FlowReplies } from './flow-replies.js';
+import { SignInErrorPageFilter } from './sign-in-error-page.js';
 import { GoogleSignIn } from './google-sign-in.js';
 import { SignInContinuation } from './sign-in-continuation.js';
 
@@ -40,6 +41,7 @@ export class AuthController {
   /** Google redirects here; answers with the bearer token: JSON, or the token page to a browser. */
   @Public()
   @Get('google/callback')
+  @UseFilters(SignInErrorPageFilter) // a person's browser gets its errors as a page
   async callback(@Req() req: FastifyRequest, @Res() reply: FastifyReply, @Query() query: Record<string, unknown>): Promise<void> {
     if (typeof query.code !== 'string' && typeof query.error !== 'string') {
       throw new BadRequestError('The callback needs "code" and "state" from Google. Start the sign-in at /auth/google.', 'code_missing');

@@ -1,6 +1,7 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger, NotFoundException } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from './domain-error.js';
+import { allowedMethods } from './http-conventions.js';
 
 interface ErrorBody {
   statusCode: number;
@@ -20,10 +21,19 @@ export class DomainExceptionFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const { body, headers } = this.toBody(exception);
+    const { body, headers } = this.wrongMethod(exception, host.switchToHttp().getRequest<FastifyRequest>()) ?? this.toBody(exception);
     if (reply.sent) return;
     for (const [name, value] of Object.entries(headers)) reply.header(name, value);
     reply.status(body.statusCode).header('content-type', 'application/json; charset=utf-8').send(body);
+  }
+
+  /** The router's 404 for a path that exists with other methods is a 405 naming them (RFC 9110 section 15.5.6). */
+  private wrongMethod(exception: unknown, request: FastifyRequest | undefined): { body: ErrorBody; headers: Record<string, string> } | undefined {
+    if (!(exception instanceof NotFoundException) || !request?.server || request.routeOptions?.url) return undefined;
+    const allow = allowedMethods(request);
+    if (!allow) return undefined;
+    const message = `${request.method} is not allowed on this path; it answers to ${allow.join(', ')}. Use one of those methods (see /docs).`;
+    return { body: { statusCode: 405, error: 'method_not_allowed', message }, headers: { allow: allow.join(', ') } };
   }
 
   private toBody(exception: unknown): { body: ErrorBody; headers: Record<string, string> } {
@@ -63,6 +73,6 @@ function errorName(status: number): string {
 }
 
 function withNextStep(status: number, message: string): string {
-  if (status === 404) return `${message}. See the README for the routes this service offers.`;
+  if (status === 404) return `${message}. See /docs for the routes this service offers (the OpenAPI document is /openapi.json).`;
   return message;
 }

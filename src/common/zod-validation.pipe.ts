@@ -1,16 +1,18 @@
 import { ArgumentMetadata, PipeTransform } from '@nestjs/common';
 import type { ZodType } from 'zod';
 import { BadRequestError } from './domain-error.js';
+import { describeIssues, PARSE_OPTIONS } from './validation-messages.js';
 
-/** Validates a query or body with a zod schema; a failure is a 400 naming each bad field. */
+/** Validates a query or body with a zod schema; a failure is a 400 naming each bad field and the rule it broke. */
 export class ZodValidationPipe<T> implements PipeTransform<unknown, T> {
   constructor(private readonly schema: ZodType<T>) {}
 
   transform(value: unknown, meta?: ArgumentMetadata): T {
-    const result = this.schema.safeParse(value ?? (meta?.type === 'param' ? undefined : {}));
+    const result = this.schema.safeParse(value ?? (meta?.type === 'param' ? undefined : {}), PARSE_OPTIONS);
     if (result.success) return result.data;
     // A path parameter is named by the route (`messageId`); body and query fields by their path.
-    const problems = result.error.issues.map((i) => `"${i.path.join('.') || meta?.data || 'input'}" ${i.message}`);
-    throw new BadRequestError(`Invalid request: ${problems.join('; ')}. Fix these parameters and retry.`, 'invalid_request');
+    const whole = meta?.type === 'param' ? (meta.data ?? 'path parameter') : meta?.type === 'query' ? 'query' : 'request body';
+    const problems = describeIssues(result.error.issues, whole);
+    throw new BadRequestError(`Invalid request: ${problems.join('; ')}. Fix ${problems.length > 1 ? 'these' : 'this'} and retry (the fields of each route are at /docs).`, 'invalid_request');
   }
 }

@@ -20,6 +20,18 @@ export function bearerFromHeader(header: unknown): string | undefined {
   return token.length > 0 ? token : undefined;
 }
 
+/** What is wrong with an Authorization header that carries no usable bearer token, or undefined if nothing was sent. */
+export function authorizationHeaderProblem(header: unknown): string | undefined {
+  if (typeof header !== 'string' || header.trim() === '') return undefined;
+  const value = header.trim();
+  if (!/^bearer(\s|$)/i.test(value)) return "the Authorization header must start with 'Bearer ' followed by the token";
+  const token = value.slice(6).trim();
+  if (!token) return "the Authorization header has 'Bearer' but no token after it";
+  if (/^["'].*["']$/.test(token)) return 'the token must be sent without quotes around it';
+  if (/^bearer\s/i.test(token)) return "the Authorization header says 'Bearer' twice";
+  return undefined;
+}
+
 /**
  * Deny by default: every route needs a valid bearer, issued for the resource the route belongs to, whose session
  * still exists and belongs to the token's subject, unless marked @Public(). On success the request carries the
@@ -39,6 +51,11 @@ export class BearerAuthGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<GuardedRequest>();
     // RFC 9728: every 401 tells an OAuth client where to learn how to get a token for this route's resource.
     const resource = this.resources.forRoute(request.routeOptions?.url);
+    const headerProblem = authorizationHeaderProblem(request.headers.authorization);
+    if (headerProblem) {
+      // A token was sent but not as RFC 6750 says: say what to fix rather than "missing" or "invalid".
+      throw new UnauthorizedError(`Cannot read the bearer token: ${headerProblem}. ${SIGN_IN_HINT}`, 'invalid_token', { 'WWW-Authenticate': unauthorizedChallenge(resource, true) });
+    }
     const token = bearerFromHeader(request.headers.authorization);
     if (!token) {
       throw new UnauthorizedError(`A bearer token is required. ${SIGN_IN_HINT}`, 'missing_token', { 'WWW-Authenticate': unauthorizedChallenge(resource, false) });

@@ -63,8 +63,8 @@ export class SessionStore {
     const now = new Date();
     const session = makeSession(randomBytes(32).toString('base64url'), email, now, new Date(now.getTime() + lifetimeSeconds * 1000));
     // If-None-Match: an id collision (or a replay) can never overwrite, and so never rebind, an existing session.
-    await this.putNew(this.sessionKey(session.sessionId), toSessionDocument(session));
-    await this.putNew(this.userIndexKey(email, session.sessionId), { session_id: session.sessionId });
+    await this.objects.create(this.sessionKey(session.sessionId), toSessionDocument(session));
+    await this.objects.create(this.userIndexKey(email, session.sessionId), { session_id: session.sessionId });
     this.memory.set(session.sessionId, { session, checkedAt: Date.now() });
     this.metrics.sessions.inc({ event: 'created' });
     return session;
@@ -182,20 +182,6 @@ export class SessionStore {
     }
     this.memory.set(sessionId, { session: session ?? undefined, checkedAt: Date.now() });
     return session;
-  }
-
-  /**
-   * Create-only put. When S3 applied an earlier attempt but its answer was lost, the SDK's retry meets the object it
-   * wrote itself (412): the same content means the create succeeded, not that someone else holds the id.
-   */
-  private async putNew(key: string, value: object): Promise<void> {
-    try {
-      await this.objects.put(key, value, { ifNoneMatch: '*' });
-    } catch (err) {
-      if (!(err instanceof StorageError && err.code === 'conflict')) throw err;
-      const stored = await this.objects.get(key);
-      if (!stored || JSON.stringify(stored.value) !== JSON.stringify(value)) throw err;
-    }
   }
 
   private sessionKey(sessionId: string): string {

@@ -100,6 +100,21 @@ export class JsonObjectRepository {
     });
   }
 
+  /**
+   * Creates an object at a fresh key (a random id): create-only, so nothing existing is ever overwritten. When S3
+   * applied an earlier attempt but its answer was lost, the SDK's retry meets the object it wrote itself (412): the
+   * same content there means the create succeeded, not that someone else holds the key.
+   */
+  async create(key: string, value: unknown): Promise<void> {
+    try {
+      await this.put(key, value, { ifNoneMatch: '*' });
+    } catch (err) {
+      if (!(err instanceof StorageError && err.code === 'conflict')) throw err;
+      const stored = await this.get(key);
+      if (!stored || JSON.stringify(stored.value) !== JSON.stringify(value)) throw err;
+    }
+  }
+
   /** Writes a text object (audit JSON lines) with SSE; create-only. */
   async putText(key: string, body: string, contentType: string): Promise<void> {
     await this.call('put', key, (abortSignal) =>

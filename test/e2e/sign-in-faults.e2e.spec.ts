@@ -1,5 +1,6 @@
 import { FaultProxy, type ProxiedRequest } from '../support/fault-proxy.js';
 import { Browser } from '../support/http-client.js';
+import { tokensThroughOAuth } from '../support/oauth-consent.js';
 import { getWithBearer, objectExists, Service, signIn, startService, startSignIn, startWorld, World } from '../support/harness.js';
 
 const GOOGLE_TIMEOUT_MS = 1500;
@@ -206,6 +207,13 @@ describe('Sign-in under faults', () => {
       expect(replay.status).toBe(400);
       expect(await replay.json()).toMatchObject({ error: 'state_replayed' });
       expect(google.seen('POST', '/token').length).toBe(exchangesBefore);
+    });
+
+    it('completes an OAuth client\'s sign-in when the authorization code\'s write was applied but its answer was lost', async () => {
+      s3.inject({ method: 'PUT', path: /\/oauth\/codes\//, fault: 'drop-answer' });
+      const tokens = await tokensThroughOAuth(world, sut.url, 'lost-code@example.com');
+      expect(tokens.access_token).toEqual(expect.any(String));
+      expect(s3.seen('PUT', /\/oauth\/codes\//).filter((r) => r.fault === 'drop-answer')).toHaveLength(1);
     });
 
     it('completes the sign-in when the session write was applied but its answer was lost (no 409)', async () => {

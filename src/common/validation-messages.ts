@@ -1,0 +1,98 @@
+import type { core } from 'zod';
+
+type Issue = core.$ZodIssue & { input?: unknown };
+
+/** Parse options that let the messages below tell a missing field from a wrong one. */
+export const PARSE_OPTIONS = { reportInput: true } as const;
+
+/**
+ * One sentence per zod issue that names the field and the rule ("maxResults must be at most 500", "to is required",
+ * "unknown field body"). zod's defaults ("Invalid input: expected string, received undefined") name neither, and a
+ * schema-level message such as `z.coerce.number({ message: 'must be a number' })` is also attached by zod to the
+ * range checks of that schema, so bounds are always worded here from the issue's own facts.
+ */
+export function describeIssues(issues: readonly core.$ZodIssue[], fallbackField: string): string[] {
+  return issues.flatMap((issue) => describeIssue(issue as Issue, fallbackField));
+}
+
+function describeIssue(issue: Issue, fallbackField: string): string[] {
+  const field = fieldName(issue.path, fallbackField);
+  if (issue.code === 'unrecognized_keys') {
+    const prefix = issue.path.length ? `${fieldName(issue.path, '')}.` : '';
+    return issue.keys.map((key) => `unknown field ${prefix}${key}`);
+  }
+  const rule = ruleOf(issue);
+  // A custom message may already start with the field's name ("subject must be a single line").
+  return [rule.startsWith(`${field} `) ? rule : `${field} ${rule}`];
+}
+
+function ruleOf(issue: Issue): string {
+  switch (issue.code) {
+    case 'too_big':
+      return ownBound(issue.message, issue.maximum) ? issue.message : boundRule('at most', issue.maximum, issue.inclusive, issue.origin);
+    case 'too_small':
+      if (ownBound(issue.message, issue.minimum)) return issue.message;
+      if (issue.origin === 'string' && Number(issue.minimum) === 1) return 'must not be empty';
+      return boundRule('at least', issue.minimum, issue.inclusive, issue.origin);
+    case 'invalid_type':
+      if ('input' in issue && issue.input === undefined) return 'is required';
+      // `int` fails as a type; a schema-level "must be a number" would hide that the value must be whole.
+      if (isDefault(issue.message) || issue.expected === 'int') return `must be ${article(typeName(issue.expected))}`;
+      return issue.message;
+    case 'invalid_value':
+      return isDefault(issue.message) ? `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` : issue.message;
+    case 'invalid_format':
+      return isDefault(issue.message) ? `must be ${article(formatName(issue.format))}` : issue.message;
+    case 'not_multiple_of':
+      return isDefault(issue.message) ? `must be a multiple of ${String(issue.divisor)}` : issue.message;
+    case 'invalid_union':
+      return isDefault(issue.message) ? 'does not match any of the accepted shapes (see /docs)' : issue.message;
+    default:
+      return issue.message;
+  }
+}
+
+/** zod's English defaults start with "Invalid", "Too", "Expected" or "Unrecognized"; ours are lower-case rules. */
+function isDefault(message: string): boolean {
+  return /^(Invalid|Too (big|small)|Expected|Unrecognized)\b/.test(message);
+}
+
+/** Our own wording of a bound (it states the number): kept. */
+function ownBound(message: string, bound: unknown): boolean {
+  return !isDefault(message) && message.includes(String(bound));
+}
+
+function boundRule(word: 'at most' | 'at least', bound: unknown, inclusive: boolean | undefined, origin: string): string {
+  const n = String(bound);
+  const comparison = inclusive === false ? (word === 'at most' ? `less than ${n}` : `more than ${n}`) : `${word} ${n}`;
+  if (origin === 'string') return `must be ${comparison} characters long`;
+  if (origin === 'array' || origin === 'set') return `must have ${comparison} items`;
+  if (origin === 'file') return `must be ${comparison} bytes`;
+  return `must be ${comparison}`;
+}
+
+function fieldName(path: readonly PropertyKey[], fallback: string): string {
+  let name = '';
+  for (const part of path) name += typeof part === 'number' ? `[${part}]` : `${name ? '.' : ''}${String(part)}`;
+  return name || fallback;
+}
+
+function typeName(expected: string): string {
+  const names: Record<string, string> = { int: 'integer', nan: 'number', array: 'list (JSON array)', object: 'JSON object' };
+  return names[expected] ?? expected;
+}
+
+function formatName(format: string): string {
+  const names: Record<string, string> = {
+    email: 'email address',
+    datetime: 'ISO 8601 date-time with a zone, e.g. 2026-01-31T09:00:00Z',
+    date: 'ISO 8601 date, e.g. 2026-01-31',
+    url: 'URL',
+    regex: 'value in the documented format (see /docs)',
+  };
+  return names[format] ?? `${format} value`;
+}
+
+function article(noun: string): string {
+  return /^[aeiou]/i.test(noun) ? `an ${noun}` : `a ${noun}`;
+}

@@ -1,0 +1,101 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../support/harness.js';
+
+/**
+ * `npm run start:local` as a person runs it (the npm process, the launcher, the compiled stack): signals to the npm
+ * process stop everything it started; a port in use is reported at once naming its variable; a start with no source
+ * change does not compile.
+ */
+interface Run {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function startLocal(env: Record<string, string>): Run {
+  let output = '';
+  const child = spawn('npm', ['run', 'start:local'], { env: { ...process.env, ...env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  return { child, output: () => output, exited };
+}
+
+async function ready(run: Run, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!/Workspace credential broker on/.test(run.output())) {
+    if (run.child.exitCode !== null) throw new Error(`start:local exited: ${run.output()}`);
+    if (Date.now() > deadline) throw new Error(`start:local not ready after ${timeoutMs} ms: ${run.output()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const isFree = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
+
+describe('npm run start:local as a process', () => {
+  let dataDir: string;
+  let env: Record<string, string>;
+  let ports: number[];
+  let running: Run | undefined;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'local-process-'));
+    ports = [await freePort(), await freePort(), await freePort()];
+    env = { LOCAL_DATA_DIR: dataDir, PORT: String(ports[0]), LOCAL_S3_PORT: String(ports[1]), LOCAL_GOOGLE_PORT: String(ports[2]) };
+  });
+  afterAll(async () => {
+    if (running && running.child.exitCode === null) {
+      running.child.kill('SIGTERM');
+      await running.exited;
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('stops every process it started, drained, on SIGTERM to the npm process; a second start compiles nothing', async () => {
+    running = startLocal(env);
+    await ready(running, 240_000); // the first start may compile the whole project
+    expect((await fetch(`http://127.0.0.1:${ports[0]}/health/ready`)).status).toBe(200);
+
+    running.child.kill('SIGTERM'); // to npm, as a process manager or `kill <npm pid>` does
+    expect(await running.exited).toEqual({ code: 0, signal: null });
+    expect(running.output()).toContain('SIGTERM: stopping');
+    for (const port of ports) expect(await isFree(port)).toBe(true); // nothing left listening: no orphan
+
+    const t0 = Date.now();
+    running = startLocal(env);
+    await ready(running, 60_000);
+    expect(running.output()).not.toMatch(/compiling/i);
+    const launcher = /ready in [\d.]+ s, [\d.]+ s CPU/.exec(running.output())?.[0];
+    process.stdout.write(`repeated start:local: ${((Date.now() - t0) / 1000).toFixed(1)} s from \`npm run\` to ready (launcher: ${launcher}; no compile)\n`);
+  }, 360_000);
+
+  it.each([
+    ['PORT', 0],
+    ['LOCAL_S3_PORT', 1],
+    ['LOCAL_GOOGLE_PORT', 2],
+  ])('reports a port in use at once, naming %s', async (variable, i) => {
+    // The stack of the test above still runs: give the second one free ports except the one under test.
+    const others = { PORT: String(await freePort()), LOCAL_S3_PORT: String(await freePort()), LOCAL_GOOGLE_PORT: String(await freePort()) };
+    const second = startLocal({ ...env, ...others, [variable]: String(ports[i as number]) });
+    const t0 = Date.now();
+    expect((await second.exited).code).toBe(1);
+    expect(second.output()).toContain(`port ${ports[i as number]} (${variable}) is already in use`);
+    expect(Date.now() - t0).toBeLessThan(15_000); // before any install or compile (those take far longer)
+  }, 30_000);
+
+  it('stops on SIGINT (Ctrl-C) too, with every port freed', async () => {
+    const run = running as Run;
+    run.child.kill('SIGINT');
+    expect((await run.exited).code).toBe(0);
+    for (const port of ports) expect(await isFree(port)).toBe(true);
+  }, 30_000);
+});
