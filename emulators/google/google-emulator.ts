@@ -108,7 +108,6 @@ const seededOf = (email: string, mimeType: string) => driveFiles(email.trim().to
 export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Promise<GoogleEmulator> {
   const client = { id: opts.clientId ?? 'test-client-id', secret: opts.clientSecret ?? 'test-client-secret' };
   const issuer = new OAuth2Issuer();
-  await issuer.keys.generate('RS256');
   const mock = new OAuth2Service(issuer, { jwks: '/oauth2/v3/certs' });
   const state = new GoogleState(opts.accessTokenTtlSeconds ?? 3600);
   const failures = new FailureInjector();
@@ -116,9 +115,19 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
   const tokens = new TokenRoutes(state, issuer, client);
   const workspace = new WorkspaceRoutes(state, failures);
   const stateFile = opts.stateFile
-    ? new StateFile(opts.stateFile, () => ({ version: 1, google: state.snapshot(), workspace: workspace.store.snapshot(), drive: workspace.drive.snapshot() }))
+    ? new StateFile(opts.stateFile, () => ({
+        version: 1,
+        signingKey: issuer.keys.toJSON(true)[0],
+        google: state.snapshot(),
+        workspace: workspace.store.snapshot(),
+        drive: workspace.drive.snapshot(),
+      }))
     : undefined;
-  const saved = stateFile?.load() as { google?: object; workspace?: object; drive?: Map<string, never> } | undefined;
+  const saved = stateFile?.load() as { signingKey?: Record<string, unknown>; google?: object; workspace?: object; drive?: Map<string, never> } | undefined;
+  // Google's signing keys outlive a restart too (id_tokens stay verifiable), and a new RSA key costs a noticeable
+  // part of a restart's CPU time.
+  if (saved?.signingKey) await issuer.keys.add(saved.signingKey);
+  else await issuer.keys.generate('RS256');
   if (saved) {
     state.restore(saved.google ?? {});
     workspace.store.restore(saved.workspace ?? {});

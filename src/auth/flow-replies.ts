@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import Negotiator from 'negotiator';
-import { sendHtml } from '../common/html-page.js';
+import { prefersHtml, sendHtml } from '../common/html-page.js';
 import { AppConfig } from '../config/app-config.js';
 import type { SignInResult } from './auth.service.js';
 import type { SignInStep } from './google-sign-in.js';
@@ -38,8 +37,7 @@ export class FlowReplies {
   /** The end of a browser sign-in: the token page to a browser (Accept prefers text/html), the JSON to API clients. */
   signedIn(req: FastifyRequest, reply: FastifyReply, result: SignInResult): void {
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache').header('vary', 'Accept');
-    const preferred = new Negotiator({ headers: { accept: req.headers.accept ?? '*/*' } }).mediaType(['application/json', 'text/html']);
-    if (preferred === 'text/html') return sendHtml(reply, 200, tokenPage(result, this.publicUrl.href.replace(/\/$/, '')), true);
+    if (prefersHtml(req)) return sendHtml(reply, 200, tokenPage(result, this.publicUrl.href.replace(/\/$/, '')), true);
     reply.status(200).send(result);
   }
 

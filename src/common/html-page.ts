@@ -1,5 +1,6 @@
 import escapeHtml from 'escape-html';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import Negotiator from 'negotiator';
 
 /** Where the pages' one script and one stylesheet are served (src/home/home.controller.ts). */
 export const PAGE_SCRIPT = '/assets/broker.js';
@@ -13,6 +14,11 @@ const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-s
 
 /** Escapes text for HTML (element content and quoted attributes). Every value from outside goes through it. */
 export const html = (text: unknown): string => escapeHtml(String(text));
+
+/** Whether the caller is a browser showing a page to a person: its Accept prefers text/html over JSON. */
+export function prefersHtml(req: FastifyRequest): boolean {
+  return new Negotiator({ headers: { accept: req.headers.accept ?? '*/*' } }).mediaType(['application/json', 'text/html']) === 'text/html';
+}
 
 /** A whole page around `body` (already escaped by the caller). */
 export function htmlDocument(title: string, body: string): string {

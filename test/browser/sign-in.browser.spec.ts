@@ -69,7 +69,9 @@ if (!available) {
     // Reloading the token page: the link was used; it says so and where to start again.
     const reload = await page.reload();
     expect(reload?.status()).toBe(400);
-    expect(await page.textContent('body')).toMatch(/already used.*\/auth\/google/);
+    expect(await page.textContent('#problem')).toMatch(/already used.*\/auth\/google/);
+    await page.click('#start-again'); // and starting again works: back at Google's page
+    await page.waitForURL((url) => url.href.startsWith(world.google.urls.auth));
   });
 
   it('starting at localhost while PUBLIC_URL says 127.0.0.1 still signs in (sent to PUBLIC_URL\'s host first)', async () => {

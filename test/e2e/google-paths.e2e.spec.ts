@@ -80,20 +80,20 @@ describe('Paths to Google', () => {
     const before = google.requests.length;
     const res = await raw(method, path);
     expect(res.status).toBe(400);
-    expect(res.json).toEqual({ statusCode: 400, error: 'invalid_request', message: expect.stringContaining(`"${field}"`) });
+    expect(res.json).toEqual({ statusCode: 400, error: 'invalid_request', message: expect.stringContaining(field) });
     expect(google.requests.slice(before)).toEqual([]);
   });
 
   it.each([
     ['POST', `${ME}/calendar/events?calendarId=..`, 'calendarId', event],
     ['PATCH', `${ME}/calendar/events/abc?calendarId=%2E`, 'calendarId', { summary: 'y' }],
-    ['POST', `${ME}/calendar/freebusy`, 'calendars.0', { timeMin: event.start, timeMax: event.end, calendars: ['..'] }],
+    ['POST', `${ME}/calendar/freebusy`, 'calendars', { timeMin: event.start, timeMax: event.end, calendars: ['..'] }],
     ['PUT', `${ME}/sheets/spreadsheets/abc/values`, 'range', { range: '..', values: [[1]] }],
   ])('%s %s with a dot-segment value in the request is a 400 naming %s', async (method, path, field, body) => {
     const before = google.requests.length;
     const res = await raw(method, path, body);
     expect(res.status).toBe(400);
-    expect(String(res.json.message)).toContain(`"${field}"`);
+    expect(String(res.json.message)).toContain(field);
     expect(google.requests.slice(before)).toEqual([]);
   });
 

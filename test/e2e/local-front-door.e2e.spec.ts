@@ -86,15 +86,29 @@ describe('the front door and the token page', () => {
     expect(page).not.toContain("o'neil&co");
   });
 
-  it('says "already used" when the token page is reloaded, not "not started in this browser"', async () => {
+  it('says "already used" when the token page is reloaded, not "not started in this browser": a page to a browser, JSON to a client', async () => {
     const { callback, res, browser } = await browserSignIn('reloader@example.com');
     expect(res.status).toBe(200);
     const reload = await browser.get(callback, { accept: BROWSER_ACCEPT });
     expect(reload.status).toBe(400);
-    const body = (await reload.json()) as { error: string; message: string };
-    expect(body.error).toBe('state_replayed');
-    expect(body.message).toMatch(/already used.*Start a new sign-in at \/auth\/google/);
-    expect(body.message).not.toContain('not started in this browser');
+    expect(reload.headers.get('content-type')).toMatch(/^text\/html/);
+    const page = await reload.text();
+    expect(page).toMatch(/<p id="problem">This sign-in link was already used[^<]*Start a new sign-in at \/auth\/google\.<\/p>/);
+    expect(page).toContain('<a class="button" id="start-again" href="/auth/google">');
+    expect(page).not.toContain('not started in this browser');
+
+    const asClient = await browser.get(callback);
+    expect(asClient.status).toBe(400);
+    const body = (await asClient.json()) as { error: string; message: string };
+    expect(body).toEqual({ statusCode: 400, error: 'state_replayed', message: expect.stringMatching(/already used.*Start a new sign-in at \/auth\/google/) });
+  });
+
+  it('shows a browser the other callback errors as a page too (access denied at Google), with the same status', async () => {
+    const browser = new Browser();
+    const back = await world.google.approve(await startSignIn(sut, browser), { email: 'denier@example.com', deny: true });
+    const res = await browser.get(back, { accept: BROWSER_ACCEPT });
+    expect(res.status).toBe(401);
+    expect(await res.text()).toMatch(/<p id="problem">Access was declined[^<]*<\/p>/);
   });
 
   it('sends /auth/google on another host name (localhost for 127.0.0.1) to PUBLIC_URL first, setting no cookie there', async () => {

@@ -71,10 +71,13 @@ describe('the Google emulator for the local run', () => {
         body: JSON.stringify({ title: 'kept across restarts' }),
       });
       expect(created.status).toBe(200);
+      const keysBefore = await (await fetch(`${first.baseUrl}/oauth2/v3/certs`)).json();
       await first.stop();
       expect(JSON.parse(readFileSync(stateFile, 'utf8'))).toMatchObject({ version: 1 });
 
       second = await startGoogleEmulator({ stateFile });
+      // Google's signing key outlives the restart too: id_tokens issued before it still verify.
+      expect(await (await fetch(`${second.baseUrl}/oauth2/v3/certs`)).json()).toEqual(keysBefore);
       const listed = await fetch(`${second.urls.apiRoot}tasks/v1/lists/default/tasks`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
       expect(listed.status).toBe(200);
       expect(((await listed.json()) as { items: Array<{ title: string }> }).items.map((t) => t.title)).toContain('kept across restarts');
