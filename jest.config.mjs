@@ -17,5 +17,7 @@ export default {
   testMatch: ['<rootDir>/test/**/*.spec.ts', '<rootDir>/src/**/*.spec.ts'],
   testTimeout: 30000,
   // No forceExit: every suite closes what it opened (servers, S3 clients, keep-alive sockets, timers), so jest ends
-  // by itself; `npx jest --detectOpenHandles` names anything left open.
+  // by itself; `npx jest --detectOpenHandles` names anything left open. The exit guard only keeps CI from hanging
+  // if a leak slips in, and says so.
+  reporters: ['default', '<rootDir>/test/support/exit-guard.mjs'],
 };
