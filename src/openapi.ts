@@ -1,14 +1,153 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import { outputJsonSchema } from './workspace/catalogue/operation-input.js';
+import { WORKSPACE_CATALOGUE } from './workspace/catalogue/catalogue.js';
+import type { WorkspaceOperation } from './workspace/catalogue/operation.js';
+import { DOCUMENTED_OPERATIONS, type DocumentedOperation } from './openapi-operations.js';
 
-/** OpenAPI from the real controllers: the document at /openapi.json, Swagger UI at /docs. */
+type Operation = {
+  operationId?: string;
+  summary?: string;
+  description?: string;
+  parameters?: Array<{ name: string; in: string; description?: string; schema?: Record<string, unknown>; required?: boolean }>;
+  requestBody?: unknown;
+  responses: Record<string, { description: string; content?: Record<string, { schema: unknown }>; headers?: Record<string, unknown> }>;
+  security?: Array<Record<string, string[]>>;
+};
+
+const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
+const ERROR_REF = { $ref: '#/components/schemas/Error' };
+
+/** Why each error status happens, as the response description a generated client shows. */
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: 'Invalid request: the message names the field and the rule',
+  401: 'No valid bearer token (missing, malformed, expired or of an ended session), or the Google grant is gone (reauth_required)',
+  403: 'Not allowed: another user, or a Google scope not granted (the body names the scope)',
+  404: 'No such resource',
+  409: 'Conflict reported by Google',
+  413: 'Body too large',
+  415: 'Body not in the media type this route takes',
+  429: 'Rate limited (Retry-After says when to retry)',
+  500: 'Internal error (details in the log, never in the response)',
+  502: 'Google failed or could not be reached; nothing was changed, retry',
+  503: 'Storage (S3) unavailable, or the instance is shutting down; retry',
+};
+
+/** OpenAPI 3.1 from the real controllers, completed from the Workspace catalogue: /openapi.json, Swagger UI at /docs. */
 export function setUpOpenApi(app: NestFastifyApplication): void {
   const config = new DocumentBuilder()
+    .setOpenAPIVersion('3.1.0')
     .setTitle('Google Workspace credential broker')
-    .setDescription('Act on Google Workspace on behalf of many users: Google sign-in, bearer sessions, OAuth 2.1, Workspace REST.')
+    .setDescription(
+      'Act on Google Workspace on behalf of many users: Google sign-in, bearer sessions, OAuth 2.1, Workspace REST. Sign in at /auth/google and send the token as `Authorization: Bearer <token>`. Every error is JSON `{"statusCode","error","message"}` whose message says what to do next.',
+    )
     .setVersion('1')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'bearer')
     .build();
-  const document = SwaggerModule.createDocument(app, config);
+  const document = completeDocument(SwaggerModule.createDocument(app, config));
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });
+}
+
+/**
+ * What Nest's scanner cannot see: summaries and descriptions, the answer's schema and real status (several routes
+ * write the reply themselves), every error status with the error body, the bearer of /auth/revoke, `userId`'s default.
+ */
+export function completeDocument(document: OpenAPIObject): OpenAPIObject {
+  document.components ??= {};
+  document.components.schemas = { ...document.components.schemas, Error: errorSchema() };
+  for (const [path, item] of Object.entries(document.paths)) {
+    for (const method of METHODS) {
+      const operation = (item as Record<string, Operation | undefined>)[method];
+      if (!operation) continue;
+      const workspaceOp = findWorkspaceOperation(method, path);
+      if (workspaceOp) completeWorkspaceOperation(operation, workspaceOp);
+      else {
+        const documented = DOCUMENTED_OPERATIONS[`${method.toUpperCase()} ${path}`];
+        if (documented) completeOtherOperation(operation, documented);
+      }
+      addCommonErrors(operation);
+      for (const parameter of operation.parameters ?? []) {
+        if (parameter.in === 'path' && parameter.name === 'userId') {
+          parameter.description = '`me` or your own email';
+          parameter.schema = { type: 'string', default: 'me' };
+        }
+      }
+    }
+  }
+  return document;
+}
+
+function errorSchema(): Record<string, unknown> {
+  return {
+    type: 'object',
+    description: 'Every error of this service. Some carry more fields (e.g. `scope` to grant on a 403 insufficient_scope; `error_description` on OAuth endpoints).',
+    properties: {
+      statusCode: { type: 'integer', description: 'The HTTP status' },
+      error: { type: 'string', description: 'A stable machine-readable code, e.g. invalid_request, missing_token, insufficient_scope' },
+      message: { type: 'string', description: 'What went wrong and what to do next' },
+      error_description: { type: 'string', description: 'OAuth endpoints (RFC 6749 section 5.2): the same text as message' },
+      scope: { type: 'string', description: 'The Google scope to grant (403 insufficient_scope)' },
+    },
+    required: ['statusCode', 'error', 'message'],
+    additionalProperties: true,
+  };
+}
+
+function findWorkspaceOperation(method: string, path: string): WorkspaceOperation | undefined {
+  const prefix = '/v1/users/{userId}/';
+  if (!path.startsWith(prefix)) return undefined;
+  const route = path.slice(prefix.length).replace(/\{(\w+)\}/g, ':$1');
+  return WORKSPACE_CATALOGUE.find((op) => op.http.method === method.toUpperCase() && op.http.path === route);
+}
+
+function completeWorkspaceOperation(operation: Operation, op: WorkspaceOperation): void {
+  operation.summary = op.title;
+  operation.description = `${op.description}\n\nNeeds the Google scope ${op.scope} (any one of the scopes named in the 403 when missing). MCP tool: \`${op.tool}\`.`;
+  const [status, response] = successOf(operation);
+  if (status === '204') operation.responses[status] = { description: response.description || 'Done; no body' };
+  else operation.responses[status] = { ...response, description: response.description || op.title, content: { 'application/json': { schema: outputJsonSchema(op) } } };
+  // 403: another user's data or a scope not granted; 404/409/429/502: Google's answers, mapped.
+  for (const code of [403, 404, 409, 429, 502]) addError(operation, code);
+}
+
+function completeOtherOperation(operation: Operation, documented: DocumentedOperation): void {
+  operation.summary = documented.summary;
+  operation.description = documented.description;
+  const [status] = successOf(operation);
+  delete operation.responses[status];
+  const { success } = documented;
+  operation.responses[String(success.status)] = {
+    description: success.description,
+    ...(success.headers ? { headers: success.headers } : {}),
+    ...(success.schema ? { content: { [success.contentType ?? 'application/json']: { schema: success.schema } } } : {}),
+  };
+  if (documented.bearer) operation.security = [{ bearer: [] }];
+  if (documented.requestBody) operation.requestBody = { required: false, content: documented.requestBody };
+  for (const code of documented.errors ?? []) addError(operation, code);
+  for (const [code, body] of Object.entries(documented.errorBodies ?? {})) {
+    operation.responses[code] = { description: body.description, content: { 'application/json': { schema: body.schema } } };
+  }
+}
+
+/** Errors any route of its kind can answer: 400 with input, 401 with a bearer, 413/415 with a body, 500 and 503 always. */
+function addCommonErrors(operation: Operation): void {
+  if (operation.parameters?.some((p) => p.in === 'query' || (p.in === 'path' && p.name !== 'userId')) || operation.requestBody) addError(operation, 400);
+  if (operation.security?.length) addError(operation, 401);
+  if (operation.requestBody) {
+    addError(operation, 413);
+    addError(operation, 415);
+  }
+  addError(operation, 500);
+  addError(operation, 503); // S3, and every route while the instance drains (return503OnClosing)
+}
+
+function addError(operation: Operation, status: number): void {
+  const key = String(status);
+  if (operation.responses[key]?.content) return;
+  operation.responses[key] = { description: ERROR_DESCRIPTIONS[status] ?? 'Error', content: { 'application/json': { schema: ERROR_REF } } };
+}
+
+function successOf(operation: Operation): [string, Operation['responses'][string]] {
+  const entry = Object.entries(operation.responses).find(([code]) => /^2\d\d$/.test(code));
+  return entry ?? ['200', { description: '' }];
 }

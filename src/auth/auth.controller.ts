@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BadRequestError, UnauthorizedError } from '../common/domain-error.js';
@@ -9,6 +9,7 @@ import type { Principal } from '../sessions/principal.js';
 import { Public } from '../common/public.decorator.js';
 import { AuthService } from './auth.service.js';
 import { FlowReplies } from './flow-replies.js';
+import { GoogleCallbackGuard, signInStepOf } from './google-callback.guard.js';
 import { SignInErrorPageFilter } from './sign-in-error-page.js';
 import { GoogleSignIn } from './google-sign-in.js';
 import { SignInContinuation } from './sign-in-continuation.js';
@@ -41,15 +42,10 @@ export class AuthController {
   /** Google redirects here; answers with the bearer token: JSON, or the token page to a browser. */
   @Public()
   @Get('google/callback')
-  @UseFilters(SignInErrorPageFilter) // a person's browser gets its errors as a page
-  async callback(@Req() req: FastifyRequest, @Res() reply: FastifyReply, @Query() query: Record<string, unknown>): Promise<void> {
-    if (typeof query.code !== 'string' && typeof query.error !== 'string') {
-      throw new BadRequestError('The callback needs "code" and "state" from Google. Start the sign-in at /auth/google.', 'code_missing');
-    }
-    if (typeof query.state !== 'string' || query.state === '') {
-      throw new BadRequestError('The callback has no "state". Start the sign-in again at /auth/google.', 'state_missing');
-    }
-    const step = await this.signIn.finish(req as never);
+  @UseFilters(SignInErrorPageFilter) // a person's browser gets its errors as a page (also the guard's errors)
+  @UseGuards(GoogleCallbackGuard)
+  async callback(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const step = signInStepOf(req); // state, code exchange and email checked by GoogleCallbackGuard
     if (step.kind === 'redirect') return this.replies.redirect(reply, step);
     const { email } = step.identity;
     // The flow cookie is expired only on success: after a failure (S3 down) the same browser may retry the

@@ -5,7 +5,9 @@ import { StorageModule } from '../storage/storage.module.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
 import { FlowReplies } from './flow-replies.js';
+import { GoogleCallbackGuard } from './google-callback.guard.js';
 import { GoogleSignIn } from './google-sign-in.js';
+import { GoogleOAuthStrategy } from './google.strategy.js';
 import { Revocation } from './revocation.js';
 import { SignInContinuation } from './sign-in-continuation.js';
 
@@ -13,7 +15,7 @@ import { SignInContinuation } from './sign-in-continuation.js';
 @Module({
   imports: [CredentialsModule, SessionsModule, StorageModule],
   controllers: [AuthController],
-  providers: [AuthService, GoogleSignIn, FlowReplies, SignInContinuation, Revocation],
+  providers: [AuthService, GoogleOAuthStrategy, GoogleCallbackGuard, GoogleSignIn, FlowReplies, SignInContinuation, Revocation],
   exports: [GoogleSignIn, FlowReplies, SignInContinuation],
 })
 export class AuthModule {}

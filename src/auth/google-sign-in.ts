@@ -1,21 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { Passport } from 'passport';
-import { Profile, Strategy as GoogleStrategy, VerifyCallback } from 'passport-google-oauth20';
+import passport from 'passport';
 import { BadRequestError, DomainError, ForbiddenError, UnauthorizedError, UpstreamError } from '../common/domain-error.js';
-import { normalizeEmail } from '../common/email.js';
-import { AppConfig } from '../config/app-config.js';
-import { boundGoogleCalls, GoogleCallTimeout, type OAuth2Transport } from './google-call-deadline.js';
-import { OneTimeMarkers } from '../sessions/one-time-markers.js';
-import { FLOW_COOKIES_OUT, FlowCookie, FlowRejection, PendingAuthorization, SignInFlow, SignInFlowStore } from './sign-in-flow.store.js';
+import { GoogleCallTimeout } from './google-call-deadline.js';
+import { GoogleOAuthStrategy, type GoogleIdentity } from './google.strategy.js';
+import { FLOW_COOKIES_OUT, FlowCookie, FlowRejection, PendingAuthorization, SignInFlow } from './sign-in-flow.store.js';
 
-/** What Google told us about the person who signed in. */
-export interface GoogleIdentity {
-  email: string;
-  accessToken: string;
-  refreshToken?: string;
-  expiresInSeconds: number;
-  scopes: string[];
-}
+export type { GoogleIdentity } from './google.strategy.js';
 
 export type SignInStep =
   | { kind: 'redirect'; url: string; cookies: FlowCookie[] }
@@ -31,44 +21,34 @@ export interface StartOptions {
 type PassportRequest = { [key: string]: unknown; [FLOW_COOKIES_OUT]?: FlowCookie[] };
 
 /**
- * Google sign-in with passport-google-oauth20 (authorization code, PKCE S256, state, offline access).
- * Each service instance has its own Passport object instead of passport's global registry (which
- * @nestjs/passport's strategy mixin uses), so several instances can live in one process; and passport's
- * outcome (redirect, success, fail, error) is turned into a value here, because its redirect writes to a
- * Node response that Fastify's reply is not.
+ * What passport writes its redirect to. Passport expects a Node/Express response (statusCode, setHeader, end) and
+ * Fastify's reply is not one, so the redirect is captured as a value and sent by FlowReplies with the flow cookies.
+ */
+export function redirectCapture(req: PassportRequest, onRedirect: (step: SignInStep & { kind: 'redirect' }) => void) {
+  let location = '';
+  return {
+    statusCode: 302,
+    setHeader(name: string, value: string) {
+      if (name.toLowerCase() === 'location') location = value;
+    },
+    end: () => onRedirect({ kind: 'redirect', url: location, cookies: req[FLOW_COOKIES_OUT] ?? [] }),
+  };
+}
+
+/** The flow cookies the state store left on the request (set, or replaced by "used"). */
+export function flowCookiesOf(req: PassportRequest): FlowCookie[] {
+  return req[FLOW_COOKIES_OUT] ?? [];
+}
+
+/**
+ * Starts Google sign-ins (the first one and the restart with prompt=consent) through the instance's
+ * GoogleOAuthStrategy, and marks finished flows spent. The callback itself runs in GoogleCallbackGuard.
  */
 @Injectable()
 export class GoogleSignIn {
-  private readonly passport = new Passport();
   private readonly logger = new Logger('SignIn');
-  private readonly flows: SignInFlowStore;
-  private readonly scopes: readonly string[];
 
-  constructor(config: AppConfig, markers: OneTimeMarkers) {
-    const { google: g, publicUrl, jwt } = config.values;
-    this.scopes = g.scopes;
-    const strategy = new GoogleStrategy(
-      {
-        clientID: g.clientId,
-        clientSecret: g.clientSecret,
-        callbackURL: `${publicUrl}/auth/google/callback`,
-        authorizationURL: g.authUrl,
-        tokenURL: g.tokenUrl,
-        userProfileURL: g.userinfoUrl,
-        scope: g.scopes,
-        pkce: true,
-        state: true,
-        store: (this.flows = new SignInFlowStore(new Uint8Array(jwt.flowCookieKey), markers)),
-        passReqToCallback: true,
-      } as never,
-      toIdentity as never,
-    );
-    const oauth2 = (strategy as unknown as { _oauth2: OAuth2Transport })._oauth2;
-    // Access tokens go in the Authorization header, never in a URL that proxies and logs keep.
-    oauth2.useAuthorizationHeaderforGET(true);
-    boundGoogleCalls(oauth2, g.httpTimeoutMs);
-    this.passport.use('google', strategy as never);
-  }
+  constructor(private readonly strategy: GoogleOAuthStrategy) {}
 
   /** Builds the redirect to Google's consent page, with a fresh state + PKCE flow bound to this browser. */
   async start(opts: StartOptions): Promise<SignInStep> {
@@ -78,7 +58,7 @@ export class GoogleSignIn {
     // An OAuth client's scopes are asked for on top of the configured ones; Google then asks only for what is new.
     const wanted = opts.oauth?.scope?.split(' ').filter(Boolean) ?? [];
     return this.run(fresh, {
-      ...(wanted.length ? { scope: [...new Set([...this.scopes, ...wanted])] } : {}),
+      ...(wanted.length ? { scope: [...new Set([...this.strategy.scopes, ...wanted])] } : {}),
       accessType: 'offline',
       includeGrantedScopes: true,
       loginHint: opts.loginHint,
@@ -87,77 +67,36 @@ export class GoogleSignIn {
     });
   }
 
-  /** Completes the callback: checks state, exchanges the code (with the PKCE verifier), reads the verified email. */
-  async finish(req: PassportRequest): Promise<SignInStep> {
-    return this.run(req, {});
-  }
-
   /**
    * Marks a finished callback's flow spent, so a replay (a copied cookie and URL) is refused before its code reaches
    * Google again. Best effort: the sign-in already succeeded, and Google refuses a spent code anyway.
    */
   async spend(flow: SignInFlow): Promise<void> {
     if (!flow.state) return;
-    await this.flows.spend(flow.state).catch((err: unknown) =>
+    await this.strategy.flows.spend(flow.state).catch((err: unknown) =>
       this.logger.warn({ msg: 'could not mark the sign-in state spent; a replay will be refused by Google instead', error: (err as Error)?.message }),
     );
   }
 
   /**
-   * Runs passport and turns its outcome into a value. No timer of its own: each call to Google is bounded (see
-   * boundGoogleCalls) and each S3 call by the storage layer, so a stall is reported by the dependency that stalled.
+   * Runs the strategy to its redirect. No timer of its own: each call to Google is bounded (see boundGoogleCalls)
+   * and each S3 call by the storage layer, so a stall is reported by the dependency that stalled.
    */
   private run(req: PassportRequest, options: Record<string, unknown>): Promise<SignInStep> {
     return new Promise<SignInStep>((resolve, reject) => {
-      const cookies = () => req[FLOW_COOKIES_OUT] ?? [];
-      let location = '';
-      const settle = (fn: () => void) => {
-        try {
-          fn();
-        } catch (err) {
-          reject(err);
-        }
+      const callback = (err: unknown, user: GoogleIdentity | false, info: unknown) => {
+        // A start never completes a sign-in: passport answered without redirecting, which only an error explains.
+        reject(err ? mapPassportError(err) : user ? new Error('passport signed in while starting a sign-in') : mapFailure(info));
       };
-      const response = {
-        statusCode: 302,
-        setHeader(name: string, value: string) {
-          if (name.toLowerCase() === 'location') location = value;
-        },
-        end: () => settle(() => resolve({ kind: 'redirect', url: location, cookies: cookies() })),
-      };
-      const callback = (err: unknown, user: GoogleIdentity | false, info: unknown) =>
-        settle(() => {
-          if (err) throw mapPassportError(err);
-          if (!user) throw mapFailure(info);
-          resolve({ kind: 'signed-in', identity: user, flow: (info as { state?: SignInFlow })?.state ?? { retried: false }, cookies: cookies() });
-        });
-      this.passport.authenticate('google', { ...options, session: false }, callback)(req as never, response as never, (err?: unknown) =>
-        settle(() => reject(err ?? new Error('passport did not finish the sign-in'))),
+      passport.authenticate(this.strategy.name, { ...options, session: false }, callback)(req as never, redirectCapture(req, resolve) as never, (err?: unknown) =>
+        reject(err ?? new Error('passport did not finish the sign-in')),
       );
     });
   }
 }
 
-/** The strategy's verify callback: accept only verified Google emails that are safe to use as keys. */
-function toIdentity(_req: unknown, accessToken: string, refreshToken: string | undefined, params: Record<string, unknown>, profile: Profile, done: VerifyCallback): void {
-  const raw = (profile as { _json?: Record<string, unknown> })._json ?? {};
-  const email = normalizeEmail(raw.email ?? profile.emails?.[0]?.value);
-  const verified = raw.email_verified === true || raw.email_verified === 'true';
-  if (!email || !verified) {
-    done(null, false, { reason: 'email_unverified' } as never);
-    return;
-  }
-  const expiresIn = Number(params.expires_in ?? 3600);
-  done(null, {
-    email,
-    accessToken,
-    refreshToken: refreshToken || undefined,
-    expiresInSeconds: Number.isFinite(expiresIn) ? expiresIn : 3600,
-    scopes: typeof params.scope === 'string' ? params.scope.split(/\s+/).filter(Boolean) : [],
-  } satisfies GoogleIdentity as never);
-}
-
-function mapFailure(info: unknown): Error {
+/** Why the callback did not sign anyone in, as a domain error (a 4xx with the next step). */
+export function mapFailure(info: unknown): Error {
   const i = (info ?? {}) as Partial<FlowRejection> & { reason?: string; message?: string };
   if (i.reason === 'state_missing' || i.reason === 'state_unknown' || i.reason === 'state_replayed') {
     return new BadRequestError(i.message ?? 'Invalid state. Start again at /auth/google.', i.reason);
@@ -168,7 +107,8 @@ function mapFailure(info: unknown): Error {
   return new UnauthorizedError('Access was declined on Google\'s consent page. To use the service, sign in again at /auth/google and allow access.', 'access_denied', {});
 }
 
-function mapPassportError(err: unknown): Error {
+/** Passport's and the strategy's errors as domain errors: invalid_grant 400, Google 502, S3 503 (its own). */
+export function mapPassportError(err: unknown): Error {
   const e = err as { name?: string; code?: string; message?: string; oauthError?: unknown };
   if (e?.name === 'TokenError' && e.code === 'invalid_grant') {
     // Google refuses the code itself: spent, expired, or issued for another sign-in (an attacker's code fails the

@@ -6,32 +6,36 @@ type Issue = core.$ZodIssue & { input?: unknown };
 export const PARSE_OPTIONS = { reportInput: true } as const;
 
 /**
- * One sentence per zod issue that names the field and the rule ("maxResults must be at most 500", "to is required",
- * "unknown field body"). zod's defaults ("Invalid input: expected string, received undefined") name neither, and a
+ * One sentence per zod issue that names the field and the rule (`"maxResults" must be at most 500`, `"to" is required`,
+ * `unknown field "body"`). zod's defaults ("Invalid input: expected string, received undefined") name neither, and a
  * schema-level message such as `z.coerce.number({ message: 'must be a number' })` is also attached by zod to the
  * range checks of that schema, so bounds are always worded here from the issue's own facts.
  */
-export function describeIssues(issues: readonly core.$ZodIssue[], fallbackField: string): string[] {
-  return issues.flatMap((issue) => describeIssue(issue as Issue, fallbackField));
+export function describeIssues(issues: readonly core.$ZodIssue[], whole: { name: string; isField: boolean }): string[] {
+  return issues.flatMap((issue) => describeIssue(issue as Issue, whole));
 }
 
-function describeIssue(issue: Issue, fallbackField: string): string[] {
+function describeIssue(issue: Issue, whole: { name: string; isField: boolean }): string[] {
+  const fallbackField = whole.name;
   const field = fieldName(issue.path, fallbackField);
   if (issue.code === 'unrecognized_keys') {
     const prefix = issue.path.length ? `${fieldName(issue.path, '')}.` : '';
-    return issue.keys.map((key) => `unknown field ${prefix}${key}`);
+    return issue.keys.map((key) => `unknown field "${prefix}${key}" (remove it)`);
   }
   const rule = ruleOf(issue);
+  // A rule about the whole body ("change at least one field") reads on its own; the body itself is not a field.
+  if (!issue.path.length && !whole.isField && issue.code === 'custom') return [rule];
+  const named = issue.path.length || whole.isField ? `"${field}"` : field;
   // A custom message may already start with the field's name ("subject must be a single line").
-  return [rule.startsWith(`${field} `) ? rule : `${field} ${rule}`];
+  return [rule.startsWith(`${field} `) ? `${named}${rule.slice(field.length)}` : `${named} ${rule}`];
 }
 
 function ruleOf(issue: Issue): string {
   switch (issue.code) {
     case 'too_big':
-      return ownBound(issue.message, issue.maximum) ? issue.message : boundRule('at most', issue.maximum, issue.inclusive, issue.origin);
+      return ownBound(issue.message) ? issue.message : boundRule('at most', issue.maximum, issue.inclusive, issue.origin);
     case 'too_small':
-      if (ownBound(issue.message, issue.minimum)) return issue.message;
+      if (ownBound(issue.message)) return issue.message;
       if (issue.origin === 'string' && Number(issue.minimum) === 1) return 'must not be empty';
       return boundRule('at least', issue.minimum, issue.inclusive, issue.origin);
     case 'invalid_type':
@@ -45,8 +49,12 @@ function ruleOf(issue: Issue): string {
       return isDefault(issue.message) ? `must be ${article(formatName(issue.format))}` : issue.message;
     case 'not_multiple_of':
       return isDefault(issue.message) ? `must be a multiple of ${String(issue.divisor)}` : issue.message;
-    case 'invalid_union':
-      return isDefault(issue.message) ? 'does not match any of the accepted shapes (see /docs)' : issue.message;
+    case 'invalid_union': {
+      if (!isDefault(issue.message)) return issue.message;
+      // zod reports the options' own issues when one option fits the value's type; here none did.
+      const kinds = issue.errors.flatMap((option) => option.filter((i) => i.code === 'invalid_type' && i.path.length === 0).map((i) => typeName((i as { expected: string }).expected)));
+      return kinds.length === issue.errors.length ? `must be ${[...new Set(kinds)].map(article).join(' or ')}` : 'does not match any of the accepted shapes (see /docs)';
+    }
     default:
       return issue.message;
   }
@@ -57,9 +65,12 @@ function isDefault(message: string): boolean {
   return /^(Invalid|Too (big|small)|Expected|Unrecognized)\b/.test(message);
 }
 
-/** Our own wording of a bound (it states the number): kept. */
-function ownBound(message: string, bound: unknown): boolean {
-  return !isDefault(message) && message.includes(String(bound));
+/**
+ * Our own wording of a bound states a number ("at most 5242880 bytes once decoded", where the check counts base64
+ * characters): kept. A schema-level type message ("must be a number") states none: replaced.
+ */
+function ownBound(message: string): boolean {
+  return !isDefault(message) && /\d/.test(message);
 }
 
 function boundRule(word: 'at most' | 'at least', bound: unknown, inclusive: boolean | undefined, origin: string): string {
@@ -71,10 +82,9 @@ function boundRule(word: 'at most' | 'at least', bound: unknown, inclusive: bool
   return `must be ${comparison}`;
 }
 
+/** The field's path as the existing clients and tests know it (`attendees.0`). */
 function fieldName(path: readonly PropertyKey[], fallback: string): string {
-  let name = '';
-  for (const part of path) name += typeof part === 'number' ? `[${part}]` : `${name ? '.' : ''}${String(part)}`;
-  return name || fallback;
+  return path.map(String).join('.') || fallback;
 }
 
 function typeName(expected: string): string {

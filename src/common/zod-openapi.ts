@@ -4,9 +4,9 @@ import { z, type ZodType } from 'zod';
 
 type JsonSchema = { properties?: Record<string, Record<string, unknown>>; required?: string[]; description?: string } & Record<string, unknown>;
 
-/** The request side of a zod schema as OpenAPI 3.0 JSON Schema (what a caller sends, before transforms). */
+/** The request side of a zod schema as JSON Schema 2020-12 (OpenAPI 3.1's dialect) (what a caller sends, before transforms). */
 function requestSchema(schema: ZodType): JsonSchema {
-  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io: 'input', target: 'openapi-3.0', unrepresentable: 'any' }) as JsonSchema;
+  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
   return rest;
 }
 

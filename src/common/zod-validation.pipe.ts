@@ -11,7 +11,7 @@ export class ZodValidationPipe<T> implements PipeTransform<unknown, T> {
     const result = this.schema.safeParse(value ?? (meta?.type === 'param' ? undefined : {}), PARSE_OPTIONS);
     if (result.success) return result.data;
     // A path parameter is named by the route (`messageId`); body and query fields by their path.
-    const whole = meta?.type === 'param' ? (meta.data ?? 'path parameter') : meta?.type === 'query' ? 'query' : 'request body';
+    const whole = meta?.type === 'param' ? { name: meta.data ?? 'path parameter', isField: true } : { name: meta?.type === 'query' ? 'query' : 'request body', isField: false };
     const problems = describeIssues(result.error.issues, whole);
     throw new BadRequestError(`Invalid request: ${problems.join('; ')}. Fix ${problems.length > 1 ? 'these' : 'this'} and retry (the fields of each route are at /docs).`, 'invalid_request');
   }

@@ -62,7 +62,8 @@ export class OAuthClientRepository {
     const secret = input.tokenEndpointAuthMethod === 'none' ? undefined : randomBytes(32).toString('base64url');
     const now = new Date().toISOString();
     const client: OAuthClient = { clientId, ...input, secretHash: secret ? hashSecret(secret) : undefined, createdAt: now, lastUsedAt: now, static: false };
-    await this.objects.put(this.key(clientId), client, { ifNoneMatch: '*' });
+    // Create-only at a fresh id; a retry that meets its own lost-answer write is success, not a 409.
+    await this.objects.create(this.key(clientId), client);
     return { client, secret };
   }
 

@@ -65,7 +65,8 @@ export class RefreshTokenFamilies {
   async create(input: Pick<RefreshFamily, 'familyId' | 'clientId' | 'email' | 'sessionId' | 'resource' | 'scope'>): Promise<string> {
     const secret = randomBytes(32).toString('base64url');
     const family: RefreshFamily = { ...input, current: hashSecret(secret), previous: [], createdAt: new Date().toISOString(), expiresAt: Date.now() + this.ttlSeconds * 1000 };
-    await this.objects.put(this.key(input.familyId), family, { ifNoneMatch: '*' });
+    // Create-only at a fresh id; a retry that meets its own lost-answer write is success, not a 409.
+    await this.objects.create(this.key(input.familyId), family);
     return `${input.familyId}.${secret}`;
   }
 

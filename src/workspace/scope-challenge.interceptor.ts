@@ -3,6 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { catchError, Observable, throwError } from 'rxjs';
 import { DomainError } from '../common/domain-error.js';
 import { insufficientScopeChallenge, unauthorizedChallenge } from '../sessions/bearer-challenge.js';
+import { PRINCIPAL, type Principal } from '../sessions/principal.js';
 import { ProtectedResources } from '../sessions/protected-resources.js';
 import { scopesToRequest } from './required-scopes.js';
 import { declaredNeeds } from './token-scope.guard.js';
@@ -23,17 +24,23 @@ export class ScopeChallengeInterceptor implements NestInterceptor {
     return next.handle().pipe(
       catchError((err: unknown) => {
         if (!(err instanceof DomainError) || err.headers['WWW-Authenticate']?.includes('resource_metadata=')) return throwError(() => err);
-        const resource = this.resources.forRoute(context.switchToHttp().getRequest<{ routeOptions?: { url?: string } }>().routeOptions?.url);
+        const request = context.switchToHttp().getRequest<{ routeOptions?: { url?: string }; [PRINCIPAL]?: Principal }>();
+        const resource = this.resources.forRoute(request.routeOptions?.url);
         let challenge: string | undefined;
+        let message = err.message;
         if (err.status === 403 && err.error === 'insufficient_scope') {
           const declared = scopesToRequest(declaredNeeds(this.reflector, context) ?? []);
           const scopes = declared.length ? declared : String(err.details.scope ?? '').split(' ').filter(Boolean);
           challenge = insufficientScopeChallenge(resource, scopes);
+          // An OAuth client fixes this by authorizing again (which asks Google), not through GOOGLE_SCOPES.
+          if (request[PRINCIPAL]?.claims.client_id !== undefined) {
+            message = `Google refused: this user has not granted it the scope ${scopes.join(' ')}. Authorize again at /oauth/authorize with that scope added to the scopes you already use; the user is then asked at Google.`;
+          }
         } else if (err.status === 401) {
           challenge = unauthorizedChallenge(resource, true);
         }
         if (!challenge) return throwError(() => err);
-        const withChallenge = new DomainError(err.status, err.error, err.message, { ...err.headers, 'WWW-Authenticate': challenge }, err.details);
+        const withChallenge = new DomainError(err.status, err.error, message, { ...err.headers, 'WWW-Authenticate': challenge }, err.details);
         return throwError(() => withChallenge);
       }),
     );

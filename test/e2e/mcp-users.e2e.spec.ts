@@ -1,6 +1,7 @@
 import { ALL_WORKSPACE_SCOPES } from '../support/api-client.js';
 import { Service, signIn, startService, startWorld, World } from '../support/harness.js';
 import { connectV1, connectV2, rawMcp } from '../support/mcp-clients.js';
+import { tokensThroughOAuth } from '../support/oauth-consent.js';
 
 const ADA = 'mcp-ada@example.com';
 const BOB = 'mcp-bob@example.com';
@@ -95,6 +96,17 @@ describe('MCP endpoint: users, replicas, revocation, scopes, tool sets', () => {
     expect(call.headers.get('www-authenticate')).toBe(`Bearer error="insufficient_scope", scope="${G}gmail.send", resource_metadata="${narrow.url}/.well-known/oauth-protected-resource/mcp"`);
     expect(call.json).toMatchObject({ statusCode: 403, error: 'insufficient_scope' });
     expect(world.google.apiCalls.filter((c) => c.email === 'mcp-narrow@example.com' && c.path.includes('send'))).toEqual([]);
+  });
+
+  it('a token for another resource (/v1/users/me/gmail) is refused on /mcp; one for /mcp works', async () => {
+    const list = { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} };
+    const gmailOnly = await tokensThroughOAuth(world, a.url, ADA, { params: { resource: `${a.url}/v1/users/me/gmail` } });
+    const refused = await rawMcp(`${a.url}/mcp`, gmailOnly.access_token, list, '2025-11-25');
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toContain(`resource_metadata="${a.url}/.well-known/oauth-protected-resource/mcp"`);
+    const forMcp = await tokensThroughOAuth(world, a.url, ADA, { params: { resource: `${a.url}/mcp` } });
+    expect((await rawMcp(`${a.url}/mcp`, forMcp.access_token, list, '2025-11-25')).status).toBe(200);
+    expect((await fetch(`${a.url}/v1/users/me/gmail/labels`, { headers: { authorization: `Bearer ${forMcp.access_token}` } })).status).toBe(401);
   });
 
   it('MCP_TOOLS and MCP_READ_ONLY choose the tools; a hidden tool cannot be called', async () => {

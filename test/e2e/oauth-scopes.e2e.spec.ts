@@ -184,6 +184,7 @@ describe('OAuth scopes: one vocabulary (Google scope URLs), granted as Google gr
     const res = await apiClient(sut, tokens.access_token)('GET', '/v1/users/me/gmail/labels');
     expect([res.status, res.json.error]).toEqual([403, 'insufficient_scope']);
     expect(res.headers.get('www-authenticate')).toBe(`Bearer error="insufficient_scope", scope="${GMAIL_READ}", resource_metadata="${sut.url}/.well-known/oauth-protected-resource/v1/users/me/gmail"`);
+    expect(res.json.message).toContain('/oauth/authorize'); // an OAuth client's way to fix it, not GOOGLE_SCOPES
   });
 
   it('tokens from the browser sign-in carry the scopes the user granted, and are held to them', async () => {

@@ -71,7 +71,7 @@ async function main(): Promise<number> {
   let droppedApiAnswers = 0;
 
   const tally: Tally = { requests: 0, byStatus: new Map(), reauth: 0, serverErrors500: 0, overBound: 0, durations: [], messages: new Map() };
-  const rss: Array<{ t: number; mb: number[] }> = [];
+  const memory: Array<{ t: number; mem: Array<{ rss: number; heap: number }> }> = [];
   const end = Date.now() + SECONDS * 1000;
   const running = () => Date.now() < end;
   const timers = [
@@ -94,7 +94,7 @@ async function main(): Promise<number> {
   ];
   const sampler = (async () => {
     while (running()) {
-      rss.push({ t: Date.now(), mb: await Promise.all(replicas.map(rssMb)) });
+      memory.push({ t: Date.now(), mem: await Promise.all(replicas.map(memoryOf)) });
       await sleep(5000);
     }
   })();
@@ -145,7 +145,7 @@ async function main(): Promise<number> {
       if (res.status !== 200) finalFailures.push(`${email} on ${r.url}: ${res.status} ${await res.text()}`);
     }
   }
-  const memory = rssVerdict(rss);
+  const memoryCheck = memoryVerdict(memory);
 
   const sorted = [...tally.durations].sort((x, y) => x - y);
   const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
@@ -155,7 +155,7 @@ async function main(): Promise<number> {
     ['spurious reauth_required', tally.reauth === 0, String(tally.reauth)],
     ['500 answers', tally.serverErrors500 === 0, String(tally.serverErrors500)],
     [`requests over ${REQUEST_BOUND_MS} ms`, tally.overBound === 0, `${tally.overBound} (p50 ${pct(50)} ms, p99 ${pct(99)} ms, max ${sorted.at(-1) ?? 0} ms)`],
-    ['RSS flat after warm-up', memory.flat, memory.text],
+    ['RSS flat after warm-up', memoryCheck.flat, memoryCheck.text],
     ['calls after the soak', finalFailures.length === 0, finalFailures.length ? finalFailures.slice(0, 5).join('; ') : `all ${users.length * replicas.length} succeed`],
   ];
 
@@ -214,29 +214,34 @@ async function readJson(world: World, key: string): Promise<unknown> {
   return JSON.parse((await out.Body?.transformToString()) ?? '');
 }
 
-async function rssMb(replica: Replica): Promise<number> {
+/** RSS and V8 heap in use of a replica, in MB, from its /metrics. */
+async function memoryOf(replica: Replica): Promise<{ rss: number; heap: number }> {
   const text = await fetch(`${replica.url}/metrics`).then((r) => r.text(), () => '');
-  const m = /^broker_process_resident_memory_bytes (\d+(?:\.\d+)?(?:e\+\d+)?)/m.exec(text);
-  return m ? Number(m[1]) / 1024 / 1024 : NaN;
+  const read = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN) / 1048576;
+  return { rss: read('broker_process_resident_memory_bytes'), heap: read('broker_nodejs_heap_size_used_bytes') };
 }
 
 /**
- * Flat: after the warm-up (the first third of the run), the highest RSS of the last third is at most 20% (and 16
- * MB of allocator slack) above the average of the first post-warm-up third, on each replica.
+ * Flat after the warm-up (the first third of the run): on each replica, the median RSS of the last third is within
+ * 20% (+16 MB of allocator slack) of the median of the middle third. Medians, not peaks: V8 lets garbage pile up by
+ * 100 MB and more before a major collection (RSS follows it down), so one sample says little; a leak lifts the
+ * median. The heap's floor (least heap in use seen, after a major collection) is printed alongside.
  */
-function rssVerdict(samples: Array<{ t: number; mb: number[] }>): { flat: boolean; text: string } {
-  if (samples.length < 6) return { flat: false, text: `only ${samples.length} RSS samples; run longer (SOAK_SECONDS >= 30)` };
+function memoryVerdict(samples: Array<{ t: number; mem: Array<{ rss: number; heap: number }> }>): { flat: boolean; text: string } {
+  if (samples.length < 6) return { flat: false, text: `only ${samples.length} memory samples; run longer (SOAK_SECONDS >= 30)` };
   const third = Math.floor(samples.length / 3);
   const warm = samples.slice(third, 2 * third);
   const late = samples.slice(2 * third);
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
   const parts: string[] = [];
   let flat = true;
-  for (let r = 0; r < samples[0].mb.length; r++) {
-    const base = warm.reduce((s, x) => s + x.mb[r], 0) / warm.length;
-    const peak = Math.max(...late.map((x) => x.mb[r]));
-    const ok = Number.isFinite(base) && peak <= base * 1.2 + 16;
+  for (let r = 0; r < samples[0].mem.length; r++) {
+    const rssWarm = median(warm.map((x) => x.mem[r].rss));
+    const rssLate = median(late.map((x) => x.mem[r].rss));
+    const floor = (xs: typeof samples) => Math.min(...xs.map((x) => x.mem[r].heap)).toFixed(0);
+    const ok = Number.isFinite(rssWarm + rssLate) && rssLate <= rssWarm * 1.2 + 16;
     flat &&= ok;
-    parts.push(`replica ${r + 1}: start ${samples[0].mb[r].toFixed(0)} MB, after warm-up ${base.toFixed(0)} MB, late peak ${peak.toFixed(0)} MB`);
+    parts.push(`replica ${r + 1}: RSS ${samples[0].mem[r].rss.toFixed(0)} MB at start, median ${rssWarm.toFixed(0)} -> ${rssLate.toFixed(0)} MB (heap floor ${floor(warm)} -> ${floor(late)} MB)`);
   }
   return { flat, text: parts.join('; ') };
 }

@@ -6,7 +6,15 @@ import { WorkspaceStore } from './store.js';
 const G = 'https://www.googleapis.com/auth/';
 const WRITE = [`${G}calendar`, `${G}calendar.events`];
 
-type Body = Record<string, unknown> & { start?: { dateTime?: string }; end?: { dateTime?: string } };
+type EventTime = { dateTime?: string; date?: string; timeZone?: string };
+type Body = Record<string, unknown> & { start?: EventTime; end?: EventTime };
+
+/** Google's check of an EventDateTime: a date (all-day) or a dateTime, whose offset or timeZone fixes the instant. */
+function timeProblem(t: EventTime | undefined, which: string): string | undefined {
+  if (!t || (!t.dateTime && !t.date)) return 'Missing time.';
+  if (t.dateTime && !t.timeZone && !/(Z|[+-]\d{2}:\d{2})$/i.test(t.dateTime)) return `Missing time zone definition for ${which} time.`;
+  return undefined;
+}
 
 /** Calendar routes beyond the event list: calendar list, event get/insert/patch/update/delete, free/busy. */
 export function calendarApi(req: EmulatorRequest, res: ServerResponse, user: AccessTokenInfo, store: WorkspaceStore): boolean {
@@ -47,7 +55,8 @@ export function calendarApi(req: EmulatorRequest, res: ServerResponse, user: Acc
   if (req.method !== 'GET' && !can(WRITE)) return denied(), true;
   if (!eventId && req.method === 'POST') {
     const body = (req.json ?? {}) as Body;
-    if (!body.start?.dateTime || !body.end?.dateTime) return apiError(res, 400, 'INVALID_ARGUMENT', 'Missing time.', 'required'), true;
+    const problem = timeProblem(body.start, 'start') ?? timeProblem(body.end, 'end');
+    if (problem) return apiError(res, 400, 'INVALID_ARGUMENT', problem, 'required'), true;
     const id = WorkspaceStore.newId();
     const event = { kind: 'calendar#event', id, status: 'confirmed', organizer: { email: user.email, self: true }, ...body, start: body.start, end: body.end } as never;
     events.set(id, event);

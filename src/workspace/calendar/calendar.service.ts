@@ -9,9 +9,10 @@ function toGoogleEvent(e: Partial<NewEventBody>): calendar_v3.Schema$Event {
     ...(e.summary !== undefined ? { summary: e.summary } : {}),
     ...(e.description !== undefined ? { description: e.description } : {}),
     ...(e.location !== undefined ? { location: e.location } : {}),
-    ...(e.start ? { start: { dateTime: e.start } } : {}),
-    ...(e.end ? { end: { dateTime: e.end } } : {}),
-    ...(e.attendees ? { attendees: e.attendees.map((email) => ({ email })) } : {}),
+    // The schemas have already put start, end and attendees in Google's shape.
+    ...(e.start ? { start: e.start } : {}),
+    ...(e.end ? { end: e.end } : {}),
+    ...(e.attendees ? { attendees: e.attendees } : {}),
   };
 }
 

@@ -53,7 +53,7 @@ export const CALENDAR_OPERATIONS: WorkspaceOperation[] = [
     tool: 'create_event',
     api: 'calendar',
     title: 'Create a calendar event',
-    description: 'Creates an event (start and end as ISO 8601 with a zone); attendees get invitations.',
+    description: 'Creates an event; start and end as ISO 8601 with a zone, or in Google\'s shape ({"dateTime","timeZone"} or {"date"} for all-day); attendees get invitations.',
     http: { method: 'POST', path: 'calendar/events' },
     query: calendarQuery,
     body: newEventBody,

@@ -98,7 +98,7 @@ describe('Workspace catalogue', () => {
   it('validates arguments with the REST schemas: refinements, defaults, unknown fields', () => {
     const create = WORKSPACE_CATALOGUE.find((op) => op.tool === 'create_event')!;
     const ok = validateInput(create, { summary: 'x', start: '2026-01-01T10:00:00Z', end: '2026-01-01T11:00:00Z' });
-    expect(ok).toEqual({ ok: true, input: { calendarId: 'primary', summary: 'x', start: '2026-01-01T10:00:00Z', end: '2026-01-01T11:00:00Z' } });
+    expect(ok).toEqual({ ok: true, input: { calendarId: 'primary', summary: 'x', start: { dateTime: '2026-01-01T10:00:00Z' }, end: { dateTime: '2026-01-01T11:00:00Z' } } });
     const backwards = validateInput(create, { summary: 'x', start: '2026-01-01T11:00:00Z', end: '2026-01-01T10:00:00Z' });
     expect(backwards).toEqual({ ok: false, problems: [{ field: 'end', message: 'must be after start' }] });
     const get = WORKSPACE_CATALOGUE.find((op) => op.tool === 'get_gmail_message_content')!;

@@ -1,0 +1,155 @@
+/**
+ * OpenAPI facts of the routes outside the Workspace catalogue (sign-in, OAuth, health, metrics), which the
+ * controllers cannot tell Swagger by themselves: what each does, the status it really answers with (several write
+ * the reply themselves), the shape of the answer, and the errors it can give besides the ones every route can.
+ * The Workspace routes get theirs from the catalogue (src/workspace/catalogue). Keyed by `METHOD /path`.
+ */
+export interface DocumentedOperation {
+  summary: string;
+  description: string;
+  /** The success status and its body; `schema` absent for an empty body. */
+  success: { status: number; description: string; schema?: Record<string, unknown>; contentType?: string; headers?: Record<string, unknown> };
+  /** Error statuses beyond the common ones (400 when it takes input, 401 when it needs a bearer, 500, 503). */
+  errors?: number[];
+  /** The body the route reads, per media type (the controllers take it untyped, as the OAuth RFCs define it). */
+  requestBody?: Record<string, { schema: Record<string, unknown> }>;
+  /** Error statuses whose body is not the common error body. */
+  errorBodies?: Record<number, { description: string; schema: Record<string, unknown> }>;
+  /** The route needs `Authorization: Bearer` although it is public to the guard (it reads the token itself). */
+  bearer?: boolean;
+}
+
+const str = { type: 'string' } as const;
+const int = { type: 'integer' } as const;
+const obj = (properties: Record<string, unknown>, required: string[] = Object.keys(properties)) => ({ type: 'object', properties, required });
+
+const tokenResponse = obj(
+  { access_token: str, token_type: { type: 'string', enum: ['Bearer'] }, expires_in: int, refresh_token: str, scope: str },
+  ['access_token', 'token_type', 'expires_in'],
+);
+const signedIn = obj({ access_token: str, token_type: { type: 'string', enum: ['Bearer'] }, expires_in: int, email: { type: 'string', format: 'email' }, session_id: str });
+const metadata = { type: 'object', additionalProperties: true, description: 'RFC 8414 / RFC 9728 metadata' };
+const health = obj({ status: { type: 'string', enum: ['ok', 'error', 'shutting_down'] }, info: { type: 'object', additionalProperties: true }, error: { type: 'object', additionalProperties: true }, details: { type: 'object', additionalProperties: true } }, ['status']);
+const form = (properties: Record<string, unknown>, required: string[]) => ({ 'application/x-www-form-urlencoded': { schema: obj(properties, required) } });
+const location = { Location: { description: 'Where the browser goes next', schema: { type: 'string', format: 'uri' } } };
+
+export const DOCUMENTED_OPERATIONS: Record<string, DocumentedOperation> = {
+  'GET /auth/google': {
+    summary: 'Start Google sign-in',
+    description: "Redirects the browser to Google's consent page (authorization code with PKCE). Open it in a browser; the callback answers the bearer token.",
+    success: { status: 302, description: "Redirect to Google's consent page (or first to PUBLIC_URL's host)", headers: location },
+    errors: [429],
+  },
+  'GET /auth/google/callback': {
+    summary: 'Finish Google sign-in',
+    description: 'Google redirects here. Answers the bearer token as JSON (an HTML page with the token to a browser that prefers text/html). A used or reloaded link answers 400: start again at /auth/google.',
+    success: { status: 200, description: 'Signed in', schema: signedIn },
+    errors: [400, 401, 403, 429, 502],
+  },
+  'GET /auth/session': {
+    summary: 'Describe the current session',
+    description: "The bearer's session: who, since when, until when, the scopes granted and the state of the Google credentials.",
+    success: {
+      status: 200,
+      description: 'The session',
+      schema: obj(
+        {
+          email: str,
+          session_id: str,
+          issued_at: str,
+          expires_at: str,
+          scopes: { type: 'array', items: str },
+          google: obj({ expires_at: { type: ['string', 'null'] }, has_refresh_token: { type: 'boolean' } }, ['has_refresh_token']),
+        },
+        ['email', 'session_id', 'expires_at'],
+      ),
+    },
+  },
+  'POST /auth/logout': {
+    summary: 'End this session',
+    description: "Ends the bearer's session only; the user's Google credentials and other sessions stay.",
+    success: { status: 204, description: 'Session ended' },
+  },
+  'POST /auth/revoke': {
+    summary: 'Revoke the account',
+    description:
+      "Ends every session of the token's user, deletes the stored Google credentials and revokes the grant at Google. The token is the bearer of the Authorization header, or `token` in a JSON or form body. Idempotent: a valid token whose session is already gone gets 200 and changes nothing.",
+    success: { status: 200, description: 'Revoked', schema: obj({ revoked: { type: 'boolean', enum: [true] } }) },
+    requestBody: { ...form({ token: str }, []), 'application/json': { schema: obj({ token: str }, []) } },
+    errors: [400, 413, 415, 502],
+    bearer: true,
+  },
+  'GET /.well-known/oauth-authorization-server': {
+    summary: 'OAuth authorization server metadata',
+    description: 'RFC 8414 metadata of the OAuth 2.1 authorization server that MCP and other OAuth clients use.',
+    success: { status: 200, description: 'Metadata', schema: metadata },
+  },
+  'GET /.well-known/jwks.json': {
+    summary: 'Signing keys',
+    description: 'The public key that verifies bearer tokens when they are ES256 (JWT_PRIVATE_KEY). With an HS256 secret there is none: 404, use /oauth/introspect.',
+    success: { status: 200, description: 'JSON Web Key Set', schema: obj({ keys: { type: 'array', items: { type: 'object', additionalProperties: true } } }) },
+    errors: [404],
+  },
+  'POST /oauth/register': {
+    summary: 'Register an OAuth client',
+    description: 'RFC 7591 dynamic client registration (public clients with PKCE; redirect URIs on https or loopback).',
+    success: { status: 201, description: 'The registered client', schema: { type: 'object', additionalProperties: true, properties: { client_id: str }, required: ['client_id'] } },
+    requestBody: { 'application/json': { schema: { type: 'object', additionalProperties: true, properties: { redirect_uris: { type: 'array', items: str }, client_name: str }, required: ['redirect_uris'] } } },
+    errors: [400, 413, 415, 429],
+  },
+  'GET /oauth/authorize': {
+    summary: 'OAuth authorization endpoint',
+    description: 'Starts an OAuth 2.1 authorization (code + PKCE S256): Google sign-in, then the consent page; ends with a redirect to the client with a code.',
+    success: { status: 302, description: 'Redirect to Google, to the consent page or back to the client', headers: location },
+    errors: [400, 429, 502],
+  },
+  'POST /oauth/token': {
+    summary: 'OAuth token endpoint',
+    description: 'Exchanges an authorization code (with its PKCE verifier) or a refresh token for an access token. Form-encoded body (RFC 6749); errors follow RFC 6749 section 5.2.',
+    success: { status: 200, description: 'Tokens', schema: tokenResponse },
+    requestBody: form({ grant_type: { type: 'string', enum: ['authorization_code', 'refresh_token'] }, code: str, code_verifier: str, redirect_uri: str, client_id: str, refresh_token: str, resource: str, scope: str }, ['grant_type']),
+    errors: [400, 401, 413, 415, 429],
+  },
+  'POST /oauth/revoke': {
+    summary: 'OAuth token revocation',
+    description: 'RFC 7009: revokes a refresh token (its whole grant) or an access token. Form-encoded body; an unknown token is not an error.',
+    success: { status: 200, description: 'Revoked or unknown (an empty JSON object)', schema: { type: 'object', additionalProperties: false } },
+    requestBody: form({ token: str, token_type_hint: { type: 'string', enum: ['access_token', 'refresh_token'] }, client_id: str }, ['token']),
+    errors: [400, 401, 413, 415],
+  },
+  'POST /oauth/introspect': {
+    summary: 'OAuth token introspection',
+    description: 'RFC 7662: whether a token is active, for resource servers. Form-encoded body; needs client authentication.',
+    success: { status: 200, description: 'Introspection result', schema: { type: 'object', properties: { active: { type: 'boolean' } }, required: ['active'], additionalProperties: true } },
+    requestBody: form({ token: str, token_type_hint: str, client_id: str, client_secret: str }, ['token']),
+    errors: [400, 401, 413, 415],
+  },
+  'GET /.well-known/oauth-protected-resource': {
+    summary: 'Protected resource metadata (whole service)',
+    description: 'RFC 9728 metadata of the whole service as a protected resource: which authorization server issues its tokens and the scopes to ask for.',
+    success: { status: 200, description: 'Metadata', schema: metadata },
+  },
+  'GET /.well-known/oauth-protected-resource/{path}': {
+    summary: 'Protected resource metadata (one resource)',
+    description: 'RFC 9728 metadata of one resource below the service (e.g. /mcp or a Workspace API), named by its path.',
+    success: { status: 200, description: 'Metadata', schema: metadata },
+    errors: [404],
+  },
+  'GET /health/live': {
+    summary: 'Liveness',
+    description: 'Answers 200 while the process runs; checks no dependency.',
+    success: { status: 200, description: 'Alive', schema: health },
+  },
+  'GET /health/ready': {
+    summary: 'Readiness',
+    description: 'Checks S3 (info.s3 has status and latencyMs); 503 while S3 is unreachable or the service is shutting down.',
+    success: { status: 200, description: 'Ready', schema: health },
+    errorBodies: { 503: { description: 'Not ready: S3 unreachable, or shutting down', schema: { ...health, properties: { ...health.properties, statusCode: int, message: str } } } },
+  },
+  'GET /metrics': {
+    summary: 'Prometheus metrics',
+    description: 'Request durations, Google and S3 calls, refreshes and cache figures in the Prometheus text format.',
+    success: { status: 200, description: 'Metrics', schema: str, contentType: 'text/plain' },
+  },
+};
+

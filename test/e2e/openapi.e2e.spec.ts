@@ -1,0 +1,90 @@
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { startSignedIn } from '../support/api-client.js';
+import { stopAll, type Service, type World } from '../support/harness.js';
+
+type Response = { description: string; content?: Record<string, { schema: Record<string, unknown> }> };
+type Operation = {
+  summary?: string;
+  description?: string;
+  security?: unknown[];
+  parameters?: Array<{ name: string; in: string; schema?: { default?: unknown } }>;
+  responses: Record<string, Response>;
+};
+type Document = { openapi: string; paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, unknown> } };
+
+/** A client generator reads the document, not the code: each operation must say what it does, answers and needs. */
+describe('OpenAPI document', () => {
+  let world: World;
+  let sut: Service;
+  let token: string;
+  let doc: Document;
+  const operations = () => Object.entries(doc.paths).flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ path, method, op })));
+  /** A concrete URL for a path template: `me` for the user, a syntactically valid id elsewhere. */
+  const concrete = (path: string) => path.replace('{userId}', 'me').replace('{path}', 'mcp').replace(/\{\w+\}/g, 'abc123');
+
+  beforeAll(async () => {
+    ({ world, sut, token } = await startSignedIn('openapi@example.com'));
+    doc = (await (await fetch(`${sut.url}/openapi.json`)).json()) as Document;
+  });
+  afterAll(() => stopAll(world, sut));
+
+  it('validates against the OpenAPI 3.1 schema', async () => {
+    expect(doc.openapi).toMatch(/^3\.1\./);
+    const validator = new Validator();
+    const result = await validator.validate(structuredClone(doc) as never);
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+  });
+
+  it('gives every operation a summary, a description, a success response with its schema and the error body on every error', () => {
+    expect(operations().length).toBeGreaterThanOrEqual(50);
+    for (const { path, method, op } of operations()) {
+      const where = `${method.toUpperCase()} ${path}`;
+      expect([where, typeof op.summary, (op.description ?? '').length > 10]).toEqual([where, 'string', true]);
+      const success = Object.keys(op.responses).filter((s) => /^[23]\d\d$/.test(s));
+      expect([where, success.length]).toEqual([where, 1]);
+      const [status] = success;
+      if (status === '200' || status === '201') expect([where, Object.keys(op.responses[status!]!.content ?? {}).length > 0]).toEqual([where, true]);
+      for (const [code, response] of Object.entries(op.responses).filter(([s]) => /^[45]\d\d$/.test(s))) {
+        if (where === 'GET /health/ready' && code === '503') continue; // Terminus's own body, documented inline
+        expect([where, code, response.content?.['application/json']?.schema]).toEqual([where, code, { $ref: '#/components/schemas/Error' }]);
+      }
+      expect([where, '500' in op.responses]).toEqual([where, true]);
+      if (op.security?.length) expect([where, '401' in op.responses]).toEqual([where, true]);
+      const userId = op.parameters?.find((p) => p.name === 'userId');
+      if (userId) expect([where, userId.schema?.default]).toEqual([where, 'me']);
+    }
+    expect(doc.components.schemas.Error).toMatchObject({ required: ['statusCode', 'error', 'message'] });
+  });
+
+  it('documents the status codes the routes really answer with', async () => {
+    const status = (method: string, path: string) => Object.keys(doc.paths[path]![method]!.responses).find((s) => /^[23]\d\d$/.test(s));
+    expect(status('get', '/auth/google')).toBe('302');
+    expect((await fetch(`${sut.url}/auth/google`, { redirect: 'manual' })).status).toBe(302);
+    expect(status('post', '/oauth/token')).toBe('200');
+    expect(status('post', '/auth/logout')).toBe('204');
+    expect(status('delete', '/v1/users/{userId}/calendar/events/{eventId}')).toBe('204');
+    expect(status('post', '/v1/users/{userId}/calendar/events')).toBe('201');
+    expect(doc.paths['/auth/revoke']!.post!.security).toEqual([{ bearer: [] }]);
+  });
+
+  it('marks exactly the routes that refuse a call without a bearer as secured, and documents what each answers without one', async () => {
+    for (const { path, method, op } of operations()) {
+      const where = `${method.toUpperCase()} ${path}`;
+      const res = await fetch(`${sut.url}${concrete(path)}`, { method: method.toUpperCase(), redirect: 'manual' });
+      const body = res.headers.get('content-type')?.includes('json') ? ((await res.json()) as { error?: string }) : (await res.text(), {});
+      // /auth/revoke also takes the token in its body, so a call with neither is a 400 token_missing.
+      if (op.security?.length) expect([where, res.status]).toEqual([where, where === 'POST /auth/revoke' ? 400 : 401]);
+      else expect([where, body.error]).not.toEqual([where, 'missing_token']);
+      expect([where, String(res.status) in op.responses]).toEqual([where, true]);
+    }
+  });
+
+  it('documents what the Workspace reads answer to a signed-in caller', async () => {
+    for (const { path, method, op } of operations().filter((o) => o.method === 'get' && o.path.startsWith('/v1/'))) {
+      const res = await fetch(`${sut.url}${concrete(path)}`, { headers: { authorization: `Bearer ${token}` } });
+      await res.arrayBuffer();
+      expect([`GET ${path}`, res.status < 500, String(res.status) in op.responses]).toEqual([`GET ${path}`, true, true]);
+    }
+  });
+});
