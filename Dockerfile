@@ -3,7 +3,8 @@ FROM node:24.11.1-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json tsconfig.build.json nest-cli.json ./
+COPY scripts/ensure-deps.mjs ./scripts/
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 

@@ -29,7 +29,7 @@ export class FlowReplies {
    */
   canonicalHostUrl(req: FastifyRequest): string | undefined {
     const url = new URL(req.url, this.publicUrl);
-    if (req.host.toLowerCase() === this.publicUrl.host.toLowerCase() || url.searchParams.has(HOST_REDIRECTED)) return undefined;
+    if ((req.host ?? '').toLowerCase() === this.publicUrl.host.toLowerCase() || url.searchParams.has(HOST_REDIRECTED)) return undefined;
     url.searchParams.set(HOST_REDIRECTED, '1');
     return new URL(`${url.pathname.replace(/^\/+/, '')}${url.search}`, `${this.publicUrl.href.replace(/\/?$/, '/')}`).toString();
   }

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { ZodValidationPipe } from './zod-validation.pipe.js';
+import { WORKSPACE_CATALOGUE } from '../workspace/catalogue/catalogue.js';
+import { validateInput } from '../workspace/catalogue/operation-input.js';
 
 function messageOf(schema: z.ZodType, value: unknown, type: 'body' | 'query' = 'body'): string {
   try {
@@ -47,5 +49,13 @@ describe('validation messages name the field and the rule', () => {
 
   it('names the body when the body itself is not an object', () => {
     expect(messageOf(z.strictObject({ a: z.string() }), 'text')).toContain('request body must be a JSON object');
+  });
+
+  it('words MCP tool argument problems the same way as the REST routes', () => {
+    const search = WORKSPACE_CATALOGUE.find((op) => op.http.method === 'GET' && op.http.path === 'gmail/messages')!;
+    expect(validateInput(search, { maxResults: 501 })).toEqual({ ok: false, problems: [{ field: 'maxResults', message: 'must be at most 500' }] });
+    const send = WORKSPACE_CATALOGUE.find((op) => op.http.method === 'POST' && op.http.path === 'gmail/messages')!;
+    const result = validateInput(send, { subject: 'Hi', text: 'x' });
+    expect(result).toEqual({ ok: false, problems: [{ field: 'to', message: 'is required' }] });
   });
 });

@@ -30,6 +30,11 @@ function describeIssue(issue: Issue, whole: { name: string; isField: boolean }):
   return [rule.startsWith(`${field} `) ? `${named}${rule.slice(field.length)}` : `${named} ${rule}`];
 }
 
+/** The rule one issue broke, without the field's name ("must be at most 500", "is required"). */
+export function issueRule(issue: core.$ZodIssue): string {
+  return issue.code === 'unrecognized_keys' ? `has unknown fields ${issue.keys.join(', ')}` : ruleOf(issue as Issue);
+}
+
 function ruleOf(issue: Issue): string {
   switch (issue.code) {
     case 'too_big':
