@@ -5,7 +5,12 @@ import { JsonObjectRepository, StoredJson } from '../storage/json-object.reposit
 import { StorageError } from '../storage/storage.errors.js';
 import { CredentialsPatch, fromDocument, GoogleCredentials, mergeCredentials, toDocument } from './google-credentials.js';
 
-const MAX_WRITE_ATTEMPTS = 8;
+/**
+ * Each lost If-Match round means another writer's update landed, so a round always makes progress; a writer can
+ * still lose several rounds in a row when many replicas write one user's object at once. Enough attempts for a
+ * dozen concurrent writers, with exponential, jittered backoff so they spread out instead of colliding again.
+ */
+const MAX_WRITE_ATTEMPTS = 16;
 
 /** What writing a refreshed token did. */
 export type RefreshWrite =
@@ -135,5 +140,6 @@ function isConflict(err: unknown): boolean {
 }
 
 function jitter(attempt: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+  // Full jitter (AWS architecture blog's "exponential backoff and jitter"): 0..min(500, 10 * 2^attempt) ms.
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(500, 10 * 2 ** attempt)));
 }
