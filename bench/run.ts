@@ -1,10 +1,36 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { blackBoxBench } from './black-box.bench.js';
 import { clientCacheBench } from './client-cache.bench.js';
 import { hotPathBench } from './hot-path.bench.js';
+import { figuresMarkdown, printSummary, writeBenchmarksMd } from './report.js';
 
-/** `npm run bench`: prints figures, each compared with a baseline measured in the same run. */
+// The repository root: this file runs from .local-build/bench/run.js.
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * `npm run bench`: the black-box benchmark (service, world and load generator in separate processes; writes
+ * bench/results.json and the figures in BENCHMARKS.md), then the in-process client-cache memory bench and the
+ * in-process hot-path bench. BENCH_SECONDS, BENCH_CONNECTIONS and BENCH_ROUNDS scale the black-box run;
+ * BENCH_ONLY=black-box skips the in-process ones.
+ */
 async function main(): Promise<void> {
-  await clientCacheBench(Number(process.env.BENCH_CACHE_USERS ?? 10_000));
-  await hotPathBench(Number(process.env.BENCH_REQUESTS ?? 3000), 16);
+  const env = process.env;
+  const results = await blackBoxBench({
+    seconds: Number(env.BENCH_SECONDS ?? 5),
+    connections: Number(env.BENCH_CONNECTIONS ?? 32),
+    rounds: Number(env.BENCH_ROUNDS ?? 3),
+    outDir: join(ROOT, 'bench'),
+  });
+  printSummary(results);
+  mkdirSync(join(ROOT, 'bench'), { recursive: true });
+  writeFileSync(join(ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeBenchmarksMd(join(ROOT, 'BENCHMARKS.md'), figuresMarkdown(results, ROOT));
+  console.log('wrote bench/results.json and BENCHMARKS.md');
+  if (env.BENCH_ONLY === 'black-box') return;
+  await clientCacheBench(Number(env.BENCH_CACHE_USERS ?? 10_000));
+  await hotPathBench(Number(env.BENCH_REQUESTS ?? 3000), 16);
 }
 
 main().then(

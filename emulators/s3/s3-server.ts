@@ -12,6 +12,8 @@ export interface S3ServerOptions {
   directory?: string;
   buckets?: string[];
   silent?: boolean;
+  /** Called for every request received (the benchmark counts S3 requests at the server with it). */
+  onRequest?: () => void;
 }
 
 /** A real S3 HTTP server (s3rver plus the fixes in s3-fixes.ts) for tests and the local run. */
@@ -57,7 +59,8 @@ export async function startS3Server(opts: S3ServerOptions = {}): Promise<S3Serve
 
   const listen = () =>
     new Promise<void>((resolve, reject) => {
-      const srv = createServer(handler);
+      const onRequest = opts.onRequest;
+      const srv = createServer(onRequest ? (req, res) => (onRequest(), handler?.(req, res)) : handler);
       srv.once('error', reject);
       srv.listen(port, '127.0.0.1', () => {
         port = (srv.address() as { port: number }).port;

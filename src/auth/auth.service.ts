@@ -71,9 +71,9 @@ export class AuthService {
     return { access_token: issued.accessToken, token_type: 'Bearer', expires_in: issued.expiresIn, email, session_id: session.sessionId };
   }
 
-  /** The caller's session and the state of their Google grant. */
+  /** The caller's session and the state of their Google grant (from the credentials cache: no S3 call when warm). */
   async describe(principal: Principal) {
-    const stored = await this.credentials.findStored(principal.email);
+    const stored = await this.credentials.findKnown(principal.email);
     return {
       email: principal.email,
       session_id: principal.session.sessionId,

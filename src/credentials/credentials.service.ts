@@ -68,6 +68,18 @@ export class CredentialsService {
     return this.repository.findByEmail(email);
   }
 
+  /**
+   * The user's credentials as this replica holds them (memory, else S3 once, then remembered), without refreshing;
+   * undefined when none are stored. For describing a session: the warm path makes no S3 call.
+   */
+  async findKnown(email: string): Promise<GoogleCredentials | undefined> {
+    const cached = this.cache.get(email);
+    if (cached) return cached;
+    const grant = await this.readGrant(email, new Set());
+    if (grant) this.remember(grant.credentials);
+    return grant?.credentials;
+  }
+
   /** Stores what a sign-in brought, merged into what is stored, and warms the cache. */
   async saveSignIn(email: string, patch: CredentialsPatch): Promise<GoogleCredentials> {
     const saved = await this.repository.save(email, patch);

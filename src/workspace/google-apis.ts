@@ -6,20 +6,29 @@ import { gmail, gmail_v1 } from '@googleapis/gmail';
 import { people, people_v1 } from '@googleapis/people';
 import { sheets, sheets_v4 } from '@googleapis/sheets';
 import { tasks, tasks_v1 } from '@googleapis/tasks';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { AppConfig } from '../config/app-config.js';
 import type { UserGoogleClient } from '../credentials/google-client.cache.js';
 
 /** The per-API googleapis clients of a user, built once per user and cached with their authenticated client. */
 @Injectable()
 export class GoogleApis {
-  private readonly options: { rootUrl: string; timeout: number; retry: false };
+  private readonly options: { rootUrl: string; timeout: number; retry: false; agent: (url: URL) => HttpAgent };
 
   constructor(config: AppConfig) {
     const g = config.values.google;
     // Retries are the GoogleCaller's job (bounded, 5xx only, idempotent calls only). `timeout` becomes an
     // AbortSignal in gaxios, so a hung call is cancelled and its socket closed, not merely abandoned
     // (test/e2e/google-timeouts.e2e.spec.ts proves it at the emulator's side).
-    this.options = { rootUrl: g.apiRootUrl, timeout: g.httpTimeoutMs, retry: false };
+    // One keep-alive pool for every user's clients (the benchmark's hot path): a warm call reuses a connection to
+    // Google instead of paying a TCP (and TLS) handshake. LIFO keeps the most recently used sockets busy, so idle
+    // ones time out instead of all going stale at once. `http2: true` is not set: the Google emulator speaks
+    // http/1.1 only, so the benchmark cannot show it helps (BENCHMARKS.md).
+    const pool = { keepAlive: true, scheduling: 'lifo' as const, maxFreeSockets: 256 };
+    const http = new HttpAgent(pool);
+    const https = new HttpsAgent(pool);
+    this.options = { rootUrl: g.apiRootUrl, timeout: g.httpTimeoutMs, retry: false, agent: (url: URL) => (url.protocol === 'http:' ? http : https) };
   }
 
   /**

@@ -1,0 +1,61 @@
+// The benchmark's baselines, in their own process (one core's worth, like the service): the HTTP floor and the
+// least work a bearer check needs. Written with node:http on purpose: they measure what no framework adds.
+import { JwtService } from '@nestjs/jwt';
+import { createServer, type Server } from 'node:http';
+
+/** Ports of the two baseline servers. */
+export interface BarePorts {
+  hello: number;
+  bearer: number;
+}
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
+}
+
+async function main(): Promise<void> {
+  const secret = process.env.JWT_SECRET as string;
+  const issuer = process.env.JWT_ISSUER as string;
+  const audience = process.env.JWT_AUDIENCE as string;
+  // The live sessions, as the service holds them in memory: id -> owner.
+  const sessions = new Map<string, { email: string }>(JSON.parse(process.env.BENCH_SESSIONS ?? '[]') as Array<[string, { email: string }]>);
+  const jwt = new JwtService({});
+
+  const hello = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('{"ok":true}');
+  });
+  // Verifies the same HS256 token the service issues (signature, issuer, audience, expiry) on every request and
+  // looks its session up: what GET /auth/session cannot do without.
+  const bearer = createServer((req, res) => {
+    const header = req.headers.authorization ?? '';
+    let body: string | undefined;
+    if (header.startsWith('Bearer ')) {
+      try {
+        const claims = jwt.verify<{ sid: string; sub: string; exp: number; iat: number }>(header.slice(7), { algorithms: ['HS256'], secret, issuer, audience });
+        const session = sessions.get(claims.sid);
+        if (session && session.email === claims.sub) {
+          body = JSON.stringify({ email: claims.sub, session_id: claims.sid, issued_at: new Date(claims.iat * 1000).toISOString(), expires_at: new Date(claims.exp * 1000).toISOString() });
+        }
+      } catch {
+        body = undefined;
+      }
+    }
+    res.writeHead(body ? 200 : 401, { 'content-type': 'application/json' });
+    res.end(body ?? '{"statusCode":401}');
+  });
+  const ports: BarePorts = { hello: await listen(hello), bearer: await listen(bearer) };
+  process.send?.({ ready: ports });
+  process.on('message', () => {
+    hello.close();
+    bearer.close();
+    hello.closeAllConnections();
+    bearer.closeAllConnections();
+    process.exit(0);
+  });
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

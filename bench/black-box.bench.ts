@@ -1,0 +1,158 @@
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { hammer, median, sequential, type LoadFigures } from './load.js';
+import { BareProcess, ServiceProcess, WorldProcess } from './processes.js';
+import { selfByPackage, topFrames, type Frame } from './profile.js';
+import { JWT_SECRET } from '../test/support/harness.js';
+
+/** What a run measured; bench/results.json holds it and BENCHMARKS.md is written from it. */
+export interface BlackBoxResults {
+  date: string;
+  machine: { cpus: number; model: string; memoryGb: number; node: string; loadBefore: number[]; loadAfter: number[] };
+  settings: { seconds: number; connections: number; rounds: number };
+  targets: Record<TargetName, { what: string; rounds: LoadFigures[]; best: LoadFigures; medianPerSecond: number }>;
+  ratios: Record<string, { best: number; median: number; target: number; met: boolean }>;
+  oneConnection: { rounds: Array<{ direct: number; service: number }>; directP50: number; serviceP50: number; addedMs: number; addedMsMedian: number; target: number; met: boolean };
+  s3RequestsDuringWarmRuns: number;
+  s3RequestsByTarget: Record<string, number>;
+  profile: { file: string; topFrames: Frame[]; byPackage: Frame[] };
+}
+
+type TargetName = 'hello' | 'bearer' | 'health' | 'session' | 'direct' | 'gmail';
+
+const GMAIL_QUERY = 'gmail/v1/users/me/messages?maxResults=5';
+
+/**
+ * The black-box benchmark: the built service in its own process, S3 and the Google emulator in another, the bare
+ * node:http baselines in a third, autocannon here. Rounds interleave the targets so a noisy neighbour hurts all of
+ * them alike; the ratios within one run are the figures that count.
+ */
+export async function blackBoxBench(opts: { seconds: number; connections: number; rounds: number; outDir: string }): Promise<BlackBoxResults> {
+  const loadBefore = loadavg();
+  const logFile = join(opts.outDir, '.service.log');
+  rmSync(logFile, { force: true });
+  const world = await WorldProcess.start();
+  let service: ServiceProcess | undefined;
+  let bare: BareProcess | undefined;
+  try {
+    service = await ServiceProcess.start(world.info, { logFile });
+    const user = await world.signIn(service.url, 'bench@example.com');
+    const claims = JSON.parse(Buffer.from(user.accessToken.split('.')[1], 'base64url').toString()) as { aud: string; iss: string; sub: string };
+    bare = await BareProcess.start({
+      JWT_SECRET,
+      JWT_ISSUER: claims.iss,
+      JWT_AUDIENCE: claims.aud,
+      BENCH_SESSIONS: JSON.stringify([[user.sessionId, { email: claims.sub }]]),
+    });
+    const bearer = { authorization: `Bearer ${user.accessToken}` };
+    const google = { authorization: `Bearer ${user.googleToken}` };
+    const targets: Record<TargetName, { what: string; url: string; headers: Record<string, string>; service: boolean }> = {
+      hello: { what: 'bare node:http {"ok":true}', url: `http://127.0.0.1:${bare.ports.hello}/`, headers: {}, service: false },
+      bearer: { what: 'bare node:http: HS256 bearer verified + session Map lookup', url: `http://127.0.0.1:${bare.ports.bearer}/`, headers: bearer, service: false },
+      health: { what: 'service GET /health/live', url: `${service.url}/health/live`, headers: {}, service: true },
+      session: { what: 'service GET /auth/session with a bearer', url: `${service.url}/auth/session`, headers: bearer, service: true },
+      direct: { what: 'Google emulator Gmail list, called directly', url: `${world.info.google.urls.apiRoot}${GMAIL_QUERY}`, headers: google, service: false },
+      gmail: { what: 'service GET /v1/users/me/gmail/messages, warm', url: `${service.url}/v1/users/me/${GMAIL_QUERY.replace('gmail/v1/users/me/messages', 'gmail/messages')}`, headers: bearer, service: true },
+    };
+    const names = Object.keys(targets) as TargetName[];
+
+    // Warm-up: JIT, connection pools, caches (the service's first Gmail call builds the user's client).
+    for (const name of names) await hammer(targets[name].url, targets[name].headers, opts.connections, 1);
+
+    const rounds: Record<TargetName, LoadFigures[]> = Object.fromEntries(names.map((n) => [n, []])) as never;
+    let s3Requests = 0;
+    const s3ByTarget: Record<string, number> = {};
+    for (let round = 0; round < opts.rounds; round++) {
+      const order = round % 2 ? [...names].reverse() : names;
+      const line: string[] = [];
+      for (const name of order) {
+        const t = targets[name];
+        const s3Before = t.service ? await world.s3Requests() : 0;
+        const figures = await hammer(t.url, t.headers, opts.connections, opts.seconds);
+        if (t.service) {
+          const seen = (await world.s3Requests()) - s3Before;
+          s3Requests += seen;
+          s3ByTarget[name] = (s3ByTarget[name] ?? 0) + seen;
+        }
+        if (figures.failures) throw new Error(`${name}: ${figures.failures} failed requests in round ${round + 1} (see ${logFile})`);
+        rounds[name].push(figures);
+        line.push(`${name} ${figures.perSecond.toFixed(0)}/s p50 ${figures.p50} ms`);
+      }
+      console.log(`round ${round + 1}: ${line.join(' | ')}`);
+    }
+
+    const oneConnection: Array<{ direct: number; service: number }> = [];
+    for (let round = 0; round < opts.rounds; round++) {
+      const direct = await sequential(targets.direct.url, targets.direct.headers, Math.max(2, opts.seconds / 2));
+      const s3Before = await world.s3Requests();
+      const through = await sequential(targets.gmail.url, targets.gmail.headers, Math.max(2, opts.seconds / 2));
+      s3Requests += (await world.s3Requests()) - s3Before;
+      if (direct.failures || through.failures) throw new Error('failed requests in the one-connection run');
+      oneConnection.push({ direct: direct.p50, service: through.p50 });
+      console.log(`one connection, round ${round + 1}: direct p50 ${direct.p50.toFixed(3)} ms, through the service p50 ${through.p50.toFixed(3)} ms`);
+    }
+
+    const summary = Object.fromEntries(
+      names.map((n) => {
+        const best = rounds[n].reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
+        return [n, { what: targets[n].what, rounds: rounds[n], best, medianPerSecond: median(rounds[n].map((r) => r.perSecond)) }];
+      }),
+    ) as BlackBoxResults['targets'];
+    const ratio = (a: TargetName, b: TargetName, target: number) => {
+      const best = summary[a].best.perSecond / summary[b].best.perSecond;
+      return { best, median: summary[a].medianPerSecond / summary[b].medianPerSecond, target, met: best >= target };
+    };
+    const directP50 = Math.min(...oneConnection.map((r) => r.direct));
+    const serviceP50 = Math.min(...oneConnection.map((r) => r.service));
+    const addedMsMedian = median(oneConnection.map((r) => r.service - r.direct));
+    await service.stop();
+    service = undefined;
+
+    // The CPU profile: a fresh service process under the Workspace load only, so its frames are that load's.
+    const profileDir = join(opts.outDir, 'profile');
+    rmSync(profileDir, { recursive: true, force: true });
+    mkdirSync(profileDir, { recursive: true });
+    const spawnedAt = performance.now();
+    service = await ServiceProcess.start(world.info, { logFile, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-name=gmail-warm.cpuprofile'] });
+    const profiled = await world.signIn(service.url, 'profile@example.com');
+    const profiledHeaders = { authorization: `Bearer ${profiled.accessToken}` };
+    const profiledUrl = targets.gmail.url.replace(/^http:\/\/127\.0\.0\.1:\d+/, service.url);
+    await hammer(profiledUrl, profiledHeaders, opts.connections, 1); // warm-up, outside the window
+    const window = { fromMs: performance.now() - spawnedAt, toMs: 0 };
+    await hammer(profiledUrl, profiledHeaders, opts.connections, Math.max(3, opts.seconds));
+    window.toMs = performance.now() - spawnedAt;
+    await service.stop();
+    service = undefined;
+    const profileFile = join(profileDir, readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile')) ?? 'gmail-warm.cpuprofile');
+
+    const oneConnectionTarget = 0.5;
+    return {
+      date: new Date().toISOString(),
+      machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version, loadBefore, loadAfter: loadavg() },
+      settings: { seconds: opts.seconds, connections: opts.connections, rounds: opts.rounds },
+      targets: summary,
+      ratios: {
+        'auth/session vs bare bearer': ratio('session', 'bearer', 0.6),
+        'health/live vs bare hello': ratio('health', 'hello', 0.6),
+        'warm Gmail via service vs direct': ratio('gmail', 'direct', 0.5),
+      },
+      oneConnection: {
+        rounds: oneConnection,
+        directP50,
+        serviceP50,
+        addedMs: serviceP50 - directP50,
+        addedMsMedian,
+        target: oneConnectionTarget,
+        met: serviceP50 - directP50 <= oneConnectionTarget,
+      },
+      s3RequestsDuringWarmRuns: s3Requests,
+      s3RequestsByTarget: s3ByTarget,
+      profile: { file: profileFile, topFrames: topFrames(profileFile, 15, window), byPackage: selfByPackage(profileFile, 12, window) },
+    };
+  } finally {
+    await service?.stop();
+    await bare?.stop();
+    await world.stop();
+  }
+}

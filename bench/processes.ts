@@ -1,0 +1,124 @@
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { openSync, closeSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { freePort, serviceEnv, type World } from '../test/support/harness.js';
+import type { BarePorts } from './bare.process.js';
+import type { BenchUser, WorldInfo, WorldRequest } from './world.process.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** The compiled service entry point (`npm run bench` compiles src/ next to the bench). */
+export const SERVICE_MAIN = join(here, '..', 'src', 'main.js');
+
+/** A forked helper process that answers requests over IPC. */
+class Ipc {
+  private next = 0;
+  private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+
+  constructor(readonly child: ChildProcess) {
+    child.on('message', (m: { id?: number; result?: unknown; error?: string }) => {
+      if (m.id === undefined) return;
+      const w = this.waiting.get(m.id);
+      this.waiting.delete(m.id);
+      if (m.error) w?.reject(new Error(m.error));
+      else w?.resolve(m.result);
+    });
+  }
+
+  ask<T>(request: Record<string, unknown>): Promise<T> {
+    const id = this.next++;
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.child.send({ ...request, id });
+    });
+  }
+}
+
+function ready<T>(child: ChildProcess, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    child.on('message', (m: { ready?: T }) => m.ready && resolve(m.ready));
+    child.once('exit', (code) => reject(new Error(`${what} exited with ${code} before it was ready`)));
+  });
+}
+
+/** The S3 server and the Google emulator, in their own process. */
+export class WorldProcess {
+  private constructor(
+    private readonly ipc: Ipc,
+    readonly info: WorldInfo,
+  ) {}
+
+  static async start(): Promise<WorldProcess> {
+    const child = fork(join(here, 'world.process.js'), [], { execArgv: ['--openssl-legacy-provider'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    return new WorldProcess(new Ipc(child), await ready<WorldInfo>(child, 'the S3/Google process'));
+  }
+
+  signIn(serviceUrl: string, email: string): Promise<BenchUser> {
+    return this.ipc.ask<BenchUser>({ op: 'signIn', serviceUrl, email } satisfies Omit<Extract<WorldRequest, { op: 'signIn' }>, 'id'>);
+  }
+
+  /** Requests the S3 server has received so far. */
+  s3Requests(): Promise<number> {
+    return this.ipc.ask<number>({ op: 's3Requests' });
+  }
+
+  async stop(): Promise<void> {
+    const exited = new Promise((r) => this.ipc.child.once('exit', r));
+    await this.ipc.ask({ op: 'stop' }).catch(() => undefined);
+    await exited;
+  }
+}
+
+/** The bare node:http baselines, in their own process. */
+export class BareProcess {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly ports: BarePorts,
+  ) {}
+
+  static async start(env: Record<string, string>): Promise<BareProcess> {
+    const child = fork(join(here, 'bare.process.js'), [], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    return new BareProcess(child, await ready<BarePorts>(child, 'the baseline process'));
+  }
+
+  async stop(): Promise<void> {
+    const exited = new Promise((r) => this.child.once('exit', r));
+    this.child.send('stop');
+    await exited;
+  }
+}
+
+/** The built service, `node main.js` in its own process as in production; its log lines go to `logFile`. */
+export class ServiceProcess {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly url: string,
+  ) {}
+
+  static async start(world: WorldInfo, opts: { logFile: string; nodeArgs?: string[]; env?: Record<string, string> }): Promise<ServiceProcess> {
+    const port = await freePort();
+    const env = { PATH: process.env.PATH ?? '', ...serviceEnv(world as unknown as World, port, opts.env ?? {}) } as NodeJS.ProcessEnv;
+    const log = openSync(opts.logFile, 'a');
+    const child = spawn(process.execPath, ['--openssl-legacy-provider', ...(opts.nodeArgs ?? []), SERVICE_MAIN], { env, stdio: ['ignore', log, log] });
+    closeSync(log);
+    const url = `http://127.0.0.1:${port}`;
+    for (let i = 0; ; i++) {
+      if (child.exitCode !== null) throw new Error(`the service exited with ${child.exitCode}; see ${opts.logFile}`);
+      if (await fetch(`${url}/health/live`).then((r) => r.ok, () => false)) break;
+      if (i > 400) throw new Error(`the service did not start; see ${opts.logFile}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return new ServiceProcess(child, url);
+  }
+
+  /** SIGTERM, and waits for the exit (a --cpu-prof profile is written then). */
+  stop(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.child.exitCode !== null) return resolve();
+      this.child.once('exit', () => resolve());
+      this.child.kill('SIGTERM');
+    });
+  }
+}
+
+export { freePort };

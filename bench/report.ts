@@ -1,0 +1,67 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { relative } from 'node:path';
+import type { BlackBoxResults } from './black-box.bench.js';
+
+const BEGIN = '<!-- bench:begin (written by `npm run bench`; edit outside these markers) -->';
+const END = '<!-- bench:end -->';
+
+const n0 = (v: number) => Math.round(v).toLocaleString('en-US');
+const r2 = (v: number) => v.toFixed(2);
+
+/** The figures as Markdown: the table, the ratios against their targets, the one-connection latency, the profile. */
+export function figuresMarkdown(r: BlackBoxResults, root: string): string {
+  const m = r.machine;
+  const lines = [
+    `Measured ${r.date} on ${m.cpus} × ${m.model}, ${m.memoryGb} GB, Node ${m.node}; load average before ${m.loadBefore.map(r2).join(' / ')}, after ${m.loadAfter.map(r2).join(' / ')} (1/5/15 min).`,
+    `${r.settings.rounds} interleaved rounds of ${r.settings.seconds} s per target at ${r.settings.connections} connections (autocannon).`,
+    '',
+    '| target | best req/s | median req/s | p50 (best round) | p99 (best round) | each round req/s |',
+    '|---|---|---|---|---|---|',
+    ...Object.values(r.targets).map((t) => `| ${t.what} | ${n0(t.best.perSecond)} | ${n0(t.medianPerSecond)} | ${t.best.p50} ms | ${t.best.p99} ms | ${t.rounds.map((x) => n0(x.perSecond)).join(', ')} |`),
+    '',
+    '| ratio (throughput) | best rounds | medians | target | met |',
+    '|---|---|---|---|---|',
+    ...Object.entries(r.ratios).map(([name, x]) => `| ${name} | ${r2(x.best)} | ${r2(x.median)} | ≥ ${x.target} | ${x.met ? 'yes' : '**no**'} |`),
+    '',
+    `One connection, warm Gmail list: direct p50 ${r.oneConnection.directP50.toFixed(3)} ms, through the service p50 ${r.oneConnection.serviceP50.toFixed(3)} ms: **${r.oneConnection.addedMs.toFixed(3)} ms added** (best rounds; median of the per-round differences ${r.oneConnection.addedMsMedian.toFixed(3)} ms); target ≤ ${r.oneConnection.target} ms: ${r.oneConnection.met ? 'met' : '**not met**'}.`,
+    '',
+    `S3 requests received by the S3 server during the warm service runs: **${r.s3RequestsDuringWarmRuns}** (target 0; by target: ${Object.entries(r.s3RequestsByTarget).map(([k, v]) => `${k} ${v}`).join(', ')}).`,
+    '',
+    `CPU profile of a fresh service process under the warm Gmail load (the figures below count only the samples taken during the load, not the boot): [${relative(root, r.profile.file)}](${relative(root, r.profile.file)}) (open it in https://www.speedscope.app or Chrome DevTools > Performance).`,
+    '',
+    'Self time by package:',
+    '',
+    '| where | self % |',
+    '|---|---|',
+    ...r.profile.byPackage.map((f) => `| ${f.name} | ${f.selfPercent} |`),
+    '',
+    'Top frames by self time:',
+    '',
+    '| frame | self % |',
+    '|---|---|',
+    ...r.profile.topFrames.map((f) => `| \`${f.name}\` | ${f.selfPercent} |`),
+  ];
+  return lines.join('\n');
+}
+
+/** Puts the figures between the markers of BENCHMARKS.md, keeping the hand-written text around them. */
+export function writeBenchmarksMd(file: string, figures: string): void {
+  const old = existsSync(file) ? readFileSync(file, 'utf8') : `# Benchmarks\n\n${BEGIN}\n${END}\n`;
+  const start = old.indexOf(BEGIN);
+  const end = old.indexOf(END);
+  const next = start >= 0 && end > start ? `${old.slice(0, start + BEGIN.length)}\n${figures}\n${old.slice(end)}` : `${old}\n${BEGIN}\n${figures}\n${END}\n`;
+  writeFileSync(file, next);
+}
+
+/** The console summary: best and median per target, the ratios and the one-connection figure. */
+export function printSummary(r: BlackBoxResults): void {
+  for (const [name, t] of Object.entries(r.targets)) {
+    console.log(`${name.padEnd(8)} best ${n0(t.best.perSecond).padStart(7)}/s  median ${n0(t.medianPerSecond).padStart(7)}/s  p50 ${t.best.p50} ms  p99 ${t.best.p99} ms  ${t.what}`);
+  }
+  for (const [name, x] of Object.entries(r.ratios)) console.log(`ratio ${name}: best ${r2(x.best)}, median ${r2(x.median)} (target ≥ ${x.target}: ${x.met ? 'met' : 'NOT MET'})`);
+  const o = r.oneConnection;
+  console.log(`one connection: ${o.addedMs.toFixed(3)} ms added at p50 (direct ${o.directP50.toFixed(3)}, service ${o.serviceP50.toFixed(3)}; target ≤ ${o.target}: ${o.met ? 'met' : 'NOT MET'})`);
+  console.log(`S3 requests during the warm runs: ${r.s3RequestsDuringWarmRuns} (${JSON.stringify(r.s3RequestsByTarget)})`);
+  console.log(`profile: ${r.profile.file}`);
+  for (const f of r.profile.byPackage.slice(0, 8)) console.log(`  ${String(f.selfPercent).padStart(5)}%  ${f.name}`);
+}

@@ -1,0 +1,70 @@
+// The benchmark's "world" process: the S3 server and the Google emulator, as the service sees them in production
+// (other hosts), here in their own process so their CPU is not counted against the service or the load generator.
+// Driven by the orchestrator over IPC: it signs a user in through the service (the emulator plays the browser's
+// Google side) and reports how many requests S3 received.
+import { startS3Server } from '../emulators/s3/s3-server.js';
+import { startGoogleEmulator } from '../emulators/google/google-emulator.js';
+import { readObject, signIn, type World } from '../test/support/harness.js';
+import { S3Client } from '@aws-sdk/client-s3';
+
+/** What the orchestrator needs to configure the service (the fields serviceEnv reads). */
+export interface WorldInfo {
+  google: { clientId: string; clientSecret: string; urls: World['google']['urls'] };
+  s3: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string; sse: 'AES256' };
+  bucket: string;
+}
+
+/** A signed-in user: the service's bearer and the Google access token the service holds for them. */
+export interface BenchUser {
+  accessToken: string;
+  sessionId: string;
+  googleToken: string;
+}
+
+export type WorldRequest = { id: number; op: 'signIn'; serviceUrl: string; email: string } | { id: number; op: 's3Requests' } | { id: number; op: 'stop' };
+
+async function main(): Promise<void> {
+  let s3Requests = 0;
+  const s3 = await startS3Server({ onRequest: () => void s3Requests++ });
+  const bucket = 'broker-bench';
+  await s3.createBucket(bucket);
+  const google = await startGoogleEmulator();
+  const admin = new S3Client({
+    region: s3.region,
+    endpoint: s3.endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+  });
+  const world = { google, bucket, admin } as unknown as World;
+  const info: WorldInfo = {
+    google: { clientId: google.clientId, clientSecret: google.clientSecret, urls: google.urls },
+    s3: { endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, sse: 'AES256' },
+    bucket,
+  };
+  const send = (m: unknown) => process.send?.(m);
+  process.on('message', (msg: WorldRequest) => {
+    const answer = async (): Promise<unknown> => {
+      if (msg.op === 's3Requests') return s3Requests;
+      if (msg.op === 'signIn') {
+        const signedIn = await signIn({ url: msg.serviceUrl }, world, msg.email);
+        const stored = await readObject(world, `credentials/${msg.email}.json`);
+        return { accessToken: signedIn.access_token, sessionId: signedIn.session_id, googleToken: String(stored.json.token) } satisfies BenchUser;
+      }
+      admin.destroy();
+      await google.stop();
+      await s3.close();
+      setImmediate(() => process.exit(0));
+      return true;
+    };
+    answer().then(
+      (result) => send({ id: msg.id, result }),
+      (err: unknown) => send({ id: msg.id, error: String((err as Error)?.stack ?? err) }),
+    );
+  });
+  send({ ready: info });
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
