@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { DestinationStream } from 'pino';
 import { createApp } from '../src/app.factory.js';
-import { scopesToRequest, WORKSPACE_API_NEEDS } from '../src/workspace/required-scopes.js';
+import { scopesToRequest, WORKSPACE_API_NEEDS } from '../src/common/google-scopes.js';
 import { startGoogleEmulator, type GoogleEmulator } from '../emulators/google/google-emulator.js';
 import { startS3Server, type S3Server } from '../emulators/s3/s3-server.js';
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 // The scope vocabulary is a table with no imports of its own (a leaf), read here only to check GOOGLE_SCOPES at boot:
 // one list for the routes, the OAuth server and the configuration, so they cannot disagree.
-import { SCOPE_VOCABULARY } from '../workspace/required-scopes.js';
+import { SCOPE_VOCABULARY } from '../common/google-scopes.js';
 import { RateLimit, rateLimitSetting, TrustProxy, trustProxySetting } from './edge-settings.js';
 
 const DEFAULT_SCOPES = [

@@ -1,6 +1,6 @@
 import { tokenScopes } from '../sessions/bearer-token.service.js';
 import type { Principal } from '../sessions/principal.js';
-import { REQUIRED_SCOPES, type ScopeNeed } from '../workspace/required-scopes.js';
+import { REQUIRED_SCOPES, type ScopeNeed } from '../common/google-scopes.js';
 
 /** The verified caller of an MCP request, as the bearer guard established it; never taken from tool arguments. */
 export interface McpCaller {

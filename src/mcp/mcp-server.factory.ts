@@ -3,7 +3,7 @@ import { DomainError } from '../common/domain-error.js';
 import type { WorkspaceOperation } from '../workspace/catalogue/operation.js';
 import { inputJsonSchema, outputJsonSchema, validateInput } from '../workspace/catalogue/operation-input.js';
 import type { WorkspaceOperations } from '../workspace/catalogue/workspace-operations.js';
-import { recommendedScope } from '../workspace/required-scopes.js';
+import { recommendedScope } from '../common/google-scopes.js';
 import { tokenAllows, type McpCaller } from './mcp-caller.js';
 import { toolError, toolResult } from './tool-results.js';
 

@@ -12,7 +12,7 @@ import type { WorkspaceOperation } from '../workspace/catalogue/operation.js';
 import { WorkspaceOperations } from '../workspace/catalogue/workspace-operations.js';
 import { insufficientTokenScope } from '../workspace/token-scope.guard.js';
 import { ProtectedResources } from '../sessions/protected-resources.js';
-import { scopesAccepted, scopesToRequest } from '../workspace/required-scopes.js';
+import { scopesAccepted, scopesToRequest } from '../common/google-scopes.js';
 import { mcpCaller, tokenAllows, type McpCaller } from './mcp-caller.js';
 import { buildMcpServer } from './mcp-server.factory.js';
 import { selectTools } from './mcp-toolset.js';

@@ -1,5 +1,5 @@
 import { WORKSPACE_CATALOGUE } from '../workspace/catalogue/catalogue.js';
-import { recommendedScope } from '../workspace/required-scopes.js';
+import { recommendedScope } from '../common/google-scopes.js';
 
 const G = 'https://www.googleapis.com/auth/';
 

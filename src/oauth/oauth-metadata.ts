@@ -1,5 +1,5 @@
 import type { ProtectedResource } from '../sessions/protected-resources.js';
-import { SCOPE_VOCABULARY } from '../workspace/required-scopes.js';
+import { SCOPE_VOCABULARY } from '../common/google-scopes.js';
 
 /** RFC 8414 authorization server metadata for this service. */
 export function authorizationServerMetadata(issuer: string, base: string, opts: { registration: boolean; jwks: boolean; clientMetadataDocuments?: boolean }) {

@@ -1,4 +1,4 @@
-import { SCOPE_VOCABULARY } from '../workspace/required-scopes.js';
+import { SCOPE_VOCABULARY } from '../common/google-scopes.js';
 import { describeScope, undescribedScopes } from './scope-descriptions.js';
 
 describe('scope descriptions on the consent page', () => {

@@ -1,4 +1,4 @@
-import { SCOPE_VOCABULARY } from '../workspace/required-scopes.js';
+import { SCOPE_VOCABULARY } from '../common/google-scopes.js';
 
 const G = 'https://www.googleapis.com/auth/';
 

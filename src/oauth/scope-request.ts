@@ -1,4 +1,4 @@
-import { SCOPE_VOCABULARY } from '../workspace/required-scopes.js';
+import { SCOPE_VOCABULARY } from '../common/google-scopes.js';
 
 /**
  * Accepted in a request and then ignored: whether a client gets refresh tokens follows its registered grant types,

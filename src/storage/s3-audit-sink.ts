@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { AppConfig } from '../config/app-config.js';
 import { AuditLog, AuditSink } from '../observability/audit-log.js';
 import { JsonObjectRepository } from './json-object.repository.js';
+import { StorageError } from './storage.errors.js';
 
 const FLUSH_EVERY_MS = 5000;
 const FLUSH_AT_LINES = 200;
@@ -17,6 +18,8 @@ export class S3AuditSink implements AuditSink, OnModuleInit, OnApplicationShutdo
   private readonly logger = new Logger('Audit');
   private readonly replica = randomBytes(4).toString('hex');
   private buffer: Record<string, unknown>[] = [];
+  /** A batch whose write failed: retried under the same key, so an attempt that landed is never written twice. */
+  private pending?: { key: string; body: string; events: number };
   private timer?: NodeJS.Timeout;
   private seq = 0;
 
@@ -35,7 +38,8 @@ export class S3AuditSink implements AuditSink, OnModuleInit, OnApplicationShutdo
 
   async onApplicationShutdown(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    await this.flush();
+    await this.flush(); // a batch still pending from a failed flush
+    if (!this.pending) await this.flush(); // then what was buffered since
   }
 
   /** Buffers one event. */
@@ -44,19 +48,30 @@ export class S3AuditSink implements AuditSink, OnModuleInit, OnApplicationShutdo
     if (this.buffer.length >= FLUSH_AT_LINES) void this.flush();
   }
 
-  /** Writes the buffered events as one object; on failure they are kept for the next attempt. */
+  /**
+   * Writes the buffered events as one object; on failure the batch is retried under the same key at the next flush.
+   * The key is unique to this replica and batch, so a 412 on it means an earlier attempt was applied and only its
+   * answer was lost (the SDK's own retry meets it too): the batch is written, not duplicated under a new key.
+   */
   async flush(): Promise<void> {
-    if (this.buffer.length === 0) return;
-    const batch = this.buffer;
-    this.buffer = [];
-    const now = new Date();
-    const hour = now.toISOString().slice(0, 13).replace(/[-T]/g, '/');
-    const key = `${this.config.values.audit.prefix}${hour}/${now.toISOString().replace(/[:.]/g, '')}-${this.replica}-${this.seq++}.jsonl`;
+    if (!this.pending) {
+      if (this.buffer.length === 0) return;
+      const now = new Date();
+      const hour = now.toISOString().slice(0, 13).replace(/[-T]/g, '/');
+      const key = `${this.config.values.audit.prefix}${hour}/${now.toISOString().replace(/[:.]/g, '')}-${this.replica}-${this.seq++}.jsonl`;
+      this.pending = { key, body: this.buffer.map((l) => JSON.stringify(l)).join('\n') + '\n', events: this.buffer.length };
+      this.buffer = [];
+    }
+    const batch = this.pending;
     try {
-      await this.objects.putText(key, batch.map((l) => JSON.stringify(l)).join('\n') + '\n', 'application/x-ndjson');
+      await this.objects.putText(batch.key, batch.body, 'application/x-ndjson');
+      this.pending = undefined;
     } catch (err) {
-      this.buffer = batch.concat(this.buffer);
-      this.logger.warn({ msg: 'audit batch not written to S3; kept for the next flush', detail: (err as Error).message, events: batch.length });
+      if (err instanceof StorageError && err.code === 'conflict') {
+        this.pending = undefined;
+        return;
+      }
+      this.logger.warn({ msg: 'audit batch not written to S3; retried at the next flush', detail: (err as Error).message, events: batch.events });
     }
   }
 }

@@ -1,5 +1,5 @@
 import { DomainError, UpstreamError } from '../common/domain-error.js';
-import { recommendedScope, ScopeNeed } from './required-scopes.js';
+import { recommendedScope, ScopeNeed } from '../common/google-scopes.js';
 
 type GaxiosLike = {
   status?: unknown;

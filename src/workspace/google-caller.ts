@@ -8,7 +8,7 @@ import { AuditLog } from '../observability/audit-log.js';
 import { Metrics } from '../observability/metrics.js';
 import { SessionStore } from '../sessions/session.store.js';
 import { googleStatus, insufficientScope, mapGoogleApiError } from './google-api.errors.js';
-import { missingScope, ScopeNeed } from './required-scopes.js';
+import { missingScope, ScopeNeed } from '../common/google-scopes.js';
 
 export interface CallOptions {
   /** False for calls that create something: a retry after a 5xx could do it twice. */

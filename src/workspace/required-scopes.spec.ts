@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { GUARDS_METADATA, METHOD_METADATA, MODULE_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { RequestMethod } from '@nestjs/common';
 import { WORKSPACE_CATALOGUE } from './catalogue/catalogue.js';
-import { REQUIRED_SCOPES, SCOPE_VOCABULARY, ScopeNeed, scopesToRequest, unmetNeeds, WORKSPACE_API_NEEDS } from './required-scopes.js';
+import { REQUIRED_SCOPES, SCOPE_VOCABULARY, ScopeNeed, scopesToRequest, unmetNeeds, WORKSPACE_API_NEEDS } from '../common/google-scopes.js';
 import { needsOfHandler, TokenScopeGuard } from './token-scope.guard.js';
 import { WorkspaceModule } from './workspace.module.js';
 

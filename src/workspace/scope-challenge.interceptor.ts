@@ -5,7 +5,7 @@ import { DomainError } from '../common/domain-error.js';
 import { insufficientScopeChallenge, unauthorizedChallenge } from '../sessions/bearer-challenge.js';
 import { PRINCIPAL, type Principal } from '../sessions/principal.js';
 import { ProtectedResources } from '../sessions/protected-resources.js';
-import { scopesToRequest } from './required-scopes.js';
+import { scopesToRequest } from '../common/google-scopes.js';
 import { declaredNeeds } from './token-scope.guard.js';
 
 /**

@@ -6,7 +6,7 @@ import { insufficientScopeChallenge } from '../sessions/bearer-challenge.js';
 import { tokenScopes } from '../sessions/bearer-token.service.js';
 import { PRINCIPAL, Principal } from '../sessions/principal.js';
 import { ProtectedResources } from '../sessions/protected-resources.js';
-import { REQUIRED_SCOPES, ScopeNeed, scopesToRequest, unmetNeeds } from './required-scopes.js';
+import { REQUIRED_SCOPES, ScopeNeed, scopesToRequest, unmetNeeds } from '../common/google-scopes.js';
 
 const SCOPE_NEEDS = 'workspace:scopeNeeds';
 

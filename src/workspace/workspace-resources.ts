@@ -1,5 +1,5 @@
 import type { ProtectedResources } from '../sessions/protected-resources.js';
-import { ScopeNeed, scopesAccepted, scopesToRequest, WORKSPACE_API_NEEDS } from './required-scopes.js';
+import { ScopeNeed, scopesAccepted, scopesToRequest, WORKSPACE_API_NEEDS } from '../common/google-scopes.js';
 
 const API_NAMES: Record<string, string> = {
   gmail: 'Gmail', drive: 'Google Drive', calendar: 'Google Calendar', docs: 'Google Docs', sheets: 'Google Sheets', tasks: 'Google Tasks', contacts: 'Google Contacts',

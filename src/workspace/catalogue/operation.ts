@@ -4,7 +4,7 @@ import type { ContactsService } from '../contacts/contacts.service.js';
 import type { DocsService } from '../docs/docs.service.js';
 import type { DriveService } from '../drive/drive.service.js';
 import type { GmailService } from '../gmail/gmail.service.js';
-import type { ScopeNeed } from '../required-scopes.js';
+import type { ScopeNeed } from '../../common/google-scopes.js';
 import type { SheetsService } from '../sheets/sheets.service.js';
 import type { TasksService } from '../tasks/tasks.service.js';
 import type { WorkspaceService } from '../workspace.service.js';

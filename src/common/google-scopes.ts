@@ -1,3 +1,9 @@
+/*
+ * Google's OAuth scopes as the service understands them: which scopes satisfy each kind of Workspace call, and the
+ * vocabulary OAuth clients may ask for. Pure data with no imports, kept in `common` so that configuration (which
+ * expands GOOGLE_SCOPES), the authorization server and the Workspace routes share it without `config` importing
+ * `workspace`.
+ */
 const G = 'https://www.googleapis.com/auth/';
 
 /**

@@ -1,0 +1,57 @@
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { S3AuditSink } from '../../src/storage/s3-audit-sink.js';
+import { FaultProxy } from '../support/fault-proxy.js';
+import { signIn, startService, startWorld, World } from '../support/harness.js';
+
+/** All audit events written to S3, in every batch object. */
+async function auditEvents(world: World): Promise<Array<Record<string, unknown>>> {
+  const listed = await world.admin.send(new ListObjectsV2Command({ Bucket: world.bucket, Prefix: 'audit/' }));
+  const events: Array<Record<string, unknown>> = [];
+  for (const { Key } of listed.Contents ?? []) {
+    const body = await (await world.admin.send(new GetObjectCommand({ Bucket: world.bucket, Key }))).Body?.transformToString();
+    for (const line of (body ?? '').trim().split('\n')) if (line) events.push(JSON.parse(line) as Record<string, unknown>);
+  }
+  return events;
+}
+
+/**
+ * The S3 audit trail (AUDIT_S3=true) when S3 misbehaves: a batch whose write was applied but whose answer was lost is
+ * in S3 once, not twice; a batch whose write failed is written later, not dropped.
+ */
+describe('Audit trail in S3 under faults', () => {
+  let world: World;
+  let s3: FaultProxy;
+
+  beforeEach(async () => {
+    world = await startWorld();
+    s3 = await FaultProxy.start(world.s3.endpoint);
+  });
+  afterEach(async () => {
+    await s3?.stop();
+    await world?.close();
+  });
+
+  it('writes a batch whose answer was lost exactly once', async () => {
+    const service = await startService(world, { AUDIT_S3: 'true', S3_ENDPOINT: s3.url, S3_TIMEOUT_MS: '1500' });
+    await signIn(service, world, 'lost-answer@example.com');
+    s3.inject({ method: 'PUT', path: /\/audit\//, fault: 'drop-answer' });
+    await service.app.get(S3AuditSink).flush(); // the write lands, its answer is dropped
+    await service.close(); // flushes again: whatever the first flush concluded, the batch must not be written twice
+    expect(s3.seen('PUT', /\/audit\//).some((r) => r.fault === 'drop-answer' && r.forwarded)).toBe(true);
+    const signIns = (await auditEvents(world)).filter((e) => e.event === 'sign_in' && e.user === 'lost-answer@example.com');
+    expect(signIns).toHaveLength(1);
+  });
+
+  it('keeps a batch whose write failed and writes it at the next flush', async () => {
+    const service = await startService(world, { AUDIT_S3: 'true', S3_ENDPOINT: s3.url, S3_TIMEOUT_MS: '1500' });
+    await signIn(service, world, 'kept@example.com');
+    // Every attempt of the next write is refused before it reaches S3 (the SDK retries once).
+    const refused = s3.inject({ method: 'PUT', path: /\/audit\//, fault: 'reset', times: 2 });
+    await service.app.get(S3AuditSink).flush();
+    expect(await auditEvents(world)).toEqual([]);
+    refused.remove();
+    await service.close(); // the pending batch, under its original key, then anything buffered since
+    const signIns = (await auditEvents(world)).filter((e) => e.event === 'sign_in' && e.user === 'kept@example.com');
+    expect(signIns).toHaveLength(1);
+  });
+});
