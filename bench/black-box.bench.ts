@@ -15,7 +15,8 @@ export interface BlackBoxResults {
   ratios: Record<string, { best: number; median: number; target: number; met: boolean }>;
   oneConnection: { rounds: Array<{ direct: number; service: number }>; directP50: number; serviceP50: number; addedMs: number; addedMsMedian: number; target: number; met: boolean };
   s3RequestsDuringWarmRuns: number;
-  s3RequestsByTarget: Record<string, number>;
+  /** Per service target: the S3 requests seen during its runs, by method and key folder. */
+  s3RequestsByTarget: Record<string, Record<string, number>>;
   profile: { file: string; topFrames: Frame[]; byPackage: Frame[] };
 }
 
@@ -62,19 +63,26 @@ export async function blackBoxBench(opts: { seconds: number; connections: number
 
     const rounds: Record<TargetName, LoadFigures[]> = Object.fromEntries(names.map((n) => [n, []])) as never;
     let s3Requests = 0;
-    const s3ByTarget: Record<string, number> = {};
+    const s3ByTarget: Record<string, Record<string, number>> = {};
+    // What the S3 server received between two readings, by kind; adds it to the target's tally and the total.
+    const tally = (target: string, before: Record<string, number>, after: Record<string, number>) => {
+      const mine = (s3ByTarget[target] ??= {});
+      for (const [kind, count] of Object.entries(after)) {
+        const seen = count - (before[kind] ?? 0);
+        if (seen > 0) {
+          mine[kind] = (mine[kind] ?? 0) + seen;
+          s3Requests += seen;
+        }
+      }
+    };
     for (let round = 0; round < opts.rounds; round++) {
       const order = round % 2 ? [...names].reverse() : names;
       const line: string[] = [];
       for (const name of order) {
         const t = targets[name];
-        const s3Before = t.service ? await world.s3Requests() : 0;
+        const s3Before = t.service ? await world.s3Requests() : {};
         const figures = await hammer(t.url, t.headers, opts.connections, opts.seconds);
-        if (t.service) {
-          const seen = (await world.s3Requests()) - s3Before;
-          s3Requests += seen;
-          s3ByTarget[name] = (s3ByTarget[name] ?? 0) + seen;
-        }
+        if (t.service) tally(name, s3Before, await world.s3Requests());
         if (figures.failures) throw new Error(`${name}: ${figures.failures} failed requests in round ${round + 1} (see ${logFile})`);
         rounds[name].push(figures);
         line.push(`${name} ${figures.perSecond.toFixed(0)}/s p50 ${figures.p50} ms`);
@@ -87,7 +95,7 @@ export async function blackBoxBench(opts: { seconds: number; connections: number
       const direct = await sequential(targets.direct.url, targets.direct.headers, Math.max(2, opts.seconds / 2));
       const s3Before = await world.s3Requests();
       const through = await sequential(targets.gmail.url, targets.gmail.headers, Math.max(2, opts.seconds / 2));
-      s3Requests += (await world.s3Requests()) - s3Before;
+      tally('gmail, one connection', s3Before, await world.s3Requests());
       if (direct.failures || through.failures) throw new Error('failed requests in the one-connection run');
       oneConnection.push({ direct: direct.p50, service: through.p50 });
       console.log(`one connection, round ${round + 1}: direct p50 ${direct.p50.toFixed(3)} ms, through the service p50 ${through.p50.toFixed(3)} ms`);

@@ -57,9 +57,9 @@ export class WorldProcess {
     return this.ipc.ask<BenchUser>({ op: 'signIn', serviceUrl, email } satisfies Omit<Extract<WorldRequest, { op: 'signIn' }>, 'id'>);
   }
 
-  /** Requests the S3 server has received so far. */
-  s3Requests(): Promise<number> {
-    return this.ipc.ask<number>({ op: 's3Requests' });
+  /** Requests the S3 server has received so far, by method and key folder (`GET sessions`). */
+  s3Requests(): Promise<Record<string, number>> {
+    return this.ipc.ask<Record<string, number>>({ op: 's3Requests' });
   }
 
   async stop(): Promise<void> {

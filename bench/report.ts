@@ -1,5 +1,4 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { relative } from 'node:path';
 import type { BlackBoxResults } from './black-box.bench.js';
 
 const BEGIN = '<!-- bench:begin (written by `npm run bench`; edit outside these markers) -->';
@@ -9,7 +8,7 @@ const n0 = (v: number) => Math.round(v).toLocaleString('en-US');
 const r2 = (v: number) => v.toFixed(2);
 
 /** The figures as Markdown: the table, the ratios against their targets, the one-connection latency, the profile. */
-export function figuresMarkdown(r: BlackBoxResults, root: string): string {
+export function figuresMarkdown(r: BlackBoxResults): string {
   const m = r.machine;
   const lines = [
     `Measured ${r.date} on ${m.cpus} × ${m.model}, ${m.memoryGb} GB, Node ${m.node}; load average before ${m.loadBefore.map(r2).join(' / ')}, after ${m.loadAfter.map(r2).join(' / ')} (1/5/15 min).`,
@@ -25,9 +24,9 @@ export function figuresMarkdown(r: BlackBoxResults, root: string): string {
     '',
     `One connection, warm Gmail list: direct p50 ${r.oneConnection.directP50.toFixed(3)} ms, through the service p50 ${r.oneConnection.serviceP50.toFixed(3)} ms: **${r.oneConnection.addedMs.toFixed(3)} ms added** (best rounds; median of the per-round differences ${r.oneConnection.addedMsMedian.toFixed(3)} ms); target ≤ ${r.oneConnection.target} ms: ${r.oneConnection.met ? 'met' : '**not met**'}.`,
     '',
-    `S3 requests received by the S3 server during the warm service runs: **${r.s3RequestsDuringWarmRuns}** (target 0; by target: ${Object.entries(r.s3RequestsByTarget).map(([k, v]) => `${k} ${v}`).join(', ')}).`,
+    `S3 requests received by the S3 server during the warm service runs: **${r.s3RequestsDuringWarmRuns}** (target 0; by target and kind: ${JSON.stringify(r.s3RequestsByTarget)}).`,
     '',
-    `CPU profile of a fresh service process under the warm Gmail load (the figures below count only the samples taken during the load, not the boot): [${relative(root, r.profile.file)}](${relative(root, r.profile.file)}) (open it in https://www.speedscope.app or Chrome DevTools > Performance).`,
+    `CPU profile of a fresh service process under the warm Gmail load (the figures below count only the samples taken during the load, not the boot): [${r.profile.file}](${r.profile.file}) (open it in https://www.speedscope.app or Chrome DevTools > Performance).`,
     '',
     'Self time by package:',
     '',

@@ -1,5 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { blackBoxBench } from './black-box.bench.js';
 import { clientCacheBench } from './client-cache.bench.js';
@@ -23,10 +23,11 @@ async function main(): Promise<void> {
     rounds: Number(env.BENCH_ROUNDS ?? 3),
     outDir: join(ROOT, 'bench'),
   });
+  results.profile.file = relative(ROOT, results.profile.file); // the repository's path, not this machine's
   printSummary(results);
   mkdirSync(join(ROOT, 'bench'), { recursive: true });
   writeFileSync(join(ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-  writeBenchmarksMd(join(ROOT, 'BENCHMARKS.md'), figuresMarkdown(results, ROOT));
+  writeBenchmarksMd(join(ROOT, 'BENCHMARKS.md'), figuresMarkdown(results));
   console.log('wrote bench/results.json and BENCHMARKS.md');
   if (env.BENCH_ONLY === 'black-box') return;
   await clientCacheBench(Number(env.BENCH_CACHE_USERS ?? 10_000));

@@ -24,8 +24,14 @@ export interface BenchUser {
 export type WorldRequest = { id: number; op: 'signIn'; serviceUrl: string; email: string } | { id: number; op: 's3Requests' } | { id: number; op: 'stop' };
 
 async function main(): Promise<void> {
-  let s3Requests = 0;
-  const s3 = await startS3Server({ onRequest: () => void s3Requests++ });
+  // Requests by method and top folder of the key (`GET sessions`), to say what a non-zero count was.
+  const s3Requests = new Map<string, number>();
+  const s3 = await startS3Server({
+    onRequest: (req) => {
+      const kind = `${req.method} ${(req.url ?? '').split('?')[0].split('/')[2] ?? ''}`;
+      s3Requests.set(kind, (s3Requests.get(kind) ?? 0) + 1);
+    },
+  });
   const bucket = 'broker-bench';
   await s3.createBucket(bucket);
   const google = await startGoogleEmulator();
@@ -44,7 +50,7 @@ async function main(): Promise<void> {
   const send = (m: unknown) => process.send?.(m);
   process.on('message', (msg: WorldRequest) => {
     const answer = async (): Promise<unknown> => {
-      if (msg.op === 's3Requests') return s3Requests;
+      if (msg.op === 's3Requests') return Object.fromEntries(s3Requests);
       if (msg.op === 'signIn') {
         const signedIn = await signIn({ url: msg.serviceUrl }, world, msg.email);
         const stored = await readObject(world, `credentials/${msg.email}.json`);

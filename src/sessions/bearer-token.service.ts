@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { LRUCache } from 'lru-cache';
-import { createHash, createPublicKey, randomUUID } from 'node:crypto';
+import { createHash, createPublicKey, createSecretKey, type KeyObject, randomUUID } from 'node:crypto';
 import { AppConfig } from '../config/app-config.js';
 import { ProtectedResources } from './protected-resources.js';
 import type { Session } from './session.js';
@@ -50,8 +50,8 @@ const VERIFIED_CACHE_MAX = 50_000;
 export class BearerTokenService {
   private readonly verified = new LRUCache<string, BearerClaims>({ max: VERIFIED_CACHE_MAX });
   private readonly algorithm: 'HS256' | 'ES256';
-  private readonly verifyKey: string | Buffer;
-  private readonly signKey: string;
+  private readonly verifyKey: string | KeyObject;
+  private readonly signKey: string | KeyObject;
   private readonly audiences: Array<string | RegExp>;
 
   constructor(
@@ -61,9 +61,11 @@ export class BearerTokenService {
   ) {
     const j = config.values.jwt;
     this.algorithm = j.algorithm;
-    this.signKey = j.algorithm === 'ES256' ? (j.privateKey as string) : (j.secret as string);
-    this.verifyKey =
-      j.algorithm === 'ES256' ? createPublicKey(j.privateKey as string).export({ type: 'spki', format: 'pem' }) : (j.secret as string);
+    // The HS256 secret as a KeyObject, not a string: jsonwebtoken first tries a string as a PEM key and builds a
+    // secret key only after that throws, about 1 ms per sign or verify on these machines (npm run bench, baselines).
+    const secretKey = j.algorithm === 'HS256' ? createSecretKey(Buffer.from(j.secret as string)) : undefined;
+    this.signKey = secretKey ?? (j.privateKey as string);
+    this.verifyKey = secretKey ?? (createPublicKey(j.privateKey as string).export({ type: 'spki', format: 'pem' }) as string);
     // JWT_AUDIENCE, or an RFC 8707 resource of this service (its public URL or a path below it).
     const base = config.values.publicUrl;
     this.audiences = [j.audience, base, new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/`)];
@@ -77,7 +79,8 @@ export class BearerTokenService {
     const scope = this.resources.known(options.scopes ?? []).join(' ');
     const accessToken = await this.jwt.signAsync(
       { sub: session.email, email: session.email, sid: session.sessionId, iat: now, exp, jti: randomUUID(), scope, ...(options.clientId ? { client_id: options.clientId } : {}) },
-      { algorithm: this.algorithm, secret: this.signKey, issuer: j.issuer, audience: options.audience ?? j.audience },
+      // @nestjs/jwt types `secret` as string | Buffer; jsonwebtoken takes a KeyObject too.
+      { algorithm: this.algorithm, secret: this.signKey as string, issuer: j.issuer, audience: options.audience ?? j.audience },
     );
     return { accessToken, expiresIn: exp - now, scope };
   }
@@ -100,7 +103,7 @@ export class BearerTokenService {
   /** The public key as a JWK for /.well-known/jwks.json, when tokens are ES256; undefined for HS256. */
   publicJwk(): Record<string, string> | undefined {
     if (this.algorithm !== 'ES256') return undefined;
-    const jwk = createPublicKey(this.verifyKey).export({ format: 'jwk' }) as Record<string, string>;
+    const jwk = createPublicKey(this.verifyKey as string).export({ format: 'jwk' }) as Record<string, string>;
     return { ...jwk, alg: 'ES256', use: 'sig', kid: createHash('sha256').update(JSON.stringify(jwk)).digest('base64url').slice(0, 16) };
   }
 
@@ -114,7 +117,7 @@ export class BearerTokenService {
     try {
       const claims = this.jwt.verify<BearerClaims>(token, {
         algorithms: [this.algorithm],
-        secret: this.verifyKey,
+        secret: this.verifyKey as string, // a KeyObject for HS256 (see the constructor)
         issuer: j.issuer,
         audience: this.audiences,
         ignoreExpiration,
