@@ -44,6 +44,10 @@ start() {
   install_packages
   [ -e "$DIR/pids" ] && { log "already started in $DIR (run stop first)"; exit 1; }
   clean_leftovers
+  # A monitor of another cluster still listening on 6789 would answer our commands with its own fsid ("wrong fsid").
+  if (exec 3<>/dev/tcp/127.0.0.1/6789) 2>/dev/null || (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+    log "port 6789 or $PORT is already in use (another Ceph?); stop it first"; exit 1
+  fi
   trap 'log "start failed; cleaning up (logs kept in $DIR/log)"; clean_leftovers keep-logs' ERR
   local t0=$SECONDS fsid
   fsid=$(cat /proc/sys/kernel/random/uuid)
@@ -94,9 +98,16 @@ CONF
   ceph-osd -c "$CONF" -i "$id" --mkfs 2>"$DIR/log/osd-mkfs.log"
   # In the foreground under our own `&`: daemonized, Pacific's OSD at times sends its first mon command with a
   # zeroed fsid ("wrong fsid") and exits; the foreground one boots every time.
-  nohup ceph-osd -c "$CONF" -i "$id" -f >"$DIR/log/osd-stdout.log" 2>&1 &
-  echo $! >"$DIR/run/osd.$id.pid"
-  wait_for 60 "the OSD" bash -c "ceph -c '$CONF' osd stat | grep -q '1 up'"
+  # Even in the foreground, a first boot now and then still meets "wrong fsid" and never comes up: give it three
+  # tries of 30 s (a healthy boot takes a few seconds) before failing the start.
+  local attempt
+  for attempt in 1 2 3; do
+    nohup ceph-osd -c "$CONF" -i "$id" -f >>"$DIR/log/osd-stdout.log" 2>&1 &
+    echo $! >"$DIR/run/osd.$id.pid"
+    if wait_for 30 "the OSD (attempt $attempt)" bash -c "ceph -c '$CONF' osd stat | grep -q '1 up'"; then break; fi
+    kill -9 "$(cat "$DIR/run/osd.$id.pid")" 2>/dev/null || true
+    if [ "$attempt" = 3 ]; then log "the OSD did not come up in 3 attempts"; false; fi
+  done
   radosgw -c "$CONF" -n client.rgw.a
   wait_for 90 "the RADOS Gateway" curl -sf "http://127.0.0.1:$PORT/"
   radosgw-admin -c "$CONF" user create --uid=contract --display-name="contract tests" \
