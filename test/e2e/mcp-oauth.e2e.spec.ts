@@ -1,9 +1,11 @@
 import { Client } from '@modelcontextprotocol/client';
+import { SignJWT } from 'jose';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ALL_WORKSPACE_SCOPES } from '../support/api-client.js';
-import { Service, startWorldWithService, stopAll, World } from '../support/harness.js';
+import { JWT_SECRET, Service, startWorldWithService, stopAll, World } from '../support/harness.js';
+import { claimsOf } from '../support/oauth-tokens.js';
 import { authorizeInBrowser, refreshGrant } from '../support/oauth-consent.js';
 
 const REDIRECT = 'http://127.0.0.1:8766/callback';
@@ -104,9 +106,20 @@ describe('MCP with OAuth end to end: the SDK client starts with no token', () =>
         const found = (await app.client.callTool({ name: 'search_gmail_messages', arguments: {} })) as { structuredContent: { messages: Array<{ id: string }> } };
         expect(world.google.messageIds(email)).toEqual(expect.arrayContaining(found.structuredContent.messages.map((m) => m.id)));
 
-        // The access token stops working (as when it expires): the SDK refreshes with its refresh token and retries.
+        // The access token expires: the very same claims, signed with the service's key, an hour older (JWT_TTL_SECONDS
+        // cannot go below 60 s, too long to wait for here). The service refuses it; the SDK refreshes and retries.
         const old = state.tokenSet!;
-        state.tokenSet = { ...old, access_token: `${old.access_token.slice(0, -4)}AAAA` };
+        const now = Math.floor(Date.now() / 1000);
+        const resign = (iat: number, exp: number) =>
+          new SignJWT({ ...claimsOf(old.access_token), iat, exp }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(JWT_SECRET));
+        const list = async (token: string) =>
+          fetch(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{"jsonrpc":"2.0","id":8,"method":"tools/list","params":{}}' });
+        expect((await list(await resign(now, now + 600))).status).toBe(200); // the re-signed claims are good ones...
+        const expired = await resign(now - 3600, now - 1);
+        const refusedExpired = await list(expired); // ...so this one is refused for its expiry alone
+        expect(refusedExpired.status).toBe(401);
+        expect(refusedExpired.headers.get('www-authenticate')).toContain('error="invalid_token"');
+        state.tokenSet = { ...old, access_token: expired };
         const labels = (await app.client.callTool({ name: 'list_gmail_labels', arguments: {} })) as { isError?: boolean };
         expect(labels.isError).toBeFalsy();
         expect(state.tokenSet.access_token).not.toBe(old.access_token);
