@@ -6,7 +6,7 @@ import { envSchema } from '../../src/config/config.schema.js';
 /** Every manifest and the compose file parse, and agree with the code: probe paths, ports, variable names. */
 const ROOT = join(import.meta.dirname, '../..');
 const CONTROLLER_SOURCES = ['src/health/health.controller.ts'].map((f) => readFileSync(join(ROOT, f), 'utf8')).join('\n');
-const KNOWN_ENV = new Set([...Object.keys(envSchema.shape), 'NODE_ENV']);
+const KNOWN_ENV = new Set([...Object.keys(envSchema.shape), 'NODE_ENV', 'NODE_OPTIONS']);
 
 function documents(file: string): Array<Record<string, any>> {
   return parseAllDocuments(readFileSync(join(ROOT, file), 'utf8')).map((d) => {

@@ -27,10 +27,10 @@ export interface Replica {
 }
 
 /** Starts `node main.js` with the world's settings on its own port; resolves once /health/live answers. */
-export async function startReplica(main: string, world: World, overrides: Record<string, string>): Promise<Replica> {
+export async function startReplica(main: string, world: World, overrides: Record<string, string>, nodeFlags: string[] = []): Promise<Replica> {
   const port = await freePort();
   const env = { PATH: process.env.PATH ?? '', ...serviceEnv(world, port, overrides) } as NodeJS.ProcessEnv;
-  const child: ChildProcess = spawn(process.execPath, ['--openssl-legacy-provider', main], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, ['--openssl-legacy-provider', ...nodeFlags, main], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: string[] = [];
   child.stdout?.on('data', (d: Buffer) => logs.push(...d.toString().split('\n').filter(Boolean)));
   child.stderr?.on('data', (d: Buffer) => logs.push(...d.toString().split('\n').filter(Boolean)));
