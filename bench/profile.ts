@@ -49,30 +49,29 @@ function place(url: string): string {
 
 /** The `n` functions with the most self time in a .cpuprofile (idle and GC listed as the profile names them). */
 export function topFrames(file: string, n: number, window?: Window): Frame[] {
-  const frames = sampledFrames(file, window);
-  const counts = new Map<string, number>();
-  for (const f of frames) {
-    const key = `${f.functionName || '(anonymous)'} ${place(f.url)}${f.url ? `:${f.lineNumber + 1}` : ''}`;
-    counts.set(key, (counts.get(key) ?? 0) + 1);
-  }
-  const total = frames.length || 1;
-  return [...counts.entries()]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, n)
-    .map(([name, count]) => ({ name, selfPercent: Math.round((count / total) * 1000) / 10 }));
+  return largestShares(sampledFrames(file, window), n, (f) => `${f.functionName || '(anonymous)'} ${place(f.url)}${f.url ? `:${f.lineNumber + 1}` : ''}`);
 }
 
 /** Self time grouped by package (node_modules) or by our top-level folder, the `n` largest (%). */
 export function selfByPackage(file: string, n: number, window?: Window): Frame[] {
-  const frames = sampledFrames(file, window);
-  const counts = new Map<string, number>();
-  for (const f of frames) {
+  return largestShares(sampledFrames(file, window), n, (f) => {
     const where = place(f.url);
     const parts = where.split('/');
-    const key = !f.url ? `${f.functionName || '(native)'}` : parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : where.startsWith('node:') ? 'node internals' : parts.length > 1 && (parts[0] === 'src' || parts[0] === 'emulators') ? `${parts[0]}/${parts[1]}` : parts[0];
+    if (!f.url) return f.functionName || '(native)';
+    if (parts[0].startsWith('@')) return `${parts[0]}/${parts[1]}`;
+    if (where.startsWith('node:')) return 'node internals';
+    return parts.length > 1 && (parts[0] === 'src' || parts[0] === 'emulators') ? `${parts[0]}/${parts[1]}` : parts[0];
+  });
+}
+
+/** Samples grouped by `keyOf`, the `n` largest groups with their share of all samples (%). */
+function largestShares<T>(samples: T[], n: number, keyOf: (sample: T) => string): Frame[] {
+  const counts = new Map<string, number>();
+  for (const s of samples) {
+    const key = keyOf(s);
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
-  const total = frames.length || 1;
+  const total = samples.length || 1;
   return [...counts.entries()]
     .sort((a, b) => b[1] - a[1])
     .slice(0, n)

@@ -44,7 +44,7 @@ export const DOCUMENTED_OPERATIONS: Record<string, DocumentedOperation> = {
     summary: 'Finish Google sign-in',
     description: 'Google redirects here. Answers the bearer token as JSON (an HTML page with the token to a browser that prefers text/html). A used or reloaded link answers 400: start again at /auth/google.',
     success: { status: 200, description: 'Signed in', schema: signedIn },
-    errors: [400, 401, 403, 429, 502],
+    errors: [400, 401, 403, 429, 502, 503],
   },
   'GET /auth/session': {
     summary: 'Describe the current session',
