@@ -9,9 +9,6 @@ export default {
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: {
     '^(\\.{1,2}/.*)\\.js$': '$1',
-    // @fastify/static (used by Swagger UI) require()s the ESM-only content-disposition 1.x. Node >= 20.19 does that
-    // natively, but jest's module system on Node < 24.9 cannot; inside jest only, the CommonJS 0.5 line stands in.
-    '^content-disposition$': 'content-disposition-cjs',
   },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
   testMatch: ['<rootDir>/test/**/*.spec.ts', '<rootDir>/src/**/*.spec.ts'],
