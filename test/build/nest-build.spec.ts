@@ -1,0 +1,168 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort, serviceEnv, signIn, startWorld, type World } from '../support/harness.js';
+
+/**
+ * The Nest CLI as a developer and the Dockerfile use it: `npm run build` (`nest build`, configured by nest-cli.json)
+ * emits a service that `node main.js` runs as in production, and `npm run start:dev` (`nest start --watch`) serves
+ * and restarts on a source change. Each run compiles into its own directory under .local-build (a tsconfig that only
+ * moves `outDir`), so dist/ and start:local's build are left alone; inside the project, so `node_modules` resolves.
+ */
+const OUT = '.local-build';
+
+/** A tsconfig that is tsconfig.build.json with its output under .local-build/<name>; returns its path. */
+function buildConfig(name: string): { config: string; outDir: string } {
+  mkdirSync(OUT, { recursive: true });
+  const config = join(OUT, `${name}.tsconfig.json`);
+  writeFileSync(config, JSON.stringify({ extends: '../tsconfig.build.json', compilerOptions: { outDir: name } }));
+  return { config, outDir: join(OUT, name) };
+}
+
+/** The environment of a child process: the test's own, without jest's NODE_OPTIONS (ESM VM modules), plus `extra`. */
+function childEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  const { NODE_OPTIONS: _jestFlags, ...env } = process.env;
+  return { ...env, LOG_LEVEL: 'info', ...extra };
+}
+
+interface Proc {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Spawns a command in its own process group (so the whole tree can be stopped), collecting its output. */
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Proc {
+  let output = '';
+  const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  return { child, output: () => output, exited };
+}
+
+/** Stops the process group of `proc` (SIGTERM, then SIGKILL after `graceMs`) and waits for the leader to end. */
+async function stopGroup(proc: Proc | undefined, graceMs = 10_000): Promise<void> {
+  if (!proc?.child.pid) return;
+  const kill = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-(proc.child.pid as number), signal);
+    } catch {
+      // the group is already gone
+    }
+  };
+  kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([proc.exited, new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
+  clearTimeout(timer);
+  kill('SIGKILL'); // anything of the tree that outlived its leader (a watcher's child)
+  await proc.exited;
+}
+
+/** Polls until `url` answers `status`, failing with the process output after `timeoutMs`. */
+async function until(url: string, status: number, proc: Proc, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const got = await fetch(url).then((r) => r.status, () => 0);
+    if (got === status) return;
+    if (proc.child.exitCode !== null) throw new Error(`process exited (${proc.child.exitCode}) before ${url} answered ${status}:\n${proc.output()}`);
+    if (Date.now() > deadline) throw new Error(`${url} did not answer ${status} within ${timeoutMs} ms (last ${got}):\n${proc.output()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Waits until `output()` matches `pattern`. */
+async function untilOutput(proc: Proc, pattern: RegExp, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pattern.test(proc.output())) {
+    if (proc.child.exitCode !== null) throw new Error(`process exited (${proc.child.exitCode}) before printing ${pattern}:\n${proc.output()}`);
+    if (Date.now() > deadline) throw new Error(`no ${pattern} within ${timeoutMs} ms:\n${proc.output()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const count = (text: string, pattern: RegExp) => text.match(new RegExp(pattern.source, 'g'))?.length ?? 0;
+
+describe('the Nest CLI build (nest-cli.json)', () => {
+  let world: World;
+  const procs: Proc[] = [];
+  const outputs: string[] = []; // each build's tsconfig and output directory, removed at the end
+
+  beforeAll(async () => {
+    world = await startWorld();
+  });
+  afterAll(async () => {
+    for (const proc of procs) if (proc.child.exitCode === null && proc.child.signalCode === null) await stopGroup(proc);
+    await world?.close();
+    for (const path of outputs) rmSync(path, { recursive: true, force: true });
+  });
+
+  it('`npm run build` compiles with nest-cli.json; `node main.js` serves ready, Swagger UI files and sign-in, and exits 0 on SIGTERM', async () => {
+    const { config, outDir } = buildConfig('nest-build-spec');
+    outputs.push(config, outDir);
+    // nest-cli.json's deleteOutDir: a file left from an earlier build is gone after this one.
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(join(outDir, 'left-over.js'), 'throw new Error("stale output");\n');
+
+    const build = run('npm', ['run', 'build', '--', '--path', config], childEnv({}));
+    procs.push(build);
+    expect(await build.exited).toEqual({ code: 0, signal: null });
+    expect(existsSync(join(outDir, 'left-over.js'))).toBe(false);
+    const main = join(outDir, 'main.js');
+    expect(existsSync(main)).toBe(true);
+
+    // Production's start: plain `node main.js` (the Dockerfile's CMD), configuration from the environment.
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const service = run(process.execPath, [main], childEnv(serviceEnv(world, port)));
+    procs.push(service);
+    await until(`${url}/health/ready`, 200, service, 30_000);
+
+    // Swagger UI's files come from @fastify/static; the sign-in's flow cookie from @fastify/cookie.
+    const css = await fetch(`${url}/docs/swagger-ui.css`);
+    expect(css.status).toBe(200);
+    expect(css.headers.get('content-type')).toMatch(/^text\/css/);
+    expect((await css.text()).length).toBeGreaterThan(1000);
+    const signedIn = await signIn({ url }, world, 'built@example.com');
+    expect(signedIn).toMatchObject({ token_type: 'Bearer', email: 'built@example.com' });
+    const session = await fetch(`${url}/auth/session`, { headers: { authorization: `Bearer ${signedIn.access_token}` } });
+    expect(session.status).toBe(200);
+
+    const t0 = Date.now();
+    service.child.kill('SIGTERM');
+    expect(await service.exited).toEqual({ code: 0, signal: null });
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(service.output()).toMatch(/"msg":"shutting down".*"signal":"SIGTERM"/);
+    expect(service.output()).not.toMatch(/"level":"(error|fatal)"|"level":[56]0\b/);
+  }, 150_000);
+
+  it('`npm run start:dev` (nest start --watch) serves, and restarts the service when a source file changes', async () => {
+    const { config, outDir } = buildConfig('nest-watch-spec');
+    outputs.push(config, outDir);
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const dev = run('npm', ['run', 'start:dev', '--', '--preserveWatchOutput', '--path', config], childEnv(serviceEnv(world, port)));
+    procs.push(dev);
+    await until(`${url}/health/live`, 200, dev, 120_000);
+    const boot = /"msg":"Nest application successfully started"/;
+    expect(count(dev.output(), boot)).toBe(1);
+
+    // Save a source as an editor does (a comment line added; an mtime-only touch is not a change to tsc's watcher).
+    // Afterwards the watcher is stopped first, then the file's bytes and mtime are put back, so start:local's
+    // "no source changed, no compile" check sees nothing.
+    const source = 'src/main.ts';
+    const original = readFileSync(source);
+    const { atime, mtime } = statSync(source);
+    try {
+      writeFileSync(source, Buffer.concat([original, Buffer.from('// saved by test/build/nest-build.spec.ts\n')]));
+      await untilOutput(dev, /"msg":"shutting down"/, 60_000); // the running service is stopped...
+      await untilOutput(dev, new RegExp(`(${boot.source}[\\s\\S]*){2}`), 60_000); // ...and a new one boots
+      await until(`${url}/health/live`, 200, dev, 30_000);
+      expect(readFileSync(join(outDir, 'main.js'), 'utf8')).toContain('saved by test/build/nest-build.spec.ts');
+    } finally {
+      await stopGroup(dev);
+      writeFileSync(source, original);
+      utimesSync(source, atime, mtime);
+    }
+  }, 240_000);
+});
