@@ -5,6 +5,7 @@ import { blackBoxBench } from './black-box.bench.js';
 import { clientCacheBench } from './client-cache.bench.js';
 import { hotPathBench } from './hot-path.bench.js';
 import { figuresMarkdown, printSummary, writeBenchmarksMd } from './report.js';
+import { runSessionsBenches } from './sessions.run.js';
 
 // The repository root: this file runs from .local-build/bench/run.js.
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -13,10 +14,12 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
  * `npm run bench`: the black-box benchmark (service, world and load generator in separate processes; writes
  * bench/results.json and the figures in BENCHMARKS.md), then the in-process client-cache memory bench and the
  * in-process hot-path bench. BENCH_SECONDS, BENCH_CONNECTIONS and BENCH_ROUNDS scale the black-box run;
- * BENCH_ONLY=black-box skips the in-process ones.
+ * BENCH_ONLY=black-box skips the others; targets 5 and 6 (sessions.run.ts) follow it, alone with BENCH_ONLY=sessions
+ * or BENCH_ONLY=cold-start.
  */
 async function main(): Promise<void> {
   const env = process.env;
+  if (env.BENCH_ONLY === 'sessions' || env.BENCH_ONLY === 'cold-start') return runSessionsBenches(ROOT, env.BENCH_ONLY);
   const results = await blackBoxBench({
     seconds: Number(env.BENCH_SECONDS ?? 5),
     connections: Number(env.BENCH_CONNECTIONS ?? 32),
@@ -30,6 +33,7 @@ async function main(): Promise<void> {
   writeBenchmarksMd(join(ROOT, 'BENCHMARKS.md'), figuresMarkdown(results));
   console.log('wrote bench/results.json and BENCHMARKS.md');
   if (env.BENCH_ONLY === 'black-box') return;
+  await runSessionsBenches(ROOT); // targets 5 and 6
   await clientCacheBench(Number(env.BENCH_CACHE_USERS ?? 10_000));
   await hotPathBench(Number(env.BENCH_REQUESTS ?? 3000), 16);
 }

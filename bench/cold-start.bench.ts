@@ -1,0 +1,68 @@
+import { ProbedService, type SeededWorld } from './seeded-processes.js';
+import { callWithBearer } from './session-requests.js';
+import type { SeededUser } from './seed.js';
+
+/** Target 6 as measured: a replica starting cold on the seeded bucket. */
+export interface ColdStartResults {
+  usersInBucket: number;
+  /** Spawn to the first 200 of /health/ready, per start (ms). */
+  readyMs: number[];
+  readyMsMedian: number;
+  readyTargetMs: number;
+  /** Median within the target, and no GET at all during boot: no listing (`GET ` of the bucket), no preload. */
+  readyMet: boolean;
+  /** S3 requests from spawn to ready, by method and key folder (a listing or preload would show here). */
+  s3DuringBoot: Record<string, number>[];
+  /** Per user's first request (GET /auth/session on the fresh replica): the S3 requests it caused, by kind. */
+  firstRequests: Array<{ status: number; s3: Record<string, number> }>;
+  firstRequestMet: boolean;
+}
+
+/** The difference of two S3 request tallies (kinds that did not change are left out). */
+export function s3Delta(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [kind, n] of Object.entries(after)) if (n - (before[kind] ?? 0) > 0) out[kind] = n - (before[kind] ?? 0);
+  return out;
+}
+
+/**
+ * Target 6: `starts` cold replicas on the seeded bucket; each is timed from spawn to ready, with the S3 requests it
+ * made meanwhile, then `usersPerStart` users (never seen by that replica) make their first request, one at a time,
+ * each counted at the S3 server. Nothing else talks to S3 meanwhile.
+ */
+export async function coldStartBench(world: SeededWorld, users: readonly SeededUser[], opts: { logFile: string; starts: number; usersPerStart: number }): Promise<ColdStartResults> {
+  const readyMs: number[] = [];
+  const s3DuringBoot: Record<string, number>[] = [];
+  const firstRequests: ColdStartResults['firstRequests'] = [];
+  for (let start = 0; start < opts.starts; start++) {
+    const before = await world.s3Requests();
+    const service = await ProbedService.start(world.info, { logFile: opts.logFile });
+    try {
+      s3DuringBoot.push(s3Delta(before, await world.s3Requests()));
+      readyMs.push(service.readyMs);
+      // Users spread over the whole bucket, different for every start.
+      for (let k = 0; k < opts.usersPerStart; k++) {
+        const user = users[Math.floor(((start * opts.usersPerStart + k + 0.5) / (opts.starts * opts.usersPerStart)) * users.length)];
+        const s3Before = await world.s3Requests();
+        const status = await callWithBearer(`${service.url}/auth/session`, user.token);
+        firstRequests.push({ status, s3: s3Delta(s3Before, await world.s3Requests()) });
+      }
+    } finally {
+      await service.stop();
+    }
+    console.log(`cold start ${start + 1}: ready in ${readyMs[start].toFixed(0)} ms; S3 during boot ${JSON.stringify(s3DuringBoot[start])}`);
+  }
+  const sorted = [...readyMs].sort((a, b) => a - b);
+  const readyMsMedian = sorted[Math.floor(sorted.length / 2)];
+  const exactlyTwo = (s3: Record<string, number>) => Object.keys(s3).length === 2 && s3['GET sessions'] === 1 && s3['GET credentials'] === 1;
+  return {
+    usersInBucket: users.length,
+    readyMs,
+    readyMsMedian,
+    readyTargetMs: 2000,
+    readyMet: readyMsMedian <= 2000 && s3DuringBoot.every((b) => !Object.keys(b).some((k) => k.startsWith('GET'))),
+    s3DuringBoot,
+    firstRequests,
+    firstRequestMet: firstRequests.every((r) => r.status === 200 && exactlyTwo(r.s3)),
+  };
+}

@@ -1,0 +1,55 @@
+// The sessions benchmarks' "world" process: the S3 server on a folder the orchestrator seeds directly (100,000 users'
+// objects are written in s3rver's storage layout, far faster than 300,000 PUTs), and the Google emulator. Like
+// world.process.ts it counts the requests S3 receives by method and key folder, and signs users in for real.
+import { startS3Server } from '../emulators/s3/s3-server.js';
+import { startGoogleEmulator } from '../emulators/google/google-emulator.js';
+import { signIn, type World } from '../test/support/harness.js';
+import type { BenchUser, WorldInfo } from './world.process.js';
+
+/** What the orchestrator asks over IPC. */
+export type SeededWorldRequest = { id: number; op: 'signIn'; serviceUrl: string; email: string } | { id: number; op: 's3Requests' } | { id: number; op: 'stop' };
+
+async function main(): Promise<void> {
+  const directory = process.env.BENCH_S3_DIRECTORY as string;
+  const bucket = process.env.BENCH_S3_BUCKET as string;
+  const s3Requests = new Map<string, number>();
+  const s3 = await startS3Server({
+    directory,
+    onRequest: (req) => {
+      const kind = `${req.method} ${(req.url ?? '').split('?')[0].split('/')[2] ?? ''}`;
+      s3Requests.set(kind, (s3Requests.get(kind) ?? 0) + 1);
+    },
+  });
+  await s3.createBucket(bucket);
+  const google = await startGoogleEmulator();
+  const world = { google, bucket } as unknown as World;
+  const info: WorldInfo = {
+    google: { clientId: google.clientId, clientSecret: google.clientSecret, urls: google.urls },
+    s3: { endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, sse: 'AES256' },
+    bucket,
+  };
+  const send = (m: unknown) => process.send?.(m);
+  process.on('message', (msg: SeededWorldRequest) => {
+    const answer = async (): Promise<unknown> => {
+      if (msg.op === 's3Requests') return Object.fromEntries(s3Requests);
+      if (msg.op === 'signIn') {
+        const signedIn = await signIn({ url: msg.serviceUrl }, world, msg.email);
+        return { accessToken: signedIn.access_token, sessionId: signedIn.session_id, googleToken: '' } satisfies BenchUser;
+      }
+      await google.stop();
+      await s3.close();
+      setImmediate(() => process.exit(0));
+      return true;
+    };
+    answer().then(
+      (result) => send({ id: msg.id, result }),
+      (err: unknown) => send({ id: msg.id, error: String((err as Error)?.stack ?? err) }),
+    );
+  });
+  send({ ready: info });
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

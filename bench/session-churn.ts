@@ -1,0 +1,139 @@
+import type { ProbedService, MemoryReading, SeededWorld } from './seeded-processes.js';
+import { newSessionId, type BucketSeeder, type SeededUser, type TokenMinter } from './seed.js';
+import { callWithBearer } from './session-requests.js';
+
+/** One memory reading during the churn. */
+export interface ChurnSample {
+  atSeconds: number;
+  rssMb: number;
+  heapUsedMb: number;
+  sessionsCreated: number;
+  sessionsEnded: number;
+}
+
+export interface ChurnResults {
+  seconds: number;
+  /** New sessions per second asked for, and reached. */
+  ratePerSecond: number;
+  achievedPerSecond: number;
+  lifetimeSeconds: number;
+  created: number;
+  loggedOut: number;
+  expired: number;
+  signIns: number;
+  /** Answers that were not what a user gets (200 while live, 204 on logout, 401 after logout or expiry). */
+  unexpected: number;
+  samples: ChurnSample[];
+  /** Last sample against the first: growth in MB of the heap and RSS. */
+  heapGrowthMb: number;
+  rssGrowthMb: number;
+  flatBoundMb: number;
+  met: boolean;
+}
+
+const mb = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
+
+/**
+ * Session churn for `seconds`: new sessions arrive at `rate` per second for seeded users (written to S3 in the
+ * service's format, with a bearer minted as the service mints them; one in 20 through a real Google sign-in
+ * instead). Each is used twice (GET /auth/session), then half end by logout (POST /auth/logout, then the bearer
+ * must get 401) and half are left to expire after `lifetime` seconds (their bearer is tried again after that and
+ * must get 401). The service's memory is read after a forced GC every `sampleEvery` seconds.
+ */
+export async function sessionChurn(
+  service: ProbedService,
+  world: SeededWorld,
+  seeder: BucketSeeder,
+  minter: TokenMinter,
+  users: readonly SeededUser[],
+  opts: { seconds: number; rate: number; lifetimeSeconds: number; sampleEverySeconds: number },
+): Promise<ChurnResults> {
+  const started = performance.now();
+  const elapsed = () => (performance.now() - started) / 1000;
+  const counts = { created: 0, loggedOut: 0, expired: 0, signIns: 0, unexpected: 0 };
+  const expect = (status: number, wanted: number) => {
+    if (status !== wanted) counts.unexpected++;
+  };
+  const samples: ChurnSample[] = [];
+  const sample = async () => {
+    const m: MemoryReading = await service.memory();
+    samples.push({ atSeconds: Math.round(elapsed()), rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), sessionsCreated: counts.created, sessionsEnded: counts.loggedOut + counts.expired });
+    const s = samples[samples.length - 1];
+    console.log(`churn ${String(s.atSeconds).padStart(4)} s: RSS ${s.rssMb} MB, heap ${s.heapUsedMb} MB, ${s.sessionsCreated} sessions created, ${s.sessionsEnded} ended`);
+  };
+  const expiring: Array<{ token: string; at: number }> = [];
+  const inFlight = new Set<Promise<void>>();
+  const url = `${service.url}/auth/session`;
+
+  const oneSession = async (n: number) => {
+    const user = users[Math.floor(Math.random() * users.length)];
+    const toExpire = n % 2 === 1;
+    let token: string;
+    if (n % 20 === 0) {
+      token = (await world.signIn(service.url, `churn${n % 500}@bench.example.com`)).accessToken;
+      counts.signIns++;
+    } else {
+      const sessionId = newSessionId();
+      const now = new Date();
+      const expiresAt = new Date(now.getTime() + (toExpire ? opts.lifetimeSeconds : minter.shape.lifetimeSeconds) * 1000);
+      seeder.writeSession(user.email, sessionId, now, expiresAt);
+      token = minter.mint(user.email, sessionId, expiresAt);
+    }
+    counts.created++;
+    expect(await callWithBearer(url, token), 200);
+    expect(await callWithBearer(url, token), 200);
+    if (toExpire && n % 20 !== 0) {
+      expiring.push({ token, at: performance.now() + (opts.lifetimeSeconds + 1) * 1000 });
+      return;
+    }
+    expect(await callWithBearer(`${service.url}/auth/logout`, token, 'POST'), 204);
+    expect(await callWithBearer(url, token), 401);
+    counts.loggedOut++;
+  };
+  const checkExpired = async () => {
+    while (expiring.length > 0 && expiring[0].at <= performance.now()) {
+      const { token } = expiring.shift() as { token: string };
+      expect(await callWithBearer(url, token), 401);
+      counts.expired++;
+    }
+  };
+
+  await sample();
+  let n = 0;
+  let nextSample = opts.sampleEverySeconds;
+  while (elapsed() < opts.seconds) {
+    // Paced: the n-th session starts at n / rate seconds; at most 64 in flight (a slower service lowers the rate).
+    const due = Math.floor(elapsed() * opts.rate);
+    while (n < due && inFlight.size < 64) {
+      const p: Promise<void> = oneSession(n++).catch(() => void counts.unexpected++).finally(() => inFlight.delete(p));
+      inFlight.add(p);
+    }
+    await checkExpired();
+    if (elapsed() >= nextSample) {
+      nextSample += opts.sampleEverySeconds;
+      await sample();
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await Promise.all(inFlight);
+  const seconds = elapsed();
+  await sample();
+  const first = samples[0];
+  const last = samples[samples.length - 1];
+  const heapGrowthMb = Math.round((last.heapUsedMb - first.heapUsedMb) * 10) / 10;
+  const rssGrowthMb = Math.round((last.rssMb - first.rssMb) * 10) / 10;
+  // Flat: neither the heap nor RSS after GC grew by more than 10% of where the churn started.
+  const flatBoundMb = Math.round(first.heapUsedMb * 0.1 * 10) / 10;
+  return {
+    seconds: Math.round(seconds),
+    ratePerSecond: opts.rate,
+    achievedPerSecond: Math.round((counts.created / seconds) * 10) / 10,
+    lifetimeSeconds: opts.lifetimeSeconds,
+    ...counts,
+    samples,
+    heapGrowthMb,
+    rssGrowthMb,
+    flatBoundMb,
+    met: heapGrowthMb <= flatBoundMb && rssGrowthMb <= Math.max(flatBoundMb, last.rssMb * 0.1),
+  };
+}

@@ -1,0 +1,114 @@
+import type { LoadFigures } from './load.js';
+import { median } from './load.js';
+import type { MemoryReading, ProbedService, SeededWorld } from './seeded-processes.js';
+import type { SeededUser } from './seed.js';
+import { s3Delta } from './cold-start.bench.js';
+import { callWithBearer, eachConcurrently, hammerTokens } from './session-requests.js';
+
+/** Target 5's memory and throughput figures (the churn is in session-churn.ts). */
+export interface SessionsMemoryResults {
+  /** After boot, before any request (forced GC), in bytes; target 120 MB of RSS. */
+  idle: MemoryReading;
+  idleRssTargetMb: number;
+  idleRssMet: boolean;
+  /** With the 100 hot sessions live, and after the other sessions were touched once. */
+  before: MemoryReading;
+  after: MemoryReading;
+  sessionsAdded: number;
+  touchSeconds: number;
+  /** Growth per added session, bytes. */
+  perSession: { heapBytes: number; rssBytes: number; targetBytes: number; met: boolean };
+  /** GET /auth/session over the 100 hot bearers, with 100 live sessions and then with all live. */
+  throughput: {
+    connections: number;
+    seconds: number;
+    with100: LoadFigures[];
+    withAll: LoadFigures[];
+    /** Best round with all live / best round with 100. */
+    ratioBest: number;
+    ratioMedian: number;
+    target: number;
+    met: boolean;
+    /** S3 requests during the all-live rounds (the hot sessions are re-checked every SESSION_CACHE_TTL_MS). */
+    s3DuringWithAll: Record<string, number>;
+    /** For reference, not a target: every request a different one of all the users (autocannon cycles them). */
+    everyUserOnce?: LoadFigures & { s3: Record<string, number> };
+  };
+}
+
+const bestOf = (rounds: LoadFigures[]) => rounds.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
+
+/** `rounds` runs of GET /auth/session over `tokens` after a 2 s warm-up; throws on a failed request. */
+async function rounds(service: ProbedService, tokens: string[], n: number, connections: number, seconds: number, label: string): Promise<LoadFigures[]> {
+  await hammerTokens(service.url, '/auth/session', tokens, connections, 2);
+  const out: LoadFigures[] = [];
+  for (let i = 0; i < n; i++) {
+    const f = await hammerTokens(service.url, '/auth/session', tokens, connections, seconds);
+    if (f.failures) throw new Error(`${label}: ${f.failures} failed requests`);
+    out.push(f);
+    console.log(`${label}, round ${i + 1}: ${f.perSecond.toFixed(0)}/s p50 ${f.p50} ms p99 ${f.p99} ms`);
+  }
+  return out;
+}
+
+/**
+ * Target 5, memory and throughput: the idle service's memory; GET /auth/session throughput over 100 sessions;
+ * memory before and after every other seeded user's session is touched once (their first request loads the session
+ * and the credentials, as a user's would); the same throughput again with all of them live.
+ */
+export async function sessionsMemoryBench(
+  service: ProbedService,
+  world: SeededWorld,
+  users: readonly SeededUser[],
+  opts: { connections: number; seconds: number; rounds: number; everyUser: boolean },
+): Promise<SessionsMemoryResults> {
+  const idle = await service.memory();
+  console.log(`idle after boot: RSS ${(idle.rss / 2 ** 20).toFixed(1)} MB, heap ${(idle.heapUsed / 2 ** 20).toFixed(1)} MB`);
+  const hot = users.slice(0, 100);
+  const rest = users.slice(100);
+  const touch = async (u: SeededUser) => {
+    const status = await callWithBearer(`${service.url}/auth/session`, u.token);
+    if (status !== 200) throw new Error(`GET /auth/session for ${u.email} answered ${status}`);
+  };
+  await eachConcurrently(hot, 16, touch);
+  const hotTokens = hot.map((u) => u.token);
+  const with100 = await rounds(service, hotTokens, opts.rounds, opts.connections, opts.seconds, '100 sessions');
+  const before = await service.memory();
+
+  const touchStarted = performance.now();
+  let done = 0;
+  await eachConcurrently(rest, 32, async (u) => {
+    await touch(u);
+    if (++done % 20_000 === 0) console.log(`touched ${done} sessions (${((performance.now() - touchStarted) / 1000).toFixed(0)} s)`);
+  });
+  const touchSeconds = (performance.now() - touchStarted) / 1000;
+  const after = await service.memory();
+  const added = rest.length;
+  const perSession = { heapBytes: (after.heapUsed - before.heapUsed) / added, rssBytes: (after.rss - before.rss) / added, targetBytes: 1536, met: false };
+  perSession.met = perSession.heapBytes <= perSession.targetBytes && perSession.rssBytes <= perSession.targetBytes;
+  console.log(`${added} sessions touched in ${touchSeconds.toFixed(1)} s: heap +${perSession.heapBytes.toFixed(0)} B/session, RSS +${perSession.rssBytes.toFixed(0)} B/session`);
+
+  const s3Before = await world.s3Requests();
+  const withAll = await rounds(service, hotTokens, opts.rounds, opts.connections, opts.seconds, `${users.length} sessions`);
+  const s3DuringWithAll = s3Delta(s3Before, await world.s3Requests());
+  let everyUserOnce: SessionsMemoryResults['throughput']['everyUserOnce'];
+  if (opts.everyUser) {
+    const s3b = await world.s3Requests();
+    const f = await hammerTokens(service.url, '/auth/session', users.map((u) => u.token), opts.connections, opts.seconds);
+    everyUserOnce = { ...f, s3: s3Delta(s3b, await world.s3Requests()) };
+    console.log(`every request a different user: ${f.perSecond.toFixed(0)}/s p50 ${f.p50} ms; S3 ${JSON.stringify(everyUserOnce.s3)}`);
+  }
+  const ratioBest = bestOf(withAll).perSecond / bestOf(with100).perSecond;
+  const ratioMedian = median(withAll.map((r) => r.perSecond)) / median(with100.map((r) => r.perSecond));
+  return {
+    idle,
+    idleRssTargetMb: 120,
+    idleRssMet: idle.rss <= 120 * 2 ** 20,
+    before,
+    after,
+    sessionsAdded: added,
+    touchSeconds,
+    perSession,
+    throughput: { connections: opts.connections, seconds: opts.seconds, with100, withAll, ratioBest, ratioMedian, target: 0.9, met: ratioBest >= 0.9, s3DuringWithAll, everyUserOnce },
+  };
+}

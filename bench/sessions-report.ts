@@ -1,0 +1,91 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { SessionsBenchResults } from './sessions.bench.js';
+
+const BEGIN = '<!-- bench-sessions:begin (written by `npm run bench`, targets 5 and 6; edit outside these markers) -->';
+const END = '<!-- bench-sessions:end -->';
+
+const n0 = (v: number) => Math.round(v).toLocaleString('en-US');
+const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+const met = (ok: boolean) => (ok ? 'met' : '**not met**');
+
+/** Targets 5 and 6 as Markdown: memory, throughput, churn samples, cold starts. */
+export function sessionsMarkdown(r: SessionsBenchResults): string {
+  const m = r.machine;
+  const lines = [
+    `Measured ${r.date} on ${m.cpus} × ${m.model}, ${m.memoryGb} GB, Node ${m.node}; load average before ${m.loadBefore.map((x) => x.toFixed(2)).join(' / ')}, after ${m.loadAfter.map((x) => x.toFixed(2)).join(' / ')}.`,
+    `Bucket seeded with ${n0(r.users)} users (credentials, one live session and its index entry each: ${n0(r.users * 3)} objects) in ${r.seedSeconds.toFixed(1)} s.`,
+    '',
+  ];
+  const mem = r.memory;
+  if (mem) {
+    const t = mem.throughput;
+    const best = (rs: typeof t.with100) => rs.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
+    lines.push(
+      '### Target 5: live sessions in one process',
+      '',
+      `| reading (after a forced GC) | RSS | heap used |`,
+      '|---|---|---|',
+      `| idle, after boot | ${mb(mem.idle.rss)} MB | ${mb(mem.idle.heapUsed)} MB |`,
+      `| 100 sessions live | ${mb(mem.before.rss)} MB | ${mb(mem.before.heapUsed)} MB |`,
+      `| ${n0(mem.sessionsAdded + 100)} sessions live | ${mb(mem.after.rss)} MB | ${mb(mem.after.heapUsed)} MB |`,
+      '',
+      `- Idle RSS after boot: ${mb(mem.idle.rss)} MB (target ≤ ${mem.idleRssTargetMb} MB): ${met(mem.idleRssMet)}.`,
+      `- Growth per session (${n0(mem.sessionsAdded)} sessions touched once each, in ${mem.touchSeconds.toFixed(0)} s): heap ${n0(mem.perSession.heapBytes)} B, RSS ${n0(mem.perSession.rssBytes)} B (target ≤ ${mem.perSession.targetBytes} B each): ${met(mem.perSession.met)}.`,
+      `- \`GET /auth/session\` over the 100 hot bearers, ${t.connections} connections, ${t.with100.length} rounds of ${t.seconds} s: with 100 sessions live best ${n0(best(t.with100).perSecond)}/s (rounds ${t.with100.map((x) => n0(x.perSecond)).join(', ')}; p50 ${best(t.with100).p50} ms), with ${n0(r.users)} live best ${n0(best(t.withAll).perSecond)}/s (rounds ${t.withAll.map((x) => n0(x.perSecond)).join(', ')}; p50 ${best(t.withAll).p50} ms): ratio ${t.ratioBest.toFixed(2)} best, ${t.ratioMedian.toFixed(2)} median (target ≥ ${t.target}): ${met(t.met)}. S3 requests during those rounds: ${JSON.stringify(t.s3DuringWithAll)}.`,
+    );
+    if (t.everyUserOnce) {
+      const e = t.everyUserOnce;
+      lines.push(`- For reference (no target): every request a different one of the ${n0(r.users)} users: ${n0(e.perSecond)}/s, p50 ${e.p50} ms; S3 requests ${JSON.stringify(e.s3)}.`);
+    }
+    lines.push('');
+  }
+  const c = r.churn;
+  if (c) {
+    lines.push(
+      `Session churn for ${c.seconds} s: ${n0(c.created)} sessions created (${c.achievedPerSecond}/s, asked ${c.ratePerSecond}/s; ${c.signIns} of them by a real Google sign-in), ${n0(c.loggedOut)} ended by logout, ${n0(c.expired)} expired (${c.lifetimeSeconds} s lifetime); ${c.unexpected} unexpected answers. Heap after GC ${c.heapGrowthMb >= 0 ? '+' : ''}${c.heapGrowthMb} MB, RSS ${c.rssGrowthMb >= 0 ? '+' : ''}${c.rssGrowthMb} MB from first to last reading (flat = within ${c.flatBoundMb} MB, 10% of the heap): ${met(c.met)}.`,
+      '',
+      '| t (s) | RSS MB | heap used MB | sessions created | ended |',
+      '|---|---|---|---|---|',
+      ...c.samples.map((s) => `| ${s.atSeconds} | ${s.rssMb} | ${s.heapUsedMb} | ${n0(s.sessionsCreated)} | ${n0(s.sessionsEnded)} |`),
+      '',
+    );
+  }
+  const cs = r.coldStart;
+  if (cs) {
+    const kinds = (s3: Record<string, number>) => Object.entries(s3).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none';
+    lines.push(
+      `### Target 6: a cold replica on a bucket of ${n0(cs.usersInBucket)} users`,
+      '',
+      `- Spawn to \`/health/ready\` 200: ${cs.readyMs.map((x) => `${n0(x)} ms`).join(', ')} (median ${n0(cs.readyMsMedian)} ms; target ≤ ${cs.readyTargetMs} ms, no listing or preloading): ${met(cs.readyMet)}. S3 requests from spawn to ready: ${cs.s3DuringBoot.map(kinds).join(' | ')}.`,
+      `- First request of ${cs.firstRequests.length} users (\`GET /auth/session\`, one at a time on the fresh replicas), S3 requests each: ${[...new Set(cs.firstRequests.map((f) => `${f.status} with ${kinds(f.s3)}`))].join('; ')} (target: exactly one GET of the session and one of the credentials): ${met(cs.firstRequestMet)}.`,
+      '',
+    );
+  }
+  return lines.join('\n');
+}
+
+/** Puts the sessions figures between their own markers in BENCHMARKS.md (appended when the markers are missing). */
+export function writeSessionsSection(file: string, figures: string): void {
+  const old = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
+  const start = old.indexOf(BEGIN);
+  const end = old.indexOf(END);
+  const next = start >= 0 && end > start ? `${old.slice(0, start + BEGIN.length)}\n${figures}\n${old.slice(end)}` : `${old}\n${BEGIN}\n${figures}\n${END}\n`;
+  writeFileSync(file, next);
+}
+
+/** Adds the sessions results to bench/results.json under `sessions`, keeping what the other benches wrote. */
+export function writeSessionsResults(file: string, r: SessionsBenchResults): void {
+  const old = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
+  writeFileSync(file, `${JSON.stringify({ ...old, sessions: r }, null, 2)}\n`);
+}
+
+/** The console summary of targets 5 and 6. */
+export function printSessionsSummary(r: SessionsBenchResults): void {
+  const mem = r.memory;
+  if (mem) {
+    console.log(`target 5: idle RSS ${mb(mem.idle.rss)} MB (${mem.idleRssMet ? 'met' : 'NOT MET'}); per session heap ${n0(mem.perSession.heapBytes)} B, RSS ${n0(mem.perSession.rssBytes)} B (${mem.perSession.met ? 'met' : 'NOT MET'}); throughput ratio ${mem.throughput.ratioBest.toFixed(2)} (${mem.throughput.met ? 'met' : 'NOT MET'})`);
+  }
+  if (r.churn) console.log(`target 5 churn: heap ${r.churn.heapGrowthMb} MB, RSS ${r.churn.rssGrowthMb} MB over ${r.churn.seconds} s (${r.churn.met ? 'met' : 'NOT MET'})`);
+  const cs = r.coldStart;
+  if (cs) console.log(`target 6: ready median ${n0(cs.readyMsMedian)} ms (${cs.readyMet ? 'met' : 'NOT MET'}); first request S3 GETs ${cs.firstRequestMet ? 'one session + one credentials (met)' : 'NOT as targeted'}`);
+}

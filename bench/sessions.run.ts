@@ -1,0 +1,27 @@
+import { join } from 'node:path';
+import { sessionsBench } from './sessions.bench.js';
+import { printSessionsSummary, sessionsMarkdown, writeSessionsResults, writeSessionsSection } from './sessions-report.js';
+
+/**
+ * Targets 5 and 6 (`only`: 'sessions' or 'cold-start' for one of them), scaled by BENCH_SESSION_USERS (100000),
+ * BENCH_CHURN_SECONDS (600), BENCH_CHURN_RATE (100 new sessions/s), BENCH_SESSION_SECONDS (5 s per round),
+ * BENCH_SESSION_ROUNDS (3) and BENCH_CONNECTIONS (32). Adds `sessions` to bench/results.json and its own section to
+ * BENCHMARKS.md.
+ */
+export async function runSessionsBenches(root: string, only?: 'sessions' | 'cold-start'): Promise<void> {
+  const env = process.env;
+  const results = await sessionsBench({
+    outDir: join(root, 'bench'),
+    only,
+    users: Number(env.BENCH_SESSION_USERS ?? 100_000),
+    connections: Number(env.BENCH_CONNECTIONS ?? 32),
+    seconds: Number(env.BENCH_SESSION_SECONDS ?? 5),
+    rounds: Number(env.BENCH_SESSION_ROUNDS ?? 3),
+    churnSeconds: Number(env.BENCH_CHURN_SECONDS ?? 600),
+    churnRate: Number(env.BENCH_CHURN_RATE ?? 100),
+  });
+  printSessionsSummary(results);
+  writeSessionsResults(join(root, 'bench', 'results.json'), results);
+  writeSessionsSection(join(root, 'BENCHMARKS.md'), sessionsMarkdown(results));
+  console.log('wrote the sessions figures to bench/results.json and BENCHMARKS.md');
+}
