@@ -16,7 +16,10 @@ async function main(): Promise<void> {
   const s3 = await startS3Server({
     directory,
     onRequest: (req) => {
-      const kind = `${req.method} ${(req.url ?? '').split('?')[0].split('/')[2] ?? ''}`;
+      const [path, query = ''] = (req.url ?? '').split('?');
+      const folder = path.split('/')[2] ?? '';
+      // A bucket-level GET is a listing: say how many keys it asked for (the readiness probe asks for one).
+      const kind = req.method === 'GET' && !folder ? `LIST max-keys=${new URLSearchParams(query).get('max-keys') ?? 'all'}` : `${req.method} ${folder}`;
       s3Requests.set(kind, (s3Requests.get(kind) ?? 0) + 1);
     },
   });

@@ -51,6 +51,16 @@ export async function sessionChurn(
   const started = performance.now();
   const elapsed = () => (performance.now() - started) / 1000;
   const counts = { created: 0, loggedOut: 0, expired: 0, signIns: 0, unexpected: 0 };
+  // Time spent per step, summed (ms): where a churn slower than asked waits.
+  const stepMs = { signIn: 0, seed: 0, firstUse: 0, secondUse: 0, logout: 0, afterLogout: 0 };
+  const timed = async <T>(step: keyof typeof stepMs, f: () => Promise<T> | T): Promise<T> => {
+    const t = performance.now();
+    try {
+      return await f();
+    } finally {
+      stepMs[step] += performance.now() - t;
+    }
+  };
   const expect = (status: number, wanted: number) => {
     if (status !== wanted) counts.unexpected++;
   };
@@ -70,24 +80,26 @@ export async function sessionChurn(
     const toExpire = n % 2 === 1;
     let token: string;
     if (n % 20 === 0) {
-      token = (await world.signIn(service.url, `churn${n % 500}@bench.example.com`)).accessToken;
+      token = (await timed('signIn', () => world.signIn(service.url, `churn${n % 500}@bench.example.com`))).accessToken;
       counts.signIns++;
     } else {
       const sessionId = newSessionId();
       const now = new Date();
       const expiresAt = new Date(now.getTime() + (toExpire ? opts.lifetimeSeconds : minter.shape.lifetimeSeconds) * 1000);
-      seeder.writeSession(user.email, sessionId, now, expiresAt);
-      token = minter.mint(user.email, sessionId, expiresAt);
+      token = await timed('seed', () => {
+        seeder.writeSession(user.email, sessionId, now, expiresAt);
+        return minter.mint(user.email, sessionId, expiresAt);
+      });
     }
     counts.created++;
-    expect(await callWithBearer(url, token), 200);
-    expect(await callWithBearer(url, token), 200);
+    expect(await timed('firstUse', () => callWithBearer(url, token)), 200);
+    expect(await timed('secondUse', () => callWithBearer(url, token)), 200);
     if (toExpire && n % 20 !== 0) {
       expiring.push({ token, at: performance.now() + (opts.lifetimeSeconds + 1) * 1000 });
       return;
     }
-    expect(await callWithBearer(`${service.url}/auth/logout`, token, 'POST'), 204);
-    expect(await callWithBearer(url, token), 401);
+    expect(await timed('logout', () => callWithBearer(`${service.url}/auth/logout`, token, 'POST')), 204);
+    expect(await timed('afterLogout', () => callWithBearer(url, token)), 401);
     counts.loggedOut++;
   };
   const checkExpired = async () => {
@@ -118,6 +130,7 @@ export async function sessionChurn(
   await Promise.all(inFlight);
   const seconds = elapsed();
   await sample();
+  console.log(`churn time per step, mean ms: ${Object.entries(stepMs).map(([k, v]) => `${k} ${(v / Math.max(1, k === 'signIn' ? counts.signIns : k === 'logout' || k === 'afterLogout' ? counts.loggedOut : counts.created)).toFixed(1)}`).join(', ')}`);
   const first = samples[0];
   const last = samples[samples.length - 1];
   const heapGrowthMb = Math.round((last.heapUsedMb - first.heapUsedMb) * 10) / 10;
