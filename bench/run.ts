@@ -14,12 +14,12 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
  * `npm run bench`: the black-box benchmark (service, world and load generator in separate processes; writes
  * bench/results.json and the figures in BENCHMARKS.md), then the in-process client-cache memory bench and the
  * in-process hot-path bench. BENCH_SECONDS, BENCH_CONNECTIONS and BENCH_ROUNDS scale the black-box run;
- * BENCH_ONLY=black-box skips the others; targets 5 and 6 (sessions.run.ts) follow it, alone with BENCH_ONLY=sessions
- * or BENCH_ONLY=cold-start.
+ * BENCH_ONLY=black-box skips the others; targets 5 and 6 (sessions.run.ts) follow it, alone with BENCH_ONLY=sessions,
+ * cold-start or sessions,cold-start.
  */
 async function main(): Promise<void> {
   const env = process.env;
-  if (env.BENCH_ONLY === 'sessions' || env.BENCH_ONLY === 'cold-start') return runSessionsBenches(ROOT, env.BENCH_ONLY);
+  if (/^(sessions|cold-start)/.test(env.BENCH_ONLY ?? '')) return runSessionsBenches(ROOT, env.BENCH_ONLY);
   const results = await blackBoxBench({
     seconds: Number(env.BENCH_SECONDS ?? 5),
     connections: Number(env.BENCH_CONNECTIONS ?? 32),
