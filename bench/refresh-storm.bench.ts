@@ -1,0 +1,169 @@
+import { Agent } from 'node:http';
+import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { quantile, send } from './http-once.js';
+import { ServiceProcess, WorldProcess } from './processes.js';
+import { contextLine, runContext, type RunContext } from './target-report.js';
+
+/** The service refreshes a token this long before Google's expiry (EXPIRY_SKEW_MS in src/credentials/credentials.service.ts). */
+const SERVICE_EXPIRY_SKEW_S = 60;
+/** How long a token stays usable in the service's eyes: the first storm must start and drain within it. */
+const USABLE_S = 20;
+const GMAIL = '/v1/users/me/gmail/messages?maxResults=5';
+
+/** One storm: every call fired at once, then what Google and S3 saw. */
+export interface StormFigures {
+  what: string;
+  calls: number;
+  succeeded: number;
+  /** Answers other than 200, by status (0: the connection failed). */
+  failedByStatus: Record<string, number>;
+  /** From firing the first call to the last answer. */
+  drainMs: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** refresh_token grants Google (the emulator) answered during the storm. */
+  refreshes: number;
+  /** Users refreshed other than exactly once, with their count. */
+  usersNotRefreshedOnce: Record<string, number>;
+  /** Requests the S3 server received during the storm, by method and key folder. */
+  s3: Record<string, number>;
+  credentialWrites: number;
+  met: boolean;
+}
+
+export interface RefreshStormResults extends RunContext {
+  settings: { users: number; callsPerUser: number; googleTokenTtlSeconds: number; call: string };
+  /** Expired by the clock (the service sees the expiry passed; Google refuses the old tokens too). */
+  expired: StormFigures;
+  /** Expired at Google before the service's clock says so: every first call meets a 401, then one refresh per user. */
+  rejected: StormFigures;
+}
+
+/**
+ * Target 4 (issue 14), black-box: `users` users signed in through the service (its own process; S3 and the Google
+ * emulator in another), their Google access tokens expire, then `callsPerUser` concurrent Workspace calls per user
+ * are fired at once. Single-flight refresh means exactly one refresh at Google and one credentials write to S3 per
+ * user, and every call succeeds.
+ */
+export async function refreshStormBench(opts: { users: number; callsPerUser: number; outDir: string }): Promise<RefreshStormResults> {
+  const ctx = runContext();
+  const ttl = SERVICE_EXPIRY_SKEW_S + USABLE_S;
+  const logFile = join(opts.outDir, '.refresh-storm.log');
+  rmSync(logFile, { force: true });
+  const world = await WorldProcess.start({ googleTokenTtlSeconds: ttl });
+  let service: ServiceProcess | undefined;
+  // One connection per call, opened before the storm: the storm measures the service, not TCP set-up.
+  const calls = opts.users * opts.callsPerUser;
+  const agent = new Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: calls + 10, keepAliveMsecs: 60_000 });
+  try {
+    service = await ServiceProcess.start(world.info, { logFile });
+    const url = service.url;
+    const emails = Array.from({ length: opts.users }, (_, i) => `storm-${i}@example.com`);
+    const bearers = new Map<string, string>();
+    // Four users at a time: sign-in, then one warm call (the user's Google client exists, as for someone active
+    // before the expiry), within a second of their token being issued, so the warm call never refreshes.
+    for (let i = 0; i < emails.length; i += 4) {
+      await Promise.all(
+        emails.slice(i, i + 4).map(async (e) => {
+          const bearer = (await world.signIn(url, e)).accessToken;
+          bearers.set(e, bearer);
+          const r = await send(agent, `${url}${GMAIL}`, { headers: { authorization: `Bearer ${bearer}` } });
+          if (r.status !== 200) throw new Error(`warm call for ${e}: ${r.status} ${r.body}`);
+        }),
+      );
+    }
+    const lastSignIn = performance.now();
+
+    const storm = async (what: string): Promise<StormFigures> => {
+      await openConnections(agent, `${url}/health/live`, calls);
+      const refreshBefore = await world.ask<{ total: number; byEmail: Record<string, number> }>({ op: 'refreshCount', emails });
+      const s3Before = await world.s3Requests();
+      const started = performance.now();
+      const answers = await Promise.all(
+        emails.flatMap((e) =>
+          Array.from({ length: opts.callsPerUser }, () =>
+            send(agent, `${url}${GMAIL}`, { headers: { authorization: `Bearer ${bearers.get(e)}` } }).then(
+              (a) => ({ status: a.status, ms: a.ms, done: performance.now() }),
+              () => ({ status: 0, ms: NaN, done: performance.now() }),
+            ),
+          ),
+        ),
+      );
+      const drainMs = Math.max(...answers.map((a) => a.done)) - started;
+      const refreshAfter = await world.ask<{ total: number; byEmail: Record<string, number> }>({ op: 'refreshCount', emails });
+      const s3After = await world.s3Requests();
+      const s3 = Object.fromEntries(Object.entries(s3After).map(([k, v]) => [k, v - (s3Before[k] ?? 0)]).filter(([, v]) => Number(v) > 0)) as Record<string, number>;
+      const failedByStatus: Record<string, number> = {};
+      for (const a of answers) if (a.status !== 200) failedByStatus[a.status] = (failedByStatus[a.status] ?? 0) + 1;
+      const usersNotRefreshedOnce = Object.fromEntries(emails.map((e) => [e, refreshAfter.byEmail[e] - (refreshBefore.byEmail[e] ?? 0)]).filter(([, n]) => n !== 1));
+      const succeeded = answers.filter((a) => a.status === 200).length;
+      const refreshes = refreshAfter.total - refreshBefore.total;
+      const credentialWrites = s3['PUT credentials'] ?? 0;
+      const latencies = answers.filter((a) => a.status === 200).map((a) => a.ms);
+      const figures: StormFigures = {
+        what,
+        calls,
+        succeeded,
+        failedByStatus,
+        drainMs,
+        p50Ms: quantile(latencies, 0.5),
+        p99Ms: quantile(latencies, 0.99),
+        refreshes,
+        usersNotRefreshedOnce,
+        s3,
+        credentialWrites,
+        met: succeeded === calls && refreshes === opts.users && credentialWrites === opts.users,
+      };
+      console.log(`refresh storm (${what}): ${succeeded}/${calls} succeeded, drained in ${drainMs.toFixed(0)} ms, ${refreshes} refreshes, ${credentialWrites} credential writes, S3 ${JSON.stringify(s3)}${figures.met ? '' : ' — TARGET NOT MET'}`);
+      return figures;
+    };
+
+    // Storm 1: wait until the service's clock says every token expired (its expiry minus the skew has passed),
+    // then expire them at Google as well, so the old tokens are refused there too.
+    const waitMs = lastSignIn + USABLE_S * 1000 + 1000 - performance.now();
+    console.log(`refresh storm: ${opts.users} users signed in; waiting ${(waitMs / 1000).toFixed(1)} s for their tokens to expire`);
+    if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
+    await world.ask({ op: 'expire', emails });
+    const expired = await storm('tokens expired (clock) and refused by Google');
+
+    // Storm 2: the fresh tokens die at Google while the service still thinks them good (revoked, Google's early
+    // expiry): every user's calls meet a 401 first, and the refresh must still happen once per user.
+    await world.ask({ op: 'expire', emails });
+    const rejected = await storm('tokens refused by Google before their expiry (401, then refresh)');
+    return {
+      ...ctx.finish(),
+      settings: { users: opts.users, callsPerUser: opts.callsPerUser, googleTokenTtlSeconds: ttl, call: `GET ${GMAIL}` },
+      expired,
+      rejected,
+    };
+  } finally {
+    agent.destroy();
+    await service?.stop();
+    await world.stop();
+  }
+}
+
+/** `n` concurrent requests, so the agent holds `n` open keep-alive connections to the service afterwards. */
+async function openConnections(agent: Agent, url: string, n: number): Promise<void> {
+  const answers = await Promise.all(Array.from({ length: n }, () => send(agent, url)));
+  const bad = answers.filter((a) => a.status !== 200).length;
+  if (bad) throw new Error(`${bad} of ${n} connection warm-up requests failed`);
+}
+
+/** The section of BENCHMARKS.md. */
+export function refreshStormMarkdown(r: RefreshStormResults): string {
+  const row = (f: StormFigures) =>
+    `| ${f.what} | ${f.succeeded} / ${f.calls}${Object.keys(f.failedByStatus).length ? ` (failed: ${JSON.stringify(f.failedByStatus)})` : ''} | ${f.refreshes} | ${f.credentialWrites} | ${Math.round(f.drainMs).toLocaleString('en-US')} ms | ${f.p50Ms.toFixed(0)} / ${f.p99Ms.toFixed(0)} ms | ${JSON.stringify(f.s3)} | ${f.met ? 'yes' : '**no**'} |`;
+  const odd = [r.expired, r.rejected].filter((f) => Object.keys(f.usersNotRefreshedOnce).length);
+  return [
+    contextLine(r),
+    `${r.settings.users} users × ${r.settings.callsPerUser} concurrent \`${r.settings.call}\`, one keep-alive connection per call, fired at once; Google access tokens issued for ${r.settings.googleTokenTtlSeconds} s.`,
+    '',
+    `| storm | succeeded | refreshes at Google (target ${r.settings.users}) | credential writes to S3 (target ${r.settings.users}) | time to drain | p50 / p99 per call | S3 requests during the storm | met |`,
+    '|---|---|---|---|---|---|---|---|',
+    row(r.expired),
+    row(r.rejected),
+    ...(odd.length ? ['', ...odd.map((f) => `Users not refreshed exactly once (${f.what}): ${JSON.stringify(f.usersNotRefreshedOnce)}.`)] : []),
+  ].join('\n');
+}
