@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { quantile, send } from './http-once.js';
 import { ServiceProcess, WorldProcess } from './processes.js';
+import type { ServedRequest } from './served-timing.js';
 import { contextLine, runContext, type RunContext } from './target-report.js';
 
 /** The service refreshes a token this long before Google's expiry (EXPIRY_SKEW_MS in src/credentials/credentials.service.ts). */
@@ -29,6 +30,13 @@ export interface StormFigures {
   /** Requests the S3 server received during the storm, by method and key folder. */
   s3: Record<string, number>;
   credentialWrites: number;
+  /**
+   * What Google and S3 served during the storm, by kind (`google POST /token`, `s3 PUT credentials`): how many,
+   * and when the first started and the last ended, ms after the storm was fired: where the time to drain went.
+   */
+  upstream: Record<string, { count: number; firstStartMs: number; lastEndMs: number }>;
+  /** Whether the target's counts apply (false for the warm control storm). */
+  expectsRefreshes: boolean;
   met: boolean;
 }
 
@@ -38,6 +46,8 @@ export interface RefreshStormResults extends RunContext {
   expired: StormFigures;
   /** Expired at Google before the service's clock says so: every first call meets a 401, then one refresh per user. */
   rejected: StormFigures;
+  /** Control: the same storm with tokens good (no refresh expected): the drain time without refreshes. */
+  warm: StormFigures;
 }
 
 /**
@@ -75,8 +85,9 @@ export async function refreshStormBench(opts: { users: number; callsPerUser: num
     }
     const lastSignIn = performance.now();
 
-    const storm = async (what: string): Promise<StormFigures> => {
+    const storm = async (what: string, expectsRefreshes = true): Promise<StormFigures> => {
       await openConnections(agent, `${url}/health/live`, calls);
+      await world.ask({ op: 'timeServed', on: true });
       const refreshBefore = await world.ask<{ total: number; byEmail: Record<string, number> }>({ op: 'refreshCount', emails });
       const s3Before = await world.s3Requests();
       const started = performance.now();
@@ -93,10 +104,21 @@ export async function refreshStormBench(opts: { users: number; callsPerUser: num
       const drainMs = Math.max(...answers.map((a) => a.done)) - started;
       const refreshAfter = await world.ask<{ total: number; byEmail: Record<string, number> }>({ op: 'refreshCount', emails });
       const s3After = await world.s3Requests();
+      const served = await world.ask<ServedRequest[]>({ op: 'served' });
+      await world.ask({ op: 'timeServed', on: false });
+      const firedAt = performance.timeOrigin + started;
+      const upstream: StormFigures['upstream'] = {};
+      for (const r of served.filter((x) => x.server !== 'other')) {
+        const kind = `${r.server} ${r.method} ${r.server === 's3' ? (r.path.split('/')[2] ?? '') : r.path.replace(/\/users\/[^/]+\//, '/users/{user}/')}`;
+        const k = (upstream[kind] ??= { count: 0, firstStartMs: Infinity, lastEndMs: 0 });
+        k.count++;
+        k.firstStartMs = Math.min(k.firstStartMs, r.start - firedAt);
+        k.lastEndMs = Math.max(k.lastEndMs, r.end - firedAt);
+      }
       const s3 = Object.fromEntries(Object.entries(s3After).map(([k, v]) => [k, v - (s3Before[k] ?? 0)]).filter(([, v]) => Number(v) > 0)) as Record<string, number>;
       const failedByStatus: Record<string, number> = {};
       for (const a of answers) if (a.status !== 200) failedByStatus[a.status] = (failedByStatus[a.status] ?? 0) + 1;
-      const usersNotRefreshedOnce = Object.fromEntries(emails.map((e) => [e, refreshAfter.byEmail[e] - (refreshBefore.byEmail[e] ?? 0)]).filter(([, n]) => n !== 1));
+      const usersNotRefreshedOnce = Object.fromEntries(emails.map((e) => [e, refreshAfter.byEmail[e] - (refreshBefore.byEmail[e] ?? 0)]).filter(([, n]) => n !== (expectsRefreshes ? 1 : 0)));
       const succeeded = answers.filter((a) => a.status === 200).length;
       const refreshes = refreshAfter.total - refreshBefore.total;
       const credentialWrites = s3['PUT credentials'] ?? 0;
@@ -113,7 +135,9 @@ export async function refreshStormBench(opts: { users: number; callsPerUser: num
         usersNotRefreshedOnce,
         s3,
         credentialWrites,
-        met: succeeded === calls && refreshes === opts.users && credentialWrites === opts.users,
+        upstream,
+        expectsRefreshes,
+        met: succeeded === calls && refreshes === (expectsRefreshes ? opts.users : 0) && credentialWrites === (expectsRefreshes ? opts.users : 0),
       };
       console.log(`refresh storm (${what}): ${succeeded}/${calls} succeeded, drained in ${drainMs.toFixed(0)} ms, ${refreshes} refreshes, ${credentialWrites} credential writes, S3 ${JSON.stringify(s3)}${figures.met ? '' : ' — TARGET NOT MET'}`);
       return figures;
@@ -131,11 +155,16 @@ export async function refreshStormBench(opts: { users: number; callsPerUser: num
     // expiry): every user's calls meet a 401 first, and the refresh must still happen once per user.
     await world.ask({ op: 'expire', emails });
     const rejected = await storm('tokens refused by Google before their expiry (401, then refresh)');
+
+    // Control: the same storm at once again, tokens good: no refresh, no credentials write; its drain time is
+    // what the storms above would take without refreshing.
+    const warm = await storm('control: tokens good (no refresh expected)', false);
     return {
       ...ctx.finish(),
       settings: { users: opts.users, callsPerUser: opts.callsPerUser, googleTokenTtlSeconds: ttl, call: `GET ${GMAIL}` },
       expired,
       rejected,
+      warm,
     };
   } finally {
     agent.destroy();
@@ -153,17 +182,26 @@ async function openConnections(agent: Agent, url: string, n: number): Promise<vo
 
 /** The section of BENCHMARKS.md. */
 export function refreshStormMarkdown(r: RefreshStormResults): string {
+  const n0 = (v: number) => Math.round(v).toLocaleString('en-US');
+  const storms = [r.expired, r.rejected, r.warm];
   const row = (f: StormFigures) =>
-    `| ${f.what} | ${f.succeeded} / ${f.calls}${Object.keys(f.failedByStatus).length ? ` (failed: ${JSON.stringify(f.failedByStatus)})` : ''} | ${f.refreshes} | ${f.credentialWrites} | ${Math.round(f.drainMs).toLocaleString('en-US')} ms | ${f.p50Ms.toFixed(0)} / ${f.p99Ms.toFixed(0)} ms | ${JSON.stringify(f.s3)} | ${f.met ? 'yes' : '**no**'} |`;
-  const odd = [r.expired, r.rejected].filter((f) => Object.keys(f.usersNotRefreshedOnce).length);
+    `| ${f.what} | ${f.succeeded} / ${f.calls}${Object.keys(f.failedByStatus).length ? ` (failed: ${JSON.stringify(f.failedByStatus)})` : ''} | ${f.refreshes} | ${f.credentialWrites} | ${n0(f.drainMs)} ms | ${n0(f.p50Ms)} / ${n0(f.p99Ms)} ms | ${f.expectsRefreshes ? (f.met ? 'yes' : '**no**') : f.met ? 'as expected (0 / 0)' : '**unexpected**'} |`;
+  const kinds = [...new Set(storms.flatMap((f) => Object.keys(f.upstream)))].sort();
+  const cell = (f: StormFigures, k: string) => (f.upstream[k] ? `${f.upstream[k].count} (${n0(f.upstream[k].firstStartMs)}–${n0(f.upstream[k].lastEndMs)} ms)` : '–');
+  const odd = storms.filter((f) => Object.keys(f.usersNotRefreshedOnce).length);
   return [
     contextLine(r),
     `${r.settings.users} users × ${r.settings.callsPerUser} concurrent \`${r.settings.call}\`, one keep-alive connection per call, fired at once; Google access tokens issued for ${r.settings.googleTokenTtlSeconds} s.`,
     '',
-    `| storm | succeeded | refreshes at Google (target ${r.settings.users}) | credential writes to S3 (target ${r.settings.users}) | time to drain | p50 / p99 per call | S3 requests during the storm | met |`,
-    '|---|---|---|---|---|---|---|---|',
-    row(r.expired),
-    row(r.rejected),
-    ...(odd.length ? ['', ...odd.map((f) => `Users not refreshed exactly once (${f.what}): ${JSON.stringify(f.usersNotRefreshedOnce)}.`)] : []),
+    `| storm | succeeded | refreshes at Google (target ${r.settings.users}) | credential writes to S3 (target ${r.settings.users}) | time to drain | p50 / p99 per call | met |`,
+    '|---|---|---|---|---|---|---|',
+    ...storms.map(row),
+    '',
+    'What Google and S3 served during each storm: count (first started – last ended, ms after the storm was fired):',
+    '',
+    `| request | ${storms.map((f) => f.what).join(' | ')} |`,
+    `|---|${storms.map(() => '---').join('|')}|`,
+    ...kinds.map((k) => `| \`${k}\` | ${storms.map((f) => cell(f, k)).join(' | ')} |`),
+    ...(odd.length ? ['', ...odd.map((f) => `Users not refreshed as expected (${f.what}): ${JSON.stringify(f.usersNotRefreshedOnce)}.`)] : []),
   ].join('\n');
 }
