@@ -11,6 +11,9 @@ const SERVICE_EXPIRY_SKEW_S = 60;
 /** How long a token stays usable in the service's eyes: the first storm must start and drain within it. */
 const USABLE_S = 20;
 const GMAIL = '/v1/users/me/gmail/messages?maxResults=5';
+/** GOOGLE_HTTP_TIMEOUT_MS and S3_TIMEOUT_MS defaults (src/config/config.schema.ts). */
+const GOOGLE_TIMEOUT_MS = 10_000;
+const S3_TIMEOUT_MS = 5000;
 
 /** One storm: every call fired at once, then what Google and S3 saw. */
 export interface StormFigures {
@@ -19,6 +22,8 @@ export interface StormFigures {
   succeeded: number;
   /** Answers other than 200, by status (0: the connection failed). */
   failedByStatus: Record<string, number>;
+  /** The distinct error messages of those answers, with how many carried each. */
+  failureMessages: Record<string, number>;
   /** From firing the first call to the last answer. */
   drainMs: number;
   p50Ms: number;
@@ -41,7 +46,7 @@ export interface StormFigures {
 }
 
 export interface RefreshStormResults extends RunContext {
-  settings: { users: number; callsPerUser: number; googleTokenTtlSeconds: number; call: string };
+  settings: { users: number; callsPerUser: number; googleTokenTtlSeconds: number; call: string; googleTimeoutMs: number; s3TimeoutMs: number };
   /** Expired by the clock (the service sees the expiry passed; Google refuses the old tokens too). */
   expired: StormFigures;
   /** Expired at Google before the service's clock says so: every first call meets a 401, then one refresh per user. */
@@ -67,7 +72,9 @@ export async function refreshStormBench(opts: { users: number; callsPerUser: num
   const calls = opts.users * opts.callsPerUser;
   const agent = new Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: calls + 10, keepAliveMsecs: 60_000 });
   try {
-    service = await ServiceProcess.start(world.info, { logFile });
+    // The deployed timeouts (config.schema.ts defaults), not the 2 s the test harness sets to make tests fail fast:
+    // a storm queues calls, and the target is about the deployed service.
+    service = await ServiceProcess.start(world.info, { logFile, env: { GOOGLE_HTTP_TIMEOUT_MS: String(GOOGLE_TIMEOUT_MS), S3_TIMEOUT_MS: String(S3_TIMEOUT_MS) } });
     const url = service.url;
     const emails = Array.from({ length: opts.users }, (_, i) => `storm-${i}@example.com`);
     const bearers = new Map<string, string>();
@@ -95,8 +102,8 @@ export async function refreshStormBench(opts: { users: number; callsPerUser: num
         emails.flatMap((e) =>
           Array.from({ length: opts.callsPerUser }, () =>
             send(agent, `${url}${GMAIL}`, { headers: { authorization: `Bearer ${bearers.get(e)}` } }).then(
-              (a) => ({ status: a.status, ms: a.ms, done: performance.now() }),
-              () => ({ status: 0, ms: NaN, done: performance.now() }),
+              (a) => ({ status: a.status, ms: a.ms, done: performance.now(), body: a.status === 200 ? '' : a.body }),
+              (err: Error) => ({ status: 0, ms: NaN, done: performance.now(), body: err.message }),
             ),
           ),
         ),
@@ -117,7 +124,12 @@ export async function refreshStormBench(opts: { users: number; callsPerUser: num
       }
       const s3 = Object.fromEntries(Object.entries(s3After).map(([k, v]) => [k, v - (s3Before[k] ?? 0)]).filter(([, v]) => Number(v) > 0)) as Record<string, number>;
       const failedByStatus: Record<string, number> = {};
-      for (const a of answers) if (a.status !== 200) failedByStatus[a.status] = (failedByStatus[a.status] ?? 0) + 1;
+      const failureMessages: Record<string, number> = {};
+      for (const a of answers.filter((x) => x.status !== 200)) {
+        failedByStatus[a.status] = (failedByStatus[a.status] ?? 0) + 1;
+        const message = `${a.status} ${messageOf(a.body)}`;
+        failureMessages[message] = (failureMessages[message] ?? 0) + 1;
+      }
       const usersNotRefreshedOnce = Object.fromEntries(emails.map((e) => [e, refreshAfter.byEmail[e] - (refreshBefore.byEmail[e] ?? 0)]).filter(([, n]) => n !== (expectsRefreshes ? 1 : 0)));
       const succeeded = answers.filter((a) => a.status === 200).length;
       const refreshes = refreshAfter.total - refreshBefore.total;
@@ -128,6 +140,7 @@ export async function refreshStormBench(opts: { users: number; callsPerUser: num
         calls,
         succeeded,
         failedByStatus,
+        failureMessages,
         drainMs,
         p50Ms: quantile(latencies, 0.5),
         p99Ms: quantile(latencies, 0.99),
@@ -161,7 +174,7 @@ export async function refreshStormBench(opts: { users: number; callsPerUser: num
     const warm = await storm('control: tokens good (no refresh expected)', false);
     return {
       ...ctx.finish(),
-      settings: { users: opts.users, callsPerUser: opts.callsPerUser, googleTokenTtlSeconds: ttl, call: `GET ${GMAIL}` },
+      settings: { users: opts.users, callsPerUser: opts.callsPerUser, googleTokenTtlSeconds: ttl, call: `GET ${GMAIL}`, googleTimeoutMs: GOOGLE_TIMEOUT_MS, s3TimeoutMs: S3_TIMEOUT_MS },
       expired,
       rejected,
       warm,
@@ -170,6 +183,15 @@ export async function refreshStormBench(opts: { users: number; callsPerUser: num
     agent.destroy();
     await service?.stop();
     await world.stop();
+  }
+}
+
+/** The `message` of a JSON error answer, else the start of the body. */
+function messageOf(body: string): string {
+  try {
+    return String((JSON.parse(body) as { message?: unknown }).message ?? body.slice(0, 200));
+  } catch {
+    return body.slice(0, 200);
   }
 }
 
@@ -191,7 +213,7 @@ export function refreshStormMarkdown(r: RefreshStormResults): string {
   const odd = storms.filter((f) => Object.keys(f.usersNotRefreshedOnce).length);
   return [
     contextLine(r),
-    `${r.settings.users} users × ${r.settings.callsPerUser} concurrent \`${r.settings.call}\`, one keep-alive connection per call, fired at once; Google access tokens issued for ${r.settings.googleTokenTtlSeconds} s.`,
+    `${r.settings.users} users × ${r.settings.callsPerUser} concurrent \`${r.settings.call}\`, one keep-alive connection per call, fired at once; Google access tokens issued for ${r.settings.googleTokenTtlSeconds} s; the service with its deployed timeouts (Google ${r.settings.googleTimeoutMs / 1000} s, S3 ${r.settings.s3TimeoutMs / 1000} s).`,
     '',
     `| storm | succeeded | refreshes at Google (target ${r.settings.users}) | credential writes to S3 (target ${r.settings.users}) | time to drain | p50 / p99 per call | met |`,
     '|---|---|---|---|---|---|---|',
@@ -203,5 +225,6 @@ export function refreshStormMarkdown(r: RefreshStormResults): string {
     `|---|${storms.map(() => '---').join('|')}|`,
     ...kinds.map((k) => `| \`${k}\` | ${storms.map((f) => cell(f, k)).join(' | ')} |`),
     ...(odd.length ? ['', ...odd.map((f) => `Users not refreshed as expected (${f.what}): ${JSON.stringify(f.usersNotRefreshedOnce)}.`)] : []),
+    ...storms.filter((f) => Object.keys(f.failureMessages).length).map((f) => `\nFailed calls (${f.what}), by answer: ${Object.entries(f.failureMessages).map(([m, c]) => `${c} × \`${m}\``).join('; ')}.`),
   ].join('\n');
 }
