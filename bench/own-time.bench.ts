@@ -1,6 +1,7 @@
 import { Agent } from 'node:http';
 import { join } from 'node:path';
-import { rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { selfByPackage, topFrames, type Frame } from './profile.js';
 import { quantile, send, type Answer } from './http-once.js';
 import { ServiceProcess, WorldProcess } from './processes.js';
 import type { ServedRequest } from './served-timing.js';
@@ -39,6 +40,8 @@ export interface OwnTimeResults extends RunContext {
   loopbackAllowanceMs: number;
   callback: OwnTimeFigures;
   revoke: OwnTimeFigures;
+  /** A CPU profile of a second service process doing the same (sign-ins then revokes), samples of that loop only. */
+  profile: { file: string; pairs: number; byPackage: Frame[]; topFrames: Frame[] };
 }
 
 /**
@@ -60,38 +63,64 @@ export async function ownTimeBench(opts: { users: number; warmUp: number; outDir
     await world.ask({ op: 'timeServed', on: true });
     const allowance = await loopbackAllowance(world, agent);
 
-    const metrics = () => s3SecondsSum(agent, url);
-    const signIns: Timed[] = [];
-    const bearers: string[] = [];
-    for (let i = 0; i < opts.warmUp + opts.users; i++) {
-      const email = `own-${i}@example.com`;
-      const start = await send(agent, `${url}/auth/google?login_hint=${encodeURIComponent(email)}`);
-      const location = String(start.headers.location ?? '');
-      if (start.status !== 302 || !location) throw new Error(`GET /auth/google: ${start.status} ${start.body}`);
-      const callbackUrl = await world.ask<string>({ op: 'approve', authorizeUrl: location, email });
-      const timed = await timedRequest(world, metrics, () => send(agent, callbackUrl, { headers: { cookie: cookiesOf(start), accept: 'application/json' } }));
-      if (timed.answer.status !== 200) throw new Error(`callback for ${email}: ${timed.answer.status} ${timed.answer.body}`);
-      bearers.push((JSON.parse(timed.answer.body) as { access_token: string }).access_token);
-      if (i >= opts.warmUp) signIns.push(timed);
-    }
-    const revokes: Timed[] = [];
-    for (let i = 0; i < bearers.length; i++) {
-      const timed = await timedRequest(world, metrics, () => send(agent, `${url}/auth/revoke`, { method: 'POST', headers: { authorization: `Bearer ${bearers[i]}` } }));
-      if (timed.answer.status !== 200 && timed.answer.status !== 201) throw new Error(`revoke ${i}: ${timed.answer.status} ${timed.answer.body}`);
-      if (i >= opts.warmUp) revokes.push(timed);
-    }
+    const { signIns, revokes } = await signInsAndRevokes(world, agent, url, opts.users, opts.warmUp, 'own');
     await world.ask({ op: 'timeServed', on: false });
     const callback = figures('GET /auth/google/callback (new user: code exchange, credentials and session stored)', signIns, allowance);
     const revoke = figures('POST /auth/revoke (Google revoke, credentials and sessions deleted)', revokes, allowance);
     for (const f of [callback, revoke]) {
       console.log(`own time, ${f.what}: total p50 ${ms3(f.total.p50)} ms, waiting p50 ${ms3(f.waiting.p50)} ms, own p50 ${ms3(f.own.p50)} ms (p90 ${ms3(f.own.p90)}; target ≤ ${TARGET_MS}: ${f.met ? 'met' : 'NOT MET'})`);
     }
-    return { ...ctx.finish(), settings: { users: opts.users, warmUp: opts.warmUp, targetMs: TARGET_MS }, loopbackAllowanceMs: allowance, callback, revoke };
+    await service.stop();
+    service = undefined;
+
+    // Where the own time goes: a fresh service process with --cpu-prof doing the same, outside the timed run (the
+    // profiler costs a little), only the samples of the loop (not the boot) summarised.
+    const profileDir = join(opts.outDir, 'profile-own-time');
+    rmSync(profileDir, { recursive: true, force: true });
+    mkdirSync(profileDir, { recursive: true });
+    const spawnedAt = performance.now();
+    service = await ServiceProcess.start(world.info, { logFile, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-name=sign-in-revoke.cpuprofile'] });
+    await signInsAndRevokes(world, agent, service.url, 0, opts.warmUp, 'warm');
+    const window = { fromMs: performance.now() - spawnedAt, toMs: 0 };
+    const pairs = Math.min(opts.users, 100);
+    await signInsAndRevokes(world, agent, service.url, pairs, 0, 'profiled');
+    window.toMs = performance.now() - spawnedAt;
+    await service.stop();
+    service = undefined;
+    const file = join(profileDir, readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile')) ?? 'sign-in-revoke.cpuprofile');
+    const profile = { file, pairs, byPackage: selfByPackage(file, 14, window), topFrames: topFrames(file, 14, window) };
+    return { ...ctx.finish(), settings: { users: opts.users, warmUp: opts.warmUp, targetMs: TARGET_MS }, loopbackAllowanceMs: allowance, callback, revoke, profile };
   } finally {
     agent.destroy();
     await service?.stop();
     await world.stop();
   }
+}
+
+/** `warmUp + users` new users sign in one after the other, then each revokes; the last `users` of each are returned. */
+async function signInsAndRevokes(world: WorldProcess, agent: Agent, url: string, users: number, warmUp: number, prefix: string): Promise<{ signIns: Timed[]; revokes: Timed[] }> {
+  // The profiled run does not scrape /metrics: rendering them would show in the profile.
+  const metrics = prefix === 'own' ? () => s3SecondsSum(agent, url) : () => Promise.resolve(0);
+  const signIns: Timed[] = [];
+  const bearers: string[] = [];
+  for (let i = 0; i < warmUp + users; i++) {
+    const email = `${prefix}-${i}@example.com`;
+    const start = await send(agent, `${url}/auth/google?login_hint=${encodeURIComponent(email)}`);
+    const location = String(start.headers.location ?? '');
+    if (start.status !== 302 || !location) throw new Error(`GET /auth/google: ${start.status} ${start.body}`);
+    const callbackUrl = await world.ask<string>({ op: 'approve', authorizeUrl: location, email });
+    const timed = await timedRequest(world, metrics, () => send(agent, callbackUrl, { headers: { cookie: cookiesOf(start), accept: 'application/json' } }));
+    if (timed.answer.status !== 200) throw new Error(`callback for ${email}: ${timed.answer.status} ${timed.answer.body}`);
+    bearers.push((JSON.parse(timed.answer.body) as { access_token: string }).access_token);
+    if (i >= warmUp) signIns.push(timed);
+  }
+  const revokes: Timed[] = [];
+  for (let i = 0; i < bearers.length; i++) {
+    const timed = await timedRequest(world, metrics, () => send(agent, `${url}/auth/revoke`, { method: 'POST', headers: { authorization: `Bearer ${bearers[i]}` } }));
+    if (timed.answer.status !== 200 && timed.answer.status !== 201) throw new Error(`revoke ${i}: ${timed.answer.status} ${timed.answer.body}`);
+    if (i >= warmUp) revokes.push(timed);
+  }
+  return { signIns, revokes };
 }
 
 /** A request timed by the caller, with the world's requests served meanwhile. */
@@ -183,6 +212,8 @@ function cookiesOf(a: Answer): string {
 
 /** The section of BENCHMARKS.md. */
 export function ownTimeMarkdown(r: OwnTimeResults): string {
+  const idle = r.profile.byPackage.find((f) => f.name === '(idle)')?.selfPercent ?? 0;
+  const busy = (f: Frame) => (f.name.startsWith('(idle)') ? '–' : ((f.selfPercent / (100 - idle)) * 100).toFixed(1));
   const row = (f: OwnTimeFigures) =>
     `| ${f.what} | ${f.requests} | ${ms3(f.total.p50)} / ${ms3(f.total.p90)} | ${ms3(f.waiting.p50)} / ${ms3(f.waiting.p90)} | **${ms3(f.own.p50)}** / ${ms3(f.own.p90)} | ${ms3(f.ownNoAllowance.p50)} | ≤ ${r.settings.targetMs} ms | ${f.met ? 'yes' : '**no**'} |`;
   return [
@@ -198,5 +229,15 @@ export function ownTimeMarkdown(r: OwnTimeResults): string {
     '',
     `Upstream requests of one callback: ${r.callback.upstream.map((u) => `\`${u}\``).join(', ')}.`,
     `Upstream requests of one revoke: ${r.revoke.upstream.map((u) => `\`${u}\``).join(', ')}.`,
+    '',
+    `CPU profile of a second service process doing ${r.profile.pairs} sign-ins then ${r.profile.pairs} revokes the same way (only the samples of that loop): [${r.profile.file}](${r.profile.file}). The service is idle while it waits, so \`(idle)\` is large; the rest is its own time.`,
+    '',
+    '| where (self time) | % of samples | % of busy samples (not idle) |',
+    '|---|---|---|',
+    ...r.profile.byPackage.map((f) => `| ${f.name} | ${f.selfPercent} | ${busy(f)} |`),
+    '',
+    '| top frames (self time) | % of samples | % of busy samples |',
+    '|---|---|---|',
+    ...r.profile.topFrames.map((f) => `| \`${f.name}\` | ${f.selfPercent} | ${busy(f)} |`),
   ].join('\n');
 }

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { ownTimeBench, ownTimeMarkdown } from './own-time.bench.js';
 import { refreshStormBench, refreshStormMarkdown } from './refresh-storm.bench.js';
 import { writeMarkedBlock, writeResultsKey } from './target-report.js';
@@ -31,6 +31,7 @@ export async function targetBenches(root: string, which: string | undefined): Pr
   }
   if (run.includes('own-time')) {
     const r = await ownTimeBench({ users: Number(env.BENCH_OWN_TIME_USERS ?? 200), warmUp: 20, outDir: out });
+    r.profile.file = relative(root, r.profile.file); // the repository's path, not this machine's
     writeResultsKey(results, 'ownTime', r);
     writeMarkedBlock(md, 'own-time', ownTimeMarkdown(r));
   }
