@@ -11,9 +11,9 @@ const SERVICE_EXPIRY_SKEW_S = 60;
 /** How long a token stays usable in the service's eyes: the first storm must start and drain within it. */
 const USABLE_S = 20;
 const GMAIL = '/v1/users/me/gmail/messages?maxResults=5';
-/** GOOGLE_HTTP_TIMEOUT_MS and S3_TIMEOUT_MS defaults (src/config/config.schema.ts). */
-const GOOGLE_TIMEOUT_MS = 10_000;
-const S3_TIMEOUT_MS = 5000;
+/** GOOGLE_HTTP_TIMEOUT_MS and S3_TIMEOUT_MS defaults (src/config/config.schema.ts); BENCH_STORM_*_TIMEOUT_MS try others. */
+const GOOGLE_TIMEOUT_MS = Number(process.env.BENCH_STORM_GOOGLE_TIMEOUT_MS ?? 10_000);
+const S3_TIMEOUT_MS = Number(process.env.BENCH_STORM_S3_TIMEOUT_MS ?? 5000);
 
 /** One storm: every call fired at once, then what Google and S3 saw. */
 export interface StormFigures {
