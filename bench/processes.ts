@@ -78,16 +78,25 @@ export class WorldProcess {
   }
 }
 
-/** The bare node:http baselines, in their own process. */
-export class BareProcess {
+/** A baseline server process: the bare node:http ones (bare.process.ts) or the framework floor (framework.process.ts). */
+export class BareProcess<P = BarePorts> {
   private constructor(
     private readonly child: ChildProcess,
-    readonly ports: BarePorts,
+    readonly ports: P,
   ) {}
 
   static async start(env: Record<string, string>): Promise<BareProcess> {
-    const child = fork(join(here, 'bare.process.js'), [], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-    return new BareProcess(child, await ready<BarePorts>(child, 'the baseline process'));
+    return BareProcess.fork<BarePorts>('bare.process.js', env);
+  }
+
+  /** NestJS on Fastify with one empty controller: what the framework itself costs. */
+  static async framework(): Promise<BareProcess<{ framework: number }>> {
+    return BareProcess.fork<{ framework: number }>('framework.process.js', {});
+  }
+
+  private static async fork<P>(file: string, env: Record<string, string>): Promise<BareProcess<P>> {
+    const child = fork(join(here, file), [], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    return new BareProcess<P>(child, await ready<P>(child, `the baseline process ${file}`));
   }
 
   async stop(): Promise<void> {
