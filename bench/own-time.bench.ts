@@ -225,7 +225,7 @@ export function ownTimeMarkdown(r: OwnTimeResults): string {
     row(r.callback),
     row(r.revoke),
     '',
-    `S3 time per request p50, at the S3 server / as the service's S3 client timed it (its \`broker_s3_operation_duration_seconds\` sum): callback ${ms3(r.callback.s3AtServer.p50)} / ${ms3(r.callback.s3AsServiceTimedIt.p50)} ms, revoke ${ms3(r.revoke.s3AtServer.p50)} / ${ms3(r.revoke.s3AsServiceTimedIt.p50)} ms; the difference is time in the service's process around each S3 call (AWS SDK: signing, serialising, parsing), counted as own time.`,
+    `S3 time per request p50, at the S3 server / as the service's S3 client timed it (its \`broker_s3_operation_duration_seconds\` sum): callback ${ms3(r.callback.s3AtServer.p50)} / ${ms3(r.callback.s3AsServiceTimedIt.p50)} ms, revoke ${ms3(r.revoke.s3AtServer.p50)} / ${ms3(r.revoke.s3AsServiceTimedIt.p50)} ms; the difference is spent in the service's S3 client (AWS SDK: middleware, signing, serialising, parsing) and in transit, and S3 calls that overlap count twice in the service's sum.`,
     '',
     `Upstream requests of one callback: ${r.callback.upstream.map((u) => `\`${u}\``).join(', ')}.`,
     `Upstream requests of one revoke: ${r.revoke.upstream.map((u) => `\`${u}\``).join(', ')}.`,
