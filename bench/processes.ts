@@ -6,6 +6,8 @@ import { freePort, serviceEnv, type World } from '../test/support/harness.js';
 import type { BarePorts } from './bare.process.js';
 import type { BenchUser, WorldInfo, WorldRequest } from './world.process.js';
 
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
 const here = dirname(fileURLToPath(import.meta.url));
 /** The compiled service entry point (`npm run bench` compiles src/ next to the bench). */
 export const SERVICE_MAIN = join(here, '..', 'src', 'main.js');
@@ -48,8 +50,10 @@ export class WorldProcess {
     readonly info: WorldInfo,
   ) {}
 
-  static async start(): Promise<WorldProcess> {
-    const child = fork(join(here, 'world.process.js'), [], { execArgv: ['--openssl-legacy-provider'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  /** `googleTokenTtlSeconds`: the lifetime of the access tokens the Google emulator issues (default one hour). */
+  static async start(opts: { googleTokenTtlSeconds?: number } = {}): Promise<WorldProcess> {
+    const env = { ...process.env, BENCH_GOOGLE_TOKEN_TTL_S: String(opts.googleTokenTtlSeconds ?? '') };
+    const child = fork(join(here, 'world.process.js'), [], { env, execArgv: ['--openssl-legacy-provider'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     return new WorldProcess(new Ipc(child), await ready<WorldInfo>(child, 'the S3/Google process'));
   }
 
@@ -60,6 +64,11 @@ export class WorldProcess {
   /** Requests the S3 server has received so far, by method and key folder (`GET sessions`). */
   s3Requests(): Promise<Record<string, number>> {
     return this.ipc.ask<Record<string, number>>({ op: 's3Requests' });
+  }
+
+  /** Any other operation of world.process.ts (WorldRequest without its id). */
+  ask<T>(request: DistributiveOmit<WorldRequest, 'id'>): Promise<T> {
+    return this.ipc.ask<T>(request);
   }
 
   async stop(): Promise<void> {
