@@ -94,3 +94,16 @@ async function measure(layer: string, call: () => Promise<unknown>, seconds: num
   const used = process.cpuUsage(cpu);
   return { layer, perSecond: (calls * 1000) / (performance.now() - started), cpuMicrosPerCall: (used.user + used.system) / calls };
 }
+
+/** The layers as a Markdown table, with the run's context line. */
+export function clientStackMarkdown(layers: StackLayer[], context: string): string {
+  const raw = layers[0].cpuMicrosPerCall;
+  return [
+    context,
+    `${IN_FLIGHT} calls in flight, GET gmail/v1/users/me/messages?maxResults=5 against the Google emulator in its own process; CPU of the calling process only; best of the rounds.`,
+    '',
+    '| layer | calls/s | µs CPU per call | × node:http |',
+    '|---|---|---|---|',
+    ...layers.map((l) => `| ${l.layer} | ${Math.round(l.perSecond).toLocaleString('en-US')} | ${l.cpuMicrosPerCall.toFixed(0)} | ${(l.cpuMicrosPerCall / raw).toFixed(1)} |`),
+  ].join('\n');
+}
