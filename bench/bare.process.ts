@@ -1,13 +1,16 @@
-// The benchmark's baselines, in their own process (one core's worth, like the service): the HTTP floor and the
-// least work a bearer check needs. Written with node:http on purpose: they measure what no framework adds.
+// The benchmark's baselines, in their own process (one core's worth, like the service): the HTTP floor, the same
+// with the service's header block, and the least work a bearer check needs. Written with node:http on purpose:
+// they measure what no framework adds.
 import { JwtService } from '@nestjs/jwt';
-import { createSecretKey } from 'node:crypto';
+import { createSecretKey, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import { securityHeaders } from '../src/common/security-headers.js';
 
 /** Ports of the two baseline servers. */
 export interface BarePorts {
   hello: number;
   bearer: number;
+  headers: number;
 }
 
 function listen(server: Server): Promise<number> {
@@ -25,6 +28,13 @@ async function main(): Promise<void> {
 
   const hello = createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('{"ok":true}');
+  });
+  // The hello answer with every header the service's answers carry (helmet's security headers, Vary, a request id,
+  // JSON with charset): what the header block alone costs node:http, with no framework.
+  const serviceHeaders = { ...securityHeaders(), vary: 'Origin', 'content-type': 'application/json; charset=utf-8' };
+  const headers = createServer((_req, res) => {
+    res.writeHead(200, { ...serviceHeaders, 'x-request-id': randomUUID() });
     res.end('{"ok":true}');
   });
   // Verifies the same HS256 token the service issues (signature, issuer, audience, expiry) on every request and
@@ -46,13 +56,13 @@ async function main(): Promise<void> {
     res.writeHead(body ? 200 : 401, { 'content-type': 'application/json' });
     res.end(body ?? '{"statusCode":401}');
   });
-  const ports: BarePorts = { hello: await listen(hello), bearer: await listen(bearer) };
+  const ports: BarePorts = { hello: await listen(hello), bearer: await listen(bearer), headers: await listen(headers) };
   process.send?.({ ready: ports });
   process.on('message', () => {
-    hello.close();
-    bearer.close();
-    hello.closeAllConnections();
-    bearer.closeAllConnections();
+    for (const server of [hello, bearer, headers]) {
+      server.close();
+      server.closeAllConnections();
+    }
     process.exit(0);
   });
 }

@@ -13,6 +13,8 @@ export interface BlackBoxResults {
   settings: { seconds: number; connections: number; rounds: number };
   targets: Record<TargetName, { what: string; rounds: LoadFigures[]; best: LoadFigures; medianPerSecond: number }>;
   ratios: Record<string, { best: number; median: number; target: number; met: boolean }>;
+  /** Ratios without a target that say where the cost is: the framework and the header block against the floor. */
+  context: Record<string, { best: number; median: number }>;
   oneConnection: { rounds: Array<{ direct: number; service: number }>; directP50: number; serviceP50: number; addedMs: number; addedMsMedian: number; target: number; met: boolean };
   s3RequestsDuringWarmRuns: number;
   /** Per service target: the S3 requests seen during its runs, by method and key folder. */
@@ -20,7 +22,7 @@ export interface BlackBoxResults {
   profile: { file: string; topFrames: Frame[]; byPackage: Frame[] };
 }
 
-type TargetName = 'hello' | 'bearer' | 'health' | 'session' | 'direct' | 'gmail';
+type TargetName = 'hello' | 'headers' | 'framework' | 'bearer' | 'health' | 'session' | 'direct' | 'gmail';
 
 const GMAIL_QUERY = 'gmail/v1/users/me/messages?maxResults=5';
 
@@ -36,6 +38,7 @@ export async function blackBoxBench(opts: { seconds: number; connections: number
   const world = await WorldProcess.start();
   let service: ServiceProcess | undefined;
   let bare: BareProcess | undefined;
+  let framework: BareProcess<{ framework: number }> | undefined;
   try {
     service = await ServiceProcess.start(world.info, { logFile });
     const user = await world.signIn(service.url, 'bench@example.com');
@@ -46,10 +49,13 @@ export async function blackBoxBench(opts: { seconds: number; connections: number
       JWT_AUDIENCE: claims.aud,
       BENCH_SESSIONS: JSON.stringify([[user.sessionId, { email: claims.sub }]]),
     });
+    framework = await BareProcess.framework();
     const bearer = { authorization: `Bearer ${user.accessToken}` };
     const google = { authorization: `Bearer ${user.googleToken}` };
     const targets: Record<TargetName, { what: string; url: string; headers: Record<string, string>; service: boolean }> = {
       hello: { what: 'bare node:http {"ok":true}', url: `http://127.0.0.1:${bare.ports.hello}/`, headers: {}, service: false },
+      headers: { what: "bare node:http {\"ok\":true} with the service's response headers (helmet's, Vary, request id)", url: `http://127.0.0.1:${bare.ports.headers}/`, headers: {}, service: false },
+      framework: { what: 'NestJS on Fastify, one empty controller (the framework floor)', url: `http://127.0.0.1:${framework.ports.framework}/`, headers: {}, service: false },
       bearer: { what: 'bare node:http: HS256 bearer verified + session Map lookup', url: `http://127.0.0.1:${bare.ports.bearer}/`, headers: bearer, service: false },
       health: { what: 'service GET /health/live', url: `${service.url}/health/live`, headers: {}, service: true },
       session: { what: 'service GET /auth/session with a bearer', url: `${service.url}/auth/session`, headers: bearer, service: true },
@@ -145,6 +151,11 @@ export async function blackBoxBench(opts: { seconds: number; connections: number
         'health/live vs bare hello': ratio('health', 'hello', 0.6),
         'warm Gmail via service vs direct': ratio('gmail', 'direct', 0.5),
       },
+      context: {
+        'hello with the service headers vs bare hello': ratio('headers', 'hello', 0),
+        'framework floor vs bare hello': ratio('framework', 'hello', 0),
+        'health/live vs framework floor': ratio('health', 'framework', 0),
+      },
       oneConnection: {
         rounds: oneConnection,
         directP50,
@@ -161,6 +172,7 @@ export async function blackBoxBench(opts: { seconds: number; connections: number
   } finally {
     await service?.stop();
     await bare?.stop();
+    await framework?.stop();
     await world.stop();
   }
 }

@@ -6,6 +6,8 @@ import { freePort, serviceEnv, type World } from '../test/support/harness.js';
 import type { BarePorts } from './bare.process.js';
 import type { BenchUser, WorldInfo, WorldRequest } from './world.process.js';
 
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
 const here = dirname(fileURLToPath(import.meta.url));
 /** The compiled service entry point (`npm run bench` compiles src/ next to the bench). */
 export const SERVICE_MAIN = join(here, '..', 'src', 'main.js');
@@ -48,8 +50,10 @@ export class WorldProcess {
     readonly info: WorldInfo,
   ) {}
 
-  static async start(): Promise<WorldProcess> {
-    const child = fork(join(here, 'world.process.js'), [], { execArgv: ['--openssl-legacy-provider'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  /** `googleTokenTtlSeconds`: the lifetime of the access tokens the Google emulator issues (default one hour). */
+  static async start(opts: { googleTokenTtlSeconds?: number } = {}): Promise<WorldProcess> {
+    const env = { ...process.env, BENCH_GOOGLE_TOKEN_TTL_S: String(opts.googleTokenTtlSeconds ?? '') };
+    const child = fork(join(here, 'world.process.js'), [], { env, execArgv: ['--openssl-legacy-provider'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     return new WorldProcess(new Ipc(child), await ready<WorldInfo>(child, 'the S3/Google process'));
   }
 
@@ -62,6 +66,11 @@ export class WorldProcess {
     return this.ipc.ask<Record<string, number>>({ op: 's3Requests' });
   }
 
+  /** Any other operation of world.process.ts (WorldRequest without its id). */
+  ask<T>(request: DistributiveOmit<WorldRequest, 'id'>): Promise<T> {
+    return this.ipc.ask<T>(request);
+  }
+
   async stop(): Promise<void> {
     const exited = new Promise((r) => this.ipc.child.once('exit', r));
     await this.ipc.ask({ op: 'stop' }).catch(() => undefined);
@@ -69,16 +78,25 @@ export class WorldProcess {
   }
 }
 
-/** The bare node:http baselines, in their own process. */
-export class BareProcess {
+/** A baseline server process: the bare node:http ones (bare.process.ts) or the framework floor (framework.process.ts). */
+export class BareProcess<P = BarePorts> {
   private constructor(
     private readonly child: ChildProcess,
-    readonly ports: BarePorts,
+    readonly ports: P,
   ) {}
 
   static async start(env: Record<string, string>): Promise<BareProcess> {
-    const child = fork(join(here, 'bare.process.js'), [], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-    return new BareProcess(child, await ready<BarePorts>(child, 'the baseline process'));
+    return BareProcess.fork<BarePorts>('bare.process.js', env);
+  }
+
+  /** NestJS on Fastify with one empty controller: what the framework itself costs. */
+  static async framework(): Promise<BareProcess<{ framework: number }>> {
+    return BareProcess.fork<{ framework: number }>('framework.process.js', {});
+  }
+
+  private static async fork<P>(file: string, env: Record<string, string>): Promise<BareProcess<P>> {
+    const child = fork(join(here, file), [], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    return new BareProcess<P>(child, await ready<P>(child, `the baseline process ${file}`));
   }
 
   async stop(): Promise<void> {

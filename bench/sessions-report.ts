@@ -1,5 +1,17 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { ColdStartResults } from './cold-start.bench.js';
+import type { ChurnResults } from './session-churn.js';
 import type { SessionsBenchResults } from './sessions.bench.js';
+import type { SessionsMemoryResults } from './sessions-memory.bench.js';
+
+/** When and on what a target was measured. */
+type RunContext = Pick<SessionsBenchResults, 'date' | 'machine' | 'users' | 'seedSeconds'>;
+
+/** bench/results.json's `sessions` key: each target with its own run, so running one keeps the other's figures. */
+export interface StoredSessionsResults {
+  target5?: { run: RunContext; memory: SessionsMemoryResults; churn: ChurnResults };
+  target6?: { run: RunContext; coldStart: ColdStartResults };
+}
 
 const BEGIN = '<!-- bench-sessions:begin (written by `npm run bench`, targets 5 and 6; edit outside these markers) -->';
 const END = '<!-- bench-sessions:end -->';
@@ -8,21 +20,27 @@ const n0 = (v: number) => Math.round(v).toLocaleString('en-US');
 const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
 const met = (ok: boolean) => (ok ? 'met' : '**not met**');
 
-/** Targets 5 and 6 as Markdown: memory, throughput, churn samples, cold starts. */
-export function sessionsMarkdown(r: SessionsBenchResults): string {
+function runLines(r: RunContext): string[] {
   const m = r.machine;
-  const lines = [
+  return [
     `Measured ${r.date} on ${m.cpus} × ${m.model}, ${m.memoryGb} GB, Node ${m.node}; load average before ${m.loadBefore.map((x) => x.toFixed(2)).join(' / ')}, after ${m.loadAfter.map((x) => x.toFixed(2)).join(' / ')}.`,
     `Bucket seeded with ${n0(r.users)} users (credentials, one live session and its index entry each: ${n0(r.users * 3)} objects) in ${r.seedSeconds.toFixed(1)} s.`,
     '',
   ];
-  const mem = r.memory;
-  if (mem) {
+}
+
+/** Targets 5 and 6 as Markdown: memory, throughput, churn samples, cold starts. */
+export function sessionsMarkdown(stored: StoredSessionsResults): string {
+  const lines: string[] = [];
+  const mem = stored.target5?.memory;
+  if (stored.target5 && mem) {
+    const r = stored.target5.run;
     const t = mem.throughput;
     const best = (rs: typeof t.with100) => rs.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
     lines.push(
       '### Target 5: live sessions in one process',
       '',
+      ...runLines(r),
       `| reading (after a forced GC) | RSS | heap used |`,
       '|---|---|---|',
       `| idle, after boot | ${mb(mem.idle.rss)} MB | ${mb(mem.idle.heapUsed)} MB |`,
@@ -39,7 +57,7 @@ export function sessionsMarkdown(r: SessionsBenchResults): string {
     }
     lines.push('');
   }
-  const c = r.churn;
+  const c = stored.target5?.churn;
   if (c) {
     lines.push(
       `Session churn for ${c.seconds} s: ${n0(c.created)} sessions created (${c.achievedPerSecond}/s, asked ${c.ratePerSecond}/s; ${c.signIns} of them by a real Google sign-in), ${n0(c.loggedOut)} ended by logout, ${n0(c.expired)} expired (${c.lifetimeSeconds} s lifetime); ${c.unexpected} unexpected answers. Heap after GC ${c.heapGrowthMb >= 0 ? '+' : ''}${c.heapGrowthMb} MB, RSS ${c.rssGrowthMb >= 0 ? '+' : ''}${c.rssGrowthMb} MB from first to last reading (flat = within ${c.flatBoundMb} MB, 10% of the heap): ${met(c.met)}.`,
@@ -50,13 +68,14 @@ export function sessionsMarkdown(r: SessionsBenchResults): string {
       '',
     );
   }
-  const cs = r.coldStart;
-  if (cs) {
+  const cs = stored.target6?.coldStart;
+  if (stored.target6 && cs) {
     const kinds = (s3: Record<string, number>) => Object.entries(s3).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none';
     lines.push(
       `### Target 6: a cold replica on a bucket of ${n0(cs.usersInBucket)} users`,
       '',
-      `- Spawn to \`/health/ready\` 200: ${cs.readyMs.map((x) => `${n0(x)} ms`).join(', ')} (median ${n0(cs.readyMsMedian)} ms; target ≤ ${cs.readyTargetMs} ms, no listing or preloading): ${met(cs.readyMet)}. S3 requests from spawn to ready: ${cs.s3DuringBoot.map(kinds).join(' | ')}.`,
+      ...runLines(stored.target6.run),
+      `- Spawn to \`/health/ready\` 200: ${cs.readyMs.map((x) => `${n0(x)} ms`).join(', ')} (median ${n0(cs.readyMsMedian)} ms; target ≤ ${cs.readyTargetMs} ms, no listing or preloading; \`LIST max-keys=1\` is the readiness probe's bucket check): ${met(cs.readyMet)}. S3 requests from spawn to ready, per start: ${cs.s3DuringBoot.map(kinds).join(' | ')}.`,
       `- First request of ${cs.firstRequests.length} users (\`GET /auth/session\`, one at a time on the fresh replicas), S3 requests each: ${[...new Set(cs.firstRequests.map((f) => `${f.status} with ${kinds(f.s3)}`))].join('; ')} (target: exactly one GET of the session and one of the credentials): ${met(cs.firstRequestMet)}.`,
       '',
     );
@@ -73,10 +92,18 @@ export function writeSessionsSection(file: string, figures: string): void {
   writeFileSync(file, next);
 }
 
-/** Adds the sessions results to bench/results.json under `sessions`, keeping what the other benches wrote. */
-export function writeSessionsResults(file: string, r: SessionsBenchResults): void {
+/**
+ * Adds this run's targets to bench/results.json under `sessions`, keeping the other benches' keys and the figures of
+ * a target this run skipped; returns what is stored now.
+ */
+export function writeSessionsResults(file: string, r: SessionsBenchResults): StoredSessionsResults {
   const old = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
-  writeFileSync(file, `${JSON.stringify({ ...old, sessions: r }, null, 2)}\n`);
+  const run: RunContext = { date: r.date, machine: r.machine, users: r.users, seedSeconds: r.seedSeconds };
+  const stored: StoredSessionsResults = { ...(old.sessions as StoredSessionsResults | undefined) };
+  if (r.memory && r.churn) stored.target5 = { run, memory: r.memory, churn: r.churn };
+  if (r.coldStart) stored.target6 = { run, coldStart: r.coldStart };
+  writeFileSync(file, `${JSON.stringify({ ...old, sessions: stored }, null, 2)}\n`);
+  return stored;
 }
 
 /** The console summary of targets 5 and 6. */

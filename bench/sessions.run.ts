@@ -22,7 +22,7 @@ export async function runSessionsBenches(root: string, benchOnly?: string): Prom
     churnRate: Number(env.BENCH_CHURN_RATE ?? 100),
   });
   printSessionsSummary(results);
-  writeSessionsResults(join(root, 'bench', 'results.json'), results);
-  writeSessionsSection(join(root, 'BENCHMARKS.md'), sessionsMarkdown(results));
+  const stored = writeSessionsResults(join(root, 'bench', 'results.json'), results);
+  writeSessionsSection(join(root, 'BENCHMARKS.md'), sessionsMarkdown(stored));
   console.log('wrote the sessions figures to bench/results.json and BENCHMARKS.md');
 }

@@ -6,6 +6,7 @@ import { startS3Server } from '../emulators/s3/s3-server.js';
 import { startGoogleEmulator } from '../emulators/google/google-emulator.js';
 import { readObject, signIn, type World } from '../test/support/harness.js';
 import { S3Client } from '@aws-sdk/client-s3';
+import { recordServedRequests } from './served-timing.js';
 
 /** What the orchestrator needs to configure the service (the fields serviceEnv reads). */
 export interface WorldInfo {
@@ -21,7 +22,16 @@ export interface BenchUser {
   googleToken: string;
 }
 
-export type WorldRequest = { id: number; op: 'signIn'; serviceUrl: string; email: string } | { id: number; op: 's3Requests' } | { id: number; op: 'stop' };
+export type WorldRequest =
+  | { id: number; op: 'signIn'; serviceUrl: string; email: string }
+  | { id: number; op: 's3Requests' }
+  | { id: number; op: 'stop' }
+  // The targets 4 and 7 benches (refresh-storm.bench.ts, own-time.bench.ts):
+  | { id: number; op: 'expire'; emails: string[] }
+  | { id: number; op: 'refreshCount'; emails: string[] }
+  | { id: number; op: 'approve'; authorizeUrl: string; email: string }
+  | { id: number; op: 'timeServed'; on: boolean }
+  | { id: number; op: 'served' };
 
 async function main(): Promise<void> {
   // Requests by method and top folder of the key (`GET sessions`), to say what a non-zero count was.
@@ -34,7 +44,8 @@ async function main(): Promise<void> {
   });
   const bucket = 'broker-bench';
   await s3.createBucket(bucket);
-  const google = await startGoogleEmulator();
+  const google = await startGoogleEmulator({ accessTokenTtlSeconds: Number(process.env.BENCH_GOOGLE_TOKEN_TTL_S) || undefined });
+  const served = recordServedRequests(() => ({ [Number(new URL(google.baseUrl).port)]: 'google', [Number(new URL(s3.endpoint).port)]: 's3' }));
   const admin = new S3Client({
     region: s3.region,
     endpoint: s3.endpoint,
@@ -51,6 +62,11 @@ async function main(): Promise<void> {
   process.on('message', (msg: WorldRequest) => {
     const answer = async (): Promise<unknown> => {
       if (msg.op === 's3Requests') return Object.fromEntries(s3Requests);
+      if (msg.op === 'expire') return msg.emails.forEach((e) => google.expireAccessTokens(e)) ?? msg.emails.length;
+      if (msg.op === 'refreshCount') return { total: google.refreshCount(), byEmail: Object.fromEntries(msg.emails.map((e) => [e, google.refreshCount(e)])) };
+      if (msg.op === 'approve') return google.approve(msg.authorizeUrl, { email: msg.email });
+      if (msg.op === 'timeServed') return served.setOn(msg.on) ?? msg.on;
+      if (msg.op === 'served') return served.take();
       if (msg.op === 'signIn') {
         const signedIn = await signIn({ url: msg.serviceUrl }, world, msg.email);
         const stored = await readObject(world, `credentials/${msg.email}.json`);

@@ -10,25 +10,29 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { AppConfig } from '../config/app-config.js';
 import type { UserGoogleClient } from '../credentials/google-client.cache.js';
+import { GoogleDeadlines } from './google-transport.js';
 
 /** The per-API googleapis clients of a user, built once per user and cached with their authenticated client. */
 @Injectable()
 export class GoogleApis {
-  private readonly options: { rootUrl: string; timeout: number; retry: false; agent: (url: URL) => HttpAgent };
+  private readonly options: { rootUrl: string; retry: false; agent: HttpAgent; fetchImplementation: typeof fetch };
 
   constructor(config: AppConfig) {
     const g = config.values.google;
-    // Retries are the GoogleCaller's job (bounded, 5xx only, idempotent calls only). `timeout` becomes an
-    // AbortSignal in gaxios, so a hung call is cancelled and its socket closed, not merely abandoned
-    // (test/e2e/google-timeouts.e2e.spec.ts proves it at the emulator's side).
+    // Retries are the GoogleCaller's job (bounded, 5xx only, idempotent calls only). Every call has a deadline of
+    // GOOGLE_HTTP_TIMEOUT_MS (GoogleDeadlines, google-transport.ts): a hung call is cancelled and its socket closed,
+    // not merely abandoned (test/e2e/google-timeouts.e2e.spec.ts proves it at the emulator's side). A call that
+    // sets its own `timeout` (Drive downloads) keeps it.
     // One keep-alive pool for every user's clients (the benchmark's hot path): a warm call reuses a connection to
     // Google instead of paying a TCP (and TLS) handshake. LIFO keeps the most recently used sockets busy, so idle
-    // ones time out instead of all going stale at once. `http2: true` is not set: the Google emulator speaks
-    // http/1.1 only, so the benchmark cannot show it helps (BENCHMARKS.md).
+    // ones time out instead of all going stale at once. The pool is picked by GOOGLE_API_ROOT_URL's scheme: every
+    // call of these clients goes there (uploads name the same root, see uploadOptions).
+    // The transport under gaxios: googleFetch (google-transport.ts), faster than gaxios' default node-fetch.
+    // `http2: true` is not set: googleapis' HTTP/2 path ignores `timeout` and abort signals (a hung Google call
+    // would hang the request for good), and the Google emulator speaks http/1.1 only.
     const pool = { keepAlive: true, scheduling: 'lifo' as const, maxFreeSockets: 256 };
-    const http = new HttpAgent(pool);
-    const https = new HttpsAgent(pool);
-    this.options = { rootUrl: g.apiRootUrl, timeout: g.httpTimeoutMs, retry: false, agent: (url: URL) => (url.protocol === 'http:' ? http : https) };
+    const agent = new URL(g.apiRootUrl).protocol === 'http:' ? new HttpAgent(pool) : new HttpsAgent(pool);
+    this.options = { rootUrl: g.apiRootUrl, retry: false, agent, fetchImplementation: new GoogleDeadlines(g.httpTimeoutMs).fetch() };
   }
 
   /**

@@ -133,6 +133,10 @@ describe('the Nest CLI build (nest-cli.json)', () => {
     expect(await service.exited).toEqual({ code: 0, signal: null });
     expect(Date.now() - t0).toBeLessThan(10_000);
     expect(service.output()).toMatch(/"msg":"shutting down".*"signal":"SIGTERM"/);
+    // stdout is written asynchronously; the lines queued just before exit are flushed by it, in order, and the
+    // request lines of the calls above are there too.
+    expect(service.output()).toMatch(/"msg":"draining: readiness now fails"[^\n]*\n?$/);
+    expect(service.output()).toMatch(/"route":"\/auth\/session".*"status":200/);
     expect(service.output()).not.toMatch(/"level":"(error|fatal)"|"level":[56]0\b/);
   }, 150_000);
 

@@ -1,0 +1,243 @@
+import { Agent } from 'node:http';
+import { join } from 'node:path';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { selfByPackage, topFrames, type Frame } from './profile.js';
+import { quantile, send, type Answer } from './http-once.js';
+import { ServiceProcess, WorldProcess } from './processes.js';
+import type { ServedRequest } from './served-timing.js';
+import { contextLine, ms3, runContext, type RunContext } from './target-report.js';
+
+const TARGET_MS = 5;
+
+/** Percentiles of one quantity over the measured requests, ms. */
+export interface Spread {
+  p50: number;
+  p90: number;
+}
+
+/** One endpoint's figures: what the caller saw, what the service waited for, and the rest (its own time). */
+export interface OwnTimeFigures {
+  what: string;
+  requests: number;
+  total: Spread;
+  /** Time Google and S3 spent on the service's requests, each widened by the loopback allowance. */
+  waiting: Spread;
+  /** total - waiting, per request. The figure the target is about. */
+  own: Spread;
+  /** total - the servers' own time only (no loopback allowance): an upper bound of the service's own time. */
+  ownNoAllowance: Spread;
+  /** S3 time at the S3 server, and as the service's S3 client timed it (its metrics): the gap is AWS SDK work. */
+  s3AtServer: Spread;
+  s3AsServiceTimedIt: Spread;
+  /** The upstream requests of the first measured request, in order (`google POST /token`, `s3 PUT /bucket/credentials`). */
+  upstream: string[];
+  met: boolean;
+}
+
+export interface OwnTimeResults extends RunContext {
+  settings: { users: number; warmUp: number; targetMs: number };
+  /** Round trip on loopback beyond the server's own time, per upstream request (median of 200 calls to the emulator). */
+  loopbackAllowanceMs: number;
+  callback: OwnTimeFigures;
+  revoke: OwnTimeFigures;
+  /** A CPU profile of a second service process doing the same (sign-ins then revokes), samples of that loop only. */
+  profile: { file: string; pairs: number; byPackage: Frame[]; topFrames: Frame[] };
+}
+
+/**
+ * Target 7 (issue 14), black-box: the sign-in callback and the revoke, one request at a time, timed by the caller;
+ * the world process times every request its Google emulator and S3 server serve (Node's http.server diagnostics
+ * channels), and the time the service spent waiting on them is the union of those intervals within the request,
+ * each widened by the loopback round trip beyond a server's own time. Own time = total - waiting.
+ */
+export async function ownTimeBench(opts: { users: number; warmUp: number; outDir: string }): Promise<OwnTimeResults> {
+  const ctx = runContext();
+  const logFile = join(opts.outDir, '.own-time.log');
+  rmSync(logFile, { force: true });
+  const world = await WorldProcess.start();
+  let service: ServiceProcess | undefined;
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    service = await ServiceProcess.start(world.info, { logFile });
+    const url = service.url;
+    await world.ask({ op: 'timeServed', on: true });
+    const allowance = await loopbackAllowance(world, agent);
+
+    const { signIns, revokes } = await signInsAndRevokes(world, agent, url, opts.users, opts.warmUp, 'own');
+    await world.ask({ op: 'timeServed', on: false });
+    const callback = figures('GET /auth/google/callback (new user: code exchange, credentials and session stored)', signIns, allowance);
+    const revoke = figures('POST /auth/revoke (Google revoke, credentials and sessions deleted)', revokes, allowance);
+    for (const f of [callback, revoke]) {
+      console.log(`own time, ${f.what}: total p50 ${ms3(f.total.p50)} ms, waiting p50 ${ms3(f.waiting.p50)} ms, own p50 ${ms3(f.own.p50)} ms (p90 ${ms3(f.own.p90)}; target ≤ ${TARGET_MS}: ${f.met ? 'met' : 'NOT MET'})`);
+    }
+    await service.stop();
+    service = undefined;
+
+    // Where the own time goes: a fresh service process with --cpu-prof doing the same, outside the timed run (the
+    // profiler costs a little), only the samples of the loop (not the boot) summarised.
+    const profileDir = join(opts.outDir, 'profile-own-time');
+    rmSync(profileDir, { recursive: true, force: true });
+    mkdirSync(profileDir, { recursive: true });
+    const spawnedAt = performance.now();
+    service = await ServiceProcess.start(world.info, { logFile, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-name=sign-in-revoke.cpuprofile'] });
+    await signInsAndRevokes(world, agent, service.url, 0, opts.warmUp, 'warm');
+    const window = { fromMs: performance.now() - spawnedAt, toMs: 0 };
+    const pairs = Math.min(opts.users, 100);
+    await signInsAndRevokes(world, agent, service.url, pairs, 0, 'profiled');
+    window.toMs = performance.now() - spawnedAt;
+    await service.stop();
+    service = undefined;
+    const file = join(profileDir, readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile')) ?? 'sign-in-revoke.cpuprofile');
+    const profile = { file, pairs, byPackage: selfByPackage(file, 14, window), topFrames: topFrames(file, 14, window) };
+    return { ...ctx.finish(), settings: { users: opts.users, warmUp: opts.warmUp, targetMs: TARGET_MS }, loopbackAllowanceMs: allowance, callback, revoke, profile };
+  } finally {
+    agent.destroy();
+    await service?.stop();
+    await world.stop();
+  }
+}
+
+/** `warmUp + users` new users sign in one after the other, then each revokes; the last `users` of each are returned. */
+async function signInsAndRevokes(world: WorldProcess, agent: Agent, url: string, users: number, warmUp: number, prefix: string): Promise<{ signIns: Timed[]; revokes: Timed[] }> {
+  // The profiled run does not scrape /metrics: rendering them would show in the profile.
+  const metrics = prefix === 'own' ? () => s3SecondsSum(agent, url) : () => Promise.resolve(0);
+  const signIns: Timed[] = [];
+  const bearers: string[] = [];
+  for (let i = 0; i < warmUp + users; i++) {
+    const email = `${prefix}-${i}@example.com`;
+    const start = await send(agent, `${url}/auth/google?login_hint=${encodeURIComponent(email)}`);
+    const location = String(start.headers.location ?? '');
+    if (start.status !== 302 || !location) throw new Error(`GET /auth/google: ${start.status} ${start.body}`);
+    const callbackUrl = await world.ask<string>({ op: 'approve', authorizeUrl: location, email });
+    const timed = await timedRequest(world, metrics, () => send(agent, callbackUrl, { headers: { cookie: cookiesOf(start), accept: 'application/json' } }));
+    if (timed.answer.status !== 200) throw new Error(`callback for ${email}: ${timed.answer.status} ${timed.answer.body}`);
+    bearers.push((JSON.parse(timed.answer.body) as { access_token: string }).access_token);
+    if (i >= warmUp) signIns.push(timed);
+  }
+  const revokes: Timed[] = [];
+  for (let i = 0; i < bearers.length; i++) {
+    const timed = await timedRequest(world, metrics, () => send(agent, `${url}/auth/revoke`, { method: 'POST', headers: { authorization: `Bearer ${bearers[i]}` } }));
+    if (timed.answer.status !== 200 && timed.answer.status !== 201) throw new Error(`revoke ${i}: ${timed.answer.status} ${timed.answer.body}`);
+    if (i >= warmUp) revokes.push(timed);
+  }
+  return { signIns, revokes };
+}
+
+/** A request timed by the caller, with the world's requests served meanwhile. */
+interface Timed {
+  answer: Answer;
+  served: ServedRequest[];
+  /** The S3 time the service's own metrics recorded meanwhile (its S3 client's view: SDK work included). */
+  s3ClientMs: number;
+}
+
+async function timedRequest(world: WorldProcess, metrics: () => Promise<number>, run: () => Promise<Answer>): Promise<Timed> {
+  const s3Before = await metrics();
+  await world.ask<ServedRequest[]>({ op: 'served' }); // what came before (the consent page, /metrics) is not this request's
+  const answer = await run();
+  const served = await world.ask<ServedRequest[]>({ op: 'served' });
+  return { answer, served, s3ClientMs: (await metrics()) - s3Before };
+}
+
+/** The sum of broker_s3_operation_duration_seconds over all its labels, ms, from the service's /metrics. */
+async function s3SecondsSum(agent: Agent, url: string): Promise<number> {
+  const text = (await send(agent, `${url}/metrics`)).body;
+  let sum = 0;
+  for (const m of text.matchAll(/^broker_s3_operation_duration_seconds_sum\{[^}]*\} ([0-9.e+-]+)$/gm)) sum += Number(m[1]);
+  return sum * 1000;
+}
+
+/**
+ * The loopback round trip beyond a server's own time: 200 sequential GETs to a cheap emulator route, the caller's
+ * round trip minus the time the emulator took (headers parsed to answer handed to the socket); the median.
+ */
+async function loopbackAllowance(world: WorldProcess, agent: Agent): Promise<number> {
+  const probe = `${world.info.google.urls.auth.replace(/\/o\/oauth2\/v2\/auth$/, '')}/__emulator/refresh-count`;
+  const gaps: number[] = [];
+  for (let i = 0; i < 220; i++) {
+    await world.ask({ op: 'served' });
+    const a = await send(agent, probe);
+    const s = (await world.ask<ServedRequest[]>({ op: 'served' })).find((r) => r.path === '/__emulator/refresh-count');
+    if (s && i >= 20) gaps.push(a.ms - (s.end - s.start));
+  }
+  return quantile(gaps, 0.5);
+}
+
+/** Milliseconds of [from, to] covered by the intervals (overlapping ones counted once). */
+function covered(intervals: Array<[number, number]>, from: number, to: number): number {
+  const clipped = intervals.map(([a, b]): [number, number] => [Math.max(a, from), Math.min(b, to)]).filter(([a, b]) => b > a);
+  clipped.sort((x, y) => x[0] - y[0]);
+  let total = 0;
+  let end = -Infinity;
+  for (const [a, b] of clipped) {
+    if (b <= end) continue;
+    total += b - Math.max(a, end);
+    end = b;
+  }
+  return total;
+}
+
+function figures(what: string, timed: Timed[], allowance: number): OwnTimeFigures {
+  const upstreamOf = (t: Timed) => t.served.filter((s) => s.server !== 'other');
+  const waitingOf = (t: Timed, widen: number) =>
+    covered(
+      upstreamOf(t).map((s) => [s.start - widen / 2, s.end + widen / 2]),
+      t.answer.startedAt,
+      t.answer.endedAt,
+    );
+  const total = timed.map((t) => t.answer.ms);
+  const waiting = timed.map((t) => waitingOf(t, allowance));
+  const own = timed.map((t, i) => total[i] - waiting[i]);
+  const ownNoAllowance = timed.map((t, i) => total[i] - waitingOf(t, 0));
+  const spread = (v: number[]): Spread => ({ p50: quantile(v, 0.5), p90: quantile(v, 0.9) });
+  return {
+    what,
+    requests: timed.length,
+    total: spread(total),
+    waiting: spread(waiting),
+    own: spread(own),
+    ownNoAllowance: spread(ownNoAllowance),
+    s3AtServer: spread(timed.map((t) => t.served.filter((s) => s.server === 's3').reduce((a, s) => a + (s.end - s.start), 0))),
+    s3AsServiceTimedIt: spread(timed.map((t) => t.s3ClientMs)),
+    upstream: timed[0] ? upstreamOf(timed[0]).map((s) => `${s.server} ${s.method} ${s.path.replace(/[^/]*(@|%40)[^/]*/g, '{email}').replace(/[\w-]{32,}/g, '{id}')}`) : [],
+    met: quantile(own, 0.5) <= TARGET_MS,
+  };
+}
+
+/** The Cookie header a browser would send back after this answer. */
+function cookiesOf(a: Answer): string {
+  const set = a.headers['set-cookie'];
+  return (Array.isArray(set) ? set : set ? [set] : []).map((c) => c.split(';')[0]).join('; ');
+}
+
+/** The section of BENCHMARKS.md. */
+export function ownTimeMarkdown(r: OwnTimeResults): string {
+  const idle = r.profile.byPackage.find((f) => f.name === '(idle)')?.selfPercent ?? 0;
+  const busy = (f: Frame) => (f.name.startsWith('(idle)') ? '–' : ((f.selfPercent / (100 - idle)) * 100).toFixed(1));
+  const row = (f: OwnTimeFigures) =>
+    `| ${f.what} | ${f.requests} | ${ms3(f.total.p50)} / ${ms3(f.total.p90)} | ${ms3(f.waiting.p50)} / ${ms3(f.waiting.p90)} | **${ms3(f.own.p50)}** / ${ms3(f.own.p90)} | ${ms3(f.ownNoAllowance.p50)} | ≤ ${r.settings.targetMs} ms | ${f.met ? 'yes' : '**no**'} |`;
+  return [
+    contextLine(r),
+    `One request at a time on one keep-alive connection, ${r.settings.users} new users (after ${r.settings.warmUp} not counted): each signs in, then each revokes. Loopback allowance per upstream request: ${ms3(r.loopbackAllowanceMs)} ms.`,
+    '',
+    '| request | n | total p50 / p90 (ms) | waiting on Google and S3 p50 / p90 | own time p50 / p90 | own time p50 without the loopback allowance | target (own p50) | met |',
+    '|---|---|---|---|---|---|---|---|',
+    row(r.callback),
+    row(r.revoke),
+    '',
+    `S3 time per request p50, at the S3 server / as the service's S3 client timed it (its \`broker_s3_operation_duration_seconds\` sum): callback ${ms3(r.callback.s3AtServer.p50)} / ${ms3(r.callback.s3AsServiceTimedIt.p50)} ms, revoke ${ms3(r.revoke.s3AtServer.p50)} / ${ms3(r.revoke.s3AsServiceTimedIt.p50)} ms; the difference is spent in the service's S3 client (AWS SDK: middleware, signing, serialising, parsing) and in transit, and S3 calls that overlap count twice in the service's sum.`,
+    '',
+    `Upstream requests of one callback: ${r.callback.upstream.map((u) => `\`${u}\``).join(', ')}.`,
+    `Upstream requests of one revoke: ${r.revoke.upstream.map((u) => `\`${u}\``).join(', ')}.`,
+    '',
+    `CPU profile of a second service process doing ${r.profile.pairs} sign-ins then ${r.profile.pairs} revokes the same way (only the samples of that loop): [${r.profile.file}](${r.profile.file}). The service is idle while it waits, so \`(idle)\` is large; the rest is its own time.`,
+    '',
+    '| where (self time) | % of samples | % of busy samples (not idle) |',
+    '|---|---|---|',
+    ...r.profile.byPackage.map((f) => `| ${f.name} | ${f.selfPercent} | ${busy(f)} |`),
+    '',
+    '| top frames (self time) | % of samples | % of busy samples |',
+    '|---|---|---|',
+    ...r.profile.topFrames.map((f) => `| \`${f.name}\` | ${f.selfPercent} | ${busy(f)} |`),
+  ].join('\n');
+}

@@ -1,0 +1,59 @@
+import { createServer, type Server } from 'node:http';
+import { GoogleDeadlines } from './google-transport.js';
+
+describe('GoogleDeadlines', () => {
+  it('gives calls started within 20 ms the same signal, and later calls a new one', async () => {
+    const deadlines = new GoogleDeadlines(60_000);
+    const first = deadlines.signal();
+    expect(deadlines.signal()).toBe(first);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(deadlines.signal()).not.toBe(first);
+  });
+
+  it('aborts with a TimeoutError no sooner than the timeout and at most 20 ms (plus timer lag) later', async () => {
+    const deadlines = new GoogleDeadlines(150);
+    const started = performance.now();
+    const signal = deadlines.signal();
+    const abortedAfter = await new Promise<number>((resolve) => signal.addEventListener('abort', () => resolve(performance.now() - started)));
+    expect(abortedAfter).toBeGreaterThanOrEqual(149);
+    expect(abortedAfter).toBeLessThan(150 + 20 + 500);
+    expect((signal.reason as DOMException).name).toBe('TimeoutError');
+  });
+
+  describe('fetch', () => {
+    let server: Server;
+    let url: string;
+    const closed: number[] = [];
+    beforeAll(async () => {
+      // Answers /fast at once; /hang never answers (the socket's close is what the service's abort must cause).
+      server = createServer((req, res) => {
+        if (req.url === '/fast') res.end('{"ok":true}');
+        else req.socket.on('close', () => closed.push(Date.now()));
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    });
+    afterAll(async () => {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    });
+
+    it('cancels a hung call at the deadline and closes its socket; a call with its own signal keeps it', async () => {
+      const fetch = new GoogleDeadlines(200).fetch();
+      expect(await (await fetch(`${url}/fast`)).json()).toEqual({ ok: true });
+      const t0 = Date.now();
+      const err = (await fetch(`${url}/hang`).catch((e: unknown) => e)) as Error;
+      expect(err.name).toBe('AbortError'); // node:http's, for the request the deadline cancelled
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(195);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(closed.length).toBe(1);
+      // Its own, longer signal wins over the shared deadline: still pending after the 200 ms deadline.
+      const own = new AbortController();
+      const pending = fetch(`${url}/hang`, { signal: own.signal }).catch((e: unknown) => e);
+      const settled = await Promise.race([pending.then(() => 'settled'), new Promise((r) => setTimeout(() => r('pending'), 400))]);
+      expect(settled).toBe('pending');
+      own.abort();
+      expect(((await pending) as Error).name).toBe('AbortError');
+    });
+  });
+});
