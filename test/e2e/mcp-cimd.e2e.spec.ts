@@ -71,13 +71,13 @@ describe('Client ID Metadata Documents: a client_id that is an https URL', () =>
     let tokens: { access_token: string } | undefined;
     let verifier = '';
     let discovery: unknown;
-    let registered = false;
+    let clientInfo: Record<string, unknown> | undefined; // kept whole: the SDK stamps it with the issuer
     const provider = {
       redirectUrl: REDIRECT,
       clientMetadataUrl: clientId,
       clientMetadata: { client_name: 'Doc App', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' },
-      clientInformation: () => (registered ? { client_id: clientId } : undefined),
-      saveClientInformation: () => void (registered = true),
+      clientInformation: () => clientInfo as never,
+      saveClientInformation: (info: Record<string, unknown>) => void (clientInfo = info),
       tokens: () => tokens as never,
       saveTokens: (t: { access_token: string }) => void (tokens = t),
       redirectToAuthorization: (u: URL) => void (authorizationUrl = u),
