@@ -97,6 +97,25 @@ describe('CredentialsService: a refresh token is never lost', () => {
   });
   afterEach(() => writeBack.onApplicationShutdown());
 
+  it("a user's concurrent first requests on a cold cache share one S3 read", async () => {
+    await objects.put(KEY, document('rt-0', 'at-0', 3600_000)); // a good access token: no refresh involved
+    const reads: string[] = [];
+    const get = objects.get.bind(objects);
+    objects.get = async (key: string) => {
+      reads.push(key);
+      return get(key);
+    };
+    const answers = await Promise.all([...Array.from({ length: 16 }, () => sut.findKnown(EMAIL)), ...Array.from({ length: 16 }, () => sut.getValid(EMAIL))]);
+    expect(answers.map((c) => c?.token)).toEqual(Array(32).fill('at-0'));
+    expect(reads).toEqual([KEY]);
+    // Cached from then on; a user without credentials is read once per wave too, and is reauth_required.
+    await sut.getValid(EMAIL);
+    expect(reads).toEqual([KEY]);
+    const missing = await Promise.allSettled(Array.from({ length: 8 }, () => sut.getValid('nobody@example.com')));
+    expect(missing.every((r) => r.status === 'rejected' && r.reason instanceof ReauthRequiredError)).toBe(true);
+    expect(reads.filter((k) => k.includes('nobody'))).toHaveLength(1);
+  });
+
   it('refreshes from S3 and stores the rotated refresh token', async () => {
     const creds = await sut.getValid(EMAIL);
     expect(creds).toMatchObject({ token: 'at-1', refreshToken: 'rt-1' });

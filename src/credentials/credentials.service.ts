@@ -40,6 +40,8 @@ interface Grant {
 export class CredentialsService {
   private readonly cache: LRUCache<string, GoogleCredentials>;
   private readonly refreshing = new Map<string, Promise<GoogleCredentials>>();
+  /** Cold-cache reads in flight: a user's concurrent first requests share one S3 read. */
+  private readonly loading = new Map<string, Promise<GoogleCredentials | undefined>>();
   /** Access tokens Google refused at an API call: never taken again from memory or S3 as if they were good. */
   private readonly rejected = new LRUCache<string, true>({ max: 10_000, ttl: 3600_000 });
   /** Access tokens this replica got from Google's token endpoint (see refreshedHere). */
@@ -73,11 +75,7 @@ export class CredentialsService {
    * undefined when none are stored. For describing a session: the warm path makes no S3 call.
    */
   async findKnown(email: string): Promise<GoogleCredentials | undefined> {
-    const cached = this.cache.get(email);
-    if (cached) return cached;
-    const grant = await this.readGrant(email, new Set());
-    if (grant) this.remember(grant.credentials);
-    return grant?.credentials;
+    return this.cache.get(email) ?? this.load(email);
   }
 
   /** Stores what a sign-in brought, merged into what is stored, and warms the cache. */
@@ -124,10 +122,26 @@ export class CredentialsService {
 
   private async loadOrThrow(email: string): Promise<GoogleCredentials> {
     const startedAt = new Date();
-    const grant = await this.readGrant(email, new Set());
-    if (!grant) throw new ReauthRequiredError('No Google credentials are stored for this user.', startedAt);
-    this.remember(grant.credentials);
-    return grant.credentials;
+    const credentials = await this.load(email);
+    if (!credentials) throw new ReauthRequiredError('No Google credentials are stored for this user.', startedAt);
+    return credentials;
+  }
+
+  /**
+   * Reads the user's grant from S3 into the cache, once at a time per user: a replica starting cold (or a user
+   * whose cache entry expired) would otherwise read S3 once per concurrent request (up to one per connection).
+   */
+  private load(email: string): Promise<GoogleCredentials | undefined> {
+    const running = this.loading.get(email);
+    if (running) return running;
+    const flight = this.readGrant(email, new Set())
+      .then((grant) => {
+        if (grant) this.remember(grant.credentials);
+        return grant?.credentials;
+      })
+      .finally(() => this.loading.delete(email));
+    this.loading.set(email, flight);
+    return flight;
   }
 
   private refresh(email: string): Promise<GoogleCredentials> {
