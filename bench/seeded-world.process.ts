@@ -4,6 +4,7 @@
 import { startS3Server } from '../emulators/s3/s3-server.js';
 import { startGoogleEmulator } from '../emulators/google/google-emulator.js';
 import { signIn, type World } from '../test/support/harness.js';
+import { serveIpc } from './ipc-child.js';
 import type { BenchUser, WorldInfo } from './world.process.js';
 
 /** What the orchestrator asks over IPC. */
@@ -31,25 +32,21 @@ async function main(): Promise<void> {
     s3: { endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, sse: 'AES256' },
     bucket,
   };
-  const send = (m: unknown) => process.send?.(m);
-  process.on('message', (msg: SeededWorldRequest) => {
-    const answer = async (): Promise<unknown> => {
+  serveIpc<SeededWorldRequest>(
+    info,
+    async (msg) => {
       if (msg.op === 's3Requests') return Object.fromEntries(s3Requests);
       if (msg.op === 'signIn') {
         const signedIn = await signIn({ url: msg.serviceUrl }, world, msg.email);
         return { accessToken: signedIn.access_token, sessionId: signedIn.session_id, googleToken: '' } satisfies BenchUser;
       }
+      throw new Error(`unknown op ${msg.op}`);
+    },
+    async () => {
       await google.stop();
       await s3.close();
-      setImmediate(() => process.exit(0));
-      return true;
-    };
-    answer().then(
-      (result) => send({ id: msg.id, result }),
-      (err: unknown) => send({ id: msg.id, error: String((err as Error)?.stack ?? err) }),
-    );
-  });
-  send({ ready: info });
+    },
+  );
 }
 
 main().catch((err: unknown) => {

@@ -6,6 +6,7 @@ import { startS3Server } from '../emulators/s3/s3-server.js';
 import { startGoogleEmulator } from '../emulators/google/google-emulator.js';
 import { readObject, signIn, type World } from '../test/support/harness.js';
 import { S3Client } from '@aws-sdk/client-s3';
+import { serveIpc } from './ipc-child.js';
 import { recordServedRequests } from './served-timing.js';
 
 /** What the orchestrator needs to configure the service (the fields serviceEnv reads). */
@@ -58,9 +59,9 @@ async function main(): Promise<void> {
     s3: { endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, sse: 'AES256' },
     bucket,
   };
-  const send = (m: unknown) => process.send?.(m);
-  process.on('message', (msg: WorldRequest) => {
-    const answer = async (): Promise<unknown> => {
+  serveIpc<WorldRequest>(
+    info,
+    async (msg) => {
       if (msg.op === 's3Requests') return Object.fromEntries(s3Requests);
       if (msg.op === 'expire') return msg.emails.forEach((e) => google.expireAccessTokens(e)) ?? msg.emails.length;
       if (msg.op === 'refreshCount') return { total: google.refreshCount(), byEmail: Object.fromEntries(msg.emails.map((e) => [e, google.refreshCount(e)])) };
@@ -72,18 +73,14 @@ async function main(): Promise<void> {
         const stored = await readObject(world, `credentials/${msg.email}.json`);
         return { accessToken: signedIn.access_token, sessionId: signedIn.session_id, googleToken: String(stored.json.token) } satisfies BenchUser;
       }
+      throw new Error(`unknown op ${msg.op}`);
+    },
+    async () => {
       admin.destroy();
       await google.stop();
       await s3.close();
-      setImmediate(() => process.exit(0));
-      return true;
-    };
-    answer().then(
-      (result) => send({ id: msg.id, result }),
-      (err: unknown) => send({ id: msg.id, error: String((err as Error)?.stack ?? err) }),
-    );
-  });
-  send({ ready: info });
+    },
+  );
 }
 
 main().catch((err: unknown) => {
