@@ -1,9 +1,14 @@
 import type { FastifyCorsOptions } from '@fastify/cors';
-import type { AppConfigValues } from '../config/config.schema.js';
 
 /** Headers a browser-based MCP or OAuth client sends, and those it must be able to read. */
 const ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'MCP-Protocol-Version', 'Mcp-Session-Id', 'Last-Event-ID'];
 const EXPOSED_HEADERS = ['WWW-Authenticate', 'Mcp-Session-Id'];
+
+/** The settings CORS depends on (CORS_ORIGINS and PUBLIC_URL; `common` takes them without importing `config`). */
+export interface CorsSettings {
+  corsOrigins: string[];
+  publicUrl: string;
+}
 
 // Discovery documents and the token endpoint: public by design (no cookies, nothing without a code or token).
 const OPEN = /^\/(\.well-known\/(oauth-protected-resource(\/.*)?|oauth-authorization-server(\/.*)?|jwks\.json)|oauth\/token)$/;
@@ -11,7 +16,7 @@ const OPEN = /^\/(\.well-known\/(oauth-protected-resource(\/.*)?|oauth-authoriza
 const LISTED = /^\/(mcp|oauth\/register|oauth\/revoke)$/;
 
 /** Whether a browser origin may call the listed endpoints: CORS_ORIGINS (or `*`), or the service's own origin. */
-export function originAllowed(config: Pick<AppConfigValues, 'corsOrigins' | 'publicUrl'>, origin: string): boolean {
+export function originAllowed(config: CorsSettings, origin: string): boolean {
   return config.corsOrigins.includes('*') || config.corsOrigins.includes(origin) || origin === new URL(config.publicUrl).origin;
 }
 
@@ -20,7 +25,7 @@ export function originAllowed(config: Pick<AppConfigValues, 'corsOrigins' | 'pub
  * (these endpoints take bearer tokens and PKCE, not cookies). Preflights are answered in the onRequest hook, before
  * any guard, as browsers send them without the Authorization header. Other paths get no CORS headers at all.
  */
-export function corsDelegator(config: Pick<AppConfigValues, 'corsOrigins' | 'publicUrl'>) {
+export function corsDelegator(config: CorsSettings) {
   // The four possible answers, built once: the delegator runs on every request, CORS or not (npm run bench).
   const base = { credentials: false, allowedHeaders: ALLOWED_HEADERS, exposedHeaders: EXPOSED_HEADERS, methods: ['GET', 'POST', 'DELETE'], maxAge: 600 };
   const anyOrigin: FastifyCorsOptions = { ...base, origin: '*' };

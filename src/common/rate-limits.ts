@@ -1,10 +1,12 @@
 import fastifyRateLimit from '@fastify/rate-limit';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { AppConfigValues } from '../config/config.schema.js';
 import { DomainError } from './domain-error.js';
 
+/** What RATE_LIMIT_* configure (`common` takes them without importing `config`): a budget per endpoint, or none. */
+export type RateLimitSettings = Partial<Record<'register' | 'token' | 'authorize' | 'googleCallback', { limit: number; windowSeconds: number } | undefined>>;
+
 /** The endpoints limited per client IP, each with its own budget (`RATE_LIMIT_*`). */
-const LIMITED_ROUTES: Array<{ name: keyof AppConfigValues['rateLimits']; methods: string[]; url: string; what: string }> = [
+const LIMITED_ROUTES: Array<{ name: keyof RateLimitSettings; methods: string[]; url: string; what: string }> = [
   { name: 'register', methods: ['POST'], url: '/oauth/register', what: 'client registrations' },
   { name: 'token', methods: ['POST'], url: '/oauth/token', what: 'token requests' },
   { name: 'authorize', methods: ['GET'], url: '/oauth/authorize', what: 'authorization requests' },
@@ -19,7 +21,7 @@ const LIMITED_ROUTES: Array<{ name: keyof AppConfigValues['rateLimits']; methods
  * the client IP as Fastify resolved it under TRUST_PROXY. A refusal is the service's JSON error with Retry-After.
  * Counters live in each replica's memory: N replicas allow up to N times the limit.
  */
-export async function registerRateLimits(app: NestFastifyApplication, limits: AppConfigValues['rateLimits']): Promise<void> {
+export async function registerRateLimits(app: NestFastifyApplication, limits: RateLimitSettings): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
   // Before the plugin's own onRoute hook, which reads `config.rateLimit` (hooks run in the order they were added).
   fastify.addHook('onRoute', (route) => {
