@@ -5,7 +5,8 @@ import { startS3Server } from '../emulators/s3/s3-server.js';
 import { startGoogleEmulator } from '../emulators/google/google-emulator.js';
 import { signIn, type World } from '../test/support/harness.js';
 import { serveIpc } from './ipc-child.js';
-import type { BenchUser, WorldInfo } from './world.process.js';
+import { describeWorld } from './world-info.js';
+import type { BenchUser } from './world.process.js';
 
 /** What the orchestrator asks over IPC. */
 export type SeededWorldRequest = { id: number; op: 'signIn'; serviceUrl: string; email: string } | { id: number; op: 's3Requests' } | { id: number; op: 'stop' };
@@ -27,11 +28,7 @@ async function main(): Promise<void> {
   await s3.createBucket(bucket);
   const google = await startGoogleEmulator();
   const world = { google, bucket } as unknown as World;
-  const info: WorldInfo = {
-    google: { clientId: google.clientId, clientSecret: google.clientSecret, urls: google.urls },
-    s3: { endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, sse: 'AES256' },
-    bucket,
-  };
+  const info = describeWorld(google, s3, bucket);
   serveIpc<SeededWorldRequest>(
     info,
     async (msg) => {

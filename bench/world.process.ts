@@ -7,6 +7,7 @@ import { startGoogleEmulator } from '../emulators/google/google-emulator.js';
 import { readObject, signIn, type World } from '../test/support/harness.js';
 import { S3Client } from '@aws-sdk/client-s3';
 import { serveIpc } from './ipc-child.js';
+import { describeWorld } from './world-info.js';
 import { recordServedRequests } from './served-timing.js';
 
 /** What the orchestrator needs to configure the service (the fields serviceEnv reads). */
@@ -54,11 +55,7 @@ async function main(): Promise<void> {
     credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
   });
   const world = { google, bucket, admin } as unknown as World;
-  const info: WorldInfo = {
-    google: { clientId: google.clientId, clientSecret: google.clientSecret, urls: google.urls },
-    s3: { endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, sse: 'AES256' },
-    bucket,
-  };
+  const info = describeWorld(google, s3, bucket);
   serveIpc<WorldRequest>(
     info,
     async (msg) => {

@@ -61,15 +61,15 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   // Form bodies (POST /auth/revoke, /oauth/*) are parsed by Nest's Fastify adapter itself.
   await app.register(fastifyCookie as never);
   await app.register(fastifyCors as never, { delegator: corsDelegator(config) } as never); // /mcp, OAuth endpoints, metadata
+  const fastify = app.getHttpAdapter().getInstance();
   // The security headers are the same on every answer: computed by helmet once, set in one call per request.
   const headers = securityHeaders();
-  app.getHttpAdapter().getInstance().addHook('onRequest', (_req, reply, done) => {
+  fastify.addHook('onRequest', (_req, reply, done) => {
     reply.headers(headers);
     done();
   });
   await registerRateLimits(app, config.rateLimits);
   const metrics = app.get(Metrics);
-  const fastify = app.getHttpAdapter().getInstance();
   const lifecycle = app.get(Lifecycle);
   registerHttpConventions(fastify); // 415 for non-JSON bodies on JSON routes, the route table behind 405
   // Routes are registered at init, after this hook: only the Drive upload route may carry a body above 1 MiB.

@@ -10,6 +10,7 @@ import { GoogleClientCache } from './google-client.cache.js';
 import { CredentialsPatch, GoogleCredentials, mergeCredentials } from './google-credentials.js';
 import { GoogleTokenClient, RefreshedToken } from './google-token.client.js';
 import { RefreshWriteBack } from './refresh-write-back.js';
+import { SingleFlight } from '../common/single-flight.js';
 
 /** Refresh this long before Google's expiry so a token never dies in flight. */
 const EXPIRY_SKEW_MS = 60_000;
@@ -39,9 +40,10 @@ interface Grant {
 @Injectable()
 export class CredentialsService {
   private readonly cache: LRUCache<string, GoogleCredentials>;
-  private readonly refreshing = new Map<string, Promise<GoogleCredentials>>();
-  /** Cold-cache reads in flight: a user's concurrent first requests share one S3 read. */
-  private readonly loading = new Map<string, Promise<GoogleCredentials | undefined>>();
+  /** One refresh per user at a time. */
+  private readonly refreshing = new SingleFlight<GoogleCredentials>();
+  /** Cold-cache reads: a user's concurrent first requests share one S3 read. */
+  private readonly loading = new SingleFlight<GoogleCredentials | undefined>();
   /** Access tokens Google refused at an API call: never taken again from memory or S3 as if they were good. */
   private readonly rejected = new LRUCache<string, true>({ max: 10_000, ttl: 3600_000 });
   /** Access tokens this replica got from Google's token endpoint (see refreshedHere). */
@@ -132,24 +134,15 @@ export class CredentialsService {
    * whose cache entry expired) would otherwise read S3 once per concurrent request (up to one per connection).
    */
   private load(email: string): Promise<GoogleCredentials | undefined> {
-    const running = this.loading.get(email);
-    if (running) return running;
-    const flight = this.readGrant(email, new Set())
-      .then((grant) => {
-        if (grant) this.remember(grant.credentials);
-        return grant?.credentials;
-      })
-      .finally(() => this.loading.delete(email));
-    this.loading.set(email, flight);
-    return flight;
+    return this.loading.run(email, async () => {
+      const grant = await this.readGrant(email, new Set());
+      if (grant) this.remember(grant.credentials);
+      return grant?.credentials;
+    });
   }
 
   private refresh(email: string): Promise<GoogleCredentials> {
-    const running = this.refreshing.get(email);
-    if (running) return running;
-    const flight = this.refreshFromS3(email).finally(() => this.refreshing.delete(email));
-    this.refreshing.set(email, flight);
-    return flight;
+    return this.refreshing.run(email, () => this.refreshFromS3(email));
   }
 
   private async refreshFromS3(email: string): Promise<GoogleCredentials> {

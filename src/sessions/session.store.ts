@@ -6,6 +6,7 @@ import { Metrics } from '../observability/metrics.js';
 import { JsonObjectRepository } from '../storage/json-object.repository.js';
 import { StorageError } from '../storage/storage.errors.js';
 import { fromSessionDocument, makeSession, Session, SESSION_ID_PATTERN, toSessionDocument } from './session.js';
+import { SingleFlight } from '../common/single-flight.js';
 
 interface CachedLookup {
   /** undefined = known not to exist (ended, or never existed). */
@@ -38,7 +39,7 @@ const REVALIDATE_WAIT_MS = 500;
 export class SessionStore {
   private readonly logger = new Logger('Sessions');
   private readonly memory: LRUCache<string, CachedLookup>;
-  private readonly loading = new Map<string, Promise<Session | undefined>>();
+  private readonly loading = new SingleFlight<Session | undefined>();
   private readonly prefix: string;
   private readonly ttlMs: number;
   private readonly outageGraceMs: number;
@@ -78,11 +79,7 @@ export class SessionStore {
     // S3 was unreachable a moment ago: keep serving a recently confirmed session without waiting for it again.
     if (cached?.failedAt && now - cached.failedAt < this.ttlMs && this.withinGrace(cached, now)) return live(cached.session, now);
     if (!SESSION_ID_PATTERN.test(sessionId)) return undefined;
-    let pending = this.loading.get(sessionId);
-    if (!pending) {
-      pending = this.load(sessionId, cached?.session).finally(() => this.loading.delete(sessionId));
-      this.loading.set(sessionId, pending);
-    }
+    const pending = this.loading.run(sessionId, () => this.load(sessionId, cached?.session));
     if (cached?.session && this.withinGrace(cached, now)) {
       // Re-checking a session held here: wait briefly, then go on from memory while the check finishes in the
       // background (it updates memory when it does), so a stalled S3 never stalls a warm user.

@@ -1,0 +1,14 @@
+import type { WorldInfo } from './world.process.js';
+
+/** What the orchestrator needs to configure a service against an emulated world: the Google client, S3, the bucket. */
+export function describeWorld(
+  google: { clientId: string; clientSecret: string; urls: WorldInfo['google']['urls'] },
+  s3: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string },
+  bucket: string,
+): WorldInfo {
+  return {
+    google: { clientId: google.clientId, clientSecret: google.clientSecret, urls: google.urls },
+    s3: { endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, sse: 'AES256' },
+    bucket,
+  };
+}
