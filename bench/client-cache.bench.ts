@@ -2,7 +2,7 @@ import { gmail } from '@googleapis/gmail';
 import { drive } from '@googleapis/drive';
 import type { AppConfig } from '../src/config/app-config.js';
 import type { AppConfigValues } from '../src/config/config.schema.js';
-import { GoogleClientCache } from '../src/credentials/google-client.cache.js';
+import { GoogleClientCache, googleAuthLibrary } from '../src/credentials/google-client.cache.js';
 
 /**
  * Memory of the per-user Google client cache as users come and go. Baseline (same run): the heap with the cache
@@ -13,6 +13,7 @@ import { GoogleClientCache } from '../src/credentials/google-client.cache.js';
 export async function clientCacheBench(max: number): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('run with node --expose-gc');
+  await googleAuthLibrary.load(); // the service loads it with a user's first Google call (GoogleApis.ready)
   const heap = () => {
     gc();
     gc();

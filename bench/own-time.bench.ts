@@ -29,6 +29,11 @@ export interface OwnTimeFigures {
   /** S3 time at the S3 server, and as the service's S3 client timed it (its metrics): the gap is AWS SDK work. */
   s3AtServer: Spread;
   s3AsServiceTimedIt: Spread;
+  /**
+   * CPU the service process used per request (its process_cpu_seconds_total, less what a scrape of /metrics costs):
+   * unlike own time, not inflated when other processes hold the CPU, so runs on a busy machine can be compared.
+   */
+  cpu: Spread;
   /** The upstream requests of the first measured request, in order (`google POST /token`, `s3 PUT /bucket/credentials`). */
   upstream: string[];
   met: boolean;
@@ -38,6 +43,8 @@ export interface OwnTimeResults extends RunContext {
   settings: { users: number; warmUp: number; targetMs: number };
   /** Round trip on loopback beyond the server's own time, per upstream request (median of 200 calls to the emulator). */
   loopbackAllowanceMs: number;
+  /** CPU of the service between two back-to-back scrapes of /metrics (median), subtracted from each request's CPU. */
+  scrapeCpuMs: number;
   callback: OwnTimeFigures;
   revoke: OwnTimeFigures;
   /** A CPU profile of a second service process doing the same (sign-ins then revokes), samples of that loop only. */
@@ -62,13 +69,14 @@ export async function ownTimeBench(opts: { users: number; warmUp: number; outDir
     const url = service.url;
     await world.ask({ op: 'timeServed', on: true });
     const allowance = await loopbackAllowance(world, agent);
+    const scrapeCpuMs = await scrapeCost(agent, url);
 
     const { signIns, revokes } = await signInsAndRevokes(world, agent, url, opts.users, opts.warmUp, 'own');
     await world.ask({ op: 'timeServed', on: false });
-    const callback = figures('GET /auth/google/callback (new user: code exchange, credentials and session stored)', signIns, allowance);
-    const revoke = figures('POST /auth/revoke (Google revoke, credentials and sessions deleted)', revokes, allowance);
+    const callback = figures('GET /auth/google/callback (new user: code exchange, credentials and session stored)', signIns, allowance, scrapeCpuMs);
+    const revoke = figures('POST /auth/revoke (Google revoke, credentials and sessions deleted)', revokes, allowance, scrapeCpuMs);
     for (const f of [callback, revoke]) {
-      console.log(`own time, ${f.what}: total p50 ${ms3(f.total.p50)} ms, waiting p50 ${ms3(f.waiting.p50)} ms, own p50 ${ms3(f.own.p50)} ms (p90 ${ms3(f.own.p90)}; target ≤ ${TARGET_MS}: ${f.met ? 'met' : 'NOT MET'})`);
+      console.log(`own time, ${f.what}: total p50 ${ms3(f.total.p50)} ms, waiting p50 ${ms3(f.waiting.p50)} ms, own p50 ${ms3(f.own.p50)} ms (p90 ${ms3(f.own.p90)}; target ≤ ${TARGET_MS}: ${f.met ? 'met' : 'NOT MET'}), service CPU p50 ${ms3(f.cpu.p50)} ms`);
     }
     await service.stop();
     service = undefined;
@@ -89,7 +97,7 @@ export async function ownTimeBench(opts: { users: number; warmUp: number; outDir
     service = undefined;
     const file = join(profileDir, readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile')) ?? 'sign-in-revoke.cpuprofile');
     const profile = { file, pairs, byPackage: selfByPackage(file, 14, window), topFrames: topFrames(file, 14, window) };
-    return { ...ctx.finish(), settings: { users: opts.users, warmUp: opts.warmUp, targetMs: TARGET_MS }, loopbackAllowanceMs: allowance, callback, revoke, profile };
+    return { ...ctx.finish(), settings: { users: opts.users, warmUp: opts.warmUp, targetMs: TARGET_MS }, loopbackAllowanceMs: allowance, scrapeCpuMs, callback, revoke, profile };
   } finally {
     agent.destroy();
     await service?.stop();
@@ -100,7 +108,7 @@ export async function ownTimeBench(opts: { users: number; warmUp: number; outDir
 /** `warmUp + users` new users sign in one after the other, then each revokes; the last `users` of each are returned. */
 async function signInsAndRevokes(world: WorldProcess, agent: Agent, url: string, users: number, warmUp: number, prefix: string): Promise<{ signIns: Timed[]; revokes: Timed[] }> {
   // The profiled run does not scrape /metrics: rendering them would show in the profile.
-  const metrics = prefix === 'own' ? () => s3SecondsSum(agent, url) : () => Promise.resolve(0);
+  const metrics = prefix === 'own' ? () => scrape(agent, url) : () => Promise.resolve({ s3Ms: 0, cpuMs: 0 });
   const signIns: Timed[] = [];
   const bearers: string[] = [];
   for (let i = 0; i < warmUp + users; i++) {
@@ -129,22 +137,44 @@ interface Timed {
   served: ServedRequest[];
   /** The S3 time the service's own metrics recorded meanwhile (its S3 client's view: SDK work included). */
   s3ClientMs: number;
+  /** The service's CPU between the scrapes before and after (one scrape's cost included). */
+  cpuMs: number;
 }
 
-async function timedRequest(world: WorldProcess, metrics: () => Promise<number>, run: () => Promise<Answer>): Promise<Timed> {
-  const s3Before = await metrics();
+async function timedRequest(world: WorldProcess, metrics: () => Promise<Scrape>, run: () => Promise<Answer>): Promise<Timed> {
+  const before = await metrics();
   await world.ask<ServedRequest[]>({ op: 'served' }); // what came before (the consent page, /metrics) is not this request's
   const answer = await run();
   const served = await world.ask<ServedRequest[]>({ op: 'served' });
-  return { answer, served, s3ClientMs: (await metrics()) - s3Before };
+  const after = await metrics();
+  return { answer, served, s3ClientMs: after.s3Ms - before.s3Ms, cpuMs: after.cpuMs - before.cpuMs };
 }
 
-/** The sum of broker_s3_operation_duration_seconds over all its labels, ms, from the service's /metrics. */
-async function s3SecondsSum(agent: Agent, url: string): Promise<number> {
+interface Scrape {
+  /** The sum of broker_s3_operation_duration_seconds over all its labels, ms. */
+  s3Ms: number;
+  /** broker_process_cpu_seconds_total (user + system), ms. */
+  cpuMs: number;
+}
+
+/** What the service's /metrics says about its S3 time and its CPU. */
+async function scrape(agent: Agent, url: string): Promise<Scrape> {
   const text = (await send(agent, `${url}/metrics`)).body;
   let sum = 0;
   for (const m of text.matchAll(/^broker_s3_operation_duration_seconds_sum\{[^}]*\} ([0-9.e+-]+)$/gm)) sum += Number(m[1]);
-  return sum * 1000;
+  const cpu = /^broker_process_cpu_seconds_total ([0-9.e+-]+)$/m.exec(text);
+  return { s3Ms: sum * 1000, cpuMs: Number(cpu?.[1] ?? NaN) * 1000 };
+}
+
+/** The service's CPU between two back-to-back scrapes (the part of a scrape's own cost each request's figure holds). */
+async function scrapeCost(agent: Agent, url: string): Promise<number> {
+  const deltas: number[] = [];
+  for (let i = 0; i < 60; i++) {
+    const a = await scrape(agent, url);
+    const b = await scrape(agent, url);
+    if (i >= 10) deltas.push(b.cpuMs - a.cpuMs);
+  }
+  return quantile(deltas, 0.5);
 }
 
 /**
@@ -177,7 +207,7 @@ function covered(intervals: Array<[number, number]>, from: number, to: number): 
   return total;
 }
 
-function figures(what: string, timed: Timed[], allowance: number): OwnTimeFigures {
+function figures(what: string, timed: Timed[], allowance: number, scrapeCpuMs: number): OwnTimeFigures {
   const upstreamOf = (t: Timed) => t.served.filter((s) => s.server !== 'other');
   const waitingOf = (t: Timed, widen: number) =>
     covered(
@@ -199,6 +229,7 @@ function figures(what: string, timed: Timed[], allowance: number): OwnTimeFigure
     ownNoAllowance: spread(ownNoAllowance),
     s3AtServer: spread(timed.map((t) => t.served.filter((s) => s.server === 's3').reduce((a, s) => a + (s.end - s.start), 0))),
     s3AsServiceTimedIt: spread(timed.map((t) => t.s3ClientMs)),
+    cpu: spread(timed.map((t) => t.cpuMs - scrapeCpuMs)),
     upstream: timed[0] ? upstreamOf(timed[0]).map((s) => `${s.server} ${s.method} ${s.path.replace(/[^/]*(@|%40)[^/]*/g, '{email}').replace(/[\w-]{32,}/g, '{id}')}`) : [],
     met: quantile(own, 0.5) <= TARGET_MS,
   };
@@ -224,6 +255,8 @@ export function ownTimeMarkdown(r: OwnTimeResults): string {
     '|---|---|---|---|---|---|---|---|',
     row(r.callback),
     row(r.revoke),
+    '',
+    `Service CPU per request p50 / p90 (its \`process_cpu_seconds_total\`, less ${ms3(r.scrapeCpuMs)} ms that a scrape of /metrics costs; not inflated when other processes hold the CPU): callback ${ms3(r.callback.cpu.p50)} / ${ms3(r.callback.cpu.p90)} ms, revoke ${ms3(r.revoke.cpu.p50)} / ${ms3(r.revoke.cpu.p90)} ms.`,
     '',
     `S3 time per request p50, at the S3 server / as the service's S3 client timed it (its \`broker_s3_operation_duration_seconds\` sum): callback ${ms3(r.callback.s3AtServer.p50)} / ${ms3(r.callback.s3AsServiceTimedIt.p50)} ms, revoke ${ms3(r.revoke.s3AtServer.p50)} / ${ms3(r.revoke.s3AsServiceTimedIt.p50)} ms; the difference is spent in the service's S3 client (AWS SDK: middleware, signing, serialising, parsing) and in transit, and S3 calls that overlap count twice in the service's sum.`,
     '',

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { freePort, serviceEnv, type World } from '../test/support/harness.js';
 import type { BarePorts } from './bare.process.js';
+import { imageRuntimeEnv } from './image-runtime.js';
 import type { BenchUser, WorldInfo, WorldRequest } from './world.process.js';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -106,7 +107,10 @@ export class BareProcess<P = BarePorts> {
   }
 }
 
-/** The built service, `node main.js` in its own process as in production; its log lines go to `logFile`. */
+/**
+ * The built service, `node main.js` in its own process as in production, with the image's memory settings
+ * (image-runtime.ts); its log lines go to `logFile`.
+ */
 export class ServiceProcess {
   private constructor(
     private readonly child: ChildProcess,
@@ -115,7 +119,7 @@ export class ServiceProcess {
 
   static async start(world: WorldInfo, opts: { logFile: string; nodeArgs?: string[]; env?: Record<string, string> }): Promise<ServiceProcess> {
     const port = await freePort();
-    const env = { PATH: process.env.PATH ?? '', ...serviceEnv(world as unknown as World, port, opts.env ?? {}) } as NodeJS.ProcessEnv;
+    const env = { PATH: process.env.PATH ?? '', ...imageRuntimeEnv(), ...serviceEnv(world as unknown as World, port, opts.env ?? {}) } as NodeJS.ProcessEnv;
     const log = openSync(opts.logFile, 'a');
     const child = spawn(process.execPath, ['--openssl-legacy-provider', ...(opts.nodeArgs ?? []), SERVICE_MAIN], { env, stdio: ['ignore', log, log] });
     closeSync(log);

@@ -3,6 +3,7 @@ import { closeSync, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { freePort, serviceEnv, type World } from '../test/support/harness.js';
+import { imageRuntimeEnv } from './image-runtime.js';
 import { SERVICE_MAIN } from './processes.js';
 import type { SeededWorldRequest } from './seeded-world.process.js';
 import type { BenchUser, WorldInfo } from './world.process.js';
@@ -77,7 +78,8 @@ export interface MemoryReading {
 
 /**
  * The built service (`node main.js`, its own process, as in production) with bench/memory-probe.js preloaded and an
- * IPC channel, so the bench can read its memory after a forced GC. `readyMs`: spawn to the first 200 of
+ * IPC channel, so the bench can read its memory after a forced GC. It runs with the image's memory settings
+ * (NODE_OPTIONS, MALLOC_ARENA_MAX from the Dockerfile, image-runtime.ts), as the image runs it. `readyMs`: spawn to the first 200 of
  * /health/ready, polled every 10 ms.
  */
 export class ProbedService {
@@ -89,7 +91,7 @@ export class ProbedService {
 
   static async start(world: WorldInfo, opts: { logFile: string; env?: Record<string, string> }): Promise<ProbedService> {
     const port = await freePort();
-    const env = { PATH: process.env.PATH ?? '', ...serviceEnv(world as unknown as World, port, opts.env ?? {}) } as NodeJS.ProcessEnv;
+    const env = { PATH: process.env.PATH ?? '', ...imageRuntimeEnv(), ...serviceEnv(world as unknown as World, port, opts.env ?? {}) } as NodeJS.ProcessEnv;
     const log = openSync(opts.logFile, 'a');
     const probe = pathToFileURL(join(here, 'memory-probe.js')).href;
     const spawnedAt = performance.now();

@@ -1,4 +1,11 @@
-import type { WorldInfo } from './world.process.js';
+import type { World } from '../test/support/harness.js';
+
+/** What the orchestrator needs to configure the service (the fields serviceEnv reads). */
+export interface WorldInfo {
+  google: { clientId: string; clientSecret: string; urls: World['google']['urls'] };
+  s3: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string; sse: 'AES256' };
+  bucket: string;
+}
 
 /** What the orchestrator needs to configure a service against an emulated world: the Google client, S3, the bucket. */
 export function describeWorld(

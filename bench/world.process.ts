@@ -7,15 +7,10 @@ import { startGoogleEmulator } from '../emulators/google/google-emulator.js';
 import { readObject, signIn, type World } from '../test/support/harness.js';
 import { S3Client } from '@aws-sdk/client-s3';
 import { serveIpc } from './ipc-child.js';
-import { describeWorld } from './world-info.js';
-import { recordServedRequests } from './served-timing.js';
+import { describeWorld, type WorldInfo } from './world-info.js';
 
-/** What the orchestrator needs to configure the service (the fields serviceEnv reads). */
-export interface WorldInfo {
-  google: { clientId: string; clientSecret: string; urls: World['google']['urls'] };
-  s3: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string; sse: 'AES256' };
-  bucket: string;
-}
+export type { WorldInfo } from './world-info.js';
+import { recordServedRequests } from './served-timing.js';
 
 /** A signed-in user: the service's bearer and the Google access token the service holds for them. */
 export interface BenchUser {

@@ -1,19 +1,20 @@
 import fastifyCookie from '@fastify/cookie';
 import fastifyCors from '@fastify/cors';
-import { corsDelegator } from './common/cors.js';
+import { corsPolicy } from './common/cors.js';
 import { securityHeaders } from './common/security-headers.js';
 import type { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { randomUUID } from 'node:crypto';
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module.js';
 import { registerRateLimits } from './common/rate-limits.js';
 import { registerHttpConventions } from './common/http-conventions.js';
 import { LogController } from 'fastify';
 import { Lifecycle } from './health/lifecycle.js';
+import { LivenessProbe } from './health/liveness-probe.js';
+import { requestIdOf } from './common/request-id.js';
 import { parseConfig } from './config/config.schema.js';
-import { createPinoLogger, loggablePath, PinoNestLogger } from './observability/logging.js';
+import { createPinoLogger, lazyRequestLogger, loggablePath, PinoNestLogger } from './observability/logging.js';
 import { Metrics } from './observability/metrics.js';
 import { setUpOpenApi } from './openapi.js';
 import { REGISTRATION_LIMITS } from './oauth/client-registration.service.js';
@@ -31,23 +32,23 @@ export interface CreateAppOptions {
   prettyLogs?: boolean;
 }
 
-const REQUEST_ID = /^[\w.:-]{1,128}$/;
-
 /** Builds the service on Fastify (chosen for throughput on the bearer-validated hot path). Not yet listening. */
 export async function createApp(options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   const env = options.env ?? process.env;
   const config = parseConfig(env); // fails fast, naming the variable, before anything starts
   const { logger: pino, requests: requestLog } = createPinoLogger({ level: config.logLevel, pretty: options.prettyLogs, destination: options.logDestination });
+  // The security headers are the same on every answer: computed by helmet once, set in one call per request.
+  const headers = securityHeaders();
+  const liveness = new LivenessProbe(headers);
   const adapter = new FastifyAdapter({
+    serverFactory: liveness.serverFactory as never,
     loggerInstance: pino,
     // One line per request, written below with the route and a clean path (logController: the non-deprecated way).
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: lazyRequestLogger as never,
     routerOptions: { ignoreTrailingSlash: true }, // `/v1/users/me/drive/files/` is the same route
     requestIdHeader: false,
-    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
-      const incoming = req.headers['x-request-id'];
-      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    },
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => requestIdOf(req.headers),
     // X-Forwarded-For is believed only from the hops named in TRUST_PROXY (default: nobody), so a client cannot
     // choose the IP that audit events and rate limits see.
     trustProxy: config.trustProxy,
@@ -60,10 +61,15 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   });
   // Form bodies (POST /auth/revoke, /oauth/*) are parsed by Nest's Fastify adapter itself.
   await app.register(fastifyCookie as never);
-  await app.register(fastifyCors as never, { delegator: corsDelegator(config) } as never); // /mcp, OAuth endpoints, metadata
   const fastify = app.getHttpAdapter().getInstance();
-  // The security headers are the same on every answer: computed by helmet once, set in one call per request.
-  const headers = securityHeaders();
+  // CORS for /mcp, the OAuth endpoints and the metadata documents only; each route says which (see corsPolicy).
+  const cors = corsPolicy(config);
+  await app.register(fastifyCors as never, cors.plugin as never);
+  fastify.addHook('onRoute', (route) => {
+    route.config = { ...(route.config as object), cors: cors.forRoute(route.url) } as never;
+  });
+  // Reached only when the plugin did not answer the preflight itself (an origin without a grant): a 404, as before.
+  for (const url of cors.preflightRoutes) fastify.options(url, (_req, reply) => reply.callNotFound());
   fastify.addHook('onRequest', (_req, reply, done) => {
     reply.headers(headers);
     done();
@@ -71,6 +77,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   await registerRateLimits(app, config.rateLimits);
   const metrics = app.get(Metrics);
   const lifecycle = app.get(Lifecycle);
+  liveness.follow(lifecycle);
   registerHttpConventions(fastify); // 415 for non-JSON bodies on JSON routes, the route table behind 405
   // Routes are registered at init, after this hook: only the Drive upload route may carry a body above 1 MiB.
   fastify.addHook('onRoute', (route) => {

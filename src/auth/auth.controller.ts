@@ -10,6 +10,7 @@ import { Public } from '../common/public.decorator.js';
 import { AuthService } from './auth.service.js';
 import { FlowReplies } from './flow-replies.js';
 import { GoogleCallbackGuard, signInStepOf } from './google-callback.guard.js';
+import type { SignInStep } from './google-sign-in.js';
 import { SignInErrorPageFilter } from './sign-in-error-page.js';
 import { GoogleSignIn } from './google-sign-in.js';
 import { SignInContinuation } from './sign-in-continuation.js';
@@ -54,22 +55,32 @@ export class AuthController {
       await this.signIn.spend(step.flow);
       this.replies.setCookies(reply, step.cookies);
     };
-    if ((await this.auth.storeGoogleGrant(step.identity, step.flow)) === 'restart-with-consent') {
-      // Google sent no refresh token and we hold none: ask once more, this time forcing the consent screen.
-      const restart = await this.signIn.start({ loginHint: email, consent: true, retried: true, oauth: step.flow.oauth });
-      await spent();
-      return this.replies.redirect(reply, restart);
-    }
     if (step.flow.oauth) {
       // The sign-in served an OAuth client: back to it with a one-time code.
+      if ((await this.auth.storeGoogleGrant(step.identity, step.flow)) === 'restart-with-consent') return this.restartWithConsent(reply, step, spent);
       const back = await this.continuation.complete(step.flow.oauth, email, req.ip, step.identity.scopes);
       await spent();
       reply.header('cache-control', 'no-store').redirect(back, 302);
       return;
     }
-    const result = await this.auth.openSession(email, req.ip, step.identity.scopes);
+    // The flow is marked spent while the grant and the session are written (one S3 round trip less); when they
+    // fail it is opened again, so the same browser's retry is told what really happened.
+    const [done] = await Promise.allSettled([this.auth.signIn(step.identity, step.flow, req.ip), this.signIn.spend(step.flow)]);
+    if (done.status === 'rejected') {
+      await this.signIn.reopen(step.flow);
+      throw done.reason;
+    }
+    const markedSpent = async () => this.replies.setCookies(reply, step.cookies);
+    if (done.value === 'restart-with-consent') return this.restartWithConsent(reply, step, markedSpent);
+    await markedSpent();
+    this.replies.signedIn(req, reply, done.value);
+  }
+
+  /** Google sent no refresh token and we hold none: ask once more, this time forcing the consent screen. */
+  private async restartWithConsent(reply: FastifyReply, step: SignInStep & { kind: 'signed-in' }, spent: () => Promise<void>): Promise<void> {
+    const restart = await this.signIn.start({ loginHint: step.identity.email, consent: true, retried: true, oauth: step.flow.oauth });
     await spent();
-    this.replies.signedIn(req, reply, result);
+    this.replies.redirect(reply, restart);
   }
 
   /** The caller's session. */

@@ -6,6 +6,7 @@ import { CredentialsService } from '../credentials/credentials.service.js';
 import { GoogleTokenClient } from '../credentials/google-token.client.js';
 import { BearerTokenService } from '../sessions/bearer-token.service.js';
 import type { Principal } from '../sessions/principal.js';
+import type { Session } from '../sessions/session.js';
 import { SessionStore } from '../sessions/session.store.js';
 import type { GoogleIdentity } from './google-sign-in.js';
 import { Revocation } from './revocation.js';
@@ -61,12 +62,22 @@ export class AuthService {
   }
 
   /**
-   * Opens a session for a user who just signed in with Google and issues the bearer token (browser sign-in); the
-   * token carries the scopes Google says the user has granted.
+   * A browser sign-in: stores what Google sent and opens a session with a bearer token carrying the scopes Google
+   * says the user has granted; or `restart-with-consent` (see storeGoogleGrant). When Google sent a refresh token the
+   * outcome is known up front, so the credentials write and the session writes run at once: a failure of either
+   * answers an error and issues no bearer, and what the other wrote is harmless (a session nobody holds a bearer
+   * for, or the user's credentials, which a retried sign-in writes again).
    */
-  async openSession(email: string, ip?: string, grantedScopes: readonly string[] = []): Promise<SignInResult> {
-    const session = await this.sessions.create(email, this.tokens.ttlSeconds);
-    const issued = await this.tokens.issue(session, { scopes: grantedScopes });
+  async signIn(identity: GoogleIdentity, flow: SignInFlow, ip?: string): Promise<SignInResult | 'restart-with-consent'> {
+    const { email } = identity;
+    let session: Session;
+    if (identity.refreshToken) {
+      [, session] = await Promise.all([this.storeGoogleGrant(identity, flow), this.sessions.create(email, this.tokens.ttlSeconds)]);
+    } else {
+      if ((await this.storeGoogleGrant(identity, flow)) === 'restart-with-consent') return 'restart-with-consent';
+      session = await this.sessions.create(email, this.tokens.ttlSeconds);
+    }
+    const issued = await this.tokens.issue(session, { scopes: identity.scopes });
     this.audit.record({ event: 'sign_in', outcome: 'success', user: email, ip, detail: { via: 'browser' } });
     return { access_token: issued.accessToken, token_type: 'Bearer', expires_in: issued.expiresIn, email, session_id: session.sessionId };
   }

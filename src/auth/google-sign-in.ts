@@ -79,6 +79,18 @@ export class GoogleSignIn {
   }
 
   /**
+   * Undoes spend() after the sign-in failed while its flow was being marked spent, so the same browser's retry is
+   * told what really happened (Google refuses the spent code) rather than "already used". Best effort: otherwise
+   * the retry is refused as a replay, which asks for a new sign-in too.
+   */
+  async reopen(flow: SignInFlow): Promise<void> {
+    if (!flow.state || !flow.claimant) return;
+    await this.strategy.flows.reopen(flow.state, flow.claimant).catch((err: unknown) =>
+      this.logger.warn({ msg: 'could not reopen the sign-in state after a failed sign-in; a retry is refused as a replay', error: (err as Error)?.message }),
+    );
+  }
+
+  /**
    * Runs the strategy to its redirect. No timer of its own: each call to Google is bounded (see boundGoogleCalls)
    * and each S3 call by the storage layer, so a stall is reported by the dependency that stalled.
    */

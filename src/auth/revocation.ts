@@ -2,7 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { DomainError, UnauthorizedError } from '../common/domain-error.js';
 import { AppConfig } from '../config/app-config.js';
+import type { VersionedCredentials } from '../credentials/credentials.repository.js';
 import { CredentialsService } from '../credentials/credentials.service.js';
+import type { GoogleCredentials } from '../credentials/google-credentials.js';
 import { GoogleTokenClient } from '../credentials/google-token.client.js';
 import { AuditLog } from '../observability/audit-log.js';
 import { BearerTokenService } from '../sessions/bearer-token.service.js';
@@ -38,10 +40,15 @@ export class RevocationIncompleteError extends DomainError {
 
 /**
  * Revocation in an order where every failure leaves a state a retry completes:
- * 1. write the durable mark (S3), 2. revoke the grant at Google with the refresh token, 3. delete the credentials
- * (S3), 4. end every session of the user (S3, in parallel), 5. clear the mark. The caller's own session ends in
- * step 4, so until then its bearer can retry; after that, any still valid bearer of the user finds the mark and
- * resumes. `{"revoked":true}` is answered only once Google confirmed and the credentials are gone.
+ * 1. write the durable mark (S3), 2. revoke the grant at Google with the refresh token, then 3. delete the
+ * credentials (S3), while 4. every session of the user ends (S3, in parallel), 5. clear the mark once all are done.
+ * The caller's own session may end in step 4 before step 2 or 3 fails: its bearer then finds the mark and resumes,
+ * like any still valid bearer of the user. `{"revoked":true}` is answered only once Google confirmed and the
+ * credentials are gone; the credentials are never deleted before Google confirmed.
+ *
+ * The credentials are read once, together with the session check, before the mark: the mark records which grant
+ * is being revoked, and step 3 deletes the version read (If-Match; a newer version only while it holds the same
+ * grant), so a sign-in that lands in between keeps its new grant without a second read.
  */
 @Injectable()
 export class Revocation {
@@ -75,10 +82,15 @@ export class Revocation {
       );
     }
     const email = claims.sub;
-    const session = await this.step('checking the session in S3', () => this.sessions.find(claims.sid));
+    // Both reads at once: the credentials are needed whenever there is something to revoke (a live session, or a
+    // mark to resume), and reading them for a verified user who has nothing left to revoke changes nothing.
+    const [session, stored] = await all([
+      this.step('checking the session in S3', () => this.sessions.find(claims.sid)),
+      this.step('reading the credentials in S3', () => this.credentials.findStoredVersion(email)),
+    ]);
     let mark: RevocationMark | undefined;
     if (session && session.email === email) {
-      mark = await this.start(email);
+      mark = await this.start(email, stored);
     } else {
       mark = await this.step('reading the revocation mark in S3', () => this.findMark(email));
       if (!mark) {
@@ -86,33 +98,36 @@ export class Revocation {
         return;
       }
     }
-    const outcome = await this.finish(email, mark);
+    const outcome = await this.finish(email, mark, stored);
     this.audit.record({ event: 'revoke', outcome: 'success', user: email, ip, detail: { ...outcome, resumed: !session } });
   }
 
   /** Step 1: the mark, with a fingerprint of the grant about to be revoked. */
-  private async start(email: string): Promise<RevocationMark> {
-    const stored = await this.step('reading the credentials in S3', () => this.credentials.findStored(email));
-    const grant = stored?.refreshToken ?? stored?.token;
+  private async start(email: string, stored: VersionedCredentials | undefined): Promise<RevocationMark> {
+    const grant = grantOf(stored?.credentials);
     const mark: RevocationMark = { version: 1, email, started_at: new Date().toISOString(), ...(grant ? { grant_sha256: sha256(grant) } : {}) };
     await this.step('writing the revocation mark to S3', () => this.objects.put(this.markKey(email), mark));
     return mark;
   }
 
   /** Steps 2 to 5; each is idempotent, so running them again after any failure is safe. */
-  private async finish(email: string, mark: RevocationMark): Promise<{ revokedAtGoogle: boolean; sessionsEnded: number }> {
-    const stored = await this.step('reading the credentials in S3', () => this.credentials.findStored(email));
-    const grant = stored?.refreshToken ?? stored?.token;
+  private async finish(email: string, mark: RevocationMark, stored: VersionedCredentials | undefined): Promise<{ revokedAtGoogle: boolean; sessionsEnded: number }> {
+    const grant = grantOf(stored?.credentials);
     // A grant from a sign-in after the mark was written is not the one being revoked: leave it alone.
-    const ours = grant !== undefined && (!mark.grant_sha256 || mark.grant_sha256 === sha256(grant));
-    if (ours) {
-      if (!(await this.google.revoke(grant))) {
+    const isRevoked = (c: GoogleCredentials | undefined) => {
+      const g = grantOf(c);
+      return g !== undefined && (!mark.grant_sha256 || mark.grant_sha256 === sha256(g));
+    };
+    const ours = stored !== undefined && isRevoked(stored.credentials);
+    const revokeGrant = async () => {
+      if (!ours) return;
+      if (!(await this.google.revoke(grant as string))) {
         throw new RevocationIncompleteError('revoking the grant at Google', 'Google did not confirm; the credentials are kept until it does');
       }
-      await this.step('deleting the credentials from S3', () => this.credentials.deleteForRevocation(email));
-    }
+      await this.step('deleting the credentials from S3', () => this.credentials.deleteForRevocation(email, { etag: stored.etag, same: isRevoked }));
+    };
     const before = new Date(new Date(mark.started_at).getTime() + SIGN_IN_SKEW_MS);
-    const sessionsEnded = await this.step('ending the sessions in S3', () => this.sessions.endAllForUser(email, before));
+    const [, sessionsEnded] = await all([revokeGrant(), this.step('ending the sessions in S3', () => this.sessions.endAllForUser(email, before))]);
     await this.step('clearing the revocation mark in S3', () => this.objects.delete(this.markKey(email)));
     return { revokedAtGoogle: ours, sessionsEnded };
   }
@@ -137,6 +152,21 @@ export class Revocation {
   private markKey(email: string): string {
     return `${this.markPrefix}${email}.json`;
   }
+}
+
+function grantOf(credentials: GoogleCredentials | undefined): string | undefined {
+  return credentials?.refreshToken ?? credentials?.token;
+}
+
+/**
+ * Promise.all that waits for every step to settle before throwing the first failure (in the order given), so a
+ * 503 is answered only once nothing of this request is still running.
+ */
+async function all<T extends readonly unknown[]>(steps: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(steps);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 function sha256(value: string): string {

@@ -21,6 +21,8 @@ export interface SignInFlow {
   oauth?: PendingAuthorization;
   /** The callback's checked `state`, so the finished flow can be marked spent. */
   state?: string;
+  /** The flow's secret its state was claimed with (never leaves this process), so a spent mark can be undone. */
+  claimant?: string;
 }
 
 /** Why a callback's state was refused; each maps to a 400 with its own next step. */
@@ -85,6 +87,11 @@ export class SignInFlowStore {
     await this.markers.complete('oauth-state', state);
   }
 
+  /** Undoes spend() for this flow's own browser: its retry reaches Google again (which refuses the spent code). */
+  async reopen(state: string, claimant: string): Promise<void> {
+    await this.markers.reopen('oauth-state', state, claimant);
+  }
+
   /** passport calls this on the callback (arity 4): hands back the PKCE verifier, or refuses the state. */
   verify(req: FlowRequest, providedState: unknown, _meta: unknown, cb: VerifyCallback): void {
     this.check(req, providedState).then(
@@ -121,7 +128,8 @@ export class SignInFlowStore {
     // Spent: the controller replaces the cookie with SPENT once the sign-in is done.
     (req[FLOW_COOKIES_OUT] ??= []).push({ name: cookieName(providedState), value: SPENT, maxAgeSeconds: FLOW_TTL_SECONDS });
     const oauth = payload.o && typeof payload.o === 'object' ? (payload.o as PendingAuthorization) : undefined;
-    return { verifier: payload.v, flow: { loginHint: typeof payload.h === 'string' ? payload.h : undefined, retried: payload.r === true, oauth, state: providedState } };
+    const flow: SignInFlow = { loginHint: typeof payload.h === 'string' ? payload.h : undefined, retried: payload.r === true, oauth, state: providedState, claimant: nonce };
+    return { verifier: payload.v, flow };
   }
 }
 

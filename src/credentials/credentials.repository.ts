@@ -26,6 +26,12 @@ export type DeadGrantDelete =
   /** S3 holds another refresh token now: nothing was deleted. */
   | { outcome: 'changed'; stored: GoogleCredentials };
 
+/** Stored credentials and the ETag of the version they were read from. */
+export interface VersionedCredentials {
+  credentials: GoogleCredentials;
+  etag: string;
+}
+
 /** Users' Google credentials in S3, one `{S3_PREFIX}{email}.json` each. */
 @Injectable()
 export class CredentialsRepository {
@@ -46,9 +52,17 @@ export class CredentialsRepository {
 
   /**
    * Merges `patch` into what is stored and writes it atomically: If-None-Match on create, If-Match on the ETag
-   * read for updates. When another writer wins (412), re-reads, merges again and retries.
+   * read for updates. When another writer wins (412), re-reads, merges again and retries. A patch that sets every
+   * field replaces what is stored, in one write without a read.
    */
   async save(email: string, patch: CredentialsPatch): Promise<GoogleCredentials> {
+    if (replacesEverything(patch)) {
+      // The merge would take nothing from what is stored (a sign-in that brought a refresh token and every other
+      // field): the write is what winning the If-Match loop would write, so it is made without the read.
+      const fresh = mergeCredentials(undefined, email, patch);
+      await this.objects.put(this.keyFor(email), toDocument(fresh));
+      return fresh;
+    }
     const written = await this.mergeAndWrite(email, (current) => mergeCredentials(current, email, patch));
     return written as GoogleCredentials;
   }
@@ -102,9 +116,39 @@ export class CredentialsRepository {
     }
   }
 
+  /** The stored credentials of a user with the ETag of the version read, or undefined. */
+  async findVersioned(email: string): Promise<VersionedCredentials | undefined> {
+    const stored = await this.objects.get(this.keyFor(email));
+    const credentials = stored ? fromDocument(email, stored.value) : undefined;
+    return credentials && stored ? { credentials, etag: stored.etag } : undefined;
+  }
+
   /** Deletes a user's credentials whatever they hold (revocation); already gone is fine. */
   async delete(email: string): Promise<void> {
     await this.objects.delete(this.keyFor(email));
+  }
+
+  /**
+   * Deletes the version read (revocation), If-Match on its ETag. When a newer version was written since, it is
+   * re-read and deleted too only while `same` says it still holds the grant being revoked (a refresh of it wrote
+   * a new access token); another grant (a sign-in that landed meanwhile) is kept. Already gone is fine. On S3
+   * implementations that ignore If-Match on delete, this is an unconditional delete.
+   */
+  async deleteVersion(email: string, etag: string, same: (current: GoogleCredentials) => boolean): Promise<'deleted' | 'changed'> {
+    const key = this.keyFor(email);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.objects.delete(key, { ifMatch: etag });
+        return 'deleted';
+      } catch (err) {
+        if (!isConflict(err) || attempt >= MAX_WRITE_ATTEMPTS) throw err;
+      }
+      const stored = await this.objects.get(key);
+      const current = stored ? fromDocument(email, stored.value) : undefined;
+      if (!stored) return 'deleted';
+      if (current && !same(current)) return 'changed';
+      etag = stored.etag;
+    }
   }
 
   /**
@@ -133,6 +177,11 @@ export class CredentialsRepository {
     if (!safe || safe !== email) throw new Error('refusing to build an S3 key from an unvalidated email');
     return `${this.prefix}${safe}.json`;
   }
+}
+
+/** True when every field the merge takes from the patch is set, so the stored object cannot contribute anything. */
+function replacesEverything(p: CredentialsPatch): boolean {
+  return Boolean(p.token && p.refreshToken && p.expiry && p.scopes && p.scopes.length > 0 && p.tokenUri && p.clientId);
 }
 
 function isConflict(err: unknown): boolean {

@@ -4,7 +4,7 @@ import { AppConfig } from '../config/app-config.js';
 import { AuditLog } from '../observability/audit-log.js';
 import { Metrics } from '../observability/metrics.js';
 import { StorageError } from '../storage/storage.errors.js';
-import { CredentialsRepository } from './credentials.repository.js';
+import { CredentialsRepository, type VersionedCredentials } from './credentials.repository.js';
 import { CredentialsBusyError, isGrantRevoked, ReauthRequiredError } from './credentials.errors.js';
 import { GoogleClientCache } from './google-client.cache.js';
 import { CredentialsPatch, GoogleCredentials, mergeCredentials } from './google-credentials.js';
@@ -112,14 +112,22 @@ export class CredentialsService {
     return Boolean(accessToken && this.refreshedTokens.has(accessToken));
   }
 
+  /** Stored credentials straight from S3 with the version read (revocation deletes exactly that version). */
+  async findStoredVersion(email: string): Promise<VersionedCredentials | undefined> {
+    return this.repository.findVersioned(email);
+  }
+
   /**
-   * Revocation (after Google confirmed): deletes the user's credentials unconditionally, every cache and any
-   * unwritten refresh; a refresh already under way here will not write them back.
+   * Revocation (after Google confirmed): deletes the user's credentials, every cache and any unwritten refresh; a
+   * refresh already under way here will not write them back. With `version`, only that version is deleted, or a
+   * newer one `version.same` recognises as the same grant (see CredentialsRepository.deleteVersion); without,
+   * whatever is stored.
    */
-  async deleteForRevocation(email: string): Promise<void> {
+  async deleteForRevocation(email: string, version?: { etag: string; same: (current: GoogleCredentials) => boolean }): Promise<void> {
     this.revokedAt.set(email, Date.now());
     this.dropLocal(email);
-    await this.repository.delete(email);
+    if (version) await this.repository.deleteVersion(email, version.etag, version.same);
+    else await this.repository.delete(email);
   }
 
   private async loadOrThrow(email: string): Promise<GoogleCredentials> {

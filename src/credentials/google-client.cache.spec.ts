@@ -1,6 +1,6 @@
 import { AppConfig } from '../config/app-config.js';
 import type { AppConfigValues } from '../config/config.schema.js';
-import { GoogleClientCache } from './google-client.cache.js';
+import { googleAuthLibrary, GoogleClientCache } from './google-client.cache.js';
 import type { GoogleCredentials } from './google-credentials.js';
 
 function cacheWith(clientCacheMax: number, clientCacheTtlMs: number): GoogleClientCache {
@@ -11,6 +11,8 @@ function cacheWith(clientCacheMax: number, clientCacheTtlMs: number): GoogleClie
 const creds = (email: string, token = `token-of-${email}`): GoogleCredentials => ({ email, token, tokenUri: 'https://oauth2.googleapis.com/token', clientId: 'client-id', scopes: [], expiry: new Date(Date.now() + 3600_000) });
 
 describe('GoogleClientCache', () => {
+  beforeAll(() => googleAuthLibrary.load()); // GoogleApis.ready loads it before any call in the service
+
   it('gives every API of a user the same authenticated client, built once per API', () => {
     const cache = cacheWith(10, 60_000);
     const user = cache.forUser(creds('a@example.com'));

@@ -1,14 +1,36 @@
-import { Injectable } from '@nestjs/common';
-import { OAuth2Client } from 'google-auth-library';
+import { Injectable, Logger } from '@nestjs/common';
+import type { OAuth2Client } from 'google-auth-library';
 import { LRUCache } from 'lru-cache';
+import { LazyImport } from '../common/lazy-import.js';
 import { AppConfig } from '../config/app-config.js';
 import type { GoogleCredentials } from './google-credentials.js';
+
+/**
+ * google-auth-library, imported with the first Google API a replica calls (GoogleApis.ready loads it), not at boot:
+ * the googleapis packages need it anyway, and a replica that makes no Workspace call never pays for either.
+ */
+export const googleAuthLibrary = new LazyImport('The Google API client', () => import('google-auth-library'), (err) =>
+  new Logger('GoogleApis').error({ msg: 'google-auth-library failed to load', error: (err as Error)?.name, detail: (err as Error)?.message }),
+);
 
 /** An authenticated Google client for one user, plus the API clients built on it (one per API, made on demand). */
 export class UserGoogleClient {
   private readonly apis = new Map<string, unknown>();
+  private oauth: OAuth2Client | undefined;
+  private accessToken = '';
 
-  constructor(readonly auth: OAuth2Client) {}
+  constructor(private readonly clientId: string) {}
+
+  /** The user's OAuth2 client, made on first use; google-auth-library must be loaded (GoogleApis.ready does it). */
+  get auth(): OAuth2Client {
+    if (!this.oauth) {
+      const library = googleAuthLibrary.loaded;
+      if (!library) throw new Error('google-auth-library is not loaded: await googleAuthLibrary.load() (GoogleApis.ready does) first.');
+      this.oauth = new library.OAuth2Client({ clientId: this.clientId });
+      this.oauth.setCredentials({ access_token: this.accessToken });
+    }
+    return this.oauth;
+  }
 
   /** The API client `name`, built once per user by `build` and reused while this entry lives. */
   api<T>(name: string, build: (auth: OAuth2Client) => T): T {
@@ -22,10 +44,11 @@ export class UserGoogleClient {
 
   /** Points the client at a new access token in place (after a refresh). */
   useToken(accessToken: string): void {
-    if (this.auth.credentials.access_token !== accessToken) {
+    this.accessToken = accessToken;
+    if (this.oauth && this.oauth.credentials.access_token !== accessToken) {
       // Only the access token: refreshing is the CredentialsService's job (single-flight, written to S3), so the
       // library must never refresh on its own and it gets neither the refresh token nor an expiry to act on.
-      this.auth.setCredentials({ access_token: accessToken });
+      this.oauth.setCredentials({ access_token: accessToken });
     }
   }
 }
@@ -47,8 +70,7 @@ export class GoogleClientCache {
   forUser(credentials: GoogleCredentials): UserGoogleClient {
     let entry = this.clients.get(credentials.email);
     if (!entry) {
-      const g = this.config.values.google;
-      entry = new UserGoogleClient(new OAuth2Client({ clientId: g.clientId }));
+      entry = new UserGoogleClient(this.config.values.google.clientId);
       this.clients.set(credentials.email, entry);
     }
     entry.useToken(credentials.token ?? '');

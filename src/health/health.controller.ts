@@ -4,6 +4,7 @@ import { HealthCheckService } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../common/public.decorator.js';
 import { Lifecycle } from './lifecycle.js';
+import { LIVE_ANSWER } from './liveness-probe.js';
 import { S3HealthIndicator } from './s3.health.js';
 
 /** Kubernetes probes. */
@@ -20,7 +21,7 @@ export class HealthController {
   /** Liveness: the process answers; touches no dependency, so an S3 outage never restarts pods. */
   @Get('live')
   live() {
-    return { status: 'ok' };
+    return LIVE_ANSWER;
   }
 
   /** Readiness: S3 reachable (Terminus JSON; 503 when down, with the reason). */

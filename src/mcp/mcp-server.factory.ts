@@ -1,4 +1,4 @@
-import { ProtocolError, ProtocolErrorCode, Server, type CallToolResult, type Tool } from '@modelcontextprotocol/server';
+import { createMcpHandler, ProtocolError, ProtocolErrorCode, Server, type CallToolResult, type McpHttpHandler, type Tool } from '@modelcontextprotocol/server';
 import { DomainError } from '../common/domain-error.js';
 import type { WorkspaceOperation } from '../workspace/catalogue/operation.js';
 import { inputJsonSchema, outputJsonSchema, validateInput } from '../workspace/catalogue/operation-input.js';
@@ -51,4 +51,24 @@ export function buildMcpServer(tools: readonly WorkspaceOperation[], operations:
     }
   });
   return server;
+}
+
+/** What an MCP request handler needs from the controller: the tools, how to run them, and where problems go. */
+export interface McpHandlerSetup {
+  tools: readonly WorkspaceOperation[];
+  operations: WorkspaceOperations;
+  onUnexpected: (err: unknown, tool: string) => void;
+  onRefused: (err: Error) => void;
+}
+
+/**
+ * The SDK's stateless Streamable HTTP handler: each request gets a server built for its verified caller (the
+ * controller passes it as `authInfo.extra.caller`). This module is the only one that loads the MCP SDK at run time;
+ * the controller imports it on the first /mcp request (mcp.controller.ts says why).
+ */
+export function createStatelessMcpHandler(setup: McpHandlerSetup): McpHttpHandler {
+  return createMcpHandler((ctx) => buildMcpServer(setup.tools, setup.operations, ctx.authInfo?.extra?.caller as McpCaller, setup.onUnexpected), {
+    legacy: 'stateless',
+    onerror: setup.onRefused,
+  });
 }

@@ -1,11 +1,12 @@
 import { Controller, Delete, Get, Logger, OnModuleInit, Post, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiExcludeController } from '@nestjs/swagger';
-import { createMcpHandler, type McpHttpHandler } from '@modelcontextprotocol/server';
+import type { McpHttpHandler } from '@modelcontextprotocol/server';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { AppConfig } from '../config/app-config.js';
 import { DomainError } from '../common/domain-error.js';
+import { LazyImport } from '../common/lazy-import.js';
 import { originAllowed } from '../common/cors.js';
 import { CurrentPrincipal, type Principal } from '../sessions/principal.js';
 import type { WorkspaceOperation } from '../workspace/catalogue/operation.js';
@@ -14,7 +15,6 @@ import { insufficientTokenScope } from '../workspace/token-scope.guard.js';
 import { ProtectedResources } from '../sessions/protected-resources.js';
 import { scopesAccepted, scopesToRequest } from '../common/google-scopes.js';
 import { mcpCaller, tokenAllows, type McpCaller } from './mcp-caller.js';
-import { buildMcpServer } from './mcp-server.factory.js';
 import { selectTools } from './mcp-toolset.js';
 
 /** The resource path of the MCP endpoint (RFC 8707 resource `PUBLIC_URL/mcp`). */
@@ -30,7 +30,12 @@ export const MCP_PATH = '/mcp';
 @Controller('mcp')
 export class McpController implements OnModuleInit {
   private readonly logger = new Logger('Mcp');
-  private readonly handler: McpHttpHandler;
+  /**
+   * The MCP SDK (and the handler built on it) is imported on the first /mcp request, not at boot: about 4 MB of heap
+   * and 6 MB of resident memory, and part of the boot's module loading, that a replica serving only the REST API
+   * never needs (measured on the built service).
+   */
+  private readonly handler: LazyImport<McpHttpHandler>;
   private readonly tools: WorkspaceOperation[];
   private readonly base: string;
 
@@ -41,10 +46,16 @@ export class McpController implements OnModuleInit {
   ) {
     this.base = config.values.publicUrl;
     this.tools = selectTools(config.values.mcp.tools, config.values.mcp.readOnly);
-    const onUnexpected = (err: unknown, tool: string) => this.logger.error({ msg: 'tool failed', tool, error: (err as Error)?.name, detail: (err as Error)?.message });
-    this.handler = createMcpHandler(
-      (ctx) => buildMcpServer(this.tools, operations, ctx.authInfo?.extra?.caller as McpCaller, onUnexpected),
-      { legacy: 'stateless', onerror: (err) => this.logger.warn({ msg: 'mcp request refused', detail: err.message }) },
+    const setup = {
+      tools: this.tools,
+      operations,
+      onUnexpected: (err: unknown, tool: string) => this.logger.error({ msg: 'tool failed', tool, error: (err as Error)?.name, detail: (err as Error)?.message }),
+      onRefused: (err: Error) => this.logger.warn({ msg: 'mcp request refused', detail: err.message }),
+    };
+    this.handler = new LazyImport(
+      'The MCP endpoint',
+      async () => (await import('./mcp-server.factory.js')).createStatelessMcpHandler(setup),
+      (err) => this.logger.error({ msg: 'MCP SDK failed to load', error: (err as Error)?.name, detail: (err as Error)?.message }),
     );
   }
 
@@ -103,7 +114,8 @@ export class McpController implements OnModuleInit {
       expiresAt: me.claims.exp,
       extra: { caller },
     };
-    const response = await this.handler.fetch(request, { authInfo, ...(req.method === 'POST' ? { parsedBody: req.body } : {}) });
+    const handler = this.handler.loaded ?? (await this.handler.load());
+    const response = await handler.fetch(request, { authInfo, ...(req.method === 'POST' ? { parsedBody: req.body } : {}) });
     reply.status(response.status);
     response.headers.forEach((value, name) => void reply.header(name, value));
     return reply.send(response.body ? Readable.fromWeb(response.body as NodeReadableStream) : undefined);

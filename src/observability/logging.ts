@@ -28,6 +28,17 @@ const REDACT = [
 /** Query parameters whose values are secrets or one-time credentials; request lines show them as [redacted]. */
 const SECRET_PARAMS = /^(code|state|token|access_token|refresh_token|id_token|client_secret|code_verifier|password|ticket)$/i;
 
+/**
+ * stdout is written in batches: when LOG_BATCH_BYTES are queued, and at the latest every LOG_FLUSH_MS (pino's
+ * documented asynchronous mode, sonic-boom's minLength and periodicFlush). Each write is a system call that costs
+ * the event loop about 9 µs on this machine whether it carries one line or forty; one per request was 5% of
+ * GET /auth/session's CPU (npm run bench). The price: a line may reach stdout up to LOG_FLUSH_MS late, and a process
+ * killed outright (SIGKILL, the OOM killer) loses at most that much; on SIGTERM, a crash or process.exit pino writes
+ * what is queued synchronously before the process ends.
+ */
+const LOG_BATCH_BYTES = 4096;
+const LOG_FLUSH_MS = 100;
+
 let lastMs = 0;
 let lastTime = '';
 /**
@@ -57,11 +68,9 @@ export interface ServiceLoggers {
 
 /**
  * The service's pino loggers: JSON lines with redaction, or human-readable output for the local run. Both write to
- * one destination. By default that is stdout, written asynchronously: a line is queued and written by the event loop,
- * and lines queued during a write go out together in the next one, so a busy replica makes one write system call
- * per batch instead of one per request (the synchronous default was the largest single cost of GET /health/live).
- * Nothing waits for a quiet moment: a lone line is written at once. pino flushes what is queued when the process
- * exits (its exit handler writes synchronously), so a crash or a SIGTERM still leaves the last lines in the log.
+ * one destination. By default that is stdout, written asynchronously in batches (see LOG_BATCH_BYTES; the
+ * synchronous default was the largest single cost of GET /health/live). pino flushes what is queued when the
+ * process exits (its exit handler writes synchronously), so a crash or a SIGTERM still leaves the last lines in the log.
  */
 export function createPinoLogger(opts: { level: string; pretty?: boolean; destination?: DestinationStream }): ServiceLoggers {
   const common = { level: opts.level, base: undefined, timestamp: isoTimeOncePerMs };
@@ -69,7 +78,7 @@ export function createPinoLogger(opts: { level: string; pretty?: boolean; destin
     opts.destination ??
     (opts.pretty
       ? pino.transport({ target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } })
-      : pino.destination({ dest: 1, sync: false }));
+      : pino.destination({ dest: 1, sync: false, minLength: LOG_BATCH_BYTES, periodicFlush: LOG_FLUSH_MS }));
   return {
     logger: pino({ ...common, redact: { paths: REDACT, censor: '[redacted]' } }, destination),
     requests: pino(common, destination),
@@ -113,4 +122,61 @@ export class PinoNestLogger implements LoggerService {
     if (message && typeof message === 'object') this.pino[level]({ context, ...(message as object) });
     else this.pino[level]({ context }, String(message));
   }
+}
+
+type LogMethod = (...args: unknown[]) => void;
+
+/**
+ * Fastify's per-request logger (`request.log`), made when something first logs through it. Fastify builds a pino
+ * child for every request to bind its id, and pino serialises and redacts a child's bindings when it is built:
+ * about 2.5% of GET /auth/session's CPU (npm run bench), for a logger the service's own code never uses (the
+ * request line is written once by the onResponse hook). Fastify's own rare lines through it (a client that went
+ * away, a reply sent twice) still come from the real child: the request id bound, redaction applied.
+ */
+class RequestLogger {
+  private real?: Logger;
+
+  constructor(
+    private readonly parent: Logger,
+    private readonly bindings: Record<string, unknown>,
+    private readonly options: object,
+  ) {}
+
+  private get logger(): Logger {
+    return (this.real ??= this.parent.child(this.bindings, this.options));
+  }
+
+  get level(): string {
+    return this.real?.level ?? this.parent.level;
+  }
+  set level(level: string) {
+    this.logger.level = level;
+  }
+  child(bindings: Record<string, unknown>, options?: object): Logger {
+    return this.logger.child(bindings, options);
+  }
+  fatal(...args: unknown[]): void {
+    (this.logger.fatal as LogMethod).apply(this.logger, args);
+  }
+  error(...args: unknown[]): void {
+    (this.logger.error as LogMethod).apply(this.logger, args);
+  }
+  warn(...args: unknown[]): void {
+    (this.logger.warn as LogMethod).apply(this.logger, args);
+  }
+  info(...args: unknown[]): void {
+    (this.logger.info as LogMethod).apply(this.logger, args);
+  }
+  debug(...args: unknown[]): void {
+    (this.logger.debug as LogMethod).apply(this.logger, args);
+  }
+  trace(...args: unknown[]): void {
+    (this.logger.trace as LogMethod).apply(this.logger, args);
+  }
+  silent(): void {}
+}
+
+/** Fastify's `childLoggerFactory`: the request's child logger, built on first use (see RequestLogger). */
+export function lazyRequestLogger(logger: Logger, bindings: Record<string, unknown>, options: object): Logger {
+  return new RequestLogger(logger, bindings, options) as unknown as Logger;
 }

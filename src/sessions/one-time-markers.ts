@@ -28,9 +28,9 @@ export class OneTimeMarkers {
    */
   async claim(kind: string, value: string, claimant?: string): Promise<boolean> {
     const key = this.key(kind, value);
-    const claimedBy = claimant === undefined ? undefined : digest(`claimant\0${claimant}`);
+    const claimedBy = claimant === undefined ? undefined : claimDigest(claimant);
     try {
-      await this.objects.put(key, { kind, used_at: new Date().toISOString(), claimed_by: claimedBy }, { ifNoneMatch: '*' });
+      await this.objects.put(key, claimDocument(kind, claimedBy), { ifNoneMatch: '*' });
       return true;
     } catch (err) {
       if (!(err instanceof StorageError && err.code === 'conflict')) throw err;
@@ -45,9 +45,26 @@ export class OneTimeMarkers {
     await this.objects.put(this.key(kind, value), { kind, used_at: new Date().toISOString(), completed: true });
   }
 
+  /**
+   * Undoes complete() for the claimant: its own retry is let through again. For a flow marked spent while its last
+   * writes ran, when those writes failed.
+   */
+  async reopen(kind: string, value: string, claimant: string): Promise<void> {
+    await this.objects.put(this.key(kind, value), claimDocument(kind, claimDigest(claimant)));
+  }
+
   private key(kind: string, value: string): string {
     return `${this.prefix}${digest(`${kind}\0${value}`)}.json`;
   }
+}
+
+/** A claim as stored: who holds it (a digest of the claimant's secret), not yet completed. */
+function claimDocument(kind: string, claimedBy: string | undefined) {
+  return { kind, used_at: new Date().toISOString(), claimed_by: claimedBy };
+}
+
+function claimDigest(claimant: string): string {
+  return digest(`claimant\0${claimant}`);
 }
 
 function digest(text: string): string {

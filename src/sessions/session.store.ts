@@ -64,8 +64,12 @@ export class SessionStore {
     const now = new Date();
     const session = makeSession(randomBytes(32).toString('base64url'), email, now, new Date(now.getTime() + lifetimeSeconds * 1000));
     // If-None-Match: an id collision (or a replay) can never overwrite, and so never rebind, an existing session.
-    await this.objects.create(this.sessionKey(session.sessionId), toSessionDocument(session));
-    await this.objects.create(this.userIndexKey(email, session.sessionId), { session_id: session.sessionId });
+    // The session and its index entry are written at once: no bearer is issued unless both landed, so when one
+    // fails what the other wrote is harmless (an index entry revocation skips, or a session nobody can name).
+    await Promise.all([
+      this.objects.create(this.sessionKey(session.sessionId), toSessionDocument(session)),
+      this.objects.create(this.userIndexKey(email, session.sessionId), { session_id: session.sessionId }),
+    ]);
     this.memory.set(session.sessionId, { session, checkedAt: Date.now() });
     this.metrics.sessions.inc({ event: 'created' });
     return session;

@@ -9,6 +9,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import { AppConfig } from '../config/app-config.js';
 import { S3_CLIENT } from './s3-client.provider.js';
+import { withCallSignal } from './s3-call-signal.js';
 import { StorageLatency } from './storage-latency.js';
 import { StorageError, StorageOperation, toStorageError } from './storage.errors.js';
 
@@ -62,7 +63,7 @@ export class JsonObjectRepository {
   async get(key: string): Promise<StoredJson | undefined> {
     return this.call('get', key, async (abortSignal) => {
       try {
-        const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal });
+        const out = await this.s3.send(withCallSignal(new GetObjectCommand({ Bucket: this.bucket, Key: key }), abortSignal));
         const text = (await out.Body?.transformToString('utf-8')) ?? '';
         let value: unknown;
         try {
@@ -82,20 +83,18 @@ export class JsonObjectRepository {
   /** Writes one JSON object with SSE and content type; returns the new ETag. A lost condition throws `conflict`. */
   async put(key: string, value: unknown, condition: PutCondition = {}): Promise<string> {
     return this.call('put', key, async (abortSignal) => {
-      const out = await this.s3.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: key,
-          Body: JSON.stringify(value),
-          ContentType: 'application/json',
-          ...this.sse,
-          // Ceph RGW compares If-Match against the bare ETag and rejects the quoted form that GetObject returns;
-          // AWS S3 and MinIO accept both, so the bare value works everywhere.
-          IfMatch: condition.ifMatch ? unquote(condition.ifMatch) : undefined,
-          IfNoneMatch: condition.ifNoneMatch,
-        }),
-        { abortSignal },
-      );
+      const command = new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Body: JSON.stringify(value),
+        ContentType: 'application/json',
+        ...this.sse,
+        // Ceph RGW compares If-Match against the bare ETag and rejects the quoted form that GetObject returns;
+        // AWS S3 and MinIO accept both, so the bare value works everywhere.
+        IfMatch: condition.ifMatch ? unquote(condition.ifMatch) : undefined,
+        IfNoneMatch: condition.ifNoneMatch,
+      });
+      const out = await this.s3.send(withCallSignal(command, abortSignal));
       return out.ETag ?? '';
     });
   }
@@ -118,7 +117,7 @@ export class JsonObjectRepository {
   /** Writes a text object (audit JSON lines) with SSE; create-only. */
   async putText(key: string, body: string, contentType: string): Promise<void> {
     await this.call('put', key, (abortSignal) =>
-      this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType, ...this.sse, IfNoneMatch: '*' }), { abortSignal }),
+      this.s3.send(withCallSignal(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType, ...this.sse, IfNoneMatch: '*' }), abortSignal)),
     );
   }
 
@@ -131,7 +130,7 @@ export class JsonObjectRepository {
   async delete(key: string, condition: { ifMatch?: string } = {}): Promise<void> {
     await this.call('delete', key, async (abortSignal) => {
       try {
-        await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, IfMatch: condition.ifMatch ? unquote(condition.ifMatch) : undefined }), { abortSignal });
+        await this.s3.send(withCallSignal(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, IfMatch: condition.ifMatch ? unquote(condition.ifMatch) : undefined }), abortSignal));
       } catch (err) {
         if ((err as { name?: string })?.name === 'NoSuchKey') return;
         throw err;
@@ -143,8 +142,7 @@ export class JsonObjectRepository {
   async listPage(prefix: string, nextToken?: string, pageSize = 1000): Promise<ListPage> {
     return this.call('list', prefix, async (abortSignal) => {
       const out = await this.s3.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: nextToken, MaxKeys: pageSize }),
-        { abortSignal },
+        withCallSignal(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: nextToken, MaxKeys: pageSize }), abortSignal),
       );
       const contents = (out.Contents ?? []).filter((o) => o.Key);
       return {
@@ -172,7 +170,7 @@ export class JsonObjectRepository {
    */
   async ping(): Promise<number> {
     const started = performance.now();
-    await this.call('probe', '', (abortSignal) => this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, MaxKeys: 1 }), { abortSignal }));
+    await this.call('probe', '', (abortSignal) => this.s3.send(withCallSignal(new ListObjectsV2Command({ Bucket: this.bucket, MaxKeys: 1 }), abortSignal)));
     return performance.now() - started;
   }
 
@@ -188,7 +186,8 @@ export class JsonObjectRepository {
 
   /**
    * Runs one S3 operation (SDK attempts and reading the body included) within S3_TIMEOUT_MS: the abort signal
-   * cancels the HTTP request, and the race guarantees the caller is answered even if something below ignores it.
+   * cancels the HTTP request (withCallSignal carries it to the socket), and the race guarantees the caller is
+   * answered even if something below ignores it.
    */
   private async call<T>(op: StorageOperation, key: string, fn: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
     const started = performance.now();

@@ -1,6 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import type { FactoryProvider } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
+import { CallBoundHttpHandler, carryCallSignals } from './s3-call-signal.js';
 
 export const S3_CLIENT = Symbol('S3_CLIENT');
 
@@ -12,7 +13,7 @@ export const s3ClientProvider: FactoryProvider<S3Client> = {
   provide: S3_CLIENT,
   inject: [AppConfig],
   useFactory: ({ values: { s3 } }: AppConfig) =>
-    new S3Client({
+    carryCallSignals(new S3Client({
       region: s3.region,
       endpoint: s3.endpoint,
       forcePathStyle: s3.forcePathStyle,
@@ -21,8 +22,10 @@ export const s3ClientProvider: FactoryProvider<S3Client> = {
       // and objects here are a few hundred bytes.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
+      // The middleware stack is resolved once per command class, not per call (see s3-call-signal.ts).
+      cacheMiddleware: true,
       ...s3Bounds(s3.timeoutMs),
-    }),
+    })),
 };
 
 /**
@@ -32,17 +35,18 @@ export const s3ClientProvider: FactoryProvider<S3Client> = {
  * gets one retry within what is left. The SDK's standard retry strategy waits a fully jittered exponential backoff
  * (base 100 ms) between attempts and draws from a retry quota, so a fleet of replicas does not hammer a struggling
  * S3. `throwOnRequestTimeout`: without it the locked node-http-handler only logs a warning when requestTimeout
- * passes and keeps waiting; socketTimeout ends a socket that goes silent.
+ * passes and keeps waiting; socketTimeout ends a socket that goes silent. The handler also aborts each request with
+ * its call's signal (CallBoundHttpHandler).
  */
 export function s3Bounds(timeoutMs: number) {
   return {
     maxAttempts: 2,
     retryMode: 'standard' as const,
-    requestHandler: {
+    requestHandler: new CallBoundHttpHandler({
       connectionTimeout: Math.min(timeoutMs, 2000),
       requestTimeout: timeoutMs,
       throwOnRequestTimeout: true,
       socketTimeout: timeoutMs,
-    },
+    }),
   };
 }

@@ -1,21 +1,80 @@
-import { Injectable } from '@nestjs/common';
-import { calendar, calendar_v3 } from '@googleapis/calendar';
-import { docs, docs_v1 } from '@googleapis/docs';
-import { drive, drive_v3 } from '@googleapis/drive';
-import { gmail, gmail_v1 } from '@googleapis/gmail';
-import { people, people_v1 } from '@googleapis/people';
-import { sheets, sheets_v4 } from '@googleapis/sheets';
-import { tasks, tasks_v1 } from '@googleapis/tasks';
+import { Injectable, Logger } from '@nestjs/common';
+import type { calendar_v3 } from '@googleapis/calendar';
+import type { docs_v1 } from '@googleapis/docs';
+import type { drive_v3 } from '@googleapis/drive';
+import type { gmail_v1 } from '@googleapis/gmail';
+import type { people_v1 } from '@googleapis/people';
+import type { sheets_v4 } from '@googleapis/sheets';
+import type { tasks_v1 } from '@googleapis/tasks';
+import type { OAuth2Client } from 'google-auth-library';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { LazyImport } from '../common/lazy-import.js';
 import { AppConfig } from '../config/app-config.js';
-import type { UserGoogleClient } from '../credentials/google-client.cache.js';
-import { GoogleDeadlines } from './google-transport.js';
+import { googleAuthLibrary, type UserGoogleClient } from '../credentials/google-client.cache.js';
 
-/** The per-API googleapis clients of a user, built once per user and cached with their authenticated client. */
+/** The Google APIs a call can name (GoogleCaller.call's `api`), one googleapis package each. */
+export type GoogleApiName = 'Gmail' | 'Drive' | 'Calendar' | 'Docs' | 'Sheets' | 'People' | 'Tasks';
+
+interface ApiClients {
+  Gmail: gmail_v1.Gmail;
+  Drive: drive_v3.Drive;
+  Calendar: calendar_v3.Calendar;
+  Docs: docs_v1.Docs;
+  Sheets: sheets_v4.Sheets;
+  People: people_v1.People;
+  Tasks: tasks_v1.Tasks;
+}
+
+/** What every client of every user is made with (one keep-alive pool, one transport; see the constructor). */
+interface ClientOptions {
+  rootUrl: string;
+  retry: false;
+  agent: HttpAgent;
+  fetchImplementation: typeof fetch;
+}
+
+/** What one user's client of an API is built from: the shared options and the user's OAuth2 client. */
+type BuildOptions = ClientOptions & { auth: OAuth2Client };
+
+type ClientFactory<K extends GoogleApiName> = (options: BuildOptions) => ApiClients[K];
+
+/** An API's client factory from its package, imported when first asked for (the import stays a literal per package). */
+function fromPackage<M, C>(load: () => Promise<M>, make: (module: M, options: BuildOptions) => C): () => Promise<(options: BuildOptions) => C> {
+  return async () => {
+    const module = await load();
+    return (options) => make(module, options);
+  };
+}
+
+/** Each API's package, imported on the first call to that API (GoogleApis.ready). */
+const IMPORTERS: { [K in GoogleApiName]: () => Promise<ClientFactory<K>> } = {
+  Gmail: fromPackage(() => import('@googleapis/gmail'), (m, o) => m.gmail({ version: 'v1', ...o })),
+  Drive: fromPackage(() => import('@googleapis/drive'), (m, o) => m.drive({ version: 'v3', ...o })),
+  Calendar: fromPackage(() => import('@googleapis/calendar'), (m, o) => m.calendar({ version: 'v3', ...o })),
+  Docs: fromPackage(() => import('@googleapis/docs'), (m, o) => m.docs({ version: 'v1', ...o })),
+  Sheets: fromPackage(() => import('@googleapis/sheets'), (m, o) => m.sheets({ version: 'v4', ...o })),
+  People: fromPackage(() => import('@googleapis/people'), (m, o) => m.people({ version: 'v1', ...o })),
+  Tasks: fromPackage(() => import('@googleapis/tasks'), (m, o) => m.tasks({ version: 'v1', ...o })),
+};
+
+/**
+ * The per-API googleapis clients of a user, built once per user and cached with their authenticated client.
+ *
+ * Each API's package (with google-auth-library and the transport, google-transport.ts) is imported on the first call
+ * to that API, not at boot:
+ * together they take about 16 MB of resident memory when imported, which a replica that serves no Workspace call
+ * never needs.
+ * GoogleCaller awaits `ready(api)` before it runs a call; once loaded, getting a client is synchronous (a cached
+ * factory and the user's cached client), so a warm call awaits nothing more than before.
+ */
 @Injectable()
 export class GoogleApis {
-  private readonly options: { rootUrl: string; retry: false; agent: HttpAgent; fetchImplementation: typeof fetch };
+  private readonly logger = new Logger('GoogleApis');
+  private readonly rootUrl: string;
+  /** The options every client is made with; their transport (google-transport.ts) is imported on first use too. */
+  private readonly options: LazyImport<ClientOptions>;
+  private readonly factories: { [K in GoogleApiName]: LazyImport<ClientFactory<K>> };
 
   constructor(config: AppConfig) {
     const g = config.values.google;
@@ -32,7 +91,35 @@ export class GoogleApis {
     // would hang the request for good), and the Google emulator speaks http/1.1 only.
     const pool = { keepAlive: true, scheduling: 'lifo' as const, maxFreeSockets: 256 };
     const agent = new URL(g.apiRootUrl).protocol === 'http:' ? new HttpAgent(pool) : new HttpsAgent(pool);
-    this.options = { rootUrl: g.apiRootUrl, retry: false, agent, fetchImplementation: new GoogleDeadlines(g.httpTimeoutMs).fetch() };
+    this.rootUrl = g.apiRootUrl;
+    const failed = (api: string) => (err: unknown) => this.logger.error({ msg: 'Google API library failed to load', api, error: (err as Error)?.name, detail: (err as Error)?.message });
+    this.options = new LazyImport('The Google API client', async () => {
+      const { GoogleDeadlines } = await import('./google-transport.js');
+      return { rootUrl: g.apiRootUrl, retry: false as const, agent, fetchImplementation: new GoogleDeadlines(g.httpTimeoutMs).fetch() };
+    }, failed('transport'));
+    const lazy = <K extends GoogleApiName>(api: K) =>
+      new LazyImport(`The ${api} API`, IMPORTERS[api], failed(api));
+    this.factories = { Gmail: lazy('Gmail'), Drive: lazy('Drive'), Calendar: lazy('Calendar'), Docs: lazy('Docs'), Sheets: lazy('Sheets'), People: lazy('People'), Tasks: lazy('Tasks') };
+  }
+
+  /**
+   * Resolves once `api`'s package, google-auth-library and the transport are loaded (the first call imports them;
+   * concurrent first calls share the imports); undefined when they already are, so the warm path awaits nothing. A
+   * failed import rejects with a 503 naming what is unavailable.
+   */
+  ready(api: GoogleApiName): Promise<unknown> | undefined {
+    if (this.factories[api].loaded && this.options.loaded && googleAuthLibrary.loaded) return undefined;
+    return Promise.all([googleAuthLibrary.load(), this.options.load(), this.factories[api].load()]);
+  }
+
+  /** The user's client of `api`, built on first use; `ready(api)` must have resolved. */
+  private client<K extends GoogleApiName>(user: UserGoogleClient, api: K): ApiClients[K] {
+    return user.api(api, (auth) => {
+      const factory = this.factories[api].loaded;
+      const options = this.options.loaded;
+      if (!factory || !options) throw new Error(`The ${api} client library is not loaded: await GoogleApis.ready('${api}') first (GoogleCaller.call does).`);
+      return factory({ auth, ...options });
+    });
   }
 
   /**
@@ -40,41 +127,41 @@ export class GoogleApis {
    * client-wide one is not applied to it), so an upload names it again.
    */
   get uploadOptions(): { rootUrl: string } {
-    return { rootUrl: this.options.rootUrl };
+    return { rootUrl: this.rootUrl };
   }
 
   /** Gmail v1. */
   gmail(user: UserGoogleClient): gmail_v1.Gmail {
-    return user.api('gmail', (auth) => gmail({ version: 'v1', auth, ...this.options }));
+    return this.client(user, 'Gmail');
   }
 
   /** Drive v3. */
   drive(user: UserGoogleClient): drive_v3.Drive {
-    return user.api('drive', (auth) => drive({ version: 'v3', auth, ...this.options }));
+    return this.client(user, 'Drive');
   }
 
   /** Calendar v3. */
   calendar(user: UserGoogleClient): calendar_v3.Calendar {
-    return user.api('calendar', (auth) => calendar({ version: 'v3', auth, ...this.options }));
+    return this.client(user, 'Calendar');
   }
 
   /** Docs v1. */
   docs(user: UserGoogleClient): docs_v1.Docs {
-    return user.api('docs', (auth) => docs({ version: 'v1', auth, ...this.options }));
+    return this.client(user, 'Docs');
   }
 
   /** Sheets v4. */
   sheets(user: UserGoogleClient): sheets_v4.Sheets {
-    return user.api('sheets', (auth) => sheets({ version: 'v4', auth, ...this.options }));
+    return this.client(user, 'Sheets');
   }
 
   /** People v1 (contacts). */
   people(user: UserGoogleClient): people_v1.People {
-    return user.api('people', (auth) => people({ version: 'v1', auth, ...this.options }));
+    return this.client(user, 'People');
   }
 
   /** Tasks v1. */
   tasks(user: UserGoogleClient): tasks_v1.Tasks {
-    return user.api('tasks', (auth) => tasks({ version: 'v1', auth, ...this.options }));
+    return this.client(user, 'Tasks');
   }
 }

@@ -8,6 +8,7 @@ import { AuditLog } from '../observability/audit-log.js';
 import { Metrics } from '../observability/metrics.js';
 import { SessionStore } from '../sessions/session.store.js';
 import { googleStatus, insufficientScope, mapGoogleApiError } from './google-api.errors.js';
+import { GoogleApis, type GoogleApiName } from './google-apis.js';
 import { missingScope, ScopeNeed } from '../common/google-scopes.js';
 
 export interface CallOptions {
@@ -54,13 +55,14 @@ export class GoogleCaller {
     private readonly sessions: SessionStore,
     private readonly metrics: Metrics,
     private readonly audit: AuditLog,
+    private readonly apis: GoogleApis,
   ) {}
 
   /**
    * Calls `fn` with the user's client for `api`; `need` names the scopes the call requires. A call with an `action`
    * changes the user's Workspace and goes into the audit trail, done or failed.
    */
-  async call<T>(email: string, api: string, need: ScopeNeed, fn: (user: UserGoogleClient) => Promise<T>, opts: CallOptions = {}): Promise<T> {
+  async call<T>(email: string, api: GoogleApiName, need: ScopeNeed, fn: (user: UserGoogleClient) => Promise<T>, opts: CallOptions = {}): Promise<T> {
     if (!opts.action) return this.run(email, api, need, fn, opts);
     const detail = { action: opts.action, ...(opts.target ? { target: opts.target } : {}) };
     try {
@@ -74,12 +76,14 @@ export class GoogleCaller {
     }
   }
 
-  private async run<T>(email: string, api: string, need: ScopeNeed, fn: (user: UserGoogleClient) => Promise<T>, opts: CallOptions): Promise<T> {
+  private async run<T>(email: string, api: GoogleApiName, need: ScopeNeed, fn: (user: UserGoogleClient) => Promise<T>, opts: CallOptions): Promise<T> {
     const policy: RetryPolicy = { retries: opts.idempotent === false ? 0 : RETRIES, retryReset: !opts.action };
     try {
       let creds: GoogleCredentials = await this.credentials.getValid(email);
       const missing = missingScope(need, creds.scopes);
       if (missing) throw insufficientScope(missing);
+      const loading = this.apis.ready(api); // the API's library, on the first call to it (google-apis.ts)
+      if (loading) await loading;
       let refreshed = false;
       for (let round = 0; ; round++) {
         try {

@@ -10,7 +10,16 @@ import { REQUIRED_SCOPES, ScopeNeed, scopesToRequest, unmetNeeds } from '../comm
 
 const SCOPE_NEEDS = 'workspace:scopeNeeds';
 
-type RoutedRequest = { routeOptions?: { url?: string }; [PRINCIPAL]?: Principal };
+/** Where TokenScopeGuard leaves the route's declared needs on the request, for ScopeChallengeFilter. */
+export const DECLARED_NEEDS = Symbol('declaredScopeNeeds');
+
+/** A Workspace request as the guard and the challenge filter see it. */
+export type ScopedRequest = { routeOptions?: { url?: string }; [PRINCIPAL]?: Principal; [DECLARED_NEEDS]?: readonly ScopeNeed[] };
+
+/** What an OAuth client does when a scope is missing: authorize again, asking for it too. */
+export function authorizeAgainStep(scopes: readonly string[]): string {
+  return `Authorize again at /oauth/authorize with scope "${scopes.join(' ')}" added to the scopes you already use (the user is asked at Google), then retry with the new token.`;
+}
 
 /**
  * Declares the kinds of Google call a route makes (each one needs one of its scopes); TokenScopeGuard checks the
@@ -37,7 +46,7 @@ export function insufficientTokenScope(resource: Parameters<typeof insufficientS
   const all = scopesToRequest(needs);
   const missing = scopesToRequest(unmet).join(' ');
   const how = oauthClient
-    ? `Authorize again at /oauth/authorize with scope "${all.join(' ')}" added to the scopes you already use, then retry with the new token.`
+    ? authorizeAgainStep(all)
     : 'Add it to GOOGLE_SCOPES and have the user sign in again at /auth/google to grant it.';
   return new DomainError(
     403,
@@ -63,7 +72,8 @@ export class TokenScopeGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const needs = declaredNeeds(this.reflector, context);
     if (!needs?.length) throw new Error(`${context.getClass().name}.${context.getHandler().name} declares no @RequiresScope`);
-    const request = context.switchToHttp().getRequest<RoutedRequest>();
+    const request = context.switchToHttp().getRequest<ScopedRequest>();
+    request[DECLARED_NEEDS] = needs;
     const principal = request[PRINCIPAL];
     if (!principal) throw new Error('TokenScopeGuard runs after the bearer guard');
     const unmet = unmetNeeds(needs, tokenScopes(principal.claims));

@@ -1,4 +1,4 @@
-import { Controller, Get, Query, UseGuards, UseInterceptors } from '@nestjs/common';
+import { Controller, Get, Query, UseGuards, UseFilters } from '@nestjs/common';
 import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiZodQuery } from '../common/zod-openapi.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
@@ -9,7 +9,7 @@ import { calendarEventsQuery, driveFilesQuery, gmailMessagesQuery } from './work
 import type { CalendarEventsQuery, DriveFilesQuery, GmailMessagesQuery } from './workspace.queries.js';
 import { WorkspaceService } from './workspace.service.js';
 import { RequiresScope, TokenScopeGuard } from './token-scope.guard.js';
-import { ScopeChallengeInterceptor } from './scope-challenge.interceptor.js';
+import { ScopeChallengeFilter } from './scope-challenge.filter.js';
 
 /** Workspace routes; `{userId}` is `me` or the caller's own email (UserIsolationGuard). */
 @ApiTags('workspace')
@@ -17,7 +17,7 @@ import { ScopeChallengeInterceptor } from './scope-challenge.interceptor.js';
 @ApiParam({ name: 'userId', description: '`me` or your own email' })
 @Controller('v1/users/:userId')
 @UseGuards(UserIsolationGuard, TokenScopeGuard)
-@UseInterceptors(ScopeChallengeInterceptor)
+@UseFilters(ScopeChallengeFilter)
 export class WorkspaceController {
   constructor(private readonly workspace: WorkspaceService) {}
 

@@ -2,11 +2,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { envSchema } from '../../src/config/config.schema.js';
+import { imageRuntimeEnv } from '../../bench/image-runtime.js';
 
 /** Every manifest and the compose file parse, and agree with the code: probe paths, ports, variable names. */
 const ROOT = join(import.meta.dirname, '../..');
 const CONTROLLER_SOURCES = ['src/health/health.controller.ts'].map((f) => readFileSync(join(ROOT, f), 'utf8')).join('\n');
-const KNOWN_ENV = new Set([...Object.keys(envSchema.shape), 'NODE_ENV', 'NODE_OPTIONS']);
+const KNOWN_ENV = new Set([...Object.keys(envSchema.shape), 'NODE_ENV', 'NODE_OPTIONS', 'MALLOC_ARENA_MAX']);
 
 function documents(file: string): Array<Record<string, any>> {
   return parseAllDocuments(readFileSync(join(ROOT, file), 'utf8')).map((d) => {
@@ -99,5 +100,17 @@ describe('deployment files', () => {
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/^CMD \["node", "dist\/main.js"\]$/m);
     expect(dockerfile).toMatch(/HEALTHCHECK[\s\S]*\/health\/live/);
+  });
+
+  it('the image runs with its memory settings, the Deployment and compose keep them, and the benchmark runs the service with them', () => {
+    const image = imageRuntimeEnv(join(ROOT, 'Dockerfile'));
+    expect(image).toEqual({ MALLOC_ARENA_MAX: '2' });
+    // Environment set by a manifest replaces the image's: neither may set MALLOC_ARENA_MAX to something else.
+    const [container] = documents('deploy/kubernetes/deployment.yaml')[0].spec.template.spec.containers;
+    expect(container.env.some((e: { name: string }) => e.name === 'MALLOC_ARENA_MAX')).toBe(false);
+    const [compose] = documents('docker-compose.yml');
+    expect(compose.services.broker.environment.MALLOC_ARENA_MAX).toBeUndefined();
+    // The bench's service processes take the image's settings from the Dockerfile (bench/image-runtime.ts).
+    for (const file of ['bench/processes.ts', 'bench/seeded-processes.ts']) expect(readFileSync(join(ROOT, file), 'utf8')).toMatch(/\.\.\.imageRuntimeEnv\(\), \.\.\.serviceEnv\(/);
   });
 });

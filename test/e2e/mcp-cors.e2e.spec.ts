@@ -70,13 +70,22 @@ describe('CORS for browser-based MCP and OAuth clients', () => {
       expect({ path, status: res.status, acao: res.headers.get('access-control-allow-origin') }).toEqual({ path, status: 200, acao: '*' });
       expect(res.headers.get('access-control-allow-credentials')).toBeNull();
     }
-    const pre = await preflight(`${closed.url}/oauth/token`, EVIL, 'content-type');
-    expect(pre.status).toBe(204);
-    expect(pre.headers.get('access-control-allow-origin')).toBe('*');
+    for (const path of ['/oauth/token', '/.well-known/oauth-protected-resource/v1/users/me/gmail', '/.well-known/jwks.json']) {
+      const pre = await preflight(`${closed.url}${path}`, EVIL, 'content-type');
+      expect({ path, status: pre.status, acao: pre.headers.get('access-control-allow-origin') }).toEqual({ path, status: 204, acao: '*' });
+    }
+    // With CORS_ORIGINS set, they are open to the listed origins only.
+    expect((await fetch(`${listed.url}/.well-known/oauth-authorization-server`, { headers: { origin: APP } })).headers.get('access-control-allow-origin')).toBe(APP);
+    expect((await fetch(`${listed.url}/.well-known/oauth-authorization-server`, { headers: { origin: EVIL } })).headers.get('access-control-allow-origin')).toBeNull();
   });
 
-  it('other routes stay without CORS', async () => {
-    const res = await fetch(`${listed.url}/health/live`, { headers: { origin: APP } });
-    expect(res.headers.get('access-control-allow-origin')).toBeNull();
+  it('other routes stay without CORS: no grant on their answers, and their preflights are refused', async () => {
+    const token = (await signIn(listed, world, 'cors-other@example.com')).access_token;
+    for (const [path, headers] of [['/health/live', {}], ['/health/ready', {}], ['/auth/session', { authorization: `Bearer ${token}` }], ['/v1/users/me/gmail/messages', { authorization: `Bearer ${token}` }]] as const) {
+      const res = await fetch(`${listed.url}${path}`, { headers: { origin: APP, ...headers } });
+      expect({ path, status: res.status, acao: res.headers.get('access-control-allow-origin') }).toEqual({ path, status: 200, acao: null });
+      const pre = await preflight(`${listed.url}${path}`, APP);
+      expect({ path, status: pre.status, acao: pre.headers.get('access-control-allow-origin') }).toEqual({ path, status: 405, acao: null }); // OPTIONS is not one of their methods
+    }
   });
 });

@@ -67,14 +67,14 @@ describe('Operations: metrics, request logs, audit trail, OpenAPI', () => {
     }
   });
 
-  it('writes one log line per request, with the caller\'s X-Request-Id, and never the callback code', async () => {
-    const res = await fetch(`${sut.url}/health/live`, { headers: { 'x-request-id': 'trace-abc-123' } });
+  it('writes one log line per request (liveness probes excepted), with the caller\'s X-Request-Id, and never the callback code', async () => {
+    const res = await fetch(`${sut.url}/health/ready`, { headers: { 'x-request-id': 'trace-abc-123' } });
     expect(res.headers.get('x-request-id')).toBe('trace-abc-123');
-    const generated = (await fetch(`${sut.url}/health/live`)).headers.get('x-request-id');
+    const generated = (await fetch(`${sut.url}/health/ready`)).headers.get('x-request-id');
     expect(generated).toMatch(/^[0-9a-f-]{36}$/);
     const lines = sut.logs.lines.map((l) => l.message as Record<string, unknown>).filter((m) => m && m.msg === 'request');
     const mine = lines.filter((m) => m.reqId === 'trace-abc-123');
-    expect(mine).toEqual([expect.objectContaining({ method: 'GET', route: '/health/live', path: '/health/live', status: 200, ms: expect.any(Number) })]);
+    expect(mine).toEqual([expect.objectContaining({ method: 'GET', route: '/health/ready', path: '/health/ready', status: 200, ms: expect.any(Number) })]);
     expect(lines.filter((m) => m.reqId === generated)).toHaveLength(1);
     const callbacks = lines.filter((m) => m.route === '/auth/google/callback');
     expect(callbacks.length).toBeGreaterThan(0);

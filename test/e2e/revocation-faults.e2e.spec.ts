@@ -1,6 +1,7 @@
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { FaultProxy, type FaultRule } from '../support/fault-proxy.js';
-import { getWithBearer, readObject, type Service, signIn, startService, startWorld, type World } from '../support/harness.js';
+import { getWithBearer, readObject, type Service, signIn, startService, startSignIn, startWorld, type World } from '../support/harness.js';
+import { Browser } from '../support/http-client.js';
 
 /**
  * Revocation under faults: each step's request dropped (reset, never reached the server) and each step's answer
@@ -8,6 +9,24 @@ import { getWithBearer, readObject, type Service, signIn, startService, startWor
  * revoked at Google. The SDK retries an S3 call once by itself, so a step is made to fail by faulting every attempt
  * until the first revoke call has answered.
  */
+/**
+ * Whether the S3 under test honours If-Match on DeleteObject (AWS S3 and the embedded server do; Ceph RGW 16, which
+ * CI also runs, deletes regardless): a stale ETag must be refused with 412.
+ */
+async function deleteHonoursIfMatch(world: World): Promise<boolean> {
+  const Key = `probe/conditional-delete-${Date.now()}.json`;
+  const first = await world.admin.send(new PutObjectCommand({ Bucket: world.bucket, Key, Body: '{"v":1}' }));
+  await world.admin.send(new PutObjectCommand({ Bucket: world.bucket, Key, Body: '{"v":2}' }));
+  try {
+    await world.admin.send(new DeleteObjectCommand({ Bucket: world.bucket, Key, IfMatch: first.ETag }));
+    return false;
+  } catch (err) {
+    if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 412) throw err;
+    await world.admin.send(new DeleteObjectCommand({ Bucket: world.bucket, Key }));
+    return true;
+  }
+}
+
 describe('Revocation finishes or can be finished, whatever step fails', () => {
   let world: World;
   let s3Proxy: FaultProxy;
@@ -150,5 +169,53 @@ describe('Revocation finishes or can be finished, whatever step fails', () => {
     expect(span).toBeLessThan(300); // all were sent before the first one answered
     expect(ms).toBeLessThan(6 * 300);
     expect(await keysOf(email, tokens.map((t) => t.session_id))).toEqual([]);
+  });
+  it('reads the credentials once, and ends the sessions while Google revokes and the credentials are deleted', async () => {
+    const email = 'round-trips@example.com';
+    const signedIn = await signIn(sut, world, email);
+    await new Promise((r) => setTimeout(r, 250)); // past SESSION_CACHE_TTL_MS: the session is checked in S3 too
+    googleProxy.inject({ method: 'POST', path: '/revoke', fault: 'latency', ms: 800 });
+    const started = Date.now();
+    expect((await revoke(signedIn.access_token)).status).toBe(200);
+    expect(s3Proxy.seen('GET', `/${world.bucket}/credentials/`).filter((r) => r.at >= started)).toHaveLength(1);
+    const googleRevoke = googleProxy.seen('POST', '/revoke').filter((r) => r.at >= started)[0];
+    const credentialsDelete = s3Proxy.seen('DELETE', `/${world.bucket}/credentials/`).filter((r) => r.at >= started)[0];
+    const sessionDelete = s3Proxy.seen('DELETE', new RegExp(`^/${world.bucket}/sessions/[A-Za-z0-9_-]{43}\\.json$`)).filter((r) => r.at >= started)[0];
+    expect(credentialsDelete.at).toBeGreaterThanOrEqual(googleRevoke.at + 800); // never before Google confirmed
+    expect(sessionDelete.at).toBeLessThan(credentialsDelete.at); // the sessions ended meanwhile
+    expect(await keysOf(email, [signedIn.session_id])).toEqual([]);
+  });
+
+  it('a sign-in that lands after Google confirmed, before the credentials delete, keeps its new grant (the delete is of the version read)', async () => {
+    const email = 'regrant-during-revoke@example.com';
+    // A replica whose S3 timeout outlasts the injected latency.
+    const patient = await startService(world, { S3_ENDPOINT: s3Proxy.url, S3_TIMEOUT_MS: '10000', SESSION_CACHE_TTL_MS: '200' });
+    try {
+      const first = await signIn(patient, world, email);
+      const oldGrant = String((await readObject(world, `credentials/${email}.json`)).json.refresh_token);
+      s3Proxy.inject({ method: 'DELETE', path: `/${world.bucket}/credentials/`, fault: 'latency', ms: 3000 });
+      const started = Date.now();
+      const revoking = fetch(`${patient.url}/auth/revoke`, { method: 'POST', headers: { authorization: `Bearer ${first.access_token}` } });
+      while (!s3Proxy.seen('DELETE', `/${world.bucket}/credentials/`).some((r) => r.at >= started)) await new Promise((r) => setTimeout(r, 20));
+      expect(await grantAlive(oldGrant)).toBe(false); // Google confirmed: the delete is on its way
+      // Meanwhile the user signs in again on another replica: Google issues a new grant, written to S3 first.
+      const browser = new Browser();
+      const location = await startSignIn(other, browser, email);
+      expect((await browser.get(await world.google.approve(`${location}&prompt=consent`, { email }))).status).toBe(200);
+      const newGrant = String((await readObject(world, `credentials/${email}.json`)).json.refresh_token);
+      expect(newGrant).not.toBe(oldGrant);
+      expect((await revoking).status).toBe(200);
+      expect(await grantAlive(newGrant)).toBe(true); // never revoked at Google: only the grant read was
+      if (await deleteHonoursIfMatch(world)) {
+        // The delete was of the version the revocation read: the new grant is still stored.
+        expect((await readObject(world, `credentials/${email}.json`)).json.refresh_token).toBe(newGrant);
+      } else {
+        // An S3 that ignores If-Match on deletes (README, Failure model) deletes the newer version too: the user
+        // signs in once more. Nothing else is lost: the old grant is revoked, the new one is alive at Google.
+        await expect(readObject(world, `credentials/${email}.json`)).rejects.toMatchObject({ name: 'NotFound' });
+      }
+    } finally {
+      await patient.close();
+    }
   });
 });

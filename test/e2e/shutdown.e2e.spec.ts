@@ -1,3 +1,4 @@
+import { Agent, get } from 'node:http';
 import { getWithBearer, signIn, startWorld, World } from '../support/harness.js';
 import { buildForReplicas, Replica, startReplica } from '../support/replica.js';
 
@@ -27,6 +28,16 @@ describe('Graceful shutdown (SIGTERM to a running process)', () => {
     const ready = await fetch(`${replica.url}/health/ready`);
     expect(ready.status).toBe(503);
     expect(await ready.json()).toMatchObject({ status: 'shutting_down' });
+    // Liveness stays 200 while draining (the process is alive; a restart now would cut the drain short), and its
+    // answer closes the connection like every other answer, so no kept-alive socket holds the shutdown open.
+    const agent = new Agent({ keepAlive: true });
+    const live = await new Promise<{ status?: number; connection?: string }>((resolve, reject) => {
+      get(`${replica.url}/health/live`, { agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode, connection: res.headers.connection }));
+      }).on('error', reject);
+    }).finally(() => agent.destroy());
+    expect(live).toEqual({ status: 200, connection: 'close' });
     const answered = await slow; // the in-flight request still gets its whole answer
     expect(answered.status).toBe(502);
     expect(answered.body).toMatchObject({ statusCode: 502, message: expect.any(String) });

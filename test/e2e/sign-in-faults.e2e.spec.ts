@@ -175,6 +175,28 @@ describe('Sign-in under faults', () => {
       expect(elapsed).toBeLessThan(S3_TIMEOUT_MS + 1500);
     });
 
+    it('after the code exchange, writes the credentials, the session, its index entry and the spent mark at once', async () => {
+      const { browser, callbackUrl } = await approved('one-round@example.com');
+      // The credentials write takes 400 ms: the other writes start without waiting for it.
+      s3.inject({ method: 'PUT', path: /\/credentials\//, fault: 'latency', ms: 400 });
+      const started = Date.now();
+      const res = await browser.get(callbackUrl);
+      expect(res.status).toBe(200);
+      const puts = s3.seen('PUT').filter((r) => r.at >= started);
+      const at = (path: RegExp) => puts.filter((r) => path.test(r.path)).map((r) => r.at);
+      const [claim, spent] = at(MARKER);
+      const [credentials] = at(/\/credentials\//);
+      const [session] = at(/\/sessions\/[A-Za-z0-9_-]{43}\.json$/);
+      const [index] = at(/\/sessions\/by-user\//);
+      expect([claim, spent, credentials, session, index].every((t) => typeof t === 'number')).toBe(true);
+      for (const t of [spent, session, index]) expect(Math.abs(t - credentials)).toBeLessThan(400);
+      expect(claim).toBeLessThanOrEqual(credentials); // the state is claimed before the code goes to Google
+      // Google sent a refresh token and every other field: nothing stored could change what is written.
+      expect(s3.seen('GET', /\/credentials\//).filter((r) => r.at >= started)).toHaveLength(0);
+      const { access_token } = (await res.json()) as { access_token: string };
+      expect((await getWithBearer(sut, '/auth/session', access_token)).status).toBe(200);
+    });
+
     it('completes the sign-in when S3 applied the state marker but its answer was lost', async () => {
       const { browser, callbackUrl } = await approved('lost-marker@example.com');
       s3.inject({ method: 'PUT', path: MARKER, fault: 'drop-answer' });

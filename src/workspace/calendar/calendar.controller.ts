@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UseGuards, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UseGuards, UseFilters } from '@nestjs/common';
 import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiZodBody, ApiZodQuery } from '../../common/zod-openapi.js';
 import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
@@ -9,7 +9,7 @@ import { calendarQuery, eventPatchBody, freeBusyBody, googleId, newEventBody } f
 import type { CalendarQuery, EventPatchBody, FreeBusyBody, NewEventBody } from './calendar.schemas.js';
 import { CalendarService } from './calendar.service.js';
 import { RequiresScope, TokenScopeGuard } from '../token-scope.guard.js';
-import { ScopeChallengeInterceptor } from '../scope-challenge.interceptor.js';
+import { ScopeChallengeFilter } from '../scope-challenge.filter.js';
 
 const id = new ZodValidationPipe(googleId);
 const which = new ZodValidationPipe(calendarQuery);
@@ -20,7 +20,7 @@ const which = new ZodValidationPipe(calendarQuery);
 @ApiParam({ name: 'userId', description: '`me` or your own email' })
 @Controller('v1/users/:userId/calendar')
 @UseGuards(UserIsolationGuard, TokenScopeGuard)
-@UseInterceptors(ScopeChallengeInterceptor)
+@UseFilters(ScopeChallengeFilter)
 export class CalendarController {
   constructor(private readonly calendar: CalendarService) {}
 

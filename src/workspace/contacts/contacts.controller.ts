@@ -1,4 +1,4 @@
-import { Controller, Get, Param, Query, UseGuards, UseInterceptors } from '@nestjs/common';
+import { Controller, Get, Param, Query, UseGuards, UseFilters } from '@nestjs/common';
 import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiZodQuery } from '../../common/zod-openapi.js';
 import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
@@ -9,7 +9,7 @@ import { contactId, contactSearchQuery } from './contacts.schemas.js';
 import type { ContactSearchQuery } from './contacts.schemas.js';
 import { ContactsService } from './contacts.service.js';
 import { RequiresScope, TokenScopeGuard } from '../token-scope.guard.js';
-import { ScopeChallengeInterceptor } from '../scope-challenge.interceptor.js';
+import { ScopeChallengeFilter } from '../scope-challenge.filter.js';
 
 /** Google Contacts (People API). `{userId}` is `me` or the caller's own email. */
 @ApiTags('contacts')
@@ -17,7 +17,7 @@ import { ScopeChallengeInterceptor } from '../scope-challenge.interceptor.js';
 @ApiParam({ name: 'userId', description: '`me` or your own email' })
 @Controller('v1/users/:userId/contacts')
 @UseGuards(UserIsolationGuard, TokenScopeGuard)
-@UseInterceptors(ScopeChallengeInterceptor)
+@UseFilters(ScopeChallengeFilter)
 export class ContactsController {
   constructor(private readonly contacts: ContactsService) {}
 

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, UseGuards, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, UseGuards, UseFilters } from '@nestjs/common';
 import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiZodBody } from '../../common/zod-openapi.js';
 import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
@@ -10,7 +10,7 @@ import { newDocumentBody, replaceTextBody } from './docs.schemas.js';
 import type { NewDocumentBody, ReplaceTextBody } from './docs.schemas.js';
 import { DocsService } from './docs.service.js';
 import { RequiresScope, TokenScopeGuard } from '../token-scope.guard.js';
-import { ScopeChallengeInterceptor } from '../scope-challenge.interceptor.js';
+import { ScopeChallengeFilter } from '../scope-challenge.filter.js';
 
 const id = new ZodValidationPipe(googleId);
 
@@ -20,7 +20,7 @@ const id = new ZodValidationPipe(googleId);
 @ApiParam({ name: 'userId', description: '`me` or your own email' })
 @Controller('v1/users/:userId/docs/documents')
 @UseGuards(UserIsolationGuard, TokenScopeGuard)
-@UseInterceptors(ScopeChallengeInterceptor)
+@UseFilters(ScopeChallengeFilter)
 export class DocsController {
   constructor(private readonly docs: DocsService) {}
 

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Header, Param, Post, Query, StreamableFile, UseGuards, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Get, Header, Param, Post, Query, StreamableFile, UseGuards, UseFilters } from '@nestjs/common';
 import { ApiBearerAuth, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { ApiZodBody, ApiZodQuery } from '../../common/zod-openapi.js';
 import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
@@ -11,7 +11,7 @@ import { contentQuery, fileQuery, folderBody, uploadBody } from './drive.schemas
 import type { ContentQuery, FileQuery, FolderBody, UploadBody } from './drive.schemas.js';
 import { DriveService } from './drive.service.js';
 import { RequiresScope, TokenScopeGuard } from '../token-scope.guard.js';
-import { ScopeChallengeInterceptor } from '../scope-challenge.interceptor.js';
+import { ScopeChallengeFilter } from '../scope-challenge.filter.js';
 
 const id = new ZodValidationPipe(googleId);
 
@@ -24,7 +24,7 @@ export const DRIVE_UPLOAD_ROUTE = { method: 'POST', url: '/v1/users/:userId/driv
 @ApiParam({ name: 'userId', description: '`me` or your own email' })
 @Controller('v1/users/:userId/drive')
 @UseGuards(UserIsolationGuard, TokenScopeGuard)
-@UseInterceptors(ScopeChallengeInterceptor)
+@UseFilters(ScopeChallengeFilter)
 export class DriveController {
   constructor(private readonly drive: DriveService) {}
 

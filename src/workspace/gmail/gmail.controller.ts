@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, UseGuards, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, UseGuards, UseFilters } from '@nestjs/common';
 import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiZodBody, ApiZodQuery } from '../../common/zod-openapi.js';
 import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
@@ -10,7 +10,7 @@ import { batchQuery, labelChangeBody, outgoingMailBody } from './gmail.schemas.j
 import type { BatchQuery, LabelChangeBody, OutgoingMailBody } from './gmail.schemas.js';
 import { GmailService } from './gmail.service.js';
 import { RequiresScope, TokenScopeGuard } from '../token-scope.guard.js';
-import { ScopeChallengeInterceptor } from '../scope-challenge.interceptor.js';
+import { ScopeChallengeFilter } from '../scope-challenge.filter.js';
 
 const id = new ZodValidationPipe(googleId);
 
@@ -20,7 +20,7 @@ const id = new ZodValidationPipe(googleId);
 @ApiParam({ name: 'userId', description: '`me` or your own email' })
 @Controller('v1/users/:userId/gmail')
 @UseGuards(UserIsolationGuard, TokenScopeGuard)
-@UseInterceptors(ScopeChallengeInterceptor)
+@UseFilters(ScopeChallengeFilter)
 export class GmailController {
   constructor(private readonly gmail: GmailService) {}
 

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Put, Query, UseGuards, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Put, Query, UseGuards, UseFilters } from '@nestjs/common';
 import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiZodBody, ApiZodQuery } from '../../common/zod-openapi.js';
 import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
@@ -10,7 +10,7 @@ import { newSpreadsheetBody, readRangeQuery, writeRangeBody } from './sheets.sch
 import type { NewSpreadsheetBody, ReadRangeQuery, WriteRangeBody } from './sheets.schemas.js';
 import { SheetsService } from './sheets.service.js';
 import { RequiresScope, TokenScopeGuard } from '../token-scope.guard.js';
-import { ScopeChallengeInterceptor } from '../scope-challenge.interceptor.js';
+import { ScopeChallengeFilter } from '../scope-challenge.filter.js';
 
 const id = new ZodValidationPipe(googleId);
 const write = new ZodValidationPipe(writeRangeBody);
@@ -21,7 +21,7 @@ const write = new ZodValidationPipe(writeRangeBody);
 @ApiParam({ name: 'userId', description: '`me` or your own email' })
 @Controller('v1/users/:userId/sheets/spreadsheets')
 @UseGuards(UserIsolationGuard, TokenScopeGuard)
-@UseInterceptors(ScopeChallengeInterceptor)
+@UseFilters(ScopeChallengeFilter)
 export class SheetsController {
   constructor(private readonly sheets: SheetsService) {}
 

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UseGuards, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UseGuards, UseFilters } from '@nestjs/common';
 import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiZodBody, ApiZodQuery } from '../../common/zod-openapi.js';
 import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
@@ -10,7 +10,7 @@ import { newTaskBody, taskListId, taskPatchBody, tasksQuery } from './tasks.sche
 import type { NewTaskBody, TaskPatchBody, TasksQuery } from './tasks.schemas.js';
 import { TasksService } from './tasks.service.js';
 import { RequiresScope, TokenScopeGuard } from '../token-scope.guard.js';
-import { ScopeChallengeInterceptor } from '../scope-challenge.interceptor.js';
+import { ScopeChallengeFilter } from '../scope-challenge.filter.js';
 
 const list = new ZodValidationPipe(taskListId);
 const id = new ZodValidationPipe(googleId);
@@ -21,7 +21,7 @@ const id = new ZodValidationPipe(googleId);
 @ApiParam({ name: 'userId', description: '`me` or your own email' })
 @Controller('v1/users/:userId/tasks')
 @UseGuards(UserIsolationGuard, TokenScopeGuard)
-@UseInterceptors(ScopeChallengeInterceptor)
+@UseFilters(ScopeChallengeFilter)
 export class TasksController {
   constructor(private readonly tasks: TasksService) {}
 
