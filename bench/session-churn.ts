@@ -7,6 +7,9 @@ export interface ChurnSample {
   atSeconds: number;
   rssMb: number;
   heapUsedMb: number;
+  /** What V8 holds for its heap (used or not) and what lives outside it (Buffers, sockets): where RSS growth sits. */
+  heapTotalMb?: number;
+  externalMb?: number;
   sessionsCreated: number;
   sessionsEnded: number;
 }
@@ -67,9 +70,9 @@ export async function sessionChurn(
   const samples: ChurnSample[] = [];
   const sample = async () => {
     const m: MemoryReading = await service.memory();
-    samples.push({ atSeconds: Math.round(elapsed()), rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), sessionsCreated: counts.created, sessionsEnded: counts.loggedOut + counts.expired });
+    samples.push({ atSeconds: Math.round(elapsed()), rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), heapTotalMb: mb(m.heapTotal), externalMb: mb(m.external), sessionsCreated: counts.created, sessionsEnded: counts.loggedOut + counts.expired });
     const s = samples[samples.length - 1];
-    console.log(`churn ${String(s.atSeconds).padStart(4)} s: RSS ${s.rssMb} MB, heap ${s.heapUsedMb} MB, ${s.sessionsCreated} sessions created, ${s.sessionsEnded} ended`);
+    console.log(`churn ${String(s.atSeconds).padStart(4)} s: RSS ${s.rssMb} MB, heap ${s.heapUsedMb} MB (V8 holds ${s.heapTotalMb} MB, external ${s.externalMb} MB), ${s.sessionsCreated} sessions created, ${s.sessionsEnded} ended`);
   };
   const expiring: Array<{ token: string; at: number }> = [];
   const inFlight = new Set<Promise<void>>();
