@@ -51,6 +51,12 @@ async function rounds(service: ProbedService, tokens: string[], n: number, conne
   return out;
 }
 
+/** A memory reading in MB: RSS, the heap used, what V8 holds for its heap, and what lives outside it. */
+function described(m: MemoryReading): string {
+  const mb = (b: number) => (b / 2 ** 20).toFixed(1);
+  return `RSS ${mb(m.rss)} MB, heap ${mb(m.heapUsed)} MB (V8 holds ${mb(m.heapTotal)} MB), external ${mb(m.external)} MB`;
+}
+
 /**
  * Target 5, memory and throughput: the idle service's memory; GET /auth/session throughput over 100 sessions;
  * memory before and after every other seeded user's session is touched once (their first request loads the session
@@ -63,7 +69,7 @@ export async function sessionsMemoryBench(
   opts: { connections: number; seconds: number; rounds: number; everyUser: boolean },
 ): Promise<SessionsMemoryResults> {
   const idle = await service.memory();
-  console.log(`idle after boot: RSS ${(idle.rss / 2 ** 20).toFixed(1)} MB, heap ${(idle.heapUsed / 2 ** 20).toFixed(1)} MB`);
+  console.log(`idle after boot: ${described(idle)}`);
   const hot = users.slice(0, 100);
   const rest = users.slice(100);
   const touch = async (u: SeededUser) => {
@@ -86,7 +92,7 @@ export async function sessionsMemoryBench(
   const added = rest.length;
   const perSession = { heapBytes: (after.heapUsed - before.heapUsed) / added, rssBytes: (after.rss - before.rss) / added, targetBytes: 1536, met: false };
   perSession.met = perSession.heapBytes <= perSession.targetBytes && perSession.rssBytes <= perSession.targetBytes;
-  console.log(`${added} sessions touched in ${touchSeconds.toFixed(1)} s: heap +${perSession.heapBytes.toFixed(0)} B/session, RSS +${perSession.rssBytes.toFixed(0)} B/session`);
+  console.log(`${added} sessions touched in ${touchSeconds.toFixed(1)} s: heap +${perSession.heapBytes.toFixed(0)} B/session, RSS +${perSession.rssBytes.toFixed(0)} B/session; before: ${described(before)}; after: ${described(after)}`);
 
   const s3Before = await world.s3Requests();
   const withAll = await rounds(service, hotTokens, opts.rounds, opts.connections, opts.seconds, `${users.length} sessions`);
