@@ -1,4 +1,5 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
+import { parse as parseYaml } from 'yaml';
 import { startSignedIn } from '../support/api-client.js';
 import { stopAll, type Service, type World } from '../support/harness.js';
 
@@ -55,6 +56,15 @@ describe('OpenAPI document', () => {
       if (userId) expect([where, userId.schema?.default]).toEqual([where, 'me']);
     }
     expect(doc.components.schemas.Error).toMatchObject({ required: ['statusCode', 'error', 'message'] });
+  });
+
+  it('serves the one document, built on the first request for it, as JSON, as YAML and to Swagger UI', async () => {
+    const [json, yaml, init] = await Promise.all(['/openapi.json', '/openapi.yaml', '/docs/swagger-ui-init.js'].map((p) => fetch(`${sut.url}${p}`)));
+    expect([json.status, yaml.status, init.status]).toEqual([200, 200, 200]);
+    expect(await json.json()).toEqual(doc);
+    expect(parseYaml(await yaml.text())).toEqual(doc);
+    const ui = await init.text(); // Swagger UI's options, with the document pretty-printed in them
+    for (const path of Object.keys(doc.paths)) expect(ui).toContain(JSON.stringify(path));
   });
 
   it('documents the status codes the routes really answer with', async () => {
