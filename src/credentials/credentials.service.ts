@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { growingLru } from '../common/growing-lru.js';
 import { AppConfig } from '../config/app-config.js';
 import { AuditLog } from '../observability/audit-log.js';
 import { Metrics } from '../observability/metrics.js';
@@ -45,11 +46,11 @@ export class CredentialsService {
   /** Cold-cache reads: a user's concurrent first requests share one S3 read. */
   private readonly loading = new SingleFlight<GoogleCredentials | undefined>();
   /** Access tokens Google refused at an API call: never taken again from memory or S3 as if they were good. */
-  private readonly rejected = new LRUCache<string, true>({ max: 10_000, ttl: 3600_000 });
+  private readonly rejected = growingLru<string, true>({ max: 10_000, ttl: 3600_000 });
   /** Access tokens this replica got from Google's token endpoint (see refreshedHere). */
-  private readonly refreshedTokens = new LRUCache<string, true>({ max: 10_000, ttl: 3600_000 });
+  private readonly refreshedTokens = growingLru<string, true>({ max: 10_000, ttl: 3600_000 });
   /** When each user was last revoked here: a refresh that started earlier must not re-create them. */
-  private readonly revokedAt = new LRUCache<string, number>({ max: 10_000, ttl: 3600_000 });
+  private readonly revokedAt = growingLru<string, number>({ max: 10_000, ttl: 3600_000 });
   private readonly deadGrantGraceMs: number;
 
   constructor(
@@ -61,7 +62,7 @@ export class CredentialsService {
     private readonly metrics: Metrics,
     config: AppConfig,
   ) {
-    this.cache = new LRUCache({ max: config.values.google.clientCacheMax, ttl: CACHE_TTL_MS });
+    this.cache = growingLru({ max: config.values.google.clientCacheMax, ttl: CACHE_TTL_MS });
     // A replica that won a rotation race needs Google's answer plus one S3 write (up to S3_TIMEOUT_MS) to store
     // the new token; a refused token is believed dead only if S3 still holds it after that.
     this.deadGrantGraceMs = config.values.s3.timeoutMs + 1000;

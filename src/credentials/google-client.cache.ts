@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { OAuth2Client } from 'google-auth-library';
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { growingLru } from '../common/growing-lru.js';
 import { LazyImport } from '../common/lazy-import.js';
 import { AppConfig } from '../config/app-config.js';
 import type { GoogleCredentials } from './google-credentials.js';
@@ -63,7 +64,7 @@ export class GoogleClientCache {
 
   constructor(private readonly config: AppConfig) {
     const g = config.values.google;
-    this.clients = new LRUCache({ max: g.clientCacheMax, ttl: Math.max(g.clientCacheTtlMs, 1), updateAgeOnGet: false });
+    this.clients = growingLru({ max: g.clientCacheMax, ttl: Math.max(g.clientCacheTtlMs, 1), updateAgeOnGet: false });
   }
 
   /** The user's client, made or updated to use the given credentials' access token. */

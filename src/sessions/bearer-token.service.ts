@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { LRUCache } from 'lru-cache';
+import { growingLru } from '../common/growing-lru.js';
 import { createHash, createPublicKey, createSecretKey, hash, type KeyObject, randomUUID } from 'node:crypto';
 import { AppConfig } from '../config/app-config.js';
 import { ProtectedResources } from './protected-resources.js';
@@ -56,7 +57,7 @@ export class BearerTokenService {
    * entry from about 1.2 KB to about 0.4 KB (issue 14, target 5: memory per live session). The digest is as good a
    * key as the token: finding a second token with a cached token's digest is a SHA-256 second preimage.
    */
-  private readonly verified = new LRUCache<string, BearerClaims>({ max: VERIFIED_CACHE_MAX });
+  private readonly verified = growingLru<string, BearerClaims>({ max: VERIFIED_CACHE_MAX });
   private readonly shared = new LRUCache<string, string>({ max: SHARED_STRINGS_MAX });
   private readonly algorithm: 'HS256' | 'ES256';
   private readonly verifyKey: string | KeyObject;

@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { growingLru } from '../common/growing-lru.js';
 import { randomBytes } from 'node:crypto';
 import { AppConfig } from '../config/app-config.js';
 import { Metrics } from '../observability/metrics.js';
@@ -56,7 +57,7 @@ export class SessionStore {
     this.outageGraceMs = config.values.sessions.outageGraceMs;
     this.waiterBoundMs = config.values.s3.timeoutMs + WAITER_MARGIN_MS;
     this.revalidateWaitMs = Math.min(config.values.s3.timeoutMs, REVALIDATE_WAIT_MS);
-    this.memory = new LRUCache({ max: config.values.sessions.cacheMax });
+    this.memory = growingLru({ max: config.values.sessions.cacheMax });
   }
 
   /** Creates a session for a verified user, in S3 (create-only) and in memory. */
