@@ -109,15 +109,24 @@ export class ProbedService {
 
   /** process.memoryUsage() of the service after two forced full GCs. */
   memory(): Promise<MemoryReading> {
+    return this.ask('memory', true);
+  }
+
+  /** process.memoryUsage() of the service as it is, no collection forced. */
+  memoryWithoutGc(): Promise<MemoryReading> {
+    return this.ask('memory without gc', false);
+  }
+
+  private ask(message: string, forcedGc: boolean): Promise<MemoryReading> {
     return new Promise((resolve, reject) => {
       const onMessage = (m: { memory?: MemoryReading; forcedGc?: boolean }) => {
         if (!m.memory) return;
         this.child.off('message', onMessage);
-        if (!m.forcedGc) reject(new Error('the service was started without --expose-gc'));
+        if (m.forcedGc !== forcedGc) reject(new Error('the service was started without --expose-gc'));
         else resolve(m.memory);
       };
       this.child.on('message', onMessage);
-      this.child.send('memory');
+      this.child.send(message);
     });
   }
 
