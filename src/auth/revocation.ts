@@ -42,6 +42,8 @@ export class RevocationIncompleteError extends DomainError {
  * Revocation in an order where every failure leaves a state a retry completes:
  * 1. write the durable mark (S3), 2. revoke the grant at Google with the refresh token, then 3. delete the
  * credentials (S3), while 4. every session of the user ends (S3, in parallel), 5. clear the mark once all are done.
+ * The user's sessions are listed while the mark is written (a read, which ends nothing); none is deleted before
+ * the mark is durable.
  * The caller's own session may end in step 4 before step 2 or 3 fails: its bearer then finds the mark and resumes,
  * like any still valid bearer of the user. `{"revoked":true}` is answered only once Google confirmed and the
  * credentials are gone; the credentials are never deleted before Google confirmed.
@@ -89,8 +91,13 @@ export class Revocation {
       this.step('reading the credentials in S3', () => this.credentials.findStoredVersion(email)),
     ]);
     let mark: RevocationMark | undefined;
+    let listed: string[] | undefined;
     if (session && session.email === email) {
-      mark = await this.start(email, stored);
+      const startedAt = new Date();
+      [mark, listed] = await all([
+        this.start(email, stored, startedAt),
+        this.step('listing the sessions in S3', () => this.sessions.listForUser(email, signInCutoff(startedAt))),
+      ]);
     } else {
       mark = await this.step('reading the revocation mark in S3', () => this.findMark(email));
       if (!mark) {
@@ -98,20 +105,23 @@ export class Revocation {
         return;
       }
     }
-    const outcome = await this.finish(email, mark, stored);
+    const outcome = await this.finish(email, mark, stored, listed);
     this.audit.record({ event: 'revoke', outcome: 'success', user: email, ip, detail: { ...outcome, resumed: !session } });
   }
 
   /** Step 1: the mark, with a fingerprint of the grant about to be revoked. */
-  private async start(email: string, stored: VersionedCredentials | undefined): Promise<RevocationMark> {
+  private async start(email: string, stored: VersionedCredentials | undefined, startedAt: Date): Promise<RevocationMark> {
     const grant = grantOf(stored?.credentials);
-    const mark: RevocationMark = { version: 1, email, started_at: new Date().toISOString(), ...(grant ? { grant_sha256: sha256(grant) } : {}) };
+    const mark: RevocationMark = { version: 1, email, started_at: startedAt.toISOString(), ...(grant ? { grant_sha256: sha256(grant) } : {}) };
     await this.step('writing the revocation mark to S3', () => this.objects.put(this.markKey(email), mark));
     return mark;
   }
 
-  /** Steps 2 to 5; each is idempotent, so running them again after any failure is safe. */
-  private async finish(email: string, mark: RevocationMark, stored: VersionedCredentials | undefined): Promise<{ revokedAtGoogle: boolean; sessionsEnded: number }> {
+  /**
+   * Steps 2 to 5; each is idempotent, so running them again after any failure is safe. `listed`: the sessions
+   * listed while the mark was written; a resumed revocation lists them here.
+   */
+  private async finish(email: string, mark: RevocationMark, stored: VersionedCredentials | undefined, listed?: string[]): Promise<{ revokedAtGoogle: boolean; sessionsEnded: number }> {
     const grant = grantOf(stored?.credentials);
     // A grant from a sign-in after the mark was written is not the one being revoked: leave it alone.
     const isRevoked = (c: GoogleCredentials | undefined) => {
@@ -126,8 +136,8 @@ export class Revocation {
       }
       await this.step('deleting the credentials from S3', () => this.credentials.deleteForRevocation(email, { etag: stored.etag, same: isRevoked }));
     };
-    const before = new Date(new Date(mark.started_at).getTime() + SIGN_IN_SKEW_MS);
-    const [, sessionsEnded] = await all([revokeGrant(), this.step('ending the sessions in S3', () => this.sessions.endAllForUser(email, before))]);
+    const endSessions = () => (listed ? this.sessions.endListed(email, listed) : this.sessions.endAllForUser(email, signInCutoff(new Date(mark.started_at))));
+    const [, sessionsEnded] = await all([revokeGrant(), this.step('ending the sessions in S3', endSessions)]);
     await this.step('clearing the revocation mark in S3', () => this.objects.delete(this.markKey(email)));
     return { revokedAtGoogle: ours, sessionsEnded };
   }
@@ -152,6 +162,11 @@ export class Revocation {
   private markKey(email: string): string {
     return `${this.markPrefix}${email}.json`;
   }
+}
+
+/** Sessions created before this end with a revocation started at `startedAt`. */
+function signInCutoff(startedAt: Date): Date {
+  return new Date(startedAt.getTime() + SIGN_IN_SKEW_MS);
 }
 
 function grantOf(credentials: GoogleCredentials | undefined): string | undefined {

@@ -109,10 +109,14 @@ export class SessionStore {
 
   /**
    * Ends every session of a user created before `createdBefore` (default: all), on every replica (others notice
-   * within SESSION_CACHE_TTL_MS). Deletes run DELETE_CONCURRENCY at a time; every one is tried, and the first
-   * failure is thrown afterwards, so a retry finds only what is left. Returns how many were ended.
+   * within SESSION_CACHE_TTL_MS). Returns how many were ended; see endListed for failures.
    */
   async endAllForUser(email: string, createdBefore?: Date): Promise<number> {
+    return this.endListed(email, await this.listForUser(email, createdBefore));
+  }
+
+  /** The ids of a user's sessions created before `createdBefore` (default: all): S3's index and this replica's memory. */
+  async listForUser(email: string, createdBefore?: Date): Promise<string[]> {
     const cutoff = createdBefore?.getTime() ?? Infinity;
     const ids = new Set<string>();
     for await (const { key, modified } of this.objects.listAllWithDates(this.userIndexPrefix(email))) {
@@ -123,6 +127,15 @@ export class SessionStore {
     for (const [id, entry] of this.memory.entries()) {
       if (entry.session?.email === email && entry.session.createdAt.getTime() < cutoff) ids.add(id);
     }
+    return [...ids];
+  }
+
+  /**
+   * Ends these sessions of a user (ids from listForUser), each session before its index entry. Deletes run
+   * DELETE_CONCURRENCY at a time; every one is tried, and the first failure is thrown afterwards, so a retry finds
+   * only what is left. Returns how many were ended.
+   */
+  async endListed(email: string, ids: readonly string[]): Promise<number> {
     const queue = [...ids];
     const failures: unknown[] = [];
     let ended = 0;
