@@ -1,7 +1,15 @@
-import { Injectable } from '@nestjs/common';
-import { fetch as nodeHttpFetch } from '@whatwg-node/node-fetch';
+import { Injectable, Logger } from '@nestjs/common';
+import { LazyImport } from '../common/lazy-import.js';
 import { AppConfig } from '../config/app-config.js';
 import { GoogleUnavailableError, ReauthRequiredError } from './credentials.errors.js';
+
+/**
+ * The revoke's transport, imported with the first revoke: like the Workspace clients' transport it stays out of the
+ * boot (test/build/boot-imports.spec.ts). A failed import makes the revoke report Google unconfirmed (a 503 to retry).
+ */
+const revokeTransport = new LazyImport('Revocation at Google', () => import('@whatwg-node/node-fetch'), (err) =>
+  new Logger('GoogleTokenClient').error({ msg: 'the revoke transport failed to load', error: (err as Error)?.name, detail: (err as Error)?.message }),
+);
 
 export interface RefreshedToken {
   accessToken: string;
@@ -71,6 +79,7 @@ export class GoogleTokenClient {
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(new DOMException(`Google did not answer within ${g.httpTimeoutMs} ms`, 'TimeoutError')), g.httpTimeoutMs);
     try {
+      const { fetch: nodeHttpFetch } = await revokeTransport.load();
       const res = await nodeHttpFetch(g.revokeUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
