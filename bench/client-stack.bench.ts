@@ -4,7 +4,7 @@ import { Gaxios } from 'gaxios';
 import { OAuth2Client } from 'google-auth-library';
 import { Agent, request } from 'node:http';
 import nodeFetch from 'node-fetch';
-import { GoogleDeadlines, googleFetch } from '../src/workspace/google-transport.js';
+import { GoogleDeadlines, googleFetch } from '../src/credentials/google-transport.js';
 import { ServiceProcess, WorldProcess } from './processes.js';
 
 /** One layer of the Google client stack: calls per second and this process's CPU per call, 32 calls in flight. */

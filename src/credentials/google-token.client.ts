@@ -2,12 +2,16 @@ import { Injectable, Logger } from '@nestjs/common';
 import { LazyImport } from '../common/lazy-import.js';
 import { AppConfig } from '../config/app-config.js';
 import { GoogleUnavailableError, ReauthRequiredError } from './credentials.errors.js';
+import type { googleFetch } from './google-transport.js';
+
+type GoogleFetch = typeof googleFetch;
 
 /**
- * The revoke's transport, imported with the first revoke: like the Workspace clients' transport it stays out of the
- * boot (test/build/boot-imports.spec.ts). A failed import makes the revoke report Google unconfirmed (a 503 to retry).
+ * The revoke's transport, the one under the Workspace clients (google-transport.ts), imported with the first revoke
+ * so it stays out of the boot (test/build/boot-imports.spec.ts). A failed import makes the revoke report Google
+ * unconfirmed (a 503 to retry).
  */
-const revokeTransport = new LazyImport('Revocation at Google', () => import('@whatwg-node/node-fetch'), (err) =>
+const revokeTransport = new LazyImport('Revocation at Google', () => import('./google-transport.js'), (err) =>
   new Logger('GoogleTokenClient').error({ msg: 'the revoke transport failed to load', error: (err as Error)?.name, detail: (err as Error)?.message }),
 );
 
@@ -26,6 +30,9 @@ export interface RefreshedToken {
  */
 @Injectable()
 export class GoogleTokenClient {
+  /** The revoke's fetch, built once the transport is loaded. */
+  private revokeFetch?: GoogleFetch;
+
   constructor(private readonly config: AppConfig) {}
 
   /** Exchanges a refresh token for a new access token. invalid_grant -> ReauthRequiredError; else GoogleUnavailableError. */
@@ -70,22 +77,20 @@ export class GoogleTokenClient {
    * 400 invalid_token (it no longer knows the token: revoked already); false when Google could not be reached,
    * timed out (the request is aborted, its socket closed) or failed otherwise.
    *
-   * On @whatwg-node/node-fetch (a fetch on node:http, as under the Workspace clients) with a plain timer rather
-   * than Node's fetch with AbortSignal.timeout: 240 against 620 µs of CPU per call in Node 20, and the revoke
-   * waits for this call before it can answer.
+   * On the Workspace clients' transport and deadlines (googleFetch with GoogleDeadlines) rather than Node's fetch
+   * with AbortSignal.timeout: 240 against 620 µs of CPU per call in Node 20, and the revoke waits for this call
+   * before it can answer.
    */
   async revoke(token: string): Promise<boolean> {
     const g = this.config.values.google;
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(new DOMException(`Google did not answer within ${g.httpTimeoutMs} ms`, 'TimeoutError')), g.httpTimeoutMs);
     try {
-      const { fetch: nodeHttpFetch } = await revokeTransport.load();
-      const res = await nodeHttpFetch(g.revokeUrl, {
+      const { GoogleDeadlines } = await revokeTransport.load();
+      this.revokeFetch ??= new GoogleDeadlines(g.httpTimeoutMs).fetch();
+      const res = await this.revokeFetch(g.revokeUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
         // A string: this fetch cannot write a URLSearchParams body (it throws outside the returned promise).
         body: new URLSearchParams({ token }).toString(),
-        signal: abort.signal,
       });
       if (res.ok) {
         await res.arrayBuffer().catch(() => undefined);
@@ -95,8 +100,6 @@ export class GoogleTokenClient {
       return res.status === 400 && json.error === 'invalid_token';
     } catch {
       return false;
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

@@ -61,7 +61,7 @@ const IMPORTERS: { [K in GoogleApiName]: () => Promise<ClientFactory<K>> } = {
 /**
  * The per-API googleapis clients of a user, built once per user and cached with their authenticated client.
  *
- * Each API's package (with google-auth-library and the transport, google-transport.ts) is imported on the first call
+ * Each API's package (with google-auth-library and the transport, credentials/google-transport.ts) is imported on the first call
  * to that API, not at boot:
  * together they take about 16 MB of resident memory when imported, which a replica that serves no Workspace call
  * never needs.
@@ -72,21 +72,21 @@ const IMPORTERS: { [K in GoogleApiName]: () => Promise<ClientFactory<K>> } = {
 export class GoogleApis {
   private readonly logger = new Logger('GoogleApis');
   private readonly rootUrl: string;
-  /** The options every client is made with; their transport (google-transport.ts) is imported on first use too. */
+  /** The options every client is made with; their transport (credentials/google-transport.ts) is imported on first use too. */
   private readonly options: LazyImport<ClientOptions>;
   private readonly factories: { [K in GoogleApiName]: LazyImport<ClientFactory<K>> };
 
   constructor(config: AppConfig) {
     const g = config.values.google;
     // Retries are the GoogleCaller's job (bounded, 5xx only, idempotent calls only). Every call has a deadline of
-    // GOOGLE_HTTP_TIMEOUT_MS (GoogleDeadlines, google-transport.ts): a hung call is cancelled and its socket closed,
+    // GOOGLE_HTTP_TIMEOUT_MS (GoogleDeadlines, credentials/google-transport.ts): a hung call is cancelled and its socket closed,
     // not merely abandoned (test/e2e/google-timeouts.e2e.spec.ts proves it at the emulator's side). A call that
     // sets its own `timeout` (Drive downloads) keeps it.
     // One keep-alive pool for every user's clients (the benchmark's hot path): a warm call reuses a connection to
     // Google instead of paying a TCP (and TLS) handshake. LIFO keeps the most recently used sockets busy, so idle
     // ones time out instead of all going stale at once. The pool is picked by GOOGLE_API_ROOT_URL's scheme: every
     // call of these clients goes there (uploads name the same root, see uploadOptions).
-    // The transport under gaxios: googleFetch (google-transport.ts), faster than gaxios' default node-fetch.
+    // The transport under gaxios: googleFetch (credentials/google-transport.ts), faster than gaxios' default node-fetch.
     // `http2: true` is not set: googleapis' HTTP/2 path ignores `timeout` and abort signals (a hung Google call
     // would hang the request for good), and the Google emulator speaks http/1.1 only.
     const pool = { keepAlive: true, scheduling: 'lifo' as const, maxFreeSockets: 256 };
@@ -94,7 +94,7 @@ export class GoogleApis {
     this.rootUrl = g.apiRootUrl;
     const failed = (api: string) => (err: unknown) => this.logger.error({ msg: 'Google API library failed to load', api, error: (err as Error)?.name, detail: (err as Error)?.message });
     this.options = new LazyImport('The Google API client', async () => {
-      const { GoogleDeadlines } = await import('./google-transport.js');
+      const { GoogleDeadlines } = await import('../credentials/google-transport.js');
       return { rootUrl: g.apiRootUrl, retry: false as const, agent, fetchImplementation: new GoogleDeadlines(g.httpTimeoutMs).fetch() };
     }, failed('transport'));
     const lazy = <K extends GoogleApiName>(api: K) =>
