@@ -42,8 +42,8 @@ export class RevocationIncompleteError extends DomainError {
  * Revocation in an order where every failure leaves a state a retry completes:
  * 1. write the durable mark (S3), 2. revoke the grant at Google with the refresh token, then 3. delete the
  * credentials (S3), while 4. every session of the user ends (S3, in parallel), 5. clear the mark once all are done.
- * The user's sessions are listed while the mark is written (a read, which ends nothing); none is deleted before
- * the mark is durable.
+ * The user's sessions are listed together with the first reads (a read, which ends nothing); none is deleted
+ * before the mark is durable.
  * The caller's own session may end in step 4 before step 2 or 3 fails: its bearer then finds the mark and resumes,
  * like any still valid bearer of the user. `{"revoked":true}` is answered only once Google confirmed and the
  * credentials are gone; the credentials are never deleted before Google confirmed.
@@ -84,20 +84,20 @@ export class Revocation {
       );
     }
     const email = claims.sub;
-    // Both reads at once: the credentials are needed whenever there is something to revoke (a live session, or a
-    // mark to resume), and reading them for a verified user who has nothing left to revoke changes nothing.
-    const [session, stored] = await all([
+    const startedAt = new Date();
+    // The three reads at once: the credentials are needed whenever there is something to revoke (a live session,
+    // or a mark to resume), and the user's sessions whenever the session is live. Reads end nothing, so making them
+    // for a verified user who turns out to have nothing left to revoke changes nothing; no session is deleted
+    // before the mark is durable.
+    const [session, stored, listed] = await all([
       this.step('checking the session in S3', () => this.sessions.find(claims.sid)),
       this.step('reading the credentials in S3', () => this.credentials.findStoredVersion(email)),
+      this.step('listing the sessions in S3', () => this.sessions.listForUser(email, signInCutoff(startedAt))),
     ]);
+    const live = session !== undefined && session.email === email;
     let mark: RevocationMark | undefined;
-    let listed: string[] | undefined;
-    if (session && session.email === email) {
-      const startedAt = new Date();
-      [mark, listed] = await all([
-        this.start(email, stored, startedAt),
-        this.step('listing the sessions in S3', () => this.sessions.listForUser(email, signInCutoff(startedAt))),
-      ]);
+    if (live) {
+      mark = await this.start(email, stored, startedAt);
     } else {
       mark = await this.step('reading the revocation mark in S3', () => this.findMark(email));
       if (!mark) {
@@ -105,8 +105,9 @@ export class Revocation {
         return;
       }
     }
-    const outcome = await this.finish(email, mark, stored, listed);
-    this.audit.record({ event: 'revoke', outcome: 'success', user: email, ip, detail: { ...outcome, resumed: !session } });
+    // A resumed revocation lists the sessions again from its mark's start (a later sign-in may have added some).
+    const outcome = await this.finish(email, mark, stored, live ? listed : undefined);
+    this.audit.record({ event: 'revoke', outcome: 'success', user: email, ip, detail: { ...outcome, resumed: !live } });
   }
 
   /** Step 1: the mark, with a fingerprint of the grant about to be revoked. */
@@ -119,7 +120,7 @@ export class Revocation {
 
   /**
    * Steps 2 to 5; each is idempotent, so running them again after any failure is safe. `listed`: the sessions
-   * listed while the mark was written; a resumed revocation lists them here.
+   * listed with the first reads; a resumed revocation lists them here, from its mark's start.
    */
   private async finish(email: string, mark: RevocationMark, stored: VersionedCredentials | undefined, listed?: string[]): Promise<{ revokedAtGoogle: boolean; sessionsEnded: number }> {
     const grant = grantOf(stored?.credentials);

@@ -36,4 +36,16 @@ describe('growingLru', () => {
     await new Promise((r) => setTimeout(r, 40));
     expect(cache.get('a')).toBeUndefined();
   });
+
+  it('tells onLeave of every entry that leaves: evicted, replaced or deleted, and only once', () => {
+    const left: Array<[string, number]> = [];
+    const cache = growingLru<string, number>({ max: 2, onLeave: (value, key) => left.push([key, value]) });
+    cache.set('a', 1);
+    cache.set('b', 2);
+    cache.set('c', 3); // evicts a
+    cache.set('b', 20); // replaces b
+    cache.delete('c');
+    expect(left).toEqual([['a', 1], ['b', 2], ['c', 3]]);
+    expect(cache.get('b')).toBe(20);
+  });
 });

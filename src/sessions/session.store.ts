@@ -8,6 +8,7 @@ import { JsonObjectRepository } from '../storage/json-object.repository.js';
 import { StorageError } from '../storage/storage.errors.js';
 import { fromSessionDocument, makeSession, Session, SESSION_ID_PATTERN, toSessionDocument } from './session.js';
 import { SingleFlight } from '../common/single-flight.js';
+import { SessionsByUser } from './sessions-by-user.js';
 
 interface CachedLookup {
   /** undefined = known not to exist (ended, or never existed). */
@@ -40,6 +41,8 @@ const REVALIDATE_WAIT_MS = 500;
 export class SessionStore {
   private readonly logger = new Logger('Sessions');
   private readonly memory: LRUCache<string, CachedLookup>;
+  /** The live sessions in `memory`, by user (kept in step with it by remember() and the cache's onLeave). */
+  private readonly byUser = new SessionsByUser();
   private readonly loading = new SingleFlight<Session | undefined>();
   private readonly prefix: string;
   private readonly ttlMs: number;
@@ -57,7 +60,12 @@ export class SessionStore {
     this.outageGraceMs = config.values.sessions.outageGraceMs;
     this.waiterBoundMs = config.values.s3.timeoutMs + WAITER_MARGIN_MS;
     this.revalidateWaitMs = Math.min(config.values.s3.timeoutMs, REVALIDATE_WAIT_MS);
-    this.memory = growingLru({ max: config.values.sessions.cacheMax });
+    this.memory = growingLru<string, CachedLookup>({
+      max: config.values.sessions.cacheMax,
+      onLeave: (entry, id) => {
+        if (entry.session) this.byUser.remove(entry.session.email, id);
+      },
+    });
   }
 
   /** Creates a session for a verified user, in S3 (create-only) and in memory. */
@@ -71,7 +79,7 @@ export class SessionStore {
       this.objects.create(this.sessionKey(session.sessionId), toSessionDocument(session)),
       this.objects.create(this.userIndexKey(email, session.sessionId), { session_id: session.sessionId }),
     ]);
-    this.memory.set(session.sessionId, { session, checkedAt: Date.now() });
+    this.remember(session.sessionId, session);
     this.metrics.sessions.inc({ event: 'created' });
     return session;
   }
@@ -102,7 +110,7 @@ export class SessionStore {
    */
   async end(session: Session): Promise<void> {
     await this.objects.delete(this.sessionKey(session.sessionId));
-    this.memory.set(session.sessionId, { session: undefined, checkedAt: Date.now() });
+    this.remember(session.sessionId, undefined);
     this.metrics.sessions.inc({ event: 'ended' });
     await this.deleteIndexEntry(session.email, session.sessionId);
   }
@@ -124,8 +132,9 @@ export class SessionStore {
       // LastModified has whole seconds: within a second of the cutoff, the session's own created_at decides.
       if (modified.getTime() + 1000 <= cutoff || (modified.getTime() < cutoff && (await this.storedCreatedAt(id)) < cutoff)) ids.add(id);
     }
-    for (const [id, entry] of this.memory.entries()) {
-      if (entry.session?.email === email && entry.session.createdAt.getTime() < cutoff) ids.add(id);
+    for (const id of this.byUser.of(email)) {
+      const session = this.memory.peek(id)?.session;
+      if (session?.email === email && session.createdAt.getTime() < cutoff) ids.add(id);
     }
     return [...ids];
   }
@@ -143,7 +152,7 @@ export class SessionStore {
       for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
         try {
           await this.objects.delete(this.sessionKey(id));
-          this.memory.set(id, { session: undefined, checkedAt: Date.now() });
+          this.remember(id, undefined);
           await this.objects.delete(this.userIndexKey(email, id));
           ended += 1;
         } catch (err) {
@@ -161,6 +170,13 @@ export class SessionStore {
   private async storedCreatedAt(sessionId: string): Promise<number> {
     const stored = await this.objects.get(this.sessionKey(sessionId));
     return (stored && fromSessionDocument(sessionId, stored.value)?.createdAt.getTime()) ?? -Infinity;
+  }
+
+  /** What S3 just confirmed (or this replica just did) about a session: undefined = it does not exist. */
+  private remember(sessionId: string, session: Session | undefined): void {
+    // The set hands a replaced entry to onLeave, which forgets its user; a live session is then recorded again.
+    this.memory.set(sessionId, { session, checkedAt: Date.now() });
+    if (session) this.byUser.add(session.email, sessionId);
   }
 
   private withinGrace(entry: CachedLookup, now: number): boolean {
@@ -195,7 +211,7 @@ export class SessionStore {
       this.logger.error({ msg: 'SECURITY VIOLATION', event: 'security_violation', reason: 'session_rebind', sessionOwner: known.email, storedEmail: session.email });
       session = undefined;
     }
-    this.memory.set(sessionId, { session: session ?? undefined, checkedAt: Date.now() });
+    this.remember(sessionId, session ?? undefined);
     return session;
   }
 

@@ -186,17 +186,21 @@ describe('Revocation finishes or can be finished, whatever step fails', () => {
     expect(await keysOf(email, [signedIn.session_id])).toEqual([]);
   });
 
-  it('lists the sessions while the mark is written, and ends none before the mark is stored', async () => {
+  it('lists the sessions with the first reads, and ends none before the mark is stored', async () => {
     const email = 'listed-with-mark@example.com';
     const signedIn = await signIn(sut, world, email);
     await new Promise((r) => setTimeout(r, 250)); // past SESSION_CACHE_TTL_MS: the session is checked in S3 too
+    s3Proxy.inject({ method: 'GET', path: `/${world.bucket}/credentials/`, fault: 'latency', ms: 500 });
     s3Proxy.inject({ method: 'PUT', path: `/${world.bucket}/sessions/revoking/`, fault: 'latency', ms: 500 });
     const started = Date.now();
     expect((await revoke(signedIn.access_token)).status).toBe(200);
+    const credentialsRead = s3Proxy.seen('GET', `/${world.bucket}/credentials/`).filter((r) => r.at >= started)[0];
     const markPut = s3Proxy.seen('PUT', `/${world.bucket}/sessions/revoking/`).filter((r) => r.at >= started)[0];
     const listing = s3Proxy.seen('GET', new RegExp(`^/${world.bucket}/?$`)).filter((r) => r.at >= started)[0]; // the only listing
     const sessionDelete = s3Proxy.seen('DELETE', new RegExp(`^/${world.bucket}/sessions/[A-Za-z0-9_-]{43}\\.json$`)).filter((r) => r.at >= started)[0];
-    expect(listing.at).toBeLessThan(markPut.at + 450); // a read: it does not wait for the mark
+    expect(listing.at).toBeLessThan(credentialsRead.at + 450); // a read: it waits neither for the other reads
+    expect(listing.at).toBeLessThan(markPut.at); // nor for the mark
+    expect(markPut.at).toBeGreaterThanOrEqual(credentialsRead.at + 450); // the mark records the grant read
     expect(sessionDelete.at).toBeGreaterThanOrEqual(markPut.at + 450); // the mark is durable before any session ends
     expect(await keysOf(email, [signedIn.session_id])).toEqual([]);
   });
