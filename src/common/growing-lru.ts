@@ -21,5 +21,5 @@ export interface GrowingLruOptions<K = unknown, V = unknown> {
  */
 export function growingLru<K extends {}, V extends {}>(options: GrowingLruOptions<K, V>): LRUCache<K, V> {
   const { max, onLeave, ...rest } = options;
-  return new LRUCache<K, V>({ ...rest, maxSize: max, sizeCalculation: () => 1, ...(onLeave ? { dispose: (value: V, key: K) => onLeave(value, key) } : {}) });
+  return new LRUCache<K, V>({ ...rest, maxSize: max, sizeCalculation: () => 1, ...(onLeave && { dispose: onLeave }) });
 }
