@@ -151,7 +151,10 @@ describe('the Nest CLI build (nest-cli.json)', () => {
     const dev = run('npm', ['run', 'start:dev', '--', '--preserveWatchOutput', '--path', config], childEnv(serviceEnv(world, port)));
     procs.push(dev);
     await until(`${url}/health/live`, 200, dev, 120_000);
+    // The log is written in batches (LOG_BATCH_BYTES, flushed every LOG_FLUSH_MS), so the boot line can reach stdout
+    // after the first 200: it is awaited, not expected at that moment.
     const boot = /"msg":"Nest application successfully started"/;
+    await untilOutput(dev, boot, 60_000);
     expect(count(dev.output(), boot)).toBe(1);
 
     // Save a source as an editor does (a comment line added; an mtime-only touch is not a change to tsc's watcher).
