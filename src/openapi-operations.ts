@@ -76,7 +76,7 @@ export const DOCUMENTED_OPERATIONS: Record<string, DocumentedOperation> = {
       "Ends every session of the token's user, deletes the stored Google credentials and revokes the grant at Google. The token is the bearer of the Authorization header, or `token` in a JSON or form body. Idempotent: a valid token whose session is already gone gets 200 and changes nothing.",
     success: { status: 200, description: 'Revoked', schema: obj({ revoked: { type: 'boolean', enum: [true] } }) },
     requestBody: { ...form({ token: str }, []), 'application/json': { schema: obj({ token: str }, []) } },
-    errors: [400, 413, 415, 502],
+    errors: [400, 413, 415, 429, 502],
     bearer: true,
   },
   'GET /.well-known/oauth-authorization-server': {
@@ -115,7 +115,7 @@ export const DOCUMENTED_OPERATIONS: Record<string, DocumentedOperation> = {
     description: 'RFC 7009: revokes a refresh token (its whole grant) or an access token. Form-encoded body; an unknown token is not an error.',
     success: { status: 200, description: 'Revoked or unknown (an empty JSON object)', schema: { type: 'object', additionalProperties: false } },
     requestBody: form({ token: str, token_type_hint: { type: 'string', enum: ['access_token', 'refresh_token'] }, client_id: str }, ['token']),
-    errors: [400, 401, 413, 415],
+    errors: [400, 401, 413, 415, 429],
   },
   'POST /oauth/introspect': {
     summary: 'OAuth token introspection',
