@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { freePort, serviceEnv, type World } from '../test/support/harness.js';
 import type { BarePorts } from './bare.process.js';
-import { imageRuntimeEnv } from './image-runtime.js';
+import { productionRuntimeEnv } from './image-runtime.js';
 import type { BenchUser, WorldInfo, WorldRequest } from './world.process.js';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -119,7 +119,7 @@ export class ServiceProcess {
 
   static async start(world: WorldInfo, opts: { logFile: string; nodeArgs?: string[]; env?: Record<string, string> }): Promise<ServiceProcess> {
     const port = await freePort();
-    const env = { PATH: process.env.PATH ?? '', ...imageRuntimeEnv(), ...serviceEnv(world as unknown as World, port, opts.env ?? {}) } as NodeJS.ProcessEnv;
+    const env = { PATH: process.env.PATH ?? '', ...productionRuntimeEnv(), ...serviceEnv(world as unknown as World, port, opts.env ?? {}) } as NodeJS.ProcessEnv;
     const log = openSync(opts.logFile, 'a');
     const child = spawn(process.execPath, ['--openssl-legacy-provider', ...(opts.nodeArgs ?? []), SERVICE_MAIN], { env, stdio: ['ignore', log, log] });
     closeSync(log);

@@ -3,7 +3,7 @@ import { closeSync, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { freePort, serviceEnv, type World } from '../test/support/harness.js';
-import { imageRuntimeEnv } from './image-runtime.js';
+import { productionRuntimeEnv } from './image-runtime.js';
 import { SERVICE_MAIN } from './processes.js';
 import type { SeededWorldRequest } from './seeded-world.process.js';
 import type { BenchUser, WorldInfo } from './world.process.js';
@@ -91,7 +91,7 @@ export class ProbedService {
 
   static async start(world: WorldInfo, opts: { logFile: string; env?: Record<string, string> }): Promise<ProbedService> {
     const port = await freePort();
-    const env = { PATH: process.env.PATH ?? '', ...imageRuntimeEnv(), ...serviceEnv(world as unknown as World, port, opts.env ?? {}) } as NodeJS.ProcessEnv;
+    const env = { PATH: process.env.PATH ?? '', ...productionRuntimeEnv(), ...serviceEnv(world as unknown as World, port, opts.env ?? {}) } as NodeJS.ProcessEnv;
     const log = openSync(opts.logFile, 'a');
     const probe = pathToFileURL(join(here, 'memory-probe.js')).href;
     const spawnedAt = performance.now();

@@ -26,6 +26,7 @@ function runLines(r: RunContext): string[] {
   const m = r.machine;
   return [
     `Measured ${r.date} on ${m.cpus} × ${m.model}, ${m.memoryGb} GB, Node ${m.node}; load average before ${m.loadBefore.map((x) => x.toFixed(2)).join(' / ')}, after ${m.loadAfter.map((x) => x.toFixed(2)).join(' / ')}.`,
+    ...(m.serviceRuntime ? [`The service process ran with the production memory settings (the image's, then the Kubernetes Deployment's): ${Object.entries(m.serviceRuntime).map(([k, v]) => `\`${k}=${v}\``).join(', ')}.`] : []),
     `Bucket seeded with ${n0(r.users)} users (credentials, one live session and its index entry each: ${n0(r.users * 3)} objects) in ${r.seedSeconds.toFixed(1)} s.`,
     '',
   ];

@@ -8,11 +8,12 @@ import { ProbedService, SeededWorld } from './seeded-processes.js';
 import { sessionChurn, type ChurnResults } from './session-churn.js';
 import { closeConnections } from './session-requests.js';
 import { sessionsMemoryBench, type SessionsMemoryResults } from './sessions-memory.bench.js';
+import { productionRuntimeEnv } from './image-runtime.js';
 
 /** What the sessions benchmarks measured (bench/results.json, key `sessions`). */
 export interface SessionsBenchResults {
   date: string;
-  machine: { cpus: number; model: string; memoryGb: number; node: string; loadBefore: number[]; loadAfter: number[] };
+  machine: { cpus: number; model: string; memoryGb: number; node: string; loadBefore: number[]; loadAfter: number[]; serviceRuntime?: Record<string, string> };
   users: number;
   seedSeconds: number;
   memory?: SessionsMemoryResults;
@@ -85,5 +86,5 @@ export async function sessionsBench(opts: SessionsBenchOptions): Promise<Session
 }
 
 function machine(loadBefore: number[]): SessionsBenchResults['machine'] {
-  return { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version, loadBefore, loadAfter: [] };
+  return { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version, loadBefore, loadAfter: [], serviceRuntime: productionRuntimeEnv() };
 }

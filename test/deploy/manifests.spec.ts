@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { envSchema } from '../../src/config/config.schema.js';
-import { imageRuntimeEnv } from '../../bench/image-runtime.js';
+import { deploymentRuntimeEnv, imageRuntimeEnv, productionRuntimeEnv } from '../../bench/image-runtime.js';
 
 /** Every manifest and the compose file parse, and agree with the code: probe paths, ports, variable names. */
 const ROOT = join(import.meta.dirname, '../..');
@@ -110,7 +110,10 @@ describe('deployment files', () => {
     expect(container.env.some((e: { name: string }) => e.name === 'MALLOC_ARENA_MAX')).toBe(false);
     const [compose] = documents('docker-compose.yml');
     expect(compose.services.broker.environment.MALLOC_ARENA_MAX).toBeUndefined();
-    // The bench's service processes take the image's settings from the Dockerfile (bench/image-runtime.ts).
-    for (const file of ['bench/processes.ts', 'bench/seeded-processes.ts']) expect(readFileSync(join(ROOT, file), 'utf8')).toMatch(/\.\.\.imageRuntimeEnv\(\), \.\.\.serviceEnv\(/);
+    // The bench's service processes take the image's settings from the Dockerfile and the Deployment's heap limit
+    // from its manifest (bench/image-runtime.ts), so they run as a production replica does.
+    expect(deploymentRuntimeEnv(join(ROOT, 'deploy/kubernetes/deployment.yaml'))).toEqual({ NODE_OPTIONS: container.env.find((e: { name: string }) => e.name === 'NODE_OPTIONS').value });
+    expect(productionRuntimeEnv()).toEqual({ MALLOC_ARENA_MAX: '2', NODE_OPTIONS: expect.stringMatching(/^--max-old-space-size=\d+$/) });
+    for (const file of ['bench/processes.ts', 'bench/seeded-processes.ts']) expect(readFileSync(join(ROOT, file), 'utf8')).toMatch(/\.\.\.productionRuntimeEnv\(\), \.\.\.serviceEnv\(/);
   });
 });
