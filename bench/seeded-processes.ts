@@ -74,6 +74,8 @@ export interface MemoryReading {
   heapTotal: number;
   external: number;
   arrayBuffers: number;
+  /** Of heapTotal, what V8 holds for its young generation (new space and new large objects). */
+  youngGeneration?: number;
 }
 
 /**

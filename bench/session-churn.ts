@@ -9,6 +9,8 @@ export interface ChurnSample {
   heapUsedMb: number;
   /** What V8 holds for its heap (used or not) and what lives outside it (Buffers, sockets): where RSS growth sits. */
   heapTotalMb?: number;
+  /** Of heapTotalMb, the young generation: V8 sizes it to the allocation rate. */
+  youngGenerationMb?: number;
   externalMb?: number;
   sessionsCreated: number;
   sessionsEnded: number;
@@ -70,9 +72,9 @@ export async function sessionChurn(
   const samples: ChurnSample[] = [];
   const sample = async () => {
     const m: MemoryReading = await service.memory();
-    samples.push({ atSeconds: Math.round(elapsed()), rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), heapTotalMb: mb(m.heapTotal), externalMb: mb(m.external), sessionsCreated: counts.created, sessionsEnded: counts.loggedOut + counts.expired });
+    samples.push({ atSeconds: Math.round(elapsed()), rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), heapTotalMb: mb(m.heapTotal), youngGenerationMb: m.youngGeneration === undefined ? undefined : mb(m.youngGeneration), externalMb: mb(m.external), sessionsCreated: counts.created, sessionsEnded: counts.loggedOut + counts.expired });
     const s = samples[samples.length - 1];
-    console.log(`churn ${String(s.atSeconds).padStart(4)} s: RSS ${s.rssMb} MB, heap ${s.heapUsedMb} MB (V8 holds ${s.heapTotalMb} MB, external ${s.externalMb} MB), ${s.sessionsCreated} sessions created, ${s.sessionsEnded} ended`);
+    console.log(`churn ${String(s.atSeconds).padStart(4)} s: RSS ${s.rssMb} MB, heap ${s.heapUsedMb} MB (V8 holds ${s.heapTotalMb} MB, young generation ${s.youngGenerationMb ?? '–'} MB of it, external ${s.externalMb} MB), ${s.sessionsCreated} sessions created, ${s.sessionsEnded} ended`);
   };
   const expiring: Array<{ token: string; at: number }> = [];
   const inFlight = new Set<Promise<void>>();
@@ -152,4 +154,16 @@ export async function sessionChurn(
     flatBoundMb,
     met: heapGrowthMb <= flatBoundMb && rssGrowthMb <= Math.max(flatBoundMb, last.rssMb * 0.1),
   };
+}
+
+/**
+ * The churn's growth from the first reading one session lifetime in (until then the churn's own sessions only add
+ * up: none has expired yet) to the last. Reported beside the first-to-last figure, which alone decides `met`.
+ */
+export function steadyGrowth(c: Pick<ChurnResults, 'samples' | 'lifetimeSeconds'>): { fromSeconds: number; heapGrowthMb: number; rssGrowthMb: number } | undefined {
+  const last = c.samples[c.samples.length - 1];
+  const from = c.samples.find((s) => s.atSeconds >= c.lifetimeSeconds && s !== last);
+  if (!from || !last) return undefined;
+  const round1 = (v: number) => Math.round(v * 10) / 10;
+  return { fromSeconds: from.atSeconds, heapGrowthMb: round1(last.heapUsedMb - from.heapUsedMb), rssGrowthMb: round1(last.rssMb - from.rssMb) };
 }
