@@ -24,7 +24,7 @@ const row = (label: string, m: MemoryReading) => `| ${label} | ${mb(m.rss)} MB |
 
 const signed = (v: number) => `${v >= 0 ? '+' : ''}${v}`;
 
-/** The churn's growth once its sessions started to expire (see ChurnResults.steady); not what decides `met`. */
+/** The churn's growth once its sessions started to expire (steadyGrowth); not what decides `met`. */
 function steadyLine(c: ChurnResults): string {
   const s = steadyGrowth(c);
   if (!s) return '';
