@@ -36,7 +36,8 @@ export interface ChurnResults {
   met: boolean;
 }
 
-const mb = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
+const round1 = (v: number) => Math.round(v * 10) / 10;
+const mb = (bytes: number) => round1(bytes / 2 ** 20);
 
 /**
  * Session churn for `seconds`: new sessions arrive at `rate` per second for seeded users (written to S3 in the
@@ -138,8 +139,8 @@ export async function sessionChurn(
   console.log(`churn time per step, mean ms: ${Object.entries(stepMs).map(([k, v]) => `${k} ${(v / Math.max(1, k === 'signIn' ? counts.signIns : k === 'logout' || k === 'afterLogout' ? counts.loggedOut : counts.created)).toFixed(1)}`).join(', ')}`);
   const first = samples[0];
   const last = samples[samples.length - 1];
-  const heapGrowthMb = Math.round((last.heapUsedMb - first.heapUsedMb) * 10) / 10;
-  const rssGrowthMb = Math.round((last.rssMb - first.rssMb) * 10) / 10;
+  const heapGrowthMb = round1(last.heapUsedMb - first.heapUsedMb);
+  const rssGrowthMb = round1(last.rssMb - first.rssMb);
   // Flat: neither the heap nor RSS after GC grew by more than 10% of where the churn started.
   const flatBoundMb = Math.round(first.heapUsedMb * 0.1 * 10) / 10;
   return {
@@ -164,6 +165,5 @@ export function steadyGrowth(c: Pick<ChurnResults, 'samples' | 'lifetimeSeconds'
   const last = c.samples[c.samples.length - 1];
   const from = c.samples.find((s) => s.atSeconds >= c.lifetimeSeconds && s !== last);
   if (!from || !last) return undefined;
-  const round1 = (v: number) => Math.round(v * 10) / 10;
   return { fromSeconds: from.atSeconds, heapGrowthMb: round1(last.heapUsedMb - from.heapUsedMb), rssGrowthMb: round1(last.rssMb - from.rssMb) };
 }

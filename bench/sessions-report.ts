@@ -74,7 +74,7 @@ export function sessionsMarkdown(stored: StoredSessionsResults): string {
   const c = stored.target5?.churn;
   if (c) {
     lines.push(
-      `Session churn for ${c.seconds} s: ${n0(c.created)} sessions created (${c.achievedPerSecond}/s, asked ${c.ratePerSecond}/s; ${c.signIns} of them by a real Google sign-in), ${n0(c.loggedOut)} ended by logout, ${n0(c.expired)} expired (${c.lifetimeSeconds} s lifetime); ${c.unexpected} unexpected answers. Heap after GC ${c.heapGrowthMb >= 0 ? '+' : ''}${c.heapGrowthMb} MB, RSS ${c.rssGrowthMb >= 0 ? '+' : ''}${c.rssGrowthMb} MB from first to last reading (flat = within ${c.flatBoundMb} MB, 10% of the heap): ${met(c.met)}.${steadyLine(c)}`,
+      `Session churn for ${c.seconds} s: ${n0(c.created)} sessions created (${c.achievedPerSecond}/s, asked ${c.ratePerSecond}/s; ${c.signIns} of them by a real Google sign-in), ${n0(c.loggedOut)} ended by logout, ${n0(c.expired)} expired (${c.lifetimeSeconds} s lifetime); ${c.unexpected} unexpected answers. Heap after GC ${signed(c.heapGrowthMb)} MB, RSS ${signed(c.rssGrowthMb)} MB from first to last reading (flat = within ${c.flatBoundMb} MB, 10% of the heap): ${met(c.met)}.${steadyLine(c)}`,
       '',
       '| t (s) | RSS MB | heap used MB | heap held by V8 MB | of it young generation MB | external MB | sessions created | ended |',
       '|---|---|---|---|---|---|---|---|',
