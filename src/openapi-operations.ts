@@ -86,7 +86,7 @@ export const DOCUMENTED_OPERATIONS: Record<string, DocumentedOperation> = {
   },
   'GET /.well-known/jwks.json': {
     summary: 'Signing keys',
-    description: 'The public key that verifies bearer tokens when they are ES256 (JWT_PRIVATE_KEY). With an HS256 secret there is none: 404, use /oauth/introspect.',
+    description: 'The public key that verifies bearer tokens when they are ES256 (JWT_PRIVATE_KEY). With an HS256 secret there is none: 404 (a confidential client checks its own tokens at /oauth/introspect).',
     success: { status: 200, description: 'JSON Web Key Set', schema: obj({ keys: { type: 'array', items: { type: 'object', additionalProperties: true } } }) },
     errors: [404],
   },
@@ -119,7 +119,7 @@ export const DOCUMENTED_OPERATIONS: Record<string, DocumentedOperation> = {
   },
   'POST /oauth/introspect': {
     summary: 'OAuth token introspection',
-    description: 'RFC 7662: whether a token is active, for resource servers. Form-encoded body; needs client authentication.',
+    description: 'RFC 7662: whether a token is active, for confidential clients and their own tokens; any other token is {"active":false} and nothing more. Form-encoded body; needs client authentication.',
     success: { status: 200, description: 'Introspection result', schema: { type: 'object', properties: { active: { type: 'boolean' } }, required: ['active'], additionalProperties: true } },
     requestBody: form({ token: str, token_type_hint: str, client_id: str, client_secret: str }, ['token']),
     errors: [400, 401, 413, 415],

@@ -91,8 +91,8 @@ export class AuthController {
   }
 
   /**
-   * Ends this session only. Public to the guard because logout checks the bearer itself: a retry whose session
-   * already ended (the first answer was lost) gets 204, not 401 session_ended.
+   * Ends this session only. Public to the guard because logout checks the bearer itself (its audience too, as the
+   * guard would): a retry whose session already ended (the first answer was lost) gets 204, not 401 session_ended.
    */
   @Public()
   @Post('logout')
@@ -107,7 +107,8 @@ export class AuthController {
   }
 
   /**
-   * Revokes every session and the Google grant of the token's user. Token from the header or a JSON/form body.
+   * Revokes every session and the Google grant of the token's user. Token from the header or a JSON/form body; only
+   * a token for the whole service (the browser sign-in's) is accepted, one for /mcp or a single API is 401.
    * 200 only when finished; 503 revocation_incomplete (Retry-After) when a step failed: the same request finishes it.
    */
   @Public()

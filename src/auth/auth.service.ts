@@ -1,16 +1,17 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AuditLog } from '../observability/audit-log.js';
-import { UnauthorizedError } from '../common/domain-error.js';
 import { AppConfig } from '../config/app-config.js';
 import { CredentialsService } from '../credentials/credentials.service.js';
 import { GoogleTokenClient } from '../credentials/google-token.client.js';
 import { BearerTokenService } from '../sessions/bearer-token.service.js';
 import type { Principal } from '../sessions/principal.js';
+import { ProtectedResources } from '../sessions/protected-resources.js';
 import type { Session } from '../sessions/session.js';
 import { SessionStore } from '../sessions/session.store.js';
 import type { GoogleIdentity } from './google-sign-in.js';
 import { Revocation } from './revocation.js';
 import type { SignInFlow } from './sign-in-flow.store.js';
+import { verifyWholeServiceBearer } from './whole-service-bearer.js';
 
 /** The callback's answer: what an API consumer needs to call the service. */
 export interface SignInResult {
@@ -34,6 +35,7 @@ export class AuthService {
     private readonly config: AppConfig,
     private readonly audit: AuditLog,
     private readonly revocation: Revocation,
+    private readonly resources: ProtectedResources,
   ) {}
 
   /**
@@ -96,17 +98,15 @@ export class AuthService {
   }
 
   /**
-   * Ends the session of a live bearer token; the user's credentials and other sessions stay. Idempotent: a live
-   * token whose session has already ended (a retry after a lost answer) succeeds and changes nothing. The session is
-   * reported ended only once S3 confirmed the delete; otherwise a 503 (the session stays usable: retry).
+   * Ends the session of a live bearer token for the whole service; the user's credentials and other sessions stay.
+   * Idempotent: a live token whose session has already ended (a retry after a lost answer) succeeds and changes
+   * nothing. The session is reported ended only once S3 confirmed the delete; otherwise a 503 (the session stays
+   * usable: retry).
    */
   async logout(token: string, ip?: string): Promise<void> {
-    const claims = this.tokens.verify(token);
-    if (!claims) {
-      throw new UnauthorizedError('The bearer token is invalid or expired, so no session was ended. Sign in at /auth/google for a new one.', 'invalid_token', {
-        'WWW-Authenticate': 'Bearer error="invalid_token"',
-      });
-    }
+    // As the bearer guard on every /auth/* route: a token for a narrower resource is 401 here too (its client ends
+    // it at /oauth/revoke), so no resource token is accepted outside its resource.
+    const claims = verifyWholeServiceBearer(this.tokens, this.resources, token, 'logout');
     const session = await this.sessions.find(claims.sid);
     if (!session || session.email !== claims.sub) {
       this.audit.record({ event: 'logout', outcome: 'noop', user: claims.sub, ip, detail: { reason: 'session already ended' } });

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { DomainError, UnauthorizedError } from '../common/domain-error.js';
+import { DomainError } from '../common/domain-error.js';
 import { AppConfig } from '../config/app-config.js';
 import type { VersionedCredentials } from '../credentials/credentials.repository.js';
 import { CredentialsService } from '../credentials/credentials.service.js';
@@ -8,9 +8,11 @@ import type { GoogleCredentials } from '../credentials/google-credentials.js';
 import { GoogleTokenClient } from '../credentials/google-token.client.js';
 import { AuditLog } from '../observability/audit-log.js';
 import { BearerTokenService } from '../sessions/bearer-token.service.js';
+import { ProtectedResources } from '../sessions/protected-resources.js';
 import { SessionStore } from '../sessions/session.store.js';
 import { JsonObjectRepository } from '../storage/json-object.repository.js';
 import { StorageError } from '../storage/storage.errors.js';
+import { verifyWholeServiceBearer } from './whole-service-bearer.js';
 
 /** Sessions signed in this close to the start of a revocation still end with it (clock skew between replicas and S3). */
 const SIGN_IN_SKEW_MS = 60_000;
@@ -23,6 +25,17 @@ interface RevocationMark {
   started_at: string;
   /** sha256 of the Google token the revocation is for: a later sign-in's new grant is not revoked by a resume. */
   grant_sha256?: string;
+}
+
+/**
+ * More of a user's data that a revocation erases, kept by a module above auth (oauth's client approvals), which
+ * registers it at start-up so `auth` never imports `oauth`. It runs with steps 2 to 4, after the mark is durable.
+ */
+export interface RevocationStep {
+  /** What it does, as a 503 names it ("deleting ... in S3"). */
+  name: string;
+  /** Erases the user's data; idempotent, as a resumed revocation runs it again. */
+  run(email: string): Promise<void>;
 }
 
 /** 503: a revocation started and is not finished yet; the same request again finishes it. */
@@ -41,7 +54,8 @@ export class RevocationIncompleteError extends DomainError {
 /**
  * Revocation in an order where every failure leaves a state a retry completes:
  * 1. write the durable mark (S3), 2. revoke the grant at Google with the refresh token, then 3. delete the
- * credentials (S3), while 4. every session of the user ends (S3, in parallel), 5. clear the mark once all are done.
+ * credentials (S3), while 4. every session of the user ends and the registered steps run (S3, in parallel: the
+ * OAuth client approvals are deleted), 5. clear the mark once all are done.
  * The user's sessions are listed together with the first reads (a read, which ends nothing); none is deleted
  * before the mark is durable.
  * The caller's own session may end in step 4 before step 2 or 3 fails: its bearer then finds the mark and resumes,
@@ -55,6 +69,7 @@ export class RevocationIncompleteError extends DomainError {
 @Injectable()
 export class Revocation {
   private readonly markPrefix: string;
+  private readonly registered: RevocationStep[] = [];
 
   constructor(
     private readonly tokens: BearerTokenService,
@@ -63,26 +78,21 @@ export class Revocation {
     private readonly google: GoogleTokenClient,
     private readonly objects: JsonObjectRepository,
     private readonly audit: AuditLog,
+    private readonly resources: ProtectedResources,
     config: AppConfig,
   ) {
     this.markPrefix = `${config.values.s3.sessionPrefix}revoking/`;
   }
 
   /**
-   * Revokes everything of the token's user. The token must be live (signed by us, unexpired): an expired, forged or
-   * foreign token is refused and changes nothing. A live token whose session has ended changes nothing, unless a
-   * revocation of that user is unfinished: then it finishes it.
+   * Revokes everything of the token's user. The token must be live (signed by us, unexpired) and for the whole
+   * service: an expired, forged or foreign token, or one for a narrower resource, is refused and changes nothing.
+   * A live token whose session has ended changes nothing, unless a revocation of that user is unfinished: then it
+   * finishes it.
    */
   async revoke(token: string, ip?: string): Promise<void> {
-    const claims = this.tokens.verify(token);
-    if (!claims) {
-      throw new UnauthorizedError(
-        'The token is not a live bearer token of this service (forged, expired, or issued elsewhere), so nothing was revoked. ' +
-          'Send a bearer token that has not expired; sign in at /auth/google for a new one.',
-        'invalid_token',
-        { 'WWW-Authenticate': 'Bearer error="invalid_token"' },
-      );
-    }
+    // Only a token for the whole service may end the account: one for /mcp or a single API is refused (401).
+    const claims = verifyWholeServiceBearer(this.tokens, this.resources, token, 'revoke');
     const email = claims.sub;
     const startedAt = new Date();
     // The three reads at once: the credentials are needed whenever there is something to revoke (a live session,
@@ -108,6 +118,11 @@ export class Revocation {
     // A resumed revocation lists the sessions again from its mark's start (a later sign-in may have added some).
     const outcome = await this.finish(email, mark, stored, live ? listed : undefined);
     this.audit.record({ event: 'revoke', outcome: 'success', user: email, ip, detail: { ...outcome, resumed: !live } });
+  }
+
+  /** Adds a step every revocation runs with steps 2 to 4 (a failure in it leaves the mark, like theirs). */
+  register(step: RevocationStep): void {
+    this.registered.push(step);
   }
 
   /** Step 1: the mark, with a fingerprint of the grant about to be revoked. */
@@ -138,7 +153,8 @@ export class Revocation {
       await this.step('deleting the credentials from S3', () => this.credentials.deleteForRevocation(email, { etag: stored.etag, same: isRevoked }));
     };
     const endSessions = () => (listed ? this.sessions.endListed(email, listed) : this.sessions.endAllForUser(email, signInCutoff(new Date(mark.started_at))));
-    const [, sessionsEnded] = await all([revokeGrant(), this.step('ending the sessions in S3', endSessions)]);
+    const others = () => all(this.registered.map((s) => this.step(s.name, () => s.run(email))));
+    const [, sessionsEnded] = await all([revokeGrant(), this.step('ending the sessions in S3', endSessions), others()]);
     await this.step('clearing the revocation mark in S3', () => this.objects.delete(this.markKey(email)));
     return { revokedAtGoogle: ours, sessionsEnded };
   }

@@ -26,7 +26,7 @@ export type AuthorizationStep =
 
 /** The browser's cookies the authorization flow reads. */
 export interface FlowCookies {
-  /** Random per-browser value the consent form is bound to (HttpOnly, SameSite=Strict). */
+  /** Random per-browser value the consent form is bound to (HttpOnly, SameSite=Lax). */
   csrf?: string;
   /** Sealed name of the user who last approved a client in this browser (HttpOnly, SameSite=Lax). */
   rememberedUser?: string;
@@ -45,8 +45,9 @@ type ResumeTicket = { req: AuthorizationRequest; email: string; approved: boolea
  * fronts another authorization server with one static client; RFC 9700 section 4.11.2 for errors):
  *
  * 1. `/oauth/authorize` validates. A first-party client goes straight to the Google sign-in; so does a browser whose
- *    remembered-user cookie names someone who already approved this client for these scopes. Anyone else sees our
- *    consent page first, naming the client, the redirect host and the access.
+ *    remembered-user cookie names someone who already approved this client for these scopes, for this resource or
+ *    one containing it (ClientApprovals). Anyone else sees our consent page first, naming the client, the redirect
+ *    host, the access and the resource.
  * 2. Allow (a POST bound to the browser's CSRF cookie and to this one request, single use) goes on to Google; Deny
  *    returns access_denied to the client.
  * 3. After the Google sign-in the code is issued only if the person pressed Allow in this flow, or the signed-in
@@ -83,7 +84,7 @@ export class AuthorizationFlow {
     } catch (err) {
       if (!(err instanceof AuthorizationRequestError)) throw err;
       // Redirect the error only to a client the person has shown they trust; anyone else gets our page.
-      if (err.client.firstParty || (remembered && (await this.approvals.covers(remembered, err.client.clientId, [])))) {
+      if (err.client.firstParty || (remembered && (await this.approvals.hasApproved(remembered, err.client.clientId)))) {
         return { kind: 'client', location: err.location(this.issuer) };
       }
       throw new OAuthError(err.code, `${err.description} (This error is shown here rather than sent to the application, which you have not approved.)`);
@@ -93,7 +94,7 @@ export class AuthorizationFlow {
     if (known.firstParty) return { kind: 'sign-in', request };
     // prompt=consent (OpenID Connect's parameter, sent by some OAuth clients): ask again even if approved before.
     const promptConsent = typeof query.prompt === 'string' && query.prompt.split(' ').includes('consent');
-    if (!promptConsent && remembered && (await this.approvals.covers(remembered, known.clientId, requestedScopes(request)))) {
+    if (!promptConsent && remembered && (await this.approvals.covers(remembered, known.clientId, requestedScopes(request), request.resource))) {
       return { kind: 'sign-in', request: { ...request, rememberedUser: remembered } };
     }
     return this.consentPage(known, request, undefined, cookies);
@@ -118,7 +119,7 @@ export class AuthorizationFlow {
       return { kind: 'client', location: errorRedirect(req.redirectUri, 'access_denied', 'The person denied the request.', req.state, this.issuer) };
     }
     if (!email) return { kind: 'sign-in', request: { ...req, approved: true } };
-    await this.approvals.approve(email, req.clientId, requestedScopes(req));
+    await this.approvals.approve(email, req.clientId, requestedScopes(req), req.resource);
     this.audit.record({ event: 'consent', outcome: 'success', user: email, detail: { clientId: req.clientId } });
     return { kind: 'client', location: await this.issueCode(req, email), remember: email };
   }
@@ -139,10 +140,10 @@ export class AuthorizationFlow {
     const request: AuthorizationRequest = { ...signedIn, grantedScope: granted.join(' ') };
     const scopes = requestedScopes(request);
     if (request.approved) {
-      await this.approvals.approve(email, client.clientId, scopes);
+      await this.approvals.approve(email, client.clientId, scopes, request.resource);
       this.audit.record({ event: 'consent', outcome: 'success', user: email, ip, detail: { clientId: client.clientId } });
     }
-    const approved = client.firstParty || request.approved === true || (await this.approvals.covers(email, client.clientId, scopes));
+    const approved = client.firstParty || request.approved === true || (await this.approvals.covers(email, client.clientId, scopes, request.resource));
     this.audit.record({ event: 'sign_in', outcome: 'success', user: email, ip, detail: { via: 'oauth', clientId: client.clientId } });
     if (approved && (client.firstParty || request.rememberedUser === email)) return this.issueCode(request, email);
     const ticket = await this.sealed.seal('resume', { req: request, email, approved, jti: randomBytes(16).toString('base64url') } satisfies ResumeTicket, RESUME_TTL_SECONDS);

@@ -1,70 +1,174 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import { createHash } from 'node:crypto';
+import { Revocation } from '../auth/revocation.js';
 import { AppConfig } from '../config/app-config.js';
+import { ProtectedResources, type ProtectedResource } from '../sessions/protected-resources.js';
 import { JsonObjectRepository } from '../storage/json-object.repository.js';
 import { StorageError } from '../storage/storage.errors.js';
+import { OAuthError } from './oauth-error.js';
+
+/** Access a person allowed a client for one resource. */
+export interface ApprovedAccess {
+  /**
+   * The path below PUBLIC_URL of the resource the consent page named (`/mcp`); `/` for the whole service, also when
+   * the request named none. A path, not the identifier: replicas agree on it, and it survives a new PUBLIC_URL.
+   */
+  resource: string;
+  /** Every scope allowed for it (the union of the pages the person pressed Allow on for this resource). */
+  scopes: string[];
+}
 
 /** A person's approval of one client: the access they allowed it, in S3 so every replica knows it. */
 export interface ClientApproval {
-  version: 1;
+  version: 2;
   email: string;
   clientId: string;
-  /** Every scope the person has allowed this client (the union of the pages they pressed Allow on). */
-  scopes: string[];
+  grants: ApprovedAccess[];
   approvedAt: string;
   updatedAt: string;
 }
 
+/** Approvals of one user deleted at a time by a revocation (a user has a handful; S3 takes many at once). */
+const DELETE_CONCURRENCY = 8;
+
 /**
- * Approvals per user and client, `{OAUTH_PREFIX}approvals/{sha256(email, client_id)}.json` (hashed: client ids may
- * be URLs, and the key then does not spell out who uses what). Updated with If-Match, so two replicas recording
- * approvals for one pair at once both land.
+ * Approvals per user and client, `{OAUTH_PREFIX}approvals/{sha256(email)}/{sha256(client_id)}.json` (hashed: client
+ * ids may be URLs, and the key then does not spell out who uses what; one folder per user, so a revocation finds
+ * all of a user's approvals with one listing). Updated with If-Match, so two replicas recording approvals for one
+ * pair at once both land.
+ *
+ * An approval covers a request when the requested scopes were allowed for the requested resource or one containing
+ * it, compared as a token's audience is (ProtectedResources.covers): allowing the whole service covers /mcp, never
+ * the other way round. Approvals written before resources were recorded (`{OAUTH_PREFIX}approvals/{sha256(email NUL
+ * client_id)}.json`, version 1) cover nothing: which resource the person saw is unknown, so they are asked once
+ * more; the next approval of that pair deletes the old object.
  */
 @Injectable()
-export class ClientApprovals {
+export class ClientApprovals implements OnModuleInit {
   private readonly prefix: string;
 
   constructor(
     private readonly objects: JsonObjectRepository,
+    private readonly resources: ProtectedResources,
+    private readonly revocation: Revocation,
     config: AppConfig,
   ) {
     this.prefix = `${config.values.oauth.prefix}approvals/`;
   }
 
-  /** True when the person has allowed this client every scope in `scopes`. */
-  async covers(email: string, clientId: string, scopes: string[]): Promise<boolean> {
-    const stored = await this.objects.get(this.key(email, clientId));
-    if (!stored) return false;
-    const approval = stored.value as ClientApproval;
-    return approval.email === email && approval.clientId === clientId && scopes.every((s) => approval.scopes.includes(s));
+  /** Makes every revocation of a user also forget the clients that user approved. */
+  onModuleInit(): void {
+    this.revocation.register({ name: 'deleting the OAuth client approvals in S3', run: (email) => this.forgetUser(email) });
   }
 
-  /** Records that the person allowed the client these scopes (added to what they allowed before). */
-  async approve(email: string, clientId: string, scopes: string[]): Promise<void> {
+  /**
+   * True when the person has allowed this client every scope in `scopes` for `resource` (an RFC 8707 identifier;
+   * undefined: the whole service) or for a resource containing it.
+   */
+  async covers(email: string, clientId: string, scopes: string[], resource: string | undefined): Promise<boolean> {
+    const approval = await this.find(email, clientId);
+    const wanted = this.resourceOf(resource);
+    if (!approval || !wanted) return false;
+    const allowed = new Set(approval.grants.filter((g) => this.grantCovers(g, wanted)).flatMap((g) => g.scopes));
+    return scopes.every((s) => allowed.has(s));
+  }
+
+  /** True when the person has approved this client for anything (they have shown they trust it). */
+  async hasApproved(email: string, clientId: string): Promise<boolean> {
+    return ((await this.find(email, clientId))?.grants.length ?? 0) > 0;
+  }
+
+  /** Records that the person allowed the client these scopes for `resource` (undefined: the whole service). */
+  async approve(email: string, clientId: string, scopes: string[], resource: string | undefined): Promise<void> {
     const key = this.key(email, clientId);
+    const approved = this.resourceOf(resource);
+    // Only a consent form sealed before a deploy that dropped the resource gets here (requests are checked first).
+    if (!approved) throw new OAuthError('invalid_target', 'This request is for a resource this service no longer has. Start again from the application.');
     for (let attempt = 0; attempt < 5; attempt++) {
       const stored = await this.objects.get(key);
+      const before = stored && readApproval(stored.value, email, clientId);
       const now = new Date().toISOString();
-      const before = stored?.value as ClientApproval | undefined;
-      const approval: ClientApproval = {
-        version: 1,
-        email,
-        clientId,
-        scopes: [...new Set([...(before?.scopes ?? []), ...scopes])],
-        approvedAt: before?.approvedAt ?? now,
-        updatedAt: now,
-      };
+      const approval: ClientApproval = { version: 2, email, clientId, grants: this.withGrant(before?.grants ?? [], pathOf(approved), scopes), approvedAt: before?.approvedAt ?? now, updatedAt: now };
       try {
         await this.objects.put(key, approval, stored ? { ifMatch: stored.etag } : { ifNoneMatch: '*' });
-        return;
       } catch (err) {
         if (!(err instanceof StorageError && err.code === 'conflict')) throw err;
+        continue;
       }
+      return this.dropPreResourceApproval(email, clientId);
     }
     throw new StorageError('conflict', 'The approval kept changing while being recorded; press Allow again.');
   }
 
-  private key(email: string, clientId: string): string {
-    return `${this.prefix}${createHash('sha256').update(`${email}\0${clientId}`).digest('base64url')}.json`;
+  /**
+   * Deletes every approval of the user (a revocation step: idempotent, and every delete is tried before the first
+   * failure is thrown, so a retry finds only what is left). All of them, also any recorded while the revocation
+   * ran: losing one only means the person is asked again, keeping one would let a client skip the page.
+   */
+  async forgetUser(email: string): Promise<void> {
+    const queue: string[] = [];
+    for await (const key of this.objects.listAll(this.userPrefix(email))) queue.push(key);
+    const failures: unknown[] = [];
+    const worker = async () => {
+      for (let key = queue.shift(); key !== undefined; key = queue.shift()) await this.objects.delete(key).catch((err: unknown) => failures.push(err));
+    };
+    await Promise.all(Array.from({ length: Math.min(DELETE_CONCURRENCY, queue.length) }, worker));
+    if (failures.length > 0) throw failures[0];
   }
+
+  private async find(email: string, clientId: string): Promise<ClientApproval | undefined> {
+    const stored = await this.objects.get(this.key(email, clientId));
+    return stored && readApproval(stored.value, email, clientId);
+  }
+
+  /** `grants` with `scopes` added for `resource`; grants for resources this service no longer has are dropped. */
+  private withGrant(grants: ApprovedAccess[], resource: string, scopes: string[]): ApprovedAccess[] {
+    const kept = grants.filter((g) => g.resource !== resource && this.resources.byPath(g.resource));
+    const same = grants.find((g) => g.resource === resource);
+    return [...kept, { resource, scopes: [...new Set([...(same?.scopes ?? []), ...scopes])] }];
+  }
+
+  /** Whether access approved for the grant's resource may be used at `wanted` (as a token's audience would). */
+  private grantCovers(grant: ApprovedAccess, wanted: ProtectedResource): boolean {
+    const approved = this.resources.byPath(grant.resource);
+    return approved !== undefined && this.resources.covers(approved.identifier, wanted);
+  }
+
+  /** The resource a request is for; undefined when the identifier is not (or no longer) one of ours. */
+  private resourceOf(identifier: string | undefined): ProtectedResource | undefined {
+    return identifier === undefined ? this.resources.root : this.resources.byIdentifier(identifier);
+  }
+
+  /**
+   * The same pair's approval in the layout before resources were recorded: it covers nothing, but names who used
+   * what, so it goes once its successor is stored. Best effort: if the delete fails it stays as inert as before.
+   */
+  private async dropPreResourceApproval(email: string, clientId: string): Promise<void> {
+    await this.objects.delete(`${this.prefix}${sha256(`${email}\0${clientId}`)}.json`).catch(() => undefined);
+  }
+
+  private userPrefix(email: string): string {
+    return `${this.prefix}${sha256(email)}/`;
+  }
+
+  private key(email: string, clientId: string): string {
+    return `${this.userPrefix(email)}${sha256(clientId)}.json`;
+  }
+}
+
+/** The stored approval when it is one of ours for this pair in the current format; anything else covers nothing. */
+function readApproval(value: unknown, email: string, clientId: string): ClientApproval | undefined {
+  const a = value as Partial<ClientApproval> | undefined;
+  if (a?.version !== 2 || a.email !== email || a.clientId !== clientId || !Array.isArray(a.grants)) return undefined;
+  const wellFormed = a.grants.every((g) => typeof g?.resource === 'string' && Array.isArray(g.scopes) && g.scopes.every((s) => typeof s === 'string'));
+  return wellFormed ? (a as ClientApproval) : undefined;
+}
+
+/** How an approval records a resource: its path, `/` for the whole service. */
+function pathOf(resource: ProtectedResource): string {
+  return resource.path || '/';
+}
+
+function sha256(value: string): string {
+  return createHash('sha256').update(value).digest('base64url');
 }

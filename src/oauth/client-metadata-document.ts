@@ -3,12 +3,14 @@ import { createHash } from 'node:crypto';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import { AppConfig } from '../config/app-config.js';
 import { JsonObjectRepository } from '../storage/json-object.repository.js';
 import { StorageError } from '../storage/storage.errors.js';
 import type { GrantType, OAuthClient } from './oauth-client.js';
+import { clientUriProblem, displayedStringProblem } from './client-metadata-rules.js';
+import { isPrivateAddress } from './private-addresses.js';
 import { redirectUriProblem } from './redirect-uris.js';
 
 /** Largest document read (the CIMD draft recommends 5 KB) and how long its fetch may take. */
@@ -17,19 +19,6 @@ const FETCH_TIMEOUT_MS = 5000;
 /** How long a document is trusted when its server says nothing (Cache-Control), and at most. */
 const DEFAULT_TTL_S = 3600;
 const MAX_TTL_S = 24 * 3600;
-
-// Addresses a document may never be fetched from unless OAUTH_CIMD_ALLOW_PRIVATE_HOSTS: loopback, private, link-local
-// (cloud metadata at 169.254.169.254), carrier-grade NAT, unspecified, unique-local and mapped IPv4 of the same.
-const PRIVATE = new BlockList();
-for (const [net, bits] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 3]] as const) {
-  PRIVATE.addSubnet(net, bits, 'ipv4');
-}
-for (const [net, bits] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['::ffff:0.0.0.0', 96]] as const) PRIVATE.addSubnet(net, bits, 'ipv6');
-
-function isPrivateAddress(address: string): boolean {
-  const family = isIP(address);
-  return family === 0 || PRIVATE.check(address, family === 6 ? 'ipv6' : 'ipv4');
-}
 
 /** Whether a client_id is a Client ID Metadata Document URL rather than a registered id. */
 export function isClientIdUrl(clientId: string): boolean {
@@ -156,8 +145,11 @@ export class ClientMetadataDocuments {
       throw new DocumentError('grant_types may hold authorization_code and refresh_token only');
     }
     const host = new URL(url).host;
-    const name = typeof d.client_name === 'string' ? d.client_name.slice(0, 100) : undefined;
-    const clientUri = typeof d.client_uri === 'string' && /^https:\/\/[^/?#@\s]+/i.test(d.client_uri) ? d.client_uri : undefined;
+    // The same rules as registration; a field that breaks them is left out (the page then shows less), not fatal.
+    const name = typeof d.client_name === 'string' && !displayedStringProblem(d.client_name) ? [...d.client_name].slice(0, 100).join('') : undefined;
+    const clientUri = typeof d.client_uri === 'string' && d.client_uri.length <= 512 && !clientUriProblem(d.client_uri) ? d.client_uri : undefined;
+    const ignored = [d.client_name !== undefined && !name ? 'client_name' : '', d.client_uri !== undefined && !clientUri ? 'client_uri' : ''].filter(Boolean);
+    if (ignored.length) this.logger.warn({ msg: 'client metadata document fields ignored', event: 'cimd_fields_ignored', host, fields: ignored });
     return {
       clientId: url,
       // The name is the document's own claim; the host it was fetched from is the fact the person can check.

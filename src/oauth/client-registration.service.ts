@@ -4,6 +4,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import { DomainError } from '../common/domain-error.js';
 import { AppConfig } from '../config/app-config.js';
 import { GrantType, TokenEndpointAuthMethod } from './oauth-client.js';
+import { clientUriProblem, displayedStringProblem } from './client-metadata-rules.js';
 import { OAuthClientRepository } from './oauth-client.repository.js';
 import { OAuthError } from './oauth-error.js';
 import { redirectUriProblem } from './redirect-uris.js';
@@ -62,7 +63,8 @@ export class ClientRegistration {
     }
     const clientName = optionalString(m, 'client_name', nameLength);
     const clientUri = optionalString(m, 'client_uri', stringLength);
-    if (clientUri && !/^https:\/\/[^/?#@\s]+/i.test(clientUri)) throw new OAuthError('invalid_client_metadata', '"client_uri" must be an https URL.');
+    const uriProblem = clientUri && clientUriProblem(clientUri);
+    if (uriProblem) throw new OAuthError('invalid_client_metadata', `"client_uri" ${uriProblem}: send the application's home page as an https URL such as https://app.example.`);
     for (const [key, value] of Object.entries(m)) {
       // MCP clients register with every scope of the resource's challenge (all of /mcp's: ~700 characters).
       const limit = key === 'scope' ? MAX_SCOPE_LENGTH : stringLength;
@@ -85,12 +87,13 @@ export class ClientRegistration {
   }
 }
 
+/** An optional string the consent page may show: refused when it could read differently from what it is. */
 function optionalString(m: Record<string, unknown>, key: string, max: number): string | undefined {
   const v = m[key];
   if (v === undefined) return undefined;
-  // eslint-disable-next-line no-control-regex
-  if (typeof v !== 'string' || v.trim().length === 0 || v.length > max || /[\u0000-\u001f\u007f]/.test(v)) {
-    throw new OAuthError('invalid_client_metadata', `"${key}" must be a non-empty string of at most ${max} characters, without control characters.`);
+  const problem = typeof v !== 'string' ? 'is not a string' : v.length > max ? `is longer than ${max} characters` : displayedStringProblem(v);
+  if (problem || typeof v !== 'string') {
+    throw new OAuthError('invalid_client_metadata', `"${key}" ${problem}: send a non-empty string of at most ${max} characters, without control, invisible or text-direction characters.`);
   }
   return v;
 }

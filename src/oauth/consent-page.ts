@@ -1,5 +1,6 @@
 import escapeHtml from 'escape-html';
 import { OAuthClient } from './oauth-client.js';
+import { clientUriHost, visibleText } from './client-metadata-rules.js';
 import { isLoopback } from './redirect-uris.js';
 
 /** Headers for every HTML page of the authorization server: never framed, cached, or leaked through Referer. */
@@ -28,16 +29,28 @@ export interface ConsentView {
   action: string;
 }
 
+/** Where a redirect URI sends the person: what the page shows in large type, in words, and any warning. */
+export interface Destination {
+  /** The host (https, loopback http) or, for a native app, its scheme: never an authority nobody checked. */
+  shown: string;
+  where: string;
+  warning?: string;
+}
+
 /** Where a redirect URI sends the person, in words, and whether it deserves a warning. */
-export function describeDestination(client: OAuthClient, redirectUri: string): { where: string; warning?: string } {
-  const u = new URL(redirectUri);
-  if (isLoopback(u)) return { where: `an application on this computer (${u.host})` };
-  if (u.protocol !== 'https:') return { where: `the app on this device that handles "${u.protocol}" links` };
-  const own = [client.clientUri, /^https:\/\//.test(client.clientId) ? client.clientId : undefined]
-    .filter((v): v is string => Boolean(v))
-    .map((v) => new URL(v).hostname);
-  if (own.includes(u.hostname)) return { where: u.hostname };
+export function describeDestination(client: OAuthClient, redirectUri: string): Destination {
+  const u = parsed(redirectUri);
+  if (!u) return { shown: redirectUri, where: 'an address this page cannot read' };
+  if (isLoopback(u)) return { shown: u.host, where: `an application on this computer (${u.host})` };
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') {
+    // A private-use scheme decides which app gets the code; what follows "//" is whatever that app's author wrote
+    // (com.evil.app://accounts.google.com/cb), so it is never presented as a site.
+    return { shown: u.protocol, where: `the app on this device that handles "${u.protocol}" links` };
+  }
+  const own = [clientUriHost(client.clientUri), /^https:\/\//.test(client.clientId) ? parsed(client.clientId)?.hostname : undefined].filter((h): h is string => Boolean(h));
+  if (own.includes(u.hostname)) return { shown: u.host, where: u.hostname };
   return {
+    shown: u.host,
     where: u.hostname,
     warning: own.length
       ? `The code will be sent to ${u.hostname}, which is not the application's own site (${own.join(', ')}).`
@@ -45,11 +58,19 @@ export function describeDestination(client: OAuthClient, redirectUri: string): {
   };
 }
 
+function parsed(url: string): URL | undefined {
+  try {
+    return new URL(url);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The page that asks the person to allow or deny a client. Every value from the request or client is escaped. */
 export function renderConsentPage(v: ConsentView): string {
-  const name = v.client.clientName ?? 'An application without a name';
+  const name = v.client.clientName ? visibleText(v.client.clientName) : 'An application without a name';
   const dest = describeDestination(v.client, v.redirectUri);
-  const host = new URL(v.redirectUri).host || new URL(v.redirectUri).protocol;
+  const host = dest.shown;
   return page(
     `Allow ${name}?`,
     `<h1>Allow <strong>${escapeHtml(name)}</strong> to use your Google Workspace?</h1>

@@ -52,7 +52,7 @@ export class OAuthController {
   @Get('.well-known/jwks.json')
   jwks() {
     const key = this.tokens.publicJwk();
-    if (!key) throw new DomainError(404, 'not_found', 'Bearer tokens are signed with a shared secret (HS256): there is no public key to publish. Use /oauth/introspect.');
+    if (!key) throw new DomainError(404, 'not_found', 'Bearer tokens are signed with a shared secret (HS256): there is no public key to publish. A confidential client checks its own tokens at /oauth/introspect; a resource server that verifies tokens itself needs JWT_PRIVATE_KEY (ES256) set on this service.');
     return { keys: [key] };
   }
 

@@ -37,8 +37,19 @@ export function redirectUriProblem(uri: string): string | undefined {
   if (u.protocol === 'http:') return `${shown} must use https (plain http is allowed for loopback addresses 127.0.0.1, [::1] and localhost only)`;
   // Private-use schemes of native apps are reverse domain names (RFC 8252 section 7.1), e.g. com.example.app:/callback.
   if (/^[a-z][a-z0-9-]*(\.[a-z0-9-]+)+:$/i.test(u.protocol)) return undefined;
-  return `${shown} uses an unsupported scheme: use https, loopback http, or a reverse-domain private-use scheme (com.example.app:/callback)`;
+  if (IDE_SCHEMES.has(u.protocol.toLowerCase())) return undefined;
+  return `${shown} uses an unsupported scheme: use https, loopback http, a reverse-domain private-use scheme (com.example.app:/callback) or one of ${[...IDE_SCHEMES].join(' ')}`;
 }
+
+/**
+ * Single-word schemes that IDEs registered as their own before RFC 8252's reverse-domain rule reached MCP: Cursor's
+ * dynamic registration sends `cursor://anysphere.cursor-mcp/oauth/callback` together with its https and loopback
+ * URIs, and one refused URI refuses the whole registration, so without it Cursor cannot connect. Named one by one, not
+ * any single word: a single-word scheme may belong to an operating system handler (`ms-msdt:`, `search-ms:`) that a
+ * redirect must never open. A code sent to them is no use without the client's PKCE verifier, as with any
+ * private-use scheme; the consent page names the scheme, never the part after `//`.
+ */
+const IDE_SCHEMES: ReadonlySet<string> = new Set(['cursor:', 'vscode:', 'vscode-insiders:', 'windsurf:']);
 
 /** Exact redirect URI matching: the same string, or for loopback the same string with another port. */
 export function redirectUriMatches(registered: string, presented: string): boolean {

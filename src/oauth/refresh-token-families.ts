@@ -10,6 +10,7 @@ export interface RefreshFamily {
   familyId: string;
   clientId: string;
   email: string;
+  /** The session its tokens belong to; '' in the revoked placeholder a replayed code leaves (see revokeForReplayedCode). */
   sessionId: string;
   resource?: string;
   scope?: string;
@@ -27,6 +28,9 @@ export type RotationResult =
   | { status: 'rotated'; token: string; family: RefreshFamily; /** a retry inside the grace window */ retried: boolean }
   | { status: 'reused'; family: RefreshFamily }
   | { status: 'invalid' };
+
+/** How starting a family went: its first token, or `revoked` when a replay of its code took the key first. */
+export type FamilyStart = { status: 'created'; token: string } | { status: 'revoked' };
 
 const MAX_PREVIOUS = 50;
 
@@ -61,13 +65,25 @@ export class RefreshTokenFamilies {
     return this.ttlSeconds;
   }
 
-  /** Starts a family and returns its first refresh token. */
-  async create(input: Pick<RefreshFamily, 'familyId' | 'clientId' | 'email' | 'sessionId' | 'resource' | 'scope'>): Promise<string> {
+  /**
+   * Starts a family and returns its first refresh token, or `revoked` when the family's key already holds a revoked
+   * family: a replay of the code revoked it (or left a placeholder) before or while this write landed.
+   */
+  async create(input: Pick<RefreshFamily, 'familyId' | 'clientId' | 'email' | 'sessionId' | 'resource' | 'scope'>): Promise<FamilyStart> {
     const secret = randomBytes(32).toString('base64url');
     const family: RefreshFamily = { ...input, current: hashSecret(secret), previous: [], createdAt: new Date().toISOString(), expiresAt: Date.now() + this.ttlSeconds * 1000 };
-    // Create-only at a fresh id; a retry that meets its own lost-answer write is success, not a 409.
-    await this.objects.create(this.key(input.familyId), family);
-    return `${input.familyId}.${secret}`;
+    const key = this.key(input.familyId);
+    try {
+      await this.objects.put(key, family, { ifNoneMatch: '*' });
+    } catch (err) {
+      if (!(err instanceof StorageError && err.code === 'conflict')) throw err;
+      const stored = (await this.objects.get(key))?.value as RefreshFamily | undefined;
+      // Revoked: the placeholder of a replay, or this very write (applied, answer lost) revoked since by a replay.
+      if (stored?.revokedAt) return { status: 'revoked' };
+      // Otherwise only the SDK's retry meeting this write's own object (its answer was lost) is success.
+      if (!stored || JSON.stringify(stored) !== JSON.stringify(family)) throw err;
+    }
+    return { status: 'created', token: `${input.familyId}.${secret}` };
   }
 
   /** Exchanges the current token of a family for its successor; detects reuse of rotated tokens. */
@@ -112,6 +128,28 @@ export class RefreshTokenFamilies {
         const revoked = { ...family, revokedAt: new Date().toISOString() };
         await this.objects.put(this.key(familyId), revoked, { ifMatch: stored.etag });
         return revoked;
+      } catch (err) {
+        if (!(err instanceof StorageError && err.code === 'conflict')) throw err;
+      }
+    }
+    throw new StorageError('conflict', 'The refresh token family kept changing while being revoked; retry.');
+  }
+
+  /**
+   * Revokes the family a replayed authorization code started, whether or not its exchange has created it yet. When
+   * it has not, a revoked placeholder takes the key create-only, so the exchange's own create-only write fails and
+   * it issues nothing; when that placeholder write loses (the exchange's family landed first, or it is this write's
+   * own retry after a lost answer), the family is read again and revoked. Returns the family as revoked.
+   */
+  async revokeForReplayedCode(owner: Pick<RefreshFamily, 'familyId' | 'clientId' | 'email'>): Promise<RefreshFamily> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const revoked = await this.revoke(owner.familyId);
+      if (revoked) return revoked;
+      const now = new Date();
+      const placeholder: RefreshFamily = { ...owner, sessionId: '', current: '', previous: [], createdAt: now.toISOString(), expiresAt: now.getTime() + this.ttlSeconds * 1000, revokedAt: now.toISOString() };
+      try {
+        await this.objects.put(this.key(owner.familyId), placeholder, { ifNoneMatch: '*' });
+        return placeholder;
       } catch (err) {
         if (!(err instanceof StorageError && err.code === 'conflict')) throw err;
       }

@@ -6,7 +6,7 @@ import { tokenAudience } from './token-resource.js';
 import { Metrics } from '../observability/metrics.js';
 import { BearerTokenService } from '../sessions/bearer-token.service.js';
 import { SessionStore } from '../sessions/session.store.js';
-import { AuthorizationCodes } from './authorization-codes.js';
+import { AuthorizationCodes, AuthorizationGrant } from './authorization-codes.js';
 import { authenticateClient, PresentedClient } from './client-authentication.js';
 import { grantTypesOf, OAuthClient } from './oauth-client.js';
 import { OAuthClientRepository } from './oauth-client.repository.js';
@@ -73,23 +73,34 @@ export class TokenEndpoint {
     }
   }
 
-  /** RFC 7662 introspection, for confidential clients. */
+  /**
+   * RFC 7662 introspection, for confidential clients and their own tokens. Any other token (another client's, a
+   * browser sign-in's) is `{active:false}` and nothing more: section 4 lets the server limit what it tells a caller,
+   * and anyone may register a confidential client, so telling it who holds which token would leak.
+   */
   async introspect(body: Params, presented: PresentedClient): Promise<Record<string, unknown>> {
     const client = await this.authenticate(presented);
     if (client.tokenEndpointAuthMethod === 'none') throw new OAuthError('invalid_client', 'Introspection is for confidential clients only.');
     const token = str(body.token, 4096);
     if (!token) throw new OAuthError('invalid_request', 'Send the token to introspect as "token".');
     const refresh = await this.families.find(token);
-    if (refresh) {
-      const f = refresh.family;
-      const active = refresh.current && !f.revokedAt && f.expiresAt > Date.now() && Boolean(await this.sessions.find(f.sessionId));
-      return active
-        ? { active, token_type: 'refresh_token', client_id: f.clientId, sub: f.email, email: f.email, exp: Math.floor(f.expiresAt / 1000), ...(f.scope ? { scope: f.scope } : {}) }
-        : { active: false };
-    }
+    return refresh ? this.introspectRefresh(refresh, client) : this.introspectAccess(token, client);
+  }
+
+  private async introspectRefresh(refresh: { family: RefreshFamily; current: boolean }, client: OAuthClient): Promise<Record<string, unknown>> {
+    const f = refresh.family;
+    if (f.clientId !== client.clientId) return { active: false };
+    const active = refresh.current && !f.revokedAt && f.expiresAt > Date.now() && Boolean(await this.sessions.find(f.sessionId));
+    if (!active) return { active: false };
+    return { active, token_type: 'refresh_token', client_id: f.clientId, sub: f.email, email: f.email, exp: Math.floor(f.expiresAt / 1000), ...(f.scope ? { scope: f.scope } : {}) };
+  }
+
+  private async introspectAccess(token: string, client: OAuthClient): Promise<Record<string, unknown>> {
     const claims = this.tokens.verify(token);
-    const session = claims ? await this.sessions.find(claims.sid) : undefined;
-    if (!claims || !session || session.email !== claims.sub) return { active: false };
+    // A browser sign-in token carries no client_id: it belongs to no OAuth client, so to none that asks.
+    if (!claims || claims.client_id !== client.clientId) return { active: false };
+    const session = await this.sessions.find(claims.sid);
+    if (!session || session.email !== claims.sub) return { active: false };
     return { active: true, token_type: 'Bearer', client_id: claims.client_id, sub: claims.sub, email: claims.email, aud: claims.aud, iss: claims.iss, iat: claims.iat, exp: claims.exp, sid: claims.sid, scope: claims.scope ?? '' };
   }
 
@@ -104,14 +115,7 @@ export class TokenEndpoint {
     if (!code) throw new OAuthError('invalid_request', 'Send the authorization code as "code".');
     if (!verifier) throw new OAuthError('invalid_request', 'Send the PKCE code_verifier.');
     const redeemed = await this.codes.redeem(code);
-    if (redeemed.status === 'reused') {
-      // RFC 6749 4.1.2 / OAuth 2.1: a code used twice is an attack signal: revoke what the first use issued.
-      const family = await this.families.revoke(redeemed.grant.familyId);
-      if (family) await this.endSession(family.sessionId);
-      this.metrics.securityViolations.inc({ reason: 'authorization_code_reuse' });
-      this.audit.record({ event: 'security_violation', outcome: 'denied', user: redeemed.grant.email, detail: { reason: 'authorization_code_reuse', clientId: client.clientId } });
-      throw new OAuthError('invalid_grant', 'This authorization code was already used; the tokens issued from it have been revoked. Start a new authorization.');
-    }
+    if (redeemed.status === 'reused') return this.refuseReplayedCode(redeemed.grant, client);
     if (redeemed.status !== 'ok') throw new OAuthError('invalid_grant', `The authorization code is ${redeemed.status === 'expired' ? 'expired (codes live 60 seconds)' : 'unknown'}. Start a new authorization.`);
     const grant = redeemed.grant;
     if (grant.clientId !== client.clientId) throw new OAuthError('invalid_grant', 'The authorization code was issued to another client.');
@@ -123,10 +127,41 @@ export class TokenEndpoint {
     const session = await this.sessions.create(grant.email, this.families.lifetimeSeconds);
     // The family is recorded even for a client without the refresh_token grant: it links the code to the session,
     // so a replayed code ends that session. Such a client is never given the token (and could not use it).
-    const familyToken = await this.families.create({ familyId: grant.familyId, clientId: client.clientId, email: grant.email, sessionId: session.sessionId, resource: grant.resource, scope: grant.scope });
+    const started = await this.families.create({ familyId: grant.familyId, clientId: client.clientId, email: grant.email, sessionId: session.sessionId, resource: grant.resource, scope: grant.scope });
+    if (started.status === 'revoked') {
+      // A replay of this code got to the family first (see refuseReplayedCode): end the session made above, before
+      // any access token names it, so this exchange leaves nothing usable behind.
+      await this.sessions.end(session);
+      throw new OAuthError('invalid_grant', 'This authorization code was presented twice at once; it is spent and nothing was issued from it. Start a new authorization.');
+    }
+    const familyToken = started.token;
     const refreshToken = grantTypesOf(client).includes('refresh_token') ? familyToken : undefined;
     const access = await this.tokens.issue(session, { audience, clientId: client.clientId, scopes: grant.scope?.split(' ') });
     return { access_token: access.accessToken, token_type: 'Bearer', expires_in: access.expiresIn, ...(refreshToken ? { refresh_token: refreshToken } : {}), scope: access.scope };
+  }
+
+  /**
+   * A code presented again (RFC 6749 4.1.2 / OAuth 2.1: an attack signal): revoke what its first use issued, even
+   * when that first exchange is still running, possibly on another replica. Why every interleaving ends with nothing
+   * usable: the exchange (E) and this replay (R) meet on one S3 key, the family's, and write it only conditionally
+   * (E create-only; R create-only placeholder, or If-Match revoke), so S3 puts their writes in one order.
+   * - E's family lands first: R reads it (straight away, or after its placeholder write gets 412) and revokes it,
+   *   then ends its session. E created the session before the family, so R always finds it. Tokens E may already
+   *   have answered are dead: the refresh token at once on every replica (families are read from S3 on each use);
+   *   the access token at once here and in S3, on other replicas within SESSION_CACHE_TTL_MS, as any revocation.
+   * - R's placeholder lands first: E's create gets 412, reads a revoked family, ends its own session and refuses
+   *   before signing an access token: nothing was issued.
+   * - An answer lost after S3 applied a write: the SDK's retry meets that write. E's create compares what it finds
+   *   (its own family: created; revoked since: refused as above); R re-reads and finds its placeholder, or the
+   *   family it revoked, already revoked. A call that fails outright answers 503 and claims nothing: a retried
+   *   replay is `reused` again and finishes the revocation; a failed exchange has handed out no token.
+   */
+  private async refuseReplayedCode(grant: AuthorizationGrant, client: OAuthClient): Promise<never> {
+    const family = await this.families.revokeForReplayedCode({ familyId: grant.familyId, clientId: grant.clientId, email: grant.email });
+    if (family.sessionId) await this.endSession(family.sessionId);
+    this.metrics.securityViolations.inc({ reason: 'authorization_code_reuse' });
+    this.audit.record({ event: 'security_violation', outcome: 'denied', user: grant.email, detail: { reason: 'authorization_code_reuse', clientId: client.clientId } });
+    throw new OAuthError('invalid_grant', 'This authorization code was already used; the tokens issued from it have been revoked. Start a new authorization.');
   }
 
   private async refresh(body: Params, client: OAuthClient): Promise<TokenResponse> {

@@ -5,7 +5,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ALL_WORKSPACE_SCOPES } from '../support/api-client.js';
-import { JWT_SECRET, Service, startWorldWithService, stopAll, World } from '../support/harness.js';
+import { JWT_SECRET, Service, signIn, startWorldWithService, stopAll, World } from '../support/harness.js';
 import { claimsOf } from '../support/oauth-tokens.js';
 import { authorizeInBrowser, refreshGrant } from '../support/oauth-consent.js';
 
@@ -133,8 +133,10 @@ describe('MCP with OAuth end to end: the SDK client starts with no token', () =>
         expect(state.tokenSet.access_token).not.toBe(old.access_token);
         expect(state.tokenSet.refresh_token).not.toBe(old.refresh_token); // rotated
 
-        // The person revokes: the next tool call fails with 401 (the SDK then finds its refresh token dead as well).
-        const revoked = await fetch(`${sut.url}/auth/revoke`, { method: 'POST', headers: { authorization: `Bearer ${state.tokenSet.access_token}` } });
+        // The person revokes with their own browser bearer (the app's /mcp token may not end the account: 401): the
+        // next tool call fails with 401 (the SDK then finds its refresh token dead as well).
+        expect((await fetch(`${sut.url}/auth/revoke`, { method: 'POST', headers: { authorization: `Bearer ${state.tokenSet.access_token}` } })).status).toBe(401);
+        const revoked = await fetch(`${sut.url}/auth/revoke`, { method: 'POST', headers: { authorization: `Bearer ${(await signIn(sut, world, email)).access_token}` } });
         expect(revoked.status).toBe(200);
         const raw = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${state.tokenSet.access_token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{"jsonrpc":"2.0","id":9,"method":"tools/list","params":{}}' });
         expect(raw.status).toBe(401);

@@ -158,7 +158,7 @@ describe('Consent of our own before any code leaves (the confused-deputy attack)
     expect(await objectExists(world, key)).toBe(false);
     await authorizeInBrowser(world, authorizeUrl(sut.url, (await request(client, LOOPBACK, { scope: GMAIL_READ })).params), 'declines@example.com');
     const { json } = await readObject(world, key);
-    expect(json).toMatchObject({ version: 1, email: 'declines@example.com', clientId: client, scopes: [GMAIL_READ] });
+    expect(json).toMatchObject({ version: 2, email: 'declines@example.com', clientId: client, grants: [{ resource: '/', scopes: [GMAIL_READ] }] });
   });
 
   it('the hop back from the Google sign-in works once', async () => {
@@ -203,7 +203,8 @@ describe('First-party static clients', () => {
   });
 });
 
-/** Where an approval is stored (DESIGN: `{OAUTH_PREFIX}approvals/{sha256(email NUL client_id)}.json`). */
+/** Where an approval is stored (`{OAUTH_PREFIX}approvals/{sha256(email)}/{sha256(client_id)}.json`, client-approvals.ts). */
 function approvalKey(email: string, clientId: string): string {
-  return `oauth/approvals/${createHash('sha256').update(`${email}\0${clientId}`).digest('base64url')}.json`;
+  const sha256 = (v: string) => createHash('sha256').update(v).digest('base64url');
+  return `oauth/approvals/${sha256(email)}/${sha256(clientId)}.json`;
 }

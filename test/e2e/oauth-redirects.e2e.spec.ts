@@ -83,6 +83,20 @@ describe('Redirect URIs: exact, safe, and no open redirector', () => {
     }
   });
 
+  it('Cursor\'s registration (cursor:// with its https and loopback callbacks in one request) is accepted and its cursor:// redirect works; other single-word schemes are refused', async () => {
+    const cursor = await registerRaw(['cursor://anysphere.cursor-mcp/oauth/callback', 'https://www.cursor.com/agents/mcp/oauth/callback', 'http://localhost:8787/callback']);
+    expect(cursor.status).toBe(201);
+    const app = await register(['cursor://anysphere.cursor-mcp/oauth/callback']);
+    const done = await authorizeInBrowser(world, authorizeUrl(sut.url, params(app, 'cursor://anysphere.cursor-mcp/oauth/callback')), 'cursor-user@example.com');
+    expect(done.consentPages[0].html).toContain('cursor:');
+    expect(done.location?.protocol).toBe('cursor:');
+    expect(done.location?.searchParams.get('code')).toEqual(expect.any(String));
+    for (const uri of ['ms-msdt:/id?x', 'search-ms:query=x', 'javascript://%0aalert(1)', 'data://text/html,x', 'file:///etc/passwd', 'myapp://callback']) {
+      const res = await registerRaw([uri]);
+      expect({ uri, status: res.status }).toEqual({ uri, status: 400 });
+    }
+  });
+
   it('a private-use scheme redirect works end to end after consent', async () => {
     const app = await register(['com.example.app:/oauth/cb']);
     const done = await authorizeInBrowser(world, authorizeUrl(sut.url, params(app, 'com.example.app:/oauth/cb')), 'native@example.com');

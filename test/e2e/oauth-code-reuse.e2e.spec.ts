@@ -1,0 +1,188 @@
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { createHash, randomBytes } from 'node:crypto';
+import { FaultProxy } from '../support/fault-proxy.js';
+import { Browser } from '../support/http-client.js';
+import { authorizeInBrowser, authorizeUrl, refreshGrant } from '../support/oauth-consent.js';
+import { Endpoint, getWithBearer, readObject, Service, startService, startWorld, World } from '../support/harness.js';
+
+const REDIRECT = 'http://127.0.0.1:8765/callback';
+const FAMILIES = /\/oauth\/refresh\//;
+const ROUNDS = 10;
+
+interface Answer {
+  status: number;
+  json: { access_token?: string; refresh_token?: string; error?: string; error_description?: string };
+}
+
+/** Registers a public client (authorization_code + refresh_token) and answers its id. */
+async function registerClient(service: Endpoint): Promise<string> {
+  const res = await fetch(`${service.url}/oauth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none', client_name: 'code reuse tester' }),
+  });
+  if (res.status !== 201) throw new Error(`registration failed: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { client_id: string }).client_id;
+}
+
+/** Authorizes `email` for the client in a browser (consent Allowed) and answers the code-exchange form, unsent. */
+async function codeExchangeForm(world: World, service: Endpoint, clientId: string, email: string): Promise<Record<string, string>> {
+  const verifier = randomBytes(32).toString('base64url');
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  const url = authorizeUrl(service.url, { client_id: clientId, redirect_uri: REDIRECT, response_type: 'code', code_challenge: challenge, code_challenge_method: 'S256' });
+  const { location, stoppedAt } = await authorizeInBrowser(world, url, email, { browser: new Browser() });
+  const code = location?.searchParams.get('code');
+  if (!code) throw new Error(`no code: ${location ?? `${stoppedAt?.status} ${await stoppedAt?.text()}`}`);
+  return { grant_type: 'authorization_code', client_id: clientId, code, code_verifier: verifier, redirect_uri: REDIRECT };
+}
+
+async function exchange(service: Endpoint, form: Record<string, string>): Promise<Answer> {
+  const res = await fetch(`${service.url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form) });
+  return { status: res.status, json: (await res.json()) as Answer['json'] };
+}
+
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The user's sessions as S3 lists them (the per-user index every live session has an entry in). */
+async function storedSessionsOf(world: World, email: string): Promise<string[]> {
+  const out = await world.admin.send(new ListObjectsV2Command({ Bucket: world.bucket, Prefix: `sessions/by-user/${email}/` }));
+  return (out.Contents ?? []).map((o) => o.Key as string);
+}
+
+/**
+ * Two redemptions of one code racing: at most one may succeed, and whatever it got must be dead once the other was
+ * refused (RFC 6749 4.1.2, README "a code used twice revokes what it issued"). Checks every round and answers the
+ * outcomes seen, e.g. "200+400", "400+400".
+ */
+async function raceRounds(world: World, first: Endpoint, second: Endpoint, clientId: string, emailPrefix: string, settleMs = 0): Promise<Record<string, number>> {
+  const outcomes: Record<string, number> = {};
+  for (let round = 0; round < ROUNDS; round++) {
+    const email = `${emailPrefix}-${round}@example.com`;
+    const form = await codeExchangeForm(world, first, clientId, email);
+    // The second leaves 0 to 45 ms later, so the rounds cover both orders in which the two reach the bucket.
+    const answers = await Promise.all([exchange(first, form), delay((round % 4) * 15).then(() => exchange(second, form))]);
+    const key = answers.map((a) => a.status).sort().join('+');
+    outcomes[key] = (outcomes[key] ?? 0) + 1;
+    const winners = answers.filter((a) => a.status === 200);
+    const refused = answers.filter((a) => a.status !== 200);
+    expect(winners.length).toBeLessThanOrEqual(1);
+    expect(refused.length).toBeGreaterThanOrEqual(1);
+    for (const r of refused) expect(r).toMatchObject({ status: 400, json: { error: 'invalid_grant' } });
+    await delay(settleMs);
+    const winner = winners[0];
+    if (winner) {
+      for (const replica of new Set([first, second])) {
+        expect((await getWithBearer(replica, '/auth/session', winner.json.access_token as string)).status).toBe(401);
+      }
+      const refreshed = await refreshGrant(second.url, clientId, winner.json.refresh_token as string);
+      expect(refreshed).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+    }
+    // Whichever side won, no session of this sign-in is left in the bucket.
+    expect(await storedSessionsOf(world, email)).toEqual([]);
+  }
+  return outcomes;
+}
+
+describe('An authorization code redeemed twice', () => {
+  let world: World;
+  let sut: Service;
+  let clientId: string;
+
+  beforeAll(async () => {
+    world = await startWorld();
+    sut = await startService(world);
+    clientId = await registerClient(sut);
+  });
+  afterAll(async () => {
+    await sut?.close();
+    await world?.close();
+  });
+
+  it('one after the other: the second is refused and revokes the tokens of the first', async () => {
+    const form = await codeExchangeForm(world, sut, clientId, 'sequential@example.com');
+    const first = await exchange(sut, form);
+    expect(first.status).toBe(200);
+    expect((await getWithBearer(sut, '/auth/session', first.json.access_token as string)).status).toBe(200);
+    const again = await exchange(sut, form);
+    expect(again).toMatchObject({ status: 400, json: { error: 'invalid_grant', error_description: expect.stringContaining('already used') } });
+    expect((await getWithBearer(sut, '/auth/session', first.json.access_token as string)).status).toBe(401);
+    expect(await refreshGrant(sut.url, clientId, first.json.refresh_token as string)).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+    expect(await storedSessionsOf(world, 'sequential@example.com')).toEqual([]);
+  });
+
+  it(`at the same time, ${ROUNDS} rounds: never two winners, and a winner's tokens are dead once the other was refused`, async () => {
+    const outcomes = await raceRounds(world, sut, sut, clientId, 'race');
+    process.stdout.write(`code races on one instance: ${JSON.stringify(outcomes)}\n`);
+  }, 60_000);
+});
+
+describe('An authorization code redeemed twice at once on two instances sharing only the bucket', () => {
+  const TTL_MS = 300;
+  let world: World;
+  let a: Service;
+  let b: Service;
+  let clientId: string;
+
+  beforeAll(async () => {
+    world = await startWorld();
+    a = await startService(world, { SESSION_CACHE_TTL_MS: String(TTL_MS) });
+    b = await startService(world, { SESSION_CACHE_TTL_MS: String(TTL_MS) });
+    clientId = await registerClient(a);
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await world?.close();
+  });
+
+  it(`${ROUNDS} rounds, one redemption on each: a winner's tokens are dead on both within SESSION_CACHE_TTL_MS`, async () => {
+    const outcomes = await raceRounds(world, a, b, clientId, 'replicas', TTL_MS + 100);
+    process.stdout.write(`code races across two instances: ${JSON.stringify(outcomes)}\n`);
+  }, 60_000);
+});
+
+describe('An authorization code replayed while its first exchange is still writing (S3 faults)', () => {
+  let world: World;
+  let s3: FaultProxy;
+  let sut: Service;
+  let clientId: string;
+
+  beforeAll(async () => {
+    world = await startWorld();
+    s3 = await FaultProxy.start(world.s3.endpoint);
+    sut = await startService(world, { S3_ENDPOINT: s3.url, S3_TIMEOUT_MS: '4000' });
+    clientId = await registerClient(sut);
+  });
+  afterEach(() => s3.clear());
+  afterAll(async () => {
+    await sut?.close();
+    await s3?.stop();
+    await world?.close();
+  });
+
+  it('the replay gets to the refresh token family first: the first exchange then issues nothing and leaves no session', async () => {
+    const form = await codeExchangeForm(world, sut, clientId, 'slow-family@example.com');
+    const since = Date.now();
+    // Hold the first exchange's family write back, so the replay arrives between its session and its family.
+    s3.inject({ method: 'PUT', path: FAMILIES, fault: 'latency', ms: 1000 });
+    const first = exchange(sut, form);
+    while (!s3.seen('PUT', FAMILIES).some((r) => r.at >= since)) await delay(10);
+    const replay = await exchange(sut, form);
+    expect(replay).toMatchObject({ status: 400, json: { error: 'invalid_grant', error_description: expect.stringContaining('already used') } });
+    expect(await first).toMatchObject({ status: 400, json: { error: 'invalid_grant', error_description: expect.stringContaining('nothing was issued') } });
+    expect(await storedSessionsOf(world, 'slow-family@example.com')).toEqual([]);
+  });
+
+  it('the replay\'s revocation write is applied but its answer lost: still refused with invalid_grant, the family revoked', async () => {
+    const form = await codeExchangeForm(world, sut, clientId, 'lost-revocation@example.com');
+    // A wrong verifier spends the code without starting its family; the real exchange then finds the code used.
+    expect(await exchange(sut, { ...form, code_verifier: randomBytes(32).toString('base64url') })).toMatchObject({ status: 400, json: { error: 'invalid_grant' } });
+    const since = Date.now();
+    s3.inject({ method: 'PUT', path: FAMILIES, fault: 'drop-answer' });
+    const replay = await exchange(sut, form);
+    expect(s3.seen('PUT', FAMILIES).filter((r) => r.at >= since && r.fault === 'drop-answer' && r.forwarded)).toHaveLength(1);
+    expect(replay).toMatchObject({ status: 400, json: { error: 'invalid_grant', error_description: expect.stringContaining('already used') } });
+    const familyKey = s3.seen('PUT', FAMILIES).find((r) => r.at >= since)?.path.replace(/^\/[^/]+\//, '') as string;
+    expect((await readObject(world, familyKey)).json).toMatchObject({ revokedAt: expect.any(String) });
+  });
+});
