@@ -1,3 +1,4 @@
+import { SERVICE_MAIN_UNBUNDLED } from './processes.js';
 import { ProbedService, type SeededWorld } from './seeded-processes.js';
 import { callWithBearer } from './session-requests.js';
 import type { SeededUser } from './seed.js';
@@ -11,6 +12,17 @@ export interface ColdStartResults {
   readyTargetMs: number;
   /** Median within the target, and during boot no object read (preload) and no listing beyond the one-key probe. */
   readyMet: boolean;
+  /**
+   * The baseline, measured in the same run, each start right after a bundled one: the same compiled code started
+   * from its ~1,800 module files (`main.js`), as production did before the bundle. Absent in older results.
+   */
+  unbundledReadyMs?: number[];
+  unbundledReadyMsMedian?: number;
+  /**
+   * Per bundled start, of its spawn-to-ready time: what the S3 server took to answer the boot's requests (the
+   * readiness probe's one-key listing; s3rver walks every stored key for it, real S3 does not).
+   */
+  s3MsDuringBoot?: number[];
   /** S3 requests from spawn to ready, by method and key folder (a listing or preload would show here). */
   s3DuringBoot: Record<string, number>[];
   /** Per user's first request (GET /auth/session on the fresh replica): the S3 requests it caused, by kind. */
@@ -28,17 +40,22 @@ export function s3Delta(before: Record<string, number>, after: Record<string, nu
 /**
  * Target 6: `starts` cold replicas on the seeded bucket; each is timed from spawn to ready, with the S3 requests it
  * made meanwhile, then `usersPerStart` users (never seen by that replica) make their first request, one at a time,
- * each counted at the S3 server. Nothing else talks to S3 meanwhile.
+ * each counted at the S3 server. Nothing else talks to S3 meanwhile. After each, the unbundled build starts once,
+ * timed the same way: the baseline of the same run.
  */
 export async function coldStartBench(world: SeededWorld, users: readonly SeededUser[], opts: { logFile: string; starts: number; usersPerStart: number }): Promise<ColdStartResults> {
   const readyMs: number[] = [];
   const s3DuringBoot: Record<string, number>[] = [];
   const firstRequests: ColdStartResults['firstRequests'] = [];
+  const unbundledReadyMs: number[] = [];
+  const s3MsDuringBoot: number[] = [];
   for (let start = 0; start < opts.starts; start++) {
     const before = await world.s3Requests();
+    const millisBefore = await world.s3Millis();
     const service = await ProbedService.start(world.info, { logFile: opts.logFile });
     try {
       s3DuringBoot.push(s3Delta(before, await world.s3Requests()));
+      s3MsDuringBoot.push(Object.values(s3Delta(millisBefore, await world.s3Millis())).reduce((a, b) => a + b, 0));
       readyMs.push(service.readyMs);
       // Users spread over the whole bucket, different for every start.
       for (let k = 0; k < opts.usersPerStart; k++) {
@@ -50,10 +67,13 @@ export async function coldStartBench(world: SeededWorld, users: readonly SeededU
     } finally {
       await service.stop();
     }
-    console.log(`cold start ${start + 1}: ready in ${readyMs[start].toFixed(0)} ms; S3 during boot ${JSON.stringify(s3DuringBoot[start])}`);
+    const unbundled = await ProbedService.start(world.info, { logFile: opts.logFile, main: SERVICE_MAIN_UNBUNDLED });
+    unbundledReadyMs.push(unbundled.readyMs);
+    await unbundled.stop();
+    console.log(`cold start ${start + 1}: ready in ${readyMs[start].toFixed(0)} ms, of which S3 answering ${s3MsDuringBoot[start].toFixed(0)} ms (unbundled, right after: ${unbundled.readyMs.toFixed(0)} ms); S3 during boot ${JSON.stringify(s3DuringBoot[start])}`);
   }
-  const sorted = [...readyMs].sort((a, b) => a - b);
-  const readyMsMedian = sorted[Math.floor(sorted.length / 2)];
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const readyMsMedian = median(readyMs);
   const exactlyTwo = (s3: Record<string, number>) => Object.keys(s3).length === 2 && s3['GET sessions'] === 1 && s3['GET credentials'] === 1;
   return {
     usersInBucket: users.length,
@@ -61,6 +81,9 @@ export async function coldStartBench(world: SeededWorld, users: readonly SeededU
     readyMsMedian,
     readyTargetMs: 2000,
     readyMet: readyMsMedian <= 2000 && s3DuringBoot.every((b) => Object.keys(b).every((k) => k === 'LIST max-keys=1' || k.startsWith('HEAD'))),
+    unbundledReadyMs,
+    unbundledReadyMsMedian: median(unbundledReadyMs),
+    s3MsDuringBoot,
     s3DuringBoot,
     firstRequests,
     firstRequestMet: firstRequests.every((r) => r.status === 200 && exactlyTwo(r.s3)),

@@ -87,7 +87,7 @@ export async function ownTimeBench(opts: { users: number; warmUp: number; outDir
     rmSync(profileDir, { recursive: true, force: true });
     mkdirSync(profileDir, { recursive: true });
     const spawnedAt = performance.now();
-    service = await ServiceProcess.start(world.info, { logFile, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-name=sign-in-revoke.cpuprofile'] });
+    service = await ServiceProcess.start(world.info, { logFile, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-name=sign-in-revoke.cpuprofile'], unbundled: true });
     await signInsAndRevokes(world, agent, service.url, 0, opts.warmUp, 'warm');
     const window = { fromMs: performance.now() - spawnedAt, toMs: 0 };
     const pairs = Math.min(opts.users, 100);

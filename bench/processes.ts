@@ -10,8 +10,13 @@ import type { BenchUser, WorldInfo, WorldRequest } from './world.process.js';
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** The compiled service entry point (`npm run bench` compiles src/ next to the bench). */
-export const SERVICE_MAIN = join(here, '..', 'src', 'main.js');
+/** The service as production starts it: `npm run bench` compiles src/ next to the bench and bundles it (scripts/bundle-service.mjs). */
+export const SERVICE_MAIN = join(here, '..', 'src', 'main.bundle.mjs');
+/**
+ * The same code unbundled, for the CPU profiles only: there every frame keeps its file, so a profile says which
+ * package the time is spent in (in the bundle all frames are in one file).
+ */
+export const SERVICE_MAIN_UNBUNDLED = join(here, '..', 'src', 'main.js');
 
 /** A forked helper process that answers requests over IPC. */
 class Ipc {
@@ -108,7 +113,7 @@ export class BareProcess<P = BarePorts> {
 }
 
 /**
- * The built service, `node main.js` in its own process as in production, with the image's memory settings
+ * The built service, `node main.bundle.mjs` in its own process as in production, with the image's memory settings
  * (image-runtime.ts); its log lines go to `logFile`.
  */
 export class ServiceProcess {
@@ -117,11 +122,11 @@ export class ServiceProcess {
     readonly url: string,
   ) {}
 
-  static async start(world: WorldInfo, opts: { logFile: string; nodeArgs?: string[]; env?: Record<string, string> }): Promise<ServiceProcess> {
+  static async start(world: WorldInfo, opts: { logFile: string; nodeArgs?: string[]; env?: Record<string, string>; unbundled?: boolean }): Promise<ServiceProcess> {
     const port = await freePort();
     const env = { PATH: process.env.PATH ?? '', ...productionRuntimeEnv(), ...serviceEnv(world as unknown as World, port, opts.env ?? {}) } as NodeJS.ProcessEnv;
     const log = openSync(opts.logFile, 'a');
-    const child = spawn(process.execPath, ['--openssl-legacy-provider', ...(opts.nodeArgs ?? []), SERVICE_MAIN], { env, stdio: ['ignore', log, log] });
+    const child = spawn(process.execPath, ['--openssl-legacy-provider', ...(opts.nodeArgs ?? []), opts.unbundled ? SERVICE_MAIN_UNBUNDLED : SERVICE_MAIN], { env, stdio: ['ignore', log, log] });
     closeSync(log);
     const url = `http://127.0.0.1:${port}`;
     for (let i = 0; ; i++) {

@@ -60,6 +60,11 @@ export class SeededWorld {
     return this.ask<Record<string, number>>({ op: 's3Requests' });
   }
 
+  /** Milliseconds the S3 server has spent answering so far, by the kinds of `s3Requests`. */
+  s3Millis(): Promise<Record<string, number>> {
+    return this.ask<Record<string, number>>({ op: 's3Millis' });
+  }
+
   async stop(): Promise<void> {
     const exited = new Promise((r) => this.child.once('exit', r));
     await this.ask({ op: 'stop' }).catch(() => undefined);
@@ -91,13 +96,13 @@ export class ProbedService {
     readonly readyMs: number,
   ) {}
 
-  static async start(world: WorldInfo, opts: { logFile: string; env?: Record<string, string> }): Promise<ProbedService> {
+  static async start(world: WorldInfo, opts: { logFile: string; env?: Record<string, string>; main?: string }): Promise<ProbedService> {
     const port = await freePort();
     const env = { PATH: process.env.PATH ?? '', ...productionRuntimeEnv(), ...serviceEnv(world as unknown as World, port, opts.env ?? {}) } as NodeJS.ProcessEnv;
     const log = openSync(opts.logFile, 'a');
     const probe = pathToFileURL(join(here, 'memory-probe.js')).href;
     const spawnedAt = performance.now();
-    const child = spawn(process.execPath, ['--openssl-legacy-provider', '--expose-gc', '--import', probe, SERVICE_MAIN], { env, stdio: ['ignore', log, log, 'ipc'] });
+    const child = spawn(process.execPath, ['--openssl-legacy-provider', '--expose-gc', '--import', probe, opts.main ?? SERVICE_MAIN], { env, stdio: ['ignore', log, log, 'ipc'] });
     closeSync(log);
     const url = `http://127.0.0.1:${port}`;
     for (;;) {

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, Server } from 'node:http';
+import { createServer, type IncomingMessage, Server, type ServerResponse } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ export interface S3ServerOptions {
   buckets?: string[];
   silent?: boolean;
   /** Called for every request received (the benchmark counts S3 requests at the server with it). */
-  onRequest?: (req: IncomingMessage) => void;
+  onRequest?: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
 /** A real S3 HTTP server (s3rver plus the fixes in s3-fixes.ts) for tests and the local run. */
@@ -61,7 +61,7 @@ export async function startS3Server(opts: S3ServerOptions = {}): Promise<S3Serve
   const listen = () =>
     new Promise<void>((resolve, reject) => {
       const onRequest = opts.onRequest;
-      const srv = createServer(onRequest ? (req, res) => (onRequest(req), handler?.(req, res)) : handler);
+      const srv = createServer(onRequest ? (req, res) => (onRequest(req, res), handler?.(req, res)) : handler);
       srv.once('error', reject);
       srv.listen(port, '127.0.0.1', () => {
         port = (srv.address() as { port: number }).port;

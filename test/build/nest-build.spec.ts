@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, serviceEnv, signIn, startWorld, type World } from '../support/harness.js';
+import { rawMcp } from '../support/mcp-clients.js';
 
 /**
  * The Nest CLI as a developer and the Dockerfile use it: `npm run build` (`nest build`, configured by nest-cli.json)
@@ -97,7 +98,7 @@ describe('the Nest CLI build (nest-cli.json)', () => {
     for (const path of outputs) rmSync(path, { recursive: true, force: true });
   });
 
-  it('`npm run build` compiles with nest-cli.json; `node main.js` serves ready, Swagger UI files and sign-in, and exits 0 on SIGTERM', async () => {
+  it('`npm run build` compiles with nest-cli.json and bundles; `node main.bundle.mjs` serves ready, Swagger UI files and sign-in, and exits 0 on SIGTERM', async () => {
     const { config, outDir } = buildConfig('nest-build-spec');
     outputs.push(config, outDir);
     // nest-cli.json's deleteOutDir: a file left from an earlier build is gone after this one.
@@ -108,10 +109,12 @@ describe('the Nest CLI build (nest-cli.json)', () => {
     procs.push(build);
     expect(await build.exited).toEqual({ code: 0, signal: null });
     expect(existsSync(join(outDir, 'left-over.js'))).toBe(false);
-    const main = join(outDir, 'main.js');
+    expect(existsSync(join(outDir, 'main.js'))).toBe(true);
+    // The bundle follows the tsconfig the compile used (scripts/build.mjs), beside its output.
+    const main = join(outDir, 'main.bundle.mjs');
     expect(existsSync(main)).toBe(true);
 
-    // Production's start: plain `node main.js` (the Dockerfile's CMD), configuration from the environment.
+    // Production's start: plain `node main.bundle.mjs` (the Dockerfile's CMD), configuration from the environment.
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const service = run(process.execPath, [main], childEnv(serviceEnv(world, port)));
@@ -127,6 +130,14 @@ describe('the Nest CLI build (nest-cli.json)', () => {
     expect(signedIn).toMatchObject({ token_type: 'Bearer', email: 'built@example.com' });
     const session = await fetch(`${url}/auth/session`, { headers: { authorization: `Bearer ${signedIn.access_token}` } });
     expect(session.status).toBe(200);
+    // What the bundle leaves in node_modules and loads on first use: the Gmail client with Google's auth library,
+    // and the MCP SDK.
+    const mail = await fetch(`${url}/v1/users/me/gmail/messages`, { headers: { authorization: `Bearer ${signedIn.access_token}` } });
+    expect(mail.status).toBe(200);
+    expect(await mail.json()).toHaveProperty('messages');
+    const tools = await rawMcp(`${url}/mcp`, signedIn.access_token, { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }, '2025-11-25');
+    expect(tools.status).toBe(200);
+    expect(tools.json.result.tools.length).toBeGreaterThan(5);
     // Lines are written in batches (4 KB, or every 100 ms): a lone request line of a quiet replica still reaches
     // stdout while it runs, not only at exit.
     const lineSeen = Date.now();

@@ -94,11 +94,14 @@ describe('deployment files', () => {
     for (const base of bases.filter((b) => b.startsWith('node:'))) expect(base).toMatch(/^node:(22|24)\.\d+\.\d+-/);
   });
 
-  it('the Dockerfile builds in stages, runs as a non-root user and starts dist/main.js with a health check', () => {
+  it('the Dockerfile builds in stages, runs as a non-root user and starts the bundled service (dist/main.bundle.mjs) with a health check', () => {
     const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
     expect(dockerfile.match(/^FROM /gm)?.length).toBeGreaterThanOrEqual(2);
     expect(dockerfile).toMatch(/^USER node$/m);
-    expect(dockerfile).toMatch(/^CMD \["node", "dist\/main.js"\]$/m);
+    expect(dockerfile).toMatch(/^CMD \["node", "dist\/main.bundle.mjs"\]$/m);
+    // `npm run build` writes the bundle (scripts/build.mjs), and the build stage has the scripts it runs.
+    expect(dockerfile).toMatch(/^RUN npm run build\b/m);
+    expect(dockerfile).toMatch(/^COPY [^\n]*scripts\/build\.mjs[^\n]*scripts\/bundle-service\.mjs/m);
     expect(dockerfile).toMatch(/HEALTHCHECK[\s\S]*\/health\/live/);
   });
 

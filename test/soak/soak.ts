@@ -43,7 +43,7 @@ interface Tally {
 
 async function main(): Promise<number> {
   const startedAt = Date.now();
-  const mainJs = buildForReplicas();
+  const main = buildForReplicas();
   const world = await startWorld();
   const s3proxy = await FaultProxy.start(world.s3.endpoint);
   const gproxy = await FaultProxy.start(world.google.baseUrl);
@@ -59,7 +59,7 @@ async function main(): Promise<number> {
   };
   // The heap flag of the Kubernetes Deployment (deploy/kubernetes/deployment.yaml): memory is judged as deployed.
   const nodeFlags = ['--max-old-space-size=384'];
-  const replicas = [await startReplica(mainJs, world, env, nodeFlags), await startReplica(mainJs, world, env, nodeFlags)];
+  const replicas = [await startReplica(main, world, env, nodeFlags), await startReplica(main, world, env, nodeFlags)];
   const users = Array.from({ length: USERS }, (_, i) => `soak-${i}@example.com`);
   const bearers = new Map<string, string>();
   for (const [i, email] of users.entries()) bearers.set(email, (await signIn(replicas[i % 2], world, email)).access_token);

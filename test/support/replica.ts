@@ -6,11 +6,12 @@ import { freePort, serviceEnv, type World } from './harness.js';
 
 const BUILD_DIR = '.local-build/replica-dist';
 
-/** Compiles src/ once for the replica processes (they run `node main.js`, like production). */
+/** Compiles and bundles src/ once for the replica processes (they run `node main.bundle.mjs`, like production). */
 export function buildForReplicas(): string {
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', BUILD_DIR], { stdio: 'inherit' });
-  const main = join(BUILD_DIR, 'main.js');
+  execFileSync(process.execPath, ['scripts/bundle-service.mjs', join(BUILD_DIR, 'main.js')], { stdio: 'inherit' });
+  const main = join(BUILD_DIR, 'main.bundle.mjs');
   if (!existsSync(main)) throw new Error(`build produced no ${main}`);
   return main;
 }
@@ -26,7 +27,7 @@ export interface Replica {
   stop(): Promise<void>;
 }
 
-/** Starts `node main.js` with the world's settings on its own port; resolves once /health/live answers. */
+/** Starts the built service (`node main.bundle.mjs`) with the world's settings on its own port; resolves once /health/live answers. */
 export async function startReplica(main: string, world: World, overrides: Record<string, string>, nodeFlags: string[] = []): Promise<Replica> {
   const port = await freePort();
   const env = { PATH: process.env.PATH ?? '', ...serviceEnv(world, port, overrides) } as NodeJS.ProcessEnv;
