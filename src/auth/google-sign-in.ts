@@ -116,6 +116,9 @@ export function mapFailure(info: unknown): Error {
   if (i.reason === 'email_unverified') {
     return new ForbiddenError('Google says this account\'s email address is not verified. Verify it with Google, then sign in again at /auth/google.', 'email_unverified');
   }
+  if (i.reason === 'email_unusable') {
+    return new ForbiddenError('This Google account\'s email address cannot be used with this service (only letters, digits and . _ + - are supported, without ".."). Sign in at /auth/google with another account.', 'email_unusable');
+  }
   return new UnauthorizedError('Access was declined on Google\'s consent page. To use the service, sign in again at /auth/google and allow access.', 'access_denied', {});
 }
 

@@ -66,11 +66,14 @@ export class GoogleOAuthStrategy extends PassportStrategy(Strategy, undefined, 6
   }
 
   /** Accepts only verified Google emails that are safe to use as keys (arity 6 with the request: see the mixin). */
-  validate(_req: unknown, accessToken: string, refreshToken: string | undefined, params: Record<string, unknown>, profile: Profile): GoogleIdentity | [false, { reason: 'email_unverified' }] {
+  validate(_req: unknown, accessToken: string, refreshToken: string | undefined, params: Record<string, unknown>, profile: Profile): GoogleIdentity | [false, { reason: 'email_unverified' | 'email_unusable' }] {
     const raw = (profile as { _json?: Record<string, unknown> })._json ?? {};
     const email = normalizeEmail(raw.email ?? profile.emails?.[0]?.value);
     const verified = raw.email_verified === true || raw.email_verified === 'true';
-    if (!email || !verified) return [false, { reason: 'email_unverified' }];
+    if (!verified) return [false, { reason: 'email_unverified' }];
+    // Verified, but not an address the service can use as a user's key ({email}.json in S3): refused the same way
+    // (403, nothing stored), with its own reason so the person is not told to verify an address Google has verified.
+    if (!email) return [false, { reason: 'email_unusable' }];
     const expiresIn = Number(params.expires_in ?? 3600);
     return {
       email,

@@ -51,7 +51,9 @@ export class AuthorizationCodes {
     const stored = await this.objects.get(this.key(code));
     if (!stored) return { status: 'unknown' };
     const grant = stored.value as AuthorizationGrant;
-    if (!(await this.markers.claim('oauth-code', code))) return { status: 'reused', grant };
+    // The claimant is this redemption alone: when S3 applied the claim but its answer was lost, the SDK's retry meets
+    // its own marker and goes on, while any other request, the same client's identical one included, is a replay.
+    if (!(await this.markers.claim('oauth-code', code, randomBytes(16).toString('base64url')))) return { status: 'reused', grant };
     if (grant.expiresAt < Date.now()) return { status: 'expired' };
     return { status: 'ok', grant };
   }

@@ -7,6 +7,7 @@ import { Endpoint, getWithBearer, readObject, Service, startService, startWorld,
 
 const REDIRECT = 'http://127.0.0.1:8765/callback';
 const FAMILIES = /\/oauth\/refresh\//;
+const USED_MARKERS = /\/sessions\/used\//;
 const ROUNDS = 10;
 
 interface Answer {
@@ -171,6 +172,19 @@ describe('An authorization code replayed while its first exchange is still writi
     expect(replay).toMatchObject({ status: 400, json: { error: 'invalid_grant', error_description: expect.stringContaining('already used') } });
     expect(await first).toMatchObject({ status: 400, json: { error: 'invalid_grant', error_description: expect.stringContaining('nothing was issued') } });
     expect(await storedSessionsOf(world, 'slow-family@example.com')).toEqual([]);
+  });
+
+  it('the exchange\'s claim of the code is applied but its answer lost: the exchange still succeeds (not taken for a replay)', async () => {
+    const form = await codeExchangeForm(world, sut, clientId, 'lost-claim@example.com');
+    const since = Date.now();
+    s3.inject({ method: 'PUT', path: USED_MARKERS, fault: 'drop-answer' });
+    const answer = await exchange(sut, form);
+    expect(s3.seen('PUT', USED_MARKERS).filter((r) => r.at >= since && r.fault === 'drop-answer' && r.forwarded)).toHaveLength(1);
+    expect(answer).toMatchObject({ status: 200, json: { access_token: expect.any(String), refresh_token: expect.any(String) } });
+    expect((await getWithBearer(sut, '/auth/session', answer.json.access_token as string)).status).toBe(200);
+    // Presented again afterwards, it is a replay as ever: refused, and what it issued is revoked.
+    expect(await exchange(sut, form)).toMatchObject({ status: 400, json: { error: 'invalid_grant', error_description: expect.stringContaining('already used') } });
+    expect((await getWithBearer(sut, '/auth/session', answer.json.access_token as string)).status).toBe(401);
   });
 
   it('the replay\'s revocation write is applied but its answer lost: still refused with invalid_grant, the family revoked', async () => {

@@ -4,6 +4,7 @@ import { Browser } from '../support/http-client.js';
 import {
   completeSignIn,
   getWithBearer,
+  objectExists,
   JWT_SECRET,
   readObject,
   Service,
@@ -242,6 +243,17 @@ describe('Scenario 1: sign-in', () => {
       const res = await completeSignIn(sut, world, 'mallory@example.com', new Browser(), { emailVerified: false });
       expect(res.status).toBe(403);
       expect(await res.json()).toMatchObject({ statusCode: 403, error: 'email_unverified' });
+    });
+
+    it('answers 403 email_unusable for a verified Google email the service cannot use as a key, and stores nothing', async () => {
+      for (const email of ['a/b@example.com', '../sessions/x@example.com']) {
+        // No login_hint (the service refuses such a hint itself): the person types the address at Google.
+        const browser = new Browser();
+        const res = await browser.get(await world.google.approve(await startSignIn(sut, browser), { email }));
+        expect({ email, status: res.status }).toEqual({ email, status: 403 });
+        expect(await res.json()).toMatchObject({ statusCode: 403, error: 'email_unusable', message: expect.stringContaining('another account') });
+        expect(await objectExists(world, `credentials/${email}.json`)).toBe(false);
+      }
     });
 
     it('answers 400 for a malformed login_hint', async () => {
