@@ -36,7 +36,7 @@ export class AuthController {
     const hint = loginHint === undefined || loginHint === '' ? undefined : normalizeEmailOrThrow(loginHint, 'login_hint');
     // Never decided from login_hint (that would tell anyone whether the address is a user here, and cost an S3
     // read per probe): consent is asked for only at the callback, when Google sent no refresh token and none is stored.
-    const step = await this.signIn.start({ loginHint: hint, consent: false, retried: false });
+    const step = await this.signIn.start({ loginHint: hint, consent: false, retried: false, cookies: req.cookies });
     this.replies.redirect(reply, step);
   }
 

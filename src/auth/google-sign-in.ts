@@ -16,6 +16,8 @@ export interface StartOptions {
   consent: boolean;
   retried: boolean;
   oauth?: PendingAuthorization;
+  /** The browser's cookies: its oldest unfinished flows are ended when it starts too many (SignInFlowStore). */
+  cookies?: Record<string, string | undefined>;
 }
 
 type PassportRequest = { [key: string]: unknown; [FLOW_COOKIES_OUT]?: FlowCookie[] };
@@ -54,7 +56,7 @@ export class GoogleSignIn {
   async start(opts: StartOptions): Promise<SignInStep> {
     // A request of its own: passport treats any request carrying `code` as a callback, and a restart happens
     // while handling one.
-    const fresh: PassportRequest = { query: {}, body: {}, headers: {} };
+    const fresh: PassportRequest = { query: {}, body: {}, headers: {}, cookies: opts.cookies ?? {} };
     // An OAuth client's scopes are asked for on top of the configured ones; Google then asks only for what is new.
     const wanted = opts.oauth?.scope?.split(' ').filter(Boolean) ?? [];
     return this.run(fresh, {
@@ -140,7 +142,10 @@ export function mapPassportError(err: unknown): Error {
     );
   }
   if (e?.name === 'AuthorizationError') {
-    return new BadRequestError(`Google returned an error on the consent page (${e.code ?? 'error'}). Start again at /auth/google.`, 'authorization_error');
+    // Only an OAuth error code is repeated (RFC 6749 error values are [a-z_]): the callback URL is anyone's to write,
+    // and our page must not show a stranger's sentence as if Google had said it.
+    const code = /^[a-z_]{1,64}$/.test(e.code ?? '') ? e.code : 'error';
+    return new BadRequestError(`Google returned an error on the consent page (${code}). Start again at /auth/google.`, 'authorization_error');
   }
   if (e?.oauthError instanceof GoogleCallTimeout) {
     return new UpstreamError(

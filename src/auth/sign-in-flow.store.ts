@@ -46,6 +46,8 @@ type VerifyCallback = (err: Error | null, verifier?: string | false, info?: Sign
 
 const FLOW_TTL_SECONDS = 600;
 const COOKIE_PREFIX = 'wsb_flow_';
+/** Sign-ins one browser may have under way at once (tabs, retries); starting another ends the oldest. */
+const MAX_OPEN_FLOWS = 5;
 /** What a finished flow's cookie is replaced with, so a reload is told "already used", not "not started here". */
 const SPENT = 'used';
 const replayed: FlowRejection = {
@@ -77,7 +79,8 @@ export class SignInFlowStore {
       .setExpirationTime(`${FLOW_TTL_SECONDS}s`)
       .encrypt(this.key)
       .then((value) => {
-        (req[FLOW_COOKIES_OUT] ??= []).push({ name: cookieName(state), value, maxAgeSeconds: FLOW_TTL_SECONDS });
+        const out = (req[FLOW_COOKIES_OUT] ??= []);
+        out.push(...expireOldestFlows(req.cookies), { name: cookieName(state), value, maxAgeSeconds: FLOW_TTL_SECONDS });
         cb(null, state);
       }, (err: Error) => cb(err));
   }
@@ -131,6 +134,17 @@ export class SignInFlowStore {
     const flow: SignInFlow = { loginHint: typeof payload.h === 'string' ? payload.h : undefined, retried: payload.r === true, oauth, state: providedState, claimant: nonce };
     return { verifier: payload.v, flow };
   }
+}
+
+/**
+ * Expiries for this browser's oldest flow cookies, so that with the new one it holds at most MAX_OPEN_FLOWS. Without
+ * a bound, a page that sends a browser to /auth/google over and over piles up flow cookies (~400 B each) until its
+ * Cookie header passes the server's limit, and that browser cannot sign in (431) until they expire. Browsers send
+ * the cookies of one path oldest first, so the first names are the oldest flows.
+ */
+function expireOldestFlows(cookies: Record<string, string | undefined> | undefined): FlowCookie[] {
+  const open = Object.keys(cookies ?? {}).filter((name) => name.startsWith(COOKIE_PREFIX));
+  return open.slice(0, Math.max(0, open.length - (MAX_OPEN_FLOWS - 1))).map((name) => ({ name, value: '', maxAgeSeconds: 0 }));
 }
 
 function cookieName(state: string): string {

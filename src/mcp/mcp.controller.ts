@@ -67,6 +67,11 @@ export class McpController implements OnModuleInit {
 
   @Post()
   post(@Req() req: FastifyRequest, @Res() reply: FastifyReply, @CurrentPrincipal() me: Principal) {
+    // JSON-RPC batches left MCP with 2025-06-18, the oldest revision served here; the SDK would still run up to 100
+    // messages of one request (100 file reads: one small request holding ~150 MB), so they are refused.
+    if (Array.isArray(req.body)) {
+      throw new DomainError(400, 'batch_not_supported', 'JSON-RPC batches are not part of MCP since 2025-06-18: send one JSON-RPC message per POST.');
+    }
     const caller = mcpCaller(me);
     this.refuseUngrantedToolCalls(req.body, caller, me.claims.client_id !== undefined);
     return this.serve(req, reply, me, caller);
@@ -87,13 +92,11 @@ export class McpController implements OnModuleInit {
    * insufficient_scope, the scope in WWW-Authenticate), so the client can authorize again with that scope.
    */
   private refuseUngrantedToolCalls(body: unknown, caller: McpCaller, oauthClient: boolean): void {
-    const messages = Array.isArray(body) ? body : [body];
-    for (const m of messages as Array<{ method?: unknown; params?: { name?: unknown } }>) {
-      if (m?.method !== 'tools/call') continue;
-      const op = this.tools.find((t) => t.tool === m.params?.name);
-      if (!op || tokenAllows(caller, op.scope)) continue;
-      throw insufficientTokenScope(this.resources.forRoute(MCP_PATH), [op.scope], [op.scope], oauthClient);
-    }
+    const m = body as { method?: unknown; params?: { name?: unknown } } | undefined;
+    if (m?.method !== 'tools/call') return;
+    const op = this.tools.find((t) => t.tool === m.params?.name);
+    if (!op || tokenAllows(caller, op.scope)) return;
+    throw insufficientTokenScope(this.resources.forRoute(MCP_PATH), [op.scope], [op.scope], oauthClient);
   }
 
   private async serve(req: FastifyRequest, reply: FastifyReply, me: Principal, caller: McpCaller): Promise<FastifyReply> {

@@ -124,7 +124,7 @@ export class OAuthController {
       return;
     }
     if (next.kind === 'sign-in') {
-      const toGoogle = await this.signIn.start({ consent: false, retried: false, oauth: next.request });
+      const toGoogle = await this.signIn.start({ consent: false, retried: false, oauth: next.request, cookies: req.cookies });
       if (toGoogle.kind !== 'redirect') throw new Error('expected a redirect from the sign-in flow');
       this.replies.setCookies(reply, toGoogle.cookies);
       reply.header('cache-control', 'no-store').redirect(toGoogle.url, status);

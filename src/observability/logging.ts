@@ -25,8 +25,11 @@ const REDACT = [
   'res.headers["set-cookie"]',
 ];
 
-/** Query parameters whose values are secrets or one-time credentials; request lines show them as [redacted]. */
-const SECRET_PARAMS = /^(code|state|token|access_token|refresh_token|id_token|client_secret|code_verifier|password|ticket)$/i;
+/**
+ * Query parameters request lines show as [redacted]: secrets and one-time credentials, and what people type that
+ * says what is in their mailbox or who they are (a Gmail or Drive search, the address of someone not signed in yet).
+ */
+const SECRET_PARAMS = /^(code|state|token|access_token|refresh_token|id_token|client_secret|code_verifier|password|ticket|q|login_hint)$/i;
 
 /**
  * stdout is written in batches: when LOG_BATCH_BYTES are queued, and at the latest every LOG_FLUSH_MS (pino's
@@ -85,7 +88,7 @@ export function createPinoLogger(opts: { level: string; pretty?: boolean; destin
   };
 }
 
-/** A request path for the log: secret query values replaced, so callback codes and tokens never land in logs. */
+/** A request path for the log: secret and personal query values replaced (SECRET_PARAMS), so codes, tokens and searches never land in logs. */
 export function loggablePath(url: string): string {
   const q = url.indexOf('?');
   if (q < 0) return url;

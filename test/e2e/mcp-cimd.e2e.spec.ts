@@ -1,27 +1,14 @@
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { ALL_WORKSPACE_SCOPES } from '../support/api-client.js';
 import { Service, startService, startWorld, World } from '../support/harness.js';
 import { authorizeInBrowser } from '../support/oauth-consent.js';
+import { selfSigned } from '../support/self-signed.js';
 
 const REDIRECT = 'http://127.0.0.1:8767/callback';
 
-/** A self-signed certificate for 127.0.0.1 (the service trusts it through OAUTH_CIMD_EXTRA_CA). */
-function selfSigned(): { key: string; cert: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'cimd-'));
-  try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem')], { stdio: 'ignore' });
-    return { key: readFileSync(join(dir, 'k.pem'), 'utf8'), cert: readFileSync(join(dir, 'c.pem'), 'utf8') };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 /** The issuer (https://broker.test in tests) answered by the service, as DNS would in production. */
 const issuerFetch = (serviceUrl: string) =>

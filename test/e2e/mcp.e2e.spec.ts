@@ -84,6 +84,19 @@ describe('MCP endpoint: the official SDK clients over Streamable HTTP', () => {
     }
   });
 
+  it('a JSON-RPC batch is refused with 400 (not part of MCP since 2025-06-18), and none of its calls runs', async () => {
+    const create = (id: number) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'create_task', arguments: { listId: '@default', title: `batched ${id}` } } });
+    for (const version of ['2025-06-18', '2025-11-25', undefined]) {
+      const res = await rawMcp(url, token, [create(1), create(2)], version);
+      expect({ version, status: res.status, error: res.json?.error }).toEqual({ version, status: 400, error: 'batch_not_supported' });
+    }
+    const titles = async () => ((await client.callTool({ name: 'list_tasks', arguments: { listId: '@default' } })).structuredContent as { tasks: Array<{ title: string }> }).tasks.map((t) => t.title);
+    expect(await titles()).not.toEqual(expect.arrayContaining(['batched 1']));
+    expect((await rawMcp(url, token, create(3), '2025-11-25')).status).toBe(200); // one message per POST still works
+    expect(await titles()).toEqual(expect.arrayContaining(['batched 3']));
+    expect(await titles()).not.toEqual(expect.arrayContaining(['batched 1']));
+  });
+
   it('without a bearer: 401 pointing at the protected resource metadata', async () => {
     const res = await rawMcp(url, undefined, { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} });
     expect(res.status).toBe(401);

@@ -1,13 +1,10 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { readObject, startService, startWorld, stopAll, type Service, type World } from '../support/harness.js';
 import { authorizeInBrowser, authorizeUrl, readConsentPage, type ConsentPage } from '../support/oauth-consent.js';
+import { selfSigned } from '../support/self-signed.js';
 
 const LOOPBACK = 'http://127.0.0.1:8765/callback';
 const CHALLENGE = createHash('sha256').update('v'.repeat(43)).digest('base64url');
@@ -114,16 +111,6 @@ describe('Client metadata shown on the consent page is checked at registration, 
   });
 });
 
-/** A self-signed certificate for 127.0.0.1 (the service trusts it through OAUTH_CIMD_EXTRA_CA). */
-function selfSigned(): { key: string; cert: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'cimd-'));
-  try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem')], { stdio: 'ignore' });
-    return { key: readFileSync(join(dir, 'k.pem'), 'utf8'), cert: readFileSync(join(dir, 'c.pem'), 'utf8') };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 describe('A Client ID Metadata Document follows the same rules for what the page shows', () => {
   let world: World;

@@ -79,6 +79,15 @@ describe('Operations: metrics, request logs, audit trail, OpenAPI', () => {
     const callbacks = lines.filter((m) => m.route === '/auth/google/callback');
     expect(callbacks.length).toBeGreaterThan(0);
     for (const c of callbacks) expect(String(c.path)).toMatch(/code=%5Bredacted%5D|code=\[redacted\]/);
+    // What people search for and who is about to sign in stay out of the log too.
+    const { access_token } = await signIn(sut, world, 'searcher@example.com');
+    await getWithBearer(sut, '/v1/users/me/gmail/messages?q=from%3Aboss%40example.com+salary&maxResults=2', access_token);
+    await fetch(`${sut.url}/auth/google?login_hint=hidden-person%40example.com`, { redirect: 'manual' });
+    await new Promise((r) => setTimeout(r, 50));
+    const text = JSON.stringify(sut.logs.lines);
+    expect(text).not.toMatch(/salary|boss|hidden-person/);
+    const searched = sut.logs.lines.map((l) => l.message as Record<string, unknown>).find((m) => m?.msg === 'request' && String(m.path).startsWith('/v1/users/me/gmail/messages?'));
+    expect(String(searched?.path)).toMatch(/q=%5Bredacted%5D&maxResults=2/);
   });
 
   it('keeps an audit trail of sign-in, refresh, logout, revoke, reauth_required and security violations', async () => {

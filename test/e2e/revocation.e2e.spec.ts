@@ -1,7 +1,7 @@
 import { SignJWT } from 'jose';
 import { randomUUID } from 'node:crypto';
-import { getWithBearer, JWT_SECRET, objectExists, readObject, Service, signIn, startWorldWithService,
-  stopAll, World } from '../support/harness.js';
+import { getWithBearer, JWT_SECRET, objectExists, postToken, readObject, Service, signIn, startWorldWithService,
+  stopAll, type TokenCarrier, World } from '../support/harness.js';
 
 /** A bearer for a real session, signed as the service would (or with another key), with a chosen expiry. */
 function craftToken(email: string, sessionId: string, opts: { expiredSecondsAgo?: number; secret?: string; issuer?: string } = {}): Promise<string> {
@@ -26,15 +26,7 @@ describe('Scenario 4: revocation', () => {
   beforeAll(async () => ({ world, sut } = await startWorldWithService()));
   afterAll(() => stopAll(world, sut));
 
-  const revoke = (token: string, how: 'header' | 'json' | 'form' = 'header') =>
-    fetch(`${sut.url}/auth/revoke`, {
-      method: 'POST',
-      ...(how === 'header'
-        ? { headers: { authorization: `Bearer ${token}` } }
-        : how === 'json'
-          ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) }
-          : { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token }).toString() }),
-    });
+  const revoke = (token: string, how: TokenCarrier = 'header') => postToken(sut, '/auth/revoke', token, how);
 
   it('deletes the credentials, ends every session, revokes the refresh token at Google, and blocks the bearer', async () => {
     const first = await signIn(sut, world, 'rita@example.com');

@@ -1,12 +1,10 @@
 import { Browser } from '../support/http-client.js';
-import { getWithBearer, objectExists, type Service, signIn, type SignedIn, startService, startWorld, stopAll, type World } from '../support/harness.js';
+import { getWithBearer, objectExists, postToken, type Service, signIn, type SignedIn, startService, startWorld, stopAll, type TokenCarrier, type World } from '../support/harness.js';
 import { rawMcp } from '../support/mcp-clients.js';
 import { challengeParams, claimsOf, OAuthTestClient } from '../support/oauth-tokens.js';
 
 const GMAIL_READONLY = 'https://www.googleapis.com/auth/gmail.readonly';
 const LIST_LABELS = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'list_gmail_labels', arguments: {} } };
-
-type BodyForm = 'header' | 'json' | 'form';
 
 /**
  * /auth/revoke and /auth/logout are public to the bearer guard (they read the token themselves), so they check the
@@ -25,15 +23,7 @@ describe('/auth/revoke and /auth/logout accept only tokens for the whole service
   });
   afterAll(() => stopAll(world, sut));
 
-  const post = (path: string, token: string, how: BodyForm = 'header') =>
-    fetch(`${sut.url}${path}`, {
-      method: 'POST',
-      ...(how === 'header'
-        ? { headers: { authorization: `Bearer ${token}` } }
-        : how === 'json'
-          ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) }
-          : { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token }).toString() }),
-    });
+  const post = (path: string, token: string, how: TokenCarrier = 'header') => postToken(sut, path, token, how);
   const mcpStatus = async (token: string) => (await rawMcp(`${sut.url}/mcp`, token, LIST_LABELS, '2025-11-25')).status;
   /** A user signed in with the browser, plus a read-only token a third-party client got for `resource` alone. */
   const userWithNarrowToken = async (email: string, resource: string): Promise<{ browser: SignedIn; narrow: string }> => {

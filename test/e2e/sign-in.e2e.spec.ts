@@ -256,6 +256,33 @@ describe('Scenario 1: sign-in', () => {
       }
     });
 
+    it('a browser sent to /auth/google again and again holds at most 5 flow cookies, and its latest sign-ins still complete', async () => {
+      const browser = new Browser();
+      const locations: string[] = [];
+      for (let i = 0; i < 12; i++) locations.push(await startSignIn(sut, browser));
+      expect(browser.cookieNames().filter((n) => n.startsWith('wsb_flow_'))).toHaveLength(5);
+      // The oldest flow's cookie was expired: its callback is refused as a state this browser never started.
+      const oldest = await browser.get(await world.google.approve(locations[0], { email: 'many-tabs@example.com' }));
+      expect(oldest.status).toBe(400);
+      expect(await oldest.json()).toMatchObject({ error: 'state_unknown' });
+      for (const location of [locations[7], locations[11]]) {
+        const res = await browser.get(await world.google.approve(location, { email: 'many-tabs@example.com' }));
+        expect(res.status).toBe(200);
+      }
+    });
+
+    it('an error on Google\'s consent page is named by its OAuth code only, never by free text from the URL', async () => {
+      for (const [error, shown] of [['server_error', 'server_error'], ['Your account was suspended, call +1 555 0100', 'error']]) {
+        const browser = new Browser();
+        const state = new URL(await startSignIn(sut, browser)).searchParams.get('state') as string;
+        const res = await browser.get(`${sut.url}/auth/google/callback?${new URLSearchParams({ error, state })}`);
+        expect({ error, status: res.status }).toEqual({ error, status: 400 });
+        const body = (await res.json()) as { error: string; message: string };
+        expect(body).toMatchObject({ error: 'authorization_error', message: expect.stringContaining(`(${shown})`) });
+        expect(body.message).not.toContain('suspended');
+      }
+    });
+
     it('answers 400 for a malformed login_hint', async () => {
       for (const hint of ['../etc/passwd@example.com', 'a/b@example.com', 'x\u0001@example.com', 'not-an-email']) {
         const res = await fetch(`${sut.url}/auth/google?login_hint=${encodeURIComponent(hint)}`, { redirect: 'manual' });

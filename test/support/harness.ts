@@ -150,6 +150,21 @@ export async function startSignIn(service: Endpoint, browser: Browser, loginHint
   return res.headers.get('location') ?? '';
 }
 
+/** Where a POST carries the token /auth/revoke reads: the Authorization header, or `token` in a JSON or form body. */
+export type TokenCarrier = 'header' | 'json' | 'form';
+
+/** POSTs to `path` with `token` carried as `how` says (DESIGN: /auth/revoke takes all three). */
+export function postToken(service: Endpoint, path: string, token: string, how: TokenCarrier = 'header'): Promise<Response> {
+  return fetch(`${service.url}${path}`, {
+    method: 'POST',
+    ...(how === 'header'
+      ? { headers: { authorization: `Bearer ${token}` } }
+      : how === 'json'
+        ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) }
+        : { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token }).toString() }),
+  });
+}
+
 /** GET with a bearer token. */
 export function getWithBearer(service: Endpoint, path: string, token: string): Promise<Response> {
   return fetch(`${service.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
