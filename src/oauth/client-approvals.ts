@@ -1,6 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { Revocation } from '../auth/revocation.js';
+import { eachTried } from '../common/each-tried.js';
 import { AppConfig } from '../config/app-config.js';
 import { ProtectedResources, type ProtectedResource } from '../sessions/protected-resources.js';
 import { JsonObjectRepository } from '../storage/json-object.repository.js';
@@ -106,14 +107,9 @@ export class ClientApprovals implements OnModuleInit {
    * ran: losing one only means the person is asked again, keeping one would let a client skip the page.
    */
   async forgetUser(email: string): Promise<void> {
-    const queue: string[] = [];
-    for await (const key of this.objects.listAll(this.userPrefix(email))) queue.push(key);
-    const failures: unknown[] = [];
-    const worker = async () => {
-      for (let key = queue.shift(); key !== undefined; key = queue.shift()) await this.objects.delete(key).catch((err: unknown) => failures.push(err));
-    };
-    await Promise.all(Array.from({ length: Math.min(DELETE_CONCURRENCY, queue.length) }, worker));
-    if (failures.length > 0) throw failures[0];
+    const keys: string[] = [];
+    for await (const key of this.objects.listAll(this.userPrefix(email))) keys.push(key);
+    await eachTried(keys, DELETE_CONCURRENCY, (key) => this.objects.delete(key));
   }
 
   private async find(email: string, clientId: string): Promise<ClientApproval | undefined> {

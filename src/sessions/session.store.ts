@@ -9,6 +9,7 @@ import { StorageError } from '../storage/storage.errors.js';
 import { fromSessionDocument, makeSession, Session, SESSION_ID_PATTERN, toSessionDocument } from './session.js';
 import { SingleFlight } from '../common/single-flight.js';
 import { SessionsByUser } from './sessions-by-user.js';
+import { eachTried } from '../common/each-tried.js';
 
 interface CachedLookup {
   /** undefined = known not to exist (ended, or never existed). */
@@ -145,24 +146,17 @@ export class SessionStore {
    * only what is left. Returns how many were ended.
    */
   async endListed(email: string, ids: readonly string[]): Promise<number> {
-    const queue = [...ids];
-    const failures: unknown[] = [];
     let ended = 0;
-    const worker = async () => {
-      for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
-        try {
-          await this.objects.delete(this.sessionKey(id));
-          this.remember(id, undefined);
-          await this.objects.delete(this.userIndexKey(email, id));
-          ended += 1;
-        } catch (err) {
-          failures.push(err);
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(DELETE_CONCURRENCY, queue.length) }, worker));
-    this.metrics.sessions.inc({ event: 'revoked' }, ended);
-    if (failures.length > 0) throw failures[0];
+    try {
+      await eachTried(ids, DELETE_CONCURRENCY, async (id) => {
+        await this.objects.delete(this.sessionKey(id));
+        this.remember(id, undefined);
+        await this.objects.delete(this.userIndexKey(email, id));
+        ended += 1;
+      });
+    } finally {
+      this.metrics.sessions.inc({ event: 'revoked' }, ended);
+    }
     return ended;
   }
 

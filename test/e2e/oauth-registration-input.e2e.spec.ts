@@ -2,7 +2,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { readObject, startService, startWorld, stopAll, type Service, type World } from '../support/harness.js';
+import { readObject, startWorldWithService, stopAll, type Service, type World } from '../support/harness.js';
 import { authorizeInBrowser, authorizeUrl, readConsentPage, type ConsentPage } from '../support/oauth-consent.js';
 import { selfSigned } from '../support/self-signed.js';
 
@@ -22,10 +22,7 @@ describe('Client metadata shown on the consent page is checked at registration, 
   let world: World;
   let sut: Service;
 
-  beforeAll(async () => {
-    world = await startWorld();
-    sut = await startService(world);
-  });
+  beforeAll(async () => ({ world, sut } = await startWorldWithService()));
   afterAll(() => stopAll(world, sut));
 
   const registerRaw = (metadata: Record<string, unknown>) =>
@@ -128,8 +125,7 @@ describe('A Client ID Metadata Document follows the same rules for what the page
     });
     await new Promise<void>((r) => docs.listen(0, '127.0.0.1', r));
     docBase = `https://127.0.0.1:${(docs.address() as AddressInfo).port}`;
-    world = await startWorld();
-    sut = await startService(world, { OAUTH_CIMD_ALLOW_PRIVATE_HOSTS: 'true', OAUTH_CIMD_EXTRA_CA: tls.cert });
+    ({ world, sut } = await startWorldWithService({ OAUTH_CIMD_ALLOW_PRIVATE_HOSTS: 'true', OAUTH_CIMD_EXTRA_CA: tls.cert }));
   });
   afterAll(async () => {
     await stopAll(world, sut);

@@ -1,5 +1,5 @@
 import { Browser } from '../support/http-client.js';
-import { getWithBearer, objectExists, postToken, type Service, signIn, type SignedIn, startService, startWorld, stopAll, type TokenCarrier, type World } from '../support/harness.js';
+import { getWithBearer, objectExists, postToken, type Service, signIn, type SignedIn, startWorldWithService, stopAll, type TokenCarrier, type World } from '../support/harness.js';
 import { rawMcp } from '../support/mcp-clients.js';
 import { challengeParams, claimsOf, OAuthTestClient } from '../support/oauth-tokens.js';
 
@@ -17,8 +17,7 @@ describe('/auth/revoke and /auth/logout accept only tokens for the whole service
   let client: OAuthTestClient;
 
   beforeAll(async () => {
-    world = await startWorld();
-    sut = await startService(world, { JWT_ISSUER: undefined });
+    ({ world, sut } = await startWorldWithService({ JWT_ISSUER: undefined }));
     client = await OAuthTestClient.register(sut, world);
   });
   afterAll(() => stopAll(world, sut));
