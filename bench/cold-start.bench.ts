@@ -1,3 +1,4 @@
+import { median } from './load.js';
 import { SERVICE_MAIN_UNBUNDLED } from './processes.js';
 import { ProbedService, type SeededWorld } from './seeded-processes.js';
 import { callWithBearer } from './session-requests.js';
@@ -72,7 +73,6 @@ export async function coldStartBench(world: SeededWorld, users: readonly SeededU
     await unbundled.stop();
     console.log(`cold start ${start + 1}: ready in ${readyMs[start].toFixed(0)} ms, of which S3 answering ${s3MsDuringBoot[start].toFixed(0)} ms (unbundled, right after: ${unbundled.readyMs.toFixed(0)} ms); S3 during boot ${JSON.stringify(s3DuringBoot[start])}`);
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const readyMsMedian = median(readyMs);
   const exactlyTwo = (s3: Record<string, number>) => Object.keys(s3).length === 2 && s3['GET sessions'] === 1 && s3['GET credentials'] === 1;
   return {
