@@ -59,7 +59,12 @@ export class ClientApprovals implements OnModuleInit {
 
   /** Makes every revocation of a user also forget the clients that user approved. */
   onModuleInit(): void {
-    this.revocation.register({ name: 'deleting the OAuth client approvals in S3', run: (email) => this.forgetUser(email) });
+    this.revocation.register({
+      finding: 'listing the OAuth client approvals in S3',
+      erasing: 'deleting the OAuth client approvals in S3',
+      find: (email) => this.listForUser(email),
+      erase: (_email, keys) => this.forget(keys),
+    });
   }
 
   /**
@@ -102,13 +107,21 @@ export class ClientApprovals implements OnModuleInit {
   }
 
   /**
-   * Deletes every approval of the user (a revocation step: idempotent, and every delete is tried before the first
-   * failure is thrown, so a retry finds only what is left). All of them, also any recorded while the revocation
-   * ran: losing one only means the person is asked again, keeping one would let a client skip the page.
+   * The keys of every approval the user has recorded (a revocation's find, made with its first reads). One
+   * recorded after this listing, while the revocation runs, is kept: it comes from a consent given during the
+   * revocation, as valid as one given a moment after it.
    */
-  async forgetUser(email: string): Promise<void> {
+  private async listForUser(email: string): Promise<string[]> {
     const keys: string[] = [];
     for await (const key of this.objects.listAll(this.userPrefix(email))) keys.push(key);
+    return keys;
+  }
+
+  /**
+   * Deletes the listed approvals (a revocation step: idempotent, and every delete is tried before the first failure
+   * is thrown, so a retry, which lists again, finds only what is left).
+   */
+  private async forget(keys: string[]): Promise<void> {
     await eachTried(keys, DELETE_CONCURRENCY, (key) => this.objects.delete(key));
   }
 

@@ -149,6 +149,34 @@ describe('OAuth client approvals: ended by revocation, bound to the resource', (
     expect(await firstStep(browser, client, { scope: GMAIL_READ })).toBe('Google sign-in');
   });
 
+  it('the approvals listing failing -> 503 naming it, before anything changed; the same token then finishes the revocation', async () => {
+    const email = `approvals-list-fault${++n}@example.com`;
+    const browser = new Browser();
+    const client = await OAuthTestClient.register(sut, world);
+    await authorize(browser, client, email, { scope: GMAIL_READ });
+    const session = await signIn(sut, world, email);
+    expect(await approvalsOf(email)).toHaveLength(1);
+
+    // Only the approvals' listing (the sessions' listing is a GET of the same bucket path, with another prefix).
+    const handle = s3.inject({ method: 'GET', path: `/${world.bucket}`, query: /prefix=oauth\/approvals\//, fault: 'reset', times: Infinity });
+    const failed = await revoke(session.access_token);
+    handle.remove();
+    expect(handle.hits).toBeGreaterThan(0);
+    expect(failed.status).toBe(503);
+    expect(await failed.json()).toMatchObject({ error: 'revocation_incomplete', message: expect.stringContaining('listing the OAuth client approvals') });
+    // It is one of the first reads: no mark, nothing deleted, the caller still signed in.
+    expect(await objectExists(world, `sessions/revoking/${email}.json`)).toBe(false);
+    expect(await objectExists(world, `credentials/${email}.json`)).toBe(true);
+    expect(await approvalsOf(email)).toHaveLength(1);
+    expect((await fetch(`${sut.url}/auth/session`, { headers: { authorization: `Bearer ${session.access_token}` } })).status).toBe(200);
+
+    const retried = await revoke(session.access_token);
+    expect(retried.status).toBe(200);
+    expect(await approvalsOf(email)).toEqual([]);
+    expect(await objectExists(world, `credentials/${email}.json`)).toBe(false);
+    expect(await firstStep(browser, client, { scope: GMAIL_READ })).toBe('consent page');
+  });
+
   it.each(['reset', 'drop-answer'] as const)('an approvals delete failing (%s) -> 503 with a retry hint; the retry finishes it', async (fault) => {
     const email = `approvals-fault${++n}@example.com`;
     const browser = new Browser();

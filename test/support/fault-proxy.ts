@@ -19,6 +19,8 @@ export interface FaultRule {
   method?: string;
   /** Path part of the URL (no query): a string matches as a prefix, a RegExp by test(). Any when absent. */
   path?: string | RegExp;
+  /** The URL's query string, percent-decoded, without '?' (an S3 listing's `prefix=...`): tested by test(). Any when absent. */
+  query?: RegExp;
   /** How many matching requests get the fault; default 1, Infinity allowed. */
   times?: number;
   /**
@@ -192,7 +194,8 @@ export class FaultProxy {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
-    const path = (req.url ?? '/').split('?')[0];
+    const [path, rawQuery = ''] = (req.url ?? '/').split('?', 2);
+    const query = safeDecode(rawQuery);
     const method = (req.method ?? 'GET').toUpperCase();
     const entry: ProxiedRequest = { method, path, at: Date.now(), forwarded: false };
     this.requests.push(entry);
@@ -200,7 +203,7 @@ export class FaultProxy {
       if (!res.writableFinished && entry.clientClosedAt === undefined) entry.clientClosedAt = Date.now();
     });
 
-    const fault = this.pickFault(method, path);
+    const fault = this.pickFault(method, path, query);
     if (fault) entry.fault = fault.fault;
     if (this.blackholed) {
       entry.fault = 'blackhole';
@@ -227,8 +230,8 @@ export class FaultProxy {
   }
 
   /** The first rule (or the random mode) that applies to this request; consumes one of its `times`. */
-  private pickFault(method: string, path: string): { fault: Fault; ms?: number } | undefined {
-    const rule = this.rules.find((r) => r.remaining > 0 && matches(r, method, path));
+  private pickFault(method: string, path: string, query: string): { fault: Fault; ms?: number } | undefined {
+    const rule = this.rules.find((r) => r.remaining > 0 && matches(r, method, path) && (!r.query || r.query.test(query)));
     if (rule) {
       rule.remaining -= 1;
       rule.hits += 1;
@@ -317,6 +320,14 @@ export class FaultProxy {
       upRes.pipe(res);
     });
     req.pipe(upstream);
+  }
+}
+
+function safeDecode(query: string): string {
+  try {
+    return decodeURIComponent(query);
+  } catch {
+    return query;
   }
 }
 
