@@ -20,6 +20,7 @@ import { setUpOpenApi } from './openapi.js';
 import { REGISTRATION_LIMITS } from './oauth/client-registration.service.js';
 import { DRIVE_UPLOAD_ROUTE } from './workspace/drive/drive.controller.js';
 import { UPLOAD_BODY_LIMIT } from './workspace/drive/drive.schemas.js';
+import { MAX_PATH_PARAM_LENGTH } from './workspace/ids.js';
 
 export interface CreateAppOptions {
   /** The environment to configure from (default: process.env). */
@@ -46,7 +47,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     // One line per request, written below with the route and a clean path (logController: the non-deprecated way).
     logController: new LogController({ disableRequestLogging: true }),
     childLoggerFactory: lazyRequestLogger as never,
-    routerOptions: { ignoreTrailingSlash: true }, // `/v1/users/me/drive/files/` is the same route
+    // `/v1/users/me/drive/files/` is the same route; ids longer than Fastify's default 100 characters reach the routes.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PATH_PARAM_LENGTH },
     requestIdHeader: false,
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => requestIdOf(req.headers),
     // X-Forwarded-For is believed only from the hops named in TRUST_PROXY (default: nobody), so a client cannot

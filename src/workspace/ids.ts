@@ -22,6 +22,14 @@ const NOT_DOTS = (v: string) => !/^\.+$/.test(v);
 export const googleId = z.string().min(1, ID_MESSAGE).max(2048).regex(ID_ALPHABET, ID_MESSAGE);
 
 /**
+ * The router's limit on one path parameter (Fastify's `maxParamLength`, app.factory.ts). Fastify's default of 100
+ * refused real Gmail attachment ids (and long event ids, long emails as `{userId}`) with a bare 414 before any route
+ * saw them. Node already bounds the request line (16 KiB of headers), so the router passes every id on and the
+ * route's own schema answers: googleId's 2048 with a 400 naming the parameter.
+ */
+export const MAX_PATH_PARAM_LENGTH = 16 * 1024;
+
+/**
  * A calendar id: `primary`, or the calendar's address (`ada@example.com`, `…@group.calendar.google.com`,
  * `en.usa#holiday@group.v.calendar.google.com`). `@`, `#`, `+` and `.` are legitimate; a value of dots is not.
  */

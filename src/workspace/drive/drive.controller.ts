@@ -1,4 +1,5 @@
-import { Body, Controller, Get, Header, Param, Post, Query, StreamableFile, UseGuards, UseFilters } from '@nestjs/common';
+import { Body, Controller, Get, Header, Param, Post, Query, Req, StreamableFile, UseGuards, UseFilters } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import { ApiBearerAuth, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { ApiZodBody, ApiZodQuery } from '../../common/zod-openapi.js';
 import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
@@ -44,8 +45,9 @@ export class DriveController {
   @Header('X-Content-Type-Options', 'nosniff')
   @Header('Content-Security-Policy', 'sandbox')
   @ApiZodQuery(contentQuery)
-  async content(@CurrentPrincipal() me: Principal, @Param('fileId', id) fileId: string, @Query(new ZodValidationPipe(contentQuery)) q: ContentQuery): Promise<StreamableFile> {
-    const file = await this.drive.download(me.email, fileId, q.format);
+  async content(@CurrentPrincipal() me: Principal, @Param('fileId', id) fileId: string, @Query(new ZodValidationPipe(contentQuery)) q: ContentQuery, @Req() req: FastifyRequest): Promise<StreamableFile> {
+    // HEAD answers GET's headers from the metadata: Fastify would otherwise download the whole file and discard it.
+    const file = await this.drive.download(me.email, fileId, q.format, req.method === 'HEAD');
     return new StreamableFile(file.stream, { type: file.mimeType, disposition: attachmentDisposition(file.fileName), length: file.length });
   }
 

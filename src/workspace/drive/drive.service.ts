@@ -20,6 +20,12 @@ function headerOf(headers: unknown, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
+/** A byte count from a header or Drive's `size`, or undefined when there is none. */
+function byteCount(value: string | null | undefined): number | undefined {
+  const n = Number(value ?? undefined);
+  return Number.isFinite(n) && n >= 0 ? n : undefined;
+}
+
 /** A file's content on its way to the caller. */
 export interface FileContent {
   stream: Readable;
@@ -46,19 +52,26 @@ export class DriveService {
     return this.google.call(email, 'Drive', 'driveRead', async (u) => (await this.apis.drive(u).files.get({ fileId, fields, supportsAllDrives: true })).data);
   }
 
-  /** A file's bytes, or a Google Docs/Sheets/Slides file exported to `format`. */
-  async download(email: string, fileId: string, format: ExportFormat | undefined): Promise<FileContent> {
+  /**
+   * A file's bytes, or a Google Docs/Sheets/Slides file exported to `format`. With `headOnly` (a HEAD request), what
+   * the download would be, without fetching the content from Google.
+   */
+  async download(email: string, fileId: string, format: ExportFormat | undefined, headOnly = false): Promise<FileContent> {
     const meta = await this.google.call(email, 'Drive', 'driveContent', async (u) =>
       (await this.apis.drive(u).files.get({ fileId, fields: 'id,name,mimeType,size', supportsAllDrives: true })).data,
     );
     const plan = planContent({ name: meta.name ?? fileId, mimeType: meta.mimeType ?? 'application/octet-stream' }, format);
+    const size = plan.kind === 'media' ? meta.size : undefined;
+    if (headOnly) return { stream: Readable.from([]), mimeType: plan.mimeType, fileName: plan.fileName, length: byteCount(size) };
     const res = await this.google.call(email, 'Drive', 'driveContent', (u) => this.fetchContent(u, fileId, plan));
-    const length = Number(headerOf(res.headers, 'content-length') ?? (plan.kind === 'media' ? meta.size : undefined));
+    // Google may send the bytes compressed (googleapis asks for gzip) and the transport inflates them: its
+    // Content-Length then counts the compressed bytes, and passing it on would cut the download short.
+    const encoded = (headerOf(res.headers, 'content-encoding') ?? 'identity') !== 'identity';
     return {
       stream: res.data instanceof Readable ? res.data : Readable.fromWeb(res.data as import('node:stream/web').ReadableStream),
       mimeType: plan.mimeType,
       fileName: plan.fileName,
-      length: Number.isFinite(length) && length >= 0 ? length : undefined,
+      length: byteCount((encoded ? undefined : headerOf(res.headers, 'content-length')) ?? size),
     };
   }
 
