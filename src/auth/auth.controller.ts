@@ -30,13 +30,15 @@ export class AuthController {
   @Public()
   @Get('google')
   @ApiQuery({ name: 'login_hint', required: false })
-  async google(@Req() req: FastifyRequest, @Res() reply: FastifyReply, @Query('login_hint') loginHint?: string): Promise<void> {
+  async google(@Req() req: FastifyRequest, @Res() reply: FastifyReply, @Query('login_hint') loginHint?: string, @Query('handoff') handoff?: unknown): Promise<void> {
     const elsewhere = this.replies.canonicalHostUrl(req);
     if (elsewhere) return void reply.header('cache-control', 'no-store').redirect(elsewhere, 302); // before any cookie is set
     const hint = loginHint === undefined || loginHint === '' ? undefined : normalizeEmailOrThrow(loginHint, 'login_hint');
+    // `handoff`: an OAuth client's request that /oauth/authorize sent here to sign in first (see SignInHandoff).
+    const oauth = handoff === undefined ? undefined : await this.signIn.openHandoff(handoff);
     // Never decided from login_hint (that would tell anyone whether the address is a user here, and cost an S3
     // read per probe): consent is asked for only at the callback, when Google sent no refresh token and none is stored.
-    const step = await this.signIn.start({ loginHint: hint, consent: false, retried: false, cookies: req.cookies });
+    const step = await this.signIn.start({ loginHint: hint, consent: false, retried: false, oauth, cookies: req.cookies });
     this.replies.redirect(reply, step);
   }
 

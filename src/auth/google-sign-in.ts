@@ -1,9 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
 import passport from 'passport';
 import { BadRequestError, DomainError, ForbiddenError, UnauthorizedError, UpstreamError } from '../common/domain-error.js';
+import { AppConfig } from '../config/app-config.js';
 import { GoogleCallTimeout } from './google-call-deadline.js';
 import { GoogleOAuthStrategy, type GoogleIdentity } from './google.strategy.js';
 import { FLOW_COOKIES_OUT, FlowCookie, FlowRejection, PendingAuthorization, SignInFlow } from './sign-in-flow.store.js';
+import { SignInHandoff } from './sign-in-handoff.js';
 
 export type { GoogleIdentity } from './google.strategy.js';
 
@@ -50,7 +52,30 @@ export function flowCookiesOf(req: PassportRequest): FlowCookie[] {
 export class GoogleSignIn {
   private readonly logger = new Logger('SignIn');
 
-  constructor(private readonly strategy: GoogleOAuthStrategy) {}
+  private readonly handoffs: SignInHandoff;
+  private readonly publicUrl: string;
+
+  constructor(
+    private readonly strategy: GoogleOAuthStrategy,
+    config: AppConfig,
+  ) {
+    this.handoffs = new SignInHandoff(new Uint8Array(config.values.jwt.flowCookieKey));
+    this.publicUrl = config.values.publicUrl.replace(/\/$/, '');
+  }
+
+  /** Where `/oauth/authorize` sends a browser that must sign in first: /auth/google with the request sealed (see SignInHandoff). */
+  async handoffUrl(request: PendingAuthorization): Promise<string> {
+    return `${this.publicUrl}/auth/google?${new URLSearchParams({ handoff: await this.handoffs.seal(request) })}`;
+  }
+
+  /** The OAuth client's request a handoff link carries; 400 when it is not one of ours or has expired. */
+  async openHandoff(sealed: unknown): Promise<PendingAuthorization> {
+    const request = typeof sealed === 'string' ? await this.handoffs.open(sealed) : undefined;
+    if (!request) {
+      throw new BadRequestError('This sign-in link is not valid or has expired (links work for 10 minutes). Go back to the application that sent you here and connect again.', 'handoff_invalid');
+    }
+    return request;
+  }
 
   /** Builds the redirect to Google's consent page, with a fresh state + PKCE flow bound to this browser. */
   async start(opts: StartOptions): Promise<SignInStep> {

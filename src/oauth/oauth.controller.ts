@@ -5,7 +5,6 @@ import { DomainError } from '../common/domain-error.js';
 import { AppConfig } from '../config/app-config.js';
 import { BearerTokenService } from '../sessions/bearer-token.service.js';
 import { Public } from '../common/public.decorator.js';
-import { FlowReplies } from '../auth/flow-replies.js';
 import { GoogleSignIn } from '../auth/google-sign-in.js';
 import { AuthorizationFlow, AuthorizationStep, FlowCookies, REMEMBER_USER_SECONDS } from './authorization-flow.service.js';
 import { presentedClient } from './client-authentication.js';
@@ -33,7 +32,6 @@ export class OAuthController {
     private readonly tokenEndpoint: TokenEndpoint,
     private readonly registration: ClientRegistration,
     private readonly signIn: GoogleSignIn,
-    private readonly replies: FlowReplies,
     private readonly tokens: BearerTokenService,
     private readonly config: AppConfig,
   ) {
@@ -124,10 +122,9 @@ export class OAuthController {
       return;
     }
     if (next.kind === 'sign-in') {
-      const toGoogle = await this.signIn.start({ consent: false, retried: false, oauth: next.request, cookies: req.cookies });
-      if (toGoogle.kind !== 'redirect') throw new Error('expected a redirect from the sign-in flow');
-      this.replies.setCookies(reply, toGoogle.cookies);
-      reply.header('cache-control', 'no-store').redirect(toGoogle.url, status);
+      // Through /auth/google, where the flow cookie is set by a request that carries this browser's other flow
+      // cookies (their number stays bounded) and on PUBLIC_URL's host (see SignInHandoff).
+      reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer').redirect(await this.signIn.handoffUrl(next.request), status);
       return;
     }
     if (next.remember) reply.setCookie(USER_COOKIE, await this.flow.rememberCookie(next.remember), this.cookie('lax', REMEMBER_USER_SECONDS));

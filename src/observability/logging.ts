@@ -29,7 +29,7 @@ const REDACT = [
  * Query parameters request lines show as [redacted]: secrets and one-time credentials, and what people type that
  * says what is in their mailbox or who they are (a Gmail or Drive search, the address of someone not signed in yet).
  */
-const SECRET_PARAMS = /^(code|state|token|access_token|refresh_token|id_token|client_secret|code_verifier|password|ticket|q|login_hint)$/i;
+const SECRET_PARAMS = /^(code|state|token|access_token|refresh_token|id_token|client_secret|code_verifier|password|ticket|handoff|q|login_hint)$/i;
 
 /**
  * stdout is written in batches: when LOG_BATCH_BYTES are queued, and at the latest every LOG_FLUSH_MS (pino's

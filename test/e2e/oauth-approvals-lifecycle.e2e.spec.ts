@@ -45,7 +45,12 @@ describe('OAuth client approvals: ended by revocation, bound to the resource', (
   async function firstStep(browser: Browser, client: OAuthTestClient, extra: Record<string, string>): Promise<'consent page' | 'Google sign-in'> {
     const res = await browser.get(request(client, extra).url, { accept: 'text/html' });
     if (res.status === 200 && readConsentPage(await res.text())) return 'consent page';
-    if (res.status === 302 && res.headers.get('location')?.startsWith(world.google.urls.auth)) return 'Google sign-in';
+    // Sign-in goes through /auth/google (the flow cookie's path), which sends the browser on to Google.
+    const location = res.headers.get('location') ?? '';
+    if (res.status === 302 && location.startsWith(`${sut.url}/auth/google?handoff=`)) {
+      const next = await browser.get(location, { accept: 'text/html' });
+      if (next.status === 302 && next.headers.get('location')?.startsWith(world.google.urls.auth)) return 'Google sign-in';
+    }
     throw new Error(`unexpected answer ${res.status} ${res.headers.get('location')}`);
   }
 

@@ -143,7 +143,8 @@ describe('Consent of our own before any code leaves (the confused-deputy attack)
     expect(crossSite.status).toBe(403);
     const ok = await pressConsent(owner, page, 'allow');
     expect(ok.status).toBe(303);
-    expect(ok.headers.get('location')).toMatch(new RegExp(`^${world.google.urls.auth.replace(/[.?]/g, '\\$&')}`));
+    // On to the Google sign-in, through /auth/google (where the flow cookie is set).
+    expect(ok.headers.get('location')).toMatch(new RegExp(`^${sut.url.replace(/[.?]/g, '\\$&')}/auth/google\\?handoff=`));
     const twice = await pressConsent(owner, page, 'allow');
     expect(twice.status).toBe(403);
     expect(await twice.text()).toContain('already submitted');
@@ -165,7 +166,8 @@ describe('Consent of our own before any code leaves (the confused-deputy attack)
     const client = await register(sut, { client_name: 'Hop', redirect_uris: [LOOPBACK] });
     const browser = new Browser();
     const page = readConsentPage(await (await browser.get(authorizeUrl(sut.url, (await request(client, LOOPBACK)).params))).text()) as ConsentPage;
-    const toGoogle = (await pressConsent(browser, page, 'allow')).headers.get('location') as string;
+    const handoff = (await pressConsent(browser, page, 'allow')).headers.get('location') as string;
+    const toGoogle = (await browser.get(handoff)).headers.get('location') as string;
     const resume = (await browser.get(await world.google.approve(toGoogle, { email: 'hop@example.com' }))).headers.get('location') as string;
     expect(resume).toMatch(/\/oauth\/authorize\/resume\?ticket=/);
     expect(new URL((await browser.get(resume)).headers.get('location') as string).searchParams.get('code')).toEqual(expect.any(String));
@@ -174,7 +176,60 @@ describe('Consent of our own before any code leaves (the confused-deputy attack)
     expect(replay.headers.get('location')).toBeNull();
     // The ticket and the sealed consent form never reach a log line.
     expect(world.logs.text).not.toContain(new URL(resume).searchParams.get('ticket') as string);
+    expect(world.logs.text).not.toContain(new URL(handoff).searchParams.get('handoff') as string);
     expect(world.logs.text).not.toContain(page.request);
+  });
+});
+
+describe('Sign-in for an OAuth client goes through /auth/google (the flow cookie\'s path)', () => {
+  let world: World;
+  let sut: Service;
+  let client: string;
+
+  beforeAll(async () => {
+    world = await startWorld();
+    sut = await startService(world);
+    client = await register(sut, { client_name: 'Looper', redirect_uris: [LOOPBACK] });
+  });
+  afterAll(() => stopAll(world, sut));
+
+  /** Our consent page for a fresh request, Allow pressed: the handoff link the browser is sent to. */
+  async function allowed(browser: Browser): Promise<string> {
+    const page = readConsentPage(await (await browser.get(authorizeUrl(sut.url, (await request(client, LOOPBACK)).params), { accept: 'text/html' })).text()) as ConsentPage;
+    const res = await pressConsent(browser, page, 'allow');
+    expect(res.status).toBe(303);
+    return res.headers.get('location') as string;
+  }
+
+  it('a browser sent through /oauth/authorize again and again holds at most 5 flow cookies, and its latest authorization completes', async () => {
+    const browser = new Browser();
+    const toGoogle: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const res = await browser.get(await allowed(browser), { accept: 'text/html' });
+      expect(res.status).toBe(302);
+      toGoogle.push(res.headers.get('location') as string);
+    }
+    // What the callback receives (a real browser sends /auth/google's cookies there, not to /oauth/authorize).
+    const flows = browser.cookiesFor(`${sut.url}/auth/google/callback`).split('; ').filter((c) => c.startsWith('wsb_flow_'));
+    expect(flows).toHaveLength(5);
+    const resume = (await browser.get(await world.google.approve(toGoogle[11], { email: 'looper@example.com' }))).headers.get('location') as string;
+    expect(resume).toMatch(/\/oauth\/authorize\/resume\?ticket=/);
+    expect(new URL((await browser.get(resume)).headers.get('location') as string).searchParams.get('code')).toEqual(expect.any(String));
+  });
+
+  it('a handoff link not sealed by this service, altered, or empty -> 400 handoff_invalid, no sign-in started', async () => {
+    const genuine = new URL(await allowed(new Browser())).searchParams.get('handoff') as string;
+    const flowCookie = (await fetch(`${sut.url}/auth/google`, { redirect: 'manual' })).headers.getSetCookie().find((c) => c.startsWith('wsb_flow_')) as string;
+    const altered = `${genuine.slice(0, -4)}${genuine.slice(-4) === 'AAAA' ? 'BBBB' : 'AAAA'}`;
+    for (const handoff of [altered, 'x', '', flowCookie.split(';')[0].split('=')[1], 'a'.repeat(12_000)]) {
+      const res = await fetch(`${sut.url}/auth/google?${new URLSearchParams({ handoff })}`, { redirect: 'manual' });
+      expect({ len: handoff.length, status: res.status }).toEqual({ len: handoff.length, status: 400 });
+      expect(await res.json()).toMatchObject({ error: 'handoff_invalid', message: expect.stringContaining('connect again') });
+      expect(res.headers.getSetCookie()).toEqual([]);
+    }
+    const ok = await fetch(`${sut.url}/auth/google?${new URLSearchParams({ handoff: genuine })}`, { redirect: 'manual' });
+    expect(ok.status).toBe(302);
+    expect(ok.headers.get('location')).toContain(world.google.urls.auth);
   });
 });
 

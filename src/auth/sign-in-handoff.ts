@@ -1,0 +1,48 @@
+import { EncryptJWT, jwtDecrypt } from 'jose';
+import { hkdfSync } from 'node:crypto';
+import type { PendingAuthorization } from './sign-in-flow.store.js';
+
+/** How long a handoff link works: the browser follows it at once; ten minutes, like the flow it starts. */
+const HANDOFF_TTL_SECONDS = 600;
+const PURPOSE = 'sign-in-handoff';
+
+/**
+ * An OAuth client's pending request, sealed into the link `/oauth/authorize` sends the browser to
+ * (`/auth/google?handoff=...`) when the person must sign in with Google first.
+ *
+ * Why the hop: the sign-in flow's cookie lives on the path /auth/google, and the bound on how many of them one
+ * browser holds (SignInFlowStore) can only be kept by a request that carries them; a request to /oauth/authorize
+ * does not, so a page sending a browser through /oauth/authorize again and again would pile them up until the
+ * browser's Cookie header passed the server's limit and it could not sign in at all. The hop also lands the browser
+ * on PUBLIC_URL's host, where Google sends it back. Sealed (AES-256-GCM, key derived from the flow cookie key for
+ * this purpose only) so nobody can make the service start a sign-in for a request its own checks did not pass;
+ * replaying a link only starts the same sign-in again, as following the same /oauth/authorize link would.
+ */
+export class SignInHandoff {
+  private readonly key: Uint8Array;
+
+  constructor(flowCookieKey: Uint8Array) {
+    this.key = new Uint8Array(hkdfSync('sha256', flowCookieKey, new Uint8Array(0), PURPOSE, 32));
+  }
+
+  /** The sealed request, for the handoff link's query. */
+  seal(request: PendingAuthorization): Promise<string> {
+    return new EncryptJWT({ p: PURPOSE, o: request })
+      .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
+      .setIssuedAt()
+      .setExpirationTime(`${HANDOFF_TTL_SECONDS}s`)
+      .encrypt(this.key);
+  }
+
+  /** The request a handoff link carries; undefined when it was not sealed here, was altered, or has expired. */
+  async open(sealed: string): Promise<PendingAuthorization | undefined> {
+    try {
+      const { payload } = await jwtDecrypt(sealed, this.key, { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] });
+      const o = payload.o as Partial<PendingAuthorization> | undefined;
+      if (payload.p !== PURPOSE || !o || typeof o.clientId !== 'string' || typeof o.redirectUri !== 'string' || typeof o.codeChallenge !== 'string') return undefined;
+      return o as PendingAuthorization;
+    } catch {
+      return undefined;
+    }
+  }
+}
