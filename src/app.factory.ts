@@ -8,7 +8,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module.js';
 import { registerRateLimits } from './common/rate-limits.js';
-import { registerHttpConventions } from './common/http-conventions.js';
+import { frameworkErrorAnswer, registerHttpConventions } from './common/http-conventions.js';
 import { LogController } from 'fastify';
 import { Lifecycle } from './health/lifecycle.js';
 import { LivenessProbe } from './health/liveness-probe.js';
@@ -56,6 +56,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     trustProxy: config.trustProxy,
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
+    frameworkErrors: frameworkErrorAnswer(headers) as never,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(env), adapter, {
     logger: options.logger ?? new PinoNestLogger(pino),

@@ -31,9 +31,9 @@ interface RevocationMark {
  * More of a user's data that a revocation erases, kept by a module above auth (oauth's client approvals), which
  * registers it at start-up so `auth` never imports `oauth`. `find` runs with the revocation's first reads (a read,
  * which ends nothing, so before the mark); `erase` runs with steps 2 to 4, after the mark is durable. Found this
- * early, the listing's round trip and CPU overlap the other reads instead of adding a round to every revoke; what
- * is written during the few milliseconds between the two belongs to a sign-in concurrent with the revocation,
- * which the revocation leaves alone anyway (see SIGN_IN_SKEW_MS and the grant check).
+ * early, a listing's round trip and CPU overlap the other reads instead of following the mark; what a step's data
+ * gains in the milliseconds between the two (a consent given while the revocation runs) is as valid as what is
+ * given just after it, and is kept.
  */
 export interface RevocationStep<T = unknown> {
   /** What `find` does, as a 503 names it ("listing ... in S3"). */

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from './domain-error.js';
 
 /**
@@ -86,4 +86,19 @@ function hasBody(request: FastifyRequest): boolean {
 function unsupported(expected: string, got: string): DomainError {
   const sent = got ? `it was sent as ${got.split(';')[0]}` : 'it was sent without a Content-Type';
   return new DomainError(415, 'unsupported_media_type', `This request body cannot be read: ${expected}; ${sent}. Fix the header (and the body) and retry.`);
+}
+
+/**
+ * Fastify's `frameworkErrors`: errors its router raises before any route or hook runs, a path with a malformed
+ * percent-escape (`%ZZ`, FST_ERR_BAD_URL) in practice. Fastify's own answer skips every hook (no security headers,
+ * no request id) and echoes the path back; this one is our error body with both, and says how to fix the URL.
+ */
+export function frameworkErrorAnswer(headers: Record<string, string>) {
+  return (error: { code?: string }, request: FastifyRequest, reply: FastifyReply): void => {
+    const message =
+      error.code === 'FST_ERR_BAD_URL'
+        ? 'The URL path has a malformed percent-escape (a "%" must be followed by two hexadecimal digits). Encode each path segment (encodeURIComponent) and send the request again.'
+        : 'The request could not be routed. Check the URL and send it again.';
+    reply.headers(headers).header('x-request-id', request.id).header('cache-control', 'no-store').code(400).send({ statusCode: 400, error: 'bad_url', message });
+  };
 }

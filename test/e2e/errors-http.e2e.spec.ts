@@ -72,6 +72,19 @@ describe('Errors that say what to fix', () => {
     expect(((await missing.json()) as { message: string }).message).toContain('/docs');
   });
 
+  it('answers a malformed percent-escape in the path with our 400: security headers, a request id, the fix, the path not echoed', async () => {
+    for (const path of ['/v1/users/me/drive/files/%ZZ<script>', '/auth/%E0%A4%A', '/mcp%']) {
+      const res = await fetch(`${sut.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+      expect({ path, status: res.status }).toEqual({ path, status: 400 });
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('content-security-policy')).toBeTruthy();
+      expect(res.headers.get('x-request-id')).toMatch(/\S/);
+      const text = await res.text();
+      expect(JSON.parse(text)).toMatchObject({ statusCode: 400, error: 'bad_url', message: expect.stringContaining('encodeURIComponent') });
+      expect(text).not.toContain('script');
+    }
+  });
+
   it('tolerates a trailing slash', async () => {
     const res = await call('GET', '/v1/users/me/drive/files/');
     expect(res.status).toBe(200);
