@@ -56,7 +56,9 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     trustProxy: config.trustProxy,
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
-    frameworkErrors: frameworkErrorAnswer(headers) as never,
+    frameworkErrors: frameworkErrorAnswer(headers, (req, status) =>
+      requestLog.info({ reqId: req.id, method: req.method, route: 'unmatched', path: loggablePath(req.url), status, ip: req.ip }, 'request'),
+    ) as never,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(env), adapter, {
     logger: options.logger ?? new PinoNestLogger(pino),

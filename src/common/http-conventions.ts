@@ -91,14 +91,17 @@ function unsupported(expected: string, got: string): DomainError {
 /**
  * Fastify's `frameworkErrors`: errors its router raises before any route or hook runs, a path with a malformed
  * percent-escape (`%ZZ`, FST_ERR_BAD_URL) in practice. Fastify's own answer skips every hook (no security headers,
- * no request id) and echoes the path back; this one is our error body with both, and says how to fix the URL.
+ * no request id, no request line in the log) and echoes the path back; this one is our error body with both, says
+ * how to fix the URL, and hands the request to `answered` to be logged like any other.
  */
-export function frameworkErrorAnswer(headers: Record<string, string>) {
+export function frameworkErrorAnswer(headers: Record<string, string>, answered: (request: FastifyRequest, status: number) => void) {
   return (error: { code?: string }, request: FastifyRequest, reply: FastifyReply): void => {
     const message =
       error.code === 'FST_ERR_BAD_URL'
         ? 'The URL path has a malformed percent-escape (a "%" must be followed by two hexadecimal digits). Encode each path segment (encodeURIComponent) and send the request again.'
         : 'The request could not be routed. Check the URL and send it again.';
     reply.headers(headers).header('x-request-id', request.id).header('cache-control', 'no-store').code(400).send({ statusCode: 400, error: 'bad_url', message });
+    // Fastify runs no onResponse hook for these: the request line (a probe, often) is written here.
+    answered(request, 400);
   };
 }

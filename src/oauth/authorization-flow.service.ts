@@ -118,7 +118,8 @@ export class AuthorizationFlow {
       this.audit.record({ event: 'consent', outcome: 'denied', user: email, detail: { clientId: req.clientId } });
       return { kind: 'client', location: errorRedirect(req.redirectUri, 'access_denied', 'The person denied the request.', req.state, this.issuer) };
     }
-    if (!email) return { kind: 'sign-in', request: { ...req, approved: true } };
+    // The Allow travels through the Google sign-in bound to this browser: it counts only where it was pressed.
+    if (!email) return { kind: 'sign-in', request: { ...req, approved: true, approvedIn: sealedForm.b } };
     await this.approvals.approve(email, req.clientId, requestedScopes(req), req.resource);
     this.audit.record({ event: 'consent', outcome: 'success', user: email, detail: { clientId: req.clientId } });
     return { kind: 'client', location: await this.issueCode(req, email), remember: email };
@@ -139,11 +140,10 @@ export class AuthorizationFlow {
     }
     const request: AuthorizationRequest = { ...signedIn, grantedScope: granted.join(' ') };
     const scopes = requestedScopes(request);
-    if (request.approved) {
-      await this.approvals.approve(email, client.clientId, scopes, request.resource);
-      this.audit.record({ event: 'consent', outcome: 'success', user: email, ip, detail: { clientId: client.clientId } });
-    }
-    const approved = client.firstParty || request.approved === true || (await this.approvals.covers(email, client.clientId, scopes, request.resource));
+    // An Allow pressed before the sign-in (request.approved) is not trusted here: the request reached this callback
+    // through a link anyone can be sent (/auth/google?handoff=). It is checked, and recorded, at the resume hop,
+    // which carries the consent cookie of the browser it was pressed in.
+    const approved = client.firstParty || (await this.approvals.covers(email, client.clientId, scopes, request.resource));
     this.audit.record({ event: 'sign_in', outcome: 'success', user: email, ip, detail: { via: 'oauth', clientId: client.clientId } });
     if (approved && (client.firstParty || request.rememberedUser === email)) return this.issueCode(request, email);
     const ticket = await this.sealed.seal('resume', { req: request, email, approved, jti: randomBytes(16).toString('base64url') } satisfies ResumeTicket, RESUME_TTL_SECONDS);
@@ -151,7 +151,7 @@ export class AuthorizationFlow {
   }
 
   /** GET /oauth/authorize/resume: back from the Google sign-in. */
-  async resume(ticketValue: unknown, cookies: FlowCookies): Promise<AuthorizationStep> {
+  async resume(ticketValue: unknown, cookies: FlowCookies, ip?: string): Promise<AuthorizationStep> {
     const ticket = await this.sealed.open<ResumeTicket>('resume', ticketValue);
     if (!ticket) throw new OAuthError('invalid_request', 'This sign-in link is not valid or expired (5 minutes). Start again from the application.');
     if (!(await this.markers.claim('oauth-resume', ticket.jti))) {
@@ -159,8 +159,15 @@ export class AuthorizationFlow {
     }
     const client = await this.clients.findById(ticket.req.clientId);
     if (!client) throw new OAuthError('invalid_request', 'The application was deleted while you signed in. Start again from the application.');
-    if (ticket.approved) return { kind: 'client', location: await this.issueCode(ticket.req, ticket.email), remember: ticket.email };
-    return this.consentPage(client, ticket.req, ticket.email, cookies);
+    // Allow pressed before the sign-in, in this very browser (its consent cookie): now recorded for the signed-in user.
+    const { req } = ticket;
+    const allowedHere = req.approved === true && cookies.csrf !== undefined && sameDigest(req.approvedIn, digest(cookies.csrf));
+    if (allowedHere) {
+      await this.approvals.approve(ticket.email, client.clientId, requestedScopes(req), req.resource);
+      this.audit.record({ event: 'consent', outcome: 'success', user: ticket.email, ip, detail: { clientId: client.clientId } });
+    }
+    if (ticket.approved || allowedHere) return { kind: 'client', location: await this.issueCode(req, ticket.email), remember: ticket.email };
+    return this.consentPage(client, req, ticket.email, cookies);
   }
 
   /** A one-time code for the request, in the redirect back to the client (with state and RFC 9207 iss). */
@@ -175,7 +182,7 @@ export class AuthorizationFlow {
 
   private async consentPage(client: OAuthClient, request: AuthorizationRequest, email: string | undefined, cookies: FlowCookies): Promise<AuthorizationStep> {
     const csrf = cookies.csrf && /^[A-Za-z0-9_-]{43}$/.test(cookies.csrf) ? cookies.csrf : randomBytes(32).toString('base64url');
-    const { approved: _a, rememberedUser: _r, ...req } = request;
+    const { approved: _a, approvedIn: _b, rememberedUser: _r, ...req } = request;
     const form: ConsentForm = { req, email, b: digest(csrf), jti: randomBytes(16).toString('base64url') };
     const html = renderConsentPage({
       client,

@@ -12,6 +12,11 @@ import { parseScopeRequest } from './scope-request.js';
 export interface AuthorizationRequest extends PendingAuthorization {
   /** The person pressed Allow on our consent page before signing in with Google. */
   approved?: boolean;
+  /**
+   * With `approved`: the digest of the consent cookie of the browser where Allow was pressed. The request travels
+   * in a link (/auth/google?handoff=) that anyone can be sent, so the Allow counts only back in that browser.
+   */
+  approvedIn?: string;
   /** The user our remembered-user cookie named when the request arrived (their approval let it skip the page). */
   rememberedUser?: string;
   /** After the Google sign-in: the requested scopes Google says the user granted (space separated); the code's scope. */

@@ -78,7 +78,7 @@ export class OAuthController {
   @Get('oauth/authorize/resume')
   @ApiExcludeEndpoint()
   async resume(@Req() req: FastifyRequest, @Query('ticket') ticket: unknown, @Res() reply: FastifyReply): Promise<void> {
-    await this.answer(req, reply, () => this.flow.resume(ticket, this.cookiesOf(req)));
+    await this.answer(req, reply, () => this.flow.resume(ticket, this.cookiesOf(req), req.ip));
   }
 
   /** Token endpoint (authorization_code, refresh_token). */

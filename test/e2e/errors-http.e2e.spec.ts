@@ -82,6 +82,12 @@ describe('Errors that say what to fix', () => {
       const text = await res.text();
       expect(JSON.parse(text)).toMatchObject({ statusCode: 400, error: 'bad_url', message: expect.stringContaining('encodeURIComponent') });
       expect(text).not.toContain('script');
+      // Logged like every request (Fastify runs no hook for these): a probe leaves its line.
+      const id = res.headers.get('x-request-id') as string;
+      const deadline = Date.now() + 2000;
+      while (!sut.logs.text.includes(id) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const line = sut.logs.text.split('\n').find((l) => l.includes(id)) as string;
+      expect(JSON.parse(line)).toMatchObject({ reqId: id, route: 'unmatched', status: 400, msg: 'request' });
     }
   });
 

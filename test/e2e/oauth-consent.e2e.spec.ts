@@ -1,24 +1,11 @@
-import * as oauth from 'oauth4webapi';
-import { createHash } from 'node:crypto';
 import { Browser } from '../support/http-client.js';
 import { objectExists, readObject, signIn, startService, startWorld, stopAll, type Service, type World } from '../support/harness.js';
-import { authorizeInBrowser, authorizeUrl, pressConsent, readConsentPage, type ConsentPage } from '../support/oauth-consent.js';
+import { approvalKey, authorizeInBrowser, authorizeUrl, pkceRequest as request, pressConsent, readConsentPage, registerPublicClient as register, type ConsentPage } from '../support/oauth-consent.js';
 
 const ATTACKER = 'https://attacker.example/steal';
 const LOOPBACK = 'http://127.0.0.1:8765/callback';
 const GMAIL_READ = 'https://www.googleapis.com/auth/gmail.readonly';
 const DRIVE_READ = 'https://www.googleapis.com/auth/drive.readonly';
-
-async function register(sut: Service, metadata: Record<string, unknown>): Promise<string> {
-  const res = await fetch(`${sut.url}/oauth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token_endpoint_auth_method: 'none', ...metadata }) });
-  expect(res.status).toBe(201);
-  return ((await res.json()) as { client_id: string }).client_id;
-}
-
-async function request(clientId: string, redirectUri: string, extra: Record<string, string> = {}) {
-  const verifier = oauth.generateRandomCodeVerifier();
-  return { verifier, params: { client_id: clientId, redirect_uri: redirectUri, response_type: 'code', code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state: 'st-1', ...extra } };
-}
 
 describe('Consent of our own before any code leaves (the confused-deputy attack)', () => {
   let world: World;
@@ -259,7 +246,3 @@ describe('First-party static clients', () => {
 });
 
 /** Where an approval is stored (`{OAUTH_PREFIX}approvals/{sha256(email)}/{sha256(client_id)}.json`, client-approvals.ts). */
-function approvalKey(email: string, clientId: string): string {
-  const sha256 = (v: string) => createHash('sha256').update(v).digest('base64url');
-  return `oauth/approvals/${sha256(email)}/${sha256(clientId)}.json`;
-}

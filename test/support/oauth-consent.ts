@@ -1,5 +1,6 @@
+import * as oauth from 'oauth4webapi';
 import { createHash, randomBytes } from 'node:crypto';
-import type { World } from './harness.js';
+import type { Service, World } from './harness.js';
 import { Browser } from './http-client.js';
 
 /** Our consent page as a person sees it. */
@@ -143,4 +144,23 @@ export async function refreshGrant(serviceUrl: string, clientId: string, refresh
     body: new URLSearchParams({ grant_type: 'refresh_token', client_id: clientId, refresh_token: refreshToken }),
   });
   return { status: res.status, body: (await res.json()) as Record<string, string> };
+}
+
+/** Registers a public client (PKCE, no secret) with `metadata`; its client_id. */
+export async function registerPublicClient(sut: Service, metadata: Record<string, unknown>): Promise<string> {
+  const res = await fetch(`${sut.url}/oauth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token_endpoint_auth_method: 'none', ...metadata }) });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { client_id: string }).client_id;
+}
+
+/** A fresh authorization request (PKCE S256, state `st-1`) and its verifier. */
+export async function pkceRequest(clientId: string, redirectUri: string, extra: Record<string, string> = {}) {
+  const verifier = oauth.generateRandomCodeVerifier();
+  return { verifier, params: { client_id: clientId, redirect_uri: redirectUri, response_type: 'code', code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state: 'st-1', ...extra } };
+}
+
+/** The S3 key of a user's approval of a client (DESIGN.md's layout). */
+export function approvalKey(email: string, clientId: string): string {
+  const sha256 = (v: string) => createHash('sha256').update(v).digest('base64url');
+  return `oauth/approvals/${sha256(email)}/${sha256(clientId)}.json`;
 }
