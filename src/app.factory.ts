@@ -9,7 +9,7 @@ import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module.js';
 import { registerRateLimits } from './common/rate-limits.js';
 import { frameworkErrorAnswer, registerHttpConventions } from './common/http-conventions.js';
-import { LogController } from 'fastify';
+import { LogController, type FastifyRequest } from 'fastify';
 import { Lifecycle } from './health/lifecycle.js';
 import { LivenessProbe } from './health/liveness-probe.js';
 import { requestIdOf } from './common/request-id.js';
@@ -38,6 +38,9 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   const env = options.env ?? process.env;
   const config = parseConfig(env); // fails fast, naming the variable, before anything starts
   const { logger: pino, requests: requestLog } = createPinoLogger({ level: config.logLevel, pretty: options.prettyLogs, destination: options.logDestination });
+  /** The one log line per request (also for the bad URLs Fastify answers before any hook). */
+  const requestLine = (req: FastifyRequest, route: string, status: number, ms?: number) =>
+    requestLog.info({ reqId: req.id, method: req.method, route, path: loggablePath(req.url), status, ms, ip: req.ip }, 'request');
   // The security headers are the same on every answer: computed by helmet once, set in one call per request.
   const headers = securityHeaders();
   const liveness = new LivenessProbe(headers);
@@ -56,9 +59,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     trustProxy: config.trustProxy,
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
-    frameworkErrors: frameworkErrorAnswer(headers, (req, status) =>
-      requestLog.info({ reqId: req.id, method: req.method, route: 'unmatched', path: loggablePath(req.url), status, ip: req.ip }, 'request'),
-    ) as never,
+    frameworkErrors: frameworkErrorAnswer(headers, (req, status) => requestLine(req, 'unmatched', status)) as never,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(env), adapter, {
     logger: options.logger ?? new PinoNestLogger(pino),
@@ -103,7 +104,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   fastify.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.httpDuration.observe({ method: req.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
-    requestLog.info({ reqId: req.id, method: req.method, route, path: loggablePath(req.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ip: req.ip }, 'request');
+    requestLine(req, route, reply.statusCode, Math.round(reply.elapsedTime * 10) / 10);
     done();
   });
   setUpOpenApi(app);

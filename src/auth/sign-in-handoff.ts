@@ -1,10 +1,9 @@
-import { EncryptJWT, jwtDecrypt } from 'jose';
 import { hkdfSync } from 'node:crypto';
+import { SealedValues } from '../common/sealed-values.js';
 import type { PendingAuthorization } from './sign-in-flow.store.js';
 
 /** How long a handoff link works: the browser follows it at once; ten minutes, like the flow it starts. */
 const HANDOFF_TTL_SECONDS = 600;
-const PURPOSE = 'sign-in-handoff';
 
 /**
  * An OAuth client's pending request, sealed into the link `/oauth/authorize` sends the browser to
@@ -19,30 +18,21 @@ const PURPOSE = 'sign-in-handoff';
  * replaying a link only starts the same sign-in again, as following the same /oauth/authorize link would.
  */
 export class SignInHandoff {
-  private readonly key: Uint8Array;
+  private readonly sealed: SealedValues;
 
   constructor(flowCookieKey: Uint8Array) {
-    this.key = new Uint8Array(hkdfSync('sha256', flowCookieKey, new Uint8Array(0), PURPOSE, 32));
+    this.sealed = new SealedValues(new Uint8Array(hkdfSync('sha256', flowCookieKey, new Uint8Array(0), 'sign-in-handoff', 32)));
   }
 
   /** The sealed request, for the handoff link's query. */
   seal(request: PendingAuthorization): Promise<string> {
-    return new EncryptJWT({ p: PURPOSE, o: request })
-      .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
-      .setIssuedAt()
-      .setExpirationTime(`${HANDOFF_TTL_SECONDS}s`)
-      .encrypt(this.key);
+    return this.sealed.seal('sign-in-handoff', { o: request }, HANDOFF_TTL_SECONDS);
   }
 
   /** The request a handoff link carries; undefined when it was not sealed here, was altered, or has expired. */
   async open(sealed: string): Promise<PendingAuthorization | undefined> {
-    try {
-      const { payload } = await jwtDecrypt(sealed, this.key, { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] });
-      const o = payload.o as Partial<PendingAuthorization> | undefined;
-      if (payload.p !== PURPOSE || !o || typeof o.clientId !== 'string' || typeof o.redirectUri !== 'string' || typeof o.codeChallenge !== 'string') return undefined;
-      return o as PendingAuthorization;
-    } catch {
-      return undefined;
-    }
+    const o = (await this.sealed.open<{ o?: Partial<PendingAuthorization> }>('sign-in-handoff', sealed))?.o;
+    if (!o || typeof o.clientId !== 'string' || typeof o.redirectUri !== 'string' || typeof o.codeChallenge !== 'string') return undefined;
+    return o as PendingAuthorization;
   }
 }

@@ -10,7 +10,7 @@ import { renderConsentPage } from './consent-page.js';
 import { OAuthClient } from './oauth-client.js';
 import { OAuthClientRepository } from './oauth-client.repository.js';
 import { OAuthError } from './oauth-error.js';
-import { SealedValues } from './sealed-values.js';
+import { SealedValues } from '../common/sealed-values.js';
 import { describeScope } from './scope-descriptions.js';
 import { ProtectedResources } from '../sessions/protected-resources.js';
 import { grantedScopes } from './scope-request.js';

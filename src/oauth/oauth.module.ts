@@ -13,14 +13,17 @@ import { OAuthClientRepository } from './oauth-client.repository.js';
 import { OAuthController } from './oauth.controller.js';
 import { ResourceMetadataController } from './resource-metadata.controller.js';
 import { RefreshTokenFamilies } from './refresh-token-families.js';
-import { SealedValues } from './sealed-values.js';
+import { SealedValues } from '../common/sealed-values.js';
+import { AppConfig } from '../config/app-config.js';
 import { TokenEndpoint } from './token-endpoint.service.js';
 
 /** The OAuth 2.1 authorization server for API consumers and MCP clients, in front of the Google sign-in. */
 @Module({
   imports: [AuthModule, SessionsModule, StorageModule],
   controllers: [OAuthController, ResourceMetadataController],
-  providers: [AuthorizationFlow, TokenEndpoint, ClientRegistration, OAuthClientRepository, ClientApprovals, AuthorizationCodes, RefreshTokenFamilies, SealedValues, ClientMetadataDocuments],
+  providers: [AuthorizationFlow, TokenEndpoint, ClientRegistration, OAuthClientRepository, ClientApprovals, AuthorizationCodes, RefreshTokenFamilies, ClientMetadataDocuments,
+    { provide: SealedValues, inject: [AppConfig], useFactory: (config: AppConfig) => new SealedValues(new Uint8Array(config.values.oauth.sealKey)) },
+  ],
 })
 export class OAuthModule implements OnModuleInit {
   constructor(

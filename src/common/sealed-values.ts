@@ -1,22 +1,15 @@
-import { Injectable } from '@nestjs/common';
 import { EncryptJWT, jwtDecrypt } from 'jose';
-import { AppConfig } from '../config/app-config.js';
 
 /** What a sealed value is for; a value sealed for one purpose is refused for any other. */
-export type SealPurpose = 'consent-form' | 'resume' | 'remembered-user';
+export type SealPurpose = 'consent-form' | 'resume' | 'remembered-user' | 'sign-in-handoff';
 
 /**
- * Values the authorization server hands to the browser and must get back unchanged and unread (the pending
- * request in the consent form, the ticket back from the Google sign-in, the remembered-user cookie): encrypted and
- * authenticated (JWE, AES-256-GCM) with a key derived from the JWT key, so every replica can open them.
+ * Values the service hands to the browser and must get back unchanged and unread (the pending request in the
+ * consent form, the ticket back from the Google sign-in, the remembered-user cookie, the sign-in handoff link):
+ * encrypted and authenticated (JWE, AES-256-GCM) with a key every replica derives alike from its configuration.
  */
-@Injectable()
 export class SealedValues {
-  private readonly key: Uint8Array;
-
-  constructor(config: AppConfig) {
-    this.key = new Uint8Array(config.values.oauth.sealKey);
-  }
+  constructor(private readonly key: Uint8Array) {}
 
   /** Seals a JSON payload for one purpose, valid for `ttlSeconds`. */
   seal(purpose: SealPurpose, payload: Record<string, unknown>, ttlSeconds: number): Promise<string> {
