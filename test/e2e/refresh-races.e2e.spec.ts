@@ -23,8 +23,9 @@ describe('refresh races between replicas', () => {
   beforeAll(async () => {
     world = await startWorld();
     s3proxy = await FaultProxy.start(world.s3.endpoint);
-    a = await startService(world, { S3_ENDPOINT: s3proxy.url });
-    b = await startService(world);
+    // The harness's S3 bound is 10 s; the grace for a rotation winner (S3_TIMEOUT_MS + 1 s) is waited out below.
+    a = await startService(world, { S3_ENDPOINT: s3proxy.url, S3_TIMEOUT_MS: '2000' });
+    b = await startService(world, { S3_TIMEOUT_MS: '2000' });
   });
   afterEach(() => {
     world.google.rotateRefreshTokens(false);

@@ -16,7 +16,7 @@ describe('Workspace: Google\'s errors, mapped on every API', () => {
   let routes: Array<[api: string, path: string, scope: string]>;
 
   beforeAll(async () => {
-    ({ world, sut, call, token } = await startSignedIn(USER));
+    ({ world, sut, call, token } = await startSignedIn(USER, { GOOGLE_HTTP_TIMEOUT_MS: '2000' })); // the hanging call below waits it out
     const drive = world.google.itemIds('drive', USER);
     routes = [
       ['gmail', `/v1/users/me/gmail/messages/${world.google.messageIds(USER)[0]}`, `${G}gmail.readonly`],

@@ -31,8 +31,11 @@ export function apiClient(service: Endpoint, token: string) {
 }
 
 /** A world, a service that may use every Workspace scope, and `email` signed in to it: a Workspace spec's set-up. */
-export async function startSignedIn(email: string): Promise<{ world: World; sut: Service; token: string; call: ReturnType<typeof apiClient> }> {
-  const { world, sut } = await startWorldWithService({ GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES });
+export async function startSignedIn(
+  email: string,
+  overrides: Record<string, string> = {},
+): Promise<{ world: World; sut: Service; token: string; call: ReturnType<typeof apiClient> }> {
+  const { world, sut } = await startWorldWithService({ GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES, ...overrides });
   const token = (await signIn(sut, world, email)).access_token;
   return { world, sut, token, call: apiClient(sut, token) };
 }
