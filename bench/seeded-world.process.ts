@@ -15,15 +15,15 @@ async function main(): Promise<void> {
   const directory = process.env.BENCH_S3_DIRECTORY as string;
   const bucket = process.env.BENCH_S3_BUCKET as string;
   const s3Requests = new Map<string, number>();
-  // Time the S3 server spent answering, by the same kinds: s3rver lists a bucket by walking every stored key, so on
-  // 300,000 objects even the one-key listing of the readiness probe takes long, which real S3 does not.
+  // Time the S3 server spent answering, by the same kinds (s3rver lists a bucket by walking every stored key: on
+  // 300,000 objects even a one-key listing takes most of a second, which real S3 does not).
   const s3Millis = new Map<string, number>();
   const s3 = await startS3Server({
     directory,
     onRequest: (req, res) => {
       const [path, query = ''] = (req.url ?? '').split('?');
       const folder = path.split('/')[2] ?? '';
-      // A bucket-level GET is a listing: say how many keys it asked for (the readiness probe asks for one).
+      // A bucket-level GET is a listing: say how many keys it asked for.
       const kind = req.method === 'GET' && !folder ? `LIST max-keys=${new URLSearchParams(query).get('max-keys') ?? 'all'}` : `${req.method} ${folder}`;
       s3Requests.set(kind, (s3Requests.get(kind) ?? 0) + 1);
       const t0 = performance.now();

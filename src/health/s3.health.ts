@@ -3,7 +3,7 @@ import { HealthIndicatorService } from '@nestjs/terminus';
 import { AppConfig } from '../config/app-config.js';
 import { JsonObjectRepository } from '../storage/json-object.repository.js';
 
-/** Readiness of S3: a one-key listing round trip with a timeout; slow is reported, not failed. */
+/** Readiness of S3: the probe's round trip (a GET of a missing key) with a timeout; slow is reported, not failed. */
 @Injectable()
 export class S3HealthIndicator {
   constructor(

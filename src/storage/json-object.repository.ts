@@ -8,6 +8,7 @@ import {
 import { Inject, Injectable } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import { AppConfig } from '../config/app-config.js';
+import { PROBE_KEY } from './probe-key.js';
 import { S3_CLIENT } from './s3-client.provider.js';
 import { withCallSignal } from './s3-call-signal.js';
 import { StorageLatency } from './storage-latency.js';
@@ -73,8 +74,7 @@ export class JsonObjectRepository {
         }
         return { value, etag: out.ETag ?? '' };
       } catch (err) {
-        const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-        if (e?.name === 'NoSuchKey' || (e?.$metadata?.httpStatusCode === 404 && e?.name !== 'NoSuchBucket')) return undefined;
+        if (isMissingKey(err)) return undefined;
         throw err;
       }
     });
@@ -164,13 +164,24 @@ export class JsonObjectRepository {
   }
 
   /**
-   * Checks that the bucket is reachable and ours to use; returns the round trip in ms. A one-key listing rather
-   * than HeadBucket: HEAD answers carry no error body, so S3 could not say NoSuchBucket from AccessDenied from
-   * InvalidAccessKeyId, and the operator would get no useful guidance.
+   * Checks that the bucket is reachable and ours to use; returns the round trip in ms. A GET of a key the service
+   * never writes (PROBE_KEY), answered 404 NoSuchKey: it needs the two permissions every request needs
+   * (s3:GetObject, and s3:ListBucket for S3 to say "no such key" instead of 403), costs the same on any bucket size
+   * (a one-key LIST made the S3 test server walk every stored key, and AWS prices a LIST like a PUT, 12.5× a GET,
+   * for a probe every replica sends every few seconds), and its error body tells NoSuchBucket from AccessDenied
+   * from InvalidAccessKeyId, which HeadBucket's empty answer cannot.
    */
   async ping(): Promise<number> {
     const started = performance.now();
-    await this.call('probe', '', (abortSignal) => this.s3.send(withCallSignal(new ListObjectsV2Command({ Bucket: this.bucket, MaxKeys: 1 }), abortSignal)));
+    await this.call('probe', PROBE_KEY, async (abortSignal) => {
+      try {
+        const out = await this.s3.send(withCallSignal(new GetObjectCommand({ Bucket: this.bucket, Key: PROBE_KEY }), abortSignal));
+        // Someone wrote the key after all: S3 answered, which is all the probe asks; the body is read to free the socket.
+        await out.Body?.transformToString();
+      } catch (err) {
+        if (!isMissingKey(err)) throw err;
+      }
+    });
     return performance.now() - started;
   }
 
@@ -212,6 +223,12 @@ export class JsonObjectRepository {
       clearTimeout(timer);
     }
   }
+}
+
+/** A 404 for the key (not for the bucket): the object does not exist. */
+function isMissingKey(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e?.name === 'NoSuchKey' || (e?.$metadata?.httpStatusCode === 404 && e?.name !== 'NoSuchBucket');
 }
 
 function unquote(etag: string): string {

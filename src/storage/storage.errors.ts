@@ -33,7 +33,8 @@ const PERMISSION: Record<StorageOperation, string> = {
   put: 's3:PutObject',
   delete: 's3:DeleteObject',
   list: 's3:ListBucket',
-  'probe': 's3:ListBucket',
+  // The probe reads a missing key: S3 answers 404 only to an identity that may also list the bucket.
+  probe: 's3:GetObject and s3:ListBucket',
 };
 
 const ALL_PERMISSIONS = 's3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket';
@@ -48,7 +49,7 @@ export function toStorageError(err: unknown, op: StorageOperation, bucket: strin
   if (name === 'PreconditionFailed' || status === 412 || name === 'ConditionalRequestConflict' || status === 409 || (op === 'put' && name === 'NoSuchKey')) {
     return new StorageError('conflict', `Another writer changed the object in bucket "${bucket}" first; re-read and retry.`);
   }
-  if (name === 'NoSuchBucket' || (op === 'probe' && status === 404)) {
+  if (name === 'NoSuchBucket') {
     return new StorageError(
       'bucket_missing',
       `S3 bucket "${bucket}" does not exist. Create it (with default encryption SSE-S3) or set S3_BUCKET to an existing bucket.`,

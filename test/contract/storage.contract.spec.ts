@@ -170,6 +170,16 @@ describe(`storage contract (${process.env.S3_TEST_ENDPOINT ?? 'embedded S3 serve
     }
   });
 
+  it('the readiness probe answers with the round trip, and with the reason when S3 refuses it', async () => {
+    expect(await sut.ping()).toBeGreaterThan(0);
+    const wrong = await repositoryFor({ AWS_SECRET_ACCESS_KEY: 'definitely-not-the-secret' });
+    try {
+      await expect(wrong.repo.ping()).rejects.toMatchObject({ code: 'bad_credentials', message: expect.stringContaining(`"${bucket}"`) });
+    } finally {
+      await wrong.close();
+    }
+  });
+
   it('gives the NoSuchBucket guidance for a missing bucket', async () => {
     const missing = await repositoryFor({ S3_BUCKET: `missing-${bucket}` });
     try {

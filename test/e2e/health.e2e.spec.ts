@@ -1,5 +1,5 @@
-import { Service, startWorldWithService,
-  stopAll, World } from '../support/harness.js';
+import { FaultProxy } from '../support/fault-proxy.js';
+import { Service, startService, startWorldWithService, stopAll, World } from '../support/harness.js';
 
 describe('Health probes', () => {
   let world: World;
@@ -32,5 +32,20 @@ describe('Health probes', () => {
     }
     const again = await fetch(`${sut.url}/health/ready`);
     expect(again.status).toBe(200);
+  });
+
+  it('ready costs S3 one GET of a key that does not exist, and no listing', async () => {
+    const s3 = await FaultProxy.start(world.s3.endpoint);
+    const probed = await startService(world, { S3_ENDPOINT: s3.url });
+    try {
+      const before = s3.requests.length;
+      const ready = await fetch(`${probed.url}/health/ready`);
+      expect(ready.status).toBe(200);
+      const made = s3.requests.slice(before).map((r) => [r.method, r.path.replace(`/${world.bucket}`, ''), r.status]);
+      expect(made).toEqual([['GET', '/health/probe-never-written.json', 404]]);
+    } finally {
+      await probed.close();
+      await s3.stop();
+    }
   });
 });
