@@ -1,9 +1,25 @@
 // Loaded into the service process by the sessions benchmark (`node --expose-gc --import memory-probe.js main.js`):
 // answers "memory" over the IPC channel with process.memoryUsage() after a full garbage collection, so the figures
 // are what the service really holds, not garbage not yet collected. The service's own code is not changed.
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
 
 declare const gc: (() => void) | undefined;
+
+// The main thread's GC pauses since start, by kind (what the sessions bench sets beside each throughput round).
+const gcPauses = { majorMs: 0, minorMs: 0, majors: 0, minors: 0 };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    const kind = ((e as unknown as { detail?: { kind?: number } }).detail)?.kind;
+    if (kind === constants.NODE_PERFORMANCE_GC_MINOR) {
+      gcPauses.minorMs += e.duration;
+      gcPauses.minors++;
+    } else {
+      gcPauses.majorMs += e.duration;
+      gcPauses.majors++;
+    }
+  }
+}).observe({ entryTypes: ['gc'] });
 
 /**
  * process.memoryUsage(), and how much of V8's heap is its young generation (what it holds for short-lived objects:
@@ -13,7 +29,8 @@ function reading() {
   const young = getHeapSpaceStatistics()
     .filter((s) => s.space_name === 'new_space' || s.space_name === 'new_large_object_space')
     .reduce((sum, s) => sum + s.space_size, 0);
-  return { ...process.memoryUsage(), youngGeneration: young };
+  const cpu = process.cpuUsage();
+  return { ...process.memoryUsage(), youngGeneration: young, gc: { ...gcPauses }, cpuMicros: cpu.user + cpu.system };
 }
 
 process.on('message', (m: unknown) => {

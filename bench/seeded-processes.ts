@@ -81,6 +81,10 @@ export interface MemoryReading {
   arrayBuffers: number;
   /** Of heapTotal, what V8 holds for its young generation (new space and new large objects). */
   youngGeneration?: number;
+  /** Main-thread GC pauses since the process started: major (mark-compact, incremental steps) and minor (scavenges). */
+  gc?: { majorMs: number; minorMs: number; majors: number; minors: number };
+  /** CPU time (user + system, every thread) since the process started, µs. */
+  cpuMicros?: number;
 }
 
 /**

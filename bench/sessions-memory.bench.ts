@@ -1,6 +1,6 @@
 import type { LoadFigures } from './load.js';
 import { median } from './load.js';
-import type { MemoryReading, ProbedService, SeededWorld } from './seeded-processes.js';
+import { type MemoryReading, ProbedService, type SeededWorld } from './seeded-processes.js';
 import type { SeededUser } from './seed.js';
 import { s3Delta } from './cold-start.bench.js';
 import { callWithBearer, eachConcurrently, hammerTokens } from './session-requests.js';
@@ -30,7 +30,13 @@ export interface SessionsMemoryResults {
     /** Best round with all live / best round with 100. */
     ratioBest: number;
     ratioMedian: number;
+    /**
+     * The judged pair: rounds alternating between this replica (all sessions live) and a second replica holding only
+     * the 100 hot sessions (the control), so that both see the same machine. Absent in older results.
+     */
+    sideBySide?: { control: MeasuredRound[]; withAll: MeasuredRound[]; ratioBest: number; ratioMedian: number };
     target: number;
+    /** Judged on sideBySide's best rounds when present, else on ratioBest. */
     met: boolean;
     /** S3 requests during the all-live rounds (the hot sessions are re-checked every SESSION_CACHE_TTL_MS). */
     s3DuringWithAll: Record<string, number>;
@@ -50,6 +56,43 @@ async function rounds(service: ProbedService, tokens: string[], n: number, conne
     if (f.failures) throw new Error(`${label}: ${f.failures} failed requests`);
     out.push(f);
     console.log(`${label}, round ${i + 1}: ${f.perSecond.toFixed(0)}/s p50 ${f.p50} ms p99 ${f.p99} ms`);
+  }
+  return out;
+}
+
+/** A throughput round with what the service process spent on it: CPU per request and main-thread GC pauses. */
+export type MeasuredRound = LoadFigures & { cpuMicrosPerRequest?: number; gcMajorMs?: number; gcMinorMs?: number; gcMajors?: number };
+
+/**
+ * `n` rounds on each of two services, alternating (and alternating which goes first), after a warm-up of each: the
+ * two figures of a pair are taken seconds apart, so a machine that slows down for a minute slows both. Each round
+ * also reads the service's CPU and GC counters before and after (bench/memory-probe.ts), to say where a gap goes.
+ */
+async function alternatingRounds(a: ProbedService, b: ProbedService, tokens: string[], n: number, connections: number, seconds: number, labels: [string, string]): Promise<[MeasuredRound[], MeasuredRound[]]> {
+  await hammerTokens(a.url, '/auth/session', tokens, connections, 2);
+  await hammerTokens(b.url, '/auth/session', tokens, connections, 2);
+  const out: [MeasuredRound[], MeasuredRound[]] = [[], []];
+  for (let i = 0; i < n; i++) {
+    for (const side of i % 2 === 0 ? [0, 1] : [1, 0]) {
+      const service = [a, b][side];
+      const before = await service.memoryWithoutGc();
+      const f = await hammerTokens(service.url, '/auth/session', tokens, connections, seconds);
+      const after = await service.memoryWithoutGc();
+      if (f.failures) throw new Error(`${labels[side]}: ${f.failures} failed requests`);
+      const requests = f.perSecond * seconds;
+      const round: MeasuredRound = {
+        ...f,
+        cpuMicrosPerRequest: after.cpuMicros !== undefined && before.cpuMicros !== undefined && requests > 0 ? (after.cpuMicros - before.cpuMicros) / requests : undefined,
+        gcMajorMs: after.gc && before.gc ? after.gc.majorMs - before.gc.majorMs : undefined,
+        gcMinorMs: after.gc && before.gc ? after.gc.minorMs - before.gc.minorMs : undefined,
+        gcMajors: after.gc && before.gc ? after.gc.majors - before.gc.majors : undefined,
+      };
+      out[side].push(round);
+      console.log(
+        `${labels[side]}, side-by-side round ${i + 1}: ${f.perSecond.toFixed(0)}/s p50 ${f.p50} ms p99 ${f.p99} ms; ` +
+          `CPU ${round.cpuMicrosPerRequest?.toFixed(0)} µs/request, GC pauses major ${round.gcMajorMs?.toFixed(0)} ms (${round.gcMajors}), minor ${round.gcMinorMs?.toFixed(0)} ms`,
+      );
+    }
   }
   return out;
 }
@@ -102,7 +145,7 @@ export async function sessionsMemoryBench(
   service: ProbedService,
   world: SeededWorld,
   users: readonly SeededUser[],
-  opts: { connections: number; seconds: number; rounds: number; everyUser: boolean },
+  opts: { connections: number; seconds: number; rounds: number; everyUser: boolean; logFile: string },
 ): Promise<SessionsMemoryResults> {
   const idle = await service.memory();
   console.log(`idle after boot: ${described(idle)}`);
@@ -142,6 +185,26 @@ export async function sessionsMemoryBench(
   const s3Before = await world.s3Requests();
   const withAll = await rounds(service, hotTokens, opts.rounds, opts.connections, opts.seconds, `${users.length} sessions`);
   const s3DuringWithAll = s3Delta(s3Before, await world.s3Requests());
+  // The rounds above are minutes apart from the 100-session ones, and on these shared cores a round's throughput
+  // swings 1.6-1.8x within minutes: more than the 10% being judged. So the judged pair is taken side by side, this
+  // replica against a second one that holds only the 100 hot sessions.
+  const control = await ProbedService.start(world.info, { logFile: opts.logFile });
+  let sideBySide: NonNullable<SessionsMemoryResults['throughput']['sideBySide']>;
+  try {
+    await eachConcurrently(hot, 16, async (u) => {
+      const status = await callWithBearer(`${control.url}/auth/session`, u.token);
+      if (status !== 200) throw new Error(`GET /auth/session for ${u.email} on the control replica answered ${status}`);
+    });
+    const [sideAll, sideControl] = await alternatingRounds(service, control, hotTokens, opts.rounds, opts.connections, opts.seconds, [`${users.length} sessions`, 'control, 100 sessions']);
+    sideBySide = {
+      control: sideControl,
+      withAll: sideAll,
+      ratioBest: bestOf(sideAll).perSecond / bestOf(sideControl).perSecond,
+      ratioMedian: median(sideAll.map((r) => r.perSecond)) / median(sideControl.map((r) => r.perSecond)),
+    };
+  } finally {
+    await control.stop();
+  }
   let everyUserOnce: SessionsMemoryResults['throughput']['everyUserOnce'];
   if (opts.everyUser) {
     const s3b = await world.s3Requests();
@@ -162,6 +225,6 @@ export async function sessionsMemoryBench(
     sessionsAdded: added,
     touchSeconds,
     perSession,
-    throughput: { connections: opts.connections, seconds: opts.seconds, with100, withAll, ratioBest, ratioMedian, target: 0.9, met: ratioBest >= 0.9, s3DuringWithAll, everyUserOnce },
+    throughput: { connections: opts.connections, seconds: opts.seconds, with100, withAll, ratioBest, ratioMedian, sideBySide, target: 0.9, met: sideBySide.ratioBest >= 0.9, s3DuringWithAll, everyUserOnce },
   };
 }

@@ -63,8 +63,19 @@ export function sessionsMarkdown(stored: StoredSessionsResults): string {
       '',
       `- Idle RSS: ${mb((mem.idleSettled ?? mem.idle).rss)} MB once settled, ${mb(mem.idle.rss)} MB right after boot (target ≤ ${mem.idleRssTargetMb} MB, judged settled): ${met(mem.idleRssMet)}.`,
       `- Growth per session (${n0(mem.sessionsAdded)} sessions touched once each, in ${mem.touchSeconds.toFixed(0)} s, all still live): heap ${n0(mem.perSession.heapBytes)} B, RSS ${n0(mem.perSession.rssBytes)} B once settled${mem.perSession.burstRssBytes !== undefined ? `, RSS ${n0(mem.perSession.burstRssBytes)} B right after the burst` : ''} (target ≤ ${mem.perSession.targetBytes} B each, judged settled): ${met(mem.perSession.met)}.`,
-      `- \`GET /auth/session\` over the 100 hot bearers, ${t.connections} connections, ${t.with100.length} rounds of ${t.seconds} s: with 100 sessions live best ${n0(best(t.with100).perSecond)}/s (rounds ${t.with100.map((x) => n0(x.perSecond)).join(', ')}; p50 ${best(t.with100).p50} ms), with ${n0(r.users)} live best ${n0(best(t.withAll).perSecond)}/s (rounds ${t.withAll.map((x) => n0(x.perSecond)).join(', ')}; p50 ${best(t.withAll).p50} ms): ratio ${t.ratioBest.toFixed(2)} best, ${t.ratioMedian.toFixed(2)} median (target ≥ ${t.target}): ${met(t.met)}. S3 requests during those rounds: ${JSON.stringify(t.s3DuringWithAll)}.`,
+      `- \`GET /auth/session\` over the 100 hot bearers, ${t.connections} connections, ${t.with100.length} rounds of ${t.seconds} s: with 100 sessions live best ${n0(best(t.with100).perSecond)}/s (rounds ${t.with100.map((x) => n0(x.perSecond)).join(', ')}; p50 ${best(t.with100).p50} ms), with ${n0(r.users)} live best ${n0(best(t.withAll).perSecond)}/s (rounds ${t.withAll.map((x) => n0(x.perSecond)).join(', ')}; p50 ${best(t.withAll).p50} ms): ratio ${t.ratioBest.toFixed(2)} best, ${t.ratioMedian.toFixed(2)} median${t.sideBySide ? ' (minutes apart: not judged, see the next line)' : ` (target ≥ ${t.target}): ${met(t.met)}`}. S3 requests during those rounds: ${JSON.stringify(t.s3DuringWithAll)}.`,
     );
+    if (t.sideBySide) {
+      const s = t.sideBySide;
+      lines.push(
+        `- Side by side (judged): the same bearers, rounds alternating between this replica and a second one holding only the 100 hot sessions: with ${n0(r.users)} live best ${n0(best(s.withAll).perSecond)}/s (rounds ${s.withAll.map((x) => n0(x.perSecond)).join(', ')}), control best ${n0(best(s.control).perSecond)}/s (rounds ${s.control.map((x) => n0(x.perSecond)).join(', ')}): ratio ${s.ratioBest.toFixed(2)} best, ${s.ratioMedian.toFixed(2)} median (target ≥ ${t.target}): ${met(t.met)}.`,
+      );
+      const spent = (rs: typeof s.control) =>
+        rs.map((x) => (x.cpuMicrosPerRequest === undefined ? '–' : `${n0(x.cpuMicrosPerRequest)} µs CPU/request, GC pauses ${n0(x.gcMajorMs ?? 0)} ms major (${x.gcMajors}) + ${n0(x.gcMinorMs ?? 0)} ms minor`)).join('; ');
+      if (s.control.some((x) => x.cpuMicrosPerRequest !== undefined)) {
+        lines.push(`- What each side-by-side round cost the service process, with ${n0(r.users)} live: ${spent(s.withAll)}. Control: ${spent(s.control)}.`);
+      }
+    }
     if (t.everyUserOnce) {
       const e = t.everyUserOnce;
       lines.push(`- For reference (no target): every request a different one of the ${n0(r.users)} users: ${n0(e.perSecond)}/s, p50 ${e.p50} ms; S3 requests ${JSON.stringify(e.s3)}.`);
@@ -130,7 +141,7 @@ export function writeSessionsResults(file: string, r: SessionsBenchResults): Sto
 export function printSessionsSummary(r: SessionsBenchResults): void {
   const mem = r.memory;
   if (mem) {
-    console.log(`target 5: idle RSS ${mb((mem.idleSettled ?? mem.idle).rss)} MB settled, ${mb(mem.idle.rss)} MB right after boot (${mem.idleRssMet ? 'met' : 'NOT MET'}); per session heap ${n0(mem.perSession.heapBytes)} B, RSS ${n0(mem.perSession.rssBytes)} B (${mem.perSession.met ? 'met' : 'NOT MET'}); throughput ratio ${mem.throughput.ratioBest.toFixed(2)} (${mem.throughput.met ? 'met' : 'NOT MET'})`);
+    console.log(`target 5: idle RSS ${mb((mem.idleSettled ?? mem.idle).rss)} MB settled, ${mb(mem.idle.rss)} MB right after boot (${mem.idleRssMet ? 'met' : 'NOT MET'}); per session heap ${n0(mem.perSession.heapBytes)} B, RSS ${n0(mem.perSession.rssBytes)} B (${mem.perSession.met ? 'met' : 'NOT MET'}); throughput ratio ${(mem.throughput.sideBySide ?? mem.throughput).ratioBest.toFixed(2)} (${mem.throughput.met ? 'met' : 'NOT MET'})`);
   }
   if (r.churn) console.log(`target 5 churn: heap ${r.churn.heapGrowthMb} MB, RSS ${r.churn.rssGrowthMb} MB over ${r.churn.seconds} s (${r.churn.met ? 'met' : 'NOT MET'});${steadyLine(r.churn)}`);
   const cs = r.coldStart;

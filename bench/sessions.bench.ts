@@ -65,7 +65,7 @@ export async function sessionsBench(opts: SessionsBenchOptions): Promise<Session
     if (opts.only !== 'cold-start') {
       const service = await ProbedService.start(world.info, { logFile });
       try {
-        results.memory = await sessionsMemoryBench(service, world, users, { connections: opts.connections, seconds: opts.seconds, rounds: opts.rounds, everyUser: true });
+        results.memory = await sessionsMemoryBench(service, world, users, { connections: opts.connections, seconds: opts.seconds, rounds: opts.rounds, everyUser: true, logFile });
         results.churn = await sessionChurn(service, world, seeder, minter, users, {
           seconds: opts.churnSeconds,
           rate: opts.churnRate,
