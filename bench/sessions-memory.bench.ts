@@ -151,10 +151,12 @@ export async function sessionsMemoryBench(
   console.log(`idle after boot: ${described(idle)}`);
   const hot = users.slice(0, 100);
   const rest = users.slice(100);
-  const touch = async (u: SeededUser) => {
-    const status = await callWithBearer(`${service.url}/auth/session`, u.token);
-    if (status !== 200) throw new Error(`GET /auth/session for ${u.email} answered ${status}`);
+  /** A user's request on a replica (the first one loads their session and credentials). */
+  const touchOn = (replica: ProbedService) => async (u: SeededUser) => {
+    const status = await callWithBearer(`${replica.url}/auth/session`, u.token);
+    if (status !== 200) throw new Error(`GET /auth/session for ${u.email} on ${replica.url} answered ${status}`);
   };
+  const touch = touchOn(service);
   await eachConcurrently(hot, 16, touch);
   const hotTokens = hot.map((u) => u.token);
   const idleSettled = await settledMemory(service, 'idle');
@@ -191,10 +193,7 @@ export async function sessionsMemoryBench(
   const control = await ProbedService.start(world.info, { logFile: opts.logFile });
   let sideBySide: NonNullable<SessionsMemoryResults['throughput']['sideBySide']>;
   try {
-    await eachConcurrently(hot, 16, async (u) => {
-      const status = await callWithBearer(`${control.url}/auth/session`, u.token);
-      if (status !== 200) throw new Error(`GET /auth/session for ${u.email} on the control replica answered ${status}`);
-    });
+    await eachConcurrently(hot, 16, touchOn(control));
     const [sideAll, sideControl] = await alternatingRounds(service, control, hotTokens, opts.rounds, opts.connections, opts.seconds, [`${users.length} sessions`, 'control, 100 sessions']);
     sideBySide = {
       control: sideControl,

@@ -1,5 +1,5 @@
 import { Browser } from '../support/http-client.js';
-import { objectExists, readObject, signIn, startService, startWorld, stopAll, type Service, type World } from '../support/harness.js';
+import { objectExists, readObject, signIn, startService, startWorld, startWorldWithService, stopAll, type Service, type World } from '../support/harness.js';
 import { approvalKey, authorizeInBrowser, authorizeUrl, pkceRequest as request, pressConsent, readConsentPage, registerPublicClient as register, type ConsentPage } from '../support/oauth-consent.js';
 
 const ATTACKER = 'https://attacker.example/steal';
@@ -14,8 +14,7 @@ describe('Consent of our own before any code leaves (the confused-deputy attack)
   let attackerClient: string;
 
   beforeAll(async () => {
-    world = await startWorld();
-    sut = await startService(world);
+    ({ world, sut } = await startWorldWithService());
     replica = await startService(world);
     attackerClient = await register(sut, { client_name: 'Trusted Mail Helper', redirect_uris: [ATTACKER] });
   });
@@ -174,8 +173,7 @@ describe('Sign-in for an OAuth client goes through /auth/google (the flow cookie
   let client: string;
 
   beforeAll(async () => {
-    world = await startWorld();
-    sut = await startService(world);
+    ({ world, sut } = await startWorldWithService());
     client = await register(sut, { client_name: 'Looper', redirect_uris: [LOOPBACK] });
   });
   afterAll(() => stopAll(world, sut));

@@ -1,5 +1,5 @@
 import { Browser } from '../support/http-client.js';
-import { objectExists, signIn, startService, startWorld, stopAll, type Service, type World } from '../support/harness.js';
+import { objectExists, signIn, startWorldWithService, stopAll, type Service, type World } from '../support/harness.js';
 import { approvalKey, authorizeInBrowser, authorizeUrl, pkceRequest as request, pressConsent, readConsentPage, registerPublicClient as register, type ConsentPage } from '../support/oauth-consent.js';
 
 const ATTACKER = 'https://attacker.example/steal';
@@ -26,8 +26,7 @@ describe('The /auth/google?handoff= link (an attacker\'s Allow does not travel)'
   let attackerClient: string;
 
   beforeAll(async () => {
-    world = await startWorld();
-    sut = await startService(world);
+    ({ world, sut } = await startWorldWithService());
     attackerClient = await register(sut, { client_name: 'Trusted Mail Helper', redirect_uris: [ATTACKER] });
   });
   afterAll(() => stopAll(world, sut));
