@@ -26,11 +26,20 @@ new PerformanceObserver((list) => {
  * it grows under allocation load and shrinks when idle, so heapTotal and RSS move with it while nothing leaks).
  */
 function reading() {
-  const young = getHeapSpaceStatistics()
+  const spaces = getHeapSpaceStatistics();
+  const young = spaces
     .filter((s) => s.space_name === 'new_space' || s.space_name === 'new_large_object_space')
     .reduce((sum, s) => sum + s.space_size, 0);
+  // Old space held against used: a gap that grows while the heap used stays flat is fragmentation, not a leak.
+  const old = spaces.find((s) => s.space_name === 'old_space');
   const cpu = process.cpuUsage();
-  return { ...process.memoryUsage(), youngGeneration: young, gc: { ...gcPauses }, cpuMicros: cpu.user + cpu.system };
+  return {
+    ...process.memoryUsage(),
+    youngGeneration: young,
+    oldSpace: old && { held: old.space_size, used: old.space_used_size },
+    gc: { ...gcPauses },
+    cpuMicros: cpu.user + cpu.system,
+  };
 }
 
 process.on('message', (m: unknown) => {

@@ -18,6 +18,14 @@ export const SERVICE_MAIN = join(here, '..', 'src', 'main.bundle.mjs');
  */
 export const SERVICE_MAIN_UNBUNDLED = join(here, '..', 'src', 'main.js');
 
+/**
+ * Node flags added to every service process the bench starts, from BENCH_SERVICE_NODE_ARGS (space separated): for
+ * trying a V8 setting (say `--trace-gc`) on the same load before it goes into the image or the Deployment.
+ */
+export function extraNodeArgs(): string[] {
+  return (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+}
+
 /** A forked helper process that answers requests over IPC. */
 class Ipc {
   private next = 0;
@@ -128,7 +136,7 @@ export class ServiceProcess {
     const log = openSync(opts.logFile, 'a');
     // BENCH_SERVICE_BUILD=unbundled runs every service process from the unbundled build, to compare the two.
     const unbundled = opts.unbundled ?? process.env.BENCH_SERVICE_BUILD === 'unbundled';
-    const child = spawn(process.execPath, ['--openssl-legacy-provider', ...(opts.nodeArgs ?? []), unbundled ? SERVICE_MAIN_UNBUNDLED : SERVICE_MAIN], { env, stdio: ['ignore', log, log] });
+    const child = spawn(process.execPath, ['--openssl-legacy-provider', ...extraNodeArgs(), ...(opts.nodeArgs ?? []), unbundled ? SERVICE_MAIN_UNBUNDLED : SERVICE_MAIN], { env, stdio: ['ignore', log, log] });
     closeSync(log);
     const url = `http://127.0.0.1:${port}`;
     for (let i = 0; ; i++) {

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { freePort, serviceEnv, type World } from '../test/support/harness.js';
 import { productionRuntimeEnv } from './image-runtime.js';
-import { SERVICE_MAIN } from './processes.js';
+import { extraNodeArgs, SERVICE_MAIN } from './processes.js';
 import type { SeededWorldRequest } from './seeded-world.process.js';
 import type { BenchUser, WorldInfo } from './world.process.js';
 
@@ -81,6 +81,8 @@ export interface MemoryReading {
   arrayBuffers: number;
   /** Of heapTotal, what V8 holds for its young generation (new space and new large objects). */
   youngGeneration?: number;
+  /** V8's old space: what it holds and what of it live objects use. */
+  oldSpace?: { held: number; used: number };
   /** Main-thread GC pauses since the process started: major (mark-compact, incremental steps) and minor (scavenges). */
   gc?: { majorMs: number; minorMs: number; majors: number; minors: number };
   /** CPU time (user + system, every thread) since the process started, µs. */
@@ -106,7 +108,7 @@ export class ProbedService {
     const log = openSync(opts.logFile, 'a');
     const probe = pathToFileURL(join(here, 'memory-probe.js')).href;
     const spawnedAt = performance.now();
-    const child = spawn(process.execPath, ['--openssl-legacy-provider', '--expose-gc', '--import', probe, opts.main ?? SERVICE_MAIN], { env, stdio: ['ignore', log, log, 'ipc'] });
+    const child = spawn(process.execPath, ['--openssl-legacy-provider', ...extraNodeArgs(), '--expose-gc', '--import', probe, opts.main ?? SERVICE_MAIN], { env, stdio: ['ignore', log, log, 'ipc'] });
     closeSync(log);
     const url = `http://127.0.0.1:${port}`;
     for (;;) {

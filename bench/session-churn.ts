@@ -11,6 +11,9 @@ export interface ChurnSample {
   heapTotalMb?: number;
   /** Of heapTotalMb, the young generation: V8 sizes it to the allocation rate. */
   youngGenerationMb?: number;
+  /** V8's old space, held and used: where the churn's sessions live and die. */
+  oldSpaceMb?: number;
+  oldSpaceUsedMb?: number;
   externalMb?: number;
   sessionsCreated: number;
   sessionsEnded: number;
@@ -73,9 +76,9 @@ export async function sessionChurn(
   const samples: ChurnSample[] = [];
   const sample = async () => {
     const m: MemoryReading = await service.memory();
-    samples.push({ atSeconds: Math.round(elapsed()), rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), heapTotalMb: mb(m.heapTotal), youngGenerationMb: m.youngGeneration === undefined ? undefined : mb(m.youngGeneration), externalMb: mb(m.external), sessionsCreated: counts.created, sessionsEnded: counts.loggedOut + counts.expired });
+    samples.push({ atSeconds: Math.round(elapsed()), rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), heapTotalMb: mb(m.heapTotal), youngGenerationMb: m.youngGeneration === undefined ? undefined : mb(m.youngGeneration), oldSpaceMb: m.oldSpace && mb(m.oldSpace.held), oldSpaceUsedMb: m.oldSpace && mb(m.oldSpace.used), externalMb: mb(m.external), sessionsCreated: counts.created, sessionsEnded: counts.loggedOut + counts.expired });
     const s = samples[samples.length - 1];
-    console.log(`churn ${String(s.atSeconds).padStart(4)} s: RSS ${s.rssMb} MB, heap ${s.heapUsedMb} MB (V8 holds ${s.heapTotalMb} MB, young generation ${s.youngGenerationMb ?? '–'} MB of it, external ${s.externalMb} MB), ${s.sessionsCreated} sessions created, ${s.sessionsEnded} ended`);
+    console.log(`churn ${String(s.atSeconds).padStart(4)} s: RSS ${s.rssMb} MB, heap ${s.heapUsedMb} MB (V8 holds ${s.heapTotalMb} MB, young generation ${s.youngGenerationMb ?? '–'} MB of it, old space ${s.oldSpaceMb ?? '–'} MB held / ${s.oldSpaceUsedMb ?? '–'} MB used, external ${s.externalMb} MB), ${s.sessionsCreated} sessions created, ${s.sessionsEnded} ended`);
   };
   const expiring: Array<{ token: string; at: number }> = [];
   const inFlight = new Set<Promise<void>>();

@@ -87,9 +87,9 @@ export function sessionsMarkdown(stored: StoredSessionsResults): string {
     lines.push(
       `Session churn for ${c.seconds} s: ${n0(c.created)} sessions created (${c.achievedPerSecond}/s, asked ${c.ratePerSecond}/s; ${c.signIns} of them by a real Google sign-in), ${n0(c.loggedOut)} ended by logout, ${n0(c.expired)} expired (${c.lifetimeSeconds} s lifetime); ${c.unexpected} unexpected answers. Heap after GC ${signed(c.heapGrowthMb)} MB, RSS ${signed(c.rssGrowthMb)} MB from first to last reading (flat = within ${c.flatBoundMb} MB, 10% of the heap): ${met(c.met)}.${steadyLine(c)}`,
       '',
-      '| t (s) | RSS MB | heap used MB | heap held by V8 MB | of it young generation MB | external MB | sessions created | ended |',
-      '|---|---|---|---|---|---|---|---|',
-      ...c.samples.map((s) => `| ${s.atSeconds} | ${s.rssMb} | ${s.heapUsedMb} | ${s.heapTotalMb ?? '–'} | ${s.youngGenerationMb ?? '–'} | ${s.externalMb ?? '–'} | ${n0(s.sessionsCreated)} | ${n0(s.sessionsEnded)} |`),
+      '| t (s) | RSS MB | heap used MB | heap held by V8 MB | of it young generation MB | old space held / used MB | external MB | sessions created | ended |',
+      '|---|---|---|---|---|---|---|---|---|',
+      ...c.samples.map((s) => `| ${s.atSeconds} | ${s.rssMb} | ${s.heapUsedMb} | ${s.heapTotalMb ?? '–'} | ${s.youngGenerationMb ?? '–'} | ${s.oldSpaceMb === undefined ? '–' : `${s.oldSpaceMb} / ${s.oldSpaceUsedMb}`} | ${s.externalMb ?? '–'} | ${n0(s.sessionsCreated)} | ${n0(s.sessionsEnded)} |`),
       '',
     );
   }
