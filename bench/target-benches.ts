@@ -32,7 +32,7 @@ export async function targetBenches(root: string, which: string | undefined): Pr
     writeMarkedBlock(md, 'refresh-storm', refreshStormMarkdown(r));
   }
   if (run.includes('own-time')) {
-    const r = await ownTimeBench({ users: Number(env.BENCH_OWN_TIME_USERS ?? 200), warmUp: 20, outDir: out });
+    const r = await ownTimeBench({ users: Number(env.BENCH_OWN_TIME_USERS ?? 200), warmUp: 20, steadyAfter: Number(env.BENCH_OWN_TIME_STEADY_AFTER ?? 800), outDir: out });
     r.profile.file = relative(root, r.profile.file); // the repository's path, not this machine's
     writeResultsKey(results, 'ownTime', r);
     writeMarkedBlock(md, 'own-time', ownTimeMarkdown(r));
