@@ -78,13 +78,13 @@ export async function ownTimeBench(opts: { users: number; warmUp: number; steady
     // The same service process is measured twice: right after its start, while the code of these requests still
     // runs in V8's first tiers (a replica's first sign-ins after a deploy), and in steady state, once `steadyAfter`
     // flows have gone through it (a replica that has served for a while). The target is judged on the second.
-    const first = await signInsAndRevokes(world, agent, url, opts.users, opts.warmUp, 'own');
+    const first = await signInsAndRevokes(world, agent, url, opts.users, opts.warmUp, 'own', true);
     const more = Math.max(0, opts.steadyAfter - opts.warmUp - opts.users);
-    const steady = await signInsAndRevokes(world, agent, url, opts.users, more, 'own-steady');
+    const steady = await signInsAndRevokes(world, agent, url, opts.users, more, 'own-steady', true);
     await world.ask({ op: 'timeServed', on: false });
     const both = (t: { signIns: Timed[]; revokes: Timed[] }, when: string) => {
-      const callback = figures(`GET /auth/google/callback (new user: code exchange, credentials and session stored)`, t.signIns, allowance, scrapeCpuMs);
-      const revoke = figures(`POST /auth/revoke (Google revoke, credentials and sessions deleted)`, t.revokes, allowance, scrapeCpuMs);
+      const callback = figures('GET /auth/google/callback (new user: code exchange, credentials and session stored)', t.signIns, allowance, scrapeCpuMs);
+      const revoke = figures('POST /auth/revoke (Google revoke, credentials and sessions deleted)', t.revokes, allowance, scrapeCpuMs);
       for (const f of [callback, revoke]) {
         console.log(`own time ${when}, ${f.what}: total p50 ${ms3(f.total.p50)} ms, waiting p50 ${ms3(f.waiting.p50)} ms, own p50 ${ms3(f.own.p50)} ms (p90 ${ms3(f.own.p90)}; ≤ ${TARGET_MS}: ${f.met ? 'yes' : 'no'}), service CPU p50 ${ms3(f.cpu.p50)} ms`);
       }
@@ -119,10 +119,13 @@ export async function ownTimeBench(opts: { users: number; warmUp: number; steady
   }
 }
 
-/** `warmUp + users` new users sign in one after the other, then each revokes; the last `users` of each are returned. */
-async function signInsAndRevokes(world: WorldProcess, agent: Agent, url: string, users: number, warmUp: number, prefix: string): Promise<{ signIns: Timed[]; revokes: Timed[] }> {
-  // The profiled run does not scrape /metrics: rendering them would show in the profile.
-  const metrics = prefix.startsWith('own') ? () => scrape(agent, url) : () => Promise.resolve({ s3Ms: 0, cpuMs: 0 });
+/**
+ * `warmUp + users` new users sign in one after the other, then each revokes; the last `users` of each are returned.
+ * Only a measured run (`scrapes`) reads /metrics around each request: in the profiled run rendering them would show
+ * in the profile.
+ */
+async function signInsAndRevokes(world: WorldProcess, agent: Agent, url: string, users: number, warmUp: number, prefix: string, scrapes = false): Promise<{ signIns: Timed[]; revokes: Timed[] }> {
+  const metrics = scrapes ? () => scrape(agent, url) : () => Promise.resolve({ s3Ms: 0, cpuMs: 0 });
   const signIns: Timed[] = [];
   const bearers: string[] = [];
   for (let i = 0; i < warmUp + users; i++) {
