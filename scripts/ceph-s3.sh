@@ -75,6 +75,10 @@ admin socket = $DIR/run/\$name.asok
 mon data = $DIR/mon/ceph-a
 [osd.0]
 osd data = $DIR/osd/ceph-0
+# The OSD's own mon commands at boot (crush location, device class) are what at times go out with a zeroed fsid
+# ("wrong fsid") and leave it down; the script places the OSD in the crush map itself, so they are turned off.
+osd crush update on start = false
+osd class update on start = false
 osd objectstore = memstore
 memstore device bytes = 2147483648
 [client.rgw.a]
