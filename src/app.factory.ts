@@ -76,8 +76,11 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   });
   // Reached only when the plugin did not answer the preflight itself (an origin without a grant): a 404, as before.
   for (const url of cors.preflightRoutes) fastify.options(url, (_req, reply) => reply.callNotFound());
-  fastify.addHook('onRequest', (_req, reply, done) => {
+  // One hook for both (each hook is a step of every request): the security headers and the request id, set before
+  // the rate limits so a 429 carries them too.
+  fastify.addHook('onRequest', (req, reply, done) => {
     reply.headers(headers);
+    reply.header('x-request-id', req.id);
     done();
   });
   await registerRateLimits(app, config.rateLimits);
@@ -90,10 +93,6 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     if (route.url === DRIVE_UPLOAD_ROUTE.url && route.method === DRIVE_UPLOAD_ROUTE.method) route.bodyLimit = UPLOAD_BODY_LIMIT;
     if (route.url === '/mcp' && route.method === 'POST') route.bodyLimit = UPLOAD_BODY_LIMIT; // create_drive_file carries the same upload
     if (route.url === '/oauth/register') route.bodyLimit = REGISTRATION_LIMITS.bodyBytes; // anonymous: keep it small
-  });
-  fastify.addHook('onRequest', (req, reply, done) => {
-    reply.header('x-request-id', req.id);
-    done();
   });
   fastify.addHook('onSend', (_req, reply, payload, done) => {
     // While draining, every answer closes its connection: a kept-alive socket would hold the shutdown open

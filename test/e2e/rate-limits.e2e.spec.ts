@@ -29,9 +29,12 @@ describe('Rate limits', () => {
       body: JSON.stringify({ redirect_uris: ['http://127.0.0.1:8765/callback'], token_endpoint_auth_method: 'none', client_name: 'limited' }),
     });
 
-  /** Asserts the service's 429: JSON error with guidance and a Retry-After within the window. */
+  /** Asserts the service's 429: JSON error with guidance, a Retry-After within the window, the usual headers. */
   async function expectThrottled(res: Response): Promise<void> {
     expect(res.status).toBe(429);
+    // An operator finds the refused request in the log by its id; the security headers are on every answer.
+    expect(res.headers.get('x-request-id')).toMatch(/\S/);
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     const retryAfter = Number(res.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(WINDOW_SECONDS);
