@@ -13,16 +13,29 @@ export interface BlackBoxResults {
   settings: { seconds: number; connections: number; rounds: number };
   targets: Record<TargetName, { what: string; rounds: LoadFigures[]; best: LoadFigures; medianPerSecond: number }>;
   ratios: Record<string, { best: number; median: number; target: number; met: boolean }>;
-  /** Ratios without a target that say where the cost is: the framework and the header block against the floor. */
+  /**
+   * Ratios without a target that say where the cost is: the framework and the header block against the floor, and
+   * the bare proxy (the least a warm Workspace call needs) against the direct call and the service.
+   */
   context: Record<string, { best: number; median: number }>;
-  oneConnection: { rounds: Array<{ direct: number; service: number }>; directP50: number; serviceP50: number; addedMs: number; addedMsMedian: number; target: number; met: boolean };
+  oneConnection: {
+    rounds: Array<{ direct: number; service: number; proxy: number }>;
+    directP50: number;
+    serviceP50: number;
+    addedMs: number;
+    addedMsMedian: number;
+    /** What the bare proxy adds to the direct call (best rounds): the floor under `addedMs` on this machine. */
+    proxyAddedMs: number;
+    target: number;
+    met: boolean;
+  };
   s3RequestsDuringWarmRuns: number;
   /** Per service target: the S3 requests seen during its runs, by method and key folder. */
   s3RequestsByTarget: Record<string, Record<string, number>>;
   profile: { file: string; topFrames: Frame[]; byPackage: Frame[] };
 }
 
-type TargetName = 'hello' | 'headers' | 'framework' | 'bearer' | 'health' | 'session' | 'direct' | 'gmail';
+type TargetName = 'hello' | 'headers' | 'framework' | 'bearer' | 'health' | 'session' | 'direct' | 'proxy' | 'gmail';
 
 const GMAIL_QUERY = 'gmail/v1/users/me/messages?maxResults=5';
 
@@ -43,11 +56,14 @@ export async function blackBoxBench(opts: { seconds: number; connections: number
     service = await ServiceProcess.start(world.info, { logFile });
     const user = await world.signIn(service.url, 'bench@example.com');
     const claims = JSON.parse(Buffer.from(user.accessToken.split('.')[1], 'base64url').toString()) as { aud: string; iss: string; sub: string };
+    const directGmail = `${world.info.google.urls.apiRoot}${GMAIL_QUERY}`;
     bare = await BareProcess.start({
       JWT_SECRET,
       JWT_ISSUER: claims.iss,
       JWT_AUDIENCE: claims.aud,
       BENCH_SESSIONS: JSON.stringify([[user.sessionId, { email: claims.sub }]]),
+      BENCH_PROXY_UPSTREAM: directGmail,
+      BENCH_PROXY_GOOGLE_TOKEN: user.googleToken,
     });
     framework = await BareProcess.framework();
     const bearer = { authorization: `Bearer ${user.accessToken}` };
@@ -59,7 +75,8 @@ export async function blackBoxBench(opts: { seconds: number; connections: number
       bearer: { what: 'bare node:http: HS256 bearer verified + session Map lookup', url: `http://127.0.0.1:${bare.ports.bearer}/`, headers: bearer, service: false },
       health: { what: 'service GET /health/live', url: `${service.url}/health/live`, headers: {}, service: true },
       session: { what: 'service GET /auth/session with a bearer', url: `${service.url}/auth/session`, headers: bearer, service: true },
-      direct: { what: 'Google emulator Gmail list, called directly', url: `${world.info.google.urls.apiRoot}${GMAIL_QUERY}`, headers: google, service: false },
+      direct: { what: 'Google emulator Gmail list, called directly', url: directGmail, headers: google, service: false },
+      proxy: { what: 'bare node:http: bearer verified + the Gmail list fetched from the emulator (keep-alive agent, JSON parsed and sent on)', url: `http://127.0.0.1:${bare.ports.proxy}/`, headers: bearer, service: false },
       gmail: { what: 'service GET /v1/users/me/gmail/messages, warm', url: `${service.url}/v1/users/me/${GMAIL_QUERY.replace('gmail/v1/users/me/messages', 'gmail/messages')}`, headers: bearer, service: true },
     };
     const names = Object.keys(targets) as TargetName[];
@@ -96,15 +113,16 @@ export async function blackBoxBench(opts: { seconds: number; connections: number
       console.log(`round ${round + 1}: ${line.join(' | ')}`);
     }
 
-    const oneConnection: Array<{ direct: number; service: number }> = [];
+    const oneConnection: Array<{ direct: number; service: number; proxy: number }> = [];
     for (let round = 0; round < opts.rounds; round++) {
       const direct = await sequential(targets.direct.url, targets.direct.headers, Math.max(2, opts.seconds / 2));
       const s3Before = await world.s3Requests();
       const through = await sequential(targets.gmail.url, targets.gmail.headers, Math.max(2, opts.seconds / 2));
       tally('gmail, one connection', s3Before, await world.s3Requests());
-      if (direct.failures || through.failures) throw new Error('failed requests in the one-connection run');
-      oneConnection.push({ direct: direct.p50, service: through.p50 });
-      console.log(`one connection, round ${round + 1}: direct p50 ${direct.p50.toFixed(3)} ms, through the service p50 ${through.p50.toFixed(3)} ms`);
+      const proxied = await sequential(targets.proxy.url, targets.proxy.headers, Math.max(2, opts.seconds / 2));
+      if (direct.failures || through.failures || proxied.failures) throw new Error('failed requests in the one-connection run');
+      oneConnection.push({ direct: direct.p50, service: through.p50, proxy: proxied.p50 });
+      console.log(`one connection, round ${round + 1}: direct p50 ${direct.p50.toFixed(3)} ms, through the service ${through.p50.toFixed(3)} ms, through the bare proxy ${proxied.p50.toFixed(3)} ms`);
     }
 
     const summary = Object.fromEntries(
@@ -155,6 +173,8 @@ export async function blackBoxBench(opts: { seconds: number; connections: number
         'hello with the service headers vs bare hello': ratio('headers', 'hello', 0),
         'framework floor vs bare hello': ratio('framework', 'hello', 0),
         'health/live vs framework floor': ratio('health', 'framework', 0),
+        'bare proxy vs direct (the floor of target 3a)': ratio('proxy', 'direct', 0),
+        'warm Gmail via service vs bare proxy': ratio('gmail', 'proxy', 0),
       },
       oneConnection: {
         rounds: oneConnection,
@@ -162,6 +182,7 @@ export async function blackBoxBench(opts: { seconds: number; connections: number
         serviceP50,
         addedMs: serviceP50 - directP50,
         addedMsMedian,
+        proxyAddedMs: Math.min(...oneConnection.map((r) => r.proxy)) - directP50,
         target: oneConnectionTarget,
         met: serviceP50 - directP50 <= oneConnectionTarget,
       },
