@@ -25,10 +25,15 @@ describe('GoogleDeadlines', () => {
     let url: string;
     const closed: number[] = [];
     beforeAll(async () => {
-      // Answers /fast at once; /hang never answers (the socket's close is what the service's abort must cause).
+      // Answers /fast at once; /hang never answers, /stall sends its headers and part of the body and then nothing
+      // (the socket's close is what the service's abort must cause).
       server = createServer((req, res) => {
-        if (req.url === '/fast') res.end('{"ok":true}');
-        else req.socket.on('close', () => closed.push(Date.now()));
+        if (req.url === '/fast') return void res.end('{"ok":true}');
+        req.socket.on('close', () => closed.push(Date.now()));
+        if (req.url === '/stall') {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.write('{"messages":[');
+        }
       });
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
       url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
@@ -54,6 +59,56 @@ describe('GoogleDeadlines', () => {
       expect(settled).toBe('pending');
       own.abort();
       expect(((await pending) as Error).name).toBe('AbortError');
+    });
+
+    describe('on the pool the clients are given (the deadline is the agent\'s, no signal per call)', () => {
+      let deadlines: GoogleDeadlines;
+      let fetch: ReturnType<GoogleDeadlines['fetch']>;
+      const onPool = (init: RequestInit = {}) => ({ ...init, agent: deadlines.agent }) as RequestInit;
+      beforeEach(async () => {
+        await new Promise((r) => setTimeout(r, 50)); // the sockets the earlier tests cancelled are closed by now
+        closed.length = 0;
+        deadlines = new GoogleDeadlines(200, { secure: false, options: { keepAlive: true } });
+        fetch = deadlines.fetch();
+      });
+      afterEach(() => deadlines.agent?.destroy());
+
+      it('cancels a call that gets no answer at the deadline and closes its socket', async () => {
+        const t0 = Date.now();
+        const err = (await fetch(`${url}/hang`, onPool()).catch((e: unknown) => e)) as Error;
+        expect(err.name).toBe('TimeoutError');
+        expect(Date.now() - t0).toBeGreaterThanOrEqual(195);
+        expect(Date.now() - t0).toBeLessThan(200 + 20 + 500);
+        await new Promise((r) => setTimeout(r, 50));
+        expect(closed.length).toBe(1);
+      });
+
+      it('cancels a call whose answer stalls halfway, while its body is being read', async () => {
+        const t0 = Date.now();
+        const res = await fetch(`${url}/stall`, onPool());
+        expect(res.status).toBe(200);
+        await expect(res.text()).rejects.toBeDefined();
+        expect(Date.now() - t0).toBeGreaterThanOrEqual(195);
+        await new Promise((r) => setTimeout(r, 50));
+        expect(closed.length).toBe(1);
+      });
+
+      it('forgets a call that ended: its kept-alive socket serves the next call after the first deadline', async () => {
+        expect(await (await fetch(`${url}/fast`, onPool())).json()).toEqual({ ok: true });
+        await new Promise((r) => setTimeout(r, 300)); // past the first call's deadline
+        expect(await (await fetch(`${url}/fast`, onPool())).json()).toEqual({ ok: true });
+        const sockets = Object.values(deadlines.agent?.freeSockets ?? {}).flat();
+        expect(sockets).toHaveLength(1); // one connection for both: the deadline did not close it
+      });
+
+      it('leaves a call with its own signal to that signal', async () => {
+        const own = new AbortController();
+        const pending = fetch(`${url}/hang`, onPool({ signal: own.signal })).catch((e: unknown) => e);
+        const settled = await Promise.race([pending.then(() => 'settled'), new Promise((r) => setTimeout(() => r('pending'), 400))]);
+        expect(settled).toBe('pending');
+        own.abort();
+        expect(((await pending) as Error).name).toBe('AbortError');
+      });
     });
   });
 });

@@ -7,8 +7,7 @@ import type { people_v1 } from '@googleapis/people';
 import type { sheets_v4 } from '@googleapis/sheets';
 import type { tasks_v1 } from '@googleapis/tasks';
 import type { OAuth2Client } from 'google-auth-library';
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
+import type { Agent as HttpAgent } from 'node:http';
 import { LazyImport } from '../common/lazy-import.js';
 import { AppConfig } from '../config/app-config.js';
 import { googleAuthLibrary, type UserGoogleClient } from '../credentials/google-client.cache.js';
@@ -89,13 +88,14 @@ export class GoogleApis {
     // The transport under gaxios: googleFetch (credentials/google-transport.ts), faster than gaxios' default node-fetch.
     // `http2: true` is not set: googleapis' HTTP/2 path ignores `timeout` and abort signals (a hung Google call
     // would hang the request for good), and the Google emulator speaks http/1.1 only.
-    const pool = { keepAlive: true, scheduling: 'lifo' as const, maxFreeSockets: 256 };
-    const agent = new URL(g.apiRootUrl).protocol === 'http:' ? new HttpAgent(pool) : new HttpsAgent(pool);
+    // The pool carries the deadline itself (GoogleDeadlines): no AbortSignal per call.
+    const pool = { secure: new URL(g.apiRootUrl).protocol !== 'http:', options: { keepAlive: true, scheduling: 'lifo' as const, maxFreeSockets: 256 } };
     this.rootUrl = g.apiRootUrl;
     const failed = (api: string) => (err: unknown) => this.logger.error({ msg: 'Google API library failed to load', api, error: (err as Error)?.name, detail: (err as Error)?.message });
     this.options = new LazyImport('The Google API client', async () => {
       const { GoogleDeadlines } = await import('../credentials/google-transport.js');
-      return { rootUrl: g.apiRootUrl, retry: false as const, agent, fetchImplementation: new GoogleDeadlines(g.httpTimeoutMs).fetch() };
+      const deadlines = new GoogleDeadlines(g.httpTimeoutMs, pool);
+      return { rootUrl: g.apiRootUrl, retry: false as const, agent: deadlines.agent as HttpAgent, fetchImplementation: deadlines.fetch() };
     }, failed('transport'));
     const lazy = <K extends GoogleApiName>(api: K) =>
       new LazyImport(`The ${api} API`, IMPORTERS[api], failed(api));
