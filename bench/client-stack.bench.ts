@@ -38,15 +38,23 @@ export async function clientStackBench(seconds: number, rounds: number, logFile:
     const gaxiosDefault = new Gaxios({ agent });
     const gaxiosService = new Gaxios({ agent, fetchImplementation: googleFetch });
     const googleapisDefault = client({ timeout: 10_000 });
-    const googleapisService = client({ fetchImplementation: new GoogleDeadlines(10_000).fetch() });
+    const deadlines = new GoogleDeadlines(10_000);
+    // As src/workspace/google-apis.ts builds it: the pool carries the deadline.
+    const pooled = new GoogleDeadlines(10_000, { secure: false, options: { keepAlive: true, scheduling: 'lifo', maxFreeSockets: 256 } });
+    const googleapisSignal = client({ fetchImplementation: deadlines.fetch() });
+    const googleapisService = client({ agent: pooled.agent, fetchImplementation: pooled.fetch() });
+    const googleapisNoDeadline = client({ fetchImplementation: googleFetch });
     const layers: Array<[string, () => Promise<unknown>]> = [
       ['node:http request, keep-alive agent, JSON.parse', () => rawGet(url, headers, agent)],
       ['node-fetch (gaxios default transport)', async () => (await nodeFetch(url, { agent, headers })).json()],
       ['@whatwg-node/node-fetch (the service transport)', async () => (await nodeHttpFetch(url, { agent, headers } as never)).json()],
+      ['@whatwg-node/node-fetch with the shared deadline signal', async () => (await nodeHttpFetch(url, { agent, headers, signal: deadlines.signal() } as never)).json()],
       ['gaxios on node-fetch, timeout', async () => (await gaxiosDefault.request({ url, headers, timeout: 10_000, retry: false })).data],
       ['gaxios on googleFetch', async () => (await gaxiosService.request({ url, headers, retry: false })).data],
       ['googleapis Gmail list, default transport and timeout', async () => (await googleapisDefault.users.messages.list({ userId: 'me', maxResults: 5 })).data],
-      ['googleapis Gmail list, as the service configures it', async () => (await googleapisService.users.messages.list({ userId: 'me', maxResults: 5 })).data],
+      ['googleapis Gmail list, the service transport without a deadline', async () => (await googleapisNoDeadline.users.messages.list({ userId: 'me', maxResults: 5 })).data],
+      ['googleapis Gmail list, the deadline as a shared signal per call', async () => (await googleapisSignal.users.messages.list({ userId: 'me', maxResults: 5 })).data],
+      ['googleapis Gmail list, as the service configures it (the deadline on the pool)', async () => (await googleapisService.users.messages.list({ userId: 'me', maxResults: 5 })).data],
     ];
     const best = new Map<string, StackLayer>();
     for (let round = 0; round < rounds; round++) {
@@ -58,6 +66,7 @@ export async function clientStackBench(seconds: number, rounds: number, logFile:
       }
     }
     agent.destroy();
+    pooled.agent?.destroy();
     return layers.map(([layer]) => best.get(layer) as StackLayer);
   } finally {
     await world.stop();
