@@ -5,6 +5,7 @@ import { OAuth2Client } from 'google-auth-library';
 import { Agent, request } from 'node:http';
 import nodeFetch from 'node-fetch';
 import { GoogleDeadlines, googleFetch } from '../src/credentials/google-transport.js';
+import { GOOGLE_POOL_OPTIONS } from '../src/workspace/google-apis.js';
 import { ServiceProcess, WorldProcess } from './processes.js';
 
 /** One layer of the Google client stack: calls per second and this process's CPU per call, 32 calls in flight. */
@@ -31,7 +32,7 @@ export async function clientStackBench(seconds: number, rounds: number, logFile:
     const rootUrl = world.info.google.urls.apiRoot;
     const url = `${rootUrl}gmail/v1/users/me/messages?maxResults=5`;
     const headers = { authorization: `Bearer ${user.googleToken}` };
-    const agent = new Agent({ keepAlive: true, scheduling: 'lifo', maxFreeSockets: 256 });
+    const agent = new Agent(GOOGLE_POOL_OPTIONS);
     const auth = new OAuth2Client();
     auth.setCredentials({ access_token: user.googleToken, expiry_date: Date.now() + 3_600_000 });
     const client = (options: object) => gmail({ version: 'v1', auth, rootUrl, retry: false, agent, ...options });
@@ -40,7 +41,7 @@ export async function clientStackBench(seconds: number, rounds: number, logFile:
     const googleapisDefault = client({ timeout: 10_000 });
     const deadlines = new GoogleDeadlines(10_000);
     // As src/workspace/google-apis.ts builds it: the pool carries the deadline.
-    const pooled = new GoogleDeadlines(10_000, { secure: false, options: { keepAlive: true, scheduling: 'lifo', maxFreeSockets: 256 } });
+    const pooled = new GoogleDeadlines(10_000, { secure: false, options: GOOGLE_POOL_OPTIONS });
     const googleapisSignal = client({ fetchImplementation: deadlines.fetch() });
     const googleapisService = client({ agent: pooled.agent, fetchImplementation: pooled.fetch() });
     const googleapisNoDeadline = client({ fetchImplementation: googleFetch });

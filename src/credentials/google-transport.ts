@@ -2,7 +2,7 @@ import { fetch as nodeHttpFetch } from '@whatwg-node/node-fetch';
 import { setMaxListeners } from 'node:events';
 import { Agent as HttpAgent, type AgentOptions } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { AgentDeadlines, DEADLINE_SLACK_MS } from './request-deadlines.js';
+import { AgentDeadlines, DeadlineWindows } from './request-deadlines.js';
 
 const CONSUMERS = ['text', 'json', 'arrayBuffer', 'blob', 'formData'] as const;
 
@@ -47,15 +47,26 @@ export interface GooglePool {
  * `AbortSignal.timeout` per call, 10% of the CPU of a warm Google call in Node 20 (npm run bench).
  */
 export class GoogleDeadlines {
-  private current?: { signal: AbortSignal; startedAt: number };
   /** The pool the clients are given: every request on it has the deadline. */
   readonly agent?: HttpAgent;
   private ownDeadlinePool?: HttpAgent;
+  private readonly signals: DeadlineWindows<AbortController>;
 
   constructor(
-    private readonly timeoutMs: number,
+    timeoutMs: number,
     private readonly pool?: GooglePool,
   ) {
+    this.signals = new DeadlineWindows(
+      timeoutMs,
+      () => {
+        const controller = new AbortController();
+        // Every call in flight listens to it; Node would warn about a leak above 10 listeners. Each request removes
+        // its listener when it ends, and the controller is dropped once it has fired.
+        setMaxListeners(0, controller.signal);
+        return controller;
+      },
+      (controller, reason) => controller.abort(reason),
+    );
     if (pool) {
       this.agent = this.newAgent();
       new AgentDeadlines(timeoutMs).watch(this.agent);
@@ -64,25 +75,15 @@ export class GoogleDeadlines {
 
   /** The signal a call starting now is aborted by, with a TimeoutError, once its time is up. */
   signal(): AbortSignal {
-    const now = performance.now();
-    if (this.current && now - this.current.startedAt < DEADLINE_SLACK_MS) return this.current.signal;
-    const controller = new AbortController();
-    // Every call in flight listens to it; Node would warn about a leak above 10 listeners. Each request removes
-    // its listener when it ends, and the controller is dropped once it has fired.
-    setMaxListeners(0, controller.signal);
-    const reason = new DOMException(`Google did not answer within ${this.timeoutMs} ms`, 'TimeoutError');
-    setTimeout(() => controller.abort(reason), this.timeoutMs + DEADLINE_SLACK_MS).unref();
-    this.current = { signal: controller.signal, startedAt: now };
-    return controller.signal;
+    return this.signals.now().signal;
   }
 
   /** googleFetch with this deadline on every call that brings no signal of its own (gaxios' `timeout` option does). */
   fetch(): typeof googleFetch {
     return (url, init) => {
-      const agent = (init as { agent?: unknown } | undefined)?.agent;
-      if (init?.signal) return googleFetch(url, this.agent && agent === this.agent ? ({ ...init, agent: this.ownDeadlineAgent() } as RequestInit) : init);
-      if (this.agent && agent === this.agent) return googleFetch(url, init);
-      return googleFetch(url, { ...init, signal: this.signal() });
+      const onPool = this.agent !== undefined && (init as { agent?: unknown } | undefined)?.agent === this.agent;
+      if (init?.signal) return googleFetch(url, onPool ? ({ ...init, agent: this.ownDeadlineAgent() } as RequestInit) : init);
+      return googleFetch(url, onPool ? init : { ...init, signal: this.signal() });
     };
   }
 

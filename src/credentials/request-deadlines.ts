@@ -4,6 +4,31 @@ import type { Agent, ClientRequest } from 'node:http';
 /** Requests started within this many ms of each other share one deadline timer. */
 export const DEADLINE_SLACK_MS = 20;
 
+/**
+ * Groups deadlines into windows of DEADLINE_SLACK_MS: every deadline that starts within one window shares its
+ * timer, which expires the window after `timeoutMs` + DEADLINE_SLACK_MS with a TimeoutError. A deadline is therefore
+ * met after at least `timeoutMs` and at most 20 ms more, for one timer per 20 ms instead of one per call.
+ */
+export class DeadlineWindows<W> {
+  private current?: { window: W; startedAt: number };
+
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly open: () => W,
+    private readonly expire: (window: W, reason: DOMException) => void,
+  ) {}
+
+  /** The window a deadline starting now belongs to (a new one, with its timer, after DEADLINE_SLACK_MS). */
+  now(): W {
+    const now = performance.now();
+    if (this.current && now - this.current.startedAt < DEADLINE_SLACK_MS) return this.current.window;
+    const window = this.open();
+    setTimeout(() => this.expire(window, new DOMException(`Google did not answer within ${this.timeoutMs} ms`, 'TimeoutError')), this.timeoutMs + DEADLINE_SLACK_MS).unref();
+    this.current = { window, startedAt: now };
+    return window;
+  }
+}
+
 /** The agents whose requests have a deadline, and the deadlines they follow. */
 const watched = new WeakMap<Agent, AgentDeadlines>();
 let listening = false;
@@ -22,15 +47,23 @@ function onRequestStart(message: unknown): void {
 }
 
 /**
- * A deadline for every request of the agents it watches, with one timer per DEADLINE_SLACK_MS: a request still open
- * when its deadline passes (no answer, or an answer that stalled) is destroyed with a TimeoutError, which closes its
- * socket. Each request is destroyed after at least `timeoutMs` and at most `timeoutMs` + DEADLINE_SLACK_MS; one that
+ * A deadline for every request of the agents it watches (DeadlineWindows): a request still open when its deadline
+ * passes (no answer, or an answer that stalled) is destroyed with a TimeoutError, which closes its socket. One that
  * has ended (its `close`) is forgotten, so a kept-alive socket serves the next request untouched.
  */
 export class AgentDeadlines {
-  private current?: { requests: Set<ClientRequest>; startedAt: number };
+  private readonly windows: DeadlineWindows<Set<ClientRequest>>;
 
-  constructor(private readonly timeoutMs: number) {}
+  constructor(timeoutMs: number) {
+    this.windows = new DeadlineWindows(
+      timeoutMs,
+      () => new Set<ClientRequest>(),
+      (requests, reason) => {
+        for (const request of requests) request.destroy(reason);
+        requests.clear();
+      },
+    );
+  }
 
   /** Gives every request `agent` carries from now on this deadline. */
   watch(agent: Agent): void {
@@ -43,21 +76,8 @@ export class AgentDeadlines {
 
   /** Starts `request`'s deadline now (called for each request of a watched agent). */
   track(request: ClientRequest): void {
-    const now = performance.now();
-    if (!this.current || now - this.current.startedAt >= DEADLINE_SLACK_MS) this.current = this.window(now);
-    const { requests } = this.current;
+    const requests = this.windows.now();
     requests.add(request);
     request.once('close', () => requests.delete(request));
-  }
-
-  /** A new set of requests whose deadlines pass together, with its timer. */
-  private window(startedAt: number): { requests: Set<ClientRequest>; startedAt: number } {
-    const requests = new Set<ClientRequest>();
-    setTimeout(() => {
-      const reason = new DOMException(`Google did not answer within ${this.timeoutMs} ms`, 'TimeoutError');
-      for (const request of requests) request.destroy(reason);
-      requests.clear();
-    }, this.timeoutMs + DEADLINE_SLACK_MS).unref();
-    return { requests, startedAt };
   }
 }

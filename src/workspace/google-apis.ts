@@ -12,6 +12,9 @@ import { LazyImport } from '../common/lazy-import.js';
 import { AppConfig } from '../config/app-config.js';
 import { googleAuthLibrary, type UserGoogleClient } from '../credentials/google-client.cache.js';
 
+/** The keep-alive pool every user's clients share (see the GoogleApis constructor for why these settings). */
+export const GOOGLE_POOL_OPTIONS = { keepAlive: true, scheduling: 'lifo' as const, maxFreeSockets: 256 };
+
 /** The Google APIs a call can name (GoogleCaller.call's `api`), one googleapis package each. */
 export type GoogleApiName = 'Gmail' | 'Drive' | 'Calendar' | 'Docs' | 'Sheets' | 'People' | 'Tasks';
 
@@ -89,7 +92,7 @@ export class GoogleApis {
     // `http2: true` is not set: googleapis' HTTP/2 path ignores `timeout` and abort signals (a hung Google call
     // would hang the request for good), and the Google emulator speaks http/1.1 only.
     // The pool carries the deadline itself (GoogleDeadlines): no AbortSignal per call.
-    const pool = { secure: new URL(g.apiRootUrl).protocol !== 'http:', options: { keepAlive: true, scheduling: 'lifo' as const, maxFreeSockets: 256 } };
+    const pool = { secure: new URL(g.apiRootUrl).protocol !== 'http:', options: GOOGLE_POOL_OPTIONS };
     this.rootUrl = g.apiRootUrl;
     const failed = (api: string) => (err: unknown) => this.logger.error({ msg: 'Google API library failed to load', api, error: (err as Error)?.name, detail: (err as Error)?.message });
     this.options = new LazyImport('The Google API client', async () => {
