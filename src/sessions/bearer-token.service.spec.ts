@@ -14,7 +14,7 @@ function service(): BearerTokenService {
 }
 
 function session(email: string, sessionId: string): Session {
-  return { email, sessionId, expiresAt: new Date(Date.now() + 3_600_000) } as Session;
+  return { email, sessionId, expiresAtMs: Date.now() + 3_600_000 } as Session;
 }
 
 /** The same header and claims with another signature: what an attacker holding a cached token's payload can make. */

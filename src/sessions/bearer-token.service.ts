@@ -85,7 +85,7 @@ export class BearerTokenService {
   async issue(session: Session, options: IssueOptions = {}): Promise<IssuedToken & { scope: string }> {
     const j = this.config.values.jwt;
     const now = Math.floor(Date.now() / 1000);
-    const exp = Math.min(now + j.ttlSeconds, Math.floor(session.expiresAt.getTime() / 1000));
+    const exp = Math.min(now + j.ttlSeconds, Math.floor(session.expiresAtMs / 1000));
     const scope = this.resources.known(options.scopes ?? []).join(' ');
     const accessToken = await this.jwt.signAsync(
       { sub: session.email, email: session.email, sid: session.sessionId, iat: now, exp, jti: randomUUID(), scope, ...(options.clientId ? { client_id: options.clientId } : {}) },

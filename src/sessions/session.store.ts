@@ -71,8 +71,8 @@ export class SessionStore {
 
   /** Creates a session for a verified user, in S3 (create-only) and in memory. */
   async create(email: string, lifetimeSeconds: number): Promise<Session> {
-    const now = new Date();
-    const session = makeSession(randomBytes(32).toString('base64url'), email, now, new Date(now.getTime() + lifetimeSeconds * 1000));
+    const now = Date.now();
+    const session = makeSession(randomBytes(32).toString('base64url'), email, now, now + lifetimeSeconds * 1000);
     // If-None-Match: an id collision (or a replay) can never overwrite, and so never rebind, an existing session.
     // The session and its index entry are written at once: no bearer is issued unless both landed, so when one
     // fails what the other wrote is harmless (an index entry revocation skips, or a session nobody can name).
@@ -135,7 +135,7 @@ export class SessionStore {
     }
     for (const id of this.byUser.of(email)) {
       const session = this.memory.peek(id)?.session;
-      if (session?.email === email && session.createdAt.getTime() < cutoff) ids.add(id);
+      if (session?.email === email && session.createdAtMs < cutoff) ids.add(id);
     }
     return [...ids];
   }
@@ -163,7 +163,7 @@ export class SessionStore {
   /** When a stored session was created (ms); -Infinity when it is gone or unreadable (its index entry is left over). */
   private async storedCreatedAt(sessionId: string): Promise<number> {
     const stored = await this.objects.get(this.sessionKey(sessionId));
-    return (stored && fromSessionDocument(sessionId, stored.value)?.createdAt.getTime()) ?? -Infinity;
+    return (stored && fromSessionDocument(sessionId, stored.value)?.createdAtMs) ?? -Infinity;
   }
 
   /** What S3 just confirmed (or this replica just did) about a session: undefined = it does not exist. */
@@ -247,5 +247,5 @@ function settleWithin<T>(promise: Promise<T>, ms: number): Promise<Settled<T>> {
 }
 
 function live(session: Session | undefined, now: number): Session | undefined {
-  return session && session.expiresAt.getTime() > now ? session : undefined;
+  return session && session.expiresAtMs > now ? session : undefined;
 }
