@@ -38,8 +38,10 @@ export interface ChurnGrowth {
 export interface ChurnResults {
   /** The judged stretch, after the warm-up. */
   seconds: number;
-  /** Churn before the judged stretch (BENCH_CHURN_WARMUP_SECONDS): V8 settling its old space, reported apart. */
+  /** Churn before the judged stretch (see warmedUp): V8 settling its old space, reported apart. */
   warmupSeconds?: number;
+  /** Whether the warm-up ended because the old space settled (false: at BENCH_CHURN_MAX_WARMUP_SECONDS). */
+  warmupSettled?: boolean;
   /** New sessions per second asked for, and reached (over the whole churn). */
   ratePerSecond: number;
   achievedPerSecond: number;
@@ -72,13 +74,18 @@ const mb = (bytes: number) => round1(bytes / 2 ** 20);
  * must get 401) and half are left to expire after `lifetime` seconds (their bearer is tried again after that and
  * must get 401). The service's memory is read after a forced GC every `sampleEvery` seconds.
  *
- * Flatness is judged over `seconds` after `warmupSeconds` of the same churn. The seeded heap the churn starts on
- * is packed tighter than any heap that has lived through churn: 100,000 sessions loaded in one burst sit side by
- * side in V8's old space, and the churn's evictions and expiries then leave holes across those pages that V8 only
- * compacts once a page is mostly empty. The old space V8 holds rises for about five minutes and then stays level
- * (2026-12-03, an 18-minute churn: RSS 261 → 297 MB by 324 s, then 275–290 MB to the end, the heap used flat
- * throughout). A replica in production reaches its sessions through churn, never through a burst, so the
- * stretch after the warm-up is what it lives in; the rise from the seeded start is reported beside it (`fromStart`).
+ * Flatness is judged over `seconds` once the heap has settled into the churn (warmedUp): the old space V8 holds
+ * has set no new high for WARMED_UP_READINGS readings, at least one session lifetime in (before that the churn's own
+ * sessions only add up), at most `maxWarmupSeconds` in (then the judged stretch starts anyway, and a heap that is
+ * still rising fails it). Why: the heap the churn starts on is packed tighter than any heap that has lived through
+ * churn. 100,000 sessions loaded in one burst sit side by side in V8's old space (92% of it used at the start of
+ * the 10:08 run on 2026-12-03); the churn's evictions and expiries leave holes across those pages, and V8 moves a
+ * page's survivors only once most of the page is free, so the old space held rises until about half of it is used
+ * and then stays level. An 18-minute churn (2026-12-03, 12:27) started on a heap the throughput rounds had
+ * already loosened (59% used): RSS 261 → 297 MB by 324 s, then 275–290 MB to 1,080 s, the heap used flat
+ * throughout, nothing new when the churn had replaced the whole session cache (1,000 s). A replica in production
+ * reaches its sessions through churn, never through a burst, so the settled stretch is what it lives in; the rise
+ * from the seeded start is reported beside it (`fromStart`).
  */
 export async function sessionChurn(
   service: ProbedService,
@@ -86,7 +93,7 @@ export async function sessionChurn(
   seeder: BucketSeeder,
   minter: TokenMinter,
   users: readonly SeededUser[],
-  opts: { seconds: number; warmupSeconds: number; rate: number; lifetimeSeconds: number; sampleEverySeconds: number },
+  opts: { seconds: number; maxWarmupSeconds: number; rate: number; lifetimeSeconds: number; sampleEverySeconds: number },
 ): Promise<ChurnResults> {
   const started = performance.now();
   const elapsed = () => (performance.now() - started) / 1000;
@@ -153,8 +160,10 @@ export async function sessionChurn(
   await sample();
   let n = 0;
   let nextSample = opts.sampleEverySeconds;
-  const total = opts.warmupSeconds + opts.seconds;
-  while (elapsed() < total) {
+  // When the judged stretch starts: the first reading after which the heap counts as settled (or the cap).
+  let judgedFrom: number | undefined;
+  const end = () => (judgedFrom ?? opts.maxWarmupSeconds) + opts.seconds;
+  while (elapsed() < end()) {
     // Paced: the n-th session starts at n / rate seconds; at most 64 in flight (a slower service lowers the rate).
     const due = Math.floor(elapsed() * opts.rate);
     while (n < due && inFlight.size < 64) {
@@ -165,6 +174,11 @@ export async function sessionChurn(
     if (elapsed() >= nextSample) {
       nextSample += opts.sampleEverySeconds;
       await sample();
+      if (judgedFrom === undefined) {
+        if (warmedUp(samples, opts.lifetimeSeconds)) judgedFrom = samples[samples.length - 1].atSeconds;
+        else if (elapsed() >= opts.maxWarmupSeconds) judgedFrom = samples[samples.length - 1].atSeconds;
+        if (judgedFrom !== undefined) console.log(`churn judged from ${judgedFrom} s (${warmedUp(samples, opts.lifetimeSeconds) ? 'the old space settled' : 'the warm-up cap; the old space had not settled'})`);
+      }
     }
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -172,11 +186,13 @@ export async function sessionChurn(
   const seconds = elapsed();
   await sample();
   console.log(`churn time per step, mean ms: ${Object.entries(stepMs).map(([k, v]) => `${k} ${(v / Math.max(1, k === 'signIn' ? counts.signIns : k === 'logout' || k === 'afterLogout' ? counts.loggedOut : counts.created)).toFixed(1)}`).join(', ')}`);
-  const judged = samples.filter((s) => s.atSeconds >= opts.warmupSeconds);
+  const from = judgedFrom ?? 0;
+  const judged = samples.filter((s) => s.atSeconds >= from);
   const judgedGrowth = growth(judged.length >= 2 ? judged : samples);
   return {
-    seconds: Math.round(seconds - opts.warmupSeconds),
-    warmupSeconds: opts.warmupSeconds,
+    seconds: Math.round(seconds - from),
+    warmupSeconds: from,
+    warmupSettled: warmedUp(samples.filter((s) => s.atSeconds <= from), opts.lifetimeSeconds),
     ratePerSecond: opts.rate,
     achievedPerSecond: Math.round((counts.created / seconds) * 10) / 10,
     lifetimeSeconds: opts.lifetimeSeconds,
@@ -190,6 +206,21 @@ export async function sessionChurn(
     met: judgedGrowth.met,
     fromStart: growth(samples),
   };
+}
+
+/** Readings in a row without a new high of the old space held that count as settled (30 s apart by default). */
+export const WARMED_UP_READINGS = 3;
+
+/**
+ * Whether the churn's heap has settled by the last of these readings: at least one session lifetime in, and the
+ * old space held (V8's whole heap where the probe cannot tell) has set no new high in the last WARMED_UP_READINGS.
+ */
+export function warmedUp(readings: readonly ChurnSample[], lifetimeSeconds: number): boolean {
+  const last = readings[readings.length - 1];
+  if (!last || last.atSeconds < lifetimeSeconds || readings.length <= WARMED_UP_READINGS) return false;
+  const held = (r: ChurnSample) => r.oldSpaceMb ?? r.heapTotalMb ?? r.rssMb;
+  const before = Math.max(...readings.slice(0, -WARMED_UP_READINGS).map(held));
+  return readings.slice(-WARMED_UP_READINGS).every((r) => held(r) <= before);
 }
 
 /**

@@ -34,7 +34,8 @@ function fromStartLine(c: ChurnResults): string {
 /** What the judged stretch of the churn was: after its warm-up, or (older runs) all of it. */
 function judgedLine(c: ChurnResults): string {
   const trend = c.heapTrendMb === undefined ? '' : ` (the line fitted through its readings: heap ${signed(c.heapTrendMb)} MB, RSS ${signed(c.rssTrendMb ?? 0)} MB)`;
-  const stretch = c.warmupSeconds ? `the ${c.seconds} s after a ${c.warmupSeconds}-second warm-up of the same churn` : 'first to last reading';
+  const settled = c.warmupSettled ? 'once the old space had settled into the churn' : 'at the warm-up cap, the old space not yet settled';
+  const stretch = c.warmupSeconds ? `the ${c.seconds} s from ${c.warmupSeconds} s into the churn (${settled})` : 'the whole churn';
   return `Over ${stretch}: heap after GC ${signed(c.heapGrowthMb)} MB, RSS ${signed(c.rssGrowthMb)} MB from its first reading to its last${trend}; flat = within ${c.flatBoundMb} MB, 10% of the heap (RSS: or 10% of RSS): ${met(c.met)}.`;
 }
 

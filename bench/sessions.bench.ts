@@ -30,8 +30,8 @@ export interface SessionsBenchOptions {
   seconds: number;
   rounds: number;
   churnSeconds: number;
-  /** Churn before the judged `churnSeconds` (see sessionChurn). */
-  churnWarmupSeconds: number;
+  /** At most this much churn before the judged `churnSeconds` (see sessionChurn). */
+  churnMaxWarmupSeconds: number;
   churnRate: number;
 }
 
@@ -70,7 +70,7 @@ export async function sessionsBench(opts: SessionsBenchOptions): Promise<Session
         results.memory = await sessionsMemoryBench(service, world, users, { connections: opts.connections, seconds: opts.seconds, rounds: opts.rounds, everyUser: true, logFile });
         results.churn = await sessionChurn(service, world, seeder, minter, users, {
           seconds: opts.churnSeconds,
-          warmupSeconds: opts.churnWarmupSeconds,
+          maxWarmupSeconds: opts.churnMaxWarmupSeconds,
           rate: opts.churnRate,
           lifetimeSeconds: Math.min(60, Math.max(5, Math.round(opts.churnSeconds / 10))),
           sampleEverySeconds: Math.max(5, Math.round(opts.churnSeconds / 20)),
