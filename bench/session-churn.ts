@@ -162,6 +162,7 @@ export async function sessionChurn(
   let nextSample = opts.sampleEverySeconds;
   // When the judged stretch starts: the first reading after which the heap counts as settled (or the cap).
   let judgedFrom: number | undefined;
+  let settled = false;
   const end = () => (judgedFrom ?? opts.maxWarmupSeconds) + opts.seconds;
   while (elapsed() < end()) {
     // Paced: the n-th session starts at n / rate seconds; at most 64 in flight (a slower service lowers the rate).
@@ -175,9 +176,11 @@ export async function sessionChurn(
       nextSample += opts.sampleEverySeconds;
       await sample();
       if (judgedFrom === undefined) {
-        if (warmedUp(samples, opts.lifetimeSeconds)) judgedFrom = samples[samples.length - 1].atSeconds;
-        else if (elapsed() >= opts.maxWarmupSeconds) judgedFrom = samples[samples.length - 1].atSeconds;
-        if (judgedFrom !== undefined) console.log(`churn judged from ${judgedFrom} s (${warmedUp(samples, opts.lifetimeSeconds) ? 'the old space settled' : 'the warm-up cap; the old space had not settled'})`);
+        settled = warmedUp(samples, opts.lifetimeSeconds);
+        if (settled || elapsed() >= opts.maxWarmupSeconds) {
+          judgedFrom = samples[samples.length - 1].atSeconds;
+          console.log(`churn judged from ${judgedFrom} s (${settled ? 'the old space settled' : 'the warm-up cap; the old space had not settled'})`);
+        }
       }
     }
     await new Promise((r) => setTimeout(r, 20));
@@ -188,22 +191,17 @@ export async function sessionChurn(
   console.log(`churn time per step, mean ms: ${Object.entries(stepMs).map(([k, v]) => `${k} ${(v / Math.max(1, k === 'signIn' ? counts.signIns : k === 'logout' || k === 'afterLogout' ? counts.loggedOut : counts.created)).toFixed(1)}`).join(', ')}`);
   const from = judgedFrom ?? 0;
   const judged = samples.filter((s) => s.atSeconds >= from);
-  const judgedGrowth = growth(judged.length >= 2 ? judged : samples);
+  const { fromSeconds: _judgedFrom, ...judgedGrowth } = growth(judged.length >= 2 ? judged : samples);
   return {
     seconds: Math.round(seconds - from),
     warmupSeconds: from,
-    warmupSettled: warmedUp(samples.filter((s) => s.atSeconds <= from), opts.lifetimeSeconds),
+    warmupSettled: settled,
     ratePerSecond: opts.rate,
     achievedPerSecond: Math.round((counts.created / seconds) * 10) / 10,
     lifetimeSeconds: opts.lifetimeSeconds,
     ...counts,
     samples,
-    heapGrowthMb: judgedGrowth.heapGrowthMb,
-    rssGrowthMb: judgedGrowth.rssGrowthMb,
-    heapTrendMb: judgedGrowth.heapTrendMb,
-    rssTrendMb: judgedGrowth.rssTrendMb,
-    flatBoundMb: judgedGrowth.flatBoundMb,
-    met: judgedGrowth.met,
+    ...judgedGrowth,
     fromStart: growth(samples),
   };
 }
