@@ -7,6 +7,7 @@ import { IS_PUBLIC } from '../common/public.decorator.js';
 import { SessionStore } from './session.store.js';
 import { unauthorizedChallenge } from './bearer-challenge.js';
 import { ProtectedResources } from './protected-resources.js';
+import { httpRequestOf } from '../common/http-request-of.js';
 
 type GuardedRequest = { headers: Record<string, unknown>; routeOptions?: { url?: string }; [PRINCIPAL]?: Principal };
 
@@ -48,7 +49,7 @@ export class BearerAuthGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
-    const request = context.switchToHttp().getRequest<GuardedRequest>();
+    const request = httpRequestOf<GuardedRequest>(context);
     // RFC 9728: every 401 tells an OAuth client where to learn how to get a token for this route's resource.
     const resource = this.resources.forRoute(request.routeOptions?.url);
     const headerProblem = authorizationHeaderProblem(request.headers.authorization);

@@ -1,6 +1,7 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import type { BearerClaims } from './bearer-token.service.js';
 import type { Session } from './session.js';
+import { httpRequestOf } from '../common/http-request-of.js';
 
 /** The verified caller of a request, set by the bearer guard. */
 export interface Principal {
@@ -14,7 +15,7 @@ export const PRINCIPAL = Symbol('principal');
 
 /** Hands a handler the verified caller: `@Principal() me: Principal`. */
 export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: ExecutionContext): Principal => {
-  const request = ctx.switchToHttp().getRequest<{ [PRINCIPAL]?: Principal }>();
+  const request = httpRequestOf<{ [PRINCIPAL]?: Principal }>(ctx);
   const principal = request[PRINCIPAL];
   if (!principal) throw new Error('route has no bearer guard'); // a wiring bug, never a client error
   return principal;

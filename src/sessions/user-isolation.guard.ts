@@ -4,6 +4,7 @@ import { normalizeEmail } from '../common/email.js';
 import { AuditLog } from '../observability/audit-log.js';
 import { Metrics } from '../observability/metrics.js';
 import { Principal, PRINCIPAL } from './principal.js';
+import { httpRequestOf } from '../common/http-request-of.js';
 
 interface RoutedRequest {
   params?: Record<string, string>;
@@ -27,7 +28,7 @@ export class UserIsolationGuard implements CanActivate {
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest<RoutedRequest>();
+    const request = httpRequestOf<RoutedRequest>(context);
     const principal = request[PRINCIPAL];
     const target = request.params?.userId ?? '';
     if (principal && (target === 'me' || normalizeEmail(target) === principal.email)) return true;

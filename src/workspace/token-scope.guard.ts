@@ -7,6 +7,7 @@ import { tokenScopes } from '../sessions/bearer-token.service.js';
 import { PRINCIPAL, Principal } from '../sessions/principal.js';
 import { ProtectedResources } from '../sessions/protected-resources.js';
 import { REQUIRED_SCOPES, ScopeNeed, scopesToRequest, unmetNeeds } from '../common/google-scopes.js';
+import { httpRequestOf } from '../common/http-request-of.js';
 
 const SCOPE_NEEDS = 'workspace:scopeNeeds';
 
@@ -72,7 +73,7 @@ export class TokenScopeGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const needs = declaredNeeds(this.reflector, context);
     if (!needs?.length) throw new Error(`${context.getClass().name}.${context.getHandler().name} declares no @RequiresScope`);
-    const request = context.switchToHttp().getRequest<ScopedRequest>();
+    const request = httpRequestOf<ScopedRequest>(context);
     request[DECLARED_NEEDS] = needs;
     const principal = request[PRINCIPAL];
     if (!principal) throw new Error('TokenScopeGuard runs after the bearer guard');
