@@ -146,7 +146,7 @@ export async function blackBoxBench(opts: { seconds: number; connections: number
     rmSync(profileDir, { recursive: true, force: true });
     mkdirSync(profileDir, { recursive: true });
     const spawnedAt = performance.now();
-    service = await ServiceProcess.start(world.info, { logFile, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-name=gmail-warm.cpuprofile'], unbundled: true });
+    service = await ServiceProcess.start(world.info, { logFile, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-name=gmail-warm.cpuprofile'] });
     const profiled = await world.signIn(service.url, 'profile@example.com');
     const profiledHeaders = { authorization: `Bearer ${profiled.accessToken}` };
     const profiledUrl = targets.gmail.url.replace(/^http:\/\/127\.0\.0\.1:\d+/, service.url);

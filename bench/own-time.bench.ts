@@ -101,7 +101,7 @@ export async function ownTimeBench(opts: { users: number; warmUp: number; steady
     rmSync(profileDir, { recursive: true, force: true });
     mkdirSync(profileDir, { recursive: true });
     const spawnedAt = performance.now();
-    service = await ServiceProcess.start(world.info, { logFile, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-name=sign-in-revoke.cpuprofile'], unbundled: true });
+    service = await ServiceProcess.start(world.info, { logFile, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-name=sign-in-revoke.cpuprofile'] });
     await signInsAndRevokes(world, agent, service.url, 0, opts.steadyAfter, 'warm');
     const window = { fromMs: performance.now() - spawnedAt, toMs: 0 };
     const pairs = Math.min(opts.users, 100);

@@ -13,8 +13,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** The service as production starts it: `npm run bench` compiles src/ next to the bench and bundles it (scripts/bundle-service.mjs). */
 export const SERVICE_MAIN = join(here, '..', 'src', 'main.bundle.mjs');
 /**
- * The same code unbundled, for the CPU profiles only: there every frame keeps its file, so a profile says which
- * package the time is spent in (in the bundle all frames are in one file).
+ * The same code unbundled, for comparing the two (`BENCH_SERVICE_BUILD=unbundled`, the cold-start baseline). The CPU
+ * profiles run the bundle, as production does; bench/profile.ts maps its frames back to their files.
  */
 export const SERVICE_MAIN_UNBUNDLED = join(here, '..', 'src', 'main.js');
 

@@ -1,4 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { SourceMap } from 'node:module';
+import { dirname, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** A function's share of the samples of a CPU profile. */
 export interface Frame {
@@ -8,8 +11,15 @@ export interface Frame {
   selfPercent: number;
 }
 
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+  columnNumber: number;
+}
+
 interface CpuProfile {
-  nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>;
+  nodes: Array<{ id: number; callFrame: CallFrame }>;
   samples: number[];
   timeDeltas: number[];
 }
@@ -21,10 +31,10 @@ export interface Window {
 }
 
 /** The call frames of the samples taken inside the window. */
-function sampledFrames(file: string, window?: Window): Array<CpuProfile['nodes'][number]['callFrame']> {
+function sampledFrames(file: string, window?: Window): CallFrame[] {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
-  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
-  const frames: Array<CpuProfile['nodes'][number]['callFrame']> = [];
+  const byId = new Map(profile.nodes.map((node) => [node.id, { ...node, callFrame: unbundled(node.callFrame) }]));
+  const frames: CallFrame[] = [];
   let atUs = 0;
   profile.samples.forEach((id, i) => {
     atUs += profile.timeDeltas[i] ?? 0;
@@ -35,7 +45,33 @@ function sampledFrames(file: string, window?: Window): Array<CpuProfile['nodes']
   return frames;
 }
 
-/** Where a frame lives, shortened: the package under node_modules, or the path below the build folder. */
+/** The source maps of the bundles a profile ran, by URL, read once each (undefined: the bundle has none). */
+const bundleMaps = new Map<string, SourceMap | undefined>();
+
+/**
+ * A frame of the production bundle mapped back to the file it was bundled from, through the bundle's source map
+ * (node's own reader), so that a profile of the service as production runs it still says which package and which of
+ * our files the time went to. Profiles of the unbundled build hid what only the bundle costs (BENCHMARKS.md,
+ * "Afternoon of 2026-12-03"). Frames of other files come back as they are.
+ */
+function unbundled(frame: CallFrame): CallFrame {
+  if (!frame.url.endsWith('.bundle.mjs')) return frame;
+  if (!bundleMaps.has(frame.url)) bundleMaps.set(frame.url, readMap(frame.url));
+  const entry = bundleMaps.get(frame.url)?.findEntry(frame.lineNumber, frame.columnNumber);
+  if (!entry || !('originalSource' in entry)) return frame;
+  const bundle = fileURLToPath(frame.url);
+  return { ...frame, url: resolve(dirname(bundle), entry.originalSource), lineNumber: entry.originalLine, columnNumber: entry.originalColumn };
+}
+
+function readMap(url: string): SourceMap | undefined {
+  try {
+    return new SourceMap(JSON.parse(readFileSync(`${fileURLToPath(url)}.map`, 'utf8')));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where a frame lives, shortened: the package under node_modules, or the path below the build folder or the project. */
 function place(url: string): string {
   if (!url) return '(native)';
   const nm = url.lastIndexOf('node_modules/');
@@ -44,7 +80,9 @@ function place(url: string): string {
     return rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}/${rest.slice(2).join('/')}` : rest.join('/');
   }
   const build = url.indexOf('.local-build/');
-  return build >= 0 ? url.slice(build + '.local-build/'.length) : url.replace(/^file:\/\//, '');
+  if (build >= 0) return url.slice(build + '.local-build/'.length);
+  const path = url.replace(/^file:\/\//, '');
+  return path.startsWith('/') ? relative(process.cwd(), path) : path;
 }
 
 /** The `n` functions with the most self time in a .cpuprofile (idle and GC listed as the profile names them). */

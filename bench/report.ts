@@ -32,7 +32,7 @@ export function figuresMarkdown(r: BlackBoxResults): string {
     '',
     `S3 requests received by the S3 server during the warm service runs: **${r.s3RequestsDuringWarmRuns}** (target 0; by target and kind: ${JSON.stringify(r.s3RequestsByTarget)}).`,
     '',
-    `CPU profile of a fresh service process under the warm Gmail load (the figures below count only the samples taken during the load, not the boot): [${r.profile.file}](${r.profile.file}) (open it in https://www.speedscope.app or Chrome DevTools > Performance).`,
+    `CPU profile of a fresh service process (the bundle, as production runs it; frames mapped back to their files through its source map) under the warm Gmail load (the figures below count only the samples taken during the load, not the boot): [${r.profile.file}](${r.profile.file}) (open it in https://www.speedscope.app or Chrome DevTools > Performance).`,
     '',
     'Self time by package:',
     '',
