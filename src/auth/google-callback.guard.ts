@@ -5,6 +5,7 @@ import { BadRequestError } from '../common/domain-error.js';
 import { flowCookiesOf, mapFailure, mapPassportError, redirectCapture, type SignInStep } from './google-sign-in.js';
 import { GoogleOAuthStrategy, type GoogleIdentity } from './google.strategy.js';
 import type { SignInFlow } from './sign-in-flow.store.js';
+import { httpRequestOf } from '../common/http-request-of.js';
 
 /** Where the guard leaves the callback's outcome for the handler. */
 const SIGN_IN_STEP = Symbol('signInStep');
@@ -33,7 +34,7 @@ export class GoogleCallbackGuard extends AuthGuard() {
   }
 
   override async canActivate(context: ExecutionContext): Promise<boolean> {
-    const req = context.switchToHttp().getRequest<CallbackRequest>();
+    const req = httpRequestOf<CallbackRequest>(context);
     const query = (req.query ?? {}) as Record<string, unknown>;
     if (typeof query.code !== 'string' && typeof query.error !== 'string') {
       throw new BadRequestError('The callback needs "code" and "state" from Google. Start the sign-in at /auth/google.', 'code_missing');
@@ -53,7 +54,7 @@ export class GoogleCallbackGuard extends AuthGuard() {
   }
 
   getResponse<T = unknown>(context: ExecutionContext): T {
-    const req = context.switchToHttp().getRequest<CallbackRequest>();
+    const req = httpRequestOf<CallbackRequest>(context);
     const onRedirect = (req as unknown as { [k: symbol]: (step: SignInStep) => void })[REDIRECTED];
     return redirectCapture(req as never, onRedirect) as T;
   }
@@ -61,7 +62,7 @@ export class GoogleCallbackGuard extends AuthGuard() {
   override handleRequest<T = GoogleIdentity>(err: unknown, user: unknown, info: unknown, context: ExecutionContext): T {
     if (err) throw mapPassportError(err);
     if (!user) throw mapFailure(info);
-    const req = context.switchToHttp().getRequest<CallbackRequest>();
+    const req = httpRequestOf<CallbackRequest>(context);
     const flow = (info as { state?: SignInFlow } | undefined)?.state ?? { retried: false };
     req[SIGN_IN_STEP] = { kind: 'signed-in', identity: user as GoogleIdentity, flow, cookies: flowCookiesOf(req as never) };
     return user as T;

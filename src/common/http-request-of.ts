@@ -2,6 +2,8 @@ import type { ExecutionContext } from '@nestjs/common';
 
 /**
  * The HTTP request a guard or a parameter decorator runs for: what `context.switchToHttp().getRequest()` returns.
+ * Every guard and the principal decorator read it this way; the exception filters, which also need the reply and run
+ * only on errors, keep `switchToHttp()`.
  *
  * Why not that call: Nest's switchToHttp() creates three closures and copies them onto the context every time it is
  * called, and an authenticated request passes through it three or four times (bearer guard, user isolation, scope
