@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { hammer, median, sequential, type LoadFigures } from './load.js';
+import { measureCallPhases, type CallPhases } from './call-phases.js';
 import { BareProcess, ServiceProcess, WorldProcess } from './processes.js';
 import { selfByPackage, topFrames, type Frame } from './profile.js';
 import { JWT_SECRET } from '../test/support/harness.js';
@@ -28,6 +29,8 @@ export interface BlackBoxResults {
     proxyAddedMs: number;
     target: number;
     met: boolean;
+    /** Where one call's time goes (call-phases.ts), in the service and in the bare proxy. */
+    phases: { service: CallPhases; proxy: CallPhases };
   };
   s3RequestsDuringWarmRuns: number;
   /** Per service target: the S3 requests seen during its runs, by method and key folder. */
@@ -55,16 +58,20 @@ export async function blackBoxBench(opts: { seconds: number; connections: number
   try {
     service = await ServiceProcess.start(world.info, { logFile });
     const user = await world.signIn(service.url, 'bench@example.com');
-    const claims = JSON.parse(Buffer.from(user.accessToken.split('.')[1], 'base64url').toString()) as { aud: string; iss: string; sub: string };
     const directGmail = `${world.info.google.urls.apiRoot}${GMAIL_QUERY}`;
-    bare = await BareProcess.start({
-      JWT_SECRET,
-      JWT_ISSUER: claims.iss,
-      JWT_AUDIENCE: claims.aud,
-      BENCH_SESSIONS: JSON.stringify([[user.sessionId, { email: claims.sub }]]),
-      BENCH_PROXY_UPSTREAM: directGmail,
-      BENCH_PROXY_GOOGLE_TOKEN: user.googleToken,
-    });
+    // The bare servers check the bearers of `signedIn` (a user signed in to the service) the way the service does.
+    const bareEnv = (signedIn: typeof user) => {
+      const claims = JSON.parse(Buffer.from(signedIn.accessToken.split('.')[1], 'base64url').toString()) as { aud: string; iss: string; sub: string };
+      return {
+        JWT_SECRET,
+        JWT_ISSUER: claims.iss,
+        JWT_AUDIENCE: claims.aud,
+        BENCH_SESSIONS: JSON.stringify([[signedIn.sessionId, { email: claims.sub }]]),
+        BENCH_PROXY_UPSTREAM: directGmail,
+        BENCH_PROXY_GOOGLE_TOKEN: signedIn.googleToken,
+      };
+    };
+    bare = await BareProcess.start(bareEnv(user));
     framework = await BareProcess.framework();
     const bearer = { authorization: `Bearer ${user.accessToken}` };
     const google = { authorization: `Bearer ${user.googleToken}` };
@@ -140,6 +147,9 @@ export async function blackBoxBench(opts: { seconds: number; connections: number
     const addedMsMedian = median(oneConnection.map((r) => r.service - r.direct));
     await service.stop();
     service = undefined;
+    const servicePath = new URL(targets.gmail.url).pathname + new URL(targets.gmail.url).search;
+    const phases = await measureCallPhases({ world, logFile, outDir: opts.outDir, seconds: Math.max(2, opts.seconds / 2), bareEnv, servicePath });
+    console.log(`one connection, phases (p50, ms): service ${JSON.stringify(phases.service)}, bare proxy ${JSON.stringify(phases.proxy)}`);
 
     // The CPU profile: a fresh service process under the Workspace load only, so its frames are that load's.
     const profileDir = join(opts.outDir, 'profile');
@@ -185,6 +195,7 @@ export async function blackBoxBench(opts: { seconds: number; connections: number
         proxyAddedMs: Math.min(...oneConnection.map((r) => r.proxy)) - directP50,
         target: oneConnectionTarget,
         met: serviceP50 - directP50 <= oneConnectionTarget,
+        phases,
       },
       s3RequestsDuringWarmRuns: s3Requests,
       s3RequestsByTarget: s3ByTarget,

@@ -99,8 +99,9 @@ export class BareProcess<P = BarePorts> {
     readonly ports: P,
   ) {}
 
-  static async start(env: Record<string, string>): Promise<BareProcess> {
-    return BareProcess.fork<BarePorts>('bare.process.js', env);
+  /** `nodeArgs`: extra node options for the process (the call-phase preload); by default this process's own. */
+  static async start(env: Record<string, string>, nodeArgs?: string[]): Promise<BareProcess> {
+    return BareProcess.fork<BarePorts>('bare.process.js', env, nodeArgs);
   }
 
   /** NestJS on Fastify with one empty controller: what the framework itself costs. */
@@ -108,9 +109,15 @@ export class BareProcess<P = BarePorts> {
     return BareProcess.fork<{ framework: number }>('framework.process.js', {});
   }
 
-  private static async fork<P>(file: string, env: Record<string, string>): Promise<BareProcess<P>> {
-    const child = fork(join(here, file), [], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  private static async fork<P>(file: string, env: Record<string, string>, nodeArgs?: string[]): Promise<BareProcess<P>> {
+    const execArgv = nodeArgs && [...process.execArgv, ...nodeArgs];
+    const child = fork(join(here, file), [], { env: { PATH: process.env.PATH ?? '', ...env }, execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     return new BareProcess<P>(child, await ready<P>(child, `the baseline process ${file}`));
+  }
+
+  /** The process id (the benchmark signals the call-phase preload with it). */
+  get pid(): number {
+    return this.child.pid as number;
   }
 
   async stop(): Promise<void> {
@@ -146,6 +153,11 @@ export class ServiceProcess {
       await new Promise((r) => setTimeout(r, 50));
     }
     return new ServiceProcess(child, url);
+  }
+
+  /** The process id (the benchmark signals the call-phase preload with it). */
+  get pid(): number {
+    return this.child.pid as number;
   }
 
   /** SIGTERM, and waits for the exit (a --cpu-prof profile is written then). */

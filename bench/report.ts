@@ -30,6 +30,7 @@ export function figuresMarkdown(r: BlackBoxResults): string {
     '',
     `One connection, warm Gmail list: direct p50 ${r.oneConnection.directP50.toFixed(3)} ms, through the service p50 ${r.oneConnection.serviceP50.toFixed(3)} ms: **${r.oneConnection.addedMs.toFixed(3)} ms added** (best rounds; median of the per-round differences ${r.oneConnection.addedMsMedian.toFixed(3)} ms); target ≤ ${r.oneConnection.target} ms: ${r.oneConnection.met ? 'met' : '**not met**'}. The bare proxy adds ${r.oneConnection.proxyAddedMs.toFixed(3)} ms (best rounds): the floor on this machine.`,
     '',
+    ...phasesMarkdown(r.oneConnection.phases),
     `S3 requests received by the S3 server during the warm service runs: **${r.s3RequestsDuringWarmRuns}** (target 0; by target and kind: ${JSON.stringify(r.s3RequestsByTarget)}).`,
     '',
     `CPU profile of a fresh service process (the bundle, as production runs it; frames mapped back to their files through its source map) under the warm Gmail load (the figures below count only the samples taken during the load, not the boot): [${r.profile.file}](${r.profile.file}) (open it in https://www.speedscope.app or Chrome DevTools > Performance).`,
@@ -47,6 +48,26 @@ export function figuresMarkdown(r: BlackBoxResults): string {
     ...r.profile.topFrames.map((f) => `| \`${f.name}\` | ${f.selfPercent} |`),
   ];
   return lines.join('\n');
+}
+
+const us = (ms: number) => `${Math.round(ms * 1000)} µs`;
+
+/** Where one call's time goes, the service beside the bare proxy (absent from results written before it existed). */
+function phasesMarkdown(phases?: BlackBoxResults['oneConnection']['phases']): string[] {
+  if (!phases) return [];
+  const { service: s, proxy: p } = phases;
+  const row = (what: string, key: Exclude<keyof typeof s, 'requests'>) => `| ${what} | ${us(s[key])} | ${us(p[key])} | ${us(s[key] - p[key])} |`;
+  return [
+    `Where one warm call's time goes, one request at a time (medians of ${s.requests} and ${p.requests} requests; fresh processes timed from outside the code by node:http's diagnostics channels, bench/call-phases.preload.ts):`,
+    '',
+    '| phase (p50) | service | bare proxy | service − proxy |',
+    '|---|---|---|---|',
+    row('request in → Google request sent (routing, bearer check, the handler, the googleapis client and its fetch)', 'beforeUpstream'),
+    row("Google request sent → Google's answer complete (the emulator and both sockets)", 'upstream'),
+    row("Google's answer complete → reply handed to node:http (`res.end`: the client's response handling, serialising)", 'afterUpstream'),
+    row('`res.end` → reply written (`finish`)', 'writing'),
+    '',
+  ];
 }
 
 /** Puts the figures between the markers of BENCHMARKS.md, keeping the hand-written text around them. */
@@ -67,6 +88,7 @@ export function printSummary(r: BlackBoxResults): void {
   for (const [name, x] of Object.entries(r.context ?? {})) console.log(`context ${name}: best ${r2(x.best)}, median ${r2(x.median)}`);
   const o = r.oneConnection;
   console.log(`one connection: ${o.addedMs.toFixed(3)} ms added at p50 (direct ${o.directP50.toFixed(3)}, service ${o.serviceP50.toFixed(3)}; target ≤ ${o.target}: ${o.met ? 'met' : 'NOT MET'}); the bare proxy adds ${o.proxyAddedMs.toFixed(3)} ms`);
+  if (o.phases) console.log(`one connection, phases p50 (service / bare proxy): before Google ${us(o.phases.service.beforeUpstream)} / ${us(o.phases.proxy.beforeUpstream)}, Google ${us(o.phases.service.upstream)} / ${us(o.phases.proxy.upstream)}, after ${us(o.phases.service.afterUpstream)} / ${us(o.phases.proxy.afterUpstream)}, writing ${us(o.phases.service.writing)} / ${us(o.phases.proxy.writing)}`);
   console.log(`S3 requests during the warm runs: ${r.s3RequestsDuringWarmRuns} (${JSON.stringify(r.s3RequestsByTarget)})`);
   console.log(`profile: ${r.profile.file}`);
   for (const f of r.profile.byPackage.slice(0, 8)) console.log(`  ${String(f.selfPercent).padStart(5)}%  ${f.name}`);
