@@ -148,7 +148,7 @@ export async function blackBoxBench(opts: { seconds: number; connections: number
     await service.stop();
     service = undefined;
     const servicePath = new URL(targets.gmail.url).pathname + new URL(targets.gmail.url).search;
-    const phases = await measureCallPhases({ world, logFile, outDir: opts.outDir, seconds: Math.max(2, opts.seconds / 2), bareEnv, servicePath });
+    const phases = await measureCallPhases({ world, logFile, seconds: Math.max(2, opts.seconds / 2), bareEnv, servicePath });
     console.log(`one connection, phases (p50, ms): service ${JSON.stringify(phases.service)}, bare proxy ${JSON.stringify(phases.proxy)}`);
 
     // The CPU profile: a fresh service process under the Workspace load only, so its frames are that load's.

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { sequential } from './load.js';
@@ -10,7 +11,10 @@ export interface CallPhases {
   requests: number;
   /** Request in (headers parsed) until the upstream request is handed to node:http (`end`). */
   beforeUpstream: number;
-  /** Upstream request sent until its answer is complete: the Google emulator's time plus both sockets. */
+  /**
+   * Upstream request handed over until its answer is complete: the Google emulator's time, both sockets, and the
+   * HTTP client's own work in between (sending the request, handling the answer's head).
+   */
   upstream: number;
   /** Upstream answer complete until the reply is handed to node:http (`res.end`). */
   afterUpstream: number;
@@ -29,7 +33,6 @@ const PRELOAD = ['--import', pathToFileURL(join(here, 'call-phases.preload.js'))
 export async function measureCallPhases(opts: {
   world: WorldProcess;
   logFile: string;
-  outDir: string;
   seconds: number;
   /** The bare proxy's environment for a user signed in to the service under test. */
   bareEnv: (user: BenchUser) => Record<string, string>;
@@ -37,7 +40,8 @@ export async function measureCallPhases(opts: {
   servicePath: string;
 }): Promise<{ service: CallPhases; proxy: CallPhases }> {
   const upstream = new URL(opts.world.info.google.urls.apiRoot).host;
-  const file = (who: string) => join(opts.outDir, `.call-phases-${who}.json`);
+  const dir = mkdtempSync(join(tmpdir(), 'call-phases-'));
+  const file = (who: string) => join(dir, `${who}.json`);
   const service = await ServiceProcess.start(opts.world.info, { logFile: opts.logFile, nodeArgs: PRELOAD, env: { BENCH_PHASES_UPSTREAM: upstream, BENCH_PHASES_FILE: file('service') } });
   let bare: BareProcess | undefined;
   try {
@@ -64,6 +68,7 @@ export async function measureCallPhases(opts: {
   } finally {
     await service.stop();
     await bare?.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

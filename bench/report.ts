@@ -63,7 +63,7 @@ function phasesMarkdown(phases?: BlackBoxResults['oneConnection']['phases']): st
     '| phase (p50) | service | bare proxy | service − proxy |',
     '|---|---|---|---|',
     row('request in → Google request sent (routing, bearer check, the handler, the googleapis client and its fetch)', 'beforeUpstream'),
-    row("Google request sent → Google's answer complete (the emulator and both sockets)", 'upstream'),
+    row("Google request sent → Google's answer complete (the emulator, both sockets, and the HTTP client's own work on the request's sending and the answer's head)", 'upstream'),
     row("Google's answer complete → reply handed to node:http (`res.end`: the client's response handling, serialising)", 'afterUpstream'),
     row('`res.end` → reply written (`finish`)', 'writing'),
     '',
