@@ -60,7 +60,10 @@ export async function measureCallPhases(opts: {
       for (const run of runs) {
         const load = await sequential(run.url, bearer, opts.seconds);
         if (load.failures) throw new Error(`call phases: ${load.failures} failed requests through the ${run.who}`);
-        run.rounds.push(await readPhases(run.pid, file(run.who)));
+        const phases = await readPhases(run.pid, file(run.who));
+        // No timed request means the marks never matched (another upstream host, a changed node:http): say so, not NaN.
+        if (!phases.requests) throw new Error(`call phases: no request through the ${run.who} was timed (upstream ${upstream})`);
+        run.rounds.push(phases);
       }
     }
     const quieter = (rounds: CallPhases[]) => rounds.reduce((a, b) => (total(b) < total(a) ? b : a));
