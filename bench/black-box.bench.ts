@@ -29,8 +29,8 @@ export interface BlackBoxResults {
     proxyAddedMs: number;
     target: number;
     met: boolean;
-    /** Where one call's time goes (call-phases.ts), in the service and in the bare proxy. */
-    phases: { service: CallPhases; proxy: CallPhases };
+    /** Where one call's time goes (call-phases.ts), in the service and in the bare proxy; absent in runs before it. */
+    phases?: { service: CallPhases; proxy: CallPhases };
   };
   s3RequestsDuringWarmRuns: number;
   /** Per service target: the S3 requests seen during its runs, by method and key folder. */
@@ -41,6 +41,8 @@ export interface BlackBoxResults {
 type TargetName = 'hello' | 'headers' | 'framework' | 'bearer' | 'health' | 'session' | 'direct' | 'proxy' | 'gmail';
 
 const GMAIL_QUERY = 'gmail/v1/users/me/messages?maxResults=5';
+/** The same list through the service. */
+const GMAIL_PATH = `/v1/users/me/${GMAIL_QUERY.replace('gmail/v1/users/me/messages', 'gmail/messages')}`;
 
 /**
  * The black-box benchmark: the built service in its own process, S3 and the Google emulator in another, the bare
@@ -84,7 +86,7 @@ export async function blackBoxBench(opts: { seconds: number; connections: number
       session: { what: 'service GET /auth/session with a bearer', url: `${service.url}/auth/session`, headers: bearer, service: true },
       direct: { what: 'Google emulator Gmail list, called directly', url: directGmail, headers: google, service: false },
       proxy: { what: 'bare node:http: bearer verified + the Gmail list fetched from the emulator (keep-alive agent, JSON parsed and sent on)', url: `http://127.0.0.1:${bare.ports.proxy}/`, headers: bearer, service: false },
-      gmail: { what: 'service GET /v1/users/me/gmail/messages, warm', url: `${service.url}/v1/users/me/${GMAIL_QUERY.replace('gmail/v1/users/me/messages', 'gmail/messages')}`, headers: bearer, service: true },
+      gmail: { what: 'service GET /v1/users/me/gmail/messages, warm', url: `${service.url}${GMAIL_PATH}`, headers: bearer, service: true },
     };
     const names = Object.keys(targets) as TargetName[];
 
@@ -147,8 +149,7 @@ export async function blackBoxBench(opts: { seconds: number; connections: number
     const addedMsMedian = median(oneConnection.map((r) => r.service - r.direct));
     await service.stop();
     service = undefined;
-    const servicePath = new URL(targets.gmail.url).pathname + new URL(targets.gmail.url).search;
-    const phases = await measureCallPhases({ world, logFile, seconds: Math.max(2, opts.seconds / 2), bareEnv, servicePath });
+    const phases = await measureCallPhases({ world, logFile, seconds: Math.max(2, opts.seconds / 2), bareEnv, servicePath: GMAIL_PATH });
     console.log(`one connection, phases (p50, ms): service ${JSON.stringify(phases.service)}, bare proxy ${JSON.stringify(phases.proxy)}`);
 
     // The CPU profile: a fresh service process under the Workspace load only, so its frames are that load's.

@@ -6,6 +6,7 @@
 import { subscribe } from 'node:diagnostics_channel';
 import { writeFileSync } from 'node:fs';
 import { ClientRequest, ServerResponse } from 'node:http';
+import { median } from './median.js';
 
 /** `host:port` of the upstream whose request is timed (the Google emulator); other client requests (S3) are not. */
 const upstream = process.env.BENCH_PHASES_UPSTREAM ?? '';
@@ -48,11 +49,6 @@ subscribe('http.server.response.finish', () => {
   if (m?.sent === undefined || m.answered === undefined || m.replied === undefined) return;
   rows.push([m.sent - m.in, m.answered - m.sent, m.replied - m.answered, performance.now() - m.replied]);
 });
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length ? sorted[Math.floor(sorted.length / 2)] : NaN;
-};
 
 // Each SIGUSR2 writes the medians of the requests since the previous one and starts a new window.
 process.on('SIGUSR2', () => {

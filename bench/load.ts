@@ -1,6 +1,8 @@
 import autocannon from 'autocannon';
 import { Agent, request } from 'node:http';
 
+export { median } from './median.js';
+
 /** One autocannon run against one target. */
 export interface LoadFigures {
   /** Mean requests per second over the run. */
@@ -48,11 +50,4 @@ export async function sequential(url: string, headers: Record<string, string>, s
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
   return { p50: at(0.5), p90: at(0.9), requests: latencies.length, failures };
-}
-
-/** The median of some numbers. */
-export function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
