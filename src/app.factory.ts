@@ -40,7 +40,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   const { logger: pino, requests: requestLog } = createPinoLogger({ level: config.logLevel, pretty: options.prettyLogs, destination: options.logDestination });
   /** The one log line per request (also for the bad URLs Fastify answers before any hook). */
   const requestLine = (req: FastifyRequest, route: string, status: number, ms?: number) =>
-    requestLog.info({ reqId: req.id, method: req.method, route, path: loggablePath(req.url), status, ms, ip: req.ip }, 'request');
+    requestLog.write({ reqId: req.id, method: req.method, route, path: loggablePath(req.url), status, ms, ip: req.ip });
   // The security headers are the same on every answer: computed by helmet once, set in one call per request.
   const headers = securityHeaders();
   const liveness = new LivenessProbe(headers);

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { isoTime } from '../common/iso-time.js';
 import { AuditLog } from '../observability/audit-log.js';
 import { AppConfig } from '../config/app-config.js';
 import { CredentialsService } from '../credentials/credentials.service.js';
@@ -90,10 +91,10 @@ export class AuthService {
     return {
       email: principal.email,
       session_id: principal.session.sessionId,
-      issued_at: new Date(principal.claims.iat * 1000).toISOString(),
-      expires_at: new Date(principal.claims.exp * 1000).toISOString(),
+      issued_at: isoTime(principal.claims.iat * 1000),
+      expires_at: isoTime(principal.claims.exp * 1000),
       scopes: stored?.scopes ?? [],
-      google: { expires_at: stored?.expiry?.toISOString() ?? null, has_refresh_token: Boolean(stored?.refreshToken) },
+      google: { expires_at: stored?.expiry ? isoTime(stored.expiry.getTime()) : null, has_refresh_token: Boolean(stored?.refreshToken) },
     };
   }
 

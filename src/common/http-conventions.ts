@@ -68,8 +68,10 @@ export function allowedMethods(request: FastifyRequest): string[] | undefined {
 }
 
 function mediaTypeProblem(request: FastifyRequest): DomainError | undefined {
+  // The cheap checks first: `routeOptions` builds a new object on every read, and most requests are GETs without a body.
+  if (!BODY_METHODS.has(request.method) || !hasBody(request)) return undefined;
   const route = request.routeOptions.url;
-  if (!route || !BODY_METHODS.has(request.method) || !hasBody(request)) return undefined;
+  if (!route) return undefined;
   const type = String(request.headers['content-type'] ?? '');
   if (JSON_TYPE.test(type)) return undefined;
   if (FORM_ROUTES.has(route)) {

@@ -1,5 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import pino, { DestinationStream, Logger } from 'pino';
+import { isoTimeOncePerMs, RequestLog } from './request-log.js';
 
 /** Fields that must never reach a log line, wherever they appear. */
 const REDACT = [
@@ -42,21 +43,6 @@ const SECRET_PARAMS = /^(code|state|token|access_token|refresh_token|id_token|cl
 const LOG_BATCH_BYTES = 4096;
 const LOG_FLUSH_MS = 100;
 
-let lastMs = 0;
-let lastTime = '';
-/**
- * pino's ISO-8601 `time` field, formatted once per millisecond: a busy replica writes several lines in the same
- * millisecond, and `toISOString` on each was 5% of GET /health/live's CPU (npm run bench).
- */
-function isoTimeOncePerMs(): string {
-  const now = Date.now();
-  if (now !== lastMs) {
-    lastMs = now;
-    lastTime = `,"time":"${new Date(now).toISOString()}"`;
-  }
-  return lastTime;
-}
-
 /** The service's loggers: `logger` for everything, `requests` for the one line per request. */
 export interface ServiceLoggers {
   logger: Logger;
@@ -66,7 +52,7 @@ export interface ServiceLoggers {
    * request id that is ours or matched `[\w.:-]{1,128}`), so nothing in it can carry a header or a body. Redaction's
    * walk over the wildcard paths was 7% of the service's CPU under GET /health/live (npm run bench).
    */
-  requests: Logger;
+  requests: RequestLog;
 }
 
 /**
@@ -82,10 +68,8 @@ export function createPinoLogger(opts: { level: string; pretty?: boolean; destin
     (opts.pretty
       ? pino.transport({ target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } })
       : pino.destination({ dest: 1, sync: false, minLength: LOG_BATCH_BYTES, periodicFlush: LOG_FLUSH_MS }));
-  return {
-    logger: pino({ ...common, redact: { paths: REDACT, censor: '[redacted]' } }, destination),
-    requests: pino(common, destination),
-  };
+  const logger = pino({ ...common, redact: { paths: REDACT, censor: '[redacted]' } }, destination);
+  return { logger, requests: new RequestLog(destination, () => logger.isLevelEnabled('info')) };
 }
 
 /** A request path for the log: secret and personal query values replaced (SECRET_PARAMS), so codes, tokens and searches never land in logs. */

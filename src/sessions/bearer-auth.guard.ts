@@ -40,6 +40,12 @@ export function authorizationHeaderProblem(header: unknown): string | undefined 
  */
 @Injectable()
 export class BearerAuthGuard implements CanActivate {
+  /**
+   * Whether a route is @Public(), by controller class and handler: fixed once the application is built, and reading
+   * it through the Reflector on every call was about 1% of GET /auth/session's CPU (issue 14, target 1).
+   */
+  private readonly publicRoutes = new WeakMap<object, WeakMap<object, boolean>>();
+
   constructor(
     private readonly reflector: Reflector,
     private readonly tokens: BearerTokenService,
@@ -48,7 +54,7 @@ export class BearerAuthGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
+    if (this.isPublic(context.getClass(), context.getHandler())) return true;
     const request = httpRequestOf<GuardedRequest>(context);
     // RFC 9728: every 401 tells an OAuth client where to learn how to get a token for this route's resource.
     const resource = this.resources.forRoute(request.routeOptions?.url);
@@ -77,6 +83,17 @@ export class BearerAuthGuard implements CanActivate {
     }
     request[PRINCIPAL] = { email: session.email, session, claims };
     return true;
+  }
+
+  private isPublic(controller: object, handler: object): boolean {
+    let handlers = this.publicRoutes.get(controller);
+    if (!handlers) this.publicRoutes.set(controller, (handlers = new WeakMap()));
+    let isPublic = handlers.get(handler);
+    if (isPublic === undefined) {
+      isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [handler as never, controller as never]) === true;
+      handlers.set(handler, isPublic);
+    }
+    return isPublic;
   }
 }
 
