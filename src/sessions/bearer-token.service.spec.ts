@@ -66,4 +66,30 @@ describe('BearerTokenService verified-claims cache', () => {
     const forged = await theirs.issue(session('alice@example.com', 'sid-alice'));
     expect(ours.verify(forged.accessToken)).toBeUndefined();
   });
+
+  it('refuses a cached token once it has expired, and verifies it again while it lives', async () => {
+    const tokens = service();
+    const short = { email: 'alice@example.com', sessionId: 'sid-alice', expiresAtMs: Date.now() + 2_000 } as Session;
+    const { accessToken } = await tokens.issue(short);
+    const now = Date.now();
+    expect(tokens.verify(accessToken)?.sid).toBe('sid-alice');
+    expect(tokens.verify(accessToken)?.sid).toBe('sid-alice'); // answered from the recent tokens
+    const realNow = Date.now;
+    Date.now = () => now + 3_000; // the token's exp is now + 2 s, in whole seconds
+    try {
+      expect(tokens.verify(accessToken)).toBeUndefined();
+      expect(tokens.verify(accessToken)).toBeUndefined();
+    } finally {
+      Date.now = realNow;
+    }
+  });
+
+  it('keeps each token to its own claims when more tokens are in use than it remembers by their text', async () => {
+    const tokens = service();
+    const issued = await Promise.all(Array.from({ length: 1_100 }, (_, i) => tokens.issue(session(`u${i}@example.com`, `sid-${i}`))));
+    for (let round = 0; round < 2; round++) {
+      issued.forEach(({ accessToken }, i) => expect(tokens.verify(accessToken)?.sid).toBe(`sid-${i}`));
+    }
+    expect(tokens.verify(resigned(issued[5].accessToken))).toBeUndefined();
+  });
 });
