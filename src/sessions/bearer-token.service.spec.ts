@@ -73,7 +73,7 @@ describe('BearerTokenService verified-claims cache', () => {
     const { accessToken } = await tokens.issue(short);
     const now = Date.now();
     expect(tokens.verify(accessToken)?.sid).toBe('sid-alice');
-    expect(tokens.verify(accessToken)?.sid).toBe('sid-alice'); // answered from the cache
+    expect(tokens.verify(accessToken)?.sid).toBe('sid-alice'); // answered from the recent tokens
     const realNow = Date.now;
     Date.now = () => now + 3_000; // the token's exp is now + 2 s, in whole seconds
     try {
@@ -84,7 +84,7 @@ describe('BearerTokenService verified-claims cache', () => {
     }
   });
 
-  it('keeps each of many users\' tokens to its own claims, on the first verification and from the cache', async () => {
+  it('keeps each token to its own claims when more tokens are in use than it remembers by their text', async () => {
     const tokens = service();
     const issued = await Promise.all(Array.from({ length: 1_100 }, (_, i) => tokens.issue(session(`u${i}@example.com`, `sid-${i}`))));
     for (let round = 0; round < 2; round++) {
