@@ -1,6 +1,8 @@
 // Loaded into the service process by the sessions benchmark (`node --expose-gc --import memory-probe.js main.js`):
 // answers "memory" over the IPC channel with process.memoryUsage() after a full garbage collection, so the figures
 // are what the service really holds, not garbage not yet collected. The service's own code is not changed.
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
 
@@ -42,7 +44,36 @@ function reading() {
   };
 }
 
+// A CPU profile of a stretch the bench chooses (the side-by-side rounds), taken in the process through the inspector:
+// --cpu-prof could only cover the whole life, where the 100,000 first requests would drown the stretch that matters.
+let profiler: Session | undefined;
+
+async function startProfile(): Promise<void> {
+  profiler = new Session();
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  // 100 µs rather than the default 1 ms: a request costs 70-100 µs here, and the gaps looked for are ~10 µs of it.
+  await profiler.post('Profiler.setSamplingInterval', { interval: 100 });
+  await profiler.post('Profiler.start');
+}
+
+async function stopProfile(file: string): Promise<void> {
+  if (!profiler) throw new Error('no profile was started');
+  const { profile } = await profiler.post('Profiler.stop');
+  profiler.disconnect();
+  profiler = undefined;
+  writeFileSync(file, JSON.stringify(profile));
+}
+
 process.on('message', (m: unknown) => {
+  if (m === 'profile start' || (typeof m === 'object' && m !== null && 'profileTo' in m)) {
+    const file = m === 'profile start' ? undefined : String((m as { profileTo: unknown }).profileTo);
+    (file === undefined ? startProfile() : stopProfile(file)).then(
+      () => process.send?.({ profiling: file === undefined ? 'started' : 'written' }),
+      (e: Error) => process.send?.({ profiling: 'failed', error: e.message }),
+    );
+    return;
+  }
   // "memory without gc": what the process holds as it is, so a wait for it to settle does not force the collections
   // that would settle it.
   if (m === 'memory without gc') {

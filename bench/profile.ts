@@ -32,17 +32,40 @@ export interface Window {
 
 /** The call frames of the samples taken inside the window. */
 function sampledFrames(file: string, window?: Window): CallFrame[] {
+  return timedFrames(file, window).map((s) => s.frame);
+}
+
+/** Each sample's call frame with the time it stands for (µs: the gap to the next sample). */
+function timedFrames(file: string, window?: Window): Array<{ frame: CallFrame; micros: number }> {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((node) => [node.id, { ...node, callFrame: unbundled(node.callFrame) }]));
-  const frames: CallFrame[] = [];
+  const out: Array<{ frame: CallFrame; micros: number }> = [];
   let atUs = 0;
   profile.samples.forEach((id, i) => {
     atUs += profile.timeDeltas[i] ?? 0;
     if (window && (atUs / 1000 < window.fromMs || atUs / 1000 > window.toMs)) return;
-    const f = byId.get(id)?.callFrame;
-    if (f) frames.push(f);
+    const frame = byId.get(id)?.callFrame;
+    if (frame) out.push({ frame, micros: profile.timeDeltas[i + 1] ?? 0 });
   });
-  return frames;
+  return out;
+}
+
+/** A function's (or a package's) self time in a profile, µs in all. */
+export type SelfTimes = Map<string, number>;
+
+/**
+ * Self time in µs by function (`by: 'function'`) or by package, idle left out: what two profiles of the same work are
+ * compared by, divided by the requests each served.
+ */
+export function selfMicros(file: string, by: 'function' | 'package'): SelfTimes {
+  const times: SelfTimes = new Map();
+  const keyOf = by === 'function' ? functionKey : packageKey;
+  for (const { frame, micros } of timedFrames(file)) {
+    if (frame.functionName === '(idle)') continue;
+    const key = keyOf(frame);
+    times.set(key, (times.get(key) ?? 0) + micros);
+  }
+  return times;
 }
 
 /** The source maps of the bundles a profile ran, by URL, read once each (undefined: the bundle has none). */
@@ -85,21 +108,25 @@ function place(url: string): string {
   return path.startsWith('/') ? relative(process.cwd(), path) : path;
 }
 
+const functionKey = (f: CallFrame) => `${f.functionName || '(anonymous)'} ${place(f.url)}${f.url ? `:${f.lineNumber + 1}` : ''}`;
+
+function packageKey(f: CallFrame): string {
+  const where = place(f.url);
+  const parts = where.split('/');
+  if (!f.url) return f.functionName || '(native)';
+  if (parts[0].startsWith('@')) return `${parts[0]}/${parts[1]}`;
+  if (where.startsWith('node:')) return 'node internals';
+  return parts.length > 1 && (parts[0] === 'src' || parts[0] === 'emulators') ? `${parts[0]}/${parts[1]}` : parts[0];
+}
+
 /** The `n` functions with the most self time in a .cpuprofile (idle and GC listed as the profile names them). */
 export function topFrames(file: string, n: number, window?: Window): Frame[] {
-  return largestShares(sampledFrames(file, window), n, (f) => `${f.functionName || '(anonymous)'} ${place(f.url)}${f.url ? `:${f.lineNumber + 1}` : ''}`);
+  return largestShares(sampledFrames(file, window), n, functionKey);
 }
 
 /** Self time grouped by package (node_modules) or by our top-level folder, the `n` largest (%). */
 export function selfByPackage(file: string, n: number, window?: Window): Frame[] {
-  return largestShares(sampledFrames(file, window), n, (f) => {
-    const where = place(f.url);
-    const parts = where.split('/');
-    if (!f.url) return f.functionName || '(native)';
-    if (parts[0].startsWith('@')) return `${parts[0]}/${parts[1]}`;
-    if (where.startsWith('node:')) return 'node internals';
-    return parts.length > 1 && (parts[0] === 'src' || parts[0] === 'emulators') ? `${parts[0]}/${parts[1]}` : parts[0];
-  });
+  return largestShares(sampledFrames(file, window), n, packageKey);
 }
 
 /** Samples grouped by `keyOf`, the `n` largest groups with their share of all samples (%). */

@@ -130,6 +130,29 @@ export class ProbedService {
     return this.ask('memory without gc', false);
   }
 
+  /** Starts a CPU profile of the service's main thread (bench/memory-probe.ts). */
+  startProfile(): Promise<void> {
+    return this.askProfiler('profile start', 'started');
+  }
+
+  /** Stops the profile started by startProfile and writes it to `file` (a .cpuprofile). */
+  writeProfile(file: string): Promise<void> {
+    return this.askProfiler({ profileTo: file }, 'written');
+  }
+
+  private askProfiler(message: string | { profileTo: string }, expected: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onMessage = (m: { profiling?: string; error?: string }) => {
+        if (!m.profiling) return;
+        this.child.off('message', onMessage);
+        if (m.profiling === expected) resolve();
+        else reject(new Error(`the service's profiler: ${m.error ?? m.profiling}`));
+      };
+      this.child.on('message', onMessage);
+      this.child.send(message);
+    });
+  }
+
   private ask(message: string, forcedGc: boolean): Promise<MemoryReading> {
     return new Promise((resolve, reject) => {
       const onMessage = (m: { memory?: MemoryReading; forcedGc?: boolean }) => {

@@ -4,6 +4,7 @@ import { type MemoryReading, ProbedService, type SeededWorld } from './seeded-pr
 import type { SeededUser } from './seed.js';
 import { s3Delta } from './cold-start.bench.js';
 import { callWithBearer, eachConcurrently, hammerTokens } from './session-requests.js';
+import { type GapProfile, profileSideBySide } from './side-by-side-profile.js';
 
 /** Target 5's memory and throughput figures (the churn is in session-churn.ts). */
 export interface SessionsMemoryResults {
@@ -34,7 +35,7 @@ export interface SessionsMemoryResults {
      * The judged pair: rounds alternating between this replica (all sessions live) and a second replica holding only
      * the 100 hot sessions (the control), so that both see the same machine. Absent in older results.
      */
-    sideBySide?: { control: MeasuredRound[]; withAll: MeasuredRound[]; ratioBest: number; ratioMedian: number };
+    sideBySide?: { control: MeasuredRound[]; withAll: MeasuredRound[]; ratioBest: number; ratioMedian: number; gapProfile?: GapProfile };
     target: number;
     /** Judged on sideBySide's best rounds when present, else on ratioBest. */
     met: boolean;
@@ -145,7 +146,7 @@ export async function sessionsMemoryBench(
   service: ProbedService,
   world: SeededWorld,
   users: readonly SeededUser[],
-  opts: { connections: number; seconds: number; rounds: number; everyUser: boolean; logFile: string },
+  opts: { connections: number; seconds: number; rounds: number; everyUser: boolean; logFile: string; profileDir: string; repoRoot: string },
 ): Promise<SessionsMemoryResults> {
   const idle = await service.memory();
   console.log(`idle after boot: ${described(idle)}`);
@@ -201,6 +202,9 @@ export async function sessionsMemoryBench(
       ratioBest: bestOf(sideAll).perSecond / bestOf(sideControl).perSecond,
       ratioMedian: median(sideAll.map((r) => r.perSecond)) / median(sideControl.map((r) => r.perSecond)),
     };
+    sideBySide.gapProfile = await profileSideBySide(service, control, hotTokens, { connections: opts.connections, seconds: opts.seconds, dir: opts.profileDir, repoRoot: opts.repoRoot });
+    const g = sideBySide.gapProfile;
+    console.log(`profiled pair: main-thread CPU ${g.profiledMicrosPerRequest.withAll} vs ${g.profiledMicrosPerRequest.control} µs/request; largest differences: ${g.byFunction.slice(0, 5).map((l) => `${l.name} ${l.withAll} vs ${l.control}`).join('; ')}`);
   } finally {
     await control.stop();
   }

@@ -3,6 +3,7 @@ import type { ColdStartResults } from './cold-start.bench.js';
 import type { ChurnResults } from './session-churn.js';
 import type { SessionsBenchResults } from './sessions.bench.js';
 import type { SessionsMemoryResults } from './sessions-memory.bench.js';
+import type { GapLine, GapProfile } from './side-by-side-profile.js';
 import type { MemoryReading } from './seeded-processes.js';
 
 /** When and on what a target was measured. */
@@ -49,6 +50,16 @@ function runLines(r: RunContext): string[] {
   ];
 }
 
+/** The profiled pair of rounds: what the replica holding every session spends per request that the control does not. */
+function gapLine(g: GapProfile, users: number): string {
+  const diff = (ls: GapLine[]) => ls.map((l) => `${l.name.replace(/\|/g, '\\|')} ${l.withAll.toFixed(1)} vs ${l.control.toFixed(1)}`).join('; ');
+  return (
+    `- Where the gap goes: one more round on each replica with both profiled (${g.requests.withAll.toLocaleString('en-US')} and ${g.requests.control.toLocaleString('en-US')} requests; \`${g.files.withAll}\`, \`${g.files.control}\`): ` +
+    `main-thread CPU ${g.profiledMicrosPerRequest.withAll} µs/request with ${n0(users)} live against ${g.profiledMicrosPerRequest.control} for the control. ` +
+    `Largest differences in self time per request (µs, all live vs control), by package: ${diff(g.byPackage)}. By function: ${diff(g.byFunction.slice(0, 8))}.`
+  );
+}
+
 /** Targets 5 and 6 as Markdown: memory, throughput, churn samples, cold starts. */
 export function sessionsMarkdown(stored: StoredSessionsResults): string {
   const lines: string[] = [];
@@ -83,6 +94,7 @@ export function sessionsMarkdown(stored: StoredSessionsResults): string {
       if (s.control.some((x) => x.cpuMicrosPerRequest !== undefined)) {
         lines.push(`- What each side-by-side round cost the service process, with ${n0(r.users)} live: ${spent(s.withAll)}. Control: ${spent(s.control)}.`);
       }
+      if (s.gapProfile) lines.push(gapLine(s.gapProfile, r.users));
     }
     if (t.everyUserOnce) {
       const e = t.everyUserOnce;

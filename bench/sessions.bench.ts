@@ -1,6 +1,6 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { JWT_SECRET } from '../test/support/harness.js';
 import { coldStartBench, type ColdStartResults } from './cold-start.bench.js';
 import { BucketSeeder, prepareBucketDir, seedUsers, TokenMinter } from './seed.js';
@@ -67,7 +67,7 @@ export async function sessionsBench(opts: SessionsBenchOptions): Promise<Session
     if (opts.only !== 'cold-start') {
       const service = await ProbedService.start(world.info, { logFile });
       try {
-        results.memory = await sessionsMemoryBench(service, world, users, { connections: opts.connections, seconds: opts.seconds, rounds: opts.rounds, everyUser: true, logFile });
+        results.memory = await sessionsMemoryBench(service, world, users, { connections: opts.connections, seconds: opts.seconds, rounds: opts.rounds, everyUser: true, logFile, profileDir: join(opts.outDir, 'profile-sessions'), repoRoot: dirname(opts.outDir) });
         results.churn = await sessionChurn(service, world, seeder, minter, users, {
           seconds: opts.churnSeconds,
           maxWarmupSeconds: opts.churnMaxWarmupSeconds,
