@@ -65,15 +65,17 @@ async function stopProfile(file: string): Promise<void> {
   writeFileSync(file, JSON.stringify(profile));
 }
 
+/** Answers a profiler request with `done` once `work` is through, or with the failure. */
+function answerProfiling(work: Promise<void>, done: string): void {
+  work.then(
+    () => process.send?.({ profiling: done }),
+    (e: Error) => process.send?.({ profiling: 'failed', error: e.message }),
+  );
+}
+
 process.on('message', (m: unknown) => {
-  if (m === 'profile start' || (typeof m === 'object' && m !== null && 'profileTo' in m)) {
-    const file = m === 'profile start' ? undefined : String((m as { profileTo: unknown }).profileTo);
-    (file === undefined ? startProfile() : stopProfile(file)).then(
-      () => process.send?.({ profiling: file === undefined ? 'started' : 'written' }),
-      (e: Error) => process.send?.({ profiling: 'failed', error: e.message }),
-    );
-    return;
-  }
+  if (m === 'profile start') return answerProfiling(startProfile(), 'started');
+  if (typeof m === 'object' && m !== null && 'profileTo' in m) return answerProfiling(stopProfile(String(m.profileTo)), 'written');
   // "memory without gc": what the process holds as it is, so a wait for it to settle does not force the collections
   // that would settle it.
   if (m === 'memory without gc') {

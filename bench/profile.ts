@@ -54,18 +54,19 @@ function timedFrames(file: string, window?: Window): Array<{ frame: CallFrame; m
 export type SelfTimes = Map<string, number>;
 
 /**
- * Self time in µs by function (`by: 'function'`) or by package, idle left out: what two profiles of the same work are
- * compared by, divided by the requests each served.
+ * Self time in µs by function and by package, idle left out, from one read of the profile: what two profiles of
+ * the same work are compared by, divided by the requests each served.
  */
-export function selfMicros(file: string, by: 'function' | 'package'): SelfTimes {
-  const times: SelfTimes = new Map();
-  const keyOf = by === 'function' ? functionKey : packageKey;
+export function selfMicros(file: string): { byFunction: SelfTimes; byPackage: SelfTimes } {
+  const byFunction: SelfTimes = new Map();
+  const byPackage: SelfTimes = new Map();
+  const add = (times: SelfTimes, key: string, micros: number) => times.set(key, (times.get(key) ?? 0) + micros);
   for (const { frame, micros } of timedFrames(file)) {
     if (frame.functionName === '(idle)') continue;
-    const key = keyOf(frame);
-    times.set(key, (times.get(key) ?? 0) + micros);
+    add(byFunction, functionKey(frame), micros);
+    add(byPackage, packageKey(frame), micros);
   }
-  return times;
+  return { byFunction, byPackage };
 }
 
 /** The source maps of the bundles a profile ran, by URL, read once each (undefined: the bundle has none). */
@@ -111,9 +112,9 @@ function place(url: string): string {
 const functionKey = (f: CallFrame) => `${f.functionName || '(anonymous)'} ${place(f.url)}${f.url ? `:${f.lineNumber + 1}` : ''}`;
 
 function packageKey(f: CallFrame): string {
+  if (!f.url) return f.functionName || '(native)';
   const where = place(f.url);
   const parts = where.split('/');
-  if (!f.url) return f.functionName || '(native)';
   if (parts[0].startsWith('@')) return `${parts[0]}/${parts[1]}`;
   if (where.startsWith('node:')) return 'node internals';
   return parts.length > 1 && (parts[0] === 'src' || parts[0] === 'emulators') ? `${parts[0]}/${parts[1]}` : parts[0];

@@ -140,26 +140,24 @@ export class ProbedService {
     return this.askProfiler({ profileTo: file }, 'written');
   }
 
-  private askProfiler(message: string | { profileTo: string }, expected: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const onMessage = (m: { profiling?: string; error?: string }) => {
-        if (!m.profiling) return;
-        this.child.off('message', onMessage);
-        if (m.profiling === expected) resolve();
-        else reject(new Error(`the service's profiler: ${m.error ?? m.profiling}`));
-      };
-      this.child.on('message', onMessage);
-      this.child.send(message);
-    });
+  private async askProfiler(message: string | { profileTo: string }, expected: string): Promise<void> {
+    const m = await this.reply<{ profiling: string; error?: string }>(message, 'profiling');
+    if (m.profiling !== expected) throw new Error(`the service's profiler: ${m.error ?? m.profiling}`);
   }
 
-  private ask(message: string, forcedGc: boolean): Promise<MemoryReading> {
-    return new Promise((resolve, reject) => {
-      const onMessage = (m: { memory?: MemoryReading; forcedGc?: boolean }) => {
-        if (!m.memory) return;
+  private async ask(message: string, forcedGc: boolean): Promise<MemoryReading> {
+    const m = await this.reply<{ memory: MemoryReading; forcedGc: boolean }>(message, 'memory');
+    if (m.forcedGc !== forcedGc) throw new Error('the service was started without --expose-gc');
+    return m.memory;
+  }
+
+  /** Sends `message` to the probe and waits for its first reply carrying `key` (each kind of reply has its own). */
+  private reply<T>(message: string | object, key: string): Promise<T> {
+    return new Promise((resolve) => {
+      const onMessage = (m: Record<string, unknown>) => {
+        if (!m?.[key]) return;
         this.child.off('message', onMessage);
-        if (m.forcedGc !== forcedGc) reject(new Error('the service was started without --expose-gc'));
-        else resolve(m.memory);
+        resolve(m as T);
       };
       this.child.on('message', onMessage);
       this.child.send(message);

@@ -59,8 +59,10 @@ export async function profileSideBySide(
   } finally {
     await Promise.all([withAll.writeProfile(files.withAll), control.writeProfile(files.control)]);
   }
-  const byFn = { withAll: perRequest(selfMicros(files.withAll, 'function'), served.withAll), control: perRequest(selfMicros(files.control, 'function'), served.control) };
-  const byPkg = { withAll: perRequest(selfMicros(files.withAll, 'package'), served.withAll), control: perRequest(selfMicros(files.control, 'package'), served.control) };
+  const all = selfMicros(files.withAll);
+  const ctl = selfMicros(files.control);
+  const byFn = { withAll: perRequest(all.byFunction, served.withAll), control: perRequest(ctl.byFunction, served.control) };
+  const byPkg = { withAll: perRequest(all.byPackage, served.withAll), control: perRequest(ctl.byPackage, served.control) };
   return {
     files: { withAll: relative(opts.repoRoot, files.withAll), control: relative(opts.repoRoot, files.control) },
     requests: { withAll: Math.round(served.withAll), control: Math.round(served.control) },
