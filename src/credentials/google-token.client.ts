@@ -50,6 +50,9 @@ export class GoogleTokenClient {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
         body,
+        // Never followed: a redirect would replay the refresh token and the client secret to another origin. The 3xx
+        // is answered as Google being unavailable, and nothing is deleted (test/e2e/google-redirects.e2e.spec.ts).
+        redirect: 'manual',
         signal: AbortSignal.timeout(g.httpTimeoutMs),
       });
     } catch (err) {

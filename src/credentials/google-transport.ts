@@ -12,13 +12,20 @@ const CONSUMERS = ['text', 'json', 'arrayBuffer', 'blob', 'formData'] as const;
  * per call: node-fetch wraps every answer in stream.pipeline with its own AbortController (npm run bench measured
  * 200 against 80 µs per request on the same keep-alive agent; Node's own fetch, undici, 250 µs).
  *
- * One correction, made here: its responses never set `bodyUsed`, and gaxios keeps an error answer's parsed body
+ * Redirects are never followed: the answer is the 3xx itself, which every caller treats as a failure. Google answers
+ * its API, token and revocation calls in place; a redirect there comes from something between us and Google, and
+ * following it would hand the user's access token (this library keeps every header, even across origins) or the
+ * body of a revocation to whoever wrote the Location (test/e2e/google-redirects.e2e.spec.ts).
+ *
+ * One more correction, made here: its responses never set `bodyUsed`, and gaxios keeps an error answer's parsed body
  * only when `bodyUsed` is true; without it Google's error reason (insufficientPermissions, rateLimitExceeded) would
  * be lost and every 403 would read as a plain `forbidden` (test/e2e/workspace-google-errors.e2e.spec.ts).
  */
 export async function googleFetch(url: string | URL | Request, init?: RequestInit): Promise<Response> {
-  // gaxios passes the URL as a string and its options as init.
-  const res = (await nodeHttpFetch(url as string, init as never)) as unknown as Record<string, unknown>;
+  // gaxios passes the URL as a string and its options as init. The Google clients' options already say `manual`
+  // (workspace/google-apis.ts): the copy is for other callers.
+  const options = init?.redirect === 'manual' ? init : { ...init, redirect: 'manual' as const };
+  const res = (await nodeHttpFetch(url as string, options as never)) as unknown as Record<string, unknown>;
   for (const name of CONSUMERS) {
     const consume = res[name] as (() => Promise<unknown>) | undefined;
     if (typeof consume !== 'function') continue;

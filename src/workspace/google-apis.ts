@@ -32,6 +32,8 @@ interface ApiClients {
 interface ClientOptions {
   rootUrl: string;
   retry: false;
+  /** Google's redirects are not followed (credentials/google-transport.ts says why); set here so no call copies its options. */
+  redirect: 'manual';
   agent: HttpAgent;
   fetchImplementation: typeof fetch;
 }
@@ -98,7 +100,7 @@ export class GoogleApis {
     this.options = new LazyImport('The Google API client', async () => {
       const { GoogleDeadlines } = await import('../credentials/google-transport.js');
       const deadlines = new GoogleDeadlines(g.httpTimeoutMs, pool);
-      return { rootUrl: g.apiRootUrl, retry: false as const, agent: deadlines.agent as HttpAgent, fetchImplementation: deadlines.fetch() };
+      return { rootUrl: g.apiRootUrl, retry: false as const, redirect: 'manual' as const, agent: deadlines.agent as HttpAgent, fetchImplementation: deadlines.fetch() };
     }, failed('transport'));
     const lazy = <K extends GoogleApiName>(api: K) =>
       new LazyImport(`The ${api} API`, IMPORTERS[api], failed(api));

@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
  */
 
 /** What can go wrong with one request. */
-export type Fault = 'latency' | 'stall' | 'reset' | 'drop-answer' | 'blackhole';
+export type Fault = 'latency' | 'stall' | 'reset' | 'drop-answer' | 'blackhole' | 'redirect';
 
 /** Which requests a fault applies to, and how often. */
 export interface FaultRule {
@@ -27,11 +27,15 @@ export interface FaultRule {
    * latency: forward after `ms`. stall: accept and never answer (until clear/stop). reset: destroy the client socket
    * without forwarding. drop-answer: forward, read the complete upstream answer (the server applied the request), then
    * destroy the client socket. blackhole: this request and every later one, on any connection, is never answered
-   * (until blackhole(false)/clear/stop).
+   * (until blackhole(false)/clear/stop). redirect: answer `status` (default 302) with `location`, without forwarding.
    */
   fault: Fault;
   /** latency: the delay. stall: when given, the stall ends after ms by resetting the client socket. */
   ms?: number;
+  /** redirect: where to. */
+  location?: string;
+  /** redirect: the status (301, 302, 303, 307, 308). */
+  status?: number;
 }
 
 /** One request the proxy saw. */
@@ -224,13 +228,17 @@ export class FaultProxy {
       }
       case 'drop-answer':
         return this.forward(req, res, entry, true);
+      case 'redirect':
+        req.resume();
+        entry.status = fault.status ?? 302;
+        return void res.writeHead(entry.status, { location: fault.location ?? '/', 'content-length': '0' }).end();
       default:
         return this.forward(req, res, entry, false);
     }
   }
 
   /** The first rule (or the random mode) that applies to this request; consumes one of its `times`. */
-  private pickFault(method: string, path: string, query: string): { fault: Fault; ms?: number } | undefined {
+  private pickFault(method: string, path: string, query: string): Pick<FaultRule, 'fault' | 'ms' | 'location' | 'status'> | undefined {
     const rule = this.rules.find((r) => r.remaining > 0 && matches(r, method, path) && (!r.query || r.query.test(query)));
     if (rule) {
       rule.remaining -= 1;
