@@ -58,6 +58,10 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     // choose the IP that audit events and rate limits see.
     trustProxy: config.trustProxy,
     bodyLimit: 1024 * 1024,
+    // Fastify turns Node's request timeout off (0); on the open internet a client could then hold a connection for
+    // good by sending its request a byte at a time. HTTP_REQUEST_TIMEOUT_MS (2 min) leaves a 5 MiB Drive upload
+    // ~470 kbit/s; the headers get at most 60 s of it (liveness-probe.ts' serverFactory).
+    requestTimeout: config.requestTimeoutMs,
     return503OnClosing: true,
     frameworkErrors: frameworkErrorAnswer(headers, (req, status) => requestLine(req, 'unmatched', status)) as never,
   });

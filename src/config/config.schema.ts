@@ -79,6 +79,7 @@ export const envSchema = z
     AUDIT_S3: z.enum(['true', 'false']).default('false'),
     AUDIT_S3_PREFIX: prefix('audit/'),
     SHUTDOWN_DELAY_MS: int(5000, 0),
+    HTTP_REQUEST_TIMEOUT_MS: int(120000, 1000),
     OAUTH_DYNAMIC_REGISTRATION: z.enum(['true', 'false']).default('true'),
     OAUTH_STATIC_CLIENTS: z
       .string()
@@ -172,6 +173,8 @@ export interface AppConfigValues {
   audit: { s3: boolean; prefix: string };
   /** On SIGTERM: answer not-ready this long (so load balancers stop sending), then drain and exit. */
   shutdownDelayMs: number;
+  /** How long a client may take to send one whole request (headers and body) before it gets 408 and is disconnected. */
+  requestTimeoutMs: number;
   oauth: {
     prefix: string;
     dynamicRegistration: boolean;
@@ -255,6 +258,7 @@ export function parseConfig(raw: Record<string, string | undefined>): AppConfigV
     logLevel: env.LOG_LEVEL,
     audit: { s3: env.AUDIT_S3 === 'true', prefix: env.AUDIT_S3_PREFIX },
     shutdownDelayMs: env.SHUTDOWN_DELAY_MS,
+    requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
     oauth: {
       prefix: env.OAUTH_PREFIX,
       dynamicRegistration: env.OAUTH_DYNAMIC_REGISTRATION === 'true',

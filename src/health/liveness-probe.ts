@@ -46,11 +46,20 @@ export class LivenessProbe {
    * Fastify calls it once per listening address.
    */
   readonly serverFactory = (handler: RequestListener, options: ServerTimeouts): Server => {
-    const server = createServer((req, res) => (req.url === '/health/live' && req.method === 'GET' ? this.answer(req, res) : handler(req, res)));
+    const requestTimeout = options.requestTimeout ?? 0;
+    const server = createServer(
+      {
+        // The headers get at most Node's own 60 s, and never more than the whole request may take.
+        ...(requestTimeout > 0 ? { requestTimeout, headersTimeout: Math.min(60_000, requestTimeout) } : {}),
+        // Node enforces both on an interval (30 s by default): often enough for a timeout of minutes, a quarter of
+        // a short one.
+        ...(requestTimeout > 0 ? { connectionsCheckingInterval: Math.max(250, Math.min(30_000, requestTimeout / 4)) } : {}),
+      },
+      (req, res) => (req.url === '/health/live' && req.method === 'GET' ? this.answer(req, res) : handler(req, res)),
+    );
     // What Fastify does for the server it builds itself; without them Node's defaults would apply (a 5 s keep-alive
     // instead of Fastify's 72 s, shorter than a load balancer's idle timeout).
     if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
-    if (options.requestTimeout !== undefined) server.requestTimeout = options.requestTimeout;
     if (options.connectionTimeout !== undefined) server.setTimeout(options.connectionTimeout);
     if (options.maxRequestsPerSocket) server.maxRequestsPerSocket = options.maxRequestsPerSocket;
     return server;

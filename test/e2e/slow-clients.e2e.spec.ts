@@ -1,0 +1,102 @@
+import { connect, type Socket } from 'node:net';
+import { type Service, startWorldWithService, stopAll, type World } from '../support/harness.js';
+
+const REQUEST_TIMEOUT_MS = 1500;
+/** Node checks its request timers on an interval (a quarter of the timeout here, at least 250 ms), plus timer lag. */
+const SLACK_MS = 1500;
+
+/** A raw connection to the service that records what it is sent and when the service closes it. */
+class RawClient {
+  received = '';
+  closedAt?: number;
+  private constructor(readonly socket: Socket) {
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => (this.received += d));
+    socket.on('close', () => (this.closedAt = Date.now()));
+    socket.on('error', () => undefined);
+  }
+
+  static open(url: string): Promise<RawClient> {
+    const { hostname, port } = new URL(url);
+    return new Promise((resolve, reject) => {
+      const socket = connect(Number(port), hostname, () => resolve(new RawClient(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  /** Resolves with how long after `since` the service closed the connection, or undefined if it still holds it after `ms`. */
+  async closedWithin(since: number, ms: number): Promise<number | undefined> {
+    for (let waited = 0; waited < ms && this.closedAt === undefined; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    return this.closedAt === undefined ? undefined : this.closedAt - since;
+  }
+}
+
+/**
+ * A client that opens a connection and then sends its request slowly (or not at all) must not hold the connection,
+ * and the memory behind it, for as long as it likes: on the open internet that is the cheapest denial of service
+ * (slowloris). Fastify turns Node's own request timeout off; the service sets it (HTTP_REQUEST_TIMEOUT_MS).
+ */
+describe('slow clients are cut off after HTTP_REQUEST_TIMEOUT_MS', () => {
+  let world: World;
+  let sut: Service;
+  const open: RawClient[] = [];
+
+  beforeAll(async () => {
+    ({ world, sut } = await startWorldWithService({ HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) }));
+  });
+  afterEach(() => {
+    for (const c of open.splice(0)) c.socket.destroy();
+  });
+  afterAll(() => stopAll(world, sut));
+
+  it('a body trickled a byte at a time to an anonymous endpoint gets 408 and the connection is closed', async () => {
+    const client = await RawClient.open(sut.url);
+    open.push(client);
+    const since = Date.now();
+    client.socket.write('POST /oauth/register HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{');
+    const trickle = setInterval(() => client.socket.writable && client.socket.write(' '), 200);
+    try {
+      const after = await client.closedWithin(since, REQUEST_TIMEOUT_MS + SLACK_MS + 3000);
+      expect(after).toBeDefined();
+      expect(after).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_MS - 100);
+      expect(after).toBeLessThan(REQUEST_TIMEOUT_MS + SLACK_MS);
+      expect(client.received).toMatch(/^HTTP\/1\.1 408 /);
+      expect(client.received).toMatch(/"statusCode":408/);
+    } finally {
+      clearInterval(trickle);
+    }
+  });
+
+  it('headers that never end are cut off the same way', async () => {
+    const client = await RawClient.open(sut.url);
+    open.push(client);
+    const since = Date.now();
+    client.socket.write('GET /auth/session HTTP/1.1\r\nHost: localhost\r\n');
+    const trickle = setInterval(() => client.socket.writable && client.socket.write('X-Slow: 1\r\n'), 200);
+    try {
+      const after = await client.closedWithin(since, REQUEST_TIMEOUT_MS + SLACK_MS + 3000);
+      expect(after).toBeDefined();
+      expect(after).toBeLessThan(REQUEST_TIMEOUT_MS + SLACK_MS);
+    } finally {
+      clearInterval(trickle);
+    }
+  });
+
+  it('a connection that never sends a byte is closed the same way', async () => {
+    const client = await RawClient.open(sut.url);
+    open.push(client);
+    const after = await client.closedWithin(Date.now(), REQUEST_TIMEOUT_MS + SLACK_MS + 3000);
+    expect(after).toBeDefined();
+    expect(after).toBeLessThan(REQUEST_TIMEOUT_MS + SLACK_MS);
+  });
+
+  it('a request sent at a normal pace on the same kind of connection is answered, and a kept-alive idle connection stays open', async () => {
+    const client = await RawClient.open(sut.url);
+    open.push(client);
+    client.socket.write('GET /health/ready HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    for (let i = 0; i < 40 && !client.received.includes('\r\n\r\n'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(client.received).toMatch(/^HTTP\/1\.1 200 /);
+    // Idle between requests is the keep-alive timeout's business (72 s), not the request timeout's.
+    expect(await client.closedWithin(Date.now(), REQUEST_TIMEOUT_MS + SLACK_MS)).toBeUndefined();
+  });
+});
