@@ -3,6 +3,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { hammer, median, sequential, type LoadFigures } from './load.js';
 import { measureCallPhases, type CallPhases } from './call-phases.js';
+import { processCpuMicros } from './process-cpu.js';
 import { BareProcess, ServiceProcess, WorldProcess } from './processes.js';
 import { selfByPackage, topFrames, type Frame } from './profile.js';
 import { JWT_SECRET } from '../test/support/harness.js';
@@ -77,16 +78,17 @@ export async function blackBoxBench(opts: { seconds: number; connections: number
     framework = await BareProcess.framework();
     const bearer = { authorization: `Bearer ${user.accessToken}` };
     const google = { authorization: `Bearer ${user.googleToken}` };
-    const targets: Record<TargetName, { what: string; url: string; headers: Record<string, string>; service: boolean }> = {
-      hello: { what: 'bare node:http {"ok":true}', url: `http://127.0.0.1:${bare.ports.hello}/`, headers: {}, service: false },
-      headers: { what: "bare node:http {\"ok\":true} with the service's response headers (helmet's, Vary, request id)", url: `http://127.0.0.1:${bare.ports.headers}/`, headers: {}, service: false },
-      framework: { what: 'NestJS on Fastify, one empty controller (the framework floor)', url: `http://127.0.0.1:${framework.ports.framework}/`, headers: {}, service: false },
-      bearer: { what: 'bare node:http: HS256 bearer verified + session Map lookup', url: `http://127.0.0.1:${bare.ports.bearer}/`, headers: bearer, service: false },
-      health: { what: 'service GET /health/live', url: `${service.url}/health/live`, headers: {}, service: true },
-      session: { what: 'service GET /auth/session with a bearer', url: `${service.url}/auth/session`, headers: bearer, service: true },
-      direct: { what: 'Google emulator Gmail list, called directly', url: directGmail, headers: google, service: false },
-      proxy: { what: 'bare node:http: bearer verified + the Gmail list fetched from the emulator (keep-alive agent, JSON parsed and sent on)', url: `http://127.0.0.1:${bare.ports.proxy}/`, headers: bearer, service: false },
-      gmail: { what: 'service GET /v1/users/me/gmail/messages, warm', url: `${service.url}${GMAIL_PATH}`, headers: bearer, service: true },
+    // `pid`: the process that answers, whose CPU per request the run also reads (the proxy's own, without the emulator's).
+    const targets: Record<TargetName, { what: string; url: string; headers: Record<string, string>; service: boolean; pid: number }> = {
+      hello: { what: 'bare node:http {"ok":true}', url: `http://127.0.0.1:${bare.ports.hello}/`, headers: {}, service: false, pid: bare.pid },
+      headers: { what: "bare node:http {\"ok\":true} with the service's response headers (helmet's, Vary, request id)", url: `http://127.0.0.1:${bare.ports.headers}/`, headers: {}, service: false, pid: bare.pid },
+      framework: { what: 'NestJS on Fastify, one empty controller (the framework floor)', url: `http://127.0.0.1:${framework.ports.framework}/`, headers: {}, service: false, pid: framework.pid },
+      bearer: { what: 'bare node:http: HS256 bearer verified + session Map lookup', url: `http://127.0.0.1:${bare.ports.bearer}/`, headers: bearer, service: false, pid: bare.pid },
+      health: { what: 'service GET /health/live', url: `${service.url}/health/live`, headers: {}, service: true, pid: service.pid },
+      session: { what: 'service GET /auth/session with a bearer', url: `${service.url}/auth/session`, headers: bearer, service: true, pid: service.pid },
+      direct: { what: 'Google emulator Gmail list, called directly', url: directGmail, headers: google, service: false, pid: world.pid },
+      proxy: { what: 'bare node:http: bearer verified + the Gmail list fetched from the emulator (keep-alive agent, JSON parsed and sent on)', url: `http://127.0.0.1:${bare.ports.proxy}/`, headers: bearer, service: false, pid: bare.pid },
+      gmail: { what: 'service GET /v1/users/me/gmail/messages, warm', url: `${service.url}${GMAIL_PATH}`, headers: bearer, service: true, pid: service.pid },
     };
     const names = Object.keys(targets) as TargetName[];
 
@@ -113,7 +115,10 @@ export async function blackBoxBench(opts: { seconds: number; connections: number
       for (const name of order) {
         const t = targets[name];
         const s3Before = t.service ? await world.s3Requests() : {};
+        const cpuBefore = processCpuMicros(t.pid);
         const figures = await hammer(t.url, t.headers, opts.connections, opts.seconds);
+        const cpuAfter = processCpuMicros(t.pid);
+        if (cpuBefore !== undefined && cpuAfter !== undefined && figures.requests > 0) figures.cpuMicrosPerRequest = (cpuAfter - cpuBefore) / figures.requests;
         if (t.service) tally(name, s3Before, await world.s3Requests());
         if (figures.failures) throw new Error(`${name}: ${figures.failures} failed requests in round ${round + 1} (see ${logFile})`);
         rounds[name].push(figures);

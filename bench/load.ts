@@ -13,6 +13,12 @@ export interface LoadFigures {
   requests: number;
   /** Answers other than 2xx plus connection errors and timeouts: any makes the figure invalid. */
   failures: number;
+  /**
+   * CPU the answering process used per request during the run (µs, every thread; black-box runs on Linux only).
+   * Steadier than throughput on a noisy machine: a neighbour that halves the CPU's speed halves req/s but moves this
+   * much less.
+   */
+  cpuMicrosPerRequest?: number;
 }
 
 /** `connections` keep-alive connections hammering `url` for `seconds` (autocannon, in this process). */

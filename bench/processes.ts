@@ -71,6 +71,11 @@ export class WorldProcess {
     return new WorldProcess(new Ipc(child), await ready<WorldInfo>(child, 'the S3/Google process'));
   }
 
+  /** The process id (the benchmark reads the CPU the emulator used). */
+  get pid(): number {
+    return this.ipc.child.pid as number;
+  }
+
   signIn(serviceUrl: string, email: string): Promise<BenchUser> {
     return this.ipc.ask<BenchUser>({ op: 'signIn', serviceUrl, email } satisfies Omit<Extract<WorldRequest, { op: 'signIn' }>, 'id'>);
   }

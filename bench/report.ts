@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { BlackBoxResults } from './black-box.bench.js';
+import { median } from './median.js';
 
 const BEGIN = '<!-- bench:begin (written by `npm run bench`; edit outside these markers) -->';
 const END = '<!-- bench:end -->';
@@ -14,9 +15,9 @@ export function figuresMarkdown(r: BlackBoxResults): string {
     `Measured ${r.date} on ${m.cpus} × ${m.model}, ${m.memoryGb} GB, Node ${m.node}; load average before ${m.loadBefore.map(r2).join(' / ')}, after ${m.loadAfter.map(r2).join(' / ')} (1/5/15 min).`,
     `${r.settings.rounds} interleaved rounds of ${r.settings.seconds} s per target at ${r.settings.connections} connections (autocannon).`,
     '',
-    '| target | best req/s | median req/s | p50 (best round) | p99 (best round) | each round req/s |',
-    '|---|---|---|---|---|---|',
-    ...Object.values(r.targets).map((t) => `| ${t.what} | ${n0(t.best.perSecond)} | ${n0(t.medianPerSecond)} | ${t.best.p50} ms | ${t.best.p99} ms | ${t.rounds.map((x) => n0(x.perSecond)).join(', ')} |`),
+    '| target | best req/s | median req/s | p50 (best round) | p99 (best round) | each round req/s | CPU µs per request (median) |',
+    '|---|---|---|---|---|---|---|',
+    ...Object.values(r.targets).map((t) => `| ${t.what} | ${n0(t.best.perSecond)} | ${n0(t.medianPerSecond)} | ${t.best.p50} ms | ${t.best.p99} ms | ${t.rounds.map((x) => n0(x.perSecond)).join(', ')} | ${cpuOf(t) === undefined ? '–' : (cpuOf(t) as number).toFixed(1)} |`),
     '',
     '| ratio (throughput) | best rounds | medians | target | met |',
     '|---|---|---|---|---|',
@@ -28,6 +29,7 @@ export function figuresMarkdown(r: BlackBoxResults): string {
     '|---|---|---|',
     ...Object.entries(r.context ?? {}).map(([name, x]) => `| ${name} | ${r2(x.best)} | ${r2(x.median)} |`),
     '',
+    ...cpuMarkdown(r),
     `One connection, warm Gmail list: direct p50 ${r.oneConnection.directP50.toFixed(3)} ms, through the service p50 ${r.oneConnection.serviceP50.toFixed(3)} ms: **${r.oneConnection.addedMs.toFixed(3)} ms added** (best rounds; median of the per-round differences ${r.oneConnection.addedMsMedian.toFixed(3)} ms); target ≤ ${r.oneConnection.target} ms: ${r.oneConnection.met ? 'met' : '**not met**'}. The bare proxy adds ${r.oneConnection.proxyAddedMs.toFixed(3)} ms (best rounds): the floor on this machine.`,
     '',
     ...phasesMarkdown(r.oneConnection.phases),
@@ -79,6 +81,36 @@ export function writeBenchmarksMd(file: string, figures: string): void {
   writeFileSync(file, next);
 }
 
+/** The median over the rounds of the CPU the answering process used per request (µs), when the run read it. */
+function cpuOf(t: BlackBoxResults['targets'][keyof BlackBoxResults['targets']]): number | undefined {
+  const figures = t.rounds.map((x) => x.cpuMicrosPerRequest).filter((x): x is number => x !== undefined);
+  return figures.length ? median(figures) : undefined;
+}
+
+/** The pairs of targets 1, 2 and 3a compared by CPU per request (what throughput means on one core, less noisy). */
+const CPU_PAIRS = [
+  ['auth/session vs bare bearer (target 1)', 'session', 'bearer'],
+  ['health/live vs bare hello (target 2)', 'health', 'hello'],
+  ['warm Gmail via service vs bare proxy (both without the emulator)', 'gmail', 'proxy'],
+] as const;
+
+function cpuMarkdown(r: BlackBoxResults): string[] {
+  const rows = CPU_PAIRS.flatMap(([name, mine, base]) => {
+    const a = cpuOf(r.targets[mine]);
+    const b = cpuOf(r.targets[base]);
+    return a === undefined || b === undefined ? [] : [`| ${name} | ${a.toFixed(1)} | ${b.toFixed(1)} | ${r2(b / a)} |`];
+  });
+  if (!rows.length) return [];
+  return [
+    'The same pairs by the CPU the answering process used per request (all its threads, read from /proc before and after each run; median of the rounds). On one core this is what throughput comes down to, and a neighbour that slows the machine moves it much less than req/s:',
+    '',
+    '| pair | service µs | baseline µs | baseline ÷ service |',
+    '|---|---|---|---|',
+    ...rows,
+    '',
+  ];
+}
+
 /** The console summary: best and median per target, the ratios and the one-connection figure. */
 export function printSummary(r: BlackBoxResults): void {
   for (const [name, t] of Object.entries(r.targets)) {
@@ -86,6 +118,11 @@ export function printSummary(r: BlackBoxResults): void {
   }
   for (const [name, x] of Object.entries(r.ratios)) console.log(`ratio ${name}: best ${r2(x.best)}, median ${r2(x.median)} (target ≥ ${x.target}: ${x.met ? 'met' : 'NOT MET'})`);
   for (const [name, x] of Object.entries(r.context ?? {})) console.log(`context ${name}: best ${r2(x.best)}, median ${r2(x.median)}`);
+  for (const [name, mine, base] of CPU_PAIRS) {
+    const a = cpuOf(r.targets[mine]);
+    const b = cpuOf(r.targets[base]);
+    if (a !== undefined && b !== undefined) console.log(`cpu ${name}: ${a.toFixed(1)} vs ${b.toFixed(1)} µs per request (${r2(b / a)})`);
+  }
   const o = r.oneConnection;
   console.log(`one connection: ${o.addedMs.toFixed(3)} ms added at p50 (direct ${o.directP50.toFixed(3)}, service ${o.serviceP50.toFixed(3)}; target ≤ ${o.target}: ${o.met ? 'met' : 'NOT MET'}); the bare proxy adds ${o.proxyAddedMs.toFixed(3)} ms`);
   if (o.phases) console.log(`one connection, phases p50 (service / bare proxy): before Google ${us(o.phases.service.beforeUpstream)} / ${us(o.phases.proxy.beforeUpstream)}, Google ${us(o.phases.service.upstream)} / ${us(o.phases.proxy.upstream)}, after ${us(o.phases.service.afterUpstream)} / ${us(o.phases.proxy.afterUpstream)}, writing ${us(o.phases.service.writing)} / ${us(o.phases.proxy.writing)}`);
