@@ -149,6 +149,16 @@ export function mapFailure(info: unknown): Error {
   return new UnauthorizedError('Access was declined on Google\'s consent page. To use the service, sign in again at /auth/google and allow access.', 'access_denied', {});
 }
 
+/**
+ * The plain Errors passport-oauth2 and passport-google-oauth20 raise when Google answered, but with nothing usable: a
+ * token answer without an access token (a 2xx or a redirect, which node-oauth counts as success and does not follow)
+ * or a profile that is not JSON. Google's fault, not a bug of ours: 502 like the other failed answers
+ * (test/e2e/google-redirects.e2e.spec.ts).
+ */
+function isUnusableGoogleAnswer(e: { name?: string; message?: string }): boolean {
+  return e?.name === 'Error' && (e.message === 'Failed to obtain access token' || e.message === 'Failed to parse user profile');
+}
+
 /** Passport's and the strategy's errors as domain errors: invalid_grant 400, Google 502, S3 503 (its own). */
 export function mapPassportError(err: unknown): Error {
   const e = err as { name?: string; code?: string; message?: string; oauthError?: unknown };
@@ -178,7 +188,7 @@ export function mapPassportError(err: unknown): Error {
       'google_timeout',
     );
   }
-  if (e?.name === 'InternalOAuthError' || e?.name === 'GooglePlusAPIError' || e?.name === 'UserInfoError') {
+  if (e?.name === 'InternalOAuthError' || e?.name === 'GooglePlusAPIError' || e?.name === 'UserInfoError' || isUnusableGoogleAnswer(e)) {
     return new UpstreamError('Google could not be reached, or answered with an error, while completing the sign-in. Nothing was stored; start again at /auth/google in a moment.', 'google_unavailable');
   }
   if (err instanceof DomainError) return err; // S3 (the state marker) reports itself: 503 naming S3

@@ -53,6 +53,7 @@ describe('Google calls never follow a redirect', () => {
     sut = await startService(world, {
       GOOGLE_TOKEN_URL: proxy.rewrite(world.google.urls.token),
       GOOGLE_REVOKE_URL: proxy.rewrite(world.google.urls.revoke),
+      GOOGLE_USERINFO_URL: proxy.rewrite(world.google.urls.userinfo),
       GOOGLE_API_ROOT_URL: `${proxy.url}/`,
     });
   });
@@ -96,10 +97,21 @@ describe('Google calls never follow a redirect', () => {
     expect(world.google.refreshCount(email)).toBe(1);
   });
 
-  it('the sign-in\'s code exchange redirected with 307: the code and client secret stay home, no user is stored', async () => {
-    const email = 'signin-redirect@example.com';
+  it.each([302, 307])('the sign-in\'s code exchange redirected with %i: the code and client secret stay home, no user is stored', async (status) => {
+    const email = `signin-redirect-${status}@example.com`;
     const before = elsewhere.seen.length;
-    proxy.inject({ method: 'POST', path: '/token', fault: 'redirect', status: 307, location: `${elsewhere.url}/token`, times: Infinity });
+    proxy.inject({ method: 'POST', path: '/token', fault: 'redirect', status, location: `${elsewhere.url}/token`, times: Infinity });
+    const res = await completeSignIn(sut, world, email);
+    expect(elsewhere.seen.slice(before)).toEqual([]);
+    expect(res.status).toBe(502);
+    expect(await res.json()).toMatchObject({ error: 'google_unavailable', message: expect.stringMatching(/Nothing was stored/) });
+    expect(await objectExists(world, `credentials/${email}.json`)).toBe(false);
+  });
+
+  it('the sign-in\'s profile request redirected with 302: the new access token stays home, no user is stored', async () => {
+    const email = 'userinfo-redirect@example.com';
+    const before = elsewhere.seen.length;
+    proxy.inject({ method: 'GET', path: '/v1/userinfo', fault: 'redirect', status: 302, location: `${elsewhere.url}/v1/userinfo`, times: Infinity });
     const res = await completeSignIn(sut, world, email);
     expect(elsewhere.seen.slice(before)).toEqual([]);
     expect(res.status).toBe(502);
