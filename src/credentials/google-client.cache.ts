@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { OAuth2Client } from 'google-auth-library';
 import type { LRUCache } from 'lru-cache';
+import { UpstreamError } from '../common/domain-error.js';
 import { growingLru } from '../common/growing-lru.js';
 import { LazyImport } from '../common/lazy-import.js';
 import { AppConfig } from '../config/app-config.js';
@@ -13,6 +14,21 @@ import type { GoogleCredentials } from './google-credentials.js';
 export const googleAuthLibrary = new LazyImport('The Google API client', () => import('google-auth-library'), (err) =>
   new Logger('GoogleApis').error({ msg: 'google-auth-library failed to load', error: (err as Error)?.name, detail: (err as Error)?.message }),
 );
+
+/**
+ * Google's JSON APIs answer a success with a JSON object (or 204 and nothing). Anything else with a 2xx, such as an
+ * HTML page from a captive portal or a proxy, or `null`, would otherwise reach the service's code as if it were
+ * Google's data: an empty mailbox shown as a success, or a TypeError answered 500. It is a failed call instead (502).
+ * Media downloads (`responseType: 'stream'`) are bytes, and pass.
+ */
+async function refuseNonJsonAnswer<R extends { status: number; data: unknown; config: { responseType?: string } }>(res: R): Promise<R> {
+  const { data, status, config } = res;
+  if (status === 204 || config.responseType === 'stream' || (typeof data === 'object' && data !== null && !Array.isArray(data))) return res;
+  throw new UpstreamError(
+    "Google's answer was not its API's JSON (a proxy or captive portal between the service and Google may have answered instead). Nothing was changed on the service's side; retry in a few seconds.",
+    'google_unavailable',
+  );
+}
 
 /** An authenticated Google client for one user, plus the API clients built on it (one per API, made on demand). */
 export class UserGoogleClient {
@@ -29,6 +45,7 @@ export class UserGoogleClient {
       if (!library) throw new Error('google-auth-library is not loaded: await googleAuthLibrary.load() (GoogleApis.ready does) first.');
       this.oauth = new library.OAuth2Client({ clientId: this.clientId });
       this.oauth.setCredentials({ access_token: this.accessToken });
+      this.oauth.transporter.interceptors.response.add({ resolved: refuseNonJsonAnswer });
     }
     return this.oauth;
   }

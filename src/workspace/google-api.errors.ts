@@ -7,8 +7,9 @@ type GaxiosLike = {
   response?: { status?: unknown; headers?: unknown; data?: { error?: { status?: string; message?: string; errors?: Array<{ reason?: string }> } } };
 };
 
-/** HTTP status of an error thrown by a googleapis client, if Google answered. */
+/** HTTP status of an error thrown by a googleapis client, if Google answered (never one of our own DomainErrors). */
 export function googleStatus(err: unknown): number | undefined {
+  if (err instanceof DomainError) return undefined;
   const e = err as GaxiosLike;
   const s = e?.response?.status ?? e?.status ?? e?.code;
   return typeof s === 'number' ? s : typeof s === 'string' && /^\d{3}$/.test(s) ? Number(s) : undefined;

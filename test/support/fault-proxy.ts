@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
  */
 
 /** What can go wrong with one request. */
-export type Fault = 'latency' | 'stall' | 'reset' | 'drop-answer' | 'blackhole' | 'redirect';
+export type Fault = 'latency' | 'stall' | 'reset' | 'drop-answer' | 'blackhole' | 'redirect' | 'answer';
 
 /** Which requests a fault applies to, and how often. */
 export interface FaultRule {
@@ -28,14 +28,19 @@ export interface FaultRule {
    * without forwarding. drop-answer: forward, read the complete upstream answer (the server applied the request), then
    * destroy the client socket. blackhole: this request and every later one, on any connection, is never answered
    * (until blackhole(false)/clear/stop). redirect: answer `status` (default 302) with `location`, without forwarding.
+   * answer: answer `status` (default 200) with `body` and `contentType`, without forwarding (what a captive portal or
+   * a misbehaving upstream sends).
    */
   fault: Fault;
   /** latency: the delay. stall: when given, the stall ends after ms by resetting the client socket. */
   ms?: number;
   /** redirect: where to. */
   location?: string;
-  /** redirect: the status (301, 302, 303, 307, 308). */
+  /** redirect and answer: the status. */
   status?: number;
+  /** answer: the body and its content type (default text/html). */
+  body?: string;
+  contentType?: string;
 }
 
 /** One request the proxy saw. */
@@ -232,13 +237,17 @@ export class FaultProxy {
         req.resume();
         entry.status = fault.status ?? 302;
         return void res.writeHead(entry.status, { location: fault.location ?? '/', 'content-length': '0' }).end();
+      case 'answer':
+        req.resume();
+        entry.status = fault.status ?? 200;
+        return void res.writeHead(entry.status, { 'content-type': fault.contentType ?? 'text/html', 'content-length': Buffer.byteLength(fault.body ?? '') }).end(fault.body ?? '');
       default:
         return this.forward(req, res, entry, false);
     }
   }
 
   /** The first rule (or the random mode) that applies to this request; consumes one of its `times`. */
-  private pickFault(method: string, path: string, query: string): Pick<FaultRule, 'fault' | 'ms' | 'location' | 'status'> | undefined {
+  private pickFault(method: string, path: string, query: string): Pick<FaultRule, 'fault' | 'ms' | 'location' | 'status' | 'body' | 'contentType'> | undefined {
     const rule = this.rules.find((r) => r.remaining > 0 && matches(r, method, path) && (!r.query || r.query.test(query)));
     if (rule) {
       rule.remaining -= 1;

@@ -1,0 +1,68 @@
+import { ALL_WORKSPACE_SCOPES } from '../support/api-client.js';
+import { FaultProxy } from '../support/fault-proxy.js';
+import { getWithBearer, type Service, signIn, startService, startWorld, type World } from '../support/harness.js';
+
+/** What answers 200 in Google's place: a captive portal's page, a proxy's empty answer, JSON that is not an object. */
+const ODD_ANSWERS: Array<[what: string, contentType: string, body: string]> = [
+  ['an HTML page', 'text/html', '<html><body>Sign in to the guest network</body></html>'],
+  ['an empty body', 'application/json', ''],
+  ['JSON null', 'application/json', 'null'],
+  ['a JSON string', 'application/json', '"ok"'],
+  ['a JSON array', 'application/json', '[]'],
+];
+
+/**
+ * Something between the service and Google (a captive portal, a misconfigured egress proxy) that answers 200 with
+ * anything but Google's JSON must not be taken for Google's data: not an empty mailbox shown as a success, not a
+ * TypeError answered 500. Every Workspace read route answers 502 google_unavailable at once (no retries: the answer
+ * was not a 5xx), and works again once Google answers.
+ */
+describe('Google answering 200 with something other than its JSON', () => {
+  let world: World;
+  let proxy: FaultProxy;
+  let sut: Service;
+  let token: string;
+  let routes: string[];
+
+  beforeAll(async () => {
+    world = await startWorld();
+    proxy = await FaultProxy.start(world.google.baseUrl);
+    sut = await startService(world, { GOOGLE_API_ROOT_URL: `${proxy.url}/`, GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES });
+    token = (await signIn(sut, world, 'odd-answers@example.com')).access_token;
+    const doc = (await (await fetch(`${sut.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    const query = (path: string) => (path.endsWith('/batch') ? '?ids=abc123' : path.endsWith('/values') ? '?range=A1' : path.endsWith('/contacts') ? '?q=ann' : '');
+    routes = Object.entries(doc.paths)
+      .filter(([path, methods]) => path.startsWith('/v1/users/') && 'get' in methods)
+      .map(([path]) => path.replace(/\{(\w+)\}/g, (_x, name: string) => (name === 'userId' ? 'me' : 'abc123')) + query(path));
+  });
+  afterEach(() => proxy.clear());
+  afterAll(async () => {
+    await sut?.close();
+    await proxy?.stop();
+    await world?.close();
+  });
+
+  it('covers every Workspace read route of the OpenAPI document', () => {
+    expect(routes.length).toBeGreaterThanOrEqual(20);
+  });
+
+  it.each(ODD_ANSWERS)('%s: every read route answers 502 google_unavailable, without retrying', async (_what, contentType, body) => {
+    for (const path of routes) {
+      proxy.inject({ fault: 'answer', status: 200, contentType, body, times: Infinity });
+      const since = proxy.seen('GET', /./).length;
+      const res = await getWithBearer(sut, path, token);
+      proxy.clear();
+      expect([path, res.status]).toEqual([path, 502]);
+      expect(await res.json()).toMatchObject({ error: 'google_unavailable', message: expect.stringMatching(/not its API's JSON/) });
+      // One Google call per route (two where a route reads metadata first): a 200 is not retried like a 5xx.
+      const calls = proxy.seen('GET', /./).length - since;
+      expect([path, calls >= 1 && calls <= 2]).toEqual([path, true]);
+    }
+  });
+
+  it('once Google answers again, the same routes work', async () => {
+    const res = await getWithBearer(sut, '/v1/users/me/gmail/messages', token);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { messages: unknown[] }).messages.length).toBeGreaterThan(0);
+  });
+});
