@@ -24,6 +24,21 @@ export interface RefreshedToken {
 }
 
 /**
+ * Google confirms a revocation with a 200 and an empty body or a JSON object. Another 2xx body (a captive portal's
+ * page) is not Google's confirmation: the credentials must stay until Google has really dropped the grant.
+ */
+function isRevocationConfirmed(body: string): boolean {
+  const text = body.trim();
+  if (!text) return true;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed);
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Google's token and revocation endpoints. Written on fetch rather than google-auth-library because the service
  * must tell `invalid_grant` (delete the credentials) from timeouts and 5xx (delete nothing) and bound every call
  * with its own timeout; the library retries and folds those cases into one error type.
@@ -95,10 +110,7 @@ export class GoogleTokenClient {
         // A string: this fetch cannot write a URLSearchParams body (it throws outside the returned promise).
         body: new URLSearchParams({ token }).toString(),
       });
-      if (res.ok) {
-        await res.arrayBuffer().catch(() => undefined);
-        return true;
-      }
+      if (res.ok) return isRevocationConfirmed(await res.text());
       const json = (await res.json().catch(() => ({}))) as Record<string, unknown>;
       return res.status === 400 && json.error === 'invalid_token';
     } catch {

@@ -1,6 +1,6 @@
 import { ALL_WORKSPACE_SCOPES } from '../support/api-client.js';
 import { FaultProxy } from '../support/fault-proxy.js';
-import { getWithBearer, type Service, signIn, startService, startWorld, type World } from '../support/harness.js';
+import { getWithBearer, objectExists, readObject, type Service, signIn, startService, startWorld, type World } from '../support/harness.js';
 
 /** What answers 200 in Google's place: a captive portal's page, a proxy's empty answer, JSON that is not an object. */
 const ODD_ANSWERS: Array<[what: string, contentType: string, body: string]> = [
@@ -27,7 +27,12 @@ describe('Google answering 200 with something other than its JSON', () => {
   beforeAll(async () => {
     world = await startWorld();
     proxy = await FaultProxy.start(world.google.baseUrl);
-    sut = await startService(world, { GOOGLE_API_ROOT_URL: `${proxy.url}/`, GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES });
+    sut = await startService(world, {
+      GOOGLE_API_ROOT_URL: `${proxy.url}/`,
+      GOOGLE_TOKEN_URL: proxy.rewrite(world.google.urls.token),
+      GOOGLE_REVOKE_URL: proxy.rewrite(world.google.urls.revoke),
+      GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES,
+    });
     token = (await signIn(sut, world, 'odd-answers@example.com')).access_token;
     const doc = (await (await fetch(`${sut.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
     const query = (path: string) => (path.endsWith('/batch') ? '?ids=abc123' : path.endsWith('/values') ? '?range=A1' : path.endsWith('/contacts') ? '?q=ann' : '');
@@ -58,6 +63,34 @@ describe('Google answering 200 with something other than its JSON', () => {
       const calls = proxy.seen('GET', /./).length - since;
       expect([path, calls >= 1 && calls <= 2]).toEqual([path, true]);
     }
+  });
+
+  it('a token refresh answered with a page: 502, and the stored refresh token is kept', async () => {
+    const email = 'odd-refresh@example.com';
+    const user = await signIn(sut, world, email);
+    const stored = await readObject(world, `credentials/${email}.json`);
+    world.google.expireAccessTokens(email);
+    proxy.inject({ method: 'POST', path: '/token', fault: 'answer', status: 200, contentType: 'text/html', body: ODD_ANSWERS[0][2], times: Infinity });
+    const res = await getWithBearer(sut, '/v1/users/me/gmail/messages', user.access_token);
+    expect(res.status).toBe(502);
+    expect(await res.json()).toMatchObject({ error: 'google_unavailable' });
+    expect((await readObject(world, `credentials/${email}.json`)).json.refresh_token).toBe(stored.json.refresh_token);
+    proxy.clear();
+    expect((await getWithBearer(sut, '/v1/users/me/gmail/messages', user.access_token)).status).toBe(200);
+  });
+
+  it('a revocation answered with a page is not taken for Google\'s confirmation: the credentials stay until Google confirms', async () => {
+    const email = 'odd-revoke@example.com';
+    const user = await signIn(sut, world, email);
+    const revoke = () => fetch(`${sut.url}/auth/revoke`, { method: 'POST', headers: { authorization: `Bearer ${user.access_token}` } });
+    proxy.inject({ method: 'POST', path: '/revoke', fault: 'answer', status: 200, contentType: 'text/html', body: ODD_ANSWERS[0][2], times: Infinity });
+    const res = await revoke();
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ error: 'revocation_incomplete' });
+    expect(await objectExists(world, `credentials/${email}.json`)).toBe(true);
+    proxy.clear();
+    expect((await revoke()).status).toBe(200);
+    expect(await objectExists(world, `credentials/${email}.json`)).toBe(false);
   });
 
   it('once Google answers again, the same routes work', async () => {
