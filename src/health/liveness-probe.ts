@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { requestIdOf } from '../common/request-id.js';
 
 /** The Fastify server options the HTTP/1 server is built from (what Fastify itself applies when it builds one). */
@@ -7,6 +7,15 @@ export interface ServerTimeouts {
   requestTimeout?: number;
   connectionTimeout?: number;
   maxRequestsPerSocket?: number;
+}
+
+/**
+ * Node's server options for a whole-request timeout (none when 0): the headers get at most Node's own 60 s of it, and
+ * Node checks both on an interval (30 s by default), often enough for a timeout of minutes, a quarter of a short one.
+ */
+function requestTimeouts(requestTimeout: number): ServerOptions {
+  if (requestTimeout <= 0) return {};
+  return { requestTimeout, headersTimeout: Math.min(60_000, requestTimeout), connectionsCheckingInterval: Math.max(250, Math.min(30_000, requestTimeout / 4)) };
 }
 
 /** Liveness's answer, wherever it is given (here and HealthController.live). */
@@ -46,16 +55,8 @@ export class LivenessProbe {
    * Fastify calls it once per listening address.
    */
   readonly serverFactory = (handler: RequestListener, options: ServerTimeouts): Server => {
-    const requestTimeout = options.requestTimeout ?? 0;
-    const server = createServer(
-      {
-        // The headers get at most Node's own 60 s, and never more than the whole request may take.
-        ...(requestTimeout > 0 ? { requestTimeout, headersTimeout: Math.min(60_000, requestTimeout) } : {}),
-        // Node enforces both on an interval (30 s by default): often enough for a timeout of minutes, a quarter of
-        // a short one.
-        ...(requestTimeout > 0 ? { connectionsCheckingInterval: Math.max(250, Math.min(30_000, requestTimeout / 4)) } : {}),
-      },
-      (req, res) => (req.url === '/health/live' && req.method === 'GET' ? this.answer(req, res) : handler(req, res)),
+    const server = createServer(requestTimeouts(options.requestTimeout ?? 0), (req, res) =>
+      req.url === '/health/live' && req.method === 'GET' ? this.answer(req, res) : handler(req, res),
     );
     // What Fastify does for the server it builds itself; without them Node's defaults would apply (a 5 s keep-alive
     // instead of Fastify's 72 s, shorter than a load balancer's idle timeout).
