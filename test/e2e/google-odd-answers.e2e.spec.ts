@@ -93,6 +93,12 @@ describe('Google answering 200 with something other than its JSON', () => {
     expect(await objectExists(world, `credentials/${email}.json`)).toBe(false);
   });
 
+  it('no log line of these failures carries a Google token or the client secret', () => {
+    const logs = world.logs.lines.map((l) => l.text).join('\n');
+    expect(logs).toMatch(/"status":502/); // the failures above were logged: the capture is not empty
+    expect(logs).not.toMatch(/ya29\.a0|1\/\/0g|test-client-secret/);
+  });
+
   it('once Google answers again, the same routes work', async () => {
     const res = await getWithBearer(sut, '/v1/users/me/gmail/messages', token);
     expect(res.status).toBe(200);

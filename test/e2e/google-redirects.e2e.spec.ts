@@ -119,6 +119,12 @@ describe('Google calls never follow a redirect', () => {
     expect(await objectExists(world, `credentials/${email}.json`)).toBe(false);
   });
 
+  it('no log line of these failures carries a Google token or the client secret', () => {
+    const logs = world.logs.lines.map((l) => l.text).join('\n');
+    expect(logs).toMatch(/"status":502/); // the failures above were logged: the capture is not empty
+    expect(logs).not.toMatch(/ya29\.a0|1\/\/0g|test-client-secret/);
+  });
+
   it('a revocation redirected with 307: the token stays home, the revocation reports itself incomplete and can be finished', async () => {
     const user = await signIn(sut, world, 'revoke-redirect@example.com');
     const before = elsewhere.seen.length;
