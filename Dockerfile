@@ -1,5 +1,5 @@
 # Build stage: compile TypeScript with the locked dev dependencies.
-FROM node:24.11.1-bookworm-slim AS build
+FROM node:24.21.0-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -9,7 +9,7 @@ COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
 # Runtime stage: production dependencies and dist only, as a non-root user.
-FROM node:24.11.1-bookworm-slim
+FROM node:24.21.0-bookworm-slim
 ENV NODE_ENV=production PORT=3000
 # Two malloc arenas instead of glibc's default of 8 per core: the off-heap buffers of HTTP and S3 traffic fragment
 # across arenas (20,000 sessions made live, two replicas one after the other on one bucket: memory outside V8's
