@@ -14,9 +14,8 @@ export interface LoadFigures {
   /** Answers other than 2xx plus connection errors and timeouts: any makes the figure invalid. */
   failures: number;
   /**
-   * CPU the answering process used per request during the run (µs, every thread; black-box runs on Linux only).
-   * Steadier than throughput on a noisy machine: a neighbour that halves the CPU's speed halves req/s but moves this
-   * much less.
+   * CPU the answering process used per request during the run (µs, every thread; black-box runs on Linux only):
+   * what throughput comes down to on one core, and where the service's cost is, beside what req/s says.
    */
   cpuMicrosPerRequest?: number;
 }

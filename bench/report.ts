@@ -81,31 +81,47 @@ export function writeBenchmarksMd(file: string, figures: string): void {
   writeFileSync(file, next);
 }
 
+type TargetFigures = BlackBoxResults['targets'][keyof BlackBoxResults['targets']];
+
 /** The median over the rounds of the CPU the answering process used per request (µs), when the run read it. */
-function cpuOf(t: BlackBoxResults['targets'][keyof BlackBoxResults['targets']]): number | undefined {
+function cpuOf(t: TargetFigures): number | undefined {
   const figures = t.rounds.map((x) => x.cpuMicrosPerRequest).filter((x): x is number => x !== undefined);
   return figures.length ? median(figures) : undefined;
 }
 
-/** The pairs of targets 1, 2 and 3a compared by CPU per request (what throughput means on one core, less noisy). */
+/** The pairs of targets 1, 2 and 3a compared by CPU per request (what throughput comes down to on one core). */
 const CPU_PAIRS = [
   ['auth/session vs bare bearer (target 1)', 'session', 'bearer'],
   ['health/live vs bare hello (target 2)', 'health', 'hello'],
   ['warm Gmail via service vs bare proxy (both without the emulator)', 'gmail', 'proxy'],
 ] as const;
 
+/**
+ * baseline ÷ service CPU per request, round by round (the two ran within the same round, a minute apart at most),
+ * and their median: a machine that slows down raises both sides' CPU per request, so only pairs of one round compare.
+ */
+function cpuRatios(mine: TargetFigures, base: TargetFigures): { rounds: number[]; median: number } | undefined {
+  const rounds = mine.rounds.flatMap((m, i) => {
+    const a = m.cpuMicrosPerRequest;
+    const b = base.rounds[i]?.cpuMicrosPerRequest;
+    return a && b ? [b / a] : [];
+  });
+  return rounds.length ? { rounds, median: median(rounds) } : undefined;
+}
+
 function cpuMarkdown(r: BlackBoxResults): string[] {
   const rows = CPU_PAIRS.flatMap(([name, mine, base]) => {
+    const ratios = cpuRatios(r.targets[mine], r.targets[base]);
     const a = cpuOf(r.targets[mine]);
     const b = cpuOf(r.targets[base]);
-    return a === undefined || b === undefined ? [] : [`| ${name} | ${a.toFixed(1)} | ${b.toFixed(1)} | ${r2(b / a)} |`];
+    return ratios && a !== undefined && b !== undefined ? [`| ${name} | ${a.toFixed(1)} | ${b.toFixed(1)} | ${ratios.rounds.map(r2).join(', ')} | ${r2(ratios.median)} |`] : [];
   });
   if (!rows.length) return [];
   return [
-    'The same pairs by the CPU the answering process used per request (all its threads, read from /proc before and after each run; median of the rounds). On one core this is what throughput comes down to, and a neighbour that slows the machine moves it much less than req/s:',
+    'The same pairs by the CPU the answering process used per request (all its threads, read from /proc before and after each run). On one core this is what throughput comes down to; it moves with the machine too (a slowed CPU takes longer per request), so the ratio is taken round by round, between runs a minute apart at most:',
     '',
-    '| pair | service µs | baseline µs | baseline ÷ service |',
-    '|---|---|---|---|',
+    '| pair | service µs (median) | baseline µs (median) | baseline ÷ service, each round | median of the rounds |',
+    '|---|---|---|---|---|',
     ...rows,
     '',
   ];
@@ -119,9 +135,8 @@ export function printSummary(r: BlackBoxResults): void {
   for (const [name, x] of Object.entries(r.ratios)) console.log(`ratio ${name}: best ${r2(x.best)}, median ${r2(x.median)} (target ≥ ${x.target}: ${x.met ? 'met' : 'NOT MET'})`);
   for (const [name, x] of Object.entries(r.context ?? {})) console.log(`context ${name}: best ${r2(x.best)}, median ${r2(x.median)}`);
   for (const [name, mine, base] of CPU_PAIRS) {
-    const a = cpuOf(r.targets[mine]);
-    const b = cpuOf(r.targets[base]);
-    if (a !== undefined && b !== undefined) console.log(`cpu ${name}: ${a.toFixed(1)} vs ${b.toFixed(1)} µs per request (${r2(b / a)})`);
+    const ratios = cpuRatios(r.targets[mine], r.targets[base]);
+    if (ratios) console.log(`cpu ${name}: baseline ÷ service per round ${ratios.rounds.map(r2).join(', ')} (median ${r2(ratios.median)})`);
   }
   const o = r.oneConnection;
   console.log(`one connection: ${o.addedMs.toFixed(3)} ms added at p50 (direct ${o.directP50.toFixed(3)}, service ${o.serviceP50.toFixed(3)}; target ≤ ${o.target}: ${o.met ? 'met' : 'NOT MET'}); the bare proxy adds ${o.proxyAddedMs.toFixed(3)} ms`);
