@@ -3,6 +3,7 @@ import type { OAuth2Client } from 'google-auth-library';
 import type { LRUCache } from 'lru-cache';
 import { UpstreamError } from '../common/domain-error.js';
 import { growingLru } from '../common/growing-lru.js';
+import { isJsonObject } from '../common/json-object.js';
 import { LazyImport } from '../common/lazy-import.js';
 import { AppConfig } from '../config/app-config.js';
 import type { GoogleCredentials } from './google-credentials.js';
@@ -23,7 +24,7 @@ export const googleAuthLibrary = new LazyImport('The Google API client', () => i
  */
 async function refuseNonJsonAnswer<R extends { status: number; data: unknown; config: { responseType?: string } }>(res: R): Promise<R> {
   const { data, status, config } = res;
-  if (status === 204 || config.responseType === 'stream' || (typeof data === 'object' && data !== null && !Array.isArray(data))) return res;
+  if (status === 204 || config.responseType === 'stream' || isJsonObject(data)) return res;
   throw new UpstreamError(
     "Google's answer was not its API's JSON (a proxy or captive portal between the service and Google may have answered instead). Nothing was changed on the service's side; retry in a few seconds.",
     'google_unavailable',

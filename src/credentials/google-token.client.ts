@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { isJsonObject } from '../common/json-object.js';
 import { LazyImport } from '../common/lazy-import.js';
 import { AppConfig } from '../config/app-config.js';
 import { GoogleUnavailableError, ReauthRequiredError } from './credentials.errors.js';
@@ -31,8 +32,7 @@ function isRevocationConfirmed(body: string): boolean {
   const text = body.trim();
   if (!text) return true;
   try {
-    const parsed: unknown = JSON.parse(text);
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed);
+    return isJsonObject(JSON.parse(text));
   } catch {
     return false;
   }

@@ -24,6 +24,12 @@ class RawClient {
     });
   }
 
+  /** Writes `text` every 200 ms, as a slow client would, until the returned function is called. */
+  trickle(text: string): () => void {
+    const timer = setInterval(() => this.socket.writable && this.socket.write(text), 200);
+    return () => clearInterval(timer);
+  }
+
   /** Resolves with how long after `since` the service closed the connection, or undefined if it still holds it after `ms`. */
   async closedWithin(since: number, ms: number): Promise<number | undefined> {
     for (let waited = 0; waited < ms && this.closedAt === undefined; waited += 50) await new Promise((r) => setTimeout(r, 50));
@@ -54,7 +60,7 @@ describe('slow clients are cut off after HTTP_REQUEST_TIMEOUT_MS', () => {
     open.push(client);
     const since = Date.now();
     client.socket.write('POST /oauth/register HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{');
-    const trickle = setInterval(() => client.socket.writable && client.socket.write(' '), 200);
+    const stop = client.trickle(' ');
     try {
       const after = await client.closedWithin(since, REQUEST_TIMEOUT_MS + SLACK_MS + 3000);
       expect(after).toBeDefined();
@@ -63,7 +69,7 @@ describe('slow clients are cut off after HTTP_REQUEST_TIMEOUT_MS', () => {
       expect(client.received).toMatch(/^HTTP\/1\.1 408 /);
       expect(client.received).toMatch(/"statusCode":408/);
     } finally {
-      clearInterval(trickle);
+      stop();
     }
   });
 
@@ -72,13 +78,13 @@ describe('slow clients are cut off after HTTP_REQUEST_TIMEOUT_MS', () => {
     open.push(client);
     const since = Date.now();
     client.socket.write('GET /auth/session HTTP/1.1\r\nHost: localhost\r\n');
-    const trickle = setInterval(() => client.socket.writable && client.socket.write('X-Slow: 1\r\n'), 200);
+    const stop = client.trickle('X-Slow: 1\r\n');
     try {
       const after = await client.closedWithin(since, REQUEST_TIMEOUT_MS + SLACK_MS + 3000);
       expect(after).toBeDefined();
       expect(after).toBeLessThan(REQUEST_TIMEOUT_MS + SLACK_MS);
     } finally {
-      clearInterval(trickle);
+      stop();
     }
   });
 
