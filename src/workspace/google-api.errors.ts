@@ -53,3 +53,13 @@ export function mapGoogleApiError(err: unknown, api: string, need: ScopeNeed): D
   if (status === 409) return new DomainError(409, 'conflict', `Google reports a conflict for this ${api} request (it may exist already).`);
   return new UpstreamError(`Google's ${api} API failed or could not be reached${status ? ` (${status})` : ''}. Retry in a few seconds.`, 'google_unavailable');
 }
+
+/**
+ * The 502 for a Google answer of a shape its API does not document: a read can simply be retried; a change may have
+ * been made at Google before its answer came back.
+ */
+export function unreadableAnswer(api: string, readOnly: boolean): UpstreamError {
+  const what = `Google's ${api} API answered in a shape its documentation does not describe, so the answer cannot be passed on.`;
+  const next = readOnly ? 'Retry in a few seconds; if it keeps failing, tell the operators the time of the request.' : 'The change may have been made: check before you retry it.';
+  return new UpstreamError(`${what} ${next}`, 'google_unavailable');
+}

@@ -1,4 +1,4 @@
-import { Controller, Get, Query, UseGuards, UseFilters } from '@nestjs/common';
+import { Controller, Get, Query, UseGuards, UseFilters, UseInterceptors } from '@nestjs/common';
 import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiZodQuery } from '../common/zod-openapi.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
@@ -10,6 +10,7 @@ import type { CalendarEventsQuery, DriveFilesQuery, GmailMessagesQuery } from '.
 import { WorkspaceService } from './workspace.service.js';
 import { RequiresScope, TokenScopeGuard } from './token-scope.guard.js';
 import { ScopeChallengeFilter } from './scope-challenge.filter.js';
+import { DocumentedResultInterceptor } from './documented-result.interceptor.js';
 
 /** Workspace routes; `{userId}` is `me` or the caller's own email (UserIsolationGuard). */
 @ApiTags('workspace')
@@ -18,6 +19,7 @@ import { ScopeChallengeFilter } from './scope-challenge.filter.js';
 @Controller('v1/users/:userId')
 @UseGuards(UserIsolationGuard, TokenScopeGuard)
 @UseFilters(ScopeChallengeFilter)
+@UseInterceptors(DocumentedResultInterceptor)
 export class WorkspaceController {
   constructor(private readonly workspace: WorkspaceService) {}
 

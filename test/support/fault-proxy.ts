@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
  */
 
 /** What can go wrong with one request. */
-export type Fault = 'latency' | 'stall' | 'reset' | 'drop-answer' | 'blackhole' | 'redirect' | 'answer';
+export type Fault = 'latency' | 'stall' | 'reset' | 'drop-answer' | 'blackhole' | 'redirect' | 'answer' | 'reshape';
 
 /** Which requests a fault applies to, and how often. */
 export interface FaultRule {
@@ -29,7 +29,8 @@ export interface FaultRule {
    * destroy the client socket. blackhole: this request and every later one, on any connection, is never answered
    * (until blackhole(false)/clear/stop). redirect: answer `status` (default 302) with `location`, without forwarding.
    * answer: answer `status` (default 200) with `body` and `contentType`, without forwarding (what a captive portal or
-   * a misbehaving upstream sends).
+   * a misbehaving upstream sends). reshape: forward, and pass a JSON answer through `reshape` before relaying it (an
+   * upstream whose JSON is not in the documented shape); other answers are relayed unchanged.
    */
   fault: Fault;
   /** latency: the delay. stall: when given, the stall ends after ms by resetting the client socket. */
@@ -41,6 +42,8 @@ export interface FaultRule {
   /** answer: the body and its content type (default text/html). */
   body?: string;
   contentType?: string;
+  /** reshape: what the relayed JSON becomes. */
+  reshape?: (json: unknown) => unknown;
 }
 
 /** One request the proxy saw. */
@@ -233,6 +236,8 @@ export class FaultProxy {
       }
       case 'drop-answer':
         return this.forward(req, res, entry, true);
+      case 'reshape':
+        return this.forward(req, res, entry, false, fault.reshape);
       case 'redirect':
         req.resume();
         entry.status = fault.status ?? 302;
@@ -247,7 +252,7 @@ export class FaultProxy {
   }
 
   /** The first rule (or the random mode) that applies to this request; consumes one of its `times`. */
-  private pickFault(method: string, path: string, query: string): Pick<FaultRule, 'fault' | 'ms' | 'location' | 'status' | 'body' | 'contentType'> | undefined {
+  private pickFault(method: string, path: string, query: string): Pick<FaultRule, 'fault' | 'ms' | 'location' | 'status' | 'body' | 'contentType' | 'reshape'> | undefined {
     const rule = this.rules.find((r) => r.remaining > 0 && matches(r, method, path) && (!r.query || r.query.test(query)));
     if (rule) {
       rule.remaining -= 1;
@@ -291,13 +296,17 @@ export class FaultProxy {
     }
   }
 
-  /** Sends the request upstream; relays the answer, or (dropAnswer) reads it whole and then cuts the client off. */
-  private forward(req: IncomingMessage, res: ServerResponse, entry: ProxiedRequest, dropAnswer: boolean): void {
+  /**
+   * Sends the request upstream; relays the answer, or (dropAnswer) reads it whole and then cuts the client off, or
+   * (reshape) relays a JSON answer transformed.
+   */
+  private forward(req: IncomingMessage, res: ServerResponse, entry: ProxiedRequest, dropAnswer: boolean, reshape?: (json: unknown) => unknown): void {
     if (res.destroyed || req.socket.destroyed) return;
     const base = this.target.pathname.replace(/\/$/, '');
     const headers = { ...req.headers };
     delete headers.connection;
     delete headers['keep-alive'];
+    if (reshape) delete headers['accept-encoding']; // the answer is rewritten: it has to arrive readable
     const upstream = httpRequest({
       protocol: this.target.protocol,
       hostname: this.target.hostname,
@@ -332,12 +341,30 @@ export class FaultProxy {
       const out = { ...upRes.headers };
       delete out.connection;
       delete out['keep-alive'];
-      res.writeHead(upRes.statusCode ?? 502, out);
       entry.status = upRes.statusCode;
+      if (reshape && /json/.test(String(upRes.headers['content-type']))) return relayReshaped(upRes, res, out, reshape);
+      res.writeHead(upRes.statusCode ?? 502, out);
       upRes.pipe(res);
     });
     req.pipe(upstream);
   }
+}
+
+/** Reads a JSON answer whole and relays what `reshape` makes of it (unparseable JSON is relayed as it came). */
+function relayReshaped(upRes: IncomingMessage, res: ServerResponse, headers: Record<string, unknown>, reshape: (json: unknown) => unknown): void {
+  const chunks: Buffer[] = [];
+  upRes.on('data', (c: Buffer) => chunks.push(c));
+  upRes.on('end', () => {
+    let body = Buffer.concat(chunks).toString('utf8');
+    try {
+      body = JSON.stringify(reshape(JSON.parse(body)));
+    } catch {
+      // not JSON after all: relayed unchanged
+    }
+    const out: Record<string, unknown> = { ...headers, 'content-length': String(Buffer.byteLength(body)) };
+    delete out['transfer-encoding'];
+    res.writeHead(upRes.statusCode ?? 502, out as Record<string, string>).end(body);
+  });
 }
 
 function safeDecode(query: string): string {

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UseGuards, UseFilters } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UseGuards, UseFilters, UseInterceptors } from '@nestjs/common';
 import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiZodBody, ApiZodQuery } from '../../common/zod-openapi.js';
 import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
@@ -10,6 +10,7 @@ import type { CalendarQuery, EventPatchBody, FreeBusyBody, NewEventBody } from '
 import { CalendarService } from './calendar.service.js';
 import { RequiresScope, TokenScopeGuard } from '../token-scope.guard.js';
 import { ScopeChallengeFilter } from '../scope-challenge.filter.js';
+import { DocumentedResultInterceptor } from '../documented-result.interceptor.js';
 
 const id = new ZodValidationPipe(googleId);
 const which = new ZodValidationPipe(calendarQuery);
@@ -21,6 +22,7 @@ const which = new ZodValidationPipe(calendarQuery);
 @Controller('v1/users/:userId/calendar')
 @UseGuards(UserIsolationGuard, TokenScopeGuard)
 @UseFilters(ScopeChallengeFilter)
+@UseInterceptors(DocumentedResultInterceptor)
 export class CalendarController {
   constructor(private readonly calendar: CalendarService) {}
 

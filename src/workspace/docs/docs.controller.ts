@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, UseGuards, UseFilters } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, UseGuards, UseFilters, UseInterceptors } from '@nestjs/common';
 import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiZodBody } from '../../common/zod-openapi.js';
 import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
@@ -11,6 +11,7 @@ import type { NewDocumentBody, ReplaceTextBody } from './docs.schemas.js';
 import { DocsService } from './docs.service.js';
 import { RequiresScope, TokenScopeGuard } from '../token-scope.guard.js';
 import { ScopeChallengeFilter } from '../scope-challenge.filter.js';
+import { DocumentedResultInterceptor } from '../documented-result.interceptor.js';
 
 const id = new ZodValidationPipe(googleId);
 
@@ -21,6 +22,7 @@ const id = new ZodValidationPipe(googleId);
 @Controller('v1/users/:userId/docs/documents')
 @UseGuards(UserIsolationGuard, TokenScopeGuard)
 @UseFilters(ScopeChallengeFilter)
+@UseInterceptors(DocumentedResultInterceptor)
 export class DocsController {
   constructor(private readonly docs: DocsService) {}
 

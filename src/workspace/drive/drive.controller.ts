@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Header, Param, Post, Query, Req, StreamableFile, UseGuards, UseFilters } from '@nestjs/common';
+import { Body, Controller, Get, Header, Param, Post, Query, Req, StreamableFile, UseGuards, UseFilters, UseInterceptors } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { ApiBearerAuth, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { ApiZodBody, ApiZodQuery } from '../../common/zod-openapi.js';
@@ -13,6 +13,7 @@ import type { ContentQuery, FileQuery, FolderBody, UploadBody } from './drive.sc
 import { DriveService } from './drive.service.js';
 import { RequiresScope, TokenScopeGuard } from '../token-scope.guard.js';
 import { ScopeChallengeFilter } from '../scope-challenge.filter.js';
+import { DocumentedResultInterceptor } from '../documented-result.interceptor.js';
 
 const id = new ZodValidationPipe(googleId);
 
@@ -26,6 +27,7 @@ export const DRIVE_UPLOAD_ROUTE = { method: 'POST', url: '/v1/users/:userId/driv
 @Controller('v1/users/:userId/drive')
 @UseGuards(UserIsolationGuard, TokenScopeGuard)
 @UseFilters(ScopeChallengeFilter)
+@UseInterceptors(DocumentedResultInterceptor)
 export class DriveController {
   constructor(private readonly drive: DriveService) {}
 

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Readable } from 'node:stream';
 import { AppConfig } from '../../config/app-config.js';
+import { unreadableAnswer } from '../google-api.errors.js';
 import { GoogleApis } from '../google-apis.js';
 import { GoogleCaller } from '../google-caller.js';
 import { ContentPlan, ExportFormat, planContent } from './drive-formats.js';
@@ -60,7 +61,9 @@ export class DriveService {
     const meta = await this.google.call(email, 'Drive', 'driveContent', async (u) =>
       (await this.apis.drive(u).files.get({ fileId, fields: 'id,name,mimeType,size', supportsAllDrives: true })).data,
     );
-    const plan = planContent({ name: meta.name ?? fileId, mimeType: meta.mimeType ?? 'application/octet-stream' }, format);
+    // Drive always names a file's type; without it the download would be planned for the wrong kind of file.
+    if (typeof meta.mimeType !== 'string') throw unreadableAnswer('Drive', true);
+    const plan = planContent({ name: typeof meta.name === 'string' ? meta.name : fileId, mimeType: meta.mimeType }, format);
     const size = plan.kind === 'media' ? meta.size : undefined;
     if (headOnly) return { stream: Readable.from([]), mimeType: plan.mimeType, fileName: plan.fileName, length: byteCount(size) };
     const res = await this.google.call(email, 'Drive', 'driveContent', (u) => this.fetchContent(u, fileId, plan));

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Put, Query, UseGuards, UseFilters } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Put, Query, UseGuards, UseFilters, UseInterceptors } from '@nestjs/common';
 import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiZodBody, ApiZodQuery } from '../../common/zod-openapi.js';
 import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
@@ -11,6 +11,7 @@ import type { NewSpreadsheetBody, ReadRangeQuery, WriteRangeBody } from './sheet
 import { SheetsService } from './sheets.service.js';
 import { RequiresScope, TokenScopeGuard } from '../token-scope.guard.js';
 import { ScopeChallengeFilter } from '../scope-challenge.filter.js';
+import { DocumentedResultInterceptor } from '../documented-result.interceptor.js';
 
 const id = new ZodValidationPipe(googleId);
 const write = new ZodValidationPipe(writeRangeBody);
@@ -22,6 +23,7 @@ const write = new ZodValidationPipe(writeRangeBody);
 @Controller('v1/users/:userId/sheets/spreadsheets')
 @UseGuards(UserIsolationGuard, TokenScopeGuard)
 @UseFilters(ScopeChallengeFilter)
+@UseInterceptors(DocumentedResultInterceptor)
 export class SheetsController {
   constructor(private readonly sheets: SheetsService) {}
 
