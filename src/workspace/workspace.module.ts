@@ -22,13 +22,12 @@ import { WorkspaceController } from './workspace.controller.js';
 import { WorkspaceService } from './workspace.service.js';
 import { registerWorkspaceResources } from './workspace-resources.js';
 import { WorkspaceOperations } from './catalogue/workspace-operations.js';
-import { DocumentedResults } from './catalogue/documented-results.js';
 
 /** REST over Google Workspace APIs (Gmail, Drive, Calendar, Docs, Sheets, Tasks, Contacts), as the signed-in user. */
 @Module({
   imports: [CredentialsModule, SessionsModule],
   controllers: [WorkspaceController, GmailController, DriveController, CalendarController, DocsController, SheetsController, TasksController, ContactsController],
-  providers: [WorkspaceService, GoogleCaller, GoogleApis, GmailService, DriveService, CalendarService, DocsService, SheetsService, TasksService, ContactsService, WorkspaceOperations, DocumentedResults],
+  providers: [WorkspaceService, GoogleCaller, GoogleApis, GmailService, DriveService, CalendarService, DocsService, SheetsService, TasksService, ContactsService, WorkspaceOperations],
   exports: [WorkspaceOperations],
 })
 export class WorkspaceModule implements OnModuleInit {

@@ -7,7 +7,7 @@ import { GmailService } from '../gmail/gmail.service.js';
 import { SheetsService } from '../sheets/sheets.service.js';
 import { TasksService } from '../tasks/tasks.service.js';
 import { WorkspaceService } from '../workspace.service.js';
-import { DocumentedResults } from './documented-results.js';
+import { documentedResult, operationFailure } from './documented-results.js';
 import type { OperationInput, WorkspaceOperation, WorkspaceServices } from './operation.js';
 
 /** Runs catalogue operations as a verified user (for faces other than the REST controllers: MCP). */
@@ -24,22 +24,21 @@ export class WorkspaceOperations {
     sheets: SheetsService,
     tasks: TasksService,
     contacts: ContactsService,
-    private readonly results: DocumentedResults,
   ) {
     this.services = { workspace, gmail, drive, calendar, docs, sheets, tasks, contacts };
   }
 
   /**
    * Runs `op` for `email`, the verified caller, with input already validated by validateInput. The result has the
-   * operation's documented shape (the tool's outputSchema), or the call fails with a 502 (DocumentedResults).
+   * operation's documented shape (the tool's outputSchema), or the call fails with a 502 (documented-results.ts).
    */
   async run(op: WorkspaceOperation, email: string, input: OperationInput): Promise<object> {
     let result: object;
     try {
       result = await op.run(this.services, email, input);
     } catch (err) {
-      throw this.results.failure(op, err);
+      throw operationFailure(op, err);
     }
-    return this.results.check(op, result);
+    return documentedResult(op, result);
   }
 }

@@ -1,4 +1,4 @@
-import { Controller, Get, Param, Query, UseGuards, UseFilters, UseInterceptors } from '@nestjs/common';
+import { Controller, Get, Param, Query, UseGuards, UseFilters } from '@nestjs/common';
 import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiZodQuery } from '../../common/zod-openapi.js';
 import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
@@ -10,16 +10,16 @@ import type { ContactSearchQuery } from './contacts.schemas.js';
 import { ContactsService } from './contacts.service.js';
 import { RequiresScope, TokenScopeGuard } from '../token-scope.guard.js';
 import { ScopeChallengeFilter } from '../scope-challenge.filter.js';
-import { DocumentedResultInterceptor } from '../documented-result.interceptor.js';
+import { DocumentedRoutes } from '../documented-routes.js';
 
 /** Google Contacts (People API). `{userId}` is `me` or the caller's own email. */
+@DocumentedRoutes()
 @ApiTags('contacts')
 @ApiBearerAuth('bearer')
 @ApiParam({ name: 'userId', description: '`me` or your own email' })
 @Controller('v1/users/:userId/contacts')
 @UseGuards(UserIsolationGuard, TokenScopeGuard)
 @UseFilters(ScopeChallengeFilter)
-@UseInterceptors(DocumentedResultInterceptor)
 export class ContactsController {
   constructor(private readonly contacts: ContactsService) {}
 

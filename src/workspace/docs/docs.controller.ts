@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, UseGuards, UseFilters, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, UseGuards, UseFilters } from '@nestjs/common';
 import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiZodBody } from '../../common/zod-openapi.js';
 import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
@@ -11,18 +11,18 @@ import type { NewDocumentBody, ReplaceTextBody } from './docs.schemas.js';
 import { DocsService } from './docs.service.js';
 import { RequiresScope, TokenScopeGuard } from '../token-scope.guard.js';
 import { ScopeChallengeFilter } from '../scope-challenge.filter.js';
-import { DocumentedResultInterceptor } from '../documented-result.interceptor.js';
+import { DocumentedRoutes } from '../documented-routes.js';
 
 const id = new ZodValidationPipe(googleId);
 
 /** Google Docs. `{userId}` is `me` or the caller's own email. */
+@DocumentedRoutes()
 @ApiTags('docs')
 @ApiBearerAuth('bearer')
 @ApiParam({ name: 'userId', description: '`me` or your own email' })
 @Controller('v1/users/:userId/docs/documents')
 @UseGuards(UserIsolationGuard, TokenScopeGuard)
 @UseFilters(ScopeChallengeFilter)
-@UseInterceptors(DocumentedResultInterceptor)
 export class DocsController {
   constructor(private readonly docs: DocsService) {}
 

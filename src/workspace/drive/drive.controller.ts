@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Header, Param, Post, Query, Req, StreamableFile, UseGuards, UseFilters, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Get, Header, Param, Post, Query, Req, StreamableFile, UseGuards, UseFilters } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { ApiBearerAuth, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { ApiZodBody, ApiZodQuery } from '../../common/zod-openapi.js';
@@ -13,7 +13,7 @@ import type { ContentQuery, FileQuery, FolderBody, UploadBody } from './drive.sc
 import { DriveService } from './drive.service.js';
 import { RequiresScope, TokenScopeGuard } from '../token-scope.guard.js';
 import { ScopeChallengeFilter } from '../scope-challenge.filter.js';
-import { DocumentedResultInterceptor } from '../documented-result.interceptor.js';
+import { DocumentedRoutes } from '../documented-routes.js';
 
 const id = new ZodValidationPipe(googleId);
 
@@ -21,13 +21,13 @@ const id = new ZodValidationPipe(googleId);
 export const DRIVE_UPLOAD_ROUTE = { method: 'POST', url: '/v1/users/:userId/drive/files' } as const;
 
 /** Google Drive beyond the file list. `{userId}` is `me` or the caller's own email. */
+@DocumentedRoutes()
 @ApiTags('drive')
 @ApiBearerAuth('bearer')
 @ApiParam({ name: 'userId', description: '`me` or your own email' })
 @Controller('v1/users/:userId/drive')
 @UseGuards(UserIsolationGuard, TokenScopeGuard)
 @UseFilters(ScopeChallengeFilter)
-@UseInterceptors(DocumentedResultInterceptor)
 export class DriveController {
   constructor(private readonly drive: DriveService) {}
 

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Put, Query, UseGuards, UseFilters, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Put, Query, UseGuards, UseFilters } from '@nestjs/common';
 import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiZodBody, ApiZodQuery } from '../../common/zod-openapi.js';
 import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
@@ -11,19 +11,19 @@ import type { NewSpreadsheetBody, ReadRangeQuery, WriteRangeBody } from './sheet
 import { SheetsService } from './sheets.service.js';
 import { RequiresScope, TokenScopeGuard } from '../token-scope.guard.js';
 import { ScopeChallengeFilter } from '../scope-challenge.filter.js';
-import { DocumentedResultInterceptor } from '../documented-result.interceptor.js';
+import { DocumentedRoutes } from '../documented-routes.js';
 
 const id = new ZodValidationPipe(googleId);
 const write = new ZodValidationPipe(writeRangeBody);
 
 /** Google Sheets. `{userId}` is `me` or the caller's own email; ranges are A1 notation in the query or body. */
+@DocumentedRoutes()
 @ApiTags('sheets')
 @ApiBearerAuth('bearer')
 @ApiParam({ name: 'userId', description: '`me` or your own email' })
 @Controller('v1/users/:userId/sheets/spreadsheets')
 @UseGuards(UserIsolationGuard, TokenScopeGuard)
 @UseFilters(ScopeChallengeFilter)
-@UseInterceptors(DocumentedResultInterceptor)
 export class SheetsController {
   constructor(private readonly sheets: SheetsService) {}
 

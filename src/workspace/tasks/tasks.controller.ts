@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UseGuards, UseFilters, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UseGuards, UseFilters } from '@nestjs/common';
 import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiZodBody, ApiZodQuery } from '../../common/zod-openapi.js';
 import { ZodValidationPipe } from '../../common/zod-validation.pipe.js';
@@ -11,19 +11,19 @@ import type { NewTaskBody, TaskPatchBody, TasksQuery } from './tasks.schemas.js'
 import { TasksService } from './tasks.service.js';
 import { RequiresScope, TokenScopeGuard } from '../token-scope.guard.js';
 import { ScopeChallengeFilter } from '../scope-challenge.filter.js';
-import { DocumentedResultInterceptor } from '../documented-result.interceptor.js';
+import { DocumentedRoutes } from '../documented-routes.js';
 
 const list = new ZodValidationPipe(taskListId);
 const id = new ZodValidationPipe(googleId);
 
 /** Google Tasks. `{userId}` is `me` or the caller's own email. */
+@DocumentedRoutes()
 @ApiTags('tasks')
 @ApiBearerAuth('bearer')
 @ApiParam({ name: 'userId', description: '`me` or your own email' })
 @Controller('v1/users/:userId/tasks')
 @UseGuards(UserIsolationGuard, TokenScopeGuard)
 @UseFilters(ScopeChallengeFilter)
-@UseInterceptors(DocumentedResultInterceptor)
 export class TasksController {
   constructor(private readonly tasks: TasksService) {}
 
