@@ -6,6 +6,16 @@
 export class SingleFlight<V> {
   private readonly running = new Map<string, Promise<V>>();
 
+  /** How many keys have a run in flight. */
+  get size(): number {
+    return this.running.size;
+  }
+
+  /** Whether `key` has a run in flight (a caller would share it). */
+  has(key: string): boolean {
+    return this.running.has(key);
+  }
+
   /** The run in flight for `key`, or a new one started with `start`. */
   run(key: string, start: () => Promise<V>): Promise<V> {
     const running = this.running.get(key);

@@ -6,16 +6,25 @@ import https from 'node:https';
 import { isIP } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import { AppConfig } from '../config/app-config.js';
+import { SingleFlight } from '../common/single-flight.js';
 import { JsonObjectRepository } from '../storage/json-object.repository.js';
 import { StorageError } from '../storage/storage.errors.js';
 import type { GrantType, OAuthClient } from './oauth-client.js';
 import { clientUriProblem, displayedStringProblem } from './client-metadata-rules.js';
+import { OAuthError } from './oauth-error.js';
 import { isPrivateAddress } from './private-addresses.js';
 import { redirectUriProblem } from './redirect-uris.js';
 
-/** Largest document read (the CIMD draft recommends 5 KB) and how long its fetch may take. */
+/** Largest document read (the CIMD draft recommends 5 KB) and how long its fetch may take, from lookup to last byte. */
 const MAX_DOCUMENT_BYTES = 5 * 1024;
 const FETCH_TIMEOUT_MS = 5000;
+/**
+ * Document fetches in flight at once, per replica; past it a new URL is refused with 503 (a URL already being
+ * fetched shares that fetch). Anyone can name any URL, so without a cap a slow document server would pile up
+ * sockets, and a host whose DNS never answers would take libuv's 4 threads, which S3's and Google's lookups and
+ * file reads share. Legitimate fetches are rare (documents are kept in S3 up to their max-age).
+ */
+const MAX_FETCHES_IN_FLIGHT = 2;
 /** How long a document is trusted when its server says nothing (Cache-Control), and at most. */
 const DEFAULT_TTL_S = 3600;
 const MAX_TTL_S = 24 * 3600;
@@ -47,6 +56,7 @@ export class ClientMetadataDocuments {
   private readonly allowPrivate: boolean;
   /** Root certificates for document fetches: the public ones, plus OAUTH_CIMD_EXTRA_CA (an internal PKI, tests). */
   private readonly ca?: string[];
+  private readonly fetches = new SingleFlight<{ body: unknown; ttlSeconds: number }>();
 
   constructor(
     private readonly objects: JsonObjectRepository,
@@ -57,7 +67,10 @@ export class ClientMetadataDocuments {
     this.ca = config.values.cimd.extraCa ? [...rootCertificates, config.values.cimd.extraCa] : undefined;
   }
 
-  /** The client a metadata document URL describes, or undefined when it cannot be used (the reason is logged). */
+  /**
+   * The client a metadata document URL describes, or undefined when it cannot be used (the reason is logged). Throws
+   * a 503 OAuthError when MAX_FETCHES_IN_FLIGHT other documents are being fetched.
+   */
   async resolve(url: string): Promise<OAuthClient | undefined> {
     const key = `${this.prefix}${createHash('sha256').update(url).digest('hex')}.json`;
     try {
@@ -65,7 +78,11 @@ export class ClientMetadataDocuments {
       if (problem) throw new DocumentError(problem);
       const cached = (await this.objects.get(key))?.value as CachedDocument | undefined;
       if (cached && Date.parse(cached.expiresAt) > Date.now() && cached.client.clientId === url) return cached.client;
-      const { body, ttlSeconds } = await this.fetch(url);
+      if (!this.fetches.has(url) && this.fetches.size >= MAX_FETCHES_IN_FLIGHT) {
+        this.logger.warn({ msg: 'client metadata document not fetched: too many fetches in flight', event: 'cimd_busy', host: safeHost(url) });
+        throw new OAuthError('temporarily_unavailable', 'Too many client metadata documents are being fetched right now. Retry in a few seconds.', 503, { 'Retry-After': '5' });
+      }
+      const { body, ttlSeconds } = await this.fetches.run(url, () => this.fetch(url));
       const client = this.validate(url, body);
       if (ttlSeconds > 0) await this.objects.put(key, { client, expiresAt: new Date(Date.now() + ttlSeconds * 1000).toISOString() } satisfies CachedDocument);
       return client;
@@ -103,11 +120,24 @@ export class ClientMetadataDocuments {
     };
     const get = (url.startsWith('https:') ? https.get : http.get) as typeof https.get;
     return new Promise((resolve, reject) => {
+      // The socket's `timeout` below only bounds silence: a server sending a byte every few seconds would hold the
+      // fetch for hours. This bounds the whole of it.
+      const deadline = setTimeout(() => {
+        reject(new DocumentError(`the document took longer than ${FETCH_TIMEOUT_MS} ms`));
+        req.destroy();
+      }, FETCH_TIMEOUT_MS);
+      const settle = <A extends unknown[]>(fn: (...a: A) => void) => (...a: A) => {
+        clearTimeout(deadline);
+        fn(...a);
+      };
+      resolve = settle(resolve);
+      reject = settle(reject);
       const req = get(url, { lookup: guardedLookup as never, timeout: FETCH_TIMEOUT_MS, headers: { accept: 'application/json' }, ...(this.ca ? { ca: this.ca } : {}) }, (res) => {
         if (res.statusCode !== 200) {
           res.resume();
           return reject(new DocumentError(`the document answered HTTP ${res.statusCode} (redirects are not followed)`));
         }
+        res.on('error', () => reject(new DocumentError('the document\'s answer broke off')));
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (c: Buffer) => {

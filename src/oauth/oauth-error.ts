@@ -13,7 +13,8 @@ export type OAuthErrorCode =
   | 'invalid_redirect_uri'
   | 'invalid_client_metadata'
   | 'access_denied'
-  | 'server_error';
+  | 'server_error'
+  | 'temporarily_unavailable';
 
 /**
  * An OAuth protocol error. The exception filter answers it with RFC 6749's `error` and `error_description`, plus
