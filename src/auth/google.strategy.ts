@@ -6,6 +6,7 @@ import { normalizeEmail } from '../common/email.js';
 import { AppConfig } from '../config/app-config.js';
 import { OneTimeMarkers } from '../sessions/one-time-markers.js';
 import { boundGoogleCalls, type OAuth2Transport } from './google-call-deadline.js';
+import { tokenLifetimeSeconds } from '../credentials/token-lifetime.js';
 import { SignInFlowStore } from './sign-in-flow.store.js';
 
 /** What Google told us about the person who signed in. */
@@ -74,12 +75,11 @@ export class GoogleOAuthStrategy extends PassportStrategy(Strategy, undefined, 6
     // Verified, but not an address the service can use as a user's key ({email}.json in S3): refused the same way
     // (403, nothing stored), with its own reason so the person is not told to verify an address Google has verified.
     if (!email) return [false, { reason: 'email_unusable' }];
-    const expiresIn = Number(params.expires_in ?? 3600);
     return {
       email,
       accessToken,
       refreshToken: refreshToken || undefined,
-      expiresInSeconds: Number.isFinite(expiresIn) ? expiresIn : 3600,
+      expiresInSeconds: tokenLifetimeSeconds(params.expires_in),
       scopes: typeof params.scope === 'string' ? params.scope.split(/\s+/).filter(Boolean) : [],
     };
   }

@@ -3,6 +3,7 @@ import { isJsonObject } from '../common/json-object.js';
 import { LazyImport } from '../common/lazy-import.js';
 import { AppConfig } from '../config/app-config.js';
 import { GoogleUnavailableError, ReauthRequiredError } from './credentials.errors.js';
+import { tokenLifetimeSeconds } from './token-lifetime.js';
 import type { googleFetch } from './google-transport.js';
 
 type GoogleFetch = typeof googleFetch;
@@ -76,10 +77,9 @@ export class GoogleTokenClient {
     }
     const json = (await res.json().catch(() => ({}))) as Record<string, unknown>;
     if (res.ok && typeof json.access_token === 'string') {
-      const expiresIn = Number(json.expires_in ?? 3600);
       return {
         accessToken: json.access_token,
-        expiresAt: new Date(Date.now() + (Number.isFinite(expiresIn) ? expiresIn : 3600) * 1000),
+        expiresAt: new Date(Date.now() + tokenLifetimeSeconds(json.expires_in) * 1000),
         scopes: typeof json.scope === 'string' ? json.scope.split(/\s+/).filter(Boolean) : undefined,
         refreshToken: typeof json.refresh_token === 'string' && json.refresh_token ? json.refresh_token : undefined,
       };

@@ -1,0 +1,102 @@
+import { ALL_WORKSPACE_SCOPES } from '../support/api-client.js';
+import { FaultProxy } from '../support/fault-proxy.js';
+import { getWithBearer, readObject, type Service, signIn, startService, startWorld, type World } from '../support/harness.js';
+
+/** Sets fields of a token endpoint answer (the real one, from the emulator) to odd values. */
+const withFields = (fields: Record<string, unknown>) => (json: unknown) => ({ ...(json as object), ...fields });
+
+/** Lifetimes Google never sends: the stored expiry must still be a real time, within a day, and not in the past. */
+const ODD_LIFETIMES: Array<[what: string, value: unknown]> = [
+  ['far beyond what a Date holds', 1e13],
+  ['negative', -3600],
+  ['zero', 0],
+  ['a word', 'soon'],
+  ['an object', { seconds: 3600 }],
+];
+
+/**
+ * The token endpoint's answer decides what is stored for a user: the refresh token above all. An answer with odd
+ * fields (what a proxy or a Google change could hand over) must not lose the refresh token, store an expiry that
+ * breaks the credentials object, or make every call refresh again.
+ */
+describe('Google token answers with odd fields', () => {
+  let world: World;
+  let proxy: FaultProxy;
+  let sut: Service;
+
+  beforeAll(async () => {
+    world = await startWorld();
+    proxy = await FaultProxy.start(world.google.baseUrl);
+    sut = await startService(world, { GOOGLE_TOKEN_URL: proxy.rewrite(world.google.urls.token), GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES });
+  });
+  afterEach(() => proxy.clear());
+  afterAll(async () => {
+    await sut?.close();
+    await proxy?.stop();
+    await world?.close();
+  });
+
+  const expiryOf = async (email: string) => Date.parse(String((await readObject(world, `credentials/${email}.json`)).json.expiry));
+
+  it.each(ODD_LIFETIMES)('a refresh whose expires_in is %s: the call works, the expiry stored is sane, the next call does not refresh', async (what, value) => {
+    const email = `refresh-${what.replace(/\W+/g, '-').toLowerCase()}@example.com`;
+    const user = await signIn(sut, world, email);
+    const stored = (await readObject(world, `credentials/${email}.json`)).json;
+    world.google.expireAccessTokens(email);
+    proxy.inject({ method: 'POST', path: '/token', fault: 'reshape', reshape: withFields({ expires_in: value }) });
+    const res = await getWithBearer(sut, '/v1/users/me/gmail/messages', user.access_token);
+    expect(res.status).toBe(200);
+    const after = (await readObject(world, `credentials/${email}.json`)).json;
+    expect(after.refresh_token).toBe(stored.refresh_token);
+    const expiry = await expiryOf(email);
+    expect(expiry).toBeGreaterThan(Date.now() + 30_000);
+    expect(expiry).toBeLessThanOrEqual(Date.now() + 24 * 3600 * 1000);
+    const refreshes = world.google.refreshCount(email);
+    expect((await getWithBearer(sut, '/v1/users/me/gmail/messages', user.access_token)).status).toBe(200);
+    expect(world.google.refreshCount(email)).toBe(refreshes);
+  });
+
+  it('Google rotates the refresh token in an answer whose expires_in no Date can hold: the new refresh token is stored', async () => {
+    const email = 'rotation-huge-lifetime@example.com';
+    const user = await signIn(sut, world, email);
+    const before = (await readObject(world, `credentials/${email}.json`)).json.refresh_token;
+    world.google.rotateRefreshTokens(true);
+    try {
+      world.google.expireAccessTokens(email);
+      proxy.inject({ method: 'POST', path: '/token', fault: 'reshape', reshape: withFields({ expires_in: 1e13 }) });
+      expect((await getWithBearer(sut, '/v1/users/me/gmail/messages', user.access_token)).status).toBe(200);
+      const after = (await readObject(world, `credentials/${email}.json`)).json.refresh_token;
+      expect(after).not.toBe(before); // Google revoked the old one when it rotated
+      // The stored (rotated) refresh token is the live one: the next refresh works.
+      world.google.expireAccessTokens(email);
+      expect((await getWithBearer(sut, '/v1/users/me/gmail/messages', user.access_token)).status).toBe(200);
+    } finally {
+      world.google.rotateRefreshTokens(false);
+    }
+  });
+
+  it('a rotated refresh token that is not a string is ignored: the one stored keeps working', async () => {
+    const email = 'rotation-odd@example.com';
+    const user = await signIn(sut, world, email);
+    const stored = (await readObject(world, `credentials/${email}.json`)).json;
+    for (const odd of [12345, { token: 'x' }, '', null]) {
+      world.google.expireAccessTokens(email);
+      proxy.inject({ method: 'POST', path: '/token', fault: 'reshape', reshape: withFields({ refresh_token: odd }) });
+      expect((await getWithBearer(sut, '/v1/users/me/gmail/messages', user.access_token)).status).toBe(200);
+      expect((await readObject(world, `credentials/${email}.json`)).json.refresh_token).toBe(stored.refresh_token);
+    }
+  });
+
+  it.each(ODD_LIFETIMES)('a sign-in whose code exchange says expires_in is %s: signed in, with a sane expiry stored', async (what, value) => {
+    const email = `sign-in-${what.replace(/\W+/g, '-').toLowerCase()}@example.com`;
+    proxy.inject({ method: 'POST', path: '/token', fault: 'reshape', reshape: withFields({ expires_in: value }) });
+    const user = await signIn(sut, world, email);
+    expect(user.access_token).toEqual(expect.any(String));
+    const stored = (await readObject(world, `credentials/${email}.json`)).json;
+    expect(stored.refresh_token).toEqual(expect.any(String));
+    const expiry = await expiryOf(email);
+    expect(expiry).toBeGreaterThan(Date.now() + 30_000);
+    expect(expiry).toBeLessThanOrEqual(Date.now() + 24 * 3600 * 1000);
+    expect((await getWithBearer(sut, '/v1/users/me/gmail/messages', user.access_token)).status).toBe(200);
+  });
+});
