@@ -78,7 +78,9 @@ export class GoogleOAuthStrategy extends PassportStrategy(Strategy, undefined, 6
     return {
       email,
       accessToken,
-      refreshToken: refreshToken || undefined,
+      // Typed a string, but it is whatever the token answer's JSON held: anything else counts as not sent, so the
+      // sign-in asks Google again with consent instead of storing a refresh token nothing can use.
+      refreshToken: typeof refreshToken === 'string' && refreshToken ? refreshToken : undefined,
       expiresInSeconds: tokenLifetimeSeconds(params.expires_in),
       scopes: typeof params.scope === 'string' ? params.scope.split(/\s+/).filter(Boolean) : [],
     };

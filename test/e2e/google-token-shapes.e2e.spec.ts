@@ -87,6 +87,17 @@ describe('Google token answers with odd fields', () => {
     }
   });
 
+  it('a first sign-in whose code exchange sends a refresh token that is not a string asks Google again, and stores a usable one', async () => {
+    const email = 'sign-in-odd-refresh@example.com';
+    proxy.inject({ method: 'POST', path: '/token', fault: 'reshape', reshape: withFields({ refresh_token: 12345 }) });
+    const user = await signIn(sut, world, email);
+    const stored = (await readObject(world, `credentials/${email}.json`)).json;
+    expect(stored.refresh_token).toEqual(expect.stringMatching(/./));
+    world.google.expireAccessTokens(email);
+    expect((await getWithBearer(sut, '/v1/users/me/gmail/messages', user.access_token)).status).toBe(200); // it refreshes
+    expect(world.google.refreshCount(email)).toBe(1);
+  });
+
   it.each(ODD_LIFETIMES)('a sign-in whose code exchange says expires_in is %s: signed in, with a sane expiry stored', async (what, value) => {
     const email = `sign-in-${what.replace(/\W+/g, '-').toLowerCase()}@example.com`;
     proxy.inject({ method: 'POST', path: '/token', fault: 'reshape', reshape: withFields({ expires_in: value }) });
