@@ -24,16 +24,19 @@ export function DocumentedRoutes(): ClassDecorator {
     const base = String(path).replace(/^\/|\/$/g, '');
     const proto = controller.prototype as Record<string, unknown>;
     for (const name of Object.getOwnPropertyNames(proto)) {
-      const handler = proto[name];
-      if (name === 'constructor' || typeof handler !== 'function' || Reflect.getMetadata(PATH_METADATA, handler) === undefined) continue;
+      const value = proto[name];
+      if (name === 'constructor' || typeof value !== 'function') continue;
+      const handler = value as (...a: unknown[]) => unknown;
+      const route: unknown = Reflect.getMetadata(PATH_METADATA, handler);
+      if (route === undefined) continue;
       const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod];
-      const key = `${method} ${[base, String(Reflect.getMetadata(PATH_METADATA, handler)).replace(/^\/|\/$/g, '')].filter(Boolean).join('/')}`;
+      const key = `${method} ${[base, String(route).replace(/^\/|\/$/g, '')].filter(Boolean).join('/')}`;
       const op = BY_ROUTE.get(key);
       if (!op) throw new Error(`${controller.name}.${name} (${key}) has no Workspace catalogue operation`);
       const wrapped = async function (this: unknown, ...args: unknown[]): Promise<unknown> {
         let result: unknown;
         try {
-          result = await (handler as (...a: unknown[]) => unknown).apply(this, args);
+          result = await handler.apply(this, args);
         } catch (err) {
           throw operationFailure(op, err);
         }
@@ -46,6 +49,7 @@ export function DocumentedRoutes(): ClassDecorator {
   };
 }
 
+/** A plain JSON-like object: not a StreamableFile or other class instance (common/json-object.ts's check accepts those). */
 function isPlainObject(v: unknown): v is object {
   return v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype;
 }

@@ -1,6 +1,6 @@
 import { ALL_WORKSPACE_SCOPES } from '../support/api-client.js';
 import { FaultProxy } from '../support/fault-proxy.js';
-import { getWithBearer, objectExists, readObject, type Service, signIn, startService, startWorld, type World } from '../support/harness.js';
+import { googleThrough, getWithBearer, objectExists, readObject, type Service, signIn, startService, startWorld, type World } from '../support/harness.js';
 
 /** What answers 200 in Google's place: a captive portal's page, a proxy's empty answer, JSON that is not an object. */
 const ODD_ANSWERS: Array<[what: string, contentType: string, body: string]> = [
@@ -28,9 +28,7 @@ describe('Google answering 200 with something other than its JSON', () => {
     world = await startWorld();
     proxy = await FaultProxy.start(world.google.baseUrl);
     sut = await startService(world, {
-      GOOGLE_API_ROOT_URL: `${proxy.url}/`,
-      GOOGLE_TOKEN_URL: proxy.rewrite(world.google.urls.token),
-      GOOGLE_REVOKE_URL: proxy.rewrite(world.google.urls.revoke),
+      ...googleThrough(world, proxy),
       GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES,
     });
     token = (await signIn(sut, world, 'odd-answers@example.com')).access_token;

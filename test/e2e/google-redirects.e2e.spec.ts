@@ -1,6 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { FaultProxy } from '../support/fault-proxy.js';
-import { completeSignIn, getWithBearer, objectExists, readObject, type Service, signIn, startService, startWorld, type World } from '../support/harness.js';
+import { googleThrough, completeSignIn, getWithBearer, objectExists, readObject, type Service, signIn, startService, startWorld, type World } from '../support/harness.js';
 
 const GMAIL = '/v1/users/me/gmail/messages';
 
@@ -51,10 +51,8 @@ describe('Google calls never follow a redirect', () => {
     proxy = await FaultProxy.start(world.google.baseUrl);
     elsewhere = await Elsewhere.start();
     sut = await startService(world, {
-      GOOGLE_TOKEN_URL: proxy.rewrite(world.google.urls.token),
-      GOOGLE_REVOKE_URL: proxy.rewrite(world.google.urls.revoke),
+      ...googleThrough(world, proxy),
       GOOGLE_USERINFO_URL: proxy.rewrite(world.google.urls.userinfo),
-      GOOGLE_API_ROOT_URL: `${proxy.url}/`,
     });
   });
   afterEach(() => proxy.clear());

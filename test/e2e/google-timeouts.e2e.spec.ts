@@ -1,5 +1,5 @@
 import { FaultProxy, type ProxiedRequest } from '../support/fault-proxy.js';
-import { getWithBearer, type Service, signIn, startService, startWorld, type World } from '../support/harness.js';
+import { googleThrough, getWithBearer, type Service, signIn, startService, startWorld, type World } from '../support/harness.js';
 
 const GOOGLE_HTTP_TIMEOUT_MS = 1000;
 const MARGIN_MS = 1500;
@@ -17,9 +17,7 @@ describe('Google calls that hang are cancelled (the socket is closed) after GOOG
     world = await startWorld();
     proxy = await FaultProxy.start(world.google.baseUrl);
     sut = await startService(world, {
-      GOOGLE_TOKEN_URL: proxy.rewrite(world.google.urls.token),
-      GOOGLE_REVOKE_URL: proxy.rewrite(world.google.urls.revoke),
-      GOOGLE_API_ROOT_URL: `${proxy.url}/`,
+      ...googleThrough(world, proxy),
       GOOGLE_HTTP_TIMEOUT_MS: String(GOOGLE_HTTP_TIMEOUT_MS),
     });
   });

@@ -1,6 +1,6 @@
 import { ALL_WORKSPACE_SCOPES } from '../support/api-client.js';
 import { FaultProxy } from '../support/fault-proxy.js';
-import { getWithBearer, readObject, type Service, signIn, startService, startWorld, type World } from '../support/harness.js';
+import { googleThrough, getWithBearer, readObject, type Service, signIn, startService, startWorld, type World } from '../support/harness.js';
 
 /** Sets fields of a token endpoint answer (the real one, from the emulator) to odd values. */
 const withFields = (fields: Record<string, unknown>) => (json: unknown) => ({ ...(json as object), ...fields });
@@ -27,7 +27,7 @@ describe('Google token answers with odd fields', () => {
   beforeAll(async () => {
     world = await startWorld();
     proxy = await FaultProxy.start(world.google.baseUrl);
-    sut = await startService(world, { GOOGLE_TOKEN_URL: proxy.rewrite(world.google.urls.token), GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES });
+    sut = await startService(world, { ...googleThrough(world, proxy), GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES });
   });
   afterEach(() => proxy.clear());
   afterAll(async () => {

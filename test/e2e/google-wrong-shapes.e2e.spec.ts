@@ -3,7 +3,7 @@ import { WORKSPACE_CATALOGUE } from '../../src/workspace/catalogue/catalogue.js'
 import type { WorkspaceOperation } from '../../src/workspace/catalogue/operation.js';
 import { ALL_WORKSPACE_SCOPES, apiClient } from '../support/api-client.js';
 import { FaultProxy } from '../support/fault-proxy.js';
-import { type Service, signIn, startService, startWorld, type World } from '../support/harness.js';
+import { googleThrough, type Service, signIn, startService, startWorld, type World } from '../support/harness.js';
 import { connectV2 } from '../support/mcp-clients.js';
 
 const USER = 'wrong-shapes@example.com';
@@ -59,9 +59,7 @@ describe('Google answering JSON of the wrong shape', () => {
     world = await startWorld();
     proxy = await FaultProxy.start(world.google.baseUrl);
     sut = await startService(world, {
-      GOOGLE_API_ROOT_URL: `${proxy.url}/`,
-      GOOGLE_TOKEN_URL: proxy.rewrite(world.google.urls.token),
-      GOOGLE_REVOKE_URL: proxy.rewrite(world.google.urls.revoke),
+      ...googleThrough(world, proxy),
       GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES,
     });
     token = (await signIn(sut, world, USER)).access_token;

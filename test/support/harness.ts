@@ -7,6 +7,7 @@ import { createApp } from '../../src/app.factory.js';
 import { startGoogleEmulator, type GoogleEmulator } from '../../emulators/google/google-emulator.js';
 import { CapturedLogger } from './captured-logger.js';
 import { Browser } from './http-client.js';
+import type { FaultProxy } from './fault-proxy.js';
 
 export const JWT_SECRET = 'test-jwt-secret-that-is-at-least-32-bytes-long';
 
@@ -95,6 +96,15 @@ export interface Service {
   url: string;
   logs: CapturedLogger;
   close(): Promise<void>;
+}
+
+/** The service's settings that send its Google API, token and revocation calls through `proxy` (a FaultProxy in front of the emulator). */
+export function googleThrough(world: World, proxy: FaultProxy): Record<string, string> {
+  return {
+    GOOGLE_API_ROOT_URL: `${proxy.url}/`,
+    GOOGLE_TOKEN_URL: proxy.rewrite(world.google.urls.token),
+    GOOGLE_REVOKE_URL: proxy.rewrite(world.google.urls.revoke),
+  };
 }
 
 /** Boots a service instance on a free port, listening on 127.0.0.1. */
