@@ -31,6 +31,12 @@ const staticClients = z.array(
   }),
 );
 
+/**
+ * Default GOOGLE_MAX_ANSWER_BYTES: above Gmail's largest attachment (25 MB, about 34 MB once base64url encoded), and
+ * small enough that a few such answers at once fit the heap the Deployment gives a replica (384 MB).
+ */
+export const DEFAULT_GOOGLE_MAX_ANSWER_BYTES = 48 * 1024 * 1024;
+
 /** The environment variables the service reads (names agreed in DESIGN.md). */
 export const envSchema = z
   .object({
@@ -45,6 +51,7 @@ export const envSchema = z
     GOOGLE_REVOKE_URL: url.default('https://oauth2.googleapis.com/revoke'),
     GOOGLE_API_ROOT_URL: url.default('https://www.googleapis.com/'),
     GOOGLE_HTTP_TIMEOUT_MS: int(10000, 100),
+    GOOGLE_MAX_ANSWER_BYTES: int(DEFAULT_GOOGLE_MAX_ANSWER_BYTES, 65536),
     S3_BUCKET: required('the bucket that holds credentials and sessions').pipe(z.string().min(3, 'must be a bucket name (3-63 characters)')),
     S3_PREFIX: prefix('credentials/'),
     S3_SESSION_PREFIX: prefix('sessions/'),
@@ -135,6 +142,8 @@ export interface AppConfigValues {
     revokeUrl: string;
     apiRootUrl: string;
     httpTimeoutMs: number;
+    /** The most one Google answer read whole may hold, decoded (credentials/google-answer-limit.ts). */
+    maxAnswerBytes: number;
     clientCacheTtlMs: number;
     clientCacheMax: number;
   };
@@ -225,6 +234,7 @@ export function parseConfig(raw: Record<string, string | undefined>): AppConfigV
       revokeUrl: env.GOOGLE_REVOKE_URL,
       apiRootUrl: env.GOOGLE_API_ROOT_URL.endsWith('/') ? env.GOOGLE_API_ROOT_URL : `${env.GOOGLE_API_ROOT_URL}/`,
       httpTimeoutMs: env.GOOGLE_HTTP_TIMEOUT_MS,
+      maxAnswerBytes: env.GOOGLE_MAX_ANSWER_BYTES,
       clientCacheTtlMs: env.GOOGLE_CLIENT_CACHE_TTL_MS,
       clientCacheMax: env.GOOGLE_CLIENT_CACHE_MAX,
     },

@@ -3,6 +3,7 @@ import { isJsonObject } from '../common/json-object.js';
 import { LazyImport } from '../common/lazy-import.js';
 import { AppConfig } from '../config/app-config.js';
 import { GoogleUnavailableError, ReauthRequiredError } from './credentials.errors.js';
+import { readAtMost, TOKEN_ANSWER_MAX_BYTES } from './google-answer-limit.js';
 import { tokenLifetimeSeconds } from './token-lifetime.js';
 import type { googleFetch } from './google-transport.js';
 
@@ -36,6 +37,19 @@ function isRevocationConfirmed(body: string): boolean {
     return isJsonObject(JSON.parse(text));
   } catch {
     return false;
+  }
+}
+
+/**
+ * The token endpoint's answer as a JSON object; {} when it is not one, or is larger than a token answer can be (read
+ * whole, it could exhaust the heap: google-answer-limit.ts).
+ */
+async function tokenAnswer(res: Response): Promise<Record<string, unknown>> {
+  try {
+    const parsed: unknown = JSON.parse(new TextDecoder().decode(await readAtMost(res.body, TOKEN_ANSWER_MAX_BYTES)));
+    return isJsonObject(parsed) ? parsed : {};
+  } catch {
+    return {};
   }
 }
 
@@ -75,7 +89,7 @@ export class GoogleTokenClient {
       const timedOut = (err as Error)?.name === 'TimeoutError';
       throw new GoogleUnavailableError(timedOut ? `Google's token endpoint did not answer within ${g.httpTimeoutMs} ms.` : `Google's token endpoint is unreachable.`);
     }
-    const json = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+    const json = await tokenAnswer(res);
     if (res.ok && typeof json.access_token === 'string') {
       return {
         accessToken: json.access_token,
@@ -103,7 +117,7 @@ export class GoogleTokenClient {
     const g = this.config.values.google;
     try {
       const { GoogleDeadlines } = await revokeTransport.load();
-      this.revokeFetch ??= new GoogleDeadlines(g.httpTimeoutMs).fetch();
+      this.revokeFetch ??= new GoogleDeadlines(g.httpTimeoutMs, undefined, TOKEN_ANSWER_MAX_BYTES).fetch();
       const res = await this.revokeFetch(g.revokeUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },

@@ -2,6 +2,7 @@ import { fetch as nodeHttpFetch } from '@whatwg-node/node-fetch';
 import { setMaxListeners } from 'node:events';
 import { Agent as HttpAgent, type AgentOptions } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { consumeBytes, DEFAULT_GOOGLE_MAX_ANSWER_BYTES, readAtMost, withinStatedLength } from './google-answer-limit.js';
 import { AgentDeadlines, DeadlineWindows } from './request-deadlines.js';
 
 const CONSUMERS = ['text', 'json', 'arrayBuffer', 'blob', 'formData'] as const;
@@ -20,21 +21,32 @@ const CONSUMERS = ['text', 'json', 'arrayBuffer', 'blob', 'formData'] as const;
  * One more correction, made here: its responses never set `bodyUsed`, and gaxios keeps an error answer's parsed body
  * only when `bodyUsed` is true; without it Google's error reason (insufficientPermissions, rateLimitExceeded) would
  * be lost and every 403 would read as a plain `forbidden` (test/e2e/workspace-google-errors.e2e.spec.ts).
+ *
+ * An answer read whole (text, json, arrayBuffer, blob, formData) may hold at most `maxAnswerBytes` once decoded
+ * (google-answer-limit.ts says why): past that its read fails with GoogleAnswerTooLargeError and its socket is closed.
+ * An uncompressed answer that states a length within the limit is read as the library reads it, at no extra cost.
  */
-export async function googleFetch(url: string | URL | Request, init?: RequestInit): Promise<Response> {
+export async function googleFetch(url: string | URL | Request, init?: RequestInit, maxAnswerBytes = DEFAULT_GOOGLE_MAX_ANSWER_BYTES): Promise<Response> {
   // gaxios passes the URL as a string and its options as init. The Google clients' options already say `manual`
   // (workspace/google-apis.ts): the copy is for other callers.
   const options = init?.redirect === 'manual' ? init : { ...init, redirect: 'manual' as const };
-  const res = (await nodeHttpFetch(url as string, options as never)) as unknown as Record<string, unknown>;
+  const answer = (await nodeHttpFetch(url as string, options as never)) as unknown as Response;
+  const res = answer as unknown as Record<string, unknown>;
+  const counted = !withinStatedLength(answer.headers, maxAnswerBytes);
   for (const name of CONSUMERS) {
     const consume = res[name] as (() => Promise<unknown>) | undefined;
     if (typeof consume !== 'function') continue;
     res[name] = () => {
+      if (!counted) {
+        res.bodyUsed = true;
+        return consume.call(res);
+      }
+      const body = answer.body;
       res.bodyUsed = true;
-      return consume.call(res);
+      return readAtMost(body, maxAnswerBytes).then((bytes) => consumeBytes(name, bytes, answer.headers.get('content-type')));
     };
   }
-  return res as unknown as Response;
+  return answer;
 }
 
 /** The keep-alive pool a GoogleDeadlines makes for the Google clients: node:https for Google, node:http for an emulator. */
@@ -62,6 +74,7 @@ export class GoogleDeadlines {
   constructor(
     timeoutMs: number,
     private readonly pool?: GooglePool,
+    private readonly maxAnswerBytes = DEFAULT_GOOGLE_MAX_ANSWER_BYTES,
   ) {
     this.signals = new DeadlineWindows(
       timeoutMs,
@@ -89,8 +102,8 @@ export class GoogleDeadlines {
   fetch(): typeof googleFetch {
     return (url, init) => {
       const onPool = this.agent !== undefined && (init as { agent?: unknown } | undefined)?.agent === this.agent;
-      if (init?.signal) return googleFetch(url, onPool ? ({ ...init, agent: this.ownDeadlineAgent() } as RequestInit) : init);
-      return googleFetch(url, onPool ? init : { ...init, signal: this.signal() });
+      if (init?.signal) return googleFetch(url, onPool ? ({ ...init, agent: this.ownDeadlineAgent() } as RequestInit) : init, this.maxAnswerBytes);
+      return googleFetch(url, onPool ? init : { ...init, signal: this.signal() }, this.maxAnswerBytes);
     };
   }
 

@@ -1,5 +1,6 @@
 import { DomainError, UpstreamError } from '../common/domain-error.js';
 import { recommendedScope, ScopeNeed } from '../common/google-scopes.js';
+import { answerLimitOf, isAnswerTooLarge } from '../credentials/google-answer-limit.js';
 
 type GaxiosLike = {
   status?: unknown;
@@ -35,9 +36,13 @@ export function insufficientScope(scope: string, grantedButRefused = false): Dom
   return new DomainError(403, 'insufficient_scope', `${what} ${scope}, which this user has not granted. Add it to GOOGLE_SCOPES and have the user sign in again at /auth/google to grant it.`, {}, { scope });
 }
 
-/** Maps a Google API failure to an error the caller can act on; Google's raw messages are not passed through. */
-export function mapGoogleApiError(err: unknown, api: string, need: ScopeNeed): DomainError {
+/**
+ * Maps a Google API failure to an error the caller can act on; Google's raw messages are not passed through. `change`:
+ * the call was meant to change something (its answer lost does not mean nothing changed).
+ */
+export function mapGoogleApiError(err: unknown, api: string, need: ScopeNeed, change = false): DomainError {
   if (err instanceof DomainError) return err;
+  if (isAnswerTooLarge(err)) return answerTooLarge(api, answerLimitOf(err), change);
   const status = googleStatus(err);
   const reason = googleReason(err);
   if (status === 429 || reason === 'rateLimitExceeded' || reason === 'userRateLimitExceeded' || reason === 'RESOURCE_EXHAUSTED') {
@@ -52,6 +57,14 @@ export function mapGoogleApiError(err: unknown, api: string, need: ScopeNeed): D
   if (status === 400) return new DomainError(400, 'bad_request', `Google rejected the ${api} request parameters. Check them and retry.`);
   if (status === 409) return new DomainError(409, 'conflict', `Google reports a conflict for this ${api} request (it may exist already).`);
   return new UpstreamError(`Google's ${api} API failed or could not be reached${status ? ` (${status})` : ''}. Retry in a few seconds.`, 'google_unavailable');
+}
+
+/** The 502 for an answer larger than GOOGLE_MAX_ANSWER_BYTES: a retry would get the same answer, so it says how to ask for less. */
+function answerTooLarge(api: string, limit: number | undefined, change: boolean): UpstreamError {
+  const mb = limit === undefined ? 'the limit' : `${Math.round((limit / (1024 * 1024)) * 10) / 10} MB`;
+  const what = `Google's ${api} answer is larger than ${mb}, the most one answer may hold here (GOOGLE_MAX_ANSWER_BYTES), so it was not read.`;
+  const next = change ? 'The change may have been made: check before you retry it.' : 'Ask for less (a smaller page size or fewer fields), or have the operators raise GOOGLE_MAX_ANSWER_BYTES.';
+  return new UpstreamError(`${what} ${next}`, 'google_answer_too_large');
 }
 
 /**

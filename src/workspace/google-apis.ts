@@ -99,7 +99,7 @@ export class GoogleApis {
     const failed = (api: string) => (err: unknown) => this.logger.error({ msg: 'Google API library failed to load', api, error: (err as Error)?.name, detail: (err as Error)?.message });
     this.options = new LazyImport('The Google API client', async () => {
       const { GoogleDeadlines } = await import('../credentials/google-transport.js');
-      const deadlines = new GoogleDeadlines(g.httpTimeoutMs, pool);
+      const deadlines = new GoogleDeadlines(g.httpTimeoutMs, pool, g.maxAnswerBytes);
       return { rootUrl: g.apiRootUrl, retry: false as const, redirect: 'manual' as const, agent: deadlines.agent as HttpAgent, fetchImplementation: deadlines.fetch() };
     }, failed('transport'));
     const lazy = <K extends GoogleApiName>(api: K) =>

@@ -89,7 +89,7 @@ export class GoogleCaller {
         try {
           return await this.withRetries(api, policy, () => fn(this.clients.forUser(creds)));
         } catch (err) {
-          if (googleStatus(err) !== 401) throw mapGoogleApiError(err, api, need);
+          if (googleStatus(err) !== 401) throw mapGoogleApiError(err, api, need, opts.action !== undefined);
         }
         if (refreshed || round >= TOKEN_ROUNDS) break;
         // The first round may hand out a token another replica stored; if Google rejects that one too, the next

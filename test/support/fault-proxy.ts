@@ -40,8 +40,15 @@ export interface FaultRule {
   /** redirect and answer: the status. */
   status?: number;
   /** answer: the body and its content type (default text/html). */
-  body?: string;
+  body?: string | Buffer;
   contentType?: string;
+  /** answer: more headers (`content-encoding`, say). */
+  headers?: Record<string, string>;
+  /**
+   * answer: send the body this many times over, chunked, with no content-length (Infinity: until the client closes);
+   * without it the body goes once, with its length.
+   */
+  repeat?: number;
   /** reshape: what the relayed JSON becomes. */
   reshape?: (json: unknown) => unknown;
 }
@@ -245,14 +252,32 @@ export class FaultProxy {
       case 'answer':
         req.resume();
         entry.status = fault.status ?? 200;
-        return void res.writeHead(entry.status, { 'content-type': fault.contentType ?? 'text/html', 'content-length': Buffer.byteLength(fault.body ?? '') }).end(fault.body ?? '');
+        return this.answer(res, entry.status, fault);
       default:
         return this.forward(req, res, entry, false);
     }
   }
 
+  /** The answer fault: the body once with its length, or `repeat` times chunked, as fast as the client reads. */
+  private answer(res: ServerResponse, status: number, fault: Pick<FaultRule, 'body' | 'contentType' | 'headers' | 'repeat'>): void {
+    const body = fault.body ?? '';
+    const headers = { 'content-type': fault.contentType ?? 'text/html', ...fault.headers };
+    if (fault.repeat === undefined) return void res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) }).end(body);
+    res.writeHead(status, headers);
+    let left = fault.repeat;
+    const pump = (): void => {
+      for (; left > 0; ) {
+        left--;
+        if (res.destroyed) return;
+        if (!res.write(body)) return void res.once('drain', pump);
+      }
+      res.end();
+    };
+    pump();
+  }
+
   /** The first rule (or the random mode) that applies to this request; consumes one of its `times`. */
-  private pickFault(method: string, path: string, query: string): Pick<FaultRule, 'fault' | 'ms' | 'location' | 'status' | 'body' | 'contentType' | 'reshape'> | undefined {
+  private pickFault(method: string, path: string, query: string): Pick<FaultRule, 'fault' | 'ms' | 'location' | 'status' | 'body' | 'contentType' | 'headers' | 'repeat' | 'reshape'> | undefined {
     const rule = this.rules.find((r) => r.remaining > 0 && matches(r, method, path) && (!r.query || r.query.test(query)));
     if (rule) {
       rule.remaining -= 1;

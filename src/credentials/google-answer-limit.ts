@@ -1,0 +1,91 @@
+/*
+ * A bound on what one Google answer may put in memory. The clients read a JSON answer whole (gaxios' text(), the
+ * token client's json()), and a replica's heap is small (384 MB in deploy/kubernetes/deployment.yaml): one answer of
+ * a few hundred megabytes from whatever stands between the service and Google (a proxy, a captive portal, a gzip
+ * bomb, which is a few kilobytes on the wire) would end the process and every user's requests in it, long before
+ * GOOGLE_HTTP_TIMEOUT_MS. Streamed media (Drive downloads) never reads a body whole and is not bounded here.
+ * Written by hand: fetch has no size limit, and neither gaxios nor googleapis offers one (gaxios' `maxContentLength`
+ * is not applied on its fetch path).
+ */
+export { DEFAULT_GOOGLE_MAX_ANSWER_BYTES } from '../config/config.schema.js';
+
+/** The failure of a Google call whose answer, decoded, passed the limit; the body was cancelled and its socket closed. */
+export class GoogleAnswerTooLargeError extends Error {
+  override readonly name = 'GoogleAnswerTooLargeError';
+  readonly code = 'GOOGLE_ANSWER_TOO_LARGE';
+
+  constructor(readonly limitBytes: number) {
+    super(`Google's answer is larger than ${limitBytes} bytes (GOOGLE_MAX_ANSWER_BYTES)`);
+  }
+}
+
+/** True for a GoogleAnswerTooLargeError, or an error caused by one (gaxios wraps what its fetch throws). */
+export function isAnswerTooLarge(err: unknown): err is { limitBytes?: number } {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e.code === 'GOOGLE_ANSWER_TOO_LARGE') return true;
+  }
+  return false;
+}
+
+/** The limit a GoogleAnswerTooLargeError (or an error wrapping one) names, if any. */
+export function answerLimitOf(err: unknown): number | undefined {
+  for (let e = err as { limitBytes?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (typeof e.limitBytes === 'number') return e.limitBytes;
+  }
+  return undefined;
+}
+
+type Consumer = 'text' | 'json' | 'arrayBuffer' | 'blob' | 'formData';
+
+/** The body's bytes, decoded as fetch decodes them; rejects with GoogleAnswerTooLargeError past `limit`, after cancelling the body. */
+export async function readAtMost(body: ReadableStream<Uint8Array> | null, limit: number): Promise<Buffer> {
+  if (!body) return Buffer.alloc(0);
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      // Cancelling destroys the answer's stream and with it the socket: its unread rest never reaches the pool.
+      await reader.cancel(new GoogleAnswerTooLargeError(limit)).catch(() => undefined);
+      throw new GoogleAnswerTooLargeError(limit);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+/**
+ * What the fetch consumer `name` would give for an answer of these bytes: text and json decode UTF-8 as fetch does
+ * (a byte-order mark dropped, bad sequences replaced), blob keeps the content type.
+ */
+export function consumeBytes(name: Consumer, bytes: Buffer, contentType: string | null): Promise<unknown> {
+  switch (name) {
+    case 'text':
+      return Promise.resolve(new TextDecoder().decode(bytes));
+    case 'json':
+      return Promise.resolve().then(() => JSON.parse(new TextDecoder().decode(bytes)) as unknown);
+    case 'arrayBuffer':
+      return Promise.resolve(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    case 'blob':
+      return Promise.resolve(new Blob([bytes], { type: contentType ?? '' }));
+    case 'formData':
+      return new Response(bytes, { headers: contentType ? { 'content-type': contentType } : {} }).formData();
+  }
+}
+
+/**
+ * Whether an answer's whole body may be read without counting: it states a length within `limit` and is not
+ * compressed (a compressed body's length says nothing about what it decodes to). False also when it states more.
+ */
+export function withinStatedLength(headers: { get(name: string): string | null }, limit: number): boolean {
+  if (headers.get('content-encoding')) return false;
+  const stated = headers.get('content-length');
+  if (stated === null || !/^\d+$/.test(stated)) return false;
+  return Number(stated) <= limit;
+}
+
+/** What the token endpoint may answer: its JSON is a few hundred bytes. */
+export const TOKEN_ANSWER_MAX_BYTES = 64 * 1024;
