@@ -142,13 +142,13 @@ export class ServiceProcess {
     readonly url: string,
   ) {}
 
-  static async start(world: WorldInfo, opts: { logFile: string; nodeArgs?: string[]; env?: Record<string, string> }): Promise<ServiceProcess> {
+  static async start(world: WorldInfo, opts: { logFile: string; nodeArgs?: string[]; env?: Record<string, string>; main?: string }): Promise<ServiceProcess> {
     const port = await freePort();
     const env = { PATH: process.env.PATH ?? '', ...productionRuntimeEnv(), ...serviceEnv(world as unknown as World, port, opts.env ?? {}) } as NodeJS.ProcessEnv;
     const log = openSync(opts.logFile, 'a');
     // BENCH_SERVICE_BUILD=unbundled runs every service process from the unbundled build, to compare the two.
     const unbundled = process.env.BENCH_SERVICE_BUILD === 'unbundled';
-    const child = spawn(process.execPath, ['--openssl-legacy-provider', ...extraNodeArgs(), ...(opts.nodeArgs ?? []), unbundled ? SERVICE_MAIN_UNBUNDLED : SERVICE_MAIN], { env, stdio: ['ignore', log, log] });
+    const child = spawn(process.execPath, ['--openssl-legacy-provider', ...extraNodeArgs(), ...(opts.nodeArgs ?? []), opts.main ?? (unbundled ? SERVICE_MAIN_UNBUNDLED : SERVICE_MAIN)], { env, stdio: ['ignore', log, log] });
     closeSync(log);
     const url = `http://127.0.0.1:${port}`;
     for (let i = 0; ; i++) {
