@@ -4,8 +4,8 @@
  * a few hundred megabytes from whatever stands between the service and Google (a proxy, a captive portal, a gzip
  * bomb, which is a few kilobytes on the wire) would end the process and every user's requests in it, long before
  * GOOGLE_HTTP_TIMEOUT_MS. Streamed media (Drive downloads) never reads a body whole and is not bounded here.
- * Written by hand: fetch has no size limit, and neither gaxios nor googleapis offers one (gaxios' `maxContentLength`
- * is not applied on its fetch path).
+ * Written by hand: fetch has no size limit, and gaxios' `maxContentLength` compares only a stated Content-Length
+ * (a chunked answer has none, and a compressed one's says nothing of what it decodes to).
  */
 export { DEFAULT_GOOGLE_MAX_ANSWER_BYTES } from '../config/config.schema.js';
 
