@@ -1,4 +1,4 @@
-import { answerLimitOf, consumeBytes, GoogleAnswerTooLargeError, isAnswerTooLarge, readAtMost, withinStatedLength } from './google-answer-limit.js';
+import { consumeBytes, GoogleAnswerTooLargeError, readAtMost, tooLargeAnswerIn, withinStatedLength } from './google-answer-limit.js';
 
 /** A body of these chunks, recording whether it was cancelled. */
 function body(chunks: Uint8Array[]): { stream: ReadableStream<Uint8Array>; cancelled: () => boolean; pulled: () => number } {
@@ -66,12 +66,12 @@ describe('withinStatedLength', () => {
   });
 });
 
-describe('isAnswerTooLarge', () => {
+describe('tooLargeAnswerIn', () => {
   it('finds the error through the causes gaxios wraps it in, and its limit', () => {
     const wrapped = new Error('request failed', { cause: new Error('fetch failed', { cause: new GoogleAnswerTooLargeError(65536) }) });
-    expect(isAnswerTooLarge(wrapped)).toBe(true);
-    expect(answerLimitOf(wrapped)).toBe(65536);
-    expect(isAnswerTooLarge(new Error('socket hang up'))).toBe(false);
-    expect(isAnswerTooLarge(undefined)).toBe(false);
+    expect(tooLargeAnswerIn(wrapped)).toBeInstanceOf(GoogleAnswerTooLargeError);
+    expect(tooLargeAnswerIn(wrapped)?.limitBytes).toBe(65536);
+    expect(tooLargeAnswerIn(new Error('socket hang up'))).toBeUndefined();
+    expect(tooLargeAnswerIn(undefined)).toBeUndefined();
   });
 });

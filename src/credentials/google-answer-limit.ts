@@ -19,18 +19,10 @@ export class GoogleAnswerTooLargeError extends Error {
   }
 }
 
-/** True for a GoogleAnswerTooLargeError, or an error caused by one (gaxios wraps what its fetch throws). */
-export function isAnswerTooLarge(err: unknown): err is { limitBytes?: number } {
-  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
-    if (e.code === 'GOOGLE_ANSWER_TOO_LARGE') return true;
-  }
-  return false;
-}
-
-/** The limit a GoogleAnswerTooLargeError (or an error wrapping one) names, if any. */
-export function answerLimitOf(err: unknown): number | undefined {
-  for (let e = err as { limitBytes?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
-    if (typeof e.limitBytes === 'number') return e.limitBytes;
+/** The GoogleAnswerTooLargeError behind `err` (itself, or a cause: gaxios wraps what its fetch throws), if any. */
+export function tooLargeAnswerIn(err: unknown): GoogleAnswerTooLargeError | undefined {
+  for (let e = err as { cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e instanceof GoogleAnswerTooLargeError) return e;
   }
   return undefined;
 }

@@ -3,7 +3,7 @@ import { isJsonObject } from '../common/json-object.js';
 import { LazyImport } from '../common/lazy-import.js';
 import { AppConfig } from '../config/app-config.js';
 import { GoogleUnavailableError, ReauthRequiredError } from './credentials.errors.js';
-import { readAtMost, TOKEN_ANSWER_MAX_BYTES } from './google-answer-limit.js';
+import { consumeBytes, readAtMost, TOKEN_ANSWER_MAX_BYTES } from './google-answer-limit.js';
 import { tokenLifetimeSeconds } from './token-lifetime.js';
 import type { googleFetch } from './google-transport.js';
 
@@ -46,7 +46,7 @@ function isRevocationConfirmed(body: string): boolean {
  */
 async function tokenAnswer(res: Response): Promise<Record<string, unknown>> {
   try {
-    const parsed: unknown = JSON.parse(new TextDecoder().decode(await readAtMost(res.body, TOKEN_ANSWER_MAX_BYTES)));
+    const parsed = await consumeBytes('json', await readAtMost(res.body, TOKEN_ANSWER_MAX_BYTES), null);
     return isJsonObject(parsed) ? parsed : {};
   } catch {
     return {};

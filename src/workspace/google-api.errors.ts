@@ -1,6 +1,6 @@
 import { DomainError, UpstreamError } from '../common/domain-error.js';
 import { recommendedScope, ScopeNeed } from '../common/google-scopes.js';
-import { answerLimitOf, isAnswerTooLarge } from '../credentials/google-answer-limit.js';
+import { tooLargeAnswerIn } from '../credentials/google-answer-limit.js';
 
 type GaxiosLike = {
   status?: unknown;
@@ -42,7 +42,8 @@ export function insufficientScope(scope: string, grantedButRefused = false): Dom
  */
 export function mapGoogleApiError(err: unknown, api: string, need: ScopeNeed, change = false): DomainError {
   if (err instanceof DomainError) return err;
-  if (isAnswerTooLarge(err)) return answerTooLarge(api, answerLimitOf(err), change);
+  const tooLarge = tooLargeAnswerIn(err);
+  if (tooLarge) return answerTooLarge(api, tooLarge.limitBytes, change);
   const status = googleStatus(err);
   const reason = googleReason(err);
   if (status === 429 || reason === 'rateLimitExceeded' || reason === 'userRateLimitExceeded' || reason === 'RESOURCE_EXHAUSTED') {
@@ -60,8 +61,8 @@ export function mapGoogleApiError(err: unknown, api: string, need: ScopeNeed, ch
 }
 
 /** The 502 for an answer larger than GOOGLE_MAX_ANSWER_BYTES: a retry would get the same answer, so it says how to ask for less. */
-function answerTooLarge(api: string, limit: number | undefined, change: boolean): UpstreamError {
-  const mb = limit === undefined ? 'the limit' : `${Math.round((limit / (1024 * 1024)) * 10) / 10} MB`;
+function answerTooLarge(api: string, limit: number, change: boolean): UpstreamError {
+  const mb = `${Math.round((limit / (1024 * 1024)) * 10) / 10} MB`;
   const what = `Google's ${api} answer is larger than ${mb}, the most one answer may hold here (GOOGLE_MAX_ANSWER_BYTES), so it was not read.`;
   const next = change ? 'The change may have been made: check before you retry it.' : 'Ask for less (a smaller page size or fewer fields), or have the operators raise GOOGLE_MAX_ANSWER_BYTES.';
   return new UpstreamError(`${what} ${next}`, 'google_answer_too_large');

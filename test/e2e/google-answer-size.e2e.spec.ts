@@ -16,6 +16,12 @@ function gmailList(bytes: number): string {
   return JSON.stringify({ messages, resultSizeEstimate: messages.length });
 }
 
+/** When the service closed the connection of `answered` (waiting up to a second for it), or undefined. */
+async function closedByService(answered: { clientClosedAt?: number } | undefined): Promise<number | undefined> {
+  for (let i = 0; i < 50 && answered?.clientClosedAt === undefined; i++) await new Promise((r) => setTimeout(r, 20));
+  return answered?.clientClosedAt;
+}
+
 /**
  * One answer read whole must not be able to take a replica's heap (384 MB in the Deployment): whatever stands
  * between the service and Google (a proxy, a portal, a gzip bomb that is a few kilobytes on the wire) could otherwise
@@ -73,8 +79,7 @@ describe('Google answers larger than GOOGLE_MAX_ANSWER_BYTES', () => {
     expect(ms).toBeLessThan(1000); // the harness gives Google calls 10 s; an unbounded read would run into that
     const answered = proxy.seen('GET', /\/messages$/).filter((r) => r.fault === 'answer').at(-1);
     // The service hung up instead of reading on (or leaving the socket in the pool with the rest unread).
-    for (let i = 0; i < 50 && answered?.clientClosedAt === undefined; i++) await new Promise((r) => setTimeout(r, 20));
-    expect(answered?.clientClosedAt).toEqual(expect.any(Number));
+    expect(await closedByService(answered)).toEqual(expect.any(Number));
     expect(afterStatus).toBe(200);
   });
 
@@ -148,8 +153,7 @@ describe('Google answers larger than GOOGLE_MAX_ANSWER_BYTES', () => {
     expect(await res.json()).toMatchObject({ error: 'google_unavailable', message: expect.stringMatching(/Nothing was stored/) });
     expect(Date.now() - started).toBeLessThan(3000);
     const answered = proxy.seen(method, path).filter((r) => r.fault === 'answer').at(-1);
-    for (let i = 0; i < 50 && answered?.clientClosedAt === undefined; i++) await new Promise((r) => setTimeout(r, 20));
-    expect(answered?.clientClosedAt).toEqual(expect.any(Number));
+    expect(await closedByService(answered)).toEqual(expect.any(Number));
     expect(await objectExists(world, `credentials/${email}.json`)).toBe(false);
   });
 
