@@ -62,10 +62,24 @@ export function mapGoogleApiError(err: unknown, api: string, need: ScopeNeed, ch
 
 /** The 502 for an answer larger than GOOGLE_MAX_ANSWER_BYTES: a retry would get the same answer, so it says how to ask for less. */
 function answerTooLarge(api: string, limit: number, change: boolean): UpstreamError {
-  const mb = `${Math.round((limit / (1024 * 1024)) * 10) / 10} MB`;
-  const what = `Google's ${api} answer is larger than ${mb}, the most one answer may hold here (GOOGLE_MAX_ANSWER_BYTES), so it was not read.`;
+  const what = `Google's ${api} answer is larger than ${megabytes(limit)}, the most one answer may hold here (GOOGLE_MAX_ANSWER_BYTES), so it was not read.`;
   const next = change ? 'The change may have been made: check before you retry it.' : 'Ask for less (a smaller page size or fewer fields), or have the operators raise GOOGLE_MAX_ANSWER_BYTES.';
   return new UpstreamError(`${what} ${next}`, 'google_answer_too_large');
+}
+
+/**
+ * The same 502 for a call whose answers together pass GOOGLE_MAX_ANSWER_BYTES (a Gmail batch: each message within
+ * the limit, all of them held at once past it): it says to ask for fewer at a time.
+ */
+export function answersTooLarge(api: string, limit: number, what: string): UpstreamError {
+  return new UpstreamError(
+    `Google's ${api} answers to this request together hold more than ${megabytes(limit)}, the most one answer may hold here (GOOGLE_MAX_ANSWER_BYTES), so they were not passed on. Ask for fewer ${what} at a time, or have the operators raise GOOGLE_MAX_ANSWER_BYTES.`,
+    'google_answer_too_large',
+  );
+}
+
+function megabytes(bytes: number): string {
+  return `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MB`;
 }
 
 /**

@@ -115,6 +115,29 @@ describe('Google answers larger than GOOGLE_MAX_ANSWER_BYTES', () => {
     expect(error).toMatchObject({ error: 'google_answer_too_large', message: expect.stringMatching(/Ask for less/) });
   });
 
+  it('a Gmail batch whose messages are each within the limit but together past it: 502 saying to ask for fewer ids', async () => {
+    // A message of the documented shape whose text body is 40% of the limit: one or two fit, three do not.
+    const text = 'x'.repeat(Math.floor(LIMIT * 0.4));
+    const message = (id: string) => JSON.stringify({ id, threadId: id, labelIds: ['INBOX'], payload: { mimeType: 'text/plain', headers: [{ name: 'Subject', value: id }], body: { size: text.length, data: Buffer.from(text).toString('base64url') } } });
+    const batch = async (ids: string[]) => {
+      proxy.clear();
+      for (const id of ids) proxy.inject({ method: 'GET', path: new RegExp(`/messages/${id}$`), fault: 'answer', contentType: 'application/json', body: message(id) });
+      return apiClient(sut, token)('GET', `${LIST}/batch?ids=${ids.join(',')}`);
+    };
+
+    const two = await batch(['big1', 'big2']);
+    expect(two.status).toBe(200);
+    expect((two.json.messages as Array<{ id: string; text: string }>).map((m) => [m.id, m.text])).toEqual([['big1', text], ['big2', text]]);
+
+    const three = await batch(['big1', 'big2', 'big3']);
+    expect(three.status).toBe(502);
+    expect(three.json).toEqual({
+      statusCode: 502,
+      error: 'google_answer_too_large',
+      message: expect.stringMatching(/together hold more than 0\.1 MB.*GOOGLE_MAX_ANSWER_BYTES.*Ask for fewer ids at a time/),
+    });
+  });
+
   it('a change whose answer is too large: 502 saying the change may have been made, sent once', async () => {
     const sends = () => proxy.seen('POST', /\/messages\/send$/).length;
     const before = sends();

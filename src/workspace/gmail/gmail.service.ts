@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DomainError } from '../../common/domain-error.js';
+import { AppConfig } from '../../config/app-config.js';
+import { answersTooLarge } from '../google-api.errors.js';
 import { GoogleApis } from '../google-apis.js';
 import { GoogleCaller } from '../google-caller.js';
 import type { BatchQuery, LabelChangeBody, OutgoingMailBody } from './gmail.schemas.js';
@@ -10,10 +12,16 @@ const BATCH_CONCURRENCY = 5;
 /** Gmail as the signed-in user. */
 @Injectable()
 export class GmailService {
+  /** The most message text one batch holds at once (GOOGLE_MAX_ANSWER_BYTES: the batch is read as one answer would be). */
+  private readonly batchTextLimit: number;
+
   constructor(
     private readonly google: GoogleCaller,
     private readonly apis: GoogleApis,
-  ) {}
+    config: AppConfig,
+  ) {
+    this.batchTextLimit = config.values.google.maxAnswerBytes;
+  }
 
   /** One message: headers, decoded text and HTML bodies, attachments listed. */
   async getMessage(email: string, id: string) {
@@ -24,14 +32,22 @@ export class GmailService {
   /**
    * Several messages at once; ids Google does not know are listed in `notFound`. At most BATCH_CONCURRENCY calls
    * run at a time: Gmail limits concurrent requests per user, and a 50-id batch must not trip it by itself.
+   * Each message is bounded by GOOGLE_MAX_ANSWER_BYTES, and so are the bodies the batch holds together: 50 messages
+   * each just within the limit would otherwise hold 50 times it in one request, more than a replica's heap, for every
+   * user of the replica to lose. Past it the batch fails with the 502 that says to ask for fewer ids.
    */
   async getMessages(email: string, query: BatchQuery) {
     const found = new Map<string, ReturnType<typeof decodeMessage>>();
     const queue = [...query.ids];
+    let held = 0;
     const worker = async () => {
       for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
         try {
-          found.set(id, await this.getMessage(email, id));
+          const message = await this.getMessage(email, id);
+          // A string holds at least a byte per character: the decoded bodies are what the batch keeps of a message.
+          held += (message.text?.length ?? 0) + (message.html?.length ?? 0);
+          if (held > this.batchTextLimit) throw answersTooLarge('Gmail', this.batchTextLimit, 'ids');
+          found.set(id, message);
         } catch (err) {
           if (!(err instanceof DomainError && err.status === 404)) {
             queue.length = 0; // the batch has failed: the other workers stop taking ids

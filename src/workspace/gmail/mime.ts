@@ -87,8 +87,9 @@ export function decodeMessage(m: { id?: string | null; threadId?: string | null;
       inReplyTo: header('in-reply-to'),
       references: header('references'),
     },
-    text,
-    html,
+    // Assigned in the walk's closure, which TypeScript's narrowing does not see: without the casts both read as null.
+    text: text as string | null,
+    html: html as string | null,
     attachments,
   };
 }
