@@ -5,6 +5,7 @@ import { OAuth2Client } from 'google-auth-library';
 import { Agent, request } from 'node:http';
 import nodeFetch from 'node-fetch';
 import { GoogleDeadlines, googleFetch } from '../src/credentials/google-transport.js';
+import { pooledFetch } from '../src/credentials/pooled-fetch.js';
 import { GOOGLE_POOL_OPTIONS } from '../src/workspace/google-apis.js';
 import { ServiceProcess, WorldProcess } from './processes.js';
 
@@ -48,12 +49,13 @@ export async function clientStackBench(seconds: number, rounds: number, logFile:
     const layers: Array<[string, () => Promise<unknown>]> = [
       ['node:http request, keep-alive agent, JSON.parse', () => rawGet(url, headers, agent)],
       ['node-fetch (gaxios default transport)', async () => (await nodeFetch(url, { agent, headers })).json()],
-      ['@whatwg-node/node-fetch (the service transport)', async () => (await nodeHttpFetch(url, { agent, headers } as never)).json()],
+      ['pooledFetch (the service transport on the pool)', async () => (await pooledFetch(url, { agent, headers }, 48 * 1024 * 1024)).json()],
+      ['@whatwg-node/node-fetch (the transport off the pool)', async () => (await nodeHttpFetch(url, { agent, headers } as never)).json()],
       ['@whatwg-node/node-fetch with the shared deadline signal', async () => (await nodeHttpFetch(url, { agent, headers, signal: deadlines.signal() } as never)).json()],
       ['gaxios on node-fetch, timeout', async () => (await gaxiosDefault.request({ url, headers, timeout: 10_000, retry: false })).data],
       ['gaxios on googleFetch', async () => (await gaxiosService.request({ url, headers, retry: false })).data],
       ['googleapis Gmail list, default transport and timeout', async () => (await googleapisDefault.users.messages.list({ userId: 'me', maxResults: 5 })).data],
-      ['googleapis Gmail list, the service transport without a deadline', async () => (await googleapisNoDeadline.users.messages.list({ userId: 'me', maxResults: 5 })).data],
+      ['googleapis Gmail list, googleFetch off the pool without a deadline', async () => (await googleapisNoDeadline.users.messages.list({ userId: 'me', maxResults: 5 })).data],
       ['googleapis Gmail list, the deadline as a shared signal per call', async () => (await googleapisSignal.users.messages.list({ userId: 'me', maxResults: 5 })).data],
       ['googleapis Gmail list, as the service configures it (the deadline on the pool)', async () => (await googleapisService.users.messages.list({ userId: 'me', maxResults: 5 })).data],
     ];

@@ -3,15 +3,19 @@ import { setMaxListeners } from 'node:events';
 import { Agent as HttpAgent, type AgentOptions } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { consumeBytes, DEFAULT_GOOGLE_MAX_ANSWER_BYTES, readAtMost, withinStatedLength } from './google-answer-limit.js';
+import { pooledFetch, pooledFetchTakes } from './pooled-fetch.js';
 import { AgentDeadlines, DeadlineWindows } from './request-deadlines.js';
 
 const CONSUMERS = ['text', 'json', 'arrayBuffer', 'blob', 'formData'] as const;
 
 /**
- * The fetch under the googleapis clients (gaxios' `fetchImplementation`): @whatwg-node/node-fetch, a fetch on
- * node:http, instead of gaxios' default node-fetch. Same agent, AbortSignal and streams, and about 110 µs less CPU
- * per call: node-fetch wraps every answer in stream.pipeline with its own AbortController (npm run bench measured
- * 200 against 80 µs per request on the same keep-alive agent; Node's own fetch, undici, 250 µs).
+ * The fetch under the googleapis clients (gaxios' `fetchImplementation`). A call on the clients' pool with its body
+ * in memory, the warm path, goes to pooledFetch (pooled-fetch.ts: node:http itself, about 100 µs less CPU a call);
+ * every other call (streamed uploads, Drive downloads with their own deadline, calls without an agent) to
+ * @whatwg-node/node-fetch, a fetch on node:http, instead of gaxios' default node-fetch. Same agent, AbortSignal and
+ * streams, and about 110 µs less CPU per call: node-fetch wraps every answer in stream.pipeline with its own
+ * AbortController (npm run bench measured 200 against 80 µs per request on the same keep-alive agent; Node's own
+ * fetch, undici, 250 µs).
  *
  * Redirects are never followed: the answer is the 3xx itself, which every caller treats as a failure. Google answers
  * its API, token and revocation calls in place; a redirect there comes from something between us and Google, and
@@ -30,6 +34,7 @@ export async function googleFetch(url: string | URL | Request, init?: RequestIni
   // gaxios passes the URL as a string and its options as init. The Google clients' options already say `manual`
   // (workspace/google-apis.ts): the copy is for other callers.
   const options = init?.redirect === 'manual' ? init : { ...init, redirect: 'manual' as const };
+  if ((typeof url === 'string' || url instanceof URL) && pooledFetchTakes(options)) return pooledFetch(url, options, maxAnswerBytes);
   const answer = (await nodeHttpFetch(url as string, options as never)) as unknown as Response;
   const res = answer as unknown as Record<string, unknown>;
   const counted = !withinStatedLength(answer.headers, maxAnswerBytes);

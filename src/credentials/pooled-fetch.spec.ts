@@ -1,0 +1,111 @@
+import { Agent, createServer, type IncomingMessage, type Server } from 'node:http';
+import zlib from 'node:zlib';
+import { GoogleAnswerTooLargeError } from './google-answer-limit.js';
+import { pooledFetch, pooledFetchTakes } from './pooled-fetch.js';
+
+// A real node:http server: what pooledFetch sends (method, headers, body) is what the server received, and its
+// answers come back as gaxios reads them.
+describe('pooledFetch', () => {
+  let server: Server;
+  let url: string;
+  let agent: Agent;
+  const sockets = new Set<unknown>();
+  const received: Array<{ method?: string; headers: IncomingMessage['headers']; body: string }> = [];
+  const big = 'x'.repeat(64 * 1024);
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      sockets.add(req.socket);
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        received.push({ method: req.method, headers: req.headers, body: Buffer.concat(chunks).toString() });
+        if (req.url === '/json') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+        if (req.url === '/gzip') return void res.writeHead(200, { 'content-encoding': 'gzip' }).end(zlib.gzipSync('{"zipped":true}'));
+        if (req.url === '/br') return void res.writeHead(200, { 'content-encoding': 'br' }).end(zlib.brotliCompressSync('{"br":true}'));
+        if (req.url === '/bomb') return void res.writeHead(200, { 'content-encoding': 'gzip' }).end(zlib.gzipSync(big));
+        if (req.url === '/big') return void res.end(big);
+        if (req.url === '/empty') return void res.writeHead(204).end();
+        if (req.url === '/error') return void res.writeHead(403, { 'content-type': 'application/json' }).end('{"error":{"code":403}}');
+        if (req.url === '/redirect') return void res.writeHead(302, { location: 'http://attacker.example/' }).end();
+        if (req.url === '/twice') return void res.writeHead(200, [['x-seen', 'a'], ['x-seen', 'b']]).end('ok');
+        res.end('?');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  beforeEach(() => {
+    agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    received.length = 0;
+    sockets.clear();
+  });
+  afterEach(() => agent.destroy());
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+
+  it('sends method, headers and an in-memory body with its length, and answers status, headers and JSON', async () => {
+    const headers = new Headers({ authorization: 'Bearer t', 'content-type': 'application/json' });
+    const res = await pooledFetch(`${url}/json`, { method: 'POST', headers, body: '{"a":"é"}', agent }, 1024);
+    expect(res.status).toBe(200);
+    expect(res.ok).toBe(true);
+    expect(res.headers.get('content-type')).toBe('application/json');
+    expect(await res.json()).toEqual({ ok: true });
+    expect(res.bodyUsed).toBe(true);
+    expect(received[0]).toMatchObject({ method: 'POST', body: '{"a":"é"}' });
+    expect(received[0].headers).toMatchObject({ authorization: 'Bearer t', 'content-length': String(Buffer.byteLength('{"a":"é"}')) });
+    await expect(res.text()).rejects.toThrow(/already been read/);
+  });
+
+  it('undoes gzip and br as fetch does', async () => {
+    expect(await (await pooledFetch(`${url}/gzip`, { agent }, 1024)).json()).toEqual({ zipped: true });
+    expect(await (await pooledFetch(`${url}/br`, { agent }, 1024)).json()).toEqual({ br: true });
+  });
+
+  it('cuts an answer larger than the limit once decoded (a gzip bomb too), closing the socket of an unfinished one', async () => {
+    const bomb = await pooledFetch(`${url}/bomb`, { agent }, 1024);
+    await expect(bomb.text()).rejects.toBeInstanceOf(GoogleAnswerTooLargeError);
+    sockets.clear();
+    const cut = await pooledFetch(`${url}/big`, { agent }, 1024);
+    await expect(cut.text()).rejects.toBeInstanceOf(GoogleAnswerTooLargeError);
+    // The rest of the answer was never read: its socket was closed, not handed to the next call.
+    await pooledFetch(`${url}/json`, { agent }, 1024).then((r) => r.text());
+    expect(sockets.size).toBe(2);
+  });
+
+  it('keeps the socket for the next call after a full read and after a 204 nobody reads', async () => {
+    await (await pooledFetch(`${url}/json`, { agent }, 1024)).text();
+    const empty = await pooledFetch(`${url}/empty`, { agent }, 1024);
+    expect(empty.status).toBe(204);
+    await new Promise((r) => setTimeout(r, 20));
+    await (await pooledFetch(`${url}/json`, { agent }, 1024)).text();
+    expect(sockets.size).toBe(1);
+  });
+
+  it('answers an error status with its body readable, and a redirect as it came (never followed)', async () => {
+    const denied = await pooledFetch(`${url}/error`, { agent }, 1024);
+    expect(denied.ok).toBe(false);
+    expect(await denied.json()).toEqual({ error: { code: 403 } });
+    const moved = await pooledFetch(`${url}/redirect`, { agent }, 1024);
+    expect(moved.status).toBe(302);
+    expect(moved.headers.get('location')).toBe('http://attacker.example/');
+    expect(received.map((r) => r.method)).toEqual(['GET', 'GET']);
+  });
+
+  it('joins a repeated header as fetch does', async () => {
+    const res = await pooledFetch(`${url}/twice`, { agent }, 1024);
+    expect(res.headers.get('x-seen')).toBe('a, b');
+    expect(await res.text()).toBe('ok');
+  });
+
+  it('takes only calls on a pool, without a signal of their own, whose body is in memory and answer read whole', () => {
+    expect(pooledFetchTakes({ agent, body: '{}' })).toBe(true);
+    expect(pooledFetchTakes({ agent, body: new Uint8Array(2) })).toBe(true);
+    expect(pooledFetchTakes({ body: '{}' })).toBe(false);
+    expect(pooledFetchTakes({ agent, signal: new AbortController().signal })).toBe(false);
+    expect(pooledFetchTakes({ agent, responseType: 'stream' })).toBe(false);
+    expect(pooledFetchTakes({ agent, body: new URLSearchParams('a=b') })).toBe(false);
+  });
+});

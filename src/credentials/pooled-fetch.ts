@@ -1,0 +1,178 @@
+/*
+ * The warm path of every Workspace call: a request on the Google clients' keep-alive pool, with its body in memory,
+ * answered as a fetch Response that gaxios reads whole. Written by hand because no fetch library does only this:
+ * @whatwg-node/node-fetch (the transport for everything else, google-transport.ts) builds its own Request, Headers
+ * and Response per call and pipes every answer through a PassThrough, about 100 µs of CPU a call over node:http
+ * itself, a third of the googleapis client's cost (BENCHMARKS.md, "The Google client stack"); Node's own fetch
+ * (undici) costs more and cannot use the pool. What this does not take (streamed bodies, calls with a signal of their
+ * own such as Drive downloads, answers asked for as a stream) stays on the library.
+ */
+import { IncomingMessage, request as httpRequest, type Agent } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { pipeline, Readable } from 'node:stream';
+import zlib from 'node:zlib';
+import { consumeBytes, GoogleAnswerTooLargeError } from './google-answer-limit.js';
+
+/** What a call brings that pooledFetch can take: fetch's init as gaxios passes it (its options ride along). */
+export interface PooledInit {
+  method?: string;
+  /** A Headers (as gaxios gives it), pairs, or a plain record. */
+  headers?: unknown;
+  body?: unknown;
+  agent?: unknown;
+  signal?: unknown;
+  responseType?: unknown;
+}
+
+/** Whether pooledFetch takes this call: on a pool, no signal of its own, a body already in memory, the answer read whole. */
+export function pooledFetchTakes(given: unknown): given is PooledInit & { agent: Agent } {
+  const init = given as PooledInit | undefined;
+  if (!init || !init.agent || init.signal || init.responseType === 'stream') return false;
+  const body = init.body;
+  return body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array;
+}
+
+/**
+ * A fetch on node:http for a call pooledFetchTakes: sends it on its agent and answers a Response whose body, read
+ * whole, holds at most `maxAnswerBytes` decoded (GoogleAnswerTooLargeError past it, with the socket closed).
+ * Redirects are answered as they come, never followed.
+ */
+export function pooledFetch(url: string | URL, init: PooledInit & { agent: Agent }, maxAnswerBytes: number): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const target = typeof url === 'string' ? url : url.href;
+    const send = target.startsWith('https:') ? httpsRequest : httpRequest;
+    const method = init.method ?? 'GET';
+    const request = send(target, { method, headers: plainHeaders(init.headers), agent: init.agent });
+    const answer: { failure?: Error } = {};
+    request.on('error', (err) => {
+      // After the answer's head this is why its body broke off: the deadline's TimeoutError (the request destroyed
+      // with it, AgentDeadlines) rather than the "aborted" reset the body itself reports, which reads would retry.
+      answer.failure ??= err;
+      reject(err);
+    });
+    request.once('response', (res) => {
+      // A body nobody reads still fails when its connection does; without a listener that would end the process.
+      res.on('error', () => undefined);
+      // An answer without a body is never read by gaxios (a 204): let it end, so its socket goes back to the pool.
+      if (method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304) res.resume();
+      resolve(new PooledAnswer(res, target, maxAnswerBytes, answer) as unknown as Response);
+    });
+    request.end(init.body ?? undefined);
+  });
+}
+
+function plainHeaders(headers: unknown): Record<string, string> {
+  const plain: Record<string, string> = {};
+  if (!headers || typeof headers !== 'object') return plain;
+  const pairs = Symbol.iterator in headers ? (headers as Iterable<[string, string]>) : Object.entries(headers as Record<string, string>);
+  for (const [name, value] of pairs) plain[name] = value;
+  return plain;
+}
+
+type Consumer = 'text' | 'json' | 'arrayBuffer' | 'blob' | 'formData';
+
+/** The Response of a pooled call: what gaxios and the service read of one (status, headers, the body read once). */
+class PooledAnswer {
+  readonly status: number;
+  readonly statusText: string;
+  readonly ok: boolean;
+  readonly redirected = false;
+  readonly type = 'basic';
+  bodyUsed = false;
+  private headerList?: Headers;
+
+  constructor(
+    private readonly res: IncomingMessage,
+    readonly url: string,
+    private readonly maxAnswerBytes: number,
+    private readonly exchange: { failure?: Error },
+  ) {
+    this.status = res.statusCode ?? 0;
+    this.statusText = res.statusMessage ?? '';
+    this.ok = this.status >= 200 && this.status < 300;
+  }
+
+  /** fetch's Headers, built when first read (from the raw lines: repeated names join as fetch joins them). */
+  get headers(): Headers {
+    if (this.headerList) return this.headerList;
+    const headers = new Headers();
+    const raw = this.res.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
+    return (this.headerList = headers);
+  }
+
+  /** The decoded body as a web stream (not bounded: the caller reads it as it comes). */
+  get body(): ReadableStream<Uint8Array> | null {
+    if (this.bodyUsed) return null;
+    this.bodyUsed = true;
+    return Readable.toWeb(this.decoded()) as ReadableStream<Uint8Array>;
+  }
+
+  text(): Promise<unknown> {
+    return this.consume('text');
+  }
+
+  json(): Promise<unknown> {
+    return this.consume('json');
+  }
+
+  arrayBuffer(): Promise<unknown> {
+    return this.consume('arrayBuffer');
+  }
+
+  blob(): Promise<unknown> {
+    return this.consume('blob');
+  }
+
+  formData(): Promise<unknown> {
+    return this.consume('formData');
+  }
+
+  private consume(name: Consumer): Promise<unknown> {
+    if (this.bodyUsed) return Promise.reject(new TypeError('Body is unusable: Body has already been read'));
+    this.bodyUsed = true;
+    return collectAtMost(this.res, this.decoded(), this.maxAnswerBytes).catch((err: unknown) => {
+      throw this.exchange.failure ?? err;
+    }).then((bytes) => consumeBytes(name, bytes, this.res.headers['content-type'] ?? null));
+  }
+
+  /** The body as fetch decodes it (Content-Encoding gzip, deflate or br undone; anything else as it came). */
+  private decoded(): Readable {
+    const decoder = decoderFor(this.res.headers['content-encoding']);
+    if (!decoder) return this.res;
+    return pipeline(this.res, decoder, () => undefined);
+  }
+}
+
+function decoderFor(encoding: string | undefined): zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | undefined {
+  switch (encoding?.trim().toLowerCase()) {
+    case 'gzip':
+    case 'x-gzip':
+      return zlib.createGunzip();
+    case 'deflate':
+    case 'x-deflate':
+      return zlib.createInflate();
+    case 'br':
+      return zlib.createBrotliDecompress();
+    default:
+      return undefined;
+  }
+}
+
+/** The stream's bytes; past `limit` rejects with GoogleAnswerTooLargeError and closes the answer's socket (its rest unread). */
+function collectAtMost(res: IncomingMessage, stream: Readable, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    stream.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) return void chunks.push(chunk);
+      stream.removeAllListeners('data');
+      res.destroy();
+      if (stream !== res) stream.destroy();
+      reject(new GoogleAnswerTooLargeError(limit));
+    });
+    stream.once('end', () => resolve(Buffer.concat(chunks, size)));
+    stream.once('error', reject);
+  });
+}
