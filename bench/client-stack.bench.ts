@@ -46,6 +46,8 @@ export async function clientStackBench(seconds: number, rounds: number, logFile:
     const googleapisSignal = client({ fetchImplementation: deadlines.fetch() });
     const googleapisService = client({ agent: pooled.agent, fetchImplementation: pooled.fetch() });
     const googleapisNoDeadline = client({ fetchImplementation: googleFetch });
+    // The service's transport before pooledFetch: what the hand-written layer saves under the same client.
+    const googleapisWhatwg = client({ fetchImplementation: (u: string, i: object) => nodeHttpFetch(u, { ...i, redirect: 'manual' } as never) });
     const layers: Array<[string, () => Promise<unknown>]> = [
       ['node:http request, keep-alive agent, JSON.parse', () => rawGet(url, headers, agent)],
       ['node-fetch (gaxios default transport)', async () => (await nodeFetch(url, { agent, headers })).json()],
@@ -55,7 +57,8 @@ export async function clientStackBench(seconds: number, rounds: number, logFile:
       ['gaxios on node-fetch, timeout', async () => (await gaxiosDefault.request({ url, headers, timeout: 10_000, retry: false })).data],
       ['gaxios on googleFetch', async () => (await gaxiosService.request({ url, headers, retry: false })).data],
       ['googleapis Gmail list, default transport and timeout', async () => (await googleapisDefault.users.messages.list({ userId: 'me', maxResults: 5 })).data],
-      ['googleapis Gmail list, googleFetch off the pool without a deadline', async () => (await googleapisNoDeadline.users.messages.list({ userId: 'me', maxResults: 5 })).data],
+      ['googleapis Gmail list, googleFetch (pooledFetch) without a deadline', async () => (await googleapisNoDeadline.users.messages.list({ userId: 'me', maxResults: 5 })).data],
+      ['googleapis Gmail list, @whatwg-node/node-fetch without a deadline', async () => (await googleapisWhatwg.users.messages.list({ userId: 'me', maxResults: 5 })).data],
       ['googleapis Gmail list, the deadline as a shared signal per call', async () => (await googleapisSignal.users.messages.list({ userId: 'me', maxResults: 5 })).data],
       ['googleapis Gmail list, as the service configures it (the deadline on the pool)', async () => (await googleapisService.users.messages.list({ userId: 'me', maxResults: 5 })).data],
     ];
