@@ -27,7 +27,8 @@ export function tooLargeAnswerIn(err: unknown): GoogleAnswerTooLargeError | unde
   return undefined;
 }
 
-type Consumer = 'text' | 'json' | 'arrayBuffer' | 'blob' | 'formData';
+/** The fetch Response methods that read a body whole. */
+export type BodyConsumer = 'text' | 'json' | 'arrayBuffer' | 'blob' | 'formData';
 
 /** The body's bytes, decoded as fetch decodes them; rejects with GoogleAnswerTooLargeError past `limit`, after cancelling the body. */
 export async function readAtMost(body: ReadableStream<Uint8Array> | null, limit: number): Promise<Buffer> {
@@ -53,7 +54,7 @@ export async function readAtMost(body: ReadableStream<Uint8Array> | null, limit:
  * What the fetch consumer `name` would give for an answer of these bytes: text and json decode UTF-8 as fetch does
  * (a byte-order mark dropped, bad sequences replaced), blob keeps the content type.
  */
-export function consumeBytes(name: Consumer, bytes: Buffer, contentType: string | null): Promise<unknown> {
+export function consumeBytes(name: BodyConsumer, bytes: Buffer, contentType: string | null): Promise<unknown> {
   switch (name) {
     case 'text':
       return Promise.resolve(new TextDecoder().decode(bytes));

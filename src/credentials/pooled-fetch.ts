@@ -11,7 +11,7 @@ import { IncomingMessage, request as httpRequest, type Agent } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { pipeline, Readable } from 'node:stream';
 import zlib from 'node:zlib';
-import { consumeBytes, GoogleAnswerTooLargeError } from './google-answer-limit.js';
+import { consumeBytes, GoogleAnswerTooLargeError, type BodyConsumer } from './google-answer-limit.js';
 
 /** What a call brings that pooledFetch can take: fetch's init as gaxios passes it (its options ride along). */
 export interface PooledInit {
@@ -68,8 +68,6 @@ function plainHeaders(headers: unknown): Record<string, string> {
   for (const [name, value] of pairs) plain[name] = value;
   return plain;
 }
-
-type Consumer = 'text' | 'json' | 'arrayBuffer' | 'blob' | 'formData';
 
 /** The Response of a pooled call: what gaxios and the service read of one (status, headers, the body read once). */
 class PooledAnswer {
@@ -128,7 +126,7 @@ class PooledAnswer {
     return this.consume('formData');
   }
 
-  private consume(name: Consumer): Promise<unknown> {
+  private consume(name: BodyConsumer): Promise<unknown> {
     if (this.bodyUsed) return Promise.reject(new TypeError('Body is unusable: Body has already been read'));
     this.bodyUsed = true;
     return collectAtMost(this.res, this.decoded(), this.maxAnswerBytes).catch((err: unknown) => {
@@ -159,7 +157,10 @@ function decoderFor(encoding: string | undefined): zlib.Gunzip | zlib.Inflate | 
   }
 }
 
-/** The stream's bytes; past `limit` rejects with GoogleAnswerTooLargeError and closes the answer's socket (its rest unread). */
+/**
+ * The stream's bytes; past `limit` rejects with GoogleAnswerTooLargeError and closes the answer's socket (its rest unread).
+ * readAtMost's twin for a node stream: handing it the web stream instead would put Readable.toWeb on every warm call.
+ */
 function collectAtMost(res: IncomingMessage, stream: Readable, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
