@@ -94,6 +94,20 @@ describe('GoogleDeadlines', () => {
         expect(closed.length).toBe(1);
       });
 
+      it('rejects at once a body first read after the deadline closed its call (it would wait for an end that never comes)', async () => {
+        const res = await fetch(`${url}/stall`, onPool());
+        await new Promise((r) => setTimeout(r, 300)); // the deadline has destroyed the call before anyone read its body
+        const read = res.text().then(() => 'read', (e: unknown) => e);
+        const outcome = await Promise.race([read, new Promise((r) => setTimeout(() => r('still waiting'), 500))]);
+        expect(outcome).toMatchObject({ name: 'TimeoutError' });
+        // The same for an answer read as a stream.
+        const streamed = await fetch(`${url}/stall`, onPool());
+        await new Promise((r) => setTimeout(r, 300));
+        const reader = (streamed.body as ReadableStream<Uint8Array>).getReader();
+        const first = await Promise.race([reader.read().then(() => 'read', (e: unknown) => e), new Promise((r) => setTimeout(() => r('still waiting'), 500))]);
+        expect(first).toMatchObject({ name: 'TimeoutError' });
+      });
+
       it('forgets a call that ended: its kept-alive socket serves the next call after the first deadline', async () => {
         expect(await (await fetch(`${url}/fast`, onPool())).json()).toEqual({ ok: true });
         await new Promise((r) => setTimeout(r, 300)); // past the first call's deadline

@@ -103,6 +103,8 @@ class PooledAnswer {
   get body(): ReadableStream<Uint8Array> | null {
     if (this.bodyUsed) return null;
     this.bodyUsed = true;
+    const broken = this.brokenOff();
+    if (broken) return new ReadableStream({ start: (controller) => controller.error(broken) });
     return Readable.toWeb(this.decoded()) as ReadableStream<Uint8Array>;
   }
 
@@ -129,9 +131,20 @@ class PooledAnswer {
   private consume(name: BodyConsumer): Promise<unknown> {
     if (this.bodyUsed) return Promise.reject(new TypeError('Body is unusable: Body has already been read'));
     this.bodyUsed = true;
+    const broken = this.brokenOff();
+    if (broken) return Promise.reject(broken);
     return collectAtMost(this.res, this.decoded(), this.maxAnswerBytes).catch((err: unknown) => {
       throw this.exchange.failure ?? err;
     }).then((bytes) => consumeBytes(name, bytes, this.res.headers['content-type'] ?? null));
+  }
+
+  /**
+   * Why the answer ended before its body was read, if it did (the deadline destroyed the call first): a destroyed
+   * stream never ends, so reading it then would wait for good.
+   */
+  private brokenOff(): Error | undefined {
+    if (!this.res.destroyed || this.res.readableEnded) return undefined;
+    return this.exchange.failure ?? this.res.errored ?? new Error('aborted');
   }
 
   /** The body as fetch decodes it (Content-Encoding gzip, deflate or br undone; anything else as it came). */
