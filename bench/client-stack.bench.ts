@@ -45,6 +45,8 @@ export async function clientStackBench(seconds: number, rounds: number, logFile:
     const pooled = new GoogleDeadlines(10_000, { secure: false, options: GOOGLE_POOL_OPTIONS });
     const googleapisSignal = client({ fetchImplementation: deadlines.fetch() });
     const googleapisService = client({ agent: pooled.agent, fetchImplementation: pooled.fetch() });
+    // The same without google-auth-library: no auth client, the bearer as a per-call header (what the auth layer costs).
+    const googleapisNoAuth = gmail({ version: 'v1', rootUrl, retry: false, agent: pooled.agent, fetchImplementation: pooled.fetch() });
     const googleapisNoDeadline = client({ fetchImplementation: googleFetch });
     // The service's transport before pooledFetch: what the hand-written layer saves under the same client.
     const googleapisWhatwg = client({ fetchImplementation: (u: string, i: object) => nodeHttpFetch(u, { ...i, redirect: 'manual' } as never) });
@@ -61,6 +63,7 @@ export async function clientStackBench(seconds: number, rounds: number, logFile:
       ['googleapis Gmail list, @whatwg-node/node-fetch without a deadline', async () => (await googleapisWhatwg.users.messages.list({ userId: 'me', maxResults: 5 })).data],
       ['googleapis Gmail list, the deadline as a shared signal per call', async () => (await googleapisSignal.users.messages.list({ userId: 'me', maxResults: 5 })).data],
       ['googleapis Gmail list, as the service configures it (the deadline on the pool)', async () => (await googleapisService.users.messages.list({ userId: 'me', maxResults: 5 })).data],
+      ['the same, the bearer as a per-call header instead of google-auth-library', async () => (await googleapisNoAuth.users.messages.list({ userId: 'me', maxResults: 5 }, { headers })).data],
     ];
     const best = new Map<string, StackLayer>();
     for (let round = 0; round < rounds; round++) {
