@@ -26,6 +26,7 @@ describe('pooledFetch', () => {
         if (req.url === '/bomb') return void res.writeHead(200, { 'content-encoding': 'gzip' }).end(zlib.gzipSync(big));
         if (req.url === '/big') return void res.end(big);
         if (req.url === '/empty') return void res.writeHead(204).end();
+        if (req.url === '/unchanged') return void res.writeHead(304, { etag: '"1"' }).end();
         if (req.url === '/error') return void res.writeHead(403, { 'content-type': 'application/json' }).end('{"error":{"code":403}}');
         if (req.url === '/redirect') return void res.writeHead(302, { location: 'http://attacker.example/' }).end();
         if (req.url === '/twice') return void res.writeHead(200, [['x-seen', 'a'], ['x-seen', 'b']]).end('ok');
@@ -82,6 +83,18 @@ describe('pooledFetch', () => {
     await new Promise((r) => setTimeout(r, 20));
     await (await pooledFetch(`${url}/json`, { agent }, 1024)).text();
     expect(sockets.size).toBe(1);
+  });
+
+  it('reads a bodiless answer (304, HEAD) as empty even when it ended before the read, as gaxios reads it', async () => {
+    for (const [path, method] of [['/unchanged', 'GET'], ['/json', 'HEAD']]) {
+      const res = await pooledFetch(`${url}${path}`, { method, agent }, 1024);
+      // gaxios awaits other work between the answer's head and its read: by then the empty body has ended.
+      await new Promise((r) => setTimeout(r, 20));
+      await expect(res.text()).resolves.toBe('');
+    }
+    const late = await pooledFetch(`${url}/unchanged`, { agent }, 1024);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await new Response(late.body).text()).toBe('');
   });
 
   it('answers an error status with its body readable, and a redirect as it came (never followed)', async () => {

@@ -105,6 +105,7 @@ class PooledAnswer {
     this.bodyUsed = true;
     const broken = this.brokenOff();
     if (broken) return new ReadableStream({ start: (controller) => controller.error(broken) });
+    if (this.res.readableEnded) return new ReadableStream({ start: (controller) => controller.close() });
     return Readable.toWeb(this.decoded()) as ReadableStream<Uint8Array>;
   }
 
@@ -133,6 +134,8 @@ class PooledAnswer {
     this.bodyUsed = true;
     const broken = this.brokenOff();
     if (broken) return Promise.reject(broken);
+    // A body already let run out (HEAD, 204, 304: see pooledFetch) emits no second end: it is read as empty.
+    if (this.res.readableEnded) return Promise.resolve(consumeBytes(name, Buffer.alloc(0), this.res.headers['content-type'] ?? null));
     return collectAtMost(this.res, this.decoded(), this.maxAnswerBytes).catch((err: unknown) => {
       throw this.exchange.failure ?? err;
     }).then((bytes) => consumeBytes(name, bytes, this.res.headers['content-type'] ?? null));
