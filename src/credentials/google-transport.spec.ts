@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { Readable } from 'node:stream';
 import { GoogleDeadlines } from './google-transport.js';
 
 describe('GoogleDeadlines', () => {
@@ -30,6 +31,8 @@ describe('GoogleDeadlines', () => {
       server = createServer((req, res) => {
         if (req.url === '/fast') return void res.end('{"ok":true}');
         req.socket.on('close', () => closed.push(Date.now()));
+        // Takes the upload's first bytes, then stops reading it (and never answers).
+        if (req.url === '/upload') req.once('data', () => req.pause());
         if (req.url === '/stall') {
           res.writeHead(200, { 'content-type': 'application/json' });
           res.write('{"messages":[');
@@ -106,6 +109,22 @@ describe('GoogleDeadlines', () => {
         const reader = (streamed.body as ReadableStream<Uint8Array>).getReader();
         const first = await Promise.race([reader.read().then(() => 'read', (e: unknown) => e), new Promise((r) => setTimeout(() => r('still waiting'), 500))]);
         expect(first).toMatchObject({ name: 'TimeoutError' });
+      });
+
+      it('cancels a streamed upload whose peer stops reading it: the deadline runs from the start, not from the last byte sent', async () => {
+        // 64 MiB, more than the socket buffers hold: the body never finishes, so a deadline that starts once the
+        // body is flushed (node:http's request "start") would never start at all.
+        const chunk = Buffer.alloc(64 * 1024, 1);
+        const body = Readable.from((function* () { for (let i = 0; i < 1024; i++) yield chunk; })());
+        const t0 = Date.now();
+        const outcome = fetch(`${url}/upload`, onPool({ method: 'POST', body: body as never, duplex: 'half' } as RequestInit)).then(() => 'answered', (e: unknown) => e);
+        const err = await Promise.race([outcome, new Promise((r) => setTimeout(() => r('still sending'), 2_000))]);
+        expect(err).toMatchObject({ name: 'TimeoutError' });
+        expect(Date.now() - t0).toBeGreaterThanOrEqual(195);
+        // Its socket is closed, not kept in the pool (the peer, which stopped reading, cannot see the close yet).
+        await new Promise((r) => setTimeout(r, 50));
+        const sockets = [...Object.values(deadlines.agent?.sockets ?? {}), ...Object.values(deadlines.agent?.freeSockets ?? {})].flat();
+        expect(sockets).toHaveLength(0);
       });
 
       it('forgets a call that ended: its kept-alive socket serves the next call after the first deadline', async () => {

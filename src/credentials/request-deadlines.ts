@@ -1,4 +1,3 @@
-import { subscribe } from 'node:diagnostics_channel';
 import type { Agent, ClientRequest } from 'node:http';
 
 /** Requests started within this many ms of each other share one deadline timer. */
@@ -29,22 +28,7 @@ export class DeadlineWindows<W> {
   }
 }
 
-/** The agents whose requests have a deadline, and the deadlines they follow. */
-const watched = new WeakMap<Agent, AgentDeadlines>();
-let listening = false;
-
-/**
- * Node publishes every client request it creates on this documented channel (the hook APM tools use). Written by
- * hand because no library does it: giving each request an AbortSignal instead costs node:http about 50 µs of CPU
- * per request with 32 in flight (it watches each request's end with `finished()` to drop its listener), a tenth of
- * a warm Workspace call (npm run bench, BENCHMARKS.md). A subscriber must not throw: Node would rethrow it as an
- * uncaught exception.
- */
-function onRequestStart(message: unknown): void {
-  const request = (message as { request?: ClientRequest & { agent?: Agent } } | undefined)?.request;
-  const deadlines = request?.agent ? watched.get(request.agent) : undefined;
-  deadlines?.track(request as ClientRequest);
-}
+type AddRequest = (this: Agent, request: ClientRequest, options: unknown) => void;
 
 /**
  * A deadline for every request of the agents it watches (DeadlineWindows): a request still open when its deadline
@@ -65,13 +49,24 @@ export class AgentDeadlines {
     );
   }
 
-  /** Gives every request `agent` carries from now on this deadline. */
+  /**
+   * Gives every request `agent` carries from now on this deadline, from the moment the request is created.
+   *
+   * Node's ClientRequest hands itself to its agent's `addRequest` in its constructor, for every request; proxy and
+   * socks agents (agent-base) wrap the same method. Written by hand because no library does it: an AbortSignal per
+   * request costs node:http about 50 µs of CPU with 32 in flight (it watches each request's end with `finished()`),
+   * a tenth of a warm Workspace call (BENCHMARKS.md). The diagnostics channel `http.client.request.start` is no
+   * substitute: Node 20 publishes it only once the whole body is flushed, so a streamed upload to a peer that stops
+   * reading would never get a deadline (`http.client.request.created` arrives in Node 22). Uploads through the
+   * service are at most 5 MB (Drive's multipart limit), so sending one is part of the call's GOOGLE_HTTP_TIMEOUT_MS.
+   */
   watch(agent: Agent): void {
-    watched.set(agent, this);
-    if (!listening) {
-      subscribe('http.client.request.start', onRequestStart);
-      listening = true;
-    }
+    const deadlines = this;
+    const addRequest = (agent as Agent & { addRequest: AddRequest }).addRequest;
+    (agent as Agent & { addRequest: AddRequest }).addRequest = function (this: Agent, request, options) {
+      deadlines.track(request);
+      return addRequest.call(this, request, options);
+    };
   }
 
   /** Starts `request`'s deadline now (called for each request of a watched agent). */
