@@ -91,6 +91,9 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   const metrics = app.get(Metrics);
   const lifecycle = app.get(Lifecycle);
   liveness.follow(lifecycle);
+  // Past SHUTDOWN_DRAIN_MS the requests still in flight lose their connections: better than the SIGKILL that would
+  // otherwise come before the shutdown hooks write what must not be lost.
+  lifecycle.onDrainOverdue(() => fastify.server.closeAllConnections());
   registerHttpConventions(fastify); // 415 for non-JSON bodies on JSON routes, the route table behind 405
   // Routes are registered at init, after this hook: only the Drive upload route may carry a body above 1 MiB.
   fastify.addHook('onRoute', (route) => {

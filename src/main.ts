@@ -14,7 +14,7 @@ async function main(): Promise<void> {
     stopping = true;
     new Logger('Lifecycle').log({ msg: 'shutting down', signal });
     // close(): readiness turns 503 for SHUTDOWN_DELAY_MS, then the server stops accepting and drains in-flight
-    // requests; only then does the process exit, with 0, so Kubernetes sees a clean stop.
+    // requests (for at most SHUTDOWN_DRAIN_MS); only then does the process exit, with 0, so Kubernetes sees a clean stop.
     app.close().then(
       () => process.exit(0),
       () => process.exit(1),

@@ -86,7 +86,9 @@ export const envSchema = z
     AUDIT_S3: z.enum(['true', 'false']).default('false'),
     AUDIT_S3_PREFIX: prefix('audit/'),
     SHUTDOWN_DELAY_MS: int(5000, 0),
+    SHUTDOWN_DRAIN_MS: int(15000, 0),
     HTTP_REQUEST_TIMEOUT_MS: int(120000, 1000),
+    HTTP_SEND_TIMEOUT_MS: int(60000, 1000),
     OAUTH_DYNAMIC_REGISTRATION: z.enum(['true', 'false']).default('true'),
     OAUTH_STATIC_CLIENTS: z
       .string()
@@ -182,8 +184,12 @@ export interface AppConfigValues {
   audit: { s3: boolean; prefix: string };
   /** On SIGTERM: answer not-ready this long (so load balancers stop sending), then drain and exit. */
   shutdownDelayMs: number;
+  /** Then how long in-flight requests may take to finish before their connections are closed (0: no bound). */
+  shutdownDrainMs: number;
   /** How long a client may take to send one whole request (headers and body) before it gets 408 and is disconnected. */
   requestTimeoutMs: number;
+  /** How long an answer may wait for a client that stopped reading it before the connection is closed. */
+  sendTimeoutMs: number;
   oauth: {
     prefix: string;
     dynamicRegistration: boolean;
@@ -268,7 +274,9 @@ export function parseConfig(raw: Record<string, string | undefined>): AppConfigV
     logLevel: env.LOG_LEVEL,
     audit: { s3: env.AUDIT_S3 === 'true', prefix: env.AUDIT_S3_PREFIX },
     shutdownDelayMs: env.SHUTDOWN_DELAY_MS,
+    shutdownDrainMs: env.SHUTDOWN_DRAIN_MS,
     requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
+    sendTimeoutMs: env.HTTP_SEND_TIMEOUT_MS,
     oauth: {
       prefix: env.OAUTH_PREFIX,
       dynamicRegistration: env.OAUTH_DYNAMIC_REGISTRATION === 'true',

@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { CredentialsRepository } from './credentials.repository.js';
 import type { GoogleCredentials } from './google-credentials.js';
 
@@ -27,7 +27,7 @@ const MAX_ATTEMPTS = 12;
  * grant it continues). A written, superseded or forgotten entry leaves.
  */
 @Injectable()
-export class RefreshWriteBack implements OnApplicationShutdown {
+export class RefreshWriteBack implements BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('Credentials');
   private readonly pending = new Map<string, Entry>();
 
@@ -59,11 +59,23 @@ export class RefreshWriteBack implements OnApplicationShutdown {
     this.pending.delete(email);
   }
 
-  /** One last attempt for each unwritten token, so a replica shutting down does not take a grant with it. */
+  /**
+   * On SIGTERM, before the HTTP drain: an attempt for each unwritten token now (failures keep their backoff), so a
+   * drain that runs into Kubernetes' SIGKILL cannot take a grant with it.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.attemptAll(true);
+  }
+
+  /** One last attempt for each token still unwritten after the drain (among them those refreshed during it). */
   async onApplicationShutdown(): Promise<void> {
+    await this.attemptAll(false);
+  }
+
+  private async attemptAll(retry: boolean): Promise<void> {
     const entries = [...this.pending.entries()];
     entries.forEach(([, e]) => e.timer && clearTimeout(e.timer));
-    await Promise.allSettled(entries.map(([email, entry]) => this.attempt(email, entry, false)));
+    await Promise.allSettled(entries.map(([email, entry]) => this.attempt(email, entry, retry)));
   }
 
   private arm(email: string, entry: Entry): void {

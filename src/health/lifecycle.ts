@@ -1,11 +1,17 @@
-import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 
-/** Shutdown state: once draining, readiness fails so the load balancer stops sending before the server closes. */
+/**
+ * Shutdown state: once draining, readiness fails so the load balancer stops sending before the server closes; the
+ * drain that follows is bounded (SHUTDOWN_DRAIN_MS), so the shutdown hooks that run after it (the last write of a
+ * refreshed Google token, the audit trail's last batch) run before Kubernetes' SIGKILL, whatever a request does.
+ */
 @Injectable()
-export class Lifecycle implements BeforeApplicationShutdown {
+export class Lifecycle implements BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('Lifecycle');
   private drainingSince?: number;
+  private cutConnections?: () => void;
+  private drainBound?: NodeJS.Timeout;
 
   constructor(private readonly config: AppConfig) {}
 
@@ -14,11 +20,31 @@ export class Lifecycle implements BeforeApplicationShutdown {
     return this.drainingSince !== undefined;
   }
 
-  /** Runs before the HTTP server closes: readiness goes 503, then wait SHUTDOWN_DELAY_MS for endpoints to update. */
+  /** What ends the drain when it overruns SHUTDOWN_DRAIN_MS: closes every connection still open (app.factory.ts). */
+  onDrainOverdue(cut: () => void): void {
+    this.cutConnections = cut;
+  }
+
+  /**
+   * Runs before the HTTP server closes: readiness goes 503, then wait SHUTDOWN_DELAY_MS for endpoints to update;
+   * from then on the drain has SHUTDOWN_DRAIN_MS.
+   */
   async beforeApplicationShutdown(signal?: string): Promise<void> {
     this.drainingSince = Date.now();
-    const delay = this.config.values.shutdownDelayMs;
-    this.logger.log({ msg: 'draining: readiness now fails', signal, delayMs: delay });
+    const { shutdownDelayMs: delay, shutdownDrainMs: drain } = this.config.values;
+    this.logger.log({ msg: 'draining: readiness now fails', signal, delayMs: delay, drainMs: drain });
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    if (drain > 0) {
+      this.drainBound = setTimeout(() => {
+        this.logger.warn({ msg: 'requests still in flight after SHUTDOWN_DRAIN_MS; closing their connections', event: 'drain_overdue', drainMs: drain });
+        this.cutConnections?.();
+      }, drain);
+      this.drainBound.unref();
+    }
+  }
+
+  /** The drain is over: its bound is no longer needed. */
+  onApplicationShutdown(): void {
+    if (this.drainBound) clearTimeout(this.drainBound);
   }
 }

@@ -1,18 +1,29 @@
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { Agent, get } from 'node:http';
+import { FaultProxy } from '../support/fault-proxy.js';
 import { getWithBearer, signIn, startWorld, World } from '../support/harness.js';
 import { buildForReplicas, Replica, startReplica } from '../support/replica.js';
+
+const GMAIL = '/v1/users/me/gmail/messages';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('Graceful shutdown (SIGTERM to a running process)', () => {
   let world: World;
   let replica: Replica;
+  let main: string;
+  const others: Replica[] = [];
 
   beforeAll(async () => {
-    const main = buildForReplicas();
+    main = buildForReplicas();
     world = await startWorld();
     replica = await startReplica(main, world, { SHUTDOWN_DELAY_MS: '800', GOOGLE_HTTP_TIMEOUT_MS: '1500' });
   }, 120_000);
+  afterEach(() => {
+    world.google.rotateRefreshTokens(false);
+  });
   afterAll(async () => {
     await replica?.stop();
+    for (const other of others) await other.stop();
     await world?.close();
   });
 
@@ -44,4 +55,57 @@ describe('Graceful shutdown (SIGTERM to a running process)', () => {
     expect(answered.ms).toBeGreaterThanOrEqual(1400);
     expect(await exit).toBe(0);
   });
+
+  it('writes a rotated refresh token S3 has not taken yet as SIGTERM arrives, before the drain (Kubernetes may kill the pod during it)', async () => {
+    const s3 = await FaultProxy.start(world.s3.endpoint);
+    try {
+      // No drain bound: the write must not depend on the drain ending. A Google call held for 30 s keeps it going.
+      const r = await startReplica(main, world, { S3_ENDPOINT: s3.url, S3_TIMEOUT_MS: '2000', SHUTDOWN_DELAY_MS: '300', SHUTDOWN_DRAIN_MS: '0', GOOGLE_HTTP_TIMEOUT_MS: '30000' });
+      others.push(r);
+      const email = 'shutdown-rotated@example.com';
+      const key = `credentials/${email}.json`;
+      const stored = async () => JSON.parse((await (await world.admin.send(new GetObjectCommand({ Bucket: world.bucket, Key: key }))).Body?.transformToString()) ?? '{}') as { refresh_token: string };
+      const { access_token } = await signIn(r, world, email);
+      world.google.rotateRefreshTokens(true);
+      world.google.expireAccessTokens(email);
+      const puts = s3.inject({ method: 'PUT', path: /\/credentials\/shutdown-rotated(@|%40)example\.com\.json$/, fault: 'reset', times: Infinity });
+      expect((await getWithBearer(r, GMAIL, access_token)).status).toBe(200); // refreshed and rotated; S3 refused the write
+      const dead = (await stored()).refresh_token;
+      expect(world.google.refreshTokenWorks(dead)).toBe(false);
+      // Let the background writes back off (at least 5 failed: the next is at least 4.8 s away), and act right after one.
+      for (let last = -1; puts.hits < 12 || puts.hits !== last; ) {
+        last = puts.hits;
+        await sleep(800);
+      }
+      world.google.failNext('api', 'timeout');
+      const inFlight = getWithBearer(r, GMAIL, access_token).then((res) => res.status, () => 'cut');
+      await sleep(200);
+      puts.remove(); // S3 takes writes again
+      r.signal('SIGTERM');
+      await sleep(2_500); // the drain is still waiting for the held call
+      const now = (await stored()).refresh_token;
+      expect(now).not.toBe(dead);
+      expect(world.google.refreshTokenWorks(now)).toBe(true);
+      r.signal('SIGKILL'); // the grace period ends mid-drain: nothing is lost
+      await r.exitCode();
+      expect(await inFlight).toBe('cut');
+    } finally {
+      await s3.stop();
+    }
+  }, 60_000);
+
+  it('closes the connections still open once the drain overruns SHUTDOWN_DRAIN_MS, then exits 0 long before the call would end', async () => {
+    const r = await startReplica(main, world, { SHUTDOWN_DELAY_MS: '200', SHUTDOWN_DRAIN_MS: '800', GOOGLE_HTTP_TIMEOUT_MS: '30000' });
+    others.push(r);
+    const { access_token } = await signIn(r, world, 'drain-overdue@example.com');
+    world.google.failNext('api', 'timeout');
+    const inFlight = getWithBearer(r, GMAIL, access_token).then((res) => res.status, () => 'cut');
+    await sleep(200);
+    const started = Date.now();
+    r.signal('SIGTERM');
+    expect(await r.exitCode()).toBe(0);
+    expect(Date.now() - started).toBeLessThan(200 + 800 + 3_000);
+    expect(await inFlight).toBe('cut');
+    expect(r.logs.some((line) => line.includes('drain_overdue'))).toBe(true);
+  }, 60_000);
 });

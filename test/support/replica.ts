@@ -51,7 +51,7 @@ export async function startReplica(main: string, world: World, overrides: Record
     exitCode: () => exited,
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        if (child.exitCode !== null || child.signalCode !== null) return resolve(); // ended (a kill leaves no exit code)
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),
