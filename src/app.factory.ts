@@ -2,7 +2,8 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyCors from '@fastify/cors';
 import { corsPolicy } from './common/cors.js';
 import { securityHeaders } from './common/security-headers.js';
-import type { LoggerService } from '@nestjs/common';
+import { SendTimeout } from './common/send-timeout.js';
+import { Logger, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { DestinationStream } from 'pino';
@@ -94,6 +95,10 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   // Past SHUTDOWN_DRAIN_MS the requests still in flight lose their connections: better than the SIGKILL that would
   // otherwise come before the shutdown hooks write what must not be lost.
   lifecycle.onDrainOverdue(() => fastify.server.closeAllConnections());
+  const httpLog = new Logger('Http');
+  new SendTimeout(config.sendTimeoutMs, (connections) =>
+    httpLog.warn({ msg: 'closed connections whose client stopped reading its answer', event: 'send_timeout', connections, timeoutMs: config.sendTimeoutMs }),
+  ).watch(fastify.server);
   registerHttpConventions(fastify); // 415 for non-JSON bodies on JSON routes, the route table behind 405
   // Routes are registered at init, after this hook: only the Drive upload route may carry a body above 1 MiB.
   fastify.addHook('onRoute', (route) => {
