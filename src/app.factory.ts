@@ -94,7 +94,10 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   liveness.follow(lifecycle);
   // Past SHUTDOWN_DRAIN_MS the requests still in flight lose their connections: better than the SIGKILL that would
   // otherwise come before the shutdown hooks write what must not be lost.
-  lifecycle.onDrainOverdue(() => fastify.server.closeAllConnections());
+  fastify.addHook('preClose', (done) => {
+    lifecycle.drainStarts(() => fastify.server.closeAllConnections());
+    done();
+  });
   const httpLog = new Logger('Http');
   new SendTimeout(config.sendTimeoutMs, (connections) =>
     httpLog.warn({ msg: 'closed connections whose client stopped reading its answer', event: 'send_timeout', connections, timeoutMs: config.sendTimeoutMs }),

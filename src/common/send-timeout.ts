@@ -1,11 +1,12 @@
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 
-/** What a connection's pending output looked like when it was last seen to move. */
+/** Where a connection's pending output stood when it last moved. */
 interface Seen {
   since: number;
-  written: number;
-  buffered: number;
+  /** Bytes of writes the kernel has taken whole. */
+  taken: number;
+  /** What libuv still holds of the write in flight. */
   queued: number;
 }
 
@@ -16,7 +17,10 @@ interface Seen {
  *
  * Only connections with output waiting count: a request that waits for Google or S3, or an idle kept-alive
  * connection, sends nothing and is left to its own timeouts. A slow client that keeps reading moves the output
- * (a write completes, or the kernel takes part of the one in flight) and keeps its connection.
+ * (a write completes, or the kernel takes part of the one in flight) and keeps its connection, as long as the
+ * kernel takes more within the timeout: Linux lets a full socket be written again only once about a third of its
+ * send buffer (up to 4 MiB) is free, so a client reading steadily below roughly 20 KB/s can be cut at 60 s, as with
+ * nginx (README, HTTP_SEND_TIMEOUT_MS).
  *
  * Written by hand because neither Node nor Fastify has it: the socket timeout (`connectionTimeout`) counts any
  * silence, so it would also cut a request waiting for Google, and it is refreshed only when a whole write completes.
@@ -50,20 +54,24 @@ export class SendTimeout {
   sweep(now: number): number {
     let closed = 0;
     for (const socket of this.sockets) {
-      // Bytes in the stream's buffer (the write in flight included), and what libuv still holds of that write.
-      const buffered = socket.writableLength;
-      const queued = (socket as Socket & { _handle?: { writeQueueSize?: number } })._handle?.writeQueueSize ?? 0;
-      if (buffered === 0 && queued === 0) {
+      // writableLength: bytes not yet taken whole by the kernel (the write in flight included). More output from the
+      // service grows it and bytesWritten alike, so `taken` moves only when the client reads: a stream that keeps
+      // writing (a heartbeat) to a client that reads nothing is not mistaken for progress.
+      const pending = socket.writableLength;
+      const queued = (socket as Socket & { _handle?: { writeQueueSize?: number } | null })._handle?.writeQueueSize ?? 0;
+      if (pending === 0 && queued === 0) {
         this.seen.delete(socket);
         continue;
       }
-      const written = socket.bytesWritten;
+      const taken = socket.bytesWritten - pending;
       const last = this.seen.get(socket);
-      if (!last || last.written !== written || last.buffered !== buffered || last.queued !== queued) {
-        this.seen.set(socket, { since: now, written, buffered, queued });
+      if (!last || taken > last.taken || queued < last.queued) {
+        this.seen.set(socket, { since: now, taken, queued });
       } else if (now - last.since >= this.timeoutMs) {
         socket.destroy();
         closed++;
+      } else if (queued > last.queued) {
+        last.queued = queued; // a new write started without the old one moving: still no progress
       }
     }
     if (closed > 0) this.onClose(closed);

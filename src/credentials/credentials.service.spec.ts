@@ -90,7 +90,7 @@ describe('CredentialsService: a refresh token is never lost', () => {
     // S3_TIMEOUT_MS 100: the grace for a rotation winner is 1.1 s here.
     const config = { values: { s3: { credentialsPrefix: 'credentials/', timeoutMs: 100 }, google: { clientId: 'client', clientCacheMax: 100, clientCacheTtlMs: 60_000 } } } as unknown as AppConfig;
     const repository = new CredentialsRepository(objects as unknown as JsonObjectRepository, config);
-    writeBack = new RefreshWriteBack(repository);
+    writeBack = new RefreshWriteBack(repository, config);
     sut = new CredentialsService(repository, google as unknown as GoogleTokenClient, new GoogleClientCache(config), writeBack, new AuditLog(), new Metrics(), config);
     google.live.add('rt-0');
     await objects.put(KEY, document('rt-0', 'at-0', -1000)); // access token expired: the next use refreshes
@@ -203,6 +203,20 @@ describe('CredentialsService: a refresh token is never lost', () => {
     failing = false;
     await until(() => objects.stored()?.refresh_token === 'rt-2');
     expect(writeBack.size).toBe(0);
+  });
+
+  it('a shutdown waits for a refresh under way (its request was cut by the drain) before its last write', async () => {
+    let answer: (() => void) | undefined;
+    google.onRefresh = () => new Promise<void>((resolve) => (answer = resolve)); // Google has not answered yet
+    const call = sut.getValid(EMAIL);
+    await until(() => answer !== undefined);
+    const shutdown = writeBack.onApplicationShutdown();
+    setTimeout(() => answer?.(), 20); // Google rotates and answers after the shutdown's last phase began
+    await shutdown;
+    // When the last phase ends (and the process exits), the token Google rotated is in S3.
+    expect(objects.stored()).toMatchObject({ refresh_token: 'rt-1' });
+    expect(google.live.has('rt-1')).toBe(true);
+    await call;
   });
 
   it('a background write never replaces a newer sign-in', async () => {

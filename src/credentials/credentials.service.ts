@@ -151,7 +151,7 @@ export class CredentialsService {
   }
 
   private refresh(email: string): Promise<GoogleCredentials> {
-    return this.refreshing.run(email, () => this.refreshFromS3(email));
+    return this.refreshing.run(email, () => this.writeBack.follow(this.refreshFromS3(email)));
   }
 
   private async refreshFromS3(email: string): Promise<GoogleCredentials> {

@@ -111,11 +111,18 @@ describe('GoogleDeadlines', () => {
         expect(first).toMatchObject({ name: 'TimeoutError' });
       });
 
+      it('fails, not reads as empty, an answer that arrived whole but was left unread past the deadline', async () => {
+        const res = await fetch(`${url}/fast`, onPool());
+        expect(res.status).toBe(200);
+        await new Promise((r) => setTimeout(r, 300)); // the deadline destroyed the call, which drains its body
+        await expect(res.text()).rejects.toMatchObject({ name: 'TimeoutError' });
+      });
+
       it('cancels a streamed upload whose peer stops reading it: the deadline runs from the start, not from the last byte sent', async () => {
-        // 64 MiB, more than the socket buffers hold: the body never finishes, so a deadline that starts once the
+        // 256 MiB, more than any socket buffers hold: the body never finishes, so a deadline that starts once the
         // body is flushed (node:http's request "start") would never start at all.
         const chunk = Buffer.alloc(64 * 1024, 1);
-        const body = Readable.from((function* () { for (let i = 0; i < 1024; i++) yield chunk; })());
+        const body = Readable.from((function* () { for (let i = 0; i < 4096; i++) yield chunk; })());
         const t0 = Date.now();
         const outcome = fetch(`${url}/upload`, onPool({ method: 'POST', body: body as never, duplex: 'half' } as RequestInit)).then(() => 'answered', (e: unknown) => e);
         const err = await Promise.race([outcome, new Promise((r) => setTimeout(() => r('still sending'), 2_000))]);

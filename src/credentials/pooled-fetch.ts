@@ -54,8 +54,9 @@ export function pooledFetch(url: string | URL, init: PooledInit & { agent: Agent
       // A body nobody reads still fails when its connection does; without a listener that would end the process.
       res.on('error', () => undefined);
       // An answer without a body is never read by gaxios (a 204): let it end, so its socket goes back to the pool.
-      if (method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304) res.resume();
-      resolve(new PooledAnswer(res, target, maxAnswerBytes, answer) as unknown as Response);
+      const bodiless = method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304;
+      if (bodiless) res.resume();
+      resolve(new PooledAnswer(res, target, maxAnswerBytes, answer, bodiless) as unknown as Response);
     });
     request.end(init.body ?? undefined);
   });
@@ -84,6 +85,8 @@ class PooledAnswer {
     readonly url: string,
     private readonly maxAnswerBytes: number,
     private readonly exchange: { failure?: Error },
+    /** HEAD, 204 or 304: no body, and the empty one has been let run out (see pooledFetch). */
+    private readonly bodiless: boolean,
   ) {
     this.status = res.statusCode ?? 0;
     this.statusText = res.statusMessage ?? '';
@@ -105,7 +108,7 @@ class PooledAnswer {
     this.bodyUsed = true;
     const broken = this.brokenOff();
     if (broken) return new ReadableStream({ start: (controller) => controller.error(broken) });
-    if (this.res.readableEnded) return new ReadableStream({ start: (controller) => controller.close() });
+    if (this.bodiless) return new ReadableStream({ start: (controller) => controller.close() });
     return Readable.toWeb(this.decoded()) as ReadableStream<Uint8Array>;
   }
 
@@ -134,8 +137,8 @@ class PooledAnswer {
     this.bodyUsed = true;
     const broken = this.brokenOff();
     if (broken) return Promise.reject(broken);
-    // A body already let run out (HEAD, 204, 304: see pooledFetch) emits no second end: it is read as empty.
-    if (this.res.readableEnded) return Promise.resolve(consumeBytes(name, Buffer.alloc(0), this.res.headers['content-type'] ?? null));
+    // A body already let run out emits no second end: it is read as empty.
+    if (this.bodiless) return Promise.resolve(consumeBytes(name, Buffer.alloc(0), this.res.headers['content-type'] ?? null));
     return collectAtMost(this.res, this.decoded(), this.maxAnswerBytes).catch((err: unknown) => {
       throw this.exchange.failure ?? err;
     }).then((bytes) => consumeBytes(name, bytes, this.res.headers['content-type'] ?? null));
@@ -143,11 +146,13 @@ class PooledAnswer {
 
   /**
    * Why the answer ended before its body was read, if it did (the deadline destroyed the call first): a destroyed
-   * stream never ends, so reading it then would wait for good.
+   * stream never ends, so reading it then would wait for good. The call's own failure comes first: destroying a
+   * request drains a body that had fully arrived unread, which would otherwise read as an empty 200.
    */
   private brokenOff(): Error | undefined {
+    if (this.exchange.failure) return this.exchange.failure;
     if (!this.res.destroyed || this.res.readableEnded) return undefined;
-    return this.exchange.failure ?? this.res.errored ?? new Error('aborted');
+    return this.res.errored ?? new Error('aborted');
   }
 
   /** The body as fetch decodes it (Content-Encoding gzip, deflate or br undone; anything else as it came). */

@@ -1,4 +1,5 @@
-import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationShutdown, OnModuleDestroy } from '@nestjs/common';
+import { AppConfig } from '../config/app-config.js';
 import { CredentialsRepository } from './credentials.repository.js';
 import type { GoogleCredentials } from './google-credentials.js';
 
@@ -12,6 +13,8 @@ export interface UnwrittenRefresh {
 interface Entry extends UnwrittenRefresh {
   attempts: number;
   timer?: NodeJS.Timeout;
+  /** The attempt under way, if any: a second one joins it instead of writing twice. */
+  running?: Promise<void>;
 }
 
 /** First retry after this long, doubling up to MAX_DELAY_MS, with jitter. */
@@ -27,11 +30,17 @@ const MAX_ATTEMPTS = 12;
  * grant it continues). A written, superseded or forgotten entry leaves.
  */
 @Injectable()
-export class RefreshWriteBack implements BeforeApplicationShutdown, OnApplicationShutdown {
+export class RefreshWriteBack implements OnModuleDestroy, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('Credentials');
   private readonly pending = new Map<string, Entry>();
+  /** Refreshes under way (each settles once its result is in S3 or scheduled here). */
+  private readonly refreshing = new Set<Promise<void>>();
+  private firstShutdownWrite?: Promise<void>;
 
-  constructor(private readonly repository: CredentialsRepository) {}
+  constructor(
+    private readonly repository: CredentialsRepository,
+    private readonly config: AppConfig,
+  ) {}
 
   /** The unwritten refresh of a user, if any. */
   get(email: string): UnwrittenRefresh | undefined {
@@ -59,16 +68,39 @@ export class RefreshWriteBack implements BeforeApplicationShutdown, OnApplicatio
     this.pending.delete(email);
   }
 
-  /**
-   * On SIGTERM, before the HTTP drain: an attempt for each unwritten token now (failures keep their backoff), so a
-   * drain that runs into Kubernetes' SIGKILL cannot take a grant with it.
-   */
-  async beforeApplicationShutdown(): Promise<void> {
-    await this.attemptAll(true);
+  /** Follows a refresh under way: a shutdown waits for it (bounded) before its last write. */
+  follow<T>(refresh: Promise<T>): Promise<T> {
+    const settled = refresh.then(() => undefined, () => undefined);
+    this.refreshing.add(settled);
+    void settled.then(() => this.refreshing.delete(settled));
+    return refresh;
   }
 
-  /** One last attempt for each token still unwritten after the drain (among them those refreshed during it). */
+  /**
+   * The first thing a shutdown does (Nest runs every onModuleDestroy before the other hooks, and readiness' delay
+   * runs in HealthModule's hook before this module's): an attempt for each unwritten token, started at once and
+   * awaited in beforeApplicationShutdown, so a drain that runs into Kubernetes' SIGKILL cannot take a grant with it.
+   */
+  onModuleDestroy(): void {
+    this.firstShutdownWrite = this.attemptAll(true);
+  }
+
+  /** Before the HTTP drain: the first attempt has ended (failures keep their backoff during the drain). */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.firstShutdownWrite;
+  }
+
+  /**
+   * After the drain: the refreshes still under way (a drain cut at SHUTDOWN_DRAIN_MS leaves their handlers running)
+   * get up to S3_TIMEOUT_MS to store their token or hand it here; then one last attempt for each unwritten token.
+   */
   async onApplicationShutdown(): Promise<void> {
+    if (this.refreshing.size > 0) {
+      let bound: NodeJS.Timeout | undefined;
+      const waited = new Promise<void>((resolve) => (bound = setTimeout(resolve, this.config.values.s3.timeoutMs)));
+      await Promise.race([Promise.allSettled([...this.refreshing]), waited]);
+      clearTimeout(bound);
+    }
     await this.attemptAll(false);
   }
 
@@ -84,8 +116,13 @@ export class RefreshWriteBack implements BeforeApplicationShutdown, OnApplicatio
     entry.timer.unref();
   }
 
-  private async attempt(email: string, entry: Entry, retry: boolean): Promise<void> {
-    if (this.pending.get(email) !== entry) return;
+  private attempt(email: string, entry: Entry, retry: boolean): Promise<void> {
+    if (this.pending.get(email) !== entry) return Promise.resolve();
+    entry.running ??= this.write(email, entry, retry).finally(() => (entry.running = undefined));
+    return entry.running;
+  }
+
+  private async write(email: string, entry: Entry, retry: boolean): Promise<void> {
     entry.attempts++;
     try {
       const { credentials: c, continues } = entry;

@@ -10,7 +10,6 @@ import { AppConfig } from '../config/app-config.js';
 export class Lifecycle implements BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('Lifecycle');
   private drainingSince?: number;
-  private cutConnections?: () => void;
   private drainBound?: NodeJS.Timeout;
 
   constructor(private readonly config: AppConfig) {}
@@ -20,27 +19,28 @@ export class Lifecycle implements BeforeApplicationShutdown, OnApplicationShutdo
     return this.drainingSince !== undefined;
   }
 
-  /** What ends the drain when it overruns SHUTDOWN_DRAIN_MS: closes every connection still open (app.factory.ts). */
-  onDrainOverdue(cut: () => void): void {
-    this.cutConnections = cut;
-  }
-
   /**
-   * Runs before the HTTP server closes: readiness goes 503, then wait SHUTDOWN_DELAY_MS for endpoints to update;
-   * from then on the drain has SHUTDOWN_DRAIN_MS.
+   * Runs before the HTTP server closes: readiness goes 503, then wait SHUTDOWN_DELAY_MS for endpoints to update.
    */
   async beforeApplicationShutdown(signal?: string): Promise<void> {
     this.drainingSince = Date.now();
     const { shutdownDelayMs: delay, shutdownDrainMs: drain } = this.config.values;
     this.logger.log({ msg: 'draining: readiness now fails', signal, delayMs: delay, drainMs: drain });
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
-    if (drain > 0) {
-      this.drainBound = setTimeout(() => {
-        this.logger.warn({ msg: 'requests still in flight after SHUTDOWN_DRAIN_MS; closing their connections', event: 'drain_overdue', drainMs: drain });
-        this.cutConnections?.();
-      }, drain);
-      this.drainBound.unref();
-    }
+  }
+
+  /**
+   * The server stops accepting (Fastify's preClose, app.factory.ts): the requests in flight get SHUTDOWN_DRAIN_MS,
+   * then `cut` closes every connection still open.
+   */
+  drainStarts(cut: () => void): void {
+    const drain = this.config.values.shutdownDrainMs;
+    if (drain <= 0 || this.drainBound) return;
+    this.drainBound = setTimeout(() => {
+      this.logger.warn({ msg: 'requests still in flight after SHUTDOWN_DRAIN_MS; closing their connections', event: 'drain_overdue', drainMs: drain });
+      cut();
+    }, drain);
+    this.drainBound.unref();
   }
 
   /** The drain is over: its bound is no longer needed. */

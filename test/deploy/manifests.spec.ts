@@ -53,6 +53,21 @@ describe('deployment files', () => {
     expect(account.metadata.annotations['eks.amazonaws.com/role-arn']).toMatch(/^arn:aws:iam::/);
   });
 
+  it('the grace period outlasts the whole shutdown (readiness delay, bounded drain, the last S3 writes) in the Deployment and compose', () => {
+    // Past the grace period comes SIGKILL: a refreshed Google token not yet in S3 would be lost with the process.
+    const defaults = envSchema.parse({ GOOGLE_CLIENT_ID: 'x', GOOGLE_CLIENT_SECRET: 'x', JWT_SECRET: 'x'.repeat(32), S3_BUCKET: 'bucket' }) as Record<string, unknown>;
+    const deployment = documents('deploy/kubernetes/deployment.yaml')[0];
+    const [container] = deployment.spec.template.spec.containers;
+    const setting = (env: Record<string, string>, name: string) => Number(env[name] ?? defaults[name]);
+    const env = Object.fromEntries(container.env.map((e: { name: string; value: string }) => [e.name, e.value]));
+    const shutdownMs = (e: Record<string, string>) => setting(e, 'SHUTDOWN_DELAY_MS') + setting(e, 'SHUTDOWN_DRAIN_MS') + 5 * setting(e, 'S3_TIMEOUT_MS');
+    expect(setting(env, 'SHUTDOWN_DRAIN_MS')).toBeGreaterThan(0);
+    expect(deployment.spec.template.spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(shutdownMs(env));
+    const [compose] = documents('docker-compose.yml');
+    const grace = String(compose.services.broker.stop_grace_period).match(/^(\d+)s$/);
+    expect(Number(grace?.[1]) * 1000).toBeGreaterThan(shutdownMs(compose.services.broker.environment));
+  });
+
   it('docker-compose runs the service on SeaweedFS with SSE-S3 and least-privilege keys, and creates the bucket the service uses', () => {
     const [compose] = documents('docker-compose.yml');
     const { broker, seaweedfs } = compose.services;

@@ -59,8 +59,9 @@ describe('Graceful shutdown (SIGTERM to a running process)', () => {
   it('writes a rotated refresh token S3 has not taken yet as SIGTERM arrives, before the drain (Kubernetes may kill the pod during it)', async () => {
     const s3 = await FaultProxy.start(world.s3.endpoint);
     try {
-      // No drain bound: the write must not depend on the drain ending. A Google call held for 30 s keeps it going.
-      const r = await startReplica(main, world, { S3_ENDPOINT: s3.url, S3_TIMEOUT_MS: '2000', SHUTDOWN_DELAY_MS: '300', SHUTDOWN_DRAIN_MS: '0', GOOGLE_HTTP_TIMEOUT_MS: '30000' });
+      // No drain bound: the write must not depend on the drain ending (a Google call held for 30 s keeps it going),
+      // nor on readiness' delay (3 s here: the pod is killed before it ends).
+      const r = await startReplica(main, world, { S3_ENDPOINT: s3.url, S3_TIMEOUT_MS: '2000', SHUTDOWN_DELAY_MS: '3000', SHUTDOWN_DRAIN_MS: '0', GOOGLE_HTTP_TIMEOUT_MS: '30000' });
       others.push(r);
       const email = 'shutdown-rotated@example.com';
       const key = `credentials/${email}.json`;
@@ -72,17 +73,18 @@ describe('Graceful shutdown (SIGTERM to a running process)', () => {
       expect((await getWithBearer(r, GMAIL, access_token)).status).toBe(200); // refreshed and rotated; S3 refused the write
       const dead = (await stored()).refresh_token;
       expect(world.google.refreshTokenWorks(dead)).toBe(false);
-      // Let the background writes back off (at least 5 failed: the next is at least 4.8 s away), and act right after one.
-      for (let last = -1; puts.hits < 12 || puts.hits !== last; ) {
-        last = puts.hits;
-        await sleep(800);
-      }
       world.google.failNext('api', 'timeout');
       const inFlight = getWithBearer(r, GMAIL, access_token).then((res) => res.status, () => 'cut');
-      await sleep(200);
+      // Let the background writes back off (at least 5 failed: the next is at least 4.8 s after the last), and act
+      // within about half a second of the last one, so no background write can land before the check below.
+      let quietSince = Date.now();
+      for (let last = puts.hits; puts.hits < 12 || Date.now() - quietSince < 400; ) {
+        await sleep(50);
+        if (puts.hits !== last) [last, quietSince] = [puts.hits, Date.now()];
+      }
       puts.remove(); // S3 takes writes again
       r.signal('SIGTERM');
-      await sleep(2_500); // the drain is still waiting for the held call
+      await sleep(1_500); // readiness' delay is still running, and the held call after it
       const now = (await stored()).refresh_token;
       expect(now).not.toBe(dead);
       expect(world.google.refreshTokenWorks(now)).toBe(true);
