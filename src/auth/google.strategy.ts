@@ -1,4 +1,4 @@
-import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import passport from 'passport';
 import { Profile, Strategy } from 'passport-google-oauth20';
@@ -31,7 +31,7 @@ let instances = 0;
  * shared `google`, and the guard and GoogleSignIn authenticate with that name; the name is dropped when the app closes.
  */
 @Injectable()
-export class GoogleOAuthStrategy extends PassportStrategy(Strategy, undefined, 6) implements OnModuleDestroy {
+export class GoogleOAuthStrategy extends PassportStrategy(Strategy, undefined, 6) implements OnApplicationShutdown {
   /** The state store: cookie in, cookie out, one-time S3 marker per state. */
   readonly flows: SignInFlowStore;
   /** The scopes every sign-in asks for (GOOGLE_SCOPES). */
@@ -86,8 +86,11 @@ export class GoogleOAuthStrategy extends PassportStrategy(Strategy, undefined, 6
     };
   }
 
-  /** A closed app leaves nothing in passport's process-wide registry. */
-  onModuleDestroy(): void {
+  /**
+   * A closed app leaves nothing in passport's process-wide registry. Not onModuleDestroy: Nest runs that as SIGTERM
+   * arrives, and sign-ins still come in during readiness' delay and the drain.
+   */
+  onApplicationShutdown(): void {
     passport.unuse(this.name);
   }
 }

@@ -1,14 +1,15 @@
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 
-/** Where a connection's pending output stood when it last moved. */
+/** Where a connection's output stood when it last moved. */
 interface Seen {
   since: number;
-  /** Bytes of writes the kernel has taken whole. */
+  /** Bytes libuv has handed to the kernel on this connection. */
   taken: number;
-  /** What libuv still holds of the write in flight. */
-  queued: number;
 }
+
+/** The libuv handle under a socket: its own counters, in bytes (null once the socket is destroyed). */
+type StreamHandle = { bytesWritten?: number; writeQueueSize?: number } | null | undefined;
 
 /**
  * nginx's `send_timeout` for node:http: a connection whose client stops reading an answer is closed once nothing of
@@ -54,24 +55,22 @@ export class SendTimeout {
   sweep(now: number): number {
     let closed = 0;
     for (const socket of this.sockets) {
-      // writableLength: bytes not yet taken whole by the kernel (the write in flight included). More output from the
-      // service grows it and bytesWritten alike, so `taken` moves only when the client reads: a stream that keeps
-      // writing (a heartbeat) to a client that reads nothing is not mistaken for progress.
-      const pending = socket.writableLength;
-      const queued = (socket as Socket & { _handle?: { writeQueueSize?: number } | null })._handle?.writeQueueSize ?? 0;
-      if (pending === 0 && queued === 0) {
+      const handle = (socket as Socket & { _handle?: StreamHandle })._handle;
+      if (!handle) continue;
+      // What the kernel has taken moves only when the client reads. The socket's own counters would not do: more
+      // output from the service (a heartbeat) grows them too, and they count strings in characters, not bytes.
+      const queued = handle.writeQueueSize ?? 0;
+      if (socket.writableLength === 0 && queued === 0) {
         this.seen.delete(socket);
         continue;
       }
-      const taken = socket.bytesWritten - pending;
+      const taken = (handle.bytesWritten ?? 0) - queued;
       const last = this.seen.get(socket);
-      if (!last || taken > last.taken || queued < last.queued) {
-        this.seen.set(socket, { since: now, taken, queued });
+      if (!last || taken > last.taken) {
+        this.seen.set(socket, { since: now, taken });
       } else if (now - last.since >= this.timeoutMs) {
         socket.destroy();
         closed++;
-      } else if (queued > last.queued) {
-        last.queued = queued; // a new write started without the old one moving: still no progress
       }
     }
     if (closed > 0) this.onClose(closed);

@@ -19,7 +19,7 @@ class MemoryObjects {
   readonly objects = new Map<string, { value: unknown; etag: string }>();
   private version = 0;
   /** Runs before a put is applied; throw to make the put fail. */
-  beforePut?: (key: string) => void;
+  beforePut?: (key: string) => void | Promise<void>;
   /** Runs before a delete is applied (another writer may write here). */
   beforeDelete?: (key: string) => void;
 
@@ -28,7 +28,8 @@ class MemoryObjects {
     return o ? { value: structuredClone(o.value), etag: o.etag } : undefined;
   }
   async put(key: string, value: unknown, condition: PutCondition = {}): Promise<string> {
-    this.beforePut?.(key);
+    const held = this.beforePut?.(key); // a put with nothing to wait for applies at once, as the race tests need
+    if (held) await held;
     const current = this.objects.get(key);
     if (condition.ifNoneMatch && current) throw new StorageError('conflict', 'exists');
     if (condition.ifMatch && current?.etag !== condition.ifMatch) throw new StorageError('conflict', 'changed');
@@ -216,6 +217,19 @@ describe('CredentialsService: a refresh token is never lost', () => {
     // When the last phase ends (and the process exits), the token Google rotated is in S3.
     expect(objects.stored()).toMatchObject({ refresh_token: 'rt-1' });
     expect(google.live.has('rt-1')).toBe(true);
+    await call;
+  });
+
+  it('a shutdown waits for the S3 write of a token Google issued, however close to S3_TIMEOUT_MS it runs', async () => {
+    let answer: (() => void) | undefined;
+    google.onRefresh = () => new Promise<void>((resolve) => (answer = resolve));
+    objects.beforePut = () => new Promise((resolve) => setTimeout(resolve, 90)); // S3 slow, within its 100 ms bound
+    const call = sut.getValid(EMAIL);
+    await until(() => answer !== undefined);
+    const shutdown = writeBack.onApplicationShutdown();
+    setTimeout(() => answer?.(), 60); // Google answers late in the wait for refreshes under way
+    await shutdown;
+    expect(objects.stored()).toMatchObject({ refresh_token: 'rt-1' });
     await call;
   });
 

@@ -240,7 +240,7 @@ export class CredentialsService {
     // Revoked here while this refresh ran: the credentials stay deleted.
     const mayRecreate = (this.revokedAt.get(email) ?? 0) < startedAt.getTime();
     try {
-      const result = await this.repository.saveRefreshed(email, patch, continues, mayRecreate ? fresh : undefined);
+      const result = await this.writeBack.followWrite(this.repository.saveRefreshed(email, patch, continues, mayRecreate ? fresh : undefined));
       this.writeBack.cancel(email);
       if (result.outcome === 'superseded' && !result.stored) {
         throw new ReauthRequiredError("This user's Google credentials were removed (revoked) while they were being refreshed.");

@@ -16,6 +16,8 @@ describe('pooledFetch', () => {
   beforeAll(async () => {
     server = createServer((req, res) => {
       sockets.add(req.socket);
+      // Answers before reading the upload, then resets the connection (what a server refusing an upload may do).
+      if (req.url === '/early') return void res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"expired"}', () => req.socket.resetAndDestroy());
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
@@ -95,6 +97,13 @@ describe('pooledFetch', () => {
     const late = await pooledFetch(`${url}/unchanged`, { agent }, 1024);
     await new Promise((r) => setTimeout(r, 20));
     expect(await new Response(late.body).text()).toBe('');
+  });
+
+  it('keeps a whole answer whose connection was reset after it (Google answering early, then closing)', async () => {
+    const res = await pooledFetch(`${url}/early`, { method: 'POST', body: 'x'.repeat(4 * 1024 * 1024), agent }, 1024);
+    await new Promise((r) => setTimeout(r, 50)); // the reset has arrived before the body is read
+    expect(res.status).toBe(401);
+    expect(await res.json()).toEqual({ error: 'expired' });
   });
 
   it('answers an error status with its body readable, and a redirect as it came (never followed)', async () => {

@@ -146,13 +146,16 @@ class PooledAnswer {
 
   /**
    * Why the answer ended before its body was read, if it did (the deadline destroyed the call first): a destroyed
-   * stream never ends, so reading it then would wait for good. The call's own failure comes first: destroying a
-   * request drains a body that had fully arrived unread, which would otherwise read as an empty 200.
+   * stream never ends, so reading it then would wait for good. The deadline comes first: destroying a request
+   * drains a body that had fully arrived unread, which would otherwise read as an empty 200. Any other failure of
+   * the connection after a whole answer (Google answering an upload early, then resetting) leaves the answer as it
+   * came.
    */
   private brokenOff(): Error | undefined {
-    if (this.exchange.failure) return this.exchange.failure;
+    const failure = this.exchange.failure;
+    if (failure?.name === 'TimeoutError') return failure;
     if (!this.res.destroyed || this.res.readableEnded) return undefined;
-    return this.res.errored ?? new Error('aborted');
+    return failure ?? this.res.errored ?? new Error('aborted');
   }
 
   /** The body as fetch decodes it (Content-Encoding gzip, deflate or br undone; anything else as it came). */

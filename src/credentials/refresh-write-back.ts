@@ -35,6 +35,8 @@ export class RefreshWriteBack implements OnModuleDestroy, BeforeApplicationShutd
   private readonly pending = new Map<string, Entry>();
   /** Refreshes under way (each settles once its result is in S3 or scheduled here). */
   private readonly refreshing = new Set<Promise<void>>();
+  /** Their S3 writes, once Google has answered. */
+  private readonly writing = new Set<Promise<void>>();
   private firstShutdownWrite?: Promise<void>;
 
   constructor(
@@ -68,12 +70,21 @@ export class RefreshWriteBack implements OnModuleDestroy, BeforeApplicationShutd
     this.pending.delete(email);
   }
 
-  /** Follows a refresh under way: a shutdown waits for it (bounded) before its last write. */
+  /** Follows a refresh under way: a shutdown waits for it (up to S3_TIMEOUT_MS) before its last write. */
   follow<T>(refresh: Promise<T>): Promise<T> {
-    const settled = refresh.then(() => undefined, () => undefined);
-    this.refreshing.add(settled);
-    void settled.then(() => this.refreshing.delete(settled));
-    return refresh;
+    return this.track(this.refreshing, refresh);
+  }
+
+  /** Follows the S3 write of a token Google has issued: a shutdown waits for it (its S3 calls are bounded). */
+  followWrite<T>(write: Promise<T>): Promise<T> {
+    return this.track(this.writing, write);
+  }
+
+  private track<T>(set: Set<Promise<void>>, work: Promise<T>): Promise<T> {
+    const settled = work.then(() => undefined, () => undefined);
+    set.add(settled);
+    void settled.then(() => set.delete(settled));
+    return work;
   }
 
   /**
@@ -92,7 +103,8 @@ export class RefreshWriteBack implements OnModuleDestroy, BeforeApplicationShutd
 
   /**
    * After the drain: the refreshes still under way (a drain cut at SHUTDOWN_DRAIN_MS leaves their handlers running)
-   * get up to S3_TIMEOUT_MS to store their token or hand it here; then one last attempt for each unwritten token.
+   * get up to S3_TIMEOUT_MS to hear from Google; those Google has answered finish their S3 write (bounded by its own
+   * calls) or hand it here; then one last, fresh attempt for each unwritten token.
    */
   async onApplicationShutdown(): Promise<void> {
     if (this.refreshing.size > 0) {
@@ -101,13 +113,15 @@ export class RefreshWriteBack implements OnModuleDestroy, BeforeApplicationShutd
       await Promise.race([Promise.allSettled([...this.refreshing]), waited]);
       clearTimeout(bound);
     }
+    await Promise.allSettled([...this.writing]);
     await this.attemptAll(false);
   }
 
+  /** One attempt for each unwritten token; `retry`: failures keep their backoff, else this is the last (and fresh). */
   private async attemptAll(retry: boolean): Promise<void> {
     const entries = [...this.pending.entries()];
     entries.forEach(([, e]) => e.timer && clearTimeout(e.timer));
-    await Promise.allSettled(entries.map(([email, entry]) => this.attempt(email, entry, retry)));
+    await Promise.allSettled(entries.map(([email, entry]) => (retry ? this.attempt(email, entry, true) : this.write(email, entry, false))));
   }
 
   private arm(email: string, entry: Entry): void {
@@ -123,6 +137,7 @@ export class RefreshWriteBack implements OnModuleDestroy, BeforeApplicationShutd
   }
 
   private async write(email: string, entry: Entry, retry: boolean): Promise<void> {
+    if (this.pending.get(email) !== entry) return;
     entry.attempts++;
     try {
       const { credentials: c, continues } = entry;

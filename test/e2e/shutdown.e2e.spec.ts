@@ -39,6 +39,10 @@ describe('Graceful shutdown (SIGTERM to a running process)', () => {
     const ready = await fetch(`${replica.url}/health/ready`);
     expect(ready.status).toBe(503);
     expect(await ready.json()).toMatchObject({ status: 'shutting_down' });
+    // Sign-ins still work while draining (a browser mid-way through one is not turned away with a 500).
+    const signInStart = await fetch(`${replica.url}/auth/google`, { redirect: 'manual' });
+    expect(signInStart.status).toBe(302);
+    expect(signInStart.headers.get('location')).toContain(world.google.urls.auth);
     // Liveness stays 200 while draining (the process is alive; a restart now would cut the drain short), and its
     // answer closes the connection like every other answer, so no kept-alive socket holds the shutdown open.
     const agent = new Agent({ keepAlive: true });
