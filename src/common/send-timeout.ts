@@ -51,8 +51,8 @@ export class SendTimeout {
     server.once('close', () => clearInterval(this.sweeper));
   }
 
-  /** Closes the connections whose pending output has not moved for the timeout; returns how many. */
-  sweep(now: number): number {
+  /** Closes the connections whose pending output has not moved for the timeout. */
+  private sweep(now: number): void {
     let closed = 0;
     for (const socket of this.sockets) {
       const handle = (socket as Socket & { _handle?: StreamHandle })._handle;
@@ -74,6 +74,5 @@ export class SendTimeout {
       }
     }
     if (closed > 0) this.onClose(closed);
-    return closed;
   }
 }

@@ -1,4 +1,5 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationShutdown, OnModuleDestroy } from '@nestjs/common';
+import { settleWithin } from '../common/settle-within.js';
 import { AppConfig } from '../config/app-config.js';
 import { CredentialsRepository } from './credentials.repository.js';
 import type { GoogleCredentials } from './google-credentials.js';
@@ -107,12 +108,7 @@ export class RefreshWriteBack implements OnModuleDestroy, BeforeApplicationShutd
    * calls) or hand it here; then one last, fresh attempt for each unwritten token.
    */
   async onApplicationShutdown(): Promise<void> {
-    if (this.refreshing.size > 0) {
-      let bound: NodeJS.Timeout | undefined;
-      const waited = new Promise<void>((resolve) => (bound = setTimeout(resolve, this.config.values.s3.timeoutMs)));
-      await Promise.race([Promise.allSettled([...this.refreshing]), waited]);
-      clearTimeout(bound);
-    }
+    if (this.refreshing.size > 0) await settleWithin(Promise.allSettled([...this.refreshing]), this.config.values.s3.timeoutMs);
     await Promise.allSettled([...this.writing]);
     await this.attemptAll(false);
   }

@@ -70,7 +70,7 @@ export class AgentDeadlines {
   }
 
   /** Starts `request`'s deadline now (called for each request of a watched agent). */
-  track(request: ClientRequest): void {
+  private track(request: ClientRequest): void {
     const requests = this.windows.now();
     requests.add(request);
     request.once('close', () => requests.delete(request));

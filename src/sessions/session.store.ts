@@ -10,6 +10,7 @@ import { fromSessionDocument, makeSession, Session, SESSION_ID_PATTERN, toSessio
 import { SingleFlight } from '../common/single-flight.js';
 import { SessionsByUser } from './sessions-by-user.js';
 import { eachTried } from '../common/each-tried.js';
+import { settleWithin } from '../common/settle-within.js';
 
 interface CachedLookup {
   /** undefined = known not to exist (ended, or never existed). */
@@ -229,21 +230,6 @@ function bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(new StorageError('timeout', `S3 did not answer a session lookup within ${ms} ms. Retry shortly.`)), ms);
   });
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
-
-type Settled<T> = { done: 'ok'; value: T } | { done: 'error'; error: unknown } | { done: 'pending' };
-
-/** The promise's outcome if it settles within `ms`, else 'pending' (it keeps running). */
-function settleWithin<T>(promise: Promise<T>, ms: number): Promise<Settled<T>> {
-  let timer: NodeJS.Timeout | undefined;
-  const pending = new Promise<Settled<T>>((resolve) => {
-    timer = setTimeout(() => resolve({ done: 'pending' }), ms);
-  });
-  const settled = promise.then(
-    (value): Settled<T> => ({ done: 'ok', value }),
-    (error: unknown): Settled<T> => ({ done: 'error', error }),
-  );
-  return Promise.race([settled, pending]).finally(() => clearTimeout(timer));
 }
 
 function live(session: Session | undefined, now: number): Session | undefined {
