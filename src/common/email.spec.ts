@@ -6,6 +6,15 @@ describe('normalizeEmail', () => {
   });
 
   it.each([
+    ['\u212Aate@example.com', 'KELVIN SIGN, which toLowerCase folds to k'],
+    ['\u0130nes@example.com', 'I WITH DOT ABOVE'],
+    ['kate@\u212Aexample.com', 'a folded letter in the domain'],
+    ['k\u00e4te@example.com', 'a non-ASCII letter that does not fold'],
+  ])('refuses %p (%s): it must never become another user\'s key', (input) => {
+    expect(normalizeEmail(input)).toBeUndefined();
+  });
+
+  it.each([
     'a/b@example.com',
     '../x@example.com',
     'a..b@example.com',

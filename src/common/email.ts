@@ -7,7 +7,11 @@ const EMAIL = /^[a-z0-9!#$&'*+=?^_`{|}~-]+(?:\.[a-z0-9!#$&'*+=?^_`{|}~-]+)*@[a-z
 /** Lower-cases and validates an email address; undefined when it is not a safe, well-formed address. */
 export function normalizeEmail(input: unknown): string | undefined {
   if (typeof input !== 'string') return undefined;
-  const email = input.trim().toLowerCase();
+  const trimmed = input.trim();
+  // ASCII is checked before lower-casing: toLowerCase folds some non-ASCII letters into ASCII ones (U+212A KELVIN
+  // SIGN becomes "k"), so "\u212Aate@example.com" would turn into kate@example.com and reach Kate's S3 key.
+  if (!/^[\x21-\x7e]*$/.test(trimmed)) return undefined;
+  const email = trimmed.toLowerCase();
   if (email.length < 3 || email.length > 254) return undefined;
   if (!EMAIL.test(email)) return undefined;
   return email;
