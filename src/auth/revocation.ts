@@ -1,31 +1,22 @@
 import { Injectable } from '@nestjs/common';
-import { createHash } from 'node:crypto';
 import { DomainError } from '../common/domain-error.js';
-import { AppConfig } from '../config/app-config.js';
 import type { VersionedCredentials } from '../credentials/credentials.repository.js';
 import { CredentialsService } from '../credentials/credentials.service.js';
 import type { GoogleCredentials } from '../credentials/google-credentials.js';
 import { GoogleTokenClient } from '../credentials/google-token.client.js';
+import { grantFingerprint, type RevocationMark, RevocationMarks } from '../credentials/revocation-marks.js';
 import { AuditLog } from '../observability/audit-log.js';
 import { BearerTokenService } from '../sessions/bearer-token.service.js';
 import { ProtectedResources } from '../sessions/protected-resources.js';
 import { SessionStore } from '../sessions/session.store.js';
-import { JsonObjectRepository } from '../storage/json-object.repository.js';
 import { StorageError } from '../storage/storage.errors.js';
 import { verifyWholeServiceBearer } from './whole-service-bearer.js';
 
 /** Sessions signed in this close to the start of a revocation still end with it (clock skew between replicas and S3). */
 const SIGN_IN_SKEW_MS = 60_000;
 const RETRY_AFTER_SECONDS = '2';
-
-/** The durable "revocation started" mark, `{S3_SESSION_PREFIX}revoking/{email}.json`. */
-interface RevocationMark {
-  version: 1;
-  email: string;
-  started_at: string;
-  /** sha256 of the Google token the revocation is for: a later sign-in's new grant is not revoked by a resume. */
-  grant_sha256?: string;
-}
+/** Successors followed when Google no longer knows the token read: each is one rotation that landed meanwhile. */
+const MAX_SUCCESSORS = 4;
 
 /**
  * More of a user's data that a revocation erases, kept by a module above auth (oauth's client approvals), which
@@ -76,7 +67,6 @@ export class RevocationIncompleteError extends DomainError {
  */
 @Injectable()
 export class Revocation {
-  private readonly markPrefix: string;
   private readonly registered: RevocationStep[] = [];
 
   constructor(
@@ -84,13 +74,10 @@ export class Revocation {
     private readonly sessions: SessionStore,
     private readonly credentials: CredentialsService,
     private readonly google: GoogleTokenClient,
-    private readonly objects: JsonObjectRepository,
+    private readonly marks: RevocationMarks,
     private readonly audit: AuditLog,
     private readonly resources: ProtectedResources,
-    config: AppConfig,
-  ) {
-    this.markPrefix = `${config.values.s3.sessionPrefix}revoking/`;
-  }
+  ) {}
 
   /**
    * Revokes everything of the token's user. The token must be live (signed by us, unexpired) and for the whole
@@ -142,8 +129,8 @@ export class Revocation {
   /** Step 1: the mark, with a fingerprint of the grant about to be revoked. */
   private async start(email: string, stored: VersionedCredentials | undefined, startedAt: Date): Promise<RevocationMark> {
     const grant = grantOf(stored?.credentials);
-    const mark: RevocationMark = { version: 1, email, started_at: startedAt.toISOString(), ...(grant ? { grant_sha256: sha256(grant) } : {}) };
-    await this.step('writing the revocation mark to S3', () => this.objects.put(this.markKey(email), mark));
+    const mark: RevocationMark = { version: 1, email, started_at: startedAt.toISOString(), ...(grant ? { grant_sha256: grantFingerprint(grant) } : {}) };
+    await this.step('writing the revocation mark to S3', () => this.marks.put(mark));
     return mark;
   }
 
@@ -153,19 +140,18 @@ export class Revocation {
    * its mark's start.
    */
   private async finish(email: string, mark: RevocationMark, stored: VersionedCredentials | undefined, found?: { sessions: string[]; registered: unknown[] }): Promise<{ revokedAtGoogle: boolean; sessionsEnded: number }> {
-    const grant = grantOf(stored?.credentials);
+    // The grants being revoked: the one the mark records, and successors a rotation wrote meanwhile (revokeGrant).
+    const revoking = new Set(mark.grant_sha256 ? [mark.grant_sha256] : []);
     // A grant from a sign-in after the mark was written is not the one being revoked: leave it alone.
     const isRevoked = (c: GoogleCredentials | undefined) => {
       const g = grantOf(c);
-      return g !== undefined && (!mark.grant_sha256 || mark.grant_sha256 === sha256(g));
+      return g !== undefined && (!mark.grant_sha256 || revoking.has(grantFingerprint(g)));
     };
     const ours = stored !== undefined && isRevoked(stored.credentials);
     const revokeGrant = async () => {
       if (!ours) return;
-      if (!(await this.google.revoke(grant as string))) {
-        throw new RevocationIncompleteError('revoking the grant at Google', 'Google did not confirm; the credentials are kept until it does');
-      }
-      await this.step('deleting the credentials from S3', () => this.credentials.deleteForRevocation(email, { etag: stored.etag, same: isRevoked }));
+      const target = await this.revokeAtGoogle(email, stored, revoking);
+      await this.step('deleting the credentials from S3', () => this.credentials.deleteForRevocation(email, { etag: target.etag, same: isRevoked }));
     };
     const endSessions = () => (found ? this.sessions.endListed(email, found.sessions) : this.sessions.endAllForUser(email, signInCutoff(new Date(mark.started_at))));
     const others = async () => {
@@ -173,15 +159,36 @@ export class Revocation {
       await all(this.registered.map((s, i) => this.step(s.erasing, () => s.erase(email, registered[i]))));
     };
     const [, sessionsEnded] = await all([revokeGrant(), this.step('ending the sessions in S3', endSessions), others()]);
-    await this.step('clearing the revocation mark in S3', () => this.objects.delete(this.markKey(email)));
+    await this.step('clearing the revocation mark in S3', () => this.marks.clear(email));
     return { revokedAtGoogle: ours, sessionsEnded };
   }
 
-  private async findMark(email: string): Promise<RevocationMark | undefined> {
-    const stored = await this.objects.get(this.markKey(email));
-    const mark = stored?.value as Partial<RevocationMark> | undefined;
-    if (!mark || mark.email !== email || typeof mark.started_at !== 'string' || Number.isNaN(Date.parse(mark.started_at))) return undefined;
-    return mark as RevocationMark;
+  private findMark(email: string): Promise<RevocationMark | undefined> {
+    return this.marks.find(email);
+  }
+
+  /**
+   * Step 2: revokes the stored grant at Google and returns the version to delete. Google answering that it does not
+   * know the token means revoked already, or rotated away by a refresh on another replica that Google answered
+   * just before; that refresh's successor is then the live grant, so S3 is read again and a successor found there
+   * is revoked too (and joins `revoking`). A sign-in that lands in that same moment is taken for one: its sessions
+   * end with this revocation anyway (signInCutoff), and the user signs in again. Successors written after this read
+   * see the mark and revoke themselves (RevocationFence).
+   */
+  private async revokeAtGoogle(email: string, stored: VersionedCredentials, revoking: Set<string>): Promise<VersionedCredentials> {
+    let target = stored;
+    for (let followed = 0; ; followed++) {
+      const answer = await this.google.revoke(grantOf(target.credentials) as string);
+      if (answer === 'unconfirmed') {
+        throw new RevocationIncompleteError('revoking the grant at Google', 'Google did not confirm; the credentials are kept until it does');
+      }
+      if (answer === 'revoked' || followed >= MAX_SUCCESSORS) return target;
+      const now = await this.step('reading the credentials in S3', () => this.credentials.findStoredVersion(email));
+      const successor = grantOf(now?.credentials);
+      if (!now || !successor || successor === grantOf(target.credentials)) return target;
+      revoking.add(grantFingerprint(successor));
+      target = now;
+    }
   }
 
   /** Runs one step; an S3 failure becomes a 503 that names the step and S3, with a retry hint. */
@@ -194,9 +201,6 @@ export class Revocation {
     }
   }
 
-  private markKey(email: string): string {
-    return `${this.markPrefix}${email}.json`;
-  }
 }
 
 /** Sessions created before this end with a revocation started at `startedAt`. */
@@ -217,8 +221,4 @@ async function all<T extends readonly unknown[]>(steps: { [K in keyof T]: Promis
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
   return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
-}
-
-function sha256(value: string): string {
-  return createHash('sha256').update(value).digest('base64url');
 }

@@ -5,11 +5,13 @@ import { CredentialsService } from './credentials.service.js';
 import { GoogleClientCache } from './google-client.cache.js';
 import { GoogleTokenClient } from './google-token.client.js';
 import { RefreshWriteBack } from './refresh-write-back.js';
+import { RevocationFence } from './revocation-fence.js';
+import { RevocationMarks } from './revocation-marks.js';
 
 /** Users' Google credentials: storage, refresh, revocation at Google, authenticated client cache. */
 @Module({
   imports: [StorageModule],
-  providers: [CredentialsRepository, CredentialsService, GoogleClientCache, GoogleTokenClient, RefreshWriteBack],
-  exports: [CredentialsService, GoogleClientCache, GoogleTokenClient],
+  providers: [CredentialsRepository, CredentialsService, GoogleClientCache, GoogleTokenClient, RefreshWriteBack, RevocationMarks, RevocationFence],
+  exports: [CredentialsService, GoogleClientCache, GoogleTokenClient, RevocationMarks],
 })
 export class CredentialsModule {}

@@ -10,6 +10,8 @@ import { CredentialsService } from './credentials.service.js';
 import { GoogleClientCache } from './google-client.cache.js';
 import type { GoogleTokenClient, RefreshedToken } from './google-token.client.js';
 import { RefreshWriteBack } from './refresh-write-back.js';
+import { RevocationFence } from './revocation-fence.js';
+import { grantFingerprint, RevocationMarks } from './revocation-marks.js';
 
 const EMAIL = 'ann@example.com';
 const KEY = `credentials/${EMAIL}.json`;
@@ -55,11 +57,22 @@ class RotatingGoogle {
   private n = 0;
   /** Runs when a refresh arrives, before Google decides (another replica may act here). */
   onRefresh?: (refreshToken: string) => void | Promise<void>;
+  /** Tokens sent to the revocation endpoint, in order. */
+  readonly revoked: string[] = [];
+  /** Off: Google keeps the refresh token and answers without one. */
+  rotates = true;
+
+  async revoke(token: string): Promise<'revoked' | 'unknown'> {
+    this.revoked.push(token);
+    return this.live.delete(token) ? 'revoked' : 'unknown';
+  }
 
   async refresh(refreshToken: string): Promise<RefreshedToken> {
     this.calls.push(refreshToken);
     await this.onRefresh?.(refreshToken);
-    if (!this.live.delete(refreshToken)) throw new ReauthRequiredError("Google no longer accepts this user's grant (revoked or expired).");
+    if (!this.live.has(refreshToken)) throw new ReauthRequiredError("Google no longer accepts this user's grant (revoked or expired).");
+    if (!this.rotates) return { accessToken: `at-${++this.n}`, expiresAt: new Date(Date.now() + 3600_000) };
+    this.live.delete(refreshToken);
     const next = `rt-${++this.n}`;
     this.live.add(next);
     return { accessToken: `at-${this.n}`, expiresAt: new Date(Date.now() + 3600_000), refreshToken: next };
@@ -82,6 +95,7 @@ describe('CredentialsService: a refresh token is never lost', () => {
   let objects: MemoryObjects;
   let google: RotatingGoogle;
   let writeBack: RefreshWriteBack;
+  let marks: RevocationMarks;
   let sut: CredentialsService;
 
   beforeAll(() => Logger.overrideLogger(false));
@@ -89,10 +103,12 @@ describe('CredentialsService: a refresh token is never lost', () => {
     objects = new MemoryObjects();
     google = new RotatingGoogle();
     // S3_TIMEOUT_MS 100: the grace for a rotation winner is 1.1 s here.
-    const config = { values: { s3: { credentialsPrefix: 'credentials/', timeoutMs: 100 }, google: { clientId: 'client', clientCacheMax: 100, clientCacheTtlMs: 60_000 } } } as unknown as AppConfig;
+    const config = { values: { s3: { credentialsPrefix: 'credentials/', sessionPrefix: 'sessions/', timeoutMs: 100 }, google: { clientId: 'client', clientCacheMax: 100, clientCacheTtlMs: 60_000 } } } as unknown as AppConfig;
     const repository = new CredentialsRepository(objects as unknown as JsonObjectRepository, config);
-    writeBack = new RefreshWriteBack(repository, config);
-    sut = new CredentialsService(repository, google as unknown as GoogleTokenClient, new GoogleClientCache(config), writeBack, new AuditLog(), new Metrics(), config);
+    marks = new RevocationMarks(objects as unknown as JsonObjectRepository, config);
+    const fence = new RevocationFence(marks, google as unknown as GoogleTokenClient, repository);
+    writeBack = new RefreshWriteBack(repository, fence, config);
+    sut = new CredentialsService(repository, google as unknown as GoogleTokenClient, new GoogleClientCache(config), writeBack, fence, new AuditLog(), new Metrics(), config);
     google.live.add('rt-0');
     await objects.put(KEY, document('rt-0', 'at-0', -1000)); // access token expired: the next use refreshes
   });
@@ -256,6 +272,43 @@ describe('CredentialsService: a refresh token is never lost', () => {
     await new Promise((r) => setTimeout(r, 600));
     expect(objects.stored()).toBeUndefined();
     expect(writeBack.size).toBe(0);
+  });
+
+  it('a rotation that lands while another replica revokes its grant revokes the successor itself and deletes it', async () => {
+    // The other replica read rt-0 and wrote its mark; Google answered this refresh just before that revocation.
+    google.onRefresh = () => marks.put({ version: 1, email: EMAIL, started_at: new Date().toISOString(), grant_sha256: grantFingerprint('rt-0') });
+    await expect(sut.getValid(EMAIL)).rejects.toBeInstanceOf(ReauthRequiredError);
+    expect(google.revoked).toEqual(['rt-1']); // the successor, which only this replica knew
+    expect(google.live.size).toBe(0);
+    expect(objects.stored()).toBeUndefined();
+  });
+
+  it('a background write of a rotated token checks for a revocation that started meanwhile', async () => {
+    let failing = true;
+    objects.beforePut = (key) => {
+      if (failing && key === KEY) throw new StorageError('timeout', 'S3 did not answer');
+    };
+    await sut.getValid(EMAIL); // rt-0 -> rt-1, kept in memory
+    await marks.put({ version: 1, email: EMAIL, started_at: new Date().toISOString(), grant_sha256: grantFingerprint('rt-0') });
+    failing = false;
+    await until(() => writeBack.size === 0);
+    await until(() => google.revoked.length > 0);
+    expect(google.revoked).toEqual(['rt-1']);
+    await until(() => objects.stored() === undefined);
+  });
+
+  it('a revocation mark for another grant (a newer sign-in) leaves a rotation alone', async () => {
+    await marks.put({ version: 1, email: EMAIL, started_at: new Date().toISOString(), grant_sha256: grantFingerprint('rt-older') });
+    expect((await sut.getValid(EMAIL)).refreshToken).toBe('rt-1');
+    expect(google.revoked).toEqual([]);
+    expect(objects.stored()).toMatchObject({ refresh_token: 'rt-1' });
+  });
+
+  it('without rotation, a refresh never re-creates credentials deleted meanwhile (a revocation on another replica)', async () => {
+    google.rotates = false;
+    google.onRefresh = () => objects.delete(KEY); // another replica's revocation deleted them
+    await expect(sut.getValid(EMAIL)).rejects.toBeInstanceOf(ReauthRequiredError);
+    expect(objects.stored()).toBeUndefined();
   });
 
   it('a stored access token Google has rejected here is never handed out again: reporting it refreshes', async () => {

@@ -11,6 +11,8 @@ import { GoogleClientCache } from './google-client.cache.js';
 import { CredentialsPatch, GoogleCredentials, mergeCredentials } from './google-credentials.js';
 import { GoogleTokenClient, RefreshedToken } from './google-token.client.js';
 import { RefreshWriteBack } from './refresh-write-back.js';
+import { RevocationFence } from './revocation-fence.js';
+import { rotatedTo } from './rotation.js';
 import { SingleFlight } from '../common/single-flight.js';
 
 /** Refresh this long before Google's expiry so a token never dies in flight. */
@@ -58,6 +60,7 @@ export class CredentialsService {
     private readonly google: GoogleTokenClient,
     private readonly clients: GoogleClientCache,
     private readonly writeBack: RefreshWriteBack,
+    private readonly fence: RevocationFence,
     private readonly audit: AuditLog,
     private readonly metrics: Metrics,
     config: AppConfig,
@@ -239,11 +242,19 @@ export class CredentialsService {
     this.refreshedTokens.set(refreshed.accessToken, true);
     // Revoked here while this refresh ran: the credentials stay deleted.
     const mayRecreate = (this.revokedAt.get(email) ?? 0) < startedAt.getTime();
+    const successor = rotatedTo(refreshed.refreshToken, continues);
     try {
-      const result = await this.writeBack.followWrite(this.repository.saveRefreshed(email, patch, continues, mayRecreate ? fresh : undefined));
+      // Only a rotation brings a secret worth re-creating a deleted object for: without one, S3 lost nothing that
+      // works (a revocation or a confirmed invalid_grant deleted it), and re-creating would undo a revocation.
+      const recreateFrom = mayRecreate && successor ? fresh : undefined;
+      const result = await this.writeBack.followWrite(this.repository.saveRefreshed(email, patch, continues, recreateFrom));
       this.writeBack.cancel(email);
       if (result.outcome === 'superseded' && !result.stored) {
         throw new ReauthRequiredError("This user's Google credentials were removed (revoked) while they were being refreshed.");
+      }
+      if (result.outcome === 'written' && successor && (await this.writeBack.followWrite(this.fence.revokedMeanwhile(email, successor, continues)))) {
+        this.dropLocal(email);
+        throw new ReauthRequiredError("This user's Google access was revoked while it was being refreshed.");
       }
       // Superseded by a newer sign-in: S3 keeps that grant; this fresh access token still serves this call.
       const saved = result.outcome === 'written' ? result.credentials : fresh;
@@ -280,3 +291,4 @@ export class CredentialsService {
     this.clients.updateToken(credentials);
   }
 }
+

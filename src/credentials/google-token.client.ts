@@ -18,6 +18,9 @@ const revokeTransport = new LazyImport('Revocation at Google', () => import('./g
   new Logger('GoogleTokenClient').error({ msg: 'the revoke transport failed to load', error: (err as Error)?.name, detail: (err as Error)?.message }),
 );
 
+/** What Google's revocation endpoint said about a token (GoogleTokenClient.revoke). */
+export type RevokeAnswer = 'revoked' | 'unknown' | 'unconfirmed';
+
 export interface RefreshedToken {
   accessToken: string;
   expiresAt: Date;
@@ -105,15 +108,16 @@ export class GoogleTokenClient {
   }
 
   /**
-   * Revokes a token (and with it the user's whole grant) at Google. True when Google confirmed, or answered
-   * 400 invalid_token (it no longer knows the token: revoked already); false when Google could not be reached,
-   * timed out (the request is aborted, its socket closed) or failed otherwise.
+   * Revokes a token (and with it the user's whole grant) at Google: 'revoked' when Google confirmed; 'unknown' when
+   * it answered 400 invalid_token (it no longer knows the token: revoked already, or rotated away by a refresh,
+   * whose successor may still be live); 'unconfirmed' when Google could not be reached, timed out (the request is
+   * aborted, its socket closed) or failed otherwise.
    *
    * On the Workspace clients' transport and deadlines (googleFetch with GoogleDeadlines) rather than Node's fetch
    * with AbortSignal.timeout: 240 against 620 µs of CPU per call in Node 20, and the revoke waits for this call
    * before it can answer.
    */
-  async revoke(token: string): Promise<boolean> {
+  async revoke(token: string): Promise<RevokeAnswer> {
     const g = this.config.values.google;
     try {
       const { GoogleDeadlines } = await revokeTransport.load();
@@ -124,11 +128,11 @@ export class GoogleTokenClient {
         // A string: this fetch cannot write a URLSearchParams body (it throws outside the returned promise).
         body: new URLSearchParams({ token }).toString(),
       });
-      if (res.ok) return isRevocationConfirmed(await res.text());
+      if (res.ok) return isRevocationConfirmed(await res.text()) ? 'revoked' : 'unconfirmed';
       const json = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-      return res.status === 400 && json.error === 'invalid_token';
+      return res.status === 400 && json.error === 'invalid_token' ? 'unknown' : 'unconfirmed';
     } catch {
-      return false;
+      return 'unconfirmed';
     }
   }
 }

@@ -3,6 +3,8 @@ import { settleWithin } from '../common/settle-within.js';
 import { AppConfig } from '../config/app-config.js';
 import { CredentialsRepository } from './credentials.repository.js';
 import type { GoogleCredentials } from './google-credentials.js';
+import { RevocationFence } from './revocation-fence.js';
+import { rotatedTo } from './rotation.js';
 
 /** A refreshed grant that S3 does not hold yet. */
 export interface UnwrittenRefresh {
@@ -42,6 +44,7 @@ export class RefreshWriteBack implements OnModuleDestroy, BeforeApplicationShutd
 
   constructor(
     private readonly repository: CredentialsRepository,
+    private readonly fence: RevocationFence,
     private readonly config: AppConfig,
   ) {}
 
@@ -138,8 +141,12 @@ export class RefreshWriteBack implements OnModuleDestroy, BeforeApplicationShutd
     try {
       const { credentials: c, continues } = entry;
       const patch = { token: c.token, expiry: c.expiry, scopes: c.scopes, refreshToken: c.refreshToken };
-      const result = await this.repository.saveRefreshed(email, patch, continues, c);
+      const successor = rotatedTo(c.refreshToken, continues);
+      // Re-created only with a rotated token, and then checked against a revocation that started meanwhile
+      // (RevocationFence): without rotation the deleted object held nothing that this entry would save.
+      const result = await this.repository.saveRefreshed(email, patch, continues, successor ? c : undefined);
       if (this.pending.get(email) === entry) this.pending.delete(email);
+      if (result.outcome === 'written' && successor) await this.fence.revokedMeanwhile(email, successor, continues);
       this.logger.log({ msg: result.outcome === 'written' ? 'refreshed Google token written to S3' : 'refreshed Google token superseded by a newer sign-in; not written', event: 'refresh_write_retry', outcome: result.outcome, user: email, attempts: entry.attempts });
     } catch (err) {
       if (this.pending.get(email) !== entry) return;
