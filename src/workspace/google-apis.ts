@@ -85,7 +85,7 @@ export class GoogleApis {
     // Retries are the GoogleCaller's job (bounded, 5xx only, idempotent calls only). Every call has a deadline of
     // GOOGLE_HTTP_TIMEOUT_MS (GoogleDeadlines, credentials/google-transport.ts): a hung call is cancelled and its socket closed,
     // not merely abandoned (test/e2e/google-timeouts.e2e.spec.ts proves it at the emulator's side). A call that
-    // sets its own `timeout` (Drive downloads) keeps it.
+    // sets its own `timeout` (the REST route's streamed Drive downloads) keeps it.
     // One keep-alive pool for every user's clients (the benchmark's hot path): a warm call reuses a connection to
     // Google instead of paying a TCP (and TLS) handshake. LIFO keeps the most recently used sockets busy, so idle
     // ones time out instead of all going stale at once. The pool is picked by GOOGLE_API_ROOT_URL's scheme: every

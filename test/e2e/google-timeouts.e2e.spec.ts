@@ -1,8 +1,13 @@
 import { FaultProxy, type ProxiedRequest } from '../support/fault-proxy.js';
 import { googleThrough, getWithBearer, type Service, signIn, startService, startWorld, type World } from '../support/harness.js';
+import { rawMcp } from '../support/mcp-clients.js';
 
 const GOOGLE_HTTP_TIMEOUT_MS = 1000;
 const MARGIN_MS = 1500;
+/** Drive's media download of one file (`alt=media`), the request a file's content comes from. */
+const MEDIA = { method: 'GET', path: /^\/drive\/v3\/files\/[^/]+$/, query: /alt=media/ };
+/** How long a test waits for an answer: far below the 10-minute bound of streamed downloads, which must not apply. */
+const CLIENT_PATIENCE_MS = 8000;
 
 /**
  * Google calls are really cancelled on timeout: the proxy in front of the emulator stalls one endpoint and sees the
@@ -28,14 +33,18 @@ describe('Google calls that hang are cancelled (the socket is closed) after GOOG
     await world?.close();
   });
 
-  /** Waits until every request matching has been given up by the service, and returns them. */
+  /**
+   * Waits until every stalled request matching has been given up by the service, and returns them (requests on the
+   * same path that were answered, such as a file's metadata before its content, are not the ones that hung).
+   */
   async function closedByService(method: string, path: string | RegExp, since: number): Promise<ProxiedRequest[]> {
+    const stalled = () => proxy.seen(method, path).filter((r) => r.at >= since && r.fault === 'stall');
     for (let i = 0; i < 40; i++) {
-      const seen = proxy.seen(method, path).filter((r) => r.at >= since);
+      const seen = stalled();
       if (seen.length > 0 && seen.every((r) => r.clientClosedAt !== undefined)) return seen;
       await new Promise((r) => setTimeout(r, 100));
     }
-    return proxy.seen(method, path).filter((r) => r.at >= since);
+    return stalled();
   }
 
   function expectCancelledInTime(seen: ProxiedRequest[]): void {
@@ -57,6 +66,36 @@ describe('Google calls that hang are cancelled (the socket is closed) after GOOG
     expect(res.status).toBeGreaterThanOrEqual(502);
     expect(await res.json()).toMatchObject({ message: expect.stringMatching(/Google/) });
     expectCancelledInTime(await closedByService('GET', '/drive/v3/files', since));
+  });
+
+  it('a Drive file read by the MCP tool get_drive_file_content: an isError 502, not the 10-minute download bound', async () => {
+    const email = 'tool-read@example.com';
+    const user = await signIn(sut, world, email);
+    const fileId = world.google.itemIds('drive', email)[2];
+    const since = Date.now();
+    proxy.inject({ ...MEDIA, fault: 'stall', times: Infinity });
+    const call = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'get_drive_file_content', arguments: { fileId } } };
+    const res = await rawMcp(`${sut.url}/mcp`, user.access_token, call, '2025-11-25', AbortSignal.timeout(CLIENT_PATIENCE_MS));
+    expect(Date.now() - since).toBeLessThan(GOOGLE_HTTP_TIMEOUT_MS + MARGIN_MS);
+    expect(res.json.result.isError).toBe(true);
+    expect(JSON.parse(res.json.result.content[0].text)).toMatchObject({ statusCode: 502, error: 'google_unavailable' });
+    expectCancelledInTime(await closedByService(MEDIA.method, MEDIA.path, since));
+  });
+
+  it('a REST Drive download whose answer never starts: 502 after GOOGLE_HTTP_TIMEOUT_MS, not the 10-minute download bound', async () => {
+    const email = 'rest-download@example.com';
+    const user = await signIn(sut, world, email);
+    const fileId = world.google.itemIds('drive', email)[2];
+    const since = Date.now();
+    proxy.inject({ ...MEDIA, fault: 'stall', times: Infinity });
+    const res = await fetch(`${sut.url}/v1/users/me/drive/files/${fileId}/content`, {
+      headers: { authorization: `Bearer ${user.access_token}` },
+      signal: AbortSignal.timeout(CLIENT_PATIENCE_MS),
+    });
+    expect(Date.now() - since).toBeLessThan(GOOGLE_HTTP_TIMEOUT_MS + MARGIN_MS);
+    expect(res.status).toBe(502);
+    expect(await res.json()).toMatchObject({ error: 'google_unavailable', message: expect.stringMatching(/Google/) });
+    expectCancelledInTime(await closedByService(MEDIA.method, MEDIA.path, since));
   });
 
   it('a token refresh', async () => {

@@ -138,6 +138,26 @@ describe('MCP endpoint: the official SDK clients over Streamable HTTP', () => {
     expect(world.google.driveFile(USER, id)?.bytes?.equals(bytes)).toBe(true);
   });
 
+  it('get_drive_file_content reads at most 1 MiB: a larger file is an isError 413 naming the REST route that streams it', async () => {
+    const small = Buffer.from('small file, read whole');
+    const big = Buffer.alloc(1024 * 1024 + 1, 'b');
+    const ids = await Promise.all(
+      [small, big].map(async (bytes, i) => {
+        const created = await client.callTool({ name: 'create_drive_file', arguments: { name: `read-${i}.txt`, mimeType: 'text/plain', content: bytes.toString('base64') } });
+        return (created.structuredContent as { id: string }).id;
+      }),
+    );
+    const read = await client.callTool({ name: 'get_drive_file_content', arguments: { fileId: ids[0] } });
+    expect(read.structuredContent).toMatchObject({ fileId: ids[0], encoding: 'utf-8', size: small.length, content: small.toString() });
+    const tooLarge = await client.callTool({ name: 'get_drive_file_content', arguments: { fileId: ids[1] } });
+    expect(tooLarge.isError).toBe(true);
+    expect(JSON.parse((tooLarge.content as Array<{ text: string }>)[0].text)).toMatchObject({
+      statusCode: 413,
+      error: 'content_too_large',
+      message: expect.stringContaining(`/v1/users/me/drive/files/${ids[1]}/content`),
+    });
+  });
+
   it('invalid arguments: JSON-RPC -32602 naming each field; unknown tool too', async () => {
     await expect(client.callTool({ name: 'get_gmail_message_content', arguments: { messageId: '../../etc' } })).rejects.toMatchObject({ code: -32602, message: expect.stringContaining('"messageId"') });
     await expect(client.callTool({ name: 'create_event', arguments: { summary: 'x', start: '2026-01-01T11:00:00Z', end: '2026-01-01T10:00:00Z' } })).rejects.toMatchObject({ code: -32602, message: expect.stringContaining('"end" must be after start') });

@@ -28,9 +28,10 @@ export async function connectV1(url: string, token: string, opts: McpClientOptio
 }
 
 /** A raw JSON-RPC POST to /mcp, as a client of `protocolVersion` sends it. */
-export async function rawMcp(url: string, token: string | undefined, body: unknown, protocolVersion?: string): Promise<{ status: number; headers: Headers; json: any }> {
+export async function rawMcp(url: string, token: string | undefined, body: unknown, protocolVersion?: string, signal?: AbortSignal): Promise<{ status: number; headers: Headers; json: any }> {
   const res = await fetch(url, {
     method: 'POST',
+    signal,
     headers: {
       'content-type': 'application/json',
       accept: 'application/json, text/event-stream',

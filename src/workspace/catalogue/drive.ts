@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { DomainError } from '../../common/domain-error.js';
 import { contentQuery, fileQuery, folderBody, uploadBody } from '../drive/drive.schemas.js';
@@ -15,19 +14,9 @@ export const MAX_TOOL_CONTENT_BYTES = 1024 * 1024;
 
 const TEXTUAL = /^(text\/|application\/(json|xml|csv|x-yaml|yaml|javascript|x-sh|sql)|image\/svg\+xml)/;
 
-/** Reads at most `limit` bytes of a download; more is a 413 with the route that streams it. */
-async function readCapped(stream: Readable, limit: number, fileId: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    size += (chunk as Buffer).length;
-    if (size > limit) {
-      stream.destroy();
-      throw new DomainError(413, 'content_too_large', `The file is larger than ${limit} bytes, too large for a tool result. Download it from GET /v1/users/me/drive/files/${fileId}/content, or export a Google Docs file with format=text.`);
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+/** The 413 of a file too large for a tool result, with the route that streams it. */
+function tooLargeForTool(fileId: string): DomainError {
+  return new DomainError(413, 'content_too_large', `The file is larger than ${MAX_TOOL_CONTENT_BYTES} bytes, too large for a tool result. Download it from GET /v1/users/me/drive/files/${fileId}/content, or export a Google Docs file with format=text.`);
 }
 
 const fileContent = z.strictObject({
@@ -81,8 +70,9 @@ export const DRIVE_OPERATIONS: WorkspaceOperation[] = [
     hints: READ,
     tier: 'core',
     async run(s, email, i) {
-      const file = await s.drive.download(email, i.fileId, i.format);
-      const bytes = await readCapped(file.stream, MAX_TOOL_CONTENT_BYTES, i.fileId);
+      // A bounded read, not the REST route's stream: it has GOOGLE_HTTP_TIMEOUT_MS like every other tool call.
+      const file = await s.drive.read(email, i.fileId, i.format, MAX_TOOL_CONTENT_BYTES, () => tooLargeForTool(i.fileId));
+      const bytes = file.bytes;
       const text = TEXTUAL.test(file.mimeType);
       return { fileId: i.fileId, fileName: file.fileName, mimeType: file.mimeType, size: bytes.length, encoding: text ? 'utf-8' : 'base64', content: bytes.toString(text ? 'utf8' : 'base64') };
     },

@@ -4,14 +4,17 @@ import { AppConfig } from '../../config/app-config.js';
 import { unreadableAnswer } from '../google-api.errors.js';
 import { GoogleApis } from '../google-apis.js';
 import { GoogleCaller } from '../google-caller.js';
+import { headersWithin, readAtMost } from './content-reads.js';
 import { ContentPlan, ExportFormat, planContent } from './drive-formats.js';
 import type { FolderBody, UploadBody } from './drive.schemas.js';
 
 const FILE_FIELDS = 'id,name,mimeType,size,parents,createdTime,modifiedTime,webViewLink,iconLink,owners(emailAddress,displayName),shared,trashed';
 const FOLDER = 'application/vnd.google-apps.folder';
 /**
- * Downloads stream for as long as the file takes; the per-request timeout of API calls (GOOGLE_HTTP_TIMEOUT_MS)
- * would cut a large file off mid-body, so a download gets this much longer bound instead.
+ * Streamed downloads (the REST route) last as long as the file takes; the per-request timeout of API calls
+ * (GOOGLE_HTTP_TIMEOUT_MS) would cut a large file off mid-body, so their body gets this much longer bound instead.
+ * The wait for the answer's headers keeps GOOGLE_HTTP_TIMEOUT_MS (headersWithin), and reads held in memory
+ * (DriveService.read) never get this bound at all.
  */
 const DOWNLOAD_TIMEOUT_MS = 10 * 60_000;
 
@@ -35,9 +38,29 @@ export interface FileContent {
   length?: number;
 }
 
+/** A file's content read whole (DriveService.read). */
+export interface ReadContent {
+  bytes: Buffer;
+  mimeType: string;
+  fileName: string;
+}
+
+/** What fetchContent's request is bounded by: nothing of its own (the pool's GOOGLE_HTTP_TIMEOUT_MS), or a download's. */
+interface ContentDeadline {
+  timeout?: number;
+  signal?: AbortSignal;
+}
+
+type DriveUser = Parameters<GoogleApis['drive']>[0];
+
+function nodeStream(data: unknown): Readable {
+  return data instanceof Readable ? data : Readable.fromWeb(data as import('node:stream/web').ReadableStream);
+}
+
 /** Google Drive as the signed-in user. */
 @Injectable()
 export class DriveService {
+  private readonly httpTimeoutMs: number;
   private readonly downloadTimeoutMs: number;
 
   constructor(
@@ -45,7 +68,8 @@ export class DriveService {
     private readonly apis: GoogleApis,
     config: AppConfig,
   ) {
-    this.downloadTimeoutMs = Math.max(config.values.google.httpTimeoutMs, DOWNLOAD_TIMEOUT_MS);
+    this.httpTimeoutMs = config.values.google.httpTimeoutMs;
+    this.downloadTimeoutMs = Math.max(this.httpTimeoutMs, DOWNLOAD_TIMEOUT_MS);
   }
 
   /** A file's metadata (`fields` in Drive's syntax, or a useful default). */
@@ -54,28 +78,38 @@ export class DriveService {
   }
 
   /**
-   * A file's bytes, or a Google Docs/Sheets/Slides file exported to `format`. With `headOnly` (a HEAD request), what
-   * the download would be, without fetching the content from Google.
+   * A file's bytes streamed to the caller (the REST route), or a Google Docs/Sheets/Slides file exported to
+   * `format`. With `headOnly` (a HEAD request), what the download would be, without fetching the content from Google.
+   * Google has GOOGLE_HTTP_TIMEOUT_MS to start answering and DOWNLOAD_TIMEOUT_MS to finish.
    */
   async download(email: string, fileId: string, format: ExportFormat | undefined, headOnly = false): Promise<FileContent> {
-    const meta = await this.google.call(email, 'Drive', 'driveContent', async (u) =>
-      (await this.apis.drive(u).files.get({ fileId, fields: 'id,name,mimeType,size', supportsAllDrives: true })).data,
-    );
-    // Drive always names a file's type; without it the download would be planned for the wrong kind of file.
-    if (typeof meta.mimeType !== 'string') throw unreadableAnswer('Drive', true);
-    const plan = planContent({ name: typeof meta.name === 'string' ? meta.name : fileId, mimeType: meta.mimeType }, format);
-    const size = plan.kind === 'media' ? meta.size : undefined;
+    const { plan, size } = await this.plan(email, fileId, format);
     if (headOnly) return { stream: Readable.from([]), mimeType: plan.mimeType, fileName: plan.fileName, length: byteCount(size) };
-    const res = await this.google.call(email, 'Drive', 'driveContent', (u) => this.fetchContent(u, fileId, plan));
+    const res = await this.google.call(email, 'Drive', 'driveContent', (u) =>
+      headersWithin(this.httpTimeoutMs, (signal) => this.fetchContent(u, fileId, plan, { timeout: this.downloadTimeoutMs, signal })),
+    );
     // Google may send the bytes compressed (googleapis asks for gzip) and the transport inflates them: its
     // Content-Length then counts the compressed bytes, and passing it on would cut the download short.
     const encoded = (headerOf(res.headers, 'content-encoding') ?? 'identity') !== 'identity';
     return {
-      stream: res.data instanceof Readable ? res.data : Readable.fromWeb(res.data as import('node:stream/web').ReadableStream),
+      stream: nodeStream(res.data),
       mimeType: plan.mimeType,
       fileName: plan.fileName,
       length: byteCount((encoded ? undefined : headerOf(res.headers, 'content-length')) ?? size),
     };
+  }
+
+  /**
+   * A file's content (or export) read whole into memory, at most `limit` bytes; past that `tooLarge()` is thrown and
+   * the rest is never fetched. The call has the deadline of every other Google call (GOOGLE_HTTP_TIMEOUT_MS, from the
+   * request's start to the body's end): a bounded read has no reason to wait DOWNLOAD_TIMEOUT_MS, and a stalled
+   * Google must fail it as fast as any other call. The read is inside the call so a failure mid-body is mapped and
+   * retried like any other.
+   */
+  async read(email: string, fileId: string, format: ExportFormat | undefined, limit: number, tooLarge: () => Error): Promise<ReadContent> {
+    const { plan } = await this.plan(email, fileId, format);
+    const bytes = await this.google.call(email, 'Drive', 'driveContent', async (u) => readAtMost(nodeStream((await this.fetchContent(u, fileId, plan, {})).data), limit, tooLarge));
+    return { bytes, mimeType: plan.mimeType, fileName: plan.fileName };
   }
 
   /** Uploads a small file (Drive multipart upload). Not retried: a retry could store it twice. */
@@ -136,9 +170,24 @@ export class DriveService {
     return { permissions: data.permissions ?? [] };
   }
 
-  private async fetchContent(u: Parameters<GoogleApis['drive']>[0], fileId: string, plan: ContentPlan) {
+  /** How a file's content is fetched (its bytes or an export), from its metadata; `size` for media only. */
+  private async plan(email: string, fileId: string, format: ExportFormat | undefined): Promise<{ plan: ContentPlan; size?: string | null }> {
+    const meta = await this.google.call(email, 'Drive', 'driveContent', async (u) =>
+      (await this.apis.drive(u).files.get({ fileId, fields: 'id,name,mimeType,size', supportsAllDrives: true })).data,
+    );
+    // Drive always names a file's type; without it the download would be planned for the wrong kind of file.
+    if (typeof meta.mimeType !== 'string') throw unreadableAnswer('Drive', true);
+    const plan = planContent({ name: typeof meta.name === 'string' ? meta.name : fileId, mimeType: meta.mimeType }, format);
+    return { plan, size: plan.kind === 'media' ? meta.size : undefined };
+  }
+
+  /**
+   * The content's answer, its body as a stream. Without a `timeout` or `signal` of its own the request stays on the
+   * clients' pool and has GOOGLE_HTTP_TIMEOUT_MS for all of it (google-transport.ts); with one, it is bounded by them.
+   */
+  private async fetchContent(u: DriveUser, fileId: string, plan: ContentPlan, deadline: ContentDeadline) {
     const drive = this.apis.drive(u);
-    const options = { responseType: 'stream' as const, timeout: this.downloadTimeoutMs };
+    const options = { responseType: 'stream' as const, ...deadline };
     return plan.kind === 'media'
       ? drive.files.get({ fileId, alt: 'media', supportsAllDrives: true }, options)
       : drive.files.export({ fileId, mimeType: plan.mimeType }, options);
