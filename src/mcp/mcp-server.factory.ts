@@ -5,7 +5,7 @@ import { inputJsonSchema, outputJsonSchema, validateInput } from '../workspace/c
 import type { WorkspaceOperations } from '../workspace/catalogue/workspace-operations.js';
 import { recommendedScope } from '../common/google-scopes.js';
 import { tokenAllows, type McpCaller } from './mcp-caller.js';
-import { toolError, toolResult } from './tool-results.js';
+import { invalidArguments, toolError, toolResult } from './tool-results.js';
 
 export const SERVER_INFO = { name: 'workspace-credential-broker', version: '0.1.0' };
 
@@ -36,12 +36,12 @@ export function buildMcpServer(tools: readonly WorkspaceOperation[], operations:
   server.setRequestHandler('tools/list', () => ({ tools: tools.map((op) => describe(op, caller)) }));
   server.setRequestHandler('tools/call', async (request): Promise<CallToolResult> => {
     const op = tools.find((t) => t.tool === request.params.name);
+    // An unknown tool is a protocol error (-32602): no tool ran, and the client has to list tools again.
     if (!op) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${request.params.name}. Call tools/list for the tools this server offers.`);
+    // Arguments the tool's schema refuses are the tool's error (isError), for the model to read and correct
+    // (SEP-1303); nothing has reached Google.
     const parsed = validateInput(op, request.params.arguments);
-    if (!parsed.ok) {
-      const problems = parsed.problems.map((p) => `"${p.field}" ${p.message}`).join('; ');
-      throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Invalid arguments for ${op.tool}: ${problems}. Fix these arguments and retry.`, { fields: parsed.problems });
-    }
+    if (!parsed.ok) return toolError(invalidArguments(op, parsed.problems));
     try {
       return toolResult(op, await operations.run(op, caller.email, parsed.input));
     } catch (err) {

@@ -1,6 +1,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/server';
 import { DomainError } from '../common/domain-error.js';
 import type { WorkspaceOperation } from '../workspace/catalogue/operation.js';
+import type { InputProblem } from '../workspace/catalogue/operation-input.js';
 
 /** Longest JSON copy of a result put in the text block; structuredContent always has all of it. */
 const MAX_TEXT = 50_000;
@@ -33,4 +34,16 @@ export function toolError(err: DomainError): CallToolResult {
   const retryAfter = err.headers['Retry-After'];
   const body = { statusCode: err.status, error: err.error, message: err.message, ...err.details, ...(retryAfter ? { retryAfter: Number(retryAfter) } : {}) };
   return { isError: true, content: [{ type: 'text', text: JSON.stringify(body) }] };
+}
+
+/**
+ * The 400 for tool arguments that fail the tool's schema, to be answered as a tool error (toolError), not a JSON-RPC
+ * error: MCP 2025-11-25 (SEP-1303) makes input validation a tool execution error, so the model sees which fields
+ * are wrong and can call again with them fixed (a protocol error is often not shown to the model at all). The code
+ * is the REST API's for the same arguments on its route, `invalid_request`.
+ */
+export function invalidArguments(op: WorkspaceOperation, problems: readonly InputProblem[]): DomainError {
+  const listed = problems.map((p) => `"${p.field}" ${p.message}`).join('; ');
+  const these = problems.length > 1 ? 'these arguments' : 'this argument';
+  return new DomainError(400, 'invalid_request', `Invalid arguments for ${op.tool}: ${listed}. Fix ${these} and call ${op.tool} again (its inputSchema in tools/list names every parameter).`);
 }

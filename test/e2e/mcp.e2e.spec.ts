@@ -158,11 +158,22 @@ describe('MCP endpoint: the official SDK clients over Streamable HTTP', () => {
     });
   });
 
-  it('invalid arguments: JSON-RPC -32602 naming each field; unknown tool too', async () => {
-    await expect(client.callTool({ name: 'get_gmail_message_content', arguments: { messageId: '../../etc' } })).rejects.toMatchObject({ code: -32602, message: expect.stringContaining('"messageId"') });
-    await expect(client.callTool({ name: 'create_event', arguments: { summary: 'x', start: '2026-01-01T11:00:00Z', end: '2026-01-01T10:00:00Z' } })).rejects.toMatchObject({ code: -32602, message: expect.stringContaining('"end" must be after start') });
-    await expect(client.callTool({ name: 'search_gmail_messages', arguments: { userId: 'someone@example.com' } })).rejects.toMatchObject({ code: -32602, message: expect.stringContaining('"userId" is not a parameter') });
-    await expect(client.callTool({ name: 'no_such_tool', arguments: {} })).rejects.toMatchObject({ code: -32602 });
+  it('invalid arguments: a tool error (isError, 400) naming each field for the model to correct (SEP-1303); an unknown tool: JSON-RPC -32602', async () => {
+    const refused = async (name: string, args: Record<string, unknown>) => {
+      const res = await client.callTool({ name, arguments: args });
+      expect(res.isError).toBe(true);
+      return JSON.parse((res.content as Array<{ text: string }>)[0].text);
+    };
+    const calls = world.google.apiCalls.length;
+    expect(await refused('get_gmail_message_content', { messageId: '../../etc' })).toMatchObject({
+      statusCode: 400,
+      error: 'invalid_request',
+      message: expect.stringMatching(/^Invalid arguments for get_gmail_message_content: "messageId" .*call get_gmail_message_content again/),
+    });
+    expect(await refused('create_event', { summary: 'x', start: '2026-01-01T11:00:00Z', end: '2026-01-01T10:00:00Z' })).toMatchObject({ statusCode: 400, message: expect.stringContaining('"end" must be after start') });
+    expect(await refused('search_gmail_messages', { userId: 'someone@example.com' })).toMatchObject({ statusCode: 400, message: expect.stringContaining('"userId" is not a parameter') });
+    expect(world.google.apiCalls.length).toBe(calls);
+    await expect(client.callTool({ name: 'no_such_tool', arguments: {} })).rejects.toMatchObject({ code: -32602, message: expect.stringContaining('Unknown tool') });
   });
 
   it("Google's errors are tool errors with the REST guidance: not found, rate limited with retry-after", async () => {

@@ -79,6 +79,12 @@ describe('Workspace input sweep: odd and hostile inputs on the REST routes and M
   const sentTo = (email = USER) => world.google.apiCalls.filter((c) => c.email === email && /messages\/send|\/drafts/.test(c.path)).length;
   const mcp = (name: string, args: unknown) =>
     rawMcp(`${sut.url}/mcp`, token, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: args } }, '2025-06-18');
+  /** The JSON error body of a tool error result (isError: true), failing when the answer is anything else. */
+  const toolError = (res: Awaited<ReturnType<typeof mcp>>) => {
+    expect(res.json.error).toBeUndefined();
+    expect(res.json.result).toMatchObject({ isError: true, content: [{ type: 'text' }] });
+    return JSON.parse(res.json.result.content[0].text);
+  };
 
   describe('ids longer than 100 characters (Gmail attachment ids are several hundred)', () => {
     it('reach Google instead of being refused by the router with a bare 414', async () => {
@@ -165,9 +171,9 @@ describe('Workspace input sweep: odd and hostile inputs on the REST routes and M
       const before = sentTo();
       for (const tool of ['send_gmail_message', 'draft_gmail_message']) {
         const subject = await mcp(tool, { to: ['ada@example.com'], subject: 'Hi\r\nBcc: evil@example.com', text: 'x' });
-        expect(subject.json.error).toMatchObject({ code: -32602, message: expect.stringContaining('"subject"') });
+        expect(toolError(subject)).toMatchObject({ statusCode: 400, error: 'invalid_request', message: expect.stringContaining('"subject"') });
         const from = await mcp(tool, { to: ['ada@example.com'], subject: 'Hi', text: 'x', from: OTHER });
-        expect(from.json.error).toMatchObject({ code: -32602, message: expect.stringContaining('"from" is not a parameter') });
+        expect(toolError(from)).toMatchObject({ statusCode: 400, error: 'invalid_request', message: expect.stringContaining('"from" is not a parameter') });
       }
       expect(sentTo()).toBe(before);
     });
@@ -306,7 +312,7 @@ describe('Workspace input sweep: odd and hostile inputs on the REST routes and M
     it('an MCP tool takes no user argument: userId, email or user are refused, and the caller\'s own mailbox is used', async () => {
       for (const key of ['userId', 'email', 'user']) {
         const res = await mcp('list_gmail_labels', { [key]: OTHER });
-        expect(res.json.error).toMatchObject({ code: -32602, message: expect.stringContaining(`"${key}" is not a parameter`) });
+        expect(toolError(res)).toMatchObject({ statusCode: 400, message: expect.stringContaining(`"${key}" is not a parameter`) });
       }
       const theirs = googleCalls(OTHER);
       const mine = await mcp('get_gmail_message_content', { messageId: world.google.messageIds(OTHER)[0] });
@@ -320,24 +326,35 @@ describe('Workspace input sweep: odd and hostile inputs on the REST routes and M
     it.each([
       ['arguments as an array', 'get_gmail_message_content', []],
       ['arguments as a string', 'get_gmail_message_content', 'm1'],
-      ['an id with "/" and ".."', 'get_gmail_message_content', { messageId: '../../users/x/messages/y' }],
-      ['an id as an array', 'get_drive_file_metadata', { fileId: ['a', 'b'] }],
-      ['an id as an object', 'get_doc_content', { documentId: { toString: 'x' } }],
-      ['a negative page size', 'search_drive_files', { pageSize: -1 }],
-      ['a huge number', 'list_tasks', { listId: '@default', maxResults: 1e308 }],
-      ['batch ids as an array', 'get_gmail_messages_content_batch', { ids: ['a', 'b'] }],
-      ['a Sheets range of ".."', 'read_sheet_values', { spreadsheetId: 'abc', range: '..' }],
-      ['a calendar id with "/"', 'get_events', { calendarId: 'a/b' }],
-      ['an export format Drive has not', 'get_drive_file_content', { fileId: 'abc', format: 'exe' }],
-      ['content that is not base64', 'create_drive_file', { name: 'a', content: 'not base64!' }],
-      ['a contact resource name', 'get_contact', { contactId: 'people/c1' }],
-      ['a 100000-character subject', 'send_gmail_message', { to: ['a@example.com'], subject: 's'.repeat(100_000), text: 't' }],
-    ])('%s: JSON-RPC invalid params naming the problem, and no Google call', async (_what, tool, args) => {
+    ])('%s (params that are not a tools/call request): JSON-RPC invalid params, and no Google call', async (_what, tool, args) => {
       const before = googleCalls();
       const res = await mcp(tool, args);
       expect(res.status).toBe(200);
       expect(res.json.error).toMatchObject({ code: -32602, message: expect.any(String) });
       expect(res.json.error.message).not.toMatch(/ at .*\.(ts|js):\d+/);
+      expect(googleCalls()).toBe(before);
+    });
+
+    it.each([
+      ['an id with "/" and ".."', 'get_gmail_message_content', { messageId: '../../users/x/messages/y' }, 'messageId'],
+      ['an id as an array', 'get_drive_file_metadata', { fileId: ['a', 'b'] }, 'fileId'],
+      ['an id as an object', 'get_doc_content', { documentId: { toString: 'x' } }, 'documentId'],
+      ['a negative page size', 'search_drive_files', { pageSize: -1 }, 'pageSize'],
+      ['a huge number', 'list_tasks', { listId: '@default', maxResults: 1e308 }, 'maxResults'],
+      ['batch ids as an array', 'get_gmail_messages_content_batch', { ids: ['a', 'b'] }, 'ids'],
+      ['a Sheets range of ".."', 'read_sheet_values', { spreadsheetId: 'abc', range: '..' }, 'range'],
+      ['a calendar id with "/"', 'get_events', { calendarId: 'a/b' }, 'calendarId'],
+      ['an export format Drive has not', 'get_drive_file_content', { fileId: 'abc', format: 'exe' }, 'format'],
+      ['content that is not base64', 'create_drive_file', { name: 'a', content: 'not base64!' }, 'content'],
+      ['a contact resource name', 'get_contact', { contactId: 'people/c1' }, 'contactId'],
+      ['a 100000-character subject', 'send_gmail_message', { to: ['a@example.com'], subject: 's'.repeat(100_000), text: 't' }, 'subject'],
+    ])('%s: a tool error (isError, 400) naming the field for the model to correct, and no Google call', async (_what, tool, args, field) => {
+      const before = googleCalls();
+      const res = await mcp(tool, args);
+      expect(res.status).toBe(200);
+      const body = toolError(res);
+      expect(body).toMatchObject({ statusCode: 400, error: 'invalid_request', message: expect.stringContaining(`"${field}"`) });
+      expect(body.message).not.toMatch(/ at .*\.(ts|js):\d+/);
       expect(googleCalls()).toBe(before);
     });
   });
