@@ -33,3 +33,39 @@ describe('parseConfig', () => {
     expect(() => parseConfig(env)).toThrow(new RegExp(name));
   });
 });
+
+describe('PUBLIC_URL', () => {
+  it.each([
+    ['https://Broker.Example.com', 'https://broker.example.com'],
+    ['https://broker.example.com:443', 'https://broker.example.com'],
+    ['HTTPS://BROKER.example.com:443/', 'https://broker.example.com'],
+    ['http://broker.example.com:80//', 'http://broker.example.com'],
+    ['https://Broker.Example.com:8443/Workspace/Broker/', 'https://broker.example.com:8443/Workspace/Broker'],
+    ['https://broker.example.com/a/../base', 'https://broker.example.com/base'],
+  ])('%s is used as %s, the form new URL() gives (clients send resources back in it)', (given, canonical) => {
+    const sut = parseConfig({ ...valid, PUBLIC_URL: given });
+    expect(sut.publicUrl).toBe(canonical);
+    expect(sut.jwt.issuer).toBe(canonical);
+    // Every resource identifier is PUBLIC_URL + a path: the MCP SDK's new URL() leaves it as it is.
+    expect(new URL(`${sut.publicUrl}/mcp`).href).toBe(`${canonical}/mcp`);
+  });
+
+  it.each(['https://broker.example.com', 'http://localhost:3000', 'https://broker.example.com:8443/base'])('an already canonical %s is kept exactly', (given) => {
+    expect(parseConfig({ ...valid, PUBLIC_URL: given }).publicUrl).toBe(given);
+  });
+
+  it('defaults to http://localhost:${PORT} (DESIGN.md)', () => {
+    expect(parseConfig({ ...valid, PORT: '8080' }).publicUrl).toBe('http://localhost:8080');
+  });
+
+  it.each([
+    ['https://broker.example.com/?tenant=a', /PUBLIC_URL must be a base URL without a query or fragment/],
+    ['https://broker.example.com/#top', /PUBLIC_URL must be a base URL without a query or fragment/],
+    ['https://user:pw@broker.example.com', /PUBLIC_URL must not contain credentials/],
+    ['not a url', /PUBLIC_URL/],
+    ['ftp://broker.example.com', /PUBLIC_URL/],
+  ])('refuses %s, naming PUBLIC_URL', (given, message) => {
+    expect(() => parseConfig({ ...valid, PUBLIC_URL: given })).toThrow(ConfigError);
+    expect(() => parseConfig({ ...valid, PUBLIC_URL: given })).toThrow(message);
+  });
+});

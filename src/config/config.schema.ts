@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { googleScopesSetting } from './google-scopes-setting.js';
+import { canonicalPublicUrl, publicUrlProblem } from './public-url.js';
 import { RateLimit, rateLimitSetting, TrustProxy, trustProxySetting } from './edge-settings.js';
 
 const bool = z
@@ -41,7 +42,10 @@ export const DEFAULT_GOOGLE_MAX_ANSWER_BYTES = 48 * 1024 * 1024;
 export const envSchema = z
   .object({
     PORT: int(3000, 0),
-    PUBLIC_URL: url.optional(),
+    PUBLIC_URL: url.check((ctx) => {
+      const problem = publicUrlProblem(ctx.value);
+      if (problem) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value });
+    }).optional(),
     GOOGLE_CLIENT_ID: required('the OAuth client id from Google Cloud console'),
     GOOGLE_CLIENT_SECRET: required('the OAuth client secret from Google Cloud console'),
     GOOGLE_SCOPES: googleScopesSetting,
@@ -225,7 +229,8 @@ export function parseConfig(raw: Record<string, string | undefined>): AppConfigV
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}. Fix these environment variables and start again.`);
   }
   const env = result.data;
-  const publicUrl = (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
+  // Canonical once, here: everything built from it (issuer, redirect URI, resource ids) then matches what clients send back.
+  const publicUrl = canonicalPublicUrl(env.PUBLIC_URL ?? `http://localhost:${env.PORT}`);
   const keyMaterial = env.JWT_SECRET ?? env.JWT_PRIVATE_KEY ?? '';
   return {
     port: env.PORT,

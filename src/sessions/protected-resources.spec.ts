@@ -1,4 +1,6 @@
+import { selectResourceURL, type OAuthClientProvider } from '@modelcontextprotocol/client';
 import type { AppConfig } from '../config/app-config.js';
+import { parseConfig } from '../config/config.schema.js';
 import { insufficientScopeChallenge, unauthorizedChallenge } from './bearer-challenge.js';
 import { ProtectedResources } from './protected-resources.js';
 
@@ -57,5 +59,28 @@ describe('protected resources', () => {
     expect(unauthorizedChallenge(gmail, false)).toBe(`Bearer resource_metadata="${BASE}/.well-known/oauth-protected-resource/v1/users/me/gmail", scope="g1"`);
     expect(unauthorizedChallenge(r.root, true)).toBe(`Bearer resource_metadata="${BASE}/.well-known/oauth-protected-resource", scope="g1 d1", error="invalid_token"`);
     expect(insufficientScopeChallenge(gmail, ['g2'])).toBe(`Bearer error="insufficient_scope", scope="g2", resource_metadata="${BASE}/.well-known/oauth-protected-resource/v1/users/me/gmail"`);
+  });
+});
+
+describe('protected resources under a PUBLIC_URL not written the way new URL() writes it', () => {
+  const env = { GOOGLE_CLIENT_ID: 'id', GOOGLE_CLIENT_SECRET: 'secret', S3_BUCKET: 'bucket', JWT_SECRET: 'x'.repeat(32) };
+
+  it.each([
+    ['https://Broker.Example.com', 'https://broker.example.com'],
+    ['https://broker.example.com:443', 'https://broker.example.com'],
+    ['https://broker.example.com', 'https://broker.example.com'],
+    ['https://Broker.Example.com:443/Workspace/', 'https://broker.example.com/Workspace'],
+  ])('PUBLIC_URL=%s: the resource the MCP SDK sends back is ours (not invalid_target)', async (publicUrl, canonical) => {
+    const config = { values: parseConfig({ ...env, PUBLIC_URL: publicUrl }) } as AppConfig;
+    const r = new ProtectedResources(config);
+    r.register({ path: '/mcp', routes: ['/mcp'], name: 'MCP', scopesSupported: ['g1'], scopesToRequest: ['g1'] });
+    const mcp = r.byPath('/mcp')!;
+    expect(mcp.identifier).toBe(`${canonical}/mcp`);
+    expect(mcp.metadataUrl).toBe(`${canonical}/.well-known/oauth-protected-resource/mcp`);
+    // What the SDK client does with the resource metadata's `resource` before /oauth/authorize and /oauth/token.
+    const sent = await selectResourceURL(new URL(`${canonical}/mcp`), {} as OAuthClientProvider, { resource: mcp.identifier });
+    expect(r.byIdentifier(String(sent))).toBe(mcp);
+    expect(r.byIdentifier(new URL(r.root.identifier).href)).toBe(r.root);
+    expect(r.covers(String(sent), mcp)).toBe(true);
   });
 });
