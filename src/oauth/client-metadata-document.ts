@@ -46,7 +46,8 @@ class DocumentError extends Error {}
  * a client_id that is an https URL names a JSON document describing the client. It is fetched with the limits an
  * open fetcher needs (https only, no private or loopback addresses, checked at connect time so DNS rebinding cannot
  * slip past; 5 KB; 5 s; no redirects), validated (its client_id equals the URL, redirect URIs by our rules, public
- * clients only), and kept in S3 for every replica as long as its Cache-Control allows. Hand-written on node:https
+ * clients only), and kept in S3 for every replica as long as its Cache-Control allows (at most a day; an expired copy
+ * is deleted when next found, and a lifecycle rule on `{OAUTH_PREFIX}client-metadata/` reclaims the rest). Hand-written on node:https
  * because fetch cannot check the address it connects to.
  */
 @Injectable()
@@ -73,23 +74,51 @@ export class ClientMetadataDocuments {
    */
   async resolve(url: string): Promise<OAuthClient | undefined> {
     const key = `${this.prefix}${createHash('sha256').update(url).digest('hex')}.json`;
+    // The ETag of an expired copy found in S3, deleted unless the fetch below replaces it (see forgetExpired).
+    let expired: string | undefined;
     try {
       const problem = this.urlProblem(url);
       if (problem) throw new DocumentError(problem);
-      const cached = (await this.objects.get(key))?.value as CachedDocument | undefined;
-      if (cached && Date.parse(cached.expiresAt) > Date.now() && cached.client.clientId === url) return cached.client;
+      const stored = await this.objects.get(key);
+      const cached = stored?.value as CachedDocument | undefined;
+      if (cached && Date.parse(cached.expiresAt) > Date.now() && cached.client?.clientId === url) return cached.client;
       if (!this.fetches.has(url) && this.fetches.size >= MAX_FETCHES_IN_FLIGHT) {
+        // An expired copy stays for now: the retry this answer asks for fetches and replaces it.
         this.logger.warn({ msg: 'client metadata document not fetched: too many fetches in flight', event: 'cimd_busy', host: safeHost(url) });
         throw new OAuthError('temporarily_unavailable', 'Too many client metadata documents are being fetched right now. Retry in a few seconds.', 503, { 'Retry-After': '5' });
       }
+      expired = stored?.etag;
       const { body, ttlSeconds } = await this.fetches.run(url, () => this.fetch(url));
       const client = this.validate(url, body);
-      if (ttlSeconds > 0) await this.objects.put(key, { client, expiresAt: new Date(Date.now() + ttlSeconds * 1000).toISOString() } satisfies CachedDocument);
+      if (ttlSeconds > 0) {
+        await this.objects.put(key, { client, expiresAt: new Date(Date.now() + ttlSeconds * 1000).toISOString() } satisfies CachedDocument);
+        expired = undefined;
+      }
       return client;
     } catch (err) {
       if (!(err instanceof DocumentError) && !(err instanceof StorageError)) throw err;
       this.logger.warn({ msg: 'client metadata document refused', event: 'cimd_refused', host: safeHost(url), reason: err.message });
       return undefined;
+    } finally {
+      if (expired) await this.forgetExpired(key, expired, url);
+    }
+  }
+
+  /**
+   * Deletes a cached copy past its expiry that nothing replaced (the document now says no-store, or it cannot be
+   * fetched or used any more). Anyone can name a URL, so copies are written on behalf of strangers; an expired one
+   * is never read again, and keeping it would let the prefix grow for good. What is never looked up again is not
+   * found here: the S3 lifecycle rule on the prefix (README, "The S3 bucket") removes it, which is safe because no
+   * copy is trusted longer than MAX_TTL_S. Only the version read is deleted (If-Match): a fresh copy another replica
+   * wrote meanwhile stays. Best effort: a failed delete leaves the object to that rule.
+   */
+  private async forgetExpired(key: string, etag: string, url: string): Promise<void> {
+    try {
+      await this.objects.delete(key, { ifMatch: etag });
+    } catch (err) {
+      if (!(err instanceof StorageError)) throw err;
+      if (err.code === 'conflict') return; // replaced by another replica's fetch: nothing to forget
+      this.logger.warn({ msg: 'expired client metadata document not deleted', event: 'cimd_cache_delete_failed', host: safeHost(url), reason: err.message });
     }
   }
 

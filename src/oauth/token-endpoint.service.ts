@@ -8,6 +8,7 @@ import { BearerTokenService } from '../sessions/bearer-token.service.js';
 import { SessionStore } from '../sessions/session.store.js';
 import { AuthorizationCodes, AuthorizationGrant } from './authorization-codes.js';
 import { authenticateClient, PresentedClient } from './client-authentication.js';
+import { isClientIdUrl } from './client-metadata-document.js';
 import { grantTypesOf, OAuthClient } from './oauth-client.js';
 import { OAuthClientRepository } from './oauth-client.repository.js';
 import { OAuthError } from './oauth-error.js';
@@ -79,6 +80,16 @@ export class TokenEndpoint {
    * and anyone may register a confidential client, so telling it who holds which token would leak.
    */
   async introspect(body: Params, presented: PresentedClient): Promise<Record<string, unknown>> {
+    // A URL client_id names a metadata document, and a document only ever describes a public client, which may not
+    // introspect. Refused before the lookup: resolving it would fetch the document and cache it in S3 for anyone
+    // who names a URL, for an answer that is always this refusal.
+    if (presented.clientId !== undefined && isClientIdUrl(presented.clientId)) {
+      throw new OAuthError(
+        'invalid_client',
+        'Introspection is for registered confidential clients; a client_id that is a metadata document URL is a public client. ' +
+          'Register a confidential client at /oauth/register (token_endpoint_auth_method client_secret_basic or client_secret_post) and introspect with its client_id and secret.',
+      );
+    }
     const client = await this.authenticate(presented);
     if (client.tokenEndpointAuthMethod === 'none') throw new OAuthError('invalid_client', 'Introspection is for confidential clients only.');
     const token = str(body.token, 4096);

@@ -1,14 +1,17 @@
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { ALL_WORKSPACE_SCOPES } from '../support/api-client.js';
-import { Service, startService, startWorld, World } from '../support/harness.js';
+import { objectExists, Service, startService, startWorld, World } from '../support/harness.js';
 import { authorizeInBrowser } from '../support/oauth-consent.js';
 import { selfSigned } from '../support/self-signed.js';
 
 const REDIRECT = 'http://127.0.0.1:8767/callback';
 
+/** Where a document fetched for `clientId` is cached in S3. */
+const cacheKey = (clientId: string) => `oauth/client-metadata/${createHash('sha256').update(clientId).digest('hex')}.json`;
 
 /** The issuer (https://broker.test in tests) answered by the service, as DNS would in production. */
 const issuerFetch = (serviceUrl: string) =>
@@ -123,5 +126,39 @@ describe('Client ID Metadata Documents: a client_id that is an https URL', () =>
     }
     expect(fetched.filter((p) => p === '/apps/no-store.json').length).toBeGreaterThanOrEqual(2);
     expect(fetched.filter((p) => p === '/apps/max-age.json')).toHaveLength(1);
+  });
+
+  it('deletes an expired cached copy that the next lookup does not replace (no-store now, or gone)', async () => {
+    const authorize = (clientId: string) =>
+      fetch(`${sut.url}/oauth/authorize?${new URLSearchParams({ client_id: clientId, redirect_uri: REDIRECT, response_type: 'code', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' })}`, { redirect: 'manual' });
+    const nowNoStore = publish('/apps/short-then-no-store.json', {}, { 'cache-control': 'max-age=1' });
+    const nowGone = publish('/apps/short-then-gone.json', {}, { 'cache-control': 'max-age=1' });
+    for (const url of [nowNoStore, nowGone]) {
+      expect((await authorize(url)).status).toBe(200);
+      expect(await objectExists(world, cacheKey(url))).toBe(true);
+    }
+    await new Promise((r) => setTimeout(r, 1100));
+    publish('/apps/short-then-no-store.json', {}, { 'cache-control': 'no-store' });
+    documents.delete('/apps/short-then-gone.json');
+    expect((await authorize(nowNoStore)).status).toBe(200); // still a client, just not cached any more
+    expect((await authorize(nowGone)).status).toBe(400);
+    expect(await objectExists(world, cacheKey(nowNoStore))).toBe(false);
+    expect(await objectExists(world, cacheKey(nowGone))).toBe(false);
+  });
+
+  it('introspection refuses a URL client_id before fetching or storing anything (it serves registered confidential clients)', async () => {
+    const clientId = publish('/apps/introspector.json', {});
+    const before = fetched.length;
+    const attempts: Array<Record<string, string>> = [{ client_id: clientId }, { client_id: clientId, client_secret: 'anything' }];
+    for (const credentials of attempts) {
+      const res = await fetch(`${sut.url}/oauth/introspect`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ ...credentials, token: 'whatever' }) });
+      expect(res.status).toBe(401);
+      expect(await res.json()).toMatchObject({ statusCode: 401, error: 'invalid_client', message: expect.stringMatching(/registered confidential clients.*\/oauth\/register/) });
+    }
+    const basic = Buffer.from(`${encodeURIComponent(clientId)}:anything`).toString('base64');
+    const viaBasic = await fetch(`${sut.url}/oauth/introspect`, { method: 'POST', headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' }, body: 'token=whatever' });
+    expect(viaBasic.status).toBe(401);
+    expect(fetched.length).toBe(before);
+    expect(await objectExists(world, cacheKey(clientId))).toBe(false);
   });
 });
