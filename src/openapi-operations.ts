@@ -122,7 +122,7 @@ export const DOCUMENTED_OPERATIONS: Record<string, DocumentedOperation> = {
     description: 'RFC 7662: whether a token is active, for confidential clients and their own tokens; any other token is {"active":false} and nothing more. Form-encoded body; needs client authentication.',
     success: { status: 200, description: 'Introspection result', schema: { type: 'object', properties: { active: { type: 'boolean' } }, required: ['active'], additionalProperties: true } },
     requestBody: form({ token: str, token_type_hint: str, client_id: str, client_secret: str }, ['token']),
-    errors: [400, 401, 413, 415],
+    errors: [400, 401, 413, 415, 429],
   },
   'GET /.well-known/oauth-protected-resource': {
     summary: 'Protected resource metadata (whole service)',

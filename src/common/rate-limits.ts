@@ -3,7 +3,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DomainError } from './domain-error.js';
 
 /** What RATE_LIMIT_* configure (`common` takes them without importing `config`): a budget per endpoint, or none. */
-export type RateLimitSettings = Partial<Record<'register' | 'token' | 'authorize' | 'googleCallback' | 'revoke', { limit: number; windowSeconds: number } | undefined>>;
+export type RateLimitSettings = Partial<Record<'register' | 'token' | 'authorize' | 'googleCallback' | 'revoke' | 'introspect', { limit: number; windowSeconds: number } | undefined>>;
 
 /** The endpoints limited per client IP, each with its own budget (`RATE_LIMIT_*`). */
 const LIMITED_ROUTES: Array<{ name: keyof RateLimitSettings; methods: string[]; url: string; what: string }> = [
@@ -15,10 +15,15 @@ const LIMITED_ROUTES: Array<{ name: keyof RateLimitSettings; methods: string[]; 
   // costs S3 reads on every call. Each route keeps its own counter under the one budget.
   { name: 'revoke', methods: ['POST'], url: '/auth/revoke', what: 'revocation requests' },
   { name: 'revoke', methods: ['POST'], url: '/oauth/revoke', what: 'revocation requests' },
+  // Anonymous callers reach it too (client authentication is part of the request), and each call costs S3 reads
+  // (the client, then the token's family or session). Its own budget: a resource server introspecting the tokens
+  // it is sent calls it far more often than a client calls the token endpoint.
+  { name: 'introspect', methods: ['POST'], url: '/oauth/introspect', what: 'introspection requests' },
 ];
 
 /**
- * Per-IP rate limits on registration, token, authorize, the Google callback and revocation, with @fastify/rate-limit.
+ * Per-IP rate limits on registration, token, authorize, the Google callback, revocation and introspection, with
+ * @fastify/rate-limit.
  * (@nestjs/throttler, the Nest module for this, is CommonJS that require()s the ESM-only Nest 12 packages: Node
  * >= 20.19 allows that, but jest's module system on Node 20 cannot load it, so no test could run against it.)
  * The limits are attached by route from the table above, so the endpoints' own modules carry nothing; the key is

@@ -85,6 +85,8 @@ export const envSchema = z
     RATE_LIMIT_AUTHORIZE: rateLimitSetting('60/60'),
     RATE_LIMIT_GOOGLE_CALLBACK: rateLimitSetting('60/60'),
     RATE_LIMIT_REVOKE: rateLimitSetting('60/60'),
+    // Its own budget, larger than the token endpoint's: a resource server may introspect once per request it serves.
+    RATE_LIMIT_INTROSPECT: rateLimitSetting('300/60'),
     OAUTH_PREFIX: prefix('oauth/'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     AUDIT_S3: z.enum(['true', 'false']).default('false'),
@@ -183,7 +185,7 @@ export interface AppConfigValues {
   /** Which proxies may set X-Forwarded-*: the client IP of audit events and rate limits depends on it. */
   trustProxy: TrustProxy;
   /** Per-IP limits by endpoint; undefined = not limited. */
-  rateLimits: { register?: RateLimit; token?: RateLimit; authorize?: RateLimit; googleCallback?: RateLimit; revoke?: RateLimit };
+  rateLimits: { register?: RateLimit; token?: RateLimit; authorize?: RateLimit; googleCallback?: RateLimit; revoke?: RateLimit; introspect?: RateLimit };
   logLevel: string;
   audit: { s3: boolean; prefix: string };
   /** On SIGTERM: answer not-ready this long (so load balancers stop sending), then drain and exit. */
@@ -275,7 +277,7 @@ export function parseConfig(raw: Record<string, string | undefined>): AppConfigV
     sessions: { cacheTtlMs: env.SESSION_CACHE_TTL_MS, cacheMax: env.SESSION_CACHE_MAX, outageGraceMs: env.SESSION_OUTAGE_GRACE_MS },
     cookieSecure: env.COOKIE_SECURE === 'auto' ? 'auto' : env.COOKIE_SECURE === 'true',
     trustProxy: env.TRUST_PROXY,
-    rateLimits: { register: env.RATE_LIMIT_REGISTER, token: env.RATE_LIMIT_TOKEN, authorize: env.RATE_LIMIT_AUTHORIZE, googleCallback: env.RATE_LIMIT_GOOGLE_CALLBACK, revoke: env.RATE_LIMIT_REVOKE },
+    rateLimits: { register: env.RATE_LIMIT_REGISTER, token: env.RATE_LIMIT_TOKEN, authorize: env.RATE_LIMIT_AUTHORIZE, googleCallback: env.RATE_LIMIT_GOOGLE_CALLBACK, revoke: env.RATE_LIMIT_REVOKE, introspect: env.RATE_LIMIT_INTROSPECT },
     logLevel: env.LOG_LEVEL,
     audit: { s3: env.AUDIT_S3 === 'true', prefix: env.AUDIT_S3_PREFIX },
     shutdownDelayMs: env.SHUTDOWN_DELAY_MS,

@@ -3,7 +3,7 @@ import { Service, startService, startWorld, World } from '../support/harness.js'
 const LIMIT = 3;
 const WINDOW_SECONDS = 60;
 
-/** Per-IP rate limits on registration, token, authorize, the Google callback and revocation (RATE_LIMIT_* settings). */
+/** Per-IP rate limits on registration, token, authorize, the Google callback, revocation and introspection (RATE_LIMIT_* settings). */
 describe('Rate limits', () => {
   let world: World;
   let sut: Service;
@@ -12,7 +12,7 @@ describe('Rate limits', () => {
   beforeAll(async () => {
     world = await startWorld();
     const low = `${LIMIT}/${WINDOW_SECONDS}`;
-    const limits = { RATE_LIMIT_REGISTER: low, RATE_LIMIT_TOKEN: low, RATE_LIMIT_AUTHORIZE: low, RATE_LIMIT_GOOGLE_CALLBACK: low, RATE_LIMIT_REVOKE: low };
+    const limits = { RATE_LIMIT_REGISTER: low, RATE_LIMIT_TOKEN: low, RATE_LIMIT_AUTHORIZE: low, RATE_LIMIT_GOOGLE_CALLBACK: low, RATE_LIMIT_REVOKE: low, RATE_LIMIT_INTROSPECT: low };
     sut = await startService(world, limits);
     behindProxy = await startService(world, { ...limits, TRUST_PROXY: '127.0.0.1' });
   });
@@ -67,6 +67,7 @@ describe('Rate limits', () => {
     ['GET /auth/google/callback', (s: Service) => fetch(`${s.url}/auth/google/callback?code=nope&state=nope`, { redirect: 'manual' })],
     ['POST /auth/revoke', (s: Service) => fetch(`${s.url}/auth/revoke`, { method: 'POST', headers: { authorization: 'Bearer not-a-token' } })],
     ['POST /oauth/revoke', (s: Service) => fetch(`${s.url}/oauth/revoke`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'token=nope&client_id=nobody' })],
+    ['POST /oauth/introspect', (s: Service) => fetch(`${s.url}/oauth/introspect`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'token=nope&client_id=nobody&client_secret=nope' })],
   ])('limits %s on its own budget', async (_route, call) => {
     for (let i = 0; i < LIMIT; i++) {
       const res = await call(sut);

@@ -81,6 +81,7 @@ export function serviceEnv(world: World, port: number, overrides: Record<string,
     RATE_LIMIT_AUTHORIZE: '100000/60',
     RATE_LIMIT_GOOGLE_CALLBACK: '100000/60',
     RATE_LIMIT_REVOKE: '100000/60',
+    RATE_LIMIT_INTROSPECT: '100000/60',
     ...overrides,
   };
 }
