@@ -10,6 +10,7 @@ import { BearerTokenService } from '../sessions/bearer-token.service.js';
 import { ProtectedResources } from '../sessions/protected-resources.js';
 import { SessionStore } from '../sessions/session.store.js';
 import { StorageError } from '../storage/storage.errors.js';
+import { RevocationWatermarks } from './revocation-watermarks.js';
 import { verifyWholeServiceBearer } from './whole-service-bearer.js';
 
 /** Sessions signed in this close to the start of a revocation still end with it (clock skew between replicas and S3). */
@@ -52,7 +53,8 @@ export class RevocationIncompleteError extends DomainError {
 
 /**
  * Revocation in an order where every failure leaves a state a retry completes:
- * 1. write the durable mark (S3), 2. revoke the grant at Google with the refresh token, then 3. delete the
+ * 1. write the durable mark and the user's revocation time (S3, RevocationWatermarks: codes and resume tickets from
+ * an earlier sign-in are refused from now on), 2. revoke the grant at Google with the refresh token, then 3. delete the
  * credentials (S3), while 4. every session of the user ends and the registered steps run (S3, in parallel: the
  * OAuth client approvals are deleted), 5. clear the mark once all are done.
  * The user's sessions are listed together with the first reads (a read, which ends nothing); none is deleted
@@ -77,6 +79,7 @@ export class Revocation {
     private readonly marks: RevocationMarks,
     private readonly audit: AuditLog,
     private readonly resources: ProtectedResources,
+    private readonly watermarks: RevocationWatermarks,
   ) {}
 
   /**
@@ -126,11 +129,18 @@ export class Revocation {
     return all(this.registered.map((s) => this.step(s.finding, () => s.find(email))));
   }
 
-  /** Step 1: the mark, with a fingerprint of the grant about to be revoked. */
+  /**
+   * Step 1: the mark, with a fingerprint of the grant about to be revoked, and the revocation time that voids what
+   * earlier sign-ins left in flight. Both before any session ends: should either write fail, the sessions are still
+   * live and the same request starts over.
+   */
   private async start(email: string, stored: VersionedCredentials | undefined, startedAt: Date): Promise<RevocationMark> {
     const grant = grantOf(stored?.credentials);
     const mark: RevocationMark = { version: 1, email, started_at: startedAt.toISOString(), ...(grant ? { grant_sha256: grantFingerprint(grant) } : {}) };
-    await this.step('writing the revocation mark to S3', () => this.marks.put(mark));
+    await all([
+      this.step('writing the revocation mark to S3', () => this.marks.put(mark)),
+      this.step('recording the revocation time in S3', () => this.watermarks.record(email, startedAt)),
+    ]);
     return mark;
   }
 

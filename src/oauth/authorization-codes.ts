@@ -14,12 +14,22 @@ export interface AuthorizationGrant {
   scope?: string;
   /** The refresh token family the exchange creates; revoked if the code is ever presented again. */
   familyId: string;
+  /**
+   * When the user signed in with Google for this authorization (ms since the epoch; earlier than the code when it
+   * went through a resume ticket or a consent page). A revocation of the user at or after it voids the code.
+   */
+  signedInAt: number;
   expiresAt: number;
 }
 
 export type CodeRedemption = { status: 'ok'; grant: AuthorizationGrant } | { status: 'reused'; grant: AuthorizationGrant } | { status: 'unknown' } | { status: 'expired' };
 
 const CODE_TTL_MS = 60_000;
+
+/** When the code's sign-in happened; a code stored before `signedInAt` was recorded counts from its own issue. */
+export function signedInAtOf(grant: AuthorizationGrant): number {
+  return typeof grant.signedInAt === 'number' ? grant.signedInAt : grant.expiresAt - CODE_TTL_MS;
+}
 
 /**
  * One-time authorization codes, valid 60 s, in S3 under `{OAUTH_PREFIX}codes/` (keyed by the code's SHA-256, so

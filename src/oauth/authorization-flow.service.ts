@@ -37,8 +37,15 @@ const RESUME_TTL_SECONDS = 300;
 /** How long a browser remembers who signed in on it, to skip the consent page for clients that user approved. */
 export const REMEMBER_USER_SECONDS = 30 * 24 * 3600;
 
-type ConsentForm = { req: AuthorizationRequest; email?: string; b: string; jti: string };
-type ResumeTicket = { req: AuthorizationRequest; email: string; approved: boolean; jti: string };
+/** `signedInAt`: when `email` signed in with Google (set with it); a revocation after it voids what this issues. */
+type ConsentForm = { req: AuthorizationRequest; email?: string; signedInAt?: number; b: string; jti: string };
+type ResumeTicket = { req: AuthorizationRequest; email: string; signedInAt?: number; approved: boolean; jti: string };
+
+/**
+ * When a sealed form or ticket's sign-in happened. Those sealed before the time was recorded (in flight across a
+ * deploy, minutes at most) count as signed in at the epoch: refused if the user has ever revoked, else as before.
+ */
+const signInTimeOf = (sealed: { signedInAt?: number }) => (typeof sealed.signedInAt === 'number' ? sealed.signedInAt : 0);
 
 /**
  * The authorization endpoint's flow with consent of our own (the MCP authorization spec's rule for a server that
@@ -122,7 +129,7 @@ export class AuthorizationFlow {
     if (!email) return { kind: 'sign-in', request: { ...req, approved: true, approvedIn: sealedForm.b } };
     await this.approvals.approve(email, req.clientId, requestedScopes(req), req.resource);
     this.audit.record({ event: 'consent', outcome: 'success', user: email, detail: { clientId: req.clientId } });
-    return { kind: 'client', location: await this.issueCode(req, email), remember: email };
+    return { kind: 'client', location: await this.issueCode(req, email, signInTimeOf(sealedForm)), remember: email };
   }
 
   /**
@@ -130,6 +137,9 @@ export class AuthorizationFlow {
    * approved, else a hop back to us (to remember the user in this browser, or to ask for consent now).
    */
   async afterSignIn(signedIn: AuthorizationRequest, email: string, ip: string | undefined, grantedAtGoogle: readonly string[]): Promise<string> {
+    // Travels with the request to the code (through a resume ticket or a consent page), so a revocation of the user
+    // between this sign-in and the code exchange voids the code.
+    const signedInAt = Date.now();
     const client = await this.clients.findById(signedIn.clientId);
     if (!client) throw new OAuthError('invalid_request', 'The application was deleted while you signed in. Start again from the application.');
     // The token gets the requested scopes Google says the user has granted, and no others.
@@ -145,8 +155,8 @@ export class AuthorizationFlow {
     // which carries the consent cookie of the browser it was pressed in.
     const approved = client.firstParty || (await this.approvals.covers(email, client.clientId, scopes, request.resource));
     this.audit.record({ event: 'sign_in', outcome: 'success', user: email, ip, detail: { via: 'oauth', clientId: client.clientId } });
-    if (approved && (client.firstParty || request.rememberedUser === email)) return this.issueCode(request, email);
-    const ticket = await this.sealed.seal('resume', { req: request, email, approved, jti: randomBytes(16).toString('base64url') } satisfies ResumeTicket, RESUME_TTL_SECONDS);
+    if (approved && (client.firstParty || request.rememberedUser === email)) return this.issueCode(request, email, signedInAt);
+    const ticket = await this.sealed.seal('resume', { req: request, email, signedInAt, approved, jti: randomBytes(16).toString('base64url') } satisfies ResumeTicket, RESUME_TTL_SECONDS);
     return `${this.base}/oauth/authorize/resume?ticket=${encodeURIComponent(ticket)}`;
   }
 
@@ -166,13 +176,13 @@ export class AuthorizationFlow {
       await this.approvals.approve(ticket.email, client.clientId, requestedScopes(req), req.resource);
       this.audit.record({ event: 'consent', outcome: 'success', user: ticket.email, ip, detail: { clientId: client.clientId } });
     }
-    if (ticket.approved || allowedHere) return { kind: 'client', location: await this.issueCode(req, ticket.email), remember: ticket.email };
-    return this.consentPage(client, req, ticket.email, cookies);
+    if (ticket.approved || allowedHere) return { kind: 'client', location: await this.issueCode(req, ticket.email, signInTimeOf(ticket)), remember: ticket.email };
+    return this.consentPage(client, req, { email: ticket.email, signedInAt: signInTimeOf(ticket) }, cookies);
   }
 
   /** A one-time code for the request, in the redirect back to the client (with state and RFC 9207 iss). */
-  private async issueCode(request: AuthorizationRequest, email: string): Promise<string> {
-    const code = await this.codes.issue({ ...pendingPart(request), scope: request.grantedScope ?? '', email });
+  private async issueCode(request: AuthorizationRequest, email: string, signedInAt: number): Promise<string> {
+    const code = await this.codes.issue({ ...pendingPart(request), scope: request.grantedScope ?? '', email, signedInAt });
     const back = new URL(request.redirectUri);
     back.searchParams.set('code', code);
     if (request.state) back.searchParams.set('state', request.state);
@@ -180,10 +190,12 @@ export class AuthorizationFlow {
     return back.toString();
   }
 
-  private async consentPage(client: OAuthClient, request: AuthorizationRequest, email: string | undefined, cookies: FlowCookies): Promise<AuthorizationStep> {
+  /** Our consent page; `signedIn`: the person who signed in with Google, when that came first (named on the page). */
+  private async consentPage(client: OAuthClient, request: AuthorizationRequest, signedIn: { email: string; signedInAt: number } | undefined, cookies: FlowCookies): Promise<AuthorizationStep> {
     const csrf = cookies.csrf && /^[A-Za-z0-9_-]{43}$/.test(cookies.csrf) ? cookies.csrf : randomBytes(32).toString('base64url');
     const { approved: _a, approvedIn: _b, rememberedUser: _r, ...req } = request;
-    const form: ConsentForm = { req, email, b: digest(csrf), jti: randomBytes(16).toString('base64url') };
+    const email = signedIn?.email;
+    const form: ConsentForm = { req, ...signedIn, b: digest(csrf), jti: randomBytes(16).toString('base64url') };
     const html = renderConsentPage({
       client,
       redirectUri: request.redirectUri,

@@ -6,7 +6,8 @@ import { tokenAudience } from './token-resource.js';
 import { Metrics } from '../observability/metrics.js';
 import { BearerTokenService } from '../sessions/bearer-token.service.js';
 import { SessionStore } from '../sessions/session.store.js';
-import { AuthorizationCodes, AuthorizationGrant } from './authorization-codes.js';
+import { RevocationWatermarks } from '../auth/revocation-watermarks.js';
+import { AuthorizationCodes, AuthorizationGrant, signedInAtOf } from './authorization-codes.js';
 import { authenticateClient, PresentedClient } from './client-authentication.js';
 import { isClientIdUrl } from './client-metadata-document.js';
 import { grantTypesOf, OAuthClient } from './oauth-client.js';
@@ -41,6 +42,7 @@ export class TokenEndpoint {
     private readonly audit: AuditLog,
     private readonly metrics: Metrics,
     private readonly resources: ProtectedResources,
+    private readonly revocations: RevocationWatermarks,
   ) {}
 
   /** The token endpoint. */
@@ -135,6 +137,14 @@ export class TokenEndpoint {
       throw new OAuthError('invalid_grant', 'The PKCE code_verifier does not match the code_challenge.');
     }
     const audience = tokenAudience(this.resources, body.resource, grant.resource);
+    // POST /auth/revoke ends the sessions that exist; this code is not one yet. From a sign-in before the user's
+    // revocation it would start a session and refresh family that outlive it, so it is refused here, on whichever
+    // replica, by the revocation time in S3 (RevocationWatermarks). Refused before anything is written. An exchange
+    // landing within the revocation's first S3 round trip (before its time is written) keeps its session, as a
+    // sign-in at that moment does: the revocation ends the sessions it listed with its first reads.
+    if (await this.revocations.revokedSince(grant.email, signedInAtOf(grant))) {
+      throw new OAuthError('invalid_grant', 'The user revoked this service\'s access after signing in for this authorization code, so nothing is issued from it. Start a new authorization (the user signs in again).');
+    }
     const session = await this.sessions.create(grant.email, this.families.lifetimeSeconds);
     // The family is recorded even for a client without the refresh_token grant: it links the code to the session,
     // so a replayed code ends that session. Such a client is never given the token (and could not use it).
