@@ -9,14 +9,13 @@ import { GoogleCallbackGuard } from './google-callback.guard.js';
 import { GoogleSignIn } from './google-sign-in.js';
 import { GoogleOAuthStrategy } from './google.strategy.js';
 import { Revocation } from './revocation.js';
-import { RevocationWatermarks } from './revocation-watermarks.js';
 import { SignInContinuation } from './sign-in-continuation.js';
 
 /** Google sign-in, bearer issuance, logout and revocation. */
 @Module({
   imports: [CredentialsModule, SessionsModule, StorageModule],
   controllers: [AuthController],
-  providers: [AuthService, GoogleOAuthStrategy, GoogleCallbackGuard, GoogleSignIn, FlowReplies, SignInContinuation, Revocation, RevocationWatermarks],
-  exports: [GoogleSignIn, SignInContinuation, Revocation, RevocationWatermarks],
+  providers: [AuthService, GoogleOAuthStrategy, GoogleCallbackGuard, GoogleSignIn, FlowReplies, SignInContinuation, Revocation],
+  exports: [GoogleSignIn, SignInContinuation, Revocation],
 })
 export class AuthModule {}

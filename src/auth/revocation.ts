@@ -5,12 +5,12 @@ import { CredentialsService } from '../credentials/credentials.service.js';
 import type { GoogleCredentials } from '../credentials/google-credentials.js';
 import { GoogleTokenClient } from '../credentials/google-token.client.js';
 import { grantFingerprint, type RevocationMark, RevocationMarks } from '../credentials/revocation-marks.js';
+import { RevocationWatermarks } from '../credentials/revocation-watermarks.js';
 import { AuditLog } from '../observability/audit-log.js';
 import { BearerTokenService } from '../sessions/bearer-token.service.js';
 import { ProtectedResources } from '../sessions/protected-resources.js';
 import { SessionStore } from '../sessions/session.store.js';
 import { StorageError } from '../storage/storage.errors.js';
-import { RevocationWatermarks } from './revocation-watermarks.js';
 import { verifyWholeServiceBearer } from './whole-service-bearer.js';
 
 /** Sessions signed in this close to the start of a revocation still end with it (clock skew between replicas and S3). */
@@ -117,6 +117,11 @@ export class Revocation {
     // A resumed revocation lists the sessions (and finds the rest) again from its mark's start.
     const outcome = await this.finish(email, mark, stored, live ? { sessions: listed, registered: found } : undefined);
     this.audit.record({ event: 'revoke', outcome: 'success', user: email, ip, detail: { ...outcome, resumed: !live } });
+  }
+
+  /** True when the user revoked at or after `signedInAt` (ms since the epoch): what that sign-in issued is void. */
+  revokedSince(email: string, signedInAt: number): Promise<boolean> {
+    return this.watermarks.revokedSince(email, signedInAt);
   }
 
   /** Adds a step every revocation runs with steps 2 to 4 (a failure in it leaves the mark, like theirs). */

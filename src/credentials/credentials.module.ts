@@ -7,11 +7,12 @@ import { GoogleTokenClient } from './google-token.client.js';
 import { RefreshWriteBack } from './refresh-write-back.js';
 import { RevocationFence } from './revocation-fence.js';
 import { RevocationMarks } from './revocation-marks.js';
+import { RevocationWatermarks } from './revocation-watermarks.js';
 
 /** Users' Google credentials: storage, refresh, revocation at Google, authenticated client cache. */
 @Module({
   imports: [StorageModule],
-  providers: [CredentialsRepository, CredentialsService, GoogleClientCache, GoogleTokenClient, RefreshWriteBack, RevocationMarks, RevocationFence],
-  exports: [CredentialsService, GoogleClientCache, GoogleTokenClient, RevocationMarks],
+  providers: [CredentialsRepository, CredentialsService, GoogleClientCache, GoogleTokenClient, RefreshWriteBack, RevocationMarks, RevocationWatermarks, RevocationFence],
+  exports: [CredentialsService, GoogleClientCache, GoogleTokenClient, RevocationMarks, RevocationWatermarks],
 })
 export class CredentialsModule {}

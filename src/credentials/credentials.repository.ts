@@ -14,7 +14,8 @@ const MAX_WRITE_ATTEMPTS = 16;
 
 /** What writing a refreshed token did. */
 export type RefreshWrite =
-  | { outcome: 'written'; credentials: GoogleCredentials }
+  /** `recreated`: nothing was stored, and the object was created again from `recreateFrom`. */
+  | { outcome: 'written'; credentials: GoogleCredentials; recreated: boolean }
   /** S3 holds another grant (a new sign-in) or none: nothing was written. */
   | { outcome: 'superseded'; stored?: GoogleCredentials };
 
@@ -77,7 +78,9 @@ export class CredentialsRepository {
   async saveRefreshed(email: string, patch: CredentialsPatch, continues: readonly string[], recreateFrom?: GoogleCredentials): Promise<RefreshWrite> {
     let superseded: GoogleCredentials | undefined;
     let missing = false;
+    let recreated = false;
     const written = await this.mergeAndWrite(email, (current) => {
+      recreated = !current;
       const rt = current?.refreshToken;
       if (current && rt !== patch.refreshToken && !(rt && continues.includes(rt))) {
         superseded = current;
@@ -89,7 +92,7 @@ export class CredentialsRepository {
       }
       return mergeCredentials(current ?? recreateFrom, email, patch);
     });
-    if (written) return { outcome: 'written', credentials: written };
+    if (written) return { outcome: 'written', credentials: written, recreated };
     return missing ? { outcome: 'superseded' } : { outcome: 'superseded', stored: superseded };
   }
 

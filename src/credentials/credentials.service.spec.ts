@@ -12,6 +12,7 @@ import type { GoogleTokenClient, RefreshedToken } from './google-token.client.js
 import { RefreshWriteBack } from './refresh-write-back.js';
 import { RevocationFence } from './revocation-fence.js';
 import { grantFingerprint, RevocationMarks } from './revocation-marks.js';
+import { RevocationWatermarks } from './revocation-watermarks.js';
 
 const EMAIL = 'ann@example.com';
 const KEY = `credentials/${EMAIL}.json`;
@@ -106,7 +107,7 @@ describe('CredentialsService: a refresh token is never lost', () => {
     const config = { values: { s3: { credentialsPrefix: 'credentials/', sessionPrefix: 'sessions/', timeoutMs: 100 }, google: { clientId: 'client', clientCacheMax: 100, clientCacheTtlMs: 60_000 } } } as unknown as AppConfig;
     const repository = new CredentialsRepository(objects as unknown as JsonObjectRepository, config);
     marks = new RevocationMarks(objects as unknown as JsonObjectRepository, config);
-    const fence = new RevocationFence(marks, google as unknown as GoogleTokenClient, repository);
+    const fence = new RevocationFence(marks, new RevocationWatermarks(objects as unknown as JsonObjectRepository, config), google as unknown as GoogleTokenClient, repository);
     writeBack = new RefreshWriteBack(repository, fence, config);
     sut = new CredentialsService(repository, google as unknown as GoogleTokenClient, new GoogleClientCache(config), writeBack, fence, new AuditLog(), new Metrics(), config);
     google.live.add('rt-0');

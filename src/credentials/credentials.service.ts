@@ -252,7 +252,7 @@ export class CredentialsService {
       if (result.outcome === 'superseded' && !result.stored) {
         throw new ReauthRequiredError("This user's Google credentials were removed (revoked) while they were being refreshed.");
       }
-      if (result.outcome === 'written' && successor && (await this.writeBack.followWrite(this.fence.revokedMeanwhile(email, successor, continues)))) {
+      if (result.outcome === 'written' && successor && (await this.writeBack.followWrite(this.fence.revokedMeanwhile({ email, successor, continues, recreated: result.recreated, refreshStartedAt: startedAt.getTime() })))) {
         this.dropLocal(email);
         throw new ReauthRequiredError("This user's Google access was revoked while it was being refreshed.");
       }
@@ -263,7 +263,7 @@ export class CredentialsService {
     } catch (err) {
       if (!(err instanceof StorageError) || !mayRecreate) throw err;
       // Google has answered; with rotation the token S3 holds is dead now. Keep the new one, write it later.
-      this.writeBack.schedule(email, fresh, continues);
+      this.writeBack.schedule(email, fresh, continues, startedAt);
       this.remember(fresh);
       return fresh;
     }

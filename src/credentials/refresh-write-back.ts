@@ -14,6 +14,8 @@ export interface UnwrittenRefresh {
 }
 
 interface Entry extends UnwrittenRefresh {
+  /** When the refresh that issued it started (ms since the epoch). */
+  refreshStartedAt: number;
   attempts: number;
   timer?: NodeJS.Timeout;
   /** The attempt under way, if any: a second one joins it instead of writing twice. */
@@ -59,9 +61,9 @@ export class RefreshWriteBack implements OnModuleDestroy, BeforeApplicationShutd
   }
 
   /** Keeps `credentials` and writes them to S3 in the background until they land. */
-  schedule(email: string, credentials: GoogleCredentials, continues: string[]): void {
+  schedule(email: string, credentials: GoogleCredentials, continues: string[], refreshStartedAt: Date): void {
     this.cancel(email);
-    const entry: Entry = { credentials, continues, attempts: 0 };
+    const entry: Entry = { credentials, continues, refreshStartedAt: refreshStartedAt.getTime(), attempts: 0 };
     this.pending.set(email, entry);
     this.logger.warn({ msg: 'refreshed Google token not yet in S3; writing it again in the background', event: 'refresh_write_retry', user: email });
     this.arm(email, entry);
@@ -146,7 +148,9 @@ export class RefreshWriteBack implements OnModuleDestroy, BeforeApplicationShutd
       // (RevocationFence): without rotation the deleted object held nothing that this entry would save.
       const result = await this.repository.saveRefreshed(email, patch, continues, successor ? c : undefined);
       if (this.pending.get(email) === entry) this.pending.delete(email);
-      if (result.outcome === 'written' && successor) await this.fence.revokedMeanwhile(email, successor, continues);
+      if (result.outcome === 'written' && successor) {
+        await this.fence.revokedMeanwhile({ email, successor, continues, recreated: result.recreated, refreshStartedAt: entry.refreshStartedAt });
+      }
       this.logger.log({ msg: result.outcome === 'written' ? 'refreshed Google token written to S3' : 'refreshed Google token superseded by a newer sign-in; not written', event: 'refresh_write_retry', outcome: result.outcome, user: email, attempts: entry.attempts });
     } catch (err) {
       if (this.pending.get(email) !== entry) return;

@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
+import { Revocation } from '../auth/revocation.js';
 import { AuditLog } from '../observability/audit-log.js';
 import { ProtectedResources } from '../sessions/protected-resources.js';
 import { tokenAudience } from './token-resource.js';
 import { Metrics } from '../observability/metrics.js';
 import { BearerTokenService } from '../sessions/bearer-token.service.js';
 import { SessionStore } from '../sessions/session.store.js';
-import { RevocationWatermarks } from '../auth/revocation-watermarks.js';
 import { AuthorizationCodes, AuthorizationGrant, signedInAtOf } from './authorization-codes.js';
 import { authenticateClient, PresentedClient } from './client-authentication.js';
 import { isClientIdUrl } from './client-metadata-document.js';
@@ -42,7 +42,7 @@ export class TokenEndpoint {
     private readonly audit: AuditLog,
     private readonly metrics: Metrics,
     private readonly resources: ProtectedResources,
-    private readonly revocations: RevocationWatermarks,
+    private readonly revocations: Revocation,
   ) {}
 
   /** The token endpoint. */

@@ -92,6 +92,28 @@ describe('revocation racing a refresh on another replica', () => {
     for (const token of issued) expect(world.google.refreshTokenWorks(token)).toBe(false);
   });
 
+  it('with rotation, a successor written after the whole revocation finished is revoked too (the revocation time stays)', async () => {
+    const email = 'rotated-after-revoke@example.com';
+    const { access_token } = await signIn(a, world, email);
+    const rt1 = (await storedRefreshToken(email)) as string;
+    expect((await getWithBearer(b, GMAIL, access_token)).status).toBe(200);
+    world.google.rotateRefreshTokens(true);
+    world.google.expireAccessTokens(email);
+    // B's write of RT2 is held until long after A has revoked, deleted and cleared its mark.
+    s3Proxy.inject({ method: 'PUT', path: `/${world.bucket}/credentials/`, fault: 'latency', ms: 2000, times: 1 });
+    const onB = getWithBearer(b, GMAIL, access_token);
+    while (world.google.refreshTokenWorks(rt1)) await new Promise((r) => setTimeout(r, 5));
+    const res = await fetch(`${a.url}/auth/revoke`, { method: 'POST', headers: { authorization: `Bearer ${access_token}` } });
+    expect(res.status).toBe(200);
+    expect(await objectExists(world, `sessions/revoking/${email}.json`)).toBe(false); // finished
+    expect((await onB).status).toBe(401); // B re-created the object, found the revocation time, revoked RT2
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await objectExists(world, key(email))).toBe(false);
+    const issued = world.google.revocations.filter((t) => t !== rt1);
+    expect(issued.length).toBeGreaterThan(0);
+    for (const token of issued) expect(world.google.refreshTokenWorks(token)).toBe(false);
+  });
+
   it('without rotation, a refresh answered before the revocation and written after it does not re-create the credentials', async () => {
     const email = 'written-after-revoke@example.com';
     const { access_token } = await signIn(a, world, email);
