@@ -16,17 +16,18 @@ export interface UnwrittenRefresh {
 interface Entry extends UnwrittenRefresh {
   /** When the refresh that issued it started (ms since the epoch). */
   refreshStartedAt: number;
+  /** When it was first kept here (ms since the epoch): retries stop RETRY_FOR_MS later. */
+  keptAt: number;
   attempts: number;
   timer?: NodeJS.Timeout;
   /** The attempt under way, if any: a second one joins it instead of writing twice. */
   running?: Promise<void>;
 }
 
-/** First retry after this long, doubling up to MAX_DELAY_MS, with jitter. */
+/** First retry after this long, doubling up to half of S3_TIMEOUT_MS (see maxDelayMs), with jitter. */
 const FIRST_DELAY_MS = 200;
-const MAX_DELAY_MS = 30_000;
-/** About 4 minutes of retries in all; then one error line, and the token stays in this replica's memory. */
-const MAX_ATTEMPTS = 12;
+/** Retries for this long in all; then one error line, and the token stays in this replica's memory. */
+const RETRY_FOR_MS = 4 * 60_000;
 
 /**
  * Refreshed tokens whose S3 write failed. With rotation, Google has already refused the refresh token S3 holds, so
@@ -60,10 +61,21 @@ export class RefreshWriteBack implements OnModuleDestroy, BeforeApplicationShutd
     return this.pending.size;
   }
 
+  /**
+   * The longest wait between two attempts. Another replica that hears invalid_grant for the token this one rotated
+   * away re-reads S3 for S3_TIMEOUT_MS + 1 s before it deletes the grant and ends the user's sessions
+   * (CredentialsService); once S3 answers again, this replica's next attempt must land inside that window: at most
+   * 1.25 x half of S3_TIMEOUT_MS away, plus one quick write. Entries are rare (S3 failing between a refresh's read
+   * and its write), so retrying this often for a few minutes costs S3 little.
+   */
+  private maxDelayMs(): number {
+    return Math.max(FIRST_DELAY_MS, this.config.values.s3.timeoutMs / 2);
+  }
+
   /** Keeps `credentials` and writes them to S3 in the background until they land. */
   schedule(email: string, credentials: GoogleCredentials, continues: string[], refreshStartedAt: Date): void {
     this.cancel(email);
-    const entry: Entry = { credentials, continues, refreshStartedAt: refreshStartedAt.getTime(), attempts: 0 };
+    const entry: Entry = { credentials, continues, refreshStartedAt: refreshStartedAt.getTime(), keptAt: Date.now(), attempts: 0 };
     this.pending.set(email, entry);
     this.logger.warn({ msg: 'refreshed Google token not yet in S3; writing it again in the background', event: 'refresh_write_retry', user: email });
     this.arm(email, entry);
@@ -126,7 +138,7 @@ export class RefreshWriteBack implements OnModuleDestroy, BeforeApplicationShutd
   }
 
   private arm(email: string, entry: Entry): void {
-    const delay = Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** entry.attempts) * (0.75 + Math.random() / 2);
+    const delay = Math.min(this.maxDelayMs(), FIRST_DELAY_MS * 2 ** entry.attempts) * (0.75 + Math.random() / 2);
     entry.timer = setTimeout(() => void this.attempt(email, entry, true), delay);
     entry.timer.unref();
   }
@@ -154,7 +166,7 @@ export class RefreshWriteBack implements OnModuleDestroy, BeforeApplicationShutd
       this.logger.log({ msg: result.outcome === 'written' ? 'refreshed Google token written to S3' : 'refreshed Google token superseded by a newer sign-in; not written', event: 'refresh_write_retry', outcome: result.outcome, user: email, attempts: entry.attempts });
     } catch (err) {
       if (this.pending.get(email) !== entry) return;
-      if (entry.attempts >= MAX_ATTEMPTS) {
+      if (Date.now() - entry.keptAt >= RETRY_FOR_MS) {
         // Kept (and used) without more timers: the user's next refresh here writes again, and shutdown tries once more.
         this.logger.error({ msg: 'stopped retrying to write a refreshed Google token to S3; this replica keeps it in memory', event: 'refresh_write_retry', outcome: 'gave_up', user: email, attempts: entry.attempts, reason: (err as Error).message });
       } else if (retry) {

@@ -1,0 +1,54 @@
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { FaultProxy } from '../support/fault-proxy.js';
+import { getWithBearer, type Service, signIn, startService, startWorld, type World } from '../support/harness.js';
+
+const GMAIL = '/v1/users/me/gmail/messages';
+const key = (email: string) => `credentials/${email}.json`;
+const keyPath = (email: string) => new RegExp(`/credentials/${email.replace('@', '(@|%40)').replace(/\./g, '\\.')}\\.json$`);
+
+/**
+ * Replica A rotated a grant but S3 refused the write, so only A holds the new refresh token (written again in the
+ * background). Replica B then hears invalid_grant for the old one and waits S3_TIMEOUT_MS + 1 s for the successor
+ * before it believes the grant dead. Once S3 answers again, A's next attempt must land inside that wait: a live grant
+ * is never deleted, and no session ends over it.
+ */
+describe('a rotated token written in the background lands before another replica gives up on the grant', () => {
+  let world: World;
+  let s3Proxy: FaultProxy;
+  let a: Service; // its S3 calls go through the proxy
+  let b: Service;
+
+  beforeAll(async () => {
+    world = await startWorld();
+    s3Proxy = await FaultProxy.start(world.s3.endpoint);
+    a = await startService(world, { S3_ENDPOINT: s3Proxy.url, S3_TIMEOUT_MS: '2000' });
+    b = await startService(world, { S3_TIMEOUT_MS: '2000' });
+  });
+  afterAll(async () => {
+    world.google.rotateRefreshTokens(false);
+    await a?.close();
+    await b?.close();
+    await s3Proxy?.stop();
+    await world?.close();
+  });
+
+  it('after a long S3 write outage on A, B keeps the grant and every session', async () => {
+    const email = 'write-back-grace@example.com';
+    const onA = await signIn(a, world, email);
+    const onB = await signIn(b, world, email); // a second session of the same user
+    world.google.rotateRefreshTokens(true);
+    world.google.expireAccessTokens(email);
+    const puts = s3Proxy.inject({ method: 'PUT', path: keyPath(email), fault: 'reset', times: Infinity });
+    expect((await getWithBearer(a, GMAIL, onA.access_token)).status).toBe(200); // RT1 -> RT2, kept in A's memory
+    // Long enough for the backoff to grow past B's wait: 12 refused puts (the SDK tries each write twice).
+    while (puts.hits < 12) await new Promise((r) => setTimeout(r, 50));
+    puts.remove(); // S3 takes writes again
+    world.google.expireAccessTokens(email);
+    const res = await getWithBearer(b, GMAIL, onB.access_token); // B: RT1 refused; waits for RT2 to reach S3
+    expect(res.status).toBe(200);
+    for (const session of [onA, onB]) expect((await getWithBearer(b, '/auth/session', session.access_token)).status).toBe(200);
+    const stored = await world.admin.send(new GetObjectCommand({ Bucket: world.bucket, Key: key(email) }));
+    const refreshToken = (JSON.parse((await stored.Body?.transformToString()) ?? '{}') as { refresh_token: string }).refresh_token;
+    expect(world.google.refreshTokenWorks(refreshToken)).toBe(true);
+  }, 60_000);
+});
