@@ -82,6 +82,30 @@ describe('Google calls that hang are cancelled (the socket is closed) after GOOG
     expectCancelledInTime(await closedByService(MEDIA.method, MEDIA.path, since));
   });
 
+  it('a REST Drive download whose answer stops mid-body: cut after GOOGLE_HTTP_TIMEOUT_MS of silence, not the 10-minute bound', async () => {
+    const email = 'rest-download-mid-body@example.com';
+    const user = await signIn(sut, world, email);
+    const fileId = world.google.itemIds('drive', email)[2];
+    const since = Date.now();
+    proxy.inject({ ...MEDIA, fault: 'stall-body', body: 'the first bytes of the file', contentType: 'text/plain', times: Infinity });
+    const res = await fetch(`${sut.url}/v1/users/me/drive/files/${fileId}/content`, {
+      headers: { authorization: `Bearer ${user.access_token}` },
+      signal: AbortSignal.timeout(CLIENT_PATIENCE_MS),
+    });
+    expect(res.status).toBe(200); // the answer had started: only cutting the connection can say it is incomplete
+    const body = await res.text().then(
+      () => 'complete',
+      (err: Error) => err.name,
+    );
+    expect(body).not.toBe('complete');
+    expect(body).not.toBe('TimeoutError'); // the service cut it, not this client's patience
+    expect(Date.now() - since).toBeLessThan(GOOGLE_HTTP_TIMEOUT_MS + MARGIN_MS + 1000);
+    const stalled = proxy.seen(MEDIA.method, MEDIA.path).filter((r) => r.at >= since && r.fault === 'stall-body');
+    for (let i = 0; i < 30 && !stalled.every((r) => r.clientClosedAt !== undefined); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(stalled.length).toBeGreaterThan(0);
+    for (const r of stalled) expect(r.clientClosedAt).toBeDefined(); // Google's connection was closed too
+  });
+
   it('a REST Drive download whose answer never starts: 502 after GOOGLE_HTTP_TIMEOUT_MS, not the 10-minute download bound', async () => {
     const email = 'rest-download@example.com';
     const user = await signIn(sut, world, email);

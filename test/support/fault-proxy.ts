@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
  */
 
 /** What can go wrong with one request. */
-export type Fault = 'latency' | 'stall' | 'reset' | 'drop-answer' | 'blackhole' | 'redirect' | 'answer' | 'reshape';
+export type Fault = 'latency' | 'stall' | 'stall-body' | 'reset' | 'drop-answer' | 'blackhole' | 'redirect' | 'answer' | 'reshape';
 
 /** Which requests a fault applies to, and how often. */
 export interface FaultRule {
@@ -24,7 +24,8 @@ export interface FaultRule {
   /** How many matching requests get the fault; default 1, Infinity allowed. */
   times?: number;
   /**
-   * latency: forward after `ms`. stall: accept and never answer (until clear/stop). reset: destroy the client socket
+   * latency: forward after `ms`. stall: accept and never answer (until clear/stop). stall-body: answer `status`
+   * (200) with `headers` and the first bytes of a body (`body`), then send nothing more (until clear/stop). reset: destroy the client socket
    * without forwarding. drop-answer: forward, read the complete upstream answer (the server applied the request), then
    * destroy the client socket. blackhole: this request and every later one, on any connection, is never answered
    * (until blackhole(false)/clear/stop). redirect: answer `status` (default 302) with `location`, without forwarding.
@@ -233,6 +234,12 @@ export class FaultProxy {
         return void req.socket.destroy();
       case 'stall':
         return this.hold(res, 'stall', fault.ms);
+      case 'stall-body':
+        req.resume();
+        entry.status = fault.status ?? 200;
+        res.writeHead(entry.status, { 'content-type': fault.contentType ?? 'application/octet-stream', ...fault.headers });
+        res.write(fault.body ?? 'x');
+        return this.hold(res, 'stall');
       case 'blackhole':
         this.blackholed = true;
         return this.hold(res, 'blackhole');

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable, Transform } from 'node:stream';
 
 /**
  * Runs `start` (a request resolving once its answer's headers have come) with a signal aborted by a TimeoutError if
@@ -33,4 +33,45 @@ export async function readAtMost(stream: Readable, limit: number, tooLarge: () =
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks, size);
+}
+
+/**
+ * `source` passed through, failed with a TimeoutError (and `source` destroyed, its connection closed) when it is
+ * being read and no bytes have come for `ms`: a Google that stops sending in the middle of a download must not hold
+ * the request for the download's whole bound. Time spent paused does not count: a pipe pauses the stream while the
+ * client is slow to read (backpressure), and a slow client is the send timeout's to judge (HTTP_SEND_TIMEOUT_MS),
+ * not Google's. Node's socket timeout cannot tell the two apart, hence this. Chunks are noticed in transform(): a
+ * 'data' listener would start the stream flowing before its consumer is attached.
+ */
+export function idleWhileFlowing(source: Readable, ms: number): Readable {
+  let timer: NodeJS.Timeout | undefined;
+  let sourceEnded = false; // all of Google's bytes are in: whatever is left waits on the client alone
+  const disarm = () => clearTimeout(timer);
+  const arm = () => {
+    disarm();
+    if (sourceEnded) return;
+    timer = setTimeout(() => out.destroy(new DOMException(`Google sent nothing for ${ms} ms in the middle of a download`, 'TimeoutError')), ms);
+    timer.unref();
+  };
+  const out: Transform = new Transform({
+    transform(chunk, _encoding, done) {
+      if (out.readableFlowing) arm();
+      done(null, chunk);
+    },
+    flush(done) {
+      sourceEnded = true;
+      disarm();
+      done();
+    },
+  });
+  // Node emits a pipe's first 'resume' a tick late, possibly after backpressure has paused the stream again.
+  out.on('resume', () => out.readableFlowing && arm());
+  out.on('pause', disarm);
+  out.once('close', disarm);
+  // Either side's end or failure ends the other: a destroyed `out` closes Google's connection.
+  pipeline(source, out, () => {
+    sourceEnded = true;
+    disarm();
+  });
+  return out;
 }

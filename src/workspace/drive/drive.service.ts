@@ -4,7 +4,7 @@ import { AppConfig } from '../../config/app-config.js';
 import { unreadableAnswer } from '../google-api.errors.js';
 import { GoogleApis } from '../google-apis.js';
 import { GoogleCaller } from '../google-caller.js';
-import { headersWithin, readAtMost } from './content-reads.js';
+import { headersWithin, idleWhileFlowing, readAtMost } from './content-reads.js';
 import { ContentPlan, ExportFormat, planContent } from './drive-formats.js';
 import type { FolderBody, UploadBody } from './drive.schemas.js';
 
@@ -80,7 +80,8 @@ export class DriveService {
   /**
    * A file's bytes streamed to the caller (the REST route), or a Google Docs/Sheets/Slides file exported to
    * `format`. With `headOnly` (a HEAD request), what the download would be, without fetching the content from Google.
-   * Google has GOOGLE_HTTP_TIMEOUT_MS to start answering and DOWNLOAD_TIMEOUT_MS to finish.
+   * Google has GOOGLE_HTTP_TIMEOUT_MS to start answering, GOOGLE_HTTP_TIMEOUT_MS between bytes while the client
+   * reads, and DOWNLOAD_TIMEOUT_MS to finish.
    */
   async download(email: string, fileId: string, format: ExportFormat | undefined, headOnly = false): Promise<FileContent> {
     const { plan, size } = await this.plan(email, fileId, format);
@@ -92,7 +93,7 @@ export class DriveService {
     // Content-Length then counts the compressed bytes, and passing it on would cut the download short.
     const encoded = (headerOf(res.headers, 'content-encoding') ?? 'identity') !== 'identity';
     return {
-      stream: nodeStream(res.data),
+      stream: idleWhileFlowing(nodeStream(res.data), this.httpTimeoutMs),
       mimeType: plan.mimeType,
       fileName: plan.fileName,
       length: byteCount((encoded ? undefined : headerOf(res.headers, 'content-length')) ?? size),
