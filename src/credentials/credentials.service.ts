@@ -291,4 +291,3 @@ export class CredentialsService {
     this.clients.updateToken(credentials);
   }
 }
-
