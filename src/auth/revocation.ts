@@ -108,7 +108,7 @@ export class Revocation {
     if (live) {
       mark = await this.start(email, stored, startedAt);
     } else {
-      mark = await this.step('reading the revocation mark in S3', () => this.findMark(email));
+      mark = await this.step('reading the revocation mark in S3', () => this.marks.find(email));
       if (!mark) {
         this.audit.record({ event: 'revoke', outcome: 'noop', user: email, ip, detail: { reason: 'session already ended' } });
         return;
@@ -176,10 +176,6 @@ export class Revocation {
     const [, sessionsEnded] = await all([revokeGrant(), this.step('ending the sessions in S3', endSessions), others()]);
     await this.step('clearing the revocation mark in S3', () => this.marks.clear(email));
     return { revokedAtGoogle: ours, sessionsEnded };
-  }
-
-  private findMark(email: string): Promise<RevocationMark | undefined> {
-    return this.marks.find(email);
   }
 
   /**

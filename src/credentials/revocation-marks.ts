@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { createHash } from 'node:crypto';
+import { sha256Url } from '../common/sha256.js';
 import { AppConfig } from '../config/app-config.js';
 import { JsonObjectRepository } from '../storage/json-object.repository.js';
 
@@ -14,7 +14,7 @@ export interface RevocationMark {
 
 /** The fingerprint a mark records for a grant's refresh (or access) token. */
 export function grantFingerprint(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
+  return sha256Url(token);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { createHash } from 'node:crypto';
+import { sha256Url } from '../common/sha256.js';
 import { AppConfig } from '../config/app-config.js';
 import { JsonObjectRepository } from '../storage/json-object.repository.js';
 
@@ -55,6 +55,6 @@ export class RevocationWatermarks {
   }
 
   private key(email: string): string {
-    return `${this.prefix}${createHash('sha256').update(email).digest('base64url')}.json`;
+    return `${this.prefix}${sha256Url(email)}.json`;
   }
 }

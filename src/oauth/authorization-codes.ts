@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { sha256Url } from '../common/sha256.js';
 import { AppConfig } from '../config/app-config.js';
 import { JsonObjectRepository } from '../storage/json-object.repository.js';
 import { OneTimeMarkers } from '../sessions/one-time-markers.js';
@@ -70,6 +71,6 @@ export class AuthorizationCodes {
 
   /** The S3 key of a code (tests reach the stored grant with it). */
   key(code: string): string {
-    return `${this.prefix}${createHash('sha256').update(code).digest('base64url')}.json`;
+    return `${this.prefix}${sha256Url(code)}.json`;
   }
 }

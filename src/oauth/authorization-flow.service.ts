@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { sha256Url } from '../common/sha256.js';
 import { AppConfig } from '../config/app-config.js';
 import { AuditLog } from '../observability/audit-log.js';
 import { OneTimeMarkers } from '../sessions/one-time-markers.js';
@@ -113,7 +114,7 @@ export class AuthorizationFlow {
       throw new OAuthError('access_denied', 'This consent form was posted from another site. Start again from the application.', 403);
     }
     const sealedForm = await this.sealed.open<ConsentForm>('consent-form', form.request);
-    if (!sealedForm || !cookies.csrf || !sameDigest(sealedForm.b, digest(cookies.csrf))) {
+    if (!sealedForm || !cookies.csrf || !sameDigest(sealedForm.b, sha256Url(cookies.csrf))) {
       throw new OAuthError('access_denied', 'This consent form is not valid in this browser, or it expired (10 minutes). Start again from the application.', 403);
     }
     if (form.decision !== 'allow' && form.decision !== 'deny') throw new OAuthError('invalid_request', 'Press Allow or Deny.');
@@ -171,7 +172,7 @@ export class AuthorizationFlow {
     if (!client) throw new OAuthError('invalid_request', 'The application was deleted while you signed in. Start again from the application.');
     // Allow pressed before the sign-in, in this very browser (its consent cookie): now recorded for the signed-in user.
     const { req } = ticket;
-    const allowedHere = req.approved === true && cookies.csrf !== undefined && sameDigest(req.approvedIn, digest(cookies.csrf));
+    const allowedHere = req.approved === true && cookies.csrf !== undefined && sameDigest(req.approvedIn, sha256Url(cookies.csrf));
     if (allowedHere) {
       await this.approvals.approve(ticket.email, client.clientId, requestedScopes(req), req.resource);
       this.audit.record({ event: 'consent', outcome: 'success', user: ticket.email, ip, detail: { clientId: client.clientId } });
@@ -195,7 +196,7 @@ export class AuthorizationFlow {
     const csrf = cookies.csrf && /^[A-Za-z0-9_-]{43}$/.test(cookies.csrf) ? cookies.csrf : randomBytes(32).toString('base64url');
     const { approved: _a, approvedIn: _b, rememberedUser: _r, ...req } = request;
     const email = signedIn?.email;
-    const form: ConsentForm = { req, ...signedIn, b: digest(csrf), jti: randomBytes(16).toString('base64url') };
+    const form: ConsentForm = { req, ...signedIn, b: sha256Url(csrf), jti: randomBytes(16).toString('base64url') };
     const html = renderConsentPage({
       client,
       redirectUri: request.redirectUri,
@@ -230,8 +231,6 @@ export class AuthorizationFlow {
   }
 
 }
-
-const digest = (value: string) => createHash('sha256').update(value).digest('base64url');
 
 function sameDigest(a: unknown, b: string): boolean {
   return typeof a === 'string' && a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));

@@ -1,6 +1,6 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import { createHash } from 'node:crypto';
 import { Revocation } from '../auth/revocation.js';
+import { sha256Url } from '../common/sha256.js';
 import { eachTried } from '../common/each-tried.js';
 import { AppConfig } from '../config/app-config.js';
 import { ProtectedResources, type ProtectedResource } from '../sessions/protected-resources.js';
@@ -153,15 +153,15 @@ export class ClientApprovals implements OnModuleInit {
    * what, so it goes once its successor is stored. Best effort: if the delete fails it stays as inert as before.
    */
   private async dropPreResourceApproval(email: string, clientId: string): Promise<void> {
-    await this.objects.delete(`${this.prefix}${sha256(`${email}\0${clientId}`)}.json`).catch(() => undefined);
+    await this.objects.delete(`${this.prefix}${sha256Url(`${email}\0${clientId}`)}.json`).catch(() => undefined);
   }
 
   private userPrefix(email: string): string {
-    return `${this.prefix}${sha256(email)}/`;
+    return `${this.prefix}${sha256Url(email)}/`;
   }
 
   private key(email: string, clientId: string): string {
-    return `${this.userPrefix(email)}${sha256(clientId)}.json`;
+    return `${this.userPrefix(email)}${sha256Url(clientId)}.json`;
   }
 }
 
@@ -176,8 +176,4 @@ function readApproval(value: unknown, email: string, clientId: string): ClientAp
 /** How an approval records a resource: its path, `/` for the whole service. */
 function pathOf(resource: ProtectedResource): string {
   return resource.path || '/';
-}
-
-function sha256(value: string): string {
-  return createHash('sha256').update(value).digest('base64url');
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { createHash } from 'node:crypto';
 import { Revocation } from '../auth/revocation.js';
+import { sha256Url } from '../common/sha256.js';
 import { AuditLog } from '../observability/audit-log.js';
 import { ProtectedResources } from '../sessions/protected-resources.js';
 import { tokenAudience } from './token-resource.js';
@@ -133,7 +133,7 @@ export class TokenEndpoint {
     const grant = redeemed.grant;
     if (grant.clientId !== client.clientId) throw new OAuthError('invalid_grant', 'The authorization code was issued to another client.');
     if (redirectUri !== grant.redirectUri) throw new OAuthError('invalid_grant', 'redirect_uri must be identical to the one in the authorization request.');
-    if (createHash('sha256').update(verifier).digest('base64url') !== grant.codeChallenge) {
+    if (sha256Url(verifier) !== grant.codeChallenge) {
       throw new OAuthError('invalid_grant', 'The PKCE code_verifier does not match the code_challenge.');
     }
     const audience = tokenAudience(this.resources, body.resource, grant.resource);

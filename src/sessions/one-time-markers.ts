@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { createHash } from 'node:crypto';
+import { sha256Url } from '../common/sha256.js';
 import { AppConfig } from '../config/app-config.js';
 import { JsonObjectRepository } from '../storage/json-object.repository.js';
 import { StorageError } from '../storage/storage.errors.js';
@@ -54,7 +54,7 @@ export class OneTimeMarkers {
   }
 
   private key(kind: string, value: string): string {
-    return `${this.prefix}${digest(`${kind}\0${value}`)}.json`;
+    return `${this.prefix}${sha256Url(`${kind}\0${value}`)}.json`;
   }
 }
 
@@ -64,9 +64,5 @@ function claimDocument(kind: string, claimedBy: string | undefined) {
 }
 
 function claimDigest(claimant: string): string {
-  return digest(`claimant\0${claimant}`);
-}
-
-function digest(text: string): string {
-  return createHash('sha256').update(text).digest('base64url');
+  return sha256Url(`claimant\0${claimant}`);
 }

@@ -1,4 +1,4 @@
-import { FaultProxy, type ProxiedRequest } from '../support/fault-proxy.js';
+import { FaultProxy, type FaultRule, type ProxiedRequest } from '../support/fault-proxy.js';
 import { googleThrough, getWithBearer, type Service, signIn, startService, startWorld, type World } from '../support/harness.js';
 import { rawMcp } from '../support/mcp-clients.js';
 
@@ -38,7 +38,7 @@ describe('Google calls that hang are cancelled (the socket is closed) after GOOG
    * same path that were answered, such as a file's metadata before its content, are not the ones that hung).
    */
   async function closedByService(method: string, path: string | RegExp, since: number): Promise<ProxiedRequest[]> {
-    const stalled = () => proxy.seen(method, path).filter((r) => r.at >= since && r.fault === 'stall');
+    const stalled = () => proxy.seen(method, path).filter((r) => r.at >= since && (r.fault === 'stall' || r.fault === 'stall-body'));
     for (let i = 0; i < 40; i++) {
       const seen = stalled();
       if (seen.length > 0 && seen.every((r) => r.clientClosedAt !== undefined)) return seen;
@@ -82,16 +82,21 @@ describe('Google calls that hang are cancelled (the socket is closed) after GOOG
     expectCancelledInTime(await closedByService(MEDIA.method, MEDIA.path, since));
   });
 
-  it('a REST Drive download whose answer stops mid-body: cut after GOOGLE_HTTP_TIMEOUT_MS of silence, not the 10-minute bound', async () => {
-    const email = 'rest-download-mid-body@example.com';
+  /** A user's Drive file downloaded through the REST route while `fault` applies to Google's media answer. */
+  async function downloadWhile(email: string, fault: Omit<FaultRule, keyof typeof MEDIA>): Promise<{ res: Response; since: number }> {
     const user = await signIn(sut, world, email);
     const fileId = world.google.itemIds('drive', email)[2];
     const since = Date.now();
-    proxy.inject({ ...MEDIA, fault: 'stall-body', body: 'the first bytes of the file', contentType: 'text/plain', times: Infinity });
+    proxy.inject({ ...MEDIA, ...fault, times: Infinity });
     const res = await fetch(`${sut.url}/v1/users/me/drive/files/${fileId}/content`, {
       headers: { authorization: `Bearer ${user.access_token}` },
       signal: AbortSignal.timeout(CLIENT_PATIENCE_MS),
     });
+    return { res, since };
+  }
+
+  it('a REST Drive download whose answer stops mid-body: cut after GOOGLE_HTTP_TIMEOUT_MS of silence, not the 10-minute bound', async () => {
+    const { res, since } = await downloadWhile('rest-download-mid-body@example.com', { fault: 'stall-body', body: 'the first bytes of the file', contentType: 'text/plain' });
     expect(res.status).toBe(200); // the answer had started: only cutting the connection can say it is incomplete
     const body = await res.text().then(
       () => 'complete',
@@ -100,22 +105,13 @@ describe('Google calls that hang are cancelled (the socket is closed) after GOOG
     expect(body).not.toBe('complete');
     expect(body).not.toBe('TimeoutError'); // the service cut it, not this client's patience
     expect(Date.now() - since).toBeLessThan(GOOGLE_HTTP_TIMEOUT_MS + MARGIN_MS + 1000);
-    const stalled = proxy.seen(MEDIA.method, MEDIA.path).filter((r) => r.at >= since && r.fault === 'stall-body');
-    for (let i = 0; i < 30 && !stalled.every((r) => r.clientClosedAt !== undefined); i++) await new Promise((r) => setTimeout(r, 100));
+    const stalled = await closedByService(MEDIA.method, MEDIA.path, since);
     expect(stalled.length).toBeGreaterThan(0);
     for (const r of stalled) expect(r.clientClosedAt).toBeDefined(); // Google's connection was closed too
   });
 
   it('a REST Drive download whose answer never starts: 502 after GOOGLE_HTTP_TIMEOUT_MS, not the 10-minute download bound', async () => {
-    const email = 'rest-download@example.com';
-    const user = await signIn(sut, world, email);
-    const fileId = world.google.itemIds('drive', email)[2];
-    const since = Date.now();
-    proxy.inject({ ...MEDIA, fault: 'stall', times: Infinity });
-    const res = await fetch(`${sut.url}/v1/users/me/drive/files/${fileId}/content`, {
-      headers: { authorization: `Bearer ${user.access_token}` },
-      signal: AbortSignal.timeout(CLIENT_PATIENCE_MS),
-    });
+    const { res, since } = await downloadWhile('rest-download@example.com', { fault: 'stall' });
     expect(Date.now() - since).toBeLessThan(GOOGLE_HTTP_TIMEOUT_MS + MARGIN_MS);
     expect(res.status).toBe(502);
     expect(await res.json()).toMatchObject({ error: 'google_unavailable', message: expect.stringMatching(/Google/) });

@@ -40,18 +40,40 @@ describe('revocation racing a refresh on another replica', () => {
     return (JSON.parse((await out.Body?.transformToString()) ?? '{}') as { refresh_token?: string }).refresh_token;
   }
 
-  it('with rotation, a successor stored before the revocation mark is found by the revocation, revoked and deleted', async () => {
-    const email = 'rotated-during-revoke@example.com';
+  /**
+   * A user signed in on A whose session and credentials B holds too; Google now rotates refresh tokens and the
+   * access token has expired, so B's next call refreshes.
+   */
+  async function rotatingUserOnBothReplicas(email: string): Promise<{ access_token: string; rt1: string }> {
     const { access_token } = await signIn(a, world, email);
     const rt1 = (await storedRefreshToken(email)) as string;
     expect((await getWithBearer(b, GMAIL, access_token)).status).toBe(200); // B holds the session and credentials
     world.google.rotateRefreshTokens(true);
     world.google.expireAccessTokens(email);
+    return { access_token, rt1 };
+  }
+
+  function revokeOnA(accessToken: string): Promise<Response> {
+    return fetch(`${a.url}/auth/revoke`, { method: 'POST', headers: { authorization: `Bearer ${accessToken}` } });
+  }
+
+  /** No credentials in S3, and every refresh token issued after RT1 was sent to Google's revocation and is dead. */
+  async function expectNothingOfTheGrantLeft(email: string, rt1: string): Promise<void> {
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await objectExists(world, key(email))).toBe(false);
+    const issued = world.google.revocations.filter((t) => t !== rt1);
+    expect(issued.length).toBeGreaterThan(0);
+    for (const token of issued) expect(world.google.refreshTokenWorks(token)).toBe(false);
+  }
+
+  it('with rotation, a successor stored before the revocation mark is found by the revocation, revoked and deleted', async () => {
+    const email = 'rotated-during-revoke@example.com';
+    const { access_token, rt1 } = await rotatingUserOnBothReplicas(email);
     // A has read RT1; its mark is on its way to S3 (held) when B, still trusting its copy of the session, refreshes:
     // Google rotates RT1 to RT2 and B stores RT2 before the mark exists, so B cannot see it.
     s3Proxy.inject({ method: 'PUT', path: `/${world.bucket}/sessions/revoking/`, fault: 'latency', ms: 1500, times: 1 });
     const started = Date.now();
-    const revoking = fetch(`${a.url}/auth/revoke`, { method: 'POST', headers: { authorization: `Bearer ${access_token}` } });
+    const revoking = revokeOnA(access_token);
     while (!s3Proxy.seen('PUT', `/${world.bucket}/sessions/revoking/`).some((r) => r.at >= started)) await new Promise((r) => setTimeout(r, 10));
     const onB = await getWithBearer(b, GMAIL, access_token);
     expect(onB.status).toBe(200);
@@ -69,49 +91,33 @@ describe('revocation racing a refresh on another replica', () => {
 
   it('with rotation, a successor written after the revocation read S3 revokes itself when it sees the mark', async () => {
     const email = 'rotated-after-read@example.com';
-    const { access_token } = await signIn(a, world, email);
-    const rt1 = (await storedRefreshToken(email)) as string;
-    expect((await getWithBearer(b, GMAIL, access_token)).status).toBe(200);
-    world.google.rotateRefreshTokens(true);
-    world.google.expireAccessTokens(email);
+    const { access_token, rt1 } = await rotatingUserOnBothReplicas(email);
     // B's refresh is answered by Google at once, but its S3 write is held until A's revocation is past its own reads.
     s3Proxy.inject({ method: 'PUT', path: `/${world.bucket}/credentials/`, fault: 'latency', ms: 1200, times: 1 });
     // ...and lands before the revocation clears its mark (one that lands after: README, Failure model).
     s3Proxy.inject({ method: 'DELETE', path: `/${world.bucket}/sessions/revoking/`, fault: 'latency', ms: 2500, times: 1 });
     const onB = getWithBearer(b, GMAIL, access_token);
     while (world.google.refreshTokenWorks(rt1)) await new Promise((r) => setTimeout(r, 5)); // Google rotated
-    const res = await fetch(`${a.url}/auth/revoke`, { method: 'POST', headers: { authorization: `Bearer ${access_token}` } });
+    const res = await revokeOnA(access_token);
     expect(res.status).toBe(200);
     const answered = await onB;
     expect(answered.status).toBe(401); // the refresh was revoked under it: sign in again
     expect(await answered.json()).toMatchObject({ statusCode: 401 });
-    await new Promise((r) => setTimeout(r, 300));
-    expect(await objectExists(world, key(email))).toBe(false);
-    const issued = world.google.revocations.filter((t) => t !== rt1);
-    expect(issued.length).toBeGreaterThan(0);
-    for (const token of issued) expect(world.google.refreshTokenWorks(token)).toBe(false);
+    await expectNothingOfTheGrantLeft(email, rt1);
   });
 
   it('with rotation, a successor written after the whole revocation finished is revoked too (the revocation time stays)', async () => {
     const email = 'rotated-after-revoke@example.com';
-    const { access_token } = await signIn(a, world, email);
-    const rt1 = (await storedRefreshToken(email)) as string;
-    expect((await getWithBearer(b, GMAIL, access_token)).status).toBe(200);
-    world.google.rotateRefreshTokens(true);
-    world.google.expireAccessTokens(email);
+    const { access_token, rt1 } = await rotatingUserOnBothReplicas(email);
     // B's write of RT2 is held until long after A has revoked, deleted and cleared its mark.
     s3Proxy.inject({ method: 'PUT', path: `/${world.bucket}/credentials/`, fault: 'latency', ms: 2000, times: 1 });
     const onB = getWithBearer(b, GMAIL, access_token);
     while (world.google.refreshTokenWorks(rt1)) await new Promise((r) => setTimeout(r, 5));
-    const res = await fetch(`${a.url}/auth/revoke`, { method: 'POST', headers: { authorization: `Bearer ${access_token}` } });
+    const res = await revokeOnA(access_token);
     expect(res.status).toBe(200);
     expect(await objectExists(world, `sessions/revoking/${email}.json`)).toBe(false); // finished
     expect((await onB).status).toBe(401); // B re-created the object, found the revocation time, revoked RT2
-    await new Promise((r) => setTimeout(r, 300));
-    expect(await objectExists(world, key(email))).toBe(false);
-    const issued = world.google.revocations.filter((t) => t !== rt1);
-    expect(issued.length).toBeGreaterThan(0);
-    for (const token of issued) expect(world.google.refreshTokenWorks(token)).toBe(false);
+    await expectNothingOfTheGrantLeft(email, rt1);
   });
 
   it('without rotation, a refresh answered before the revocation and written after it does not re-create the credentials', async () => {
@@ -126,7 +132,7 @@ describe('revocation racing a refresh on another replica', () => {
     s3Proxy.inject({ method: 'GET', path: `/${world.bucket}/credentials/`, fault: 'latency', ms: 2000, times: 1 }); // B's write's read
     held.release(); // Google answers B with a fresh access token: the grant was still alive
     while (s3Proxy.seen('GET', `/${world.bucket}/credentials/written-after-revoke`).length <= readsBefore) await new Promise((r) => setTimeout(r, 10));
-    const res = await fetch(`${a.url}/auth/revoke`, { method: 'POST', headers: { authorization: `Bearer ${access_token}` } });
+    const res = await revokeOnA(access_token);
     expect(res.status).toBe(200);
     expect(await objectExists(world, key(email))).toBe(false);
     expect((await onB).status).toBe(401);
