@@ -98,7 +98,8 @@ export class Revocation {
     // for a verified user who turns out to have nothing left to revoke changes nothing; no session is deleted
     // before the mark is durable.
     const [session, stored, listed, found] = await all([
-      this.step('checking the session in S3', () => this.sessions.find(claims.sid)),
+      // From S3, not memory: a session logged out or revoked on another replica moments ago must not end the account.
+      this.step('checking the session in S3', () => this.sessions.findInStorage(claims.sid)),
       this.step('reading the credentials in S3', () => this.credentials.findStoredVersion(email)),
       this.step('listing the sessions in S3', () => this.sessions.listForUser(email, signInCutoff(startedAt))),
       this.findRegistered(email),

@@ -107,6 +107,17 @@ export class SessionStore {
   }
 
   /**
+   * The live session with this id as S3 holds it now, never memory's copy (nor a lookup already in flight, which may
+   * have started before another replica ended it): for acts that must not ride on a session ended elsewhere within
+   * SESSION_CACHE_TTL_MS, such as revoking the whole account. Bounded like find(); updates memory with what it read.
+   */
+  async findInStorage(sessionId: string): Promise<Session | undefined> {
+    if (!SESSION_ID_PATTERN.test(sessionId)) return undefined;
+    const known = this.memory.peek(sessionId)?.session;
+    return live(await bounded(this.load(sessionId, known), this.waiterBoundMs), Date.now());
+  }
+
+  /**
    * Ends one session (logout). The S3 delete comes first: only once S3 confirms is the session forgotten here,
    * so a failed delete leaves it usable and the caller is told to retry (it would live on in S3 otherwise).
    */
@@ -188,6 +199,7 @@ export class SessionStore {
   }
 
   private async load(sessionId: string, known: Session | undefined): Promise<Session | undefined> {
+    const startedAt = Date.now();
     let stored;
     try {
       stored = await this.objects.get(this.sessionKey(sessionId));
@@ -199,6 +211,12 @@ export class SessionStore {
       }
       throw err;
     }
+    // A read S3 answered slowly may predate a logout or revocation this replica confirmed meanwhile: what it read
+    // is then stale, and writing it back would revive the ended session here for SESSION_CACHE_TTL_MS (longer
+    // if S3 then goes down). The ended entry is newer and wins. (Date.now() has whole ms: an end confirmed in the
+    // same ms as the read started also wins, which errs on the side of ended.)
+    const latest = this.memory.peek(sessionId);
+    if (latest && !latest.session && latest.checkedAt >= startedAt) return undefined;
     let session = stored ? fromSessionDocument(sessionId, stored.value) : undefined;
     if (session && known && session.email !== known.email) {
       // The binding never changes; a stored object that says otherwise was tampered with. Refuse it.

@@ -117,6 +117,19 @@ describe('FaultProxy', () => {
     expect(seen).toMatchObject({ fault: 'drop-answer', forwarded: true });
   });
 
+  it('slow-answer lets the upstream answer at once and relays that answer only `ms` later', async () => {
+    proxy.inject({ method: 'GET', path: '/answer-later', fault: 'slow-answer', ms: 400 });
+    const pending = call(agent, `${proxy.url}/answer-later`);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(upstream.applied).toEqual(['GET /answer-later']); // the upstream already answered...
+    expect(proxy.seen('GET', '/answer-later')[0]).toMatchObject({ fault: 'slow-answer', forwarded: true });
+    expect(proxy.seen('GET', '/answer-later')[0].status).toBeUndefined(); // ...the client has nothing yet
+    const answered = await pending;
+    expect(answered.status).toBe(200);
+    expect(answered.ms).toBeGreaterThanOrEqual(400);
+    expect(proxy.seen('GET', '/answer-later')[0].status).toBe(200);
+  });
+
   it('matches method and path, and applies a rule only `times` times', async () => {
     const handle = proxy.inject({ method: 'GET', path: '/only', fault: 'reset', times: 2 });
     expect((await call(agent, `${proxy.url}/other`)).status).toBe(200);

@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
  */
 
 /** What can go wrong with one request. */
-export type Fault = 'latency' | 'stall' | 'stall-body' | 'reset' | 'drop-answer' | 'blackhole' | 'redirect' | 'answer' | 'reshape';
+export type Fault = 'latency' | 'stall' | 'stall-body' | 'reset' | 'drop-answer' | 'slow-answer' | 'blackhole' | 'redirect' | 'answer' | 'reshape';
 
 /** Which requests a fault applies to, and how often. */
 export interface FaultRule {
@@ -27,14 +27,15 @@ export interface FaultRule {
    * latency: forward after `ms`. stall: accept and never answer (until clear/stop). stall-body: answer `status`
    * (200) with `headers` and the first bytes of a body (`body`), then send nothing more (until clear/stop). reset: destroy the client socket
    * without forwarding. drop-answer: forward, read the complete upstream answer (the server applied the request), then
-   * destroy the client socket. blackhole: this request and every later one, on any connection, is never answered
+   * destroy the client socket. slow-answer: forward at once, read the complete upstream answer (the server applied the
+   * request, a read saw the state of that moment), and relay it `ms` (default 1000) later. blackhole: this request and every later one, on any connection, is never answered
    * (until blackhole(false)/clear/stop). redirect: answer `status` (default 302) with `location`, without forwarding.
    * answer: answer `status` (default 200) with `body` and `contentType`, without forwarding (what a captive portal or
    * a misbehaving upstream sends). reshape: forward, and pass a JSON answer through `reshape` before relaying it (an
    * upstream whose JSON is not in the documented shape); other answers are relayed unchanged.
    */
   fault: Fault;
-  /** latency: the delay. stall: when given, the stall ends after ms by resetting the client socket. */
+  /** latency and slow-answer: the delay. stall: when given, the stall ends after ms by resetting the client socket. */
   ms?: number;
   /** redirect: where to. */
   location?: string;
@@ -250,6 +251,8 @@ export class FaultProxy {
       }
       case 'drop-answer':
         return this.forward(req, res, entry, true);
+      case 'slow-answer':
+        return this.forward(req, res, entry, false, undefined, fault.ms ?? 1000);
       case 'reshape':
         return this.forward(req, res, entry, false, fault.reshape);
       case 'redirect':
@@ -330,9 +333,9 @@ export class FaultProxy {
 
   /**
    * Sends the request upstream; relays the answer, or (dropAnswer) reads it whole and then cuts the client off, or
-   * (reshape) relays a JSON answer transformed.
+   * (reshape) relays a JSON answer transformed, or (holdAnswerMs) reads it whole and relays it that much later.
    */
-  private forward(req: IncomingMessage, res: ServerResponse, entry: ProxiedRequest, dropAnswer: boolean, reshape?: (json: unknown) => unknown): void {
+  private forward(req: IncomingMessage, res: ServerResponse, entry: ProxiedRequest, dropAnswer: boolean, reshape?: (json: unknown) => unknown, holdAnswerMs?: number): void {
     if (res.destroyed || req.socket.destroyed) return;
     const base = this.target.pathname.replace(/\/$/, '');
     const headers = { ...req.headers };
@@ -373,6 +376,7 @@ export class FaultProxy {
       const out = { ...upRes.headers };
       delete out.connection;
       delete out['keep-alive'];
+      if (holdAnswerMs !== undefined) return relayLater(upRes, res, out, holdAnswerMs, () => (entry.status = upRes.statusCode));
       entry.status = upRes.statusCode;
       if (reshape && /json/.test(String(upRes.headers['content-type']))) return relayReshaped(upRes, res, out, reshape);
       res.writeHead(upRes.statusCode ?? 502, out);
@@ -396,6 +400,20 @@ function relayReshaped(upRes: IncomingMessage, res: ServerResponse, headers: Rec
     const out: Record<string, unknown> = { ...headers, 'content-length': String(Buffer.byteLength(body)) };
     delete out['transfer-encoding'];
     res.writeHead(upRes.statusCode ?? 502, out as Record<string, string>).end(body);
+  });
+}
+
+/** Reads an answer whole, then relays it `ms` later (calling `sent` as it goes); nothing if the client left meanwhile. */
+function relayLater(upRes: IncomingMessage, res: ServerResponse, headers: Record<string, unknown>, ms: number, sent: () => void): void {
+  const chunks: Buffer[] = [];
+  upRes.on('data', (c: Buffer) => chunks.push(c));
+  upRes.on('end', () => {
+    const timer = setTimeout(() => {
+      if (res.destroyed) return;
+      sent();
+      res.writeHead(upRes.statusCode ?? 502, headers as Record<string, string>).end(Buffer.concat(chunks));
+    }, ms);
+    res.on('close', () => clearTimeout(timer));
   });
 }
 
