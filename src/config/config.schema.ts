@@ -75,6 +75,8 @@ export const envSchema = z
     SESSION_CACHE_TTL_MS: int(5000, 0),
     SESSION_CACHE_MAX: int(100000, 1),
     SESSION_OUTAGE_GRACE_MS: int(300000, 0),
+    // At most a week: the timer cannot wait longer than 2^31 ms (about 24.8 days), and a week is plenty.
+    SESSION_SWEEP_INTERVAL_MINUTES: z.coerce.number().int().min(0).max(10080).default(360),
     GOOGLE_CLIENT_CACHE_TTL_MS: int(1800000, 0),
     GOOGLE_CLIENT_CACHE_MAX: int(10000, 1),
     S3_LATENCY_WARN_MS: int(500, 1),
@@ -180,7 +182,7 @@ export interface AppConfigValues {
     flowCookieKey: Buffer;
   };
   /** outageGraceMs: how long a session checked against S3 stays usable from memory while S3 is unreachable. */
-  sessions: { cacheTtlMs: number; cacheMax: number; outageGraceMs: number };
+  sessions: { cacheTtlMs: number; cacheMax: number; outageGraceMs: number; sweepIntervalMinutes: number };
   cookieSecure: 'auto' | boolean;
   /** Which proxies may set X-Forwarded-*: the client IP of audit events and rate limits depends on it. */
   trustProxy: TrustProxy;
@@ -274,7 +276,7 @@ export function parseConfig(raw: Record<string, string | undefined>): AppConfigV
       ttlSeconds: env.JWT_TTL_SECONDS,
       flowCookieKey: createHash('sha256').update('oauth-flow-cookie\0').update(keyMaterial).digest(),
     },
-    sessions: { cacheTtlMs: env.SESSION_CACHE_TTL_MS, cacheMax: env.SESSION_CACHE_MAX, outageGraceMs: env.SESSION_OUTAGE_GRACE_MS },
+    sessions: { cacheTtlMs: env.SESSION_CACHE_TTL_MS, cacheMax: env.SESSION_CACHE_MAX, outageGraceMs: env.SESSION_OUTAGE_GRACE_MS, sweepIntervalMinutes: env.SESSION_SWEEP_INTERVAL_MINUTES },
     cookieSecure: env.COOKIE_SECURE === 'auto' ? 'auto' : env.COOKIE_SECURE === 'true',
     trustProxy: env.TRUST_PROXY,
     rateLimits: { register: env.RATE_LIMIT_REGISTER, token: env.RATE_LIMIT_TOKEN, authorize: env.RATE_LIMIT_AUTHORIZE, googleCallback: env.RATE_LIMIT_GOOGLE_CALLBACK, revoke: env.RATE_LIMIT_REVOKE, introspect: env.RATE_LIMIT_INTROSPECT },

@@ -5,6 +5,7 @@ import { StorageModule } from '../storage/storage.module.js';
 import { BearerAuthGuard } from './bearer-auth.guard.js';
 import { BearerTokenService } from './bearer-token.service.js';
 import { SessionStore } from './session.store.js';
+import { ExpiredSessionSweeper } from './expired-session-sweeper.js';
 import { OneTimeMarkers } from './one-time-markers.js';
 import { ProtectedResources } from './protected-resources.js';
 import { UserIsolationGuard } from './user-isolation.guard.js';
@@ -14,6 +15,7 @@ import { UserIsolationGuard } from './user-isolation.guard.js';
   imports: [StorageModule, JwtModule.register({})],
   providers: [
     SessionStore,
+    ExpiredSessionSweeper,
     BearerTokenService,
     UserIsolationGuard,
     OneTimeMarkers,
