@@ -7,6 +7,8 @@ import { fromSessionDocument, SESSION_ID_PATTERN } from './session.js';
 
 /** Deletes run this many at a time: a background chore, not allowed to crowd out requests' S3 calls. */
 const SWEEP_CONCURRENCY = 4;
+/** Candidates listed before the sweep works them off. */
+const SWEEP_BATCH = 500;
 /** Slack on top of the longest session lifetime before an object is even looked at (clock skew, S3's whole seconds). */
 const HORIZON_MARGIN_MS = 60 * 60 * 1000;
 
@@ -83,42 +85,45 @@ export class ExpiredSessionSweeper implements OnApplicationBootstrap, OnApplicat
 
   private async sweepOnce(now: number): Promise<SweepOutcome> {
     const cutoff = now - this.horizonMs;
-    const sessions: string[] = [];
-    const index: { id: string; key: string }[] = [];
+    const outcome: SweepOutcome = { sessionsDeleted: 0, indexEntriesDeleted: 0, failures: 0 };
+    // Worked off in batches while the listing goes on, so a bucket holding a year of expired sessions is swept in
+    // bounded memory (S3's listing continues after a key, so deleting what was listed does not disturb it).
+    let batch: Candidate[] = [];
+    const work = async () => {
+      const items = batch;
+      batch = [];
+      await eachTried(items, SWEEP_CONCURRENCY, async (item) => {
+        if (!this.stopping) await this.judge(item, now, outcome).catch(() => void (outcome.failures += 1));
+      });
+    };
     for await (const { key, modified } of this.objects.listAllWithDates(this.prefix)) {
       if (this.stopping) break;
       if (modified.getTime() >= cutoff) continue;
-      const rest = key.slice(this.prefix.length);
-      const top = /^([A-Za-z0-9_-]{43})\.json$/.exec(rest);
-      if (top) sessions.push(top[1]);
-      const entry = /^by-user\/([^/]+)\/([^/]+)$/.exec(rest);
-      if (entry && SESSION_ID_PATTERN.test(entry[2])) index.push({ id: entry[2], key });
+      const candidate = candidateOf(key.slice(this.prefix.length), key);
+      if (candidate) batch.push(candidate);
+      if (batch.length >= SWEEP_BATCH) await work();
     }
-    const outcome: SweepOutcome = { sessionsDeleted: 0, indexEntriesDeleted: 0, failures: 0 };
-    const tried = async <T>(items: T[], work: (item: T) => Promise<void>) => {
-      await eachTried(items, SWEEP_CONCURRENCY, async (item) => {
-        if (this.stopping) return;
-        await work(item).catch(() => void (outcome.failures += 1));
-      });
-    };
-    // Sessions first, then the index entries of sessions that are gone or expired (revocation finds a user's live
-    // sessions through the index; an expired one needs no finding).
-    await tried(sessions, async (id) => {
-      if ((await this.state(id, now)) !== 'expired') return;
-      await this.objects.delete(this.sessionKey(id));
-      outcome.sessionsDeleted += 1;
-    });
-    await tried(index, async ({ id, key }) => {
-      const state = await this.state(id, now);
-      if (state !== 'gone' && state !== 'expired') return;
-      await this.objects.delete(key);
-      outcome.indexEntriesDeleted += 1;
-    });
+    await work();
     this.metrics.sessions.inc({ event: 'expired_deleted' }, outcome.sessionsDeleted);
     if (outcome.sessionsDeleted + outcome.indexEntriesDeleted + outcome.failures > 0) {
       this.logger.log({ msg: 'expired sessions deleted from S3', ...outcome });
     }
     return outcome;
+  }
+
+  /**
+   * Deletes a session once its own expires_at has passed, and an index entry once its session is gone or expired
+   * (revocation finds a user's live sessions through the index; an expired one needs no finding).
+   */
+  private async judge(item: Candidate, now: number, outcome: SweepOutcome): Promise<void> {
+    const state = await this.state(item.id, now);
+    if (item.kind === 'session' && state === 'expired') {
+      await this.objects.delete(item.key);
+      outcome.sessionsDeleted += 1;
+    } else if (item.kind === 'index' && (state === 'gone' || state === 'expired')) {
+      await this.objects.delete(item.key);
+      outcome.indexEntriesDeleted += 1;
+    }
   }
 
   /**
@@ -136,4 +141,19 @@ export class ExpiredSessionSweeper implements OnApplicationBootstrap, OnApplicat
   private sessionKey(id: string): string {
     return `${this.prefix}${id}.json`;
   }
+}
+
+interface Candidate {
+  kind: 'session' | 'index';
+  id: string;
+  key: string;
+}
+
+/** What a key under the session prefix is to the sweep: a session object, an index entry, or nothing of its concern. */
+function candidateOf(rest: string, key: string): Candidate | undefined {
+  const session = /^([A-Za-z0-9_-]{43})\.json$/.exec(rest);
+  if (session) return { kind: 'session', id: session[1], key };
+  const entry = /^by-user\/[^/]+\/([^/]+)$/.exec(rest);
+  if (entry && SESSION_ID_PATTERN.test(entry[1])) return { kind: 'index', id: entry[1], key };
+  return undefined;
 }
