@@ -280,6 +280,31 @@ describe('Workspace input sweep: odd and hostile inputs on the REST routes and M
       expect(sentTo()).toBe(before);
     });
 
+    it('a JSON body that is not UTF-8 (Latin-1 "é") is a 400 saying so; nothing is sent with "�" in it, by REST or MCP', async () => {
+      // RFC 8259: JSON between systems is UTF-8. Decoded leniently, each Latin-1 "é" became U+FFFD and the mail went out.
+      const latin1 = (json: string) => Buffer.from(json, 'latin1');
+      const before = sentTo();
+      const rest = await fetch(`${sut.url}${GMAIL}/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: latin1('{"to":["ada@example.com"],"subject":"Caf\u00e9","text":"R\u00e9sum\u00e9 attached"}'),
+      });
+      expect(rest.status).toBe(400);
+      expect(await rest.json()).toMatchObject({ statusCode: 400, error: 'invalid_encoding', message: expect.stringContaining('UTF-8') });
+      const viaMcp = await fetch(`${sut.url}/mcp`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18' },
+        body: latin1('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"send_gmail_message","arguments":{"to":["ada@example.com"],"subject":"Caf\u00e9","text":"x"}}}'),
+      });
+      expect(viaMcp.status).toBe(400);
+      expect(await viaMcp.json()).toMatchObject({ statusCode: 400, error: 'invalid_encoding' });
+      expect(sentTo()).toBe(before);
+      // The same text in UTF-8 goes out as written.
+      const utf8 = await call('POST', `${GMAIL}/messages`, { to: ['ada@example.com'], subject: 'Caf\u00e9', text: 'R\u00e9sum\u00e9 attached' });
+      expect(utf8.status).toBe(201);
+      expect((await call('GET', `${GMAIL}/messages/${utf8.json.id as string}`)).json).toMatchObject({ headers: { subject: 'Caf\u00e9' }, text: 'R\u00e9sum\u00e9 attached' });
+    });
+
     it('a body above 1 MiB on a JSON route is a 413, not buffered', async () => {
       const res = await call('POST', '/v1/users/me/docs/documents', { title: 't', text: 'x'.repeat(1_100_000) });
       expect(res.status).toBe(413);
