@@ -42,6 +42,12 @@ export const calendarId = z
 /** Refinement for other values placed in a path (a Sheets range): not `.` or `..`. */
 export const notDotSegment = [NOT_DOTS, 'must not be "." or ".."'] as const;
 
+/**
+ * A page token from a previous page, sent back as a query parameter (never a path). Opaque, so only its alphabet is
+ * checked: base64 and base64url with padding, and "!" and "~", which Drive's tokens start with (`~!!~AI9FV7...`).
+ */
+export const pageToken = z.string().max(2048).regex(/^[A-Za-z0-9_\-.~=+/!]+$/, 'must be a pageToken returned by a previous page');
+
 /** A list of email addresses (for To, Cc, Bcc, attendees). */
 export const emailList = z.array(z.email({ message: 'must be an email address' })).max(100);
 
