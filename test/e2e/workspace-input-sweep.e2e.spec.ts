@@ -280,6 +280,23 @@ describe('Workspace input sweep: odd and hostile inputs on the REST routes and M
       expect(sentTo()).toBe(before);
     });
 
+    it('a /mcp body nested millions deep (within its 7 MB limit) is refused before it is parsed; the replica keeps answering', async () => {
+      // JSON.parse of 6 MB of "[" held this replica's event loop for seconds (every user waited); no tool needs depth.
+      const depth = 3_000_000;
+      const body = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"send_gmail_message","arguments":{"to":${'['.repeat(depth)}${']'.repeat(depth)},"subject":"s","text":"t"}}}`;
+      const before = sentTo();
+      const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18' };
+      const res = await fetch(`${sut.url}/mcp`, { method: 'POST', headers, body });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ statusCode: 400, error: 'nested_too_deeply', message: expect.stringContaining('64') });
+      // The same on a REST route; ordinary nesting (Sheets rows, Calendar times, MCP's own objects) is untouched.
+      const rest = await fetch(`${sut.url}${GMAIL}/messages`, { method: 'POST', headers, body: `{"to":${'['.repeat(65)}${']'.repeat(65)}}` });
+      expect([rest.status, ((await rest.json()) as { error: string }).error]).toEqual([400, 'nested_too_deeply']);
+      const quoted = await call('POST', `${GMAIL}/messages`, { to: ['ada@example.com'], subject: '[[[{{{', text: `${'['.repeat(100)} "\\" ${'{'.repeat(100)}` });
+      expect(quoted.status).toBe(201);
+      expect(sentTo()).toBe(before + 1);
+    });
+
     it('a JSON body that is not UTF-8 (Latin-1 "é") is a 400 saying so; nothing is sent with "�" in it, by REST or MCP', async () => {
       // RFC 8259: JSON between systems is UTF-8. Decoded leniently, each Latin-1 "é" became U+FFFD and the mail went out.
       const latin1 = (json: string) => Buffer.from(json, 'latin1');
