@@ -157,6 +157,9 @@ describe('Workspace input sweep: odd and hostile inputs on the REST routes and M
       ['raw headers', { headers: { Bcc: 'evil@example.com' } }, 'headers'],
       ['a subject as an array', { subject: ['a', 'b'] }, 'subject'],
       ['a To as a single string', { to: 'ada@example.com' }, 'to'],
+      // RFC 5321 bounds an address at 254 characters; a 300 KB one went out as a header line Google would refuse.
+      ['a To address of 300 KB', { to: [`${'a'.repeat(300_000)}@example.com`] }, 'to.0'],
+      ['a Cc address of 255 characters', { cc: [`${'c'.repeat(243)}@example.com`] }, 'cc.0'],
     ])('refuses %s with a 400 naming the field; nothing is sent or drafted', async (_what, change, field) => {
       const before = sentTo();
       for (const path of [`${GMAIL}/messages`, `${GMAIL}/drafts`]) {
