@@ -10,6 +10,7 @@ import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module.js';
 import { registerRateLimits } from './common/rate-limits.js';
 import { frameworkErrorAnswer, registerHttpConventions } from './common/http-conventions.js';
+import { utf8JsonParser } from './common/json-body.js';
 import { LogController, type FastifyRequest } from 'fastify';
 import { Lifecycle } from './health/lifecycle.js';
 import { LivenessProbe } from './health/liveness-probe.js';
@@ -73,6 +74,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   // Form bodies (POST /auth/revoke, /oauth/*) are parsed by Nest's Fastify adapter itself.
   await app.register(fastifyCookie as never);
   const fastify = app.getHttpAdapter().getInstance();
+  // JSON bodies must be UTF-8 (json-body.ts); registered here, Nest's own JSON parser is not added at init.
+  app.useBodyParser('application/json', { bodyLimit: fastify.initialConfig.bodyLimit }, utf8JsonParser(fastify));
   // CORS for /mcp, the OAuth endpoints and the metadata documents only; each route says which (see corsPolicy).
   const cors = corsPolicy(config);
   await app.register(fastifyCors as never, cors.plugin as never);

@@ -30,6 +30,21 @@ function header(err: unknown, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
+/** IMF-fixdate, the HTTP-date form RFC 9110 has senders use: `Sun, 06 Nov 1994 08:49:37 GMT`. */
+const HTTP_DATE = /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+
+/**
+ * Google's Retry-After as whole seconds, the form our header, message and MCP `retryAfter` promise: delay-seconds as
+ * they are, an HTTP-date as the seconds until then (at least 1), and anything else (what a proxy between us and
+ * Google may put there) never passed on: 30, as when Google names no wait.
+ */
+function retryAfterSeconds(value: string | undefined, now = Date.now()): string {
+  const v = value?.trim() ?? '';
+  if (/^\d{1,9}$/.test(v)) return String(Number(v));
+  if (HTTP_DATE.test(v) && Number.isFinite(Date.parse(v))) return String(Math.max(1, Math.ceil((Date.parse(v) - now) / 1000)));
+  return '30';
+}
+
 /** The 403 that names the scope to grant and how (incremental authorization: sign in again asking for it). */
 export function insufficientScope(scope: string, grantedButRefused = false): DomainError {
   const what = grantedButRefused ? 'Google refused the request: it needs the Google scope' : 'This needs the Google scope';
@@ -47,7 +62,7 @@ export function mapGoogleApiError(err: unknown, api: string, need: ScopeNeed, ch
   const status = googleStatus(err);
   const reason = googleReason(err);
   if (status === 429 || reason === 'rateLimitExceeded' || reason === 'userRateLimitExceeded' || reason === 'RESOURCE_EXHAUSTED') {
-    const retryAfter = header(err, 'retry-after') ?? '30';
+    const retryAfter = retryAfterSeconds(header(err, 'retry-after'));
     return new DomainError(429, 'rate_limited', `Google's ${api} rate limit was reached. Retry after ${retryAfter} seconds.`, { 'Retry-After': retryAfter });
   }
   if (status === 403 && (reason === 'insufficientPermissions' || reason === 'ACCESS_TOKEN_SCOPE_INSUFFICIENT' || reason === 'PERMISSION_DENIED')) {

@@ -42,8 +42,17 @@ export const calendarId = z
 /** Refinement for other values placed in a path (a Sheets range): not `.` or `..`. */
 export const notDotSegment = [NOT_DOTS, 'must not be "." or ".."'] as const;
 
+/**
+ * A page token from a previous page, sent back as a query parameter (never a path). Opaque, so only its alphabet is
+ * checked: base64 and base64url with padding, and "!" and "~", which Drive's tokens start with (`~!!~AI9FV7...`).
+ */
+export const pageToken = z.string().max(2048).regex(/^[A-Za-z0-9_\-.~=+/!]+$/, 'must be a pageToken returned by a previous page');
+
+/** An email address, at most RFC 5321's 254 characters: it goes into a mail header or an invitation as it is. */
+export const emailAddress = z.email({ message: 'must be an email address' }).max(254, 'must be an email address of at most 254 characters');
+
 /** A list of email addresses (for To, Cc, Bcc, attendees). */
-export const emailList = z.array(z.email({ message: 'must be an email address' })).max(100);
+export const emailList = z.array(emailAddress).max(100);
 
 /** An ISO 8601 date-time with a zone. */
 export const isoDateTime = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a zone, e.g. 2026-01-31T09:00:00Z' });

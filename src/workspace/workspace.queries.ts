@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { calendarId, driveFields } from './ids.js';
+import { calendarId, driveFields, pageToken as googlePageToken } from './ids.js';
 
-const pageToken = z.string().max(2048).regex(/^[A-Za-z0-9_\-.~=+/]+$/, 'must be a pageToken returned by a previous page').optional();
+const pageToken = googlePageToken.optional();
 const searchQuery = z.string().max(2048, 'must be at most 2048 characters').optional();
 const isoDateTime = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a zone, e.g. 2026-01-31T09:00:00Z' }).optional();
 

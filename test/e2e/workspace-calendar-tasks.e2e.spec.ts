@@ -81,6 +81,9 @@ describe('Workspace: Calendar and Tasks', () => {
         ['GET', `${CAL}/events/abc?calendarId=${encodeURIComponent('a/b')}`, undefined, 'calendarId'],
         ['POST', `${CAL}/freebusy`, { timeMin: '2030-01-01T00:00:00Z' }, 'timeMax'],
         ['PATCH', `${CAL}/events/abc`, {}, 'change at least one field'],
+        // An address longer than RFC 5321's 254 characters, as a plain attendee and in Google's attendee shape.
+        ['PATCH', `${CAL}/events/abc`, { attendees: [`${'a'.repeat(300)}@example.com`] }, 'attendees.0'],
+        ['PATCH', `${CAL}/events/abc`, { attendees: [{ email: `${'a'.repeat(300)}@example.com` }] }, 'attendees.0.email'],
       ] as const) {
         const res = await call(method, path, body);
         expect([path, res.status]).toEqual([path, 400]);

@@ -1,5 +1,6 @@
 import { apiClient, startSignedIn } from '../support/api-client.js';
 import { Service, signIn, startService, stopAll, World } from '../support/harness.js';
+import { rawMcp } from '../support/mcp-clients.js';
 
 const USER = 'drive-user@example.com';
 const FILES = '/v1/users/me/drive/files';
@@ -24,6 +25,23 @@ describe('Workspace: Drive', () => {
     const res = await call('GET', `${FILES}?q=${encodeURIComponent("name contains 'file 2'")}&fields=id,name,size`);
     expect(res.status).toBe(200);
     expect(res.json.files).toEqual([{ id: ids[2], name: `${USER} file 2`, size: expect.stringMatching(/^\d+$/) }]);
+  });
+
+  it('pages through files with Drive\'s own page tokens ("~!!~..."), none lost or repeated, by REST and MCP', async () => {
+    const seen: string[] = [];
+    let pageToken: string | undefined;
+    do {
+      const res = await call('GET', `${FILES}?pageSize=2&fields=id${pageToken ? `&pageToken=${encodeURIComponent(pageToken)}` : ''}`);
+      expect([res.status, res.json.message]).toEqual([200, undefined]);
+      seen.push(...(res.json.files as Array<{ id: string }>).map((f) => f.id));
+      pageToken = (res.json.nextPageToken as string | null) ?? undefined;
+      if (pageToken) expect(pageToken.startsWith('~!!~')).toBe(true);
+    } while (pageToken);
+    expect(seen).toEqual(ids);
+    const first = await rawMcp(`${sut.url}/mcp`, token, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'search_drive_files', arguments: { pageSize: 2 } } }, '2025-06-18');
+    const next = await rawMcp(`${sut.url}/mcp`, token, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'search_drive_files', arguments: { pageSize: 2, pageToken: first.json.result.structuredContent.nextPageToken } } }, '2025-06-18');
+    expect(next.json.result.isError).toBeUndefined();
+    expect(next.json.result.structuredContent.files.map((f: { id: string }) => f.id)).toEqual(ids.slice(2, 4));
   });
 
   it('passes a Drive query Google cannot parse back as a 400, not as an empty result', async () => {

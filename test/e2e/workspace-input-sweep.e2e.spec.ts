@@ -157,6 +157,9 @@ describe('Workspace input sweep: odd and hostile inputs on the REST routes and M
       ['raw headers', { headers: { Bcc: 'evil@example.com' } }, 'headers'],
       ['a subject as an array', { subject: ['a', 'b'] }, 'subject'],
       ['a To as a single string', { to: 'ada@example.com' }, 'to'],
+      // RFC 5321 bounds an address at 254 characters; a 300 KB one went out as a header line Google would refuse.
+      ['a To address of 300 KB', { to: [`${'a'.repeat(300_000)}@example.com`] }, 'to.0'],
+      ['a Cc address of 255 characters', { cc: [`${'c'.repeat(243)}@example.com`] }, 'cc.0'],
     ])('refuses %s with a 400 naming the field; nothing is sent or drafted', async (_what, change, field) => {
       const before = sentTo();
       for (const path of [`${GMAIL}/messages`, `${GMAIL}/drafts`]) {
@@ -278,6 +281,48 @@ describe('Workspace input sweep: odd and hostile inputs on the REST routes and M
       expect(json.statusCode).toBe(res.status);
       expect(json.message).not.toMatch(/ at .*\.(ts|js):\d+/); // no stack trace
       expect(sentTo()).toBe(before);
+    });
+
+    it('a /mcp body nested millions deep (within its 7 MB limit) is refused before it is parsed; the replica keeps answering', async () => {
+      // JSON.parse of 6 MB of "[" held this replica's event loop for seconds (every user waited); no tool needs depth.
+      const depth = 3_000_000;
+      const body = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"send_gmail_message","arguments":{"to":${'['.repeat(depth)}${']'.repeat(depth)},"subject":"s","text":"t"}}}`;
+      const before = sentTo();
+      const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18' };
+      const res = await fetch(`${sut.url}/mcp`, { method: 'POST', headers, body });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ statusCode: 400, error: 'nested_too_deeply', message: expect.stringContaining('64') });
+      // The same on a REST route; ordinary nesting (Sheets rows, Calendar times, MCP's own objects) is untouched.
+      const rest = await fetch(`${sut.url}${GMAIL}/messages`, { method: 'POST', headers, body: `{"to":${'['.repeat(65)}${']'.repeat(65)}}` });
+      expect([rest.status, ((await rest.json()) as { error: string }).error]).toEqual([400, 'nested_too_deeply']);
+      const quoted = await call('POST', `${GMAIL}/messages`, { to: ['ada@example.com'], subject: '[[[{{{', text: `${'['.repeat(100)} "\\" ${'{'.repeat(100)}` });
+      expect(quoted.status).toBe(201);
+      expect(sentTo()).toBe(before + 1);
+    });
+
+    it('a JSON body that is not UTF-8 (Latin-1 "é") is a 400 saying so; nothing is sent with "�" in it, by REST or MCP', async () => {
+      // RFC 8259: JSON between systems is UTF-8. Decoded leniently, each Latin-1 "é" became U+FFFD and the mail went out.
+      const latin1 = (json: string) => Buffer.from(json, 'latin1');
+      const before = sentTo();
+      const rest = await fetch(`${sut.url}${GMAIL}/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: latin1('{"to":["ada@example.com"],"subject":"Caf\u00e9","text":"R\u00e9sum\u00e9 attached"}'),
+      });
+      expect(rest.status).toBe(400);
+      expect(await rest.json()).toMatchObject({ statusCode: 400, error: 'invalid_encoding', message: expect.stringContaining('UTF-8') });
+      const viaMcp = await fetch(`${sut.url}/mcp`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18' },
+        body: latin1('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"send_gmail_message","arguments":{"to":["ada@example.com"],"subject":"Caf\u00e9","text":"x"}}}'),
+      });
+      expect(viaMcp.status).toBe(400);
+      expect(await viaMcp.json()).toMatchObject({ statusCode: 400, error: 'invalid_encoding' });
+      expect(sentTo()).toBe(before);
+      // The same text in UTF-8 goes out as written.
+      const utf8 = await call('POST', `${GMAIL}/messages`, { to: ['ada@example.com'], subject: 'Caf\u00e9', text: 'R\u00e9sum\u00e9 attached' });
+      expect(utf8.status).toBe(201);
+      expect((await call('GET', `${GMAIL}/messages/${utf8.json.id as string}`)).json).toMatchObject({ headers: { subject: 'Caf\u00e9' }, text: 'R\u00e9sum\u00e9 attached' });
     });
 
     it('a body above 1 MiB on a JSON route is a 413, not buffered', async () => {

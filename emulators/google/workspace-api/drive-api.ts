@@ -196,6 +196,9 @@ export function driveApi(req: EmulatorRequest, res: ServerResponse, user: Access
   return json(res, 200, pick(resource(file, user.email), q.get('fields'), ['kind', 'id', 'name', 'mimeType'])), true;
 }
 
+/** Drive's page tokens start with "~!!~" (`~!!~AI9FV7Tc4k5B...`); the emulator's do too, and it takes no others. */
+const PAGE_TOKEN_PREFIX = '~!!~';
+
 function list(req: EmulatorRequest, res: ServerResponse, user: AccessTokenInfo, files: Map<string, DriveFile>): void {
   const q = req.url.searchParams;
   const filter = driveQuery(q.get('q') ?? '');
@@ -203,11 +206,11 @@ function list(req: EmulatorRequest, res: ServerResponse, user: AccessTokenInfo, 
   const size = q.get('pageSize') === null ? 100 : Number(q.get('pageSize'));
   if (!Number.isInteger(size) || size < 1) return apiError(res, 400, 'INVALID_ARGUMENT', `Invalid value '${q.get('pageSize')}' for pageSize.`, 'invalid');
   const token = q.get('pageToken');
-  const offset = token ? offsetOf(user.email, 'f', token) : 0;
+  const offset = token ? (token.startsWith(PAGE_TOKEN_PREFIX) ? offsetOf(user.email, 'f', token.slice(PAGE_TOKEN_PREFIX.length)) : undefined) : 0;
   if (offset === undefined) return apiError(res, 400, 'INVALID_ARGUMENT', 'Invalid page token.', 'invalid');
   const matching = [...files.values()].filter(filter);
   const end = offset + Math.min(size, 1000);
   const fields = listFileFields(q.get('fields'));
   const page = matching.slice(offset, end).map((f) => pick(resource(f, user.email), fields, ['kind', 'id', 'name', 'mimeType']));
-  json(res, 200, { kind: 'drive#fileList', incompleteSearch: false, files: page, ...(end < matching.length ? { nextPageToken: pageTokenFor(user.email, 'f', end) } : {}) });
+  json(res, 200, { kind: 'drive#fileList', incompleteSearch: false, files: page, ...(end < matching.length ? { nextPageToken: PAGE_TOKEN_PREFIX + pageTokenFor(user.email, 'f', end) } : {}) });
 }

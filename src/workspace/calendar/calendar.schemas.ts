@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { calendarId, googleId, isoDateTime } from '../ids.js';
+import { calendarId, emailAddress, googleId, isoDateTime } from '../ids.js';
 
 /** Query naming the calendar of a single-event route. */
 export const calendarQuery = z.strictObject({ calendarId: calendarId.default('primary') });
@@ -43,8 +43,8 @@ export type EventTime = z.output<typeof eventTime>;
 
 /** An attendee as an email, or as Google's attendee object. */
 const attendee = z.union([
-  z.email({ message: 'must be an email address' }).transform((email) => ({ email })),
-  z.strictObject({ email: z.email({ message: 'must be an email address' }), displayName: z.string().max(256).optional(), optional: z.boolean().optional() }),
+  emailAddress.transform((email) => ({ email })),
+  z.strictObject({ email: emailAddress, displayName: z.string().max(256).optional(), optional: z.boolean().optional() }),
 ]);
 
 const eventFields = {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isoDateTime } from '../ids.js';
+import { isoDateTime, pageToken } from '../ids.js';
 
 /** A task list id: Google's id alphabet, or `@default`. */
 export const taskListId = z.string().regex(/^(@default|[A-Za-z0-9_-]{1,256})$/, 'must be a task list id or @default');
@@ -19,6 +19,6 @@ export type TaskPatchBody = z.infer<typeof taskPatchBody>;
 export const tasksQuery = z.strictObject({
   showCompleted: z.enum(['true', 'false']).default('true'),
   maxResults: z.coerce.number({ message: 'must be a number' }).int().min(1).max(100).default(100),
-  pageToken: z.string().max(2048).regex(/^[A-Za-z0-9_\-.~=+/]+$/, 'must be a pageToken returned by a previous page').optional(),
+  pageToken: pageToken.optional(),
 });
 export type TasksQuery = z.infer<typeof tasksQuery>;
