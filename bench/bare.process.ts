@@ -4,7 +4,7 @@
 import { JwtService } from '@nestjs/jwt';
 import { createSecretKey, randomUUID } from 'node:crypto';
 import { Agent, createServer, request, type Server } from 'node:http';
-import { securityHeaders } from '../src/common/security-headers.js';
+import { answerHeaders } from '../src/common/security-headers.js';
 
 /** Ports of the baseline servers. */
 export interface BarePorts {
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   });
   // The hello answer with every header the service's answers carry (helmet's security headers, Vary, a request id,
   // JSON with charset): what the header block alone costs node:http, with no framework.
-  const serviceHeaders = { ...securityHeaders(), vary: 'Origin', 'content-type': 'application/json; charset=utf-8' };
+  const serviceHeaders = { ...answerHeaders(), vary: 'Origin', 'content-type': 'application/json; charset=utf-8' };
   const headers = createServer((_req, res) => {
     res.writeHead(200, { ...serviceHeaders, 'x-request-id': randomUUID() });
     res.end('{"ok":true}');

@@ -1,7 +1,7 @@
 import fastifyCookie from '@fastify/cookie';
 import fastifyCors from '@fastify/cors';
 import { corsPolicy } from './common/cors.js';
-import { securityHeaders } from './common/security-headers.js';
+import { answerHeaders } from './common/security-headers.js';
 import { SendTimeout } from './common/send-timeout.js';
 import { Logger, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -44,7 +44,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   const requestLine = (req: FastifyRequest, route: string, status: number, ms?: number) =>
     requestLog.write({ reqId: req.id, method: req.method, route, path: loggablePath(req.url), status, ms, ip: req.ip });
   // The security headers are the same on every answer: computed by helmet once, set in one call per request.
-  const headers = securityHeaders();
+  const headers = answerHeaders();
   const liveness = new LivenessProbe(headers);
   const adapter = new FastifyAdapter({
     serverFactory: liveness.serverFactory as never,

@@ -49,3 +49,12 @@ export function securityHeaders(options: HelmetOptions = SECURITY_HEADERS): Reco
   if (failure) throw failure instanceof Error ? failure : new Error(String(failure));
   return headers;
 }
+
+/**
+ * What every answer carries unless its route says otherwise: the security headers, and Cache-Control: no-store, so
+ * no cache keeps an answer (mail, files, tokens, a user's session); the front door's script and stylesheet set
+ * their own (public, max-age=300).
+ */
+export function answerHeaders(): Record<string, string> {
+  return { ...securityHeaders(), 'cache-control': 'no-store' };
+}

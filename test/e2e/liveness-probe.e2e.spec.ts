@@ -1,5 +1,5 @@
 import { Agent, get, type IncomingHttpHeaders } from 'node:http';
-import { securityHeaders } from '../../src/common/security-headers.js';
+import { answerHeaders } from '../../src/common/security-headers.js';
 import { Service, startWorldWithService, stopAll, World } from '../support/harness.js';
 
 /** One GET on a keep-alive connection of its own, with every response header as node:http sees it (fetch hides some). */
@@ -34,7 +34,7 @@ describe('Liveness probe answered before the framework (issue 14, target 2)', ()
       expect(JSON.parse(res.body)).toEqual({ status: 'ok' });
     }
     expect(probe.body).toBe(viaNest.body);
-    for (const name of [...Object.keys(securityHeaders()), 'content-type', 'content-length', 'keep-alive']) {
+    for (const name of [...Object.keys(answerHeaders()), 'content-type', 'content-length', 'keep-alive']) {
       expect([name, probe.headers[name]]).toEqual([name, viaNest.headers[name]]);
     }
     expect(probe.headers['keep-alive']).toMatch(/timeout=72/); // Fastify's keep-alive (longer than load balancers' idle timeouts), not Node's 5 s

@@ -1,4 +1,4 @@
-import { Service, startWorldWithService, stopAll, World } from '../support/harness.js';
+import { getWithBearer, Service, signIn, startWorldWithService, stopAll, World } from '../support/harness.js';
 
 /** No page of ours can be framed (clickjacking), sniffed into another type, or leak its URL as a referrer. */
 describe('Security headers', () => {
@@ -49,5 +49,23 @@ describe('Security headers', () => {
     const res = await fetch(`${sut.url}${path}`, { redirect: 'manual' });
     await res.arrayBuffer();
     expectHardened(res);
+  });
+
+  it('lets no cache keep a user\'s data or a token (Cache-Control: no-store), but lets the pages\' assets be cached', async () => {
+    const user = await signIn(sut, world, 'no-store@example.com');
+    for (const path of ['/auth/session', '/v1/users/me/gmail/messages', '/v1/users/me/drive/files']) {
+      const res = await getWithBearer(sut, path, user.access_token);
+      await res.arrayBuffer();
+      expect({ path, status: res.status, cacheControl: res.headers.get('cache-control') }).toEqual({ path, status: 200, cacheControl: 'no-store' });
+    }
+    const refused = await getWithBearer(sut, '/v1/users/me/gmail/messages', 'not-a-token');
+    await refused.arrayBuffer();
+    expect(refused.headers.get('cache-control')).toBe('no-store');
+    const home = await (await fetch(`${sut.url}/`)).text();
+    const asset = /<script[^>]*\bsrc=["']([^"']+)["']/.exec(home)?.[1];
+    expect(asset).toBeDefined();
+    const script = await fetch(new URL(asset as string, sut.url));
+    await script.arrayBuffer();
+    expect(script.headers.get('cache-control')).toBe('public, max-age=300');
   });
 });
