@@ -86,6 +86,14 @@ describe('Workspace: Gmail', () => {
     expect(sent.html).toBe('<p>HTML <b>body</b></p>');
   });
 
+  it('sends a long non-ASCII subject folded as RFC 2047 words: Gmail reads it back exactly', async () => {
+    const subject = '四半期の数字について、来週の会議の前にご確認ください ✓ '.repeat(12).trim();
+    const res = await call('POST', `${GMAIL}/messages`, { to: ['ada@example.com'], subject, text: 't' });
+    expect(res.status).toBe(201);
+    const sent = (await call('GET', `${GMAIL}/messages/${res.json.id as string}`)).json as unknown as Message;
+    expect(sent.headers.subject).toBe(subject);
+  });
+
   it('sends a reply that stays in its thread, with In-Reply-To and References', async () => {
     const original = (await call('GET', `${GMAIL}/messages/${ids[1]}`)).json as unknown as Message;
     const res = await call('POST', `${GMAIL}/messages`, {

@@ -12,9 +12,38 @@ export interface OutgoingMail {
   inReplyTo?: string;
 }
 
-/** RFC 2047 encoded-word for a header value that is not plain ASCII. */
-function encodeHeader(value: string): string {
-  return /^[\x20-\x7e]*$/.test(value) ? value : `=?UTF-8?B?${Buffer.from(value, 'utf8').toString('base64')}?=`;
+/** RFC 5322's recommended line length; its hard limit is 998. */
+const LINE = 78;
+/**
+ * UTF-8 bytes per encoded-word: `=?UTF-8?B?` + 52 base64 characters + `?=` is 64 (RFC 2047 allows 75), so even the
+ * first line, `Subject: ` and a word, stays within LINE.
+ */
+const WORD_BYTES = 39;
+
+/**
+ * A header line, folded so no line passes RFC 5322's limits: plain ASCII that fits stays as it is; anything else
+ * becomes RFC 2047 encoded-words of whole characters, one per folded line (a decoder drops the folding between
+ * adjacent encoded-words, so the text comes back exactly).
+ */
+function encodedHeader(name: string, value: string): string {
+  if (/^[\x20-\x7e]*$/.test(value) && name.length + 2 + value.length <= LINE) return `${name}: ${value}`;
+  const words: string[] = [];
+  let chunk = '';
+  for (const char of value) {
+    if (Buffer.byteLength(chunk + char, 'utf8') > WORD_BYTES) {
+      words.push(chunk);
+      chunk = '';
+    }
+    chunk += char;
+  }
+  words.push(chunk);
+  return `${name}: ${words.map((w) => `=?UTF-8?B?${Buffer.from(w, 'utf8').toString('base64')}?=`).join('\r\n ')}`;
+}
+
+/** An address header, folded after each comma when one line would be too long (100 recipients of 254 characters). */
+function addressHeader(name: string, addresses: string[]): string {
+  const line = `${name}: ${addresses.join(', ')}`;
+  return line.length <= LINE ? line : `${name}: ${addresses.join(',\r\n ')}`;
 }
 
 /**
@@ -25,10 +54,10 @@ function encodeHeader(value: string): string {
 export function buildRawMessage(mail: OutgoingMail): string {
   const headers = [
     `From: ${mail.from}`,
-    `To: ${mail.to.join(', ')}`,
-    ...(mail.cc?.length ? [`Cc: ${mail.cc.join(', ')}`] : []),
-    ...(mail.bcc?.length ? [`Bcc: ${mail.bcc.join(', ')}`] : []),
-    `Subject: ${encodeHeader(mail.subject)}`,
+    addressHeader('To', mail.to),
+    ...(mail.cc?.length ? [addressHeader('Cc', mail.cc)] : []),
+    ...(mail.bcc?.length ? [addressHeader('Bcc', mail.bcc)] : []),
+    encodedHeader('Subject', mail.subject),
     ...(mail.inReplyTo ? [`In-Reply-To: ${mail.inReplyTo}`, `References: ${mail.inReplyTo}`] : []),
     'MIME-Version: 1.0',
   ];
