@@ -225,10 +225,13 @@ export class JsonObjectRepository {
   }
 }
 
-/** A 404 for the key (not for the bucket): the object does not exist. */
+/**
+ * S3 saying the key does not exist. Only its NoSuchKey error: a 404 without it (an HTML or empty body, which the SDK
+ * names NotFound) came from something that is not the bucket (a wrong S3_ENDPOINT, a gateway or proxy), and taken
+ * as "missing" it made readiness pass and every stored session and credential read as gone.
+ */
 function isMissingKey(err: unknown): boolean {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return e?.name === 'NoSuchKey' || (e?.$metadata?.httpStatusCode === 404 && e?.name !== 'NoSuchBucket');
+  return (err as { name?: string })?.name === 'NoSuchKey';
 }
 
 function unquote(etag: string): string {

@@ -1,5 +1,5 @@
 import { FaultProxy } from '../support/fault-proxy.js';
-import { Service, startService, startWorldWithService, stopAll, World } from '../support/harness.js';
+import { getWithBearer, Service, signIn, startService, startWorldWithService, stopAll, World } from '../support/harness.js';
 
 describe('Health probes', () => {
   let world: World;
@@ -45,6 +45,27 @@ describe('Health probes', () => {
       expect(made).toEqual([['GET', '/health/probe-never-written.json', 404]]);
     } finally {
       await probed.close();
+      await s3.stop();
+    }
+  });
+
+  it('a 404 that is not S3 saying NoSuchKey (a wrong S3_ENDPOINT, a proxy or gateway in the way) is S3 down, not "no such object"', async () => {
+    // Only S3's NoSuchKey means the object is missing. Any other 404 (HTML, JSON, no body) comes from something that
+    // is not the bucket: readiness must fail, and a session must not read as ended (401 "sign in again").
+    const { access_token } = await signIn(sut, world, 'gateway-404@example.com');
+    const s3 = await FaultProxy.start(world.s3.endpoint);
+    const behind = await startService(world, { S3_ENDPOINT: s3.url });
+    try {
+      s3.inject({ fault: 'answer', status: 404, body: '<html><body>404 Not Found</body></html>', times: Infinity });
+      const ready = await fetch(`${behind.url}/health/ready`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({ statusCode: 503, error: { s3: { status: 'down', bucket: world.bucket } } });
+      const session = await getWithBearer(behind, '/auth/session', access_token);
+      expect(session.status).toBe(503);
+      expect(await session.json()).toMatchObject({ statusCode: 503, error: 'storage_unavailable', message: expect.stringMatching(/S3/) });
+      expect(s3.requests.some((r) => r.method === 'GET' && r.path.includes('/sessions/') && r.status === 404)).toBe(true);
+    } finally {
+      await behind.close();
       await s3.stop();
     }
   });
