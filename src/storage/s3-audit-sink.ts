@@ -22,6 +22,8 @@ export class S3AuditSink implements AuditSink, OnModuleInit, OnApplicationShutdo
   private pending?: { key: string; body: string; events: number };
   private timer?: NodeJS.Timeout;
   private seq = 0;
+  /** The flush under way: a flush called meanwhile joins it (see flush). */
+  private flushing?: Promise<void>;
 
   constructor(
     private readonly audit: AuditLog,
@@ -38,6 +40,7 @@ export class S3AuditSink implements AuditSink, OnModuleInit, OnApplicationShutdo
 
   async onApplicationShutdown(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    await this.flushing; // a flush under way (a full buffer's, during the drain) ends first: joined, it would not be retried
     await this.flush(); // a batch still pending from a failed flush
     if (!this.pending) await this.flush(); // then what was buffered since
   }
@@ -52,8 +55,16 @@ export class S3AuditSink implements AuditSink, OnModuleInit, OnApplicationShutdo
    * Writes the buffered events as one object; on failure the batch is retried under the same key at the next flush.
    * The key is unique to this replica and batch, so a 412 on it means an earlier attempt was applied and only its
    * answer was lost (the SDK's own retry meets it too): the batch is written, not duplicated under a new key.
+   * One flush at a time: the timer, a full buffer and shutdown each call this, and a put may take S3_TIMEOUT_MS
+   * (as long as the timer's period). Overlapping, a second write of the same batch answered 412 after the first had
+   * landed cleared `pending` while it already held the next batch, and that batch was lost if its write failed.
    */
-  async flush(): Promise<void> {
+  flush(): Promise<void> {
+    this.flushing ??= this.flushOnce().finally(() => (this.flushing = undefined));
+    return this.flushing;
+  }
+
+  private async flushOnce(): Promise<void> {
     if (!this.pending) {
       if (this.buffer.length === 0) return;
       const now = new Date();

@@ -54,4 +54,25 @@ describe('Audit trail in S3 under faults', () => {
     const signIns = (await auditEvents(world)).filter((e) => e.event === 'sign_in' && e.user === 'kept@example.com');
     expect(signIns).toHaveLength(1);
   });
+
+  it('keeps a failed batch when a slow flush of an earlier batch overlaps it (a flush every 5 s, S3 answering in up to S3_TIMEOUT_MS)', async () => {
+    const service = await startService(world, { AUDIT_S3: 'true', S3_ENDPOINT: s3.url, S3_TIMEOUT_MS: '3000' });
+    const sink = service.app.get(S3AuditSink);
+    sink.write({ event: 'overlap_first', user: 'first@example.com' });
+    s3.inject({ method: 'PUT', path: /\/audit\//, fault: 'latency', ms: 0 }); // the first flush: written at once
+    const late = s3.inject({ method: 'PUT', path: /\/audit\//, fault: 'latency', ms: 1000 }); // a second flush of the same batch: answered late
+    const first = sink.flush();
+    const second = sink.flush();
+    await first;
+    late.remove(); // taken by the second flush's write if there is one; the next batch's write must not be delayed by it
+    sink.write({ event: 'overlap_next', user: 'next@example.com' });
+    s3.inject({ method: 'PUT', path: /\/audit\//, fault: 'reset', times: 2 }); // the next batch fails (the SDK retries once)
+    await sink.flush();
+    await second;
+    expect(s3.seen('PUT', /\/audit\//).filter((r) => r.fault === 'reset')).toHaveLength(2);
+    await service.close(); // writes what is still pending
+    const events = (await auditEvents(world)).map((e) => e.event);
+    expect(events.filter((e) => e === 'overlap_first')).toHaveLength(1);
+    expect(events.filter((e) => e === 'overlap_next')).toHaveLength(1);
+  });
 });
