@@ -121,11 +121,14 @@ export class RefreshWriteBack implements OnModuleDestroy, BeforeApplicationShutd
 
   /**
    * After the drain: the refreshes still under way (a drain cut at SHUTDOWN_DRAIN_MS leaves their handlers running)
-   * get up to S3_TIMEOUT_MS to hear from Google; those Google has answered finish their S3 write (bounded by its own
-   * calls) or hand it here; then one last, fresh attempt for each unwritten token.
+   * get up to S3_TIMEOUT_MS (their read of S3) + GOOGLE_HTTP_TIMEOUT_MS to hear from Google: Google may have rotated
+   * the grant already and answer late within its bound, and a process that exits first takes the only copy of the
+   * new refresh token with it. Those Google has answered finish their S3 write (bounded by its own calls) or hand it
+   * here; then one last, fresh attempt for each unwritten token.
    */
   async onApplicationShutdown(): Promise<void> {
-    if (this.refreshing.size > 0) await settleWithin(Promise.allSettled([...this.refreshing]), this.config.values.s3.timeoutMs);
+    const { s3, google } = this.config.values;
+    if (this.refreshing.size > 0) await settleWithin(Promise.allSettled([...this.refreshing]), s3.timeoutMs + google.httpTimeoutMs);
     await Promise.allSettled([...this.writing]);
     await this.attemptAll(false);
   }

@@ -1,0 +1,48 @@
+import { FaultProxy } from '../support/fault-proxy.js';
+import { getWithBearer, googleThrough, readObject, type Service, signIn, startService, startWorld, type World } from '../support/harness.js';
+
+const GMAIL = '/v1/users/me/gmail/messages';
+
+/**
+ * A shutdown whose drain was cut while a token refresh waited for Google: Google may already have rotated the grant
+ * (the refresh token S3 holds is dead from then on), and answers later, still within GOOGLE_HTTP_TIMEOUT_MS. The
+ * process exits when close() resolves (main.ts): by then the rotated token must be in S3.
+ */
+describe('a refresh Google answers late but within its bound, as the service shuts down', () => {
+  let world: World;
+  let google: FaultProxy;
+  let sut: Service | undefined;
+
+  beforeAll(async () => {
+    world = await startWorld();
+    google = await FaultProxy.start(new URL(world.google.urls.token).origin);
+  });
+  afterAll(async () => {
+    world.google.rotateRefreshTokens(false);
+    await sut?.close().catch(() => undefined);
+    await google?.stop();
+    await world?.close();
+  });
+
+  it('writes the rotated token to S3 before close() resolves', async () => {
+    sut = await startService(world, { ...googleThrough(world, google), S3_TIMEOUT_MS: '1000', GOOGLE_HTTP_TIMEOUT_MS: '5000', SHUTDOWN_DELAY_MS: '0', SHUTDOWN_DRAIN_MS: '300' });
+    const email = 'shutdown-slow-google@example.com';
+    const { access_token } = await signIn(sut, world, email);
+    const dead = (await readObject(world, `credentials/${email}.json`)).json.refresh_token as string;
+    expect(world.google.refreshTokenWorks(dead)).toBe(true);
+    world.google.rotateRefreshTokens(true);
+    world.google.expireAccessTokens(email);
+    const tokenPath = new URL(world.google.urls.token).pathname;
+    // Google rotates at once; its answer arrives 2.5 s later: past S3_TIMEOUT_MS, within GOOGLE_HTTP_TIMEOUT_MS.
+    google.inject({ method: 'POST', path: tokenPath, fault: 'slow-answer', ms: 2500 });
+    const inFlight = getWithBearer(sut, GMAIL, access_token).then((r) => r.status, () => 'cut');
+    while (!google.seen('POST', tokenPath).some((r) => r.fault === 'slow-answer' && r.forwarded)) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 100)); // Google has applied the refresh
+    expect(world.google.refreshTokenWorks(dead)).toBe(false);
+    await sut.close(); // SIGTERM: main.ts exits as soon as this resolves
+    const stored = (await readObject(world, `credentials/${email}.json`)).json.refresh_token as string;
+    expect(stored).not.toBe(dead);
+    expect(world.google.refreshTokenWorks(stored)).toBe(true);
+    expect(await inFlight).toBe('cut');
+  }, 30_000);
+});
