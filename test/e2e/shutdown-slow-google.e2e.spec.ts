@@ -1,3 +1,4 @@
+import { RefreshWriteBack } from '../../src/credentials/refresh-write-back.js';
 import { FaultProxy } from '../support/fault-proxy.js';
 import { getWithBearer, googleThrough, readObject, type Service, signIn, startService, startWorld, type World } from '../support/harness.js';
 
@@ -44,5 +45,25 @@ describe('a refresh Google answers late but within its bound, as the service shu
     expect(stored).not.toBe(dead);
     expect(world.google.refreshTokenWorks(stored)).toBe(true);
     expect(await inFlight).toBe('cut');
+  }, 30_000);
+
+  it('says so in an error line when S3 does not take a rotated token before the process exits (the user must sign in again)', async () => {
+    const s3 = await FaultProxy.start(world.s3.endpoint);
+    try {
+      sut = await startService(world, { S3_ENDPOINT: s3.url, S3_TIMEOUT_MS: '1000', SHUTDOWN_DELAY_MS: '0', SHUTDOWN_DRAIN_MS: '300' });
+      const email = 'shutdown-s3-down@example.com';
+      const { access_token } = await signIn(sut, world, email);
+      world.google.rotateRefreshTokens(true);
+      world.google.expireAccessTokens(email);
+      s3.inject({ method: 'PUT', path: /\/credentials\/shutdown-s3-down(@|%40)example\.com\.json$/, fault: 'reset', times: Infinity });
+      expect((await getWithBearer(sut, GMAIL, access_token)).status).toBe(200); // rotated; only this replica holds the new token
+      await sut.close();
+      const lines = world.logs.lines.filter((l) => (l.message as { event?: string; user?: string })?.event === 'refresh_write_retry' && (l.message as { user?: string }).user === email);
+      expect(lines.at(-1)).toMatchObject({ level: 'error', message: { outcome: 'lost', user: email } });
+      expect(world.logs.text).not.toContain((await sut.app.get(RefreshWriteBack).get(email))?.credentials.refreshToken ?? 'no token kept');
+    } finally {
+      world.google.rotateRefreshTokens(false);
+      await s3.stop();
+    }
   }, 30_000);
 });
