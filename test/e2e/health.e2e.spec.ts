@@ -69,4 +69,27 @@ describe('Health probes', () => {
       await s3.stop();
     }
   });
+
+  it('a flood of readiness requests (the route is public) costs S3 one probe at a time and does not queue users behind it', async () => {
+    const { access_token } = await signIn(sut, world, 'probe-flood@example.com'); // a session the probed instance has not seen
+    const s3 = await FaultProxy.start(world.s3.endpoint);
+    const probed = await startService(world, { S3_ENDPOINT: s3.url, S3_TIMEOUT_MS: '4000' });
+    try {
+      s3.inject({ method: 'GET', path: /\/health\/probe-never-written\.json$/, fault: 'latency', ms: 1500, times: Infinity }); // S3 slow on probes
+      const before = s3.seen('GET', /\/health\//).length;
+      const flood = Array.from({ length: 150 }, () => fetch(`${probed.url}/health/ready`).then((r) => r.status));
+      await new Promise((r) => setTimeout(r, 200));
+      const started = Date.now();
+      const session = await getWithBearer(probed, '/auth/session', access_token);
+      const ms = Date.now() - started;
+      const statuses = await Promise.all(flood);
+      const seen = { sessionStatus: session.status, sessionFast: ms < 1000, readyNot200: statuses.filter((st) => st !== 200).length, probesToS3: s3.seen('GET', /\/health\//).length - before };
+      // All ready (S3 answers, slowly); the session needs one S3 read, not a place in a queue behind 150 probes.
+      expect(seen).toEqual({ sessionStatus: 200, sessionFast: true, readyNot200: 0, probesToS3: expect.any(Number) });
+      expect(seen.probesToS3).toBeLessThanOrEqual(2);
+    } finally {
+      await probed.close();
+      await s3.stop();
+    }
+  }, 30_000);
 });
