@@ -83,6 +83,7 @@ export class JsonObjectRepository {
   /** Writes one JSON object with SSE and content type; returns the new ETag. A lost condition throws `conflict`. */
   async put(key: string, value: unknown, condition: PutCondition = {}): Promise<string> {
     return this.call('put', key, async (abortSignal) => {
+      this.assertEtag(condition.ifMatch);
       const command = new PutObjectCommand({
         Bucket: this.bucket,
         Key: key,
@@ -129,6 +130,7 @@ export class JsonObjectRepository {
    */
   async delete(key: string, condition: { ifMatch?: string } = {}): Promise<void> {
     await this.call('delete', key, async (abortSignal) => {
+      this.assertEtag(condition.ifMatch);
       try {
         await this.s3.send(withCallSignal(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, IfMatch: condition.ifMatch ? unquote(condition.ifMatch) : undefined }), abortSignal));
       } catch (err) {
@@ -193,6 +195,16 @@ export class JsonObjectRepository {
       for (let i = 0; i < page.keys.length; i++) yield { key: page.keys[i], modified: page.modified[i] };
       token = page.nextToken;
     } while (token);
+  }
+
+  /**
+   * An `ifMatch` must be an ETag: an empty one (a read whose answer lost its ETag header, say through a proxy) would
+   * send the write or delete without its condition, over a rotated refresh token another replica wrote meanwhile.
+   */
+  private assertEtag(ifMatch: string | undefined): void {
+    if (ifMatch !== undefined && !unquote(ifMatch)) {
+      throw new StorageError('unknown', `S3 answered a read in bucket "${this.bucket}" without an ETag, which conditional writes need. Check S3_ENDPOINT and any proxy in between.`);
+    }
   }
 
   /**
