@@ -104,7 +104,7 @@ describe('CredentialsService: a refresh token is never lost', () => {
     objects = new MemoryObjects();
     google = new RotatingGoogle();
     // S3_TIMEOUT_MS 100: the grace for a rotation winner is 1.1 s here.
-    const config = { values: { s3: { credentialsPrefix: 'credentials/', sessionPrefix: 'sessions/', timeoutMs: 100 }, google: { clientId: 'client', clientCacheMax: 100, clientCacheTtlMs: 60_000 } } } as unknown as AppConfig;
+    const config = { values: { s3: { credentialsPrefix: 'credentials/', sessionPrefix: 'sessions/', timeoutMs: 100 }, google: { clientId: 'client', clientCacheMax: 100, clientCacheTtlMs: 60_000, httpTimeoutMs: 100 } } } as unknown as AppConfig;
     const repository = new CredentialsRepository(objects as unknown as JsonObjectRepository, config);
     marks = new RevocationMarks(objects as unknown as JsonObjectRepository, config);
     const fence = new RevocationFence(marks, new RevocationWatermarks(objects as unknown as JsonObjectRepository, config), google as unknown as GoogleTokenClient, repository);

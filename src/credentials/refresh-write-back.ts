@@ -121,11 +121,14 @@ export class RefreshWriteBack implements OnModuleDestroy, BeforeApplicationShutd
 
   /**
    * After the drain: the refreshes still under way (a drain cut at SHUTDOWN_DRAIN_MS leaves their handlers running)
-   * get up to S3_TIMEOUT_MS to hear from Google; those Google has answered finish their S3 write (bounded by its own
-   * calls) or hand it here; then one last, fresh attempt for each unwritten token.
+   * get up to S3_TIMEOUT_MS (their read of S3) + GOOGLE_HTTP_TIMEOUT_MS to hear from Google: Google may have rotated
+   * the grant already and answer late within its bound, and a process that exits first takes the only copy of the
+   * new refresh token with it. Those Google has answered finish their S3 write (bounded by its own calls) or hand it
+   * here; then one last, fresh attempt for each unwritten token.
    */
   async onApplicationShutdown(): Promise<void> {
-    if (this.refreshing.size > 0) await settleWithin(Promise.allSettled([...this.refreshing]), this.config.values.s3.timeoutMs);
+    const { s3, google } = this.config.values;
+    if (this.refreshing.size > 0) await settleWithin(Promise.allSettled([...this.refreshing]), s3.timeoutMs + google.httpTimeoutMs);
     await Promise.allSettled([...this.writing]);
     await this.attemptAll(false);
   }
@@ -166,10 +169,14 @@ export class RefreshWriteBack implements OnModuleDestroy, BeforeApplicationShutd
       this.logger.log({ msg: result.outcome === 'written' ? 'refreshed Google token written to S3' : 'refreshed Google token superseded by a newer sign-in; not written', event: 'refresh_write_retry', outcome: result.outcome, user: email, attempts: entry.attempts });
     } catch (err) {
       if (this.pending.get(email) !== entry) return;
-      if (Date.now() - entry.keptAt >= RETRY_FOR_MS) {
+      if (!retry) {
+        // The shutdown's last attempt: the process exits with the only copy of a grant Google may have rotated away
+        // from the one in S3. Said as an error, so the operator knows whose sign-in to expect (the token stays out).
+        this.logger.error({ msg: 'refreshed Google token not written to S3 before shutdown; if Google rotated it, the user must sign in again', event: 'refresh_write_retry', outcome: 'lost', user: email, attempts: entry.attempts, reason: (err as Error).message });
+      } else if (Date.now() - entry.keptAt >= RETRY_FOR_MS) {
         // Kept (and used) without more timers: the user's next refresh here writes again, and shutdown tries once more.
         this.logger.error({ msg: 'stopped retrying to write a refreshed Google token to S3; this replica keeps it in memory', event: 'refresh_write_retry', outcome: 'gave_up', user: email, attempts: entry.attempts, reason: (err as Error).message });
-      } else if (retry) {
+      } else {
         this.arm(email, entry);
       }
     }

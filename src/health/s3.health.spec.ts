@@ -33,4 +33,18 @@ describe('S3HealthIndicator', () => {
     const sut = new S3HealthIndicator(new HealthIndicatorService(), storage(after(1000)), config);
     expect(await sut.check()).toMatchObject({ s3: { status: 'down', message: expect.stringContaining('200 ms') } });
   });
+
+  it('checks under way together share one probe, and only within the timeout: the next check after it sends a new one', async () => {
+    let probes = 0;
+    const hung = storage(() => {
+      probes++;
+      return probes === 1 ? new Promise<number>(() => undefined) : Promise.resolve(5); // the first never answers
+    });
+    const sut = new S3HealthIndicator(new HealthIndicatorService(), hung, config);
+    const first = await Promise.all([sut.check(), sut.check(), sut.check()]);
+    expect(first.map((r) => r.s3.status)).toEqual(['down', 'down', 'down']);
+    expect(probes).toBe(1);
+    expect(await sut.check()).toMatchObject({ s3: { status: 'up', latencyMs: 5 } }); // S3 answers again: up at once
+    expect(probes).toBe(2);
+  });
 });

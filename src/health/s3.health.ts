@@ -6,6 +6,14 @@ import { JsonObjectRepository } from '../storage/json-object.repository.js';
 /** Readiness of S3: the probe's round trip (a GET of a missing key) with a timeout; slow is reported, not failed. */
 @Injectable()
 export class S3HealthIndicator {
+  /**
+   * The probe under way: readiness checks that arrive meanwhile share it. The route is public, and one S3 GET per
+   * request let a flood of them fill the S3 client's socket pool, so users' S3 calls queued past S3_TIMEOUT_MS (503)
+   * and the probes themselves timed out (not ready), whatever S3 did. A probe is shared only within readiness' own
+   * bound: after it, the next check sends a fresh one, so readiness is back at the first check after S3 answers.
+   */
+  private probing?: Promise<number>;
+
   constructor(
     private readonly health: HealthIndicatorService,
     private readonly objects: JsonObjectRepository,
@@ -18,11 +26,26 @@ export class S3HealthIndicator {
     const { bucket, latencyWarnMs, timeoutMs } = this.config.values.s3;
     const started = performance.now();
     try {
-      const latencyMs = Math.round(await withTimeout(this.objects.ping(), Math.min(timeoutMs, 3000)));
+      const bound = Math.min(timeoutMs, 3000);
+      const latencyMs = Math.round(await withTimeout(this.probe(bound), bound));
       return indicator.up({ latencyMs, bucket, slow: latencyMs > latencyWarnMs, thresholdMs: latencyWarnMs });
     } catch (err) {
       return indicator.down({ latencyMs: Math.round(performance.now() - started), bucket, message: (err as Error).message });
     }
+  }
+
+  /** The probe under way, or a new one, shared for at most `shareMs`. */
+  private probe(shareMs: number): Promise<number> {
+    if (this.probing) return this.probing;
+    const probe = this.objects.ping();
+    const forget = () => {
+      clearTimeout(timer);
+      if (this.probing === probe) this.probing = undefined;
+    };
+    const timer = setTimeout(forget, shareMs);
+    this.probing = probe;
+    probe.then(forget, forget);
+    return probe;
   }
 }
 

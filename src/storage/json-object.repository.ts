@@ -83,6 +83,7 @@ export class JsonObjectRepository {
   /** Writes one JSON object with SSE and content type; returns the new ETag. A lost condition throws `conflict`. */
   async put(key: string, value: unknown, condition: PutCondition = {}): Promise<string> {
     return this.call('put', key, async (abortSignal) => {
+      this.assertEtag(condition.ifMatch);
       const command = new PutObjectCommand({
         Bucket: this.bucket,
         Key: key,
@@ -129,6 +130,7 @@ export class JsonObjectRepository {
    */
   async delete(key: string, condition: { ifMatch?: string } = {}): Promise<void> {
     await this.call('delete', key, async (abortSignal) => {
+      this.assertEtag(condition.ifMatch);
       try {
         await this.s3.send(withCallSignal(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, IfMatch: condition.ifMatch ? unquote(condition.ifMatch) : undefined }), abortSignal));
       } catch (err) {
@@ -196,6 +198,16 @@ export class JsonObjectRepository {
   }
 
   /**
+   * An `ifMatch` must be an ETag: an empty one (a read whose answer lost its ETag header, say through a proxy) would
+   * send the write or delete without its condition, over a rotated refresh token another replica wrote meanwhile.
+   */
+  private assertEtag(ifMatch: string | undefined): void {
+    if (ifMatch !== undefined && !unquote(ifMatch)) {
+      throw new StorageError('unknown', `S3 answered a read in bucket "${this.bucket}" without an ETag, which conditional writes need. Check S3_ENDPOINT and any proxy in between.`);
+    }
+  }
+
+  /**
    * Runs one S3 operation (SDK attempts and reading the body included) within S3_TIMEOUT_MS: the abort signal
    * cancels the HTTP request (withCallSignal carries it to the socket), and the race guarantees the caller is
    * answered even if something below ignores it.
@@ -225,10 +237,13 @@ export class JsonObjectRepository {
   }
 }
 
-/** A 404 for the key (not for the bucket): the object does not exist. */
+/**
+ * S3 saying the key does not exist. Only its NoSuchKey error: a 404 without it (an HTML or empty body, which the SDK
+ * names NotFound) came from something that is not the bucket (a wrong S3_ENDPOINT, a gateway or proxy), and taken
+ * as "missing" it made readiness pass and every stored session and credential read as gone.
+ */
 function isMissingKey(err: unknown): boolean {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return e?.name === 'NoSuchKey' || (e?.$metadata?.httpStatusCode === 404 && e?.name !== 'NoSuchBucket');
+  return (err as { name?: string })?.name === 'NoSuchKey';
 }
 
 function unquote(etag: string): string {

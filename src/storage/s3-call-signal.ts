@@ -4,10 +4,13 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 type HttpRequest = Parameters<NodeHttpHandler['handle']>[0];
 type HandlerOptions = NonNullable<Parameters<NodeHttpHandler['handle']>[1]>;
 
-/** Where a call's abort signal rides on the command input, and then on each of its HTTP attempts. */
+/**
+ * Where a call's abort signal rides on the command input, and then on each of its HTTP attempts; `null` on an
+ * attempt of an S3 command sent without one.
+ */
 const CALL_SIGNAL = Symbol('s3CallSignal');
 
-type WithSignal = { [CALL_SIGNAL]?: AbortSignal };
+type WithSignal = { [CALL_SIGNAL]?: AbortSignal | null };
 
 /**
  * Why this exists: the S3 client runs with `cacheMiddleware: true`, which resolves the middleware stack (endpoint
@@ -25,12 +28,16 @@ export function withCallSignal<C extends { input: object }>(command: C, signal: 
 
 /**
  * NodeHttpHandler that aborts each request with its call's signal (S3_TIMEOUT_MS for the whole call, retries
- * included), so a stalled S3 leaves no request or socket behind. A request without one is refused: every S3 call
+ * included), so a stalled S3 leaves no request or socket behind. An S3 request without one is refused: every S3 call
  * of the service must be bounded, and a change in how the SDK copies inputs must fail loudly, not hang quietly.
+ * The SDK's own credential clients (STS for IRSA's web identity token or an assumed role, SSO) send through the S3
+ * client's handler too, outside its middleware: they pass with the handler's own timeouts (s3Bounds), and the S3
+ * call waiting for them is still cut at its deadline. Refused, no S3 call could ever be signed under IRSA.
  */
 export class CallBoundHttpHandler extends NodeHttpHandler {
   override handle(request: HttpRequest, options: HandlerOptions = {}) {
     const signal = (request as WithSignal)[CALL_SIGNAL];
+    if (signal === undefined) return super.handle(request, options); // not an S3 command: a credential client's
     if (!signal) return Promise.reject(new Error('S3 request without its call deadline (withCallSignal was not applied)'));
     return super.handle(request, { ...options, abortSignal: signal });
   }
@@ -41,7 +48,7 @@ export function carryCallSignals(client: S3Client): S3Client {
   client.middlewareStack.add(
     (next) => (args) => {
       const signal = (args.input as WithSignal)[CALL_SIGNAL];
-      if (signal && args.request) (args.request as WithSignal)[CALL_SIGNAL] = signal;
+      if (args.request) (args.request as WithSignal)[CALL_SIGNAL] = signal ?? null;
       return next(args);
     },
     { step: 'deserialize', priority: 'low', name: 'carryCallSignal' },

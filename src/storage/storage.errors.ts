@@ -72,6 +72,13 @@ export function toStorageError(err: unknown, op: StorageOperation, bucket: strin
   if (name === 'TimeoutError' || name === 'RequestTimeout' || e?.code === 'ETIMEDOUT' || name === 'AbortError') {
     return new StorageError('timeout', `S3 did not answer ${op} on bucket "${bucket}" within ${timeoutMs} ms. Retry shortly; check S3_ENDPOINT and network policy if it persists.`);
   }
+  if (status === 404) {
+    // Not S3's NoSuchKey (JsonObjectRepository reads that as "missing") nor NoSuchBucket: not an S3 answer at all.
+    return new StorageError(
+      'unknown',
+      `The S3 endpoint answered ${op} on bucket "${bucket}" with 404 and no S3 error (${name || 'unknown error'}). Check S3_ENDPOINT and S3_FORCE_PATH_STYLE.`,
+    );
+  }
   const networkCodes = ['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'EPIPE'];
   if (networkCodes.includes(e?.code ?? '') || networkCodes.some((c) => (e?.message ?? '').includes(c))) {
     return new StorageError('network', `S3 is unreachable (${e?.code ?? 'network error'}) for bucket "${bucket}". Retry shortly; check S3_ENDPOINT and network access to S3.`);

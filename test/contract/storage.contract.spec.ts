@@ -10,6 +10,7 @@ import { ObservabilityModule } from '../../src/observability/observability.modul
 import { StorageModule } from '../../src/storage/storage.module.js';
 import { externalS3, openS3Target, S3Target } from '../support/s3-target.js';
 import { CredentialsRepository } from '../../src/credentials/credentials.repository.js';
+import { FaultProxy } from '../support/fault-proxy.js';
 
 /**
  * The storage module's contract with S3, run against the embedded server in `npm test` and against any endpoint
@@ -190,6 +191,29 @@ describe(`storage contract (${process.env.S3_TEST_ENDPOINT ?? 'embedded S3 serve
       await expect(missing.repo.ping()).rejects.toMatchObject({ code: 'bucket_missing' });
     } finally {
       await missing.close();
+    }
+  });
+
+  it('refuses an update or a conditional delete whose read brought no ETag (a proxy that drops it), so a token written meanwhile stays', async () => {
+    const proxy = await FaultProxy.start(target.endpoint);
+    const through = await repositoryFor({ S3_ENDPOINT: proxy.url });
+    try {
+      const email = 'no-etag@example.com';
+      const key = `credentials/${email}.json`;
+      const doc = (rt: string) => ({ version: 1, email, token: 'at', refresh_token: rt, token_uri: 'https://oauth2.googleapis.com/token', client_id: 'c', scopes: ['openid'], updated_at: new Date().toISOString() });
+      const path = /\/credentials\/no-etag(@|%40)example\.com\.json$/;
+      // The read sees rt-1 and its answer comes without an ETag; another replica's rotation (rt-2) lands before the write.
+      const staleRead = () => proxy.inject({ method: 'GET', path, fault: 'answer', status: 200, contentType: 'application/json', body: JSON.stringify(doc('rt-1')) });
+      await sut.put(key, doc('rt-2'));
+      const credentials = through.ctx.get(CredentialsRepository);
+      staleRead();
+      await expect(credentials.save(email, { token: 'at-new' })).rejects.toBeInstanceOf(StorageError);
+      staleRead();
+      await expect(credentials.deleteIfRefreshTokenIs(email, 'rt-1')).rejects.toBeInstanceOf(StorageError);
+      expect((await sut.get(key))?.value).toMatchObject({ refresh_token: 'rt-2' });
+    } finally {
+      await through.close();
+      await proxy.stop();
     }
   });
 });

@@ -60,10 +60,11 @@ describe('deployment files', () => {
     const [container] = deployment.spec.template.spec.containers;
     const setting = (env: Record<string, string>, name: string) => Number(env[name] ?? defaults[name]);
     const env = Object.fromEntries(container.env.map((e: { name: string; value: string }) => [e.name, e.value]));
-    // The first write of an unwritten token runs alongside readiness' delay; the last phase is up to 7 S3 calls.
+    // The first write of an unwritten token runs alongside readiness' delay; the last phase is up to 7 S3 calls and
+    // one Google call (a refresh under way when the drain was cut).
     const shutdownMs = (e: Record<string, string>) => {
       const s3 = setting(e, 'S3_TIMEOUT_MS');
-      return Math.max(setting(e, 'SHUTDOWN_DELAY_MS'), 2 * s3) + setting(e, 'SHUTDOWN_DRAIN_MS') + 7 * s3;
+      return Math.max(setting(e, 'SHUTDOWN_DELAY_MS'), 2 * s3) + setting(e, 'SHUTDOWN_DRAIN_MS') + 7 * s3 + setting(e, 'GOOGLE_HTTP_TIMEOUT_MS');
     };
     expect(setting(env, 'SHUTDOWN_DRAIN_MS')).toBeGreaterThan(0);
     expect(deployment.spec.template.spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(shutdownMs(env));

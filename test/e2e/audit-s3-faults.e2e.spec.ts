@@ -1,5 +1,5 @@
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { S3AuditSink } from '../../src/storage/s3-audit-sink.js';
+import { MAX_BUFFERED_LINES, S3AuditSink } from '../../src/storage/s3-audit-sink.js';
 import { FaultProxy } from '../support/fault-proxy.js';
 import { signIn, startService, startWorld, World } from '../support/harness.js';
 
@@ -54,4 +54,41 @@ describe('Audit trail in S3 under faults', () => {
     const signIns = (await auditEvents(world)).filter((e) => e.event === 'sign_in' && e.user === 'kept@example.com');
     expect(signIns).toHaveLength(1);
   });
+
+  it('keeps a failed batch when a slow flush of an earlier batch overlaps it (a flush every 5 s, S3 answering in up to S3_TIMEOUT_MS)', async () => {
+    const service = await startService(world, { AUDIT_S3: 'true', S3_ENDPOINT: s3.url, S3_TIMEOUT_MS: '3000' });
+    const sink = service.app.get(S3AuditSink);
+    sink.write({ event: 'overlap_first', user: 'first@example.com' });
+    s3.inject({ method: 'PUT', path: /\/audit\//, fault: 'latency', ms: 0 }); // the first flush: written at once
+    const late = s3.inject({ method: 'PUT', path: /\/audit\//, fault: 'latency', ms: 1000 }); // a second flush of the same batch: answered late
+    const first = sink.flush();
+    const second = sink.flush();
+    await first;
+    late.remove(); // taken by the second flush's write if there is one; the next batch's write must not be delayed by it
+    sink.write({ event: 'overlap_next', user: 'next@example.com' });
+    s3.inject({ method: 'PUT', path: /\/audit\//, fault: 'reset', times: 2 }); // the next batch fails (the SDK retries once)
+    await sink.flush();
+    await second;
+    expect(s3.seen('PUT', /\/audit\//).filter((r) => r.fault === 'reset')).toHaveLength(2);
+    await service.close(); // writes what is still pending
+    const events = (await auditEvents(world)).map((e) => e.event);
+    expect(events.filter((e) => e === 'overlap_first')).toHaveLength(1);
+    expect(events.filter((e) => e === 'overlap_next')).toHaveLength(1);
+  });
+
+  it('keeps at most MAX_BUFFERED_LINES events while S3 does not take them, and the trail says how many are missing', async () => {
+    const service = await startService(world, { AUDIT_S3: 'true', S3_ENDPOINT: s3.url, S3_TIMEOUT_MS: '1500' });
+    const sink = service.app.get(S3AuditSink);
+    const refused = s3.inject({ method: 'PUT', path: /\/audit\//, fault: 'reset', times: Infinity });
+    const sent = MAX_BUFFERED_LINES + 1000;
+    for (let i = 0; i < sent; i++) sink.write({ audit: true, event: 'security_violation', n: i });
+    await sink.flush();
+    refused.remove();
+    await service.close(); // the pending batch, then the rest
+    const events = await auditEvents(world);
+    const kept = events.filter((e) => e.event === 'security_violation').length;
+    const marker = events.find((e) => e.event === 'audit_dropped');
+    expect(kept).toBeLessThanOrEqual(MAX_BUFFERED_LINES + 200); // the buffer, and the batch that was pending
+    expect(marker).toMatchObject({ dropped: sent - kept });
+  }, 60_000);
 });

@@ -1,5 +1,5 @@
 import { FaultProxy } from '../support/fault-proxy.js';
-import { Service, startService, startWorldWithService, stopAll, World } from '../support/harness.js';
+import { getWithBearer, Service, signIn, startService, startWorldWithService, stopAll, World } from '../support/harness.js';
 
 describe('Health probes', () => {
   let world: World;
@@ -48,4 +48,48 @@ describe('Health probes', () => {
       await s3.stop();
     }
   });
+
+  it('a 404 that is not S3 saying NoSuchKey (a wrong S3_ENDPOINT, a proxy or gateway in the way) is S3 down, not "no such object"', async () => {
+    // Only S3's NoSuchKey means the object is missing. Any other 404 (HTML, JSON, no body) comes from something that
+    // is not the bucket: readiness must fail, and a session must not read as ended (401 "sign in again").
+    const { access_token } = await signIn(sut, world, 'gateway-404@example.com');
+    const s3 = await FaultProxy.start(world.s3.endpoint);
+    const behind = await startService(world, { S3_ENDPOINT: s3.url });
+    try {
+      s3.inject({ fault: 'answer', status: 404, body: '<html><body>404 Not Found</body></html>', times: Infinity });
+      const ready = await fetch(`${behind.url}/health/ready`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({ statusCode: 503, error: { s3: { status: 'down', bucket: world.bucket } } });
+      const session = await getWithBearer(behind, '/auth/session', access_token);
+      expect(session.status).toBe(503);
+      expect(await session.json()).toMatchObject({ statusCode: 503, error: 'storage_unavailable', message: expect.stringMatching(/S3/) });
+      expect(s3.requests.some((r) => r.method === 'GET' && r.path.includes('/sessions/') && r.status === 404)).toBe(true);
+    } finally {
+      await behind.close();
+      await s3.stop();
+    }
+  });
+
+  it('a flood of readiness requests (the route is public) costs S3 one probe at a time and does not queue users behind it', async () => {
+    const { access_token } = await signIn(sut, world, 'probe-flood@example.com'); // a session the probed instance has not seen
+    const s3 = await FaultProxy.start(world.s3.endpoint);
+    const probed = await startService(world, { S3_ENDPOINT: s3.url, S3_TIMEOUT_MS: '4000' });
+    try {
+      s3.inject({ method: 'GET', path: /\/health\/probe-never-written\.json$/, fault: 'latency', ms: 1500, times: Infinity }); // S3 slow on probes
+      const before = s3.seen('GET', /\/health\//).length;
+      const flood = Array.from({ length: 150 }, () => fetch(`${probed.url}/health/ready`).then((r) => r.status));
+      await new Promise((r) => setTimeout(r, 200));
+      const started = Date.now();
+      const session = await getWithBearer(probed, '/auth/session', access_token);
+      const ms = Date.now() - started;
+      const statuses = await Promise.all(flood);
+      const seen = { sessionStatus: session.status, sessionFast: ms < 1000, readyNot200: statuses.filter((st) => st !== 200).length, probesToS3: s3.seen('GET', /\/health\//).length - before };
+      // All ready (S3 answers, slowly); the session needs one S3 read, not a place in a queue behind 150 probes.
+      expect(seen).toEqual({ sessionStatus: 200, sessionFast: true, readyNot200: 0, probesToS3: expect.any(Number) });
+      expect(seen.probesToS3).toBeLessThanOrEqual(2);
+    } finally {
+      await probed.close();
+      await s3.stop();
+    }
+  }, 30_000);
 });
