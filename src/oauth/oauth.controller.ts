@@ -134,6 +134,7 @@ export class OAuthController {
       return;
     }
     if (next.kind === 'sign-in') {
+      if (next.csrf) reply.setCookie(this.csrfCookie, next.csrf, this.cookie('lax', 24 * 3600));
       // Through /auth/google, where the flow cookie is set by a request that carries this browser's other flow
       // cookies (their number stays bounded) and on PUBLIC_URL's host (see SignInHandoff).
       reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer').redirect(await this.signIn.handoffUrl(next.request), status);

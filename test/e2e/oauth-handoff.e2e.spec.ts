@@ -103,6 +103,25 @@ describe('The /auth/google?handoff= link (an attacker\'s Allow does not travel)'
     }
   });
 
+  it('a hop back from someone else\'s sign-in, opened in another browser, is not redirected: our page, and no remembered user is planted', async () => {
+    // The attacker approves their own client once, then signs in again from a browser that does not remember them,
+    // and keeps the link of the hop back (/oauth/authorize/resume) instead of following it.
+    await authorizeInBrowser(world, authorizeUrl(sut.url, (await request(attackerClient, ATTACKER)).params), 'resume-attacker@example.com');
+    const attacker = new Browser();
+    const page = readConsentPage(await (await attacker.get(authorizeUrl(sut.url, (await request(attackerClient, ATTACKER)).params), { accept: 'text/html' })).text()) as ConsentPage;
+    const handoff = (await pressConsent(attacker, page, 'allow')).headers.get('location') as string;
+    const toGoogle = (await attacker.get(handoff)).headers.get('location') as string;
+    const resume = (await attacker.get(await world.google.approve(toGoogle, { email: 'resume-attacker@example.com' }))).headers.get('location') as string;
+    expect(resume).toMatch(/\/oauth\/authorize\/resume\?ticket=/);
+
+    // Sent to a victim, the link on this service's host must not bounce them to attacker.example.
+    const victim = new Browser();
+    const res = await victim.get(resume, { accept: 'text/html' });
+    expect({ status: res.status, location: res.headers.get('location') }).toEqual({ status: 200, location: null });
+    expect(readConsentPage(await res.text())?.host).toBe('attacker.example');
+    expect(res.headers.getSetCookie().filter((c) => /oauth_user/.test(c))).toEqual([]);
+  });
+
   it('the person who pressed Allow still gets the code after the Google sign-in, with one consent page, and the approval is kept', async () => {
     const client = await register(sut, { client_name: 'Honest app', redirect_uris: [LOOPBACK] });
     const browser = new Browser();
