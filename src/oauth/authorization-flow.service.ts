@@ -20,8 +20,8 @@ import { grantedScopes } from './scope-request.js';
 export type AuthorizationStep =
   /** Our consent page (HTML). `csrf` is the browser's consent cookie value to set when it had none. */
   | { kind: 'consent'; html: string; csrf?: string }
-  /** On to the Google sign-in, carrying the request. */
-  | { kind: 'sign-in'; request: AuthorizationRequest }
+  /** On to the Google sign-in, carrying the request; `csrf` as for the consent page. */
+  | { kind: 'sign-in'; request: AuthorizationRequest; csrf?: string }
   /** Back to the client (a code or an error); `remember` names the user to remember in this browser. */
   | { kind: 'client'; location: string; remember?: string };
 
@@ -99,13 +99,17 @@ export class AuthorizationFlow {
     }
     const known = client as OAuthClient;
     await this.clients.recordUse(known);
-    if (known.firstParty) return { kind: 'sign-in', request };
+    // The browser's consent cookie, made now when it has none: the request carries its digest (see startedIn).
+    const csrf = validCsrf(cookies.csrf) ? undefined : randomBytes(32).toString('base64url');
+    const here: FlowCookies = csrf ? { ...cookies, csrf } : cookies;
+    request.startedIn = sha256Url(here.csrf as string);
+    if (known.firstParty) return { kind: 'sign-in', request, csrf };
     // prompt=consent (OpenID Connect's parameter, sent by some OAuth clients): ask again even if approved before.
     const promptConsent = typeof query.prompt === 'string' && query.prompt.split(' ').includes('consent');
     if (!promptConsent && remembered && (await this.approvals.covers(remembered, known.clientId, requestedScopes(request), request.resource))) {
-      return { kind: 'sign-in', request: { ...request, rememberedUser: remembered } };
+      return { kind: 'sign-in', request: { ...request, rememberedUser: remembered }, csrf };
     }
-    return this.consentPage(known, request, undefined, cookies);
+    return { ...(await this.consentPage(known, request, undefined, here)), csrf };
   }
 
   /** POST /oauth/authorize/decision: the person pressed Allow or Deny. */
@@ -177,7 +181,10 @@ export class AuthorizationFlow {
       await this.approvals.approve(ticket.email, client.clientId, requestedScopes(req), req.resource);
       this.audit.record({ event: 'consent', outcome: 'success', user: ticket.email, ip, detail: { clientId: client.clientId } });
     }
-    if (ticket.approved || allowedHere) return { kind: 'client', location: await this.issueCode(req, ticket.email, signInTimeOf(ticket)), remember: ticket.email };
+    // An approval on record issues the code at once only in the browser that started the request; the link opened
+    // in any other gets our page, naming the signed-in user, bound to that browser (no open redirector).
+    const startedHere = cookies.csrf !== undefined && sameDigest(req.startedIn, sha256Url(cookies.csrf));
+    if ((ticket.approved && startedHere) || allowedHere) return { kind: 'client', location: await this.issueCode(req, ticket.email, signInTimeOf(ticket)), remember: ticket.email };
     return this.consentPage(client, req, { email: ticket.email, signedInAt: signInTimeOf(ticket) }, cookies);
   }
 
@@ -192,8 +199,8 @@ export class AuthorizationFlow {
   }
 
   /** Our consent page; `signedIn`: the person who signed in with Google, when that came first (named on the page). */
-  private async consentPage(client: OAuthClient, request: AuthorizationRequest, signedIn: { email: string; signedInAt: number } | undefined, cookies: FlowCookies): Promise<AuthorizationStep> {
-    const csrf = cookies.csrf && /^[A-Za-z0-9_-]{43}$/.test(cookies.csrf) ? cookies.csrf : randomBytes(32).toString('base64url');
+  private async consentPage(client: OAuthClient, request: AuthorizationRequest, signedIn: { email: string; signedInAt: number } | undefined, cookies: FlowCookies): Promise<Extract<AuthorizationStep, { kind: 'consent' }>> {
+    const csrf = validCsrf(cookies.csrf) ? (cookies.csrf as string) : randomBytes(32).toString('base64url');
     const { approved: _a, approvedIn: _b, rememberedUser: _r, ...req } = request;
     const email = signedIn?.email;
     const form: ConsentForm = { req, ...signedIn, b: sha256Url(csrf), jti: randomBytes(16).toString('base64url') };
@@ -230,6 +237,11 @@ export class AuthorizationFlow {
     return this.sealed.seal('remembered-user', { email }, REMEMBER_USER_SECONDS);
   }
 
+}
+
+/** Whether a consent cookie value is one this service makes (32 random bytes, base64url). */
+function validCsrf(value: string | undefined): boolean {
+  return value !== undefined && /^[A-Za-z0-9_-]{43}$/.test(value);
 }
 
 function sameDigest(a: unknown, b: string): boolean {

@@ -17,6 +17,12 @@ export interface AuthorizationRequest extends PendingAuthorization {
    * in a link (/auth/google?handoff=) that anyone can be sent, so the Allow counts only back in that browser.
    */
   approvedIn?: string;
+  /**
+   * The digest of the consent cookie of the browser that sent the request to /oauth/authorize. The hop back from the
+   * Google sign-in (a link, like the handoff) issues a code without our page only in that browser: opened anywhere
+   * else it would send a stranger on to the client's redirect URI, and remember the signed-in user there.
+   */
+  startedIn?: string;
   /** The user our remembered-user cookie named when the request arrived (their approval let it skip the page). */
   rememberedUser?: string;
   /** After the Google sign-in: the requested scopes Google says the user granted (space separated); the code's scope. */

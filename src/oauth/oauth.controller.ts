@@ -19,6 +19,13 @@ const form = (body: unknown): Form => (body && typeof body === 'object' ? (body 
 
 const CSRF_COOKIE = 'wsb_oauth_csrf';
 const USER_COOKIE = 'wsb_oauth_user';
+/**
+ * With Secure cookies (https), the cookies carry the __Host- prefix: a browser then takes them only from this host, with
+ * Path=/ and no Domain (RFC 6265bis 4.1.3.2). Without it, another host of the site (a sibling subdomain, or a network
+ * attacker answering a plain-http request) could plant a consent cookie whose value it knows, and an Allow pressed in
+ * the attacker's own browser with that value would count in the victim's (AuthorizationFlow.resume).
+ */
+const HOST_PREFIX = '__Host-';
 
 /** OAuth 2.1 endpoints for API consumers (MCP clients among them), the consent page, and the discovery documents. */
 @ApiTags('oauth')
@@ -26,6 +33,8 @@ const USER_COOKIE = 'wsb_oauth_user';
 @Controller()
 export class OAuthController {
   private readonly secureCookies: boolean;
+  private readonly csrfCookie: string;
+  private readonly userCookie: string;
 
   constructor(
     private readonly flow: AuthorizationFlow,
@@ -37,6 +46,9 @@ export class OAuthController {
   ) {
     const c = config.values.cookieSecure;
     this.secureCookies = c === 'auto' ? config.values.publicUrl.startsWith('https://') : c;
+    const prefix = this.secureCookies ? HOST_PREFIX : '';
+    this.csrfCookie = prefix + CSRF_COOKIE;
+    this.userCookie = prefix + USER_COOKIE;
   }
 
   /** RFC 8414 metadata. */
@@ -117,27 +129,29 @@ export class OAuthController {
     // After a POST, 303 makes the browser follow with a GET.
     const status = req.method === 'POST' ? 303 : 302;
     if (next.kind === 'consent') {
-      if (next.csrf) reply.setCookie(CSRF_COOKIE, next.csrf, this.cookie('lax', 24 * 3600));
+      if (next.csrf) reply.setCookie(this.csrfCookie, next.csrf, this.cookie('lax', 24 * 3600));
       reply.headers(PAGE_HEADERS).status(200).send(next.html);
       return;
     }
     if (next.kind === 'sign-in') {
+      if (next.csrf) reply.setCookie(this.csrfCookie, next.csrf, this.cookie('lax', 24 * 3600));
       // Through /auth/google, where the flow cookie is set by a request that carries this browser's other flow
       // cookies (their number stays bounded) and on PUBLIC_URL's host (see SignInHandoff).
       reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer').redirect(await this.signIn.handoffUrl(next.request), status);
       return;
     }
-    if (next.remember) reply.setCookie(USER_COOKIE, await this.flow.rememberCookie(next.remember), this.cookie('lax', REMEMBER_USER_SECONDS));
+    if (next.remember) reply.setCookie(this.userCookie, await this.flow.rememberCookie(next.remember), this.cookie('lax', REMEMBER_USER_SECONDS));
     reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer').redirect(next.location, status);
   }
 
   private cookiesOf(req: FastifyRequest): FlowCookies {
     const c = (req as FastifyRequest & { cookies?: Record<string, string | undefined> }).cookies ?? {};
-    return { csrf: c[CSRF_COOKIE], rememberedUser: c[USER_COOKIE] };
+    return { csrf: c[this.csrfCookie], rememberedUser: c[this.userCookie] };
   }
 
   private cookie(sameSite: 'lax' | 'strict', maxAge: number) {
-    return { path: '/oauth', httpOnly: true, sameSite, secure: this.secureCookies, maxAge };
+    // __Host- needs Path=/; without the prefix (plain http, local use) they stay on /oauth.
+    return { path: this.secureCookies ? '/' : '/oauth', httpOnly: true, sameSite, secure: this.secureCookies, maxAge };
   }
 }
 

@@ -1,3 +1,5 @@
+import { displayedStringProblem } from './client-metadata-rules.js';
+
 /**
  * Redirect URI rules (OAuth 2.1 section 2.3.1, RFC 8252 sections 7.1-7.3, RFC 9700 section 4.1): compared as
  * strings, except that a loopback redirect's port may differ; no userinfo, dot segments or fragments; https, loopback
@@ -22,6 +24,9 @@ export function redirectUriProblem(uri: string): string | undefined {
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u0020\u007f\\]/.test(uri)) return `${shown} contains spaces, control characters or backslashes`;
   if (uri.includes('#')) return `${shown} must not contain a fragment (#)`;
+  // The consent page shows the whole URI, so nothing in it may read differently from what it is (as client_name).
+  const hidden = displayedStringProblem(uri);
+  if (hidden) return `${shown} ${hidden}`;
   let u: URL;
   try {
     u = new URL(uri);

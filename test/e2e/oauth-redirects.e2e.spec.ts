@@ -44,6 +44,10 @@ describe('Redirect URIs: exact, safe, and no open redirector', () => {
     ['a backslash', 'https://app.example\\@evil.example/cb'],
     ['a javascript: URI', 'javascript:alert(1)'],
     ['a relative URI', '/cb'],
+    // The consent page shows the whole URI: nothing in it may read differently from what it is (as client_name).
+    ['a right-to-left override (the page would read "https://app.example/cb?https://accounts.google.com")', 'https://app.example/cb?\u202emoc.elgoog.stnuocca//:sptth'],
+    ['a right-to-left isolate', 'com.example.app:/cb\u2067x\u2069'],
+    ['a zero-width space', 'http://127.0.0.1:8765/c\u200bb'],
   ])('refuses to register a redirect URI with %s', async (_what, uri) => {
     const res = await registerRaw([uri]);
     expect(res.status).toBe(400);

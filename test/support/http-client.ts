@@ -53,6 +53,17 @@ export class Browser {
     return copy;
   }
 
+  /**
+   * A cookie another host of the same site set with `Domain=` (cookie tossing: a sibling subdomain, or a network
+   * attacker answering a plain-http request). Browsers refuse it for the `__Host-` prefix, which forbids `Domain`,
+   * and for `__Secure-` from such an origin (RFC 6265bis 4.1.3): answers whether this browser kept it.
+   */
+  tossCookie(name: string, value: string, path = '/'): boolean {
+    if (/^__(host|secure)-/i.test(name)) return false;
+    this.jar.set(`${path}\0${name}`, { name, value, path });
+    return true;
+  }
+
   /** Names of the cookies currently held (any path). */
   cookieNames(): string[] {
     return [...this.jar.values()].map((c) => c.name);
