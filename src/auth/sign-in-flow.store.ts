@@ -6,6 +6,11 @@ import { OneTimeMarkers } from '../sessions/one-time-markers.js';
 export interface PendingAuthorization {
   clientId: string;
   redirectUri: string;
+  /**
+   * The authorization request named no redirect_uri (its client registered one, which `redirectUri` holds): the
+   * token request may then leave it out too (RFC 6749 4.1.3, OAuth 2.1 4.1.3).
+   */
+  redirectUriImplied?: true;
   codeChallenge: string;
   state?: string;
   resource?: string;

@@ -9,6 +9,8 @@ import { OneTimeMarkers } from '../sessions/one-time-markers.js';
 export interface AuthorizationGrant {
   clientId: string;
   redirectUri: string;
+  /** The authorization request named no redirect_uri: the exchange may leave it out (PendingAuthorization). */
+  redirectUriImplied?: true;
   codeChallenge: string;
   email: string;
   resource?: string;

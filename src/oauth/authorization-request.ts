@@ -94,7 +94,7 @@ export function parseAuthorizationRequest(q: Record<string, unknown>, client: OA
   }
   const scope = parseScopeRequest(q.scope);
   if (!scope.ok) return fail('invalid_scope', scope.description);
-  return { clientId: client.clientId, redirectUri, codeChallenge: challenge, state, resource, scope: scope.scopes.join(' ') || undefined };
+  return { clientId: client.clientId, redirectUri, ...(presented ? {} : { redirectUriImplied: true }), codeChallenge: challenge, state, resource, scope: scope.scopes.join(' ') || undefined };
 }
 
 /** Stands for "no scope parameter": whatever access the service gives by default, approved as a thing of its own. */
@@ -108,5 +108,5 @@ export function requestedScopes(request: PendingAuthorization): string[] {
 
 /** The request as a code grant keeps it: only the fields of PendingAuthorization. */
 export function pendingPart(r: AuthorizationRequest): PendingAuthorization {
-  return { clientId: r.clientId, redirectUri: r.redirectUri, codeChallenge: r.codeChallenge, state: r.state, resource: r.resource, scope: r.scope };
+  return { clientId: r.clientId, redirectUri: r.redirectUri, ...(r.redirectUriImplied ? { redirectUriImplied: true } : {}), codeChallenge: r.codeChallenge, state: r.state, resource: r.resource, scope: r.scope };
 }

@@ -132,7 +132,10 @@ export class TokenEndpoint {
     if (redeemed.status !== 'ok') throw new OAuthError('invalid_grant', `The authorization code is ${redeemed.status === 'expired' ? 'expired (codes live 60 seconds)' : 'unknown'}. Start a new authorization.`);
     const grant = redeemed.grant;
     if (grant.clientId !== client.clientId) throw new OAuthError('invalid_grant', 'The authorization code was issued to another client.');
-    if (redirectUri !== grant.redirectUri) throw new OAuthError('invalid_grant', 'redirect_uri must be identical to the one in the authorization request.');
+    // Required, and identical, when the authorization request sent one; may be left out when it did not (RFC 6749 4.1.3).
+    if (redirectUri === undefined ? !grant.redirectUriImplied : redirectUri !== grant.redirectUri) {
+      throw new OAuthError('invalid_grant', 'redirect_uri must be identical to the one in the authorization request.');
+    }
     if (sha256Url(verifier) !== grant.codeChallenge) {
       throw new OAuthError('invalid_grant', 'The PKCE code_verifier does not match the code_challenge.');
     }

@@ -150,6 +150,33 @@ describe('OAuth 2.1 authorization server, driven by oauth4webapi', () => {
       expect(callback.searchParams.get('code')).toEqual(expect.any(String));
     });
 
+    it('lets the code exchange leave out redirect_uri only when the authorization request did (RFC 6749 4.1.3)', async () => {
+      const token = (code: string, verifier: string, extra: Record<string, string> = {}) =>
+        fetch(`${sut.url}/oauth/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ grant_type: 'authorization_code', client_id: client.client_id, code, code_verifier: verifier, ...extra }),
+        });
+      // The client registered one redirect URI, so the authorization request may leave it out, and then the exchange too.
+      const implied = await pkce();
+      const callback = await authorize({ client_id: client.client_id, response_type: 'code', code_challenge: implied.challenge, code_challenge_method: 'S256', state: 'i1' }, 'implied@example.com');
+      expect(`${callback.origin}${callback.pathname}`).toBe(REDIRECT);
+      const left = await token(callback.searchParams.get('code') as string, implied.verifier);
+      expect(left.status).toBe(200);
+      expect(await left.json()).toMatchObject({ token_type: 'Bearer', access_token: expect.any(String) });
+      // Left out there, a redirect_uri sent here must still be the registered one.
+      const other = await pkce();
+      const second = await authorize({ client_id: client.client_id, response_type: 'code', code_challenge: other.challenge, code_challenge_method: 'S256', state: 'i2' }, 'implied@example.com');
+      const wrong = await token(second.searchParams.get('code') as string, other.verifier, { redirect_uri: 'http://127.0.0.1:8766/elsewhere' });
+      expect(wrong.status).toBe(400);
+      expect(await wrong.json()).toMatchObject({ error: 'invalid_grant', error_description: expect.stringContaining('redirect_uri') });
+      // Named in the authorization request, it is required in the exchange.
+      const { params, verifier } = await codeFor(client, 'named@example.com');
+      const missing = await token(params.get('code') as string, verifier);
+      expect(missing.status).toBe(400);
+      expect(await missing.json()).toMatchObject({ error: 'invalid_grant', error_description: expect.stringContaining('redirect_uri') });
+    });
+
     it('refuses a wrong verifier', async () => {
       const { params } = await codeFor(client, 'v@example.com');
       const res = await exchange(client, oauth.None(), params, oauth.generateRandomCodeVerifier());
