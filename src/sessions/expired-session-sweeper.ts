@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 import { eachTried } from '../common/each-tried.js';
+import { SingleFlight } from '../common/single-flight.js';
 import { Metrics } from '../observability/metrics.js';
 import { JsonObjectRepository } from '../storage/json-object.repository.js';
 import { fromSessionDocument, SESSION_ID_PATTERN } from './session.js';
@@ -39,7 +40,7 @@ export class ExpiredSessionSweeper implements OnApplicationBootstrap, OnApplicat
   private readonly horizonMs: number;
   private timer?: NodeJS.Timeout;
   private stopping = false;
-  private running?: Promise<SweepOutcome>;
+  private readonly runs = new SingleFlight<SweepOutcome>();
 
   constructor(
     private readonly objects: JsonObjectRepository,
@@ -60,7 +61,7 @@ export class ExpiredSessionSweeper implements OnApplicationBootstrap, OnApplicat
     this.stopping = true;
     clearTimeout(this.timer);
     // A sweep in progress stops before its next delete; each S3 call in it is bounded by S3_TIMEOUT_MS.
-    await this.running?.catch(() => undefined);
+    if (this.runs.has('sweep')) await this.sweep().catch(() => undefined);
   }
 
   /**
@@ -68,8 +69,7 @@ export class ExpiredSessionSweeper implements OnApplicationBootstrap, OnApplicat
    * sweep retries them. Rejects only when S3 cannot be listed.
    */
   sweep(now = Date.now()): Promise<SweepOutcome> {
-    this.running ??= this.sweepOnce(now).finally(() => (this.running = undefined));
-    return this.running;
+    return this.runs.run('sweep', () => this.sweepOnce(now));
   }
 
   private schedule(delayMs: number): void {

@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
+import { SingleFlight } from '../common/single-flight.js';
 import { AppConfig } from '../config/app-config.js';
 import { AuditLog, AuditSink } from '../observability/audit-log.js';
 import { JsonObjectRepository } from './json-object.repository.js';
@@ -32,7 +33,7 @@ export class S3AuditSink implements AuditSink, OnModuleInit, OnApplicationShutdo
   /** Events not kept since the last batch (MAX_BUFFERED_LINES). */
   private dropped = 0;
   /** The flush under way: a flush called meanwhile joins it (see flush). */
-  private flushing?: Promise<void>;
+  private readonly flushes = new SingleFlight<void>();
 
   constructor(
     private readonly audit: AuditLog,
@@ -49,7 +50,7 @@ export class S3AuditSink implements AuditSink, OnModuleInit, OnApplicationShutdo
 
   async onApplicationShutdown(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    await this.flushing; // a flush under way (a full buffer's, during the drain) ends first: joined, it would not be retried
+    if (this.flushes.has('flush')) await this.flush(); // a flush under way (a full buffer's, during the drain) ends first: joined, it would not be retried
     await this.flush(); // a batch still pending from a failed flush
     if (!this.pending) await this.flush(); // then what was buffered since
   }
@@ -73,8 +74,7 @@ export class S3AuditSink implements AuditSink, OnModuleInit, OnApplicationShutdo
    * landed cleared `pending` while it already held the next batch, and that batch was lost if its write failed.
    */
   flush(): Promise<void> {
-    this.flushing ??= this.flushOnce().finally(() => (this.flushing = undefined));
-    return this.flushing;
+    return this.flushes.run('flush', () => this.flushOnce());
   }
 
   private async flushOnce(): Promise<void> {
