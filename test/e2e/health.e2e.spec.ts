@@ -83,7 +83,8 @@ describe('Health probes', () => {
       const session = await getWithBearer(probed, '/auth/session', access_token);
       const ms = Date.now() - started;
       const statuses = await Promise.all(flood);
-      const seen = { sessionStatus: session.status, sessionFast: ms < 1000, readyNot200: statuses.filter((st) => st !== 200).length, probesToS3: s3.seen('GET', /\/health\//).length - before };
+      // Queued behind the probes it would wait for two rounds of them (3 s or more); 1.5 s leaves room for a busy CI machine.
+      const seen = { sessionStatus: session.status, sessionFast: ms < 1500, readyNot200: statuses.filter((st) => st !== 200).length, probesToS3: s3.seen('GET', /\/health\//).length - before };
       // All ready (S3 answers, slowly); the session needs one S3 read, not a place in a queue behind 150 probes.
       expect(seen).toEqual({ sessionStatus: 200, sessionFast: true, readyNot200: 0, probesToS3: expect.any(Number) });
       expect(seen.probesToS3).toBeLessThanOrEqual(2);

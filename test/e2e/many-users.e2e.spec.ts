@@ -91,6 +91,9 @@ describe('Scenario 3: many users', () => {
       expect(await victimView.json()).toMatchObject({ email: victim, session_id: tokens[victim].session_id });
     } finally {
       await other.close();
+      // Put the object back: once SESSION_CACHE_TTL_MS has passed, this replica too would read the tampered copy and
+      // end the attacker's session, and the next test's calls (a slow CI machine takes that long) would get 401.
+      await objects.put(key, stored?.value);
     }
   });
 
