@@ -1,7 +1,7 @@
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Agent, createServer, request, type Server } from 'node:http';
 import { startS3Server, type S3Server } from '../../emulators/s3/s3-server.js';
-import { FaultProxy } from './fault-proxy.js';
+import { FaultProxy, type ProxiedRequest } from './fault-proxy.js';
 
 /** An upstream that records what it applied, so a test can tell "never reached" from "applied, answer lost". */
 async function startUpstream(): Promise<{ url: string; applied: string[]; close(): Promise<void> }> {
@@ -96,7 +96,7 @@ describe('FaultProxy', () => {
     const res = await call(agent, `${proxy.url}/hang`, 'GET', undefined, 300);
     expect(res.error).toBe('TIMEOUT');
     await new Promise((r) => setTimeout(r, 100));
-    const seen = proxy.seen('GET', '/hang')[0];
+    const seen = proxy.seen('GET', '/hang').at(-1) as ProxiedRequest; // this test's request, not the stall test's before it
     expect(seen.clientClosedAt).toBeDefined();
     expect((seen.clientClosedAt as number) - seen.at).toBeGreaterThanOrEqual(250);
   });
