@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { AppConfig } from '../config/app-config.js';
 import { FlowReplies } from './flow-replies.js';
 
-const replies = (publicUrl: string) => new FlowReplies({ values: { cookieSecure: 'auto', publicUrl } } as unknown as AppConfig);
+const replies = (publicUrl: string) => new FlowReplies({ values: { cookieSecure: 'auto', publicUrl }, secureCookies: false } as unknown as AppConfig);
 const request = (host: string | undefined, url: string) => ({ host, url }) as unknown as FastifyRequest;
 
 describe('FlowReplies.canonicalHostUrl (where /auth/google on another host name goes first)', () => {

@@ -4,7 +4,7 @@ import { prefersHtml, sendHtml } from '../common/html-page.js';
 import { AppConfig } from '../config/app-config.js';
 import type { SignInResult } from './auth.service.js';
 import type { SignInStep } from './google-sign-in.js';
-import type { FlowCookie } from './sign-in-flow.store.js';
+import { HOST_PREFIX, type FlowCookie } from './sign-in-flow.store.js';
 import { tokenPage } from './token-page.js';
 
 /** Set on the one redirect to PUBLIC_URL's host, so a proxy that rewrites Host cannot make it a loop. */
@@ -17,8 +17,7 @@ export class FlowReplies {
   private readonly publicUrl: URL;
 
   constructor(config: AppConfig) {
-    const c = config.values.cookieSecure;
-    this.secure = c === 'auto' ? config.values.publicUrl.startsWith('https://') : c;
+    this.secure = config.secureCookies;
     this.publicUrl = new URL(config.values.publicUrl);
   }
 
@@ -51,7 +50,9 @@ export class FlowReplies {
   /** Sets (or expires) the flow cookies. */
   setCookies(reply: FastifyReply, cookies: FlowCookie[]): void {
     for (const c of cookies) {
-      reply.setCookie(c.name, c.value, { path: '/auth/google', httpOnly: true, sameSite: 'lax', secure: this.secure, maxAge: c.maxAgeSeconds });
+      // __Host- cookies (secure, see SignInFlowStore) must have Path=/; the others stay on the sign-in routes.
+      const path = c.name.startsWith(HOST_PREFIX) ? '/' : '/auth/google';
+      reply.setCookie(c.name, c.value, { path, httpOnly: true, sameSite: 'lax', secure: this.secure, maxAge: c.maxAgeSeconds });
     }
   }
 }

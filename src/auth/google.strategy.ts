@@ -39,7 +39,7 @@ export class GoogleOAuthStrategy extends PassportStrategy(Strategy, undefined, 6
 
   constructor(config: AppConfig, markers: OneTimeMarkers) {
     const { google: g, publicUrl, jwt } = config.values;
-    const flows = new SignInFlowStore(new Uint8Array(jwt.flowCookieKey), markers);
+    const flows = new SignInFlowStore(new Uint8Array(jwt.flowCookieKey), markers, config.secureCookies);
     super({
       clientID: g.clientId,
       clientSecret: g.clientSecret,

@@ -51,6 +51,8 @@ type VerifyCallback = (err: Error | null, verifier?: string | false, info?: Sign
 
 const FLOW_TTL_SECONDS = 600;
 const COOKIE_PREFIX = 'wsb_flow_';
+/** RFC 6265bis 4.1.3.2: a browser takes a `__Host-` cookie only from this host, Secure, with Path=/ and no Domain. */
+export const HOST_PREFIX = '__Host-';
 /** Sign-ins one browser may have under way at once (tabs, retries); starting another ends the oldest. */
 const MAX_OPEN_FLOWS = 5;
 /** What a finished flow's cookie is replaced with, so a reload is told "already used", not "not started here". */
@@ -66,12 +68,22 @@ const replayed: FlowRejection = {
  * HttpOnly cookie named after the state, which binds the flow to the browser that started it. One flow per state
  * is enforced across replicas with a create-only marker in S3, claimed with a secret of the flow (so the same
  * browser's retry after a lost S3 answer goes through) and marked spent once the sign-in is done.
+ *
+ * With Secure cookies the names carry the `__Host-` prefix. Without it, another host of the site (a sibling
+ * subdomain, or a network attacker answering plain http) could plant an attacker's own flow cookie in a victim's
+ * browser and send the victim to the attacker's callback link: the victim would finish the attacker's sign-in and be
+ * handed a bearer token for the attacker's mailbox (login CSRF).
  */
 export class SignInFlowStore {
+  private readonly prefix: string;
+
   constructor(
     private readonly key: Uint8Array,
     private readonly markers: OneTimeMarkers,
-  ) {}
+    secureCookies = false,
+  ) {
+    this.prefix = (secureCookies ? HOST_PREFIX : '') + COOKIE_PREFIX;
+  }
 
   /** passport calls this when redirecting to Google (arity 5: PKCE). */
   store(req: FlowRequest, verifier: string, flow: SignInFlow | undefined, _meta: unknown, cb: StoreCallback): void {
@@ -85,7 +97,7 @@ export class SignInFlowStore {
       .encrypt(this.key)
       .then((value) => {
         const out = (req[FLOW_COOKIES_OUT] ??= []);
-        out.push(...expireOldestFlows(req.cookies), { name: cookieName(state), value, maxAgeSeconds: FLOW_TTL_SECONDS });
+        out.push(...this.expireOldestFlows(req.cookies), { name: this.cookieName(state), value, maxAgeSeconds: FLOW_TTL_SECONDS });
         cb(null, state);
       }, (err: Error) => cb(err));
   }
@@ -112,7 +124,7 @@ export class SignInFlowStore {
     if (typeof providedState !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(providedState)) {
       return { reason: 'state_missing', message: 'The callback has no valid "state". Start the sign-in again at /auth/google.' };
     }
-    const cookie = req.cookies?.[cookieName(providedState)];
+    const cookie = req.cookies?.[this.cookieName(providedState)];
     const unknown: FlowRejection = {
       reason: 'state_unknown',
       message: 'This sign-in was not started in this browser, or it expired (10 minutes). Start again at /auth/google in the same browser.',
@@ -134,25 +146,25 @@ export class SignInFlowStore {
       return replayed;
     }
     // Spent: the controller replaces the cookie with SPENT once the sign-in is done.
-    (req[FLOW_COOKIES_OUT] ??= []).push({ name: cookieName(providedState), value: SPENT, maxAgeSeconds: FLOW_TTL_SECONDS });
+    (req[FLOW_COOKIES_OUT] ??= []).push({ name: this.cookieName(providedState), value: SPENT, maxAgeSeconds: FLOW_TTL_SECONDS });
     const oauth = payload.o && typeof payload.o === 'object' ? (payload.o as PendingAuthorization) : undefined;
     const flow: SignInFlow = { loginHint: typeof payload.h === 'string' ? payload.h : undefined, retried: payload.r === true, oauth, state: providedState, claimant: nonce };
     return { verifier: payload.v, flow };
   }
-}
 
-/**
- * Expiries for this browser's oldest flow cookies, so that with the new one it holds at most MAX_OPEN_FLOWS. Without
- * a bound, a page that sends a browser to /auth/google over and over piles up flow cookies (~400 B each) until its
- * Cookie header passes the server's limit, and that browser cannot sign in (431) until they expire. Browsers send
- * the cookies of one path oldest first, so the first names are the oldest flows.
- */
-function expireOldestFlows(cookies: Record<string, string | undefined> | undefined): FlowCookie[] {
-  const open = Object.keys(cookies ?? {}).filter((name) => name.startsWith(COOKIE_PREFIX));
-  return open.slice(0, Math.max(0, open.length - (MAX_OPEN_FLOWS - 1))).map((name) => ({ name, value: '', maxAgeSeconds: 0 }));
-}
+  /**
+   * Expiries for this browser's oldest flow cookies, so that with the new one it holds at most MAX_OPEN_FLOWS. Without
+   * a bound, a page that sends a browser to /auth/google over and over piles up flow cookies (~400 B each) until its
+   * Cookie header passes the server's limit, and that browser cannot sign in (431) until they expire. Browsers send
+   * the cookies of one path oldest first, so the first names are the oldest flows.
+   */
+  private expireOldestFlows(cookies: Record<string, string | undefined> | undefined): FlowCookie[] {
+    const open = Object.keys(cookies ?? {}).filter((name) => name.startsWith(this.prefix));
+    return open.slice(0, Math.max(0, open.length - (MAX_OPEN_FLOWS - 1))).map((name) => ({ name, value: '', maxAgeSeconds: 0 }));
+  }
 
-function cookieName(state: string): string {
-  // One cookie per flow, so two sign-ins in two tabs do not overwrite each other.
-  return `${COOKIE_PREFIX}${state.slice(0, 16)}`;
+  private cookieName(state: string): string {
+    // One cookie per flow, so two sign-ins in two tabs do not overwrite each other.
+    return `${this.prefix}${state.slice(0, 16)}`;
+  }
 }

@@ -44,8 +44,7 @@ export class OAuthController {
     private readonly tokens: BearerTokenService,
     private readonly config: AppConfig,
   ) {
-    const c = config.values.cookieSecure;
-    this.secureCookies = c === 'auto' ? config.values.publicUrl.startsWith('https://') : c;
+    this.secureCookies = config.secureCookies;
     const prefix = this.secureCookies ? HOST_PREFIX : '';
     this.csrfCookie = prefix + CSRF_COOKIE;
     this.userCookie = prefix + USER_COOKIE;
