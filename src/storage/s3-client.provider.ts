@@ -2,6 +2,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import type { FactoryProvider } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 import { CallBoundHttpHandler, carryCallSignals } from './s3-call-signal.js';
+import { StorageError } from './storage.errors.js';
 
 export const S3_CLIENT = Symbol('S3_CLIENT');
 
@@ -13,7 +14,7 @@ export const s3ClientProvider: FactoryProvider<S3Client> = {
   provide: S3_CLIENT,
   inject: [AppConfig],
   useFactory: ({ values: { s3 } }: AppConfig) =>
-    trimPerCallWork(carryCallSignals(new S3Client({
+    nameCredentialRefusals(trimPerCallWork(carryCallSignals(new S3Client({
       region: s3.region,
       endpoint: s3.endpoint,
       forcePathStyle: s3.forcePathStyle,
@@ -27,8 +28,36 @@ export const s3ClientProvider: FactoryProvider<S3Client> = {
       // General-purpose buckets only: no S3 Express session lookup per call (directory buckets are not supported).
       disableS3ExpressSessionAuth: true,
       ...s3Bounds(s3.timeoutMs),
-    }))),
+    })))),
 };
+
+/**
+ * Credentials from the default chain that STS refused (IRSA: the role's trust policy does not name this cluster's
+ * OIDC provider or service account, or the role does not exist) fail every S3 call with STS's own error, which the
+ * S3 error mapping would read as "S3 denied s3:GetObject", sending the operator to the bucket policy. A 4xx from the
+ * credential source becomes `bad_credentials` naming the role (the boot stops on it); a stalled or unreachable STS
+ * is left as it is, an outage that readiness reports until STS answers.
+ */
+export function nameCredentialRefusals(client: S3Client): S3Client {
+  const resolve = client.config.credentials;
+  client.config.credentials = async (props) => {
+    try {
+      return await resolve(props);
+    } catch (err) {
+      const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+      const status = e?.$metadata?.httpStatusCode ?? 0;
+      if (status < 400 || status >= 500 || status === 429) throw err;
+      const role = process.env.AWS_ROLE_ARN ? `role ${process.env.AWS_ROLE_ARN}` : 'the configured role';
+      throw new StorageError(
+        'bad_credentials',
+        `AWS STS refused the S3 credentials for ${role} (${e.name ?? status}: ${String(e.message ?? '').slice(0, 200)}). ` +
+          'Check AWS_ROLE_ARN and that the role\'s trust policy allows this cluster\'s OIDC provider and service account ' +
+          '(deploy/kubernetes/serviceaccount.yaml), or set AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.',
+      );
+    }
+  };
+  return client;
+}
 
 type SignerFactory = S3Client['config']['signer'];
 

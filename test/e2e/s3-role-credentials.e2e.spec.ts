@@ -54,6 +54,29 @@ describe('S3 credentials from the default chain (IRSA: a web identity token exch
     await world?.close();
   });
 
+  it('a role STS refuses to hand out stops the boot with the role, not S3, named as what to fix', async () => {
+    // The role's trust policy does not name this cluster's OIDC provider or service account: STS answers 403.
+    const refused = sts.inject({
+      fault: 'answer',
+      status: 403,
+      contentType: 'text/xml',
+      body:
+        '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>AccessDenied</Code>' +
+        '<Message>Not authorized to perform sts:AssumeRoleWithWebIdentity</Message></Error><RequestId>r-1</RequestId></ErrorResponse>',
+      times: Infinity,
+    });
+    try {
+      const boot = startService(world, { AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined, S3_TIMEOUT_MS: '1500' });
+      const err = (await boot.then(() => undefined, (e: Error) => e)) as Error;
+      expect(err?.message).toMatch(/arn:aws:iam::123456789012:role\/workspace-broker/);
+      expect(err?.message).toMatch(/trust policy/);
+      expect(err?.message).toMatch(/AccessDenied/);
+      expect(err?.message).not.toMatch(/S3 denied/);
+    } finally {
+      refused.remove();
+    }
+  });
+
   it('gets its keys from STS, is ready, and stores a sign-in; a stalled STS is a bounded 503 until it answers', async () => {
     const stalled = sts.inject({ fault: 'stall', times: Infinity });
     sut = await startService(world, { AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined, S3_TIMEOUT_MS: '1500' });
