@@ -73,14 +73,14 @@ export async function ownTimeBench(opts: { users: number; warmUp: number; steady
     const url = service.url;
     await world.ask({ op: 'timeServed', on: true });
     const allowance = await loopbackAllowance(world, agent);
-    const scrapeCpuMs = await scrapeCost(agent, url);
+    const scrapeCpuMs = await scrapeCost(agent, service.metricsUrl);
 
     // The same service process is measured twice: right after its start, while the code of these requests still
     // runs in V8's first tiers (a replica's first sign-ins after a deploy), and in steady state, once `steadyAfter`
     // flows have gone through it (a replica that has served for a while). The target is judged on the second.
-    const first = await signInsAndRevokes(world, agent, url, opts.users, opts.warmUp, 'own', true);
+    const first = await signInsAndRevokes(world, agent, url, opts.users, opts.warmUp, 'own', service.metricsUrl);
     const more = Math.max(0, opts.steadyAfter - opts.warmUp - opts.users);
-    const steady = await signInsAndRevokes(world, agent, url, opts.users, more, 'own-steady', true);
+    const steady = await signInsAndRevokes(world, agent, url, opts.users, more, 'own-steady', service.metricsUrl);
     await world.ask({ op: 'timeServed', on: false });
     const both = (t: { signIns: Timed[]; revokes: Timed[] }, when: string) => {
       const callback = figures('GET /auth/google/callback (new user: code exchange, credentials and session stored)', t.signIns, allowance, scrapeCpuMs);
@@ -121,11 +121,11 @@ export async function ownTimeBench(opts: { users: number; warmUp: number; steady
 
 /**
  * `warmUp + users` new users sign in one after the other, then each revokes; the last `users` of each are returned.
- * Only a measured run (`scrapes`) reads /metrics around each request: in the profiled run rendering them would show
+ * Only a measured run (given `metricsUrl`) reads /metrics around each request: in the profiled run rendering them would show
  * in the profile.
  */
-async function signInsAndRevokes(world: WorldProcess, agent: Agent, url: string, users: number, warmUp: number, prefix: string, scrapes = false): Promise<{ signIns: Timed[]; revokes: Timed[] }> {
-  const metrics = scrapes ? () => scrape(agent, url) : () => Promise.resolve({ s3Ms: 0, cpuMs: 0 });
+async function signInsAndRevokes(world: WorldProcess, agent: Agent, url: string, users: number, warmUp: number, prefix: string, metricsUrl?: string): Promise<{ signIns: Timed[]; revokes: Timed[] }> {
+  const metrics = metricsUrl ? () => scrape(agent, metricsUrl) : () => Promise.resolve({ s3Ms: 0, cpuMs: 0 });
   const signIns: Timed[] = [];
   const bearers: string[] = [];
   for (let i = 0; i < warmUp + users; i++) {
@@ -175,8 +175,8 @@ interface Scrape {
 }
 
 /** What the service's /metrics says about its S3 time and its CPU. */
-async function scrape(agent: Agent, url: string): Promise<Scrape> {
-  const text = (await send(agent, `${url}/metrics`)).body;
+async function scrape(agent: Agent, metricsUrl: string): Promise<Scrape> {
+  const text = (await send(agent, metricsUrl)).body;
   let sum = 0;
   for (const m of text.matchAll(/^broker_s3_operation_duration_seconds_sum\{[^}]*\} ([0-9.e+-]+)$/gm)) sum += Number(m[1]);
   const cpu = /^broker_process_cpu_seconds_total ([0-9.e+-]+)$/m.exec(text);
@@ -184,11 +184,11 @@ async function scrape(agent: Agent, url: string): Promise<Scrape> {
 }
 
 /** The service's CPU between two back-to-back scrapes (the part of a scrape's own cost each request's figure holds). */
-async function scrapeCost(agent: Agent, url: string): Promise<number> {
+async function scrapeCost(agent: Agent, metricsUrl: string): Promise<number> {
   const deltas: number[] = [];
   for (let i = 0; i < 60; i++) {
-    const a = await scrape(agent, url);
-    const b = await scrape(agent, url);
+    const a = await scrape(agent, metricsUrl);
+    const b = await scrape(agent, metricsUrl);
     if (i >= 10) deltas.push(b.cpuMs - a.cpuMs);
   }
   return quantile(deltas, 0.5);

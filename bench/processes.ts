@@ -140,11 +140,14 @@ export class ServiceProcess {
   private constructor(
     private readonly child: ChildProcess,
     readonly url: string,
+    /** GET /metrics, on the process's own METRICS_PORT. */
+    readonly metricsUrl: string,
   ) {}
 
   static async start(world: WorldInfo, opts: { logFile: string; nodeArgs?: string[]; env?: Record<string, string>; main?: string }): Promise<ServiceProcess> {
     const port = await freePort();
-    const env = { PATH: process.env.PATH ?? '', ...productionRuntimeEnv(), ...serviceEnv(world as unknown as World, port, opts.env ?? {}) } as NodeJS.ProcessEnv;
+    const metricsPort = await freePort();
+    const env = { PATH: process.env.PATH ?? '', ...productionRuntimeEnv(), ...serviceEnv(world as unknown as World, port, { METRICS_PORT: String(metricsPort), ...opts.env }) } as NodeJS.ProcessEnv;
     const log = openSync(opts.logFile, 'a');
     // BENCH_SERVICE_BUILD=unbundled runs every service process from the unbundled build, to compare the two.
     const unbundled = process.env.BENCH_SERVICE_BUILD === 'unbundled';
@@ -157,7 +160,7 @@ export class ServiceProcess {
       if (i > 400) throw new Error(`the service did not start; see ${opts.logFile}`);
       await new Promise((r) => setTimeout(r, 50));
     }
-    return new ServiceProcess(child, url);
+    return new ServiceProcess(child, url, `http://127.0.0.1:${metricsPort}/metrics`);
   }
 
   /** The process id (the benchmark signals the call-phase preload with it). */

@@ -104,7 +104,8 @@ export class ProbedService {
 
   static async start(world: WorldInfo, opts: { logFile: string; env?: Record<string, string>; main?: string }): Promise<ProbedService> {
     const port = await freePort();
-    const env = { PATH: process.env.PATH ?? '', ...productionRuntimeEnv(), ...serviceEnv(world as unknown as World, port, opts.env ?? {}) } as NodeJS.ProcessEnv;
+    const metricsPort = await freePort();
+    const env = { PATH: process.env.PATH ?? '', ...productionRuntimeEnv(), ...serviceEnv(world as unknown as World, port, { METRICS_PORT: String(metricsPort), ...opts.env }) } as NodeJS.ProcessEnv;
     const log = openSync(opts.logFile, 'a');
     const probe = pathToFileURL(join(here, 'memory-probe.js')).href;
     const spawnedAt = performance.now();

@@ -14,7 +14,7 @@ process.env.START_LOCAL_T0 ??= String(Date.now());
 const STAMP = '.local-build/.built-at';
 const SOURCES = ['src', 'emulators', 'scripts', 'tsconfig.json', 'tsconfig.local.json', 'package-lock.json'];
 // Same defaults as LOCAL_PORTS in start-local.ts (this file runs before it is compiled).
-const PORTS = { PORT: 3000, LOCAL_S3_PORT: 4569, LOCAL_GOOGLE_PORT: 4010 };
+const PORTS = { PORT: 3000, METRICS_PORT: 9464, LOCAL_S3_PORT: 4569, LOCAL_GOOGLE_PORT: 4010 };
 
 let child;
 const onSignal = (signal) => {

@@ -8,12 +8,13 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { DestinationStream } from 'pino';
 import { createApp } from '../src/app.factory.js';
+import { MetricsListener } from '../src/observability/metrics-listener.js';
 import { scopesToRequest, WORKSPACE_API_NEEDS } from '../src/common/google-scopes.js';
 import { startGoogleEmulator, type GoogleEmulator } from '../emulators/google/google-emulator.js';
 import { startS3Server, type S3Server } from '../emulators/s3/s3-server.js';
 
 /** The local ports and the variables that move them (README, "Your first ten minutes"). */
-export const LOCAL_PORTS = { PORT: 3000, LOCAL_S3_PORT: 4569, LOCAL_GOOGLE_PORT: 4010 } as const;
+export const LOCAL_PORTS = { PORT: 3000, METRICS_PORT: 9464, LOCAL_S3_PORT: 4569, LOCAL_GOOGLE_PORT: 4010 } as const;
 export type LocalPortVariable = keyof typeof LOCAL_PORTS;
 
 /** A port of the local stack is taken; the message names the variable that moves it. */
@@ -53,7 +54,7 @@ export const LOCAL_GOOGLE_SCOPES = scopesToRequest(Object.values(WORKSPACE_API_N
 /** The ports of the local stack as configured, with the variable naming each; only those the run will open. */
 export function localPorts(env: Record<string, string | undefined>): Array<{ variable: LocalPortVariable; port: number }> {
   const port = (v: LocalPortVariable) => ({ variable: v, port: Number(env[v] ?? LOCAL_PORTS[v]) });
-  return [port('PORT'), ...(env.S3_BUCKET ? [] : [port('LOCAL_S3_PORT')]), ...(env.GOOGLE_CLIENT_ID ? [] : [port('LOCAL_GOOGLE_PORT')])];
+  return [port('PORT'), port('METRICS_PORT'), ...(env.S3_BUCKET ? [] : [port('LOCAL_S3_PORT')]), ...(env.GOOGLE_CLIENT_ID ? [] : [port('LOCAL_GOOGLE_PORT')])];
 }
 
 /** Throws PortInUseError for the first configured port someone already listens on (checked before anything starts). */
@@ -85,7 +86,8 @@ export async function startLocal(opts: LocalStackOptions = {}): Promise<LocalSta
   // Loopback only, and one host name everywhere: the sign-in cookie is set for the host the browser used, so
   // PUBLIC_URL (where Google sends the browser back) names the same host; /auth/google sends other hosts there first.
   // No load balancer to wait for locally: Ctrl-C drains at once unless SHUTDOWN_DELAY_MS says otherwise.
-  const env: Record<string, string | undefined> = { PUBLIC_URL: `http://127.0.0.1:${port}`, SHUTDOWN_DELAY_MS: '0', ...given, PORT: String(port) };
+  const metricsPort = Number(given.METRICS_PORT ?? LOCAL_PORTS.METRICS_PORT);
+  const env: Record<string, string | undefined> = { PUBLIC_URL: `http://127.0.0.1:${port}`, SHUTDOWN_DELAY_MS: '0', ...given, PORT: String(port), METRICS_PORT: String(metricsPort) };
   const started: { s3?: S3Server; google?: GoogleEmulator } = {};
   const stopParts = async () => {
     await started.google?.stop();
@@ -137,6 +139,7 @@ export async function startLocal(opts: LocalStackOptions = {}): Promise<LocalSta
     }
 
     const app = await createApp({ env, prettyLogs: !opts.logger, logger: opts.logger, logDestination: opts.logDestination });
+    await listening('METRICS_PORT', () => app.get(MetricsListener).listen('127.0.0.1'));
     await listening('PORT', () => app.listen(port, '127.0.0.1'));
     const url = env.PUBLIC_URL as string;
     let stopping: Promise<void> | undefined;
@@ -178,7 +181,7 @@ export async function main(): Promise<void> {
 Workspace credential broker on ${base}   (ready in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s CPU)
   Open ${base}/ in a browser and press "Sign in with Google" (the emulator takes any email).
   The token page gives you a ready "export TOKEN=..." line and curl examples.
-  API docs: ${base}/docs   Health: ${base}/health/ready   Stop: Ctrl-C
+  API docs: ${base}/docs   Health: ${base}/health/ready   Metrics: ${stack.app.get(MetricsListener).url}   Stop: Ctrl-C
 `);
   let signalled = false;
   const stop = (signal: string) => {

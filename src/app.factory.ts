@@ -18,6 +18,7 @@ import { requestIdOf } from './common/request-id.js';
 import { parseConfig } from './config/config.schema.js';
 import { createPinoLogger, lazyRequestLogger, loggablePath, PinoNestLogger } from './observability/logging.js';
 import { Metrics } from './observability/metrics.js';
+import { MetricsListener } from './observability/metrics-listener.js';
 import { setUpOpenApi } from './openapi.js';
 import { REGISTRATION_LIMITS } from './oauth/client-registration.service.js';
 import { DRIVE_UPLOAD_ROUTE } from './workspace/drive/drive.controller.js';
@@ -126,4 +127,13 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   });
   setUpOpenApi(app);
   return app;
+}
+
+/**
+ * Starts serving: the metrics on METRICS_PORT first (a port already taken stops the boot before anyone is sent
+ * here), then the service on `port`, both at `host`.
+ */
+export async function listen(app: NestFastifyApplication, port: number, host: string): Promise<void> {
+  await app.get(MetricsListener).listen(host);
+  await app.listen(port, host);
 }

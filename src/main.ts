@@ -1,13 +1,13 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { createApp } from './app.factory.js';
+import { createApp, listen } from './app.factory.js';
 import { AppConfig } from './config/app-config.js';
 
-/** Production entry point: configuration from the environment, listens on PORT on all interfaces. */
+/** Production entry point: configuration from the environment, listens on PORT (and METRICS_PORT) on all interfaces. */
 async function main(): Promise<void> {
   const app = await createApp();
   const { port } = app.get(AppConfig).values;
-  await app.listen(port, '0.0.0.0');
+  await listen(app, port, '0.0.0.0');
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

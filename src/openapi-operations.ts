@@ -146,10 +146,5 @@ export const DOCUMENTED_OPERATIONS: Record<string, DocumentedOperation> = {
     success: { status: 200, description: 'Ready', schema: health },
     errorBodies: { 503: { description: 'Not ready: S3 unreachable, or shutting down', schema: { ...health, properties: { ...health.properties, statusCode: int, message: str } } } },
   },
-  'GET /metrics': {
-    summary: 'Prometheus metrics',
-    description: 'Request durations, Google and S3 calls, refreshes and cache figures in the Prometheus text format.',
-    success: { status: 200, description: 'Metrics', schema: str, contentType: 'text/plain' },
-  },
 };
 

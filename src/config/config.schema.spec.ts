@@ -69,3 +69,15 @@ describe('PUBLIC_URL', () => {
     expect(() => parseConfig({ ...valid, PUBLIC_URL: given })).toThrow(message);
   });
 });
+
+describe('METRICS_PORT', () => {
+  it('defaults to 9464, a port of its own; 0 picks a free one', () => {
+    expect(parseConfig(valid).metricsPort).toBe(9464);
+    expect(parseConfig({ ...valid, METRICS_PORT: '0' }).metricsPort).toBe(0);
+  });
+
+  it('is refused when it is the public PORT, or not a port', () => {
+    expect(() => parseConfig({ ...valid, PORT: '8080', METRICS_PORT: '8080' })).toThrow(/METRICS_PORT must differ from PORT/);
+    expect(() => parseConfig({ ...valid, METRICS_PORT: '70000' })).toThrow(/METRICS_PORT/);
+  });
+});

@@ -42,6 +42,8 @@ export const DEFAULT_GOOGLE_MAX_ANSWER_BYTES = 48 * 1024 * 1024;
 export const envSchema = z
   .object({
     PORT: int(3000, 0),
+    /** Prometheus metrics, on a port of their own (the pod network's), never on PORT. */
+    METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
     PUBLIC_URL: url.check((ctx) => {
       const problem = publicUrlProblem(ctx.value);
       if (problem) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value });
@@ -122,6 +124,9 @@ export const envSchema = z
     CORS_ORIGINS: z.string().default('').refine((v) => v.split(',').map((o) => o.trim()).filter(Boolean).every((o) => o === '*' || /^https?:\/\/[^/\s]+$/.test(o)), 'must be * or a comma list of origins like https://app.example.com (scheme and host, no path)'),
   })
   .superRefine((env, ctx) => {
+    if (env.METRICS_PORT !== 0 && env.METRICS_PORT === env.PORT) {
+      ctx.addIssue({ code: 'custom', path: ['METRICS_PORT'], message: 'must differ from PORT: metrics are served on a port of their own, kept off the public one' });
+    }
     if (!env.JWT_SECRET && !env.JWT_PRIVATE_KEY) {
       ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required: set JWT_SECRET (>= 32 bytes) or JWT_PRIVATE_KEY (ES256 PEM)' });
     }
@@ -141,6 +146,8 @@ export type Env = z.infer<typeof envSchema>;
 /** The validated, typed configuration the modules use. */
 export interface AppConfigValues {
   port: number;
+  /** Where GET /metrics is served (0: any free port); never the public PORT. */
+  metricsPort: number;
   publicUrl: string;
   google: {
     clientId: string;
@@ -238,6 +245,7 @@ export function parseConfig(raw: Record<string, string | undefined>): AppConfigV
   const keyMaterial = env.JWT_SECRET ?? env.JWT_PRIVATE_KEY ?? '';
   return {
     port: env.PORT,
+    metricsPort: env.METRICS_PORT,
     publicUrl,
     google: {
       clientId: env.GOOGLE_CLIENT_ID,

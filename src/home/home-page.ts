@@ -14,7 +14,6 @@ bearer token for its REST API (<code>/v1/users/me/...</code>) and its MCP endpoi
 <ul class="links">
 <li><a href="/docs">API documentation</a> (OpenAPI, try the routes with your token)</li>
 <li><a href="/health/ready">Readiness</a> (is S3 reachable?)</li>
-<li><a href="/metrics">Metrics</a> (Prometheus)</li>
 </ul>
 <p class="note">This service: <code>${html(publicUrl)}</code></p>
 </main>`,

@@ -1,13 +1,12 @@
 import { Global, Module } from '@nestjs/common';
 import { AuditLog } from './audit-log.js';
-import { MetricsController } from './metrics.controller.js';
+import { MetricsListener } from './metrics-listener.js';
 import { Metrics } from './metrics.js';
 
-/** Metrics, the audit trail; available to every module (they only record into it). */
+/** Metrics (served on METRICS_PORT by MetricsListener), the audit trail; available to every module (they only record into it). */
 @Global()
 @Module({
-  controllers: [MetricsController],
-  providers: [Metrics, AuditLog],
-  exports: [Metrics, AuditLog],
+  providers: [Metrics, AuditLog, MetricsListener],
+  exports: [Metrics, AuditLog, MetricsListener],
 })
 export class ObservabilityModule {}

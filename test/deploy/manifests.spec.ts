@@ -53,6 +53,22 @@ describe('deployment files', () => {
     expect(account.metadata.annotations['eks.amazonaws.com/role-arn']).toMatch(/^arn:aws:iam::/);
   });
 
+  it('Prometheus scrapes the metrics port of the pod, which neither the Service nor compose exposes beyond the pod or host', () => {
+    const deployment = documents('deploy/kubernetes/deployment.yaml')[0];
+    const [container] = deployment.spec.template.spec.containers;
+    const metricsEnv = container.env.find((e: { name: string }) => e.name === 'METRICS_PORT');
+    const metricsPort = container.ports.find((p: { name: string }) => p.name === 'metrics');
+    expect(metricsPort.containerPort).toBe(Number(metricsEnv.value));
+    expect(deployment.spec.template.metadata.annotations['prometheus.io/port']).toBe(metricsEnv.value);
+    expect(deployment.spec.template.metadata.annotations['prometheus.io/path']).toBe('/metrics');
+    const service = documents('deploy/kubernetes/service.yaml')[0];
+    for (const p of service.spec.ports) expect([p.targetPort, p.port]).not.toContain('metrics');
+    for (const p of service.spec.ports) expect([p.targetPort, p.port]).not.toContain(metricsPort.containerPort);
+    const broker = documents('docker-compose.yml')[0].services.broker;
+    const published = (broker.ports as string[]).filter((p) => p.endsWith(':9464'));
+    expect(published).toEqual(['127.0.0.1:9464:9464']);
+  });
+
   it('the grace period outlasts the whole shutdown (readiness delay, bounded drain, the last S3 writes) in the Deployment and compose', () => {
     // Past the grace period comes SIGKILL: a refreshed Google token not yet in S3 would be lost with the process.
     const defaults = envSchema.parse({ GOOGLE_CLIENT_ID: 'x', GOOGLE_CLIENT_SECRET: 'x', JWT_SECRET: 'x'.repeat(32), S3_BUCKET: 'bucket' }) as Record<string, unknown>;

@@ -48,7 +48,7 @@ describe('Liveness probe answered before the framework (issue 14, target 2)', ()
   });
 
   it('writes no request log line and no HTTP metrics sample for probes; other methods still get the usual answers', async () => {
-    const scrape = async () => (await fetch(`${sut.url}/metrics`)).text();
+    const scrape = async () => (await fetch(sut.metricsUrl)).text();
     const count = (text: string) => text.split('\n').filter((l) => l.startsWith('broker_http_request_duration_seconds_count') && l.includes('route="/health/live"')).map((l) => Number(l.slice(l.lastIndexOf(' ') + 1))).reduce((a, b) => a + b, 0);
     const before = count(await scrape());
     const logged = requestLines(sut).length;

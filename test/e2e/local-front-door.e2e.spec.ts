@@ -29,7 +29,7 @@ describe('the front door and the token page', () => {
     return { callback, res: await browser.get(callback, { accept: BROWSER_ACCEPT }), browser };
   }
 
-  it('serves / as a small HTML page: what the service is, Sign in with Google, links to /docs, /health/ready and /metrics', async () => {
+  it('serves / as a small HTML page: what the service is, Sign in with Google, links to /docs and /health/ready (the metrics are not on this port)', async () => {
     const res = await fetch(`${sut.url}/`, { headers: { accept: BROWSER_ACCEPT } });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/html; charset=utf-8/);
@@ -41,7 +41,8 @@ describe('the front door and the token page', () => {
     const page = await res.text();
     expect(page).toContain('Google Workspace');
     expect(page).toMatch(/<a class="button" id="sign-in" href="\/auth\/google">Sign in with Google<\/a>/);
-    for (const link of ['/docs', '/health/ready', '/metrics']) expect(page).toContain(`href="${link}"`);
+    for (const link of ['/docs', '/health/ready']) expect(page).toContain(`href="${link}"`);
+    expect(page).not.toContain('href="/metrics"');
     expect(page).not.toMatch(/<script>|<style>| on[a-z]+="/); // nothing inline: the CSP forbids it
     const script = await fetch(`${sut.url}/assets/broker.js`);
     expect(script.status).toBe(200);

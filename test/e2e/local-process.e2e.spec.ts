@@ -49,8 +49,8 @@ describe('npm run start:local as a process', () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'local-process-'));
-    ports = [await freePort(), await freePort(), await freePort()];
-    env = { LOCAL_DATA_DIR: dataDir, PORT: String(ports[0]), LOCAL_S3_PORT: String(ports[1]), LOCAL_GOOGLE_PORT: String(ports[2]) };
+    ports = [await freePort(), await freePort(), await freePort(), await freePort()];
+    env = { LOCAL_DATA_DIR: dataDir, PORT: String(ports[0]), LOCAL_S3_PORT: String(ports[1]), LOCAL_GOOGLE_PORT: String(ports[2]), METRICS_PORT: String(ports[3]) };
   });
   afterAll(async () => {
     if (running && running.child.exitCode === null) {
@@ -64,6 +64,9 @@ describe('npm run start:local as a process', () => {
     running = startLocal(env);
     await ready(running, 240_000); // the first start may compile the whole project
     expect((await fetch(`http://127.0.0.1:${ports[0]}/health/ready`)).status).toBe(200);
+    // The metrics on their own port, never on the public one.
+    expect((await fetch(`http://127.0.0.1:${ports[3]}/metrics`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${ports[0]}/metrics`)).status).toBe(404);
 
     running.child.kill('SIGTERM'); // to npm, as a process manager or `kill <npm pid>` does
     expect(await running.exited).toEqual({ code: 0, signal: null });
@@ -82,9 +85,10 @@ describe('npm run start:local as a process', () => {
     ['PORT', 0],
     ['LOCAL_S3_PORT', 1],
     ['LOCAL_GOOGLE_PORT', 2],
+    ['METRICS_PORT', 3],
   ])('reports a port in use at once, naming %s', async (variable, i) => {
     // The stack of the test above still runs: give the second one free ports except the one under test.
-    const others = { PORT: String(await freePort()), LOCAL_S3_PORT: String(await freePort()), LOCAL_GOOGLE_PORT: String(await freePort()) };
+    const others = { PORT: String(await freePort()), LOCAL_S3_PORT: String(await freePort()), LOCAL_GOOGLE_PORT: String(await freePort()), METRICS_PORT: String(await freePort()) };
     const second = startLocal({ ...env, ...others, [variable]: String(ports[i as number]) });
     const t0 = Date.now();
     expect((await second.exited).code).toBe(1);

@@ -19,7 +19,7 @@ describe('start:local restarted keeps every signed-in user signed in', () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'local-restart-'));
-    env = { LOCAL_DATA_DIR: dataDir, PORT: String(await freePort()), LOCAL_S3_PORT: String(await freePort()), LOCAL_GOOGLE_PORT: String(await freePort()) };
+    env = { LOCAL_DATA_DIR: dataDir, PORT: String(await freePort()), LOCAL_S3_PORT: String(await freePort()), LOCAL_GOOGLE_PORT: String(await freePort()), METRICS_PORT: String(await freePort()) };
   });
   afterAll(async () => {
     await stack?.stop();

@@ -15,13 +15,37 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 describe('Operations: metrics, request logs, audit trail, OpenAPI', () => {
   let world: World;
   let sut: Service;
-  const scrape = async () => (await fetch(`${sut.url}/metrics`)).text();
+  const scrape = async () => (await fetch(sut.metricsUrl)).text();
 
   beforeAll(async () => {
     world = await startWorld();
     sut = await startService(world);
   });
   afterAll(() => stopAll(world, sut));
+
+  it('serves the metrics on METRICS_PORT only: the public port answers /metrics like any unknown route, and the metrics port answers nothing else', async () => {
+    // The public port is what an ingress exposes; the metrics tell anyone how many people sign in and how often
+    // security violations fire.
+    for (const method of ['GET', 'HEAD']) {
+      const res = await fetch(`${sut.url}/metrics`, { method });
+      expect({ method, status: res.status }).toEqual({ method, status: 404 });
+    }
+    const metricsPort = new URL(sut.metricsUrl).port;
+    expect(metricsPort).not.toBe(new URL(sut.url).port);
+    const res = await fetch(sut.metricsUrl);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(await res.text()).toContain('broker_sessions_total');
+    for (const [method, path] of [['GET', '/'], ['GET', '/health/live'], ['POST', '/metrics'], ['GET', '/v1/users/me/gmail/messages']]) {
+      const other = await fetch(new URL(path, sut.metricsUrl), { method });
+      expect({ method, path, status: other.status }).toEqual({ method, path, status: 404 });
+      expect(await other.text()).not.toContain('broker_');
+    }
+  });
+
+  it('names a METRICS_PORT already in use, and the boot stops', async () => {
+    await expect(startService(world, { METRICS_PORT: new URL(sut.metricsUrl).port })).rejects.toThrow(/METRICS_PORT \d+ is already in use.*set METRICS_PORT to a free port/);
+  });
 
   it('counts sessions, refreshes, security violations, S3 and Google calls and HTTP requests by the right amounts', async () => {
     const before = await scrape();
@@ -59,7 +83,7 @@ describe('Operations: metrics, request logs, audit trail, OpenAPI', () => {
       const callbackUrl = await world.google.approve(await startSignIn(other, browser, 'x@example.com'), { email: 'x@example.com' });
       await world.admin.send(new DeleteBucketCommand({ Bucket: 'ops-gone' }));
       expect((await browser.get(callbackUrl)).status).toBe(503);
-      const text = await (await fetch(`${other.url}/metrics`)).text();
+      const text = await (await fetch(other.metricsUrl)).text();
       expect(sample(text, 'broker_s3_errors_total', { code: 'bucket_missing', operation: 'put' })).toBe(1);
       expect(sample(text, 'broker_s3_operation_duration_seconds_count', { operation: 'put', outcome: 'bucket_missing' })).toBe(1);
     } finally {
@@ -146,7 +170,6 @@ describe('Operations: metrics, request logs, audit trail, OpenAPI', () => {
       ['get', '/v1/users/{userId}/contacts/{contactId}'],
       ['get', '/health/live'],
       ['get', '/health/ready'],
-      ['get', '/metrics'],
       ['get', '/.well-known/oauth-authorization-server'],
       ['get', '/.well-known/oauth-protected-resource'],
       ['post', '/oauth/register'],
@@ -156,6 +179,7 @@ describe('Operations: metrics, request logs, audit trail, OpenAPI', () => {
       ['post', '/oauth/introspect'],
     ];
     for (const [method, path] of contract) expect(doc.paths[path]?.[method]).toBeDefined();
+    expect(doc.paths['/metrics']).toBeUndefined(); // served on METRICS_PORT only
     expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
     expect(doc.paths['/v1/users/{userId}/gmail/messages'].get).toMatchObject({ security: [{ bearer: [] }] });
     // Bodies and queries are documented from the zod schemas that validate them.

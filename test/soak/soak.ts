@@ -218,7 +218,7 @@ async function readJson(world: World, key: string): Promise<unknown> {
 
 /** RSS and V8 heap in use of a replica, in MB, from its /metrics. */
 async function memoryOf(replica: Replica): Promise<{ rss: number; heap: number }> {
-  const text = await fetch(`${replica.url}/metrics`).then((r) => r.text(), () => '');
+  const text = await fetch(replica.metricsUrl).then((r) => r.text(), () => '');
   const read = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN) / 1048576;
   return { rss: read('broker_process_resident_memory_bytes'), heap: read('broker_nodejs_heap_size_used_bytes') };
 }

@@ -3,7 +3,8 @@ import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, S3Client } fr
 import { openS3Target, type S3Target } from './s3-target.js';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createServer } from 'node:net';
-import { createApp } from '../../src/app.factory.js';
+import { createApp, listen } from '../../src/app.factory.js';
+import { MetricsListener } from '../../src/observability/metrics-listener.js';
 import { startGoogleEmulator, type GoogleEmulator } from '../../emulators/google/google-emulator.js';
 import { CapturedLogger } from './captured-logger.js';
 import { Browser } from './http-client.js';
@@ -49,6 +50,7 @@ export async function startWorld(): Promise<World> {
 export function serviceEnv(world: World, port: number, overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
   return {
     PORT: String(port),
+    METRICS_PORT: '0', // several instances share this process
     PUBLIC_URL: `http://127.0.0.1:${port}`,
     GOOGLE_CLIENT_ID: world.google.clientId,
     GOOGLE_CLIENT_SECRET: world.google.clientSecret,
@@ -95,6 +97,8 @@ export interface Endpoint {
 export interface Service {
   app: NestFastifyApplication;
   url: string;
+  /** GET /metrics, on the instance's own METRICS_PORT (a free port in the tests). */
+  metricsUrl: string;
   logs: CapturedLogger;
   close(): Promise<void>;
 }
@@ -113,8 +117,11 @@ export async function startService(world: World, overrides: Record<string, strin
   const port = await freePort();
   const logs = world.logs;
   const app = await createApp({ env: serviceEnv(world, port, overrides), logger: logs, logDestination: logs });
-  await app.listen(port, '127.0.0.1');
-  return { app, url: `http://127.0.0.1:${port}`, logs, close: () => app.close() };
+  await listen(app, port, '127.0.0.1').catch(async (err: unknown) => {
+    await app.close();
+    throw err;
+  });
+  return { app, url: `http://127.0.0.1:${port}`, metricsUrl: app.get(MetricsListener).url as string, logs, close: () => app.close() };
 }
 
 /** A world and one service instance on it: the usual set-up of an end-to-end spec. */

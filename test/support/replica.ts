@@ -19,6 +19,8 @@ export function buildForReplicas(): string {
 /** A service replica in its own process. */
 export interface Replica {
   url: string;
+  /** GET /metrics, on the replica's own METRICS_PORT. */
+  metricsUrl: string;
   logs: string[];
   /** Sends a signal to the process. */
   signal(name: NodeJS.Signals): void;
@@ -30,7 +32,8 @@ export interface Replica {
 /** Starts the built service (`node main.bundle.mjs`) with the world's settings on its own port; resolves once /health/live answers. */
 export async function startReplica(main: string, world: World, overrides: Record<string, string>, nodeFlags: string[] = []): Promise<Replica> {
   const port = await freePort();
-  const env = { PATH: process.env.PATH ?? '', ...serviceEnv(world, port, overrides) } as NodeJS.ProcessEnv;
+  const metricsPort = await freePort();
+  const env = { PATH: process.env.PATH ?? '', ...serviceEnv(world, port, { METRICS_PORT: String(metricsPort), ...overrides }) } as NodeJS.ProcessEnv;
   const child: ChildProcess = spawn(process.execPath, ['--openssl-legacy-provider', ...nodeFlags, main], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: string[] = [];
   child.stdout?.on('data', (d: Buffer) => logs.push(...d.toString().split('\n').filter(Boolean)));
@@ -46,6 +49,7 @@ export async function startReplica(main: string, world: World, overrides: Record
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return {
     url,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     logs,
     signal: (name) => void child.kill(name),
     exitCode: () => exited,
