@@ -70,8 +70,9 @@ export class CredentialsRepository {
 
   /**
    * Writes what a refresh brought, merged field by field, but only while S3 still holds the grant it continues:
-   * a stored refresh token among `continues` (the one refreshed, and any unwritten ancestors) or the new one.
-   * Another refresh token there means a newer sign-in wrote in between, and it is kept. When nothing is stored,
+   * a stored refresh token among `continues` (the one refreshed, and any unwritten ancestors), the new one, or none.
+   * Another refresh token there means a newer sign-in wrote in between, and it is kept. `patch.refreshToken` is the
+   * one to store (rotated or not): S3 may hold a dead ancestor of it, or nothing. When nothing is stored,
    * the object is created from `recreateFrom` if given (a grant Google just honoured is never thrown away), else
    * nothing is written.
    */
@@ -82,7 +83,9 @@ export class CredentialsRepository {
     const written = await this.mergeAndWrite(email, (current) => {
       recreated = !current;
       const rt = current?.refreshToken;
-      if (current && rt !== patch.refreshToken && !(rt && continues.includes(rt))) {
+      // Only another refresh token is another grant. An object without one (hand-edited, or written by another
+      // tool) holds nothing a refresh could use: skipping the write would leave the live token in memory only.
+      if (rt && rt !== patch.refreshToken && !continues.includes(rt)) {
         superseded = current;
         return undefined;
       }

@@ -237,8 +237,10 @@ export class CredentialsService {
   private async store(email: string, from: GoogleCredentials, continues: string[], refreshed: RefreshedToken, startedAt: Date): Promise<GoogleCredentials> {
     this.metrics.tokenRefreshes.inc({ outcome: 'success' });
     this.audit.record({ event: 'token_refresh', outcome: 'success', user: email });
-    const patch: CredentialsPatch = { token: refreshed.accessToken, expiry: refreshed.expiresAt, scopes: refreshed.scopes, refreshToken: refreshed.refreshToken };
-    const fresh = mergeCredentials(from, email, patch);
+    const fresh = mergeCredentials(from, email, { token: refreshed.accessToken, expiry: refreshed.expiresAt, scopes: refreshed.scopes, refreshToken: refreshed.refreshToken });
+    // The refresh token to store is the one in use, also when Google kept it: S3 may hold a dead ancestor (this
+    // replica's rotated successor not written yet) or none, and a patch without it would keep that one.
+    const patch: CredentialsPatch = { token: fresh.token, expiry: fresh.expiry, scopes: refreshed.scopes, refreshToken: fresh.refreshToken };
     this.refreshedTokens.set(refreshed.accessToken, true);
     // Revoked here while this refresh ran: the credentials stay deleted.
     const mayRecreate = (this.revokedAt.get(email) ?? 0) < startedAt.getTime();
