@@ -1,7 +1,11 @@
 import type { FastifyCorsOptions } from '@fastify/cors';
 
-/** Headers a browser-based MCP or OAuth client sends, and those it must be able to read. */
-const ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'MCP-Protocol-Version', 'Mcp-Session-Id', 'Last-Event-ID'];
+/**
+ * Headers a browser-based MCP or OAuth client sends, and those it must be able to read. A 2026-07-28 client sends
+ * `Mcp-Method` on every request and `Mcp-Name` on tools/call (SEP-2243; the SDK refuses a modern request without
+ * them), so a preflight that does not allow them blocks a browser client of that revision entirely.
+ */
+const ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'MCP-Protocol-Version', 'Mcp-Method', 'Mcp-Name', 'Mcp-Session-Id', 'Last-Event-ID'];
 const EXPOSED_HEADERS = ['WWW-Authenticate', 'Mcp-Session-Id'];
 
 /** The settings CORS depends on (CORS_ORIGINS and PUBLIC_URL; `common` takes them without importing `config`). */

@@ -1,5 +1,6 @@
 import { ALL_WORKSPACE_SCOPES } from '../support/api-client.js';
 import { Service, signIn, startService, startWorld, World } from '../support/harness.js';
+import { connectV2 } from '../support/mcp-clients.js';
 
 const APP = 'https://agent.example.com';
 const EVIL = 'https://evil.example.net';
@@ -50,6 +51,30 @@ describe('CORS for browser-based MCP and OAuth clients', () => {
     });
     expect(res.status).toBe(200);
     expect(res.headers.get('access-control-allow-origin')).toBe('http://localhost:6274');
+  });
+
+  it('a browser client of 2026-07-28 may send every header the official client sends (Mcp-Method, Mcp-Name): the preflight allows each', async () => {
+    // The headers the v2 SDK client really sends in the 2026-07-28 era, for a tools/list and a tools/call.
+    const sent = new Set<string>();
+    const recording: typeof fetch = (input, init) => {
+      new Headers(init?.headers).forEach((_value, name) => sent.add(name.toLowerCase()));
+      return fetch(input, init);
+    };
+    const token = (await signIn(listed, world, 'cors-modern@example.com')).access_token;
+    const client = await connectV2(`${listed.url}/mcp`, token, { negotiation: { pin: '2026-07-28' }, fetch: recording });
+    try {
+      await client.listTools();
+      await client.callTool({ name: 'list_gmail_labels', arguments: {} });
+    } finally {
+      await client.close();
+    }
+    // A browser asks the preflight for every header that is not CORS-safelisted (Accept is; this Content-Type is not).
+    const needPreflight = [...sent].filter((h) => h !== 'accept');
+    expect(needPreflight).toEqual(expect.arrayContaining(['mcp-method', 'mcp-name', 'mcp-protocol-version', 'authorization']));
+    const pre = await preflight(`${listed.url}/mcp`, APP, needPreflight.join(','));
+    expect(pre.status).toBe(204);
+    const allowed = (pre.headers.get('access-control-allow-headers') ?? '').toLowerCase().split(',').map((h) => h.trim());
+    expect(needPreflight.filter((h) => !allowed.includes(h))).toEqual([]);
   });
 
   it('an origin not listed gets no CORS grant on /mcp, and its requests are refused (DNS rebinding rule)', async () => {
