@@ -81,6 +81,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   await app.register(fastifyCors as never, cors.plugin as never);
   fastify.addHook('onRoute', (route) => {
     route.config = { ...(route.config as object), cors: cors.forRoute(route.url) } as never;
+    const gate = cors.originGate(route.url, route.method);
+    if (gate) route.onRequest = [...[route.onRequest ?? []].flat(), gate];
   });
   // Reached only when the plugin did not answer the preflight itself (an origin without a grant): a 404, as before.
   for (const url of cors.preflightRoutes) fastify.options(url, (_req, reply) => reply.callNotFound());

@@ -89,6 +89,25 @@ describe('CORS for browser-based MCP and OAuth clients', () => {
     expect((await preflight(`${closed.url}/oauth/register`, APP)).headers.get('access-control-allow-origin')).toBeNull();
   });
 
+  it('a foreign origin is refused with 403 before anything else, also without a token or with a bad one (MCP transport: an invalid Origin MUST be 403)', async () => {
+    const body = '{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}';
+    const json = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    for (const [what, init] of [
+      ['POST, no token', { method: 'POST', headers: { origin: EVIL, ...json }, body }],
+      ['POST, a token we never issued', { method: 'POST', headers: { origin: EVIL, authorization: 'Bearer not.a.token', ...json }, body }],
+      ['GET, no token', { method: 'GET', headers: { origin: EVIL, accept: 'text/event-stream' } }],
+      ['DELETE, no token', { method: 'DELETE', headers: { origin: EVIL } }],
+    ] as const) {
+      const res = await fetch(`${listed.url}/mcp`, init);
+      const answer = (await res.json()) as { error: string };
+      expect({ what, status: res.status, error: answer.error, acao: res.headers.get('access-control-allow-origin') }).toEqual({ what, status: 403, error: 'origin_not_allowed', acao: null });
+    }
+    // A listed origin and a caller without Origin (not a browser) still get the 401 challenge that starts OAuth.
+    for (const headers of [{ origin: APP, ...json }, json]) {
+      expect((await fetch(`${listed.url}/mcp`, { method: 'POST', headers, body })).status).toBe(401);
+    }
+  });
+
   it('metadata documents and the token endpoint are open to any origin by default (`*`, no credentials)', async () => {
     for (const path of ['/.well-known/oauth-protected-resource/mcp', '/.well-known/oauth-protected-resource', '/.well-known/oauth-authorization-server']) {
       const res = await fetch(`${closed.url}${path}`, { headers: { origin: EVIL } });
