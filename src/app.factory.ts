@@ -23,6 +23,7 @@ import { REGISTRATION_LIMITS } from './oauth/client-registration.service.js';
 import { DRIVE_UPLOAD_ROUTE } from './workspace/drive/drive.controller.js';
 import { UPLOAD_BODY_LIMIT } from './workspace/drive/drive.schemas.js';
 import { MAX_PATH_PARAM_LENGTH } from './workspace/ids.js';
+import { BearerAuthGuard } from './sessions/bearer-auth.guard.js';
 
 export interface CreateAppOptions {
   /** The environment to configure from (default: process.env). */
@@ -108,10 +109,15 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     httpLog.warn({ msg: 'closed connections whose client stopped reading its answer', event: 'send_timeout', connections, timeoutMs: config.sendTimeoutMs }),
   ).watch(fastify.server);
   registerHttpConventions(fastify); // 415 for non-JSON bodies on JSON routes, the route table behind 405
+  const bearerBeforeBody = app.get(BearerAuthGuard).beforeBody();
   // Routes are registered at init, after this hook: only the Drive upload route may carry a body above 1 MiB.
   fastify.addHook('onRoute', (route) => {
     if (route.url === DRIVE_UPLOAD_ROUTE.url && route.method === DRIVE_UPLOAD_ROUTE.method) route.bodyLimit = UPLOAD_BODY_LIMIT;
-    if (route.url === '/mcp' && route.method === 'POST') route.bodyLimit = UPLOAD_BODY_LIMIT; // create_drive_file carries the same upload
+    if (route.url === '/mcp' && route.method === 'POST') {
+      route.bodyLimit = UPLOAD_BODY_LIMIT; // create_drive_file carries the same upload
+      // ... for a caller whose bearer is good: anyone else is refused before the body is read (beforeBody says why).
+      route.onRequest = [...[route.onRequest ?? []].flat(), bearerBeforeBody];
+    }
     if (route.url === '/oauth/register') route.bodyLimit = REGISTRATION_LIMITS.bodyBytes; // anonymous: keep it small
   });
   fastify.addHook('onSend', (_req, reply, payload, done) => {
