@@ -110,12 +110,13 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   ).watch(fastify.server);
   registerHttpConventions(fastify); // 415 for non-JSON bodies on JSON routes, the route table behind 405
   const bearerBeforeBody = app.get(BearerAuthGuard).beforeBody();
-  // Routes are registered at init, after this hook: only the Drive upload route may carry a body above 1 MiB.
+  // Routes are registered at init, after this hook: only the Drive upload route and /mcp (create_drive_file carries
+  // the same upload) may carry a body above 1 MiB, and only for a caller whose bearer is good: anyone else is refused
+  // before the body is read (beforeBody says why).
   fastify.addHook('onRoute', (route) => {
-    if (route.url === DRIVE_UPLOAD_ROUTE.url && route.method === DRIVE_UPLOAD_ROUTE.method) route.bodyLimit = UPLOAD_BODY_LIMIT;
-    if (route.url === '/mcp' && route.method === 'POST') {
-      route.bodyLimit = UPLOAD_BODY_LIMIT; // create_drive_file carries the same upload
-      // ... for a caller whose bearer is good: anyone else is refused before the body is read (beforeBody says why).
+    const upload = (route.url === DRIVE_UPLOAD_ROUTE.url && route.method === DRIVE_UPLOAD_ROUTE.method) || (route.url === '/mcp' && route.method === 'POST');
+    if (upload) {
+      route.bodyLimit = UPLOAD_BODY_LIMIT;
       route.onRequest = [...[route.onRequest ?? []].flat(), bearerBeforeBody];
     }
     if (route.url === '/oauth/register') route.bodyLimit = REGISTRATION_LIMITS.bodyBytes; // anonymous: keep it small

@@ -69,7 +69,7 @@ export class BearerAuthGuard implements CanActivate {
   }
 
   /**
-   * An `onRequest` hook for a route that takes large bodies (POST /mcp: up to ~6.7 MiB, where others take 1 MiB):
+   * An `onRequest` hook for a route that takes large bodies (the uploads: up to ~6.7 MiB, where others take 1 MiB):
    * the guard runs only after Fastify has read and parsed the body, so without it an anonymous caller had megabytes
    * received, checked and parsed before its 401. A token that cannot be good here (none, unreadable, forged,
    * expired, another resource) is refused now, with the guard's own answer; the session is still the guard's.
