@@ -24,6 +24,7 @@ import { REGISTRATION_LIMITS } from './oauth/client-registration.service.js';
 import { DRIVE_UPLOAD_ROUTE } from './workspace/drive/drive.controller.js';
 import { UPLOAD_BODY_LIMIT } from './workspace/drive/drive.schemas.js';
 import { MAX_PATH_PARAM_LENGTH } from './workspace/ids.js';
+import { BearerAuthGuard } from './sessions/bearer-auth.guard.js';
 
 export interface CreateAppOptions {
   /** The environment to configure from (default: process.env). */
@@ -82,6 +83,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   await app.register(fastifyCors as never, cors.plugin as never);
   fastify.addHook('onRoute', (route) => {
     route.config = { ...(route.config as object), cors: cors.forRoute(route.url) } as never;
+    const gate = cors.originGate(route.url, route.method);
+    if (gate) route.onRequest = [...[route.onRequest ?? []].flat(), gate];
   });
   // Reached only when the plugin did not answer the preflight itself (an origin without a grant): a 404, as before.
   for (const url of cors.preflightRoutes) fastify.options(url, (_req, reply) => reply.callNotFound());
@@ -107,10 +110,16 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     httpLog.warn({ msg: 'closed connections whose client stopped reading its answer', event: 'send_timeout', connections, timeoutMs: config.sendTimeoutMs }),
   ).watch(fastify.server);
   registerHttpConventions(fastify); // 415 for non-JSON bodies on JSON routes, the route table behind 405
-  // Routes are registered at init, after this hook: only the Drive upload route may carry a body above 1 MiB.
+  const bearerBeforeBody = app.get(BearerAuthGuard).beforeBody();
+  // Routes are registered at init, after this hook: only the Drive upload route and /mcp (create_drive_file carries
+  // the same upload) may carry a body above 1 MiB, and only for a caller whose bearer is good: anyone else is refused
+  // before the body is read (beforeBody says why).
   fastify.addHook('onRoute', (route) => {
-    if (route.url === DRIVE_UPLOAD_ROUTE.url && route.method === DRIVE_UPLOAD_ROUTE.method) route.bodyLimit = UPLOAD_BODY_LIMIT;
-    if (route.url === '/mcp' && route.method === 'POST') route.bodyLimit = UPLOAD_BODY_LIMIT; // create_drive_file carries the same upload
+    const upload = (route.url === DRIVE_UPLOAD_ROUTE.url && route.method === DRIVE_UPLOAD_ROUTE.method) || (route.url === '/mcp' && route.method === 'POST');
+    if (upload) {
+      route.bodyLimit = UPLOAD_BODY_LIMIT;
+      route.onRequest = [...[route.onRequest ?? []].flat(), bearerBeforeBody];
+    }
     if (route.url === '/oauth/register') route.bodyLimit = REGISTRATION_LIMITS.bodyBytes; // anonymous: keep it small
   });
   fastify.addHook('onSend', (_req, reply, payload, done) => {

@@ -1,7 +1,13 @@
 import type { FastifyCorsOptions } from '@fastify/cors';
+import type { onRequestHookHandler } from 'fastify';
+import { DomainError } from './domain-error.js';
 
-/** Headers a browser-based MCP or OAuth client sends, and those it must be able to read. */
-const ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'MCP-Protocol-Version', 'Mcp-Session-Id', 'Last-Event-ID'];
+/**
+ * Headers a browser-based MCP or OAuth client sends, and those it must be able to read. A 2026-07-28 client sends
+ * `Mcp-Method` on every request and `Mcp-Name` on tools/call (SEP-2243; the SDK refuses a modern request without
+ * them), so a preflight that does not allow them blocks a browser client of that revision entirely.
+ */
+const ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'MCP-Protocol-Version', 'Mcp-Method', 'Mcp-Name', 'Mcp-Session-Id', 'Last-Event-ID'];
 const EXPOSED_HEADERS = ['WWW-Authenticate', 'Mcp-Session-Id'];
 
 /** The settings CORS depends on (CORS_ORIGINS and PUBLIC_URL; `common` takes them without importing `config`). */
@@ -22,6 +28,9 @@ const OPEN_ROUTES: ReadonlySet<string> = new Set([
 ]);
 // The endpoints that act with a bearer or create state: only the origins the operator lists.
 const LISTED_ROUTES: ReadonlySet<string> = new Set(['/mcp', '/oauth/register', '/oauth/revoke']);
+// The endpoints that refuse a request from a browser origin not listed, whatever else it carries: the MCP transport's
+// DNS-rebinding rule (an Origin present and not valid MUST be answered 403).
+const ORIGIN_CHECKED_ROUTES: ReadonlySet<string> = new Set(['/mcp']);
 
 /** Whether a browser origin may call the listed endpoints: CORS_ORIGINS (or `*`), or the service's own origin. */
 export function originAllowed(config: CorsSettings, origin: string): boolean {
@@ -38,6 +47,8 @@ export interface CorsPolicy {
   forRoute(url: string): FastifyCorsOptions | false;
   /** Route patterns that answer browsers' preflights (OPTIONS), with the policy of the path they precede. */
   preflightRoutes: readonly string[];
+  /** A route's `onRequest` hook refusing foreign browser origins, or undefined for routes that serve any origin. */
+  originGate(url: string, method: string | string[]): onRequestHookHandler | undefined;
 }
 
 /**
@@ -58,5 +69,19 @@ export function corsPolicy(config: CorsSettings): CorsPolicy {
     plugin: { credentials: false, allowedHeaders: ALLOWED_HEADERS, exposedHeaders: EXPOSED_HEADERS, methods: ['GET', 'POST', 'DELETE'], maxAge: 600, origin: false },
     forRoute: (url) => (OPEN_ROUTES.has(url) ? open : LISTED_ROUTES.has(url) ? listed : false),
     preflightRoutes: [...OPEN_ROUTES, ...LISTED_ROUTES],
+    originGate: (url, method) => (ORIGIN_CHECKED_ROUTES.has(url) && ![method].flat().includes('OPTIONS') ? refuseForeignOrigin(config) : undefined),
+  };
+}
+
+/**
+ * The DNS-rebinding rule as an `onRequest` hook: it runs before the bearer guard, so a foreign origin is answered 403
+ * whether or not it sent a token (after the guard it got a 401 without one, which the transport rule does not allow),
+ * and costs no session lookup. A request without Origin is not from a browser page and passes.
+ */
+function refuseForeignOrigin(config: CorsSettings): onRequestHookHandler {
+  return (req, _reply, done) => {
+    const origin = req.headers.origin;
+    if (typeof origin !== 'string' || originAllowed(config, origin)) return done();
+    done(new DomainError(403, 'origin_not_allowed', `Requests from the web origin ${origin.slice(0, 200)} are not allowed. The operator can add it to CORS_ORIGINS.`));
   };
 }

@@ -12,6 +12,25 @@ export const SERVER_INFO = { name: 'workspace-credential-broker', version: '0.1.
 const INSTRUCTIONS =
   "Google Workspace (Gmail, Drive, Calendar, Docs, Sheets, Tasks, Contacts) of the signed-in user. Every tool acts as that user; there is no user argument. A tool whose scope the token lacks is marked in its description: calling it answers 403 insufficient_scope, and the client authorizes again with that scope.";
 
+type ToolSchemas = Pick<Tool, 'inputSchema' | 'outputSchema'>;
+
+/**
+ * Each operation's JSON Schemas, derived on first use and kept: they never change, and deriving them all (zod's
+ * toJSONSchema) took 8 to 85 ms of the event loop on every tools/list (built service, this machine), which every MCP
+ * client sends when it connects, and which any caller with a token could send in a loop to stall every request of
+ * the replica. Shared by every answer; nothing modifies them.
+ */
+const schemas = new WeakMap<WorkspaceOperation, ToolSchemas>();
+
+function schemasOf(op: WorkspaceOperation): ToolSchemas {
+  let known = schemas.get(op);
+  if (!known) {
+    known = { inputSchema: inputJsonSchema(op) as Tool['inputSchema'], outputSchema: outputJsonSchema(op) as Tool['outputSchema'] };
+    schemas.set(op, known);
+  }
+  return known;
+}
+
 /** The MCP description of an operation, marked when the caller's token lacks its scope. */
 function describe(op: WorkspaceOperation, caller: McpCaller): Tool {
   const granted = tokenAllows(caller, op.scope);
@@ -20,8 +39,7 @@ function describe(op: WorkspaceOperation, caller: McpCaller): Tool {
     name: op.tool,
     title: op.title,
     description: granted ? op.description : `${op.description} (Not granted yet: needs the scope ${scope}; calling it asks you to authorize again.)`,
-    inputSchema: inputJsonSchema(op) as Tool['inputSchema'],
-    outputSchema: outputJsonSchema(op) as Tool['outputSchema'],
+    ...schemasOf(op),
     annotations: { title: op.title, ...op.hints },
     _meta: { 'workspace/service': op.api, 'workspace/tier': op.tier, 'workspace/scope': scope, 'workspace/scopeGranted': granted },
   };

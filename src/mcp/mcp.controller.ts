@@ -7,7 +7,6 @@ import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { AppConfig } from '../config/app-config.js';
 import { DomainError } from '../common/domain-error.js';
 import { LazyImport } from '../common/lazy-import.js';
-import { originAllowed } from '../common/cors.js';
 import { CurrentPrincipal, type Principal } from '../sessions/principal.js';
 import type { WorkspaceOperation } from '../workspace/catalogue/operation.js';
 import { WorkspaceOperations } from '../workspace/catalogue/workspace-operations.js';
@@ -41,7 +40,7 @@ export class McpController implements OnModuleInit {
 
   constructor(
     operations: WorkspaceOperations,
-    private readonly config: AppConfig,
+    config: AppConfig,
     private readonly resources: ProtectedResources,
   ) {
     this.base = config.values.publicUrl;
@@ -100,11 +99,8 @@ export class McpController implements OnModuleInit {
   }
 
   private async serve(req: FastifyRequest, reply: FastifyReply, me: Principal, caller: McpCaller): Promise<FastifyReply> {
-    // The transport spec's DNS-rebinding rule: a browser request from an origin we do not know is refused.
-    const origin = req.headers.origin;
-    if (typeof origin === 'string' && !originAllowed(this.config.values, origin)) {
-      throw new DomainError(403, 'origin_not_allowed', `Requests from the web origin ${origin.slice(0, 200)} are not allowed. The operator can add it to CORS_ORIGINS.`);
-    }
+    // A browser request from an origin not listed never gets here: the route's onRequest hook (corsPolicy's
+    // originGate) refused it with 403 before the bearer guard, as the transport's DNS-rebinding rule asks.
     const headers = new Headers();
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);

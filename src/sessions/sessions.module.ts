@@ -20,7 +20,9 @@ import { UserIsolationGuard } from './user-isolation.guard.js';
     UserIsolationGuard,
     OneTimeMarkers,
     ProtectedResources,
-    { provide: APP_GUARD, useClass: BearerAuthGuard }],
+    // Also a provider of its own: app.factory takes its beforeBody hook for the routes that read large bodies.
+    BearerAuthGuard,
+    { provide: APP_GUARD, useExisting: BearerAuthGuard }],
   exports: [SessionStore, BearerTokenService, UserIsolationGuard, OneTimeMarkers, ProtectedResources],
 })
 export class SessionsModule {}

@@ -1,5 +1,6 @@
 import { ALL_WORKSPACE_SCOPES } from '../support/api-client.js';
 import { Service, signIn, startService, startWorld, World } from '../support/harness.js';
+import { connectV2 } from '../support/mcp-clients.js';
 
 const APP = 'https://agent.example.com';
 const EVIL = 'https://evil.example.net';
@@ -52,6 +53,30 @@ describe('CORS for browser-based MCP and OAuth clients', () => {
     expect(res.headers.get('access-control-allow-origin')).toBe('http://localhost:6274');
   });
 
+  it('a browser client of 2026-07-28 may send every header the official client sends (Mcp-Method, Mcp-Name): the preflight allows each', async () => {
+    // The headers the v2 SDK client really sends in the 2026-07-28 era, for a tools/list and a tools/call.
+    const sent = new Set<string>();
+    const recording: typeof fetch = (input, init) => {
+      new Headers(init?.headers).forEach((_value, name) => sent.add(name.toLowerCase()));
+      return fetch(input, init);
+    };
+    const token = (await signIn(listed, world, 'cors-modern@example.com')).access_token;
+    const client = await connectV2(`${listed.url}/mcp`, token, { negotiation: { pin: '2026-07-28' }, fetch: recording });
+    try {
+      await client.listTools();
+      await client.callTool({ name: 'list_gmail_labels', arguments: {} });
+    } finally {
+      await client.close();
+    }
+    // A browser asks the preflight for every header that is not CORS-safelisted (Accept is; this Content-Type is not).
+    const needPreflight = [...sent].filter((h) => h !== 'accept');
+    expect(needPreflight).toEqual(expect.arrayContaining(['mcp-method', 'mcp-name', 'mcp-protocol-version', 'authorization']));
+    const pre = await preflight(`${listed.url}/mcp`, APP, needPreflight.join(','));
+    expect(pre.status).toBe(204);
+    const allowed = (pre.headers.get('access-control-allow-headers') ?? '').toLowerCase().split(',').map((h) => h.trim());
+    expect(needPreflight.filter((h) => !allowed.includes(h))).toEqual([]);
+  });
+
   it('an origin not listed gets no CORS grant on /mcp, and its requests are refused (DNS rebinding rule)', async () => {
     const pre = await preflight(`${listed.url}/mcp`, EVIL);
     expect(pre.headers.get('access-control-allow-origin')).toBeNull();
@@ -62,6 +87,25 @@ describe('CORS for browser-based MCP and OAuth clients', () => {
     // Without CORS_ORIGINS no web origin may use /mcp or register clients.
     expect((await preflight(`${closed.url}/mcp`, APP)).headers.get('access-control-allow-origin')).toBeNull();
     expect((await preflight(`${closed.url}/oauth/register`, APP)).headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('a foreign origin is refused with 403 before anything else, also without a token or with a bad one (MCP transport: an invalid Origin MUST be 403)', async () => {
+    const body = '{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}';
+    const json = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    for (const [what, init] of [
+      ['POST, no token', { method: 'POST', headers: { origin: EVIL, ...json }, body }],
+      ['POST, a token we never issued', { method: 'POST', headers: { origin: EVIL, authorization: 'Bearer not.a.token', ...json }, body }],
+      ['GET, no token', { method: 'GET', headers: { origin: EVIL, accept: 'text/event-stream' } }],
+      ['DELETE, no token', { method: 'DELETE', headers: { origin: EVIL } }],
+    ] as const) {
+      const res = await fetch(`${listed.url}/mcp`, init);
+      const answer = (await res.json()) as { error: string };
+      expect({ what, status: res.status, error: answer.error, acao: res.headers.get('access-control-allow-origin') }).toEqual({ what, status: 403, error: 'origin_not_allowed', acao: null });
+    }
+    // A listed origin and a caller without Origin (not a browser) still get the 401 challenge that starts OAuth.
+    for (const headers of [{ origin: APP, ...json }, json]) {
+      expect((await fetch(`${listed.url}/mcp`, { method: 'POST', headers, body })).status).toBe(401);
+    }
   });
 
   it('metadata documents and the token endpoint are open to any origin by default (`*`, no credentials)', async () => {
