@@ -21,8 +21,8 @@ describe('a rotated token written in the background lands before another replica
   beforeAll(async () => {
     world = await startWorld();
     s3Proxy = await FaultProxy.start(world.s3.endpoint);
-    a = await startService(world, { S3_ENDPOINT: s3Proxy.url, S3_TIMEOUT_MS: '2000' });
-    b = await startService(world, { S3_TIMEOUT_MS: '2000' });
+    a = await startService(world, { S3_ENDPOINT: s3Proxy.url, S3_TIMEOUT_MS: '4000' });
+    b = await startService(world, { S3_TIMEOUT_MS: '4000' }); // 4 s, not 2: with 2 s this case got a 503 on a machine under load 5+ (a full test run beside other jobs)
   });
   afterAll(async () => {
     world.google.rotateRefreshTokens(false);
