@@ -32,6 +32,21 @@ describe('parseConfig', () => {
     expect(() => parseConfig(env)).toThrow(ConfigError);
     expect(() => parseConfig(env)).toThrow(new RegExp(name));
   });
+
+  it('names every missing variable in one message, JWT_SECRET included, so an empty environment is fixed in one go', () => {
+    // A newcomer's first `npm start` with nothing set: the message must list all four, not three and then one more.
+    expect(() => parseConfig({})).toThrow(ConfigError);
+    let message = '';
+    try {
+      parseConfig({});
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    for (const name of ['GOOGLE_CLIENT_ID', 'GOOGLE_CLIENT_SECRET', 'S3_BUCKET', 'JWT_SECRET']) expect(message).toContain(name);
+    // The cross-variable rules too: with another variable bad, a half-set pair is still named.
+    expect(() => parseConfig({ ...valid, PORT: 'eighty', S3_SSE: 'aws:kms' })).toThrow(/PORT[\s\S]*S3_SSE_KMS_KEY_ID/);
+    expect(() => parseConfig({ ...valid, S3_BUCKET: undefined, AWS_ACCESS_KEY_ID: 'AKIA' })).toThrow(/S3_BUCKET[\s\S]*AWS_SECRET_ACCESS_KEY/);
+  });
 });
 
 describe('PUBLIC_URL', () => {

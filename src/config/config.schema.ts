@@ -139,7 +139,9 @@ export const envSchema = z
     if (Boolean(env.AWS_ACCESS_KEY_ID) !== Boolean(env.AWS_SECRET_ACCESS_KEY)) {
       ctx.addIssue({ code: 'custom', path: ['AWS_SECRET_ACCESS_KEY'], message: 'AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together' });
     }
-  });
+    // Also when another variable is bad (zod skips refinements after any issue by default): the boot message names
+    // every problem at once, so an empty environment does not report JWT_SECRET only on the second try.
+  }, { when: (payload) => typeof payload.value === 'object' && payload.value !== null });
 
 export type Env = z.infer<typeof envSchema>;
 
