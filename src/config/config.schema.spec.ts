@@ -49,6 +49,18 @@ describe('parseConfig', () => {
   });
 });
 
+describe('number settings', () => {
+  it.each([
+    ['PORT', 'eighty', /PORT must be a whole number \(default 3000\)/],
+    ['PORT', '3000.5', /PORT must be a whole number \(default 3000\)/],
+    ['S3_TIMEOUT_MS', '5s', /S3_TIMEOUT_MS must be a whole number \(default 5000\)/],
+    ['S3_TIMEOUT_MS', '50', /S3_TIMEOUT_MS must be at least 100 \(default 5000\)/],
+    ['SESSION_SWEEP_INTERVAL_MINUTES', '20000', /SESSION_SWEEP_INTERVAL_MINUTES must be at most 10080 \(default 360\)/],
+  ])('%s=%s is refused in words a newcomer can act on', (name, value, message) => {
+    expect(() => parseConfig({ ...valid, [name]: value })).toThrow(message);
+  });
+});
+
 describe('PUBLIC_URL', () => {
   it.each([
     ['https://Broker.Example.com', 'https://broker.example.com'],

@@ -8,7 +8,12 @@ const bool = z
   .enum(['true', 'false', '1', '0', ''])
   .optional()
   .transform((v) => v === 'true' || v === '1');
-const int = (def: number, min: number) => z.coerce.number().int().min(min).default(def);
+/** A whole-number setting; its messages say the rule and the default ("PORT must be a whole number (default 3000)"). */
+const int = (def: number, min: number, max?: number) => {
+  const hint = ` (default ${def})`;
+  const n = z.coerce.number({ error: `must be a whole number${hint}` }).int(`must be a whole number${hint}`).min(min, `must be at least ${min}${hint}`);
+  return (max === undefined ? n : n.max(max, `must be at most ${max}${hint}`)).default(def);
+};
 const url = z.url({ protocol: /^https?$/ });
 const required = (what: string) => z.string({ error: `is required (${what})` }).min(1, `is required (${what})`);
 const prefix = (def: string) =>
@@ -78,7 +83,7 @@ export const envSchema = z
     SESSION_CACHE_MAX: int(100000, 1),
     SESSION_OUTAGE_GRACE_MS: int(300000, 0),
     // At most a week: the timer cannot wait longer than 2^31 ms (about 24.8 days), and a week is plenty.
-    SESSION_SWEEP_INTERVAL_MINUTES: z.coerce.number().int().min(0).max(10080).default(360),
+    SESSION_SWEEP_INTERVAL_MINUTES: int(360, 0, 10080),
     GOOGLE_CLIENT_CACHE_TTL_MS: int(1800000, 0),
     GOOGLE_CLIENT_CACHE_MAX: int(10000, 1),
     S3_LATENCY_WARN_MS: int(500, 1),
