@@ -142,6 +142,8 @@ describe('deployment files', () => {
     expect(brokerIdentity?.actions.sort()).toEqual([`List:${bucket}`, `Read:${bucket}`, `Write:${bucket}`]);
     const adminIdentity = identities.find((i) => i.credentials.some((c) => c.accessKey === create.environment.AWS_ACCESS_KEY_ID));
     expect(adminIdentity?.actions).toContain('Admin');
+    // The keys live in two files (SeaweedFS reads no environment in s3.json): changed in one only, the bucket is never created.
+    expect(adminIdentity?.credentials.find((c) => c.accessKey === create.environment.AWS_ACCESS_KEY_ID)?.secretKey).toBe(create.environment.AWS_SECRET_ACCESS_KEY);
     expect(create.command.join(' ')).toContain(`create-bucket --bucket ${bucket}`);
     expect(create.depends_on.seaweedfs.condition).toBe('service_healthy');
     expect(broker.depends_on['create-bucket'].condition).toBe('service_completed_successfully');
