@@ -179,6 +179,23 @@ describe('deployment files', () => {
     expect(dockerfile).toMatch(/HEALTHCHECK[\s\S]*\/health\/live/);
   });
 
+  it('the runtime image is minimal: no npm or corepack, the code owned by root (read-only to the node user), and .dockerignore keeps secrets and local state out of the build context', () => {
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM ')).replace(/\\\n\s*/g, ' '); // continuation lines joined
+    // The service runs `node dist/main.bundle.mjs`: npm, npx and corepack in the image are only code to patch and scan.
+    expect(runtime).toMatch(/^RUN rm -rf [^\n]*\/usr\/local\/lib\/node_modules\/npm\b[^\n]*\/usr\/local\/lib\/node_modules\/corepack\b/m);
+    for (const bin of ['npm', 'npx', 'corepack']) expect(runtime).toMatch(new RegExp(`^RUN rm -rf [^\\n]*/usr/local/bin/${bin}\\b`, 'm'));
+    expect(runtime).not.toMatch(/^(RUN|CMD|ENTRYPOINT|HEALTHCHECK)[^\n]*\bnpm (run|start|exec|ci|install)\b/m);
+    // What the process runs cannot be rewritten by it (compose has no read-only root filesystem).
+    const copies = runtime.split('\n').filter((l) => /^COPY /.test(l));
+    expect(copies.length).toBeGreaterThan(0);
+    for (const copy of copies) expect(copy).not.toMatch(/--chown=node/);
+    expect(runtime).toMatch(/^USER node$/m);
+    const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
+    // .env holds the compose file's Google secret and JWT_SECRET; .local-data holds start:local's jwt-secret and data.
+    for (const entry of ['.env', '.local-data', 'node_modules', '.git']) expect(ignored).toContain(entry);
+  });
+
   it('the image runs with its memory settings, the Deployment and compose keep them, and the benchmark runs the service with them', () => {
     const image = imageRuntimeEnv(join(ROOT, 'Dockerfile'));
     expect(image).toEqual({ MALLOC_ARENA_MAX: '2' });
