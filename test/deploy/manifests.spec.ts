@@ -148,6 +148,8 @@ describe('deployment files', () => {
     expect(create.depends_on.seaweedfs.condition).toBe('service_healthy');
     expect(broker.depends_on['create-bucket'].condition).toBe('service_completed_successfully');
     for (const name of Object.keys(broker.environment)) expect(KNOWN_ENV).toContain(name);
+    // The README puts GOOGLE_CLIENT_SECRET and JWT_SECRET in a .env file at the repository's root: git must not pick it up.
+    expect(readFileSync(join(ROOT, '.gitignore'), 'utf8').split('\n').map((l) => l.trim())).toContain('.env');
     expect(broker.environment.S3_ENDPOINT).toBe('http://seaweedfs:8333');
     expect(broker.environment.S3_SSE).toBe('AES256');
     expect(broker.ports).toContain(`${broker.environment.PORT}:${broker.environment.PORT}`);
