@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { ConfigError, parseConfig } from './config.schema.js';
 
 const valid = {
@@ -46,6 +47,37 @@ describe('parseConfig', () => {
     // The cross-variable rules too: with another variable bad, a half-set pair is still named.
     expect(() => parseConfig({ ...valid, PORT: 'eighty', S3_SSE: 'aws:kms' })).toThrow(/PORT[\s\S]*S3_SSE_KMS_KEY_ID/);
     expect(() => parseConfig({ ...valid, S3_BUCKET: undefined, AWS_ACCESS_KEY_ID: 'AKIA' })).toThrow(/S3_BUCKET[\s\S]*AWS_SECRET_ACCESS_KEY/);
+  });
+});
+
+describe('JWT_PRIVATE_KEY', () => {
+  const base = { ...valid, JWT_SECRET: undefined };
+  const pem = (type: 'ec' | 'rsa', options: object) =>
+    generateKeyPairSync(type as 'ec', options as { namedCurve: string }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+
+  it('takes an EC P-256 key in PEM, also with its newlines written as \\n (one-line environment files)', () => {
+    const key = pem('ec', { namedCurve: 'P-256' });
+    expect(parseConfig({ ...base, JWT_PRIVATE_KEY: key }).jwt.algorithm).toBe('ES256');
+    expect(parseConfig({ ...base, JWT_PRIVATE_KEY: key.replace(/\n/g, '\\n') }).jwt.algorithm).toBe('ES256');
+  });
+
+  it.each([
+    ['not a key', 'garbage-that-is-not-a-pem'],
+    ['an RSA key', pem('rsa', { modulusLength: 2048 })],
+    ['a P-384 key', pem('ec', { namedCurve: 'P-384' })],
+  ])('refuses %s at boot, naming the variable and how to make a right one, never echoing the value', (_what, value) => {
+    // Before, garbage stopped the boot with "error:1E08010C:DECODER routines::unsupported" (no variable named), and an
+    // RSA or P-384 key booted, then failed every sign-in with a 500 when the first token was signed.
+    let message = '';
+    try {
+      parseConfig({ ...base, JWT_PRIVATE_KEY: value });
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/JWT_PRIVATE_KEY must be an EC P-256 private key \(ES256\) in PEM/);
+    expect(message).toContain('openssl ecparam -name prime256v1 -genkey -noout');
+    expect(message).not.toContain(value.slice(0, 40).includes('PRIVATE') ? value.split('\n')[1] : value);
   });
 });
 

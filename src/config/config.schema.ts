@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createPrivateKey } from 'node:crypto';
 import { z } from 'zod';
 import { googleScopesSetting } from './google-scopes-setting.js';
 import { canonicalPublicUrl, publicUrlProblem } from './public-url.js';
@@ -42,6 +42,23 @@ const staticClients = z.array(
  * small enough that a few such answers at once fit the heap the Deployment gives a replica (384 MB).
  */
 export const DEFAULT_GOOGLE_MAX_ANSWER_BYTES = 48 * 1024 * 1024;
+
+/**
+ * Why JWT_PRIVATE_KEY cannot sign ES256 bearers, or undefined when it can. Checked at boot: a key of another type used
+ * to boot and then fail every sign-in with a 500. The message never contains the key.
+ */
+function es256KeyProblem(pem: string): string | undefined {
+  let found: string;
+  try {
+    const key = createPrivateKey(pem);
+    const curve = key.asymmetricKeyDetails?.namedCurve;
+    if (key.asymmetricKeyType === 'ec' && curve === 'prime256v1') return undefined;
+    found = `this one is of type ${key.asymmetricKeyType}${curve ? ` (curve ${curve})` : ''}`;
+  } catch {
+    found = 'this value does not read as an unencrypted PEM private key';
+  }
+  return `must be an EC P-256 private key (ES256) in PEM, ${found}. Make one with \`openssl ecparam -name prime256v1 -genkey -noout\` (newlines may be written as \\n), or set JWT_SECRET (HS256) instead`;
+}
 
 /** The environment variables the service reads (names agreed in DESIGN.md). */
 export const envSchema = z
@@ -138,6 +155,8 @@ export const envSchema = z
     if (env.JWT_SECRET && env.JWT_PRIVATE_KEY) {
       ctx.addIssue({ code: 'custom', path: ['JWT_PRIVATE_KEY'], message: 'conflicts with JWT_SECRET: set only one of them' });
     }
+    const keyProblem = env.JWT_PRIVATE_KEY ? es256KeyProblem(env.JWT_PRIVATE_KEY.replace(/\\n/g, '\n')) : undefined;
+    if (keyProblem) ctx.addIssue({ code: 'custom', path: ['JWT_PRIVATE_KEY'], message: keyProblem });
     if (env.S3_SSE === 'aws:kms' && !env.S3_SSE_KMS_KEY_ID) {
       ctx.addIssue({ code: 'custom', path: ['S3_SSE_KMS_KEY_ID'], message: 'is required when S3_SSE=aws:kms' });
     }
