@@ -81,6 +81,17 @@ describe('JWT_PRIVATE_KEY', () => {
   });
 });
 
+describe('URL settings', () => {
+  it.each([
+    ['PUBLIC_URL', 'broker.example.com'],
+    ['S3_ENDPOINT', 'localhost:9000'],
+    ['S3_ENDPOINT', 'ftp://s3.example.com'],
+    ['GOOGLE_TOKEN_URL', '/token'],
+  ])('%s=%s is refused saying what a right value looks like (was: "Invalid URL")', (name, value) => {
+    expect(() => parseConfig({ ...valid, [name]: value })).toThrow(new RegExp(`${name} must be an absolute http\\(s\\) URL with a scheme, like https://`));
+  });
+});
+
 describe('number settings', () => {
   it.each([
     ['PORT', 'eighty', /PORT must be a whole number \(default 3000\)/],

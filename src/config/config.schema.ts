@@ -14,7 +14,7 @@ const int = (def: number, min: number, max?: number) => {
   const n = z.coerce.number({ error: `must be a whole number${hint}` }).int(`must be a whole number${hint}`).min(min, `must be at least ${min}${hint}`);
   return (max === undefined ? n : n.max(max, `must be at most ${max}${hint}`)).default(def);
 };
-const url = z.url({ protocol: /^https?$/ });
+const url = z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL with a scheme, like https://broker.example.com or http://127.0.0.1:9000' });
 const required = (what: string) => z.string({ error: `is required (${what})` }).min(1, `is required (${what})`);
 const prefix = (def: string) =>
   z
