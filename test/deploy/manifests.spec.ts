@@ -48,6 +48,9 @@ describe('deployment files', () => {
     const account = documents('deploy/kubernetes/serviceaccount.yaml')[0];
     expect(deployment.spec.template.spec.serviceAccountName).toBe(account.metadata.name);
     expect(account.metadata.annotations['eks.amazonaws.com/role-arn']).toMatch(/^arn:aws:iam::/);
+    const pod = deployment.spec.template.spec;
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(container.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
   });
 
   it('Prometheus scrapes the metrics port of the pod, which neither the Service nor compose exposes beyond the pod or host', () => {
