@@ -39,8 +39,27 @@ function npm(args, onChild) {
   });
 }
 
-/** Installs the locked dependencies when needed; throws when npm fails. */
+/**
+ * Why this Node.js cannot run the project (older than package.json's engines, >= 20.19), or undefined. Checked
+ * first, so a newcomer on an old Node reads what to install instead of npm's EBADENGINE warnings and a crash later.
+ */
+export function nodeVersionProblem(version = process.versions.node) {
+  let wanted = [20, 19];
+  try {
+    const m = /^>=\s*(\d+)\.(\d+)/.exec(JSON.parse(readFileSync('package.json', 'utf8')).engines?.node ?? '');
+    if (m) wanted = [Number(m[1]), Number(m[2])];
+  } catch {
+    // no package.json here: the default above
+  }
+  const [major, minor] = version.split('.').map(Number);
+  if (major > wanted[0] || (major === wanted[0] && minor >= wanted[1])) return undefined;
+  return `Node.js ${version} is too old: this project needs Node.js ${wanted.join('.')} or newer (Node 22 or 24 LTS recommended). Install one (e.g. \`nvm install 24\`) and run the command again.`;
+}
+
+/** Installs the locked dependencies when needed; throws when npm fails or this Node.js is too old. */
 export async function ensureDeps(onChild) {
+  const tooOld = nodeVersionProblem();
+  if (tooOld) throw new Error(tooOld);
   if (!depsStale()) return;
   const t0 = Date.now();
   console.log('[ensure-deps] installing dependencies from package-lock.json (first start only; about 1-3 minutes)');

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ensureDeps } from './ensure-deps.mjs';
+import { ensureDeps, nodeVersionProblem } from './ensure-deps.mjs';
 
 process.env.START_LOCAL_T0 ??= String(Date.now());
 const STAMP = '.local-build/.built-at';
@@ -58,6 +58,8 @@ function compile() {
 }
 
 try {
+  const tooOld = nodeVersionProblem();
+  if (tooOld) throw new Error(tooOld);
   const busy = await busyPort();
   if (busy) {
     throw new Error(`port ${busy.port} (${busy.variable}) is already in use, probably by another \`npm run start:local\`. Stop that one, or start with ${busy.variable}=<another port>.`);

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { ConfigError, parseConfig } from './config.schema.js';
 
 const valid = {
@@ -31,6 +32,75 @@ describe('parseConfig', () => {
   ])('names the bad variable (%#)', (env, name) => {
     expect(() => parseConfig(env)).toThrow(ConfigError);
     expect(() => parseConfig(env)).toThrow(new RegExp(name));
+  });
+
+  it('names every missing variable in one message, JWT_SECRET included, so an empty environment is fixed in one go', () => {
+    // A newcomer's first `npm start` with nothing set: the message must list all four, not three and then one more.
+    expect(() => parseConfig({})).toThrow(ConfigError);
+    let message = '';
+    try {
+      parseConfig({});
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    for (const name of ['GOOGLE_CLIENT_ID', 'GOOGLE_CLIENT_SECRET', 'S3_BUCKET', 'JWT_SECRET']) expect(message).toContain(name);
+    // The cross-variable rules too: with another variable bad, a half-set pair is still named.
+    expect(() => parseConfig({ ...valid, PORT: 'eighty', S3_SSE: 'aws:kms' })).toThrow(/PORT[\s\S]*S3_SSE_KMS_KEY_ID/);
+    expect(() => parseConfig({ ...valid, S3_BUCKET: undefined, AWS_ACCESS_KEY_ID: 'AKIA' })).toThrow(/S3_BUCKET[\s\S]*AWS_SECRET_ACCESS_KEY/);
+  });
+});
+
+describe('JWT_PRIVATE_KEY', () => {
+  const base = { ...valid, JWT_SECRET: undefined };
+  const pem = (type: 'ec' | 'rsa', options: object) =>
+    generateKeyPairSync(type as 'ec', options as { namedCurve: string }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+
+  it('takes an EC P-256 key in PEM, also with its newlines written as \\n (one-line environment files)', () => {
+    const key = pem('ec', { namedCurve: 'P-256' });
+    expect(parseConfig({ ...base, JWT_PRIVATE_KEY: key }).jwt.algorithm).toBe('ES256');
+    expect(parseConfig({ ...base, JWT_PRIVATE_KEY: key.replace(/\n/g, '\\n') }).jwt.algorithm).toBe('ES256');
+  });
+
+  it.each([
+    ['not a key', 'garbage-that-is-not-a-pem'],
+    ['an RSA key', pem('rsa', { modulusLength: 2048 })],
+    ['a P-384 key', pem('ec', { namedCurve: 'P-384' })],
+  ])('refuses %s at boot, naming the variable and how to make a right one, never echoing the value', (_what, value) => {
+    // Before, garbage stopped the boot with "error:1E08010C:DECODER routines::unsupported" (no variable named), and an
+    // RSA or P-384 key booted, then failed every sign-in with a 500 when the first token was signed.
+    let message = '';
+    try {
+      parseConfig({ ...base, JWT_PRIVATE_KEY: value });
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/JWT_PRIVATE_KEY must be an EC P-256 private key \(ES256\) in PEM/);
+    expect(message).toContain('openssl ecparam -name prime256v1 -genkey -noout');
+    expect(message).not.toContain(value.slice(0, 40).includes('PRIVATE') ? value.split('\n')[1] : value);
+  });
+});
+
+describe('URL settings', () => {
+  it.each([
+    ['PUBLIC_URL', 'broker.example.com'],
+    ['S3_ENDPOINT', 'localhost:9000'],
+    ['S3_ENDPOINT', 'ftp://s3.example.com'],
+    ['GOOGLE_TOKEN_URL', '/token'],
+  ])('%s=%s is refused saying what a right value looks like (was: "Invalid URL")', (name, value) => {
+    expect(() => parseConfig({ ...valid, [name]: value })).toThrow(new RegExp(`${name} must be an absolute http\\(s\\) URL with a scheme, like https://`));
+  });
+});
+
+describe('number settings', () => {
+  it.each([
+    ['PORT', 'eighty', /PORT must be a whole number \(default 3000\)/],
+    ['PORT', '3000.5', /PORT must be a whole number \(default 3000\)/],
+    ['S3_TIMEOUT_MS', '5s', /S3_TIMEOUT_MS must be a whole number \(default 5000\)/],
+    ['S3_TIMEOUT_MS', '50', /S3_TIMEOUT_MS must be at least 100 \(default 5000\)/],
+    ['SESSION_SWEEP_INTERVAL_MINUTES', '20000', /SESSION_SWEEP_INTERVAL_MINUTES must be at most 10080 \(default 360\)/],
+  ])('%s=%s is refused in words a newcomer can act on', (name, value, message) => {
+    expect(() => parseConfig({ ...valid, [name]: value })).toThrow(message);
   });
 });
 

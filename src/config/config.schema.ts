@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createPrivateKey } from 'node:crypto';
 import { z } from 'zod';
 import { googleScopesSetting } from './google-scopes-setting.js';
 import { canonicalPublicUrl, publicUrlProblem } from './public-url.js';
@@ -8,8 +8,13 @@ const bool = z
   .enum(['true', 'false', '1', '0', ''])
   .optional()
   .transform((v) => v === 'true' || v === '1');
-const int = (def: number, min: number) => z.coerce.number().int().min(min).default(def);
-const url = z.url({ protocol: /^https?$/ });
+/** A whole-number setting; its messages say the rule and the default ("PORT must be a whole number (default 3000)"). */
+const int = (def: number, min: number, max?: number) => {
+  const hint = ` (default ${def})`;
+  const n = z.coerce.number({ error: `must be a whole number${hint}` }).int(`must be a whole number${hint}`).min(min, `must be at least ${min}${hint}`);
+  return (max === undefined ? n : n.max(max, `must be at most ${max}${hint}`)).default(def);
+};
+const url = z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL with a scheme, like https://broker.example.com or http://127.0.0.1:9000' });
 const required = (what: string) => z.string({ error: `is required (${what})` }).min(1, `is required (${what})`);
 const prefix = (def: string) =>
   z
@@ -37,6 +42,23 @@ const staticClients = z.array(
  * small enough that a few such answers at once fit the heap the Deployment gives a replica (384 MB).
  */
 export const DEFAULT_GOOGLE_MAX_ANSWER_BYTES = 48 * 1024 * 1024;
+
+/**
+ * Why JWT_PRIVATE_KEY cannot sign ES256 bearers, or undefined when it can. Checked at boot: a key of another type used
+ * to boot and then fail every sign-in with a 500. The message never contains the key.
+ */
+function es256KeyProblem(pem: string): string | undefined {
+  let found: string;
+  try {
+    const key = createPrivateKey(pem);
+    const curve = key.asymmetricKeyDetails?.namedCurve;
+    if (key.asymmetricKeyType === 'ec' && curve === 'prime256v1') return undefined;
+    found = `this one is of type ${key.asymmetricKeyType}${curve ? ` (curve ${curve})` : ''}`;
+  } catch {
+    found = 'this value does not read as an unencrypted PEM private key';
+  }
+  return `must be an EC P-256 private key (ES256) in PEM, ${found}. Make one with \`openssl ecparam -name prime256v1 -genkey -noout\` (newlines may be written as \\n), or set JWT_SECRET (HS256) instead`;
+}
 
 /** The environment variables the service reads (names agreed in DESIGN.md). */
 export const envSchema = z
@@ -78,7 +100,7 @@ export const envSchema = z
     SESSION_CACHE_MAX: int(100000, 1),
     SESSION_OUTAGE_GRACE_MS: int(300000, 0),
     // At most a week: the timer cannot wait longer than 2^31 ms (about 24.8 days), and a week is plenty.
-    SESSION_SWEEP_INTERVAL_MINUTES: z.coerce.number().int().min(0).max(10080).default(360),
+    SESSION_SWEEP_INTERVAL_MINUTES: int(360, 0, 10080),
     GOOGLE_CLIENT_CACHE_TTL_MS: int(1800000, 0),
     GOOGLE_CLIENT_CACHE_MAX: int(10000, 1),
     S3_LATENCY_WARN_MS: int(500, 1),
@@ -133,13 +155,17 @@ export const envSchema = z
     if (env.JWT_SECRET && env.JWT_PRIVATE_KEY) {
       ctx.addIssue({ code: 'custom', path: ['JWT_PRIVATE_KEY'], message: 'conflicts with JWT_SECRET: set only one of them' });
     }
+    const keyProblem = env.JWT_PRIVATE_KEY ? es256KeyProblem(env.JWT_PRIVATE_KEY.replace(/\\n/g, '\n')) : undefined;
+    if (keyProblem) ctx.addIssue({ code: 'custom', path: ['JWT_PRIVATE_KEY'], message: keyProblem });
     if (env.S3_SSE === 'aws:kms' && !env.S3_SSE_KMS_KEY_ID) {
       ctx.addIssue({ code: 'custom', path: ['S3_SSE_KMS_KEY_ID'], message: 'is required when S3_SSE=aws:kms' });
     }
     if (Boolean(env.AWS_ACCESS_KEY_ID) !== Boolean(env.AWS_SECRET_ACCESS_KEY)) {
       ctx.addIssue({ code: 'custom', path: ['AWS_SECRET_ACCESS_KEY'], message: 'AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together' });
     }
-  });
+    // Also when another variable is bad (zod skips refinements after any issue by default): the boot message names
+    // every problem at once, so an empty environment does not report JWT_SECRET only on the second try.
+  }, { when: (payload) => typeof payload.value === 'object' && payload.value !== null });
 
 export type Env = z.infer<typeof envSchema>;
 

@@ -83,5 +83,14 @@ export function toStorageError(err: unknown, op: StorageOperation, bucket: strin
   if (networkCodes.includes(e?.code ?? '') || networkCodes.some((c) => (e?.message ?? '').includes(c))) {
     return new StorageError('network', `S3 is unreachable (${e?.code ?? 'network error'}) for bucket "${bucket}". Retry shortly; check S3_ENDPOINT and network access to S3.`);
   }
+  if (name === 'CredentialsProviderError') {
+    // The SDK's default chain found nothing to sign with. Kept an outage ('unknown'): on AWS a role's credentials can
+    // be briefly unavailable (instance metadata, STS), so the boot goes on with readiness down.
+    return new StorageError(
+      'unknown',
+      `S3 ${op} on bucket "${bucket}" could not be signed: no AWS credentials found (${name}). Set AWS_ACCESS_KEY_ID and ` +
+        `AWS_SECRET_ACCESS_KEY, or run with an IAM role (IRSA, EKS Pod Identity, an instance profile) that has ${ALL_PERMISSIONS} on the bucket.`,
+    );
+  }
   return new StorageError('unknown', `S3 ${op} on bucket "${bucket}" failed (${name || 'unknown error'}). Retry; if it persists, check the S3 service status.`);
 }

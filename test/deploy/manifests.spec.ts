@@ -43,14 +43,14 @@ describe('deployment files', () => {
     expect(container.resources.requests).toBeDefined();
     expect(container.resources.limits.memory).toBeDefined();
     for (const e of container.env) expect(KNOWN_ENV).toContain(e.name);
-    const secret = documents('deploy/kubernetes/secret.yaml')[0];
-    expect(container.envFrom[0].secretRef.name).toBe(secret.metadata.name);
-    for (const name of Object.keys(secret.stringData)) expect(KNOWN_ENV).toContain(name);
     const service = documents('deploy/kubernetes/service.yaml')[0];
     expect(service.spec.ports[0].targetPort).toBe(port.name);
     const account = documents('deploy/kubernetes/serviceaccount.yaml')[0];
     expect(deployment.spec.template.spec.serviceAccountName).toBe(account.metadata.name);
     expect(account.metadata.annotations['eks.amazonaws.com/role-arn']).toMatch(/^arn:aws:iam::/);
+    const pod = deployment.spec.template.spec;
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(container.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
   });
 
   it('Prometheus scrapes the metrics port of the pod, which neither the Service nor compose exposes beyond the pod or host', () => {
@@ -67,6 +67,45 @@ describe('deployment files', () => {
     const broker = documents('docker-compose.yml')[0].services.broker;
     const published = (broker.ports as string[]).filter((p) => p.endsWith(':9464'));
     expect(published).toEqual(['127.0.0.1:9464:9464']);
+  });
+
+  it('applies no Secret of its own: the README creates it, so `kubectl apply -k` neither ships a known JWT_SECRET nor overwrites the real one', () => {
+    // A Secret in the kustomization holds placeholder values: unedited, the service booted with a JWT_SECRET anyone
+    // can read here (long enough to pass the config check); edited in place, real keys end up in git; created from a
+    // secret store as its comment asked, every later `kubectl apply -k` replaced them with the placeholders again.
+    const docs = manifests.flatMap((f) => documents(f));
+    expect(docs.filter((d) => d.kind === 'Secret').map((d) => d.metadata?.name)).toEqual([]);
+    const kustomization = documents('deploy/kubernetes/kustomization.yaml')[0];
+    expect(kustomization.secretGenerator).toBeUndefined();
+    // The README's command creates the Secret the Deployment reads, with every variable the service requires.
+    const [container] = documents('deploy/kubernetes/deployment.yaml')[0].spec.template.spec.containers;
+    const name = container.envFrom[0].secretRef.name;
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    // The command runs from its first line to the first line that does not end in a backslash.
+    const lines = readme.slice(readme.indexOf(`kubectl create secret generic ${name} `)).split('\n');
+    const command = lines.slice(0, lines.findIndex((l) => !l.endsWith('\\')) + 1).join('\n');
+    const keys = [...command.matchAll(/--from-literal=([A-Z_]+)=/g)].map((m) => m[1]);
+    expect(keys.sort()).toEqual(['GOOGLE_CLIENT_ID', 'GOOGLE_CLIENT_SECRET', 'JWT_SECRET']);
+    for (const key of keys) expect(KNOWN_ENV).toContain(key);
+    expect(readme.indexOf(`kubectl create secret generic ${name}`)).toBeLessThan(readme.indexOf('kubectl apply -k deploy/kubernetes'));
+  });
+
+  it("the README's Deployment example agrees with deploy/kubernetes: probes, port, secret and a grace period that outlasts the shutdown", () => {
+    // A deployer copying the README's example got Kubernetes' default grace period (30 s), under the shutdown's 70 s.
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('### Kubernetes: several replicas'));
+    const example = parseAllDocuments(/```yaml\n([\s\S]*?)```/.exec(section)?.[1] ?? '')[0].toJSON() as Record<string, any>;
+    const manifest = documents('deploy/kubernetes/deployment.yaml')[0];
+    expect(example.kind).toBe('Deployment');
+    const pod = example.spec.template.spec;
+    expect(pod.terminationGracePeriodSeconds).toBe(manifest.spec.template.spec.terminationGracePeriodSeconds);
+    const [container] = pod.containers;
+    const [real] = manifest.spec.template.spec.containers;
+    expect(container.readinessProbe.httpGet.path).toBe(real.readinessProbe.httpGet.path);
+    expect(container.livenessProbe.httpGet.path).toBe(real.livenessProbe.httpGet.path);
+    expect(container.envFrom[0].secretRef.name).toBe(real.envFrom[0].secretRef.name);
+    expect(container.resources.limits.memory).toBe(real.resources.limits.memory);
+    for (const e of container.env) expect(KNOWN_ENV).toContain(e.name);
   });
 
   it('the grace period outlasts the whole shutdown (readiness delay, bounded drain, the last S3 writes) in the Deployment and compose', () => {
@@ -106,10 +145,14 @@ describe('deployment files', () => {
     expect(brokerIdentity?.actions.sort()).toEqual([`List:${bucket}`, `Read:${bucket}`, `Write:${bucket}`]);
     const adminIdentity = identities.find((i) => i.credentials.some((c) => c.accessKey === create.environment.AWS_ACCESS_KEY_ID));
     expect(adminIdentity?.actions).toContain('Admin');
+    // The keys live in two files (SeaweedFS reads no environment in s3.json): changed in one only, the bucket is never created.
+    expect(adminIdentity?.credentials.find((c) => c.accessKey === create.environment.AWS_ACCESS_KEY_ID)?.secretKey).toBe(create.environment.AWS_SECRET_ACCESS_KEY);
     expect(create.command.join(' ')).toContain(`create-bucket --bucket ${bucket}`);
     expect(create.depends_on.seaweedfs.condition).toBe('service_healthy');
     expect(broker.depends_on['create-bucket'].condition).toBe('service_completed_successfully');
     for (const name of Object.keys(broker.environment)) expect(KNOWN_ENV).toContain(name);
+    // The README puts GOOGLE_CLIENT_SECRET and JWT_SECRET in a .env file at the repository's root: git must not pick it up.
+    expect(readFileSync(join(ROOT, '.gitignore'), 'utf8').split('\n').map((l) => l.trim())).toContain('.env');
     expect(broker.environment.S3_ENDPOINT).toBe('http://seaweedfs:8333');
     expect(broker.environment.S3_SSE).toBe('AES256');
     expect(broker.ports).toContain(`${broker.environment.PORT}:${broker.environment.PORT}`);
@@ -139,6 +182,23 @@ describe('deployment files', () => {
     expect(dockerfile).toMatch(/^RUN npm run build\b/m);
     expect(dockerfile).toMatch(/^COPY [^\n]*scripts\/build\.mjs[^\n]*scripts\/bundle-service\.mjs/m);
     expect(dockerfile).toMatch(/HEALTHCHECK[\s\S]*\/health\/live/);
+  });
+
+  it('the runtime image is minimal: no npm or corepack, the code owned by root (read-only to the node user), and .dockerignore keeps secrets and local state out of the build context', () => {
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM ')).replace(/\\\n\s*/g, ' '); // continuation lines joined
+    // The service runs `node dist/main.bundle.mjs`: npm, npx and corepack in the image are only code to patch and scan.
+    expect(runtime).toMatch(/^RUN rm -rf [^\n]*\/usr\/local\/lib\/node_modules\/npm\b[^\n]*\/usr\/local\/lib\/node_modules\/corepack\b/m);
+    for (const bin of ['npm', 'npx', 'corepack']) expect(runtime).toMatch(new RegExp(`^RUN rm -rf [^\\n]*/usr/local/bin/${bin}\\b`, 'm'));
+    expect(runtime).not.toMatch(/^(RUN|CMD|ENTRYPOINT|HEALTHCHECK)[^\n]*\bnpm (run|start|exec|ci|install)\b/m);
+    // What the process runs cannot be rewritten by it (compose has no read-only root filesystem).
+    const copies = runtime.split('\n').filter((l) => /^COPY /.test(l));
+    expect(copies.length).toBeGreaterThan(0);
+    for (const copy of copies) expect(copy).not.toMatch(/--chown=node/);
+    expect(runtime).toMatch(/^USER node$/m);
+    const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
+    // .env holds the compose file's Google secret and JWT_SECRET; .local-data holds start:local's jwt-secret and data.
+    for (const entry of ['.env', '.local-data', 'node_modules', '.git']) expect(ignored).toContain(entry);
   });
 
   it('the image runs with its memory settings, the Deployment and compose keep them, and the benchmark runs the service with them', () => {
