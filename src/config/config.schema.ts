@@ -2,7 +2,9 @@ import { createHash, createPrivateKey } from 'node:crypto';
 import { z } from 'zod';
 import { googleScopesSetting } from './google-scopes-setting.js';
 import { canonicalPublicUrl, publicUrlProblem } from './public-url.js';
-import { RateLimit, rateLimitSetting, TrustProxy, trustProxySetting } from './edge-settings.js';
+import { rateLimitSetting, trustProxySetting } from './edge-settings.js';
+import type { AppConfigValues } from './app-config-values.js';
+import { staticClientsSetting } from './static-clients-setting.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', ''])
@@ -22,20 +24,6 @@ const prefix = (def: string) =>
     .default(def)
     .refine((p) => p === '' || p.endsWith('/'), 'must end with "/" (or be empty)');
 
-const staticClients = z.array(
-  z.strictObject({
-    client_id: z.string().regex(/^[A-Za-z0-9._-]{3,100}$/),
-    client_name: z.string().max(200).optional(),
-    redirect_uris: z.array(z.string().min(1)).min(1),
-    /** hex SHA-256 of the client secret; absent for a public client. */
-    client_secret_sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
-    /** How a confidential client authenticates (default client_secret_basic); a public client is always `none`. */
-    token_endpoint_auth_method: z.enum(['client_secret_basic', 'client_secret_post']).optional(),
-    grant_types: z.array(z.enum(['authorization_code', 'refresh_token'])).min(1).optional(),
-    /** The operator's own application: the person is not asked to approve it. */
-    first_party: z.boolean().optional(),
-  }),
-);
 
 /**
  * Default GOOGLE_MAX_ANSWER_BYTES: above Gmail's largest attachment (25 MB, about 34 MB once base64url encoded), and
@@ -122,18 +110,7 @@ export const envSchema = z
     HTTP_REQUEST_TIMEOUT_MS: int(120000, 1000),
     HTTP_SEND_TIMEOUT_MS: int(60000, 1000),
     OAUTH_DYNAMIC_REGISTRATION: z.enum(['true', 'false']).default('true'),
-    OAUTH_STATIC_CLIENTS: z
-      .string()
-      .optional()
-      .transform((v, ctx) => {
-        if (!v) return [];
-        try {
-          return staticClients.parse(JSON.parse(v));
-        } catch (err) {
-          ctx.addIssue({ code: 'custom', message: `must be a JSON list of {client_id, redirect_uris, client_name?, client_secret_sha256?, token_endpoint_auth_method?, grant_types?, first_party?}: ${(err as Error).message.slice(0, 200)}` });
-          return z.NEVER;
-        }
-      }),
+    OAUTH_STATIC_CLIENTS: staticClientsSetting,
     OAUTH_REFRESH_TOKEN_TTL_SECONDS: int(30 * 24 * 3600, 300),
     OAUTH_REFRESH_REUSE_GRACE_SECONDS: int(30, 0),
     OAUTH_UNUSED_CLIENT_TTL_DAYS: int(30, 1),
@@ -168,89 +145,8 @@ export const envSchema = z
   }, { when: (payload) => typeof payload.value === 'object' && payload.value !== null });
 
 export type Env = z.infer<typeof envSchema>;
+export type { AppConfigValues } from './app-config-values.js';
 
-/** The validated, typed configuration the modules use. */
-export interface AppConfigValues {
-  port: number;
-  /** Where GET /metrics is served (0: any free port); never the public PORT. */
-  metricsPort: number;
-  publicUrl: string;
-  google: {
-    clientId: string;
-    clientSecret: string;
-    scopes: string[];
-    authUrl: string;
-    tokenUrl: string;
-    userinfoUrl: string;
-    revokeUrl: string;
-    apiRootUrl: string;
-    httpTimeoutMs: number;
-    /** The most one Google answer read whole may hold, decoded (credentials/google-answer-limit.ts). */
-    maxAnswerBytes: number;
-    clientCacheTtlMs: number;
-    clientCacheMax: number;
-  };
-  s3: {
-    bucket: string;
-    credentialsPrefix: string;
-    sessionPrefix: string;
-    region: string;
-    endpoint?: string;
-    forcePathStyle: boolean;
-    sse: 'AES256' | 'aws:kms';
-    kmsKeyId?: string;
-    timeoutMs: number;
-    latencyWarnMs: number;
-    accessKeyId?: string;
-    secretAccessKey?: string;
-  };
-  jwt: {
-    algorithm: 'HS256' | 'ES256';
-    secret?: string;
-    privateKey?: string;
-    issuer: string;
-    audience: string;
-    ttlSeconds: number;
-    /** Key material for the sign-in flow cookie, derived from the JWT key so operators manage one secret. */
-    flowCookieKey: Buffer;
-  };
-  /** outageGraceMs: how long a session checked against S3 stays usable from memory while S3 is unreachable. */
-  sessions: { cacheTtlMs: number; cacheMax: number; outageGraceMs: number; sweepIntervalMinutes: number };
-  cookieSecure: 'auto' | boolean;
-  /** Which proxies may set X-Forwarded-*: the client IP of audit events and rate limits depends on it. */
-  trustProxy: TrustProxy;
-  /** Per-IP limits by endpoint; undefined = not limited. */
-  rateLimits: { register?: RateLimit; token?: RateLimit; authorize?: RateLimit; googleCallback?: RateLimit; revoke?: RateLimit; introspect?: RateLimit };
-  logLevel: string;
-  audit: { s3: boolean; prefix: string };
-  /** On SIGTERM: answer not-ready this long (so load balancers stop sending), then drain and exit. */
-  shutdownDelayMs: number;
-  /** Then how long in-flight requests may take to finish before their connections are closed (0: no bound). */
-  shutdownDrainMs: number;
-  /** How long a client may take to send one whole request (headers and body) before it gets 408 and is disconnected. */
-  requestTimeoutMs: number;
-  /** How long an answer may wait for a client that stopped reading it before the connection is closed. */
-  sendTimeoutMs: number;
-  oauth: {
-    prefix: string;
-    dynamicRegistration: boolean;
-    staticClients: z.infer<typeof staticClients>;
-    refreshTokenTtlSeconds: number;
-    /** How long the refresh token just rotated away may be presented again (a retry) without revoking its family. */
-    refreshReuseGraceSeconds: number;
-    /** Registered clients not used for this many days are deleted. */
-    unusedClientTtlDays: number;
-    /** RFC 7591 initial access token: when set, registration needs `Authorization: Bearer <it>`. */
-    registrationToken?: string;
-    /** Key for values the authorization server seals (consent forms, cookies, refresh successors); derived from the JWT key. */
-    sealKey: Buffer;
-  };
-  mcp: { tools: string[]; readOnly: boolean };
-  /** Client ID Metadata Documents: accepted at all, and (tests, internal networks) from http and private addresses. */
-  cimd: { enabled: boolean; allowPrivateHosts: boolean; extraCa?: string };
-  /** Browser origins allowed to call /mcp and the OAuth endpoints ('*' = any); empty = none beyond the defaults. */
-  corsOrigins: string[];
-}
 
 /** Thrown at boot; the message names every bad variable so the operator can fix them in one go. */
 export class ConfigError extends Error {
