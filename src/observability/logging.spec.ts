@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { createPinoLogger, lazyRequestLogger } from './logging.js';
+import { createPinoLogger, lazyRequestLogger, PinoNestLogger } from './logging.js';
 
 /** The service's loggers writing into an array of parsed lines. */
 function capture() {
@@ -38,5 +38,17 @@ describe('Fastify\'s per-request logger', () => {
     ]);
     expect(JSON.stringify(lines)).not.toContain('secret-value');
     expect(log.level).toBe('info');
+  });
+});
+
+describe('Nest\'s log lines', () => {
+  it('the route table Nest prints at boot is debug, the other lines keep their level', async () => {
+    const { logger, lines } = capture();
+    const nest = new PinoNestLogger(logger);
+    nest.log('Mapped {/auth/session, GET} route', 'RouterExplorer');
+    nest.log('AuthController {/auth}:', 'RoutesResolver');
+    nest.log('Nest application successfully started', 'NestApplication');
+    await new Promise((r) => setImmediate(r));
+    expect(lines).toEqual([expect.objectContaining({ level: 30, context: 'NestApplication', msg: 'Nest application successfully started' })]);
   });
 });

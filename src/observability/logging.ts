@@ -86,7 +86,10 @@ export class PinoNestLogger implements LoggerService {
   constructor(private readonly pino: Logger) {}
 
   log(message: unknown, ...rest: unknown[]) {
-    this.write('info', message, rest);
+    // Nest's one line per route and controller at boot (about 200) buries the lines that matter, locally and in a
+    // replica's log alike: they are debug (LOG_LEVEL=debug shows them).
+    const context = rest[rest.length - 1];
+    this.write(context === 'RouterExplorer' || context === 'RoutesResolver' ? 'debug' : 'info', message, rest);
   }
   error(message: unknown, ...rest: unknown[]) {
     this.write('error', message, rest);
