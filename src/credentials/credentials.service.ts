@@ -66,9 +66,12 @@ export class CredentialsService {
     config: AppConfig,
   ) {
     this.cache = growingLru({ max: config.values.google.clientCacheMax, ttl: CACHE_TTL_MS });
-    // A replica that won a rotation race needs Google's answer plus one S3 write (up to S3_TIMEOUT_MS) to store
-    // the new token; a refused token is believed dead only if S3 still holds it after that.
-    this.deadGrantGraceMs = config.values.s3.timeoutMs + 1000;
+    // A replica that won a rotation race needs Google's answer plus one S3 write to store the new token; a refused
+    // token is believed dead only if S3 still holds it after that. The window covers that write timing out once
+    // (S3_TIMEOUT_MS) and its first background retry timing out too (S3_TIMEOUT_MS more, after at most 250 ms of
+    // backoff), plus the next retry's backoff and write: with S3 failing one call in twenty (the soak), one timeout
+    // of S3_TIMEOUT_MS + 1 s let two faults in a row end every session of a user whose grant was alive.
+    this.deadGrantGraceMs = 2 * config.values.s3.timeoutMs + 2000;
   }
 
   /** Stored credentials straight from S3 (sign-in decides on `prompt=consent` with it). */

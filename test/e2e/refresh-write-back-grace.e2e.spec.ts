@@ -8,7 +8,7 @@ const keyPath = (email: string) => new RegExp(`/credentials/${email.replace('@',
 
 /**
  * Replica A rotated a grant but S3 refused the write, so only A holds the new refresh token (written again in the
- * background). Replica B then hears invalid_grant for the old one and waits S3_TIMEOUT_MS + 1 s for the successor
+ * background). Replica B then hears invalid_grant for the old one and waits 2 x S3_TIMEOUT_MS + 2 s for the successor
  * before it believes the grant dead. Once S3 answers again, A's next attempt must land inside that wait: a live grant
  * is never deleted, and no session ends over it.
  */
@@ -46,6 +46,29 @@ describe('a rotated token written in the background lands before another replica
     world.google.expireAccessTokens(email);
     const res = await getWithBearer(b, GMAIL, onB.access_token); // B: RT1 refused; waits for RT2 to reach S3
     expect(res.status).toBe(200);
+    for (const session of [onA, onB]) expect((await getWithBearer(b, '/auth/session', session.access_token)).status).toBe(200);
+    const stored = await world.admin.send(new GetObjectCommand({ Bucket: world.bucket, Key: key(email) }));
+    const refreshToken = (JSON.parse((await stored.Body?.transformToString()) ?? '{}') as { refresh_token: string }).refresh_token;
+    expect(world.google.refreshTokenWorks(refreshToken)).toBe(true);
+  }, 60_000);
+
+  it('A\'s write and its first background retry both time out: B waits long enough for the third, and keeps the grant', async () => {
+    // Two S3 faults in a row on A (the soak saw it with one S3 call in twenty failing): with a wait of only
+    // S3_TIMEOUT_MS + 1 s, B deleted the live grant and ended the user's sessions.
+    const email = 'write-back-twice@example.com';
+    world.google.rotateRefreshTokens(false);
+    const onA = await signIn(a, world, email);
+    const onB = await signIn(b, world, email);
+    world.google.rotateRefreshTokens(true);
+    world.google.expireAccessTokens(email);
+    const stalls = s3Proxy.inject({ method: 'PUT', path: keyPath(email), fault: 'stall', times: 2 });
+    const refreshes = world.google.refreshCount(email);
+    const onAnswer = getWithBearer(a, GMAIL, onA.access_token); // RT1 -> RT2 at Google; its S3 write stalls, twice
+    while (world.google.refreshCount(email) === refreshes) await new Promise((r) => setTimeout(r, 20));
+    const res = await getWithBearer(b, GMAIL, onB.access_token); // B: RT1 refused; waits for RT2 to reach S3
+    expect((await onAnswer).status).toBe(200);
+    expect(res.status).toBe(200);
+    expect(stalls.hits).toBe(2);
     for (const session of [onA, onB]) expect((await getWithBearer(b, '/auth/session', session.access_token)).status).toBe(200);
     const stored = await world.admin.send(new GetObjectCommand({ Bucket: world.bucket, Key: key(email) }));
     const refreshToken = (JSON.parse((await stored.Body?.transformToString()) ?? '{}') as { refresh_token: string }).refresh_token;

@@ -25,7 +25,7 @@ const S3_TIMEOUT_MS = 2000;
 const GOOGLE_TIMEOUT_MS = 2000;
 /**
  * The longest a request may take: a session read, a credentials read, a refresh and its write, each bounded by its
- * timeout (S3 calls with one SDK retry), plus the grace a replica gives a rotation winner (S3_TIMEOUT_MS + 1 s).
+ * timeout (S3 calls with one SDK retry), plus the grace a replica gives a rotation winner (2 x S3_TIMEOUT_MS + 2 s).
  */
 const REQUEST_BOUND_MS = Number(process.env.SOAK_REQUEST_BOUND_MS ?? 20_000);
 const PATHS = ['/v1/users/me/gmail/messages', '/v1/users/me/drive/files', '/v1/users/me/calendar/events', '/auth/session'];
