@@ -2,12 +2,12 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { ALL_WORKSPACE_SCOPES, apiClient } from '../support/api-client.js';
 import { SessionStore } from '../../src/sessions/session.store.js';
 import { FaultProxy } from '../support/fault-proxy.js';
-import { getWithBearer, objectExists, Service, signIn, startService, startWorld, World } from '../support/harness.js';
+import { credentialsKeyPath, getWithBearer, objectExists, Service, signIn, startService, startWorld, World } from '../support/harness.js';
 
 const GMAIL = '/v1/users/me/gmail/messages';
 const key = (email: string) => `credentials/${email}.json`;
 /** The credentials object's path as it travels (the SDK sends `@` as `%40`). */
-const keyPath = (email: string) => new RegExp(`/credentials/${email.replace('@', '(@|%40)').replace(/\./g, '\\.')}\\.json$`);
+const keyPath = credentialsKeyPath;
 
 /**
  * Issue 10, "a refresh token is never lost": two replicas on one bucket, Google rotating refresh tokens or the

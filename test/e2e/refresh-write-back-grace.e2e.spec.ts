@@ -1,10 +1,9 @@
-import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { FaultProxy } from '../support/fault-proxy.js';
-import { getWithBearer, type Service, signIn, startService, startWorld, type World } from '../support/harness.js';
+import { credentialsKeyPath, readObject, getWithBearer, type Service, signIn, startService, startWorld, type World } from '../support/harness.js';
 
 const GMAIL = '/v1/users/me/gmail/messages';
 const key = (email: string) => `credentials/${email}.json`;
-const keyPath = (email: string) => new RegExp(`/credentials/${email.replace('@', '(@|%40)').replace(/\./g, '\\.')}\\.json$`);
+const keyPath = credentialsKeyPath;
 
 /**
  * Replica A rotated a grant but S3 refused the write, so only A holds the new refresh token (written again in the
@@ -47,9 +46,7 @@ describe('a rotated token written in the background lands before another replica
     const res = await getWithBearer(b, GMAIL, onB.access_token); // B: RT1 refused; waits for RT2 to reach S3
     expect(res.status).toBe(200);
     for (const session of [onA, onB]) expect((await getWithBearer(b, '/auth/session', session.access_token)).status).toBe(200);
-    const stored = await world.admin.send(new GetObjectCommand({ Bucket: world.bucket, Key: key(email) }));
-    const refreshToken = (JSON.parse((await stored.Body?.transformToString()) ?? '{}') as { refresh_token: string }).refresh_token;
-    expect(world.google.refreshTokenWorks(refreshToken)).toBe(true);
+    expect(world.google.refreshTokenWorks((await readObject(world, key(email))).json.refresh_token as string)).toBe(true);
   }, 60_000);
 
   it('A\'s write and its first background retry both time out: B waits long enough for the third, and keeps the grant', async () => {
@@ -70,8 +67,6 @@ describe('a rotated token written in the background lands before another replica
     expect(res.status).toBe(200);
     expect(stalls.hits).toBe(2);
     for (const session of [onA, onB]) expect((await getWithBearer(b, '/auth/session', session.access_token)).status).toBe(200);
-    const stored = await world.admin.send(new GetObjectCommand({ Bucket: world.bucket, Key: key(email) }));
-    const refreshToken = (JSON.parse((await stored.Body?.transformToString()) ?? '{}') as { refresh_token: string }).refresh_token;
-    expect(world.google.refreshTokenWorks(refreshToken)).toBe(true);
+    expect(world.google.refreshTokenWorks((await readObject(world, key(email))).json.refresh_token as string)).toBe(true);
   }, 60_000);
 });

@@ -1,10 +1,10 @@
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { FaultProxy } from '../support/fault-proxy.js';
-import { getWithBearer, type Service, signIn, startService, startWorld, type World } from '../support/harness.js';
+import { credentialsKeyPath, getWithBearer, type Service, signIn, startService, startWorld, type World } from '../support/harness.js';
 
 const GMAIL = '/v1/users/me/gmail/messages';
 const key = (email: string) => `credentials/${email}.json`;
-const keyPath = (email: string) => new RegExp(`/credentials/${email.replace('@', '(@|%40)').replace(/\./g, '\\.')}\\.json$`);
+const keyPath = credentialsKeyPath;
 
 /**
  * What a refresh writes into the credentials object when S3 does not hold the refresh token the refresh came from:

@@ -198,6 +198,11 @@ export async function readObject(world: World, key: string) {
   return { head, json: JSON.parse((await body.Body?.transformToString()) ?? '') as Record<string, unknown> };
 }
 
+/** A fault-proxy path rule matching the user's credentials object (`@` may arrive percent-encoded). */
+export function credentialsKeyPath(email: string): RegExp {
+  return new RegExp(`/credentials/${email.replace('@', '(@|%40)').replace(/\./g, '\\.')}\\.json$`);
+}
+
 /** True when the key exists in S3. */
 export async function objectExists(world: World, key: string): Promise<boolean> {
   try {
