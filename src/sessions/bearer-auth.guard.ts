@@ -10,7 +10,15 @@ import { unauthorizedChallenge } from './bearer-challenge.js';
 import { ProtectedResources, type ProtectedResource } from './protected-resources.js';
 import { httpRequestOf } from '../common/http-request-of.js';
 
-type GuardedRequest = { headers: Record<string, unknown>; routeOptions?: { url?: string }; [PRINCIPAL]?: Principal };
+/** The claims beforeBody verified, kept for the guard of the same request (the header cannot change in between). */
+const CHECKED_BEFORE_BODY = Symbol('bearerClaimsCheckedBeforeBody');
+
+type GuardedRequest = {
+  headers: Record<string, unknown>;
+  routeOptions?: { url?: string };
+  [PRINCIPAL]?: Principal;
+  [CHECKED_BEFORE_BODY]?: BearerClaims;
+};
 
 const SIGN_IN_HINT = 'Sign in at /auth/google and send the access_token as "Authorization: Bearer <token>".';
 
@@ -59,7 +67,7 @@ export class BearerAuthGuard implements CanActivate {
     const request = httpRequestOf<GuardedRequest>(context);
     // RFC 9728: every 401 tells an OAuth client where to learn how to get a token for this route's resource.
     const resource = this.resources.forRoute(request.routeOptions?.url);
-    const claims = this.verifiedClaims(request, resource);
+    const claims = request[CHECKED_BEFORE_BODY] ?? this.verifiedClaims(request, resource);
     const session = await this.sessions.find(claims.sid);
     if (!session || session.email !== claims.sub) {
       throw new UnauthorizedError(`The session of this bearer token has ended (logout or revocation). ${SIGN_IN_HINT}`, 'session_ended', invalidChallenge(resource));
@@ -72,12 +80,14 @@ export class BearerAuthGuard implements CanActivate {
    * An `onRequest` hook for a route that takes large bodies (the uploads: up to ~6.7 MiB, where others take 1 MiB):
    * the guard runs only after Fastify has read and parsed the body, so without it an anonymous caller had megabytes
    * received, checked and parsed before its 401. A token that cannot be good here (none, unreadable, forged,
-   * expired, another resource) is refused now, with the guard's own answer; the session is still the guard's.
+   * expired, another resource) is refused now, with the guard's own answer; the session is still the guard's, which
+   * takes these claims rather than verifying the signature a second time.
    */
   beforeBody(): onRequestHookHandler {
     return (request, _reply, done) => {
       try {
-        this.verifiedClaims(request, this.resources.forRoute(request.routeOptions.url));
+        const claims = this.verifiedClaims(request, this.resources.forRoute(request.routeOptions.url));
+        (request as unknown as GuardedRequest)[CHECKED_BEFORE_BODY] = claims;
         done();
       } catch (err) {
         done(err as Error);
