@@ -46,6 +46,8 @@ export interface AppConfigValues {
     /** Key material for the sign-in flow cookie, derived from the JWT key so operators manage one secret. */
     flowCookieKey: Buffer;
   };
+  /** callsPerUser: Google Workspace calls one user may have in flight at once on this replica (more are refused, 429). */
+  workspace: { callsPerUser: number };
   /** outageGraceMs: how long a session checked against S3 stays usable from memory while S3 is unreachable. */
   sessions: { cacheTtlMs: number; cacheMax: number; outageGraceMs: number; sweepIntervalMinutes: number };
   cookieSecure: 'auto' | boolean;

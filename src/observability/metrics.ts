@@ -61,6 +61,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  // No user label: an email in a label would put every user's address in the metrics store, one series each.
+  readonly workspaceCallsRefused = new Counter({
+    name: 'broker_workspace_calls_refused_total',
+    help: 'Workspace calls refused with 429 because their user already had WORKSPACE_CALLS_PER_USER calls in flight on this replica, by API',
+    labelNames: ['api'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'broker_' });
   }

@@ -10,6 +10,7 @@ import { SessionStore } from '../sessions/session.store.js';
 import { googleStatus, insufficientScope, mapGoogleApiError } from './google-api.errors.js';
 import { GoogleApis, type GoogleApiName } from './google-apis.js';
 import { missingScope, ScopeNeed } from '../common/google-scopes.js';
+import { UserCallLimit } from './user-call-limit.js';
 
 export interface CallOptions {
   /** False for calls that create something: a retry after a 5xx could do it twice. */
@@ -45,7 +46,9 @@ export function isConnectionReset(err: unknown): boolean {
 /**
  * Runs Google API calls as a verified user: checks the granted scopes first, uses the user's cached client, refreshes
  * once when Google says 401 (single-flight per user), retries 5xx twice with backoff, and maps what is left to an
- * error the caller can act on. A dead grant ends the user's sessions everywhere.
+ * error the caller can act on. A dead grant ends the user's sessions everywhere. Each call holds one of the user's
+ * WORKSPACE_CALLS_PER_USER slots from before its credentials are read until it ends, however it ends; a call beyond
+ * them is refused at once with 429 (UserCallLimit: refused, not queued).
  */
 @Injectable()
 export class GoogleCaller {
@@ -56,6 +59,7 @@ export class GoogleCaller {
     private readonly metrics: Metrics,
     private readonly audit: AuditLog,
     private readonly apis: GoogleApis,
+    private readonly limit: UserCallLimit,
   ) {}
 
   /**
@@ -63,10 +67,13 @@ export class GoogleCaller {
    * changes the user's Workspace and goes into the audit trail, done or failed.
    */
   async call<T>(email: string, api: GoogleApiName, need: ScopeNeed, fn: (user: UserGoogleClient) => Promise<T>, opts: CallOptions = {}): Promise<T> {
-    if (!opts.action) return this.run(email, api, need, fn, opts);
+    // The slot covers the refresh and its S3 writes too: a user whose calls all wait on a slow refresh still has
+    // them in flight. A refused change is audited as failed, as any other change that did not happen.
+    const limited = () => this.limit.run(email, api, () => this.run(email, api, need, fn, opts));
+    if (!opts.action) return limited();
     const detail = { action: opts.action, ...(opts.target ? { target: opts.target } : {}) };
     try {
-      const result = await this.run(email, api, need, fn, opts);
+      const result = await limited();
       this.audit.record({ event: 'workspace_change', outcome: 'success', user: email, detail });
       return result;
     } catch (err) {

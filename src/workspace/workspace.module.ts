@@ -14,6 +14,7 @@ import { GmailController } from './gmail/gmail.controller.js';
 import { GmailService } from './gmail/gmail.service.js';
 import { GoogleApis } from './google-apis.js';
 import { GoogleCaller } from './google-caller.js';
+import { UserCallLimit } from './user-call-limit.js';
 import { SheetsController } from './sheets/sheets.controller.js';
 import { SheetsService } from './sheets/sheets.service.js';
 import { TasksController } from './tasks/tasks.controller.js';
@@ -27,7 +28,7 @@ import { WorkspaceOperations } from './catalogue/workspace-operations.js';
 @Module({
   imports: [CredentialsModule, SessionsModule],
   controllers: [WorkspaceController, GmailController, DriveController, CalendarController, DocsController, SheetsController, TasksController, ContactsController],
-  providers: [WorkspaceService, GoogleCaller, GoogleApis, GmailService, DriveService, CalendarService, DocsService, SheetsService, TasksService, ContactsService, WorkspaceOperations],
+  providers: [WorkspaceService, GoogleCaller, UserCallLimit, GoogleApis, GmailService, DriveService, CalendarService, DocsService, SheetsService, TasksService, ContactsService, WorkspaceOperations],
   exports: [WorkspaceOperations],
 })
 export class WorkspaceModule implements OnModuleInit {

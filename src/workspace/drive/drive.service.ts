@@ -62,6 +62,8 @@ function nodeStream(data: unknown): Readable {
 export class DriveService {
   private readonly httpTimeoutMs: number;
   private readonly downloadTimeoutMs: number;
+  /** WORKSPACE_CALLS_PER_USER: a request must not need more calls at once than its user may have. */
+  private readonly callsPerUser: number;
 
   constructor(
     private readonly google: GoogleCaller,
@@ -70,6 +72,7 @@ export class DriveService {
   ) {
     this.httpTimeoutMs = config.values.google.httpTimeoutMs;
     this.downloadTimeoutMs = Math.max(this.httpTimeoutMs, DOWNLOAD_TIMEOUT_MS);
+    this.callsPerUser = config.values.workspace.callsPerUser;
   }
 
   /** A file's metadata (`fields` in Drive's syntax, or a useful default). */
@@ -150,7 +153,10 @@ export class DriveService {
    * user in Drive, not a side effect of asking for its link.
    */
   async shareLink(email: string, fileId: string) {
-    const [file, permissions] = await Promise.all([this.getFile(email, fileId, 'id,name,webViewLink,webContentLink'), this.listPermissions(email, fileId)]);
+    const getFile = () => this.getFile(email, fileId, 'id,name,webViewLink,webContentLink');
+    const getPermissions = () => this.listPermissions(email, fileId);
+    // Both at once, unless the user may have only one call in flight: the second would be refused by the first.
+    const [file, permissions] = this.callsPerUser > 1 ? await Promise.all([getFile(), getPermissions()]) : [await getFile(), await getPermissions()];
     const anyone = permissions.permissions.find((p) => p.type === 'anyone');
     const domain = permissions.permissions.find((p) => p.type === 'domain');
     return {

@@ -14,6 +14,8 @@ const BATCH_CONCURRENCY = 5;
 export class GmailService {
   /** The most message text one batch holds at once (GOOGLE_MAX_ANSWER_BYTES: the batch is read as one answer would be). */
   private readonly batchTextLimit: number;
+  /** Calls one batch runs at once: BATCH_CONCURRENCY, or fewer when WORKSPACE_CALLS_PER_USER allows fewer (a batch must not refuse itself). */
+  private readonly batchConcurrency: number;
 
   constructor(
     private readonly google: GoogleCaller,
@@ -21,6 +23,7 @@ export class GmailService {
     config: AppConfig,
   ) {
     this.batchTextLimit = config.values.google.maxAnswerBytes;
+    this.batchConcurrency = Math.min(BATCH_CONCURRENCY, config.values.workspace.callsPerUser);
   }
 
   /** One message: headers, decoded text and HTML bodies, attachments listed. */
@@ -56,7 +59,7 @@ export class GmailService {
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(BATCH_CONCURRENCY, query.ids.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(this.batchConcurrency, query.ids.length) }, worker));
     return { messages: query.ids.flatMap((id) => (found.has(id) ? [found.get(id)] : [])), notFound: query.ids.filter((id) => !found.has(id)) };
   }
 
