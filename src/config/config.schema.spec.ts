@@ -99,8 +99,19 @@ describe('number settings', () => {
     ['S3_TIMEOUT_MS', '5s', /S3_TIMEOUT_MS must be a whole number \(default 5000\)/],
     ['S3_TIMEOUT_MS', '50', /S3_TIMEOUT_MS must be at least 100 \(default 5000\)/],
     ['SESSION_SWEEP_INTERVAL_MINUTES', '20000', /SESSION_SWEEP_INTERVAL_MINUTES must be at most 10080 \(default 360\)/],
+    ['WORKSPACE_CALLS_PER_USER', '0', /WORKSPACE_CALLS_PER_USER must be at least 1 \(default 16\)/],
+    ['WORKSPACE_CALLS_PER_USER', '-4', /WORKSPACE_CALLS_PER_USER must be at least 1 \(default 16\)/],
+    ['WORKSPACE_CALLS_PER_USER', '2.5', /WORKSPACE_CALLS_PER_USER must be a whole number \(default 16\)/],
+    ['WORKSPACE_CALLS_PER_USER', 'many', /WORKSPACE_CALLS_PER_USER must be a whole number \(default 16\)/],
   ])('%s=%s is refused in words a newcomer can act on', (name, value, message) => {
     expect(() => parseConfig({ ...valid, [name]: value })).toThrow(message);
+  });
+
+  it('WORKSPACE_CALLS_PER_USER: 16 by default, above the 10 calls per user of issue 14\'s refresh storm; any whole number from 1', () => {
+    expect(parseConfig(valid).workspace.callsPerUser).toBe(16);
+    expect(parseConfig(valid).workspace.callsPerUser).toBeGreaterThan(10);
+    expect(parseConfig({ ...valid, WORKSPACE_CALLS_PER_USER: '1' }).workspace.callsPerUser).toBe(1);
+    expect(parseConfig({ ...valid, WORKSPACE_CALLS_PER_USER: '200' }).workspace.callsPerUser).toBe(200);
   });
 });
 
