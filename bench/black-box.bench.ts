@@ -46,6 +46,14 @@ const GMAIL_QUERY = 'gmail/v1/users/me/messages?maxResults=5';
 const GMAIL_PATH = `/v1/users/me/${GMAIL_QUERY.replace('gmail/v1/users/me/messages', 'gmail/messages')}`;
 
 /**
+ * The gmail target is one user on `connections` connections: it measures the replica's throughput, not the per-user
+ * limit, so the limit is raised to let every connection have its call in flight (else most answers would be 429s).
+ */
+function oneUserAtFullLoad(connections: number): Record<string, string> {
+  return { WORKSPACE_CALLS_PER_USER: String(Math.max(16, connections)) };
+}
+
+/**
  * The black-box benchmark: the built service in its own process, S3 and the Google emulator in another, the bare
  * node:http baselines in a third, autocannon here. Rounds interleave the targets so a noisy neighbour hurts all of
  * them alike; the ratios within one run are the figures that count.
@@ -59,7 +67,7 @@ export async function blackBoxBench(opts: { seconds: number; connections: number
   let bare: BareProcess | undefined;
   let framework: BareProcess<{ framework: number }> | undefined;
   try {
-    service = await ServiceProcess.start(world.info, { logFile });
+    service = await ServiceProcess.start(world.info, { logFile, env: oneUserAtFullLoad(opts.connections) });
     const user = await world.signIn(service.url, 'bench@example.com');
     const directGmail = `${world.info.google.urls.apiRoot}${GMAIL_QUERY}`;
     // The bare servers check the bearers of `signedIn` (a user signed in to the service) the way the service does.
@@ -162,7 +170,7 @@ export async function blackBoxBench(opts: { seconds: number; connections: number
     rmSync(profileDir, { recursive: true, force: true });
     mkdirSync(profileDir, { recursive: true });
     const spawnedAt = performance.now();
-    service = await ServiceProcess.start(world.info, { logFile, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-name=gmail-warm.cpuprofile'] });
+    service = await ServiceProcess.start(world.info, { logFile, env: oneUserAtFullLoad(opts.connections), nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-name=gmail-warm.cpuprofile'] });
     const profiled = await world.signIn(service.url, 'profile@example.com');
     const profiledHeaders = { authorization: `Bearer ${profiled.accessToken}` };
     const profiledUrl = targets.gmail.url.replace(/^http:\/\/127\.0\.0\.1:\d+/, service.url);

@@ -161,7 +161,10 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
     if (is('GET', '/oauth2/v3/certs')) return void mock.requestHandler(raw, res);
     if (path.startsWith('/__emulator/')) return control(req, res);
     const api = WorkspaceRoutes.apiOf(path);
-    if (api) return workspace.handle(req, res, api);
+    if (api) {
+      await failures.gate('api');
+      return workspace.handle(req, res, api);
+    }
     json(res, 404, { error: 'not_found', error_description: `The Google emulator has no ${req.method} ${path}.` });
   };
 

@@ -217,6 +217,18 @@ describe('the Google emulator', () => {
     expect((await pending).status).toBe(400); // processed after release: the grant is gone by then
   });
 
+  it('holds Workspace API calls too, one hold per call, in the order they arrive', async () => {
+    const { access_token } = await signIn('held-api@example.com');
+    const holds = [google.holdNext('api'), google.holdNext('api')];
+    const answered: number[] = [];
+    const pending = [0, 1].map((i) => api('gmail/v1/users/me/labels', access_token).then((r) => (answered.push(i), r.status)));
+    await Promise.all(holds.map((h) => h.arrived));
+    expect((await api('gmail/v1/users/me/labels', access_token)).status).toBe(200); // a third call is not held
+    expect(answered).toEqual([]);
+    holds.forEach((h) => h.release());
+    expect(await Promise.all(pending)).toEqual([200, 200]);
+  });
+
   it('rejects expired access tokens at the APIs and userinfo, Google-style, while a refreshed one works', async () => {
     const { access_token, refresh_token } = await signIn('expire@example.com');
     expect((await api('gmail/v1/users/me/messages', access_token)).status).toBe(200);
