@@ -1,0 +1,106 @@
+import { ALL_WORKSPACE_SCOPES } from '../support/api-client.js';
+import { getWithBearer, signIn, startWorldWithService, stopAll, type Service, type World } from '../support/harness.js';
+import { rawMcp } from '../support/mcp-clients.js';
+
+const LIMIT = 3;
+const ALICE = 'alice-percap@example.com';
+const BOB = 'bob-percap@example.com';
+const LABELS = '/v1/users/me/gmail/labels';
+
+/**
+ * WORKSPACE_CALLS_PER_USER, end to end: Google (the emulator) holds its answers so that a user really has LIMIT
+ * calls in flight; the next one of that user is refused at once, over REST and MCP, while another user's call
+ * goes through, and once Google answers the first user can call again.
+ */
+describe('Workspace calls per user: the limit on calls in flight', () => {
+  let world: World;
+  let sut: Service;
+  let alice: string;
+  let bob: string;
+
+  beforeAll(async () => {
+    // A Google timeout well above the time the calls are held: a held call must end with Google's answer.
+    ({ world, sut } = await startWorldWithService({ GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES, WORKSPACE_CALLS_PER_USER: String(LIMIT), GOOGLE_HTTP_TIMEOUT_MS: '30000' }));
+    alice = (await signIn(sut, world, ALICE)).access_token;
+    bob = (await signIn(sut, world, BOB)).access_token;
+    // Warm: credentials read and API library loaded, so the held calls wait on Google alone.
+    for (const t of [alice, bob]) expect((await getWithBearer(sut, LABELS, t)).status).toBe(200);
+  });
+  afterAll(() => stopAll(world, sut));
+
+  /** LIMIT calls of `start` put in flight and held at Google until `release()`, which returns their statuses. */
+  async function holdAtGoogle(start: () => Promise<number>) {
+    const holds = Array.from({ length: LIMIT }, () => world.google.holdNext('api'));
+    const calls: Array<Promise<number>> = [];
+    for (const hold of holds) {
+      calls.push(start());
+      await hold.arrived; // this call has its slot and is at Google: the next one takes the next hold
+    }
+    return {
+      release: async () => {
+        holds.forEach((h) => h.release());
+        return Promise.all(calls);
+      },
+    };
+  }
+
+  const mcpCall = (token: string) =>
+    rawMcp(`${sut.url}/mcp`, token, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'list_gmail_labels', arguments: {} } }, '2025-06-18');
+
+  it("REST: call LIMIT+1 of a user is a 429 with Retry-After and guidance; another user's call goes through; after Google answers, the user calls again", async () => {
+    const held = await holdAtGoogle(async () => (await getWithBearer(sut, LABELS, alice)).status);
+
+    const refused = await getWithBearer(sut, LABELS, alice);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(refused.headers.get('content-type')).toMatch(/^application\/json/);
+    const body = (await refused.json()) as Record<string, unknown>;
+    expect(body).toEqual({ statusCode: 429, error: 'too_many_requests', message: expect.stringContaining(`already has ${LIMIT} Google Workspace calls in flight`) });
+    expect(body.message).toMatch(/Retry after 1 s, once some of them have finished/);
+    expect(JSON.stringify(body)).not.toMatch(/ALICE|alice-percap|at .*\.ts:\d+/i);
+
+    const other = await getWithBearer(sut, LABELS, bob); // the same moment: Alice's calls still held
+    expect(other.status).toBe(200);
+
+    expect(await held.release()).toEqual(Array(LIMIT).fill(200));
+    const again = await Promise.all(Array.from({ length: LIMIT }, () => getWithBearer(sut, LABELS, alice)));
+    expect(again.map((r) => r.status)).toEqual(Array(LIMIT).fill(200));
+  });
+
+  it('MCP: tools/call LIMIT+1 is a tool error saying the same (not a 500, not a JSON-RPC error); the other user\'s tool works; then the user\'s does', async () => {
+    const held = await holdAtGoogle(async () => {
+      const res = await mcpCall(alice);
+      return res.json?.result?.isError ? 0 : res.status;
+    });
+
+    const refused = await mcpCall(alice);
+    expect(refused.status).toBe(200);
+    expect(refused.json.error).toBeUndefined();
+    expect(refused.json.result.isError).toBe(true);
+    const error = JSON.parse(refused.json.result.content[0].text) as Record<string, unknown>;
+    expect(error).toEqual({ statusCode: 429, error: 'too_many_requests', retryAfter: 1, message: expect.stringContaining(`already has ${LIMIT} Google Workspace calls in flight`) });
+
+    const other = await mcpCall(bob);
+    expect(other.json.result.isError).toBeFalsy();
+    expect((other.json.result.structuredContent as { labels: unknown[] }).labels.length).toBeGreaterThan(0);
+
+    expect(await held.release()).toEqual(Array(LIMIT).fill(200));
+    const again = await mcpCall(alice);
+    expect(again.json.result.isError).toBeFalsy();
+  });
+
+  it('REST and MCP share the one count: calls held over REST make the MCP call of the same user a tool error', async () => {
+    const held = await holdAtGoogle(async () => (await getWithBearer(sut, LABELS, alice)).status);
+    const refused = await mcpCall(alice);
+    expect(refused.json.result).toMatchObject({ isError: true });
+    expect(JSON.parse(refused.json.result.content[0].text)).toMatchObject({ statusCode: 429, error: 'too_many_requests' });
+    expect(await held.release()).toEqual(Array(LIMIT).fill(200));
+  });
+
+  it('counts refusals in broker_workspace_calls_refused_total, without a user in the labels', async () => {
+    const metrics = await (await fetch(sut.metricsUrl)).text();
+    const line = metrics.split('\n').find((l) => l.startsWith('broker_workspace_calls_refused_total{'));
+    expect(line).toMatch(/^broker_workspace_calls_refused_total\{api="gmail"\} [3-9]/);
+    expect(metrics.split('\n').filter((l) => l.startsWith('broker_workspace_calls_refused_total')).join('\n')).not.toContain('@');
+  });
+});
