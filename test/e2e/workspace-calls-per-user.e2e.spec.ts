@@ -104,3 +104,45 @@ describe('Workspace calls per user: the limit on calls in flight', () => {
     expect(metrics.split('\n').filter((l) => l.startsWith('broker_workspace_calls_refused_total')).join('\n')).not.toContain('@');
   });
 });
+
+/**
+ * WORKSPACE_CALLS_PER_USER=1, the least allowed: a second call of the user at once is refused, and the requests that
+ * make several Google calls (a Gmail batch, the Drive share link) make them one at a time instead of refusing
+ * themselves.
+ */
+describe('Workspace calls per user: a limit of 1', () => {
+  let world: World;
+  let sut: Service;
+  let token: string;
+  const USER = 'single-percap@example.com';
+
+  beforeAll(async () => {
+    ({ world, sut } = await startWorldWithService({ GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES, WORKSPACE_CALLS_PER_USER: '1', GOOGLE_HTTP_TIMEOUT_MS: '30000' }));
+    token = (await signIn(sut, world, USER)).access_token;
+    expect((await getWithBearer(sut, LABELS, token)).status).toBe(200);
+  });
+  afterAll(() => stopAll(world, sut));
+
+  it('refuses a second call while one is at Google', async () => {
+    const hold = world.google.holdNext('api');
+    const first = getWithBearer(sut, LABELS, token);
+    await hold.arrived;
+    expect((await getWithBearer(sut, LABELS, token)).status).toBe(429);
+    hold.release();
+    expect((await first).status).toBe(200);
+  });
+
+  it('answers a Gmail batch, whose calls then run one at a time', async () => {
+    const messages = world.google.messageIds(USER).slice(0, 4);
+    const batch = await getWithBearer(sut, `/v1/users/me/gmail/messages/batch?ids=${messages.join(',')}`, token);
+    expect(batch.status).toBe(200);
+    expect(((await batch.json()) as { messages: unknown[] }).messages).toHaveLength(4);
+  });
+
+  it('answers a Drive share link, whose two calls then run one after the other', async () => {
+    const file = world.google.itemIds('drive', USER)[0];
+    const link = await getWithBearer(sut, `/v1/users/me/drive/files/${file}/link`, token);
+    expect(link.status).toBe(200);
+    expect(await link.json()).toMatchObject({ id: file, linkAccess: { audience: expect.any(String) } });
+  });
+});
