@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { Readable } from 'node:stream';
 import { isGrantRevoked, ReauthRequiredError } from '../credentials/credentials.errors.js';
 import { CredentialsService } from '../credentials/credentials.service.js';
 import { GoogleClientCache, UserGoogleClient } from '../credentials/google-client.cache.js';
@@ -81,6 +82,14 @@ export class GoogleCaller {
       this.audit.record({ event: 'workspace_change', outcome: status === 403 ? 'denied' : 'failure', user: email, detail: { ...detail, status } });
       throw err;
     }
+  }
+
+  /**
+   * Like `call`, for a read whose answer streams on after `fn` returned (a Drive download): the user's slot is held
+   * until the stream `streamOf` picks from the result closes, at most `maxHoldMs`.
+   */
+  async callStreaming<T>(email: string, api: GoogleApiName, need: ScopeNeed, fn: (user: UserGoogleClient) => Promise<T>, streamOf: (result: T) => Readable, maxHoldMs: number): Promise<T> {
+    return this.limit.runStreaming(email, api, () => this.run(email, api, need, fn, {}), streamOf, maxHoldMs);
   }
 
   private async run<T>(email: string, api: GoogleApiName, need: ScopeNeed, fn: (user: UserGoogleClient) => Promise<T>, opts: CallOptions): Promise<T> {

@@ -1,3 +1,4 @@
+import { PassThrough, Readable } from 'node:stream';
 import type { AppConfig } from '../config/app-config.js';
 import { DependencyUnavailableError, DomainError } from '../common/domain-error.js';
 import { ReauthRequiredError } from '../credentials/credentials.errors.js';
@@ -199,5 +200,65 @@ describe('UserCallLimit at GoogleCaller.call', () => {
     await expect(call(ALICE, async () => 'x')).rejects.toMatchObject({ status: 429 });
     await held.release();
     await expect(call(ALICE, async () => 'x')).resolves.toBe('x');
+  });
+});
+
+describe('UserCallLimit.runStreaming: a slot held while an answer streams', () => {
+  const limitOf = (n: number) => new UserCallLimit({ values: { workspace: { callsPerUser: n } } } as AppConfig, new Metrics());
+
+  it('holds the slot after fn returned, until the stream closes', async () => {
+    const limit = limitOf(1);
+    const body = new PassThrough();
+    await limit.runStreaming(ALICE, 'Drive', async () => body, (b) => b, 60_000);
+    expect(limit.count(ALICE)).toBe(1);
+    await expect(limit.run(ALICE, 'Drive', async () => 'x')).rejects.toMatchObject({ status: 429 });
+    body.destroy();
+    await new Promise((r) => setImmediate(r));
+    expect(limit.count(ALICE)).toBe(0);
+    expect(limit.users).toBe(0);
+  });
+
+  it('frees it when the stream ends normally', async () => {
+    const limit = limitOf(1);
+    const body = Readable.from(['a', 'b']);
+    await limit.runStreaming(ALICE, 'Drive', async () => body, (b) => b, 60_000);
+    for await (const chunk of body) void chunk;
+    await new Promise((r) => setImmediate(r));
+    expect(limit.count(ALICE)).toBe(0);
+  });
+
+  it('frees it after maxHoldMs when the stream never closes', async () => {
+    const limit = limitOf(1);
+    await limit.runStreaming(ALICE, 'Drive', async () => new PassThrough(), (b) => b, 50);
+    expect(limit.count(ALICE)).toBe(1);
+    await new Promise((r) => setTimeout(r, 120));
+    expect(limit.count(ALICE)).toBe(0);
+  });
+
+  it.each([
+    ['fn fails', async () => Promise.reject(new Error('Google failed')), (b: Readable) => b],
+    ['fn throws synchronously', (() => { throw new Error('sync'); }) as () => Promise<Readable>, (b: Readable) => b],
+    ['picking the stream throws', async () => new PassThrough(), () => { throw new TypeError('no data'); }],
+  ])('frees it at once when %s', async (_what, fn, streamOf) => {
+    const limit = limitOf(1);
+    await expect(limit.runStreaming(ALICE, 'Drive', fn, streamOf, 60_000)).rejects.toThrow();
+    expect(limit.count(ALICE)).toBe(0);
+  });
+
+  it('frees it at once when the stream is already closed', async () => {
+    const limit = limitOf(1);
+    const body = new PassThrough();
+    body.destroy();
+    await new Promise((r) => setImmediate(r));
+    await limit.runStreaming(ALICE, 'Drive', async () => body, (b) => b, 60_000);
+    expect(limit.count(ALICE)).toBe(0);
+  });
+
+  it('is refused at the limit like any call', async () => {
+    const limit = limitOf(1);
+    const body = new PassThrough();
+    await limit.runStreaming(ALICE, 'Drive', async () => body, (b) => b, 60_000);
+    await expect(limit.runStreaming(ALICE, 'Drive', async () => new PassThrough(), (b) => b, 60_000)).rejects.toMatchObject({ status: 429, error: 'too_many_requests' });
+    body.destroy();
   });
 });

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { Readable } from 'node:stream';
 import { DomainError } from '../common/domain-error.js';
 import { AppConfig } from '../config/app-config.js';
 import { Metrics } from '../observability/metrics.js';
@@ -39,6 +40,24 @@ export class UserCallLimit {
     }
   }
 
+  /**
+   * Runs `fn` in one of the user's slots and keeps the slot, once `fn` succeeded, while the stream its result goes
+   * on in (`streamOf`) is open: a streamed download holds a connection to Google long after its headers came. The
+   * stream's close gives the slot back; `maxHoldMs` is the bound should it never close (the download's own deadline
+   * ends it before that), so a slot cannot leak for good.
+   */
+  async runStreaming<T>(email: string, api: string, fn: () => Promise<T>, streamOf: (result: T) => Readable, maxHoldMs: number): Promise<T> {
+    const release = this.acquire(email, api);
+    try {
+      const result = await fn();
+      releaseOnClose(streamOf(result), release, maxHoldMs);
+      return result;
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
   /** How many calls the user has in flight on this replica (for tests and diagnostics). */
   count(email: string): number {
     return this.inFlight.get(email) ?? 0;
@@ -66,6 +85,17 @@ export class UserCallLimit {
       else this.inFlight.delete(email);
     };
   }
+}
+
+/** Calls `release` once `stream` has closed (ended, failed or destroyed), or after `maxMs` at the latest. */
+function releaseOnClose(stream: Readable, release: () => void, maxMs: number): void {
+  if (stream.closed || stream.destroyed) return release();
+  const timer = setTimeout(release, maxMs);
+  timer.unref();
+  stream.once('close', () => {
+    clearTimeout(timer);
+    release();
+  });
 }
 
 /** The refusal, in the shape of the per-IP rate limits' 429 (src/common/rate-limits.ts). */

@@ -89,14 +89,24 @@ export class DriveService {
   async download(email: string, fileId: string, format: ExportFormat | undefined, headOnly = false): Promise<FileContent> {
     const { plan, size } = await this.plan(email, fileId, format);
     if (headOnly) return { stream: Readable.from([]), mimeType: plan.mimeType, fileName: plan.fileName, length: byteCount(size) };
-    const res = await this.google.call(email, 'Drive', 'driveContent', (u) =>
-      headersWithin(this.httpTimeoutMs, (signal) => this.fetchContent(u, fileId, plan, { timeout: this.downloadTimeoutMs, signal })),
+    // The user's call slot stays taken while Google's bytes stream (the connection to Google is still open); the
+    // download's deadline closes the stream, and with it the slot, at the latest.
+    const res = await this.google.callStreaming(
+      email,
+      'Drive',
+      'driveContent',
+      async (u) => {
+        const answer = await headersWithin(this.httpTimeoutMs, (signal) => this.fetchContent(u, fileId, plan, { timeout: this.downloadTimeoutMs, signal }));
+        return { headers: answer.headers, data: nodeStream(answer.data) };
+      },
+      (answer) => answer.data,
+      this.downloadTimeoutMs + this.httpTimeoutMs,
     );
     // Google may send the bytes compressed (googleapis asks for gzip) and the transport inflates them: its
     // Content-Length then counts the compressed bytes, and passing it on would cut the download short.
     const encoded = (headerOf(res.headers, 'content-encoding') ?? 'identity') !== 'identity';
     return {
-      stream: idleWhileFlowing(nodeStream(res.data), this.httpTimeoutMs),
+      stream: idleWhileFlowing(res.data, this.httpTimeoutMs),
       mimeType: plan.mimeType,
       fileName: plan.fileName,
       length: byteCount((encoded ? undefined : headerOf(res.headers, 'content-length')) ?? size),
