@@ -47,7 +47,7 @@ export interface AppConfigValues {
     flowCookieKey: Buffer;
   };
   /** callsPerUser: Google Workspace calls one user may have in flight at once on this replica (more are refused, 429). */
-  workspace: { callsPerUser: number };
+  workspace: { callsPerUser: number; callsQueuedPerUser: number };
   /** outageGraceMs: how long a session checked against S3 stays usable from memory while S3 is unreachable. */
   sessions: { cacheTtlMs: number; cacheMax: number; outageGraceMs: number; sweepIntervalMinutes: number };
   cookieSecure: 'auto' | boolean;

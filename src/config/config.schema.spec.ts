@@ -103,6 +103,7 @@ describe('number settings', () => {
     ['WORKSPACE_CALLS_PER_USER', '-4', /WORKSPACE_CALLS_PER_USER must be at least 1 \(default 16\)/],
     ['WORKSPACE_CALLS_PER_USER', '2.5', /WORKSPACE_CALLS_PER_USER must be a whole number \(default 16\)/],
     ['WORKSPACE_CALLS_PER_USER', 'many', /WORKSPACE_CALLS_PER_USER must be a whole number \(default 16\)/],
+    ['WORKSPACE_CALLS_QUEUED_PER_USER', '-1', /WORKSPACE_CALLS_QUEUED_PER_USER must be at least 0 \(default 256\)/],
   ])('%s=%s is refused in words a newcomer can act on', (name, value, message) => {
     expect(() => parseConfig({ ...valid, [name]: value })).toThrow(message);
   });
@@ -112,6 +113,11 @@ describe('number settings', () => {
     expect(parseConfig(valid).workspace.callsPerUser).toBeGreaterThan(10);
     expect(parseConfig({ ...valid, WORKSPACE_CALLS_PER_USER: '1' }).workspace.callsPerUser).toBe(1);
     expect(parseConfig({ ...valid, WORKSPACE_CALLS_PER_USER: '200' }).workspace.callsPerUser).toBe(200);
+  });
+
+  it('WORKSPACE_CALLS_QUEUED_PER_USER: 256 by default (a burst waits); 0 refuses every call beyond the limit at once', () => {
+    expect(parseConfig(valid).workspace.callsQueuedPerUser).toBe(256);
+    expect(parseConfig({ ...valid, WORKSPACE_CALLS_QUEUED_PER_USER: '0' }).workspace.callsQueuedPerUser).toBe(0);
   });
 });
 

@@ -33,6 +33,8 @@ export const DEFAULT_GOOGLE_MAX_ANSWER_BYTES = 48 * 1024 * 1024;
 
 /** Default WORKSPACE_CALLS_PER_USER: Google Workspace calls one user may have in flight at once on one replica. */
 export const DEFAULT_WORKSPACE_CALLS_PER_USER = 16;
+/** Default WORKSPACE_CALLS_QUEUED_PER_USER: calls of one user that may wait for a slot (a burst waits, a flood is refused). */
+export const DEFAULT_WORKSPACE_CALLS_QUEUED_PER_USER = 256;
 
 /**
  * Why JWT_PRIVATE_KEY cannot sign ES256 bearers, or undefined when it can. Checked at boot: a key of another type used
@@ -96,6 +98,7 @@ export const envSchema = z
     GOOGLE_CLIENT_CACHE_MAX: int(10000, 1),
     // Above 10: issue 14's refresh storm (bench/refresh-storm.bench.ts) fires 10 concurrent calls per user, all to succeed.
     WORKSPACE_CALLS_PER_USER: int(DEFAULT_WORKSPACE_CALLS_PER_USER, 1),
+    WORKSPACE_CALLS_QUEUED_PER_USER: int(DEFAULT_WORKSPACE_CALLS_QUEUED_PER_USER, 0),
     S3_LATENCY_WARN_MS: int(500, 1),
     COOKIE_SECURE: z.enum(['auto', 'true', 'false']).default('auto'),
     TRUST_PROXY: trustProxySetting,
@@ -211,7 +214,7 @@ export function parseConfig(raw: Record<string, string | undefined>): AppConfigV
       ttlSeconds: env.JWT_TTL_SECONDS,
       flowCookieKey: createHash('sha256').update('oauth-flow-cookie\0').update(keyMaterial).digest(),
     },
-    workspace: { callsPerUser: env.WORKSPACE_CALLS_PER_USER },
+    workspace: { callsPerUser: env.WORKSPACE_CALLS_PER_USER, callsQueuedPerUser: env.WORKSPACE_CALLS_QUEUED_PER_USER },
     sessions: { cacheTtlMs: env.SESSION_CACHE_TTL_MS, cacheMax: env.SESSION_CACHE_MAX, outageGraceMs: env.SESSION_OUTAGE_GRACE_MS, sweepIntervalMinutes: env.SESSION_SWEEP_INTERVAL_MINUTES },
     cookieSecure: env.COOKIE_SECURE === 'auto' ? 'auto' : env.COOKIE_SECURE === 'true',
     trustProxy: env.TRUST_PROXY,

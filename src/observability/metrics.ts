@@ -64,8 +64,8 @@ export class Metrics {
   // No user label: an email in a label would put every user's address in the metrics store, one series each.
   readonly workspaceCallsRefused = new Counter({
     name: 'broker_workspace_calls_refused_total',
-    help: 'Workspace calls refused with 429 because their user already had WORKSPACE_CALLS_PER_USER calls in flight on this replica, by API',
-    labelNames: ['api'] as const,
+    help: 'Workspace calls refused with 429 because their user had WORKSPACE_CALLS_PER_USER calls running on this replica and the queue was full (reason queue_full) or the call waited GOOGLE_HTTP_TIMEOUT_MS (waited_too_long), by API',
+    labelNames: ['api', 'reason'] as const,
     registers: [this.registry],
   });
 

@@ -22,7 +22,7 @@ function gate() {
  * A GoogleCaller on in-memory fakes of what it uses: credentials (S3), the client cache, sessions, the audit trail
  * and the API libraries. Each fake can be told to fail the way the real one can.
  */
-function world(limitPerUser = LIMIT) {
+function world(limitPerUser = LIMIT, queued = 0, maxWaitMs = 10_000) {
   const faults = {
     s3: false,
     refresh: undefined as Error | undefined,
@@ -59,7 +59,7 @@ function world(limitPerUser = LIMIT) {
       return undefined;
     },
   };
-  const config = { values: { workspace: { callsPerUser: limitPerUser } } } as AppConfig;
+  const config = { values: { workspace: { callsPerUser: limitPerUser, callsQueuedPerUser: queued }, google: { httpTimeoutMs: maxWaitMs } } } as AppConfig;
   const metrics = new Metrics();
   const limit = new UserCallLimit(config, metrics);
   const caller = new GoogleCaller(credentials as never, clients as never, sessions as never, metrics, audit as never, apis as never, limit);
@@ -84,7 +84,7 @@ async function hold(call: ReturnType<typeof world>['call'], email: string, n: nu
 const googleError = (status: number) => Object.assign(new Error(`Google says ${status}`), { response: { status, data: {} } });
 
 describe('UserCallLimit at GoogleCaller.call', () => {
-  it('refuses the call beyond the limit at once with a 429 that says what to do, and never queues it', async () => {
+  it('with no queue (WORKSPACE_CALLS_QUEUED_PER_USER=0), refuses the call beyond the limit at once with a 429 that says what to do', async () => {
     const { call, limit } = world();
     const held = await hold(call, ALICE, LIMIT);
     expect(limit.count(ALICE)).toBe(LIMIT);
@@ -96,8 +96,8 @@ describe('UserCallLimit at GoogleCaller.call', () => {
     expect(err.status).toBe(429);
     expect(err.error).toBe('too_many_requests');
     expect(err.headers).toEqual({ 'Retry-After': '1' });
-    expect(err.message).toContain(`${LIMIT} Google Workspace calls in flight`);
-    expect(err.message).toMatch(/Retry after 1 s, once some of them have finished/);
+    expect(err.message).toContain(`already has ${LIMIT} Google Workspace calls running on this server and 0 more waiting`);
+    expect(err.message).toMatch(/Retry after 1 s, and keep at most 3 calls in flight/);
     expect(await held.release()).toEqual(Array(LIMIT).fill('ok'));
   });
 
@@ -116,7 +116,7 @@ describe('UserCallLimit at GoogleCaller.call', () => {
     await call(ALICE, async () => 'x').catch(() => undefined);
     await held.release();
     const text = await metrics.registry.getSingleMetricAsString('broker_workspace_calls_refused_total');
-    expect(text).toContain('broker_workspace_calls_refused_total{api="gmail"} 2');
+    expect(text).toContain('broker_workspace_calls_refused_total{api="gmail",reason="queue_full"} 2');
     expect(text).not.toContain('@');
   });
 
@@ -126,11 +126,11 @@ describe('UserCallLimit at GoogleCaller.call', () => {
     await call(ALICE, async () => {
       throw googleError(404);
     }).catch(() => undefined);
-    expect(limit.users).toBe(0);
+    expect(limit.userCount).toBe(0);
     const held = await hold(call, ALICE, 2);
-    expect(limit.users).toBe(1);
+    expect(limit.userCount).toBe(1);
     await held.release();
-    expect(limit.users).toBe(0);
+    expect(limit.userCount).toBe(0);
   });
 
   // Each way a call can end; a slot any of them kept would lock the user out for good once LIMIT had leaked.
@@ -176,7 +176,7 @@ describe('UserCallLimit at GoogleCaller.call', () => {
     }
     Object.assign(w.faults, { s3: false, refresh: undefined, forUserThrows: false, readyThrows: false, endAllFails: false });
     expect(w.limit.count(ALICE)).toBe(0);
-    expect(w.limit.users).toBe(0);
+    expect(w.limit.userCount).toBe(0);
     const held = await hold(w.call, ALICE, LIMIT);
     await expect(w.call(ALICE, async () => 'one too many')).rejects.toMatchObject({ status: 429 });
     expect(await held.release()).toEqual(Array(LIMIT).fill('ok'));
@@ -204,7 +204,7 @@ describe('UserCallLimit at GoogleCaller.call', () => {
 });
 
 describe('UserCallLimit.runStreaming: a slot held while an answer streams', () => {
-  const limitOf = (n: number) => new UserCallLimit({ values: { workspace: { callsPerUser: n } } } as AppConfig, new Metrics());
+  const limitOf = (n: number) => new UserCallLimit({ values: { workspace: { callsPerUser: n, callsQueuedPerUser: 0 }, google: { httpTimeoutMs: 10_000 } } } as AppConfig, new Metrics());
 
   it('holds the slot after fn returned, until the stream closes', async () => {
     const limit = limitOf(1);
@@ -215,7 +215,7 @@ describe('UserCallLimit.runStreaming: a slot held while an answer streams', () =
     body.destroy();
     await new Promise((r) => setImmediate(r));
     expect(limit.count(ALICE)).toBe(0);
-    expect(limit.users).toBe(0);
+    expect(limit.userCount).toBe(0);
   });
 
   it('frees it when the stream ends normally', async () => {

@@ -7,32 +7,55 @@ import { Metrics } from '../observability/metrics.js';
 /** Seconds a refused caller is told to wait: a Workspace call usually takes well under a second. */
 const RETRY_AFTER_SECONDS = 1;
 
+/** Why a call found no slot. */
+type Refusal = 'queue_full' | 'waited_too_long';
+
+/** A call waiting for one of its user's slots: `admit` hands it one, `timer` refuses it when it has waited too long. */
+interface Waiter {
+  admit: () => void;
+  timer: NodeJS.Timeout;
+}
+
+/** One user's calls on this replica: those running (each holds a slot) and those waiting, first come first served. */
+interface UserCalls {
+  running: number;
+  waiting: Waiter[];
+}
+
 /**
- * At most WORKSPACE_CALLS_PER_USER Google Workspace calls in flight per user on this replica (GoogleCaller.call, so
+ * At most WORKSPACE_CALLS_PER_USER Google Workspace calls running per user on this replica (GoogleCaller.call, so
  * REST routes and MCP tools alike). Without it one user's agent could put any number of calls in flight and starve
  * the replica's other users of CPU and sockets to Google, and burn its own Google quota into 429s.
  *
- * Design: a call beyond the limit is refused at once (429 `too_many_requests`, `Retry-After: 1`; an MCP tool error
- * saying the same), never queued: a queue hides the overload from the caller and holds memory for every waiting
- * request. Counted by the verified principal's email, in memory: a user's count is per replica, as the per-IP rate
- * limits are. A user's entry goes when their count is back to 0, so the map holds only users with calls in flight.
+ * Design: a burst beyond the limit waits its turn rather than failing (an agent that fires 50 tool calls at once is
+ * normal, and each would otherwise have to retry), but only so much of it: at most WORKSPACE_CALLS_QUEUED_PER_USER
+ * calls wait, each for at most GOOGLE_HTTP_TIMEOUT_MS (the longest one Google call may take), and a call past either
+ * bound is refused with 429 `too_many_requests` and `Retry-After: 1` (an MCP tool error saying the same). So a
+ * flood is answered, never held without end, and what waits is bounded in number and time. Counted by the verified
+ * principal's email, in memory: per replica, as the per-IP rate limits are. A user's entry goes once nothing of
+ * theirs runs or waits, so the map holds only users with calls in flight.
  */
 @Injectable()
 export class UserCallLimit {
-  /** Calls in flight by user; no entry means none. */
-  private readonly inFlight = new Map<string, number>();
+  private readonly users = new Map<string, UserCalls>();
   readonly perUser: number;
+  readonly queuedPerUser: number;
+  private readonly maxWaitMs: number;
 
   constructor(
     config: AppConfig,
     private readonly metrics: Metrics,
   ) {
-    this.perUser = config.values.workspace.callsPerUser;
+    const { workspace, google } = config.values;
+    this.perUser = workspace.callsPerUser;
+    this.queuedPerUser = workspace.callsQueuedPerUser;
+    this.maxWaitMs = google.httpTimeoutMs;
   }
 
-  /** Runs `fn` in one of the user's slots, released however `fn` ends; throws the 429 when none is free. */
+  /** Runs `fn` in one of the user's slots (waiting for one if need be), released however `fn` ends; throws the 429. */
   async run<T>(email: string, api: string, fn: () => Promise<T>): Promise<T> {
-    const release = this.acquire(email, api);
+    const slot = this.acquire(email, api);
+    const release = typeof slot === 'function' ? slot : await slot;
     try {
       return await fn();
     } finally {
@@ -47,7 +70,8 @@ export class UserCallLimit {
    * ends it before that), so a slot cannot leak for good.
    */
   async runStreaming<T>(email: string, api: string, fn: () => Promise<T>, streamOf: (result: T) => Readable, maxHoldMs: number): Promise<T> {
-    const release = this.acquire(email, api);
+    const slot = this.acquire(email, api);
+    const release = typeof slot === 'function' ? slot : await slot;
     try {
       const result = await fn();
       releaseOnClose(streamOf(result), release, maxHoldMs);
@@ -58,32 +82,71 @@ export class UserCallLimit {
     }
   }
 
-  /** How many calls the user has in flight on this replica (for tests and diagnostics). */
+  /** How many calls of the user run on this replica (for tests and diagnostics). */
   count(email: string): number {
-    return this.inFlight.get(email) ?? 0;
+    return this.users.get(email)?.running ?? 0;
   }
 
-  /** How many users have calls in flight: the size of the map, which must not grow with users who are idle. */
-  get users(): number {
-    return this.inFlight.size;
+  /** How many calls of the user wait for a slot on this replica. */
+  waiting(email: string): number {
+    return this.users.get(email)?.waiting.length ?? 0;
   }
 
-  /** Takes a slot, or throws the 429; the returned function gives it back, once however often it is called. */
-  private acquire(email: string, api: string): () => void {
-    const held = this.inFlight.get(email) ?? 0;
-    if (held >= this.perUser) {
-      this.metrics.workspaceCallsRefused.inc({ api: api.toLowerCase() });
-      throw tooManyCalls(this.perUser);
+  /** How many users have calls running or waiting: the size of the map, which must not grow with idle users. */
+  get userCount(): number {
+    return this.users.size;
+  }
+
+  /**
+   * A slot now (the release function: the hot path allocates no promise), or a promise of one once a running call
+   * of the user ends; throws or rejects with the 429 when the user's queue is full or the wait too long.
+   */
+  private acquire(email: string, api: string): (() => void) | Promise<() => void> {
+    let calls = this.users.get(email);
+    if (!calls) this.users.set(email, (calls = { running: 0, waiting: [] }));
+    if (calls.running < this.perUser) {
+      calls.running += 1;
+      return this.releaser(email, calls);
     }
-    this.inFlight.set(email, held + 1);
+    if (calls.waiting.length >= this.queuedPerUser) throw this.refuse(api, 'queue_full');
+    const user = calls;
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        // The slot passes straight from the call that ended to this one: `running` does not change.
+        admit: () => {
+          clearTimeout(waiter.timer);
+          resolve(this.releaser(email, user));
+        },
+        timer: setTimeout(() => {
+          user.waiting.splice(user.waiting.indexOf(waiter), 1);
+          this.forgetIfIdle(email, user);
+          reject(this.refuse(api, 'waited_too_long'));
+        }, this.maxWaitMs),
+      };
+      user.waiting.push(waiter);
+    });
+  }
+
+  /** Gives the slot to the user's next waiting call, or back; once however often it is called. */
+  private releaser(email: string, calls: UserCalls): () => void {
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      const left = (this.inFlight.get(email) ?? 1) - 1;
-      if (left > 0) this.inFlight.set(email, left);
-      else this.inFlight.delete(email);
+      const next = calls.waiting.shift();
+      if (next) return next.admit();
+      calls.running -= 1;
+      this.forgetIfIdle(email, calls);
     };
+  }
+
+  private forgetIfIdle(email: string, calls: UserCalls): void {
+    if (calls.running === 0 && calls.waiting.length === 0 && this.users.get(email) === calls) this.users.delete(email);
+  }
+
+  private refuse(api: string, reason: Refusal): DomainError {
+    this.metrics.workspaceCallsRefused.inc({ api: api.toLowerCase(), reason });
+    return tooManyCalls(this.perUser, this.queuedPerUser, reason);
   }
 }
 
@@ -99,12 +162,15 @@ function releaseOnClose(stream: Readable, release: () => void, maxMs: number): v
 }
 
 /** The refusal, in the shape of the per-IP rate limits' 429 (src/common/rate-limits.ts). */
-export function tooManyCalls(perUser: number): DomainError {
+export function tooManyCalls(perUser: number, queuedPerUser: number, reason: Refusal): DomainError {
+  const why =
+    reason === 'queue_full'
+      ? `This user already has ${perUser} Google Workspace calls running on this server and ${queuedPerUser} more waiting, the most allowed.`
+      : `This call waited too long for one of this user's ${perUser} Google Workspace calls running on this server to finish.`;
   return new DomainError(
     429,
     'too_many_requests',
-    `This user already has ${perUser} Google Workspace calls in flight on this server, the most allowed at once (a Gmail batch makes up to 5 of them). ` +
-      `Retry after ${RETRY_AFTER_SECONDS} s, once some of them have finished, and keep at most ${perUser} calls in flight at a time.`,
+    `${why} Retry after ${RETRY_AFTER_SECONDS} s, and keep at most ${perUser} calls in flight at a time (a Gmail batch counts as up to 5).`,
     { 'Retry-After': String(RETRY_AFTER_SECONDS) },
   );
 }

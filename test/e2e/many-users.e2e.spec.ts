@@ -13,8 +13,7 @@ describe('Scenario 3: many users', () => {
   let tokens: Record<string, SignedIn>;
 
   beforeAll(async () => {
-    // About 34 calls per user at once in the concurrency case: above the default WORKSPACE_CALLS_PER_USER (16).
-    ({ world, sut } = await startWorldWithService({ WORKSPACE_CALLS_PER_USER: '64' }));
+    ({ world, sut } = await startWorldWithService());
     const results = await Promise.all(USERS.map((u) => signIn(sut, world, u)));
     tokens = Object.fromEntries(results.map((r) => [r.email, r]));
   });

@@ -10,8 +10,7 @@ describe('Scenario 2: refresh', () => {
   let world: World;
   let sut: Service;
 
-  // 50 calls of one user at once: above the default WORKSPACE_CALLS_PER_USER (16), which this spec is not about.
-  beforeAll(async () => ({ world, sut } = await startWorldWithService({ WORKSPACE_CALLS_PER_USER: '64' })));
+  beforeAll(async () => ({ world, sut } = await startWorldWithService()));
   afterAll(() => stopAll(world, sut));
 
   it('refreshes an access token Google rejects, updates S3 and memory, and the call succeeds', async () => {

@@ -24,8 +24,7 @@ describe('Several replicas on one bucket (separate processes)', () => {
     world = await startWorld();
     // Behind one Kubernetes Service both replicas have the same public URL; here it names A's port, and the tests
     // deliver requests to B's port themselves.
-    // 20 calls of one user at once per replica: above the default WORKSPACE_CALLS_PER_USER (16).
-    const shared = { SESSION_CACHE_TTL_MS: String(TTL_MS), WORKSPACE_CALLS_PER_USER: '64' };
+    const shared = { SESSION_CACHE_TTL_MS: String(TTL_MS) };
     a = await startReplica(main, world, shared);
     b = await startReplica(main, world, { ...shared, PUBLIC_URL: a.url });
   }, 120_000);

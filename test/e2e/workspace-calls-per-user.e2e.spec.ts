@@ -21,7 +21,7 @@ describe('Workspace calls per user: the limit on calls in flight', () => {
 
   beforeAll(async () => {
     // A Google timeout well above the time the calls are held: a held call must end with Google's answer.
-    ({ world, sut } = await startWorldWithService({ GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES, WORKSPACE_CALLS_PER_USER: String(LIMIT), GOOGLE_HTTP_TIMEOUT_MS: '30000' }));
+    ({ world, sut } = await startWorldWithService({ GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES, WORKSPACE_CALLS_PER_USER: String(LIMIT), WORKSPACE_CALLS_QUEUED_PER_USER: '0', GOOGLE_HTTP_TIMEOUT_MS: '30000' }));
     alice = (await signIn(sut, world, ALICE)).access_token;
     bob = (await signIn(sut, world, BOB)).access_token;
     // Warm: credentials read and API library loaded, so the held calls wait on Google alone.
@@ -56,8 +56,8 @@ describe('Workspace calls per user: the limit on calls in flight', () => {
     expect(refused.headers.get('retry-after')).toBe('1');
     expect(refused.headers.get('content-type')).toMatch(/^application\/json/);
     const body = (await refused.json()) as Record<string, unknown>;
-    expect(body).toEqual({ statusCode: 429, error: 'too_many_requests', message: expect.stringContaining(`already has ${LIMIT} Google Workspace calls in flight`) });
-    expect(body.message).toMatch(/Retry after 1 s, once some of them have finished/);
+    expect(body).toEqual({ statusCode: 429, error: 'too_many_requests', message: expect.stringContaining(`already has ${LIMIT} Google Workspace calls running on this server and 0 more waiting`) });
+    expect(body.message).toMatch(/Retry after 1 s, and keep at most 3 calls in flight/);
     expect(JSON.stringify(body)).not.toMatch(/ALICE|alice-percap|at .*\.ts:\d+/i);
 
     const other = await getWithBearer(sut, LABELS, bob); // the same moment: Alice's calls still held
@@ -79,7 +79,7 @@ describe('Workspace calls per user: the limit on calls in flight', () => {
     expect(refused.json.error).toBeUndefined();
     expect(refused.json.result.isError).toBe(true);
     const error = JSON.parse(refused.json.result.content[0].text) as Record<string, unknown>;
-    expect(error).toEqual({ statusCode: 429, error: 'too_many_requests', retryAfter: 1, message: expect.stringContaining(`already has ${LIMIT} Google Workspace calls in flight`) });
+    expect(error).toEqual({ statusCode: 429, error: 'too_many_requests', retryAfter: 1, message: expect.stringContaining(`already has ${LIMIT} Google Workspace calls running on this server and 0 more waiting`) });
 
     const other = await mcpCall(bob);
     expect(other.json.result.isError).toBeFalsy();
@@ -101,7 +101,7 @@ describe('Workspace calls per user: the limit on calls in flight', () => {
   it('counts refusals in broker_workspace_calls_refused_total, without a user in the labels', async () => {
     const metrics = await (await fetch(sut.metricsUrl)).text();
     const line = metrics.split('\n').find((l) => l.startsWith('broker_workspace_calls_refused_total{'));
-    expect(line).toMatch(/^broker_workspace_calls_refused_total\{api="gmail"\} [3-9]/);
+    expect(line).toMatch(/^broker_workspace_calls_refused_total\{api="gmail",reason="queue_full"\} [3-9]/);
     expect(metrics.split('\n').filter((l) => l.startsWith('broker_workspace_calls_refused_total')).join('\n')).not.toContain('@');
   });
 });
@@ -118,7 +118,7 @@ describe('Workspace calls per user: a limit of 1', () => {
   const USER = 'single-percap@example.com';
 
   beforeAll(async () => {
-    ({ world, sut } = await startWorldWithService({ GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES, WORKSPACE_CALLS_PER_USER: '1', GOOGLE_HTTP_TIMEOUT_MS: '30000' }));
+    ({ world, sut } = await startWorldWithService({ GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES, WORKSPACE_CALLS_PER_USER: '1', WORKSPACE_CALLS_QUEUED_PER_USER: '0', GOOGLE_HTTP_TIMEOUT_MS: '30000' }));
     token = (await signIn(sut, world, USER)).access_token;
     expect((await getWithBearer(sut, LABELS, token)).status).toBe(200);
   });
@@ -162,7 +162,7 @@ describe('Workspace calls per user: a streamed download holds its slot while it 
   beforeAll(async () => {
     world = await startWorld();
     proxy = await FaultProxy.start(world.google.baseUrl);
-    sut = await startService(world, { ...googleThrough(world, proxy), GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES, WORKSPACE_CALLS_PER_USER: '1', GOOGLE_HTTP_TIMEOUT_MS: String(SILENCE_MS) });
+    sut = await startService(world, { ...googleThrough(world, proxy), GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES, WORKSPACE_CALLS_PER_USER: '1', WORKSPACE_CALLS_QUEUED_PER_USER: '0', GOOGLE_HTTP_TIMEOUT_MS: String(SILENCE_MS) });
   });
   afterEach(() => proxy.clear());
   afterAll(async () => {
