@@ -14,6 +14,7 @@ import { grantTypesOf, OAuthClient } from './oauth-client.js';
 import { OAuthClientRepository } from './oauth-client.repository.js';
 import { OAuthError } from './oauth-error.js';
 import { RefreshFamily, RefreshTokenFamilies } from './refresh-token-families.js';
+import { refreshedScopes } from './refresh-scope.js';
 
 type Params = Record<string, unknown>;
 const str = (v: unknown, max = 2048) => (typeof v === 'string' && v.length > 0 && v.length <= max ? v : undefined);
@@ -191,10 +192,13 @@ export class TokenEndpoint {
   private async refresh(body: Params, client: OAuthClient): Promise<TokenResponse> {
     const token = str(body.refresh_token, 256);
     if (!token) throw new OAuthError('invalid_request', 'Send the refresh token as "refresh_token".');
-    if (body.resource !== undefined) {
-      // A resource the family cannot have is refused before the token is rotated away.
+    if (body.resource !== undefined || body.scope !== undefined) {
+      // A resource or scope the family cannot have is refused before the token is rotated away.
       const found = await this.families.find(token);
-      if (found?.family.clientId === client.clientId) tokenAudience(this.resources, body.resource, found.family.resource);
+      if (found?.family.clientId === client.clientId) {
+        tokenAudience(this.resources, body.resource, found.family.resource);
+        refreshedScopes(body.scope, found.family.scope);
+      }
     }
     const result = await this.families.rotate(token, client.clientId);
     if (result.status === 'reused') {
@@ -207,7 +211,7 @@ export class TokenEndpoint {
     const session = await this.sessions.find(result.family.sessionId);
     if (!session) throw new OAuthError('invalid_grant', 'The session of this refresh token has ended (logout or revocation). Sign in again.');
     const audience = tokenAudience(this.resources, body.resource, result.family.resource);
-    const access = await this.tokens.issue(session, { audience, clientId: client.clientId, scopes: result.family.scope?.split(' ') });
+    const access = await this.tokens.issue(session, { audience, clientId: client.clientId, scopes: refreshedScopes(body.scope, result.family.scope) });
     return { access_token: access.accessToken, token_type: 'Bearer', expires_in: access.expiresIn, refresh_token: result.token, scope: access.scope };
   }
 
