@@ -124,10 +124,15 @@ export class TokenEndpoint {
 
   private async exchangeCode(body: Params, client: OAuthClient): Promise<TokenResponse> {
     const code = str(body.code, 256);
-    const verifier = str(body.code_verifier, 128);
+    const verifier = str(body.code_verifier, 1024);
     const redirectUri = str(body.redirect_uri);
     if (!code) throw new OAuthError('invalid_request', 'Send the authorization code as "code".');
     if (!verifier) throw new OAuthError('invalid_request', 'Send the PKCE code_verifier.');
+    // RFC 7636 section 4.1: 43 to 128 unreserved characters, the entropy PKCE's protection rests on. A short one (a
+    // client's bug) is refused outright rather than compared, before the code is spent.
+    if (!/^[A-Za-z0-9._~-]{43,128}$/.test(verifier)) {
+      throw new OAuthError('invalid_request', 'code_verifier must be 43 to 128 characters of A-Z, a-z, 0-9, "-", ".", "_" and "~" (RFC 7636 section 4.1).');
+    }
     const redeemed = await this.codes.redeem(code);
     if (redeemed.status === 'reused') return this.refuseReplayedCode(redeemed.grant, client);
     if (redeemed.status !== 'ok') throw new OAuthError('invalid_grant', `The authorization code is ${redeemed.status === 'expired' ? 'expired (codes live 60 seconds)' : 'unknown'}. Start a new authorization.`);

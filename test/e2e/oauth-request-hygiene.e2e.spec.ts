@@ -1,5 +1,5 @@
 import { startWorldWithService, stopAll, type Service, type World } from '../support/harness.js';
-import { authorizeUrl, pkceRequest as request, registerPublicClient as register } from '../support/oauth-consent.js';
+import { authorizeInBrowser, authorizeUrl, pkceRequest as request, registerPublicClient as register } from '../support/oauth-consent.js';
 
 const LOOPBACK = 'http://127.0.0.1:8765/callback';
 
@@ -24,5 +24,26 @@ describe('OAuth request hygiene', () => {
     expect(res.status).toBe(400);
     expect(res.headers.get('location')).toBeNull();
     expect(await res.json()).toMatchObject({ error: 'invalid_request', message: expect.stringContaining('redirect_uri must be sent once') });
+  });
+
+  const token = (form: Record<string, string>, headers: Record<string, string> = {}) =>
+    fetch(`${sut.url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(form) });
+
+  /** A fresh code for `clientId` (consent allowed, signed in as `email`) and its verifier. */
+  async function codeFor(clientId: string, email: string): Promise<{ code: string; verifier: string }> {
+    const { params, verifier } = await request(clientId, LOOPBACK);
+    const { location } = await authorizeInBrowser(world, authorizeUrl(sut.url, params), email);
+    return { code: location?.searchParams.get('code') as string, verifier };
+  }
+
+  it('a code_verifier outside RFC 7636 (43 to 128 unreserved characters) is invalid_request, and does not spend the code', async () => {
+    const { code, verifier } = await codeFor(client, 'verifier@example.com');
+    for (const bad of ['short', 'x'.repeat(42), `${'x'.repeat(42)} `, `${'x'.repeat(43)}/`, 'x'.repeat(129)]) {
+      const res = await token({ grant_type: 'authorization_code', client_id: client, code, code_verifier: bad, redirect_uri: LOOPBACK });
+      expect([bad, res.status]).toEqual([bad, 400]);
+      expect(await res.json()).toMatchObject({ error: 'invalid_request', error_description: expect.stringContaining('RFC 7636') });
+    }
+    const ok = await token({ grant_type: 'authorization_code', client_id: client, code, code_verifier: verifier, redirect_uri: LOOPBACK });
+    expect(ok.status).toBe(200);
   });
 });
