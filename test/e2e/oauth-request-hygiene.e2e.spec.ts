@@ -46,4 +46,23 @@ describe('OAuth request hygiene', () => {
     const ok = await token({ grant_type: 'authorization_code', client_id: client, code, code_verifier: verifier, redirect_uri: LOOPBACK });
     expect(ok.status).toBe(200);
   });
+
+  it('HTTP Basic together with credentials in the body, or a Basic header without a colon, is refused (RFC 6749 2.3)', async () => {
+    const reg = await fetch(`${sut.url}/oauth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect_uris: [LOOPBACK] }) });
+    const conf = (await reg.json()) as { client_id: string; client_secret: string };
+    const basic = { authorization: `Basic ${Buffer.from(`${conf.client_id}:${conf.client_secret}`).toString('base64')}` };
+    const { code, verifier } = await codeFor(conf.client_id, 'basic@example.com');
+    const form = { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: LOOPBACK };
+    for (const extra of [{ client_secret: conf.client_secret }, { client_id: client }]) {
+      const res = await token({ ...form, ...extra }, basic);
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ error: 'invalid_request', error_description: expect.stringContaining('Authenticate once') });
+    }
+    const noColon = await token(form, { authorization: `Basic ${Buffer.from(conf.client_id).toString('base64')}` });
+    expect(noColon.status).toBe(401);
+    expect(await noColon.json()).toMatchObject({ error: 'invalid_client', error_description: expect.stringContaining('client_id:client_secret') });
+    // The same id in the body next to Basic (as some libraries send it) is fine.
+    const ok = await token({ ...form, client_id: conf.client_id }, basic);
+    expect(ok.status).toBe(200);
+  });
 });
