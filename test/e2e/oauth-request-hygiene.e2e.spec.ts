@@ -1,5 +1,6 @@
 import { startWorldWithService, stopAll, type Service, type World } from '../support/harness.js';
-import { authorizeInBrowser, authorizeUrl, pkceRequest as request, registerPublicClient as register } from '../support/oauth-consent.js';
+import { authorizeInBrowser, authorizeUrl, pkceRequest as request, refreshGrant, registerPublicClient as register, tokensThroughOAuth } from '../support/oauth-consent.js';
+import { getWithBearer } from '../support/harness.js';
 
 const LOOPBACK = 'http://127.0.0.1:8765/callback';
 
@@ -64,5 +65,18 @@ describe('OAuth request hygiene', () => {
     // The same id in the body next to Basic (as some libraries send it) is fine.
     const ok = await token({ ...form, client_id: conf.client_id }, basic);
     expect(ok.status).toBe(200);
+  });
+
+  it('another client cannot revoke or refresh a client\'s tokens: revocation is 200 and changes nothing (RFC 7009 2.1), refresh is invalid_grant', async () => {
+    const victim = await tokensThroughOAuth(world, sut.url, 'owner@example.com');
+    const other = await register(sut, { client_name: 'Other', redirect_uris: [LOOPBACK] });
+    for (const t of [victim.access_token, victim.refresh_token as string]) {
+      const res = await fetch(`${sut.url}/oauth/revoke`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: t, client_id: other }) });
+      expect(res.status).toBe(200);
+    }
+    expect((await refreshGrant(sut.url, other, victim.refresh_token as string)).body.error).toBe('invalid_grant');
+    expect((await getWithBearer(sut, '/auth/session', victim.access_token)).status).toBe(200);
+    const refreshed = await refreshGrant(sut.url, victim.clientId, victim.refresh_token as string);
+    expect(refreshed.status).toBe(200); // neither the revocations nor the foreign refresh touched the family
   });
 });
