@@ -54,7 +54,7 @@ describe('OAuth request hygiene', () => {
     const basic = { authorization: `Basic ${Buffer.from(`${conf.client_id}:${conf.client_secret}`).toString('base64')}` };
     const { code, verifier } = await codeFor(conf.client_id, 'basic@example.com');
     const form = { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: LOOPBACK };
-    for (const extra of [{ client_secret: conf.client_secret }, { client_id: client }]) {
+    for (const extra of [{ client_secret: conf.client_secret }, { client_id: client }] as Array<Record<string, string>>) {
       const res = await token({ ...form, ...extra }, basic);
       expect(res.status).toBe(400);
       expect(await res.json()).toMatchObject({ error: 'invalid_request', error_description: expect.stringContaining('Authenticate once') });
