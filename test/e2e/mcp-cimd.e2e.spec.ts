@@ -105,6 +105,10 @@ describe('Client ID Metadata Documents: a client_id that is an https URL', () =>
     const liarAnswer = await authorize(sut.url, liar);
     expect(liarAnswer.status).toBe(400);
     expect(liarAnswer.headers.get('location')).toBeNull();
+    // It says what a usable document looks like (not "register first"), and nothing of what the fetch met.
+    const refusal = (await liarAnswer.json()) as { message: string };
+    expect(refusal.message).toContain('whose client_id is exactly this URL');
+    expect(refusal.message).not.toContain('someone-else');
     const honest = publish('/apps/honest.json', {});
     const elsewhere = await authorize(sut.url, honest, 'https://evil.example/steal');
     expect(elsewhere.status).toBe(400);
