@@ -8,6 +8,7 @@ import { AuthorizationCodes } from './authorization-codes.js';
 import { AuthorizationRequest, AuthorizationRequestError, DEFAULT_ACCESS, errorRedirect, parseAuthorizationRequest, pendingPart, requestedScopes } from './authorization-request.js';
 import { ClientApprovals } from './client-approvals.js';
 import { renderConsentPage } from './consent-page.js';
+import { isClientIdUrl } from './client-metadata-document.js';
 import { OAuthClient } from './oauth-client.js';
 import { OAuthClientRepository } from './oauth-client.repository.js';
 import { OAuthError } from './oauth-error.js';
@@ -85,6 +86,16 @@ export class AuthorizationFlow {
   async start(query: Record<string, unknown>, cookies: FlowCookies): Promise<AuthorizationStep> {
     const clientId = typeof query.client_id === 'string' && query.client_id.length <= 512 ? query.client_id : undefined;
     const client = clientId ? await this.clients.findById(clientId) : undefined;
+    if (!client && clientId && isClientIdUrl(clientId) && this.config.values.cimd.enabled) {
+      // The reason stays in the log (event cimd_refused): whether a name resolves to a private address, or which
+      // connection error a host gave, would tell an outsider about the service's network.
+      throw new OAuthError(
+        'invalid_request',
+        'client_id is a URL, and no usable Client ID Metadata Document was found there. The document must be JSON served with 200 (no redirect) over https from a public address, ' +
+          'at most 5 KB within 5 s, whose client_id is exactly this URL, with 1 to 10 acceptable redirect_uris and token_endpoint_auth_method "none"; or register the client at /oauth/register instead. ' +
+          "The service's log (event cimd_refused) names the reason.",
+      );
+    }
     const remembered = await this.rememberedUser(cookies);
     let request: AuthorizationRequest;
     try {

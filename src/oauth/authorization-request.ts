@@ -1,5 +1,4 @@
 import type { PendingAuthorization } from '../auth/sign-in-flow.store.js';
-import { isClientIdUrl } from './client-metadata-document.js';
 import { OAuthClient } from './oauth-client.js';
 import { OAuthError, OAuthErrorCode } from './oauth-error.js';
 import { redirectUriMatches, redirectUriProblem } from './redirect-uris.js';
@@ -68,15 +67,6 @@ const str = (v: unknown, max = 2048) => (typeof v === 'string' && v.length > 0 &
  * throw OAuthError (shown to the person, never redirected); the rest throw AuthorizationRequestError.
  */
 export function parseAuthorizationRequest(q: Record<string, unknown>, client: OAuthClient | undefined, resourceOf: (r: string) => string | undefined): AuthorizationRequest {
-  if (!client && typeof q.client_id === 'string' && isClientIdUrl(q.client_id)) {
-    // The reason stays in the log (event cimd_refused): whether a name resolves to a private address, or which
-    // connection error a host gave, would tell an outsider about the service's network.
-    throw new OAuthError(
-      'invalid_request',
-      'client_id is a URL, and no usable Client ID Metadata Document was found there. The document must be JSON served with 200 (no redirect) over https from a public address, ' +
-        `at most 5 KB within 5 s, whose client_id is exactly this URL, with 1 to 10 acceptable redirect_uris and token_endpoint_auth_method "none"; or register the client at /oauth/register instead. The service's log (event cimd_refused) names the reason.`,
-    );
-  }
   if (!client) throw new OAuthError('invalid_request', 'Unknown or missing client_id. Register the client at /oauth/register first.');
   // Sent twice (an array here) it is neither of them (RFC 6749 section 3.1): refused, not taken as left out, which
   // would pick the registered one and let the code exchange leave redirect_uri out.
