@@ -117,6 +117,15 @@ describe('Client ID Metadata Documents: a client_id that is an https URL', () =>
     const before = fetched.length;
     expect((await authorize(strict.url, publish('/apps/strict.json', {}))).status).toBe(400); // 127.0.0.1 is private
     expect(fetched.length).toBe(before); // not even fetched
+    // A client_id in any other spelling than the parser's own (dot segments, upper-case scheme, a tab) is refused
+    // unfetched, even when the document it resolves to names that very spelling: the page and the approval would
+    // name the client by a path (/official/) that was never fetched.
+    for (const spelled of [`${docBase}/apps/official/../dotted.json`, `${docBase}/apps/official/%2e%2e/dotted.json`, `HTTPS://${docBase.slice(8)}/apps/dotted.json`, `${docBase}/apps/dot\tted.json`]) {
+      documents.set('/apps/dotted.json', { body: { client_id: spelled, redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' } });
+      const res = await authorize(sut.url, spelled);
+      expect([spelled, res.status]).toEqual([spelled, 400]);
+    }
+    expect(fetched.filter((p) => p.includes('dotted'))).toEqual([]);
   });
 
   it('honours Cache-Control: no-store is fetched again every time, max-age is reused from S3', async () => {
