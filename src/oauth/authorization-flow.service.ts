@@ -8,6 +8,7 @@ import { AuthorizationCodes } from './authorization-codes.js';
 import { AuthorizationRequest, AuthorizationRequestError, DEFAULT_ACCESS, errorRedirect, parseAuthorizationRequest, pendingPart, requestedScopes } from './authorization-request.js';
 import { ClientApprovals } from './client-approvals.js';
 import { renderConsentPage } from './consent-page.js';
+import { isClientIdUrl } from './client-metadata-document.js';
 import { OAuthClient } from './oauth-client.js';
 import { OAuthClientRepository } from './oauth-client.repository.js';
 import { OAuthError } from './oauth-error.js';
@@ -85,6 +86,16 @@ export class AuthorizationFlow {
   async start(query: Record<string, unknown>, cookies: FlowCookies): Promise<AuthorizationStep> {
     const clientId = typeof query.client_id === 'string' && query.client_id.length <= 512 ? query.client_id : undefined;
     const client = clientId ? await this.clients.findById(clientId) : undefined;
+    if (!client && clientId && isClientIdUrl(clientId) && this.config.values.cimd.enabled) {
+      // The reason stays in the log (event cimd_refused): whether a name resolves to a private address, or which
+      // connection error a host gave, would tell an outsider about the service's network.
+      throw new OAuthError(
+        'invalid_request',
+        'client_id is a URL, and no usable Client ID Metadata Document was found there. The document must be JSON served with 200 (no redirect) over https from a public address, ' +
+          'at most 5 KB within 5 s, whose client_id is exactly this URL, with 1 to 10 acceptable redirect_uris and token_endpoint_auth_method "none"; or register the client at /oauth/register instead. ' +
+          "The service's log (event cimd_refused) names the reason.",
+      );
+    }
     const remembered = await this.rememberedUser(cookies);
     let request: AuthorizationRequest;
     try {
@@ -92,7 +103,7 @@ export class AuthorizationFlow {
     } catch (err) {
       if (!(err instanceof AuthorizationRequestError)) throw err;
       // Redirect the error only to a client the person has shown they trust; anyone else gets our page.
-      if (err.client.firstParty || (remembered && (await this.approvals.hasApproved(remembered, err.client.clientId)))) {
+      if (err.client.firstParty || (remembered && (await this.approvals.hasApproved(remembered, err.client.clientId, err.redirectUri)))) {
         return { kind: 'client', location: err.location(this.issuer) };
       }
       throw new OAuthError(err.code, `${err.description} (This error is shown here rather than sent to the application, which you have not approved.)`);
@@ -106,7 +117,7 @@ export class AuthorizationFlow {
     if (known.firstParty) return { kind: 'sign-in', request, csrf };
     // prompt=consent (OpenID Connect's parameter, sent by some OAuth clients): ask again even if approved before.
     const promptConsent = typeof query.prompt === 'string' && query.prompt.split(' ').includes('consent');
-    if (!promptConsent && remembered && (await this.approvals.covers(remembered, known.clientId, requestedScopes(request), request.resource))) {
+    if (!promptConsent && remembered && (await this.approvals.covers(remembered, known.clientId, requestedScopes(request), request.resource, request.redirectUri))) {
       return { kind: 'sign-in', request: { ...request, rememberedUser: remembered }, csrf };
     }
     return { ...(await this.consentPage(known, request, undefined, here)), csrf };
@@ -132,7 +143,7 @@ export class AuthorizationFlow {
     }
     // The Allow travels through the Google sign-in bound to this browser: it counts only where it was pressed.
     if (!email) return { kind: 'sign-in', request: { ...req, approved: true, approvedIn: sealedForm.b } };
-    await this.approvals.approve(email, req.clientId, requestedScopes(req), req.resource);
+    await this.approvals.approve(email, req.clientId, requestedScopes(req), req.resource, req.redirectUri);
     this.audit.record({ event: 'consent', outcome: 'success', user: email, detail: { clientId: req.clientId } });
     return { kind: 'client', location: await this.issueCode(req, email, signInTimeOf(sealedForm)), remember: email };
   }
@@ -158,7 +169,7 @@ export class AuthorizationFlow {
     // An Allow pressed before the sign-in (request.approved) is not trusted here: the request reached this callback
     // through a link anyone can be sent (/auth/google?handoff=). It is checked, and recorded, at the resume hop,
     // which carries the consent cookie of the browser it was pressed in.
-    const approved = client.firstParty || (await this.approvals.covers(email, client.clientId, scopes, request.resource));
+    const approved = client.firstParty || (await this.approvals.covers(email, client.clientId, scopes, request.resource, request.redirectUri));
     this.audit.record({ event: 'sign_in', outcome: 'success', user: email, ip, detail: { via: 'oauth', clientId: client.clientId } });
     if (approved && (client.firstParty || request.rememberedUser === email)) return this.issueCode(request, email, signedInAt);
     const ticket = await this.sealed.seal('resume', { req: request, email, signedInAt, approved, jti: randomBytes(16).toString('base64url') } satisfies ResumeTicket, RESUME_TTL_SECONDS);
@@ -178,7 +189,7 @@ export class AuthorizationFlow {
     const { req } = ticket;
     const allowedHere = req.approved === true && cookies.csrf !== undefined && sameDigest(req.approvedIn, sha256Url(cookies.csrf));
     if (allowedHere) {
-      await this.approvals.approve(ticket.email, client.clientId, requestedScopes(req), req.resource);
+      await this.approvals.approve(ticket.email, client.clientId, requestedScopes(req), req.resource, req.redirectUri);
       this.audit.record({ event: 'consent', outcome: 'success', user: ticket.email, ip, detail: { clientId: client.clientId } });
     }
     // An approval on record issues the code at once only in the browser that started the request; the link opened

@@ -68,6 +68,9 @@ const str = (v: unknown, max = 2048) => (typeof v === 'string' && v.length > 0 &
  */
 export function parseAuthorizationRequest(q: Record<string, unknown>, client: OAuthClient | undefined, resourceOf: (r: string) => string | undefined): AuthorizationRequest {
   if (!client) throw new OAuthError('invalid_request', 'Unknown or missing client_id. Register the client at /oauth/register first.');
+  // Sent twice (an array here) it is neither of them (RFC 6749 section 3.1): refused, not taken as left out, which
+  // would pick the registered one and let the code exchange leave redirect_uri out.
+  if (q.redirect_uri !== undefined && typeof q.redirect_uri !== 'string') throw new OAuthError('invalid_request', 'redirect_uri must be sent once, as one URI.');
   const presented = q.redirect_uri === undefined ? undefined : str(q.redirect_uri);
   if (presented !== undefined) {
     const problem = redirectUriProblem(presented);

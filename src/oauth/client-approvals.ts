@@ -7,6 +7,7 @@ import { ProtectedResources, type ProtectedResource } from '../sessions/protecte
 import { JsonObjectRepository } from '../storage/json-object.repository.js';
 import { StorageError } from '../storage/storage.errors.js';
 import { OAuthError } from './oauth-error.js';
+import { redirectUriMatches } from './redirect-uris.js';
 
 /** Access a person allowed a client for one resource. */
 export interface ApprovedAccess {
@@ -25,12 +26,21 @@ export interface ClientApproval {
   email: string;
   clientId: string;
   grants: ApprovedAccess[];
+  /**
+   * The redirect URIs the consent page named when the person pressed Allow (a loopback one with any port). A client
+   * may register several, and one shown harmless (an app on this computer) must not vouch for another (a site the
+   * page would have warned about): an approval covers a request only for a destination in this list. Approvals
+   * recorded before it existed have none, so they cover nothing and the person is asked once more.
+   */
+  redirectUris?: string[];
   approvedAt: string;
   updatedAt: string;
 }
 
 /** Approvals of one user deleted at a time by a revocation (a user has a handful; S3 takes many at once). */
 const DELETE_CONCURRENCY = 8;
+/** Destinations kept per approval (a client registers at most 10); the oldest go first. */
+const MAX_REDIRECT_URIS = 20;
 
 /**
  * Approvals per user and client, `{OAUTH_PREFIX}approvals/{sha256(email)}/{sha256(client_id)}.json` (hashed: client
@@ -69,23 +79,27 @@ export class ClientApprovals implements OnModuleInit {
 
   /**
    * True when the person has allowed this client every scope in `scopes` for `resource` (an RFC 8707 identifier;
-   * undefined: the whole service) or for a resource containing it.
+   * undefined: the whole service) or for a resource containing it, sending the code to `redirectUri`.
    */
-  async covers(email: string, clientId: string, scopes: string[], resource: string | undefined): Promise<boolean> {
+  async covers(email: string, clientId: string, scopes: string[], resource: string | undefined, redirectUri: string): Promise<boolean> {
     const approval = await this.find(email, clientId);
     const wanted = this.resourceOf(resource);
-    if (!approval || !wanted) return false;
+    if (!approval || !wanted || !destinationApproved(approval, redirectUri)) return false;
     const allowed = new Set(approval.grants.filter((g) => this.grantCovers(g, wanted)).flatMap((g) => g.scopes));
     return scopes.every((s) => allowed.has(s));
   }
 
-  /** True when the person has approved this client for anything (they have shown they trust it). */
-  async hasApproved(email: string, clientId: string): Promise<boolean> {
-    return ((await this.find(email, clientId))?.grants.length ?? 0) > 0;
+  /** True when the person has approved this client for anything sent to `redirectUri` (they trust it there). */
+  async hasApproved(email: string, clientId: string, redirectUri: string): Promise<boolean> {
+    const approval = await this.find(email, clientId);
+    return approval !== undefined && approval.grants.length > 0 && destinationApproved(approval, redirectUri);
   }
 
-  /** Records that the person allowed the client these scopes for `resource` (undefined: the whole service). */
-  async approve(email: string, clientId: string, scopes: string[], resource: string | undefined): Promise<void> {
+  /**
+   * Records that the person allowed the client these scopes for `resource` (undefined: the whole service), with the
+   * code sent to `redirectUri` (the one the page named).
+   */
+  async approve(email: string, clientId: string, scopes: string[], resource: string | undefined, redirectUri: string): Promise<void> {
     const key = this.key(email, clientId);
     const approved = this.resourceOf(resource);
     // Only a consent form sealed before a deploy that dropped the resource gets here (requests are checked first).
@@ -94,7 +108,15 @@ export class ClientApprovals implements OnModuleInit {
       const stored = await this.objects.get(key);
       const before = stored && readApproval(stored.value, email, clientId);
       const now = new Date().toISOString();
-      const approval: ClientApproval = { version: 2, email, clientId, grants: this.withGrant(before?.grants ?? [], pathOf(approved), scopes), approvedAt: before?.approvedAt ?? now, updatedAt: now };
+      const approval: ClientApproval = {
+        version: 2,
+        email,
+        clientId,
+        grants: this.withGrant(before?.grants ?? [], pathOf(approved), scopes),
+        redirectUris: withDestination(before?.redirectUris ?? [], redirectUri),
+        approvedAt: before?.approvedAt ?? now,
+        updatedAt: now,
+      };
       try {
         await this.objects.put(key, approval, stored ? { ifMatch: stored.etag } : { ifNoneMatch: '*' });
       } catch (err) {
@@ -170,7 +192,19 @@ function readApproval(value: unknown, email: string, clientId: string): ClientAp
   const a = value as Partial<ClientApproval> | undefined;
   if (a?.version !== 2 || a.email !== email || a.clientId !== clientId || !Array.isArray(a.grants)) return undefined;
   const wellFormed = a.grants.every((g) => typeof g?.resource === 'string' && Array.isArray(g.scopes) && g.scopes.every((s) => typeof s === 'string'));
-  return wellFormed ? (a as ClientApproval) : undefined;
+  const destinations = a.redirectUris === undefined || (Array.isArray(a.redirectUris) && a.redirectUris.every((u) => typeof u === 'string'));
+  return wellFormed && destinations ? (a as ClientApproval) : undefined;
+}
+
+/** Whether the person pressed Allow on a page naming this redirect URI (a loopback one on any port). */
+function destinationApproved(approval: ClientApproval, redirectUri: string): boolean {
+  return (approval.redirectUris ?? []).some((approved) => redirectUriMatches(approved, redirectUri));
+}
+
+/** `approved` with `redirectUri` added unless it is already there (as redirectUriMatches compares). */
+function withDestination(approved: string[], redirectUri: string): string[] {
+  if (approved.some((a) => redirectUriMatches(a, redirectUri))) return approved;
+  return [...approved, redirectUri].slice(-MAX_REDIRECT_URIS);
 }
 
 /** How an approval records a resource: its path, `/` for the whole service. */

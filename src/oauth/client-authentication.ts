@@ -10,17 +10,25 @@ export interface PresentedClient {
 
 /** Reads client credentials from HTTP Basic (RFC 6749 2.3.1: form-encoded id and secret) or the form body. */
 export function presentedClient(authorization: string | undefined, body: Record<string, unknown>): PresentedClient {
+  const str = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v : undefined);
   if (authorization?.toLowerCase().startsWith('basic ')) {
     const decoded = Buffer.from(authorization.slice(6).trim(), 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
+    if (colon < 0) throw new OAuthError('invalid_client', 'The Authorization header is not valid HTTP Basic client authentication: send base64 of "client_id:client_secret".');
     const unform = (s: string) => decodeURIComponent(s.replace(/\+/g, ' '));
+    let basic: PresentedClient;
     try {
-      return { clientId: unform(decoded.slice(0, colon)), clientSecret: unform(decoded.slice(colon + 1)), method: 'client_secret_basic' };
+      basic = { clientId: unform(decoded.slice(0, colon)), clientSecret: unform(decoded.slice(colon + 1)), method: 'client_secret_basic' };
     } catch {
       throw new OAuthError('invalid_client', 'The Authorization header is not valid HTTP Basic client authentication.');
     }
+    // One client, one method per request (RFC 6749 section 2.3): which of two differing identities the request speaks
+    // for must never be a guess.
+    if (body.client_secret !== undefined || (body.client_id !== undefined && str(body.client_id) !== basic.clientId)) {
+      throw new OAuthError('invalid_request', 'Authenticate once: either HTTP Basic, or client_id (and client_secret) in the body, not both. A client_id in the body next to Basic must be the same one.');
+    }
+    return basic;
   }
-  const str = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v : undefined);
   const clientSecret = str(body.client_secret);
   return { clientId: str(body.client_id), clientSecret, method: clientSecret ? 'client_secret_post' : 'none' };
 }

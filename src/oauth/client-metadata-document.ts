@@ -132,7 +132,12 @@ export class ClientMetadataDocuments {
     }
     if (u.protocol !== 'https:' && !(this.allowPrivate && u.protocol === 'http:')) return 'the client_id URL must use https';
     if (u.username || u.password || u.hash || url.includes('#')) return 'the client_id URL must not carry userinfo or a fragment';
-    if (u.pathname === '/' || /\/\.{1,2}(\/|$)/.test(u.pathname)) return 'the client_id URL must have a path without dot segments';
+    // Checked on the string as sent: the parser has already resolved `..` (also `%2e%2e`), dropped tabs and
+    // newlines, lower-cased the scheme and host and turned `\` into `/`, so `https://host/official/../u/evil.json`
+    // would fetch /u/evil.json while the consent page and the approval name the client by the string with /official/.
+    // Only the parser's own form of the URL is accepted: one document, one spelling.
+    if (u.href !== url) return `the client_id URL must be written in its normal form (${u.href.length > 200 ? `${u.href.slice(0, 200)}…` : u.href}), without dot segments, control characters, backslashes or upper-case scheme and host`;
+    if (u.pathname === '/') return 'the client_id URL must have a path';
     if (!this.allowPrivate && isIP(u.hostname.replace(/^\[|\]$/g, '')) && isPrivateAddress(u.hostname.replace(/^\[|\]$/g, ''))) return 'the client_id URL names a private address';
     return undefined;
   }

@@ -74,7 +74,7 @@ export function renderConsentPage(v: ConsentView): string {
   return page(
     `Allow ${name}?`,
     `<h1>Allow <strong>${escapeHtml(name)}</strong> to use your Google Workspace?</h1>
-${v.client.static ? '' : '<p class="note">This application registered itself with this service: its name is its own claim, not checked by anyone.</p>'}
+${provenance(v.client)}
 <p>If you allow, you will be sent back to <strong class="host" id="redirect-host">${escapeHtml(host)}</strong> (${escapeHtml(dest.where)}):<br><code>${escapeHtml(v.redirectUri)}</code></p>
 ${dest.warning ? `<p class="warning" role="alert"><strong>Warning:</strong> ${escapeHtml(dest.warning)} Only allow if you trust ${escapeHtml(host)} with your mail, files and calendar.</p>` : ''}
 <p>It asks for:</p>
@@ -88,6 +88,20 @@ ${v.email ? `<p>Signed in as <strong>${escapeHtml(v.email)}</strong>.</p>` : '<p
 </form>
 <p class="note">Client id: <code>${escapeHtml(v.client.clientId)}</code></p>`,
   );
+}
+
+/**
+ * Where the client's name comes from. A metadata document's client is shown as "Name (host)" with the host its
+ * document was fetched from, the one checked fact; a self-registered client may call itself "Claude (claude.ai)" as
+ * well, so the page says which of the two it is, and that a site inside a registered name is part of the claim.
+ */
+function provenance(client: OAuthClient): string {
+  if (client.static) return '';
+  const documentHost = /^https:\/\//.test(client.clientId) ? parsed(client.clientId)?.host : undefined;
+  if (documentHost) {
+    return `<p class="note" id="provenance">This application is described by a document at <strong>${escapeHtml(documentHost)}</strong>: that host is checked; the name is the document's own claim.</p>`;
+  }
+  return '<p class="note" id="provenance">This application registered itself with this service: its name, and any site named in it, is its own claim, not checked by anyone.</p>';
 }
 
 /** An error page of ours (RFC 9700 section 4.11.2: errors before the person trusts the client are not redirected). */

@@ -14,6 +14,7 @@ import { grantTypesOf, OAuthClient } from './oauth-client.js';
 import { OAuthClientRepository } from './oauth-client.repository.js';
 import { OAuthError } from './oauth-error.js';
 import { RefreshFamily, RefreshTokenFamilies } from './refresh-token-families.js';
+import { refreshedScopes } from './refresh-scope.js';
 
 type Params = Record<string, unknown>;
 const str = (v: unknown, max = 2048) => (typeof v === 'string' && v.length > 0 && v.length <= max ? v : undefined);
@@ -123,10 +124,15 @@ export class TokenEndpoint {
 
   private async exchangeCode(body: Params, client: OAuthClient): Promise<TokenResponse> {
     const code = str(body.code, 256);
-    const verifier = str(body.code_verifier, 128);
+    const verifier = str(body.code_verifier, 1024);
     const redirectUri = str(body.redirect_uri);
     if (!code) throw new OAuthError('invalid_request', 'Send the authorization code as "code".');
     if (!verifier) throw new OAuthError('invalid_request', 'Send the PKCE code_verifier.');
+    // RFC 7636 section 4.1: 43 to 128 unreserved characters, the entropy PKCE's protection rests on. A short one (a
+    // client's bug) is refused outright rather than compared, before the code is spent.
+    if (!/^[A-Za-z0-9._~-]{43,128}$/.test(verifier)) {
+      throw new OAuthError('invalid_request', 'code_verifier must be 43 to 128 characters of A-Z, a-z, 0-9, "-", ".", "_" and "~" (RFC 7636 section 4.1).');
+    }
     const redeemed = await this.codes.redeem(code);
     if (redeemed.status === 'reused') return this.refuseReplayedCode(redeemed.grant, client);
     if (redeemed.status !== 'ok') throw new OAuthError('invalid_grant', `The authorization code is ${redeemed.status === 'expired' ? 'expired (codes live 60 seconds)' : 'unknown'}. Start a new authorization.`);
@@ -191,10 +197,13 @@ export class TokenEndpoint {
   private async refresh(body: Params, client: OAuthClient): Promise<TokenResponse> {
     const token = str(body.refresh_token, 256);
     if (!token) throw new OAuthError('invalid_request', 'Send the refresh token as "refresh_token".');
-    if (body.resource !== undefined) {
-      // A resource the family cannot have is refused before the token is rotated away.
+    if (body.resource !== undefined || body.scope !== undefined) {
+      // A resource or scope the family cannot have is refused before the token is rotated away.
       const found = await this.families.find(token);
-      if (found?.family.clientId === client.clientId) tokenAudience(this.resources, body.resource, found.family.resource);
+      if (found?.family.clientId === client.clientId) {
+        tokenAudience(this.resources, body.resource, found.family.resource);
+        refreshedScopes(body.scope, found.family.scope);
+      }
     }
     const result = await this.families.rotate(token, client.clientId);
     if (result.status === 'reused') {
@@ -207,7 +216,7 @@ export class TokenEndpoint {
     const session = await this.sessions.find(result.family.sessionId);
     if (!session) throw new OAuthError('invalid_grant', 'The session of this refresh token has ended (logout or revocation). Sign in again.');
     const audience = tokenAudience(this.resources, body.resource, result.family.resource);
-    const access = await this.tokens.issue(session, { audience, clientId: client.clientId, scopes: result.family.scope?.split(' ') });
+    const access = await this.tokens.issue(session, { audience, clientId: client.clientId, scopes: refreshedScopes(body.scope, result.family.scope) });
     return { access_token: access.accessToken, token_type: 'Bearer', expires_in: access.expiresIn, refresh_token: result.token, scope: access.scope };
   }
 

@@ -105,6 +105,10 @@ describe('Client ID Metadata Documents: a client_id that is an https URL', () =>
     const liarAnswer = await authorize(sut.url, liar);
     expect(liarAnswer.status).toBe(400);
     expect(liarAnswer.headers.get('location')).toBeNull();
+    // It says what a usable document looks like (not "register first"), and nothing of what the fetch met.
+    const refusal = (await liarAnswer.json()) as { message: string };
+    expect(refusal.message).toContain('whose client_id is exactly this URL');
+    expect(refusal.message).not.toContain('someone-else');
     const honest = publish('/apps/honest.json', {});
     const elsewhere = await authorize(sut.url, honest, 'https://evil.example/steal');
     expect(elsewhere.status).toBe(400);
@@ -113,6 +117,15 @@ describe('Client ID Metadata Documents: a client_id that is an https URL', () =>
     const before = fetched.length;
     expect((await authorize(strict.url, publish('/apps/strict.json', {}))).status).toBe(400); // 127.0.0.1 is private
     expect(fetched.length).toBe(before); // not even fetched
+    // A client_id in any other spelling than the parser's own (dot segments, upper-case scheme, a tab) is refused
+    // unfetched, even when the document it resolves to names that very spelling: the page and the approval would
+    // name the client by a path (/official/) that was never fetched.
+    for (const spelled of [`${docBase}/apps/official/../dotted.json`, `${docBase}/apps/official/%2e%2e/dotted.json`, `HTTPS://${docBase.slice(8)}/apps/dotted.json`, `${docBase}/apps/dot\tted.json`]) {
+      documents.set('/apps/dotted.json', { body: { client_id: spelled, redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' } });
+      const res = await authorize(sut.url, spelled);
+      expect([spelled, res.status]).toEqual([spelled, 400]);
+    }
+    expect(fetched.filter((p) => p.includes('dotted'))).toEqual([]);
   });
 
   it('honours Cache-Control: no-store is fetched again every time, max-age is reused from S3', async () => {

@@ -106,6 +106,15 @@ describe('Client metadata shown on the consent page is checked at registration, 
     expect(page.host).toBe('app.example');
     expect(page.warning).toBeUndefined(); // the client's own site
   });
+
+  it('a registered name in the form of a document\'s client ("Claude (claude.ai)") is shown as a self-registered claim, not as a checked host', async () => {
+    const mimic = await register({ client_name: 'Claude (claude.ai)', redirect_uris: ['https://attacker.example/cb'] });
+    const page = await consentPage(sut, mimic, 'https://attacker.example/cb');
+    const provenance = /id="provenance">(.*?)<\/p>/s.exec(page.html)?.[1] ?? '';
+    expect(provenance).toContain('registered itself');
+    expect(provenance).toContain('any site named in it');
+    expect(page.html).not.toContain('described by a document');
+  });
 });
 
 
@@ -139,6 +148,9 @@ describe('A Client ID Metadata Document follows the same rules for what the page
     const page = await consentPage(sut, clientId, redirect);
     const docHost = new URL(docBase).host;
     expect(page.html).toContain(`Allow <strong>${docHost}</strong>`);
+    // The host it came from is named as the checked fact; the page does not call it self-registered.
+    expect(page.html).toContain(`described by a document at <strong>${docHost}</strong>`);
+    expect(page.html).not.toContain('registered itself');
     expect(page.html).not.toContain('\u202e');
     // Neither the dropped client_uri nor anything else vouches for the redirect host: the person is warned.
     expect(page.warning).toContain('elsewhere.example');

@@ -61,6 +61,15 @@ describe('Rate limits', () => {
     expect((await register(behindProxy, bob)).status).toBe(201);
   });
 
+  it('counts one IPv6 /64 as one client: fresh addresses from it do not buy fresh budgets', async () => {
+    // One customer routinely holds a whole /64; a new address per request must not mean unbounded registrations
+    // (@fastify/rate-limit's default key is the /64 of an IPv6 address; this pins it).
+    for (let i = 1; i <= LIMIT; i++) expect((await register(behindProxy, { 'x-forwarded-for': `2001:db8:aa:bb::${i}` })).status).toBe(201);
+    await expectThrottled(await register(behindProxy, { 'x-forwarded-for': '2001:db8:aa:bb::99' }));
+    await expectThrottled(await register(behindProxy, { 'x-forwarded-for': '2001:db8:aa:bb:1234:5678:9abc:def0' }));
+    expect((await register(behindProxy, { 'x-forwarded-for': '2001:db8:aa:bc::1' })).status).toBe(201); // another /64
+  });
+
   it.each([
     ['POST /oauth/token', (s: Service) => fetch(`${s.url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=authorization_code&code=nope' })],
     ['GET /oauth/authorize', (s: Service) => fetch(`${s.url}/oauth/authorize?client_id=nobody&response_type=code`, { redirect: 'manual' })],

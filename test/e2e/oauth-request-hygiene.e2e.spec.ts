@@ -1,0 +1,82 @@
+import { startWorldWithService, stopAll, type Service, type World } from '../support/harness.js';
+import { authorizeInBrowser, authorizeUrl, pkceRequest as request, refreshGrant, registerPublicClient as register, tokensThroughOAuth } from '../support/oauth-consent.js';
+import { getWithBearer } from '../support/harness.js';
+
+const LOOPBACK = 'http://127.0.0.1:8765/callback';
+
+/** Parameters that are present but not one usable value are refused, never read as something else. */
+describe('OAuth request hygiene', () => {
+  let world: World;
+  let sut: Service;
+  let client: string;
+
+  beforeAll(async () => {
+    ({ world, sut } = await startWorldWithService());
+    client = await register(sut, { client_name: 'Hygiene', redirect_uris: [LOOPBACK] });
+  });
+  afterAll(async () => {
+    await stopAll(world, sut);
+  });
+
+  it('a redirect_uri sent twice is refused on our page (RFC 6749 3.1), not taken as left out', async () => {
+    const { params } = await request(client, LOOPBACK);
+    const url = `${authorizeUrl(sut.url, params)}&redirect_uri=${encodeURIComponent('http://127.0.0.1:9/other')}`;
+    const res = await fetch(url, { headers: { accept: 'application/json' }, redirect: 'manual' });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('location')).toBeNull();
+    expect(await res.json()).toMatchObject({ error: 'invalid_request', message: expect.stringContaining('redirect_uri must be sent once') });
+  });
+
+  const token = (form: Record<string, string>, headers: Record<string, string> = {}) =>
+    fetch(`${sut.url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(form) });
+
+  /** A fresh code for `clientId` (consent allowed, signed in as `email`) and its verifier. */
+  async function codeFor(clientId: string, email: string): Promise<{ code: string; verifier: string }> {
+    const { params, verifier } = await request(clientId, LOOPBACK);
+    const { location } = await authorizeInBrowser(world, authorizeUrl(sut.url, params), email);
+    return { code: location?.searchParams.get('code') as string, verifier };
+  }
+
+  it('a code_verifier outside RFC 7636 (43 to 128 unreserved characters) is invalid_request, and does not spend the code', async () => {
+    const { code, verifier } = await codeFor(client, 'verifier@example.com');
+    for (const bad of ['short', 'x'.repeat(42), `${'x'.repeat(42)} `, `${'x'.repeat(43)}/`, 'x'.repeat(129)]) {
+      const res = await token({ grant_type: 'authorization_code', client_id: client, code, code_verifier: bad, redirect_uri: LOOPBACK });
+      expect([bad, res.status]).toEqual([bad, 400]);
+      expect(await res.json()).toMatchObject({ error: 'invalid_request', error_description: expect.stringContaining('RFC 7636') });
+    }
+    const ok = await token({ grant_type: 'authorization_code', client_id: client, code, code_verifier: verifier, redirect_uri: LOOPBACK });
+    expect(ok.status).toBe(200);
+  });
+
+  it('HTTP Basic together with credentials in the body, or a Basic header without a colon, is refused (RFC 6749 2.3)', async () => {
+    const reg = await fetch(`${sut.url}/oauth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect_uris: [LOOPBACK] }) });
+    const conf = (await reg.json()) as { client_id: string; client_secret: string };
+    const basic = { authorization: `Basic ${Buffer.from(`${conf.client_id}:${conf.client_secret}`).toString('base64')}` };
+    const { code, verifier } = await codeFor(conf.client_id, 'basic@example.com');
+    const form = { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: LOOPBACK };
+    for (const extra of [{ client_secret: conf.client_secret }, { client_id: client }] as Array<Record<string, string>>) {
+      const res = await token({ ...form, ...extra }, basic);
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ error: 'invalid_request', error_description: expect.stringContaining('Authenticate once') });
+    }
+    const noColon = await token(form, { authorization: `Basic ${Buffer.from(conf.client_id).toString('base64')}` });
+    expect(noColon.status).toBe(401);
+    expect(await noColon.json()).toMatchObject({ error: 'invalid_client', error_description: expect.stringContaining('client_id:client_secret') });
+    // The same id in the body next to Basic (as some libraries send it) is fine.
+    const ok = await token({ ...form, client_id: conf.client_id }, basic);
+    expect(ok.status).toBe(200);
+  });
+
+  it('another client cannot revoke or refresh a client\'s tokens: revocation is 200 and changes nothing (RFC 7009 2.1), refresh is invalid_grant', async () => {
+    const victim = await tokensThroughOAuth(world, sut.url, 'owner@example.com');
+    const other = await register(sut, { client_name: 'Other', redirect_uris: [LOOPBACK] });
+    for (const t of [victim.access_token, victim.refresh_token as string]) {
+      const res = await fetch(`${sut.url}/oauth/revoke`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: t, client_id: other }) });
+      expect(res.status).toBe(200);
+    }
+    expect((await refreshGrant(sut.url, other, victim.refresh_token as string)).body.error).toBe('invalid_grant');
+    expect((await getWithBearer(sut, '/auth/session', victim.access_token)).status).toBe(200);
+    const refreshed = await refreshGrant(sut.url, victim.clientId, victim.refresh_token as string);
+    expect(refreshed.status).toBe(200); // neither the revocations nor the foreign refresh touched the family
+  });
+});
