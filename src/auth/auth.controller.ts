@@ -14,6 +14,7 @@ import type { SignInStep } from './google-sign-in.js';
 import { SignInErrorPageFilter } from './sign-in-error-page.js';
 import { GoogleSignIn } from './google-sign-in.js';
 import { SignInContinuation } from './sign-in-continuation.js';
+import { leftRefreshTokenUnstored } from './unstored-refresh-token.js';
 
 /** Google sign-in, the caller's session, logout and revocation (HTTP contract in DESIGN.md). */
 @ApiTags('auth')
@@ -38,7 +39,9 @@ export class AuthController {
     const oauth = handoff === undefined ? undefined : await this.signIn.openHandoff(handoff);
     // Never decided from login_hint (that would tell anyone whether the address is a user here, and cost an S3
     // read per probe): consent is asked for only at the callback, when Google sent no refresh token and none is stored.
-    const step = await this.signIn.start({ loginHint: hint, consent: false, retried: false, oauth, cookies: req.cookies });
+    // The one exception: this browser's last sign-in brought a refresh token S3 did not take (see
+    // unstored-refresh-token.ts); Google sends a known user another only from its consent screen.
+    const step = await this.signIn.start({ loginHint: hint, consent: this.replies.consentNext(req), retried: false, oauth, cookies: req.cookies });
     this.replies.redirect(reply, step);
   }
 
@@ -50,6 +53,19 @@ export class AuthController {
   async callback(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const step = signInStepOf(req); // state, code exchange and email checked by GoogleCallbackGuard
     if (step.kind === 'redirect') return this.replies.redirect(reply, step);
+    // Cookies are set before the answer is sent; on failure, askConsentNext replaces this expiry.
+    if (step.identity.refreshToken) this.replies.forgetConsentNext(req, reply);
+    try {
+      await this.finishSignIn(req, reply, step);
+    } catch (err) {
+      // The exception filter answers on this reply, so the cookie goes with the error.
+      if (leftRefreshTokenUnstored(err)) this.replies.askConsentNext(reply);
+      throw err;
+    }
+  }
+
+  /** Stores the grant and answers: the bearer, the OAuth client's code, or the restart with consent. */
+  private async finishSignIn(req: FastifyRequest, reply: FastifyReply, step: SignInStep & { kind: 'signed-in' }): Promise<void> {
     const { email } = step.identity;
     // The flow cookie is expired only on success: after a failure (S3 down) the same browser may retry the
     // callback, and is then told what really happened (the code was spent, or the sign-in goes through).
