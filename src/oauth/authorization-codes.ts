@@ -25,7 +25,12 @@ export interface AuthorizationGrant {
   expiresAt: number;
 }
 
-export type CodeRedemption = { status: 'ok'; grant: AuthorizationGrant } | { status: 'reused'; grant: AuthorizationGrant } | { status: 'unknown' } | { status: 'expired' };
+export type CodeRedemption =
+  /** `claimant`: this redemption's secret, to give the code back with release() when the exchange fails. */
+  | { status: 'ok'; grant: AuthorizationGrant; claimant: string }
+  | { status: 'reused'; grant: AuthorizationGrant }
+  | { status: 'unknown' }
+  | { status: 'expired' };
 
 const CODE_TTL_MS = 60_000;
 
@@ -66,9 +71,20 @@ export class AuthorizationCodes {
     const grant = stored.value as AuthorizationGrant;
     // The claimant is this redemption alone: when S3 applied the claim but its answer was lost, the SDK's retry meets
     // its own marker and goes on, while any other request, the same client's identical one included, is a replay.
-    if (!(await this.markers.claim('oauth-code', code, randomBytes(16).toString('base64url')))) return { status: 'reused', grant };
+    const claimant = randomBytes(16).toString('base64url');
+    if (!(await this.markers.claim('oauth-code', code, claimant))) return { status: 'reused', grant };
     if (grant.expiresAt < Date.now()) return { status: 'expired' };
-    return { status: 'ok', grant };
+    return { status: 'ok', grant, claimant };
+  }
+
+  /**
+   * Gives a redeemed code back after its exchange failed on S3 before any token was answered, so the client's retry
+   * (told 503: retry) redeems it again instead of being taken for a replay that revokes its grant. A replay while
+   * the exchange runs, or after it answered, still finds the claim. Best effort is not enough here: the caller
+   * awaits it, and when S3 refuses this too the retry is refused as before.
+   */
+  async release(code: string, claimant: string): Promise<void> {
+    await this.markers.release('oauth-code', code, claimant);
   }
 
   /** The S3 key of a code (tests reach the stored grant with it). */
