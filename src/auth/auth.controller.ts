@@ -15,6 +15,13 @@ import { SignInErrorPageFilter } from './sign-in-error-page.js';
 import { GoogleSignIn } from './google-sign-in.js';
 import { SignInContinuation } from './sign-in-continuation.js';
 import { leftRefreshTokenUnstored } from './unstored-refresh-token.js';
+import { settleWithin } from '../common/settle-within.js';
+
+/** How long a failed callback waits for its flow to be reopened before answering the error (see finishSignIn). */
+const REOPEN_WAIT_MS = 1000;
+
+const ok = <T>(value: T) => ({ ok: true as const, value });
+const failed = (error: unknown) => ({ ok: false as const, error });
 
 /** Google sign-in, the caller's session, logout and revocation (HTTP contract in DESIGN.md). */
 @ApiTags('auth')
@@ -83,15 +90,19 @@ export class AuthController {
     }
     // The flow is marked spent while the grant and the session are written (one S3 round trip less); when they
     // fail it is opened again, so the same browser's retry is told what really happened.
-    const [done] = await Promise.allSettled([this.auth.signIn(step.identity, step.flow, req.ip), this.signIn.spend(step.flow)]);
-    if (done.status === 'rejected') {
-      await this.signIn.reopen(step.flow);
-      throw done.reason;
+    const [done, markedSpent] = await Promise.all([this.auth.signIn(step.identity, step.flow, req.ip).then(ok, failed), this.signIn.spend(step.flow)]);
+    if (!done.ok) {
+      // Nothing to undo when the spent mark did not land. Otherwise the undo is waited for only briefly: S3 has just
+      // failed the writes, and a second S3_TIMEOUT_MS here would double the person's wait for the error. One that
+      // lands later still helps a later retry; one that does not leaves "already used", which also says start again.
+      if (markedSpent) await settleWithin(this.signIn.reopen(step.flow), REOPEN_WAIT_MS);
+      throw done.error;
     }
-    const markedSpent = async () => this.replies.setCookies(reply, step.cookies);
-    if (done.value === 'restart-with-consent') return this.restartWithConsent(reply, step, markedSpent);
-    await markedSpent();
-    this.replies.signedIn(req, reply, done.value);
+    const signedIn = done.value;
+    const setSpentCookies = async () => this.replies.setCookies(reply, step.cookies);
+    if (signedIn === 'restart-with-consent') return this.restartWithConsent(reply, step, setSpentCookies);
+    await setSpentCookies();
+    this.replies.signedIn(req, reply, signedIn);
   }
 
   /** Google sent no refresh token and we hold none: ask once more, this time forcing the consent screen. */

@@ -123,6 +123,21 @@ describe('Sign-in: the credentials write under S3 faults', () => {
     expect(world.google.refreshTokenWorks(await storedRefreshToken(email))).toBe(true);
   });
 
+  it('S3 going silent once the code was exchanged: the callback answers 503 within about S3_TIMEOUT_MS, not a multiple', async () => {
+    const email = 'silent-after-exchange@example.com';
+    const browser = new Browser();
+    const callbackUrl = await world.google.approve(await startSignIn(sut, browser, email), { email });
+    const started = Date.now();
+    const pending = browser.get(callbackUrl);
+    while (!s3.seen('PUT', credentialsKeyPath(email)).some((r) => r.at >= started)) await new Promise((r) => setTimeout(r, 5));
+    s3.blackhole(true);
+    const res = await pending;
+    const elapsed = Date.now() - started;
+    s3.blackhole(false);
+    expect(res.status).toBe(503);
+    expect(elapsed).toBeLessThan(S3_TIMEOUT_MS + 1000);
+  });
+
   it('a failed callback answers a person\'s browser with the error page and its "start again" link, not a 500', async () => {
     const email = 'regrant-page@example.com';
     await userWithDeadStoredToken(email);
