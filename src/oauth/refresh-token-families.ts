@@ -97,18 +97,27 @@ export class RefreshTokenFamilies {
 
   /** Exchanges the current token of a family for its successor; detects reuse of rotated tokens. */
   async rotate(token: string, clientId: string): Promise<RotationResult> {
+    /** When this call's own rotation write was sent: its `lastRotation.at`, by which a re-read recognises it. */
+    let wroteAt: number | undefined;
     for (let attempt = 0; attempt < 5; attempt++) {
       const found = await this.load(token);
       if (!found || found.family.clientId !== clientId || found.family.revokedAt || found.family.expiresAt < Date.now()) return { status: 'invalid' };
       const { family, etag, hash, familyId, secret } = found;
       const successor = this.successorOf(familyId, secret);
       const last = family.lastRotation;
+      if (wroteAt !== undefined && last?.from === hash && last.at === wroteAt && family.current === hashSecret(successor)) {
+        // This call's own write, applied by S3 though its answer was lost (the SDK's retry then met a changed ETag):
+        // not a reuse, whatever the grace window (with none, it used to revoke the family of a client that did
+        // nothing wrong).
+        return { status: 'rotated', token: `${familyId}.${successor}`, family, retried: false };
+      }
       if (last?.from === hash && family.current === hashSecret(successor) && Date.now() - last.at <= this.graceMs) {
         return { status: 'rotated', token: `${familyId}.${successor}`, family, retried: true };
       }
       if (family.previous.includes(hash)) return { status: 'reused', family };
       if (family.current !== hash) return { status: 'invalid' };
-      const next: RefreshFamily = { ...family, current: hashSecret(successor), previous: [hash, ...family.previous].slice(0, MAX_PREVIOUS), lastRotation: { from: hash, at: Date.now() } };
+      wroteAt = Date.now();
+      const next: RefreshFamily = { ...family, current: hashSecret(successor), previous: [hash, ...family.previous].slice(0, MAX_PREVIOUS), lastRotation: { from: hash, at: wroteAt } };
       try {
         await this.objects.put(this.key(familyId), next, { ifMatch: etag });
         return { status: 'rotated', token: `${familyId}.${successor}`, family: next, retried: false };

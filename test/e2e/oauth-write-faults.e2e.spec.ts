@@ -102,4 +102,31 @@ describe('OAuth token endpoint: S3 failing during its writes', () => {
     expect((await getWithBearer(sut, '/auth/session', retry.body.access_token)).status).toBe(200);
     expect((await refreshGrant(sut.url, tokens.clientId, retry.body.refresh_token)).status).toBe(200);
   });
+
+  describe('with no reuse grace window (OAUTH_REFRESH_REUSE_GRACE_SECONDS=0)', () => {
+    let strict: Service;
+    beforeAll(async () => {
+      strict = await startService(world, { S3_ENDPOINT: s3.url, S3_TIMEOUT_MS: String(S3_TIMEOUT_MS), OAUTH_REFRESH_REUSE_GRACE_SECONDS: '0' });
+    });
+    afterAll(async () => strict?.close());
+
+    it('a rotation write S3 applied but whose first answer was lost is the service\'s own retry, not reuse: 200, and the grant lives', async () => {
+      const tokens = await tokensThroughOAuth(world, strict.url, 'strict-lost-once@example.com');
+      const since = Date.now();
+      s3.inject({ method: 'PUT', path: FAMILIES, fault: 'drop-answer' });
+      const refreshed = await refreshGrant(strict.url, tokens.clientId, tokens.refresh_token as string);
+      expect(s3.seen('PUT', FAMILIES).filter((r) => r.at >= since && r.fault === 'drop-answer' && r.forwarded)).toHaveLength(1);
+      expect(refreshed).toMatchObject({ status: 200, body: { refresh_token: expect.any(String) } });
+      expect((await getWithBearer(strict, '/auth/session', refreshed.body.access_token)).status).toBe(200);
+      expect((await refreshGrant(strict.url, tokens.clientId, refreshed.body.refresh_token)).status).toBe(200);
+    });
+
+    it('a client presenting a rotated token again is still reuse: the family is revoked', async () => {
+      const tokens = await tokensThroughOAuth(world, strict.url, 'strict-replay@example.com');
+      const refreshed = await refreshGrant(strict.url, tokens.clientId, tokens.refresh_token as string);
+      expect(refreshed.status).toBe(200);
+      expect((await refreshGrant(strict.url, tokens.clientId, tokens.refresh_token as string)).status).toBe(400);
+      expect((await refreshGrant(strict.url, tokens.clientId, refreshed.body.refresh_token)).status).toBe(400);
+    });
+  });
 });
