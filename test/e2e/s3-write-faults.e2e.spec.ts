@@ -59,6 +59,14 @@ describe('S3 failing during boot, session creation and /oauth/revoke', () => {
     expect(status).toBe(200);
   });
 
+  it('readiness while S3 answers every request with 503 (SlowDown): 503 at once, live stays 200', async () => {
+    s3.inject({ fault: 'answer', status: 503, body: '<Error><Code>SlowDown</Code></Error>', contentType: 'application/xml', times: Infinity });
+    const ready = await timed(fetch(`${sut.url}/health/ready`));
+    expect(ready.status).toBe(503);
+    expect(ready.ms).toBeLessThan(S3_TIMEOUT_MS + MARGIN_MS);
+    expect((await fetch(`${sut.url}/health/live`)).status).toBe(200);
+  });
+
   it('a session whose index entry S3 refused gets no bearer (503), and a revocation after the retry ends every session that has one', async () => {
     const email = 'index-refused@example.com';
     const browser = new Browser();
@@ -118,6 +126,7 @@ describe('S3 failing during boot, session creation and /oauth/revoke', () => {
     expect((await getWithBearer(other, '/auth/session', tokens.access_token)).status).toBe(200);
     const retried = await timed(revoke());
     expect(retried.status).toBe(200);
+    await new Promise((r) => setTimeout(r, 300)); // other trusts its copy for SESSION_CACHE_TTL_MS
     for (const replica of [sut, other]) expect((await getWithBearer(replica, '/auth/session', tokens.access_token)).status).toBe(401);
     expect((await refreshGrant(sut.url, tokens.clientId, tokens.refresh_token as string)).status).toBe(400);
   });
