@@ -150,7 +150,7 @@ export class TokenEndpoint {
     } catch (err) {
       // S3 failed before any token was answered: give the code back, so the client's retry (told 503: retry) is not
       // taken for a replay that revokes its grant. A refusal (OAuthError) is final and keeps the claim.
-      if (!(err instanceof OAuthError)) await this.codes.release(code, redeemed.claimant).catch(() => undefined);
+      if (!(err instanceof OAuthError)) await this.codes.release(code, redeemed.claimant);
       throw err;
     }
   }

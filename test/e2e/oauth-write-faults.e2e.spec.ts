@@ -56,6 +56,9 @@ describe('OAuth token endpoint: S3 failing during its writes', () => {
     ['the session write answers 503', s3Down({ method: 'PUT', path: SESSIONS })],
     ['the family write stalls', s3Down({ method: 'PUT', path: FAMILIES, fault: 'stall' })],
     ['every answer of the family write is lost', s3Down({ method: 'PUT', path: FAMILIES, fault: 'drop-answer' })],
+    // Only the code's claim writes a one-time marker during an exchange.
+    ['every answer of the code\'s claim is lost', s3Down({ method: 'PUT', path: /\/sessions\/used\//, fault: 'drop-answer' })],
+    ['the session write stalls', { fault: 'stall', times: Infinity, method: 'PUT', path: SESSIONS }],
   ];
 
   it.each(exchangeCases)('a code exchange where %s: 503 to retry, and the retry with the same code gets tokens that work', async (_label, rule) => {
@@ -70,6 +73,18 @@ describe('OAuth token endpoint: S3 failing during its writes', () => {
     expect(retry).toMatchObject({ status: 200, body: { access_token: expect.any(String), refresh_token: expect.any(String) } });
     expect((await getWithBearer(sut, '/auth/session', retry.body.access_token)).status).toBe(200);
     expect((await refreshGrant(sut.url, c.clientId, retry.body.refresh_token)).status).toBe(200);
+  });
+
+  it('a code exchange during which S3 goes silent answers 503 within about S3_TIMEOUT_MS, not a multiple', async () => {
+    const c = await codeFor('exchange-silent@example.com');
+    const since = Date.now();
+    const pending = exchange(c);
+    while (!s3.seen('PUT', SESSIONS).some((r) => r.at >= since)) await new Promise((r) => setTimeout(r, 5));
+    s3.blackhole(true);
+    const failed = await pending;
+    s3.blackhole(false);
+    expect(failed.status).toBe(503);
+    expect(failed.elapsed).toBeLessThan(S3_TIMEOUT_MS + 1300); // the bound plus the brief wait for the give-back
   });
 
   it('a code exchanged successfully and presented again is still a replay: invalid_grant, and its tokens are revoked', async () => {
