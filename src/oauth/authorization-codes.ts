@@ -73,7 +73,8 @@ export class AuthorizationCodes {
     if (!stored) return { status: 'unknown' };
     const grant = stored.value as AuthorizationGrant;
     // The claimant is this redemption alone: when S3 applied the claim but its answer was lost, the SDK's retry meets
-    // its own marker and goes on, while any other request, the same client's identical one included, is a replay.
+    // its own marker and goes on, while any other request, the same client's identical one included, is a replay
+    // (unless this redemption failed on S3 and gave the code back: release()).
     const claimant = randomBytes(16).toString('base64url');
     let claimed: boolean;
     try {

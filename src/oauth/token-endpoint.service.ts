@@ -198,7 +198,8 @@ export class TokenEndpoint {
    * - An answer lost after S3 applied a write: the SDK's retry meets that write. E's create compares what it finds
    *   (its own family: created; revoked since: refused as above); R re-reads and finds its placeholder, or the
    *   family it revoked, already revoked. A call that fails outright answers 503 and claims nothing: a retried
-   *   replay is `reused` again and finishes the revocation; a failed exchange has handed out no token.
+   *   replay is `reused` again and finishes the revocation; a failed exchange has handed out no token, and gives its
+   *   code back so the client's retry is not a replay (a family it did write is resumed by that retry).
    */
   private async refuseReplayedCode(grant: AuthorizationGrant, client: OAuthClient): Promise<never> {
     const family = await this.families.revokeForReplayedCode({ familyId: grant.familyId, clientId: grant.clientId, email: grant.email });
