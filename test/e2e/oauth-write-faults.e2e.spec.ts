@@ -87,6 +87,18 @@ describe('OAuth token endpoint: S3 failing during its writes', () => {
     expect(failed.elapsed).toBeLessThan(S3_TIMEOUT_MS + 1300); // the bound plus the brief wait for the give-back
   });
 
+  it('an authorization code S3 would not store: the person gets a 503 page naming S3 (not a 500), and a new authorization works', async () => {
+    const email = 'code-write-503@example.com';
+    const clientId = await registerPublicClient(sut, { redirect_uris: [REDIRECT_URI], client_name: 'fault app' });
+    s3.inject({ method: 'PUT', path: /\/oauth\/codes\//, fault: 'answer', status: 503, times: Infinity });
+    const failed = await authorizeInBrowser(world, authorizeUrl(sut.url, (await pkceRequest(clientId, REDIRECT_URI)).params), email);
+    s3.clear();
+    expect(failed.stoppedAt?.status).toBe(503);
+    expect(await failed.stoppedAt?.text()).toContain('S3');
+    const again = await authorizeInBrowser(world, authorizeUrl(sut.url, (await pkceRequest(clientId, REDIRECT_URI)).params), email);
+    expect(again.location?.searchParams.get('code')).toEqual(expect.any(String));
+  });
+
   it('a code exchanged successfully and presented again is still a replay: invalid_grant, and its tokens are revoked', async () => {
     const c = await codeFor('exchange-replay@example.com');
     const first = await exchange(c);
