@@ -14,6 +14,14 @@ import type { SignInStep } from './google-sign-in.js';
 import { SignInErrorPageFilter } from './sign-in-error-page.js';
 import { GoogleSignIn } from './google-sign-in.js';
 import { SignInContinuation } from './sign-in-continuation.js';
+import { leftRefreshTokenUnstored } from './unstored-refresh-token.js';
+import { settleWithin } from '../common/settle-within.js';
+
+/** How long a failed callback waits for its flow to be reopened before answering the error (see finishSignIn). */
+const REOPEN_WAIT_MS = 1000;
+
+const ok = <T>(value: T) => ({ ok: true as const, value });
+const failed = (error: unknown) => ({ ok: false as const, error });
 
 /** Google sign-in, the caller's session, logout and revocation (HTTP contract in DESIGN.md). */
 @ApiTags('auth')
@@ -38,7 +46,9 @@ export class AuthController {
     const oauth = handoff === undefined ? undefined : await this.signIn.openHandoff(handoff);
     // Never decided from login_hint (that would tell anyone whether the address is a user here, and cost an S3
     // read per probe): consent is asked for only at the callback, when Google sent no refresh token and none is stored.
-    const step = await this.signIn.start({ loginHint: hint, consent: false, retried: false, oauth, cookies: req.cookies });
+    // The one exception: this browser's last sign-in brought a refresh token S3 did not take (see
+    // unstored-refresh-token.ts); Google sends a known user another only from its consent screen.
+    const step = await this.signIn.start({ loginHint: hint, consent: this.replies.consentNext(req), retried: false, oauth, cookies: req.cookies });
     this.replies.redirect(reply, step);
   }
 
@@ -50,6 +60,19 @@ export class AuthController {
   async callback(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const step = signInStepOf(req); // state, code exchange and email checked by GoogleCallbackGuard
     if (step.kind === 'redirect') return this.replies.redirect(reply, step);
+    // Cookies are set before the answer is sent; on failure, askConsentNext replaces this expiry.
+    if (step.identity.refreshToken) this.replies.forgetConsentNext(req, reply);
+    try {
+      await this.finishSignIn(req, reply, step);
+    } catch (err) {
+      // The exception filter answers on this reply, so the cookie goes with the error.
+      if (leftRefreshTokenUnstored(err)) this.replies.askConsentNext(reply);
+      throw err;
+    }
+  }
+
+  /** Stores the grant and answers: the bearer, the OAuth client's code, or the restart with consent. */
+  private async finishSignIn(req: FastifyRequest, reply: FastifyReply, step: SignInStep & { kind: 'signed-in' }): Promise<void> {
     const { email } = step.identity;
     // The flow cookie is expired only on success: after a failure (S3 down) the same browser may retry the
     // callback, and is then told what really happened (the code was spent, or the sign-in goes through).
@@ -67,15 +90,19 @@ export class AuthController {
     }
     // The flow is marked spent while the grant and the session are written (one S3 round trip less); when they
     // fail it is opened again, so the same browser's retry is told what really happened.
-    const [done] = await Promise.allSettled([this.auth.signIn(step.identity, step.flow, req.ip), this.signIn.spend(step.flow)]);
-    if (done.status === 'rejected') {
-      await this.signIn.reopen(step.flow);
-      throw done.reason;
+    const [done, markedSpent] = await Promise.all([this.auth.signIn(step.identity, step.flow, req.ip).then(ok, failed), this.signIn.spend(step.flow)]);
+    if (!done.ok) {
+      // Nothing to undo when the spent mark did not land. Otherwise the undo is waited for only briefly: S3 has just
+      // failed the writes, and a second S3_TIMEOUT_MS here would double the person's wait for the error. One that
+      // lands later still helps a later retry; one that does not leaves "already used", which also says start again.
+      if (markedSpent) await settleWithin(this.signIn.reopen(step.flow), REOPEN_WAIT_MS);
+      throw done.error;
     }
-    const markedSpent = async () => this.replies.setCookies(reply, step.cookies);
-    if (done.value === 'restart-with-consent') return this.restartWithConsent(reply, step, markedSpent);
-    await markedSpent();
-    this.replies.signedIn(req, reply, done.value);
+    const signedIn = done.value;
+    const setSpentCookies = async () => this.replies.setCookies(reply, step.cookies);
+    if (signedIn === 'restart-with-consent') return this.restartWithConsent(reply, step, setSpentCookies);
+    await setSpentCookies();
+    this.replies.signedIn(req, reply, signedIn);
   }
 
   /** Google sent no refresh token and we hold none: ask once more, this time forcing the consent screen. */

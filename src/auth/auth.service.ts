@@ -12,6 +12,7 @@ import { SessionStore } from '../sessions/session.store.js';
 import type { GoogleIdentity } from './google-sign-in.js';
 import { Revocation } from './revocation.js';
 import type { SignInFlow } from './sign-in-flow.store.js';
+import { markRefreshTokenUnstored } from './unstored-refresh-token.js';
 import { verifyWholeServiceBearer } from './whole-service-bearer.js';
 
 /** The callback's answer: what an API consumer needs to call the service. */
@@ -53,14 +54,19 @@ export class AuthService {
       }
     }
     const g = this.config.values.google;
-    await this.credentials.saveSignIn(email, {
-      token: identity.accessToken,
-      refreshToken: identity.refreshToken,
-      expiry: new Date(Date.now() + identity.expiresInSeconds * 1000),
-      scopes: identity.scopes,
-      tokenUri: g.tokenUrl,
-      clientId: g.clientId,
-    });
+    await this.credentials
+      .saveSignIn(email, {
+        token: identity.accessToken,
+        refreshToken: identity.refreshToken,
+        expiry: new Date(Date.now() + identity.expiresInSeconds * 1000),
+        scopes: identity.scopes,
+        tokenUri: g.tokenUrl,
+        clientId: g.clientId,
+      })
+      .catch((err: unknown) => {
+        // Google's new refresh token may exist nowhere now: the caller makes the retry ask Google for another.
+        throw identity.refreshToken ? markRefreshTokenUnstored(err) : err;
+      });
     return 'stored';
   }
 
@@ -75,7 +81,11 @@ export class AuthService {
     const { email } = identity;
     let session: Session;
     if (identity.refreshToken) {
-      [, session] = await Promise.all([this.storeGoogleGrant(identity, flow), this.sessions.create(email, this.tokens.ttlSeconds)]);
+      const [grant, opened] = await Promise.allSettled([this.storeGoogleGrant(identity, flow), this.sessions.create(email, this.tokens.ttlSeconds)]);
+      // The grant's failure first: it is the one that tells the retry to ask Google for a new refresh token.
+      if (grant.status === 'rejected') throw grant.reason;
+      if (opened.status === 'rejected') throw opened.reason;
+      session = opened.value;
     } else {
       if ((await this.storeGoogleGrant(identity, flow)) === 'restart-with-consent') return 'restart-with-consent';
       session = await this.sessions.create(email, this.tokens.ttlSeconds);

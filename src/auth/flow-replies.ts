@@ -9,6 +9,13 @@ import { tokenPage } from './token-page.js';
 
 /** Set on the one redirect to PUBLIC_URL's host, so a proxy that rewrites Host cannot make it a loop. */
 const HOST_REDIRECTED = 'host_redirected';
+/** The browser's next sign-in asks Google for consent (see unstored-refresh-token.ts). */
+const CONSENT_NEXT = 'wsb_consent_next';
+/**
+ * How long the browser keeps it. The stored refresh token may be dead meanwhile, so this outlasts any plausible
+ * retry; forcing one consent screen is all a stale or forged one can do.
+ */
+const CONSENT_NEXT_SECONDS = 7 * 24 * 3600;
 
 /** Turns sign-in steps into HTTP: the flow cookies (HttpOnly, SameSite=Lax, Secure on https) and redirects. */
 @Injectable()
@@ -16,9 +23,30 @@ export class FlowReplies {
   private readonly secure: boolean;
   private readonly publicUrl: URL;
 
+  private readonly consentNextName: string;
+
   constructor(config: AppConfig) {
     this.secure = config.secureCookies;
     this.publicUrl = new URL(config.values.publicUrl);
+    this.consentNextName = (this.secure ? HOST_PREFIX : '') + CONSENT_NEXT;
+  }
+
+  /**
+   * After a sign-in whose new refresh token S3 did not take: this browser's next sign-in asks Google for consent,
+   * since only a consent screen makes Google issue a refresh token again to a user it knows.
+   */
+  askConsentNext(reply: FastifyReply): void {
+    this.setCookies(reply, [{ name: this.consentNextName, value: '1', maxAgeSeconds: CONSENT_NEXT_SECONDS }]);
+  }
+
+  /** Whether this browser's last sign-in left a refresh token unstored (askConsentNext). */
+  consentNext(req: FastifyRequest): boolean {
+    return req.cookies?.[this.consentNextName] === '1';
+  }
+
+  /** A refresh token is stored now: later sign-ins of this browser go without the consent screen again. */
+  forgetConsentNext(req: FastifyRequest, reply: FastifyReply): void {
+    if (this.consentNext(req)) this.setCookies(reply, [{ name: this.consentNextName, value: '', maxAgeSeconds: 0 }]);
   }
 
   /**

@@ -96,12 +96,17 @@ export class GoogleSignIn {
 
   /**
    * Marks a finished callback's flow spent, so a replay (a copied cookie and URL) is refused before its code reaches
-   * Google again. Best effort: the sign-in already succeeded, and Google refuses a spent code anyway.
+   * Google again. Best effort: the sign-in already succeeded, and Google refuses a spent code anyway. True when S3
+   * confirmed the mark (only then is there anything for reopen() to undo).
    */
-  async spend(flow: SignInFlow): Promise<void> {
-    if (!flow.state) return;
-    await this.strategy.flows.spend(flow.state).catch((err: unknown) =>
-      this.logger.warn({ msg: 'could not mark the sign-in state spent; a replay will be refused by Google instead', error: (err as Error)?.message }),
+  async spend(flow: SignInFlow): Promise<boolean> {
+    if (!flow.state) return false;
+    return this.strategy.flows.spend(flow.state).then(
+      () => true,
+      (err: unknown) => {
+        this.logger.warn({ msg: 'could not mark the sign-in state spent; a replay will be refused by Google instead', error: (err as Error)?.message });
+        return false;
+      },
     );
   }
 

@@ -4,6 +4,7 @@ import { sha256Url } from '../common/sha256.js';
 import { AppConfig } from '../config/app-config.js';
 import { JsonObjectRepository } from '../storage/json-object.repository.js';
 import { OneTimeMarkers } from '../sessions/one-time-markers.js';
+import { settleWithin } from '../common/settle-within.js';
 
 /** What an authorization code stands for. */
 export interface AuthorizationGrant {
@@ -25,9 +26,16 @@ export interface AuthorizationGrant {
   expiresAt: number;
 }
 
-export type CodeRedemption = { status: 'ok'; grant: AuthorizationGrant } | { status: 'reused'; grant: AuthorizationGrant } | { status: 'unknown' } | { status: 'expired' };
+export type CodeRedemption =
+  /** `claimant`: this redemption's secret, to give the code back with release() when the exchange fails. */
+  | { status: 'ok'; grant: AuthorizationGrant; claimant: string }
+  | { status: 'reused'; grant: AuthorizationGrant }
+  | { status: 'unknown' }
+  | { status: 'expired' };
 
 const CODE_TTL_MS = 60_000;
+/** How long a failed redemption waits for its claim to be given back before the error is answered. */
+const RELEASE_WAIT_MS = 500;
 
 /** When the code's sign-in happened; a code stored before `signedInAt` was recorded counts from its own issue. */
 export function signedInAtOf(grant: AuthorizationGrant): number {
@@ -65,10 +73,34 @@ export class AuthorizationCodes {
     if (!stored) return { status: 'unknown' };
     const grant = stored.value as AuthorizationGrant;
     // The claimant is this redemption alone: when S3 applied the claim but its answer was lost, the SDK's retry meets
-    // its own marker and goes on, while any other request, the same client's identical one included, is a replay.
-    if (!(await this.markers.claim('oauth-code', code, randomBytes(16).toString('base64url')))) return { status: 'reused', grant };
+    // its own marker and goes on, while any other request, the same client's identical one included, is a replay
+    // (unless this redemption failed on S3 and gave the code back: release()).
+    const claimant = randomBytes(16).toString('base64url');
+    let claimed: boolean;
+    try {
+      claimed = await this.markers.claim('oauth-code', code, claimant);
+    } catch (err) {
+      // S3 may have applied the claim and lost every answer: without giving it back, the client's retry (told 503)
+      // would be taken for a replay and revoke its own grant.
+      await this.release(code, claimant);
+      throw err;
+    }
+    if (!claimed) return { status: 'reused', grant };
     if (grant.expiresAt < Date.now()) return { status: 'expired' };
-    return { status: 'ok', grant };
+    return { status: 'ok', grant, claimant };
+  }
+
+  /**
+   * Gives a redeemed code back after its exchange failed on S3 before any token was answered, so the client's retry
+   * (told 503: retry) redeems it again instead of being taken for a replay that revokes its grant. A replay while
+   * the exchange runs, or after it answered, still finds the claim. Never throws: when S3 refuses this too, the
+   * retry is refused as a replay, as before.
+   */
+  async release(code: string, claimant: string): Promise<void> {
+    // S3 has just failed a call of this exchange: wait briefly, so the error is not delayed by another full
+    // S3_TIMEOUT_MS; a release still under way goes on and helps a later retry.
+    const released = this.markers.release('oauth-code', code, claimant).catch(() => undefined);
+    await settleWithin(released, RELEASE_WAIT_MS);
   }
 
   /** The S3 key of a code (tests reach the stored grant with it). */

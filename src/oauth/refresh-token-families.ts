@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { AppConfig } from '../config/app-config.js';
 import { JsonObjectRepository } from '../storage/json-object.repository.js';
 import { StorageError } from '../storage/storage.errors.js';
@@ -29,8 +29,12 @@ export type RotationResult =
   | { status: 'reused'; family: RefreshFamily }
   | { status: 'invalid' };
 
-/** How starting a family went: its first token, or `revoked` when a replay of its code took the key first. */
-export type FamilyStart = { status: 'created'; token: string } | { status: 'revoked' };
+/**
+ * How starting a family went: its first token; `resumed` when an earlier attempt of the same exchange (answered 503,
+ * its code given back) had written the family, bound to that attempt's session; or `revoked` when a replay of its
+ * code took the key first.
+ */
+export type FamilyStart = { status: 'created'; token: string } | { status: 'resumed'; token: string; sessionId: string } | { status: 'revoked' };
 
 const MAX_PREVIOUS = 50;
 
@@ -70,9 +74,12 @@ export class RefreshTokenFamilies {
    * family: a replay of the code revoked it (or left a placeholder) before or while this write landed.
    */
   async create(input: Pick<RefreshFamily, 'familyId' | 'clientId' | 'email' | 'sessionId' | 'resource' | 'scope'>): Promise<FamilyStart> {
-    const secret = randomBytes(32).toString('base64url');
+    // Derived, not random, like a successor: a retry of an exchange whose family write landed but whose answer was
+    // lost finds the same first token in S3 and can answer it (only the family's own code, redeemed again, gets here).
+    const secret = this.successorOf(input.familyId, 'first');
     const family: RefreshFamily = { ...input, current: hashSecret(secret), previous: [], createdAt: new Date().toISOString(), expiresAt: Date.now() + this.ttlSeconds * 1000 };
     const key = this.key(input.familyId);
+    const token = `${input.familyId}.${secret}`;
     try {
       await this.objects.put(key, family, { ifNoneMatch: '*' });
     } catch (err) {
@@ -80,26 +87,37 @@ export class RefreshTokenFamilies {
       const stored = (await this.objects.get(key))?.value as RefreshFamily | undefined;
       // Revoked: the placeholder of a replay, or this very write (applied, answer lost) revoked since by a replay.
       if (stored?.revokedAt) return { status: 'revoked' };
-      // Otherwise only the SDK's retry meeting this write's own object (its answer was lost) is success.
-      if (!stored || JSON.stringify(stored) !== JSON.stringify(family)) throw err;
+      // Otherwise only a family this exchange started, not yet rotated: this write's own (the SDK's retry met it), or
+      // an earlier attempt's whose answer was a 503 (its session is the grant's).
+      if (!stored || stored.clientId !== family.clientId || stored.current !== family.current || stored.previous.length > 0) throw err;
+      if (stored.sessionId !== family.sessionId) return { status: 'resumed', token, sessionId: stored.sessionId };
     }
-    return { status: 'created', token: `${input.familyId}.${secret}` };
+    return { status: 'created', token };
   }
 
   /** Exchanges the current token of a family for its successor; detects reuse of rotated tokens. */
   async rotate(token: string, clientId: string): Promise<RotationResult> {
+    /** When this call's own rotation write was sent: its `lastRotation.at`, by which a re-read recognises it. */
+    let wroteAt: number | undefined;
     for (let attempt = 0; attempt < 5; attempt++) {
       const found = await this.load(token);
       if (!found || found.family.clientId !== clientId || found.family.revokedAt || found.family.expiresAt < Date.now()) return { status: 'invalid' };
       const { family, etag, hash, familyId, secret } = found;
       const successor = this.successorOf(familyId, secret);
       const last = family.lastRotation;
+      if (wroteAt !== undefined && last?.from === hash && last.at === wroteAt && family.current === hashSecret(successor)) {
+        // This call's own write, applied by S3 though its answer was lost (the SDK's retry then met a changed ETag):
+        // not a reuse, whatever the grace window (with none, it used to revoke the family of a client that did
+        // nothing wrong).
+        return { status: 'rotated', token: `${familyId}.${successor}`, family, retried: false };
+      }
       if (last?.from === hash && family.current === hashSecret(successor) && Date.now() - last.at <= this.graceMs) {
         return { status: 'rotated', token: `${familyId}.${successor}`, family, retried: true };
       }
       if (family.previous.includes(hash)) return { status: 'reused', family };
       if (family.current !== hash) return { status: 'invalid' };
-      const next: RefreshFamily = { ...family, current: hashSecret(successor), previous: [hash, ...family.previous].slice(0, MAX_PREVIOUS), lastRotation: { from: hash, at: Date.now() } };
+      wroteAt = Date.now();
+      const next: RefreshFamily = { ...family, current: hashSecret(successor), previous: [hash, ...family.previous].slice(0, MAX_PREVIOUS), lastRotation: { from: hash, at: wroteAt } };
       try {
         await this.objects.put(this.key(familyId), next, { ifMatch: etag });
         return { status: 'rotated', token: `${familyId}.${successor}`, family: next, retried: false };

@@ -151,10 +151,22 @@ export class TokenEndpoint {
     // replica, by the revocation time in S3 (RevocationWatermarks). Refused before anything is written. An exchange
     // landing within the revocation's first S3 round trip (before its time is written) keeps its session, as a
     // sign-in at that moment does: the revocation ends the sessions it listed with its first reads.
+    try {
+      return await this.issueForCode(grant, client, audience);
+    } catch (err) {
+      // S3 failed before any token was answered: give the code back, so the client's retry (told 503: retry) is not
+      // taken for a replay that revokes its grant. A refusal (OAuthError) is final and keeps the claim.
+      if (!(err instanceof OAuthError)) await this.codes.release(code, redeemed.claimant);
+      throw err;
+    }
+  }
+
+  /** The tokens of a redeemed, checked code: its session and refresh family (see exchangeCode). */
+  private async issueForCode(grant: AuthorizationGrant, client: OAuthClient, audience: ReturnType<typeof tokenAudience>): Promise<TokenResponse> {
     if (await this.revocations.revokedSince(grant.email, signedInAtOf(grant))) {
       throw new OAuthError('invalid_grant', 'The user revoked this service\'s access after signing in for this authorization code, so nothing is issued from it. Start a new authorization (the user signs in again).');
     }
-    const session = await this.sessions.create(grant.email, this.families.lifetimeSeconds);
+    let session = await this.sessions.create(grant.email, this.families.lifetimeSeconds);
     // The family is recorded even for a client without the refresh_token grant: it links the code to the session,
     // so a replayed code ends that session. Such a client is never given the token (and could not use it).
     const started = await this.families.create({ familyId: grant.familyId, clientId: client.clientId, email: grant.email, sessionId: session.sessionId, resource: grant.resource, scope: grant.scope });
@@ -163,6 +175,14 @@ export class TokenEndpoint {
       // any access token names it, so this exchange leaves nothing usable behind.
       await this.sessions.end(session);
       throw new OAuthError('invalid_grant', 'This authorization code was presented twice at once; it is spent and nothing was issued from it. Start a new authorization.');
+    }
+    if (started.status === 'resumed') {
+      // An earlier attempt of this exchange wrote the family, then answered 503: its session is the grant's, and the
+      // one made above, which no token names, is ended (a leftover is harmless: nothing can reach it).
+      const earlier = await this.sessions.find(started.sessionId);
+      if (!earlier) throw new OAuthError('invalid_grant', 'The session of this authorization has ended (logout or revocation). Start a new authorization.');
+      await this.sessions.end(session).catch(() => undefined);
+      session = earlier;
     }
     const familyToken = started.token;
     const refreshToken = grantTypesOf(client).includes('refresh_token') ? familyToken : undefined;
@@ -184,7 +204,8 @@ export class TokenEndpoint {
    * - An answer lost after S3 applied a write: the SDK's retry meets that write. E's create compares what it finds
    *   (its own family: created; revoked since: refused as above); R re-reads and finds its placeholder, or the
    *   family it revoked, already revoked. A call that fails outright answers 503 and claims nothing: a retried
-   *   replay is `reused` again and finishes the revocation; a failed exchange has handed out no token.
+   *   replay is `reused` again and finishes the revocation; a failed exchange has handed out no token, and gives its
+   *   code back so the client's retry is not a replay (a family it did write is resumed by that retry).
    */
   private async refuseReplayedCode(grant: AuthorizationGrant, client: OAuthClient): Promise<never> {
     const family = await this.families.revokeForReplayedCode({ familyId: grant.familyId, clientId: grant.clientId, email: grant.email });

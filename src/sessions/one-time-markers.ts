@@ -53,6 +53,19 @@ export class OneTimeMarkers {
     await this.objects.put(this.key(kind, value), claimDocument(kind, claimDigest(claimant)));
   }
 
+  /**
+   * Gives a claim back, so the value may be claimed once more: for a use that failed before it produced anything
+   * (S3 refused a later write), whose caller is told to retry. Only the claimant's own, uncompleted claim is removed
+   * (If-Match on the version read); anything else is left as it is.
+   */
+  async release(kind: string, value: string, claimant: string): Promise<void> {
+    const key = this.key(kind, value);
+    const stored = await this.objects.get(key);
+    const marker = stored?.value as { claimed_by?: unknown; completed?: unknown } | undefined;
+    if (!stored || marker?.claimed_by !== claimDigest(claimant) || marker.completed === true) return;
+    await this.objects.delete(key, { ifMatch: stored.etag });
+  }
+
   private key(kind: string, value: string): string {
     return `${this.prefix}${sha256Url(`${kind}\0${value}`)}.json`;
   }
