@@ -109,7 +109,7 @@ export class AuthorizationFlow {
       throw new OAuthError(err.code, `${err.description} (This error is shown here rather than sent to the application, which you have not approved.)`);
     }
     const known = client as OAuthClient;
-    await this.clients.recordUse(known);
+    this.clients.recordUse(known); // not awaited (see recordUse)
     // The browser's consent cookie, made now when it has none: the request carries its digest (see startedIn).
     const csrf = validCsrf(cookies.csrf) ? undefined : randomBytes(32).toString('base64url');
     const here: FlowCookies = csrf ? { ...cookies, csrf } : cookies;

@@ -15,6 +15,8 @@ export interface NewClient {
 }
 
 const DAY_MS = 24 * 3600 * 1000;
+/** Clients whose "last used" write may be under way at once on a replica (see recordUse). */
+const MAX_LAST_USE_WRITES = 64;
 
 /**
  * OAuth clients: the ones configured in OAUTH_STATIC_CLIENTS, and registered ones in S3 (`{OAUTH_PREFIX}clients/`).
@@ -29,6 +31,8 @@ export class OAuthClientRepository {
   private readonly staticClients: Map<string, OAuthClient>;
   private readonly unusedTtlMs: number;
   private readonly cimd: boolean;
+  /** Clients whose "last used" write is under way (see recordUse). */
+  private readonly recording = new Set<string>();
 
   constructor(
     private readonly objects: JsonObjectRepository,
@@ -84,15 +88,26 @@ export class OAuthClientRepository {
     return client;
   }
 
-  /** Records that the client was used, at most once a day (an S3 write per token request would be waste). */
-  async recordUse(client: OAuthClient): Promise<void> {
+  /**
+   * Records that the client was used, at most once a day (an S3 write per token request would be waste). Never
+   * awaited by the request that used the client: the token endpoint and /oauth/authorize answer without it, so a
+   * stalled S3 does not add S3_TIMEOUT_MS to a code exchange or a refresh for a date that only decides when an idle
+   * client is deleted. Bounded: the write itself ends within S3_TIMEOUT_MS (storage layer), one client has at most
+   * one write under way on this replica, and at most MAX_LAST_USE_WRITES clients at once (a flood while S3 stalls
+   * adds no work). A failure is logged (the client id and the error's code, never the stored object, which holds the
+   * secret's hash) and costs nothing: the next use records it.
+   */
+  recordUse(client: OAuthClient): void {
     if (client.static || isClientIdUrl(client.clientId) || this.lastUse(client) + DAY_MS > Date.now()) return;
-    try {
-      await this.objects.put(this.key(client.clientId), { ...client, lastUsedAt: new Date().toISOString() });
-    } catch (err) {
-      // Losing one "last used" update costs nothing: the next use records it.
-      if (!(err instanceof StorageError)) throw err;
-    }
+    if (this.recording.has(client.clientId) || this.recording.size >= MAX_LAST_USE_WRITES) return;
+    this.recording.add(client.clientId);
+    const write = (async () => this.objects.put(this.key(client.clientId), { ...client, lastUsedAt: new Date().toISOString() }))();
+    void write
+      .catch((err: unknown) => {
+        const reason = err instanceof StorageError ? err.code : ((err as Error)?.name ?? 'error');
+        this.logger.warn({ msg: 'oauth client last use not recorded; the next use records it', event: 'client_last_use_unrecorded', clientId: client.clientId, reason });
+      })
+      .finally(() => this.recording.delete(client.clientId));
   }
 
   private lastUse(client: OAuthClient): number {

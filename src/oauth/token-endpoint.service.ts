@@ -56,7 +56,7 @@ export class TokenEndpoint {
     if (!grantTypesOf(client).includes(grantType)) {
       throw new OAuthError('unauthorized_client', `This client did not register the "${grantType}" grant type. Register a client with grant_types including it.`);
     }
-    await this.clients.recordUse(client);
+    this.clients.recordUse(client); // not awaited: a stalled S3 must not hold the tokens back (see recordUse)
     return grantType === 'authorization_code' ? this.exchangeCode(body, client) : this.refresh(body, client);
   }
 
