@@ -16,6 +16,7 @@ import { SealedValues } from '../common/sealed-values.js';
 import { describeScope } from './scope-descriptions.js';
 import { ProtectedResources } from '../sessions/protected-resources.js';
 import { grantedScopes } from './scope-request.js';
+import { runOnce } from './one-time-step.js';
 
 /** What the browser is sent next. */
 export type AuthorizationStep =
@@ -36,6 +37,12 @@ export interface FlowCookies {
 
 const CONSENT_FORM_TTL_SECONDS = 600;
 const RESUME_TTL_SECONDS = 300;
+/**
+ * "Already used", honestly: a step that succeeded (a reload, the back button, a double click) or, rarely, one that
+ * failed on S3 while S3 also refused to give its claim back (runOnce). Either way the way on is a new authorization.
+ */
+const USED_FORM = 'This consent form was already submitted: your choice was already received, or an earlier attempt failed while the service\'s storage was unavailable and could not be undone. Go back to the application and connect again.';
+const USED_TICKET = 'This sign-in link was already used: the sign-in already went on (a reload, or the back button), or an earlier attempt failed while the service\'s storage was unavailable and could not be undone. Go back to the application and connect again.';
 /** How long a browser remembers who signed in on it, to skip the consent page for clients that user approved. */
 export const REMEMBER_USER_SECONDS = 30 * 24 * 3600;
 
@@ -133,11 +140,16 @@ export class AuthorizationFlow {
       throw new OAuthError('access_denied', 'This consent form is not valid in this browser, or it expired (10 minutes). Start again from the application.', 403);
     }
     if (form.decision !== 'allow' && form.decision !== 'deny') throw new OAuthError('invalid_request', 'Press Allow or Deny.');
-    if (!(await this.markers.claim('oauth-consent', sealedForm.jti))) {
-      throw new OAuthError('access_denied', 'This consent form was already submitted. Start again from the application.', 403);
-    }
+    // Single use, except that a decision S3 failed is given back for the person's retry (runOnce says why that is safe).
+    const decided = await runOnce(this.markers, 'oauth-consent', sealedForm.jti, () => this.carryOut(sealedForm, form.decision as 'allow' | 'deny'));
+    if (decided.used) throw new OAuthError('access_denied', USED_FORM, 403);
+    return decided.value;
+  }
+
+  /** The decision of a consent form that was just claimed. */
+  private async carryOut(sealedForm: ConsentForm, decision: 'allow' | 'deny'): Promise<AuthorizationStep> {
     const { req, email } = sealedForm;
-    if (form.decision === 'deny') {
+    if (decision === 'deny') {
       this.audit.record({ event: 'consent', outcome: 'denied', user: email, detail: { clientId: req.clientId } });
       return { kind: 'client', location: errorRedirect(req.redirectUri, 'access_denied', 'The person denied the request.', req.state, this.issuer) };
     }
@@ -180,9 +192,14 @@ export class AuthorizationFlow {
   async resume(ticketValue: unknown, cookies: FlowCookies, ip?: string): Promise<AuthorizationStep> {
     const ticket = await this.sealed.open<ResumeTicket>('resume', ticketValue);
     if (!ticket) throw new OAuthError('invalid_request', 'This sign-in link is not valid or expired (5 minutes). Start again from the application.');
-    if (!(await this.markers.claim('oauth-resume', ticket.jti))) {
-      throw new OAuthError('invalid_request', 'This sign-in link was already used. Start again from the application.');
-    }
+    // Single use, except that a hop back S3 failed is given back, so reloading the link works (see runOnce).
+    const resumed = await runOnce(this.markers, 'oauth-resume', ticket.jti, () => this.resumeClaimed(ticket, cookies, ip));
+    if (resumed.used) throw new OAuthError('invalid_request', USED_TICKET);
+    return resumed.value;
+  }
+
+  /** The hop back of a resume ticket that was just claimed. */
+  private async resumeClaimed(ticket: ResumeTicket, cookies: FlowCookies, ip?: string): Promise<AuthorizationStep> {
     const client = await this.clients.findById(ticket.req.clientId);
     if (!client) throw new OAuthError('invalid_request', 'The application was deleted while you signed in. Start again from the application.');
     // Allow pressed before the sign-in, in this very browser (its consent cookie): now recorded for the signed-in user.

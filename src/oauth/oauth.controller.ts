@@ -27,6 +27,10 @@ const USER_COOKIE = 'wsb_oauth_user';
  */
 const HOST_PREFIX = '__Host-';
 
+/** What the page of a failed step asks the person to do when a dependency (S3) failed: repeat the step. */
+const RELOAD = 'Nothing was lost: reload this page in a moment to try again.';
+const PRESS_AGAIN = 'Nothing was lost: go back to the previous page and press your choice again in a moment.';
+
 /** OAuth 2.1 endpoints for API consumers (MCP clients among them), the consent page, and the discovery documents. */
 @ApiTags('oauth')
 @Public()
@@ -75,21 +79,21 @@ export class OAuthController {
   /** Authorization endpoint: validates, then shows our consent page or sends the person through Google sign-in. */
   @Get('oauth/authorize')
   async authorize(@Req() req: FastifyRequest, @Query() query: Form, @Res() reply: FastifyReply): Promise<void> {
-    await this.answer(req, reply, () => this.flow.start(query, this.cookiesOf(req)));
+    await this.answer(req, reply, () => this.flow.start(query, this.cookiesOf(req)), RELOAD);
   }
 
   /** The consent page's form: Allow or Deny. */
   @Post('oauth/authorize/decision')
   @ApiExcludeEndpoint()
   async decision(@Req() req: FastifyRequest, @Body() body: unknown, @Res() reply: FastifyReply): Promise<void> {
-    await this.answer(req, reply, () => this.flow.decide(form(body), this.cookiesOf(req), req.headers.origin));
+    await this.answer(req, reply, () => this.flow.decide(form(body), this.cookiesOf(req), req.headers.origin), PRESS_AGAIN);
   }
 
   /** Back from the Google sign-in: on to the client, or the consent page naming the signed-in person. */
   @Get('oauth/authorize/resume')
   @ApiExcludeEndpoint()
   async resume(@Req() req: FastifyRequest, @Query('ticket') ticket: unknown, @Res() reply: FastifyReply): Promise<void> {
-    await this.answer(req, reply, () => this.flow.resume(ticket, this.cookiesOf(req), req.ip));
+    await this.answer(req, reply, () => this.flow.resume(ticket, this.cookiesOf(req), req.ip), RELOAD);
   }
 
   /** Token endpoint (authorization_code, refresh_token). */
@@ -114,15 +118,20 @@ export class OAuthController {
     return this.tokenEndpoint.introspect(form(body), presentedClient(req.headers.authorization, form(body)));
   }
 
-  /** Runs one step of the authorization flow and answers it; errors become our HTML page for browsers. */
-  private async answer(req: FastifyRequest, reply: FastifyReply, step: () => Promise<AuthorizationStep>): Promise<void> {
+  /**
+   * Runs one step of the authorization flow and answers it; errors become our HTML page for browsers. `retry`: what
+   * the person does when a dependency failed (503): the step changed nothing that stops the same step from working
+   * again (AuthorizationFlow gives its one-time claims back), so the page says how to repeat it.
+   */
+  private async answer(req: FastifyRequest, reply: FastifyReply, step: () => Promise<AuthorizationStep>, retry: string): Promise<void> {
     let next: AuthorizationStep;
     try {
       next = await step();
     } catch (err) {
       if (!(err instanceof DomainError) || !wantsHtml(req)) throw err;
       const title = err instanceof OAuthError ? `Authorization refused (${err.error})` : 'Authorization failed';
-      reply.headers(PAGE_HEADERS).status(err.status).send(renderErrorPage(title, err.message));
+      if (err.headers['Retry-After']) reply.header('retry-after', err.headers['Retry-After']);
+      reply.headers(PAGE_HEADERS).status(err.status).send(renderErrorPage(title, err.status === 503 ? `${err.message} ${retry}` : err.message));
       return;
     }
     // After a POST, 303 makes the browser follow with a GET.
