@@ -6,12 +6,25 @@ import { flowCookiesOf, mapFailure, mapPassportError, redirectCapture, type Sign
 import { GoogleOAuthStrategy, type GoogleIdentity } from './google.strategy.js';
 import type { SignInFlow } from './sign-in-flow.store.js';
 import { httpRequestOf } from '../common/http-request-of.js';
+import { SignInContinuation } from './sign-in-continuation.js';
 
 /** Where the guard leaves the callback's outcome for the handler. */
 const SIGN_IN_STEP = Symbol('signInStep');
 /** Where canActivate leaves the redirect hook for getResponse (both see only the request). */
 const REDIRECTED = Symbol('redirected');
-type CallbackRequest = FastifyRequest & { [SIGN_IN_STEP]?: SignInStep; authInfo?: { state?: SignInFlow } };
+/** Where canActivate notes that the callback's flow serves an OAuth client (for handleRequest and the error page). */
+const FOR_OAUTH = Symbol('forOAuth');
+type CallbackRequest = FastifyRequest & { [SIGN_IN_STEP]?: SignInStep; [FOR_OAUTH]?: OAuthSignIn; authInfo?: { state?: SignInFlow } };
+
+/** A callback whose sign-in serves an OAuth client's authorization; `restartUrl` asks the authorization server for it again. */
+export interface OAuthSignIn {
+  restartUrl?: string;
+}
+
+/** Set when this callback's sign-in serves an OAuth client (see GoogleCallbackGuard.canActivate); else undefined. */
+export function oauthSignInOf(req: FastifyRequest): OAuthSignIn | undefined {
+  return (req as CallbackRequest)[FOR_OAUTH];
+}
 
 /** The outcome of the Google callback, as GoogleCallbackGuard left it on the request. */
 export function signInStepOf(req: FastifyRequest): SignInStep {
@@ -29,7 +42,10 @@ export function signInStepOf(req: FastifyRequest): SignInStep {
  */
 @Injectable()
 export class GoogleCallbackGuard extends AuthGuard() {
-  constructor(strategy: GoogleOAuthStrategy) {
+  constructor(
+    private readonly strategy: GoogleOAuthStrategy,
+    private readonly continuation: SignInContinuation,
+  ) {
     super({ defaultStrategy: strategy.name, session: false });
   }
 
@@ -42,6 +58,11 @@ export class GoogleCallbackGuard extends AuthGuard() {
     if (typeof query.state !== 'string' || query.state === '') {
       throw new BadRequestError('The callback has no "state". Start the sign-in again at /auth/google.', 'state_missing');
     }
+    // Read from this browser's flow cookie before anything can fail (no S3 call, nothing claimed): a sign-in that
+    // serves an OAuth client is told, on failure, to go back to that client, not to /auth/google, whose browser
+    // sign-in ends on this service's token page (SignInErrorPageFilter).
+    const oauth = await this.strategy.flows.pendingAuthorization(req.cookies, query.state);
+    if (oauth) req[FOR_OAUTH] = { restartUrl: this.continuation.restartUrl(oauth) };
     // Passport settles through handleRequest, or by redirecting (never expected here, since `code` or `error` is
     // present); a redirect ends passport without settling the guard's own promise, so the two are raced.
     const redirected = new Promise<true>((resolve) => {
@@ -60,9 +81,10 @@ export class GoogleCallbackGuard extends AuthGuard() {
   }
 
   override handleRequest<T = GoogleIdentity>(err: unknown, user: unknown, info: unknown, context: ExecutionContext): T {
-    if (err) throw mapPassportError(err);
-    if (!user) throw mapFailure(info);
     const req = httpRequestOf<CallbackRequest>(context);
+    const forOAuth = req[FOR_OAUTH] !== undefined;
+    if (err) throw mapPassportError(err, forOAuth);
+    if (!user) throw mapFailure(info, forOAuth);
     const flow = (info as { state?: SignInFlow } | undefined)?.state ?? { retried: false };
     req[SIGN_IN_STEP] = { kind: 'signed-in', identity: user as GoogleIdentity, flow, cookies: flowCookiesOf(req as never) };
     return user as T;

@@ -139,19 +139,30 @@ export class GoogleSignIn {
   }
 }
 
+/**
+ * Where the person starts over, in a callback error's message: the browser sign-in, or, when the sign-in served an
+ * OAuth client's authorization (`forOAuth`), that application, since /auth/google would end on this service's token
+ * page instead of back in the application (see SignInErrorPageFilter).
+ */
+function again(forOAuth: boolean): string {
+  return forOAuth ? ' from the application you were connecting' : ' at /auth/google';
+}
+
 /** Why the callback did not sign anyone in, as a domain error (a 4xx with the next step). */
-export function mapFailure(info: unknown): Error {
+export function mapFailure(info: unknown, forOAuth = false): Error {
   const i = (info ?? {}) as Partial<FlowRejection> & { reason?: string; message?: string };
   if (i.reason === 'state_missing' || i.reason === 'state_unknown' || i.reason === 'state_replayed') {
-    return new BadRequestError(i.message ?? 'Invalid state. Start again at /auth/google.', i.reason);
+    // The store's messages name /auth/google; a flow known to serve an application gets the same facts, pointed back there.
+    const message = forOAuth ? `This sign-in link was already used (a reload, or the back button). Start again${again(true)}.` : i.message;
+    return new BadRequestError(message ?? 'Invalid state. Start again at /auth/google.', i.reason);
   }
   if (i.reason === 'email_unverified') {
-    return new ForbiddenError('Google says this account\'s email address is not verified. Verify it with Google, then sign in again at /auth/google.', 'email_unverified');
+    return new ForbiddenError(`Google says this account's email address is not verified. Verify it with Google, then sign in again${again(forOAuth)}.`, 'email_unverified');
   }
   if (i.reason === 'email_unusable') {
-    return new ForbiddenError('This Google account\'s email address cannot be used with this service (only letters, digits and . _ + - are supported, without ".."). Sign in at /auth/google with another account.', 'email_unusable');
+    return new ForbiddenError(`This Google account's email address cannot be used with this service (only letters, digits and . _ + - are supported, without ".."). Sign in with another account${again(forOAuth)}.`, 'email_unusable');
   }
-  return new UnauthorizedError('Access was declined on Google\'s consent page. To use the service, sign in again at /auth/google and allow access.', 'access_denied', {});
+  return new UnauthorizedError(`Access was declined on Google's consent page. To use the service, sign in again${again(forOAuth)} and allow access.`, 'access_denied', {});
 }
 
 /**
@@ -165,19 +176,19 @@ function isUnusableGoogleAnswer(e: { name?: string; message?: string }): boolean
 }
 
 /** Passport's and the strategy's errors as domain errors: invalid_grant 400, Google 502, S3 503 (its own). */
-export function mapPassportError(err: unknown): Error {
+export function mapPassportError(err: unknown, forOAuth = false): Error {
   const e = err as { name?: string; code?: string; message?: string; oauthError?: unknown };
   if (e?.name === 'TokenError' && e.code === 'invalid_grant') {
     // Google refuses the code itself: spent, expired, or issued for another sign-in (an attacker's code fails the
     // PKCE check this way). The caller's request is at fault, not Google: a 4xx with the way forward.
     return new BadRequestError(
-      'Google refused this authorization code: it was already used, has expired, or belongs to another sign-in. Nothing was stored; start again at /auth/google.',
+      `Google refused this authorization code: it was already used, has expired, or belongs to another sign-in. Nothing was stored; start again${again(forOAuth)}.`,
       'invalid_grant',
     );
   }
   if (e?.name === 'TokenError') {
     return new UpstreamError(
-      `Google refused to exchange the authorization code (${e.code ?? 'error'}). Nothing was stored; start again at /auth/google in a moment.`,
+      `Google refused to exchange the authorization code (${e.code ?? 'error'}). Nothing was stored; start again${again(forOAuth)} in a moment.`,
       'code_exchange_failed',
     );
   }
@@ -185,16 +196,16 @@ export function mapPassportError(err: unknown): Error {
     // Only an OAuth error code is repeated (RFC 6749 error values are [a-z_]): the callback URL is anyone's to write,
     // and our page must not show a stranger's sentence as if Google had said it.
     const code = /^[a-z_]{1,64}$/.test(e.code ?? '') ? e.code : 'error';
-    return new BadRequestError(`Google returned an error on the consent page (${code}). Start again at /auth/google.`, 'authorization_error');
+    return new BadRequestError(`Google returned an error on the consent page (${code}). Start again${again(forOAuth)}.`, 'authorization_error');
   }
   if (e?.oauthError instanceof GoogleCallTimeout) {
     return new UpstreamError(
-      `Google did not answer within ${e.oauthError.timeoutMs} ms while completing the sign-in. Nothing was stored; start again at /auth/google in a moment.`,
+      `Google did not answer within ${e.oauthError.timeoutMs} ms while completing the sign-in. Nothing was stored; start again${again(forOAuth)} in a moment.`,
       'google_timeout',
     );
   }
   if (e?.name === 'InternalOAuthError' || e?.name === 'GooglePlusAPIError' || e?.name === 'UserInfoError' || isUnusableGoogleAnswer(e)) {
-    return new UpstreamError('Google could not be reached, or answered with an error, while completing the sign-in. Nothing was stored; start again at /auth/google in a moment.', 'google_unavailable');
+    return new UpstreamError(`Google could not be reached, or answered with an error, while completing the sign-in. Nothing was stored; start again${again(forOAuth)} in a moment.`, 'google_unavailable');
   }
   if (err instanceof DomainError) return err; // S3 (the state marker) reports itself: 503 naming S3
   return err instanceof Error ? err : new Error(String(err));

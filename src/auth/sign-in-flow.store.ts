@@ -131,13 +131,8 @@ export class SignInFlowStore {
     };
     if (!cookie) return unknown;
     if (cookie === SPENT) return replayed; // this browser's own sign-in, finished: a reload or the back button
-    let payload: Record<string, unknown>;
-    try {
-      ({ payload } = await jwtDecrypt(cookie, this.key, { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] }));
-    } catch {
-      return unknown;
-    }
-    if (payload.st !== providedState || typeof payload.v !== 'string') return unknown;
+    const payload = await this.open(cookie, providedState);
+    if (!payload) return unknown;
     // Claimed with the flow's own secret: a retry by this browser (S3 applied the claim but its answer was lost, or
     // the person reloads after a 503) is let through; it can only reach Google's code exchange, and Google refuses
     // a code that was already exchanged. Anyone without this cookie was stopped above.
@@ -147,9 +142,32 @@ export class SignInFlowStore {
     }
     // Spent: the controller replaces the cookie with SPENT once the sign-in is done.
     (req[FLOW_COOKIES_OUT] ??= []).push({ name: this.cookieName(providedState), value: SPENT, maxAgeSeconds: FLOW_TTL_SECONDS });
-    const oauth = payload.o && typeof payload.o === 'object' ? (payload.o as PendingAuthorization) : undefined;
+    const oauth = oauthOf(payload);
     const flow: SignInFlow = { loginHint: typeof payload.h === 'string' ? payload.h : undefined, retried: payload.r === true, oauth, state: providedState, claimant: nonce };
-    return { verifier: payload.v, flow };
+    return { verifier: payload.v as string, flow }; // a string: open() checked it
+  }
+
+  /**
+   * The OAuth client's request this browser's flow for `state` serves, read without claiming anything: undefined for
+   * a browser sign-in, a flow this browser does not hold (another browser, expired) or one already finished. For the
+   * callback's error page, which leads an OAuth client's sign-in back into its authorization (SignInErrorPageFilter).
+   */
+  async pendingAuthorization(cookies: Record<string, string | undefined> | undefined, state: unknown): Promise<PendingAuthorization | undefined> {
+    if (typeof state !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(state)) return undefined;
+    const cookie = cookies?.[this.cookieName(state)];
+    if (!cookie || cookie === SPENT) return undefined;
+    const payload = await this.open(cookie, state);
+    return payload ? oauthOf(payload) : undefined;
+  }
+
+  /** A flow cookie's content, when it was sealed here, has not expired, and is the flow of `state`. */
+  private async open(cookie: string, state: string): Promise<Record<string, unknown> | undefined> {
+    try {
+      const { payload } = await jwtDecrypt(cookie, this.key, { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] });
+      return payload.st === state && typeof payload.v === 'string' ? payload : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /**
@@ -167,4 +185,9 @@ export class SignInFlowStore {
     // One cookie per flow, so two sign-ins in two tabs do not overwrite each other.
     return `${this.prefix}${state.slice(0, 16)}`;
   }
+}
+
+/** The OAuth client's request a flow carries, if it serves one (it was sealed with the flow, by this service). */
+function oauthOf(payload: Record<string, unknown>): PendingAuthorization | undefined {
+  return payload.o && typeof payload.o === 'object' ? (payload.o as PendingAuthorization) : undefined;
 }

@@ -113,3 +113,22 @@ export function requestedScopes(request: PendingAuthorization): string[] {
 export function pendingPart(r: AuthorizationRequest): PendingAuthorization {
   return { clientId: r.clientId, redirectUri: r.redirectUri, ...(r.redirectUriImplied ? { redirectUriImplied: true } : {}), codeChallenge: r.codeChallenge, state: r.state, resource: r.resource, scope: r.scope };
 }
+
+/**
+ * The query of an /oauth/authorize request that asks for `request` again: the inverse of parseAuthorizationRequest
+ * (kept next to it so the two stay in step), for the sign-in error page's "connect again" link. Only the client's own
+ * parameters (none of what this server added on the way: an Allow, the browser bindings), so the restart goes
+ * through every check and, where needed, the consent page again. The client is still waiting with this state and
+ * code_challenge, so the code the restart ends with is one it accepts; none of these values is a secret (they were
+ * in the URL the browser first opened, and PKCE rests on the verifier, which only the client holds).
+ */
+export function authorizationRequestQuery(request: PendingAuthorization): URLSearchParams {
+  const q = new URLSearchParams({ response_type: 'code', client_id: request.clientId });
+  if (!request.redirectUriImplied) q.set('redirect_uri', request.redirectUri);
+  q.set('code_challenge', request.codeChallenge);
+  q.set('code_challenge_method', 'S256');
+  if (request.state !== undefined) q.set('state', request.state);
+  if (request.resource !== undefined) q.set('resource', request.resource);
+  if (request.scope !== undefined) q.set('scope', request.scope);
+  return q;
+}

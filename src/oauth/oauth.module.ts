@@ -5,7 +5,7 @@ import { SessionsModule } from '../sessions/sessions.module.js';
 import { StorageModule } from '../storage/storage.module.js';
 import { AuthorizationCodes } from './authorization-codes.js';
 import { AuthorizationFlow } from './authorization-flow.service.js';
-import { AuthorizationRequest } from './authorization-request.js';
+import { AuthorizationRequest, authorizationRequestQuery } from './authorization-request.js';
 import { ClientApprovals } from './client-approvals.js';
 import { ClientMetadataDocuments } from './client-metadata-document.js';
 import { ClientRegistration } from './client-registration.service.js';
@@ -29,10 +29,14 @@ export class OAuthModule implements OnModuleInit {
   constructor(
     private readonly continuation: SignInContinuation,
     private readonly flow: AuthorizationFlow,
+    private readonly config: AppConfig,
   ) {}
 
   onModuleInit(): void {
     // The request comes back as auth stored it: the AuthorizationRequest this module handed to the sign-in.
-    this.continuation.register((request, email, ip, grantedScopes) => this.flow.afterSignIn(request as AuthorizationRequest, email, ip, grantedScopes));
+    this.continuation.register(
+      (request, email, ip, grantedScopes) => this.flow.afterSignIn(request as AuthorizationRequest, email, ip, grantedScopes),
+      (request) => `${this.config.values.publicUrl.replace(/\/$/, '')}/oauth/authorize?${authorizationRequestQuery(request)}`,
+    );
   }
 }

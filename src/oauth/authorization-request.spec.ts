@@ -1,0 +1,30 @@
+import { authorizationRequestQuery, parseAuthorizationRequest, pendingPart, type AuthorizationRequest } from './authorization-request.js';
+import type { OAuthClient } from './oauth-client.js';
+
+const G = 'https://www.googleapis.com/auth/';
+const client: OAuthClient = { clientId: 'wsb_client', redirectUris: ['http://127.0.0.1:8765/callback'], tokenEndpointAuthMethod: 'none', createdAt: '2026-01-01T00:00:00Z', static: false };
+const resourceOf = (r: string) => (r === 'https://broker.example/mcp' ? r : undefined);
+const parse = (q: URLSearchParams) => parseAuthorizationRequest(Object.fromEntries(q), client, resourceOf);
+
+describe('authorizationRequestQuery (the "connect again" link of a failed OAuth sign-in)', () => {
+  const full: AuthorizationRequest = {
+    clientId: 'wsb_client',
+    redirectUri: 'http://127.0.0.1:8765/callback',
+    codeChallenge: 'c'.repeat(43),
+    state: 'st & more=1',
+    resource: 'https://broker.example/mcp',
+    scope: `${G}gmail.readonly ${G}drive.file`,
+  };
+
+  it('asks for the same request again: parsing it gives back what was parsed the first time', () => {
+    expect(parse(authorizationRequestQuery(full))).toEqual(pendingPart(full));
+    const bare: AuthorizationRequest = { clientId: 'wsb_client', redirectUri: 'http://127.0.0.1:8765/callback', redirectUriImplied: true, codeChallenge: 'c'.repeat(43) };
+    expect(parse(authorizationRequestQuery(bare))).toEqual({ ...pendingPart(bare), state: undefined, resource: undefined, scope: undefined });
+    expect(authorizationRequestQuery(bare).has('redirect_uri')).toBe(false); // left out, as the client left it out
+  });
+
+  it('carries none of what the server added on the way (an Allow, browser bindings, the granted scope)', () => {
+    const added: AuthorizationRequest = { ...full, approved: true, approvedIn: 'a'.repeat(43), startedIn: 'b'.repeat(43), rememberedUser: 'x@example.com', grantedScope: `${G}gmail.readonly` };
+    expect([...authorizationRequestQuery(added).keys()].sort()).toEqual(['client_id', 'code_challenge', 'code_challenge_method', 'redirect_uri', 'resource', 'response_type', 'scope', 'state']);
+  });
+});
