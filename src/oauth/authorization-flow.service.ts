@@ -83,9 +83,9 @@ export class AuthorizationFlow {
   }
 
   /** GET /oauth/authorize. Throws OAuthError for problems shown on our error page, never redirected. */
-  async start(query: Record<string, unknown>, cookies: FlowCookies): Promise<AuthorizationStep> {
+  async start(query: Record<string, unknown>, cookies: FlowCookies, ip?: string): Promise<AuthorizationStep> {
     const clientId = typeof query.client_id === 'string' && query.client_id.length <= 512 ? query.client_id : undefined;
-    const client = clientId ? await this.clients.findById(clientId) : undefined;
+    const client = clientId ? await this.clients.findById(clientId, ip) : undefined;
     if (!client && clientId && isClientIdUrl(clientId) && this.config.values.cimd.enabled) {
       // The reason stays in the log (event cimd_refused): whether a name resolves to a private address, or which
       // connection error a host gave, would tell an outsider about the service's network.
@@ -156,7 +156,7 @@ export class AuthorizationFlow {
     // Travels with the request to the code (through a resume ticket or a consent page), so a revocation of the user
     // between this sign-in and the code exchange voids the code.
     const signedInAt = Date.now();
-    const client = await this.clients.findById(signedIn.clientId);
+    const client = await this.clients.findById(signedIn.clientId, ip);
     if (!client) throw new OAuthError('invalid_request', 'The application was deleted while you signed in. Start again from the application.');
     // The token gets the requested scopes Google says the user has granted, and no others.
     const granted = grantedScopes(signedIn.scope, grantedAtGoogle);
@@ -183,7 +183,7 @@ export class AuthorizationFlow {
     if (!(await this.markers.claim('oauth-resume', ticket.jti))) {
       throw new OAuthError('invalid_request', 'This sign-in link was already used. Start again from the application.');
     }
-    const client = await this.clients.findById(ticket.req.clientId);
+    const client = await this.clients.findById(ticket.req.clientId, ip);
     if (!client) throw new OAuthError('invalid_request', 'The application was deleted while you signed in. Start again from the application.');
     // Allow pressed before the sign-in, in this very browser (its consent cookie): now recorded for the signed-in user.
     const { req } = ticket;

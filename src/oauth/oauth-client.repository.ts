@@ -67,11 +67,14 @@ export class OAuthClientRepository {
     return { client, secret };
   }
 
-  /** A client by id, or undefined (also for a registered client unused for too long, which is deleted now). */
-  async findById(clientId: string): Promise<OAuthClient | undefined> {
+  /**
+   * A client by id, or undefined (also for a registered client unused for too long, which is deleted now).
+   * `requester`: the client IP of the request, whose share of metadata document fetches a URL client_id may take.
+   */
+  async findById(clientId: string, requester?: string): Promise<OAuthClient | undefined> {
     const fixed = this.staticClients.get(clientId);
     if (fixed) return fixed;
-    if (isClientIdUrl(clientId)) return this.cimd ? this.documents.resolve(clientId) : undefined;
+    if (isClientIdUrl(clientId)) return this.cimd ? this.documents.resolve(clientId, requester) : undefined;
     if (!/^wsb_[A-Za-z0-9_-]{22}$/.test(clientId)) return undefined;
     const stored = await this.objects.get(this.key(clientId));
     if (!stored) return undefined;
