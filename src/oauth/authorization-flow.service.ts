@@ -202,6 +202,8 @@ export class AuthorizationFlow {
   /** A one-time code for the request, in the redirect back to the client (with state and RFC 9207 iss). */
   private async issueCode(request: AuthorizationRequest, email: string, signedInAt: number): Promise<string> {
     const code = await this.codes.issue({ ...pendingPart(request), scope: request.grantedScope ?? '', email, signedInAt });
+    // Someone approved this client: a metadata document client's document is now worth keeping for every replica.
+    await this.clients.approvedInUse(request.clientId);
     const back = new URL(request.redirectUri);
     back.searchParams.set('code', code);
     if (request.state) back.searchParams.set('state', request.state);

@@ -31,7 +31,7 @@ const SLOTS = { total: 3, perRequester: 1, perHost: 1 };
  * redirect URI taken away): an hour beyond its max-age, and only while its refetch cannot run.
  */
 const STALE_GRACE_MS = 3600 * 1000;
-/** Documents kept in this replica's memory besides S3 (an S3 read saved per lookup); at most ~5 KB each. */
+/** Documents kept in this replica's memory (fetched ones, approved or not); at most ~5 KB each. */
 const MAX_DOCUMENTS_IN_MEMORY = 1000;
 
 /** Whether a client_id is a Client ID Metadata Document URL rather than a registered id. */
@@ -45,7 +45,7 @@ interface CachedDocument {
   expiresAt: string;
 }
 
-/** A document in this replica's memory; `inS3`: a copy is in S3 too. */
+/** A document in this replica's memory; `inS3`: a copy is in S3 too (the client was approved, see keep). */
 interface HeldDocument {
   doc: CachedDocument;
   inS3: boolean;
@@ -58,9 +58,14 @@ const isServableStale = (d: CachedDocument | undefined) => d !== undefined && Da
  * Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document, the MCP spec's preferred registration):
  * a client_id that is an https URL names a JSON document describing the client. It is fetched with the limits an
  * open fetcher needs (document-fetch.ts), fairly shared (FetchSlots), validated (its client_id equals the URL,
- * redirect URIs by our rules, public clients only), and kept in S3 for every replica as long as its Cache-Control
- * allows (at most a day; an expired copy is deleted when next found, and a lifecycle rule on
- * `{OAUTH_PREFIX}client-metadata/` reclaims the rest).
+ * redirect URIs by our rules, public clients only), and kept as long as its Cache-Control allows (at most a day).
+ *
+ * Where it is kept: anyone can name any URL, so a document nobody approved is kept only in this replica's memory
+ * (a bounded LRU); it is written to S3, for every replica, once a person approved the client (a code was issued or
+ * exchanged for it: keep()). Writing every fetched document let anyone mint distinct URLs on their own domain and
+ * make the service write an S3 object per URL, bounded only by the authorize and token rate limits. A copy already
+ * in S3 (an approved client's) is replaced there when refetched; an expired one nothing replaces is deleted when
+ * next found, and a lifecycle rule on the prefix reclaims the rest.
  */
 @Injectable()
 export class ClientMetadataDocuments {
@@ -126,9 +131,13 @@ export class ClientMetadataDocuments {
       const client = this.validate(url, body);
       if (ttlSeconds > 0) {
         const doc: CachedDocument = { client, expiresAt: new Date(Date.now() + ttlSeconds * 1000).toISOString() };
-        await this.objects.put(key, doc);
-        expired = undefined;
-        this.held.set(url, { doc, inS3: true });
+        // Only an approved client's copy is in S3; it is kept current there for every replica.
+        const inS3 = stored !== undefined;
+        if (inS3) {
+          await this.objects.put(key, doc);
+          expired = undefined;
+        }
+        this.held.set(url, { doc, inS3 });
       } else this.held.delete(url);
       return client;
     } catch (err) {
@@ -138,6 +147,26 @@ export class ClientMetadataDocuments {
       return undefined;
     } finally {
       if (expired) await this.forgetExpired(key, expired, url);
+    }
+  }
+
+  /**
+   * Writes the document of a client a person approved to S3 (once), so every replica, the token endpoint and later
+   * refreshes find it without fetching. Called when a code is issued or exchanged for the client; the document is
+   * then in this replica's memory (it was just resolved). Best effort, and it never throws: the code or the tokens
+   * are already issued when this runs, and an error now would lose them; a failed write leaves it to the next call.
+   * Approvals are themselves one S3 object per user and client and need a Google sign-in, so this adds no growth
+   * a stranger controls.
+   */
+  async keep(url: string): Promise<void> {
+    const held = this.held.get(url);
+    if (!held || held.inS3 || !isFresh(held.doc)) return;
+    try {
+      await this.objects.put(this.key(url), held.doc);
+      held.inS3 = true;
+    } catch (err) {
+      const reason = err instanceof StorageError ? err.message : 'unexpected error';
+      this.logger.warn({ msg: 'approved client metadata document not stored', event: 'cimd_keep_failed', host: safeHost(url), reason });
     }
   }
 
@@ -165,9 +194,9 @@ export class ClientMetadataDocuments {
 
   /**
    * Deletes a cached copy past its expiry that nothing replaced (the document now says no-store, or it cannot be
-   * fetched or used any more). Anyone can name a URL, so copies are written on behalf of strangers; an expired one
-   * is only ever served for STALE_GRACE_MS more, and keeping it would let the prefix grow for good. What is never
-   * looked up again is not found here: the S3 lifecycle rule on the prefix (README, "The S3 bucket") removes it, which is safe because no
+   * fetched or used any more). An expired copy is only ever served for STALE_GRACE_MS more, and keeping it would
+   * let the prefix grow for good (copies written before only approved ones were stored are strangers'). What is
+   * never looked up again is not found here: the S3 lifecycle rule on the prefix (README, "The S3 bucket") removes it, which is safe because no
    * copy is trusted longer than MAX_TTL_S. Only the version read is deleted (If-Match): a fresh copy another replica
    * wrote meanwhile stays. Best effort: a failed delete leaves the object to that rule.
    */

@@ -87,6 +87,15 @@ export class OAuthClientRepository {
     return client;
   }
 
+  /**
+   * A person approved this client (a code was issued or exchanged for it): a metadata document client's document is
+   * now kept in S3 for every replica (ClientMetadataDocuments.keep). Nothing to do for other clients.
+   */
+  async approvedInUse(client: OAuthClient | string): Promise<void> {
+    const clientId = typeof client === 'string' ? client : client.clientId;
+    if (this.cimd && isClientIdUrl(clientId)) await this.documents.keep(clientId);
+  }
+
   /** Records that the client was used, at most once a day (an S3 write per token request would be waste). */
   async recordUse(client: OAuthClient): Promise<void> {
     if (client.static || isClientIdUrl(client.clientId) || this.lastUse(client) + DAY_MS > Date.now()) return;

@@ -57,7 +57,11 @@ export class TokenEndpoint {
       throw new OAuthError('unauthorized_client', `This client did not register the "${grantType}" grant type. Register a client with grant_types including it.`);
     }
     await this.clients.recordUse(client);
-    return grantType === 'authorization_code' ? this.exchangeCode(body, client) : this.refresh(body, client);
+    const issued = await (grantType === 'authorization_code' ? this.exchangeCode(body, client) : this.refresh(body, client));
+    // A code or refresh token of this client was valid, so a person approved it: keep its metadata document in S3
+    // (again, when its copy there expired and was not replaced).
+    await this.clients.approvedInUse(client);
+    return issued;
   }
 
   /** RFC 7009: revokes a refresh token (its family and session) or an access token (its session). Always succeeds. */
