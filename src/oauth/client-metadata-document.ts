@@ -23,7 +23,7 @@ import { redirectUriProblem } from './redirect-uris.js';
  * reads share: 3 leaves one of them even when every fetch is stuck in a lookup. Legitimate fetches are rare
  * (documents are kept up to their max-age).
  */
-const SLOTS = { total: 3, perRequester: 1, perHost: 1 };
+const SLOTS = { total: 3, perRequester: 1, perHost: 1, waitMs: 2000 };
 /**
  * How long past its expiry a kept copy is still served when its refetch cannot start now (every slot it could take
  * is busy) or is already running for someone else. Without it, an attacker keeping the slots busy turned away every
@@ -114,13 +114,16 @@ export class ClientMetadataDocuments {
         // Someone's refetch is running: the kept copy answers now rather than after up to 5 s.
         if (stale) return this.serveStale(url, stale, 'refetch_pending');
       } else {
-        const slot = this.slots.take(requesterKey(requester), new URL(url).hostname);
-        if (typeof slot === 'string') {
-          // An expired copy stays for now: a later lookup fetches and replaces it.
-          if (stale) return this.serveStale(url, stale, slot);
-          throw this.busy(url, slot);
-        }
-        release = slot.release;
+        const who = requesterKey(requester);
+        const host = new URL(url).hostname;
+        let slot = this.slots.take(who, host);
+        // An expired copy stays for now: a later lookup fetches and replaces it.
+        if (typeof slot === 'string' && stale) return this.serveStale(url, stale, slot);
+        if (slot === 'host' || slot === 'total') slot = await this.slots.takeWaiting(who, host);
+        if (typeof slot === 'string') throw this.busy(url, slot);
+        // While this waited, someone may have started fetching this very URL: share that fetch, give the slot back.
+        if (this.fetches.has(url)) slot.release();
+        else release = slot.release;
       }
       expired = stored?.etag;
       const { body, ttlSeconds } = await this.fetches.run(url, () => {
@@ -175,7 +178,10 @@ export class ClientMetadataDocuments {
     return stale.client;
   }
 
-  /** The refusal when no fetch can start: the requester's own share is a 429, the host's or the total a 503. */
+  /**
+   * The refusal when no fetch can start: the requester's own share is a 429 at once, the host's or the total a 503
+   * after waiting SLOTS.waitMs for a slot.
+   */
   private busy(url: string, why: SlotRefusal): OAuthError {
     this.logger.warn({ msg: 'client metadata document not fetched: no fetch slot', event: 'cimd_busy', host: safeHost(url), reason: why });
     const retry = { 'Retry-After': '5' };

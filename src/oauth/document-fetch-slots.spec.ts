@@ -7,7 +7,7 @@ describe('metadata document fetch slots', () => {
   };
 
   it('gives one requester and one host their share only, and the total stays bounded', () => {
-    const slots = new FetchSlots({ total: 3, perRequester: 1, perHost: 1 });
+    const slots = new FetchSlots({ total: 3, perRequester: 1, perHost: 1, waitMs: 0 });
     const a = taken(slots.take('198.51.100.1', 'evil.example'));
     expect(slots.take('198.51.100.1', 'other.example')).toBe('requester');
     expect(slots.take('198.51.100.2', 'evil.example')).toBe('host');
@@ -20,6 +20,22 @@ describe('metadata document fetch slots', () => {
     expect(slots.size).toBe(2);
     taken(slots.take('198.51.100.1', 'evil.example'));
     expect(slots.take('198.51.100.4', 'fourth.example')).toBe('total');
+  });
+
+  it('waits for a host or total slot up to waitMs, counting the wait in the requester share', async () => {
+    const slots = new FetchSlots({ total: 1, perRequester: 1, perHost: 1, waitMs: 1000 });
+    const first = taken(slots.take('198.51.100.1', 'a.example'));
+    const waiting = slots.takeWaiting('198.51.100.2', 'b.example');
+    expect(slots.take('198.51.100.2', 'c.example')).toBe('requester'); // its wait holds its share
+    setTimeout(() => first.release(), 50);
+    const second = taken(await waiting);
+    expect(slots.size).toBe(1);
+    second.release();
+    const quick = new FetchSlots({ total: 1, perRequester: 1, perHost: 1, waitMs: 50 });
+    taken(quick.take('198.51.100.1', 'a.example'));
+    expect(await quick.takeWaiting('198.51.100.2', 'b.example')).toBe('total');
+    expect(quick.take('198.51.100.2', 'b.example')).toBe('total'); // share given back after the wait
+    expect(await quick.takeWaiting('198.51.100.1', 'b.example')).toBe('requester');
   });
 
   it('counts an IPv6 /64 as one requester, and an IPv4-mapped address as its IPv4 one', () => {

@@ -1,5 +1,10 @@
 import { isIP } from 'node:net';
 
+/** A fetch slot: `release` gives it back (once; later calls do nothing). */
+export interface Slot {
+  release: () => void;
+}
+
 /** Why a fetch could not start now: the requester's share, the document host's share, or every slot is taken. */
 export type SlotRefusal = 'requester' | 'host' | 'total';
 
@@ -10,6 +15,8 @@ export interface FetchSlotLimits {
   perRequester: number;
   /** ... of documents on one host. */
   perHost: number;
+  /** How long a fetch may wait for its host's or the total's slot to free up (its requester's share never waits). */
+  waitMs: number;
 }
 
 /**
@@ -24,6 +31,12 @@ export interface FetchSlotLimits {
  * lookups still get a thread). One source, an address or a host, holds at most its share; the rest stay free for
  * others. What this cannot stop is many addresses naming documents on many hosts; for that, a document already
  * cached is served from its copy while its refetch cannot start (see ClientMetadataDocuments).
+ *
+ * A fetch refused for its host's share or the total waits a little (`waitMs`) for a slot rather than being refused
+ * at once: the host share would otherwise let a few addresses naming junk URLs on someone else's host (each a quick
+ * 404 there) keep that host's one slot taken often enough to turn its real documents away. A waiting fetch counts
+ * in its requester's share, so one address cannot queue more than it may run. Waiters are woken on every release
+ * and try again (few of them: at most one per requester with a share).
  */
 export class FetchSlots {
   private inFlight = 0;
@@ -32,13 +45,46 @@ export class FetchSlots {
 
   constructor(private readonly limits: FetchSlotLimits) {}
 
-  /** A slot (call `release` exactly once when the fetch's socket and lookup are done), or why there is none. */
-  take(requester: string, host: string): { release: () => void } | SlotRefusal {
+  private readonly waiters = new Set<() => void>();
+
+  /** A slot now (call `release` exactly once when the fetch's socket and lookup are done), or why there is none. */
+  take(requester: string, host: string): Slot | SlotRefusal {
     if ((this.byRequester.get(requester) ?? 0) >= this.limits.perRequester) return 'requester';
+    bump(this.byRequester, requester, 1);
+    const slot = this.takeReserved(requester, host);
+    if (typeof slot === 'string') bump(this.byRequester, requester, -1);
+    return slot;
+  }
+
+  /** Like take, but waits up to `waitMs` for the host's or the total's slot (never for the requester's own share). */
+  async takeWaiting(requester: string, host: string): Promise<Slot | SlotRefusal> {
+    if ((this.byRequester.get(requester) ?? 0) >= this.limits.perRequester) return 'requester';
+    bump(this.byRequester, requester, 1); // the wait counts in the requester's share
+    const end = Date.now() + this.limits.waitMs;
+    for (;;) {
+      const slot = this.takeReserved(requester, host);
+      const left = end - Date.now();
+      if (typeof slot !== 'string' || left <= 0) {
+        if (typeof slot === 'string') bump(this.byRequester, requester, -1);
+        return slot;
+      }
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          this.waiters.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, left);
+        this.waiters.add(wake);
+      });
+    }
+  }
+
+  /** A slot for a requester whose share is already counted, or why the host or the total has none. */
+  private takeReserved(requester: string, host: string): Slot | SlotRefusal {
     if ((this.byHost.get(host) ?? 0) >= this.limits.perHost) return 'host';
     if (this.inFlight >= this.limits.total) return 'total';
     this.inFlight++;
-    bump(this.byRequester, requester, 1);
     bump(this.byHost, host, 1);
     let released = false;
     return {
@@ -48,6 +94,7 @@ export class FetchSlots {
         this.inFlight--;
         bump(this.byRequester, requester, -1);
         bump(this.byHost, host, -1);
+        for (const wake of [...this.waiters]) wake();
       },
     };
   }

@@ -44,6 +44,12 @@ describe('Client ID Metadata Documents from hostile servers', () => {
       res.writeHead(200, headers).end(JSON.stringify({ client_id: clientId, client_name: 'Good App', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' }));
       return;
     }
+    if (url.startsWith('/slow404/')) {
+      // A junk URL on someone else's host: not found, after a second.
+      const timer = setTimeout(() => res.writeHead(404).end(), 1000);
+      res.on('close', () => clearTimeout(timer));
+      return;
+    }
     // /stall/...: accepted, never answered.
   };
 
@@ -144,6 +150,17 @@ describe('Client ID Metadata Documents from hostile servers', () => {
       expect(await r.json()).toMatchObject({ statusCode: 503, error: 'temporarily_unavailable', message: expect.stringMatching(/one is fetched at a time per host\. Retry in a few seconds/) });
     }
     await settled();
+  });
+
+  it("junk URLs on someone else's host hold its slot only briefly: that host's real document waits for it and is fetched", async () => {
+    const before = requests.length;
+    const junk = authorize(`${base['127.0.0.2']}/slow404/junk.json`, '198.51.100.150');
+    await until(() => requests.length - before >= 1, 3000);
+    const started = Date.now();
+    const legit = await authorize(`${base['127.0.0.2']}/good/victim.json`, '203.0.113.9');
+    expect(legit.status).toBe(200); // refused at once with 503 before, while the junk fetch held the host's slot
+    expect(Date.now() - started).toBeLessThan(2500);
+    expect((await junk).status).toBe(400);
   });
 
   it('a kept copy that expired is served while its refetch cannot start, and refetched once it can', async () => {
