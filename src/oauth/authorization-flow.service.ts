@@ -90,9 +90,9 @@ export class AuthorizationFlow {
   }
 
   /** GET /oauth/authorize. Throws OAuthError for problems shown on our error page, never redirected. */
-  async start(query: Record<string, unknown>, cookies: FlowCookies): Promise<AuthorizationStep> {
+  async start(query: Record<string, unknown>, cookies: FlowCookies, ip?: string): Promise<AuthorizationStep> {
     const clientId = typeof query.client_id === 'string' && query.client_id.length <= 512 ? query.client_id : undefined;
-    const client = clientId ? await this.clients.findById(clientId) : undefined;
+    const client = clientId ? await this.clients.findById(clientId, ip) : undefined;
     if (!client && clientId && isClientIdUrl(clientId) && this.config.values.cimd.enabled) {
       // The reason stays in the log (event cimd_refused): whether a name resolves to a private address, or which
       // connection error a host gave, would tell an outsider about the service's network.
@@ -168,7 +168,7 @@ export class AuthorizationFlow {
     // Travels with the request to the code (through a resume ticket or a consent page), so a revocation of the user
     // between this sign-in and the code exchange voids the code.
     const signedInAt = Date.now();
-    const client = await this.clients.findById(signedIn.clientId);
+    const client = await this.clients.findById(signedIn.clientId, ip);
     if (!client) throw new OAuthError('invalid_request', 'The application was deleted while you signed in. Start again from the application.');
     // The token gets the requested scopes Google says the user has granted, and no others.
     const granted = grantedScopes(signedIn.scope, grantedAtGoogle);
@@ -200,7 +200,7 @@ export class AuthorizationFlow {
 
   /** The hop back of a resume ticket that was just claimed. */
   private async resumeClaimed(ticket: ResumeTicket, cookies: FlowCookies, ip?: string): Promise<AuthorizationStep> {
-    const client = await this.clients.findById(ticket.req.clientId);
+    const client = await this.clients.findById(ticket.req.clientId, ip);
     if (!client) throw new OAuthError('invalid_request', 'The application was deleted while you signed in. Start again from the application.');
     // Allow pressed before the sign-in, in this very browser (its consent cookie): now recorded for the signed-in user.
     const { req } = ticket;
@@ -219,6 +219,8 @@ export class AuthorizationFlow {
   /** A one-time code for the request, in the redirect back to the client (with state and RFC 9207 iss). */
   private async issueCode(request: AuthorizationRequest, email: string, signedInAt: number): Promise<string> {
     const code = await this.codes.issue({ ...pendingPart(request), scope: request.grantedScope ?? '', email, signedInAt });
+    // Someone approved this client: a metadata document client's document is now worth keeping for every replica.
+    await this.clients.approvedInUse(request.clientId);
     const back = new URL(request.redirectUri);
     back.searchParams.set('code', code);
     if (request.state) back.searchParams.set('state', request.state);

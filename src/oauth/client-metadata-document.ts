@@ -1,54 +1,71 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import http from 'node:http';
-import https from 'node:https';
 import { isIP } from 'node:net';
 import { rootCertificates } from 'node:tls';
+import type { LRUCache } from 'lru-cache';
 import { AppConfig } from '../config/app-config.js';
+import { growingLru } from '../common/growing-lru.js';
 import { SingleFlight } from '../common/single-flight.js';
 import { JsonObjectRepository } from '../storage/json-object.repository.js';
 import { StorageError } from '../storage/storage.errors.js';
 import type { GrantType, OAuthClient } from './oauth-client.js';
 import { clientUriProblem, displayedStringProblem } from './client-metadata-rules.js';
+import { FetchSlots, requesterKey, type SlotRefusal } from './document-fetch-slots.js';
+import { DocumentError, fetchDocument, type FetchedDocument } from './document-fetch.js';
 import { OAuthError } from './oauth-error.js';
 import { isPrivateAddress } from './private-addresses.js';
 import { redirectUriProblem } from './redirect-uris.js';
 
-/** Largest document read (the CIMD draft recommends 5 KB) and how long its fetch may take, from lookup to last byte. */
-const MAX_DOCUMENT_BYTES = 5 * 1024;
-const FETCH_TIMEOUT_MS = 5000;
 /**
- * Document fetches in flight at once, per replica; past it a new URL is refused with 503 (a URL already being
- * fetched shares that fetch). Anyone can name any URL, so without a cap a slow document server would pile up
- * sockets, and a host whose DNS never answers would take libuv's 4 threads, which S3's and Google's lookups and
- * file reads share. Legitimate fetches are rare (documents are kept in S3 up to their max-age).
+ * Document fetches in flight at once per replica, and the share of one requester and of one document host (see
+ * FetchSlots for the decision). Anyone can name any URL, so without a cap a slow document server would pile up
+ * sockets, and a host whose DNS never answers would take libuv's 4 threads, which S3's and Google's lookups and file
+ * reads share: 3 leaves one of them even when every fetch is stuck in a lookup. Legitimate fetches are rare
+ * (documents are kept up to their max-age).
  */
-const MAX_FETCHES_IN_FLIGHT = 2;
-/** How long a document is trusted when its server says nothing (Cache-Control), and at most. */
-const DEFAULT_TTL_S = 3600;
-const MAX_TTL_S = 24 * 3600;
+const SLOTS = { total: 3, perRequester: 1, perHost: 1, waitMs: 2000 };
+/**
+ * How long past its expiry a kept copy is still served when its refetch cannot start now (every slot it could take
+ * is busy) or is already running for someone else. Without it, an attacker keeping the slots busy turned away every
+ * client whose copy had just expired. Bounded, because a document's owner may have changed it for a reason (a
+ * redirect URI taken away): an hour beyond its max-age, and only while its refetch cannot run.
+ */
+const STALE_GRACE_MS = 3600 * 1000;
+/** Documents kept in this replica's memory (fetched ones, approved or not); at most ~5 KB each. */
+const MAX_DOCUMENTS_IN_MEMORY = 1000;
 
 /** Whether a client_id is a Client ID Metadata Document URL rather than a registered id. */
 export function isClientIdUrl(clientId: string): boolean {
   return /^https?:\/\//i.test(clientId);
 }
 
+/** A kept document, as stored in S3 (`{OAUTH_PREFIX}client-metadata/{sha256(url)}.json`) and in memory. */
 interface CachedDocument {
   client: OAuthClient;
   expiresAt: string;
 }
 
-class DocumentError extends Error {}
+/** A document in this replica's memory; `inS3`: a copy is in S3 too (the client was approved, see keep). */
+interface HeldDocument {
+  doc: CachedDocument;
+  inS3: boolean;
+}
+
+const isFresh = (d: CachedDocument) => Date.parse(d.expiresAt) > Date.now();
+const isServableStale = (d: CachedDocument | undefined) => d !== undefined && Date.parse(d.expiresAt) + STALE_GRACE_MS > Date.now();
 
 /**
  * Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document, the MCP spec's preferred registration):
  * a client_id that is an https URL names a JSON document describing the client. It is fetched with the limits an
- * open fetcher needs (https only, no private or loopback addresses, checked at connect time so DNS rebinding cannot
- * slip past; 5 KB; 5 s; no redirects), validated (its client_id equals the URL, redirect URIs by our rules, public
- * clients only), and kept in S3 for every replica as long as its Cache-Control allows (at most a day; an expired copy
- * is deleted when next found, and a lifecycle rule on `{OAUTH_PREFIX}client-metadata/` reclaims the rest). Hand-written on node:https
- * because fetch cannot check the address it connects to.
+ * open fetcher needs (document-fetch.ts), fairly shared (FetchSlots), validated (its client_id equals the URL,
+ * redirect URIs by our rules, public clients only), and kept as long as its Cache-Control allows (at most a day).
+ *
+ * Where it is kept: anyone can name any URL, so a document nobody approved is kept only in this replica's memory
+ * (a bounded LRU); it is written to S3, for every replica, once a person approved the client (a code was issued or
+ * exchanged for it: keep()). Writing every fetched document let anyone mint distinct URLs on their own domain and
+ * make the service write an S3 object per URL, bounded only by the authorize and token rate limits. A copy already
+ * in S3 (an approved client's) is replaced there when refetched; an expired one nothing replaces is deleted when
+ * next found, and a lifecycle rule on the prefix reclaims the rest.
  */
 @Injectable()
 export class ClientMetadataDocuments {
@@ -57,7 +74,9 @@ export class ClientMetadataDocuments {
   private readonly allowPrivate: boolean;
   /** Root certificates for document fetches: the public ones, plus OAUTH_CIMD_EXTRA_CA (an internal PKI, tests). */
   private readonly ca?: string[];
-  private readonly fetches = new SingleFlight<{ body: unknown; ttlSeconds: number }>();
+  private readonly fetches = new SingleFlight<FetchedDocument>();
+  private readonly slots = new FetchSlots(SLOTS);
+  private readonly held: LRUCache<string, HeldDocument> = growingLru<string, HeldDocument>({ max: MAX_DOCUMENTS_IN_MEMORY });
 
   constructor(
     private readonly objects: JsonObjectRepository,
@@ -69,34 +88,64 @@ export class ClientMetadataDocuments {
   }
 
   /**
-   * The client a metadata document URL describes, or undefined when it cannot be used (the reason is logged). Throws
-   * a 503 OAuthError when MAX_FETCHES_IN_FLIGHT other documents are being fetched.
+   * The client a metadata document URL describes, or undefined when it cannot be used (the reason is logged).
+   * `requester`: the client IP the request came from, whose share of the fetch slots a fetch takes. Throws an
+   * OAuthError (429 for the requester's own share, else 503) when no fetch can start now and no copy may be served.
    */
-  async resolve(url: string): Promise<OAuthClient | undefined> {
-    const key = `${this.prefix}${createHash('sha256').update(url).digest('hex')}.json`;
+  async resolve(url: string, requester?: string): Promise<OAuthClient | undefined> {
+    const key = this.key(url);
     // The ETag of an expired copy found in S3, deleted unless the fetch below replaces it (see forgetExpired).
     let expired: string | undefined;
     try {
       const problem = this.urlProblem(url);
       if (problem) throw new DocumentError(problem);
+      const held = this.held.get(url);
+      if (held && isFresh(held.doc)) return held.doc.client;
       const stored = await this.objects.get(key);
       const cached = stored?.value as CachedDocument | undefined;
-      if (cached && Date.parse(cached.expiresAt) > Date.now() && cached.client?.clientId === url) return cached.client;
-      if (!this.fetches.has(url) && this.fetches.size >= MAX_FETCHES_IN_FLIGHT) {
-        // An expired copy stays for now: the retry this answer asks for fetches and replaces it.
-        this.logger.warn({ msg: 'client metadata document not fetched: too many fetches in flight', event: 'cimd_busy', host: safeHost(url) });
-        throw new OAuthError('temporarily_unavailable', 'Too many client metadata documents are being fetched right now. Retry in a few seconds.', 503, { 'Retry-After': '5' });
+      const usable = cached !== undefined && cached.client?.clientId === url && typeof cached.expiresAt === 'string' ? cached : undefined;
+      if (usable && isFresh(usable)) {
+        this.held.set(url, { doc: usable, inS3: true });
+        return usable.client;
+      }
+      const stale = [usable, held?.doc].find(isServableStale);
+      let release: (() => void) | undefined;
+      if (this.fetches.has(url)) {
+        // Someone's refetch is running: the kept copy answers now rather than after up to 5 s.
+        if (stale) return this.serveStale(url, stale, 'refetch_pending');
+      } else {
+        const who = requesterKey(requester);
+        const host = new URL(url).hostname;
+        let slot = this.slots.take(who, host);
+        // An expired copy stays for now: a later lookup fetches and replaces it.
+        if (typeof slot === 'string' && stale) return this.serveStale(url, stale, slot);
+        if (slot === 'host' || slot === 'total') slot = await this.slots.takeWaiting(who, host);
+        if (typeof slot === 'string') throw this.busy(url, slot);
+        // While this waited, someone may have started fetching this very URL: share that fetch, give the slot back.
+        if (this.fetches.has(url)) slot.release();
+        else release = slot.release;
       }
       expired = stored?.etag;
-      const { body, ttlSeconds } = await this.fetches.run(url, () => this.fetch(url));
+      const { body, ttlSeconds } = await this.fetches.run(url, () => {
+        const fetching = fetchDocument(url, { allowPrivate: this.allowPrivate, ca: this.ca });
+        void fetching.idle.finally(release);
+        return fetching.result;
+      });
       const client = this.validate(url, body);
       if (ttlSeconds > 0) {
-        await this.objects.put(key, { client, expiresAt: new Date(Date.now() + ttlSeconds * 1000).toISOString() } satisfies CachedDocument);
-        expired = undefined;
-      }
+        const doc: CachedDocument = { client, expiresAt: new Date(Date.now() + ttlSeconds * 1000).toISOString() };
+        // Only an approved client's copy is in S3; it is kept current there for every replica.
+        const inS3 = stored !== undefined;
+        if (inS3) {
+          await this.objects.put(key, doc);
+          expired = undefined;
+        }
+        this.held.set(url, { doc, inS3 });
+      } else this.held.delete(url);
       return client;
     } catch (err) {
       if (!(err instanceof DocumentError) && !(err instanceof StorageError)) throw err;
+      if (err instanceof DocumentError) this.held.delete(url);
       this.logger.warn({ msg: 'client metadata document refused', event: 'cimd_refused', host: safeHost(url), reason: err.message });
       return undefined;
     } finally {
@@ -105,10 +154,55 @@ export class ClientMetadataDocuments {
   }
 
   /**
+   * Writes the document of a client a person approved to S3 (once), so every replica, the token endpoint and later
+   * refreshes find it without fetching. Called when a code is issued or exchanged for the client; the document is
+   * then in this replica's memory (it was just resolved). Best effort, and it never throws: the code or the tokens
+   * are already issued when this runs, and an error now would lose them; a failed write leaves it to the next call.
+   * Approvals are themselves one S3 object per user and client and need a Google sign-in, so this adds no growth
+   * a stranger controls.
+   */
+  async keep(url: string): Promise<void> {
+    const held = this.held.get(url);
+    if (!held || held.inS3 || !isFresh(held.doc)) return;
+    try {
+      await this.objects.put(this.key(url), held.doc);
+      held.inS3 = true;
+    } catch (err) {
+      const reason = err instanceof StorageError ? err.message : 'unexpected error';
+      this.logger.warn({ msg: 'approved client metadata document not stored', event: 'cimd_keep_failed', host: safeHost(url), reason });
+    }
+  }
+
+  private serveStale(url: string, stale: CachedDocument, why: SlotRefusal | 'refetch_pending'): OAuthClient {
+    this.logger.log({ msg: 'expired client metadata document served while it cannot be refetched', event: 'cimd_stale_served', host: safeHost(url), reason: why });
+    return stale.client;
+  }
+
+  /**
+   * The refusal when no fetch can start: the requester's own share is a 429 at once, the host's or the total a 503
+   * after waiting SLOTS.waitMs for a slot.
+   */
+  private busy(url: string, why: SlotRefusal): OAuthError {
+    this.logger.warn({ msg: 'client metadata document not fetched: no fetch slot', event: 'cimd_busy', host: safeHost(url), reason: why });
+    const retry = { 'Retry-After': '5' };
+    if (why === 'requester') {
+      return new OAuthError('temporarily_unavailable', 'A client metadata document asked for from your address is still being fetched; one is fetched at a time per address. Retry in a few seconds.', 429, retry);
+    }
+    if (why === 'host') {
+      return new OAuthError('temporarily_unavailable', `Another client metadata document from ${safeHost(url)} is being fetched right now; one is fetched at a time per host. Retry in a few seconds.`, 503, retry);
+    }
+    return new OAuthError('temporarily_unavailable', 'Too many client metadata documents are being fetched right now. Retry in a few seconds.', 503, retry);
+  }
+
+  private key(url: string): string {
+    return `${this.prefix}${createHash('sha256').update(url).digest('hex')}.json`;
+  }
+
+  /**
    * Deletes a cached copy past its expiry that nothing replaced (the document now says no-store, or it cannot be
-   * fetched or used any more). Anyone can name a URL, so copies are written on behalf of strangers; an expired one
-   * is never read again, and keeping it would let the prefix grow for good. What is never looked up again is not
-   * found here: the S3 lifecycle rule on the prefix (README, "The S3 bucket") removes it, which is safe because no
+   * fetched or used any more). An expired copy is only ever served for STALE_GRACE_MS more, and keeping it would
+   * let the prefix grow for good (copies written before only approved ones were stored are strangers'). What is
+   * never looked up again is not found here: the S3 lifecycle rule on the prefix (README, "The S3 bucket") removes it, which is safe because no
    * copy is trusted longer than MAX_TTL_S. Only the version read is deleted (If-Match): a fresh copy another replica
    * wrote meanwhile stays. Best effort: a failed delete leaves the object to that rule.
    */
@@ -140,58 +234,6 @@ export class ClientMetadataDocuments {
     if (u.pathname === '/') return 'the client_id URL must have a path';
     if (!this.allowPrivate && isIP(u.hostname.replace(/^\[|\]$/g, '')) && isPrivateAddress(u.hostname.replace(/^\[|\]$/g, ''))) return 'the client_id URL names a private address';
     return undefined;
-  }
-
-  private fetch(url: string): Promise<{ body: unknown; ttlSeconds: number }> {
-    const allowPrivate = this.allowPrivate;
-    const guardedLookup = (hostname: string, options: object, callback: (...a: unknown[]) => void) => {
-      dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
-        if (err) return callback(err);
-        if (!allowPrivate && addresses.some((a) => isPrivateAddress(a.address))) return callback(new DocumentError(`${hostname} resolves to a private address`));
-        if ((options as { all?: boolean }).all) return callback(null, addresses);
-        callback(null, addresses[0].address, addresses[0].family);
-      });
-    };
-    const get = (url.startsWith('https:') ? https.get : http.get) as typeof https.get;
-    return new Promise((resolve, reject) => {
-      // The socket's `timeout` below only bounds silence: a server sending a byte every few seconds would hold the
-      // fetch for hours. This bounds the whole of it.
-      const deadline = setTimeout(() => {
-        reject(new DocumentError(`the document took longer than ${FETCH_TIMEOUT_MS} ms`));
-        req.destroy();
-      }, FETCH_TIMEOUT_MS);
-      const settle = <A extends unknown[]>(fn: (...a: A) => void) => (...a: A) => {
-        clearTimeout(deadline);
-        fn(...a);
-      };
-      resolve = settle(resolve);
-      reject = settle(reject);
-      const req = get(url, { lookup: guardedLookup as never, timeout: FETCH_TIMEOUT_MS, headers: { accept: 'application/json' }, ...(this.ca ? { ca: this.ca } : {}) }, (res) => {
-        if (res.statusCode !== 200) {
-          res.resume();
-          return reject(new DocumentError(`the document answered HTTP ${res.statusCode} (redirects are not followed)`));
-        }
-        res.on('error', () => reject(new DocumentError('the document\'s answer broke off')));
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size > MAX_DOCUMENT_BYTES) {
-            req.destroy();
-            reject(new DocumentError(`the document is larger than ${MAX_DOCUMENT_BYTES} bytes`));
-          } else chunks.push(c);
-        });
-        res.on('end', () => {
-          try {
-            resolve({ body: JSON.parse(Buffer.concat(chunks).toString('utf8')), ttlSeconds: cacheSeconds(res.headers['cache-control']) });
-          } catch {
-            reject(new DocumentError('the document is not JSON'));
-          }
-        });
-      });
-      req.on('timeout', () => req.destroy(new DocumentError(`the document took longer than ${FETCH_TIMEOUT_MS} ms`)));
-      req.on('error', (err) => reject(err instanceof DocumentError ? err : new DocumentError(`the document could not be fetched (${(err as NodeJS.ErrnoException).code ?? err.message})`)));
-    });
   }
 
   private validate(url: string, body: unknown): OAuthClient {
@@ -226,14 +268,6 @@ export class ClientMetadataDocuments {
       static: false,
     };
   }
-}
-
-/** Seconds a response may be reused per its Cache-Control (no-store and no-cache: not at all). */
-function cacheSeconds(header: string | undefined): number {
-  if (!header) return DEFAULT_TTL_S;
-  if (/\b(no-store|no-cache)\b/i.test(header)) return 0;
-  const maxAge = /\bmax-age=(\d+)/i.exec(header)?.[1];
-  return maxAge === undefined ? DEFAULT_TTL_S : Math.min(Number(maxAge), MAX_TTL_S);
 }
 
 function safeHost(url: string): string {

@@ -71,11 +71,14 @@ export class OAuthClientRepository {
     return { client, secret };
   }
 
-  /** A client by id, or undefined (also for a registered client unused for too long, which is deleted now). */
-  async findById(clientId: string): Promise<OAuthClient | undefined> {
+  /**
+   * A client by id, or undefined (also for a registered client unused for too long, which is deleted now).
+   * `requester`: the client IP of the request, whose share of metadata document fetches a URL client_id may take.
+   */
+  async findById(clientId: string, requester?: string): Promise<OAuthClient | undefined> {
     const fixed = this.staticClients.get(clientId);
     if (fixed) return fixed;
-    if (isClientIdUrl(clientId)) return this.cimd ? this.documents.resolve(clientId) : undefined;
+    if (isClientIdUrl(clientId)) return this.cimd ? this.documents.resolve(clientId, requester) : undefined;
     if (!/^wsb_[A-Za-z0-9_-]{22}$/.test(clientId)) return undefined;
     const stored = await this.objects.get(this.key(clientId));
     if (!stored) return undefined;
@@ -86,6 +89,15 @@ export class OAuthClientRepository {
       return undefined;
     }
     return client;
+  }
+
+  /**
+   * A person approved this client (a code was issued or exchanged for it): a metadata document client's document is
+   * now kept in S3 for every replica (ClientMetadataDocuments.keep). Nothing to do for other clients.
+   */
+  async approvedInUse(client: OAuthClient | string): Promise<void> {
+    const clientId = typeof client === 'string' ? client : client.clientId;
+    if (this.cimd && isClientIdUrl(clientId)) await this.documents.keep(clientId);
   }
 
   /**

@@ -79,7 +79,7 @@ export class OAuthController {
   /** Authorization endpoint: validates, then shows our consent page or sends the person through Google sign-in. */
   @Get('oauth/authorize')
   async authorize(@Req() req: FastifyRequest, @Query() query: Form, @Res() reply: FastifyReply): Promise<void> {
-    await this.answer(req, reply, () => this.flow.start(query, this.cookiesOf(req)), RELOAD);
+    await this.answer(req, reply, () => this.flow.start(query, this.cookiesOf(req), req.ip), RELOAD);
   }
 
   /** The consent page's form: Allow or Deny. */
@@ -99,7 +99,7 @@ export class OAuthController {
   /** Token endpoint (authorization_code, refresh_token). */
   @Post('oauth/token')
   async token(@Req() req: FastifyRequest, @Body() body: unknown, @Res() reply: FastifyReply): Promise<void> {
-    const tokens: TokenResponse = await this.tokenEndpoint.token(form(body), presentedClient(req.headers.authorization, form(body)));
+    const tokens: TokenResponse = await this.tokenEndpoint.token(form(body), presentedClient(req.headers.authorization, form(body)), req.ip);
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache').status(200).send(tokens);
   }
 
@@ -107,7 +107,7 @@ export class OAuthController {
   @Post('oauth/revoke')
   @HttpCode(200)
   async revoke(@Req() req: FastifyRequest, @Body() body: unknown): Promise<Record<string, never>> {
-    await this.tokenEndpoint.revoke(form(body), presentedClient(req.headers.authorization, form(body)));
+    await this.tokenEndpoint.revoke(form(body), presentedClient(req.headers.authorization, form(body)), req.ip);
     return {};
   }
 

@@ -46,9 +46,9 @@ export class TokenEndpoint {
     private readonly revocations: Revocation,
   ) {}
 
-  /** The token endpoint. */
-  async token(body: Params, presented: PresentedClient): Promise<TokenResponse> {
-    const client = await this.authenticate(presented);
+  /** The token endpoint. `ip`: the client IP (a metadata document fetch counts against its share). */
+  async token(body: Params, presented: PresentedClient, ip?: string): Promise<TokenResponse> {
+    const client = await this.authenticate(presented, ip);
     const grantType = body.grant_type;
     if (grantType !== 'authorization_code' && grantType !== 'refresh_token') {
       throw new OAuthError('unsupported_grant_type', 'grant_type must be authorization_code or refresh_token.');
@@ -57,12 +57,16 @@ export class TokenEndpoint {
       throw new OAuthError('unauthorized_client', `This client did not register the "${grantType}" grant type. Register a client with grant_types including it.`);
     }
     this.clients.recordUse(client); // not awaited: a stalled S3 must not hold the tokens back (see recordUse)
-    return grantType === 'authorization_code' ? this.exchangeCode(body, client) : this.refresh(body, client);
+    const issued = await (grantType === 'authorization_code' ? this.exchangeCode(body, client) : this.refresh(body, client));
+    // A code or refresh token of this client was valid, so a person approved it: keep its metadata document in S3
+    // (again, when its copy there expired and was not replaced).
+    await this.clients.approvedInUse(client);
+    return issued;
   }
 
   /** RFC 7009: revokes a refresh token (its family and session) or an access token (its session). Always succeeds. */
-  async revoke(body: Params, presented: PresentedClient): Promise<void> {
-    const client = await this.authenticate(presented);
+  async revoke(body: Params, presented: PresentedClient, ip?: string): Promise<void> {
+    const client = await this.authenticate(presented, ip);
     const token = str(body.token, 4096);
     if (!token) throw new OAuthError('invalid_request', 'Send the token to revoke as "token".');
     const refresh = await this.families.find(token);
@@ -118,8 +122,8 @@ export class TokenEndpoint {
     return { active: true, token_type: 'Bearer', client_id: claims.client_id, sub: claims.sub, email: claims.email, aud: claims.aud, iss: claims.iss, iat: claims.iat, exp: claims.exp, sid: claims.sid, scope: claims.scope ?? '' };
   }
 
-  private async authenticate(presented: PresentedClient): Promise<OAuthClient> {
-    return authenticateClient(presented.clientId ? await this.clients.findById(presented.clientId) : undefined, presented);
+  private async authenticate(presented: PresentedClient, ip?: string): Promise<OAuthClient> {
+    return authenticateClient(presented.clientId ? await this.clients.findById(presented.clientId, ip) : undefined, presented);
   }
 
   private async exchangeCode(body: Params, client: OAuthClient): Promise<TokenResponse> {

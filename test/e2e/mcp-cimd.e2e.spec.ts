@@ -2,10 +2,10 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ALL_WORKSPACE_SCOPES } from '../support/api-client.js';
 import { objectExists, Service, startService, startWorld, World } from '../support/harness.js';
-import { authorizeInBrowser } from '../support/oauth-consent.js';
+import { authorizeInBrowser, authorizeUrl, pkceRequest, refreshGrant } from '../support/oauth-consent.js';
 import { selfSigned } from '../support/self-signed.js';
 
 const REDIRECT = 'http://127.0.0.1:8767/callback';
@@ -25,9 +25,11 @@ describe('Client ID Metadata Documents: a client_id that is an https URL', () =>
   let docBase: string;
   const documents = new Map<string, { body: unknown; headers?: Record<string, string> }>();
   const fetched: string[] = [];
+  let tlsCert = '';
 
   beforeAll(async () => {
     const tls = selfSigned();
+    tlsCert = tls.cert;
     docs = createServer(tls, (req, res) => {
       fetched.push(req.url ?? '');
       const doc = documents.get(req.url ?? '');
@@ -93,7 +95,7 @@ describe('Client ID Metadata Documents: a client_id that is an https URL', () =>
     } finally {
       await client.close();
     }
-    // Cached in S3 for every replica (the document said nothing about caching: an hour).
+    // Approved, so kept in S3 for every replica (the document said nothing about caching: an hour).
     const listed = await world.admin.send(new ListObjectsV2Command({ Bucket: world.bucket, Prefix: 'oauth/client-metadata/' }));
     expect(listed.KeyCount).toBeGreaterThanOrEqual(1);
   });
@@ -128,7 +130,7 @@ describe('Client ID Metadata Documents: a client_id that is an https URL', () =>
     expect(fetched.filter((p) => p.includes('dotted'))).toEqual([]);
   });
 
-  it('honours Cache-Control: no-store is fetched again every time, max-age is reused from S3', async () => {
+  it('honours Cache-Control: no-store is fetched again every time, max-age is reused while it lasts', async () => {
     const authorize = (clientId: string) =>
       fetch(`${sut.url}/oauth/authorize?${new URLSearchParams({ client_id: clientId, redirect_uri: REDIRECT, response_type: 'code', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' })}`, { redirect: 'manual' });
     const fresh = publish('/apps/no-store.json', {}, { 'cache-control': 'no-store' });
@@ -144,19 +146,54 @@ describe('Client ID Metadata Documents: a client_id that is an https URL', () =>
   it('deletes an expired cached copy that the next lookup does not replace (no-store now, or gone)', async () => {
     const authorize = (clientId: string) =>
       fetch(`${sut.url}/oauth/authorize?${new URLSearchParams({ client_id: clientId, redirect_uri: REDIRECT, response_type: 'code', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' })}`, { redirect: 'manual' });
-    const nowNoStore = publish('/apps/short-then-no-store.json', {}, { 'cache-control': 'max-age=1' });
-    const nowGone = publish('/apps/short-then-gone.json', {}, { 'cache-control': 'max-age=1' });
+    // Copies of approved clients (only those are in S3), expired a second ago.
+    const nowNoStore = publish('/apps/short-then-no-store.json', {}, { 'cache-control': 'no-store' });
+    const nowGone = `${docBase}/apps/short-then-gone.json`;
     for (const url of [nowNoStore, nowGone]) {
-      expect((await authorize(url)).status).toBe(200);
-      expect(await objectExists(world, cacheKey(url))).toBe(true);
+      const client = { clientId: url, clientName: 'Doc App', redirectUris: [REDIRECT], tokenEndpointAuthMethod: 'none', grantTypes: ['authorization_code'], createdAt: new Date().toISOString(), static: false };
+      const body = JSON.stringify({ client, expiresAt: new Date(Date.now() - 1000).toISOString() });
+      await world.admin.send(new PutObjectCommand({ Bucket: world.bucket, Key: cacheKey(url), Body: body, ContentType: 'application/json', ServerSideEncryption: 'AES256' }));
     }
-    await new Promise((r) => setTimeout(r, 1100));
-    publish('/apps/short-then-no-store.json', {}, { 'cache-control': 'no-store' });
-    documents.delete('/apps/short-then-gone.json');
     expect((await authorize(nowNoStore)).status).toBe(200); // still a client, just not cached any more
     expect((await authorize(nowGone)).status).toBe(400);
     expect(await objectExists(world, cacheKey(nowNoStore))).toBe(false);
     expect(await objectExists(world, cacheKey(nowGone))).toBe(false);
+  });
+
+  it('a document nobody approved is kept in memory only: naming URL after URL writes nothing to S3', async () => {
+    // Before, each distinct URL on one's own domain made the service write an S3 object, bounded only by the
+    // authorize rate limit (60 a minute per address, 240 across the token and revocation endpoints).
+    const named = Array.from({ length: 20 }, (_, i) => publish(`/apps/minted-${i}.json`, {}));
+    for (const url of named) {
+      const res = await fetch(authorizeUrl(sut.url, { client_id: url, redirect_uri: REDIRECT, response_type: 'code', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' }), { redirect: 'manual' });
+      expect(res.status).toBe(200); // a consent page each: the clients work, nobody pressed Allow
+    }
+    for (const url of named) expect(await objectExists(world, cacheKey(url))).toBe(false);
+    const before = fetched.length;
+    const token = await fetch(`${sut.url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'authorization_code', client_id: named[0], code: 'made-up', code_verifier: 'v'.repeat(43) }) });
+    expect(token.status).toBe(400); // invalid_grant: no code, no approval, nothing written
+    expect(await objectExists(world, cacheKey(named[0]))).toBe(false);
+    expect(fetched.length).toBe(before); // and no refetch: this replica keeps it in memory
+  });
+
+  it('an approved client is kept in S3: another replica exchanges its code and refreshes without fetching it', async () => {
+    const clientId = publish('/apps/approved.json', {});
+    const other = await startService(world, { GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES, OAUTH_CIMD_ALLOW_PRIVATE_HOSTS: 'true', OAUTH_CIMD_EXTRA_CA: tlsCert });
+    try {
+      const { verifier, params } = await pkceRequest(clientId, REDIRECT);
+      const { location } = await authorizeInBrowser(world, authorizeUrl(sut.url, params), 'approver@example.com');
+      const code = location?.searchParams.get('code');
+      expect(code).toEqual(expect.any(String));
+      expect(await objectExists(world, cacheKey(clientId))).toBe(true); // written when the code was issued
+      const before = fetched.length;
+      const exchanged = await fetch(`${other.url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'authorization_code', client_id: clientId, code: code as string, code_verifier: verifier, redirect_uri: REDIRECT }) });
+      expect(exchanged.status).toBe(200);
+      const { refresh_token } = (await exchanged.json()) as { refresh_token: string };
+      expect((await refreshGrant(other.url, clientId, refresh_token)).status).toBe(200);
+      expect(fetched.length).toBe(before); // the other replica read the copy in S3
+    } finally {
+      await other.close();
+    }
   });
 
   it('introspection refuses a URL client_id before fetching or storing anything (it serves registered confidential clients)', async () => {
