@@ -13,6 +13,11 @@ export default {
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
   testMatch: ['<rootDir>/test/**/*.spec.ts', '<rootDir>/src/**/*.spec.ts'],
   testTimeout: 30000,
+  // One test file at a time (`npm test` passes --maxWorkers=1), in a worker process that jest replaces once it holds
+  // more than this after a file: jest's ESM mode keeps every file's module graph alive, and in one long process
+  // (--runInBand) the heap grew past 4 GB by the 90th of ~150 files, where V8 collected so often that S3 calls of the
+  // later files timed out (a sign-in's PUT past a test's 1 s S3_TIMEOUT_MS). A fresh worker starts with a small heap.
+  workerIdleMemoryLimit: '1200MB',
   // No forceExit: every suite closes what it opened (servers, S3 clients, keep-alive sockets, timers), so jest ends
   // by itself; `npx jest --detectOpenHandles` names anything left open. The exit guard only keeps CI from hanging
   // if a leak slips in, and says so.
