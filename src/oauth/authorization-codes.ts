@@ -4,7 +4,6 @@ import { sha256Url } from '../common/sha256.js';
 import { AppConfig } from '../config/app-config.js';
 import { JsonObjectRepository } from '../storage/json-object.repository.js';
 import { OneTimeMarkers } from '../sessions/one-time-markers.js';
-import { settleWithin } from '../common/settle-within.js';
 
 /** What an authorization code stands for. */
 export interface AuthorizationGrant {
@@ -34,8 +33,6 @@ export type CodeRedemption =
   | { status: 'expired' };
 
 const CODE_TTL_MS = 60_000;
-/** How long a failed redemption waits for its claim to be given back before the error is answered. */
-const RELEASE_WAIT_MS = 500;
 
 /** When the code's sign-in happened; a code stored before `signedInAt` was recorded counts from its own issue. */
 export function signedInAtOf(grant: AuthorizationGrant): number {
@@ -97,10 +94,7 @@ export class AuthorizationCodes {
    * retry is refused as a replay, as before.
    */
   async release(code: string, claimant: string): Promise<void> {
-    // S3 has just failed a call of this exchange: wait briefly, so the error is not delayed by another full
-    // S3_TIMEOUT_MS; a release still under way goes on and helps a later retry.
-    const released = this.markers.release('oauth-code', code, claimant).catch(() => undefined);
-    await settleWithin(released, RELEASE_WAIT_MS);
+    await this.markers.giveBack('oauth-code', code, claimant);
   }
 
   /** The S3 key of a code (tests reach the stored grant with it). */

@@ -1,11 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { settleWithin } from '../common/settle-within.js';
 import { OneTimeMarkers } from '../sessions/one-time-markers.js';
 import { OAuthError } from './oauth-error.js';
-
-/** How long a failed step waits for its claim to be given back before its error is answered (as for codes). */
-const RELEASE_WAIT_MS = 500;
 
 const logger = new Logger('OAuthFlow');
 
@@ -52,11 +48,10 @@ export async function runOnce<T>(markers: OneTimeMarkers, kind: string, value: s
   }
 }
 
-/** Releases the claim, waiting at most RELEASE_WAIT_MS; never throws (a release still under way goes on). */
+/** Releases the claim (OneTimeMarkers.giveBack: a bounded wait); never throws, a failure is logged. */
 async function giveBack(markers: OneTimeMarkers, kind: string, value: string, claimant: string): Promise<void> {
-  const released = markers.release(kind, value, claimant).catch((err: unknown) => {
+  await markers.giveBack(kind, value, claimant, (err: unknown) => {
     // The value is a one-time id; only its kind is logged.
     logger.warn({ msg: 'one-time claim not given back after a failed step; a retry is told it was already used', event: 'one_time_release_failed', kind, error: (err as Error)?.message });
   });
-  await settleWithin(released, RELEASE_WAIT_MS);
 }

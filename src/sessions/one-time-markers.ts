@@ -1,8 +1,12 @@
 import { Injectable } from '@nestjs/common';
+import { settleWithin } from '../common/settle-within.js';
 import { sha256Url } from '../common/sha256.js';
 import { AppConfig } from '../config/app-config.js';
 import { JsonObjectRepository } from '../storage/json-object.repository.js';
 import { StorageError } from '../storage/storage.errors.js';
+
+/** How long a failed use waits for its claim to be given back before its error is answered (giveBack). */
+const RELEASE_WAIT_MS = 500;
 
 /**
  * Values that may be used once across all replicas (sign-in `state`, authorization codes). A create-only S3 put
@@ -64,6 +68,15 @@ export class OneTimeMarkers {
     const marker = stored?.value as { claimed_by?: unknown; completed?: unknown } | undefined;
     if (!stored || marker?.claimed_by !== claimDigest(claimant) || marker.completed === true) return;
     await this.objects.delete(key, { ifMatch: stored.etag });
+  }
+
+  /**
+   * release() after a use that failed on S3, waited for at most RELEASE_WAIT_MS: S3 has just failed, and another full
+   * S3_TIMEOUT_MS would double the wait for the error. Never throws (`onFailure` hears why); a release still under way
+   * goes on and helps a later retry.
+   */
+  async giveBack(kind: string, value: string, claimant: string, onFailure: (err: unknown) => void = () => undefined): Promise<void> {
+    await settleWithin(this.release(kind, value, claimant).catch(onFailure), RELEASE_WAIT_MS);
   }
 
   private key(kind: string, value: string): string {
