@@ -49,7 +49,7 @@ export function isConnectionReset(err: unknown): boolean {
  * once when Google says 401 (single-flight per user), retries 5xx twice with backoff, and maps what is left to an
  * error the caller can act on. A dead grant ends the user's sessions everywhere. Each call holds one of the user's
  * WORKSPACE_CALLS_PER_USER slots from before its credentials are read until it ends, however it ends; a call beyond
- * them is refused at once with 429 (UserCallLimit: refused, not queued).
+ * them waits its turn, within the bounds UserCallLimit sets, or is refused with 429.
  */
 @Injectable()
 export class GoogleCaller {
