@@ -13,7 +13,7 @@ import { scopesToRequest, WORKSPACE_API_NEEDS } from '../src/common/google-scope
 import { startGoogleEmulator, type GoogleEmulator } from '../emulators/google/google-emulator.js';
 import { startS3Server, type S3Server } from '../emulators/s3/s3-server.js';
 
-/** The local ports and the variables that move them (README, "Your first ten minutes"). */
+/** The local ports and the variables that move them (docs/development.md, "Running locally"). */
 export const LOCAL_PORTS = { PORT: 3000, METRICS_PORT: 9464, LOCAL_S3_PORT: 4569, LOCAL_GOOGLE_PORT: 4010 } as const;
 export type LocalPortVariable = keyof typeof LOCAL_PORTS;
 

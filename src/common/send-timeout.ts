@@ -21,7 +21,7 @@ type StreamHandle = { bytesWritten?: number; writeQueueSize?: number } | null | 
  * (a write completes, or the kernel takes part of the one in flight) and keeps its connection, as long as the
  * kernel takes more within the timeout: Linux lets a full socket be written again only once about a third of its
  * send buffer (up to 4 MiB) is free, so a client reading steadily below roughly 20 KB/s can be cut at 60 s, as with
- * nginx (README, HTTP_SEND_TIMEOUT_MS).
+ * nginx (docs/operations.md, "Security at the edge", HTTP_SEND_TIMEOUT_MS).
  *
  * Written by hand because neither Node nor Fastify has it: the socket timeout (`connectionTimeout`) counts any
  * silence, so it would also cut a request waiting for Google, and it is refreshed only when a whole write completes.

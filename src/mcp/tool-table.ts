@@ -3,7 +3,7 @@ import { recommendedScope } from '../common/google-scopes.js';
 
 const G = 'https://www.googleapis.com/auth/';
 
-/** The README's tool list, generated from the catalogue (a spec keeps the README equal to it). */
+/** The tool list of docs/mcp.md, generated from the catalogue (a spec keeps docs/mcp.md equal to it). */
 export function toolTable(): string {
   const rows = WORKSPACE_CATALOGUE.map((op) => {
     const hints = [op.hints.readOnlyHint ? 'read-only' : '', op.hints.destructiveHint ? 'destructive' : '', op.hints.idempotentHint && !op.hints.readOnlyHint ? 'idempotent' : '', op.hints.openWorldHint ? 'open world' : ''].filter(Boolean).join(', ');

@@ -202,7 +202,7 @@ export class ClientMetadataDocuments {
    * Deletes a cached copy past its expiry that nothing replaced (the document now says no-store, or it cannot be
    * fetched or used any more). An expired copy is only ever served for STALE_GRACE_MS more, and keeping it would
    * let the prefix grow for good (copies written before only approved ones were stored are strangers'). What is
-   * never looked up again is not found here: the S3 lifecycle rule on the prefix (README, "The S3 bucket") removes it, which is safe because no
+   * never looked up again is not found here: the S3 lifecycle rule on the prefix (docs/operations.md, "The S3 bucket") removes it, which is safe because no
    * copy is trusted longer than MAX_TTL_S. Only the version read is deleted (If-Match): a fresh copy another replica
    * wrote meanwhile stays. Best effort: a failed delete leaves the object to that rule.
    */

@@ -22,7 +22,7 @@ export interface FetchSlotLimits {
 /**
  * Metadata document fetches in flight on one replica, shared fairly.
  *
- * Decision (README, "Client ID Metadata Documents"): a single pool of slots, first come first served, let one
+ * Decision (docs/mcp.md, "Client ID Metadata Documents"): a single pool of slots, first come first served, let one
  * address that names slow documents on its own host (each holding a slot for the whole 5 s fetch limit) keep every
  * slot busy, so every document not already cached answered 503 for everyone. Now a fetch needs a free slot in three
  * counts at once: the requester's (the client IP as Fastify resolved it under TRUST_PROXY; an IPv6 /64 counts as one,

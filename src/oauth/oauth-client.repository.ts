@@ -22,7 +22,7 @@ const MAX_LAST_USE_WRITES = 64;
  * OAuth clients: the ones configured in OAUTH_STATIC_CLIENTS, and registered ones in S3 (`{OAUTH_PREFIX}clients/`).
  * A registered client unused for OAUTH_UNUSED_CLIENT_TTL_DAYS is deleted lazily, when it is next looked up; its
  * object is rewritten at most once a day when used, so an S3 lifecycle rule on the prefix (expire after the TTL
- * plus one day) removes the ones nobody looks up any more (README, "OAuth").
+ * plus one day) removes the ones nobody looks up any more (docs/http-api.md, "Registration limits"; docs/operations.md, "The S3 bucket").
  */
 @Injectable()
 export class OAuthClientRepository {

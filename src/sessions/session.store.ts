@@ -33,7 +33,7 @@ const REVALIDATE_WAIT_MS = 500;
  * SESSION_CACHE_TTL_MS, which bounds how late another replica's logout or revocation is noticed; the hot path
  * makes no S3 call. There is deliberately no way to change a stored session: the binding to a user is for life.
  *
- * Warm-user rule (README, "Failure model"): a session S3 confirmed within the last SESSION_OUTAGE_GRACE_MS is
+ * Warm-user rule (docs/failure-model.md): a session S3 confirmed within the last SESSION_OUTAGE_GRACE_MS is
  * re-checked after SESSION_CACHE_TTL_MS, but a request waits at most REVALIDATE_WAIT_MS for that check; when S3 is
  * slow or unreachable it goes on from memory (the check, bounded by S3_TIMEOUT_MS, updates memory when it ends, and
  * after a failure S3 is tried again at most once per SESSION_CACHE_TTL_MS). Sessions unknown here, or confirmed

@@ -52,7 +52,7 @@ async function storedSessionsOf(world: World, email: string): Promise<string[]> 
 
 /**
  * Two redemptions of one code racing: at most one may succeed, and whatever it got must be dead once the other was
- * refused (RFC 6749 4.1.2, README "a code used twice revokes what it issued"). Checks every round and answers the
+ * refused (RFC 6749 4.1.2, docs/http-api.md "a code used twice revokes what it issued"). Checks every round and answers the
  * outcomes seen, e.g. "200+400", "400+400".
  */
 async function raceRounds(world: World, first: Endpoint, second: Endpoint, clientId: string, emailPrefix: string, settleMs = 0): Promise<Record<string, number>> {

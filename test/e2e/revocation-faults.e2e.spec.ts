@@ -229,7 +229,7 @@ describe('Revocation finishes or can be finished, whatever step fails', () => {
         // The delete was of the version the revocation read: the new grant is still stored.
         expect((await readObject(world, `credentials/${email}.json`)).json.refresh_token).toBe(newGrant);
       } else {
-        // An S3 that ignores If-Match on deletes (README, Failure model) deletes the newer version too: the user
+        // An S3 that ignores If-Match on deletes (docs/failure-model.md) deletes the newer version too: the user
         // signs in once more. Nothing else is lost: the old grant is revoked, the new one is alive at Google.
         await expect(readObject(world, `credentials/${email}.json`)).rejects.toMatchObject({ name: 'NotFound' });
       }

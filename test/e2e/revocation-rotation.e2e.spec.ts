@@ -94,7 +94,7 @@ describe('revocation racing a refresh on another replica', () => {
     const { access_token, rt1 } = await rotatingUserOnBothReplicas(email);
     // B's refresh is answered by Google at once, but its S3 write is held until A's revocation is past its own reads.
     s3Proxy.inject({ method: 'PUT', path: `/${world.bucket}/credentials/`, fault: 'latency', ms: 1200, times: 1 });
-    // ...and lands before the revocation clears its mark (one that lands after: README, Failure model).
+    // ...and lands before the revocation clears its mark (one that lands after: docs/failure-model.md).
     s3Proxy.inject({ method: 'DELETE', path: `/${world.bucket}/sessions/revoking/`, fault: 'latency', ms: 2500, times: 1 });
     const onB = getWithBearer(b, GMAIL, access_token);
     while (world.google.refreshTokenWorks(rt1)) await new Promise((r) => setTimeout(r, 5)); // Google rotated

@@ -67,7 +67,7 @@ async function main(): Promise<number> {
   world.google.rotateRefreshTokens(true);
   const s3faults = s3proxy.randomFaults({ rate: S3_FAULT_RATE, faults: ['latency', 'stall', 'reset', 'drop-answer'], stallMs: 3000, latencyMs: 200 });
   // Google's token endpoint gets no drop-answer: with rotation, an answer lost after Google rotated takes the only
-  // copy of the new refresh token with it, and no client can recover that (see README, "Refresh"). Workspace API
+  // copy of the new refresh token with it, and no client can recover that (see docs/architecture.md, "Refresh"). Workspace API
   // answers are dropped below, one at a time.
   const gfaults = gproxy.randomFaults({ rate: GOOGLE_FAULT_RATE, faults: ['latency', 'stall', 'reset'], stallMs: 3000, latencyMs: 200 });
   let droppedApiAnswers = 0;
