@@ -42,11 +42,12 @@ describe('Fastify\'s per-request logger', () => {
 });
 
 describe('Nest\'s log lines', () => {
-  it('the route table Nest prints at boot is debug, the other lines keep their level', async () => {
+  it('the route and module lines Nest prints at boot are debug, the other lines keep their level', async () => {
     const { logger, lines } = capture();
     const nest = new PinoNestLogger(logger);
     nest.log('Mapped {/auth/session, GET} route', 'RouterExplorer');
     nest.log('AuthController {/auth}:', 'RoutesResolver');
+    nest.log('AuthModule dependencies initialized', 'InstanceLoader');
     nest.log('Nest application successfully started', 'NestApplication');
     await new Promise((r) => setImmediate(r));
     expect(lines).toEqual([expect.objectContaining({ level: 30, context: 'NestApplication', msg: 'Nest application successfully started' })]);

@@ -81,15 +81,18 @@ export function loggablePath(url: string): string {
   return `${url.slice(0, q)}?${params.toString()}`;
 }
 
+/** Nest's contexts that log one line per route, controller or module at boot. */
+const BOOT_CHATTER = new Set(['RouterExplorer', 'RoutesResolver', 'InstanceLoader']);
+
 /** Nest's logger on pino: the context becomes a field, objects stay structured. */
 export class PinoNestLogger implements LoggerService {
   constructor(private readonly pino: Logger) {}
 
   log(message: unknown, ...rest: unknown[]) {
-    // Nest's one line per route and controller at boot (about 200) buries the lines that matter, locally and in a
-    // replica's log alike: they are debug (LOG_LEVEL=debug shows them).
+    // Nest's one line per route, controller and module at boot (about 215) buries the lines that matter, locally
+    // (a newcomer's first screen) and in a replica's log alike: they are debug (LOG_LEVEL=debug shows them).
     const context = rest[rest.length - 1];
-    this.write(context === 'RouterExplorer' || context === 'RoutesResolver' ? 'debug' : 'info', message, rest);
+    this.write(typeof context === 'string' && BOOT_CHATTER.has(context) ? 'debug' : 'info', message, rest);
   }
   error(message: unknown, ...rest: unknown[]) {
     this.write('error', message, rest);
