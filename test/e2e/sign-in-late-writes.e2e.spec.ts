@@ -1,4 +1,5 @@
-import { FaultProxy, type HeldRequest, type ProxiedRequest } from '../support/fault-proxy.js';
+import { startBehindS3Proxy, stopBehindS3Proxy } from '../support/behind-s3-proxy.js';
+import type { FaultProxy, HeldRequest, ProxiedRequest } from '../support/fault-proxy.js';
 import { Browser } from '../support/http-client.js';
 import {
   completeSignIn,
@@ -10,9 +11,7 @@ import {
   type Service,
   signIn,
   type SignedIn,
-  startService,
   startSignIn,
-  startWorld,
   type World,
 } from '../support/harness.js';
 
@@ -30,17 +29,9 @@ describe('Sign-in: a credentials write S3 applies after the service gave up on i
   let s3: FaultProxy;
   let sut: Service;
 
-  beforeAll(async () => {
-    world = await startWorld();
-    s3 = await FaultProxy.start(world.s3.endpoint);
-    sut = await startService(world, { S3_ENDPOINT: s3.url, S3_TIMEOUT_MS: String(S3_TIMEOUT_MS) });
-  });
+  beforeAll(async () => ({ world, s3, sut } = await startBehindS3Proxy({ S3_TIMEOUT_MS: String(S3_TIMEOUT_MS) })));
   afterEach(() => s3.clear());
-  afterAll(async () => {
-    await sut?.close();
-    await s3?.stop();
-    await world?.close();
-  });
+  afterAll(() => stopBehindS3Proxy(world, s3, sut));
 
   const key = (email: string) => `credentials/${email}.json`;
   const storedRefreshToken = async (email: string) => (await readObject(world, key(email))).json.refresh_token as string;
