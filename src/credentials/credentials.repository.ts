@@ -53,17 +53,18 @@ export class CredentialsRepository {
 
   /**
    * Merges `patch` into what is stored and writes it atomically: If-None-Match on create, If-Match on the ETag
-   * read for updates. When another writer wins (412), re-reads, merges again and retries. A patch that sets every
-   * field replaces what is stored, in one write without a read.
+   * read for updates. When another writer wins (412), re-reads, merges again and retries.
+   *
+   * Every write is conditional, also a sign-in's that brought every field (a new refresh token among them), though
+   * the merge then takes nothing from what is stored. The condition is not there for the merge but for the write
+   * that lands late: a PUT the service gave up on (S3_TIMEOUT_MS, the callback answered 503) can still be applied
+   * by S3 afterwards. Unconditional, it replaced whatever was written in between (a newer sign-in's refresh token,
+   * an incremental consent's scopes) with the older grant, or re-created credentials a revocation had just
+   * deleted. On the ETag read (or create-only), S3 refuses it (412) once anything changed. While the call is still
+   * ours, a 412 re-reads and merges again, and the patch's fields win that merge: a sign-in supersedes what is
+   * stored, as it should.
    */
   async save(email: string, patch: CredentialsPatch): Promise<GoogleCredentials> {
-    if (replacesEverything(patch)) {
-      // The merge would take nothing from what is stored (a sign-in that brought a refresh token and every other
-      // field): the write is what winning the If-Match loop would write, so it is made without the read.
-      const fresh = mergeCredentials(undefined, email, patch);
-      await this.objects.put(this.keyFor(email), toDocument(fresh));
-      return fresh;
-    }
     const written = await this.mergeAndWrite(email, (current) => mergeCredentials(current, email, patch));
     return written as GoogleCredentials;
   }
@@ -183,11 +184,6 @@ export class CredentialsRepository {
     if (!safe || safe !== email) throw new Error('refusing to build an S3 key from an unvalidated email');
     return `${this.prefix}${safe}.json`;
   }
-}
-
-/** True when every field the merge takes from the patch is set, so the stored object cannot contribute anything. */
-function replacesEverything(p: CredentialsPatch): boolean {
-  return Boolean(p.token && p.refreshToken && p.expiry && p.scopes && p.scopes.length > 0 && p.tokenUri && p.clientId);
 }
 
 function isConflict(err: unknown): boolean {

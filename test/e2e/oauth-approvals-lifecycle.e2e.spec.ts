@@ -1,7 +1,8 @@
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createHash, randomBytes } from 'node:crypto';
-import { FaultProxy } from '../support/fault-proxy.js';
-import { objectExists, readObject, signIn, startService, startWorld, type Service, type World } from '../support/harness.js';
+import { startBehindS3Proxy, stopBehindS3Proxy } from '../support/behind-s3-proxy.js';
+import type { FaultProxy } from '../support/fault-proxy.js';
+import { objectExists, readObject, signIn, type Service, type World } from '../support/harness.js';
 import { Browser } from '../support/http-client.js';
 import { authorizeInBrowser, authorizeUrl, readConsentPage, refreshGrant } from '../support/oauth-consent.js';
 import { claimsOf, OAuthTestClient, REDIRECT } from '../support/oauth-tokens.js';
@@ -20,17 +21,9 @@ describe('OAuth client approvals: ended by revocation, bound to the resource', (
   let sut: Service;
   let n = 0;
 
-  beforeAll(async () => {
-    world = await startWorld();
-    s3 = await FaultProxy.start(world.s3.endpoint);
-    sut = await startService(world, { S3_ENDPOINT: s3.url, S3_TIMEOUT_MS: '1500', SESSION_CACHE_TTL_MS: '200' });
-  });
+  beforeAll(async () => ({ world, s3, sut } = await startBehindS3Proxy({ S3_TIMEOUT_MS: '1500', SESSION_CACHE_TTL_MS: '200' })));
   afterEach(() => s3.clear());
-  afterAll(async () => {
-    await sut?.close();
-    await s3?.stop();
-    await world?.close();
-  });
+  afterAll(() => stopBehindS3Proxy(world, s3, sut));
 
   const revoke = (token: string) => fetch(`${sut.url}/auth/revoke`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
 

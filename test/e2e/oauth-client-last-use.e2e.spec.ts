@@ -1,7 +1,8 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { FaultProxy } from '../support/fault-proxy.js';
+import { startBehindS3Proxy, stopBehindS3Proxy } from '../support/behind-s3-proxy.js';
+import type { FaultProxy } from '../support/fault-proxy.js';
 import { authorizeUrl, pkceRequest, refreshGrant, tokensThroughOAuth } from '../support/oauth-consent.js';
-import { readObject, Service, startService, startWorld, World } from '../support/harness.js';
+import { readObject, Service, World } from '../support/harness.js';
 
 const S3_TIMEOUT_MS = 3000;
 /** What a refresh may take with the client's "last used" write stalled: far below S3_TIMEOUT_MS. */
@@ -18,17 +19,9 @@ describe('OAuth client "last used" write: never on the request\'s path', () => {
   let s3: FaultProxy;
   let sut: Service;
 
-  beforeAll(async () => {
-    world = await startWorld();
-    s3 = await FaultProxy.start(world.s3.endpoint);
-    sut = await startService(world, { S3_ENDPOINT: s3.url, S3_TIMEOUT_MS: String(S3_TIMEOUT_MS) });
-  });
+  beforeAll(async () => ({ world, s3, sut } = await startBehindS3Proxy({ S3_TIMEOUT_MS: String(S3_TIMEOUT_MS) })));
   afterEach(() => s3.clear());
-  afterAll(async () => {
-    await sut?.close();
-    await s3?.stop();
-    await world?.close();
-  });
+  afterAll(() => stopBehindS3Proxy(world, s3, sut));
 
   const clientKey = (clientId: string) => `oauth/clients/${clientId}.json`;
   const clientPath = (clientId: string) => new RegExp(`/oauth/clients/${clientId}\\.json$`);

@@ -1,6 +1,7 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { createHash, randomBytes } from 'node:crypto';
-import { FaultProxy } from '../support/fault-proxy.js';
+import { startBehindS3Proxy, stopBehindS3Proxy } from '../support/behind-s3-proxy.js';
+import type { FaultProxy } from '../support/fault-proxy.js';
 import { Browser } from '../support/http-client.js';
 import { authorizeInBrowser, authorizeUrl, refreshGrant } from '../support/oauth-consent.js';
 import { Endpoint, getWithBearer, readObject, Service, startService, startWorld, World } from '../support/harness.js';
@@ -149,17 +150,11 @@ describe('An authorization code replayed while its first exchange is still writi
   let clientId: string;
 
   beforeAll(async () => {
-    world = await startWorld();
-    s3 = await FaultProxy.start(world.s3.endpoint);
-    sut = await startService(world, { S3_ENDPOINT: s3.url, S3_TIMEOUT_MS: '4000' });
+    ({ world, s3, sut } = await startBehindS3Proxy({ S3_TIMEOUT_MS: '4000' }));
     clientId = await registerClient(sut);
   });
   afterEach(() => s3.clear());
-  afterAll(async () => {
-    await sut?.close();
-    await s3?.stop();
-    await world?.close();
-  });
+  afterAll(() => stopBehindS3Proxy(world, s3, sut));
 
   it('the replay gets to the refresh token family first: the first exchange then issues nothing and leaves no session', async () => {
     const form = await codeExchangeForm(world, sut, clientId, 'slow-family@example.com');

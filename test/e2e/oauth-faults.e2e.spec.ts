@@ -1,6 +1,7 @@
-import { FaultProxy } from '../support/fault-proxy.js';
+import { startBehindS3Proxy, stopBehindS3Proxy } from '../support/behind-s3-proxy.js';
+import type { FaultProxy } from '../support/fault-proxy.js';
 import { refreshGrant, tokensThroughOAuth } from '../support/oauth-consent.js';
-import { getWithBearer, Service, startService, startWorld, World } from '../support/harness.js';
+import { getWithBearer, Service, World } from '../support/harness.js';
 
 const S3_TIMEOUT_MS = 1500;
 const CLIENTS = /\/oauth\/clients\/wsb_[A-Za-z0-9_-]{22}\.json$/;
@@ -17,17 +18,9 @@ describe('OAuth writes whose S3 answer was lost', () => {
   let s3: FaultProxy;
   let sut: Service;
 
-  beforeAll(async () => {
-    world = await startWorld();
-    s3 = await FaultProxy.start(world.s3.endpoint);
-    sut = await startService(world, { S3_ENDPOINT: s3.url, S3_TIMEOUT_MS: String(S3_TIMEOUT_MS) });
-  });
+  beforeAll(async () => ({ world, s3, sut } = await startBehindS3Proxy({ S3_TIMEOUT_MS: String(S3_TIMEOUT_MS) })));
   afterEach(() => s3.clear());
-  afterAll(async () => {
-    await sut?.close();
-    await s3?.stop();
-    await world?.close();
-  });
+  afterAll(() => stopBehindS3Proxy(world, s3, sut));
 
   /** The writes to `path` since `since` whose answer the proxy dropped after S3 applied them. */
   function lostAnswers(path: RegExp, since: number) {

@@ -1,7 +1,8 @@
-import { FaultProxy, type FaultRule } from '../support/fault-proxy.js';
+import { startBehindS3Proxy, stopBehindS3Proxy } from '../support/behind-s3-proxy.js';
+import type { FaultProxy, FaultRule } from '../support/fault-proxy.js';
 import { Browser } from '../support/http-client.js';
 import { authorizeUrl, pkceRequest, pressConsent, readConsentPage, registerPublicClient, type ConsentPage } from '../support/oauth-consent.js';
-import { Service, startService, startWorld, World } from '../support/harness.js';
+import { Service, World } from '../support/harness.js';
 
 const S3_TIMEOUT_MS = 1500;
 const REDIRECT_URI = 'http://127.0.0.1:8765/callback';
@@ -19,17 +20,9 @@ describe('OAuth authorization: retrying a step S3 failed', () => {
   let s3: FaultProxy;
   let sut: Service;
 
-  beforeAll(async () => {
-    world = await startWorld();
-    s3 = await FaultProxy.start(world.s3.endpoint);
-    sut = await startService(world, { S3_ENDPOINT: s3.url, S3_TIMEOUT_MS: String(S3_TIMEOUT_MS) });
-  });
+  beforeAll(async () => ({ world, s3, sut } = await startBehindS3Proxy({ S3_TIMEOUT_MS: String(S3_TIMEOUT_MS) })));
   afterEach(() => s3.clear());
-  afterAll(async () => {
-    await sut?.close();
-    await s3?.stop();
-    await world?.close();
-  });
+  afterAll(() => stopBehindS3Proxy(world, s3, sut));
 
   const down = (path: RegExp, fault: FaultRule['fault'] = 'answer'): FaultRule => (fault === 'answer' ? { method: 'PUT', path, fault, status: 503, times: Infinity } : { method: 'PUT', path, fault, times: Infinity });
 

@@ -1,6 +1,7 @@
-import { FaultProxy, type FaultRule } from '../support/fault-proxy.js';
+import { startBehindS3Proxy, stopBehindS3Proxy } from '../support/behind-s3-proxy.js';
+import type { FaultProxy, FaultRule } from '../support/fault-proxy.js';
 import { authorizeInBrowser, authorizeUrl, pkceRequest, refreshGrant, registerPublicClient, tokensThroughOAuth } from '../support/oauth-consent.js';
-import { getWithBearer, Service, startService, startWorld, World } from '../support/harness.js';
+import { getWithBearer, Service, startService, World } from '../support/harness.js';
 
 const S3_TIMEOUT_MS = 1500;
 const FAMILIES = /\/oauth\/refresh\//;
@@ -17,17 +18,9 @@ describe('OAuth token endpoint: S3 failing during its writes', () => {
   let s3: FaultProxy;
   let sut: Service;
 
-  beforeAll(async () => {
-    world = await startWorld();
-    s3 = await FaultProxy.start(world.s3.endpoint);
-    sut = await startService(world, { S3_ENDPOINT: s3.url, S3_TIMEOUT_MS: String(S3_TIMEOUT_MS) });
-  });
+  beforeAll(async () => ({ world, s3, sut } = await startBehindS3Proxy({ S3_TIMEOUT_MS: String(S3_TIMEOUT_MS) })));
   afterEach(() => s3.clear());
-  afterAll(async () => {
-    await sut?.close();
-    await s3?.stop();
-    await world?.close();
-  });
+  afterAll(() => stopBehindS3Proxy(world, s3, sut));
 
   /** An authorization code for a fresh public client, with what the exchange needs. */
   async function codeFor(email: string): Promise<{ clientId: string; code: string; verifier: string }> {

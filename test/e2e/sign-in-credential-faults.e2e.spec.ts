@@ -1,7 +1,8 @@
-import { FaultProxy, type Fault } from '../support/fault-proxy.js';
+import { startBehindS3Proxy, stopBehindS3Proxy } from '../support/behind-s3-proxy.js';
+import type { Fault, FaultProxy } from '../support/fault-proxy.js';
 import { Browser } from '../support/http-client.js';
 import { authorizeInBrowser, pkceRequest, authorizeUrl, registerPublicClient } from '../support/oauth-consent.js';
-import { completeSignIn, credentialsKeyPath, getWithBearer, readObject, Service, signIn, startService, startSignIn, startWorld, World } from '../support/harness.js';
+import { completeSignIn, credentialsKeyPath, getWithBearer, readObject, Service, signIn, startSignIn, World } from '../support/harness.js';
 
 const S3_TIMEOUT_MS = 1500;
 
@@ -16,17 +17,9 @@ describe('Sign-in: the credentials write under S3 faults', () => {
   let s3: FaultProxy;
   let sut: Service;
 
-  beforeAll(async () => {
-    world = await startWorld();
-    s3 = await FaultProxy.start(world.s3.endpoint);
-    sut = await startService(world, { S3_ENDPOINT: s3.url, S3_TIMEOUT_MS: String(S3_TIMEOUT_MS) });
-  });
+  beforeAll(async () => ({ world, s3, sut } = await startBehindS3Proxy({ S3_TIMEOUT_MS: String(S3_TIMEOUT_MS) })));
   afterEach(() => s3.clear());
-  afterAll(async () => {
-    await sut?.close();
-    await s3?.stop();
-    await world?.close();
-  });
+  afterAll(() => stopBehindS3Proxy(world, s3, sut));
 
   const storedRefreshToken = async (email: string) => (await readObject(world, `credentials/${email}.json`)).json.refresh_token as string;
 

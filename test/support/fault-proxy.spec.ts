@@ -130,6 +130,42 @@ describe('FaultProxy', () => {
     expect(proxy.seen('GET', '/answer-later')[0].status).toBe(200);
   });
 
+  it('holdNext keeps a request unforwarded; release() forwards it even after its client gave up, and gives the upstream answer', async () => {
+    const held = proxy.holdNext({ method: 'PUT', path: '/late' });
+    expect((await call(agent, `${proxy.url}/late`, 'PUT', 'v1', 300)).error).toBe('TIMEOUT');
+    const { request, body } = await held.arrived;
+    expect(body.toString()).toBe('v1');
+    while (request.clientClosedAt === undefined) await new Promise((r) => setTimeout(r, 10));
+    expect(request).toMatchObject({ fault: 'hold', forwarded: false });
+    expect(upstream.applied).toEqual([]);
+    expect((await held.release()).status).toBe(200);
+    expect(upstream.applied).toEqual(['PUT /late v1']);
+    expect(request.forwarded).toBe(true);
+    await expect(held.release()).rejects.toThrow(/released or dropped/); // it went once
+    expect((await call(agent, `${proxy.url}/late`, 'PUT', 'v2')).status).toBe(200); // one request only
+    expect(upstream.applied).toEqual(['PUT /late v1', 'PUT /late v2']);
+  });
+
+  it('a held request whose client still waits is answered on release(); clear() drops what is still held, unforwarded', async () => {
+    const held = proxy.holdNext({ path: '/wait' });
+    const pending = call(agent, `${proxy.url}/wait`, 'POST', 'b');
+    await held.arrived;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(upstream.applied).toEqual([]);
+    await held.release();
+    expect((await pending).status).toBe(200);
+    expect(proxy.seen('POST', '/wait')[0].status).toBe(200);
+
+    const dropped = proxy.holdNext({ path: '/dropped' });
+    const lost = call(agent, `${proxy.url}/dropped`, 'PUT', 'x');
+    await dropped.arrived;
+    proxy.clear();
+    expect((await lost).error).toBe('ECONNRESET');
+    await expect(dropped.release()).rejects.toThrow();
+    expect(upstream.applied).toEqual(['POST /wait b']);
+    expect(() => proxy.inject({ fault: 'hold' })).toThrow(/holdNext/);
+  });
+
   it('matches method and path, and applies a rule only `times` times', async () => {
     const handle = proxy.inject({ method: 'GET', path: '/only', fault: 'reset', times: 2 });
     expect((await call(agent, `${proxy.url}/other`)).status).toBe(200);
@@ -212,6 +248,20 @@ describe('FaultProxy in front of the test S3 server (SigV4, SDK keep-alive)', ()
     await expect(client.send(new PutObjectCommand({ Bucket: 'proxied', Key: 'k2', Body: 'two' }))).rejects.toThrow();
     const got = await client.send(new GetObjectCommand({ Bucket: 'proxied', Key: 'k2' }));
     expect(await got.Body?.transformToString()).toBe('two');
+  });
+
+  it('a signed conditional PUT held past its deadline and released after another write meets S3\'s 412, not the newer object', async () => {
+    await client.send(new PutObjectCommand({ Bucket: 'proxied', Key: 'k3', Body: 'first' }));
+    const read = await client.send(new GetObjectCommand({ Bucket: 'proxied', Key: 'k3' }));
+    await read.Body?.transformToString();
+    const held = proxy.holdNext({ method: 'PUT', path: '/proxied/k3' });
+    const stale = new PutObjectCommand({ Bucket: 'proxied', Key: 'k3', Body: 'stale', IfMatch: read.ETag });
+    await expect(client.send(stale, { abortSignal: AbortSignal.timeout(300) })).rejects.toThrow();
+    await held.arrived;
+    await client.send(new PutObjectCommand({ Bucket: 'proxied', Key: 'k3', Body: 'newer' }));
+    expect((await held.release()).status).toBe(412);
+    const got = await client.send(new GetObjectCommand({ Bucket: 'proxied', Key: 'k3' }));
+    expect(await got.Body?.transformToString()).toBe('newer');
   });
 
   it('rewrite() maps a target URL onto the proxy', () => {

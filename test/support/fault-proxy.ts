@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
  */
 
 /** What can go wrong with one request. */
-export type Fault = 'latency' | 'stall' | 'stall-body' | 'reset' | 'drop-answer' | 'slow-answer' | 'blackhole' | 'redirect' | 'answer' | 'reshape';
+export type Fault = 'latency' | 'stall' | 'stall-body' | 'reset' | 'drop-answer' | 'slow-answer' | 'blackhole' | 'redirect' | 'answer' | 'reshape' | 'hold';
 
 /** Which requests a fault applies to, and how often. */
 export interface FaultRule {
@@ -32,7 +32,8 @@ export interface FaultRule {
    * (until blackhole(false)/clear/stop). redirect: answer `status` (default 302) with `location`, without forwarding.
    * answer: answer `status` (default 200) with `body` and `contentType`, without forwarding (what a captive portal or
    * a misbehaving upstream sends). reshape: forward, and pass a JSON answer through `reshape` before relaying it (an
-   * upstream whose JSON is not in the documented shape); other answers are relayed unchanged.
+   * upstream whose JSON is not in the documented shape); other answers are relayed unchanged. hold: only through
+   * holdNext(), which says when the request goes upstream.
    */
   fault: Fault;
   /** latency and slow-answer: the delay. stall: when given, the stall ends after ms by resetting the client socket. */
@@ -96,6 +97,33 @@ export interface FaultHandle {
 interface ActiveRule extends FaultRule {
   remaining: number;
   hits: number;
+  /** hold: receives the request once it was read whole. */
+  onHold?: (late: LateRequest) => void;
+}
+
+/**
+ * A request holdNext() kept: read whole, neither forwarded nor answered until release(). This is a write that S3
+ * applies late, after its client gave up on it (a PUT stuck in a network path or an overloaded S3 front end, then
+ * delivered): what a stall cannot show, since a stalled request never reaches the server at all.
+ */
+export interface HeldRequest {
+  /** Resolves once a matching request arrived and its body was read whole (the body is what release() sends). */
+  readonly arrived: Promise<{ request: ProxiedRequest; body: Buffer }>;
+  /**
+   * Sends the held request upstream now, exactly as it came (method, path, headers, body, so a SigV4 signature still
+   * verifies), whether or not its client still waits; relays the answer to the client if it does. Resolves with the
+   * upstream's answer. Rejects when nothing was held yet, or clear()/stop() dropped the request.
+   */
+  release(): Promise<{ status: number; body: string }>;
+}
+
+interface LateRequest {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: Buffer;
+  res: ServerResponse;
+  entry: ProxiedRequest;
 }
 
 interface Held {
@@ -111,6 +139,8 @@ export class FaultProxy {
   private random?: RandomFaults & { hits: number };
   private blackholed = false;
   private readonly held = new Set<Held>();
+  /** Requests holdNext() keeps for a later release. */
+  private readonly late = new Set<LateRequest>();
   private readonly sockets = new Set<Socket>();
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 });
   private readonly target: URL;
@@ -159,6 +189,7 @@ export class FaultProxy {
 
   /** Adds a fault for matching requests; rules are tried in the order they were added. */
   inject(rule: FaultRule): FaultHandle {
+    if (rule.fault === 'hold') throw new Error('a hold is released by its handle: use holdNext()');
     const active: ActiveRule = { ...rule, remaining: rule.times ?? 1, hits: 0 };
     this.rules.push(active);
     return {
@@ -167,6 +198,29 @@ export class FaultProxy {
       },
       get hits() {
         return active.hits;
+      },
+    };
+  }
+
+  /**
+   * Holds the next request matching method/path/query (same rules as inject) whole, forwarding nothing and
+   * answering nothing, until the handle's release() sends it upstream (see HeldRequest).
+   */
+  holdNext(match: Pick<FaultRule, 'method' | 'path' | 'query'>): HeldRequest {
+    let held: LateRequest | undefined;
+    let arrive!: (value: { request: ProxiedRequest; body: Buffer }) => void;
+    const arrived = new Promise<{ request: ProxiedRequest; body: Buffer }>((resolve) => (arrive = resolve));
+    const onHold = (late: LateRequest) => {
+      held = late;
+      arrive({ request: late.entry, body: late.body });
+    };
+    this.rules.push({ ...match, fault: 'hold', remaining: 1, hits: 0, onHold });
+    return {
+      arrived,
+      release: () => {
+        if (!held) return Promise.reject(new Error('no request is held yet: await arrived first'));
+        if (!this.late.delete(held)) return Promise.reject(new Error('the held request was released or dropped already'));
+        return this.forwardLate(held);
       },
     };
   }
@@ -191,12 +245,17 @@ export class FaultProxy {
     };
   }
 
-  /** Removes every rule, the random mode and the black hole, and resets every held (stalled) request. */
+  /**
+   * Removes every rule, the random mode and the black hole, and resets every held (stalled) request; a request
+   * holdNext() still holds is dropped, never forwarded.
+   */
   clear(): void {
     this.rules = [];
     this.random = undefined;
     this.blackholed = false;
     this.releaseHeld();
+    for (const late of this.late) late.res.socket?.destroy();
+    this.late.clear();
   }
 
   /** Requests matching method/path seen so far (a convenience over `requests`). */
@@ -255,6 +314,8 @@ export class FaultProxy {
         return this.forward(req, res, entry, false, undefined, fault.ms ?? 1000);
       case 'reshape':
         return this.forward(req, res, entry, false, fault.reshape);
+      case 'hold':
+        return this.holdForLater(req, res, entry, fault.onHold);
       case 'redirect':
         req.resume();
         entry.status = fault.status ?? 302;
@@ -287,7 +348,7 @@ export class FaultProxy {
   }
 
   /** The first rule (or the random mode) that applies to this request; consumes one of its `times`. */
-  private pickFault(method: string, path: string, query: string): Pick<FaultRule, 'fault' | 'ms' | 'location' | 'status' | 'body' | 'contentType' | 'headers' | 'repeat' | 'reshape'> | undefined {
+  private pickFault(method: string, path: string, query: string): Pick<ActiveRule, 'fault' | 'ms' | 'location' | 'status' | 'body' | 'contentType' | 'headers' | 'repeat' | 'reshape' | 'onHold'> | undefined {
     const rule = this.rules.find((r) => r.remaining > 0 && matches(r, method, path) && (!r.query || r.query.test(query)));
     if (rule) {
       rule.remaining -= 1;
@@ -299,7 +360,7 @@ export class FaultProxy {
     if (random && random.faults.length > 0 && matches(random, method, path) && Math.random() < random.rate) {
       random.hits += 1;
       const picked = random.faults[Math.floor(Math.random() * random.faults.length)];
-      if (picked === 'stall' || picked === 'blackhole') return { fault: 'stall', ms: random.stallMs ?? 10_000 };
+      if (picked === 'stall' || picked === 'blackhole' || picked === 'hold') return { fault: 'stall', ms: random.stallMs ?? 10_000 };
       if (picked === 'latency') return { fault: 'latency', ms: random.latencyMs ?? 200 };
       return { fault: picked };
     }
@@ -319,6 +380,56 @@ export class FaultProxy {
     res.on('close', () => {
       clearTimeout(held.timer);
       this.held.delete(held);
+    });
+  }
+
+  /** Reads the request whole and keeps it (with its client's response, if the client stays) for forwardLate. */
+  private holdForLater(req: IncomingMessage, res: ServerResponse, entry: ProxiedRequest, onHold: ActiveRule['onHold']): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const late: LateRequest = { method: req.method ?? 'GET', url: req.url ?? '/', headers: { ...req.headers }, body: Buffer.concat(chunks), res, entry };
+      this.late.add(late);
+      onHold?.(late);
+    });
+  }
+
+  /** Sends a held request upstream on a connection of its own, reads the answer whole and relays it if the client still waits. */
+  private forwardLate(late: LateRequest): Promise<{ status: number; body: string }> {
+    const headers = { ...late.headers };
+    delete headers.connection;
+    delete headers['keep-alive'];
+    delete headers.expect; // the body goes at once: nothing to wait for a 100 Continue for
+    return new Promise((resolve, reject) => {
+      const upstream = httpRequest({
+        protocol: this.target.protocol,
+        hostname: this.target.hostname,
+        port: this.target.port,
+        method: late.method,
+        path: `${this.target.pathname.replace(/\/$/, '')}${late.url}`,
+        headers,
+        agent: this.agent,
+      });
+      late.entry.forwarded = true;
+      upstream.on('error', reject);
+      upstream.on('response', (upRes) => {
+        const chunks: Buffer[] = [];
+        upRes.on('data', (c: Buffer) => chunks.push(c));
+        upRes.on('error', reject);
+        upRes.on('end', () => {
+          const status = upRes.statusCode ?? 502;
+          const body = Buffer.concat(chunks);
+          if (!late.res.destroyed && !late.res.writableEnded) {
+            const out = { ...upRes.headers };
+            delete out.connection;
+            delete out['keep-alive'];
+            late.entry.status = status;
+            late.res.writeHead(status, out).end(body);
+          }
+          resolve({ status, body: body.toString('utf8') });
+        });
+      });
+      upstream.end(late.body);
     });
   }
 
