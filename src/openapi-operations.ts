@@ -86,7 +86,7 @@ export const DOCUMENTED_OPERATIONS: Record<string, DocumentedOperation> = {
   },
   'GET /.well-known/jwks.json': {
     summary: 'Signing keys',
-    description: 'The public key that verifies bearer tokens when they are ES256 (JWT_PRIVATE_KEY). With an HS256 secret there is none: 404 (a confidential client checks its own tokens at /oauth/introspect).',
+    description: 'The public keys that verify bearer tokens when they are ES256: the signing key (JWT_PRIVATE_KEY), then, during a key rotation, the keys also accepted (JWT_ACCEPTED_PUBLIC_KEYS); a token names its key in its `kid` header. With an HS256 secret there is none: 404 (a confidential client checks its own tokens at /oauth/introspect).',
     success: { status: 200, description: 'JSON Web Key Set', schema: obj({ keys: { type: 'array', items: { type: 'object', additionalProperties: true } } }) },
     errors: [404],
   },

@@ -59,7 +59,8 @@ export class GoogleSignIn {
     private readonly strategy: GoogleOAuthStrategy,
     config: AppConfig,
   ) {
-    this.handoffs = new SignInHandoff(new Uint8Array(config.values.jwt.flowCookieKey));
+    const { flowCookieKey, acceptedFlowCookieKeys } = config.values.jwt;
+    this.handoffs = new SignInHandoff(new Uint8Array(flowCookieKey), (acceptedFlowCookieKeys ?? []).map((k) => new Uint8Array(k)));
     this.publicUrl = config.values.publicUrl.replace(/\/$/, '');
   }
 

@@ -39,7 +39,7 @@ export class GoogleOAuthStrategy extends PassportStrategy(Strategy, undefined, 6
 
   constructor(config: AppConfig, markers: OneTimeMarkers) {
     const { google: g, publicUrl, jwt } = config.values;
-    const flows = new SignInFlowStore(new Uint8Array(jwt.flowCookieKey), markers, config.secureCookies);
+    const flows = new SignInFlowStore(new Uint8Array(jwt.flowCookieKey), markers, config.secureCookies, (jwt.acceptedFlowCookieKeys ?? []).map((k) => new Uint8Array(k)));
     super({
       clientID: g.clientId,
       clientSecret: g.clientSecret,

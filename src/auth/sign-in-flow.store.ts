@@ -1,4 +1,5 @@
-import { EncryptJWT, jwtDecrypt } from 'jose';
+import { EncryptJWT } from 'jose';
+import { openWithAny } from '../common/sealed-values.js';
 import { randomBytes } from 'node:crypto';
 import { OneTimeMarkers } from '../sessions/one-time-markers.js';
 
@@ -76,13 +77,17 @@ const replayed: FlowRejection = {
  */
 export class SignInFlowStore {
   private readonly prefix: string;
+  /** The key flow cookies are sealed with, then the accepted keys (only opened with): see open(). */
+  private readonly keys: Uint8Array[];
 
   constructor(
     private readonly key: Uint8Array,
     private readonly markers: OneTimeMarkers,
     secureCookies = false,
+    acceptedKeys: readonly Uint8Array[] = [],
   ) {
     this.prefix = (secureCookies ? HOST_PREFIX : '') + COOKIE_PREFIX;
+    this.keys = [key, ...acceptedKeys];
   }
 
   /** passport calls this when redirecting to Google (arity 5: PKCE). */
@@ -160,14 +165,14 @@ export class SignInFlowStore {
     return payload ? oauthOf(payload) : undefined;
   }
 
-  /** A flow cookie's content, when it was sealed here, has not expired, and is the flow of `state`. */
+  /**
+   * A flow cookie's content, when it was sealed here, has not expired, and is the flow of `state`. Sealed here: with
+   * this replica's key, or with a key it accepts (JWT_ACCEPTED_SECRETS / JWT_ACCEPTED_PUBLIC_KEYS), so a sign-in
+   * started on a replica already signing with the next key (or still with the previous one) finishes on this one.
+   */
   private async open(cookie: string, state: string): Promise<Record<string, unknown> | undefined> {
-    try {
-      const { payload } = await jwtDecrypt(cookie, this.key, { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] });
-      return payload.st === state && typeof payload.v === 'string' ? payload : undefined;
-    } catch {
-      return undefined;
-    }
+    const payload = await openWithAny(cookie, this.keys);
+    return payload && payload.st === state && typeof payload.v === 'string' ? payload : undefined;
   }
 
   /**

@@ -25,3 +25,17 @@ describe('SignInHandoff (the OAuth request sealed into the /auth/google?handoff=
     expect(await handoff.open(sealed)).toBeUndefined();
   });
 });
+
+describe('SignInHandoff during a signing-key rotation', () => {
+  it('opens a link sealed with an accepted flow cookie key, and seals only with its own', async () => {
+    const [current, previous] = [randomBytes(32), randomBytes(32)];
+    const onPrevious = new SignInHandoff(previous);
+    const rotated = new SignInHandoff(current, [previous]);
+    expect(await rotated.open(await onPrevious.seal(request))).toEqual(request);
+    const sealedHere = await rotated.seal(request);
+    expect(await new SignInHandoff(current).open(sealedHere)).toEqual(request);
+    expect(await onPrevious.open(sealedHere)).toBeUndefined(); // sealed with the current key, not the accepted one
+    // Once the previous key is dropped, its links no longer open.
+    expect(await new SignInHandoff(current).open(await onPrevious.seal(request))).toBeUndefined();
+  });
+});

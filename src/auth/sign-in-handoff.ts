@@ -20,8 +20,10 @@ const HANDOFF_TTL_SECONDS = 600;
 export class SignInHandoff {
   private readonly sealed: SealedValues;
 
-  constructor(flowCookieKey: Uint8Array) {
-    this.sealed = new SealedValues(new Uint8Array(hkdfSync('sha256', flowCookieKey, new Uint8Array(0), 'sign-in-handoff', 32)));
+  /** `acceptedFlowCookieKeys`: the flow cookie keys of the accepted JWT keys; links sealed with them open too. */
+  constructor(flowCookieKey: Uint8Array, acceptedFlowCookieKeys: readonly Uint8Array[] = []) {
+    const derive = (key: Uint8Array) => new Uint8Array(hkdfSync('sha256', key, new Uint8Array(0), 'sign-in-handoff', 32));
+    this.sealed = new SealedValues(derive(flowCookieKey), acceptedFlowCookieKeys.map(derive));
   }
 
   /** The sealed request, for the handoff link's query. */

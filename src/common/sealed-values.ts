@@ -9,7 +9,18 @@ export type SealPurpose = 'consent-form' | 'resume' | 'remembered-user' | 'sign-
  * encrypted and authenticated (JWE, AES-256-GCM) with a key every replica derives alike from its configuration.
  */
 export class SealedValues {
-  constructor(private readonly key: Uint8Array) {}
+  private readonly keys: Uint8Array[];
+
+  /**
+   * `key` seals and opens; `acceptedKeys` (derived from JWT_ACCEPTED_SECRETS / JWT_ACCEPTED_PUBLIC_KEYS) only open:
+   * while the signing key is rotated, a value sealed by a replica on the other key still opens here.
+   */
+  constructor(
+    private readonly key: Uint8Array,
+    acceptedKeys: readonly Uint8Array[] = [],
+  ) {
+    this.keys = [key, ...acceptedKeys];
+  }
 
   /** Seals a JSON payload for one purpose, valid for `ttlSeconds`. */
   seal(purpose: SealPurpose, payload: Record<string, unknown>, ttlSeconds: number): Promise<string> {
@@ -23,11 +34,24 @@ export class SealedValues {
   /** Opens a sealed value of the given purpose; undefined when forged, expired, or sealed for something else. */
   async open<T extends Record<string, unknown>>(purpose: SealPurpose, sealed: unknown): Promise<T | undefined> {
     if (typeof sealed !== 'string' || sealed.length === 0 || sealed.length > 8192) return undefined;
+    const payload = await openWithAny(sealed, this.keys);
+    return payload?.p === purpose ? (payload as unknown as T) : undefined;
+  }
+}
+
+/**
+ * A JWE (dir, A256GCM) opened with the first of `keys` that decrypts it: the current key first, so a value sealed
+ * with it costs one attempt as it always did; the accepted keys only for what they sealed (or for forgeries, which
+ * fail on each). Undefined when none decrypts it, or it has expired (checked once it is decrypted).
+ */
+export async function openWithAny(sealed: string, keys: readonly Uint8Array[]): Promise<Record<string, unknown> | undefined> {
+  for (const key of keys) {
     try {
-      const { payload } = await jwtDecrypt(sealed, this.key, { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] });
-      return payload.p === purpose ? (payload as unknown as T) : undefined;
-    } catch {
-      return undefined;
+      return (await jwtDecrypt(sealed, key, { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] })).payload;
+    } catch (err) {
+      // Decrypted but refused (expired, malformed claims): no other key would do better.
+      if ((err as { code?: string }).code !== 'ERR_JWE_DECRYPTION_FAILED') return undefined;
     }
   }
+  return undefined;
 }

@@ -45,6 +45,12 @@ export interface AppConfigValues {
     ttlSeconds: number;
     /** Key material for the sign-in flow cookie, derived from the JWT key so operators manage one secret. */
     flowCookieKey: Buffer;
+    /** JWT_ACCEPTED_SECRETS (HS256): verify bearers, never sign; the signing secret is not among them. */
+    acceptedSecrets: string[];
+    /** JWT_ACCEPTED_PUBLIC_KEYS (ES256), as SPKI PEM: verify bearers and are published in the JWKS, never sign. */
+    acceptedPublicKeys: string[];
+    /** Flow cookie keys derived from the accepted keys (secrets, or ES256 private keys): open, never seal. */
+    acceptedFlowCookieKeys: Buffer[];
   };
   /** callsPerUser: Google Workspace calls one user may have in flight at once on this replica (more are refused, 429). */
   workspace: { callsPerUser: number; callsQueuedPerUser: number };
@@ -78,6 +84,8 @@ export interface AppConfigValues {
     registrationToken?: string;
     /** Key for values the authorization server seals (consent forms, cookies, refresh successors); derived from the JWT key. */
     sealKey: Buffer;
+    /** Seal keys derived from the accepted JWT keys: open what a replica signing with one of them sealed, never seal. */
+    acceptedSealKeys: Buffer[];
   };
   mcp: { tools: string[]; readOnly: boolean };
   /** Client ID Metadata Documents: accepted at all, and (tests, internal networks) from http and private addresses. */

@@ -168,3 +168,91 @@ describe('METRICS_PORT', () => {
     expect(() => parseConfig({ ...valid, METRICS_PORT: '70000' })).toThrow(/METRICS_PORT/);
   });
 });
+
+describe('JWT_ACCEPTED_SECRETS and JWT_ACCEPTED_PUBLIC_KEYS (signing-key rotation)', () => {
+  const OLD = 'o'.repeat(40);
+  const NEW = 'n'.repeat(40);
+  const ec = () => generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const pkcs8 = (k: ReturnType<typeof ec>) => k.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const spki = (k: ReturnType<typeof ec>) => k.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  /** The boot message for an environment, or '' when it boots. */
+  const problem = (env: Record<string, string | undefined>) => {
+    try {
+      parseConfig(env);
+      return '';
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      return (err as Error).message;
+    }
+  };
+
+  it('none by default: only the signing key is known, nothing more is derived', () => {
+    const sut = parseConfig(valid);
+    expect(sut.jwt).toMatchObject({ acceptedSecrets: [], acceptedPublicKeys: [], acceptedFlowCookieKeys: [] });
+    expect(sut.oauth.acceptedSealKeys).toEqual([]);
+  });
+
+  it('HS256: comma separated secrets, kept exactly; each derives the flow cookie and seal keys a replica signing with it uses', () => {
+    const sut = parseConfig({ ...valid, JWT_SECRET: NEW, JWT_ACCEPTED_SECRETS: `${OLD},${NEW}` });
+    expect(sut.jwt.acceptedSecrets).toEqual([OLD]); // the signing key listed too is not "another" key
+    const signingWithOld = parseConfig({ ...valid, JWT_SECRET: OLD });
+    expect(sut.jwt.acceptedFlowCookieKeys).toEqual([signingWithOld.jwt.flowCookieKey]);
+    expect(sut.oauth.acceptedSealKeys).toEqual([signingWithOld.oauth.sealKey]);
+    // Sealing stays with the signing key's own.
+    expect(sut.jwt.flowCookieKey).toEqual(parseConfig({ ...valid, JWT_SECRET: NEW }).jwt.flowCookieKey);
+  });
+
+  it.each([
+    ['a secret shorter than 32 bytes', `${OLD},short`, /JWT_ACCEPTED_SECRETS entry 2 of 2 must be at least 32 bytes/],
+    ['a PEM key', pkcs8(ec()), /JWT_ACCEPTED_SECRETS entry 1 of 1 is a PEM key, not an HS256 secret/],
+    ['only commas', ',,', /JWT_ACCEPTED_SECRETS lists no secret/],
+  ])('HS256: refuses %s at boot without echoing it', (_what, value, message) => {
+    const text = problem({ ...valid, JWT_ACCEPTED_SECRETS: value });
+    expect(text).toMatch(message);
+    expect(text).not.toContain('short');
+    expect(text).not.toContain('MIG');
+  });
+
+  it('refuses keys of the other algorithm: ES256 keys with JWT_SECRET, HS256 secrets with JWT_PRIVATE_KEY', () => {
+    expect(problem({ ...valid, JWT_ACCEPTED_PUBLIC_KEYS: spki(ec()) })).toMatch(/JWT_ACCEPTED_PUBLIC_KEYS holds ES256 keys, but bearer tokens here are HS256 \(JWT_SECRET\)/);
+    expect(problem({ ...valid, JWT_SECRET: undefined, JWT_PRIVATE_KEY: pkcs8(ec()), JWT_ACCEPTED_SECRETS: OLD })).toMatch(
+      /JWT_ACCEPTED_SECRETS holds HS256 secrets, but bearer tokens here are ES256 \(JWT_PRIVATE_KEY\)/,
+    );
+  });
+
+  describe('ES256', () => {
+    const signing = ec();
+    const base = { ...valid, JWT_SECRET: undefined, JWT_PRIVATE_KEY: pkcs8(signing) };
+
+    it('takes PEM public keys, one after the other, also with newlines written as \\n', () => {
+      const [k1, k2] = [ec(), ec()];
+      const sut = parseConfig({ ...base, JWT_ACCEPTED_PUBLIC_KEYS: `${spki(k1)}${spki(k2)}`.replace(/\n/g, '\\n') });
+      expect(sut.jwt.acceptedPublicKeys).toEqual([spki(k1), spki(k2)]);
+      // A public key derives nothing: it is public.
+      expect(sut.jwt.acceptedFlowCookieKeys).toEqual([]);
+      expect(sut.oauth.acceptedSealKeys).toEqual([]);
+      // The signing key listed too (phase 1's list kept in phase 2) is not another key.
+      expect(parseConfig({ ...base, JWT_ACCEPTED_PUBLIC_KEYS: `${spki(signing)}${spki(k1)}` }).jwt.acceptedPublicKeys).toEqual([spki(k1)]);
+    });
+
+    it('takes a private key too: its public part verifies, and what a replica signing with it sealed opens, however its PEM was written', () => {
+      const other = ec();
+      const sut = parseConfig({ ...base, JWT_ACCEPTED_PUBLIC_KEYS: pkcs8(other) });
+      expect(sut.jwt.acceptedPublicKeys).toEqual([spki(other)]);
+      for (const written of [pkcs8(other), pkcs8(other).replace(/\n/g, '\\n'), pkcs8(other).trimEnd()]) {
+        const signer = parseConfig({ ...base, JWT_PRIVATE_KEY: written });
+        expect(sut.jwt.acceptedFlowCookieKeys).toContainEqual(signer.jwt.flowCookieKey);
+        expect(sut.oauth.acceptedSealKeys).toContainEqual(signer.oauth.sealKey);
+      }
+    });
+
+    it.each([
+      ['not a PEM', 'garbage', /JWT_ACCEPTED_PUBLIC_KEYS must be one or more EC P-256 keys in PEM/],
+      ['a PEM block that is no key', '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----', /JWT_ACCEPTED_PUBLIC_KEYS key 1 of 1 does not read as an unencrypted PEM public \(or private\) key/],
+      ['an RSA key', generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }).toString(), /key 1 of 1 must be an EC P-256 key \(ES256\), this one is of type rsa/],
+      ['a P-384 key', generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey.export({ type: 'spki', format: 'pem' }).toString(), /must be an EC P-256 key \(ES256\), this one is of type ec \(curve secp384r1\)/],
+    ])('refuses %s at boot, naming the variable', (_what, value, message) => {
+      expect(problem({ ...base, JWT_ACCEPTED_PUBLIC_KEYS: value })).toMatch(message);
+    });
+  });
+});

@@ -1,4 +1,5 @@
-import { createHash, createPrivateKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { acceptedEcKeys, acceptedSecrets, flowCookieKeyOf, sealKeyOf } from './accepted-keys-setting.js';
 import { z } from 'zod';
 import { googleScopesSetting } from './google-scopes-setting.js';
 import { canonicalPublicUrl, publicUrlProblem } from './public-url.js';
@@ -86,6 +87,9 @@ export const envSchema = z
     AWS_SECRET_ACCESS_KEY: z.string().optional(),
     JWT_SECRET: z.string().min(32, 'must be at least 32 bytes (HS256 key)').optional(),
     JWT_PRIVATE_KEY: z.string().optional(),
+    // Keys accepted besides the signing key, never signed with: the rotation's overlap (README, "Rotating the signing key").
+    JWT_ACCEPTED_SECRETS: z.string().optional(),
+    JWT_ACCEPTED_PUBLIC_KEYS: z.string().optional(),
     JWT_ISSUER: z.string().optional(),
     JWT_AUDIENCE: z.string().default('workspace-api'),
     JWT_TTL_SECONDS: int(3600, 60),
@@ -142,6 +146,24 @@ export const envSchema = z
     }
     const keyProblem = env.JWT_PRIVATE_KEY ? es256KeyProblem(env.JWT_PRIVATE_KEY.replace(/\\n/g, '\n')) : undefined;
     if (keyProblem) ctx.addIssue({ code: 'custom', path: ['JWT_PRIVATE_KEY'], message: keyProblem });
+    // An accepted key of the other algorithm would never verify anything (the algorithm is pinned): a mistake, said at
+    // boot rather than found as 401s mid-rotation. Changing the algorithm is not a key rotation.
+    if (env.JWT_ACCEPTED_SECRETS !== undefined) {
+      const found = acceptedSecrets(env.JWT_ACCEPTED_SECRETS);
+      if (env.JWT_PRIVATE_KEY) {
+        ctx.addIssue({ code: 'custom', path: ['JWT_ACCEPTED_SECRETS'], message: 'holds HS256 secrets, but bearer tokens here are ES256 (JWT_PRIVATE_KEY): list the other ES256 keys in JWT_ACCEPTED_PUBLIC_KEYS instead' });
+      } else if ('problem' in found) {
+        ctx.addIssue({ code: 'custom', path: ['JWT_ACCEPTED_SECRETS'], message: found.problem });
+      }
+    }
+    if (env.JWT_ACCEPTED_PUBLIC_KEYS !== undefined) {
+      const found = acceptedEcKeys(env.JWT_ACCEPTED_PUBLIC_KEYS);
+      if (env.JWT_SECRET) {
+        ctx.addIssue({ code: 'custom', path: ['JWT_ACCEPTED_PUBLIC_KEYS'], message: 'holds ES256 keys, but bearer tokens here are HS256 (JWT_SECRET): list the other HS256 secrets in JWT_ACCEPTED_SECRETS instead' });
+      } else if ('problem' in found) {
+        ctx.addIssue({ code: 'custom', path: ['JWT_ACCEPTED_PUBLIC_KEYS'], message: found.problem });
+      }
+    }
     if (env.S3_SSE === 'aws:kms' && !env.S3_SSE_KMS_KEY_ID) {
       ctx.addIssue({ code: 'custom', path: ['S3_SSE_KMS_KEY_ID'], message: 'is required when S3_SSE=aws:kms' });
     }
@@ -172,7 +194,17 @@ export function parseConfig(raw: Record<string, string | undefined>): AppConfigV
   const env = result.data;
   // Canonical once, here: everything built from it (issuer, redirect URI, resource ids) then matches what clients send back.
   const publicUrl = canonicalPublicUrl(env.PUBLIC_URL ?? `http://localhost:${env.PORT}`);
+  // The derived keys come from the variable's text as written (a PEM with `\n` escapes derives other keys than the
+  // same PEM with newlines); changing that would end every sign-in in flight on the upgrade.
   const keyMaterial = env.JWT_SECRET ?? env.JWT_PRIVATE_KEY ?? '';
+  const secrets = env.JWT_SECRET && env.JWT_ACCEPTED_SECRETS !== undefined ? acceptedSecrets(env.JWT_ACCEPTED_SECRETS) : undefined;
+  const ecKeys = env.JWT_PRIVATE_KEY && env.JWT_ACCEPTED_PUBLIC_KEYS !== undefined ? acceptedEcKeys(env.JWT_ACCEPTED_PUBLIC_KEYS) : undefined;
+  // Validated above: both are lists here. The signing key itself, listed again, is not "another" key.
+  const otherSecrets = (secrets && 'secrets' in secrets ? secrets.secrets : []).filter((s) => s !== env.JWT_SECRET);
+  const signingPublicPem = ecKeys ? (createPublicKey(env.JWT_PRIVATE_KEY?.replace(/\\n/g, '\n') ?? '').export({ type: 'spki', format: 'pem' }) as string) : undefined;
+  const otherEcKeys = (ecKeys && 'keys' in ecKeys ? ecKeys.keys : []).filter((k) => k.publicPem !== signingPublicPem);
+  // Keys a replica signing with an accepted key seals with: opened too, never sealed with.
+  const acceptedMaterial = [...otherSecrets, ...otherEcKeys.flatMap((k) => k.privateSpellings ?? [])].filter((m) => m !== keyMaterial);
   return {
     port: env.PORT,
     metricsPort: env.METRICS_PORT,
@@ -212,7 +244,10 @@ export function parseConfig(raw: Record<string, string | undefined>): AppConfigV
       issuer: env.JWT_ISSUER ?? publicUrl,
       audience: env.JWT_AUDIENCE,
       ttlSeconds: env.JWT_TTL_SECONDS,
-      flowCookieKey: createHash('sha256').update('oauth-flow-cookie\0').update(keyMaterial).digest(),
+      flowCookieKey: flowCookieKeyOf(keyMaterial),
+      acceptedSecrets: otherSecrets,
+      acceptedPublicKeys: otherEcKeys.map((k) => k.publicPem),
+      acceptedFlowCookieKeys: acceptedMaterial.map(flowCookieKeyOf),
     },
     workspace: { callsPerUser: env.WORKSPACE_CALLS_PER_USER, callsQueuedPerUser: env.WORKSPACE_CALLS_QUEUED_PER_USER },
     sessions: { cacheTtlMs: env.SESSION_CACHE_TTL_MS, cacheMax: env.SESSION_CACHE_MAX, outageGraceMs: env.SESSION_OUTAGE_GRACE_MS, sweepIntervalMinutes: env.SESSION_SWEEP_INTERVAL_MINUTES },
@@ -233,7 +268,8 @@ export function parseConfig(raw: Record<string, string | undefined>): AppConfigV
       refreshReuseGraceSeconds: env.OAUTH_REFRESH_REUSE_GRACE_SECONDS,
       unusedClientTtlDays: env.OAUTH_UNUSED_CLIENT_TTL_DAYS,
       registrationToken: env.OAUTH_REGISTRATION_TOKEN,
-      sealKey: createHash('sha256').update('oauth-server-seal\0').update(keyMaterial).digest(),
+      sealKey: sealKeyOf(keyMaterial),
+      acceptedSealKeys: acceptedMaterial.map(sealKeyOf),
     },
     cimd: { enabled: env.OAUTH_CLIENT_METADATA_DOCUMENTS === 'true', allowPrivateHosts: env.OAUTH_CIMD_ALLOW_PRIVATE_HOSTS === 'true', extraCa: env.OAUTH_CIMD_EXTRA_CA?.replace(/\\n/g, '\n') },
     mcp: { tools: env.MCP_TOOLS.split(',').map((t) => t.trim()), readOnly: env.MCP_READ_ONLY === 'true' },

@@ -61,12 +61,12 @@ export class OAuthController {
     return authorizationServerMetadata(jwt.issuer, publicUrl, { registration: oauth.dynamicRegistration, jwks: jwt.algorithm === 'ES256', clientMetadataDocuments: this.config.values.cimd.enabled });
   }
 
-  /** The bearer verification key, when bearer tokens are ES256. */
+  /** The bearer verification keys (the signing key and JWT_ACCEPTED_PUBLIC_KEYS), when bearer tokens are ES256. */
   @Get('.well-known/jwks.json')
   jwks() {
-    const key = this.tokens.publicJwk();
-    if (!key) throw new DomainError(404, 'not_found', 'Bearer tokens are signed with a shared secret (HS256): there is no public key to publish. A confidential client checks its own tokens at /oauth/introspect; a resource server that verifies tokens itself needs JWT_PRIVATE_KEY (ES256) set on this service.');
-    return { keys: [key] };
+    const keys = this.tokens.publicJwks();
+    if (!keys) throw new DomainError(404, 'not_found', 'Bearer tokens are signed with a shared secret (HS256): there is no public key to publish. A confidential client checks its own tokens at /oauth/introspect; a resource server that verifies tokens itself needs JWT_PRIVATE_KEY (ES256) set on this service.');
+    return { keys };
   }
 
   /** RFC 7591 dynamic client registration (with an initial access token when OAUTH_REGISTRATION_TOKEN is set). */

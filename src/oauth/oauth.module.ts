@@ -22,7 +22,12 @@ import { TokenEndpoint } from './token-endpoint.service.js';
   imports: [AuthModule, SessionsModule, StorageModule],
   controllers: [OAuthController, ResourceMetadataController],
   providers: [AuthorizationFlow, TokenEndpoint, ClientRegistration, OAuthClientRepository, ClientApprovals, AuthorizationCodes, RefreshTokenFamilies, ClientMetadataDocuments,
-    { provide: SealedValues, inject: [AppConfig], useFactory: (config: AppConfig) => new SealedValues(new Uint8Array(config.values.oauth.sealKey)) },
+    {
+      provide: SealedValues,
+      inject: [AppConfig],
+      // Sealed with the current key; also opened with the accepted keys' (a signing-key rotation under way).
+      useFactory: ({ values: { oauth } }: AppConfig) => new SealedValues(new Uint8Array(oauth.sealKey), (oauth.acceptedSealKeys ?? []).map((k) => new Uint8Array(k))),
+    },
   ],
 })
 export class OAuthModule implements OnModuleInit {

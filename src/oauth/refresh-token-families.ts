@@ -53,6 +53,12 @@ export class RefreshTokenFamilies {
   private readonly ttlSeconds: number;
   private readonly graceMs: number;
   private readonly successorKey: Buffer;
+  /**
+   * The successor keys of the accepted JWT keys (JWT_ACCEPTED_SECRETS / JWT_ACCEPTED_PUBLIC_KEYS): while the signing
+   * key is rotated, a family rotated by a replica on the other key holds a successor derived with that key, and a
+   * retry reaching this replica must still find it (or it would look like reuse and revoke the family).
+   */
+  private readonly acceptedSuccessorKeys: Buffer[];
 
   constructor(
     private readonly objects: JsonObjectRepository,
@@ -61,7 +67,8 @@ export class RefreshTokenFamilies {
     this.prefix = `${config.values.oauth.prefix}refresh/`;
     this.ttlSeconds = config.values.oauth.refreshTokenTtlSeconds;
     this.graceMs = config.values.oauth.refreshReuseGraceSeconds * 1000;
-    this.successorKey = createHmac('sha256', config.values.oauth.sealKey).update('refresh-token-successor').digest();
+    this.successorKey = successorKeyOf(config.values.oauth.sealKey);
+    this.acceptedSuccessorKeys = (config.values.oauth.acceptedSealKeys ?? []).map(successorKeyOf);
   }
 
   /** Lifetime of a family, in seconds (its session lives as long). */
@@ -89,8 +96,11 @@ export class RefreshTokenFamilies {
       if (stored?.revokedAt) return { status: 'revoked' };
       // Otherwise only a family this exchange started, not yet rotated: this write's own (the SDK's retry met it), or
       // an earlier attempt's whose answer was a 503 (its session is the grant's).
-      if (!stored || stored.clientId !== family.clientId || stored.current !== family.current || stored.previous.length > 0) throw err;
-      if (stored.sessionId !== family.sessionId) return { status: 'resumed', token, sessionId: stored.sessionId };
+      // The first token may have been derived by a replica on another accepted key (a rotation under way).
+      const storedSecret = stored && stored.current !== family.current ? this.acceptedSuccessorMatching(input.familyId, 'first', stored.current) : secret;
+      if (!stored || storedSecret === undefined || stored.clientId !== family.clientId || stored.previous.length > 0) throw err;
+      const storedToken = `${input.familyId}.${storedSecret}`;
+      return stored.sessionId !== family.sessionId ? { status: 'resumed', token: storedToken, sessionId: stored.sessionId } : { status: 'created', token: storedToken };
     }
     return { status: 'created', token };
   }
@@ -111,8 +121,10 @@ export class RefreshTokenFamilies {
         // nothing wrong).
         return { status: 'rotated', token: `${familyId}.${successor}`, family, retried: false };
       }
-      if (last?.from === hash && family.current === hashSecret(successor) && Date.now() - last.at <= this.graceMs) {
-        return { status: 'rotated', token: `${familyId}.${successor}`, family, retried: true };
+      if (last?.from === hash && Date.now() - last.at <= this.graceMs) {
+        // Rotated by this replica's key, or (a rotation of the signing key under way) by another replica's.
+        const given = family.current === hashSecret(successor) ? successor : this.acceptedSuccessorMatching(familyId, secret, family.current);
+        if (given !== undefined) return { status: 'rotated', token: `${familyId}.${given}`, family, retried: true };
       }
       if (family.previous.includes(hash)) return { status: 'reused', family };
       if (family.current !== hash) return { status: 'invalid' };
@@ -187,7 +199,21 @@ export class RefreshTokenFamilies {
     return createHmac('sha256', this.successorKey).update(`${familyId}.${secret}`).digest('base64url');
   }
 
+  /** The successor of `secret` under an accepted key whose hash is `current`, if one is. */
+  private acceptedSuccessorMatching(familyId: string, secret: string, current: string): string | undefined {
+    for (const key of this.acceptedSuccessorKeys) {
+      const successor = createHmac('sha256', key).update(`${familyId}.${secret}`).digest('base64url');
+      if (hashSecret(successor) === current) return successor;
+    }
+    return undefined;
+  }
+
   private key(familyId: string): string {
     return `${this.prefix}${familyId}.json`;
   }
+}
+
+/** The key successors are derived with, from a seal key (the current one, or an accepted one's). */
+function successorKeyOf(sealKey: Buffer): Buffer {
+  return createHmac('sha256', sealKey).update('refresh-token-successor').digest();
 }

@@ -71,6 +71,14 @@ export class BearerTokenService {
   private readonly algorithm: 'HS256' | 'ES256';
   private readonly verifyKey: string | KeyObject;
   private readonly signKey: string | KeyObject;
+  /** The `kid` header of the tokens this replica signs (see keyId). */
+  private readonly signKid: string;
+  /**
+   * Every key a token may be verified with, by kid: the signing key's, then JWT_ACCEPTED_SECRETS' or
+   * JWT_ACCEPTED_PUBLIC_KEYS' (the rotation's overlap). Size 1 when nothing else is accepted: then verification does
+   * exactly the work it did before kids existed (no header read, one key).
+   */
+  private readonly keysByKid = new Map<string, string | KeyObject>();
   private readonly audiences: Array<string | RegExp>;
 
   constructor(
@@ -85,6 +93,17 @@ export class BearerTokenService {
     const secretKey = j.algorithm === 'HS256' ? createSecretKey(Buffer.from(j.secret as string)) : undefined;
     this.signKey = secretKey ?? (j.privateKey as string);
     this.verifyKey = secretKey ?? (createPublicKey(j.privateKey as string).export({ type: 'spki', format: 'pem' }) as string);
+    this.signKid = keyId(this.algorithm, j.algorithm === 'HS256' ? (j.secret as string) : (this.verifyKey as string));
+    this.keysByKid.set(this.signKid, this.verifyKey);
+    // Accepted keys as KeyObjects too (see above); a key listed twice, or the signing key listed again, counts once.
+    for (const secret of j.algorithm === 'HS256' ? (j.acceptedSecrets ?? []) : []) {
+      const kid = keyId('HS256', secret);
+      if (!this.keysByKid.has(kid)) this.keysByKid.set(kid, createSecretKey(Buffer.from(secret)));
+    }
+    for (const pem of j.algorithm === 'ES256' ? (j.acceptedPublicKeys ?? []) : []) {
+      const kid = keyId('ES256', pem);
+      if (!this.keysByKid.has(kid)) this.keysByKid.set(kid, createPublicKey(pem));
+    }
     // JWT_AUDIENCE, or an RFC 8707 resource of this service (its public URL or a path below it).
     const base = config.values.publicUrl;
     this.audiences = [j.audience, base, new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/`)];
@@ -99,7 +118,8 @@ export class BearerTokenService {
     const accessToken = await this.jwt.signAsync(
       { sub: session.email, email: session.email, sid: session.sessionId, iat: now, exp, jti: randomUUID(), scope, ...(options.clientId ? { client_id: options.clientId } : {}) },
       // @nestjs/jwt types `secret` as string | Buffer; jsonwebtoken takes a KeyObject too.
-      { algorithm: this.algorithm, secret: this.signKey as string, issuer: j.issuer, audience: options.audience ?? j.audience },
+      // keyid: the `kid` header, by which a replica that accepts several keys (a rotation under way) picks the one to check.
+      { algorithm: this.algorithm, secret: this.signKey as string, keyid: this.signKid, issuer: j.issuer, audience: options.audience ?? j.audience },
     );
     return { accessToken, expiresIn: exp - now, scope };
   }
@@ -127,11 +147,17 @@ export class BearerTokenService {
     return this.verify(token) ?? this.verifySignature(token, true);
   }
 
-  /** The public key as a JWK for /.well-known/jwks.json, when tokens are ES256; undefined for HS256. */
-  publicJwk(): Record<string, string> | undefined {
+  /**
+   * The public keys as JWKs for /.well-known/jwks.json, when tokens are ES256 (undefined for HS256): the signing key
+   * first, then JWT_ACCEPTED_PUBLIC_KEYS, so a resource server verifying tokens itself accepts what this service does
+   * during a rotation (tokens of the next key before it signs, of the previous one until they expire).
+   */
+  publicJwks(): Array<Record<string, string>> | undefined {
     if (this.algorithm !== 'ES256') return undefined;
-    const jwk = createPublicKey(this.verifyKey as string).export({ format: 'jwk' }) as Record<string, string>;
-    return { ...jwk, alg: 'ES256', use: 'sig', kid: createHash('sha256').update(JSON.stringify(jwk)).digest('base64url').slice(0, 16) };
+    return [...this.keysByKid].map(([kid, key]) => {
+      const publicKey = typeof key === 'string' ? createPublicKey(key) : key;
+      return { ...(publicKey.export({ format: 'jwk' }) as Record<string, string>), alg: 'ES256', use: 'sig', kid };
+    });
   }
 
   /** Seconds a bearer lives by default (the session lifetime). */
@@ -155,11 +181,33 @@ export class BearerTokenService {
   }
 
   private verifySignature(token: string, ignoreExpiration: boolean): BearerClaims | undefined {
+    // One key (no rotation under way): checked as before kids existed, whatever the header says.
+    if (this.keysByKid.size === 1) return this.verifyWith(this.verifyKey, token, ignoreExpiration);
+    const kid = headerKid(token);
+    if (kid === null) return undefined; // not a JWT
+    if (kid !== undefined) {
+      // The key is chosen by kid, the algorithm stays pinned (verifyWith). An unknown kid is a key not accepted
+      // (any more): refused, not tried against the others.
+      const key = this.keysByKid.get(kid);
+      return key === undefined ? undefined : this.verifyWith(key, token, ignoreExpiration);
+    }
+    // No kid: issued before tokens carried one. Tried with each accepted key, the signing key first, so the upgrade
+    // that introduced kids logs no one out; a bad signature moves on to the next key, anything else ends the search.
+    for (const key of this.keysByKid.values()) {
+      const claims = this.verifyWith(key, token, ignoreExpiration, true);
+      if (claims !== 'bad-signature') return claims;
+    }
+    return undefined;
+  }
+
+  private verifyWith(key: string | KeyObject, token: string, ignoreExpiration: boolean, tellBadSignature?: false): BearerClaims | undefined;
+  private verifyWith(key: string | KeyObject, token: string, ignoreExpiration: boolean, tellBadSignature: true): BearerClaims | undefined | 'bad-signature';
+  private verifyWith(key: string | KeyObject, token: string, ignoreExpiration: boolean, tellBadSignature = false): BearerClaims | undefined | 'bad-signature' {
     const j = this.config.values.jwt;
     try {
       const claims = this.jwt.verify<BearerClaims>(token, {
         algorithms: [this.algorithm],
-        secret: this.verifyKey as string, // a KeyObject for HS256 (see the constructor)
+        secret: key as string, // a KeyObject for HS256 and for accepted keys (see the constructor)
         issuer: j.issuer,
         audience: this.audiences,
         ignoreExpiration,
@@ -171,8 +219,33 @@ export class BearerTokenService {
         typeof claims.exp === 'number' &&
         typeof claims.jti === 'string';
       return ok ? claims : undefined;
-    } catch {
-      return undefined;
+    } catch (err) {
+      return tellBadSignature && (err as Error).message === 'invalid signature' ? 'bad-signature' : undefined;
     }
+  }
+}
+
+/**
+ * The `kid` of a key: for ES256 the JWK thumbprint-like id /.well-known/jwks.json has always published (SHA-256 of the
+ * public JWK, 16 characters); for HS256 a one-way hash of the secret under a label of its own, which names the secret
+ * without revealing anything of it (the secret is at least 32 bytes, so it cannot be guessed from its hash either).
+ */
+export function keyId(algorithm: 'HS256' | 'ES256', key: string): string {
+  if (algorithm === 'HS256') return createHash('sha256').update('workspace-broker-jwt-kid\0').update(key).digest('base64url').slice(0, 16);
+  const jwk = createPublicKey(key).export({ format: 'jwk' }) as Record<string, string>;
+  return createHash('sha256').update(JSON.stringify(jwk)).digest('base64url').slice(0, 16);
+}
+
+/** The token's `kid` header: undefined when it has none, null when the token is not a readable JWT. */
+function headerKid(token: string): string | undefined | null {
+  const dot = token.indexOf('.');
+  if (dot <= 0) return null;
+  try {
+    const header = JSON.parse(Buffer.from(token.slice(0, dot), 'base64url').toString('utf8')) as unknown;
+    if (typeof header !== 'object' || header === null) return null;
+    const kid = (header as { kid?: unknown }).kid;
+    return kid === undefined ? undefined : typeof kid === 'string' ? kid : null;
+  } catch {
+    return null;
   }
 }

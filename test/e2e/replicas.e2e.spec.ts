@@ -1,8 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { Browser } from '../support/http-client.js';
 import { getWithBearer, readObject, signIn, startSignIn, startWorld, World } from '../support/harness.js';
 import { buildForReplicas, Replica, startReplica } from '../support/replica.js';
 
 const TTL_MS = 400;
+/** The bundle the replica processes run, built once for the file. */
+let main: string | undefined;
 
 /** Polls until `fn` is true; returns the milliseconds it took. */
 async function msUntil(fn: () => Promise<boolean>, limitMs: number): Promise<number> {
@@ -20,7 +23,7 @@ describe('Several replicas on one bucket (separate processes)', () => {
   let b: Replica;
 
   beforeAll(async () => {
-    const main = buildForReplicas();
+    main ??= buildForReplicas();
     world = await startWorld();
     // Behind one Kubernetes Service both replicas have the same public URL; here it names A's port, and the tests
     // deliver requests to B's port themselves.
@@ -89,5 +92,54 @@ describe('Several replicas on one bucket (separate processes)', () => {
     expect(out.status).toBe(204);
     const delay = await msUntil(async () => (await getWithBearer(b, '/auth/session', access_token)).status === 401, TTL_MS + 1000);
     expect(delay).toBeLessThanOrEqual(TTL_MS + 200);
+  });
+});
+
+describe('Rotating the signing key across replica processes (README, "Rotating the signing key")', () => {
+  const OLD = `old-${randomBytes(32).toString('base64url')}`;
+  const NEW = `new-${randomBytes(32).toString('base64url')}`;
+  let world: World;
+  let a: Replica;
+  let b: Replica;
+  let c: Replica | undefined;
+
+  beforeAll(async () => {
+    main ??= buildForReplicas();
+    world = await startWorld();
+    // Phase 2 under way: A not yet replaced (old key, the new one accepted since phase 1), B replaced (new key, old accepted).
+    a = await startReplica(main, world, { JWT_SECRET: OLD, JWT_ACCEPTED_SECRETS: NEW });
+    b = await startReplica(main, world, { JWT_SECRET: NEW, JWT_ACCEPTED_SECRETS: OLD, PUBLIC_URL: a.url });
+  }, 120_000);
+  afterAll(async () => {
+    await a?.stop();
+    await b?.stop();
+    await c?.stop();
+    await world?.close();
+  });
+
+  /** A sign-in started on `from`, its Google callback delivered to `to`; `host_redirected`: B is reached by its own port, not the public host. */
+  async function signInAcross(from: Replica, to: Replica, email: string): Promise<Response> {
+    const browser = new Browser();
+    const start = await browser.get(`${from.url}/auth/google?${new URLSearchParams({ login_hint: email, host_redirected: '1' })}`);
+    const callback = new URL(await world.google.approve(start.headers.get('location') ?? '', { email }));
+    return browser.get(`${to.url}${callback.pathname}${callback.search}`);
+  }
+
+  it('bearers and sign-ins cross between old-key and new-key replicas both ways; once the old key is dropped its bearer gets 401 invalid_token', async () => {
+    const fromA = (await (await signInAcross(a, a, 'rot-proc-a@example.com')).json()) as { access_token: string };
+    const fromB = (await (await signInAcross(b, b, 'rot-proc-b@example.com')).json()) as { access_token: string };
+    for (const replica of [a, b]) {
+      expect((await getWithBearer(replica, '/auth/session', fromA.access_token)).status).toBe(200);
+      expect((await getWithBearer(replica, '/auth/session', fromB.access_token)).status).toBe(200);
+    }
+    expect((await signInAcross(a, b, 'rot-proc-ab@example.com')).status).toBe(200);
+    expect((await signInAcross(b, a, 'rot-proc-ba@example.com')).status).toBe(200);
+
+    // Phase 3: the new key alone.
+    c = await startReplica(main as string, world, { JWT_SECRET: NEW, PUBLIC_URL: a.url });
+    const old = await getWithBearer(c, '/auth/session', fromA.access_token);
+    expect(old.status).toBe(401);
+    expect(((await old.json()) as { error: string }).error).toBe('invalid_token');
+    expect((await getWithBearer(c, '/auth/session', fromB.access_token)).status).toBe(200);
   });
 });
