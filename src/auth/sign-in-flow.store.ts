@@ -120,6 +120,19 @@ export class SignInFlowStore {
     );
   }
 
+  /**
+   * Claims this browser's flow for `state` when Google sent the person back without a code (error=access_denied:
+   * Cancel on Google's consent page). passport answers such a callback without asking the store, so nothing would
+   * make it one-time; an OAuth client's sign-in that is answered with a redirect to the client must be, like one
+   * with a code: the same checks (this browser's live flow cookie), the same one-time claim, the same cookie
+   * replaced by "used". A replay, a copied cookie after the flow finished, or a state this browser never started
+   * is refused with the reasons verify() gives.
+   */
+  async claimDeclined(req: FlowRequest, state: unknown): Promise<SignInFlow | FlowRejection> {
+    const result = await this.check(req, state);
+    return 'verifier' in result ? result.flow : result;
+  }
+
   private async check(req: FlowRequest, providedState: unknown): Promise<{ verifier: string; flow: SignInFlow } | FlowRejection> {
     if (typeof providedState !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(providedState)) {
       return { reason: 'state_missing', message: 'The callback has no valid "state". Start the sign-in again at /auth/google.' };
