@@ -130,8 +130,7 @@ export class AuthorizationFlow {
     request.startedIn = sha256Url(here.csrf as string);
     if (known.firstParty) return { kind: 'sign-in', request, csrf };
     // prompt=consent (OpenID Connect's parameter, sent by some OAuth clients): ask again even if approved before.
-    const promptConsent = typeof query.prompt === 'string' && query.prompt.split(' ').includes('consent');
-    if (!promptConsent && remembered && (await this.approvals.covers(remembered, known.clientId, requestedScopes(request), request.resource, request.redirectUri))) {
+    if (request.prompt !== 'consent' && remembered && (await this.approvals.covers(remembered, known.clientId, requestedScopes(request), request.resource, request.redirectUri))) {
       return { kind: 'sign-in', request: { ...request, rememberedUser: remembered }, csrf };
     }
     return { ...(await this.consentPage(known, request, undefined, here)), csrf };

@@ -36,7 +36,7 @@ export class OAuthModule implements OnModuleInit {
     // The request comes back as auth stored it: the AuthorizationRequest this module handed to the sign-in.
     this.continuation.register({
       complete: (request, email, ip, grantedScopes) => this.flow.afterSignIn(request as AuthorizationRequest, email, ip, grantedScopes),
-      restart: (request) => `${this.config.values.publicUrl.replace(/\/$/, '')}/oauth/authorize?${authorizationRequestQuery(request)}`,
+      restart: (request) => `${this.config.values.publicUrl.replace(/\/$/, '')}/oauth/authorize?${authorizationRequestQuery(request as AuthorizationRequest)}`,
       declined: (request) => this.flow.declinedAtGoogle(request as AuthorizationRequest),
     });
   }

@@ -92,6 +92,31 @@ describe('Sign-in error page of an OAuth client\'s sign-in', () => {
     connectAgainLink(page, params);
   });
 
+  it('the link repeats every parameter the service honours (prompt=consent, resource, scope, state, PKCE): the repeat asks for consent again', async () => {
+    // A returning user: this browser approved the client before, so only prompt=consent makes our page show again.
+    const email = 'oauth-page-prompt@example.com';
+    const browser = new Browser();
+    const clientId = await registerPublicClient(sut, { redirect_uris: [REDIRECT_URI], client_name: 'IDE' });
+    const extra = { scope: 'https://www.googleapis.com/auth/gmail.readonly', resource: `${sut.url}/v1` };
+    const first = await authorizeInBrowser(world, authorizeUrl(sut.url, (await pkceRequest(clientId, REDIRECT_URI, extra)).params), email, { browser });
+    expect(first.location?.searchParams.get('code')).toBeTruthy();
+
+    const { verifier, params } = await pkceRequest(clientId, REDIRECT_URI, { ...extra, prompt: 'consent', state: 'st 2&x' });
+    google.inject({ method: 'POST', path: new URL(google.rewrite(world.google.urls.token)).pathname, fault: 'answer', status: 500, body: '{"error":"backend_error"}', contentType: 'application/json', times: Infinity });
+    const failed = await authorizeInBrowser(world, authorizeUrl(sut.url, params), email, { browser });
+    google.clear();
+    expect(failed.consentPages).toHaveLength(1); // prompt=consent asked again
+    expect(failed.stoppedAt?.status).toBe(502);
+    const link = connectAgainLink((await failed.stoppedAt?.text()) as string, params);
+
+    // The repeat is the client's request as sent: our page again (prompt=consent), then the code for its verifier.
+    const again = await authorizeInBrowser(world, link, email, { browser });
+    expect(again.consentPages).toHaveLength(1);
+    const back = again.location as URL;
+    expect(back.searchParams.get('state')).toBe('st 2&x');
+    expect(await exchange(clientId, back.searchParams.get('code') as string, verifier)).toBe(200);
+  });
+
   it('a browser sign-in keeps its page: "start again" at /auth/google', async () => {
     const email = 'browser-page@example.com';
     const browser = new Browser();
