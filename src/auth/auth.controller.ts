@@ -60,6 +60,7 @@ export class AuthController {
   async callback(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const step = signInStepOf(req); // state, code exchange and email checked by GoogleCallbackGuard
     if (step.kind === 'redirect') return this.replies.redirect(reply, step);
+    if (step.kind === 'declined') return this.declined(reply, step);
     // Cookies are set before the answer is sent; on failure, askConsentNext replaces this expiry.
     if (step.identity.refreshToken) this.replies.forgetConsentNext(req, reply);
     try {
@@ -103,6 +104,19 @@ export class AuthController {
     if (signedIn === 'restart-with-consent') return this.restartWithConsent(reply, step, setSpentCookies);
     await setSpentCookies();
     this.replies.signedIn(req, reply, signedIn);
+  }
+
+  /**
+   * The person declined at Google during an OAuth client's sign-in (GoogleCallbackGuard claimed the flow): on to
+   * the authorization server, which tells the client access_denied at its redirect URI. The flow is marked spent
+   * and its cookie replaced by "used" first, like a finished sign-in, so a reload or a copied cookie gets the
+   * "already used" page instead of a second redirect.
+   */
+  private async declined(reply: FastifyReply, step: SignInStep & { kind: 'declined' }): Promise<void> {
+    const back = await this.continuation.declined(step.flow.oauth);
+    await this.signIn.spend(step.flow);
+    this.replies.setCookies(reply, step.cookies);
+    reply.header('cache-control', 'no-store').redirect(back, 302);
   }
 
   /** Google sent no refresh token and we hold none: ask once more, this time forcing the consent screen. */

@@ -63,6 +63,21 @@ export class GoogleCallbackGuard extends AuthGuard() {
     // sign-in ends on this service's token page (SignInErrorPageFilter).
     const oauth = await this.strategy.flows.pendingAuthorization(req.cookies, query.state);
     if (oauth) req[FOR_OAUTH] = { restartUrl: this.continuation.restartUrl(oauth) };
+    if (oauth && query.error === 'access_denied') {
+      // The person pressed Cancel on Google's consent page while signing in for an OAuth client. That is the
+      // person's answer to the client's request, so the client is told (RFC 6749 4.1.2.1: access_denied at its
+      // redirect URI), as our own consent page's Deny does; a page of ours would leave the client (an MCP client on
+      // a loopback redirect URI) waiting forever. Every other failure of the callback (Google down or refusing the
+      // code, S3 down, an unverified email) keeps the error page with "Try connecting again": there the person
+      // still wants to connect, and a retry can succeed, while a redirect would end the client's attempt.
+      // The redirect target is never read from this request: it is the client's redirect URI that /oauth/authorize
+      // validated and sealed into this browser's flow cookie, and the flow is claimed first (one-time, as a callback
+      // with a code is), so a forged callback, a replay or another browser's state gets the error page, no redirect.
+      const claimed = await this.strategy.flows.claimDeclined(req, query.state);
+      if ('reason' in claimed) throw mapFailure(claimed, true);
+      req[SIGN_IN_STEP] = { kind: 'declined', flow: { ...claimed, oauth: claimed.oauth ?? oauth }, cookies: flowCookiesOf(req as never) };
+      return true;
+    }
     // Passport settles through handleRequest, or by redirecting (never expected here, since `code` or `error` is
     // present); a redirect ends passport without settling the guard's own promise, so the two are raced.
     const redirected = new Promise<true>((resolve) => {

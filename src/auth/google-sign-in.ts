@@ -11,7 +11,9 @@ export type { GoogleIdentity } from './google.strategy.js';
 
 export type SignInStep =
   | { kind: 'redirect'; url: string; cookies: FlowCookie[] }
-  | { kind: 'signed-in'; identity: GoogleIdentity; flow: SignInFlow; cookies: FlowCookie[] };
+  | { kind: 'signed-in'; identity: GoogleIdentity; flow: SignInFlow; cookies: FlowCookie[] }
+  /** The person pressed Cancel at Google during an OAuth client's sign-in; `flow` is claimed and carries the request. */
+  | { kind: 'declined'; flow: SignInFlow & { oauth: PendingAuthorization }; cookies: FlowCookie[] };
 
 export interface StartOptions {
   loginHint?: string;

@@ -56,7 +56,10 @@ const COOKIE_PREFIX = 'wsb_flow_';
 export const HOST_PREFIX = '__Host-';
 /** Sign-ins one browser may have under way at once (tabs, retries); starting another ends the oldest. */
 const MAX_OPEN_FLOWS = 5;
-/** What a finished flow's cookie is replaced with, so a reload is told "already used", not "not started here". */
+/**
+ * What a finished browser sign-in's cookie is replaced with, so a reload is told "already used", not "not started
+ * here". A finished OAuth client's sign-in keeps its request instead (see spentValue).
+ */
 const SPENT = 'used';
 const replayed: FlowRejection = {
   reason: 'state_replayed',
@@ -125,6 +128,19 @@ export class SignInFlowStore {
     );
   }
 
+  /**
+   * Claims this browser's flow for `state` when Google sent the person back without a code (error=access_denied:
+   * Cancel on Google's consent page). passport answers such a callback without asking the store, so nothing would
+   * make it one-time; an OAuth client's sign-in that is answered with a redirect to the client must be, like one
+   * with a code: the same checks (this browser's live flow cookie), the same one-time claim, the same cookie
+   * replaced by "used". A replay, a copied cookie after the flow finished, or a state this browser never started
+   * is refused with the reasons verify() gives.
+   */
+  async claimDeclined(req: FlowRequest, state: unknown): Promise<SignInFlow | FlowRejection> {
+    const result = await this.check(req, state);
+    return 'verifier' in result ? result.flow : result;
+  }
+
   private async check(req: FlowRequest, providedState: unknown): Promise<{ verifier: string; flow: SignInFlow } | FlowRejection> {
     if (typeof providedState !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(providedState)) {
       return { reason: 'state_missing', message: 'The callback has no valid "state". Start the sign-in again at /auth/google.' };
@@ -138,6 +154,8 @@ export class SignInFlowStore {
     if (cookie === SPENT) return replayed; // this browser's own sign-in, finished: a reload or the back button
     const payload = await this.open(cookie, providedState);
     if (!payload) return unknown;
+    if (payload.spent === true) return replayed; // the same, for an OAuth client's sign-in (spentValue)
+    if (typeof payload.v !== 'string') return unknown;
     // Claimed with the flow's own secret: a retry by this browser (S3 applied the claim but its answer was lost, or
     // the person reloads after a 503) is let through; it can only reach Google's code exchange, and Google refuses
     // a code that was already exchanged. Anyone without this cookie was stopped above.
@@ -145,17 +163,35 @@ export class SignInFlowStore {
     if (!(await this.markers.claim('oauth-state', providedState, nonce))) {
       return replayed;
     }
-    // Spent: the controller replaces the cookie with SPENT once the sign-in is done.
-    (req[FLOW_COOKIES_OUT] ??= []).push({ name: this.cookieName(providedState), value: SPENT, maxAgeSeconds: FLOW_TTL_SECONDS });
     const oauth = oauthOf(payload);
+    // Spent: the controller sets this cookie once the sign-in is done.
+    (req[FLOW_COOKIES_OUT] ??= []).push({ name: this.cookieName(providedState), value: await this.spentValue(providedState, oauth), maxAgeSeconds: FLOW_TTL_SECONDS });
     const flow: SignInFlow = { loginHint: typeof payload.h === 'string' ? payload.h : undefined, retried: payload.r === true, oauth, state: providedState, claimant: nonce };
-    return { verifier: payload.v as string, flow }; // a string: open() checked it
+    return { verifier: payload.v, flow };
   }
 
   /**
-   * The OAuth client's request this browser's flow for `state` serves, read without claiming anything: undefined for
-   * a browser sign-in, a flow this browser does not hold (another browser, expired) or one already finished. For the
-   * callback's error page, which leads an OAuth client's sign-in back into its authorization (SignInErrorPageFilter).
+   * What a finished flow's cookie is replaced with. A browser sign-in's: SPENT. An OAuth client's: its request,
+   * sealed like the flow and marked spent (no verifier, no secret: nothing in it can be claimed or exchanged), so a
+   * reload or the back button to its callback is told "already used" on the OAuth client's error page, which offers
+   * the link that repeats the client's request (SignInErrorPageFilter), instead of "start a new sign-in at
+   * /auth/google", whose browser sign-in would end on this service's token page and leave the application waiting.
+   */
+  private async spentValue(state: string, oauth: PendingAuthorization | undefined): Promise<string> {
+    if (!oauth) return SPENT;
+    return new EncryptJWT({ st: state, o: oauth, spent: true })
+      .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
+      .setIssuedAt()
+      .setExpirationTime(`${FLOW_TTL_SECONDS}s`)
+      .encrypt(this.key);
+  }
+
+  /**
+   * The OAuth client's request this browser's flow for `state` serves, read without claiming anything, also once the
+   * flow is finished (spentValue): undefined for a browser sign-in or a flow this browser does not hold (another
+   * browser, expired). For the callback's error page, which leads an OAuth client's sign-in back into its
+   * authorization (SignInErrorPageFilter), and for the decline at Google (GoogleCallbackGuard), whose claim then
+   * refuses a finished flow.
    */
   async pendingAuthorization(cookies: Record<string, string | undefined> | undefined, state: unknown): Promise<PendingAuthorization | undefined> {
     if (typeof state !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(state)) return undefined;
@@ -166,13 +202,14 @@ export class SignInFlowStore {
   }
 
   /**
-   * A flow cookie's content, when it was sealed here, has not expired, and is the flow of `state`. Sealed here: with
-   * this replica's key, or with a key it accepts (JWT_ACCEPTED_SECRETS / JWT_ACCEPTED_PUBLIC_KEYS), so a sign-in
-   * started on a replica already signing with the next key (or still with the previous one) finishes on this one.
+   * A flow cookie's content, when it was sealed here, has not expired, and is the flow of `state`: a live flow (with
+   * its verifier `v`) or a finished OAuth client's one (`spent`, see spentValue). Sealed here: with this replica's
+   * key, or with a key it accepts (JWT_ACCEPTED_SECRETS / JWT_ACCEPTED_PUBLIC_KEYS), so a sign-in started on a
+   * replica already signing with the next key (or still with the previous one) finishes on this one.
    */
   private async open(cookie: string, state: string): Promise<Record<string, unknown> | undefined> {
     const payload = await openWithAny(cookie, this.keys);
-    return payload && payload.st === state && typeof payload.v === 'string' ? payload : undefined;
+    return payload && payload.st === state && (typeof payload.v === 'string' || payload.spent === true) ? payload : undefined;
   }
 
   /**

@@ -1,11 +1,11 @@
 import { EncryptJWT, jwtDecrypt } from 'jose';
 
 /** What a sealed value is for; a value sealed for one purpose is refused for any other. */
-export type SealPurpose = 'consent-form' | 'resume' | 'remembered-user' | 'sign-in-handoff';
+export type SealPurpose = 'consent-form' | 'resume' | 'declined' | 'remembered-user' | 'sign-in-handoff';
 
 /**
  * Values the service hands to the browser and must get back unchanged and unread (the pending request in the
- * consent form, the ticket back from the Google sign-in, the remembered-user cookie, the sign-in handoff link):
+ * consent form, the tickets back from the Google sign-in, the remembered-user cookie, the sign-in handoff link):
  * encrypted and authenticated (JWE, AES-256-GCM) with a key every replica derives alike from its configuration.
  */
 export class SealedValues {

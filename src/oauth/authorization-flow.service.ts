@@ -43,12 +43,19 @@ const RESUME_TTL_SECONDS = 300;
  */
 const USED_FORM = 'This consent form was already submitted: your choice was already received, or an earlier attempt failed while the service\'s storage was unavailable and could not be undone. Go back to the application and connect again.';
 const USED_TICKET = 'This sign-in link was already used: the sign-in already went on (a reload, or the back button), or an earlier attempt failed while the service\'s storage was unavailable and could not be undone. Go back to the application and connect again.';
+/**
+ * The person declined at Google in a browser that did not start the request (a /auth/google?handoff= link someone
+ * sent them): nothing was shared, and the client's redirect URI is not visited from here (see declined()).
+ */
+const DECLINED_ELSEWHERE = 'You declined access on Google\'s page, so nothing was shared with the application. This request was started in another browser, so this page does not send you on to the application: if you want to connect it, start again from the application.';
 /** How long a browser remembers who signed in on it, to skip the consent page for clients that user approved. */
 export const REMEMBER_USER_SECONDS = 30 * 24 * 3600;
 
 /** `signedInAt`: when `email` signed in with Google (set with it); a revocation after it voids what this issues. */
 type ConsentForm = { req: AuthorizationRequest; email?: string; signedInAt?: number; b: string; jti: string };
 type ResumeTicket = { req: AuthorizationRequest; email: string; signedInAt?: number; approved: boolean; jti: string };
+/** The hop back from a Google sign-in the person declined (no one signed in). */
+type DeclinedTicket = { req: AuthorizationRequest };
 
 /**
  * When a sealed form or ticket's sign-in happened. Those sealed before the time was recorded (in flight across a
@@ -123,8 +130,7 @@ export class AuthorizationFlow {
     request.startedIn = sha256Url(here.csrf as string);
     if (known.firstParty) return { kind: 'sign-in', request, csrf };
     // prompt=consent (OpenID Connect's parameter, sent by some OAuth clients): ask again even if approved before.
-    const promptConsent = typeof query.prompt === 'string' && query.prompt.split(' ').includes('consent');
-    if (!promptConsent && remembered && (await this.approvals.covers(remembered, known.clientId, requestedScopes(request), request.resource, request.redirectUri))) {
+    if (request.prompt !== 'consent' && remembered && (await this.approvals.covers(remembered, known.clientId, requestedScopes(request), request.resource, request.redirectUri))) {
       return { kind: 'sign-in', request: { ...request, rememberedUser: remembered }, csrf };
     }
     return { ...(await this.consentPage(known, request, undefined, here)), csrf };
@@ -151,7 +157,7 @@ export class AuthorizationFlow {
     const { req, email } = sealedForm;
     if (decision === 'deny') {
       this.audit.record({ event: 'consent', outcome: 'denied', user: email, detail: { clientId: req.clientId } });
-      return { kind: 'client', location: errorRedirect(req.redirectUri, 'access_denied', 'The person denied the request.', req.state, this.issuer) };
+      return { kind: 'client', location: this.deniedRedirect(req, 'The person denied the request.') };
     }
     // The Allow travels through the Google sign-in bound to this browser: it counts only where it was pressed.
     if (!email) return { kind: 'sign-in', request: { ...req, approved: true, approvedIn: sealedForm.b } };
@@ -214,6 +220,43 @@ export class AuthorizationFlow {
     const startedHere = cookies.csrf !== undefined && sameDigest(req.startedIn, sha256Url(cookies.csrf));
     if ((ticket.approved && startedHere) || allowedHere) return { kind: 'client', location: await this.issueCode(req, ticket.email, signInTimeOf(ticket)), remember: ticket.email };
     return this.consentPage(client, req, { email: ticket.email, signedInAt: signInTimeOf(ticket) }, cookies);
+  }
+
+  /**
+   * After the person declined at Google (Cancel on Google's consent page, via SignInContinuation): the hop back to
+   * us that reports access_denied to the client. A hop rather than the redirect itself: the sign-in may run in a
+   * browser other than the one that sent the request to /oauth/authorize (the /auth/google?handoff= link can be sent
+   * to anyone), and only our consent cookie, which the Google callback does not receive, tells which (see declined()).
+   */
+  async declinedAtGoogle(request: AuthorizationRequest): Promise<string> {
+    const ticket = await this.sealed.seal('declined', { req: request } satisfies DeclinedTicket, RESUME_TTL_SECONDS);
+    return `${this.base}/oauth/authorize/declined?ticket=${encodeURIComponent(ticket)}`;
+  }
+
+  /**
+   * GET /oauth/authorize/declined: access_denied to the client at its redirect URI (RFC 6749 4.1.2.1), with its state
+   * and iss, like the Deny on our consent page. The URI is the one /oauth/authorize validated, sealed in the ticket.
+   * Only in the browser that sent the request (its consent cookie), or for a first-party client, whose redirect URIs
+   * are the operator's: otherwise anyone could register a client whose redirect URI is their own site, press Allow in
+   * their own browser and send the handoff link around, and every person who declined at Google would be sent on to
+   * that site from ours (RFC 9700 4.11.2: no redirect to a client the person has not shown they trust). Not single
+   * use: the ticket only repeats the same error to the same URI, in the browser that asked for it.
+   */
+  async declined(ticketValue: unknown, cookies: FlowCookies, ip?: string): Promise<AuthorizationStep> {
+    const ticket = await this.sealed.open<DeclinedTicket>('declined', ticketValue);
+    if (!ticket) throw new OAuthError('invalid_request', 'This link is not valid or expired (5 minutes). Nothing was shared with the application; start again from the application if you want to connect it.');
+    const { req } = ticket;
+    const client = await this.clients.findById(req.clientId, ip);
+    if (!client) throw new OAuthError('invalid_request', 'The application was deleted while you signed in. Nothing was shared with it.');
+    const startedHere = cookies.csrf !== undefined && sameDigest(req.startedIn, sha256Url(cookies.csrf));
+    if (!client.firstParty && !startedHere) throw new OAuthError('access_denied', DECLINED_ELSEWHERE, 403);
+    this.audit.record({ event: 'consent', outcome: 'denied', ip, detail: { clientId: req.clientId, at: 'google' } });
+    return { kind: 'client', location: this.deniedRedirect(req, 'The person declined access on Google\'s consent page.') };
+  }
+
+  /** The redirect that tells the client the person refused: access_denied, with the client's state and iss (RFC 9207). */
+  private deniedRedirect(req: AuthorizationRequest, description: string): string {
+    return errorRedirect(req.redirectUri, 'access_denied', description, req.state, this.issuer);
   }
 
   /** A one-time code for the request, in the redirect back to the client (with state and RFC 9207 iss). */

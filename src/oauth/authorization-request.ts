@@ -27,6 +27,12 @@ export interface AuthorizationRequest extends PendingAuthorization {
   rememberedUser?: string;
   /** After the Google sign-in: the requested scopes Google says the user granted (space separated); the code's scope. */
   grantedScope?: string;
+  /**
+   * The client sent prompt=consent (OpenID Connect's parameter, sent by some OAuth clients): our consent page is
+   * shown even when an approval on record covers the request. The only prompt value this server honours; kept with
+   * the request so the "connect again" link asks for it too (authorizationRequestQuery).
+   */
+  prompt?: 'consent';
 }
 
 /**
@@ -97,7 +103,17 @@ export function parseAuthorizationRequest(q: Record<string, unknown>, client: OA
   }
   const scope = parseScopeRequest(q.scope);
   if (!scope.ok) return fail('invalid_scope', scope.description);
-  return { clientId: client.clientId, redirectUri, ...(presented ? {} : { redirectUriImplied: true }), codeChallenge: challenge, state, resource, scope: scope.scopes.join(' ') || undefined };
+  const promptConsent = typeof q.prompt === 'string' && q.prompt.split(' ').includes('consent');
+  return {
+    clientId: client.clientId,
+    redirectUri,
+    ...(presented ? {} : { redirectUriImplied: true }),
+    codeChallenge: challenge,
+    state,
+    resource,
+    scope: scope.scopes.join(' ') || undefined,
+    ...(promptConsent ? { prompt: 'consent' as const } : {}),
+  };
 }
 
 /** Stands for "no scope parameter": whatever access the service gives by default, approved as a thing of its own. */
@@ -116,13 +132,16 @@ export function pendingPart(r: AuthorizationRequest): PendingAuthorization {
 
 /**
  * The query of an /oauth/authorize request that asks for `request` again: the inverse of parseAuthorizationRequest
- * (kept next to it so the two stay in step), for the sign-in error page's "connect again" link. Only the client's own
- * parameters (none of what this server added on the way: an Allow, the browser bindings), so the restart goes
+ * (kept next to it so the two stay in step), for the sign-in error page's "connect again" link. Every parameter of
+ * the client's that this server honours (prompt=consent too: without it, the repeat would skip the consent page the
+ * client asked for whenever an approval is on record), in the form it was understood: scope without the ignored
+ * offline_access, prompt as `consent` alone, resource as its identifier. Only the client's own parameters (none of
+ * what this server added on the way: an Allow, the browser bindings), so the restart goes
  * through every check and, where needed, the consent page again. The client is still waiting with this state and
  * code_challenge, so the code the restart ends with is one it accepts; none of these values is a secret (they were
  * in the URL the browser first opened, and PKCE rests on the verifier, which only the client holds).
  */
-export function authorizationRequestQuery(request: PendingAuthorization): URLSearchParams {
+export function authorizationRequestQuery(request: AuthorizationRequest): URLSearchParams {
   const q = new URLSearchParams({ response_type: 'code', client_id: request.clientId });
   if (!request.redirectUriImplied) q.set('redirect_uri', request.redirectUri);
   q.set('code_challenge', request.codeChallenge);
@@ -130,5 +149,6 @@ export function authorizationRequestQuery(request: PendingAuthorization): URLSea
   if (request.state !== undefined) q.set('state', request.state);
   if (request.resource !== undefined) q.set('resource', request.resource);
   if (request.scope !== undefined) q.set('scope', request.scope);
+  if (request.prompt === 'consent') q.set('prompt', 'consent');
   return q;
 }

@@ -96,6 +96,13 @@ export class OAuthController {
     await this.answer(req, reply, () => this.flow.resume(ticket, this.cookiesOf(req), req.ip), RELOAD);
   }
 
+  /** Back from a Google sign-in the person declined: access_denied to the client (AuthorizationFlow.declined). */
+  @Get('oauth/authorize/declined')
+  @ApiExcludeEndpoint()
+  async declined(@Req() req: FastifyRequest, @Query('ticket') ticket: unknown, @Res() reply: FastifyReply): Promise<void> {
+    await this.answer(req, reply, () => this.flow.declined(ticket, this.cookiesOf(req), req.ip), RELOAD);
+  }
+
   /** Token endpoint (authorization_code, refresh_token). */
   @Post('oauth/token')
   async token(@Req() req: FastifyRequest, @Body() body: unknown, @Res() reply: FastifyReply): Promise<void> {

@@ -39,9 +39,10 @@ export class OAuthModule implements OnModuleInit {
 
   onModuleInit(): void {
     // The request comes back as auth stored it: the AuthorizationRequest this module handed to the sign-in.
-    this.continuation.register(
-      (request, email, ip, grantedScopes) => this.flow.afterSignIn(request as AuthorizationRequest, email, ip, grantedScopes),
-      (request) => `${this.config.values.publicUrl.replace(/\/$/, '')}/oauth/authorize?${authorizationRequestQuery(request)}`,
-    );
+    this.continuation.register({
+      complete: (request, email, ip, grantedScopes) => this.flow.afterSignIn(request as AuthorizationRequest, email, ip, grantedScopes),
+      restart: (request) => `${this.config.values.publicUrl.replace(/\/$/, '')}/oauth/authorize?${authorizationRequestQuery(request as AuthorizationRequest)}`,
+      declined: (request) => this.flow.declinedAtGoogle(request as AuthorizationRequest),
+    });
   }
 }

@@ -140,8 +140,9 @@ describe('Consent of our own before any code leaves (the confused-deputy attack)
     const client = await register(sut, { client_name: 'Declined', redirect_uris: [LOOPBACK] });
     const key = approvalKey('declines@example.com', client);
     const declined = await authorizeInBrowser(world, authorizeUrl(sut.url, (await request(client, LOOPBACK, { scope: GMAIL_READ })).params), 'declines@example.com', { google: { deny: true } });
-    expect(declined.location).toBeUndefined(); // declined at Google: nothing goes to the client
-    expect(declined.stoppedAt?.status).toBe(401);
+    // Declined at Google: the client hears access_denied (oauth-google-decline.e2e.spec.ts), and gets no code.
+    expect(declined.location?.searchParams.get('error')).toBe('access_denied');
+    expect(declined.location?.searchParams.has('code')).toBe(false);
     expect(await objectExists(world, key)).toBe(false);
     await authorizeInBrowser(world, authorizeUrl(sut.url, (await request(client, LOOPBACK, { scope: GMAIL_READ })).params), 'declines@example.com');
     const { json } = await readObject(world, key);

@@ -1,6 +1,6 @@
 import { FaultProxy } from '../support/fault-proxy.js';
 import { Browser } from '../support/http-client.js';
-import { authorizeInBrowser, authorizeUrl, pkceRequest, registerPublicClient } from '../support/oauth-consent.js';
+import { authorizeInBrowser, authorizeUrl, pkceRequest, pressConsent, readConsentPage, registerPublicClient, type ConsentPage } from '../support/oauth-consent.js';
 import { credentialsKeyPath, googleThrough, Service, startService, startSignIn, startWorld, World } from '../support/harness.js';
 
 const S3_TIMEOUT_MS = 1500;
@@ -90,6 +90,63 @@ describe('Sign-in error page of an OAuth client\'s sign-in', () => {
     expect(page).toContain('start again from the application you were connecting');
     expect(page).not.toContain('/auth/google');
     connectAgainLink(page, params);
+  });
+
+  it('the link repeats every parameter the service honours (prompt=consent, resource, scope, state, PKCE): the repeat asks for consent again', async () => {
+    // A returning user: this browser approved the client before, so only prompt=consent makes our page show again.
+    const email = 'oauth-page-prompt@example.com';
+    const browser = new Browser();
+    const clientId = await registerPublicClient(sut, { redirect_uris: [REDIRECT_URI], client_name: 'IDE' });
+    const extra = { scope: 'https://www.googleapis.com/auth/gmail.readonly', resource: `${sut.url}/v1` };
+    const first = await authorizeInBrowser(world, authorizeUrl(sut.url, (await pkceRequest(clientId, REDIRECT_URI, extra)).params), email, { browser });
+    expect(first.location?.searchParams.get('code')).toBeTruthy();
+
+    const { verifier, params } = await pkceRequest(clientId, REDIRECT_URI, { ...extra, prompt: 'consent', state: 'st 2&x' });
+    google.inject({ method: 'POST', path: new URL(google.rewrite(world.google.urls.token)).pathname, fault: 'answer', status: 500, body: '{"error":"backend_error"}', contentType: 'application/json', times: Infinity });
+    const failed = await authorizeInBrowser(world, authorizeUrl(sut.url, params), email, { browser });
+    google.clear();
+    expect(failed.consentPages).toHaveLength(1); // prompt=consent asked again
+    expect(failed.stoppedAt?.status).toBe(502);
+    const link = connectAgainLink((await failed.stoppedAt?.text()) as string, params);
+
+    // The repeat is the client's request as sent: our page again (prompt=consent), then the code for its verifier.
+    const again = await authorizeInBrowser(world, link, email, { browser });
+    expect(again.consentPages).toHaveLength(1);
+    const back = again.location as URL;
+    expect(back.searchParams.get('state')).toBe('st 2&x');
+    expect(await exchange(clientId, back.searchParams.get('code') as string, verifier)).toBe(200);
+  });
+
+  it('the callback retried after the authorization went through ("already used"): the OAuth page with the link, not /auth/google', async () => {
+    const email = 'oauth-page-reload@example.com';
+    const browser = new Browser();
+    const clientId = await registerPublicClient(sut, { redirect_uris: [REDIRECT_URI], client_name: 'IDE' });
+    const { verifier, params } = await pkceRequest(clientId, REDIRECT_URI, { scope: 'https://www.googleapis.com/auth/gmail.readonly' });
+    // Allow on our page, Google, and the callback, whose URL is kept (the back button returns to it).
+    const consent = readConsentPage(await (await browser.get(authorizeUrl(sut.url, params), { accept: 'text/html' })).text()) as ConsentPage;
+    const handoff = (await pressConsent(browser, consent, 'allow')).headers.get('location') as string;
+    const toGoogle = (await browser.get(handoff, { accept: 'text/html' })).headers.get('location') as string;
+    const callback = await world.google.approve(toGoogle, { email });
+    const copied = browser.clone(); // the live flow cookie, before the callback replaced it
+    let res = await browser.get(callback, { accept: 'text/html' });
+    while (res.status === 302 && (res.headers.get('location') as string).startsWith(sut.url)) res = await browser.get(res.headers.get('location') as string, { accept: 'text/html' });
+    const back = new URL(res.headers.get('location') as string);
+    expect(await exchange(clientId, back.searchParams.get('code') as string, verifier)).toBe(200);
+
+    // The same browser reloads the callback (its flow cookie now says "used" and still carries the request), or a
+    // copy of its cookies from before the callback retries it (the flow is spent in S3).
+    for (const retry of [browser, copied]) {
+      const again = await retry.get(callback, { accept: 'text/html' });
+      expect(again.status).toBe(400);
+      expect(again.headers.get('location')).toBeNull();
+      const page = await again.text();
+      expect(page).toContain('already used');
+      expect(page).not.toContain('/auth/google');
+      connectAgainLink(page, params);
+    }
+    // An API client's retry gets JSON, pointing back to the application too.
+    const json = await browser.get(callback);
+    expect(await json.json()).toMatchObject({ statusCode: 400, error: 'state_replayed', message: expect.stringContaining('from the application you were connecting') });
   });
 
   it('a browser sign-in keeps its page: "start again" at /auth/google', async () => {
