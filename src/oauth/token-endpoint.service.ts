@@ -238,8 +238,15 @@ export class TokenEndpoint {
       throw new OAuthError('invalid_grant', 'This refresh token was already used; the whole token family has been revoked. Sign in again.');
     }
     if (result.status !== 'rotated') throw new OAuthError('invalid_grant', 'The refresh token is invalid, expired or revoked. Sign in again.');
+    // The family lives only as long as its session (ended by logout, revocation, or Google refusing the user's grant:
+    // GoogleCaller ends the sessions built on it), and the client is told to authorize again, not to sign in.
     const session = await this.sessions.find(result.family.sessionId);
-    if (!session) throw new OAuthError('invalid_grant', 'The session of this refresh token has ended (logout or revocation). Sign in again.');
+    if (!session) {
+      throw new OAuthError(
+        'invalid_grant',
+        "The session of this refresh token has ended: the user logged out or revoked access, or Google no longer accepts the user's grant. Authorize again (a new authorization request; the person signs in with Google).",
+      );
+    }
     const audience = tokenAudience(this.resources, body.resource, result.family.resource);
     const access = await this.tokens.issue(session, { audience, clientId: client.clientId, scopes: refreshedScopes(body.scope, result.family.scope) });
     return { access_token: access.accessToken, token_type: 'Bearer', expires_in: access.expiresIn, refresh_token: result.token, scope: access.scope };
