@@ -238,9 +238,12 @@ export class TokenEndpoint {
       throw new OAuthError('invalid_grant', 'This refresh token was already used; the whole token family has been revoked. Sign in again.');
     }
     if (result.status !== 'rotated') throw new OAuthError('invalid_grant', 'The refresh token is invalid, expired or revoked. Sign in again.');
-    // The family lives only as long as its session (ended by logout, revocation, or Google refusing the user's grant:
-    // GoogleCaller ends the sessions built on it), and the client is told to authorize again, not to sign in.
-    const session = await this.sessions.find(result.family.sessionId);
+    // The family lives only as long as its session. Read from S3, not this replica's memory copy (trusted for
+    // SESSION_CACHE_TTL_MS on the warm path): a session another replica ended (logout, revocation, or Google
+    // refusing the user's grant: GoogleCaller ends the sessions built on it) must not get a fresh access token here
+    // that fails at once, sending an MCP client round the loop again instead of to a new authorization. One S3 read
+    // on a path that already reads and writes the family in S3.
+    const session = await this.sessions.findInStorage(result.family.sessionId);
     if (!session) {
       throw new OAuthError(
         'invalid_grant',

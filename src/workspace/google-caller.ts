@@ -118,12 +118,12 @@ export class GoogleCaller {
       // Sessions created after the failing refresh started come from a new sign-in and stay.
       // This is also what sends an OAuth client (an MCP client) to authorize again, rather than around a loop of fresh
       // tokens that fail: each refresh family is bound to one of these sessions, so once it has ended the client's
-      // next request is 401 invalid_token (the bearer guard) and its refresh token invalid_grant (the token endpoint),
-      // and the new authorization signs the person in with Google again. Chosen over
+      // next request is 401 invalid_token (the bearer guard) and its refresh token invalid_grant (the token endpoint,
+      // which reads the session from S3), and the new authorization signs the person in with Google again. Chosen over
       // checking at every refresh that the user still has Google credentials: that costs an S3 read per refresh (the
       // credentials cache is per replica and would still say yes for minutes after another replica deleted them),
       // where ending the sessions costs S3 calls only here, once per dead grant, none on the warm path, and is seen by
-      // every replica through S3 (within SESSION_CACHE_TTL_MS).
+      // every replica through S3 (at once by the token endpoint, within SESSION_CACHE_TTL_MS by the bearer guard).
       if (isGrantRevoked(err)) await this.sessions.endAllForUser(email, err.sessionsBefore ?? new Date());
       throw err;
     }

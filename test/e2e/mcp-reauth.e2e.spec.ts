@@ -137,7 +137,7 @@ describe('MCP: a user whose Google grant died is sent to authorize again, not le
     }
   }, 120_000);
 
-  it('two replicas: the grant is found dead on A; B, holding the session in memory, still refreshes the token once more, and its tool call fails again', async () => {
+  it('two replicas: the grant is found dead on one; the refresh token is invalid_grant on the other at once, though that one still holds the session in memory', async () => {
     // B serves the same PUBLIC_URL (one Service in front of both) and trusts its memory copy of a session for a
     // minute, so only S3 can tell it that A ended the session.
     const b = await startService(world, { ...SETTINGS, PUBLIC_URL: sut.url, SESSION_CACHE_TTL_MS: '60000' });
@@ -151,15 +151,9 @@ describe('MCP: a user whose Google grant died is sent to authorize again, not le
       expect(dead.isError).toBe(true);
       expect(errorBody(dead).error).toBe('reauth_required');
 
-      // B trusts its memory copy of the ended session and issues a fresh access token, which fails again (a second
-      // tool error, worded as the first), and only then is the client refused.
       const refreshed = await refreshGrant(b.url, String(mine.state.client!.client_id), mine.state.tokenSet!.refresh_token!);
-      expect(refreshed.status).toBe(200);
-      const call = { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'list_gmail_labels', arguments: {} } };
-      const again = await rawMcp(bUrl, refreshed.body.access_token, call);
-      expect([again.status, again.json?.result?.isError, JSON.parse(again.json?.result?.content?.[0]?.text ?? '{}').error]).toEqual([200, true, 'reauth_required']);
-      expect((await rawMcp(bUrl, refreshed.body.access_token, LIST)).status).toBe(401);
-      expect((await refreshGrant(b.url, String(mine.state.client!.client_id), refreshed.body.refresh_token)).status).toBe(400);
+      expect(refreshed.status).toBe(400);
+      expect(refreshed.body).toMatchObject({ error: 'invalid_grant' });
     } finally {
       await mine.app.client.close();
       await b.close();
