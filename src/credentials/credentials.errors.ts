@@ -3,12 +3,18 @@ import { DomainError, UnauthorizedError, UpstreamError } from '../common/domain-
 /** The user's Google grant is gone (revoked, expired, or never stored): only a new sign-in helps. */
 export class ReauthRequiredError extends UnauthorizedError {
   constructor(
-    reason: string,
+    /** What happened, without the next step: the MCP endpoint words the next step for an application (tool-results.ts). */
+    readonly reason: string,
     /**
      * Set when the grant was found dead: the sessions created before this instant were built on it and end with
      * it. Sessions created later come from a new sign-in (a re-grant) and stay.
      */
     readonly sessionsBefore?: Date,
+    /**
+     * True when the user's sessions stay (Google honoured the grant but still refused the call): the caller's token
+     * keeps working, so nothing will make an OAuth client authorize again by itself.
+     */
+    readonly sessionsStay = false,
   ) {
     super(`${reason} Sign in again at /auth/google to grant access.`, 'reauth_required');
   }

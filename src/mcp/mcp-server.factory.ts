@@ -1,11 +1,12 @@
 import { createMcpHandler, ProtocolError, ProtocolErrorCode, Server, type CallToolResult, type McpHttpHandler, type Tool } from '@modelcontextprotocol/server';
 import { DomainError } from '../common/domain-error.js';
+import { ReauthRequiredError } from '../credentials/credentials.errors.js';
 import type { WorkspaceOperation } from '../workspace/catalogue/operation.js';
 import { inputJsonSchema, outputJsonSchema, validateInput } from '../workspace/catalogue/operation-input.js';
 import type { WorkspaceOperations } from '../workspace/catalogue/workspace-operations.js';
 import { recommendedScope } from '../common/google-scopes.js';
 import { tokenAllows, type McpCaller } from './mcp-caller.js';
-import { invalidArguments, toolError, toolResult } from './tool-results.js';
+import { invalidArguments, reauthorizeError, toolError, toolResult } from './tool-results.js';
 
 export const SERVER_INFO = { name: 'workspace-credential-broker', version: '0.1.0' };
 
@@ -63,6 +64,8 @@ export function buildMcpServer(tools: readonly WorkspaceOperation[], operations:
     try {
       return toolResult(op, await operations.run(op, caller.email, parsed.input));
     } catch (err) {
+      // Worded for an application and the person using it, not for a REST consumer (reauthorizeError says why).
+      if (err instanceof ReauthRequiredError) return toolError(reauthorizeError(err));
       if (err instanceof DomainError) return toolError(err);
       onUnexpected(err, op.tool);
       return toolError(new DomainError(500, 'internal_error', 'The tool failed unexpectedly. Retry; if it keeps failing, report it with the time of the call.'));

@@ -1,5 +1,6 @@
 import type { CallToolResult } from '@modelcontextprotocol/server';
 import { DomainError } from '../common/domain-error.js';
+import type { ReauthRequiredError } from '../credentials/credentials.errors.js';
 import type { WorkspaceOperation } from '../workspace/catalogue/operation.js';
 import type { InputProblem } from '../workspace/catalogue/operation-input.js';
 
@@ -46,4 +47,21 @@ export function invalidArguments(op: WorkspaceOperation, problems: readonly Inpu
   const listed = problems.map((p) => `"${p.field}" ${p.message}`).join('; ');
   const these = problems.length > 1 ? 'these arguments' : 'this argument';
   return new DomainError(400, 'invalid_request', `Invalid arguments for ${op.tool}: ${listed}. Fix ${these} and call ${op.tool} again (its inputSchema in tools/list names every parameter).`);
+}
+
+/**
+ * A dead Google grant (reauth_required) as an MCP tool error. The REST answer's next step, "Sign in again at
+ * /auth/google", is no use here: the model cannot sign in, and the person using the application does not know that
+ * page (nor would signing in there reconnect the application). What restores access is the application authorizing
+ * again, which it does by itself once the service refuses its token: the sessions built on the dead grant have ended
+ * (GoogleCaller), so its next request is 401 invalid_token and its refresh token invalid_grant, and the new
+ * authorization signs the person in with Google. The text says so, for the model to tell the person. When the
+ * sessions stay (Google honoured the grant but still refused the call), nothing refuses the application's token, so
+ * the person has to reconnect it.
+ */
+export function reauthorizeError(err: ReauthRequiredError): DomainError {
+  const next = err.sessionsStay
+    ? 'To restore access, authorize this application again: disconnect and reconnect this server in the application, then sign in with Google and allow access.'
+    : "This application's connection to the service ended with it. To restore access, authorize this application again: it asks you to reconnect on its next request (sign in with Google and allow access there); if it does not, disconnect and reconnect this server in the application.";
+  return new DomainError(err.status, err.error, `${err.reason} ${next}`);
 }

@@ -238,8 +238,18 @@ export class TokenEndpoint {
       throw new OAuthError('invalid_grant', 'This refresh token was already used; the whole token family has been revoked. Sign in again.');
     }
     if (result.status !== 'rotated') throw new OAuthError('invalid_grant', 'The refresh token is invalid, expired or revoked. Sign in again.');
-    const session = await this.sessions.find(result.family.sessionId);
-    if (!session) throw new OAuthError('invalid_grant', 'The session of this refresh token has ended (logout or revocation). Sign in again.');
+    // The family lives only as long as its session. Read from S3, not this replica's memory copy (trusted for
+    // SESSION_CACHE_TTL_MS on the warm path): a session another replica ended (logout, revocation, or Google
+    // refusing the user's grant: GoogleCaller ends the sessions built on it) must not get a fresh access token here
+    // that fails at once, sending an MCP client round the loop again instead of to a new authorization. One S3 read
+    // on a path that already reads and writes the family in S3.
+    const session = await this.sessions.findInStorage(result.family.sessionId);
+    if (!session) {
+      throw new OAuthError(
+        'invalid_grant',
+        "The session of this refresh token has ended: the user logged out or revoked access, or Google no longer accepts the user's grant. Authorize again (a new authorization request; the person signs in with Google).",
+      );
+    }
     const audience = tokenAudience(this.resources, body.resource, result.family.resource);
     const access = await this.tokens.issue(session, { audience, clientId: client.clientId, scopes: refreshedScopes(body.scope, result.family.scope) });
     return { access_token: access.accessToken, token_type: 'Bearer', expires_in: access.expiresIn, refresh_token: result.token, scope: access.scope };

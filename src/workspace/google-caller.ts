@@ -116,12 +116,20 @@ export class GoogleCaller {
     } catch (err) {
       // The token endpoint refused the grant and S3 confirmed it: it is gone, so is every session built on it.
       // Sessions created after the failing refresh started come from a new sign-in and stay.
+      // This is also what sends an OAuth client (an MCP client) to authorize again, rather than around a loop of fresh
+      // tokens that fail: each refresh family is bound to one of these sessions, so once it has ended the client's
+      // next request is 401 invalid_token (the bearer guard) and its refresh token invalid_grant (the token endpoint,
+      // which reads the session from S3), and the new authorization signs the person in with Google again. Chosen over
+      // checking at every refresh that the user still has Google credentials: that costs an S3 read per refresh (the
+      // credentials cache is per replica and would still say yes for minutes after another replica deleted them),
+      // where ending the sessions costs S3 calls only here, once per dead grant, none on the warm path, and is seen by
+      // every replica through S3 (at once by the token endpoint, within SESSION_CACHE_TTL_MS by the bearer guard).
       if (isGrantRevoked(err)) await this.sessions.endAllForUser(email, err.sessionsBefore ?? new Date());
       throw err;
     }
     // Refreshes worked but the API still says 401. The caller has to send the user through sign-in again; the
     // grant itself was just honoured, so the sessions stay (a transient Google fault must not log everyone out).
-    throw new ReauthRequiredError("Google rejects this user's access even after a token refresh. Have the user sign in again at /auth/google.");
+    throw new ReauthRequiredError("Google rejects this user's access even after a token refresh.", undefined, true);
   }
 
   /**

@@ -1,84 +1,12 @@
 import { jest } from '@jest/globals';
-import { Client } from '@modelcontextprotocol/client';
 import { SignJWT } from 'jose';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ALL_WORKSPACE_SCOPES } from '../support/api-client.js';
 import { JWT_SECRET, Service, signIn, startWorldWithService, stopAll, World } from '../support/harness.js';
 import { claimsOf } from '../support/oauth-tokens.js';
 import { authorizeInBrowser, refreshGrant } from '../support/oauth-consent.js';
+import { APP_REDIRECT, AppOAuthState, sdk } from '../support/mcp-oauth-app.js';
 
-const REDIRECT = 'http://127.0.0.1:8766/callback';
-
-/** An MCP client app's OAuth state, as the SDK's OAuthClientProvider asks for it (kept in memory, like a CLI would). */
-class AppOAuthState {
-  client?: Record<string, unknown>;
-  tokenSet?: { access_token: string; refresh_token?: string; [k: string]: unknown };
-  verifier = '';
-  authorizationUrl?: URL;
-  readonly redirectUrl = REDIRECT;
-  readonly clientMetadata = { client_name: 'MCP spec app', redirect_uris: [REDIRECT], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' };
-  clientInformation() {
-    return this.client as never;
-  }
-  saveClientInformation(info: Record<string, unknown>) {
-    this.client = info;
-  }
-  tokens() {
-    return this.tokenSet as never;
-  }
-  saveTokens(tokens: { access_token: string; refresh_token?: string }) {
-    this.tokenSet = tokens;
-  }
-  redirectToAuthorization(url: URL) {
-    this.authorizationUrl = url;
-  }
-  saveCodeVerifier(v: string) {
-    this.verifier = v;
-  }
-  codeVerifier() {
-    return this.verifier;
-  }
-  discovery?: unknown;
-  saveDiscoveryState(state: unknown) {
-    this.discovery = state;
-  }
-  discoveryState() {
-    return this.discovery as never;
-  }
-  /** What a real client does when the server says a credential is dead (invalid_grant, invalid_client, ...). */
-  invalidateCredentials(scope: 'all' | 'client' | 'tokens' | 'verifier' | 'discovery') {
-    if (scope === 'all' || scope === 'client') this.client = undefined;
-    if (scope === 'all' || scope === 'tokens') this.tokenSet = undefined;
-    if (scope === 'all' || scope === 'verifier') this.verifier = '';
-    if (scope === 'all' || scope === 'discovery') this.discovery = undefined;
-  }
-}
-
-type AnyClient = { callTool(p: { name: string; arguments: Record<string, unknown> }): Promise<unknown>; listTools(): Promise<{ tools: unknown[] }>; close(): Promise<void> };
-
-/**
- * The test services share one issuer name (JWT_ISSUER https://broker.test, as replicas behind one Service do), which
- * does not resolve here: this fetch sends it to the service, as DNS would in production.
- */
-const issuerFetch = (serviceUrl: string) =>
-  ((input: string | URL | Request, init?: RequestInit) => {
-    const url = typeof input === 'string' || input instanceof URL ? String(input) : input.url;
-    return fetch(url.replace(/^https:\/\/broker\.test/, serviceUrl), init);
-  }) as typeof fetch;
-
-/** The v2 or the v1 official client, with the OAuth provider and nothing else: no token given by hand. */
-function sdk(which: 'v2' | 'v1', url: string, state: AppOAuthState): { client: AnyClient; connect(): Promise<void>; finish(callback: URL): Promise<void> } {
-  if (which === 'v2') {
-    const client = new Client({ name: 'oauth-app-v2', version: '1.0.0' });
-    const transport = new StreamableHTTPClientTransport(new URL(url), { authProvider: state as never, fetch: issuerFetch(new URL(url).origin) });
-    return { client: client as unknown as AnyClient, connect: () => client.connect(transport), finish: (cb) => transport.finishAuth(cb.searchParams) };
-  }
-  const client = new V1Client({ name: 'oauth-app-v1', version: '1.0.0' });
-  const transport = new V1Transport(new URL(url), { authProvider: state as never, fetch: issuerFetch(new URL(url).origin) });
-  return { client: client as unknown as AnyClient, connect: () => client.connect(transport), finish: (cb) => transport.finishAuth(cb.searchParams.get('code')!) };
-}
+const REDIRECT = APP_REDIRECT;
 
 describe('MCP with OAuth end to end: the SDK client starts with no token', () => {
   let world: World;
