@@ -184,7 +184,7 @@ interface Watched {
     });
     page.on('pageerror', (e) => watched.problems.push(`page error: ${e.message}`));
     page.on('framenavigated', (frame) => {
-      if (frame === page.mainFrame()) watched.shown.push(frame.url());
+      if (frame === page.mainFrame() && frame.url() !== 'about:blank') watched.shown.push(frame.url());
     });
     return watched;
   }
