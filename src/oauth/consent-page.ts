@@ -8,7 +8,13 @@ export const PAGE_HEADERS: Record<string, string> = {
   'content-type': 'text/html; charset=utf-8',
   'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; base-uri 'none'; frame-ancestors 'none'",
   'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
+  // same-origin, not no-referrer: browsers derive the Origin header of a form POST from the page's referrer policy
+  // (Fetch, "serializing a request origin"), and under no-referrer they send `Origin: null`, which the consent
+  // form's origin check (AuthorizationFlow.decide) refuses as another site's post: in a real browser every Allow
+  // and Deny got the 403 "posted from another site" page (found by test/browser/mcp-connect.browser.spec.ts; the
+  // e2e tests' HTTP client sets Origin itself). same-origin still sends no Referer to any other site (Google, the
+  // client's redirect URI); only our own form post carries this page's URL, to us.
+  'referrer-policy': 'same-origin',
   'cache-control': 'no-store',
   pragma: 'no-cache',
   'x-content-type-options': 'nosniff',

@@ -101,7 +101,9 @@ describe('Consent of our own before any code leaves (the confused-deputy attack)
     expect(res.headers.get('content-security-policy')).toMatch(/frame-ancestors 'none'/);
     expect(res.headers.get('content-security-policy')).toMatch(/default-src 'none'/);
     expect(res.headers.get('x-frame-options')).toBe('DENY');
-    expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+    // same-origin: no Referer to other sites, and the form's POST keeps its Origin (no-referrer makes browsers send
+    // `Origin: null`, refused as another site's post: test/browser/mcp-connect.browser.spec.ts).
+    expect(res.headers.get('referrer-policy')).toBe('same-origin');
     expect(res.headers.get('cache-control')).toBe('no-store');
     const html = await res.text();
     expect(html).not.toContain('<script>');
@@ -127,6 +129,10 @@ describe('Consent of our own before any code leaves (the confused-deputy attack)
     // The victim's browser, but the POST comes from another site's page.
     const crossSite = await owner.post(page.action, { request: page.request, decision: 'allow' }, { origin: 'https://attacker.example' });
     expect(crossSite.status).toBe(403);
+    // ...or from a page elsewhere whose Referrer-Policy is no-referrer (browsers then send `Origin: null`). Our own
+    // page is same-origin for this reason, so a real browser's Allow carries our origin (mcp-connect.browser.spec.ts).
+    const opaque = await owner.post(page.action, { request: page.request, decision: 'allow' }, { origin: 'null' });
+    expect(opaque.status).toBe(403);
     const ok = await pressConsent(owner, page, 'allow');
     expect(ok.status).toBe(303);
     // On to the Google sign-in, through /auth/google (where the flow cookie is set).

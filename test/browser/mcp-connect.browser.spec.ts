@@ -1,0 +1,360 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, OAuthError, StreamableHTTPClientTransport, UnauthorizedError, type OAuthClientProvider } from '@modelcontextprotocol/client';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { startService, startWorld, stopAll, type Service, type World } from '../support/harness.js';
+
+/**
+ * A newcomer connects an MCP client (Claude Code, or any client made with the official SDK) in a real browser:
+ * Debian's chromium driven by playwright-core, against the service and the Google emulator over real HTTP. The
+ * client is the SDK's own (`@modelcontextprotocol/client`): the 401, discovery, dynamic registration with a loopback
+ * redirect URI served by a node:http server here, the authorization URL; then the browser does what the person does
+ * (our consent page, Google's sign-in page, back to the loopback callback), and the client finishes and calls a tool.
+ *
+ * The browser reaches Google's (the emulator's) pages as `localhost` and the service as `127.0.0.1`: two sites, as
+ * accounts.google.com and the service are, so the SameSite rules of the service's cookies apply on the way back from
+ * Google the way they do in production (ports do not make sites: on one host name the hops would be same-site).
+ *
+ * Without chromium this suite is reported as skipped, with a line saying so (`.ci/run` installs chromium; here:
+ * `apt-get install -y chromium`).
+ */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const available = existsSync(CHROMIUM);
+if (!available) {
+  console.warn(`SKIPPED the real-browser MCP connect test: no chromium at ${CHROMIUM}. Install it (apt-get install -y chromium) or set CHROMIUM_PATH.`);
+}
+
+const EMAIL = 'mcp.newcomer@example.com';
+const STEP = { timeout: 20_000 };
+
+/** The MCP client's loopback redirect URI (RFC 8252): a small HTTP server that takes the callback, as a CLI does. */
+interface Loopback {
+  redirectUri: string;
+  /** Every callback received, in order. */
+  received: URL[];
+  close(): Promise<void>;
+}
+
+async function startLoopback(): Promise<Loopback> {
+  const received: URL[] = [];
+  let base = '';
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', base);
+    if (req.method !== 'GET' || url.pathname !== '/callback') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+      return;
+    }
+    received.push(url);
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end('<!doctype html><html><head><title>MCP client</title></head><body><h1 id="done">Authorization received. You can close this window.</h1></body></html>');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  return {
+    redirectUri: `${base}/callback`,
+    received,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** An MCP client app's OAuth state, kept in memory as a CLI keeps it (what the SDK's OAuthClientProvider asks for). */
+class McpApp implements OAuthClientProvider {
+  client?: Record<string, unknown>;
+  tokenSet?: { access_token: string; refresh_token?: string; [k: string]: unknown };
+  verifier = '';
+  authorizationUrl?: URL;
+  /** The state of the latest authorization request (the SDK asks for one per request). */
+  lastState = '';
+  discovery?: unknown;
+  constructor(
+    readonly name: string,
+    readonly redirectUrl: string,
+  ) {}
+  get clientMetadata() {
+    return { client_name: this.name, redirect_uris: [this.redirectUrl], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' };
+  }
+  state() {
+    this.lastState = randomBytes(16).toString('base64url');
+    return this.lastState;
+  }
+  clientInformation() {
+    return this.client as never;
+  }
+  saveClientInformation(info: Record<string, unknown>) {
+    this.client = info;
+  }
+  tokens() {
+    return this.tokenSet as never;
+  }
+  saveTokens(tokens: { access_token: string; refresh_token?: string }) {
+    this.tokenSet = tokens;
+  }
+  redirectToAuthorization(url: URL) {
+    this.authorizationUrl = url; // a CLI opens the system browser here; the test hands it to chromium
+  }
+  saveCodeVerifier(v: string) {
+    this.verifier = v;
+  }
+  codeVerifier() {
+    return this.verifier;
+  }
+  saveDiscoveryState(state: unknown) {
+    this.discovery = state;
+  }
+  discoveryState() {
+    return this.discovery as never;
+  }
+}
+
+/** What the person's browser showed and complained about while on one page (tab). */
+interface Watched {
+  page: Page;
+  /** The URL of every document the tab displayed (committed main-frame navigations; redirects are not shown). */
+  shown: string[];
+  /** Console messages about a Content-Security-Policy violation, and uncaught page errors. */
+  problems: string[];
+}
+
+(available ? describe : describe.skip)(`connecting an MCP client in a real browser (${available ? CHROMIUM : `SKIPPED: chromium not installed at ${CHROMIUM}`})`, () => {
+  let world: World;
+  let sut: Service;
+  let profile: string;
+  let browser: BrowserContext;
+  let loopback: Loopback;
+  let googleAuth: string;
+  let mcpUrl: string;
+  let issuer: string;
+
+  beforeAll(async () => {
+    loopback = await startLoopback();
+    world = await startWorld();
+    // Google's pages as `localhost`: another site than the service's 127.0.0.1 (see above).
+    googleAuth = world.google.urls.auth.replace('//127.0.0.1:', '//localhost:');
+    sut = await startService(world, {
+      GOOGLE_AUTH_URL: googleAuth,
+      // The issuer a newcomer's local service has: its PUBLIC_URL (the harness's shared https://broker.test does not
+      // resolve, and the SDK fetches the issuer's metadata and checks the callback's iss against it).
+      JWT_ISSUER: undefined,
+    });
+    mcpUrl = `${sut.url}/mcp`;
+    issuer = ((await (await fetch(`${sut.url}/.well-known/oauth-authorization-server`)).json()) as { issuer: string }).issuer;
+    profile = mkdtempSync(join(tmpdir(), 'chromium-profile-')); // a fresh --user-data-dir
+    browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS });
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await stopAll(world, sut);
+    await loopback?.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+  });
+
+  /** The SDK client over the Streamable HTTP transport, with `app` as its OAuth provider and nothing else. */
+  function sdk(app: McpApp) {
+    const client = new Client({ name: app.name, version: '1.0.0' });
+    const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), { authProvider: app });
+    return { client, transport };
+  }
+
+  /** The client connects without a token: 401, discovery, registration (once), and the authorization URL. */
+  async function authorizationUrl(app: McpApp): Promise<{ url: URL; transport: StreamableHTTPClientTransport }> {
+    app.authorizationUrl = undefined;
+    const { client, transport } = sdk(app);
+    const refused = await client.connect(transport).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(refused).toBeInstanceOf(UnauthorizedError); // the SDK's "go and authorize" after redirectToAuthorization
+    if (!app.authorizationUrl) throw new Error(`the SDK produced no authorization URL: ${String(refused)}`);
+    return { url: app.authorizationUrl, transport };
+  }
+
+  async function openTab(): Promise<Watched> {
+    const page = await browser.newPage();
+    const watched: Watched = { page, shown: [], problems: [] };
+    page.on('console', (m) => {
+      if (/Content[- ]Security[- ]Policy/i.test(m.text())) watched.problems.push(m.text()); // our pages must fit their own CSP
+    });
+    page.on('pageerror', (e) => watched.problems.push(`page error: ${e.message}`));
+    page.on('framenavigated', (frame) => {
+      if (frame === page.mainFrame() && frame.url() !== 'about:blank') watched.shown.push(frame.url());
+    });
+    return watched;
+  }
+
+  const onConsentPage = (url: string) => url.startsWith(`${sut.url}/oauth/authorize`);
+  const onGooglePage = (url: string) => url.startsWith(googleAuth);
+  const onLoopback = (url: string) => url.startsWith(loopback.redirectUri);
+
+  /** Waits until the tab shows a page at `where`; if it does not, the failure says which page it shows instead. */
+  async function reach(tab: Watched, where: string, at: (url: string) => boolean): Promise<void> {
+    try {
+      await tab.page.waitForURL((url) => at(url.href), STEP);
+    } catch (err) {
+      const body = await tab.page.textContent('body').catch(() => '(no page)');
+      throw new Error(`the browser did not reach ${where}: it shows ${tab.page.url()}: ${body?.replace(/\s+/g, ' ').trim().slice(0, 400)}\n(pages shown: ${tab.shown.join(' -> ')})\n${(err as Error).message}`);
+    }
+  }
+
+  /** Waits for the browser to land on the loopback callback: the query the client's server received. */
+  async function landOnLoopback(tab: Watched): Promise<URLSearchParams> {
+    await reach(tab, 'the loopback callback', onLoopback);
+    await tab.page.waitForSelector('#done', STEP);
+    const landed = new URL(tab.page.url());
+    const got = loopback.received.at(-1);
+    expect(got?.href).toBe(landed.href); // the node:http server got what the browser shows
+    return landed.searchParams;
+  }
+
+  /** Google's (the emulator's) sign-in page: type the email, press Allow or Deny. */
+  async function atGoogle(tab: Watched, decision: 'allow' | 'deny'): Promise<void> {
+    await reach(tab, "Google's sign-in page", onGooglePage);
+    if (decision === 'allow') await tab.page.fill('input[name=email]', EMAIL);
+    await tab.page.click(`button[value=${decision}]`);
+  }
+
+  /** The client finishes with the callback's query, reconnects and calls a read-only tool: not an error. */
+  async function finishAndUse(app: McpApp, transport: StreamableHTTPClientTransport, callback: URLSearchParams): Promise<void> {
+    await transport.finishAuth(callback);
+    expect(app.tokenSet?.access_token).toEqual(expect.any(String));
+    const { client, transport: again } = sdk(app);
+    await client.connect(again);
+    try {
+      const { tools } = await client.listTools();
+      expect(tools.map((t) => t.name)).toContain('search_gmail_messages');
+      const found = (await client.callTool({ name: 'search_gmail_messages', arguments: { maxResults: 2 } })) as {
+        isError?: boolean;
+        content: unknown;
+        structuredContent?: { messages: Array<{ id: string }> };
+      };
+      expect(found.isError).toBeFalsy();
+      const ids = (found.structuredContent?.messages ?? []).map((m) => m.id);
+      expect(ids.length).toBeGreaterThan(0);
+      expect(ids.length).toBeLessThanOrEqual(2);
+      expect(world.google.messageIds(EMAIL)).toEqual(expect.arrayContaining(ids));
+    } finally {
+      await client.close();
+    }
+  }
+
+  let app: McpApp;
+
+  it('a new client: 401 -> discovery -> registration -> our consent page -> Google -> loopback code -> tools -> a read-only call', async () => {
+    app = new McpApp('Claude Code (browser test)', loopback.redirectUri);
+    const { url, transport } = await authorizationUrl(app);
+    expect(app.client?.client_id).toEqual(expect.any(String));
+    expect(`${url.origin}${url.pathname}`).toBe(`${sut.url}/oauth/authorize`);
+    expect(url.searchParams.get('redirect_uri')).toBe(loopback.redirectUri);
+    expect(url.searchParams.get('resource')).toBe(mcpUrl);
+    expect(url.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(url.searchParams.get('state')).toBe(app.lastState);
+
+    const tab = await openTab();
+    await tab.page.goto(url.href);
+    // Our consent page: who asks, where the code goes, what for.
+    expect(onConsentPage(tab.page.url())).toBe(true);
+    expect(await tab.page.textContent('h1')).toContain('Claude Code (browser test)');
+    expect(await tab.page.textContent('#redirect-host')).toBe(new URL(loopback.redirectUri).host);
+    const access = await tab.page.locator('ul li').allTextContents();
+    expect(access).toContain('Read your email and its attachments.'); // the scopes the SDK asked for, in words
+    await tab.page.click('button[value=allow]');
+
+    await atGoogle(tab, 'allow');
+    const back = await landOnLoopback(tab);
+    expect(back.get('code')).toEqual(expect.any(String));
+    expect(back.get('state')).toBe(app.lastState);
+    expect(back.get('iss')).toBe(issuer);
+    expect(back.has('error')).toBe(false);
+    expect(tab.problems).toEqual([]);
+    // The cookies the browser kept for the service (the consent form's binding, the remembered user, the sign-in
+    // flow's): HttpOnly and SameSite=Lax, so they survived the top-level GETs back from Google's site.
+    // (All of them: on plain http they are kept on /oauth and /auth, which cookies(sut.url), for `/`, leaves out.)
+    const cookies = (await browser.cookies()).filter((c) => c.domain === new URL(sut.url).hostname);
+    expect(cookies.map((c) => c.path)).toEqual(expect.arrayContaining(['/oauth']));
+    expect(cookies.filter((c) => !c.httpOnly || c.sameSite !== 'Lax')).toEqual([]);
+    await tab.page.close();
+
+    await finishAndUse(app, transport, back);
+  }, 60_000);
+
+  it('the same client connecting again in the same browser: no consent page, via Google only, back with a code', async () => {
+    const clientId = app.client?.client_id;
+    app.tokenSet = undefined; // e.g. the person signed the client out, or its token store was wiped
+    const { url, transport } = await authorizationUrl(app);
+    expect(app.client?.client_id).toBe(clientId); // no second registration
+
+    const tab = await openTab();
+    await tab.page.goto(url.href);
+    await atGoogle(tab, 'allow');
+    const back = await landOnLoopback(tab);
+    expect(back.get('code')).toEqual(expect.any(String));
+    expect(back.get('state')).toBe(app.lastState);
+    // docs/http-api.md: "that browser goes straight to Google when the remembered user already approved this client".
+    expect(tab.shown.filter((u) => !onGooglePage(u) && !onLoopback(u))).toEqual([]);
+    expect(tab.shown.some(onConsentPage)).toBe(false);
+    expect(tab.problems).toEqual([]);
+    await tab.page.close();
+
+    await finishAndUse(app, transport, back);
+  }, 60_000);
+
+  it('Deny on our consent page: the loopback gets error=access_denied with the client\'s state, and no code', async () => {
+    const denier = new McpApp('Denied MCP client', loopback.redirectUri);
+    const { url, transport } = await authorizationUrl(denier);
+    const tab = await openTab();
+    await tab.page.goto(url.href);
+    expect(onConsentPage(tab.page.url())).toBe(true); // another client: asked again, though this browser approved one
+    expect(await tab.page.textContent('h1')).toContain('Denied MCP client');
+    await tab.page.click('button[value=deny]');
+
+    const back = await landOnLoopback(tab);
+    expect(back.get('error')).toBe('access_denied');
+    expect(back.get('state')).toBe(denier.lastState);
+    expect(back.get('iss')).toBe(issuer);
+    expect(back.has('code')).toBe(false);
+    expect(tab.shown.some(onGooglePage)).toBe(false); // Deny goes nowhere near Google
+    expect(tab.problems).toEqual([]);
+    await tab.page.close();
+
+    const finished = await transport.finishAuth(back).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(finished).toBeInstanceOf(OAuthError); // the SDK hears the decline (and checked iss first)
+    expect((finished as OAuthError).code).toBe('access_denied');
+    expect(denier.tokenSet).toBeUndefined();
+  }, 60_000);
+
+  it('Allow on our page, then Cancel at Google: the loopback gets error=access_denied with the client\'s state, and no code', async () => {
+    const canceller = new McpApp('Cancelled MCP client', loopback.redirectUri);
+    const { url, transport } = await authorizationUrl(canceller);
+    const tab = await openTab();
+    await tab.page.goto(url.href);
+    expect(onConsentPage(tab.page.url())).toBe(true);
+    await tab.page.click('button[value=allow]');
+    await atGoogle(tab, 'deny');
+
+    const back = await landOnLoopback(tab);
+    expect(back.get('error')).toBe('access_denied');
+    expect(back.get('state')).toBe(canceller.lastState);
+    expect(back.get('iss')).toBe(issuer);
+    expect(back.has('code')).toBe(false);
+    expect(tab.problems).toEqual([]);
+    await tab.page.close();
+
+    const finished = await transport.finishAuth(back).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(finished).toBeInstanceOf(OAuthError);
+    expect((finished as OAuthError).code).toBe('access_denied');
+    expect(canceller.tokenSet).toBeUndefined();
+  }, 60_000);
+});
