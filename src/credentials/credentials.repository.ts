@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 import { normalizeEmail } from '../common/email.js';
 import { JsonObjectRepository, StoredJson } from '../storage/json-object.repository.js';
@@ -37,6 +37,7 @@ export interface VersionedCredentials {
 @Injectable()
 export class CredentialsRepository {
   private readonly prefix: string;
+  private readonly logger = new Logger('Credentials');
 
   constructor(
     private readonly objects: JsonObjectRepository,
@@ -65,7 +66,11 @@ export class CredentialsRepository {
    * stored, as it should.
    */
   async save(email: string, patch: CredentialsPatch): Promise<GoogleCredentials> {
-    const written = await this.mergeAndWrite(email, (current) => mergeCredentials(current, email, patch));
+    // An object that is not JSON (truncated, hand-edited) holds nothing the merge could use: a sign-in replaces it,
+    // on its ETag, as the unconditional write that preceded bc2c507 did. Refusing it (invalid_data, 503) failed
+    // every sign-in of that user and threw away each new refresh token Google issued, until an operator repaired
+    // the object (test/e2e/sign-in-unreadable-credentials.e2e.spec.ts). Refreshes and deletes still refuse it.
+    const written = await this.mergeAndWrite(email, (current) => mergeCredentials(current, email, patch), true);
     return written as GoogleCredentials;
   }
 
@@ -162,11 +167,12 @@ export class CredentialsRepository {
    * The If-Match loop: reads, lets `next` decide what to write (undefined: write nothing), writes on the ETag read
    * (or create-only), and on 412 starts over from a fresh read.
    */
-  private async mergeAndWrite(email: string, next: (current: GoogleCredentials | undefined) => GoogleCredentials | undefined): Promise<GoogleCredentials | undefined> {
+  private async mergeAndWrite(email: string, next: (current: GoogleCredentials | undefined) => GoogleCredentials | undefined, replaceUnreadable = false): Promise<GoogleCredentials | undefined> {
     const key = this.keyFor(email);
     for (let attempt = 1; ; attempt++) {
-      const stored: StoredJson | undefined = await this.objects.get(key);
-      const merged = next(stored ? fromDocument(email, stored.value) : undefined);
+      const stored: (StoredJson & { unreadable?: true }) | undefined = replaceUnreadable ? await this.objects.getForReplace(key) : await this.objects.get(key);
+      if (stored?.unreadable) this.logger.warn({ msg: 'Stored credentials are not valid JSON: replaced by the sign-in\'s grant', event: 'credentials_unreadable', user: email });
+      const merged = next(stored && !stored.unreadable ? fromDocument(email, stored.value) : undefined);
       if (!merged) return undefined;
       try {
         await this.objects.put(key, toDocument(merged), stored ? { ifMatch: stored.etag } : { ifNoneMatch: '*' });

@@ -30,6 +30,9 @@ class MemoryObjects {
     const o = this.objects.get(key);
     return o ? { value: structuredClone(o.value), etag: o.etag } : undefined;
   }
+  async getForReplace(key: string): Promise<StoredJson | undefined> {
+    return this.get(key);
+  }
   async put(key: string, value: unknown, condition: PutCondition = {}): Promise<string> {
     const held = this.beforePut?.(key); // a put with nothing to wait for applies at once, as the race tests need
     if (held) await held;

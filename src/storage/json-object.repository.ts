@@ -62,6 +62,19 @@ export class JsonObjectRepository {
 
   /** Reads and parses one JSON object; undefined when it does not exist. */
   async get(key: string): Promise<StoredJson | undefined> {
+    return this.read(key, false);
+  }
+
+  /**
+   * Like get(), but an object whose content is not JSON comes back with `unreadable: true` (value undefined) and its
+   * ETag instead of throwing `invalid_data`: for a writer that replaces the object whole anyway (a sign-in's new
+   * grant), still conditionally on the version it read.
+   */
+  async getForReplace(key: string): Promise<(StoredJson & { unreadable?: true }) | undefined> {
+    return this.read(key, true);
+  }
+
+  private async read(key: string, tolerateUnreadable: boolean): Promise<(StoredJson & { unreadable?: true }) | undefined> {
     return this.call('get', key, async (abortSignal) => {
       try {
         const out = await this.s3.send(withCallSignal(new GetObjectCommand({ Bucket: this.bucket, Key: key }), abortSignal));
@@ -70,6 +83,7 @@ export class JsonObjectRepository {
         try {
           value = JSON.parse(text);
         } catch {
+          if (tolerateUnreadable) return { value: undefined, etag: out.ETag ?? '', unreadable: true as const };
           throw new StorageError('invalid_data', `The object at "${topSegment(key)}/…" in bucket "${this.bucket}" is not valid JSON. Delete or repair it.`);
         }
         return { value, etag: out.ETag ?? '' };
