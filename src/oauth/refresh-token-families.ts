@@ -106,7 +106,7 @@ export class RefreshTokenFamilies {
   }
 
   /** Exchanges the current token of a family for its successor; detects reuse of rotated tokens. */
-  async rotate(token: string, clientId: string): Promise<RotationResult> {
+  async rotate(token: string, clientId: string, beforeRotating?: (family: RefreshFamily) => Promise<void>): Promise<RotationResult> {
     /** When this call's own rotation write was sent: its `lastRotation.at`, by which a re-read recognises it. */
     let wroteAt: number | undefined;
     for (let attempt = 0; attempt < 5; attempt++) {
@@ -128,6 +128,9 @@ export class RefreshTokenFamilies {
       }
       if (family.previous.includes(hash)) return { status: 'reused', family };
       if (family.current !== hash) return { status: 'invalid' };
+      // The caller's checks that may fail (S3 down: 503) run before the token is rotated away: after it, the
+      // client's retry with the same token is reuse once the grace window has passed, and revokes a good family.
+      if (beforeRotating) await beforeRotating(family);
       wroteAt = Date.now();
       const next: RefreshFamily = { ...family, current: hashSecret(successor), previous: [hash, ...family.previous].slice(0, MAX_PREVIOUS), lastRotation: { from: hash, at: wroteAt } };
       try {

@@ -7,6 +7,7 @@ import { tokenAudience } from './token-resource.js';
 import { Metrics } from '../observability/metrics.js';
 import { BearerTokenService } from '../sessions/bearer-token.service.js';
 import { SessionStore } from '../sessions/session.store.js';
+import type { Session } from '../sessions/session.js';
 import { AuthorizationCodes, AuthorizationGrant, signedInAtOf } from './authorization-codes.js';
 import { authenticateClient, PresentedClient } from './client-authentication.js';
 import { isClientIdUrl } from './client-metadata-document.js';
@@ -230,7 +231,24 @@ export class TokenEndpoint {
         refreshedScopes(body.scope, found.family.scope);
       }
     }
-    const result = await this.families.rotate(token, client.clientId);
+    // The family lives only as long as its session. Read from S3, not this replica's memory copy (trusted for
+    // SESSION_CACHE_TTL_MS on the warm path): a session another replica ended (logout, revocation, or Google
+    // refusing the user's grant: GoogleCaller ends the sessions built on it) must not get a fresh access token here
+    // that fails at once, sending an MCP client round the loop again instead of to a new authorization. One S3 read
+    // on a path that already reads and writes the family in S3.
+    // Read before the rotation is written (beforeRotating): a read that fails (S3 down or slow, 503 with
+    // Retry-After) then leaves the client's token current, so its retry is a refresh, not a reuse of a rotated token
+    // that, past OAUTH_REFRESH_REUSE_GRACE_SECONDS, revoked the family and answered invalid_grant for a good token
+    // (test/e2e/oauth-write-faults.e2e.spec.ts, "session read"). A session found ended stops the refresh unrotated.
+    let session: Session | undefined;
+    let readFor: string | undefined;
+    const readSession = async (sessionId: string): Promise<void> => {
+      if (readFor === sessionId) return;
+      session = await this.sessions.findInStorage(sessionId);
+      readFor = sessionId;
+      if (!session) throw sessionEnded();
+    };
+    const result = await this.families.rotate(token, client.clientId, (family) => readSession(family.sessionId));
     if (result.status === 'reused') {
       await this.revokeFamily(result.family, 'refresh token reuse');
       this.metrics.securityViolations.inc({ reason: 'refresh_token_reuse' });
@@ -238,18 +256,9 @@ export class TokenEndpoint {
       throw new OAuthError('invalid_grant', 'This refresh token was already used; the whole token family has been revoked. Sign in again.');
     }
     if (result.status !== 'rotated') throw new OAuthError('invalid_grant', 'The refresh token is invalid, expired or revoked. Sign in again.');
-    // The family lives only as long as its session. Read from S3, not this replica's memory copy (trusted for
-    // SESSION_CACHE_TTL_MS on the warm path): a session another replica ended (logout, revocation, or Google
-    // refusing the user's grant: GoogleCaller ends the sessions built on it) must not get a fresh access token here
-    // that fails at once, sending an MCP client round the loop again instead of to a new authorization. One S3 read
-    // on a path that already reads and writes the family in S3.
-    const session = await this.sessions.findInStorage(result.family.sessionId);
-    if (!session) {
-      throw new OAuthError(
-        'invalid_grant',
-        "The session of this refresh token has ended: the user logged out or revoked access, or Google no longer accepts the user's grant. Authorize again (a new authorization request; the person signs in with Google).",
-      );
-    }
+    // A retry of a rotation already written (within the grace window) did not call beforeRotating: read it now.
+    await readSession(result.family.sessionId);
+    if (!session) throw sessionEnded();
     const audience = tokenAudience(this.resources, body.resource, result.family.resource);
     const access = await this.tokens.issue(session, { audience, clientId: client.clientId, scopes: refreshedScopes(body.scope, result.family.scope) });
     return { access_token: access.accessToken, token_type: 'Bearer', expires_in: access.expiresIn, refresh_token: result.token, scope: access.scope };
@@ -265,4 +274,12 @@ export class TokenEndpoint {
     const session = await this.sessions.find(sessionId);
     if (session) await this.sessions.end(session);
   }
+}
+
+/** The answer to a refresh whose family's session has ended. */
+function sessionEnded(): OAuthError {
+  return new OAuthError(
+    'invalid_grant',
+    "The session of this refresh token has ended: the user logged out or revoked access, or Google no longer accepts the user's grant. Authorize again (a new authorization request; the person signs in with Google).",
+  );
 }

@@ -141,6 +141,26 @@ describe('OAuth token endpoint: S3 failing during its writes', () => {
       expect((await refreshGrant(strict.url, tokens.clientId, refreshed.body.refresh_token)).status).toBe(200);
     });
 
+    it('a refresh whose session read S3 fails: 503 with Retry-After, and the retry with the same refresh token works (not taken for reuse)', async () => {
+      // Since the token endpoint reads the family's session from S3 (1a9dbaa), that read can fail. It came after the
+      // rotation was written, so the client, told 503, retried with a token already rotated away: past the grace
+      // window (here none) that is reuse, the family was revoked and the client got invalid_grant for a good token.
+      const tokens = await tokensThroughOAuth(world, strict.url, 'strict-session-read@example.com');
+      s3.inject({ fault: 'answer', status: 503, times: Infinity, method: 'GET', path: SESSIONS });
+      const res = await fetch(`${strict.url}/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'refresh_token', client_id: tokens.clientId, refresh_token: tokens.refresh_token as string }),
+      });
+      s3.clear();
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toEqual(expect.stringMatching(/^\d+$/));
+      const retry = await refreshGrant(strict.url, tokens.clientId, tokens.refresh_token as string);
+      expect(retry).toMatchObject({ status: 200, body: { refresh_token: expect.any(String) } });
+      expect((await getWithBearer(strict, '/auth/session', retry.body.access_token)).status).toBe(200);
+      expect((await refreshGrant(strict.url, tokens.clientId, retry.body.refresh_token)).status).toBe(200);
+    });
+
     it('a client presenting a rotated token again is still reuse: the family is revoked', async () => {
       const tokens = await tokensThroughOAuth(world, strict.url, 'strict-replay@example.com');
       const refreshed = await refreshGrant(strict.url, tokens.clientId, tokens.refresh_token as string);
