@@ -26,11 +26,27 @@ export class OAuthError extends DomainError {
     description: string,
     status = code === 'invalid_client' ? 401 : 400,
     headers: Record<string, string> = code === 'invalid_client' ? { 'WWW-Authenticate': 'Basic realm="oauth"' } : {},
+    details: Record<string, string | number> = {},
   ) {
-    super(status, code, description, headers);
+    super(status, code, description, headers, details);
   }
 
   override get oauth(): boolean {
     return true;
   }
+}
+
+/**
+ * A failure of the service itself (S3 or Google unreachable: a 5xx domain error) at the token endpoint, in RFC 6749's
+ * error shape: `temporarily_unavailable` with the same status, guidance and Retry-After, the service's own code kept
+ * as `reason`. OAuth clients decide from `error` whether to retry or to start over: the MCP TypeScript SDK (1.x, in
+ * many clients) reads any code it does not know as `server_error` and answers a failed refresh with a new
+ * authorization in the person's browser, so an S3 incident would have sent every connected application's users
+ * through consent again, while `temporarily_unavailable` makes it report the error and keep its refresh token for the
+ * next attempt. A 500 (a bug of ours) stays `server_error`; 4xx errors are the client's and keep their codes.
+ */
+export function asOAuthUnavailable(err: unknown): unknown {
+  if (!(err instanceof DomainError) || err.oauth || err.status < 500) return err;
+  const code = err.status === 500 ? 'server_error' : 'temporarily_unavailable';
+  return new OAuthError(code, err.message, err.status, err.headers, { ...err.details, reason: err.error });
 }

@@ -11,7 +11,7 @@ import { presentedClient } from './client-authentication.js';
 import { ClientRegistration } from './client-registration.service.js';
 import { PAGE_HEADERS, renderErrorPage } from './consent-page.js';
 import { authorizationServerMetadata } from './oauth-metadata.js';
-import { OAuthError } from './oauth-error.js';
+import { asOAuthUnavailable, OAuthError } from './oauth-error.js';
 import { TokenEndpoint, TokenResponse } from './token-endpoint.service.js';
 
 type Form = Record<string, unknown>;
@@ -106,7 +106,9 @@ export class OAuthController {
   /** Token endpoint (authorization_code, refresh_token). */
   @Post('oauth/token')
   async token(@Req() req: FastifyRequest, @Body() body: unknown, @Res() reply: FastifyReply): Promise<void> {
-    const tokens: TokenResponse = await this.tokenEndpoint.token(form(body), presentedClient(req.headers.authorization, form(body)), req.ip);
+    const tokens: TokenResponse = await this.tokenEndpoint.token(form(body), presentedClient(req.headers.authorization, form(body)), req.ip).catch((err: unknown) => {
+      throw asOAuthUnavailable(err);
+    });
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache').status(200).send(tokens);
   }
 
@@ -114,7 +116,9 @@ export class OAuthController {
   @Post('oauth/revoke')
   @HttpCode(200)
   async revoke(@Req() req: FastifyRequest, @Body() body: unknown): Promise<Record<string, never>> {
-    await this.tokenEndpoint.revoke(form(body), presentedClient(req.headers.authorization, form(body)), req.ip);
+    await this.tokenEndpoint.revoke(form(body), presentedClient(req.headers.authorization, form(body)), req.ip).catch((err: unknown) => {
+      throw asOAuthUnavailable(err);
+    });
     return {};
   }
 

@@ -60,7 +60,8 @@ describe('OAuth token endpoint: S3 failing during its writes', () => {
     const failed = await exchange(c);
     s3.clear();
     expect(failed.status).toBe(503);
-    expect(failed.body).toMatchObject({ statusCode: 503, error: 'storage_unavailable', message: expect.stringContaining('S3') });
+    // RFC 6749's error shape (see asOAuthUnavailable), the service's own code kept as `reason`.
+    expect(failed.body).toMatchObject({ statusCode: 503, error: 'temporarily_unavailable', error_description: expect.stringContaining('S3'), reason: 'storage_unavailable' });
     expect(failed.elapsed).toBeLessThan(2 * S3_TIMEOUT_MS + 1000);
     const retry = await exchange(c);
     expect(retry).toMatchObject({ status: 200, body: { access_token: expect.any(String), refresh_token: expect.any(String) } });
@@ -121,6 +122,26 @@ describe('OAuth token endpoint: S3 failing during its writes', () => {
     expect(retry).toMatchObject({ status: 200, body: { refresh_token: expect.any(String) } });
     expect((await getWithBearer(sut, '/auth/session', retry.body.access_token)).status).toBe(200);
     expect((await refreshGrant(sut.url, tokens.clientId, retry.body.refresh_token)).status).toBe(200);
+  });
+
+  it('a refresh S3 fails: an MCP SDK 1.x client reads temporarily_unavailable and keeps its refresh token, instead of sending its user through a new authorization', async () => {
+    // The SDK's auth() falls back to a new authorization (the person's browser, consent again) when a refresh fails
+    // with ServerError, which is what it makes of any error code it does not know (the service's storage_unavailable
+    // was one); any other OAuth error it reports, keeping the tokens for the next attempt.
+    const { refreshAuthorization } = await import('@modelcontextprotocol/sdk/client/auth.js');
+    const { ServerError, TemporarilyUnavailableError } = await import('@modelcontextprotocol/sdk/server/auth/errors.js');
+    const tokens = await tokensThroughOAuth(world, sut.url, 'sdk-refresh-s3-down@example.com');
+    s3.inject(s3Down({ method: 'PUT', path: FAMILIES }));
+    const metadata = (await (await fetch(`${sut.url}/.well-known/oauth-authorization-server`)).json()) as Parameters<typeof refreshAuthorization>[1]['metadata'];
+    const failure = await refreshAuthorization(new URL(sut.url), { metadata, clientInformation: { client_id: tokens.clientId }, refreshToken: tokens.refresh_token as string }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    s3.clear();
+    expect(failure).toBeInstanceOf(TemporarilyUnavailableError);
+    expect(failure).not.toBeInstanceOf(ServerError);
+    expect((failure as Error).message).toContain('S3');
+    expect((await refreshGrant(sut.url, tokens.clientId, tokens.refresh_token as string)).status).toBe(200);
   });
 
   describe('with no reuse grace window (OAUTH_REFRESH_REUSE_GRACE_SECONDS=0)', () => {
