@@ -37,6 +37,8 @@ export class McpController implements OnModuleInit {
   private readonly handler: LazyImport<McpHttpHandler>;
   private readonly tools: WorkspaceOperation[];
   private readonly base: string;
+  /** What the browser sign-in asks Google for (GOOGLE_SCOPES): the 403's advice to a browser sign-in's user depends on it. */
+  private readonly signInScopes: readonly string[];
 
   constructor(
     operations: WorkspaceOperations,
@@ -44,6 +46,7 @@ export class McpController implements OnModuleInit {
     private readonly resources: ProtectedResources,
   ) {
     this.base = config.values.publicUrl;
+    this.signInScopes = config.values.google.scopes;
     this.tools = selectTools(config.values.mcp.tools, config.values.mcp.readOnly);
     const setup = {
       tools: this.tools,
@@ -95,7 +98,7 @@ export class McpController implements OnModuleInit {
     if (m?.method !== 'tools/call') return;
     const op = this.tools.find((t) => t.tool === m.params?.name);
     if (!op || tokenAllows(caller, op.scope)) return;
-    throw insufficientTokenScope(this.resources.forRoute(MCP_PATH), [op.scope], [op.scope], oauthClient);
+    throw insufficientTokenScope(this.resources.forRoute(MCP_PATH), [op.scope], [op.scope], oauthClient, this.signInScopes);
   }
 
   private async serve(req: FastifyRequest, reply: FastifyReply, me: Principal, caller: McpCaller): Promise<FastifyReply> {

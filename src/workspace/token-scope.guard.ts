@@ -8,6 +8,7 @@ import { PRINCIPAL, Principal } from '../sessions/principal.js';
 import { ProtectedResources } from '../sessions/protected-resources.js';
 import { REQUIRED_SCOPES, ScopeNeed, scopesToRequest, unmetNeeds } from '../common/google-scopes.js';
 import { httpRequestOf } from '../common/http-request-of.js';
+import { AppConfig } from '../config/app-config.js';
 
 const SCOPE_NEEDS = 'workspace:scopeNeeds';
 
@@ -42,13 +43,25 @@ export function needsOfHandler(handler: object): ScopeNeed[] | undefined {
   return Reflect.getMetadata(SCOPE_NEEDS, handler) as ScopeNeed[] | undefined;
 }
 
-/** The 403 for a token that lacks scopes an operation needs: the step-up challenge names all of them. */
-export function insufficientTokenScope(resource: Parameters<typeof insufficientScopeChallenge>[0], needs: readonly ScopeNeed[], unmet: readonly ScopeNeed[], oauthClient: boolean): DomainError {
+/**
+ * What a browser sign-in's user does to get the scopes `unmet` names. When the sign-in already asks Google for one
+ * scope of each (`signInScopes`, GOOGLE_SCOPES: start:local asks for all), the person left it out on Google's consent
+ * page (granular consent), and only signing in again and granting it helps; otherwise the operator adds it first.
+ */
+export function browserSignInStep(unmet: readonly ScopeNeed[], signInScopes: readonly string[]): string {
+  return unmet.every((need) => REQUIRED_SCOPES[need].some((s) => signInScopes.includes(s)))
+    ? 'The sign-in asks Google for it: sign in again at /auth/google and grant it on Google\'s consent page (leave it ticked), then use the new token.'
+    : 'Add it to GOOGLE_SCOPES and have the user sign in again at /auth/google to grant it.';
+}
+
+/**
+ * The 403 for a token that lacks scopes an operation needs: the step-up challenge names all of them. `signInScopes`:
+ * what the browser sign-in asks Google for (the advice to a browser sign-in's user depends on it).
+ */
+export function insufficientTokenScope(resource: Parameters<typeof insufficientScopeChallenge>[0], needs: readonly ScopeNeed[], unmet: readonly ScopeNeed[], oauthClient: boolean, signInScopes: readonly string[]): DomainError {
   const all = scopesToRequest(needs);
   const missing = scopesToRequest(unmet).join(' ');
-  const how = oauthClient
-    ? authorizeAgainStep(all)
-    : 'Add it to GOOGLE_SCOPES and have the user sign in again at /auth/google to grant it.';
+  const how = oauthClient ? authorizeAgainStep(all) : browserSignInStep(unmet, signInScopes);
   return new DomainError(
     403,
     'insufficient_scope',
@@ -68,6 +81,7 @@ export class TokenScopeGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly resources: ProtectedResources,
+    private readonly config: AppConfig,
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
@@ -79,6 +93,6 @@ export class TokenScopeGuard implements CanActivate {
     if (!principal) throw new Error('TokenScopeGuard runs after the bearer guard');
     const unmet = unmetNeeds(needs, tokenScopes(principal.claims));
     if (unmet.length === 0) return true;
-    throw insufficientTokenScope(this.resources.forRoute(request.routeOptions?.url), needs, unmet, principal.claims.client_id !== undefined);
+    throw insufficientTokenScope(this.resources.forRoute(request.routeOptions?.url), needs, unmet, principal.claims.client_id !== undefined, this.config.values.google.scopes);
   }
 }

@@ -1,5 +1,6 @@
 import { request } from 'node:http';
-import { startSignIn, startWorldWithService, stopAll, type Service, type World } from '../support/harness.js';
+import { ALL_WORKSPACE_SCOPES } from '../support/api-client.js';
+import { startService, startSignIn, startWorldWithService, stopAll, type Service, type World } from '../support/harness.js';
 import { Browser } from '../support/http-client.js';
 
 const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8';
@@ -129,5 +130,29 @@ describe('the front door and the token page', () => {
     const looped = await getWithHost(location.toString(), `localhost:${port}`);
     expect(looped.status).toBe(302);
     expect(looped.headers.location).toContain(world.google.urls.auth);
+  });
+
+  it('says how to get a scope the person unticked at Google: sign in again and grant it when the sign-in asks for it (as start:local does), GOOGLE_SCOPES only when it does not', async () => {
+    const CONTACTS = 'https://www.googleapis.com/auth/contacts.readonly';
+    // What start:local runs: the sign-in asks for every scope, so GOOGLE_SCOPES has nothing to add.
+    const asksAll = await startService(world, { GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES });
+    try {
+      for (const [service, email, advice] of [
+        [asksAll, 'unticker@example.com', /sign in again at \/auth\/google and grant it/],
+        [sut, 'unticker2@example.com', /Add it to GOOGLE_SCOPES and have the user sign in again at \/auth\/google/],
+      ] as const) {
+        const browser = new Browser();
+        const callback = await world.google.approve(await startSignIn(service, browser), { email, withhold: [CONTACTS] });
+        const { access_token } = (await (await browser.get(callback)).json()) as { access_token: string };
+        const res = await fetch(`${service.url}/v1/users/me/contacts?q=ada`, { headers: { authorization: `Bearer ${access_token}` } });
+        expect(res.status).toBe(403);
+        const body = (await res.json()) as { error: string; message: string; scope: string };
+        expect(body).toMatchObject({ error: 'insufficient_scope', scope: CONTACTS });
+        expect(body.message).toMatch(advice);
+        if (service === asksAll) expect(body.message).not.toContain('GOOGLE_SCOPES');
+      }
+    } finally {
+      await asksAll.close();
+    }
   });
 });
