@@ -83,7 +83,7 @@ export class AuthController {
     };
     if (step.flow.oauth) {
       // The sign-in served an OAuth client: back to it with a one-time code.
-      if ((await this.auth.storeGoogleGrant(step.identity, step.flow)) === 'restart-with-consent') return this.restartWithConsent(reply, step, spent);
+      if ((await this.auth.storeGoogleGrant(step.identity, step.flow)) === 'restart-with-consent') return this.restartWithConsent(req, reply, step, spent);
       const back = await this.continuation.complete(step.flow.oauth, email, req.ip, step.identity.scopes);
       await spent();
       reply.header('cache-control', 'no-store').redirect(back, 302);
@@ -101,7 +101,7 @@ export class AuthController {
     }
     const signedIn = done.value;
     const setSpentCookies = async () => this.replies.setCookies(reply, step.cookies);
-    if (signedIn === 'restart-with-consent') return this.restartWithConsent(reply, step, setSpentCookies);
+    if (signedIn === 'restart-with-consent') return this.restartWithConsent(req, reply, step, setSpentCookies);
     await setSpentCookies();
     this.replies.signedIn(req, reply, signedIn);
   }
@@ -120,8 +120,11 @@ export class AuthController {
   }
 
   /** Google sent no refresh token and we hold none: ask once more, this time forcing the consent screen. */
-  private async restartWithConsent(reply: FastifyReply, step: SignInStep & { kind: 'signed-in' }, spent: () => Promise<void>): Promise<void> {
-    const restart = await this.signIn.start({ loginHint: step.identity.email, consent: true, retried: true, oauth: step.flow.oauth });
+  private async restartWithConsent(req: FastifyRequest, reply: FastifyReply, step: SignInStep & { kind: 'signed-in' }, spent: () => Promise<void>): Promise<void> {
+    // With this browser's flow cookies (this flow's as it is replaced: spent), so the restart's new flow keeps their
+    // number and total size bounded like any other start (SignInFlowStore).
+    const cookies = { ...req.cookies, ...Object.fromEntries(step.cookies.map((c) => [c.name, c.value])) };
+    const restart = await this.signIn.start({ loginHint: step.identity.email, consent: true, retried: true, oauth: step.flow.oauth, cookies });
     await spent();
     this.replies.redirect(reply, restart);
   }

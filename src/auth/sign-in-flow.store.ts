@@ -1,4 +1,5 @@
 import { EncryptJWT } from 'jose';
+import { BadRequestError } from '../common/domain-error.js';
 import { openWithAny } from '../common/sealed-values.js';
 import { randomBytes } from 'node:crypto';
 import { OneTimeMarkers } from '../sessions/one-time-markers.js';
@@ -56,6 +57,46 @@ const COOKIE_PREFIX = 'wsb_flow_';
 export const HOST_PREFIX = '__Host-';
 /** Sign-ins one browser may have under way at once (tabs, retries); starting another ends the oldest. */
 const MAX_OPEN_FLOWS = 5;
+
+/*
+ * Size bounds, so that a browser can never be locked out by its own flow cookies. Measured with the largest values
+ * the service accepted before these bounds (flow-cookie-size.spec.ts): one flow cookie reached 8.8 KB (a state of
+ * control characters, 6 bytes each once JSON-escaped; a redirect_uri of 3-byte characters; the whole scope
+ * vocabulary; a 512-character CIMD client_id), 5 KB with plain ASCII values, while browsers refuse a cookie over
+ * 4096 bytes (name, value and attributes), which silently broke such a sign-in; and 5 of them made a 44 KB Cookie
+ * header, past Node's 16 KiB header limit (the service keeps Node's default): every request of that browser was
+ * refused with 431 for 10 minutes, and any page could do that to a visitor by opening 5 handoff links.
+ *
+ * 1. The OAuth client's request a flow carries is bounded at /oauth/authorize, before any cookie is set:
+ *    MAX_PENDING_REQUEST_BYTES of its own parameters (as stored: UTF-8, JSON-escaped), refused with a 400 naming the
+ *    bound (parseAuthorizationRequest). With what the service adds (the browser bindings, the remembered user, the
+ *    login_hint, the flow's secrets) a flow cookie then stays under MAX_FLOW_COOKIE_BYTES; store() checks that too, so
+ *    a handoff sealed by an older replica cannot set a cookie a browser would refuse.
+ * 2. The flows one browser keeps are bounded by their total size as well as their number: the oldest are ended until
+ *    the flow cookies, the new one included, take at most FLOW_COOKIES_BUDGET bytes of the Cookie header (the newest
+ *    is always kept: a person can always sign in; an ended flow's tab is told "start again" if it comes back). Two flows
+ *    of the largest size fit, and five of the usual size (under 1.5 KB). With the consent, remembered-user and
+ *    consent-next cookies (under 700 bytes together) the Cookie header then stays under
+ *    8 KiB: the default header-line limit of common proxies (nginx's large_client_header_buffers), half of Node's
+ *    16 KiB, which leaves the rest to the request line and the browser's other headers. Raising Node's limit instead
+ *    would not help a browser's 4096-byte cap per cookie nor a proxy in front.
+ */
+/** Largest OAuth request (its client's parameters, JSON-encoded UTF-8 bytes) a sign-in flow carries. */
+export const MAX_PENDING_REQUEST_BYTES = 1800;
+/** Largest flow cookie (name and value) this store sets: under 4096 with the attributes (~90 bytes). */
+export const MAX_FLOW_COOKIE_BYTES = 3900;
+/** Largest total of this browser's flow cookies in its Cookie header (`name=value; ` each). */
+export const FLOW_COOKIES_BUDGET = 7400;
+
+/** The bytes an OAuth request's own parameters take in a flow cookie (before sealing): what MAX_PENDING_REQUEST_BYTES bounds. */
+export function pendingRequestBytes(request: PendingAuthorization & { prompt?: string }): number {
+  const { clientId, redirectUri, redirectUriImplied, codeChallenge, state, resource, scope, prompt } = request;
+  return Buffer.byteLength(JSON.stringify({ clientId, redirectUri, redirectUriImplied, codeChallenge, state, resource, scope, prompt }));
+}
+
+/** What one cookie takes of a Cookie header: `name=value` and its `; ` separator. */
+const cookieHeaderBytes = (name: string, value: string) => Buffer.byteLength(name) + 1 + Buffer.byteLength(value) + 2;
+
 /**
  * What a finished browser sign-in's cookie is replaced with, so a reload is told "already used", not "not started
  * here". A finished OAuth client's sign-in keeps its request instead (see spentValue).
@@ -104,8 +145,13 @@ export class SignInFlowStore {
       .setExpirationTime(`${FLOW_TTL_SECONDS}s`)
       .encrypt(this.key)
       .then((value) => {
+        const name = this.cookieName(state);
+        if (name.length + 1 + value.length > MAX_FLOW_COOKIE_BYTES) {
+          // Only a request sealed without the bound of parseAuthorizationRequest (an older replica's handoff) gets here.
+          return cb(new BadRequestError(`This sign-in request is too large to keep in a browser cookie (at most ${MAX_FLOW_COOKIE_BYTES} bytes). Go back to the application and connect again.`, 'request_too_large'));
+        }
         const out = (req[FLOW_COOKIES_OUT] ??= []);
-        out.push(...this.expireOldestFlows(req.cookies), { name: this.cookieName(state), value, maxAgeSeconds: FLOW_TTL_SECONDS });
+        out.push(...this.expireOldestFlows(req.cookies, cookieHeaderBytes(name, value)), { name, value, maxAgeSeconds: FLOW_TTL_SECONDS });
         cb(null, state);
       }, (err: Error) => cb(err));
   }
@@ -213,14 +259,26 @@ export class SignInFlowStore {
   }
 
   /**
-   * Expiries for this browser's oldest flow cookies, so that with the new one it holds at most MAX_OPEN_FLOWS. Without
-   * a bound, a page that sends a browser to /auth/google over and over piles up flow cookies (~400 B each) until its
-   * Cookie header passes the server's limit, and that browser cannot sign in (431) until they expire. Browsers send
-   * the cookies of one path oldest first, so the first names are the oldest flows.
+   * Expiries for this browser's oldest flow cookies, so that with the new one (`newBytes` of the Cookie header) it
+   * holds at most MAX_OPEN_FLOWS, taking at most FLOW_COOKIES_BUDGET bytes. Without a bound, a page that sends a
+   * browser to /auth/google over and over piles up flow cookies until its Cookie header passes the server's limit, and
+   * that browser cannot sign in (431) until they expire; a bound by number alone let 5 large ones do the same (see
+   * the size bounds above). Browsers send the cookies of one path oldest first, so the first names are the oldest
+   * flows: the newest are kept while they fit.
    */
-  private expireOldestFlows(cookies: Record<string, string | undefined> | undefined): FlowCookie[] {
-    const open = Object.keys(cookies ?? {}).filter((name) => name.startsWith(this.prefix));
-    return open.slice(0, Math.max(0, open.length - (MAX_OPEN_FLOWS - 1))).map((name) => ({ name, value: '', maxAgeSeconds: 0 }));
+  private expireOldestFlows(cookies: Record<string, string | undefined> | undefined, newBytes: number): FlowCookie[] {
+    const open = Object.entries(cookies ?? {}).filter(([name]) => name.startsWith(this.prefix));
+    let kept = 1;
+    let bytes = newBytes;
+    let firstKept = open.length;
+    for (let i = open.length - 1; i >= 0; i--) {
+      const size = cookieHeaderBytes(open[i][0], open[i][1] ?? '');
+      if (kept + 1 > MAX_OPEN_FLOWS || bytes + size > FLOW_COOKIES_BUDGET) break;
+      kept++;
+      bytes += size;
+      firstKept = i;
+    }
+    return open.slice(0, firstKept).map(([name]) => ({ name, value: '', maxAgeSeconds: 0 }));
   }
 
   private cookieName(state: string): string {

@@ -1,4 +1,4 @@
-import type { PendingAuthorization } from '../auth/sign-in-flow.store.js';
+import { MAX_PENDING_REQUEST_BYTES, pendingRequestBytes, type PendingAuthorization } from '../auth/sign-in-flow.store.js';
 import { OAuthClient } from './oauth-client.js';
 import { OAuthError, OAuthErrorCode } from './oauth-error.js';
 import { redirectUriMatches, redirectUriProblem } from './redirect-uris.js';
@@ -104,7 +104,7 @@ export function parseAuthorizationRequest(q: Record<string, unknown>, client: OA
   const scope = parseScopeRequest(q.scope);
   if (!scope.ok) return fail('invalid_scope', scope.description);
   const promptConsent = typeof q.prompt === 'string' && q.prompt.split(' ').includes('consent');
-  return {
+  const request: AuthorizationRequest = {
     clientId: client.clientId,
     redirectUri,
     ...(presented ? {} : { redirectUriImplied: true }),
@@ -114,6 +114,17 @@ export function parseAuthorizationRequest(q: Record<string, unknown>, client: OA
     scope: scope.scopes.join(' ') || undefined,
     ...(promptConsent ? { prompt: 'consent' as const } : {}),
   };
+  // The request travels in the browser's sign-in flow cookie, which must stay under a browser's 4096-byte cookie cap
+  // and leave room for the browser's other flows (see the size bounds in sign-in-flow.store.ts): refused here, before
+  // any cookie is set, rather than kept in a cookie the browser drops or that fills its Cookie header.
+  const bytes = pendingRequestBytes(request);
+  if (bytes > MAX_PENDING_REQUEST_BYTES) {
+    return fail(
+      'invalid_request',
+      `The authorization request is too large: its client_id, redirect_uri, state, scope and resource take ${bytes} bytes together (UTF-8, with control characters, quotes and backslashes counted as escaped), at most ${MAX_PENDING_REQUEST_BYTES} are accepted. Send a shorter state or fewer scopes.`,
+    );
+  }
+  return request;
 }
 
 /** Stands for "no scope parameter": whatever access the service gives by default, approved as a thing of its own. */
