@@ -5,6 +5,7 @@ import { DomainError } from '../common/domain-error.js';
 import { AppConfig } from '../config/app-config.js';
 import { BearerTokenService } from '../sessions/bearer-token.service.js';
 import { Public } from '../common/public.decorator.js';
+import { FlowReplies } from '../auth/flow-replies.js';
 import { GoogleSignIn } from '../auth/google-sign-in.js';
 import { AuthorizationFlow, AuthorizationStep, FlowCookies, REMEMBER_USER_SECONDS } from './authorization-flow.service.js';
 import { presentedClient } from './client-authentication.js';
@@ -47,6 +48,7 @@ export class OAuthController {
     private readonly signIn: GoogleSignIn,
     private readonly tokens: BearerTokenService,
     private readonly config: AppConfig,
+    private readonly replies: FlowReplies,
   ) {
     this.secureCookies = config.secureCookies;
     const prefix = this.secureCookies ? HOST_PREFIX : '';
@@ -79,6 +81,12 @@ export class OAuthController {
   /** Authorization endpoint: validates, then shows our consent page or sends the person through Google sign-in. */
   @Get('oauth/authorize')
   async authorize(@Req() req: FastifyRequest, @Query() query: Form, @Res() reply: FastifyReply): Promise<void> {
+    // On PUBLIC_URL's host first (as /auth/google does), before any cookie is set. The consent page's form posts to
+    // PUBLIC_URL (its action), so a page shown at another name of this service (localhost for 127.0.0.1, an IP for the
+    // DNS name) posted from another origin, without the consent cookie set on the name the browser used: every Allow
+    // and Deny got the 403 "posted from another site" page (found by test/browser/pages.browser.spec.ts).
+    const elsewhere = this.replies.canonicalHostUrl(req);
+    if (elsewhere) return void reply.header('cache-control', 'no-store').redirect(elsewhere, 302);
     await this.answer(req, reply, () => this.flow.start(query, this.cookiesOf(req), req.ip), RELOAD);
   }
 

@@ -249,6 +249,21 @@ inChromium(title, () => {
     expectClean(tab);
   }, 60_000);
 
+  it('an authorization request at another name of the service (localhost, PUBLIC_URL says 127.0.0.1): the consent page\'s Allow works', async () => {
+    const { request } = await client('Localhost app');
+    const tab = await personsBrowser();
+    // Fails on the code before the fix: the page was shown at localhost, and its form, posted to PUBLIC_URL, was
+    // refused as posted from another site (OAuthController.authorize).
+    await tab.page.goto((await request()).replace('//127.0.0.1:', '//localhost:'));
+    await reach(tab, "the consent page on PUBLIC_URL's host", onService('/oauth/authorize?'));
+    await tab.page.waitForSelector('button[value=allow]', STEP);
+    await tab.page.click('button[value=allow]');
+    await atGoogle(tab, 'localhost.person@example.com', 'allow');
+    const back = await landOnLoopback(tab);
+    expect(back.get('code')).toEqual(expect.any(String));
+    expectClean(tab);
+  }, 60_000);
+
   it('a handoff link declined at Google in another browser: the 403 page says nothing was shared', async () => {
     const { request } = await client('Trusted Mail Helper');
     const sender = await personsBrowser();
