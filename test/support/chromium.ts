@@ -11,11 +11,14 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 export const chromiumAvailable = existsSync(CHROMIUM);
 
-/** `describe`, or `describe.skip` with a line saying why (`.ci/run` installs chromium; here: `apt-get install -y chromium`). */
-export function describeInChromium(what: string): { title: string; describe: jest.Describe } {
+/**
+ * `describe`, or `describe.skip` with a line saying why (`.ci/run` installs chromium; here: `apt-get install -y
+ * chromium`); the title is "`subject` in a real browser (the chromium, or SKIPPED: why)".
+ */
+export function describeInChromium(what: string, subject = what): { title: string; describe: jest.Describe } {
   if (!chromiumAvailable) console.warn(`SKIPPED the real-browser ${what} test: no chromium at ${CHROMIUM}. Install it (apt-get install -y chromium) or set CHROMIUM_PATH.`);
   return {
-    title: `${what} in a real browser (${chromiumAvailable ? CHROMIUM : `SKIPPED: chromium not installed at ${CHROMIUM}`})`,
+    title: `${subject} in a real browser (${chromiumAvailable ? CHROMIUM : `SKIPPED: chromium not installed at ${CHROMIUM}`})`,
     describe: chromiumAvailable ? describe : describe.skip,
   };
 }
