@@ -1,6 +1,6 @@
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 import { FaultProxy } from '../support/fault-proxy.js';
-import { CHROMIUM, CHROMIUM_FLAGS, describeInChromium, openTab, startLoopback, type Loopback, type Watched } from '../support/chromium.js';
+import { CHROMIUM, CHROMIUM_FLAGS, describeInChromium, openTab, startLoopback, watch, type Loopback, type Watched } from '../support/chromium.js';
 import { googleThrough, startService, startWorld, type Service, type World } from '../support/harness.js';
 import { authorizeUrl, pkceRequest, registerPublicClient } from '../support/oauth-consent.js';
 
@@ -119,17 +119,22 @@ inChromium(title, () => {
     expect(token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
     expectClean(tab);
 
-    // The token page's link to the documentation, as a person follows it.
+    // The token page's link to the documentation, as a person follows it: a new tab, and this one keeps the token
+    // (fails on the code before the fix: the link replaced the token page, which cannot be shown again).
+    const opened = tab.page.context().waitForEvent('page', { timeout: 5_000 });
     await tab.page.click('a[href="/docs"]');
-    await reach(tab, '/docs', onService('/docs'));
-    const session = tab.page.locator('.opblock.opblock-get', { has: tab.page.locator('[data-path="/auth/session"]') });
+    const docs = watch(await opened);
+    expect(await tab.page.textContent('#token', { timeout: 2_000 })).toBe(token);
+    await reach(docs, '/docs', onService('/docs'));
+    const session = docs.page.locator('.opblock.opblock-get', { has: docs.page.locator('[data-path="/auth/session"]') });
     await session.waitFor(STEP); // Swagger UI rendered the operations list
-    expect(await tab.page.locator('.opblock').count()).toBeGreaterThan(20);
+    expect(await docs.page.locator('.opblock').count()).toBeGreaterThan(20);
 
-    await tab.page.click('button.authorize');
-    await tab.page.fill('.modal-ux input[type=text]', token);
-    await tab.page.click('.modal-ux button.authorize[type=submit]');
-    await tab.page.click('.modal-ux button.btn-done');
+    // Authorize with the token the other tab shows, then Try it out / Execute on GET /auth/session.
+    await docs.page.click('button.authorize');
+    await docs.page.fill('.modal-ux input[type=text]', token);
+    await docs.page.click('.modal-ux button.authorize[type=submit]');
+    await docs.page.click('.modal-ux button.btn-done');
 
     await session.locator('.opblock-summary').click();
     await session.locator('button.try-out__btn').click();
@@ -138,6 +143,7 @@ inChromium(title, () => {
     await status.waitFor(STEP);
     expect((await status.textContent())?.trim()).toBe('200');
     expect(await session.locator('.live-responses-table .response .response-col_description').textContent()).toContain('docs.reader@example.com');
+    expectClean(docs);
     expectClean(tab);
   }, 60_000);
 
@@ -261,6 +267,25 @@ inChromium(title, () => {
     await atGoogle(tab, 'localhost.person@example.com', 'allow');
     const back = await landOnLoopback(tab);
     expect(back.get('code')).toEqual(expect.any(String));
+    expectClean(tab);
+  }, 60_000);
+
+  it('the hop back from Google while storage fails: the 503 page says to reload, and a reload gives the client its code', async () => {
+    const { request } = await client('Flaky hop app');
+    const tab = await personsBrowser();
+    await tab.page.goto(await request());
+    await tab.page.click('button[value=allow]');
+    s3.inject({ method: 'PUT', path: /\/oauth\/codes\//, fault: 'answer', status: 503, times: Infinity });
+    const failed = tab.page.waitForResponse((r) => r.url().startsWith(`${sut.url}/oauth/authorize/resume`), STEP);
+    await atGoogle(tab, 'flaky.hop@example.com', 'allow');
+    expect((await failed).status()).toBe(503);
+    await tab.page.waitForSelector('h1', STEP);
+    expect(await tab.page.textContent('body')).toContain('reload this page');
+    s3.clear();
+    await tab.page.reload(); // what the page says, as a person does it
+    const back = await landOnLoopback(tab);
+    expect(back.get('code')).toEqual(expect.any(String));
+    expect(back.get('state')).toBe('st-1');
     expectClean(tab);
   }, 60_000);
 

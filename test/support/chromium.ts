@@ -39,7 +39,11 @@ export interface Watched {
 
 /** Opens a tab in `context` that records Watched's lists. */
 export async function openTab(context: BrowserContext): Promise<Watched> {
-  const page = await context.newPage();
+  return watch(await context.newPage());
+}
+
+/** Records Watched's lists for a tab (one the page opened, say). */
+export function watch(page: Page): Watched {
   const watched: Watched = { page, shown: [], problems: [], failedLoads: [] };
   page.on('console', (m) => {
     if (/Content[- ]Security[- ]Policy/i.test(m.text())) watched.problems.push(m.text()); // our pages must fit their own CSP
