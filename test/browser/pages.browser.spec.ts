@@ -152,6 +152,9 @@ inChromium(title, () => {
     await mailStatus.waitFor(STEP);
     expect((await mailStatus.textContent())?.trim()).toBe('200');
     expect(await mail.locator('.request-url').textContent()).toContain('/v1/users/me/gmail/messages');
+    // Typed with a trailing slash, the address still renders (Swagger UI's files are referenced relative to it).
+    await docs.page.goto(`${sut.url}/docs/`);
+    await docs.page.locator('.opblock').first().waitFor(STEP);
     expectClean(docs);
     expectClean(tab);
   }, 60_000);
@@ -331,7 +334,7 @@ inChromium(title, () => {
     expectClean(other);
   }, 60_000);
 
-  it('the authorization error page (an unknown client) and the browser sign-in\'s error page, whose link starts a new sign-in', async () => {
+  it('the authorization error page (an unknown client) and the browser sign-in\'s error pages (a bad callback, Cancel at Google), whose link starts a new sign-in', async () => {
     const tab = await personsBrowser();
     const refused = await tab.page.goto(`${sut.url}/oauth/authorize?${new URLSearchParams({ client_id: 'nobody', response_type: 'code', redirect_uri: loopback.redirectUri })}`);
     expect(refused?.status()).toBe(400);
@@ -341,6 +344,12 @@ inChromium(title, () => {
     const failed = await tab.page.goto(`${sut.url}/auth/google/callback?code=x&state=not-a-flow`);
     expect(failed?.status()).toBeGreaterThanOrEqual(400);
     expect(await tab.page.textContent('h1')).toBe('Sign-in did not finish');
+    await tab.page.click('#start-again');
+    // ... and Cancel at Google on that sign-in: the page says access was declined, and its link starts again.
+    await atGoogle(tab, 'canceller@example.com', 'deny');
+    await reach(tab, 'the callback', onService('/auth/google/callback'));
+    await tab.page.waitForSelector('#problem', STEP);
+    expect(await tab.page.textContent('#problem')).toMatch(/Access was declined/);
     await tab.page.click('#start-again');
     await reach(tab, "Google's sign-in page", onGooglePage);
     expectClean(tab);
