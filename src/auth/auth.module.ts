@@ -16,6 +16,6 @@ import { SignInContinuation } from './sign-in-continuation.js';
   imports: [CredentialsModule, SessionsModule, StorageModule],
   controllers: [AuthController],
   providers: [AuthService, GoogleOAuthStrategy, GoogleCallbackGuard, GoogleSignIn, FlowReplies, SignInContinuation, Revocation],
-  exports: [GoogleSignIn, SignInContinuation, Revocation],
+  exports: [GoogleSignIn, SignInContinuation, Revocation, FlowReplies],
 })
 export class AuthModule {}

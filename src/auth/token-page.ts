@@ -13,6 +13,9 @@ export function tokenPage(result: SignInResult, publicUrl: string): string {
   const exportLine = `export TOKEN=${shellQuoted(result.access_token)}`;
   const curl = (path: string) => `curl -H "Authorization: Bearer $TOKEN" ${shellQuoted(`${publicUrl}${path}`)}`;
   const examples = [curl('/auth/session'), curl('/v1/users/me/gmail/messages?maxResults=5'), curl('/v1/users/me/drive/files?pageSize=5')].join('\n');
+  // The link to /docs opens a new tab: followed in this one, the token was gone for good (the page is no-store and
+  // its callback single use, so the back button showed "already used"), just when /docs asks for it ("Authorize");
+  // found by test/browser/pages.browser.spec.ts.
   return htmlDocument(
     'Signed in: your bearer token',
     `<main>
@@ -27,7 +30,7 @@ Keep it secret: whoever has it acts as you.</p>
 <p><button type="button" id="copy-export" class="secondary" data-copy="export" data-what="the export line">Copy export line</button></p>
 <pre id="examples">${html(examples)}</pre>
 <p id="copy-status" role="status" aria-live="polite"></p>
-<p class="note">More routes in the <a href="/docs">API documentation</a>. This page is not stored; reloading it does not show the token again.
+<p class="note">More routes in the <a id="docs" href="/docs" target="_blank" rel="noopener">API documentation</a> (a new tab: this one keeps the token). This page is not stored; reloading it does not show the token again.
 To sign in again, start at <a href="/">the front page</a>.</p>
 </main>`,
   );

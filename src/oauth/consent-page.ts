@@ -110,9 +110,31 @@ function provenance(client: OAuthClient): string {
   return '<p class="note" id="provenance">This application registered itself with this service: its name, and any site named in it, is its own claim, not checked by anyone.</p>';
 }
 
-/** An error page of ours (RFC 9700 section 4.11.2: errors before the person trusts the client are not redirected). */
-export function renderErrorPage(title: string, message: string): string {
-  return page(title, `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>`);
+/** A consent decision to post again: the form's sealed request and the person's choice (see renderErrorPage). */
+export interface RetryDecision {
+  action: string;
+  sealedRequest: string;
+  decision: 'allow' | 'deny';
+}
+
+/**
+ * An error page of ours (RFC 9700 section 4.11.2: errors before the person trusts the client are not redirected).
+ * `retry`: a decision storage failed (503), whose claim was given back: the page carries the same form with the
+ * same choice, so pressing it posts the decision again. The page used to say "go back to the previous page and
+ * press your choice again", which only an HTTP client that kept the form could do: a browser's back button
+ * requests the consent page again (it is no-store), and the page naming the signed-in person came from a one-time
+ * resume link, so going back showed "This sign-in link was already used" instead (found by
+ * test/browser/pages.browser.spec.ts). The form is the one the person already submitted, so it is bound to this
+ * browser's consent cookie and checked again like any decision.
+ */
+export function renderErrorPage(title: string, message: string, retry?: RetryDecision): string {
+  const again = retry
+    ? `<form method="post" action="${escapeHtml(retry.action)}">
+<input type="hidden" name="request" value="${escapeHtml(retry.sealedRequest)}">
+<button type="submit" id="decide-again" name="decision" value="${retry.decision}">${retry.decision === 'allow' ? 'Allow' : 'Deny'} again</button>
+</form>`
+    : '';
+  return page(title, `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>${again}`);
 }
 
 function page(title: string, body: string): string {

@@ -5,11 +5,12 @@ import { DomainError } from '../common/domain-error.js';
 import { AppConfig } from '../config/app-config.js';
 import { BearerTokenService } from '../sessions/bearer-token.service.js';
 import { Public } from '../common/public.decorator.js';
+import { FlowReplies } from '../auth/flow-replies.js';
 import { GoogleSignIn } from '../auth/google-sign-in.js';
 import { AuthorizationFlow, AuthorizationStep, FlowCookies, REMEMBER_USER_SECONDS } from './authorization-flow.service.js';
 import { presentedClient } from './client-authentication.js';
 import { ClientRegistration } from './client-registration.service.js';
-import { PAGE_HEADERS, renderErrorPage } from './consent-page.js';
+import { PAGE_HEADERS, renderErrorPage, type RetryDecision } from './consent-page.js';
 import { authorizationServerMetadata } from './oauth-metadata.js';
 import { asOAuthUnavailable, OAuthError } from './oauth-error.js';
 import { TokenEndpoint, TokenResponse } from './token-endpoint.service.js';
@@ -29,7 +30,7 @@ const HOST_PREFIX = '__Host-';
 
 /** What the page of a failed step asks the person to do when a dependency (S3) failed: repeat the step. */
 const RELOAD = 'Nothing was lost: reload this page in a moment to try again.';
-const PRESS_AGAIN = 'Nothing was lost: go back to the previous page and press your choice again in a moment.';
+const PRESS_AGAIN = 'Nothing was lost: press your choice again below in a moment.';
 
 /** OAuth 2.1 endpoints for API consumers (MCP clients among them), the consent page, and the discovery documents. */
 @ApiTags('oauth')
@@ -47,6 +48,7 @@ export class OAuthController {
     private readonly signIn: GoogleSignIn,
     private readonly tokens: BearerTokenService,
     private readonly config: AppConfig,
+    private readonly replies: FlowReplies,
   ) {
     this.secureCookies = config.secureCookies;
     const prefix = this.secureCookies ? HOST_PREFIX : '';
@@ -79,6 +81,12 @@ export class OAuthController {
   /** Authorization endpoint: validates, then shows our consent page or sends the person through Google sign-in. */
   @Get('oauth/authorize')
   async authorize(@Req() req: FastifyRequest, @Query() query: Form, @Res() reply: FastifyReply): Promise<void> {
+    // On PUBLIC_URL's host first (as /auth/google does), before any cookie is set. The consent page's form posts to
+    // PUBLIC_URL (its action), so a page shown at another name of this service (localhost for 127.0.0.1, an IP for the
+    // DNS name) posted from another origin, without the consent cookie set on the name the browser used: every Allow
+    // and Deny got the 403 "posted from another site" page (found by test/browser/pages.browser.spec.ts).
+    const elsewhere = this.replies.canonicalHostUrl(req);
+    if (elsewhere) return void reply.header('cache-control', 'no-store').redirect(elsewhere, 302);
     await this.answer(req, reply, () => this.flow.start(query, this.cookiesOf(req), req.ip), RELOAD);
   }
 
@@ -86,7 +94,13 @@ export class OAuthController {
   @Post('oauth/authorize/decision')
   @ApiExcludeEndpoint()
   async decision(@Req() req: FastifyRequest, @Body() body: unknown, @Res() reply: FastifyReply): Promise<void> {
-    await this.answer(req, reply, () => this.flow.decide(form(body), this.cookiesOf(req), req.headers.origin), PRESS_AGAIN);
+    const posted = form(body);
+    // The same decision, for the 503 page's button (only ever shown after decide() checked the form and its browser).
+    const again: RetryDecision | undefined =
+      typeof posted.request === 'string' && (posted.decision === 'allow' || posted.decision === 'deny')
+        ? { action: `${this.config.values.publicUrl}/oauth/authorize/decision`, sealedRequest: posted.request, decision: posted.decision }
+        : undefined;
+    await this.answer(req, reply, () => this.flow.decide(posted, this.cookiesOf(req), req.headers.origin), PRESS_AGAIN, again);
   }
 
   /** Back from the Google sign-in: on to the client, or the consent page naming the signed-in person. */
@@ -132,9 +146,10 @@ export class OAuthController {
   /**
    * Runs one step of the authorization flow and answers it; errors become our HTML page for browsers. `retry`: what
    * the person does when a dependency failed (503): the step changed nothing that stops the same step from working
-   * again (AuthorizationFlow gives its one-time claims back), so the page says how to repeat it.
+   * again (AuthorizationFlow gives its one-time claims back), so the page says how to repeat it. `again`: the consent
+   * decision the 503 page offers to post again (renderErrorPage says why a button, not the back button).
    */
-  private async answer(req: FastifyRequest, reply: FastifyReply, step: () => Promise<AuthorizationStep>, retry: string): Promise<void> {
+  private async answer(req: FastifyRequest, reply: FastifyReply, step: () => Promise<AuthorizationStep>, retry: string, again?: RetryDecision): Promise<void> {
     let next: AuthorizationStep;
     try {
       next = await step();
@@ -142,7 +157,8 @@ export class OAuthController {
       if (!(err instanceof DomainError) || !wantsHtml(req)) throw err;
       const title = err instanceof OAuthError ? `Authorization refused (${err.error})` : 'Authorization failed';
       if (err.headers['Retry-After']) reply.header('retry-after', err.headers['Retry-After']);
-      reply.headers(PAGE_HEADERS).status(err.status).send(renderErrorPage(title, err.status === 503 ? `${err.message} ${retry}` : err.message));
+      const page = err.status === 503 ? renderErrorPage(title, `${err.message} ${retry}`, again) : renderErrorPage(title, err.message);
+      reply.headers(PAGE_HEADERS).status(err.status).send(page);
       return;
     }
     // After a POST, 303 makes the browser follow with a GET.

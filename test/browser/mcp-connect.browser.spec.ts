@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, OAuthError, StreamableHTTPClientTransport, UnauthorizedError, type OAuthClientProvider } from '@modelcontextprotocol/client';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_FLAGS, describeInChromium, openTab as watchTab, startLoopback, type Loopback, type Watched } from '../support/chromium.js';
 import { startService, startWorld, stopAll, type Service, type World } from '../support/harness.js';
 
 /**
@@ -21,49 +21,10 @@ import { startService, startWorld, stopAll, type Service, type World } from '../
  * Without chromium this suite is reported as skipped, with a line saying so (`.ci/run` installs chromium; here:
  * `apt-get install -y chromium`).
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const available = existsSync(CHROMIUM);
-if (!available) {
-  console.warn(`SKIPPED the real-browser MCP connect test: no chromium at ${CHROMIUM}. Install it (apt-get install -y chromium) or set CHROMIUM_PATH.`);
-}
+const { title, describe: inChromium } = describeInChromium('MCP connect', 'connecting an MCP client');
 
 const EMAIL = 'mcp.newcomer@example.com';
 const STEP = { timeout: 20_000 };
-
-/** The MCP client's loopback redirect URI (RFC 8252): a small HTTP server that takes the callback, as a CLI does. */
-interface Loopback {
-  redirectUri: string;
-  /** Every callback received, in order. */
-  received: URL[];
-  close(): Promise<void>;
-}
-
-async function startLoopback(): Promise<Loopback> {
-  const received: URL[] = [];
-  let base = '';
-  const server: Server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', base);
-    if (req.method !== 'GET' || url.pathname !== '/callback') {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-      return;
-    }
-    received.push(url);
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    res.end('<!doctype html><html><head><title>MCP client</title></head><body><h1 id="done">Authorization received. You can close this window.</h1></body></html>');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  return {
-    redirectUri: `${base}/callback`,
-    received,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 /** An MCP client app's OAuth state, kept in memory as a CLI keeps it (what the SDK's OAuthClientProvider asks for). */
 class McpApp implements OAuthClientProvider {
@@ -114,16 +75,7 @@ class McpApp implements OAuthClientProvider {
   }
 }
 
-/** What the person's browser showed and complained about while on one page (tab). */
-interface Watched {
-  page: Page;
-  /** The URL of every document the tab displayed (committed main-frame navigations; redirects are not shown). */
-  shown: string[];
-  /** Console messages about a Content-Security-Policy violation, and uncaught page errors. */
-  problems: string[];
-}
-
-(available ? describe : describe.skip)(`connecting an MCP client in a real browser (${available ? CHROMIUM : `SKIPPED: chromium not installed at ${CHROMIUM}`})`, () => {
+inChromium(title, () => {
   let world: World;
   let sut: Service;
   let profile: string;
@@ -147,7 +99,7 @@ interface Watched {
     mcpUrl = `${sut.url}/mcp`;
     issuer = ((await (await fetch(`${sut.url}/.well-known/oauth-authorization-server`)).json()) as { issuer: string }).issuer;
     profile = mkdtempSync(join(tmpdir(), 'chromium-profile-')); // a fresh --user-data-dir
-    browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS });
+    browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
@@ -176,18 +128,7 @@ interface Watched {
     return { url: app.authorizationUrl, transport };
   }
 
-  async function openTab(): Promise<Watched> {
-    const page = await browser.newPage();
-    const watched: Watched = { page, shown: [], problems: [] };
-    page.on('console', (m) => {
-      if (/Content[- ]Security[- ]Policy/i.test(m.text())) watched.problems.push(m.text()); // our pages must fit their own CSP
-    });
-    page.on('pageerror', (e) => watched.problems.push(`page error: ${e.message}`));
-    page.on('framenavigated', (frame) => {
-      if (frame === page.mainFrame() && frame.url() !== 'about:blank') watched.shown.push(frame.url());
-    });
-    return watched;
-  }
+  const openTab = (): Promise<Watched> => watchTab(browser);
 
   const onConsentPage = (url: string) => url.startsWith(`${sut.url}/oauth/authorize`);
   const onGooglePage = (url: string) => url.startsWith(googleAuth);

@@ -1,7 +1,8 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_FLAGS, describeInChromium } from '../support/chromium.js';
 import { startWorldWithService, stopAll, type Service, type World } from '../support/harness.js';
 
 /**
@@ -9,14 +10,9 @@ import { startWorldWithService, stopAll, type Service, type World } from '../sup
  * and the Google emulator over real HTTP. Without chromium this suite is reported as skipped, with a line saying so
  * (`.ci/run` installs chromium; here: `apt-get install -y chromium`).
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const available = existsSync(CHROMIUM);
-if (!available) {
-  console.warn(`SKIPPED the real-browser sign-in test: no chromium at ${CHROMIUM}. Install it (apt-get install -y chromium) or set CHROMIUM_PATH.`);
-}
+const { title, describe: inChromium } = describeInChromium('sign-in');
 
-(available ? describe : describe.skip)(`sign-in in a real browser (${available ? CHROMIUM : `SKIPPED: chromium not installed at ${CHROMIUM}`})`, () => {
+inChromium(title, () => {
   let world: World;
   let sut: Service;
   let profile: string;
@@ -25,7 +21,7 @@ if (!available) {
   beforeAll(async () => {
     ({ world, sut } = await startWorldWithService());
     profile = mkdtempSync(join(tmpdir(), 'chromium-profile-')); // a fresh --user-data-dir
-    browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS });
+    browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
     await browser.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: sut.url });
   }, 60_000);
   afterAll(async () => {

@@ -155,4 +155,16 @@ describe('the front door and the token page', () => {
       await asksAll.close();
     }
   });
+
+  it('sends /oauth/authorize on another host name to PUBLIC_URL first too, setting no cookie there (its consent form posts to PUBLIC_URL)', async () => {
+    const port = new URL(sut.url).port;
+    const query = 'client_id=some-client&response_type=code&state=s%201';
+    const res = await getWithHost(`${sut.url}/oauth/authorize?${query}`, `localhost:${port}`);
+    expect(res.status).toBe(302);
+    const location = new URL(res.headers.location as string);
+    expect(`${location.origin}${location.pathname}`).toBe(`${sut.url}/oauth/authorize`);
+    expect(location.searchParams.get('state')).toBe('s 1');
+    expect(location.searchParams.get('client_id')).toBe('some-client');
+    expect(res.headers['set-cookie']).toBeUndefined();
+  });
 });
