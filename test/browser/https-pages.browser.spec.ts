@@ -1,7 +1,7 @@
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_FLAGS, describeInChromium, openTab, startLoopback, type Loopback, type Watched } from '../support/chromium.js';
+import { CHROMIUM, CHROMIUM_FLAGS, describeInChromium, openTab, startLoopback, type Loopback, type Watched, reach, STEP } from '../support/chromium.js';
 import { startService, startWorld, type Service, type World } from '../support/harness.js';
 import { authorizeUrl, pkceRequest, registerPublicClient } from '../support/oauth-consent.js';
 import { selfSigned } from '../support/self-signed.js';
@@ -14,7 +14,6 @@ import { selfSigned } from '../support/self-signed.js';
  * page naming them. The http specs beside this one cannot see what only the Secure/__Host- cookies change.
  */
 const { title, describe: inChromium } = describeInChromium('https pages');
-const STEP = { timeout: 20_000 };
 
 /** An https server that forwards every request, Host unchanged, to `target` over http (what a load balancer does). */
 async function startTlsProxy(): Promise<{ url: string; target: { url: string }; close(): Promise<void> }> {
@@ -77,14 +76,6 @@ inChromium(title, () => {
     return { tab: await openTab(context), context };
   }
 
-  async function reach(tab: Watched, where: string, at: (url: string) => boolean): Promise<void> {
-    try {
-      await tab.page.waitForURL((url) => at(url.href), STEP);
-    } catch (err) {
-      const body = await tab.page.textContent('body').catch(() => '(no page)');
-      throw new Error(`the browser did not reach ${where}: it shows ${tab.page.url()}: ${body?.replace(/\s+/g, ' ').trim().slice(0, 400)}\n(pages shown: ${tab.shown.join(' -> ')})\n${(err as Error).message}`);
-    }
-  }
 
   async function atGoogle(tab: Watched, email: string): Promise<void> {
     await reach(tab, "Google's sign-in page", (u) => u.startsWith(googleAuth));

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, OAuthError, StreamableHTTPClientTransport, UnauthorizedError, type OAuthClientProvider } from '@modelcontextprotocol/client';
 import { chromium, type BrowserContext } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_FLAGS, describeInChromium, openTab as watchTab, startLoopback, type Loopback, type Watched } from '../support/chromium.js';
+import { CHROMIUM, CHROMIUM_FLAGS, describeInChromium, openTab as watchTab, startLoopback, type Loopback, type Watched, reach, STEP } from '../support/chromium.js';
 import { startService, startWorld, stopAll, type Service, type World } from '../support/harness.js';
 
 /**
@@ -24,7 +24,6 @@ import { startService, startWorld, stopAll, type Service, type World } from '../
 const { title, describe: inChromium } = describeInChromium('MCP connect', 'connecting an MCP client');
 
 const EMAIL = 'mcp.newcomer@example.com';
-const STEP = { timeout: 20_000 };
 
 /** An MCP client app's OAuth state, kept in memory as a CLI keeps it (what the SDK's OAuthClientProvider asks for). */
 class McpApp implements OAuthClientProvider {
@@ -134,15 +133,6 @@ inChromium(title, () => {
   const onGooglePage = (url: string) => url.startsWith(googleAuth);
   const onLoopback = (url: string) => url.startsWith(loopback.redirectUri);
 
-  /** Waits until the tab shows a page at `where`; if it does not, the failure says which page it shows instead. */
-  async function reach(tab: Watched, where: string, at: (url: string) => boolean): Promise<void> {
-    try {
-      await tab.page.waitForURL((url) => at(url.href), STEP);
-    } catch (err) {
-      const body = await tab.page.textContent('body').catch(() => '(no page)');
-      throw new Error(`the browser did not reach ${where}: it shows ${tab.page.url()}: ${body?.replace(/\s+/g, ' ').trim().slice(0, 400)}\n(pages shown: ${tab.shown.join(' -> ')})\n${(err as Error).message}`);
-    }
-  }
 
   /** Waits for the browser to land on the loopback callback: the query the client's server received. */
   async function landOnLoopback(tab: Watched): Promise<URLSearchParams> {

@@ -1,6 +1,6 @@
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 import { FaultProxy } from '../support/fault-proxy.js';
-import { CHROMIUM, CHROMIUM_FLAGS, describeInChromium, openTab, startLoopback, watch, type Loopback, type Watched } from '../support/chromium.js';
+import { CHROMIUM, CHROMIUM_FLAGS, describeInChromium, openTab, startLoopback, watch, type Loopback, type Watched, reach, STEP } from '../support/chromium.js';
 import { googleThrough, startService, startWorld, type Service, type World } from '../support/harness.js';
 import { authorizeUrl, pkceRequest, registerPublicClient } from '../support/oauth-consent.js';
 
@@ -19,7 +19,6 @@ import { authorizeUrl, pkceRequest, registerPublicClient } from '../support/oaut
  * a fresh browser context (its own cookie jar) of one chromium.
  */
 const { title, describe: inChromium } = describeInChromium('pages');
-const STEP = { timeout: 20_000 };
 
 inChromium(title, () => {
   let world: World;
@@ -65,15 +64,6 @@ inChromium(title, () => {
   const onGooglePage = (url: string) => url.startsWith(googleAuth);
   const onLoopback = (url: string) => url.startsWith(loopback.redirectUri);
 
-  /** Waits until the tab shows a page at `where`; if it does not, the failure says which page it shows instead. */
-  async function reach(tab: Watched, where: string, at: (url: string) => boolean): Promise<void> {
-    try {
-      await tab.page.waitForURL((url) => at(url.href), STEP);
-    } catch (err) {
-      const body = await tab.page.textContent('body').catch(() => '(no page)');
-      throw new Error(`the browser did not reach ${where}: it shows ${tab.page.url()}: ${body?.replace(/\s+/g, ' ').trim().slice(0, 400)}\n(pages shown: ${tab.shown.join(' -> ')})\n${(err as Error).message}`);
-    }
-  }
 
   /** Google's (the emulator's) sign-in page: type the email, press Allow or Deny. */
   async function atGoogle(tab: Watched, email: string, decision: 'allow' | 'deny'): Promise<void> {

@@ -66,6 +66,19 @@ export function watch(page: Page): Watched {
   return watched;
 }
 
+/** How long one step of a person's way through the pages may take (a redirect chain, a page to load). */
+export const STEP = { timeout: 20_000 };
+
+/** Waits until the tab shows a page at `where`; if it does not, the failure says which page it shows instead. */
+export async function reach(tab: Watched, where: string, at: (url: string) => boolean): Promise<void> {
+  try {
+    await tab.page.waitForURL((url) => at(url.href), STEP);
+  } catch (err) {
+    const body = await tab.page.textContent('body').catch(() => '(no page)');
+    throw new Error(`the browser did not reach ${where}: it shows ${tab.page.url()}: ${body?.replace(/\s+/g, ' ').trim().slice(0, 400)}\n(pages shown: ${tab.shown.join(' -> ')})\n${(err as Error).message}`);
+  }
+}
+
 /** The MCP client's loopback redirect URI (RFC 8252): a small HTTP server that takes the callback, as a CLI does. */
 export interface Loopback {
   redirectUri: string;
