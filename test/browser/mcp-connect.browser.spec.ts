@@ -6,6 +6,7 @@ import { Client, OAuthError, StreamableHTTPClientTransport, UnauthorizedError, t
 import { chromium, type BrowserContext } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_FLAGS, describeInChromium, openTab as watchTab, startLoopback, type Loopback, type Watched, reach, STEP } from '../support/chromium.js';
 import { startService, startWorld, stopAll, type Service, type World } from '../support/harness.js';
+import { AppOAuthState } from '../support/mcp-oauth-app.js';
 
 /**
  * A newcomer connects an MCP client (Claude Code, or any client made with the official SDK) in a real browser:
@@ -25,52 +26,13 @@ const { title, describe: inChromium } = describeInChromium('MCP connect', 'conne
 
 const EMAIL = 'mcp.newcomer@example.com';
 
-/** An MCP client app's OAuth state, kept in memory as a CLI keeps it (what the SDK's OAuthClientProvider asks for). */
-class McpApp implements OAuthClientProvider {
-  client?: Record<string, unknown>;
-  tokenSet?: { access_token: string; refresh_token?: string; [k: string]: unknown };
-  verifier = '';
-  authorizationUrl?: URL;
+/** The repo's in-memory MCP client app (AppOAuthState), with the `state` of each authorization request remembered. */
+class McpApp extends AppOAuthState implements OAuthClientProvider {
   /** The state of the latest authorization request (the SDK asks for one per request). */
   lastState = '';
-  discovery?: unknown;
-  constructor(
-    readonly name: string,
-    readonly redirectUrl: string,
-  ) {}
-  get clientMetadata() {
-    return { client_name: this.name, redirect_uris: [this.redirectUrl], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' };
-  }
   state() {
     this.lastState = randomBytes(16).toString('base64url');
     return this.lastState;
-  }
-  clientInformation() {
-    return this.client as never;
-  }
-  saveClientInformation(info: Record<string, unknown>) {
-    this.client = info;
-  }
-  tokens() {
-    return this.tokenSet as never;
-  }
-  saveTokens(tokens: { access_token: string; refresh_token?: string }) {
-    this.tokenSet = tokens;
-  }
-  redirectToAuthorization(url: URL) {
-    this.authorizationUrl = url; // a CLI opens the system browser here; the test hands it to chromium
-  }
-  saveCodeVerifier(v: string) {
-    this.verifier = v;
-  }
-  codeVerifier() {
-    return this.verifier;
-  }
-  saveDiscoveryState(state: unknown) {
-    this.discovery = state;
-  }
-  discoveryState() {
-    return this.discovery as never;
   }
 }
 

@@ -18,8 +18,13 @@ export class AppOAuthState {
   authorizationUrl?: URL;
   /** Every answer of /oauth/token the SDK got through this app's fetch (see sdk). */
   readonly tokenAnswers: TokenEndpointAnswer[] = [];
-  readonly redirectUrl = APP_REDIRECT;
-  readonly clientMetadata = { client_name: 'MCP spec app', redirect_uris: [APP_REDIRECT], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' };
+  constructor(
+    readonly name = 'MCP spec app',
+    readonly redirectUrl = APP_REDIRECT,
+  ) {}
+  get clientMetadata() {
+    return { client_name: this.name, redirect_uris: [this.redirectUrl], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' };
+  }
   clientInformation() {
     return this.client as never;
   }
