@@ -81,11 +81,13 @@ export class AuthService {
     const { email } = identity;
     let session: Session;
     if (identity.refreshToken) {
-      const [grant, opened] = await Promise.allSettled([this.storeGoogleGrant(identity, flow), this.sessions.create(email, this.tokens.ttlSeconds)]);
-      // The grant's failure first: it is the one that tells the retry to ask Google for a new refresh token.
-      if (grant.status === 'rejected') throw grant.reason;
-      if (opened.status === 'rejected') throw opened.reason;
-      session = opened.value;
+      const grant = this.storeGoogleGrant(identity, flow);
+      const opened = this.sessions.create(email, this.tokens.ttlSeconds);
+      opened.catch(() => undefined); // reported below, unless the grant's failure is answered first
+      // The grant's failure first, and at once: it is the one that tells the retry to ask Google for a new refresh
+      // token, and the session writes may have started later (after S3 went silent, a whole S3 timeout more).
+      await grant;
+      session = await opened;
     } else {
       if ((await this.storeGoogleGrant(identity, flow)) === 'restart-with-consent') return 'restart-with-consent';
       session = await this.sessions.create(email, this.tokens.ttlSeconds);
