@@ -7,10 +7,12 @@ import { BearerTokenService } from '../sessions/bearer-token.service.js';
 import { Public } from '../common/public.decorator.js';
 import { FlowReplies } from '../auth/flow-replies.js';
 import { GoogleSignIn } from '../auth/google-sign-in.js';
-import { AuthorizationFlow, AuthorizationStep, FlowCookies, REMEMBER_USER_SECONDS } from './authorization-flow.service.js';
+import { AuthorizationFlow, REMEMBER_USER_SECONDS } from './authorization-flow.service.js';
+import type { AuthorizationStep, FlowCookies } from './authorization-step.js';
 import { presentedClient } from './client-authentication.js';
 import { ClientRegistration } from './client-registration.service.js';
 import { PAGE_HEADERS, renderErrorPage, type RetryDecision } from './consent-page.js';
+import { SignInReturn } from './sign-in-return.service.js';
 import { authorizationServerMetadata } from './oauth-metadata.js';
 import { asOAuthUnavailable, OAuthError } from './oauth-error.js';
 import { TokenEndpoint, TokenResponse } from './token-endpoint.service.js';
@@ -24,7 +26,7 @@ const USER_COOKIE = 'wsb_oauth_user';
  * With Secure cookies (https), the cookies carry the __Host- prefix: a browser then takes them only from this host, with
  * Path=/ and no Domain (RFC 6265bis 4.1.3.2). Without it, another host of the site (a sibling subdomain, or a network
  * attacker answering a plain-http request) could plant a consent cookie whose value it knows, and an Allow pressed in
- * the attacker's own browser with that value would count in the victim's (AuthorizationFlow.resume).
+ * the attacker's own browser with that value would count in the victim's (SignInReturn.resume).
  */
 const HOST_PREFIX = '__Host-';
 
@@ -43,6 +45,7 @@ export class OAuthController {
 
   constructor(
     private readonly flow: AuthorizationFlow,
+    private readonly signInReturn: SignInReturn,
     private readonly tokenEndpoint: TokenEndpoint,
     private readonly registration: ClientRegistration,
     private readonly signIn: GoogleSignIn,
@@ -107,14 +110,14 @@ export class OAuthController {
   @Get('oauth/authorize/resume')
   @ApiExcludeEndpoint()
   async resume(@Req() req: FastifyRequest, @Query('ticket') ticket: unknown, @Res() reply: FastifyReply): Promise<void> {
-    await this.answer(req, reply, () => this.flow.resume(ticket, this.cookiesOf(req), req.ip), RELOAD);
+    await this.answer(req, reply, () => this.signInReturn.resume(ticket, this.cookiesOf(req), req.ip), RELOAD);
   }
 
-  /** Back from a Google sign-in the person declined: access_denied to the client (AuthorizationFlow.declined). */
+  /** Back from a Google sign-in the person declined: access_denied to the client (SignInReturn.declined). */
   @Get('oauth/authorize/declined')
   @ApiExcludeEndpoint()
   async declined(@Req() req: FastifyRequest, @Query('ticket') ticket: unknown, @Res() reply: FastifyReply): Promise<void> {
-    await this.answer(req, reply, () => this.flow.declined(ticket, this.cookiesOf(req), req.ip), RELOAD);
+    await this.answer(req, reply, () => this.signInReturn.declined(ticket, this.cookiesOf(req), req.ip), RELOAD);
   }
 
   /** Token endpoint (authorization_code, refresh_token). */
@@ -146,7 +149,7 @@ export class OAuthController {
   /**
    * Runs one step of the authorization flow and answers it; errors become our HTML page for browsers. `retry`: what
    * the person does when a dependency failed (503): the step changed nothing that stops the same step from working
-   * again (AuthorizationFlow gives its one-time claims back), so the page says how to repeat it. `again`: the consent
+   * again (AuthorizationFlow and SignInReturn give their one-time claims back), so the page says how to repeat it. `again`: the consent
    * decision the 503 page offers to post again (renderErrorPage says why a button, not the back button).
    */
   private async answer(req: FastifyRequest, reply: FastifyReply, step: () => Promise<AuthorizationStep>, retry: string, again?: RetryDecision): Promise<void> {

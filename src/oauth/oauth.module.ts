@@ -5,6 +5,7 @@ import { SessionsModule } from '../sessions/sessions.module.js';
 import { StorageModule } from '../storage/storage.module.js';
 import { AuthorizationCodes } from './authorization-codes.js';
 import { AuthorizationFlow } from './authorization-flow.service.js';
+import { AuthorizationOutcomes } from './authorization-outcomes.js';
 import { AuthorizationRequest, authorizationRequestQuery } from './authorization-request.js';
 import { ClientApprovals } from './client-approvals.js';
 import { ClientMetadataDocuments } from './client-metadata-document.js';
@@ -12,6 +13,7 @@ import { ClientRegistration } from './client-registration.service.js';
 import { OAuthClientRepository } from './oauth-client.repository.js';
 import { OAuthController } from './oauth.controller.js';
 import { ResourceMetadataController } from './resource-metadata.controller.js';
+import { SignInReturn } from './sign-in-return.service.js';
 import { RefreshTokenFamilies } from './refresh-token-families.js';
 import { SealedValues } from '../common/sealed-values.js';
 import { AppConfig } from '../config/app-config.js';
@@ -21,7 +23,7 @@ import { TokenEndpoint } from './token-endpoint.service.js';
 @Module({
   imports: [AuthModule, SessionsModule, StorageModule],
   controllers: [OAuthController, ResourceMetadataController],
-  providers: [AuthorizationFlow, TokenEndpoint, ClientRegistration, OAuthClientRepository, ClientApprovals, AuthorizationCodes, RefreshTokenFamilies, ClientMetadataDocuments,
+  providers: [AuthorizationFlow, SignInReturn, AuthorizationOutcomes, TokenEndpoint, ClientRegistration, OAuthClientRepository, ClientApprovals, AuthorizationCodes, RefreshTokenFamilies, ClientMetadataDocuments,
     {
       provide: SealedValues,
       inject: [AppConfig],
@@ -33,16 +35,16 @@ import { TokenEndpoint } from './token-endpoint.service.js';
 export class OAuthModule implements OnModuleInit {
   constructor(
     private readonly continuation: SignInContinuation,
-    private readonly flow: AuthorizationFlow,
+    private readonly signInReturn: SignInReturn,
     private readonly config: AppConfig,
   ) {}
 
   onModuleInit(): void {
     // The request comes back as auth stored it: the AuthorizationRequest this module handed to the sign-in.
     this.continuation.register({
-      complete: (request, email, ip, grantedScopes) => this.flow.afterSignIn(request as AuthorizationRequest, email, ip, grantedScopes),
+      complete: (request, email, ip, grantedScopes) => this.signInReturn.afterSignIn(request as AuthorizationRequest, email, ip, grantedScopes),
       restart: (request) => `${this.config.values.publicUrl.replace(/\/$/, '')}/oauth/authorize?${authorizationRequestQuery(request as AuthorizationRequest)}`,
-      declined: (request) => this.flow.declinedAtGoogle(request as AuthorizationRequest),
+      declined: (request) => this.signInReturn.declinedAtGoogle(request as AuthorizationRequest),
     });
   }
 }
