@@ -1,8 +1,7 @@
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createHash, randomBytes } from 'node:crypto';
-import { startBehindS3Proxy, stopBehindS3Proxy } from '../support/behind-s3-proxy.js';
-import type { FaultProxy } from '../support/fault-proxy.js';
-import { objectExists, readObject, signIn, type Service, type World } from '../support/harness.js';
+import { useAppBehindS3Proxy } from '../support/behind-s3-proxy.js';
+import { objectExists, readObject, signIn } from '../support/harness.js';
 import { Browser } from '../support/http-client.js';
 import { authorizeInBrowser, authorizeUrl, readConsentPage, refreshGrant } from '../support/oauth-consent.js';
 import { claimsOf, OAuthTestClient, REDIRECT } from '../support/oauth-tokens.js';
@@ -16,21 +15,15 @@ const sha256 = (v: string) => createHash('sha256').update(v).digest('base64url')
  * revocation), and an approval for /mcp does not let a request for the whole service skip the page.
  */
 describe('OAuth client approvals: ended by revocation, bound to the resource', () => {
-  let world: World;
-  let s3: FaultProxy;
-  let sut: Service;
+  const app = useAppBehindS3Proxy({ S3_TIMEOUT_MS: '1500', SESSION_CACHE_TTL_MS: '200' });
   let n = 0;
 
-  beforeAll(async () => ({ world, s3, sut } = await startBehindS3Proxy({ S3_TIMEOUT_MS: '1500', SESSION_CACHE_TTL_MS: '200' })));
-  afterEach(() => s3.clear());
-  afterAll(() => stopBehindS3Proxy(world, s3, sut));
-
-  const revoke = (token: string) => fetch(`${sut.url}/auth/revoke`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+  const revoke = (token: string) => fetch(`${app.sut.url}/auth/revoke`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
 
   /** A fresh authorization request of `client` (PKCE S256), with `extra` parameters (scope, resource). */
   function request(client: OAuthTestClient, extra: Record<string, string>) {
     const verifier = randomBytes(32).toString('base64url');
-    const url = authorizeUrl(sut.url, { client_id: client.clientId, redirect_uri: REDIRECT, response_type: 'code', code_challenge: sha256(verifier), code_challenge_method: 'S256', ...extra });
+    const url = authorizeUrl(app.sut.url, { client_id: client.clientId, redirect_uri: REDIRECT, response_type: 'code', code_challenge: sha256(verifier), code_challenge_method: 'S256', ...extra });
     return { verifier, url };
   }
 
@@ -40,9 +33,9 @@ describe('OAuth client approvals: ended by revocation, bound to the resource', (
     if (res.status === 200 && readConsentPage(await res.text())) return 'consent page';
     // Sign-in goes through /auth/google (the flow cookie's path), which sends the browser on to Google.
     const location = res.headers.get('location') ?? '';
-    if (res.status === 302 && location.startsWith(`${sut.url}/auth/google?handoff=`)) {
+    if (res.status === 302 && location.startsWith(`${app.sut.url}/auth/google?handoff=`)) {
       const next = await browser.get(location, { accept: 'text/html' });
-      if (next.status === 302 && next.headers.get('location')?.startsWith(world.google.urls.auth)) return 'Google sign-in';
+      if (next.status === 302 && next.headers.get('location')?.startsWith(app.world.google.urls.auth)) return 'Google sign-in';
     }
     throw new Error(`unexpected answer ${res.status} ${res.headers.get('location')}`);
   }
@@ -50,7 +43,7 @@ describe('OAuth client approvals: ended by revocation, bound to the resource', (
   /** The whole flow in the browser (Allow on every consent page), then the code exchange. */
   async function authorize(browser: Browser, client: OAuthTestClient, email: string, extra: Record<string, string>) {
     const { verifier, url } = request(client, extra);
-    const walked = await authorizeInBrowser(world, url, email, { browser });
+    const walked = await authorizeInBrowser(app.world, url, email, { browser });
     const code = walked.location?.searchParams.get('code');
     if (!code) throw new Error(`no code: ${walked.location} ${walked.stoppedAt?.status}`);
     const tokens = await client.token({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT });
@@ -60,15 +53,15 @@ describe('OAuth client approvals: ended by revocation, bound to the resource', (
 
   /** The approval objects of a user in S3, as an operator lists them. */
   async function approvalsOf(email: string): Promise<string[]> {
-    const out = await world.admin.send(new ListObjectsV2Command({ Bucket: world.bucket, Prefix: `oauth/approvals/${sha256(email)}/` }));
+    const out = await app.world.admin.send(new ListObjectsV2Command({ Bucket: app.world.bucket, Prefix: `oauth/approvals/${sha256(email)}/` }));
     return (out.Contents ?? []).map((o) => o.Key ?? '');
   }
 
   it('after /auth/revoke the same browser sees our consent page again, and every OAuth client\'s refresh token of the user is refused', async () => {
     const email = `revoked${++n}@example.com`;
     const browser = new Browser();
-    const x = await OAuthTestClient.register(sut, world);
-    const y = await OAuthTestClient.register(sut, world);
+    const x = await OAuthTestClient.register(app.sut, app.world);
+    const y = await OAuthTestClient.register(app.sut, app.world);
     const first = await authorize(browser, x, email, { scope: GMAIL_READ });
     expect(first.consentPages).toBe(1);
     const yTokens = await authorize(browser, y, email, { scope: GMAIL_READ });
@@ -76,7 +69,7 @@ describe('OAuth client approvals: ended by revocation, bound to the resource', (
     expect(await firstStep(browser, x, { scope: GMAIL_READ })).toBe('Google sign-in');
     expect(await approvalsOf(email)).toHaveLength(2);
 
-    const browserSignIn = await signIn(sut, world, email);
+    const browserSignIn = await signIn(app.sut, app.world, email);
     const revoked = await revoke(browserSignIn.access_token);
     expect(revoked.status).toBe(200);
 
@@ -84,7 +77,7 @@ describe('OAuth client approvals: ended by revocation, bound to the resource', (
     expect(await firstStep(browser, x, { scope: GMAIL_READ })).toBe('consent page');
     expect(await firstStep(browser, y, { scope: GMAIL_READ })).toBe('consent page');
     for (const [client, token] of [[x, first.tokens.refresh_token], [y, yTokens.tokens.refresh_token]] as const) {
-      const refused = await refreshGrant(sut.url, client.clientId, token);
+      const refused = await refreshGrant(app.sut.url, client.clientId, token);
       expect(refused.status).toBe(400);
       expect(refused.body.error).toBe('invalid_grant');
     }
@@ -96,35 +89,35 @@ describe('OAuth client approvals: ended by revocation, bound to the resource', (
   it('an approval for /mcp does not cover the whole service: a request without resource, or for PUBLIC_URL, shows the page', async () => {
     const email = `mcp-only${++n}@example.com`;
     const browser = new Browser();
-    const client = await OAuthTestClient.register(sut, world);
-    const mcp = { resource: `${sut.url}/mcp`, scope: GMAIL_READ };
+    const client = await OAuthTestClient.register(app.sut, app.world);
+    const mcp = { resource: `${app.sut.url}/mcp`, scope: GMAIL_READ };
     const granted = await authorize(browser, client, email, mcp);
     expect(granted.consentPages).toBe(1);
-    expect(claimsOf(granted.tokens.access_token).aud).toBe(`${sut.url}/mcp`);
+    expect(claimsOf(granted.tokens.access_token).aud).toBe(`${app.sut.url}/mcp`);
 
     expect(await firstStep(browser, client, { scope: GMAIL_READ })).toBe('consent page');
-    expect(await firstStep(browser, client, { resource: sut.url, scope: GMAIL_READ })).toBe('consent page');
-    expect(await firstStep(browser, client, { resource: `${sut.url}/v1`, scope: GMAIL_READ })).toBe('consent page');
+    expect(await firstStep(browser, client, { resource: app.sut.url, scope: GMAIL_READ })).toBe('consent page');
+    expect(await firstStep(browser, client, { resource: `${app.sut.url}/v1`, scope: GMAIL_READ })).toBe('consent page');
     // The same resource and scopes: still remembered, straight on to Google, and the token is again for /mcp only.
     expect(await firstStep(browser, client, mcp)).toBe('Google sign-in');
     const again = await authorize(browser, client, email, mcp);
     expect(again.consentPages).toBe(0);
-    expect(claimsOf(again.tokens.access_token).aud).toBe(`${sut.url}/mcp`);
+    expect(claimsOf(again.tokens.access_token).aud).toBe(`${app.sut.url}/mcp`);
   });
 
   it('an approval for the whole service covers /mcp (wider covers narrower), and keeps what was approved per resource', async () => {
     const email = `whole${++n}@example.com`;
     const browser = new Browser();
-    const client = await OAuthTestClient.register(sut, world);
+    const client = await OAuthTestClient.register(app.sut, app.world);
     expect((await authorize(browser, client, email, { scope: GMAIL_READ })).consentPages).toBe(1);
-    expect(await firstStep(browser, client, { resource: `${sut.url}/mcp`, scope: GMAIL_READ })).toBe('Google sign-in');
-    expect(await firstStep(browser, client, { resource: `${sut.url}/`, scope: GMAIL_READ })).toBe('Google sign-in');
+    expect(await firstStep(browser, client, { resource: `${app.sut.url}/mcp`, scope: GMAIL_READ })).toBe('Google sign-in');
+    expect(await firstStep(browser, client, { resource: `${app.sut.url}/`, scope: GMAIL_READ })).toBe('Google sign-in');
     // A scope approved for /mcp only adds nothing to the whole service.
     const drive = 'https://www.googleapis.com/auth/drive.readonly';
-    expect((await authorize(browser, client, email, { resource: `${sut.url}/mcp`, scope: drive })).consentPages).toBe(1);
-    expect(await firstStep(browser, client, { resource: `${sut.url}/mcp`, scope: `${GMAIL_READ} ${drive}` })).toBe('Google sign-in');
+    expect((await authorize(browser, client, email, { resource: `${app.sut.url}/mcp`, scope: drive })).consentPages).toBe(1);
+    expect(await firstStep(browser, client, { resource: `${app.sut.url}/mcp`, scope: `${GMAIL_READ} ${drive}` })).toBe('Google sign-in');
     expect(await firstStep(browser, client, { scope: drive })).toBe('consent page');
-    const { json } = await readObject(world, `oauth/approvals/${sha256(email)}/${sha256(client.clientId)}.json`);
+    const { json } = await readObject(app.world, `oauth/approvals/${sha256(email)}/${sha256(client.clientId)}.json`);
     expect(json.grants).toEqual([
       { resource: '/', scopes: [GMAIL_READ] },
       { resource: '/mcp', scopes: [drive] },
@@ -135,57 +128,57 @@ describe('OAuth client approvals: ended by revocation, bound to the resource', (
     const email = `legacy${++n}@example.com`;
     const browser = new Browser();
     // The browser remembers the user (they approved another client in it).
-    await authorize(browser, await OAuthTestClient.register(sut, world), email, {});
-    const client = await OAuthTestClient.register(sut, world);
+    await authorize(browser, await OAuthTestClient.register(app.sut, app.world), email, {});
+    const client = await OAuthTestClient.register(app.sut, app.world);
     const legacyKey = `oauth/approvals/${sha256(`${email}\0${client.clientId}`)}.json`;
     const legacy = { version: 1, email, clientId: client.clientId, scopes: [GMAIL_READ, '(default)'], approvedAt: new Date().toISOString(), updatedAt: new Date().toISOString() };
-    await world.admin.send(new PutObjectCommand({ Bucket: world.bucket, Key: legacyKey, Body: JSON.stringify(legacy), ContentType: 'application/json' }));
+    await app.world.admin.send(new PutObjectCommand({ Bucket: app.world.bucket, Key: legacyKey, Body: JSON.stringify(legacy), ContentType: 'application/json' }));
 
     expect(await firstStep(browser, client, { scope: GMAIL_READ })).toBe('consent page');
     expect((await authorize(browser, client, email, { scope: GMAIL_READ })).consentPages).toBe(1);
-    expect(await objectExists(world, legacyKey)).toBe(false);
+    expect(await objectExists(app.world, legacyKey)).toBe(false);
     expect(await firstStep(browser, client, { scope: GMAIL_READ })).toBe('Google sign-in');
   });
 
   it('the approvals listing failing -> 503 naming it, before anything changed; the same token then finishes the revocation', async () => {
     const email = `approvals-list-fault${++n}@example.com`;
     const browser = new Browser();
-    const client = await OAuthTestClient.register(sut, world);
+    const client = await OAuthTestClient.register(app.sut, app.world);
     await authorize(browser, client, email, { scope: GMAIL_READ });
-    const session = await signIn(sut, world, email);
+    const session = await signIn(app.sut, app.world, email);
     expect(await approvalsOf(email)).toHaveLength(1);
 
     // Only the approvals' listing (the sessions' listing is a GET of the same bucket path, with another prefix).
-    const handle = s3.inject({ method: 'GET', path: `/${world.bucket}`, query: /prefix=oauth\/approvals\//, fault: 'reset', times: Infinity });
+    const handle = app.s3.inject({ method: 'GET', path: `/${app.world.bucket}`, query: /prefix=oauth\/approvals\//, fault: 'reset', times: Infinity });
     const failed = await revoke(session.access_token);
     handle.remove();
     expect(handle.hits).toBeGreaterThan(0);
     expect(failed.status).toBe(503);
     expect(await failed.json()).toMatchObject({ error: 'revocation_incomplete', message: expect.stringContaining('listing the OAuth client approvals') });
     // It is one of the first reads: no mark, nothing deleted, the caller still signed in.
-    expect(await objectExists(world, `sessions/revoking/${email}.json`)).toBe(false);
-    expect(await objectExists(world, `credentials/${email}.json`)).toBe(true);
+    expect(await objectExists(app.world, `sessions/revoking/${email}.json`)).toBe(false);
+    expect(await objectExists(app.world, `credentials/${email}.json`)).toBe(true);
     expect(await approvalsOf(email)).toHaveLength(1);
-    expect((await fetch(`${sut.url}/auth/session`, { headers: { authorization: `Bearer ${session.access_token}` } })).status).toBe(200);
+    expect((await fetch(`${app.sut.url}/auth/session`, { headers: { authorization: `Bearer ${session.access_token}` } })).status).toBe(200);
 
     const retried = await revoke(session.access_token);
     expect(retried.status).toBe(200);
     expect(await approvalsOf(email)).toEqual([]);
-    expect(await objectExists(world, `credentials/${email}.json`)).toBe(false);
+    expect(await objectExists(app.world, `credentials/${email}.json`)).toBe(false);
     expect(await firstStep(browser, client, { scope: GMAIL_READ })).toBe('consent page');
   });
 
   it.each(['reset', 'drop-answer'] as const)('an approvals delete failing (%s) -> 503 with a retry hint; the retry finishes it', async (fault) => {
     const email = `approvals-fault${++n}@example.com`;
     const browser = new Browser();
-    const client = await OAuthTestClient.register(sut, world);
+    const client = await OAuthTestClient.register(app.sut, app.world);
     const oauthTokens = await authorize(browser, client, email, { scope: GMAIL_READ });
-    const first = await signIn(sut, world, email);
-    const second = await signIn(sut, world, email);
+    const first = await signIn(app.sut, app.world, email);
+    const second = await signIn(app.sut, app.world, email);
     expect(await approvalsOf(email)).toHaveLength(1);
 
     // The SDK retries a call once by itself: every attempt fails until the first revoke has answered.
-    const handle = s3.inject({ method: 'DELETE', path: `/${world.bucket}/oauth/approvals/`, fault, times: Infinity });
+    const handle = app.s3.inject({ method: 'DELETE', path: `/${app.world.bucket}/oauth/approvals/`, fault, times: Infinity });
     const failed = await revoke(first.access_token);
     handle.remove();
     expect(handle.hits).toBeGreaterThan(0);
@@ -193,15 +186,15 @@ describe('OAuth client approvals: ended by revocation, bound to the resource', (
     expect(failed.headers.get('retry-after')).toMatch(/^\d+$/);
     expect(await failed.json()).toMatchObject({ statusCode: 503, error: 'revocation_incomplete', message: expect.stringContaining('OAuth client approvals') });
     // Unfinished: the mark stays for a retry to find.
-    expect(await objectExists(world, `sessions/revoking/${email}.json`)).toBe(true);
+    expect(await objectExists(app.world, `sessions/revoking/${email}.json`)).toBe(true);
 
     await new Promise((r) => setTimeout(r, 250)); // past SESSION_CACHE_TTL_MS: the retry sees S3's view
     const retried = await revoke(second.access_token);
     expect(retried.status).toBe(200);
     expect(await retried.json()).toEqual({ revoked: true });
     expect(await approvalsOf(email)).toEqual([]);
-    expect(await objectExists(world, `sessions/revoking/${email}.json`)).toBe(false);
+    expect(await objectExists(app.world, `sessions/revoking/${email}.json`)).toBe(false);
     expect(await firstStep(browser, client, { scope: GMAIL_READ })).toBe('consent page');
-    expect((await refreshGrant(sut.url, client.clientId, oauthTokens.tokens.refresh_token)).body.error).toBe('invalid_grant');
+    expect((await refreshGrant(app.sut.url, client.clientId, oauthTokens.tokens.refresh_token)).body.error).toBe('invalid_grant');
   });
 });

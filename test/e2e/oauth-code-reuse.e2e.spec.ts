@@ -1,7 +1,6 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { createHash, randomBytes } from 'node:crypto';
-import { startBehindS3Proxy, stopBehindS3Proxy } from '../support/behind-s3-proxy.js';
-import type { FaultProxy } from '../support/fault-proxy.js';
+import { useAppBehindS3Proxy } from '../support/behind-s3-proxy.js';
 import { Browser } from '../support/http-client.js';
 import { authorizeInBrowser, authorizeUrl, refreshGrant } from '../support/oauth-consent.js';
 import { Endpoint, getWithBearer, readObject, Service, startService, startWorld, World } from '../support/harness.js';
@@ -144,54 +143,49 @@ describe('An authorization code redeemed twice at once on two instances sharing 
 });
 
 describe('An authorization code replayed while its first exchange is still writing (S3 faults)', () => {
-  let world: World;
-  let s3: FaultProxy;
-  let sut: Service;
+  const app = useAppBehindS3Proxy({ S3_TIMEOUT_MS: '4000' });
   let clientId: string;
 
   beforeAll(async () => {
-    ({ world, s3, sut } = await startBehindS3Proxy({ S3_TIMEOUT_MS: '4000' }));
-    clientId = await registerClient(sut);
+    clientId = await registerClient(app.sut);
   });
-  afterEach(() => s3.clear());
-  afterAll(() => stopBehindS3Proxy(world, s3, sut));
 
   it('the replay gets to the refresh token family first: the first exchange then issues nothing and leaves no session', async () => {
-    const form = await codeExchangeForm(world, sut, clientId, 'slow-family@example.com');
+    const form = await codeExchangeForm(app.world, app.sut, clientId, 'slow-family@example.com');
     const since = Date.now();
     // Hold the first exchange's family write back, so the replay arrives between its session and its family.
-    s3.inject({ method: 'PUT', path: FAMILIES, fault: 'latency', ms: 1000 });
-    const first = exchange(sut, form);
-    while (!s3.seen('PUT', FAMILIES).some((r) => r.at >= since)) await delay(10);
-    const replay = await exchange(sut, form);
+    app.s3.inject({ method: 'PUT', path: FAMILIES, fault: 'latency', ms: 1000 });
+    const first = exchange(app.sut, form);
+    while (!app.s3.seen('PUT', FAMILIES).some((r) => r.at >= since)) await delay(10);
+    const replay = await exchange(app.sut, form);
     expect(replay).toMatchObject({ status: 400, json: { error: 'invalid_grant', error_description: expect.stringContaining('already used') } });
     expect(await first).toMatchObject({ status: 400, json: { error: 'invalid_grant', error_description: expect.stringContaining('nothing was issued') } });
-    expect(await storedSessionsOf(world, 'slow-family@example.com')).toEqual([]);
+    expect(await storedSessionsOf(app.world, 'slow-family@example.com')).toEqual([]);
   });
 
   it('the exchange\'s claim of the code is applied but its answer lost: the exchange still succeeds (not taken for a replay)', async () => {
-    const form = await codeExchangeForm(world, sut, clientId, 'lost-claim@example.com');
+    const form = await codeExchangeForm(app.world, app.sut, clientId, 'lost-claim@example.com');
     const since = Date.now();
-    s3.inject({ method: 'PUT', path: USED_MARKERS, fault: 'drop-answer' });
-    const answer = await exchange(sut, form);
-    expect(s3.seen('PUT', USED_MARKERS).filter((r) => r.at >= since && r.fault === 'drop-answer' && r.forwarded)).toHaveLength(1);
+    app.s3.inject({ method: 'PUT', path: USED_MARKERS, fault: 'drop-answer' });
+    const answer = await exchange(app.sut, form);
+    expect(app.s3.seen('PUT', USED_MARKERS).filter((r) => r.at >= since && r.fault === 'drop-answer' && r.forwarded)).toHaveLength(1);
     expect(answer).toMatchObject({ status: 200, json: { access_token: expect.any(String), refresh_token: expect.any(String) } });
-    expect((await getWithBearer(sut, '/auth/session', answer.json.access_token as string)).status).toBe(200);
+    expect((await getWithBearer(app.sut, '/auth/session', answer.json.access_token as string)).status).toBe(200);
     // Presented again afterwards, it is a replay as ever: refused, and what it issued is revoked.
-    expect(await exchange(sut, form)).toMatchObject({ status: 400, json: { error: 'invalid_grant', error_description: expect.stringContaining('already used') } });
-    expect((await getWithBearer(sut, '/auth/session', answer.json.access_token as string)).status).toBe(401);
+    expect(await exchange(app.sut, form)).toMatchObject({ status: 400, json: { error: 'invalid_grant', error_description: expect.stringContaining('already used') } });
+    expect((await getWithBearer(app.sut, '/auth/session', answer.json.access_token as string)).status).toBe(401);
   });
 
   it('the replay\'s revocation write is applied but its answer lost: still refused with invalid_grant, the family revoked', async () => {
-    const form = await codeExchangeForm(world, sut, clientId, 'lost-revocation@example.com');
+    const form = await codeExchangeForm(app.world, app.sut, clientId, 'lost-revocation@example.com');
     // A wrong verifier spends the code without starting its family; the real exchange then finds the code used.
-    expect(await exchange(sut, { ...form, code_verifier: randomBytes(32).toString('base64url') })).toMatchObject({ status: 400, json: { error: 'invalid_grant' } });
+    expect(await exchange(app.sut, { ...form, code_verifier: randomBytes(32).toString('base64url') })).toMatchObject({ status: 400, json: { error: 'invalid_grant' } });
     const since = Date.now();
-    s3.inject({ method: 'PUT', path: FAMILIES, fault: 'drop-answer' });
-    const replay = await exchange(sut, form);
-    expect(s3.seen('PUT', FAMILIES).filter((r) => r.at >= since && r.fault === 'drop-answer' && r.forwarded)).toHaveLength(1);
+    app.s3.inject({ method: 'PUT', path: FAMILIES, fault: 'drop-answer' });
+    const replay = await exchange(app.sut, form);
+    expect(app.s3.seen('PUT', FAMILIES).filter((r) => r.at >= since && r.fault === 'drop-answer' && r.forwarded)).toHaveLength(1);
     expect(replay).toMatchObject({ status: 400, json: { error: 'invalid_grant', error_description: expect.stringContaining('already used') } });
-    const familyKey = s3.seen('PUT', FAMILIES).find((r) => r.at >= since)?.path.replace(/^\/[^/]+\//, '') as string;
-    expect((await readObject(world, familyKey)).json).toMatchObject({ revokedAt: expect.any(String) });
+    const familyKey = app.s3.seen('PUT', FAMILIES).find((r) => r.at >= since)?.path.replace(/^\/[^/]+\//, '') as string;
+    expect((await readObject(app.world, familyKey)).json).toMatchObject({ revokedAt: expect.any(String) });
   });
 });

@@ -1,8 +1,7 @@
-import { startBehindS3Proxy, stopBehindS3Proxy } from '../support/behind-s3-proxy.js';
-import type { FaultProxy, FaultRule } from '../support/fault-proxy.js';
+import { useAppBehindS3Proxy } from '../support/behind-s3-proxy.js';
+import type { FaultRule } from '../support/fault-proxy.js';
 import { Browser } from '../support/http-client.js';
 import { authorizeUrl, pkceRequest, pressConsent, readConsentPage, registerPublicClient, type ConsentPage } from '../support/oauth-consent.js';
-import { Service, World } from '../support/harness.js';
 
 const S3_TIMEOUT_MS = 1500;
 const REDIRECT_URI = 'http://127.0.0.1:8765/callback';
@@ -16,21 +15,15 @@ const MARKERS = /\/sessions\/used\//;
  * "already used", while a step that succeeded stays single use and the consent form stays bound to its browser.
  */
 describe('OAuth authorization: retrying a step S3 failed', () => {
-  let world: World;
-  let s3: FaultProxy;
-  let sut: Service;
-
-  beforeAll(async () => ({ world, s3, sut } = await startBehindS3Proxy({ S3_TIMEOUT_MS: String(S3_TIMEOUT_MS) })));
-  afterEach(() => s3.clear());
-  afterAll(() => stopBehindS3Proxy(world, s3, sut));
+  const app = useAppBehindS3Proxy({ S3_TIMEOUT_MS: String(S3_TIMEOUT_MS) });
 
   const down = (path: RegExp, fault: FaultRule['fault'] = 'answer'): FaultRule => (fault === 'answer' ? { method: 'PUT', path, fault, status: 503, times: Infinity } : { method: 'PUT', path, fault, times: Infinity });
 
   /** A fresh client and the consent page of its authorization request, in `browser`. */
   async function consentPage(browser: Browser): Promise<{ clientId: string; verifier: string; page: ConsentPage }> {
-    const clientId = await registerPublicClient(sut, { redirect_uris: [REDIRECT_URI], client_name: 'retry app' });
+    const clientId = await registerPublicClient(app.sut, { redirect_uris: [REDIRECT_URI], client_name: 'retry app' });
     const { verifier, params } = await pkceRequest(clientId, REDIRECT_URI);
-    const page = readConsentPage(await (await browser.get(authorizeUrl(sut.url, params), { accept: 'text/html' })).text());
+    const page = readConsentPage(await (await browser.get(authorizeUrl(app.sut.url, params), { accept: 'text/html' })).text());
     if (!page) throw new Error('no consent page');
     return { clientId, verifier, page };
   }
@@ -40,14 +33,14 @@ describe('OAuth authorization: retrying a step S3 failed', () => {
     const { clientId, verifier, page } = await consentPage(browser);
     const handoff = (await pressConsent(browser, page, 'allow')).headers.get('location') as string;
     const toGoogle = (await browser.get(handoff, { accept: 'text/html' })).headers.get('location') as string;
-    const callback = await browser.get(await world.google.approve(toGoogle, { email }), { accept: 'text/html' });
+    const callback = await browser.get(await app.world.google.approve(toGoogle, { email }), { accept: 'text/html' });
     const resume = callback.headers.get('location') as string;
     expect(resume).toMatch(/\/oauth\/authorize\/resume\?ticket=/);
     return { clientId, verifier, resume };
   }
 
   async function exchange(clientId: string, code: string, verifier: string): Promise<number> {
-    const res = await fetch(`${sut.url}/oauth/token`, {
+    const res = await fetch(`${app.sut.url}/oauth/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ grant_type: 'authorization_code', client_id: clientId, code, code_verifier: verifier, redirect_uri: REDIRECT_URI }),
@@ -64,9 +57,9 @@ describe('OAuth authorization: retrying a step S3 failed', () => {
   it.each(resumeCases)('the hop back from Google where %s: a 503 page saying to reload, and the reload gets the code; a later reload is refused', async (label, rule) => {
     const browser = new Browser();
     const { clientId, verifier, resume } = await upToResume(browser, `resume-${resumeCases.findIndex(([l]) => l === label)}@example.com`);
-    s3.inject(rule);
+    app.s3.inject(rule);
     const failed = await browser.get(resume, { accept: 'text/html' });
-    s3.clear();
+    app.s3.clear();
     expect(failed.status).toBe(503);
     const page = await failed.text();
     expect(page).toContain('S3');
@@ -89,9 +82,9 @@ describe('OAuth authorization: retrying a step S3 failed', () => {
   it('Allow pressed while every answer of the form\'s claim is lost: 503 saying to press again, and pressing Allow again goes on to the code', async () => {
     const browser = new Browser();
     const { clientId, verifier, page } = await consentPage(browser);
-    s3.inject(down(MARKERS, 'drop-answer'));
+    app.s3.inject(down(MARKERS, 'drop-answer'));
     const failed = await pressConsent(browser, page, 'allow');
-    s3.clear();
+    app.s3.clear();
     expect(failed.status).toBe(503);
     expect(await failed.text()).toContain('press your choice again');
 
@@ -101,7 +94,7 @@ describe('OAuth authorization: retrying a step S3 failed', () => {
     const handoff = allowed.headers.get('location') as string;
     expect(handoff).toContain('/auth/google?handoff=');
     const toGoogle = (await browser.get(handoff, { accept: 'text/html' })).headers.get('location') as string;
-    const resume = (await browser.get(await world.google.approve(toGoogle, { email: 'allow-claim@example.com' }), { accept: 'text/html' })).headers.get('location') as string;
+    const resume = (await browser.get(await app.world.google.approve(toGoogle, { email: 'allow-claim@example.com' }), { accept: 'text/html' })).headers.get('location') as string;
     const back = new URL((await browser.get(resume, { accept: 'text/html' })).headers.get('location') as string);
     expect(await exchange(clientId, back.searchParams.get('code') as string, verifier)).toBe(200);
 
@@ -120,9 +113,9 @@ describe('OAuth authorization: retrying a step S3 failed', () => {
     const named = readConsentPage(await (await other.get(resume, { accept: 'text/html' })).text()) as ConsentPage;
     expect(named.signedInAs).toBe('named-allow@example.com');
 
-    s3.inject(down(CODES));
+    app.s3.inject(down(CODES));
     const failed = await pressConsent(other, named, 'allow');
-    s3.clear();
+    app.s3.clear();
     expect(failed.status).toBe(503);
     expect(await failed.text()).toContain('press your choice again');
 

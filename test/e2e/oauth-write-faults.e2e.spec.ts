@@ -1,7 +1,7 @@
-import { startBehindS3Proxy, stopBehindS3Proxy } from '../support/behind-s3-proxy.js';
-import type { FaultProxy, FaultRule } from '../support/fault-proxy.js';
+import { useAppBehindS3Proxy } from '../support/behind-s3-proxy.js';
+import type { FaultRule } from '../support/fault-proxy.js';
 import { authorizeInBrowser, authorizeUrl, pkceRequest, refreshGrant, registerPublicClient, tokensThroughOAuth } from '../support/oauth-consent.js';
-import { getWithBearer, Service, startService, World } from '../support/harness.js';
+import { getWithBearer, Service, startService } from '../support/harness.js';
 
 const S3_TIMEOUT_MS = 1500;
 const FAMILIES = /\/oauth\/refresh\//;
@@ -14,19 +14,13 @@ const REDIRECT_URI = 'http://127.0.0.1:8765/callback';
  * same refresh token completes instead of being taken for a replay that revokes the grant.
  */
 describe('OAuth token endpoint: S3 failing during its writes', () => {
-  let world: World;
-  let s3: FaultProxy;
-  let sut: Service;
-
-  beforeAll(async () => ({ world, s3, sut } = await startBehindS3Proxy({ S3_TIMEOUT_MS: String(S3_TIMEOUT_MS) })));
-  afterEach(() => s3.clear());
-  afterAll(() => stopBehindS3Proxy(world, s3, sut));
+  const app = useAppBehindS3Proxy({ S3_TIMEOUT_MS: String(S3_TIMEOUT_MS) });
 
   /** An authorization code for a fresh public client, with what the exchange needs. */
   async function codeFor(email: string): Promise<{ clientId: string; code: string; verifier: string }> {
-    const clientId = await registerPublicClient(sut, { redirect_uris: [REDIRECT_URI], client_name: 'fault app' });
+    const clientId = await registerPublicClient(app.sut, { redirect_uris: [REDIRECT_URI], client_name: 'fault app' });
     const { verifier, params } = await pkceRequest(clientId, REDIRECT_URI);
-    const { location } = await authorizeInBrowser(world, authorizeUrl(sut.url, params), email);
+    const { location } = await authorizeInBrowser(app.world, authorizeUrl(app.sut.url, params), email);
     const code = location?.searchParams.get('code');
     if (!code) throw new Error('no code');
     return { clientId, code, verifier };
@@ -34,7 +28,7 @@ describe('OAuth token endpoint: S3 failing during its writes', () => {
 
   async function exchange(c: { clientId: string; code: string; verifier: string }): Promise<{ status: number; body: Record<string, string>; elapsed: number }> {
     const started = Date.now();
-    const res = await fetch(`${sut.url}/oauth/token`, {
+    const res = await fetch(`${app.sut.url}/oauth/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ grant_type: 'authorization_code', client_id: c.clientId, code: c.code, code_verifier: c.verifier, redirect_uri: REDIRECT_URI }),
@@ -56,40 +50,40 @@ describe('OAuth token endpoint: S3 failing during its writes', () => {
 
   it.each(exchangeCases)('a code exchange where %s: 503 to retry, and the retry with the same code gets tokens that work', async (_label, rule) => {
     const c = await codeFor(`exchange-${exchangeCases.findIndex(([, r]) => r === rule)}@example.com`);
-    s3.inject(rule);
+    app.s3.inject(rule);
     const failed = await exchange(c);
-    s3.clear();
+    app.s3.clear();
     expect(failed.status).toBe(503);
     // RFC 6749's error shape (see asOAuthUnavailable), the service's own code kept as `reason`.
     expect(failed.body).toMatchObject({ statusCode: 503, error: 'temporarily_unavailable', error_description: expect.stringContaining('S3'), reason: 'storage_unavailable' });
     expect(failed.elapsed).toBeLessThan(2 * S3_TIMEOUT_MS + 1000);
     const retry = await exchange(c);
     expect(retry).toMatchObject({ status: 200, body: { access_token: expect.any(String), refresh_token: expect.any(String) } });
-    expect((await getWithBearer(sut, '/auth/session', retry.body.access_token)).status).toBe(200);
-    expect((await refreshGrant(sut.url, c.clientId, retry.body.refresh_token)).status).toBe(200);
+    expect((await getWithBearer(app.sut, '/auth/session', retry.body.access_token)).status).toBe(200);
+    expect((await refreshGrant(app.sut.url, c.clientId, retry.body.refresh_token)).status).toBe(200);
   });
 
   it('a code exchange during which S3 goes silent answers 503 within about S3_TIMEOUT_MS, not a multiple', async () => {
     const c = await codeFor('exchange-silent@example.com');
     const since = Date.now();
     const pending = exchange(c);
-    while (!s3.seen('PUT', SESSIONS).some((r) => r.at >= since)) await new Promise((r) => setTimeout(r, 5));
-    s3.blackhole(true);
+    while (!app.s3.seen('PUT', SESSIONS).some((r) => r.at >= since)) await new Promise((r) => setTimeout(r, 5));
+    app.s3.blackhole(true);
     const failed = await pending;
-    s3.blackhole(false);
+    app.s3.blackhole(false);
     expect(failed.status).toBe(503);
     expect(failed.elapsed).toBeLessThan(S3_TIMEOUT_MS + 1300); // the bound plus the brief wait for the give-back
   });
 
   it('an authorization code S3 would not store: the person gets a 503 page naming S3 (not a 500), and a new authorization works', async () => {
     const email = 'code-write-503@example.com';
-    const clientId = await registerPublicClient(sut, { redirect_uris: [REDIRECT_URI], client_name: 'fault app' });
-    s3.inject({ method: 'PUT', path: /\/oauth\/codes\//, fault: 'answer', status: 503, times: Infinity });
-    const failed = await authorizeInBrowser(world, authorizeUrl(sut.url, (await pkceRequest(clientId, REDIRECT_URI)).params), email);
-    s3.clear();
+    const clientId = await registerPublicClient(app.sut, { redirect_uris: [REDIRECT_URI], client_name: 'fault app' });
+    app.s3.inject({ method: 'PUT', path: /\/oauth\/codes\//, fault: 'answer', status: 503, times: Infinity });
+    const failed = await authorizeInBrowser(app.world, authorizeUrl(app.sut.url, (await pkceRequest(clientId, REDIRECT_URI)).params), email);
+    app.s3.clear();
     expect(failed.stoppedAt?.status).toBe(503);
     expect(await failed.stoppedAt?.text()).toContain('S3');
-    const again = await authorizeInBrowser(world, authorizeUrl(sut.url, (await pkceRequest(clientId, REDIRECT_URI)).params), email);
+    const again = await authorizeInBrowser(app.world, authorizeUrl(app.sut.url, (await pkceRequest(clientId, REDIRECT_URI)).params), email);
     expect(again.location?.searchParams.get('code')).toEqual(expect.any(String));
   });
 
@@ -99,8 +93,8 @@ describe('OAuth token endpoint: S3 failing during its writes', () => {
     expect(first.status).toBe(200);
     const replay = await exchange(c);
     expect(replay).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
-    expect((await getWithBearer(sut, '/auth/session', first.body.access_token)).status).toBe(401);
-    expect((await refreshGrant(sut.url, c.clientId, first.body.refresh_token)).status).toBe(400);
+    expect((await getWithBearer(app.sut, '/auth/session', first.body.access_token)).status).toBe(401);
+    expect((await refreshGrant(app.sut.url, c.clientId, first.body.refresh_token)).status).toBe(400);
   });
 
   const rotationCases: Array<[string, FaultRule]> = [
@@ -110,18 +104,18 @@ describe('OAuth token endpoint: S3 failing during its writes', () => {
   ];
 
   it.each(rotationCases)('a refresh where %s: 503 to retry, and the retry with the same refresh token keeps the grant', async (_label, rule) => {
-    const tokens = await tokensThroughOAuth(world, sut.url, `rotate-${rotationCases.findIndex(([, r]) => r === rule)}@example.com`);
-    s3.inject(rule);
+    const tokens = await tokensThroughOAuth(app.world, app.sut.url, `rotate-${rotationCases.findIndex(([, r]) => r === rule)}@example.com`);
+    app.s3.inject(rule);
     const started = Date.now();
-    const failed = await refreshGrant(sut.url, tokens.clientId, tokens.refresh_token as string);
+    const failed = await refreshGrant(app.sut.url, tokens.clientId, tokens.refresh_token as string);
     const elapsed = Date.now() - started;
-    s3.clear();
+    app.s3.clear();
     expect(failed.status).toBe(503);
     expect(elapsed).toBeLessThan(2 * S3_TIMEOUT_MS + 1000);
-    const retry = await refreshGrant(sut.url, tokens.clientId, tokens.refresh_token as string);
+    const retry = await refreshGrant(app.sut.url, tokens.clientId, tokens.refresh_token as string);
     expect(retry).toMatchObject({ status: 200, body: { refresh_token: expect.any(String) } });
-    expect((await getWithBearer(sut, '/auth/session', retry.body.access_token)).status).toBe(200);
-    expect((await refreshGrant(sut.url, tokens.clientId, retry.body.refresh_token)).status).toBe(200);
+    expect((await getWithBearer(app.sut, '/auth/session', retry.body.access_token)).status).toBe(200);
+    expect((await refreshGrant(app.sut.url, tokens.clientId, retry.body.refresh_token)).status).toBe(200);
   });
 
   it('a refresh S3 fails: an MCP SDK 1.x client reads temporarily_unavailable and keeps its refresh token, instead of sending its user through a new authorization', async () => {
@@ -130,33 +124,33 @@ describe('OAuth token endpoint: S3 failing during its writes', () => {
     // was one); any other OAuth error it reports, keeping the tokens for the next attempt.
     const { refreshAuthorization } = await import('@modelcontextprotocol/sdk/client/auth.js');
     const { ServerError, TemporarilyUnavailableError } = await import('@modelcontextprotocol/sdk/server/auth/errors.js');
-    const tokens = await tokensThroughOAuth(world, sut.url, 'sdk-refresh-s3-down@example.com');
-    s3.inject(s3Down({ method: 'PUT', path: FAMILIES }));
-    const metadata = (await (await fetch(`${sut.url}/.well-known/oauth-authorization-server`)).json()) as Parameters<typeof refreshAuthorization>[1]['metadata'];
-    const failure = await refreshAuthorization(new URL(sut.url), { metadata, clientInformation: { client_id: tokens.clientId }, refreshToken: tokens.refresh_token as string }).then(
+    const tokens = await tokensThroughOAuth(app.world, app.sut.url, 'sdk-refresh-app.s3-down@example.com');
+    app.s3.inject(s3Down({ method: 'PUT', path: FAMILIES }));
+    const metadata = (await (await fetch(`${app.sut.url}/.well-known/oauth-authorization-server`)).json()) as Parameters<typeof refreshAuthorization>[1]['metadata'];
+    const failure = await refreshAuthorization(new URL(app.sut.url), { metadata, clientInformation: { client_id: tokens.clientId }, refreshToken: tokens.refresh_token as string }).then(
       () => undefined,
       (err: unknown) => err,
     );
-    s3.clear();
+    app.s3.clear();
     expect(failure).toBeInstanceOf(TemporarilyUnavailableError);
     expect(failure).not.toBeInstanceOf(ServerError);
     expect((failure as Error).message).toContain('S3');
-    expect((await refreshGrant(sut.url, tokens.clientId, tokens.refresh_token as string)).status).toBe(200);
+    expect((await refreshGrant(app.sut.url, tokens.clientId, tokens.refresh_token as string)).status).toBe(200);
   });
 
   describe('with no reuse grace window (OAUTH_REFRESH_REUSE_GRACE_SECONDS=0)', () => {
     let strict: Service;
     beforeAll(async () => {
-      strict = await startService(world, { S3_ENDPOINT: s3.url, S3_TIMEOUT_MS: String(S3_TIMEOUT_MS), OAUTH_REFRESH_REUSE_GRACE_SECONDS: '0' });
+      strict = await startService(app.world, { S3_ENDPOINT: app.s3.url, S3_TIMEOUT_MS: String(S3_TIMEOUT_MS), OAUTH_REFRESH_REUSE_GRACE_SECONDS: '0' });
     });
     afterAll(async () => strict?.close());
 
     it('a rotation write S3 applied but whose first answer was lost is the service\'s own retry, not reuse: 200, and the grant lives', async () => {
-      const tokens = await tokensThroughOAuth(world, strict.url, 'strict-lost-once@example.com');
+      const tokens = await tokensThroughOAuth(app.world, strict.url, 'strict-lost-once@example.com');
       const since = Date.now();
-      s3.inject({ method: 'PUT', path: FAMILIES, fault: 'drop-answer' });
+      app.s3.inject({ method: 'PUT', path: FAMILIES, fault: 'drop-answer' });
       const refreshed = await refreshGrant(strict.url, tokens.clientId, tokens.refresh_token as string);
-      expect(s3.seen('PUT', FAMILIES).filter((r) => r.at >= since && r.fault === 'drop-answer' && r.forwarded)).toHaveLength(1);
+      expect(app.s3.seen('PUT', FAMILIES).filter((r) => r.at >= since && r.fault === 'drop-answer' && r.forwarded)).toHaveLength(1);
       expect(refreshed).toMatchObject({ status: 200, body: { refresh_token: expect.any(String) } });
       expect((await getWithBearer(strict, '/auth/session', refreshed.body.access_token)).status).toBe(200);
       expect((await refreshGrant(strict.url, tokens.clientId, refreshed.body.refresh_token)).status).toBe(200);
@@ -166,14 +160,14 @@ describe('OAuth token endpoint: S3 failing during its writes', () => {
       // Since the token endpoint reads the family's session from S3 (1a9dbaa), that read can fail. It came after the
       // rotation was written, so the client, told 503, retried with a token already rotated away: past the grace
       // window (here none) that is reuse, the family was revoked and the client got invalid_grant for a good token.
-      const tokens = await tokensThroughOAuth(world, strict.url, 'strict-session-read@example.com');
-      s3.inject({ fault: 'answer', status: 503, times: Infinity, method: 'GET', path: SESSIONS });
+      const tokens = await tokensThroughOAuth(app.world, strict.url, 'strict-session-read@example.com');
+      app.s3.inject({ fault: 'answer', status: 503, times: Infinity, method: 'GET', path: SESSIONS });
       const res = await fetch(`${strict.url}/oauth/token`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({ grant_type: 'refresh_token', client_id: tokens.clientId, refresh_token: tokens.refresh_token as string }),
       });
-      s3.clear();
+      app.s3.clear();
       expect(res.status).toBe(503);
       expect(res.headers.get('retry-after')).toEqual(expect.stringMatching(/^\d+$/));
       const retry = await refreshGrant(strict.url, tokens.clientId, tokens.refresh_token as string);
@@ -183,7 +177,7 @@ describe('OAuth token endpoint: S3 failing during its writes', () => {
     });
 
     it('a client presenting a rotated token again is still reuse: the family is revoked', async () => {
-      const tokens = await tokensThroughOAuth(world, strict.url, 'strict-replay@example.com');
+      const tokens = await tokensThroughOAuth(app.world, strict.url, 'strict-replay@example.com');
       const refreshed = await refreshGrant(strict.url, tokens.clientId, tokens.refresh_token as string);
       expect(refreshed.status).toBe(200);
       expect((await refreshGrant(strict.url, tokens.clientId, tokens.refresh_token as string)).status).toBe(400);

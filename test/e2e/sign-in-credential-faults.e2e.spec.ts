@@ -1,8 +1,8 @@
-import { startBehindS3Proxy, stopBehindS3Proxy } from '../support/behind-s3-proxy.js';
-import type { Fault, FaultProxy } from '../support/fault-proxy.js';
+import { useAppBehindS3Proxy } from '../support/behind-s3-proxy.js';
+import type { Fault } from '../support/fault-proxy.js';
 import { Browser } from '../support/http-client.js';
 import { authorizeInBrowser, pkceRequest, authorizeUrl, registerPublicClient } from '../support/oauth-consent.js';
-import { completeSignIn, credentialsKeyPath, getWithBearer, readObject, Service, signIn, startSignIn, World } from '../support/harness.js';
+import { completeSignIn, credentialsKeyPath, getWithBearer, readObject, signIn, startSignIn } from '../support/harness.js';
 
 const S3_TIMEOUT_MS = 1500;
 
@@ -13,33 +13,27 @@ const S3_TIMEOUT_MS = 1500;
  * the dead one the failed write should have replaced.
  */
 describe('Sign-in: the credentials write under S3 faults', () => {
-  let world: World;
-  let s3: FaultProxy;
-  let sut: Service;
+  const app = useAppBehindS3Proxy({ S3_TIMEOUT_MS: String(S3_TIMEOUT_MS) });
 
-  beforeAll(async () => ({ world, s3, sut } = await startBehindS3Proxy({ S3_TIMEOUT_MS: String(S3_TIMEOUT_MS) })));
-  afterEach(() => s3.clear());
-  afterAll(() => stopBehindS3Proxy(world, s3, sut));
-
-  const storedRefreshToken = async (email: string) => (await readObject(world, `credentials/${email}.json`)).json.refresh_token as string;
+  const storedRefreshToken = async (email: string) => (await readObject(app.world, `credentials/${email}.json`)).json.refresh_token as string;
 
   /** Runs a sign-in in `browser` up to the callback, with `fault` on every write of the user's credentials. */
   async function callbackWithFault(email: string, browser: Browser, fault: Fault, status?: number): Promise<{ res: Response; elapsed: number }> {
-    const callbackUrl = await world.google.approve(await startSignIn(sut, browser, email), { email });
-    s3.inject({ method: 'PUT', path: credentialsKeyPath(email), fault, times: Infinity, ...(status ? { status, body: '<Error><Code>ServiceUnavailable</Code></Error>', contentType: 'application/xml' } : {}) });
+    const callbackUrl = await app.world.google.approve(await startSignIn(app.sut, browser, email), { email });
+    app.s3.inject({ method: 'PUT', path: credentialsKeyPath(email), fault, times: Infinity, ...(status ? { status, body: '<Error><Code>ServiceUnavailable</Code></Error>', contentType: 'application/xml' } : {}) });
     const started = Date.now();
     const res = await browser.get(callbackUrl);
     const elapsed = Date.now() - started;
-    s3.clear();
+    app.s3.clear();
     return { res, elapsed };
   }
 
   /** A signed-in user whose grant the person then removed at Google (the stored refresh token is dead). */
   async function userWithDeadStoredToken(email: string): Promise<string> {
-    await signIn(sut, world, email);
+    await signIn(app.sut, app.world, email);
     const dead = await storedRefreshToken(email);
-    world.google.revokeUser(email);
-    expect(world.google.refreshTokenWorks(dead)).toBe(false);
+    app.world.google.revokeUser(email);
+    expect(app.world.google.refreshTokenWorks(dead)).toBe(false);
     return dead;
   }
 
@@ -60,12 +54,12 @@ describe('Sign-in: the credentials write under S3 faults', () => {
 
     // The person starts again, in the same browser (the error page's link). Google remembers the grant it just gave
     // and, asked without prompt=consent, sends no new refresh token: the service must ask for one.
-    const retry = await completeSignIn(sut, world, email, browser);
+    const retry = await completeSignIn(app.sut, app.world, email, browser);
     expect(retry.status).toBe(200);
     const stored = await storedRefreshToken(email);
-    expect(world.google.refreshTokenWorks(stored)).toBe(true);
+    expect(app.world.google.refreshTokenWorks(stored)).toBe(true);
     const { access_token } = (await retry.json()) as { access_token: string };
-    expect((await getWithBearer(sut, '/auth/session', access_token)).status).toBe(200);
+    expect((await getWithBearer(app.sut, '/auth/session', access_token)).status).toBe(200);
   });
 
   it('asks for consent only once: a sign-in after the stored one succeeded goes through without the consent screen', async () => {
@@ -73,8 +67,8 @@ describe('Sign-in: the credentials write under S3 faults', () => {
     await userWithDeadStoredToken(email);
     const browser = new Browser();
     await callbackWithFault(email, browser, 'answer', 503);
-    expect((await completeSignIn(sut, world, email, browser)).status).toBe(200);
-    const location = await startSignIn(sut, browser, email);
+    expect((await completeSignIn(app.sut, app.world, email, browser)).status).toBe(200);
+    const location = await startSignIn(app.sut, browser, email);
     expect(new URL(location).searchParams.get('prompt')).toBeNull();
   });
 
@@ -85,10 +79,10 @@ describe('Sign-in: the credentials write under S3 faults', () => {
     const { res } = await callbackWithFault(email, browser, 'drop-answer');
     expect(res.status).toBe(503);
     const applied = await storedRefreshToken(email);
-    expect(world.google.refreshTokenWorks(applied)).toBe(true);
-    const retry = await completeSignIn(sut, world, email, browser);
+    expect(app.world.google.refreshTokenWorks(applied)).toBe(true);
+    const retry = await completeSignIn(app.sut, app.world, email, browser);
     expect(retry.status).toBe(200);
-    expect(world.google.refreshTokenWorks(await storedRefreshToken(email))).toBe(true);
+    expect(app.world.google.refreshTokenWorks(await storedRefreshToken(email))).toBe(true);
   });
 
   it('a first sign-in whose credentials write failed: 503, and the retry stores a live refresh token', async () => {
@@ -96,40 +90,40 @@ describe('Sign-in: the credentials write under S3 faults', () => {
     const browser = new Browser();
     const { res } = await callbackWithFault(email, browser, 'answer', 503);
     expect(res.status).toBe(503);
-    const retry = await completeSignIn(sut, world, email, browser);
+    const retry = await completeSignIn(app.sut, app.world, email, browser);
     expect(retry.status).toBe(200);
-    expect(world.google.refreshTokenWorks(await storedRefreshToken(email))).toBe(true);
+    expect(app.world.google.refreshTokenWorks(await storedRefreshToken(email))).toBe(true);
   });
 
   it('an OAuth client\'s sign-in whose new refresh token was not stored: the error, then the retry stores a live refresh token', async () => {
     const email = 'regrant-oauth@example.com';
     await userWithDeadStoredToken(email);
     const redirectUri = 'http://127.0.0.1:8765/callback';
-    const clientId = await registerPublicClient(sut, { redirect_uris: [redirectUri], client_name: 'retry app' });
+    const clientId = await registerPublicClient(app.sut, { redirect_uris: [redirectUri], client_name: 'retry app' });
     const browser = new Browser();
-    s3.inject({ method: 'PUT', path: credentialsKeyPath(email), fault: 'answer', status: 503, times: Infinity });
-    const failed = await authorizeInBrowser(world, authorizeUrl(sut.url, (await pkceRequest(clientId, redirectUri)).params), email, { browser });
+    app.s3.inject({ method: 'PUT', path: credentialsKeyPath(email), fault: 'answer', status: 503, times: Infinity });
+    const failed = await authorizeInBrowser(app.world, authorizeUrl(app.sut.url, (await pkceRequest(clientId, redirectUri)).params), email, { browser });
     expect(failed.stoppedAt?.status).toBe(503);
-    s3.clear();
-    const retry = await authorizeInBrowser(world, authorizeUrl(sut.url, (await pkceRequest(clientId, redirectUri)).params), email, { browser });
+    app.s3.clear();
+    const retry = await authorizeInBrowser(app.world, authorizeUrl(app.sut.url, (await pkceRequest(clientId, redirectUri)).params), email, { browser });
     expect(retry.location?.searchParams.get('code')).toEqual(expect.any(String));
-    expect(world.google.refreshTokenWorks(await storedRefreshToken(email))).toBe(true);
+    expect(app.world.google.refreshTokenWorks(await storedRefreshToken(email))).toBe(true);
   });
 
   it('S3 going silent once the code was exchanged: the callback answers 503 within about S3_TIMEOUT_MS, not a multiple', async () => {
     const email = 'silent-after-exchange@example.com';
     const browser = new Browser();
-    const callbackUrl = await world.google.approve(await startSignIn(sut, browser, email), { email });
+    const callbackUrl = await app.world.google.approve(await startSignIn(app.sut, browser, email), { email });
     const started = Date.now();
     const pending = browser.get(callbackUrl);
-    while (!s3.seen('PUT', credentialsKeyPath(email)).some((r) => r.at >= started)) await new Promise((r) => setTimeout(r, 5));
-    s3.blackhole(true);
+    while (!app.s3.seen('PUT', credentialsKeyPath(email)).some((r) => r.at >= started)) await new Promise((r) => setTimeout(r, 5));
+    app.s3.blackhole(true);
     // Timed from the moment S3 went silent: what happened before (Google's exchange, the session writes, the
     // credentials read of the conditional write) took its normal time, and Ceph's round trips in CI are slower.
     const silentAt = Date.now();
     const res = await pending;
     const elapsed = Date.now() - silentAt;
-    s3.blackhole(false);
+    app.s3.blackhole(false);
     expect(res.status).toBe(503);
     console.log(`callback answered ${elapsed} ms after S3 went silent (S3_TIMEOUT_MS ${S3_TIMEOUT_MS}; ${Date.now() - started} ms in all)`);
     expect(elapsed).toBeLessThan(S3_TIMEOUT_MS + 1000);
@@ -139,8 +133,8 @@ describe('Sign-in: the credentials write under S3 faults', () => {
     const email = 'regrant-page@example.com';
     await userWithDeadStoredToken(email);
     const browser = new Browser();
-    const callbackUrl = await world.google.approve(await startSignIn(sut, browser, email), { email });
-    s3.inject({ method: 'PUT', path: credentialsKeyPath(email), fault: 'answer', status: 503, times: Infinity });
+    const callbackUrl = await app.world.google.approve(await startSignIn(app.sut, browser, email), { email });
+    app.s3.inject({ method: 'PUT', path: credentialsKeyPath(email), fault: 'answer', status: 503, times: Infinity });
     const res = await browser.get(callbackUrl, { accept: 'text/html' });
     expect(res.status).toBe(503);
     expect(await res.text()).toContain('id="start-again"');

@@ -1,19 +1,7 @@
-import { startBehindS3Proxy, stopBehindS3Proxy } from '../support/behind-s3-proxy.js';
-import type { FaultProxy, HeldRequest, ProxiedRequest } from '../support/fault-proxy.js';
+import { useAppBehindS3Proxy } from '../support/behind-s3-proxy.js';
+import type { HeldRequest, ProxiedRequest } from '../support/fault-proxy.js';
 import { Browser } from '../support/http-client.js';
-import {
-  completeSignIn,
-  credentialsKeyPath,
-  getWithBearer,
-  objectExists,
-  postToken,
-  readObject,
-  type Service,
-  signIn,
-  type SignedIn,
-  startSignIn,
-  type World,
-} from '../support/harness.js';
+import { completeSignIn, credentialsKeyPath, getWithBearer, objectExists, postToken, readObject, signIn, type SignedIn, startSignIn } from '../support/harness.js';
 
 const S3_TIMEOUT_MS = 2000;
 const GMAIL = '/v1/users/me/gmail/messages';
@@ -25,16 +13,10 @@ const GMAIL = '/v1/users/me/gmail/messages';
  * so S3 refuses it instead of putting the older grant back (DESIGN, "Data in S3": If-Match on the ETag read).
  */
 describe('Sign-in: a credentials write S3 applies after the service gave up on it', () => {
-  let world: World;
-  let s3: FaultProxy;
-  let sut: Service;
-
-  beforeAll(async () => ({ world, s3, sut } = await startBehindS3Proxy({ S3_TIMEOUT_MS: String(S3_TIMEOUT_MS) })));
-  afterEach(() => s3.clear());
-  afterAll(() => stopBehindS3Proxy(world, s3, sut));
+  const app = useAppBehindS3Proxy({ S3_TIMEOUT_MS: String(S3_TIMEOUT_MS) });
 
   const key = (email: string) => `credentials/${email}.json`;
-  const storedRefreshToken = async (email: string) => (await readObject(world, key(email))).json.refresh_token as string;
+  const storedRefreshToken = async (email: string) => (await readObject(app.world, key(email))).json.refresh_token as string;
 
   /**
    * A signed-in user who then removed the app at Google and signs in again (so Google issues a new refresh token),
@@ -42,11 +24,11 @@ describe('Sign-in: a credentials write S3 applies after the service gave up on i
    * the service closed the request. Returns the first session, the browser and the held PUT with its refresh token.
    */
   async function signInWhosePutIsHeld(email: string): Promise<{ first: SignedIn; browser: Browser; held: HeldRequest; heldRefreshToken: string }> {
-    const first = await signIn(sut, world, email);
-    world.google.revokeUser(email);
+    const first = await signIn(app.sut, app.world, email);
+    app.world.google.revokeUser(email);
     const browser = new Browser();
-    const callbackUrl = await world.google.approve(await startSignIn(sut, browser, email), { email });
-    const held = s3.holdNext({ method: 'PUT', path: credentialsKeyPath(email) });
+    const callbackUrl = await app.world.google.approve(await startSignIn(app.sut, browser, email), { email });
+    const held = app.s3.holdNext({ method: 'PUT', path: credentialsKeyPath(email) });
     const res = await browser.get(callbackUrl);
     expect(res.status).toBe(503);
     const { request, body } = await held.arrived;
@@ -63,14 +45,14 @@ describe('Sign-in: a credentials write S3 applies after the service gave up on i
 
     // The person starts again from the error page (same browser: the service asks Google for consent). Google
     // issues a newer refresh token and, as it does for consumer accounts on a new consent, drops the older one.
-    world.google.rotateRefreshTokens(true);
-    const retry = await completeSignIn(sut, world, email, browser).finally(() => world.google.rotateRefreshTokens(false));
+    app.world.google.rotateRefreshTokens(true);
+    const retry = await completeSignIn(app.sut, app.world, email, browser).finally(() => app.world.google.rotateRefreshTokens(false));
     expect(retry.status).toBe(200);
     const { access_token } = (await retry.json()) as SignedIn;
     const newer = await storedRefreshToken(email);
     expect(newer).not.toBe(heldRefreshToken);
-    expect(world.google.refreshTokenWorks(newer)).toBe(true);
-    expect(world.google.refreshTokenWorks(heldRefreshToken)).toBe(false);
+    expect(app.world.google.refreshTokenWorks(newer)).toBe(true);
+    expect(app.world.google.refreshTokenWorks(heldRefreshToken)).toBe(false);
 
     const late = await held.release();
     expect(late.status).toBe(412);
@@ -78,9 +60,9 @@ describe('Sign-in: a credentials write S3 applies after the service gave up on i
 
     // The API works from what S3 holds: once Google expired the access token, the service refreshes with the
     // stored refresh token (a dead one would end in 401 and a new sign-in).
-    expect((await getWithBearer(sut, GMAIL, access_token)).status).toBe(200);
-    world.google.expireAccessTokens(email);
-    const afterExpiry = await getWithBearer(sut, GMAIL, access_token);
+    expect((await getWithBearer(app.sut, GMAIL, access_token)).status).toBe(200);
+    app.world.google.expireAccessTokens(email);
+    const afterExpiry = await getWithBearer(app.sut, GMAIL, access_token);
     expect(afterExpiry.status).toBe(200);
     expect(await storedRefreshToken(email)).toBe(newer);
   });
@@ -89,14 +71,14 @@ describe('Sign-in: a credentials write S3 applies after the service gave up on i
     const email = 'late-put-revoked@example.com';
     const { first, held } = await signInWhosePutIsHeld(email);
 
-    const revoked = await postToken(sut, '/auth/revoke', first.access_token);
+    const revoked = await postToken(app.sut, '/auth/revoke', first.access_token);
     expect(revoked.status).toBe(200);
-    expect(await objectExists(world, key(email))).toBe(false);
+    expect(await objectExists(app.world, key(email))).toBe(false);
 
     const late = await held.release();
     // S3 refuses a write conditional on a version that is gone: 412 (AWS, Ceph) or 404 NoSuchKey (the test server).
     expect([404, 412]).toContain(late.status);
-    expect(await objectExists(world, key(email))).toBe(false);
+    expect(await objectExists(app.world, key(email))).toBe(false);
   });
 });
 
