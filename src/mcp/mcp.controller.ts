@@ -20,6 +20,15 @@ import { selectTools } from './mcp-toolset.js';
 export const MCP_PATH = '/mcp';
 
 /**
+ * The next step of the 401 for a token whose session ended (logout, revocation, a grant Google refused). The MCP
+ * client acts on the challenge (WWW-Authenticate: refresh, else authorize again); this body is read by the person
+ * and the model, for whom the default, sign in at /auth/google, neither reconnects the application nor is theirs
+ * to do. Worded as the tool errors are (tool-results.ts, reauthorizeError).
+ */
+const SESSION_ENDED_NEXT_STEP =
+  'To restore access, authorize this application again: it asks you to reconnect (sign in with Google and allow access there); if it does not, disconnect and reconnect this server in the application.';
+
+/**
  * `POST /mcp`: MCP Streamable HTTP, stateless. The bearer guard (global) has verified the caller before this runs;
  * each request gets a fresh MCP server for that caller, so no replica holds anything another one would need.
  * GET and DELETE are answered by the SDK as a server without server-initiated streams or sessions does (405).
@@ -64,7 +73,7 @@ export class McpController implements OnModuleInit {
   /** `/mcp` is an RFC 8707 resource of its own: tokens for it, metadata at /.well-known/oauth-protected-resource/mcp. */
   onModuleInit(): void {
     const needs = [...new Set(this.tools.map((op) => op.scope))];
-    this.resources.register({ path: MCP_PATH, routes: [MCP_PATH], name: 'Google Workspace MCP server', scopesSupported: scopesAccepted(needs), scopesToRequest: scopesToRequest(needs) });
+    this.resources.register({ path: MCP_PATH, routes: [MCP_PATH], name: 'Google Workspace MCP server', scopesSupported: scopesAccepted(needs), scopesToRequest: scopesToRequest(needs), sessionEndedNextStep: SESSION_ENDED_NEXT_STEP });
   }
 
   @Post()

@@ -70,7 +70,7 @@ export class BearerAuthGuard implements CanActivate {
     const claims = request[CHECKED_BEFORE_BODY] ?? this.verifiedClaims(request, resource);
     const session = await this.sessions.find(claims.sid);
     if (!session || session.email !== claims.sub) {
-      throw new UnauthorizedError(`The session of this bearer token has ended (logout or revocation). ${SIGN_IN_HINT}`, 'session_ended', invalidChallenge(resource));
+      throw new UnauthorizedError(`The session of this bearer token has ended (logout or revocation). ${resource.sessionEndedNextStep ?? SIGN_IN_HINT}`, 'session_ended', invalidChallenge(resource));
     }
     request[PRINCIPAL] = { email: session.email, session, claims };
     return true;

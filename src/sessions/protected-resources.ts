@@ -13,6 +13,11 @@ export interface ResourceRegistration {
   scopesSupported: readonly string[];
   /** The least-privilege scopes that together unlock every operation (the `scope` of a 401 challenge). */
   scopesToRequest: readonly string[];
+  /**
+   * The next step the 401 for a token whose session ended names, where signing in at /auth/google (the default, for
+   * REST callers) is not it: the MCP endpoint's callers are applications, which the person connects again.
+   */
+  sessionEndedNextStep?: string;
 }
 
 /** A protected resource of this service, as RFC 8707 and RFC 9728 see it. */

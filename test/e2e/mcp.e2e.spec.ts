@@ -1,6 +1,6 @@
 import type { Client } from '@modelcontextprotocol/client';
 import { startSignedIn } from '../support/api-client.js';
-import { Service, stopAll, World } from '../support/harness.js';
+import { Service, signIn, stopAll, World } from '../support/harness.js';
 import { connectV1, connectV2, rawMcp } from '../support/mcp-clients.js';
 import { WORKSPACE_CATALOGUE } from '../../src/workspace/catalogue/catalogue.js';
 
@@ -103,6 +103,20 @@ describe('MCP endpoint: the official SDK clients over Streamable HTTP', () => {
     expect(res.headers.get('www-authenticate')).toMatch(new RegExp(`^Bearer resource_metadata="${sut.url}/\\.well-known/oauth-protected-resource/mcp", scope="[^"]*gmail`));
     const metadata = await (await fetch(`${sut.url}/.well-known/oauth-protected-resource/mcp`)).json();
     expect(metadata).toMatchObject({ resource: url, scopes_supported: expect.arrayContaining(['https://www.googleapis.com/auth/gmail.readonly']) });
+  });
+
+  it('a bearer whose session ended: the 401 on /mcp says to authorize the application again, REST still says /auth/google', async () => {
+    // A session of its own, so the suite's token stays good.
+    const ended = await signIn(sut, world, USER);
+    expect((await fetch(`${sut.url}/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${ended.access_token}` } })).status).toBe(204);
+    const mcp = await rawMcp(url, ended.access_token, { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} });
+    expect(mcp.status).toBe(401);
+    expect(mcp.headers.get('www-authenticate')).toContain(`resource_metadata="${sut.url}/.well-known/oauth-protected-resource/mcp"`);
+    expect(mcp.json).toMatchObject({ statusCode: 401, error: 'session_ended', message: expect.stringMatching(/authorize this application again/i) });
+    expect(mcp.json.message).not.toContain('/auth/google');
+    const rest = await fetch(`${sut.url}/auth/session`, { headers: { authorization: `Bearer ${ended.access_token}` } });
+    expect(rest.status).toBe(401);
+    expect(await rest.json()).toMatchObject({ error: 'session_ended', message: expect.stringContaining('Sign in at /auth/google') });
   });
 
   it('calls a tool of every service against Google (emulator)', async () => {
