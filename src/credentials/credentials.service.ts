@@ -102,6 +102,15 @@ export class CredentialsService {
   }
 
   /**
+   * Like getValid, but from S3 rather than this replica's copy: a sign-in on another replica may have added scopes
+   * since it was cached (up to CACHE_TTL_MS). For a call whose scope the copy lacks, before it is answered 403.
+   */
+  async getValidFromS3(email: string): Promise<GoogleCredentials> {
+    const current = await this.loadOrThrow(email);
+    return this.usable(current) ? current : this.refresh(email);
+  }
+
+  /**
    * Called after Google rejected `rejectedToken` at an API: refreshes once, however many callers report the same
    * token. A token another replica stored is taken only if Google has not rejected it here already, so reporting
    * that one too leads to a real refresh.

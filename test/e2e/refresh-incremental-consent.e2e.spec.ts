@@ -75,6 +75,16 @@ describe('a refresh that lands just after an incremental consent keeps the wider
     });
   }
 
+  it("a replica whose cached copy predates the consent reads S3 before answering 403 for the scope it added", async () => {
+    const email = 'step-up-warm-cache@example.com';
+    const first = await signIn(a, world, email);
+    expect((await getWithBearer(a, GMAIL, first.access_token)).status).toBe(200); // A caches the narrower grant
+    const wider = await signIn(b, world, email);
+    expect((await stored(email)).scopes).toContain(GMAIL_SEND);
+    expect((await send(a, wider.access_token)).status).toBe(201);
+    expect((await send(a, first.access_token)).status).toBe(403); // the first bearer never had the scope
+  });
+
   it('a consent that brought a new refresh token (a new grant) while A refreshed: A serves the new grant, not its refresh of the old one', async () => {
     const email = 'new-grant-during-refresh@example.com';
     const first = await signIn(a, world, email);
