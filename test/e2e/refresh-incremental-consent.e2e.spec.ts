@@ -75,6 +75,29 @@ describe('a refresh that lands just after an incremental consent keeps the wider
     });
   }
 
+  it('a refresh whose write S3 refused, written again in the background after the consent, keeps the wider grant too', async () => {
+    const email = 'step-up-write-back@example.com';
+    const first = await signIn(a, world, email);
+    world.google.rotateRefreshTokens(true);
+    world.google.expireAccessTokens(email);
+    const puts = s3Proxy.inject({ method: 'PUT', path: credentialsKeyPath(email), fault: 'reset', times: Infinity });
+    expect((await getWithBearer(a, GMAIL, first.access_token)).status).toBe(200); // rotated; kept in A's memory
+    const rotated = (await stored(email)).refresh_token;
+    expect(world.google.refreshTokenWorks(String(rotated))).toBe(false); // S3 holds the dead ancestor
+
+    await signIn(b, world, email); // the consent adds gmail.send; no new refresh token
+    const afterConsent = await stored(email);
+    puts.remove(); // A's next background attempt lands (they are at most S3_TIMEOUT_MS / 2 apart)
+    const until = Date.now() + 15_000;
+    while ((await stored(email)).refresh_token === rotated) {
+      if (Date.now() > until) throw new Error('the background write never landed');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const now = await stored(email);
+    expect(now).toMatchObject({ token: afterConsent.token, scopes: afterConsent.scopes });
+    expect(world.google.refreshTokenWorks(String(now.refresh_token))).toBe(true);
+  }, 30_000);
+
   it("a replica whose cached copy predates the consent reads S3 before answering 403 for the scope it added", async () => {
     const email = 'step-up-warm-cache@example.com';
     const first = await signIn(a, world, email);
