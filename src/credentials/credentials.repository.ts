@@ -4,6 +4,7 @@ import { normalizeEmail } from '../common/email.js';
 import { JsonObjectRepository, StoredJson } from '../storage/json-object.repository.js';
 import { StorageError } from '../storage/storage.errors.js';
 import { CredentialsPatch, fromDocument, GoogleCredentials, mergeCredentials, toDocument } from './google-credentials.js';
+import { mergeRefresh } from './refresh-merge.js';
 
 /**
  * Each lost If-Match round means another writer's update landed, so a round always makes progress; a writer can
@@ -26,6 +27,14 @@ export type DeadGrantDelete =
   | { outcome: 'gone' }
   /** S3 holds another refresh token now: nothing was deleted. */
   | { outcome: 'changed'; stored: GoogleCredentials };
+
+/** How a refreshed token is written (CredentialsRepository.saveRefreshed). */
+export interface RefreshWriteOptions {
+  /** When nothing is stored, the object is created again from these (a grant Google just honoured). */
+  recreateFrom?: GoogleCredentials;
+  /** The access token the refresh replaced: another one stored meanwhile may be a newer grant's (mergeRefresh). */
+  replacing?: string;
+}
 
 /** Stored credentials and the ETag of the version they were read from. */
 export interface VersionedCredentials {
@@ -78,11 +87,11 @@ export class CredentialsRepository {
    * Writes what a refresh brought, merged field by field, but only while S3 still holds the grant it continues:
    * a stored refresh token among `continues` (the one refreshed, and any unwritten ancestors), the new one, or none.
    * Another refresh token there means a newer sign-in wrote in between, and it is kept. `patch.refreshToken` is the
-   * one to store (rotated or not): S3 may hold a dead ancestor of it, or nothing. When nothing is stored,
-   * the object is created from `recreateFrom` if given (a grant Google just honoured is never thrown away), else
-   * nothing is written.
+   * one to store (rotated or not): S3 may hold a dead ancestor of it, or nothing. An unexpired access token with
+   * more scopes that a sign-in stored meanwhile stays (mergeRefresh). When nothing is stored, the object is created
+   * from `recreateFrom` if given (a grant Google just honoured is never thrown away), else nothing is written.
    */
-  async saveRefreshed(email: string, patch: CredentialsPatch, continues: readonly string[], recreateFrom?: GoogleCredentials): Promise<RefreshWrite> {
+  async saveRefreshed(email: string, patch: CredentialsPatch, continues: readonly string[], { recreateFrom, replacing }: RefreshWriteOptions = {}): Promise<RefreshWrite> {
     let superseded: GoogleCredentials | undefined;
     let missing = false;
     let recreated = false;
@@ -99,7 +108,7 @@ export class CredentialsRepository {
         missing = true;
         return undefined;
       }
-      return mergeCredentials(current ?? recreateFrom, email, patch);
+      return current ? mergeRefresh(current, email, patch, replacing) : mergeCredentials(recreateFrom, email, patch);
     });
     if (written) return { outcome: 'written', credentials: written, recreated };
     return missing ? { outcome: 'superseded' } : { outcome: 'superseded', stored: superseded };

@@ -10,13 +10,12 @@ import { CredentialsBusyError, isGrantRevoked, ReauthRequiredError } from './cre
 import { GoogleClientCache } from './google-client.cache.js';
 import { CredentialsPatch, GoogleCredentials, mergeCredentials } from './google-credentials.js';
 import { GoogleTokenClient, RefreshedToken } from './google-token.client.js';
+import { unexpired } from './refresh-merge.js';
 import { RefreshWriteBack } from './refresh-write-back.js';
 import { RevocationFence } from './revocation-fence.js';
 import { rotatedTo } from './rotation.js';
 import { SingleFlight } from '../common/single-flight.js';
 
-/** Refresh this long before Google's expiry so a token never dies in flight. */
-const EXPIRY_SKEW_MS = 60_000;
 /** Credentials stay in memory this long; S3 stays the source of truth across replicas. */
 const CACHE_TTL_MS = 5 * 60_000;
 /** A refresh reads S3 and asks Google at most this many times before telling the caller to retry. */
@@ -99,6 +98,15 @@ export class CredentialsService {
   /** Credentials with an access token that is not about to expire, refreshing when needed. */
   async getValid(email: string): Promise<GoogleCredentials> {
     const current = this.cache.get(email) ?? (await this.loadOrThrow(email));
+    return this.usable(current) ? current : this.refresh(email);
+  }
+
+  /**
+   * Like getValid, but from S3 rather than this replica's copy: a sign-in on another replica may have added scopes
+   * since it was cached (up to CACHE_TTL_MS). For a call whose scope the copy lacks, before it is answered 403.
+   */
+  async getValidFromS3(email: string): Promise<GoogleCredentials> {
+    const current = await this.loadOrThrow(email);
     return this.usable(current) ? current : this.refresh(email);
   }
 
@@ -252,26 +260,39 @@ export class CredentialsService {
       // Only a rotation brings a secret worth re-creating a deleted object for: without one, S3 lost nothing that
       // works (a revocation or a confirmed invalid_grant deleted it), and re-creating would undo a revocation.
       const recreateFrom = mayRecreate && successor ? fresh : undefined;
-      const result = await this.writeBack.followWrite(this.repository.saveRefreshed(email, patch, continues, recreateFrom));
+      const result = await this.writeBack.followWrite(this.repository.saveRefreshed(email, patch, continues, { recreateFrom, replacing: from.token }));
       this.writeBack.cancel(email);
-      if (result.outcome === 'superseded' && !result.stored) {
-        throw new ReauthRequiredError("This user's Google credentials were removed (revoked) while they were being refreshed.");
+      if (result.outcome === 'superseded') {
+        if (!result.stored) throw new ReauthRequiredError("This user's Google credentials were removed (revoked) while they were being refreshed.");
+        return this.newerGrant(email, result.stored, fresh);
       }
       if (result.outcome === 'written' && successor && (await this.writeBack.followWrite(this.fence.revokedMeanwhile({ email, successor, continues, recreated: result.recreated, refreshStartedAt: startedAt.getTime() })))) {
         this.dropLocal(email);
         throw new ReauthRequiredError("This user's Google access was revoked while it was being refreshed.");
       }
-      // Superseded by a newer sign-in: S3 keeps that grant; this fresh access token still serves this call.
-      const saved = result.outcome === 'written' ? result.credentials : fresh;
-      this.remember(saved);
-      return saved;
+      this.remember(result.credentials);
+      return result.credentials;
     } catch (err) {
       if (!(err instanceof StorageError) || !mayRecreate) throw err;
       // Google has answered; with rotation the token S3 holds is dead now. Keep the new one, write it later.
-      this.writeBack.schedule(email, fresh, continues, startedAt);
+      this.writeBack.schedule(email, fresh, continues, startedAt, from.token);
       this.remember(fresh);
       return fresh;
     }
+  }
+
+  /**
+   * A sign-in stored a new grant (another refresh token) while this refresh ran; it serves from here on. Caching the
+   * old grant's refresh instead kept its older scopes here for CACHE_TTL_MS: 403 insufficient_scope for a scope the
+   * new grant added. If the new grant's token cannot serve, this call uses the fresh one and the next reads S3.
+   */
+  private newerGrant(email: string, stored: GoogleCredentials, fresh: GoogleCredentials): GoogleCredentials {
+    if (this.usable(stored)) {
+      this.remember(stored);
+      return stored;
+    }
+    this.cache.delete(email);
+    return fresh;
   }
 
   private grantDead(email: string, startedAt: Date): never {
@@ -288,7 +309,7 @@ export class CredentialsService {
   }
 
   private usable(c: GoogleCredentials): boolean {
-    return Boolean(c.token && c.expiry && c.expiry.getTime() - Date.now() > EXPIRY_SKEW_MS && !this.rejected.has(c.token));
+    return unexpired(c) && !this.rejected.has(c.token as string);
   }
 
   private remember(credentials: GoogleCredentials): void {

@@ -96,6 +96,9 @@ export class GoogleCaller {
     const policy: RetryPolicy = { retries: opts.idempotent === false ? 0 : RETRIES, retryReset: !opts.action };
     try {
       let creds: GoogleCredentials = await this.credentials.getValid(email);
+      // The bearer carries the scope (TokenScopeGuard), so the grant may have it too: a sign-in on another replica
+      // adds scopes to S3 while this replica's copy lags. One S3 read, on this path only, before answering 403.
+      if (missingScope(need, creds.scopes)) creds = await this.credentials.getValidFromS3(email);
       const missing = missingScope(need, creds.scopes);
       if (missing) throw insufficientScope(missing);
       const loading = this.apis.ready(api); // the API's library, on the first call to it (google-apis.ts)
