@@ -58,6 +58,28 @@ describe('OAuth registration and introspection: S3 failing', () => {
     expect((await getWithBearer(sut, '/auth/session', tokens.access_token)).status).toBe(200);
   });
 
+  it('every answer of the client write lost (S3 stored it): 503 temporarily_unavailable; the stored client has an id nobody was given, and registering again works', async () => {
+    const before = await storedClients();
+    s3.inject({ fault: 'drop-answer', times: Infinity, method: 'PUT', path: CLIENTS });
+    const failed = await register({ token_endpoint_auth_method: 'none', client_name: 'fault app' });
+    s3.clear();
+    expect(failed.status).toBe(503);
+    expect(await failed.json()).toEqual(TRY_AGAIN);
+    expect((await storedClients()).length - before.length).toBeLessThanOrEqual(1);
+    const tokens = await tokensThroughOAuth(world, sut.url, 'register-lost-answers@example.com');
+    expect((await getWithBearer(sut, '/auth/session', tokens.access_token)).status).toBe(200);
+  });
+
+  it('one answer of the client write lost: the storage layer\'s retry meets its own write, 201, and the client works', async () => {
+    s3.inject({ fault: 'drop-answer', times: 1, method: 'PUT', path: CLIENTS });
+    const res = await register({ token_endpoint_auth_method: 'none', client_name: 'fault app' });
+    s3.clear();
+    expect(res.status).toBe(201);
+    const { client_id: clientId } = (await res.json()) as { client_id: string };
+    const authorized = await fetch(`${sut.url}/oauth/authorize?${new URLSearchParams({ client_id: clientId, redirect_uri: REDIRECT, response_type: 'code', code_challenge: 'A'.repeat(43), code_challenge_method: 'S256' })}`, { headers: { accept: 'text/html' } });
+    expect(authorized.status).toBe(200); // the consent page: the client is known
+  });
+
   it('an MCP SDK 1.x client registering while S3 fails reads TemporarilyUnavailableError, not a ServerError', async () => {
     const { registerClient } = await import('@modelcontextprotocol/sdk/client/auth.js');
     const { ServerError, TemporarilyUnavailableError } = await import('@modelcontextprotocol/sdk/server/auth/errors.js');
