@@ -135,17 +135,20 @@ export class ClientMetadataDocuments {
       if (ttlSeconds > 0) {
         const doc: CachedDocument = { client, expiresAt: new Date(Date.now() + ttlSeconds * 1000).toISOString() };
         // Only an approved client's copy is in S3; it is kept current there for every replica.
-        const inS3 = stored !== undefined;
-        if (inS3) {
-          await this.objects.put(key, doc);
-          expired = undefined;
-        }
+        // A copy S3 would not replace is no reason to refuse the client just fetched: it is used, and keep() (after
+        // its next accepted code or token) writes it again. The expired copy stays for that too.
+        const inS3 = stored !== undefined && (await this.replaceStored(key, doc, url));
+        if (stored !== undefined) expired = undefined;
         this.held.set(url, { doc, inS3 });
       } else this.held.delete(url);
       return client;
     } catch (err) {
-      if (!(err instanceof DocumentError) && !(err instanceof StorageError)) throw err;
-      if (err instanceof DocumentError) this.held.delete(url);
+      // S3 failing says nothing about the document: it propagates as the 503 it is (temporarily_unavailable at the
+      // token endpoint). Read as "no usable document" it was 401 invalid_client at /oauth/token, on which OAuth
+      // clients drop their credentials (the MCP SDK's auth() invalidates all of them and starts a new authorization
+      // in the person's browser): every refresh of a metadata document client during an S3 incident lost its grant.
+      if (!(err instanceof DocumentError)) throw err;
+      this.held.delete(url);
       this.logger.warn({ msg: 'client metadata document refused', event: 'cimd_refused', host: safeHost(url), reason: err.message });
       return undefined;
     } finally {
@@ -170,6 +173,18 @@ export class ClientMetadataDocuments {
     } catch (err) {
       const reason = err instanceof StorageError ? err.message : 'unexpected error';
       this.logger.warn({ msg: 'approved client metadata document not stored', event: 'cimd_keep_failed', host: safeHost(url), reason });
+    }
+  }
+
+  /** Replaces an approved client's copy in S3 with the document just fetched; false (logged) when S3 failed. */
+  private async replaceStored(key: string, doc: CachedDocument, url: string): Promise<boolean> {
+    try {
+      await this.objects.put(key, doc);
+      return true;
+    } catch (err) {
+      if (!(err instanceof StorageError)) throw err;
+      this.logger.warn({ msg: 'approved client metadata document not stored', event: 'cimd_keep_failed', host: safeHost(url), reason: err.message });
+      return false;
     }
   }
 
