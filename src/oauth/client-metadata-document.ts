@@ -126,11 +126,22 @@ export class ClientMetadataDocuments {
         else release = slot.release;
       }
       expired = stored?.etag;
-      const { body, ttlSeconds } = await this.fetches.run(url, () => {
-        const fetching = fetchDocument(url, { allowPrivate: this.allowPrivate, ca: this.ca });
-        void fetching.idle.finally(release);
-        return fetching.result;
-      });
+      let fetched: FetchedDocument;
+      try {
+        fetched = await this.fetches.run(url, () => {
+          const fetching = fetchDocument(url, { allowPrivate: this.allowPrivate, ca: this.ca });
+          void fetching.idle.finally(release);
+          return fetching.result;
+        });
+      } catch (err) {
+        // The document's host failing for a moment is not the client changing its document: the copy kept from
+        // before answers, within its grace, as while a refetch cannot start. Refused, it was 401 invalid_client at
+        // the token endpoint, on which OAuth clients drop their credentials and authorize again.
+        if (!(err instanceof DocumentError && err.transient && stale)) throw err;
+        expired = undefined;
+        return this.serveStale(url, stale, 'refetch_failed');
+      }
+      const { body, ttlSeconds } = fetched;
       const client = this.validate(url, body);
       if (ttlSeconds > 0) {
         const doc: CachedDocument = { client, expiresAt: new Date(Date.now() + ttlSeconds * 1000).toISOString() };
@@ -188,7 +199,7 @@ export class ClientMetadataDocuments {
     }
   }
 
-  private serveStale(url: string, stale: CachedDocument, why: SlotRefusal | 'refetch_pending'): OAuthClient {
+  private serveStale(url: string, stale: CachedDocument, why: SlotRefusal | 'refetch_pending' | 'refetch_failed'): OAuthClient {
     this.logger.log({ msg: 'expired client metadata document served while it cannot be refetched', event: 'cimd_stale_served', host: safeHost(url), reason: why });
     return stale.client;
   }

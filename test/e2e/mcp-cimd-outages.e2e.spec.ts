@@ -13,11 +13,12 @@ const DOCUMENT_COPIES = /\/oauth\/client-metadata\//;
 
 /**
  * A client whose client_id is a metadata document URL (as Claude's and VS Code's are), refreshing while S3 fails on
- * the document's copy: that is the service's outage, so the answer is 503 temporarily_unavailable and the refresh
- * token keeps working afterwards. It was 401 invalid_client ("unknown client"), on which the MCP SDK's auth() drops
- * every credential it holds and sends its user through a new authorization.
+ * the document's copy, or while the document's own host fails: neither is the client's doing, so neither may answer
+ * 401 invalid_client ("unknown client"), on which the MCP SDK's auth() drops every credential it holds and sends its
+ * user through a new authorization. S3 failing is 503 temporarily_unavailable; the host failing for a moment is
+ * bridged by the copy kept from before.
  */
-describe('Client ID Metadata Documents: S3 failing on the document\'s copy', () => {
+describe('Client ID Metadata Documents: S3 or the document\'s host failing', () => {
   let world: World;
   let s3: FaultProxy;
   let sut: Service;
@@ -25,7 +26,7 @@ describe('Client ID Metadata Documents: S3 failing on the document\'s copy', () 
   let docs: Server;
   let docBase = '';
   let tlsCert = '';
-  const documents = new Map<string, { body: unknown; headers: Record<string, string> }>();
+  const documents = new Map<string, { body: unknown; headers: Record<string, string>; status?: number }>();
 
   beforeAll(async () => {
     const tls = selfSigned();
@@ -33,6 +34,7 @@ describe('Client ID Metadata Documents: S3 failing on the document\'s copy', () 
     docs = createServer(tls, (req, res) => {
       const doc = documents.get(req.url ?? '');
       if (!doc) return res.writeHead(404).end();
+      if (doc.status) return res.writeHead(doc.status).end();
       res.writeHead(200, { 'content-type': 'application/json', ...doc.headers }).end(JSON.stringify(doc.body));
     });
     await new Promise<void>((r) => docs.listen(0, '127.0.0.1', r));
@@ -105,5 +107,25 @@ describe('Client ID Metadata Documents: S3 failing on the document\'s copy', () 
     s3.clear();
     expect(refreshed).toMatchObject({ status: 200, body: { refresh_token: expect.any(String) } });
     expect((await refreshGrant(other.url, clientId, refreshed.body.refresh_token)).status).toBe(200);
+  });
+
+  it('an expired copy whose document\'s host answers 503 for now: the copy kept from before answers, the refresh gets 200', async () => {
+    const path = '/apps/host-down.json';
+    const { clientId, refreshToken } = await approvedClient(path, 'cimd-host-down@example.com', 'max-age=1');
+    const other = await freshReplica();
+    await new Promise((r) => setTimeout(r, 1200));
+    documents.set(path, { ...(documents.get(path) as { body: unknown; headers: Record<string, string> }), status: 503 });
+    const refreshed = await refreshGrant(other.url, clientId, refreshToken);
+    expect(refreshed).toMatchObject({ status: 200, body: { refresh_token: expect.any(String) } });
+    expect((await getWithBearer(other, '/auth/session', refreshed.body.access_token)).status).toBe(200);
+  });
+
+  it('an expired copy whose document is gone (404): the client is refused, as its owner decided', async () => {
+    const path = '/apps/removed.json';
+    const { clientId, refreshToken } = await approvedClient(path, 'cimd-removed@example.com', 'max-age=1');
+    const other = await freshReplica();
+    await new Promise((r) => setTimeout(r, 1200));
+    documents.delete(path);
+    expect(await refreshGrant(other.url, clientId, refreshToken)).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
   });
 });
