@@ -135,11 +135,14 @@ export class ClientMetadataDocuments {
         });
       } catch (err) {
         // The document's host failing for a moment is not the client changing its document: the copy kept from
-        // before answers, within its grace, as while a refetch cannot start. Refused, it was 401 invalid_client at
-        // the token endpoint, on which OAuth clients drop their credentials and authorize again.
-        if (!(err instanceof DocumentError && err.transient && stale)) throw err;
+        // before answers, within its grace, as while a refetch cannot start; past that grace, an approved client
+        // (its copy is in S3, and stays) is told to retry. Refused, it was 401 invalid_client at the token endpoint,
+        // on which OAuth clients drop their credentials and authorize again.
+        if (!(err instanceof DocumentError && err.transient)) throw err;
         expired = undefined;
-        return this.serveStale(url, stale, 'refetch_failed');
+        if (stale) return this.serveStale(url, stale, 'refetch_failed');
+        if (stored !== undefined) throw this.unreachable(url);
+        throw err;
       }
       const { body, ttlSeconds } = fetched;
       const client = this.validate(url, body);
@@ -218,6 +221,12 @@ export class ClientMetadataDocuments {
       return new OAuthError('temporarily_unavailable', `Another client metadata document from ${safeHost(url)} is being fetched right now; one is fetched at a time per host. Retry in a few seconds.`, 503, retry);
     }
     return new OAuthError('temporarily_unavailable', 'Too many client metadata documents are being fetched right now. Retry in a few seconds.', 503, retry);
+  }
+
+  /** The refusal when an approved client's document cannot be fetched for now and no copy may stand in. */
+  private unreachable(url: string): OAuthError {
+    this.logger.warn({ msg: 'approved client metadata document not fetched for now', event: 'cimd_unreachable', host: safeHost(url) });
+    return new OAuthError('temporarily_unavailable', `This application's client metadata document (at ${safeHost(url)}) could not be fetched just now. Retry in a few seconds.`, 503, { 'Retry-After': '5' });
   }
 
   private key(url: string): string {

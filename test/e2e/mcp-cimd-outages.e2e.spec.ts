@@ -1,8 +1,10 @@
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { startBehindS3Proxy, stopBehindS3Proxy } from '../support/behind-s3-proxy.js';
 import type { FaultProxy } from '../support/fault-proxy.js';
-import { getWithBearer, Service, startService, World } from '../support/harness.js';
+import { getWithBearer, readObject, Service, startService, World } from '../support/harness.js';
 import { authorizeInBrowser, authorizeUrl, pkceRequest, refreshGrant } from '../support/oauth-consent.js';
 import { selfSigned } from '../support/self-signed.js';
 
@@ -118,6 +120,23 @@ describe('Client ID Metadata Documents: S3 or the document\'s host failing', () 
     const refreshed = await refreshGrant(other.url, clientId, refreshToken);
     expect(refreshed).toMatchObject({ status: 200, body: { refresh_token: expect.any(String) } });
     expect((await getWithBearer(other, '/auth/session', refreshed.body.access_token)).status).toBe(200);
+  });
+
+  it('an approved client whose copy is past its grace and whose document\'s host answers 503: 503 temporarily_unavailable (not invalid_client), and the refresh works once the host is back', async () => {
+    const path = '/apps/host-down-long.json';
+    const { clientId, refreshToken } = await approvedClient(path, 'cimd-host-down-long@example.com', 'max-age=600');
+    // The copy in S3 as it is after a long idle time: expired two hours ago, beyond the hour a stale copy is served.
+    const key = `oauth/client-metadata/${createHash('sha256').update(clientId).digest('hex')}.json`;
+    const { json } = await readObject(world, key);
+    await world.admin.send(new PutObjectCommand({ Bucket: world.bucket, Key: key, ContentType: 'application/json', Body: JSON.stringify({ ...json, expiresAt: new Date(Date.now() - 2 * 3600 * 1000).toISOString() }) }));
+    const other = await freshReplica();
+    const doc = documents.get(path) as { body: unknown; headers: Record<string, string> };
+    documents.set(path, { ...doc, status: 503 });
+    const failed = await refreshGrant(other.url, clientId, refreshToken);
+    documents.set(path, doc);
+    expect(failed).toMatchObject({ status: 503, body: { error: 'temporarily_unavailable' } });
+    const retry = await refreshGrant(other.url, clientId, refreshToken);
+    expect(retry).toMatchObject({ status: 200, body: { refresh_token: expect.any(String) } });
   });
 
   it('an expired copy whose document is gone (404): the client is refused, as its owner decided', async () => {
