@@ -126,26 +126,43 @@ export class ClientMetadataDocuments {
         else release = slot.release;
       }
       expired = stored?.etag;
-      const { body, ttlSeconds } = await this.fetches.run(url, () => {
-        const fetching = fetchDocument(url, { allowPrivate: this.allowPrivate, ca: this.ca });
-        void fetching.idle.finally(release);
-        return fetching.result;
-      });
+      let fetched: FetchedDocument;
+      try {
+        fetched = await this.fetches.run(url, () => {
+          const fetching = fetchDocument(url, { allowPrivate: this.allowPrivate, ca: this.ca });
+          void fetching.idle.finally(release);
+          return fetching.result;
+        });
+      } catch (err) {
+        // The document's host failing for a moment is not the client changing its document: the copy kept from
+        // before answers, within its grace, as while a refetch cannot start; past that grace, an approved client
+        // (its copy is in S3, and stays) is told to retry. Refused, it was 401 invalid_client at the token endpoint,
+        // on which OAuth clients drop their credentials and authorize again.
+        if (!(err instanceof DocumentError && err.transient)) throw err;
+        expired = undefined;
+        if (stale) return this.serveStale(url, stale, 'refetch_failed');
+        if (stored !== undefined) throw this.unreachable(url);
+        throw err;
+      }
+      const { body, ttlSeconds } = fetched;
       const client = this.validate(url, body);
       if (ttlSeconds > 0) {
         const doc: CachedDocument = { client, expiresAt: new Date(Date.now() + ttlSeconds * 1000).toISOString() };
         // Only an approved client's copy is in S3; it is kept current there for every replica.
-        const inS3 = stored !== undefined;
-        if (inS3) {
-          await this.objects.put(key, doc);
-          expired = undefined;
-        }
+        // A copy S3 would not replace is no reason to refuse the client just fetched: it is used, and keep() (after
+        // its next accepted code or token) writes it again. The expired copy stays for that too.
+        const inS3 = stored !== undefined && (await this.replaceStored(key, doc, url));
+        if (stored !== undefined) expired = undefined;
         this.held.set(url, { doc, inS3 });
       } else this.held.delete(url);
       return client;
     } catch (err) {
-      if (!(err instanceof DocumentError) && !(err instanceof StorageError)) throw err;
-      if (err instanceof DocumentError) this.held.delete(url);
+      // S3 failing says nothing about the document: it propagates as the 503 it is (temporarily_unavailable at the
+      // token endpoint). Read as "no usable document" it was 401 invalid_client at /oauth/token, on which OAuth
+      // clients drop their credentials (the MCP SDK's auth() invalidates all of them and starts a new authorization
+      // in the person's browser): every refresh of a metadata document client during an S3 incident lost its grant.
+      if (!(err instanceof DocumentError)) throw err;
+      this.held.delete(url);
       this.logger.warn({ msg: 'client metadata document refused', event: 'cimd_refused', host: safeHost(url), reason: err.message });
       return undefined;
     } finally {
@@ -173,7 +190,19 @@ export class ClientMetadataDocuments {
     }
   }
 
-  private serveStale(url: string, stale: CachedDocument, why: SlotRefusal | 'refetch_pending'): OAuthClient {
+  /** Replaces an approved client's copy in S3 with the document just fetched; false (logged) when S3 failed. */
+  private async replaceStored(key: string, doc: CachedDocument, url: string): Promise<boolean> {
+    try {
+      await this.objects.put(key, doc);
+      return true;
+    } catch (err) {
+      if (!(err instanceof StorageError)) throw err;
+      this.logger.warn({ msg: 'approved client metadata document not stored', event: 'cimd_keep_failed', host: safeHost(url), reason: err.message });
+      return false;
+    }
+  }
+
+  private serveStale(url: string, stale: CachedDocument, why: SlotRefusal | 'refetch_pending' | 'refetch_failed'): OAuthClient {
     this.logger.log({ msg: 'expired client metadata document served while it cannot be refetched', event: 'cimd_stale_served', host: safeHost(url), reason: why });
     return stale.client;
   }
@@ -192,6 +221,12 @@ export class ClientMetadataDocuments {
       return new OAuthError('temporarily_unavailable', `Another client metadata document from ${safeHost(url)} is being fetched right now; one is fetched at a time per host. Retry in a few seconds.`, 503, retry);
     }
     return new OAuthError('temporarily_unavailable', 'Too many client metadata documents are being fetched right now. Retry in a few seconds.', 503, retry);
+  }
+
+  /** The refusal when an approved client's document cannot be fetched for now and no copy may stand in. */
+  private unreachable(url: string): OAuthError {
+    this.logger.warn({ msg: 'approved client metadata document not fetched for now', event: 'cimd_unreachable', host: safeHost(url) });
+    return new OAuthError('temporarily_unavailable', `This application's client metadata document (at ${safeHost(url)}) could not be fetched just now. Retry in a few seconds.`, 503, { 'Retry-After': '5' });
   }
 
   private key(url: string): string {

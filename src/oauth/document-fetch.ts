@@ -11,7 +11,18 @@ const DEFAULT_TTL_S = 3600;
 export const MAX_TTL_S = 24 * 3600;
 
 /** A document that cannot be used; the message is for the log only (it may describe the service's network). */
-export class DocumentError extends Error {}
+export class DocumentError extends Error {
+  constructor(
+    message: string,
+    /**
+     * The document's host failed for now (no answer in time, a network error, a 5xx or 429, an answer broken off),
+     * as opposed to a document that is gone or no longer acceptable: a copy kept from before may stand in for it.
+     */
+    readonly transient = false,
+  ) {
+    super(message);
+  }
+}
 
 export interface FetchedDocument {
   body: unknown;
@@ -55,7 +66,7 @@ export function fetchDocument(url: string, options: { allowPrivate: boolean; ca?
     // The socket's `timeout` below only bounds silence: a server sending a byte every few seconds would hold the
     // fetch for hours. This bounds the whole of it.
     const deadline = setTimeout(() => {
-      reject(new DocumentError(`the document took longer than ${FETCH_TIMEOUT_MS} ms`));
+      reject(new DocumentError(`the document took longer than ${FETCH_TIMEOUT_MS} ms`, true));
       req.destroy();
     }, FETCH_TIMEOUT_MS);
     const settle = <A extends unknown[]>(fn: (...a: A) => void) => (...a: A) => {
@@ -67,9 +78,9 @@ export function fetchDocument(url: string, options: { allowPrivate: boolean; ca?
     const req = get(url, { lookup: guardedLookup as never, timeout: FETCH_TIMEOUT_MS, headers: { accept: 'application/json' }, ...(ca ? { ca } : {}) }, (res) => {
       if (res.statusCode !== 200) {
         res.resume();
-        return reject(new DocumentError(`the document answered HTTP ${res.statusCode} (redirects are not followed)`));
+        return reject(new DocumentError(`the document answered HTTP ${res.statusCode} (redirects are not followed)`, res.statusCode === 429 || (res.statusCode ?? 0) >= 500));
       }
-      res.on('error', () => reject(new DocumentError('the document\'s answer broke off')));
+      res.on('error', () => reject(new DocumentError('the document\'s answer broke off', true)));
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (c: Buffer) => {
@@ -87,8 +98,8 @@ export function fetchDocument(url: string, options: { allowPrivate: boolean; ca?
         }
       });
     });
-    req.on('timeout', () => req.destroy(new DocumentError(`the document took longer than ${FETCH_TIMEOUT_MS} ms`)));
-    req.on('error', (err) => reject(err instanceof DocumentError ? err : new DocumentError(`the document could not be fetched (${(err as NodeJS.ErrnoException).code ?? err.message})`)));
+    req.on('timeout', () => req.destroy(new DocumentError(`the document took longer than ${FETCH_TIMEOUT_MS} ms`, true)));
+    req.on('error', (err) => reject(err instanceof DocumentError ? err : new DocumentError(`the document could not be fetched (${(err as NodeJS.ErrnoException).code ?? err.message})`, true)));
   });
   // `lookupReturned` is read after the result settled: by then the lookup, if any, has started.
   const idle = result.then(

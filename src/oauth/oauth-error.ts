@@ -37,9 +37,9 @@ export class OAuthError extends DomainError {
 }
 
 /**
- * A failure of the service itself (S3 or Google unreachable: a 5xx domain error) at the token endpoint, in RFC 6749's
- * error shape: `temporarily_unavailable` with the same status, guidance and Retry-After, the service's own code kept
- * as `reason`. OAuth clients decide from `error` whether to retry or to start over: the MCP TypeScript SDK (1.x, in
+ * A failure of the service itself (S3 or Google unreachable: a 5xx domain error) at an OAuth endpoint that answers
+ * JSON (token, revocation, introspection, registration), in RFC 6749's error shape: `temporarily_unavailable` with the
+ * same status, guidance and Retry-After, the service's own code kept as `reason`. OAuth clients decide from `error` whether to retry or to start over: the MCP TypeScript SDK (1.x, in
  * many clients) reads any code it does not know as `server_error` and answers a failed refresh with a new
  * authorization in the person's browser, so an S3 incident would have sent every connected application's users
  * through consent again, while `temporarily_unavailable` makes it report the error and keep its refresh token for the

@@ -74,11 +74,17 @@ export class OAuthController {
     return { keys };
   }
 
-  /** RFC 7591 dynamic client registration (with an initial access token when OAUTH_REGISTRATION_TOKEN is set). */
+  /**
+   * RFC 7591 dynamic client registration (with an initial access token when OAUTH_REGISTRATION_TOKEN is set). An S3
+   * failure is answered in the OAuth error shape too (asOAuthUnavailable): MCP clients register through their OAuth
+   * library, which reads `error`, and a code it does not know is a failure it will not retry.
+   */
   @Post('oauth/register')
   @HttpCode(201)
   register(@Req() req: FastifyRequest, @Body() body: unknown) {
-    return this.registration.register(body, req.headers.authorization);
+    return this.registration.register(body, req.headers.authorization).catch((err: unknown) => {
+      throw asOAuthUnavailable(err);
+    });
   }
 
   /** Authorization endpoint: validates, then shows our consent page or sends the person through Google sign-in. */
@@ -139,11 +145,13 @@ export class OAuthController {
     return {};
   }
 
-  /** RFC 7662 introspection. */
+  /** RFC 7662 introspection; an S3 failure in the OAuth error shape, as at the token endpoint. */
   @Post('oauth/introspect')
   @HttpCode(200)
-  introspect(@Req() req: FastifyRequest, @Body() body: unknown) {
-    return this.tokenEndpoint.introspect(form(body), presentedClient(req.headers.authorization, form(body)));
+  async introspect(@Req() req: FastifyRequest, @Body() body: unknown): Promise<Record<string, unknown>> {
+    return this.tokenEndpoint.introspect(form(body), presentedClient(req.headers.authorization, form(body))).catch((err: unknown) => {
+      throw asOAuthUnavailable(err);
+    });
   }
 
   /**

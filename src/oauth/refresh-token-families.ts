@@ -144,10 +144,17 @@ export class RefreshTokenFamilies {
     throw new StorageError('conflict', 'The refresh token family kept changing while being rotated; retry the refresh.');
   }
 
-  /** The family a token belongs to, and whether it is the current token. */
+  /**
+   * The family a token belongs to, and whether it is the current token; undefined unless the family issued this very
+   * token (its current one, or one rotated away). The family id alone is no credential: it is the token's first half
+   * and the S3 key (`{OAUTH_PREFIX}refresh/{familyId}.json`), so whoever sees the bucket's listing, its access logs or
+   * CloudTrail knows it. Before, any secret after a known family id revoked the family at /oauth/revoke (a public
+   * client's id is public), and a refresh naming `resource` or `scope` was told the grant's resource.
+   */
   async find(token: string): Promise<{ family: RefreshFamily; current: boolean } | undefined> {
     const found = await this.load(token);
-    return found && { family: found.family, current: found.family.current === found.hash };
+    if (!found || (found.family.current !== found.hash && !found.family.previous.includes(found.hash))) return undefined;
+    return { family: found.family, current: found.family.current === found.hash };
   }
 
   /** Marks a family revoked (idempotent); returns it, or undefined when unknown. */
