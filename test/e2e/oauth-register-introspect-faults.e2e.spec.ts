@@ -1,10 +1,10 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { createHash, randomBytes } from 'node:crypto';
-import { startBehindS3Proxy, stopBehindS3Proxy } from '../support/behind-s3-proxy.js';
-import type { FaultProxy, FaultRule } from '../support/fault-proxy.js';
+import { useAppBehindS3Proxy } from '../support/behind-s3-proxy.js';
+import type { FaultRule } from '../support/fault-proxy.js';
 import { Browser } from '../support/http-client.js';
 import { authorizeInBrowser, authorizeUrl, tokensThroughOAuth } from '../support/oauth-consent.js';
-import { getWithBearer, Service, World } from '../support/harness.js';
+import { getWithBearer } from '../support/harness.js';
 
 const S3_TIMEOUT_MS = 1500;
 const REDIRECT = 'http://127.0.0.1:8765/callback';
@@ -20,19 +20,14 @@ const TRY_AGAIN = { statusCode: 503, error: 'temporarily_unavailable', error_des
  * object a retry would duplicate, no token made inactive.
  */
 describe('OAuth registration and introspection: S3 failing', () => {
-  let world: World;
-  let s3: FaultProxy;
-  let sut: Service;
 
-  beforeAll(async () => ({ world, s3, sut } = await startBehindS3Proxy({ S3_TIMEOUT_MS: String(S3_TIMEOUT_MS) })));
-  afterEach(() => s3.clear());
-  afterAll(() => stopBehindS3Proxy(world, s3, sut));
+  const app = useAppBehindS3Proxy({ S3_TIMEOUT_MS: String(S3_TIMEOUT_MS) });
 
   const register = (metadata: Record<string, unknown>) =>
-    fetch(`${sut.url}/oauth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect_uris: [REDIRECT], ...metadata }) });
+    fetch(`${app.sut.url}/oauth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect_uris: [REDIRECT], ...metadata }) });
 
   async function storedClients(): Promise<string[]> {
-    const out = await world.admin.send(new ListObjectsV2Command({ Bucket: world.bucket, Prefix: 'oauth/clients/' }));
+    const out = await app.world.admin.send(new ListObjectsV2Command({ Bucket: app.world.bucket, Prefix: 'oauth/clients/' }));
     return (out.Contents ?? []).map((o) => o.Key as string);
   }
 
@@ -43,49 +38,49 @@ describe('OAuth registration and introspection: S3 failing', () => {
 
   it.each(registrationCases)('a registration whose client write S3 %s: 503 temporarily_unavailable with Retry-After, nothing stored, and registering again works', async (_label, rule) => {
     const before = await storedClients();
-    s3.inject(rule);
+    app.s3.inject(rule);
     const started = Date.now();
     const failed = await register({ token_endpoint_auth_method: 'none', client_name: 'fault app' });
     const elapsed = Date.now() - started;
-    s3.clear();
+    app.s3.clear();
     expect(failed.status).toBe(503);
     expect(failed.headers.get('retry-after')).toMatch(/^\d+$/);
     expect(await failed.json()).toEqual(TRY_AGAIN);
     expect(elapsed).toBeLessThan(2 * S3_TIMEOUT_MS + 1000);
     expect(await storedClients()).toEqual(before);
 
-    const tokens = await tokensThroughOAuth(world, sut.url, `register-${registrationCases.findIndex(([, r]) => r === rule)}@example.com`);
-    expect((await getWithBearer(sut, '/auth/session', tokens.access_token)).status).toBe(200);
+    const tokens = await tokensThroughOAuth(app.world, app.sut.url, `register-${registrationCases.findIndex(([, r]) => r === rule)}@example.com`);
+    expect((await getWithBearer(app.sut, '/auth/session', tokens.access_token)).status).toBe(200);
   });
 
   it('every answer of the client write lost (S3 stored it): 503 temporarily_unavailable; the stored client has an id nobody was given, and registering again works', async () => {
     const before = await storedClients();
-    s3.inject({ fault: 'drop-answer', times: Infinity, method: 'PUT', path: CLIENTS });
+    app.s3.inject({ fault: 'drop-answer', times: Infinity, method: 'PUT', path: CLIENTS });
     const failed = await register({ token_endpoint_auth_method: 'none', client_name: 'fault app' });
-    s3.clear();
+    app.s3.clear();
     expect(failed.status).toBe(503);
     expect(await failed.json()).toEqual(TRY_AGAIN);
     expect((await storedClients()).length - before.length).toBeLessThanOrEqual(1);
-    const tokens = await tokensThroughOAuth(world, sut.url, 'register-lost-answers@example.com');
-    expect((await getWithBearer(sut, '/auth/session', tokens.access_token)).status).toBe(200);
+    const tokens = await tokensThroughOAuth(app.world, app.sut.url, 'register-lost-answers@example.com');
+    expect((await getWithBearer(app.sut, '/auth/session', tokens.access_token)).status).toBe(200);
   });
 
   it('one answer of the client write lost: the storage layer\'s retry meets its own write, 201, and the client works', async () => {
-    s3.inject({ fault: 'drop-answer', times: 1, method: 'PUT', path: CLIENTS });
+    app.s3.inject({ fault: 'drop-answer', times: 1, method: 'PUT', path: CLIENTS });
     const res = await register({ token_endpoint_auth_method: 'none', client_name: 'fault app' });
-    s3.clear();
+    app.s3.clear();
     expect(res.status).toBe(201);
     const { client_id: clientId } = (await res.json()) as { client_id: string };
-    const authorized = await fetch(`${sut.url}/oauth/authorize?${new URLSearchParams({ client_id: clientId, redirect_uri: REDIRECT, response_type: 'code', code_challenge: 'A'.repeat(43), code_challenge_method: 'S256' })}`, { headers: { accept: 'text/html' } });
+    const authorized = await fetch(`${app.sut.url}/oauth/authorize?${new URLSearchParams({ client_id: clientId, redirect_uri: REDIRECT, response_type: 'code', code_challenge: 'A'.repeat(43), code_challenge_method: 'S256' })}`, { headers: { accept: 'text/html' } });
     expect(authorized.status).toBe(200); // the consent page: the client is known
   });
 
   it('an MCP SDK 1.x client registering while S3 fails reads TemporarilyUnavailableError, not a ServerError', async () => {
     const { registerClient } = await import('@modelcontextprotocol/sdk/client/auth.js');
     const { ServerError, TemporarilyUnavailableError } = await import('@modelcontextprotocol/sdk/server/auth/errors.js');
-    s3.inject({ fault: 'answer', status: 503, times: Infinity, method: 'PUT', path: CLIENTS });
-    const failure = await registerClient(new URL(sut.url), {
-      metadata: { issuer: sut.url, authorization_endpoint: `${sut.url}/oauth/authorize`, token_endpoint: `${sut.url}/oauth/token`, registration_endpoint: `${sut.url}/oauth/register`, response_types_supported: ['code'] },
+    app.s3.inject({ fault: 'answer', status: 503, times: Infinity, method: 'PUT', path: CLIENTS });
+    const failure = await registerClient(new URL(app.sut.url), {
+      metadata: { issuer: app.sut.url, authorization_endpoint: `${app.sut.url}/oauth/authorize`, token_endpoint: `${app.sut.url}/oauth/token`, registration_endpoint: `${app.sut.url}/oauth/register`, response_types_supported: ['code'] },
       clientMetadata: { redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none', client_name: 'sdk app' },
     }).then(
       () => undefined,
@@ -105,9 +100,9 @@ describe('OAuth registration and introspection: S3 failing', () => {
       client = { id: body.client_id, secret: body.client_secret };
       const verifier = randomBytes(32).toString('base64url');
       const challenge = createHash('sha256').update(verifier).digest('base64url');
-      const url = authorizeUrl(sut.url, { client_id: client.id, redirect_uri: REDIRECT, response_type: 'code', code_challenge: challenge, code_challenge_method: 'S256' });
-      const { location } = await authorizeInBrowser(world, url, 'introspect-faults@example.com', { browser: new Browser() });
-      const exchanged = await fetch(`${sut.url}/oauth/token`, {
+      const url = authorizeUrl(app.sut.url, { client_id: client.id, redirect_uri: REDIRECT, response_type: 'code', code_challenge: challenge, code_challenge_method: 'S256' });
+      const { location } = await authorizeInBrowser(app.world, url, 'introspect-faults@example.com', { browser: new Browser() });
+      const exchanged = await fetch(`${app.sut.url}/oauth/token`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({ grant_type: 'authorization_code', code: location?.searchParams.get('code') as string, code_verifier: verifier, redirect_uri: REDIRECT, client_id: client.id, client_secret: client.secret }),
@@ -116,7 +111,7 @@ describe('OAuth registration and introspection: S3 failing', () => {
     });
 
     const introspect = (token: string) =>
-      fetch(`${sut.url}/oauth/introspect`, {
+      fetch(`${app.sut.url}/oauth/introspect`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({ token, client_id: client.id, client_secret: client.secret }),
@@ -129,9 +124,9 @@ describe('OAuth registration and introspection: S3 failing', () => {
     ];
 
     it.each(introspectionCases)('S3 failing %s: 503 temporarily_unavailable with Retry-After (not active:false), and the token is still active afterwards', async (_label, rule, which) => {
-      s3.inject(rule);
+      app.s3.inject(rule);
       const failed = await introspect(tokens[which]);
-      s3.clear();
+      app.s3.clear();
       expect(failed.status).toBe(503);
       expect(failed.headers.get('retry-after')).toMatch(/^\d+$/);
       expect(await failed.json()).toEqual(TRY_AGAIN);

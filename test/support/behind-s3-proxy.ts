@@ -43,9 +43,10 @@ export function useAppBehindS3Proxy(overrides: Record<string, string | undefined
 /**
  * Starts a world, an S3 fault proxy in front of its S3, and a service with S3_ENDPOINT at the proxy and `overrides`
  * (S3_TIMEOUT_MS and the like); stopBehindS3Proxy stops them. When a step fails, what already started is stopped
- * before the error is thrown: the caller never got it, so its afterAll could not.
+ * before the error is thrown: the caller never got it, so its afterAll could not. For a spec whose overrides exist only
+ * once its own beforeAll ran (a certificate it generates); others call useAppBehindS3Proxy.
  */
-async function startBehindS3Proxy(overrides: Record<string, string | undefined>): Promise<BehindS3Proxy> {
+export async function startBehindS3Proxy(overrides: Record<string, string | undefined>): Promise<BehindS3Proxy> {
   const world = await startWorld();
   let s3: FaultProxy | undefined;
   try {
@@ -58,7 +59,7 @@ async function startBehindS3Proxy(overrides: Record<string, string | undefined>)
 }
 
 /** Stops what startBehindS3Proxy started: the service first, then the proxy, then the world, so nothing is left calling a stopped S3. */
-async function stopBehindS3Proxy(world: World | undefined, s3: FaultProxy | undefined, sut: Service | undefined): Promise<void> {
+export async function stopBehindS3Proxy(world: World | undefined, s3: FaultProxy | undefined, sut: Service | undefined): Promise<void> {
   await sut?.close();
   await s3?.stop();
   await world?.close();
