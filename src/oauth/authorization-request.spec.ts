@@ -39,4 +39,20 @@ describe('authorizationRequestQuery (the "connect again" link of a failed OAuth 
     expect(parse(q).prompt).toBeUndefined();
     expect(authorizationRequestQuery(parse(q)).has('prompt')).toBe(false);
   });
+
+  it('refuses a state that is empty, sent twice or too long, saying which form it must take', () => {
+    const base = new URLSearchParams(authorizationRequestQuery(full));
+    const refusal = (q: Record<string, unknown>) => {
+      try {
+        parseAuthorizationRequest(q, client, resourceOf);
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return 'accepted';
+    };
+    for (const state of ['', ['a', 'b'], 's'.repeat(513)]) {
+      expect(refusal({ ...Object.fromEntries(base), state })).toBe('state must be sent once, as 1 to 512 characters, or left out.');
+    }
+    expect(refusal({ ...Object.fromEntries(base), state: 's'.repeat(512) })).toBe('accepted');
+  });
 });

@@ -92,7 +92,7 @@ export function parseAuthorizationRequest(q: Record<string, unknown>, client: OA
     throw new AuthorizationRequestError(client, redirectUri, state, code, description);
   };
   if (q.response_type !== 'code') return fail('unsupported_response_type', 'Only response_type=code is supported.');
-  if (q.state !== undefined && !state) return fail('invalid_request', 'state must be at most 512 characters.');
+  if (q.state !== undefined && !state) return fail('invalid_request', 'state must be sent once, as 1 to 512 characters, or left out.');
   const challenge = str(q.code_challenge, 128);
   if (!challenge) return fail('invalid_request', 'PKCE is required: send code_challenge with code_challenge_method=S256.');
   if (q.code_challenge_method !== 'S256') return fail('invalid_request', 'code_challenge_method must be S256 (plain is not allowed).');
