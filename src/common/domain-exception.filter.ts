@@ -21,7 +21,8 @@ export class DomainExceptionFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const { body, headers } = this.wrongMethod(exception, host.switchToHttp().getRequest<FastifyRequest>()) ?? this.toBody(exception);
+    const request = host.switchToHttp().getRequest<FastifyRequest>();
+    const { body, headers } = this.wrongMethod(exception, request) ?? oauthShaped(this.toBody(exception), request);
     if (reply.sent) return;
     for (const [name, value] of Object.entries(headers)) reply.header(name, value);
     reply.status(body.statusCode).header('content-type', 'application/json; charset=utf-8').send(body);
@@ -62,6 +63,31 @@ export class DomainExceptionFilter implements ExceptionFilter {
     this.logger.error({ msg: 'unhandled error', error: (exception as Error)?.name, detail: (exception as Error)?.message });
     return { body: { statusCode: 500, error: 'internal_error', message: `Internal error. ${GENERIC_NEXT_STEP}` }, headers: {} };
   }
+}
+
+/**
+ * Marks a route whose callers are OAuth clients (`@RouteConfig(oauthErrors(code))`) with the code its unreadable
+ * requests get: RFC 6749's `invalid_request`, or RFC 7591's `invalid_client_metadata` for registration. See oauthShaped.
+ */
+export function oauthErrors(code: 'invalid_request' | 'invalid_client_metadata'): { oauthErrors: string } {
+  return { oauthErrors: code };
+}
+
+/** A body that could not be parsed, was too large, or was of a media type the route does not take. */
+const UNREADABLE_REQUEST = new Set([400, 413, 415]);
+
+/**
+ * A request refused before an OAuth endpoint's handler ran (a body the framework could not parse, a media type or size
+ * it refuses) in RFC 6749 section 5.2's shape as well: OAuth clients decide from `error`, and the MCP SDK reads a code
+ * it does not know as `server_error`, which at a refresh means sending the person through consent again. The
+ * framework's own name is kept as `reason`. The handler's own errors are OAuth-shaped already (OAuthError).
+ */
+function oauthShaped(answer: { body: ErrorBody; headers: Record<string, string> }, request: FastifyRequest | undefined): { body: ErrorBody; headers: Record<string, string> } {
+  const { body } = answer;
+  if (!UNREADABLE_REQUEST.has(body.statusCode) || 'error_description' in body) return answer;
+  const code = (request?.routeOptions?.config as { oauthErrors?: string } | undefined)?.oauthErrors;
+  if (!code) return answer;
+  return { ...answer, body: { ...body, error: code, error_description: body.message, reason: body.error } as ErrorBody };
 }
 
 function errorName(status: number): string {

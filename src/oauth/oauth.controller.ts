@@ -1,7 +1,9 @@
 import { Body, Controller, Get, HttpCode, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeEndpoint, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { RouteConfig } from '@nestjs/platform-fastify';
 import { DomainError } from '../common/domain-error.js';
+import { oauthErrors } from '../common/domain-exception.filter.js';
 import { AppConfig } from '../config/app-config.js';
 import { BearerTokenService } from '../sessions/bearer-token.service.js';
 import { Public } from '../common/public.decorator.js';
@@ -80,6 +82,7 @@ export class OAuthController {
    * library, which reads `error`, and a code it does not know is a failure it will not retry.
    */
   @Post('oauth/register')
+  @RouteConfig(oauthErrors('invalid_client_metadata'))
   @HttpCode(201)
   register(@Req() req: FastifyRequest, @Body() body: unknown) {
     return this.registration.register(body, req.headers.authorization).catch((err: unknown) => {
@@ -128,6 +131,7 @@ export class OAuthController {
 
   /** Token endpoint (authorization_code, refresh_token). */
   @Post('oauth/token')
+  @RouteConfig(oauthErrors('invalid_request'))
   async token(@Req() req: FastifyRequest, @Body() body: unknown, @Res() reply: FastifyReply): Promise<void> {
     const tokens: TokenResponse = await this.tokenEndpoint.token(form(body), presentedClient(req.headers.authorization, form(body)), req.ip).catch((err: unknown) => {
       throw asOAuthUnavailable(err);
@@ -137,6 +141,7 @@ export class OAuthController {
 
   /** RFC 7009 revocation. */
   @Post('oauth/revoke')
+  @RouteConfig(oauthErrors('invalid_request'))
   @HttpCode(200)
   async revoke(@Req() req: FastifyRequest, @Body() body: unknown): Promise<Record<string, never>> {
     await this.tokenEndpoint.revoke(form(body), presentedClient(req.headers.authorization, form(body)), req.ip).catch((err: unknown) => {
@@ -147,6 +152,7 @@ export class OAuthController {
 
   /** RFC 7662 introspection; an S3 failure in the OAuth error shape, as at the token endpoint. */
   @Post('oauth/introspect')
+  @RouteConfig(oauthErrors('invalid_request'))
   @HttpCode(200)
   async introspect(@Req() req: FastifyRequest, @Body() body: unknown): Promise<Record<string, unknown>> {
     return this.tokenEndpoint.introspect(form(body), presentedClient(req.headers.authorization, form(body))).catch((err: unknown) => {

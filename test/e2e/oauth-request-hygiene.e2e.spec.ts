@@ -79,4 +79,25 @@ describe('OAuth request hygiene', () => {
     const refreshed = await refreshGrant(sut.url, victim.clientId, victim.refresh_token as string);
     expect(refreshed.status).toBe(200); // neither the revocations nor the foreign refresh touched the family
   });
+
+  it('a body the framework cannot read at an OAuth endpoint still gets an OAuth error (invalid_request, or invalid_client_metadata at registration), not the service shape alone', async () => {
+    const tooBig = 'x'.repeat(64 * 1024);
+    const cases: Array<[string, RequestInit, number]> = [
+      ['/oauth/token', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'grant_type=refresh_token' }, 415],
+      ['/oauth/token', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"grant_type":' }, 400],
+      ['/oauth/register', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"redirect_uris":' }, 400],
+      ['/oauth/register', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_name: tooBig }) }, 413],
+      ['/oauth/revoke', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[' }, 400],
+      ['/oauth/introspect', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' }, 400],
+    ];
+    for (const [path, init, status] of cases) {
+      const res = await fetch(`${sut.url}${path}`, init);
+      const body = (await res.json()) as Record<string, unknown>;
+      expect({ path, status: res.status }).toEqual({ path, status });
+      // RFC 6749 5.2's shape, which OAuth clients read; the service's own fields stay for everyone else.
+      const code = path === '/oauth/register' ? 'invalid_client_metadata' : 'invalid_request'; // RFC 7591 3.2.2 for registration
+      expect([path, body]).toEqual([path, expect.objectContaining({ statusCode: status, error: code, error_description: expect.any(String), reason: expect.any(String) })]);
+      expect(body.error_description).toBe(body.message);
+    }
+  });
 });
