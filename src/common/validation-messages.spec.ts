@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ZodValidationPipe } from './zod-validation.pipe.js';
+import { PARSE_OPTIONS, safeParseForMessages } from './validation-messages.js';
 import { WORKSPACE_CATALOGUE } from '../workspace/catalogue/catalogue.js';
 import { validateInput } from '../workspace/catalogue/operation-input.js';
 
@@ -20,6 +21,19 @@ describe('validation messages name the field and the rule', () => {
     expect(messageOf(page, { maxResults: '0' }, 'query')).toContain('"maxResults" must be at least 1');
     expect(messageOf(page, { maxResults: 'abc' }, 'query')).toContain('"maxResults" must be a number');
     expect(messageOf(page, { maxResults: '1.5' }, 'query')).toContain('"maxResults" must be an integer');
+  });
+
+  it('parses a valid value without the options and a failing one with them, as safeParse with PARSE_OPTIONS does', () => {
+    for (const value of [{ maxResults: '5' }, {}, { maxResults: '0' }, { maxResults: 'abc', extra: 1 }, null]) {
+      const quick = safeParseForMessages(page, value);
+      const full = page.safeParse(value, PARSE_OPTIONS);
+      expect(quick.success).toBe(full.success);
+      if (quick.success && full.success) expect(quick.data).toEqual(full.data);
+      // The issues of a failure carry their input (what tells a missing field from a wrong one).
+      else expect(quick.error?.issues).toEqual(full.error?.issues);
+    }
+    expect(page.safeParse({ maxResults: 'abc' }).error?.issues[0]).not.toHaveProperty('input');
+    expect(safeParseForMessages(page, { maxResults: 'abc' }).error?.issues[0]).toHaveProperty('input');
   });
 
   it('says a missing field is required and names an unknown field', () => {

@@ -1,14 +1,14 @@
 import { ArgumentMetadata, PipeTransform } from '@nestjs/common';
 import type { ZodType } from 'zod';
 import { BadRequestError } from './domain-error.js';
-import { describeIssues, PARSE_OPTIONS } from './validation-messages.js';
+import { describeIssues, safeParseForMessages } from './validation-messages.js';
 
 /** Validates a query or body with a zod schema; a failure is a 400 naming each bad field and the rule it broke. */
 export class ZodValidationPipe<T> implements PipeTransform<unknown, T> {
   constructor(private readonly schema: ZodType<T>) {}
 
   transform(value: unknown, meta?: ArgumentMetadata): T {
-    const result = this.schema.safeParse(value ?? (meta?.type === 'param' ? undefined : {}), PARSE_OPTIONS);
+    const result = safeParseForMessages(this.schema, value ?? (meta?.type === 'param' ? undefined : {}));
     if (result.success) return result.data;
     // A path parameter is named by the route (`messageId`); body and query fields by their path.
     const whole = meta?.type === 'param' ? { name: meta.data ?? 'path parameter', isField: true } : { name: meta?.type === 'query' ? 'query' : 'request body', isField: false };

@@ -122,6 +122,26 @@ describe('pooledFetch', () => {
     expect(await res.text()).toBe('ok');
   });
 
+  it('sends the request line and Host node:http makes of the URL (query kept, fragment dropped, credentials as Basic)', async () => {
+    const seen: Array<{ url?: string; host?: string; authorization?: string }> = [];
+    const own = createServer((req, res) => {
+      seen.push({ url: req.url, host: req.headers.host, authorization: req.headers.authorization });
+      res.end('{}');
+    });
+    await new Promise<void>((r) => own.listen(0, '127.0.0.1', r));
+    const port = (own.address() as { port: number }).port;
+    try {
+      await (await pooledFetch(`http://127.0.0.1:${port}/gmail/v1/users/me/messages?maxResults=5&q=a%20b#frag`, { agent }, 1024)).text();
+      await (await pooledFetch(`http://user:pw@127.0.0.1:${port}/with-credentials`, { agent }, 1024)).text();
+    } finally {
+      own.close();
+    }
+    expect(seen).toEqual([
+      { url: '/gmail/v1/users/me/messages?maxResults=5&q=a%20b', host: `127.0.0.1:${port}`, authorization: undefined },
+      { url: '/with-credentials', host: `127.0.0.1:${port}`, authorization: `Basic ${Buffer.from('user:pw').toString('base64')}` },
+    ]);
+  });
+
   it('takes only calls on a pool, without a signal of their own, whose body is in memory and answer read whole', () => {
     expect(pooledFetchTakes({ agent, body: '{}' })).toBe(true);
     expect(pooledFetchTakes({ agent, body: new Uint8Array(2) })).toBe(true);

@@ -1,6 +1,6 @@
 import { z, type ZodType } from 'zod';
 import type { OperationInput, WorkspaceOperation } from './operation.js';
-import { issueRule, PARSE_OPTIONS } from '../../common/validation-messages.js';
+import { issueRule, safeParseForMessages } from '../../common/validation-messages.js';
 
 /** One problem with a tool's arguments, named by field. */
 export interface InputProblem {
@@ -52,14 +52,14 @@ export function validateInput(op: WorkspaceOperation, args: unknown): InputResul
   for (const [name, , part] of known) if (name in given) parts[part][name] = given[name];
   const input: OperationInput = {};
   for (const [name, schema] of Object.entries(op.params ?? {})) {
-    const r = schema.safeParse(parts.params[name], PARSE_OPTIONS);
+    const r = safeParseForMessages(schema, parts.params[name]);
     if (r.success) input[name] = r.data;
     else problems.push({ field: name, message: r.error.issues[0] ? issueRule(r.error.issues[0]) : 'is invalid' });
   }
   for (const part of ['query', 'body'] as const) {
     const schema = op[part];
     if (!schema) continue;
-    const r = schema.safeParse(parts[part], PARSE_OPTIONS);
+    const r = safeParseForMessages(schema, parts[part]);
     if (r.success) Object.assign(input, r.data);
     else for (const i of r.error.issues) problems.push({ field: i.path.join('.') || part, message: issueRule(i) });
   }
