@@ -157,6 +157,7 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
       if (failures.apply('revoke', res)) return;
       return oauth.revoke(req, res);
     }
+    if (is('GET', '/favicon.ico')) return void res.writeHead(204, { 'cache-control': 'public, max-age=86400' }).end(); // a browser asks on every page
     if (is('GET', '/.well-known/openid-configuration')) return json(res, 200, discovery());
     if (is('GET', '/oauth2/v3/certs')) return void mock.requestHandler(raw, res);
     if (path.startsWith('/__emulator/')) return control(req, res);

@@ -1,4 +1,4 @@
-import { Controller, Get, Header, Res } from '@nestjs/common';
+import { Controller, Get, Header, HttpCode, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { PAGE_SCRIPT, PAGE_STYLE, sendHtml } from '../common/html-page.js';
@@ -23,6 +23,15 @@ export class HomeController {
   home(@Res() reply: FastifyReply): void {
     sendHtml(reply, 200, this.page);
   }
+
+  /**
+   * No icon, said without an error: every browser asks for /favicon.ico on each page it opens, and a 404 there put
+   * "Failed to load resource" in the console of every page of the service (seen walking the README in chromium).
+   */
+  @Get('favicon.ico')
+  @HttpCode(204)
+  @Header('cache-control', 'public, max-age=86400')
+  favicon(): void {}
 
   /** The copy buttons' script. */
   @Get(PAGE_SCRIPT)

@@ -53,6 +53,16 @@ export function watch(page: Page): Watched {
     if (frame === page.mainFrame() && frame.url() !== 'about:blank') watched.shown.push(frame.url());
   });
   const isDocument = (type: string, frameIsMain: boolean) => type === 'document' && frameIsMain;
+  const documents = new Set<string>();
+  page.on('request', (request) => {
+    if (isDocument(request.resourceType(), request.frame() === page.mainFrame())) documents.add(request.url());
+  });
+  page.on('console', (m) => {
+    // The browser's own loads (the /favicon.ico every page asks for) reach no request or response event, only this
+    // console line; a page answered with an error status on purpose (a 400 page) logs it too, and is no failed load.
+    const url = m.location().url;
+    if (m.type() === 'error' && m.text().startsWith('Failed to load resource') && !documents.has(url)) watched.failedLoads.push(`${url}: ${m.text()}`);
+  });
   page.on('requestfailed', (request) => {
     // A navigation the test itself abandons (the next goto) is no failure of the page.
     if (isDocument(request.resourceType(), request.frame() === page.mainFrame())) return;
@@ -98,7 +108,7 @@ export async function startLoopback(): Promise<Loopback> {
     }
     received.push(url);
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    res.end('<!doctype html><html><head><title>MCP client</title></head><body><h1 id="done">Authorization received. You can close this window.</h1></body></html>');
+    res.end('<!doctype html><html><head><title>MCP client</title><link rel="icon" href="data:,"></head><body><h1 id="done">Authorization received. You can close this window.</h1></body></html>');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
