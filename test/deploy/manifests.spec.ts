@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { BlockList } from 'node:net';
 import { parseAllDocuments } from 'yaml';
 import { envSchema } from '../../src/config/config.schema.js';
 import { deploymentRuntimeEnv, imageRuntimeEnv, productionRuntimeEnv } from '../../bench/image-runtime.js';
@@ -51,6 +52,42 @@ describe('deployment files', () => {
     const pod = deployment.spec.template.spec;
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
     expect(container.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+  });
+
+  it('the NetworkPolicy lets the pods reach DNS and public addresses on 443 only: not the metadata endpoint, the cluster or the VPC', () => {
+    const deployment = documents('deploy/kubernetes/deployment.yaml')[0];
+    const policy = documents('deploy/kubernetes/networkpolicy.yaml')[0];
+    expect(policy.kind).toBe('NetworkPolicy');
+    expect(policy.spec.podSelector.matchLabels).toEqual(deployment.spec.template.metadata.labels);
+    expect(policy.spec.policyTypes).toEqual(expect.arrayContaining(['Ingress', 'Egress']));
+    const containerPorts = deployment.spec.template.spec.containers[0].ports.map((p: { containerPort: number }) => p.containerPort).sort();
+    expect(policy.spec.ingress.flatMap((r: { ports: Array<{ port: number }> }) => r.ports.map((p) => p.port)).sort()).toEqual(containerPorts);
+    /** Whether some egress rule lets a pod open `port` to `address` (NetworkPolicy's semantics: any rule, any peer). */
+    const egressAllows = (address: string, port: number, protocol = 'TCP') =>
+      policy.spec.egress.some((rule: { ports?: Array<{ port: number; protocol: string }>; to?: Array<{ ipBlock: { cidr: string; except?: string[] } }> }) => {
+        if (rule.ports && !rule.ports.some((p) => p.port === port && p.protocol === protocol)) return false;
+        if (!rule.to) return true;
+        return rule.to.some(({ ipBlock }) => {
+          const family = address.includes(':') ? 'ipv6' : 'ipv4';
+          const within = (cidr: string) => {
+            const [net, bits] = cidr.split('/');
+            if (net.includes(':') !== (family === 'ipv6')) return false;
+            const list = new BlockList();
+            list.addSubnet(net, Number(bits), family);
+            return list.check(address, family);
+          };
+          return within(ipBlock.cidr) && !(ipBlock.except ?? []).some(within);
+        });
+      });
+    expect(egressAllows('10.96.0.10', 53, 'UDP')).toBe(true); // kube-dns
+    expect(egressAllows('142.250.74.10', 443)).toBe(true); // Google
+    expect(egressAllows('52.218.1.1', 443)).toBe(true); // S3
+    expect(egressAllows('2a00:1450:4001::64', 443)).toBe(true);
+    for (const inside of ['169.254.169.254', '10.0.0.1', '172.16.5.5', '192.168.1.1', '100.64.0.1', '127.0.0.1', 'fd00:ec2::254', 'fe80::1', '::1']) {
+      expect([inside, egressAllows(inside, 443)]).toEqual([inside, false]);
+    }
+    expect(egressAllows('142.250.74.10', 80)).toBe(false);
+    expect(egressAllows('169.254.169.254', 80)).toBe(false);
   });
 
   it('Prometheus scrapes the metrics port of the pod, which neither the Service nor compose exposes beyond the pod or host', () => {
