@@ -3,7 +3,7 @@ import { ALL_WORKSPACE_SCOPES, apiClient } from '../support/api-client.js';
 import { SessionStore } from '../../src/sessions/session.store.js';
 import { useReplicasBehindS3Proxy } from '../support/behind-s3-proxy.js';
 import { FaultProxy } from '../support/fault-proxy.js';
-import { credentialsKeyPath, getWithBearer, objectExists, Service, signIn, startService, startWorld, World } from '../support/harness.js';
+import { credentialsKeyPath, getWithBearer, objectExists, Service, signIn, type SignedIn, startService, startWorld, World } from '../support/harness.js';
 
 const GMAIL = '/v1/users/me/gmail/messages';
 const key = (email: string) => `credentials/${email}.json`;
@@ -38,6 +38,21 @@ describe('refresh races between replicas', () => {
     expect(replicas.world.google.refreshTokenWorks((await stored(email)).refresh_token)).toBe(true);
   }
 
+  /** Signs the user in on A; B serves a call with the bearer, so it holds the session and the credentials too. */
+  async function signedInOnBoth(email: string): Promise<SignedIn> {
+    const signedIn = await signIn(replicas.proxied, replicas.world, email);
+    expect((await getWithBearer(replicas.direct, GMAIL, signedIn.access_token)).status).toBe(200); // B holds the credentials too
+    return signedIn;
+  }
+
+  /** B's next call with `bearer` refreshes (B read S3 and asked Google): its refresh is held at Google until `held.release()`. */
+  async function refreshHeldOnB(bearer: string) {
+    const held = replicas.world.google.holdNext('refresh');
+    const onB = getWithBearer(replicas.direct, GMAIL, bearer);
+    await held.arrived;
+    return { held, onB };
+  }
+
   async function until(what: string, fn: () => Promise<boolean>, limitMs = 10_000): Promise<void> {
     const started = Date.now();
     while (!(await fn())) {
@@ -48,8 +63,7 @@ describe('refresh races between replicas', () => {
 
   it('(a) with rotation, both replicas refreshing at once keep the winner\'s token; every call succeeds', async () => {
     const email = 'race-a@example.com';
-    const { access_token } = await signIn(replicas.proxied, replicas.world, email);
-    expect((await getWithBearer(replicas.direct, GMAIL, access_token)).status).toBe(200); // B holds the credentials too
+    const { access_token } = await signedInOnBoth(email);
     replicas.world.google.rotateRefreshTokens(true);
     replicas.world.google.expireAccessTokens(email);
     const calls = [replicas.proxied, replicas.direct].flatMap((s) => Array.from({ length: 10 }, () => getWithBearer(s, GMAIL, access_token)));
@@ -61,13 +75,10 @@ describe('refresh races between replicas', () => {
 
   it('(b) with rotation, the loser\'s refresh reaching Google after the winner stored the new token adopts it', async () => {
     const email = 'race-b@example.com';
-    const { access_token } = await signIn(replicas.proxied, replicas.world, email);
-    expect((await getWithBearer(replicas.direct, GMAIL, access_token)).status).toBe(200);
+    const { access_token } = await signedInOnBoth(email);
     replicas.world.google.rotateRefreshTokens(true);
     replicas.world.google.expireAccessTokens(email);
-    const held = replicas.world.google.holdNext('refresh');
-    const onB = getWithBearer(replicas.direct, GMAIL, access_token); // B read S3 and asked Google: held there
-    await held.arrived;
+    const { held, onB } = await refreshHeldOnB(access_token);
     expect((await getWithBearer(replicas.proxied, GMAIL, access_token)).status).toBe(200); // A refreshes and stores the successor
     const winner = (await stored(email)).refresh_token;
     held.release(); // B's refresh token is refused now
@@ -113,12 +124,9 @@ describe('refresh races between replicas', () => {
 
   it('(d) without rotation, a re-grant on A while B refreshes with the revoked token: the new grant and session survive', async () => {
     const email = 'race-d@example.com';
-    const old = await signIn(replicas.proxied, replicas.world, email);
-    expect((await getWithBearer(replicas.direct, GMAIL, old.access_token)).status).toBe(200);
+    const old = await signedInOnBoth(email);
     replicas.world.google.expireAccessTokens(email);
-    const held = replicas.world.google.holdNext('refresh');
-    const onB = getWithBearer(replicas.direct, GMAIL, old.access_token);
-    await held.arrived;
+    const { held, onB } = await refreshHeldOnB(old.access_token);
     replicas.world.google.revokeUser(email); // the user removes the app at Google ...
     const renewed = await signIn(replicas.proxied, replicas.world, email); // ... and grants it again on A: a new refresh token and session
     const newGrant = (await stored(email)).refresh_token;
@@ -131,12 +139,9 @@ describe('refresh races between replicas', () => {
 
   it('(d) a re-grant landing while B waits to believe invalid_grant is taken: nothing deleted, no session ended', async () => {
     const email = 'race-d-grace@example.com';
-    const old = await signIn(replicas.proxied, replicas.world, email);
-    expect((await getWithBearer(replicas.direct, GMAIL, old.access_token)).status).toBe(200);
+    const old = await signedInOnBoth(email);
     replicas.world.google.revokeUser(email);
-    const held = replicas.world.google.holdNext('refresh');
-    const onB = getWithBearer(replicas.direct, GMAIL, old.access_token);
-    await held.arrived;
+    const { held, onB } = await refreshHeldOnB(old.access_token);
     held.release(); // refused: S3 still holds the revoked token, so B re-reads it for a while before deleting
     const renewed = await signIn(replicas.proxied, replicas.world, email);
     expect((await onB).status).toBe(200);
@@ -146,8 +151,7 @@ describe('refresh races between replicas', () => {
 
   it('(e) a token another replica stored that Google rejects: one refresh with the stored refresh token, then success', async () => {
     const email = 'race-e@example.com';
-    const { access_token } = await signIn(replicas.proxied, replicas.world, email);
-    expect((await getWithBearer(replicas.direct, GMAIL, access_token)).status).toBe(200); // B caches the sign-in token
+    const { access_token } = await signedInOnBoth(email); // B caches the sign-in token
     replicas.world.google.expireAccessTokens(email);
     expect((await getWithBearer(replicas.proxied, GMAIL, access_token)).status).toBe(200); // A refreshes and stores its token
     replicas.world.google.expireAccessTokens(email); // Google now rejects A's token too, though S3 says it is valid
