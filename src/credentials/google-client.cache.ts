@@ -65,7 +65,7 @@ export class UserGoogleClient {
   useToken(accessToken: string): void {
     this.accessToken = accessToken;
     if (this.oauth && this.oauth.credentials.access_token !== accessToken) {
-      // Only the access token: refreshing is the CredentialsService's job (single-flight, written to S3), so the
+      // Only the access token: refreshing is GrantRefresh's job (single-flight, written to S3), so the
       // library must never refresh on its own and it gets neither the refresh token nor an expiry to act on.
       this.oauth.setCredentials({ access_token: accessToken });
     }

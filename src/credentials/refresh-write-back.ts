@@ -66,7 +66,7 @@ export class RefreshWriteBack implements OnModuleDestroy, BeforeApplicationShutd
   /**
    * The longest wait between two attempts. Another replica that hears invalid_grant for the token this one rotated
    * away re-reads S3 for 2 x S3_TIMEOUT_MS + 2 s before it deletes the grant and ends the user's sessions
-   * (CredentialsService); once S3 answers again, this replica's next attempt must land inside that window: at most
+   * (DeadGrantGrace); once S3 answers again, this replica's next attempt must land inside that window: at most
    * 1.25 x half of S3_TIMEOUT_MS away, plus one quick write. Entries are rare (S3 failing between a refresh's read
    * and its write), so retrying this often for a few minutes costs S3 little.
    */

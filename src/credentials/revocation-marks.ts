@@ -19,7 +19,7 @@ export function grantFingerprint(token: string): string {
 
 /**
  * The revocation marks in S3. Auth's Revocation writes and clears them; a refresh that rotated a grant reads them
- * after writing the successor (see CredentialsService), which is why they live below auth, in credentials.
+ * after writing the successor (see RefreshedGrantWriter), which is why they live below auth, in credentials.
  */
 @Injectable()
 export class RevocationMarks {

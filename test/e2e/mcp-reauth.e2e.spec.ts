@@ -14,7 +14,7 @@ import { challengeParams } from '../support/oauth-tokens.js';
 
 const LIST = { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} };
 const GMAIL = '/v1/users/me/gmail/messages';
-// The dead grant is believed after S3 was re-read for 2 * S3_TIMEOUT_MS + 2 s (CredentialsService): 12 s here.
+// The dead grant is believed after S3 was re-read for 2 * S3_TIMEOUT_MS + 2 s (DeadGrantGrace): 12 s here.
 const SETTINGS = { GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES, S3_TIMEOUT_MS: '5000' };
 
 interface ToolAnswer {

@@ -1,8 +1,9 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { ALL_WORKSPACE_SCOPES, apiClient } from '../support/api-client.js';
 import { SessionStore } from '../../src/sessions/session.store.js';
+import { useReplicasBehindS3Proxy } from '../support/behind-s3-proxy.js';
 import { FaultProxy } from '../support/fault-proxy.js';
-import { credentialsKeyPath, getWithBearer, objectExists, Service, signIn, startService, startWorld, World } from '../support/harness.js';
+import { credentialsKeyPath, getWithBearer, objectExists, Service, signIn, type SignedIn, startService, startWorld, World } from '../support/harness.js';
 
 const GMAIL = '/v1/users/me/gmail/messages';
 const key = (email: string) => `credentials/${email}.json`;
@@ -15,43 +16,41 @@ const keyPath = credentialsKeyPath;
  * Google still accepts, and the user's calls succeeding.
  */
 describe('refresh races between replicas', () => {
-  let world: World;
-  let s3proxy: FaultProxy;
-  let a: Service; // S3 through the fault proxy
-  let b: Service;
-
-  beforeAll(async () => {
-    world = await startWorld();
-    s3proxy = await FaultProxy.start(world.s3.endpoint);
-    // The harness's S3 bound is 10 s; the grace for a rotation winner (2 x S3_TIMEOUT_MS + 2 s) is waited out below.
-    a = await startService(world, { S3_ENDPOINT: s3proxy.url, S3_TIMEOUT_MS: '2000' });
-    b = await startService(world, { S3_TIMEOUT_MS: '2000' });
-  });
-  afterEach(() => {
-    world.google.rotateRefreshTokens(false);
-    s3proxy.clear();
-  });
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await s3proxy?.stop();
-    await world?.close();
+  // The harness's S3 bound is 10 s; the grace for a rotation winner (2 x S3_TIMEOUT_MS + 2 s) is waited out below.
+  const replicas = useReplicasBehindS3Proxy({
+    proxied: { throughProxy: true, env: { S3_TIMEOUT_MS: '2000' } }, // A in the test names: S3 through the fault proxy
+    direct: { env: { S3_TIMEOUT_MS: '2000' } }, // B
   });
 
   async function stored(email: string): Promise<Record<string, string>> {
-    const out = await world.admin.send(new GetObjectCommand({ Bucket: world.bucket, Key: key(email) }));
+    const out = await replicas.world.admin.send(new GetObjectCommand({ Bucket: replicas.world.bucket, Key: key(email) }));
     return JSON.parse((await out.Body?.transformToString()) ?? '{}') as Record<string, string>;
   }
 
   /** The end state every case must reach: S3 holds a refresh token Google accepts, and calls work on both replicas. */
   async function expectIntact(email: string, bearer: string): Promise<void> {
     const rt = (await stored(email)).refresh_token;
-    expect(world.google.refreshTokenWorks(rt)).toBe(true);
-    for (const service of [a, b]) expect((await getWithBearer(service, GMAIL, bearer)).status).toBe(200);
+    expect(replicas.world.google.refreshTokenWorks(rt)).toBe(true);
+    for (const service of [replicas.proxied, replicas.direct]) expect((await getWithBearer(service, GMAIL, bearer)).status).toBe(200);
     // And once more after Google expires the access tokens: a refresh from what S3 holds works.
-    world.google.expireAccessTokens(email);
-    for (const service of [a, b]) expect((await getWithBearer(service, GMAIL, bearer)).status).toBe(200);
-    expect(world.google.refreshTokenWorks((await stored(email)).refresh_token)).toBe(true);
+    replicas.world.google.expireAccessTokens(email);
+    for (const service of [replicas.proxied, replicas.direct]) expect((await getWithBearer(service, GMAIL, bearer)).status).toBe(200);
+    expect(replicas.world.google.refreshTokenWorks((await stored(email)).refresh_token)).toBe(true);
+  }
+
+  /** Signs the user in on A; B serves a call with the bearer, so it holds the session and the credentials too. */
+  async function signedInOnBoth(email: string): Promise<SignedIn> {
+    const signedIn = await signIn(replicas.proxied, replicas.world, email);
+    expect((await getWithBearer(replicas.direct, GMAIL, signedIn.access_token)).status).toBe(200); // B holds the credentials too
+    return signedIn;
+  }
+
+  /** B's next call with `bearer` refreshes (B read S3 and asked Google): its refresh is held at Google until `held.release()`. */
+  async function refreshHeldOnB(bearer: string) {
+    const held = replicas.world.google.holdNext('refresh');
+    const onB = getWithBearer(replicas.direct, GMAIL, bearer);
+    await held.arrived;
+    return { held, onB };
   }
 
   async function until(what: string, fn: () => Promise<boolean>, limitMs = 10_000): Promise<void> {
@@ -64,135 +63,124 @@ describe('refresh races between replicas', () => {
 
   it('(a) with rotation, both replicas refreshing at once keep the winner\'s token; every call succeeds', async () => {
     const email = 'race-a@example.com';
-    const { access_token } = await signIn(a, world, email);
-    expect((await getWithBearer(b, GMAIL, access_token)).status).toBe(200); // B holds the credentials too
-    world.google.rotateRefreshTokens(true);
-    world.google.expireAccessTokens(email);
-    const calls = [a, b].flatMap((s) => Array.from({ length: 10 }, () => getWithBearer(s, GMAIL, access_token)));
+    const { access_token } = await signedInOnBoth(email);
+    replicas.world.google.rotateRefreshTokens(true);
+    replicas.world.google.expireAccessTokens(email);
+    const calls = [replicas.proxied, replicas.direct].flatMap((s) => Array.from({ length: 10 }, () => getWithBearer(s, GMAIL, access_token)));
     const answers = await Promise.all(calls);
     expect(answers.map((r) => r.status)).toEqual(Array(20).fill(200));
-    expect(await objectExists(world, key(email))).toBe(true);
+    expect(await objectExists(replicas.world, key(email))).toBe(true);
     await expectIntact(email, access_token);
   });
 
   it('(b) with rotation, the loser\'s refresh reaching Google after the winner stored the new token adopts it', async () => {
     const email = 'race-b@example.com';
-    const { access_token } = await signIn(a, world, email);
-    expect((await getWithBearer(b, GMAIL, access_token)).status).toBe(200);
-    world.google.rotateRefreshTokens(true);
-    world.google.expireAccessTokens(email);
-    const held = world.google.holdNext('refresh');
-    const onB = getWithBearer(b, GMAIL, access_token); // B read S3 and asked Google: held there
-    await held.arrived;
-    expect((await getWithBearer(a, GMAIL, access_token)).status).toBe(200); // A refreshes and stores the successor
+    const { access_token } = await signedInOnBoth(email);
+    replicas.world.google.rotateRefreshTokens(true);
+    replicas.world.google.expireAccessTokens(email);
+    const { held, onB } = await refreshHeldOnB(access_token);
+    expect((await getWithBearer(replicas.proxied, GMAIL, access_token)).status).toBe(200); // A refreshes and stores the successor
     const winner = (await stored(email)).refresh_token;
     held.release(); // B's refresh token is refused now
     const res = await onB;
     expect([res.status, await res.json()]).toEqual([200, expect.objectContaining({ messages: expect.any(Array) })]);
     expect((await stored(email)).refresh_token).toBe(winner);
-    expect(world.google.refreshCount(email)).toBe(1); // B did not need a refresh of its own
+    expect(replicas.world.google.refreshCount(email)).toBe(1); // B did not need a refresh of its own
     await expectIntact(email, access_token);
   });
 
   it('(c) with rotation, a refreshed token whose S3 write fails is used from memory and written until it lands', async () => {
     const email = 'race-c@example.com';
-    const { access_token } = await signIn(a, world, email);
+    const { access_token } = await signIn(replicas.proxied, replicas.world, email);
     const first = (await stored(email)).refresh_token;
-    world.google.rotateRefreshTokens(true);
-    world.google.expireAccessTokens(email);
+    replicas.world.google.rotateRefreshTokens(true);
+    replicas.world.google.expireAccessTokens(email);
     // Every write of the credentials fails for now (the SDK's own retry included): Google has already rotated.
-    const puts = s3proxy.inject({ method: 'PUT', path: keyPath(email), fault: 'reset', times: Infinity });
-    expect((await getWithBearer(a, GMAIL, access_token)).status).toBe(200);
-    expect(world.google.refreshTokenWorks(first)).toBe(false);
+    const puts = replicas.s3.inject({ method: 'PUT', path: keyPath(email), fault: 'reset', times: Infinity });
+    expect((await getWithBearer(replicas.proxied, GMAIL, access_token)).status).toBe(200);
+    expect(replicas.world.google.refreshTokenWorks(first)).toBe(false);
     expect((await stored(email)).refresh_token).toBe(first); // S3 still holds the dead one
     // The next expiry on the same replica refreshes from the unwritten token, not from the dead one in S3.
-    world.google.expireAccessTokens(email);
-    expect((await getWithBearer(a, GMAIL, access_token)).status).toBe(200);
-    expect(await objectExists(world, key(email))).toBe(true);
-    expect(world.google.refreshCount(email)).toBe(2);
+    replicas.world.google.expireAccessTokens(email);
+    expect((await getWithBearer(replicas.proxied, GMAIL, access_token)).status).toBe(200);
+    expect(await objectExists(replicas.world, key(email))).toBe(true);
+    expect(replicas.world.google.refreshCount(email)).toBe(2);
     await until('a background write was tried', async () => puts.hits >= 3);
     puts.remove(); // S3 takes writes again: the background write lands
-    await until('S3 holds a live refresh token', async () => world.google.refreshTokenWorks((await stored(email)).refresh_token));
+    await until('S3 holds a live refresh token', async () => replicas.world.google.refreshTokenWorks((await stored(email)).refresh_token));
     await expectIntact(email, access_token);
   });
 
   it('(c) with rotation, an S3 answer lost after the write was applied: the new token is in S3 and calls go on', async () => {
     const email = 'race-c-lost@example.com';
-    const { access_token } = await signIn(a, world, email);
-    world.google.rotateRefreshTokens(true);
-    world.google.expireAccessTokens(email);
-    s3proxy.inject({ method: 'PUT', path: keyPath(email), fault: 'drop-answer', times: 1 });
-    expect((await getWithBearer(a, GMAIL, access_token)).status).toBe(200);
-    await until('S3 holds a live refresh token', async () => world.google.refreshTokenWorks((await stored(email)).refresh_token));
+    const { access_token } = await signIn(replicas.proxied, replicas.world, email);
+    replicas.world.google.rotateRefreshTokens(true);
+    replicas.world.google.expireAccessTokens(email);
+    replicas.s3.inject({ method: 'PUT', path: keyPath(email), fault: 'drop-answer', times: 1 });
+    expect((await getWithBearer(replicas.proxied, GMAIL, access_token)).status).toBe(200);
+    await until('S3 holds a live refresh token', async () => replicas.world.google.refreshTokenWorks((await stored(email)).refresh_token));
     await expectIntact(email, access_token);
   });
 
   it('(d) without rotation, a re-grant on A while B refreshes with the revoked token: the new grant and session survive', async () => {
     const email = 'race-d@example.com';
-    const old = await signIn(a, world, email);
-    expect((await getWithBearer(b, GMAIL, old.access_token)).status).toBe(200);
-    world.google.expireAccessTokens(email);
-    const held = world.google.holdNext('refresh');
-    const onB = getWithBearer(b, GMAIL, old.access_token);
-    await held.arrived;
-    world.google.revokeUser(email); // the user removes the app at Google ...
-    const renewed = await signIn(a, world, email); // ... and grants it again on A: a new refresh token and session
+    const old = await signedInOnBoth(email);
+    replicas.world.google.expireAccessTokens(email);
+    const { held, onB } = await refreshHeldOnB(old.access_token);
+    replicas.world.google.revokeUser(email); // the user removes the app at Google ...
+    const renewed = await signIn(replicas.proxied, replicas.world, email); // ... and grants it again on A: a new refresh token and session
     const newGrant = (await stored(email)).refresh_token;
     held.release(); // B's refresh with the revoked token: invalid_grant
     expect((await onB).status).toBe(200);
     expect((await stored(email)).refresh_token).toBe(newGrant);
-    expect((await getWithBearer(b, '/auth/session', renewed.access_token)).status).toBe(200);
+    expect((await getWithBearer(replicas.direct, '/auth/session', renewed.access_token)).status).toBe(200);
     await expectIntact(email, renewed.access_token);
   });
 
   it('(d) a re-grant landing while B waits to believe invalid_grant is taken: nothing deleted, no session ended', async () => {
     const email = 'race-d-grace@example.com';
-    const old = await signIn(a, world, email);
-    expect((await getWithBearer(b, GMAIL, old.access_token)).status).toBe(200);
-    world.google.revokeUser(email);
-    const held = world.google.holdNext('refresh');
-    const onB = getWithBearer(b, GMAIL, old.access_token);
-    await held.arrived;
+    const old = await signedInOnBoth(email);
+    replicas.world.google.revokeUser(email);
+    const { held, onB } = await refreshHeldOnB(old.access_token);
     held.release(); // refused: S3 still holds the revoked token, so B re-reads it for a while before deleting
-    const renewed = await signIn(a, world, email);
+    const renewed = await signIn(replicas.proxied, replicas.world, email);
     expect((await onB).status).toBe(200);
-    expect((await getWithBearer(a, '/auth/session', old.access_token)).status).toBe(200);
+    expect((await getWithBearer(replicas.proxied, '/auth/session', old.access_token)).status).toBe(200);
     await expectIntact(email, renewed.access_token);
   });
 
   it('(e) a token another replica stored that Google rejects: one refresh with the stored refresh token, then success', async () => {
     const email = 'race-e@example.com';
-    const { access_token } = await signIn(a, world, email);
-    expect((await getWithBearer(b, GMAIL, access_token)).status).toBe(200); // B caches the sign-in token
-    world.google.expireAccessTokens(email);
-    expect((await getWithBearer(a, GMAIL, access_token)).status).toBe(200); // A refreshes and stores its token
-    world.google.expireAccessTokens(email); // Google now rejects A's token too, though S3 says it is valid
-    const before = world.google.refreshCount(email);
-    const res = await getWithBearer(b, GMAIL, access_token);
+    const { access_token } = await signedInOnBoth(email); // B caches the sign-in token
+    replicas.world.google.expireAccessTokens(email);
+    expect((await getWithBearer(replicas.proxied, GMAIL, access_token)).status).toBe(200); // A refreshes and stores its token
+    replicas.world.google.expireAccessTokens(email); // Google now rejects A's token too, though S3 says it is valid
+    const before = replicas.world.google.refreshCount(email);
+    const res = await getWithBearer(replicas.direct, GMAIL, access_token);
     expect(res.status).toBe(200);
-    expect(world.google.refreshCount(email)).toBe(before + 1);
+    expect(replicas.world.google.refreshCount(email)).toBe(before + 1);
     await expectIntact(email, access_token);
   });
 
   it('a grant Google really refused is deleted after S3 was re-read; only sessions created before the refresh end', async () => {
     const email = 'race-dead@example.com';
-    const { access_token, session_id } = await signIn(b, world, email);
-    world.google.revokeUser(email);
-    const held = world.google.holdNext('refresh');
+    const { access_token, session_id } = await signIn(replicas.direct, replicas.world, email);
+    replicas.world.google.revokeUser(email);
+    const held = replicas.world.google.holdNext('refresh');
     const started = Date.now();
-    const onB = getWithBearer(b, GMAIL, access_token);
+    const onB = getWithBearer(replicas.direct, GMAIL, access_token);
     await held.arrived;
     // A session made while that refresh is under way (say, a sign-in through the OAuth server) is not built on the
     // grant the refresh finds dead.
-    const later = await a.app.get(SessionStore).create(email, 3600);
+    const later = await replicas.proxied.app.get(SessionStore).create(email, 3600);
     held.release();
     const res = await onB;
     expect([res.status, ((await res.json()) as { error: string }).error]).toEqual([401, 'reauth_required']);
     expect(Date.now() - started).toBeGreaterThanOrEqual(6000); // the grace for a rotation winner: 2 x S3_TIMEOUT_MS + 2 s
-    expect(await objectExists(world, key(email))).toBe(false);
-    expect((await getWithBearer(b, '/auth/session', access_token)).status).toBe(401);
-    expect(await objectExists(world, `sessions/${session_id}.json`)).toBe(false);
-    expect(await objectExists(world, `sessions/${later.sessionId}.json`)).toBe(true);
+    expect(await objectExists(replicas.world, key(email))).toBe(false);
+    expect((await getWithBearer(replicas.direct, '/auth/session', access_token)).status).toBe(401);
+    expect(await objectExists(replicas.world, `sessions/${session_id}.json`)).toBe(false);
+    expect(await objectExists(replicas.world, `sessions/${later.sessionId}.json`)).toBe(true);
   });
 });
 

@@ -1,6 +1,6 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { FaultProxy } from '../support/fault-proxy.js';
-import { getWithBearer, objectExists, type Service, signIn, startService, startWorld, type World } from '../support/harness.js';
+import { useReplicasBehindS3Proxy } from '../support/behind-s3-proxy.js';
+import { getWithBearer, objectExists, signIn } from '../support/harness.js';
 
 const GMAIL = '/v1/users/me/gmail/messages';
 const key = (email: string) => `credentials/${email}.json`;
@@ -11,32 +11,15 @@ const key = (email: string) => `credentials/${email}.json`;
  * and no refresh token of it still accepted by Google, however the two interleave.
  */
 describe('revocation racing a refresh on another replica', () => {
-  let world: World;
-  let s3Proxy: FaultProxy;
-  let a: Service; // revokes
-  let b: Service; // refreshes
   // Both replicas' S3 calls go through the proxy, so each side's writes can be held.
-
-  beforeAll(async () => {
-    world = await startWorld();
-    s3Proxy = await FaultProxy.start(world.s3.endpoint);
-    a = await startService(world, { S3_ENDPOINT: s3Proxy.url, S3_TIMEOUT_MS: '5000' });
-    b = await startService(world, { S3_ENDPOINT: s3Proxy.url, S3_TIMEOUT_MS: '5000' });
-  });
-  afterEach(() => {
-    world.google.rotateRefreshTokens(false);
-    s3Proxy.clear();
-  });
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await s3Proxy?.stop();
-    await world?.close();
+  const replicas = useReplicasBehindS3Proxy({
+    revoking: { throughProxy: true, env: { S3_TIMEOUT_MS: '5000' } }, // A in the test names
+    refreshing: { throughProxy: true, env: { S3_TIMEOUT_MS: '5000' } }, // B
   });
 
   async function storedRefreshToken(email: string): Promise<string | undefined> {
-    if (!(await objectExists(world, key(email)))) return undefined;
-    const out = await world.admin.send(new GetObjectCommand({ Bucket: world.bucket, Key: key(email) }));
+    if (!(await objectExists(replicas.world, key(email)))) return undefined;
+    const out = await replicas.world.admin.send(new GetObjectCommand({ Bucket: replicas.world.bucket, Key: key(email) }));
     return (JSON.parse((await out.Body?.transformToString()) ?? '{}') as { refresh_token?: string }).refresh_token;
   }
 
@@ -45,25 +28,25 @@ describe('revocation racing a refresh on another replica', () => {
    * access token has expired, so B's next call refreshes.
    */
   async function rotatingUserOnBothReplicas(email: string): Promise<{ access_token: string; rt1: string }> {
-    const { access_token } = await signIn(a, world, email);
+    const { access_token } = await signIn(replicas.revoking, replicas.world, email);
     const rt1 = (await storedRefreshToken(email)) as string;
-    expect((await getWithBearer(b, GMAIL, access_token)).status).toBe(200); // B holds the session and credentials
-    world.google.rotateRefreshTokens(true);
-    world.google.expireAccessTokens(email);
+    expect((await getWithBearer(replicas.refreshing, GMAIL, access_token)).status).toBe(200); // B holds the session and credentials
+    replicas.world.google.rotateRefreshTokens(true);
+    replicas.world.google.expireAccessTokens(email);
     return { access_token, rt1 };
   }
 
   function revokeOnA(accessToken: string): Promise<Response> {
-    return fetch(`${a.url}/auth/revoke`, { method: 'POST', headers: { authorization: `Bearer ${accessToken}` } });
+    return fetch(`${replicas.revoking.url}/auth/revoke`, { method: 'POST', headers: { authorization: `Bearer ${accessToken}` } });
   }
 
   /** No credentials in S3, and every refresh token issued after RT1 was sent to Google's revocation and is dead. */
   async function expectNothingOfTheGrantLeft(email: string, rt1: string): Promise<void> {
     await new Promise((r) => setTimeout(r, 300));
-    expect(await objectExists(world, key(email))).toBe(false);
-    const issued = world.google.revocations.filter((t) => t !== rt1);
+    expect(await objectExists(replicas.world, key(email))).toBe(false);
+    const issued = replicas.world.google.revocations.filter((t) => t !== rt1);
     expect(issued.length).toBeGreaterThan(0);
-    for (const token of issued) expect(world.google.refreshTokenWorks(token)).toBe(false);
+    for (const token of issued) expect(replicas.world.google.refreshTokenWorks(token)).toBe(false);
   }
 
   it('with rotation, a successor stored before the revocation mark is found by the revocation, revoked and deleted', async () => {
@@ -71,11 +54,11 @@ describe('revocation racing a refresh on another replica', () => {
     const { access_token, rt1 } = await rotatingUserOnBothReplicas(email);
     // A has read RT1; its mark is on its way to S3 (held) when B, still trusting its copy of the session, refreshes:
     // Google rotates RT1 to RT2 and B stores RT2 before the mark exists, so B cannot see it.
-    s3Proxy.inject({ method: 'PUT', path: `/${world.bucket}/sessions/revoking/`, fault: 'latency', ms: 1500, times: 1 });
+    replicas.s3.inject({ method: 'PUT', path: `/${replicas.world.bucket}/sessions/revoking/`, fault: 'latency', ms: 1500, times: 1 });
     const started = Date.now();
     const revoking = revokeOnA(access_token);
-    while (!s3Proxy.seen('PUT', `/${world.bucket}/sessions/revoking/`).some((r) => r.at >= started)) await new Promise((r) => setTimeout(r, 10));
-    const onB = await getWithBearer(b, GMAIL, access_token);
+    while (!replicas.s3.seen('PUT', `/${replicas.world.bucket}/sessions/revoking/`).some((r) => r.at >= started)) await new Promise((r) => setTimeout(r, 10));
+    const onB = await getWithBearer(replicas.refreshing, GMAIL, access_token);
     expect(onB.status).toBe(200);
     const rt2 = await storedRefreshToken(email);
     expect(rt2).toBeDefined();
@@ -83,21 +66,21 @@ describe('revocation racing a refresh on another replica', () => {
     const res = await revoking;
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ revoked: true });
-    expect(await objectExists(world, key(email))).toBe(false);
-    expect(world.google.refreshTokenWorks(rt1)).toBe(false);
-    expect(world.google.refreshTokenWorks(rt2 as string)).toBe(false); // Google heard "unknown" for RT1, then RT2
-    expect(world.google.revocations.slice(-2)).toEqual([rt1, rt2]);
+    expect(await objectExists(replicas.world, key(email))).toBe(false);
+    expect(replicas.world.google.refreshTokenWorks(rt1)).toBe(false);
+    expect(replicas.world.google.refreshTokenWorks(rt2 as string)).toBe(false); // Google heard "unknown" for RT1, then RT2
+    expect(replicas.world.google.revocations.slice(-2)).toEqual([rt1, rt2]);
   });
 
   it('with rotation, a successor written after the revocation read S3 revokes itself when it sees the mark', async () => {
     const email = 'rotated-after-read@example.com';
     const { access_token, rt1 } = await rotatingUserOnBothReplicas(email);
     // B's refresh is answered by Google at once, but its S3 write is held until A's revocation is past its own reads.
-    s3Proxy.inject({ method: 'PUT', path: `/${world.bucket}/credentials/`, fault: 'latency', ms: 1200, times: 1 });
+    replicas.s3.inject({ method: 'PUT', path: `/${replicas.world.bucket}/credentials/`, fault: 'latency', ms: 1200, times: 1 });
     // ...and lands before the revocation clears its mark (one that lands after: docs/failure-model.md).
-    s3Proxy.inject({ method: 'DELETE', path: `/${world.bucket}/sessions/revoking/`, fault: 'latency', ms: 2500, times: 1 });
-    const onB = getWithBearer(b, GMAIL, access_token);
-    while (world.google.refreshTokenWorks(rt1)) await new Promise((r) => setTimeout(r, 5)); // Google rotated
+    replicas.s3.inject({ method: 'DELETE', path: `/${replicas.world.bucket}/sessions/revoking/`, fault: 'latency', ms: 2500, times: 1 });
+    const onB = getWithBearer(replicas.refreshing, GMAIL, access_token);
+    while (replicas.world.google.refreshTokenWorks(rt1)) await new Promise((r) => setTimeout(r, 5)); // Google rotated
     const res = await revokeOnA(access_token);
     expect(res.status).toBe(200);
     const answered = await onB;
@@ -110,33 +93,33 @@ describe('revocation racing a refresh on another replica', () => {
     const email = 'rotated-after-revoke@example.com';
     const { access_token, rt1 } = await rotatingUserOnBothReplicas(email);
     // B's write of RT2 is held until long after A has revoked, deleted and cleared its mark.
-    s3Proxy.inject({ method: 'PUT', path: `/${world.bucket}/credentials/`, fault: 'latency', ms: 2000, times: 1 });
-    const onB = getWithBearer(b, GMAIL, access_token);
-    while (world.google.refreshTokenWorks(rt1)) await new Promise((r) => setTimeout(r, 5));
+    replicas.s3.inject({ method: 'PUT', path: `/${replicas.world.bucket}/credentials/`, fault: 'latency', ms: 2000, times: 1 });
+    const onB = getWithBearer(replicas.refreshing, GMAIL, access_token);
+    while (replicas.world.google.refreshTokenWorks(rt1)) await new Promise((r) => setTimeout(r, 5));
     const res = await revokeOnA(access_token);
     expect(res.status).toBe(200);
-    expect(await objectExists(world, `sessions/revoking/${email}.json`)).toBe(false); // finished
+    expect(await objectExists(replicas.world, `sessions/revoking/${email}.json`)).toBe(false); // finished
     expect((await onB).status).toBe(401); // B re-created the object, found the revocation time, revoked RT2
     await expectNothingOfTheGrantLeft(email, rt1);
   });
 
   it('without rotation, a refresh answered before the revocation and written after it does not re-create the credentials', async () => {
     const email = 'written-after-revoke@example.com';
-    const { access_token } = await signIn(a, world, email);
-    expect((await getWithBearer(b, GMAIL, access_token)).status).toBe(200);
-    world.google.expireAccessTokens(email);
-    const held = world.google.holdNext('refresh');
-    const onB = getWithBearer(b, GMAIL, access_token);
+    const { access_token } = await signIn(replicas.revoking, replicas.world, email);
+    expect((await getWithBearer(replicas.refreshing, GMAIL, access_token)).status).toBe(200);
+    replicas.world.google.expireAccessTokens(email);
+    const held = replicas.world.google.holdNext('refresh');
+    const onB = getWithBearer(replicas.refreshing, GMAIL, access_token);
     await held.arrived; // B read S3 and asked Google
-    const readsBefore = s3Proxy.seen('GET', `/${world.bucket}/credentials/written-after-revoke`).length;
-    s3Proxy.inject({ method: 'GET', path: `/${world.bucket}/credentials/`, fault: 'latency', ms: 2000, times: 1 }); // B's write's read
+    const readsBefore = replicas.s3.seen('GET', `/${replicas.world.bucket}/credentials/written-after-revoke`).length;
+    replicas.s3.inject({ method: 'GET', path: `/${replicas.world.bucket}/credentials/`, fault: 'latency', ms: 2000, times: 1 }); // B's write's read
     held.release(); // Google answers B with a fresh access token: the grant was still alive
-    while (s3Proxy.seen('GET', `/${world.bucket}/credentials/written-after-revoke`).length <= readsBefore) await new Promise((r) => setTimeout(r, 10));
+    while (replicas.s3.seen('GET', `/${replicas.world.bucket}/credentials/written-after-revoke`).length <= readsBefore) await new Promise((r) => setTimeout(r, 10));
     const res = await revokeOnA(access_token);
     expect(res.status).toBe(200);
-    expect(await objectExists(world, key(email))).toBe(false);
+    expect(await objectExists(replicas.world, key(email))).toBe(false);
     expect((await onB).status).toBe(401);
     await new Promise((r) => setTimeout(r, 500));
-    expect(await objectExists(world, key(email))).toBe(false); // B's late write did not bring them back
+    expect(await objectExists(replicas.world, key(email))).toBe(false); // B's late write did not bring them back
   });
 });

@@ -10,34 +10,69 @@ export interface BehindS3Proxy {
   sut: Service;
 }
 
+/** How one replica of a ReplicasBehindS3Proxy starts. */
+export interface ReplicaSettings {
+  /** Its S3_ENDPOINT is the fault proxy (its S3 calls can be failed or held); otherwise it reaches S3 directly. */
+  throughProxy?: boolean;
+  /** Environment overrides (S3_TIMEOUT_MS, SESSION_CACHE_TTL_MS, GOOGLE_SCOPES and the like). */
+  env?: Record<string, string | undefined>;
+}
+
+/** Replicas of the service on one world (one bucket, one Google), by the names the spec gave them. */
+export type ReplicasBehindS3Proxy<Name extends string> = {
+  readonly world: World;
+  /** The fault proxy in front of the world's S3. */
+  readonly s3: FaultProxy;
+} & { readonly [N in Name]: Service };
+
+interface Started<Name extends string> {
+  world: World;
+  s3: FaultProxy;
+  replicas: Record<Name, Service>;
+}
+
 /**
  * Sets up the describe block that calls it to run on a BehindS3Proxy: started before all its tests, the proxy's
- * faults cleared after each (a fault a test injected never reaches the next test), stopped after all. Hooks the spec
- * declares after this call run after these, so a spec's own beforeAll already finds the service. The returned
- * getters read what beforeAll started; read before that, they throw rather than hand a test undefined.
+ * faults cleared and Google's refresh token rotation off after each (what a test turned on never reaches the next
+ * test), stopped after all. Hooks the spec declares after this call run after these, so a spec's own beforeAll
+ * already finds the service. The returned getters read what beforeAll started; read before that, they throw rather
+ * than hand a test undefined.
  */
 export function useAppBehindS3Proxy(overrides: Record<string, string | undefined> = {}): BehindS3Proxy {
-  let started: BehindS3Proxy | undefined;
+  return useReplicasBehindS3Proxy({ sut: { throughProxy: true, env: overrides } });
+}
+
+/**
+ * useAppBehindS3Proxy for several replicas on one bucket, named by the spec (`{ refreshing: { throughProxy: true },
+ * revoking: {} }`), started in that order before all tests and stopped in that order after them (then the proxy,
+ * then the world). After each test the proxy's faults are cleared and Google's refresh token rotation is back off,
+ * so neither reaches the next test. Read the handles inside hooks and tests only (getters, as useAppBehindS3Proxy's).
+ */
+export function useReplicasBehindS3Proxy<Name extends string>(replicas: Record<Name, ReplicaSettings>): ReplicasBehindS3Proxy<Name> {
+  for (const reserved of ['world', 's3']) if (reserved in replicas) throw new Error(`useReplicasBehindS3Proxy: "${reserved}" names the world's part, not a replica`);
+  let started: Started<Name> | undefined;
   beforeAll(async () => {
-    started = await startBehindS3Proxy(overrides);
+    started = await startReplicasBehindS3Proxy(replicas);
   });
-  afterEach(() => started?.s3.clear());
-  afterAll(() => stopBehindS3Proxy(started?.world, started?.s3, started?.sut));
-  const get = (): BehindS3Proxy => {
-    if (!started) throw new Error('useAppBehindS3Proxy: read before its beforeAll started the service (or that start failed)');
+  afterEach(() => {
+    started?.world.google.rotateRefreshTokens(false);
+    started?.s3.clear();
+  });
+  afterAll(() => stopReplicas(started?.world, started?.s3, Object.values<Service>(started?.replicas ?? {})));
+  const get = (): Started<Name> => {
+    if (!started) throw new Error('useReplicasBehindS3Proxy: read before its beforeAll started the service (or that start failed)');
     return started;
   };
-  return {
+  const handles = {
     get world() {
       return get().world;
     },
     get s3() {
       return get().s3;
     },
-    get sut() {
-      return get().sut;
-    },
   };
+  for (const name of Object.keys(replicas) as Name[]) Object.defineProperty(handles, name, { get: () => get().replicas[name], enumerable: true });
+  return handles as ReplicasBehindS3Proxy<Name>;
 }
 
 /**
@@ -47,20 +82,35 @@ export function useAppBehindS3Proxy(overrides: Record<string, string | undefined
  * once its own beforeAll ran (a certificate it generates); others call useAppBehindS3Proxy.
  */
 export async function startBehindS3Proxy(overrides: Record<string, string | undefined>): Promise<BehindS3Proxy> {
-  const world = await startWorld();
-  let s3: FaultProxy | undefined;
-  try {
-    s3 = await FaultProxy.start(world.s3.endpoint);
-    return { world, s3, sut: await startService(world, { S3_ENDPOINT: s3.url, ...overrides }) };
-  } catch (err) {
-    await stopBehindS3Proxy(world, s3, undefined);
-    throw err;
-  }
+  const { world, s3, replicas } = await startReplicasBehindS3Proxy({ sut: { throughProxy: true, env: overrides } });
+  return { world, s3, sut: replicas.sut };
 }
 
 /** Stops what startBehindS3Proxy started: the service first, then the proxy, then the world, so nothing is left calling a stopped S3. */
 export async function stopBehindS3Proxy(world: World | undefined, s3: FaultProxy | undefined, sut: Service | undefined): Promise<void> {
-  await sut?.close();
+  await stopReplicas(world, s3, sut ? [sut] : []);
+}
+
+/** Starts the world, the proxy and the replicas in the order named; on a failure, stops what started and throws. */
+async function startReplicasBehindS3Proxy<Name extends string>(settings: Record<Name, ReplicaSettings>): Promise<Started<Name>> {
+  const world = await startWorld();
+  let s3: FaultProxy | undefined;
+  const replicas = {} as Record<Name, Service>;
+  try {
+    s3 = await FaultProxy.start(world.s3.endpoint);
+    for (const [name, { throughProxy, env }] of Object.entries<ReplicaSettings>(settings)) {
+      replicas[name as Name] = await startService(world, throughProxy ? { S3_ENDPOINT: s3.url, ...env } : env);
+    }
+    return { world, s3, replicas };
+  } catch (err) {
+    await stopReplicas(world, s3, Object.values<Service>(replicas));
+    throw err;
+  }
+}
+
+/** The replicas first (in order), then the proxy, then the world, so nothing is left calling a stopped S3. */
+async function stopReplicas(world: World | undefined, s3: FaultProxy | undefined, replicas: Service[]): Promise<void> {
+  for (const replica of replicas) await replica.close();
   await s3?.stop();
   await world?.close();
 }
