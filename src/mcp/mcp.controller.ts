@@ -86,7 +86,7 @@ export class McpController implements OnModuleInit {
       throw new DomainError(400, 'batch_not_supported', 'JSON-RPC batches are not part of MCP since 2025-06-18: send one JSON-RPC message per POST.');
     }
     const caller = mcpCaller(me);
-    this.refuseUngrantedToolCalls(req.body, caller, me.claims.client_id !== undefined);
+    this.refuseUngrantedToolCalls(req.body, caller);
     return this.serve(req, reply, me, caller);
   }
 
@@ -104,12 +104,12 @@ export class McpController implements OnModuleInit {
    * The MCP step-up rule: a tool call the token's scopes do not cover is refused at the HTTP level (403
    * insufficient_scope, the scope in WWW-Authenticate), so the client can authorize again with that scope.
    */
-  private refuseUngrantedToolCalls(body: unknown, caller: McpCaller, oauthClient: boolean): void {
+  private refuseUngrantedToolCalls(body: unknown, caller: McpCaller): void {
     const m = body as { method?: unknown; params?: { name?: unknown } } | undefined;
     if (m?.method !== 'tools/call') return;
     const op = this.tools.find((t) => t.tool === m.params?.name);
     if (!op || tokenAllows(caller, op.scope)) return;
-    throw insufficientTokenScope(this.resources.forRoute(MCP_PATH), [op.scope], [op.scope], oauthClient, this.signInScopes);
+    throw insufficientTokenScope(this.resources.forRoute(MCP_PATH), [op.scope], [op.scope], caller.oauthClient === true, this.signInScopes);
   }
 
   private async serve(req: FastifyRequest, reply: FastifyReply, me: Principal, caller: McpCaller): Promise<FastifyReply> {
