@@ -15,6 +15,13 @@ export interface DocumentedOperation {
   requestBody?: Record<string, { schema: Record<string, unknown> }>;
   /** Error statuses whose body is not the common error body. */
   errorBodies?: Record<number, { description: string; schema: Record<string, unknown> }>;
+  /**
+   * Error statuses answered in RFC 6749's error shape (the OAuthError schema), each with what it means at this
+   * endpoint: the errors OAuth clients read, which decide whether they retry, refresh or start over.
+   */
+  oauthErrors?: Record<number, string>;
+  /** Errors also come as an HTML page, to a browser (one that prefers text/html). */
+  errorPages?: boolean;
   /** The route needs `Authorization: Bearer` although it is public to the guard (it reads the token itself). */
   bearer?: boolean;
 }
@@ -32,6 +39,18 @@ const metadata = { type: 'object', additionalProperties: true, description: 'RFC
 const health = obj({ status: { type: 'string', enum: ['ok', 'error', 'shutting_down'] }, info: { type: 'object', additionalProperties: true }, error: { type: 'object', additionalProperties: true }, details: { type: 'object', additionalProperties: true } }, ['status']);
 const form = (properties: Record<string, unknown>, required: string[]) => ({ 'application/x-www-form-urlencoded': { schema: obj(properties, required) } });
 const location = { Location: { description: 'Where the browser goes next', schema: { type: 'string', format: 'uri' } } };
+
+/** What the OAuth endpoints' shared refusals mean (the per-endpoint 400s and 401s are written next to each). */
+const OAUTH_UNREADABLE = "invalid_request (invalid_client_metadata at registration), reason the framework's code";
+const oauthRefusals = (badRequest: string, more: Record<number, string> = {}): Record<number, string> => ({
+  400: `${badRequest}; a body that could not be parsed: ${OAUTH_UNREADABLE} (bad_request)`,
+  ...more,
+  413: `Body too large: ${OAUTH_UNREADABLE} (payload_too_large)`,
+  415: `Body not form-encoded (JSON at registration): ${OAUTH_UNREADABLE} (unsupported_media_type)`,
+  429: 'temporarily_unavailable: the per-IP rate limit (reason too_many_requests), or, for a client metadata document client, too many document fetches from your address; retry after Retry-After seconds',
+  503: 'temporarily_unavailable: storage (S3) failed (reason storage_unavailable), or a client metadata document could not be fetched just now; nothing was changed or the change is safe to repeat: retry after Retry-After seconds. (An instance shutting down answers 503 itself, {"error":"Service Unavailable"}: retry, reaching another replica.)',
+});
+const INVALID_CLIENT = 'invalid_client: unknown client, or its authentication failed (WWW-Authenticate: Basic realm="oauth")';
 
 export const DOCUMENTED_OPERATIONS: Record<string, DocumentedOperation> = {
   'GET /auth/google': {
@@ -95,34 +114,40 @@ export const DOCUMENTED_OPERATIONS: Record<string, DocumentedOperation> = {
     description: 'RFC 7591 dynamic client registration (public clients with PKCE; redirect URIs on https or loopback).',
     success: { status: 201, description: 'The registered client', schema: { type: 'object', additionalProperties: true, properties: { client_id: str }, required: ['client_id'] } },
     requestBody: { 'application/json': { schema: { type: 'object', additionalProperties: true, properties: { redirect_uris: { type: 'array', items: str }, client_name: str }, required: ['redirect_uris'] } } },
-    errors: [400, 413, 415, 429],
+    // 401 and 403 are the service's own: the initial access token (RFC 6750, OAUTH_REGISTRATION_TOKEN), registration off.
+    errors: [401, 403],
+    oauthErrors: oauthRefusals('invalid_client_metadata or invalid_redirect_uri (RFC 7591 section 3.2.2): the description names the field'),
   },
   'GET /oauth/authorize': {
     summary: 'OAuth authorization endpoint',
     description: 'Starts an OAuth 2.1 authorization (code + PKCE S256): Google sign-in, then the consent page; ends with a redirect to the client with a code.',
     success: { status: 302, description: 'Redirect to Google, to the consent page or back to the client', headers: location },
-    errors: [400, 429, 502],
+    // Errors the client can be told go back to its redirect URI (a 302 with error=); these are the ones that cannot:
+    // an unusable client_id or redirect_uri (400, with error_description), the rate limit, Google, S3 (503 with
+    // Retry-After, or temporarily_unavailable for a client metadata document that could not be fetched).
+    errors: [400, 429, 502, 503],
+    errorPages: true,
   },
   'POST /oauth/token': {
     summary: 'OAuth token endpoint',
     description: 'Exchanges an authorization code (with its PKCE verifier) or a refresh token for an access token. Form-encoded body (RFC 6749); errors follow RFC 6749 section 5.2.',
     success: { status: 200, description: 'Tokens', schema: tokenResponse },
     requestBody: form({ grant_type: { type: 'string', enum: ['authorization_code', 'refresh_token'] }, code: str, code_verifier: str, redirect_uri: str, client_id: str, refresh_token: str, resource: str, scope: str }, ['grant_type']),
-    errors: [400, 401, 413, 415, 429],
+    oauthErrors: oauthRefusals('invalid_request, invalid_grant (code or refresh token spent, expired, revoked: authorize again), unsupported_grant_type, unauthorized_client, invalid_scope or invalid_target', { 401: INVALID_CLIENT }),
   },
   'POST /oauth/revoke': {
     summary: 'OAuth token revocation',
     description: 'RFC 7009: revokes a refresh token (its whole grant) or an access token. Form-encoded body; an unknown token is not an error.',
     success: { status: 200, description: 'Revoked or unknown (an empty JSON object)', schema: { type: 'object', additionalProperties: false } },
     requestBody: form({ token: str, token_type_hint: { type: 'string', enum: ['access_token', 'refresh_token'] }, client_id: str }, ['token']),
-    errors: [400, 401, 413, 415, 429],
+    oauthErrors: oauthRefusals('invalid_request (no token)', { 401: INVALID_CLIENT }),
   },
   'POST /oauth/introspect': {
     summary: 'OAuth token introspection',
     description: 'RFC 7662: whether a token is active, for confidential clients and their own tokens; any other token is {"active":false} and nothing more. Form-encoded body; needs client authentication.',
     success: { status: 200, description: 'Introspection result', schema: { type: 'object', properties: { active: { type: 'boolean' } }, required: ['active'], additionalProperties: true } },
     requestBody: form({ token: str, token_type_hint: str, client_id: str, client_secret: str }, ['token']),
-    errors: [400, 401, 413, 415, 429],
+    oauthErrors: oauthRefusals('invalid_request (no token, or client authentication sent twice)', { 401: `${INVALID_CLIENT}; a public or metadata document client` }),
   },
   'GET /.well-known/oauth-protected-resource': {
     summary: 'Protected resource metadata (whole service)',

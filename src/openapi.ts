@@ -17,6 +17,9 @@ type Operation = {
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 const ERROR_REF = { $ref: '#/components/schemas/Error' };
+const OAUTH_ERROR_REF = { $ref: '#/components/schemas/OAuthError' };
+const RETRY_AFTER = { 'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer', minimum: 1 } } };
+const BASIC_CHALLENGE = { 'WWW-Authenticate': { description: 'Basic realm="oauth": authenticate the client (RFC 6749 section 5.2)', schema: { type: 'string' } } };
 
 /** Why each error status happens, as the response description a generated client shows. */
 const ERROR_DESCRIPTIONS: Record<number, string> = {
@@ -56,7 +59,7 @@ export function setUpOpenApi(app: NestFastifyApplication): void {
  */
 export function completeDocument(document: OpenAPIObject): OpenAPIObject {
   document.components ??= {};
-  document.components.schemas = { ...document.components.schemas, Error: errorSchema() };
+  document.components.schemas = { ...document.components.schemas, Error: errorSchema(), OAuthError: oauthErrorSchema() };
   for (const [path, item] of Object.entries(document.paths)) {
     for (const method of METHODS) {
       const operation = (item as Record<string, Operation | undefined>)[method];
@@ -95,6 +98,31 @@ function errorSchema(): Record<string, unknown> {
   };
 }
 
+/**
+ * The errors of the OAuth endpoints OAuth clients read (token, revocation, introspection, registration): what their
+ * libraries decide from is `error` (retry, refresh, or a new authorization), so it is always one RFC 6749 defines.
+ */
+function oauthErrorSchema(): Record<string, unknown> {
+  return {
+    type: 'object',
+    description:
+      "RFC 6749 section 5.2's error (RFC 7591 section 3.2.2's at registration), plus the service's own statusCode and message for people. A failure of the service itself (storage, a metadata document host) or the rate limit is temporarily_unavailable with Retry-After, never a code an OAuth client does not know (the MCP SDK reads one as server_error and starts a new authorization in the person's browser).",
+    properties: {
+      error: {
+        type: 'string',
+        description: 'The OAuth error code clients decide from',
+        examples: ['invalid_request', 'invalid_client', 'invalid_grant', 'unsupported_grant_type', 'invalid_client_metadata', 'temporarily_unavailable'],
+      },
+      error_description: { type: 'string', description: 'What went wrong and what to do next (the same text as message)' },
+      reason: { type: 'string', description: "The service's own code behind a generic error: storage_unavailable or too_many_requests behind temporarily_unavailable; bad_request, payload_too_large or unsupported_media_type behind a request that could not be read" },
+      statusCode: { type: 'integer', description: 'The HTTP status' },
+      message: { type: 'string', description: 'The same text as error_description' },
+    },
+    required: ['statusCode', 'error', 'error_description', 'message'],
+    additionalProperties: true,
+  };
+}
+
 function findWorkspaceOperation(method: string, path: string): WorkspaceOperation | undefined {
   const prefix = '/v1/users/{userId}/';
   if (!path.startsWith(prefix)) return undefined;
@@ -124,10 +152,20 @@ function completeOtherOperation(operation: Operation, documented: DocumentedOper
     ...(success.schema ? { content: { [success.contentType ?? 'application/json']: { schema: success.schema } } } : {}),
   };
   if (documented.bearer) operation.security = [{ bearer: [] }];
+  for (const [code, meaning] of Object.entries(documented.oauthErrors ?? {})) {
+    const headers = code === '401' ? BASIC_CHALLENGE : code === '429' || code === '503' ? RETRY_AFTER : undefined;
+    operation.responses[code] = { description: meaning, ...(headers ? { headers } : {}), content: { 'application/json': { schema: OAUTH_ERROR_REF } } };
+  }
   if (documented.requestBody) operation.requestBody = { required: false, content: documented.requestBody };
   for (const code of documented.errors ?? []) addError(operation, code);
   for (const [code, body] of Object.entries(documented.errorBodies ?? {})) {
     operation.responses[code] = { description: body.description, content: { 'application/json': { schema: body.schema } } };
+  }
+  if (documented.errorPages) {
+    addError(operation, 503);
+    for (const [code, response] of Object.entries(operation.responses)) {
+      if (/^[45]\d\d$/.test(code) && response.content) response.content['text/html'] = { schema: { type: 'string', description: 'The error page a browser is shown' } };
+    }
   }
 }
 
@@ -146,7 +184,9 @@ function addCommonErrors(operation: Operation): void {
 function addError(operation: Operation, status: number): void {
   const key = String(status);
   if (operation.responses[key]?.content) return;
-  operation.responses[key] = { description: ERROR_DESCRIPTIONS[status] ?? 'Error', content: { 'application/json': { schema: ERROR_REF } } };
+  // 429 always says when to retry; a 503 does where a retry helps (storage, a dependency), not while an instance drains.
+  const headers = status === 429 || status === 503 ? { headers: RETRY_AFTER } : {};
+  operation.responses[key] = { description: ERROR_DESCRIPTIONS[status] ?? 'Error', ...headers, content: { 'application/json': { schema: ERROR_REF } } };
 }
 
 function successOf(operation: Operation): [string, Operation['responses'][string]] {

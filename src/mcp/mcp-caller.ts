@@ -7,11 +7,13 @@ export interface McpCaller {
   email: string;
   /** The scopes the bearer token carries. */
   scopes: readonly string[];
+  /** The token is an OAuth client's (an application the person connected), not the person's own browser sign-in's. */
+  oauthClient?: boolean;
 }
 
 /** The caller of a request the bearer guard let through. */
 export function mcpCaller(principal: Principal): McpCaller {
-  return { email: principal.email, scopes: tokenScopes(principal.claims) };
+  return { email: principal.email, scopes: tokenScopes(principal.claims), oauthClient: principal.claims.client_id !== undefined };
 }
 
 /** Whether the token's scopes cover a kind of call (any one of its scopes will do, as with Google's grant). */

@@ -6,7 +6,7 @@ import { inputJsonSchema, outputJsonSchema, validateInput } from '../workspace/c
 import type { WorkspaceOperations } from '../workspace/catalogue/workspace-operations.js';
 import { recommendedScope } from '../common/google-scopes.js';
 import { tokenAllows, type McpCaller } from './mcp-caller.js';
-import { invalidArguments, reauthorizeError, toolError, toolResult } from './tool-results.js';
+import { invalidArguments, reauthorizeError, regrantError, toolError, toolResult } from './tool-results.js';
 
 export const SERVER_INFO = { name: 'workspace-credential-broker', version: '0.1.0' };
 
@@ -66,6 +66,7 @@ export function buildMcpServer(tools: readonly WorkspaceOperation[], operations:
     } catch (err) {
       // Worded for an application and the person using it, not for a REST consumer (reauthorizeError says why).
       if (err instanceof ReauthRequiredError) return toolError(reauthorizeError(err));
+      if (err instanceof DomainError && err.error === 'insufficient_scope' && caller.oauthClient) return toolError(regrantError(err));
       if (err instanceof DomainError) return toolError(err);
       onUnexpected(err, op.tool);
       return toolError(new DomainError(500, 'internal_error', 'The tool failed unexpectedly. Retry; if it keeps failing, report it with the time of the call.'));

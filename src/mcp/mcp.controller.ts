@@ -20,13 +20,15 @@ import { selectTools } from './mcp-toolset.js';
 export const MCP_PATH = '/mcp';
 
 /**
- * The next step of the 401 for a token whose session ended (logout, revocation, a grant Google refused). The MCP
- * client acts on the challenge (WWW-Authenticate: refresh, else authorize again); this body is read by the person
- * and the model, for whom the default, sign in at /auth/google, neither reconnects the application nor is theirs
- * to do. Worded as the tool errors are (tool-results.ts, reauthorizeError).
+ * The next step of every 401 at /mcp (no token, an unreadable header, a forged, expired or ended one, one for another
+ * resource). The MCP client acts on the challenge (WWW-Authenticate: its resource_metadata leads to our OAuth
+ * authorization server; refresh, else authorize); this body is read by the person and the model, for whom the
+ * REST default, sign in at /auth/google, neither connects the application nor is theirs to do: that sign-in ends on
+ * the token page, and nothing hands its token to the application. Worded as the tool errors are (tool-results.ts,
+ * reauthorizeError).
  */
-const SESSION_ENDED_NEXT_STEP =
-  'To restore access, authorize this application again: it asks you to reconnect (sign in with Google and allow access there); if it does not, disconnect and reconnect this server in the application.';
+const MCP_SIGN_IN_HINT =
+  'Connect this application again (OAuth: see resource_metadata in WWW-Authenticate): an MCP client does it by itself and asks you to sign in with Google and allow access; if it does not, disconnect and reconnect this server in the application.';
 
 /**
  * `POST /mcp`: MCP Streamable HTTP, stateless. The bearer guard (global) has verified the caller before this runs;
@@ -73,7 +75,7 @@ export class McpController implements OnModuleInit {
   /** `/mcp` is an RFC 8707 resource of its own: tokens for it, metadata at /.well-known/oauth-protected-resource/mcp. */
   onModuleInit(): void {
     const needs = [...new Set(this.tools.map((op) => op.scope))];
-    this.resources.register({ path: MCP_PATH, routes: [MCP_PATH], name: 'Google Workspace MCP server', scopesSupported: scopesAccepted(needs), scopesToRequest: scopesToRequest(needs), sessionEndedNextStep: SESSION_ENDED_NEXT_STEP });
+    this.resources.register({ path: MCP_PATH, routes: [MCP_PATH], name: 'Google Workspace MCP server', scopesSupported: scopesAccepted(needs), scopesToRequest: scopesToRequest(needs), signInHint: MCP_SIGN_IN_HINT });
   }
 
   @Post()
@@ -84,7 +86,7 @@ export class McpController implements OnModuleInit {
       throw new DomainError(400, 'batch_not_supported', 'JSON-RPC batches are not part of MCP since 2025-06-18: send one JSON-RPC message per POST.');
     }
     const caller = mcpCaller(me);
-    this.refuseUngrantedToolCalls(req.body, caller, me.claims.client_id !== undefined);
+    this.refuseUngrantedToolCalls(req.body, caller);
     return this.serve(req, reply, me, caller);
   }
 
@@ -102,12 +104,12 @@ export class McpController implements OnModuleInit {
    * The MCP step-up rule: a tool call the token's scopes do not cover is refused at the HTTP level (403
    * insufficient_scope, the scope in WWW-Authenticate), so the client can authorize again with that scope.
    */
-  private refuseUngrantedToolCalls(body: unknown, caller: McpCaller, oauthClient: boolean): void {
+  private refuseUngrantedToolCalls(body: unknown, caller: McpCaller): void {
     const m = body as { method?: unknown; params?: { name?: unknown } } | undefined;
     if (m?.method !== 'tools/call') return;
     const op = this.tools.find((t) => t.tool === m.params?.name);
     if (!op || tokenAllows(caller, op.scope)) return;
-    throw insufficientTokenScope(this.resources.forRoute(MCP_PATH), [op.scope], [op.scope], oauthClient, this.signInScopes);
+    throw insufficientTokenScope(this.resources.forRoute(MCP_PATH), [op.scope], [op.scope], caller.oauthClient === true, this.signInScopes);
   }
 
   private async serve(req: FastifyRequest, reply: FastifyReply, me: Principal, caller: McpCaller): Promise<FastifyReply> {

@@ -65,3 +65,22 @@ export function reauthorizeError(err: ReauthRequiredError): DomainError {
     : "This application's connection to the service ended with it. To restore access, authorize this application again: it asks you to reconnect on its next request (sign in with Google and allow access there); if it does not, disconnect and reconnect this server in the application.";
   return new DomainError(err.status, err.error, `${err.reason} ${next}`);
 }
+
+/**
+ * The user's Google grant lacks the scope a tool needs (`insufficient_scope` from the stored grant or from Google), as
+ * an OAuth client's tool error. The REST answer, "have the user sign in again at /auth/google", is no use here: that
+ * sign-in ends on the token page and does not reconnect the application. The application's own authorization asks
+ * Google for the scopes it requests, on top of GOOGLE_SCOPES, so authorizing it again with the access left ticked on
+ * Google's page grants it. Its token already carries the scope (the controller checked), so no step-up 403 will make
+ * it do that by itself: the person reconnects it.
+ */
+export function regrantError(err: DomainError): DomainError {
+  const scope = typeof err.details.scope === 'string' ? err.details.scope : 'this tool needs';
+  return new DomainError(
+    err.status,
+    err.error,
+    `Google refused: this user has not granted the scope ${scope}. To grant it, authorize this application again: disconnect and reconnect this server in the application, then sign in with Google and leave this access ticked on Google's consent page.`,
+    {},
+    err.details,
+  );
+}

@@ -12,12 +12,13 @@ import type { Session } from './session.js';
 import type { SessionStore } from './session.store.js';
 
 const BASE = 'https://broker.example.com';
+const MCP_HINT = 'Connect this application again.';
 
 /** The guard with a real token service and resource registry, and an in-memory session store. */
 function world() {
   const config = { values: { publicUrl: BASE, jwt: { algorithm: 'HS256', secret: 'k'.repeat(48), issuer: BASE, audience: 'workspace-api', ttlSeconds: 3600 } } } as unknown as AppConfig;
   const resources = new ProtectedResources(config);
-  resources.register({ path: '/mcp', routes: ['/mcp'], name: 'MCP', scopesSupported: [], scopesToRequest: [] });
+  resources.register({ path: '/mcp', routes: ['/mcp'], name: 'MCP', scopesSupported: [], scopesToRequest: [], signInHint: MCP_HINT });
   resources.register({ path: '/v1/users/me/drive', routes: ['/v1/users/:userId/drive'], name: 'Drive', scopesSupported: [], scopesToRequest: [] });
   const tokens = new BearerTokenService(new JwtService(), config, resources);
   const live = new Map<string, Session>();
@@ -87,5 +88,38 @@ describe('BearerAuthGuard with the before-body check of the upload routes', () =
     await expect(guard.canActivate(contextOf(request('/auth/session', token)))).resolves.toBe(true);
     expect(verify).toHaveBeenCalledTimes(1);
     await expect(guard.canActivate(contextOf(request('/auth/session', `${token.slice(0, -2)}xx`)))).rejects.toMatchObject({ error: 'invalid_token' });
+  });
+});
+
+describe('BearerAuthGuard: the next step each 401 names', () => {
+  /** The message of the guard's refusal of `req` (at the guard, and before the body where the route has the hook). */
+  async function refusal(guard: BearerAuthGuard, req: FakeRequest): Promise<string> {
+    const err = await guard.canActivate(contextOf(req)).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(UnauthorizedError);
+    return (err as Error).message;
+  }
+
+  it("a resource with its own hint names it in every 401 (none, unreadable, forged, ended, another resource's); the others name /auth/google", async () => {
+    const { guard, live, signIn } = world();
+    const live1 = await signIn('alice@example.com', 'sid-a');
+    const ended = await signIn('alice@example.com', 'sid-b');
+    live.delete('sid-b');
+    const drive = await signIn('alice@example.com', 'sid-c', `${BASE}/v1/users/me/drive`);
+    const tries: Array<[string, string | undefined]> = [
+      ['none', undefined],
+      ['unreadable', `Bearer "${live1}"`],
+      ['forged', `Bearer ${live1.slice(0, -2)}xx`],
+      ['ended', `Bearer ${ended}`],
+      ['another resource', `Bearer ${drive}`],
+    ];
+    for (const [what, authorization] of tries) {
+      const at = (url: string): FakeRequest => ({ headers: authorization ? { authorization } : {}, routeOptions: { url } });
+      const mcp = await refusal(guard, at('/mcp'));
+      expect({ what, hint: mcp.endsWith(MCP_HINT), browser: mcp.includes('/auth/google') }).toEqual({ what, hint: true, browser: false });
+      expect({ what, early: beforeBody(guard, at('/mcp'))?.message ?? mcp }).toEqual({ what, early: mcp });
+      if (what === 'another resource') continue; // a Drive token is good on Drive's own routes
+      const rest = await refusal(guard, at('/v1/users/:userId/drive/files'));
+      expect({ what, browser: rest.includes('Sign in at /auth/google'), hint: rest.includes(MCP_HINT) }).toEqual({ what, browser: true, hint: false });
+    }
   });
 });

@@ -20,6 +20,7 @@ type GuardedRequest = {
   [CHECKED_BEFORE_BODY]?: BearerClaims;
 };
 
+/** The next step of a 401 on a resource that names none of its own (the REST API's callers sign in in a browser). */
 const SIGN_IN_HINT = 'Sign in at /auth/google and send the access_token as "Authorization: Bearer <token>".';
 
 /** Extracts the token of an `Authorization: Bearer ...` header, or undefined. */
@@ -70,7 +71,7 @@ export class BearerAuthGuard implements CanActivate {
     const claims = request[CHECKED_BEFORE_BODY] ?? this.verifiedClaims(request, resource);
     const session = await this.sessions.find(claims.sid);
     if (!session || session.email !== claims.sub) {
-      throw new UnauthorizedError(`The session of this bearer token has ended (logout or revocation). ${resource.sessionEndedNextStep ?? SIGN_IN_HINT}`, 'session_ended', invalidChallenge(resource));
+      throw new UnauthorizedError(`The session of this bearer token has ended (logout or revocation). ${signInHint(resource)}`, 'session_ended', invalidChallenge(resource));
     }
     request[PRINCIPAL] = { email: session.email, session, claims };
     return true;
@@ -100,18 +101,20 @@ export class BearerAuthGuard implements CanActivate {
     const headerProblem = authorizationHeaderProblem(request.headers.authorization);
     if (headerProblem) {
       // A token was sent but not as RFC 6750 says: say what to fix rather than "missing" or "invalid".
-      throw new UnauthorizedError(`Cannot read the bearer token: ${headerProblem}. ${SIGN_IN_HINT}`, 'invalid_token', { 'WWW-Authenticate': unauthorizedChallenge(resource, true) });
+      throw new UnauthorizedError(`Cannot read the bearer token: ${headerProblem}. ${signInHint(resource)}`, 'invalid_token', { 'WWW-Authenticate': unauthorizedChallenge(resource, true) });
     }
     const token = bearerFromHeader(request.headers.authorization);
     if (!token) {
-      throw new UnauthorizedError(`A bearer token is required. ${SIGN_IN_HINT}`, 'missing_token', { 'WWW-Authenticate': unauthorizedChallenge(resource, false) });
+      throw new UnauthorizedError(`A bearer token is required. ${signInHint(resource)}`, 'missing_token', { 'WWW-Authenticate': unauthorizedChallenge(resource, false) });
     }
     const claims = this.tokens.verify(token);
-    if (!claims) throw new UnauthorizedError(`The bearer token is invalid or expired. ${SIGN_IN_HINT}`, 'invalid_token', invalidChallenge(resource));
+    if (!claims) throw new UnauthorizedError(`The bearer token is invalid or expired. ${signInHint(resource)}`, 'invalid_token', invalidChallenge(resource));
     if (!this.resources.covers(claims.aud, resource)) {
       // RFC 8707: a token is for the resource it was issued for; a Gmail token must not open Drive.
+      // Said in OAuth's terms for every resource; one with a hint of its own adds it, for the person reading it.
+      const also = resource.signInHint ? ` ${resource.signInHint}` : '';
       throw new UnauthorizedError(
-        `This bearer token was issued for ${String(claims.aud)} and is not accepted here (${resource.identifier}). Get a token with resource=${resource.identifier} (or the whole service, ${this.resources.root.identifier}) and retry.`,
+        `This bearer token was issued for ${String(claims.aud)} and is not accepted here (${resource.identifier}). Get a token with resource=${resource.identifier} (or the whole service, ${this.resources.root.identifier}) and retry.${also}`,
         'invalid_token',
         invalidChallenge(resource),
       );
@@ -129,6 +132,11 @@ export class BearerAuthGuard implements CanActivate {
     }
     return isPublic;
   }
+}
+
+/** The next step of a 401 on `resource`: its own (the MCP endpoint's: connect the application), else the browser sign-in. */
+function signInHint(resource: ProtectedResource): string {
+  return resource.signInHint ?? SIGN_IN_HINT;
 }
 
 /**

@@ -14,10 +14,12 @@ export interface ResourceRegistration {
   /** The least-privilege scopes that together unlock every operation (the `scope` of a 401 challenge). */
   scopesToRequest: readonly string[];
   /**
-   * The next step the 401 for a token whose session ended names, where signing in at /auth/google (the default, for
-   * REST callers) is not it: the MCP endpoint's callers are applications, which the person connects again.
+   * How a caller gets a token for this resource, the next step closing every 401 the bearer guard answers on its
+   * routes (no token, an unreadable header, a forged, expired or ended one, one for another resource), where signing
+   * in at /auth/google (the default, for REST callers) is not it: the MCP endpoint's callers are applications, which
+   * get their tokens through OAuth (the challenge's resource_metadata) and which the person connects, not signs in.
    */
-  sessionEndedNextStep?: string;
+  signInHint?: string;
 }
 
 /** A protected resource of this service, as RFC 8707 and RFC 9728 see it. */

@@ -111,6 +111,24 @@ describe('MCP endpoint: users, replicas, revocation, scopes, tool sets', () => {
     expect((await fetch(`${a.url}/v1/users/me/gmail/labels`, { headers: { authorization: `Bearer ${forMcp.access_token}` } })).status).toBe(401);
   });
 
+  it("a Google grant without the tool's scope: an OAuth client's tool error says to authorize the application again, not /auth/google", async () => {
+    const call = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'list_gmail_labels', arguments: {} } };
+    const refusedBy = async (token: string) => {
+      world.google.failNext('api', 'insufficient_permissions');
+      const res = await rawMcp(`${a.url}/mcp`, token, call, '2025-11-25');
+      expect([res.status, res.json.result.isError]).toEqual([200, true]);
+      return JSON.parse(res.json.result.content[0].text) as { statusCode: number; error: string; message: string; scope: string };
+    };
+    const app = await tokensThroughOAuth(world, a.url, ADA, { params: { resource: `${a.url}/mcp` } });
+    const toApp = await refusedBy(app.access_token);
+    expect(toApp).toMatchObject({ statusCode: 403, error: 'insufficient_scope', scope: `${G}gmail.readonly` });
+    expect(toApp.message).toMatch(/authorize this application again: disconnect and reconnect this server/);
+    expect(toApp.message).not.toContain('/auth/google');
+    // A script holding the person's own browser sign-in token signs in again there, as on the REST routes.
+    const script = await refusedBy((await signIn(a, world, ADA)).access_token);
+    expect(script).toMatchObject({ error: 'insufficient_scope', message: expect.stringContaining('sign in again at /auth/google') });
+  });
+
   it('MCP_TOOLS and MCP_READ_ONLY choose the tools; a hidden tool cannot be called', async () => {
     const core = await startService(world, { GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES, MCP_TOOLS: 'core', MCP_READ_ONLY: 'true' });
     const picked = await startService(world, { GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES, MCP_TOOLS: 'contacts, create_event' });

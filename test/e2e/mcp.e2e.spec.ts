@@ -1,6 +1,8 @@
 import type { Client } from '@modelcontextprotocol/client';
 import { startSignedIn } from '../support/api-client.js';
-import { Service, signIn, stopAll, World } from '../support/harness.js';
+import { SignJWT } from 'jose';
+import { JWT_SECRET, Service, signIn, stopAll, World } from '../support/harness.js';
+import { claimsOf } from '../support/oauth-tokens.js';
 import { connectV1, connectV2, rawMcp } from '../support/mcp-clients.js';
 import { WORKSPACE_CATALOGUE } from '../../src/workspace/catalogue/catalogue.js';
 
@@ -105,18 +107,47 @@ describe('MCP endpoint: the official SDK clients over Streamable HTTP', () => {
     expect(metadata).toMatchObject({ resource: url, scopes_supported: expect.arrayContaining(['https://www.googleapis.com/auth/gmail.readonly']) });
   });
 
-  it('a bearer whose session ended: the 401 on /mcp says to authorize the application again, REST still says /auth/google', async () => {
+  it('every 401 at /mcp says how an MCP client gets a token (OAuth, resource_metadata), never /auth/google; REST keeps /auth/google', async () => {
     // A session of its own, so the suite's token stays good.
     const ended = await signIn(sut, world, USER);
     expect((await fetch(`${sut.url}/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${ended.access_token}` } })).status).toBe(204);
-    const mcp = await rawMcp(url, ended.access_token, { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} });
-    expect(mcp.status).toBe(401);
-    expect(mcp.headers.get('www-authenticate')).toContain(`resource_metadata="${sut.url}/.well-known/oauth-protected-resource/mcp"`);
-    expect(mcp.json).toMatchObject({ statusCode: 401, error: 'session_ended', message: expect.stringMatching(/authorize this application again/i) });
-    expect(mcp.json.message).not.toContain('/auth/google');
-    const rest = await fetch(`${sut.url}/auth/session`, { headers: { authorization: `Bearer ${ended.access_token}` } });
-    expect(rest.status).toBe(401);
-    expect(await rest.json()).toMatchObject({ error: 'session_ended', message: expect.stringContaining('Sign in at /auth/google') });
+    // The suite's live token's claims, signed with the service's key: expired, or for another resource.
+    const now = Math.floor(Date.now() / 1000);
+    const resign = (changes: Record<string, unknown>) => new SignJWT({ ...claimsOf(token), ...changes }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(JWT_SECRET));
+    const expired = await resign({ iat: now - 3600, exp: now - 1 });
+    const gmailOnly = await resign({ aud: `${sut.url}/v1/users/me/gmail`, iat: now, exp: now + 600 });
+    const cases: Array<[string, string | undefined, string]> = [
+      ['no token', undefined, 'missing_token'],
+      ['a token in quotes', `Bearer "${token}"`, 'invalid_token'],
+      ['not a bearer header', 'Basic dXNlcjpwYXNz', 'invalid_token'],
+      ['a token we never issued', 'Bearer not.a.token', 'invalid_token'],
+      ['an expired token', `Bearer ${expired}`, 'invalid_token'],
+      ['a token whose session ended', `Bearer ${ended.access_token}`, 'session_ended'],
+      ['a token for another resource', `Bearer ${gmailOnly}`, 'invalid_token'],
+    ];
+    const metadata = `resource_metadata="${sut.url}/.well-known/oauth-protected-resource/mcp"`;
+    for (const [what, authorization, error] of cases) {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...(authorization ? { authorization } : {}) },
+        body: '{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}',
+      });
+      const body = (await res.json()) as { error: string; message: string };
+      const challenge = res.headers.get('www-authenticate') ?? '';
+      expect({ what, status: res.status, error: body.error, metadata: challenge.startsWith(`Bearer ${metadata}`) }).toEqual({ what, status: 401, error, metadata: true });
+      expect({ what, invalid: challenge.includes('error="invalid_token"') }).toEqual({ what, invalid: error !== 'missing_token' });
+      expect({ what, message: body.message }).toEqual({ what, message: expect.stringContaining('Connect this application again (OAuth: see resource_metadata in WWW-Authenticate)') });
+      expect({ what, message: body.message }).toEqual({ what, message: expect.not.stringContaining('/auth/google') });
+    }
+    // The same refusals on a REST route: a REST caller signs in in a browser.
+    for (const [what, authorization, error] of cases.filter(([what]) => what !== 'a token for another resource')) {
+      const rest = await fetch(`${sut.url}/auth/session`, { headers: authorization ? { authorization } : {} });
+      expect({ what, status: rest.status, body: await rest.json() }).toEqual({
+        what,
+        status: 401,
+        body: expect.objectContaining({ error, message: expect.stringContaining('Sign in at /auth/google and send the access_token') }),
+      });
+    }
   });
 
   it('calls a tool of every service against Google (emulator)', async () => {

@@ -3,7 +3,17 @@ import { parse as parseYaml } from 'yaml';
 import { startSignedIn } from '../support/api-client.js';
 import { stopAll, type Service, type World } from '../support/harness.js';
 
-type Response = { description: string; content?: Record<string, { schema: Record<string, unknown> }> };
+type Response = { description: string; headers?: Record<string, unknown>; content?: Record<string, { schema: Record<string, unknown> }> };
+
+/** The statuses each OAuth endpoint answers in RFC 6749's error shape (docs/http-api.md), which clients decide from. */
+const OAUTH_ERRORS: Record<string, string[]> = {
+  'POST /oauth/token': ['400', '401', '413', '415', '429', '503'],
+  'POST /oauth/revoke': ['400', '401', '413', '415', '429', '503'],
+  'POST /oauth/introspect': ['400', '401', '413', '415', '429', '503'],
+  'POST /oauth/register': ['400', '413', '415', '429', '503'],
+};
+const ERROR_REF = { $ref: '#/components/schemas/Error' };
+const OAUTH_ERROR_REF = { $ref: '#/components/schemas/OAuthError' };
 type Operation = {
   summary?: string;
   description?: string;
@@ -48,7 +58,9 @@ describe('OpenAPI document', () => {
       if (status === '200' || status === '201') expect([where, Object.keys(op.responses[status!]!.content ?? {}).length > 0]).toEqual([where, true]);
       for (const [code, response] of Object.entries(op.responses).filter(([s]) => /^[45]\d\d$/.test(s))) {
         if (where === 'GET /health/ready' && code === '503') continue; // Terminus's own body, documented inline
-        expect([where, code, response.content?.['application/json']?.schema]).toEqual([where, code, { $ref: '#/components/schemas/Error' }]);
+        const schema = OAUTH_ERRORS[where]?.includes(code) ? OAUTH_ERROR_REF : ERROR_REF;
+        expect([where, code, response.content?.['application/json']?.schema]).toEqual([where, code, schema]);
+        if (code === '429') expect([where, code, Object.keys(response.headers ?? {})]).toEqual([where, code, ['Retry-After']]);
       }
       expect([where, '500' in op.responses]).toEqual([where, true]);
       if (op.security?.length) expect([where, '401' in op.responses]).toEqual([where, true]);
@@ -65,6 +77,43 @@ describe('OpenAPI document', () => {
     expect(parseYaml(await yaml.text())).toEqual(doc);
     const ui = await init.text(); // Swagger UI's options, with the document pretty-printed in them
     for (const path of Object.keys(doc.paths)) expect(ui).toContain(JSON.stringify(path));
+  });
+
+  it("documents the OAuth endpoints' errors in RFC 6749's shape, their 429 and 503 with Retry-After, and answers in it", async () => {
+    expect(doc.components.schemas.OAuthError).toMatchObject({
+      properties: { error: expect.any(Object), error_description: expect.any(Object), reason: expect.any(Object) },
+      required: expect.arrayContaining(['error', 'error_description']),
+    });
+    for (const [where, codes] of Object.entries(OAUTH_ERRORS)) {
+      const [method, path] = where.split(' ') as [string, string];
+      const responses = doc.paths[path]![method.toLowerCase()]!.responses;
+      for (const code of codes) {
+        expect([where, code, responses[code]?.content?.['application/json']?.schema]).toEqual([where, code, OAUTH_ERROR_REF]);
+        if (code === '429' || code === '503') expect([where, code, Object.keys(responses[code]!.headers ?? {})]).toEqual([where, code, ['Retry-After']]);
+      }
+      expect([where, responses['503']!.description]).toEqual([where, expect.stringMatching(/temporarily_unavailable.*storage_unavailable/)]);
+    }
+    // What they answer: a request each cannot use, and one it cannot read (JSON where a form is due, and the reverse).
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    const json = { 'content-type': 'application/json' };
+    const registered = await fetch(`${sut.url}/oauth/register`, { method: 'POST', headers: json, body: JSON.stringify({ redirect_uris: ['http://127.0.0.1:8765/cb'], token_endpoint_auth_method: 'none' }) });
+    const client = ((await registered.json()) as { client_id: string }).client_id;
+    const answers: Array<[string, string, number, Record<string, string>, string]> = [
+      ['POST /oauth/token', '/oauth/token', 400, form, `grant_type=password&client_id=${client}`],
+      ['POST /oauth/token', '/oauth/token', 401, form, 'grant_type=refresh_token&refresh_token=x&client_id=nobody'],
+      ['POST /oauth/token', '/oauth/token', 415, { 'content-type': 'text/plain' }, 'grant_type=refresh_token'],
+      ['POST /oauth/revoke', '/oauth/revoke', 400, form, `client_id=${client}`],
+      ['POST /oauth/introspect', '/oauth/introspect', 401, form, 'token=x&client_id=nobody&client_secret=x'],
+      ['POST /oauth/register', '/oauth/register', 400, json, '{"redirect_uris":[]}'],
+      ['POST /oauth/register', '/oauth/register', 415, form, 'redirect_uris=x'],
+    ];
+    const required = (doc.components.schemas.OAuthError as { required: string[] }).required;
+    for (const [where, path, status, headers, body] of answers) {
+      const res = await fetch(`${sut.url}${path}`, { method: 'POST', headers, body });
+      const answer = (await res.json()) as Record<string, unknown>;
+      expect([where, res.status, required.filter((k) => !(k in answer))]).toEqual([where, status, []]);
+      expect([where, status, OAUTH_ERRORS[where]]).toEqual([where, status, expect.arrayContaining([String(status)])]);
+    }
   });
 
   it('documents the status codes the routes really answer with', async () => {
