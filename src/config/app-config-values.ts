@@ -91,9 +91,10 @@ export interface AppConfigValues {
   mcp: { tools: string[]; readOnly: boolean };
   /**
    * Client ID Metadata Documents: accepted at all, and (tests, internal networks) from http and private addresses;
-   * `allowedHosts`: the only hosts documents are accepted from (empty: any).
+   * `allowedHosts`: the only hosts documents are accepted from (empty: any); `sharedHosts`: hosts where anyone can
+   * publish, besides the built-in list (the consent page warns about them).
    */
-  cimd: { enabled: boolean; allowPrivateHosts: boolean; extraCa?: string; allowedHosts: HostPattern[] };
+  cimd: { enabled: boolean; allowPrivateHosts: boolean; extraCa?: string; allowedHosts: HostPattern[]; sharedHosts: HostPattern[] };
   /** Browser origins allowed to call /mcp and the OAuth endpoints ('*' = any); empty = none beyond the defaults. */
   corsOrigins: string[];
 }

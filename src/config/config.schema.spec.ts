@@ -257,12 +257,12 @@ describe('JWT_ACCEPTED_SECRETS and JWT_ACCEPTED_PUBLIC_KEYS (signing-key rotatio
   });
 });
 
-describe('OAUTH_CIMD_ALLOWED_HOSTS', () => {
-  it('defaults to no list (any host accepted)', () => {
-    expect(parseConfig(valid).cimd).toMatchObject({ allowedHosts: [] });
+describe('OAUTH_CIMD_ALLOWED_HOSTS and OAUTH_CIMD_SHARED_HOSTS', () => {
+  it('default to no list (any host accepted, only the built-in shared hosts)', () => {
+    expect(parseConfig(valid).cimd).toMatchObject({ allowedHosts: [], sharedHosts: [] });
   });
 
-  it('takes a comma list of exact hosts and *.domain entries, spaces and case as an operator writes them', () => {
+  it('take a comma list of exact hosts and *.domain entries, spaces and case as an operator writes them', () => {
     expect(parseConfig({ ...valid, OAUTH_CIMD_ALLOWED_HOSTS: ' claude.ai, ChatGPT.com,*.Corp.Example , ' }).cimd.allowedHosts).toEqual([
       { host: 'claude.ai', subdomains: false },
       { host: 'chatgpt.com', subdomains: false },
@@ -279,7 +279,8 @@ describe('OAUTH_CIMD_ALLOWED_HOSTS', () => {
     ['claude.ai, *.*.example.com', /"\*.\*.example.com" is not a host name/],
     ['bücher.example', /"bücher.example" is not a host name \([^)]*xn-- form/],
     ['-bad.example', /"-bad.example" is not a host name/],
-  ])('stops the boot on a bad entry, naming it: %s', (value, message) => {
+  ])('stop the boot on a bad entry, naming it: %s', (value, message) => {
     expect(() => parseConfig({ ...valid, OAUTH_CIMD_ALLOWED_HOSTS: value })).toThrow(message);
+    expect(() => parseConfig({ ...valid, OAUTH_CIMD_SHARED_HOSTS: value })).toThrow(/OAUTH_CIMD_SHARED_HOSTS must be a comma list/);
   });
 });

@@ -3,9 +3,11 @@ import { AppConfig } from '../config/app-config.js';
 import { matchingHost, type HostPattern } from '../config/host-patterns-setting.js';
 import { isClientIdUrl } from './client-metadata-document.js';
 import { OAuthError } from './oauth-error.js';
+import { documentPublisher, type Publisher } from './shared-hosts.js';
 
 /**
- * Which metadata documents may be used at all (OAUTH_CIMD_ALLOWED_HOSTS, the operator's admission policy). Decided from the client_id alone, before anything is
+ * Which metadata documents may be used at all (OAUTH_CIMD_ALLOWED_HOSTS, the operator's admission policy), and who
+ * published one (shared-hosts.ts, for the consent page). Decided from the client_id alone, before anything is
  * fetched or read: a refused host costs no request to it and nothing stored. Checked on every use, so a host taken
  * off the list stops its approved clients at their next token request (their refresh tokens are refused), not only
  * new ones; access tokens already issued run out within JWT_TTL_SECONDS.
@@ -15,10 +17,12 @@ export class CimdAdmission {
   private readonly logger = new Logger('CimdAdmission');
   private readonly enabled: boolean;
   private readonly allowed: readonly HostPattern[];
+  private readonly shared: readonly HostPattern[];
 
   constructor(config: AppConfig) {
     this.enabled = config.values.cimd.enabled;
     this.allowed = config.values.cimd.allowedHosts;
+    this.shared = config.values.cimd.sharedHosts;
   }
 
   /** Whether a client_id that is a URL names a host documents are accepted from (any, when no list is set). */
@@ -45,6 +49,11 @@ export class CimdAdmission {
       `This service does not accept applications described by a metadata document at ${host}: its operator lists the hosts it accepts them from (OAUTH_CIMD_ALLOWED_HOSTS). ` +
       'Ask the operator of this service to allow this application, or use one they allow.';
     throw at === 'authorize' ? new OAuthError('invalid_request', message) : new OAuthError('invalid_client', message);
+  }
+
+  /** Who the document at `clientId` (an accepted document URL) was published by, shared hosts told apart. */
+  publisher(clientId: string): Publisher {
+    return documentPublisher(clientId, this.shared);
   }
 }
 

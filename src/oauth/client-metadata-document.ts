@@ -15,6 +15,8 @@ import { DocumentError, fetchDocument, type FetchedDocument } from './document-f
 import { OAuthError } from './oauth-error.js';
 import { isPrivateAddress } from './private-addresses.js';
 import { redirectUriProblem } from './redirect-uris.js';
+import { documentPublisher } from './shared-hosts.js';
+import type { HostPattern } from '../config/host-patterns-setting.js';
 
 /**
  * Document fetches in flight at once per replica, and the share of one requester and of one document host (see
@@ -72,6 +74,8 @@ export class ClientMetadataDocuments {
   private readonly logger = new Logger('ClientMetadataDocuments');
   private readonly prefix: string;
   private readonly allowPrivate: boolean;
+  /** OAUTH_CIMD_SHARED_HOSTS: a client's name carries its publisher, told apart on hosts where anyone can publish. */
+  private readonly sharedHosts: readonly HostPattern[];
   /** Root certificates for document fetches: the public ones, plus OAUTH_CIMD_EXTRA_CA (an internal PKI, tests). */
   private readonly ca?: string[];
   private readonly fetches = new SingleFlight<FetchedDocument>();
@@ -84,6 +88,7 @@ export class ClientMetadataDocuments {
   ) {
     this.prefix = `${config.values.oauth.prefix}client-metadata/`;
     this.allowPrivate = config.values.cimd.allowPrivateHosts;
+    this.sharedHosts = config.values.cimd.sharedHosts;
     this.ca = config.values.cimd.extraCa ? [...rootCertificates, config.values.cimd.extraCa] : undefined;
   }
 
@@ -291,10 +296,12 @@ export class ClientMetadataDocuments {
     const clientUri = typeof d.client_uri === 'string' && d.client_uri.length <= 512 && !clientUriProblem(d.client_uri) ? d.client_uri : undefined;
     const ignored = [d.client_name !== undefined && !name ? 'client_name' : '', d.client_uri !== undefined && !clientUri ? 'client_uri' : ''].filter(Boolean);
     if (ignored.length) this.logger.warn({ msg: 'client metadata document fields ignored', event: 'cimd_fields_ignored', host, fields: ignored });
+    // On a shared host the host alone names everyone who publishes there: the name carries the tenant's path too.
+    const publisher = documentPublisher(url, this.sharedHosts).label;
     return {
       clientId: url,
-      // The name is the document's own claim; the host it was fetched from is the fact the person can check.
-      clientName: name ? `${name} (${host})` : host,
+      // The name is the document's own claim; where it was fetched from is the fact the person can check.
+      clientName: name ? `${name} (${publisher})` : publisher,
       clientUri,
       redirectUris: uris as string[],
       tokenEndpointAuthMethod: 'none',

@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { ALL_WORKSPACE_SCOPES } from '../support/api-client.js';
 import { objectExists, Service, startService, startWorld, World } from '../support/harness.js';
 import { connectV2 } from '../support/mcp-clients.js';
-import { authorizeInBrowser, authorizeUrl, pkceRequest, refreshGrant } from '../support/oauth-consent.js';
+import { authorizeInBrowser, authorizeUrl, pkceRequest, readConsentPage, refreshGrant } from '../support/oauth-consent.js';
 import { selfSigned } from '../support/self-signed.js';
 
 const REDIRECT = 'http://127.0.0.1:8767/callback';
@@ -18,9 +19,11 @@ const cacheKey = (clientId: string) => `oauth/client-metadata/${createHash('sha2
 /**
  * Who may connect through Client ID Metadata Documents. An operator names the hosts documents are accepted from
  * (OAUTH_CIMD_ALLOWED_HOSTS): any other host is refused from the client_id alone, before a request to it or a byte
- * stored, and a host taken off the list stops its approved clients at the token endpoint.
+ * stored, and a host taken off the list stops its approved clients at the token endpoint. On a host where anyone can
+ * publish (here 127.0.0.1 through OAUTH_CIMD_SHARED_HOSTS, standing for raw.githubusercontent.com), the consent page
+ * names whose space the document is in and warns, instead of calling the host checked.
  */
-describe('Client ID Metadata Documents: which hosts are accepted', () => {
+describe('Client ID Metadata Documents: which hosts are accepted, and shared hosts', () => {
   let world: World;
   let listed: Service;
   const servers: Server[] = [];
@@ -146,4 +149,30 @@ describe('Client ID Metadata Documents: which hosts are accepted', () => {
       await again.close();
     }
   });
+
+  it('a document on a shared host: the consent page names whose space it is and warns that anyone can publish there, never that the host is checked', async () => {
+    // Listed and shared: the list decides that it may be used, the page still warns (docs/mcp.md says why).
+    const shared = await startService(world, settings({ OAUTH_CIMD_ALLOWED_HOSTS: '127.0.0.1', OAUTH_CIMD_SHARED_HOSTS: '127.0.0.1' }));
+    try {
+      const clientId = `${base['127.0.0.1']}/someuser/repo/client.json`;
+      const tenant = `127.0.0.1:${new URL(base['127.0.0.1']).port}/someuser`;
+      const res = await authorize(shared, clientId, 'text/html');
+      expect(res.status).toBe(200);
+      const page = readConsentPage(await res.text());
+      expect(page?.html).toContain(`Allow <strong>Doc App (${tenant})</strong>`);
+      expect(page?.html).toMatch(/<p class="warning" role="alert"[^>]*>/);
+      expect(page?.warning).toContain(`Anyone can publish documents at 127.0.0.1:${new URL(base['127.0.0.1']).port}`);
+      expect(page?.warning).toContain(tenant);
+      expect(page?.html).not.toMatch(/checked/i);
+      // Allowed on that page, it connects like any other.
+      const { tokens } = await connect(shared, clientId, 'shared-user@example.com');
+      expect(tokens.refresh_token).toEqual(expect.any(String));
+    } finally {
+      await shared.close();
+    }
+    // Nothing in this file made the service store a document nobody approved.
+    const kept = await world.admin.send(new ListObjectsV2Command({ Bucket: world.bucket, Prefix: 'oauth/client-metadata/' }));
+    expect((kept.Contents ?? []).map((o) => o.Key).sort()).toEqual([`${base['127.0.0.1']}/apps/listed.json`, `${base['127.0.0.1']}/apps/later-removed.json`, `${base['127.0.0.1']}/someuser/repo/client.json`].map(cacheKey).sort());
+  });
 });
+
