@@ -1,4 +1,5 @@
 import type { RateLimit, TrustProxy } from './edge-settings.js';
+import type { HostPattern } from './host-patterns-setting.js';
 import type { StaticClient } from './static-clients-setting.js';
 
 /** The validated, typed configuration the modules use. */
@@ -88,8 +89,12 @@ export interface AppConfigValues {
     acceptedSealKeys: Buffer[];
   };
   mcp: { tools: string[]; readOnly: boolean };
-  /** Client ID Metadata Documents: accepted at all, and (tests, internal networks) from http and private addresses. */
-  cimd: { enabled: boolean; allowPrivateHosts: boolean; extraCa?: string };
+  /**
+   * Client ID Metadata Documents: accepted at all, and (tests, internal networks) from http and private addresses;
+   * `allowedHosts`: the only hosts documents are accepted from (empty: any); `sharedHosts`: hosts where anyone can
+   * publish, besides the built-in list (the consent page warns about them).
+   */
+  cimd: { enabled: boolean; allowPrivateHosts: boolean; extraCa?: string; allowedHosts: HostPattern[]; sharedHosts: HostPattern[] };
   /** Browser origins allowed to call /mcp and the OAuth endpoints ('*' = any); empty = none beyond the defaults. */
   corsOrigins: string[];
 }

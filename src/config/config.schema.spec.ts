@@ -256,3 +256,31 @@ describe('JWT_ACCEPTED_SECRETS and JWT_ACCEPTED_PUBLIC_KEYS (signing-key rotatio
     });
   });
 });
+
+describe('OAUTH_CIMD_ALLOWED_HOSTS and OAUTH_CIMD_SHARED_HOSTS', () => {
+  it('default to no list (any host accepted, only the built-in shared hosts)', () => {
+    expect(parseConfig(valid).cimd).toMatchObject({ allowedHosts: [], sharedHosts: [] });
+  });
+
+  it('take a comma list of exact hosts and *.domain entries, spaces and case as an operator writes them', () => {
+    expect(parseConfig({ ...valid, OAUTH_CIMD_ALLOWED_HOSTS: ' claude.ai, ChatGPT.com,*.Corp.Example , ' }).cimd.allowedHosts).toEqual([
+      { host: 'claude.ai', subdomains: false },
+      { host: 'chatgpt.com', subdomains: false },
+      { host: 'corp.example', subdomains: true },
+    ]);
+  });
+
+  it.each([
+    ['https://claude.ai', /OAUTH_CIMD_ALLOWED_HOSTS must be a comma list of host names[^;]*; "https:\/\/claude.ai" is a URL, port or path/],
+    ['claude.ai:443', /"claude.ai:443" is a URL, port or path/],
+    ['claude.ai/oauth', /"claude.ai\/oauth" is a URL, port or path/],
+    ['*', /"\*" is a lone \* \(leave the setting empty to accept any host\)/],
+    ['*.com', /"\*.com" is a wildcard over a whole top-level domain/],
+    ['claude.ai, *.*.example.com', /"\*.\*.example.com" is not a host name/],
+    ['bücher.example', /"bücher.example" is not a host name \([^)]*xn-- form/],
+    ['-bad.example', /"-bad.example" is not a host name/],
+  ])('stop the boot on a bad entry, naming it: %s', (value, message) => {
+    expect(() => parseConfig({ ...valid, OAUTH_CIMD_ALLOWED_HOSTS: value })).toThrow(message);
+    expect(() => parseConfig({ ...valid, OAUTH_CIMD_SHARED_HOSTS: value })).toThrow(/OAUTH_CIMD_SHARED_HOSTS must be a comma list/);
+  });
+});

@@ -6,6 +6,7 @@ import { canonicalPublicUrl, publicUrlProblem } from './public-url.js';
 import { rateLimitSetting, trustProxySetting } from './edge-settings.js';
 import type { AppConfigValues } from './app-config-values.js';
 import { staticClientsSetting } from './static-clients-setting.js';
+import { hostPatternsSetting } from './host-patterns-setting.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', ''])
@@ -132,6 +133,10 @@ export const envSchema = z
     OAUTH_CLIENT_METADATA_DOCUMENTS: z.enum(['true', 'false']).default('true'),
     OAUTH_CIMD_ALLOW_PRIVATE_HOSTS: z.enum(['true', 'false']).default('false'),
     OAUTH_CIMD_EXTRA_CA: z.string().regex(/-----BEGIN CERTIFICATE-----/, 'must be PEM certificates').optional(),
+    // Which hosts' metadata documents are accepted at all (empty: any); checked before anything is fetched.
+    OAUTH_CIMD_ALLOWED_HOSTS: hostPatternsSetting,
+    // Hosts where anyone can publish, besides the built-in ones (src/oauth/shared-hosts.ts): the consent page warns.
+    OAUTH_CIMD_SHARED_HOSTS: hostPatternsSetting,
     CORS_ORIGINS: z.string().default('').refine((v) => v.split(',').map((o) => o.trim()).filter(Boolean).every((o) => o === '*' || /^https?:\/\/[^/\s]+$/.test(o)), 'must be * or a comma list of origins like https://app.example.com (scheme and host, no path)'),
   })
   .superRefine((env, ctx) => {
@@ -271,7 +276,7 @@ export function parseConfig(raw: Record<string, string | undefined>): AppConfigV
       sealKey: sealKeyOf(keyMaterial),
       acceptedSealKeys: acceptedMaterial.map(sealKeyOf),
     },
-    cimd: { enabled: env.OAUTH_CLIENT_METADATA_DOCUMENTS === 'true', allowPrivateHosts: env.OAUTH_CIMD_ALLOW_PRIVATE_HOSTS === 'true', extraCa: env.OAUTH_CIMD_EXTRA_CA?.replace(/\\n/g, '\n') },
+    cimd: { enabled: env.OAUTH_CLIENT_METADATA_DOCUMENTS === 'true', allowPrivateHosts: env.OAUTH_CIMD_ALLOW_PRIVATE_HOSTS === 'true', extraCa: env.OAUTH_CIMD_EXTRA_CA?.replace(/\\n/g, '\n'), allowedHosts: env.OAUTH_CIMD_ALLOWED_HOSTS, sharedHosts: env.OAUTH_CIMD_SHARED_HOSTS },
     mcp: { tools: env.MCP_TOOLS.split(',').map((t) => t.trim()), readOnly: env.MCP_READ_ONLY === 'true' },
     corsOrigins: env.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
   };

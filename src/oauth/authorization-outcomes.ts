@@ -6,6 +6,8 @@ import { AppConfig } from '../config/app-config.js';
 import { AuthorizationCodes } from './authorization-codes.js';
 import { AuthorizationRequest, DEFAULT_ACCESS, errorRedirect, pendingPart, requestedScopes } from './authorization-request.js';
 import { AuthorizationStep, FlowCookies, validCsrf } from './authorization-step.js';
+import { CimdAdmission } from './cimd-admission.js';
+import { isClientIdUrl } from './client-metadata-document.js';
 import { renderConsentPage } from './consent-page.js';
 import { OAuthClient } from './oauth-client.js';
 import { OAuthClientRepository } from './oauth-client.repository.js';
@@ -31,6 +33,7 @@ export class AuthorizationOutcomes {
     private readonly codes: AuthorizationCodes,
     private readonly sealed: SealedValues,
     private readonly config: AppConfig,
+    private readonly admission: CimdAdmission,
   ) {
     this.issuer = config.values.jwt.issuer;
     this.base = config.values.publicUrl;
@@ -67,6 +70,7 @@ export class AuthorizationOutcomes {
       email,
       sealedRequest: await this.sealed.seal('consent-form', form, CONSENT_FORM_TTL_SECONDS),
       action: `${this.base}/oauth/authorize/decision`,
+      publisher: !client.static && isClientIdUrl(client.clientId) ? this.admission.publisher(client.clientId) : undefined,
     });
     return { kind: 'consent', html, csrf: csrf === cookies.csrf ? undefined : csrf };
   }

@@ -1,6 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { isIP } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import type { LRUCache } from 'lru-cache';
 import { AppConfig } from '../config/app-config.js';
@@ -8,13 +7,12 @@ import { growingLru } from '../common/growing-lru.js';
 import { SingleFlight } from '../common/single-flight.js';
 import { JsonObjectRepository } from '../storage/json-object.repository.js';
 import { StorageError } from '../storage/storage.errors.js';
-import type { GrantType, OAuthClient } from './oauth-client.js';
-import { clientUriProblem, displayedStringProblem } from './client-metadata-rules.js';
+import type { OAuthClient } from './oauth-client.js';
+import { clientIdUrlProblem, documentClient } from './client-metadata-validation.js';
 import { FetchSlots, requesterKey, type SlotRefusal } from './document-fetch-slots.js';
 import { DocumentError, fetchDocument, type FetchedDocument } from './document-fetch.js';
 import { OAuthError } from './oauth-error.js';
-import { isPrivateAddress } from './private-addresses.js';
-import { redirectUriProblem } from './redirect-uris.js';
+import type { HostPattern } from '../config/host-patterns-setting.js';
 
 /**
  * Document fetches in flight at once per replica, and the share of one requester and of one document host (see
@@ -57,8 +55,9 @@ const isServableStale = (d: CachedDocument | undefined) => d !== undefined && Da
 /**
  * Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document, the MCP spec's preferred registration):
  * a client_id that is an https URL names a JSON document describing the client. It is fetched with the limits an
- * open fetcher needs (document-fetch.ts), fairly shared (FetchSlots), validated (its client_id equals the URL,
- * redirect URIs by our rules, public clients only), and kept as long as its Cache-Control allows (at most a day).
+ * open fetcher needs (document-fetch.ts), fairly shared (FetchSlots), validated (client-metadata-validation.ts: its
+ * client_id equals the URL, redirect URIs by our rules, public clients only), and kept as long as its Cache-Control
+ * allows (at most a day).
  *
  * Where it is kept: anyone can name any URL, so a document nobody approved is kept only in this replica's memory
  * (a bounded LRU); it is written to S3, for every replica, once a person approved the client (a code was issued or
@@ -72,6 +71,8 @@ export class ClientMetadataDocuments {
   private readonly logger = new Logger('ClientMetadataDocuments');
   private readonly prefix: string;
   private readonly allowPrivate: boolean;
+  /** OAUTH_CIMD_SHARED_HOSTS: a client's name carries its publisher, told apart on hosts where anyone can publish. */
+  private readonly sharedHosts: readonly HostPattern[];
   /** Root certificates for document fetches: the public ones, plus OAUTH_CIMD_EXTRA_CA (an internal PKI, tests). */
   private readonly ca?: string[];
   private readonly fetches = new SingleFlight<FetchedDocument>();
@@ -84,6 +85,7 @@ export class ClientMetadataDocuments {
   ) {
     this.prefix = `${config.values.oauth.prefix}client-metadata/`;
     this.allowPrivate = config.values.cimd.allowPrivateHosts;
+    this.sharedHosts = config.values.cimd.sharedHosts;
     this.ca = config.values.cimd.extraCa ? [...rootCertificates, config.values.cimd.extraCa] : undefined;
   }
 
@@ -97,7 +99,7 @@ export class ClientMetadataDocuments {
     // The ETag of an expired copy found in S3, deleted unless the fetch below replaces it (see forgetExpired).
     let expired: string | undefined;
     try {
-      const problem = this.urlProblem(url);
+      const problem = clientIdUrlProblem(url, this.allowPrivate);
       if (problem) throw new DocumentError(problem);
       const held = this.held.get(url);
       if (held && isFresh(held.doc)) return held.doc.client;
@@ -145,7 +147,8 @@ export class ClientMetadataDocuments {
         throw err;
       }
       const { body, ttlSeconds } = fetched;
-      const client = this.validate(url, body);
+      const { client, ignored } = documentClient(url, body, this.sharedHosts);
+      if (ignored.length) this.logger.warn({ msg: 'client metadata document fields ignored', event: 'cimd_fields_ignored', host: safeHost(url), fields: ignored });
       if (ttlSeconds > 0) {
         const doc: CachedDocument = { client, expiresAt: new Date(Date.now() + ttlSeconds * 1000).toISOString() };
         // Only an approved client's copy is in S3; it is kept current there for every replica.
@@ -249,59 +252,6 @@ export class ClientMetadataDocuments {
       if (err.code === 'conflict') return; // replaced by another replica's fetch: nothing to forget
       this.logger.warn({ msg: 'expired client metadata document not deleted', event: 'cimd_cache_delete_failed', host: safeHost(url), reason: err.message });
     }
-  }
-
-  private urlProblem(url: string): string | undefined {
-    if (url.length > 512) return 'the client_id URL is longer than 512 characters';
-    let u: URL;
-    try {
-      u = new URL(url);
-    } catch {
-      return 'the client_id is not a URL';
-    }
-    if (u.protocol !== 'https:' && !(this.allowPrivate && u.protocol === 'http:')) return 'the client_id URL must use https';
-    if (u.username || u.password || u.hash || url.includes('#')) return 'the client_id URL must not carry userinfo or a fragment';
-    // Checked on the string as sent: the parser has already resolved `..` (also `%2e%2e`), dropped tabs and
-    // newlines, lower-cased the scheme and host and turned `\` into `/`, so `https://host/official/../u/evil.json`
-    // would fetch /u/evil.json while the consent page and the approval name the client by the string with /official/.
-    // Only the parser's own form of the URL is accepted: one document, one spelling.
-    if (u.href !== url) return `the client_id URL must be written in its normal form (${u.href.length > 200 ? `${u.href.slice(0, 200)}…` : u.href}), without dot segments, control characters, backslashes or upper-case scheme and host`;
-    if (u.pathname === '/') return 'the client_id URL must have a path';
-    if (!this.allowPrivate && isIP(u.hostname.replace(/^\[|\]$/g, '')) && isPrivateAddress(u.hostname.replace(/^\[|\]$/g, ''))) return 'the client_id URL names a private address';
-    return undefined;
-  }
-
-  private validate(url: string, body: unknown): OAuthClient {
-    const d = body as Record<string, unknown>;
-    if (!d || typeof d !== 'object' || Array.isArray(d)) throw new DocumentError('the document is not a JSON object');
-    if (d.client_id !== url) throw new DocumentError('the document\'s client_id is not its own URL');
-    const uris = d.redirect_uris;
-    if (!Array.isArray(uris) || uris.length === 0 || uris.length > 10 || uris.some((u) => typeof u !== 'string' || redirectUriProblem(u))) {
-      throw new DocumentError('the document needs redirect_uris: 1 to 10 acceptable redirect URIs');
-    }
-    const method = d.token_endpoint_auth_method ?? 'none';
-    if (method !== 'none') throw new DocumentError('only public clients (token_endpoint_auth_method "none") are accepted by URL');
-    const grants = (d.grant_types ?? ['authorization_code']) as unknown[];
-    if (!Array.isArray(grants) || !grants.includes('authorization_code') || grants.some((g) => g !== 'authorization_code' && g !== 'refresh_token')) {
-      throw new DocumentError('grant_types may hold authorization_code and refresh_token only');
-    }
-    const host = new URL(url).host;
-    // The same rules as registration; a field that breaks them is left out (the page then shows less), not fatal.
-    const name = typeof d.client_name === 'string' && !displayedStringProblem(d.client_name) ? [...d.client_name].slice(0, 100).join('') : undefined;
-    const clientUri = typeof d.client_uri === 'string' && d.client_uri.length <= 512 && !clientUriProblem(d.client_uri) ? d.client_uri : undefined;
-    const ignored = [d.client_name !== undefined && !name ? 'client_name' : '', d.client_uri !== undefined && !clientUri ? 'client_uri' : ''].filter(Boolean);
-    if (ignored.length) this.logger.warn({ msg: 'client metadata document fields ignored', event: 'cimd_fields_ignored', host, fields: ignored });
-    return {
-      clientId: url,
-      // The name is the document's own claim; the host it was fetched from is the fact the person can check.
-      clientName: name ? `${name} (${host})` : host,
-      clientUri,
-      redirectUris: uris as string[],
-      tokenEndpointAuthMethod: 'none',
-      grantTypes: [...new Set(grants as GrantType[])],
-      createdAt: new Date().toISOString(),
-      static: false,
-    };
   }
 }
 

@@ -2,6 +2,7 @@ import escapeHtml from 'escape-html';
 import { OAuthClient } from './oauth-client.js';
 import { clientUriHost, visibleText } from './client-metadata-rules.js';
 import { isLoopback } from './redirect-uris.js';
+import type { Publisher } from './shared-hosts.js';
 
 /** Headers for every HTML page of the authorization server: never framed, cached, or leaked through Referer. */
 export const PAGE_HEADERS: Record<string, string> = {
@@ -33,6 +34,8 @@ export interface ConsentView {
   sealedRequest: string;
   /** Where the form posts. */
   action: string;
+  /** Who published the client's metadata document (a client_id that is a URL): shared hosts are told apart. */
+  publisher?: Publisher;
 }
 
 /** Where a redirect URI sends the person: what the page shows in large type, in words, and any warning. */
@@ -43,8 +46,11 @@ export interface Destination {
   warning?: string;
 }
 
-/** Where a redirect URI sends the person, in words, and whether it deserves a warning. */
-export function describeDestination(client: OAuthClient, redirectUri: string): Destination {
+/**
+ * Where a redirect URI sends the person, in words, and whether it deserves a warning. `publisher`: of a metadata
+ * document client; a shared host with path tenants is not its own site (another tenant's page there is anyone's).
+ */
+export function describeDestination(client: OAuthClient, redirectUri: string, publisher?: Publisher): Destination {
   const u = parsed(redirectUri);
   if (!u) return { shown: redirectUri, where: 'an address this page cannot read' };
   if (isLoopback(u)) return { shown: u.host, where: `an application on this computer (${u.host})` };
@@ -53,7 +59,8 @@ export function describeDestination(client: OAuthClient, redirectUri: string): D
     // (com.evil.app://accounts.google.com/cb), so it is never presented as a site.
     return { shown: u.protocol, where: `the app on this device that handles "${u.protocol}" links` };
   }
-  const own = [clientUriHost(client.clientUri), /^https:\/\//.test(client.clientId) ? parsed(client.clientId)?.hostname : undefined].filter((h): h is string => Boolean(h));
+  const documentHost = /^https:\/\//.test(client.clientId) && publisher?.kind !== 'path' ? parsed(client.clientId)?.hostname : undefined;
+  const own = [clientUriHost(client.clientUri), documentHost].filter((h): h is string => Boolean(h));
   if (own.includes(u.hostname)) return { shown: u.host, where: u.hostname };
   return {
     shown: u.host,
@@ -75,12 +82,12 @@ function parsed(url: string): URL | undefined {
 /** The page that asks the person to allow or deny a client. Every value from the request or client is escaped. */
 export function renderConsentPage(v: ConsentView): string {
   const name = v.client.clientName ? visibleText(v.client.clientName) : 'An application without a name';
-  const dest = describeDestination(v.client, v.redirectUri);
+  const dest = describeDestination(v.client, v.redirectUri, v.publisher);
   const host = dest.shown;
   return page(
     `Allow ${name}?`,
     `<h1>Allow <strong>${escapeHtml(name)}</strong> to use your Google Workspace?</h1>
-${provenance(v.client)}
+${provenance(v.client, v.publisher)}
 <p>If you allow, you will be sent back to <strong class="host" id="redirect-host">${escapeHtml(host)}</strong> (${escapeHtml(dest.where)}):<br><code>${escapeHtml(v.redirectUri)}</code></p>
 ${dest.warning ? `<p class="warning" role="alert"><strong>Warning:</strong> ${escapeHtml(dest.warning)} Only allow if you trust ${escapeHtml(host)} with your mail, files and calendar.</p>` : ''}
 <p>It asks for:</p>
@@ -100,10 +107,24 @@ ${v.email ? `<p>Signed in as <strong>${escapeHtml(v.email)}</strong>.</p>` : '<p
  * Where the client's name comes from. A metadata document's client is shown as "Name (host)" with the host its
  * document was fetched from, the one checked fact; a self-registered client may call itself "Claude (claude.ai)" as
  * well, so the page says which of the two it is, and that a site inside a registered name is part of the claim.
+ * On a shared host (shared-hosts.ts) the host checks nothing, so the page names the tenant instead and warns, like
+ * for a redirect URI elsewhere: such a document is no more trustworthy than a self-registered client.
  */
-function provenance(client: OAuthClient): string {
+function provenance(client: OAuthClient, publisher: Publisher | undefined): string {
   if (client.static) return '';
-  const documentHost = /^https:\/\//.test(client.clientId) ? parsed(client.clientId)?.host : undefined;
+  const documentHost = /^https:\/\//.test(client.clientId) ? (publisher?.host ?? parsed(client.clientId)?.host) : undefined;
+  if (documentHost && publisher && publisher.kind !== 'own') {
+    const label = escapeHtml(visibleText(publisher.label));
+    const host = escapeHtml(publisher.host);
+    const who =
+      publisher.kind === 'subdomain'
+        ? `${host} is on a hosting service where anyone can publish under a name of their choosing, so the name says nothing about who made this application.`
+        : publisher.label === publisher.host
+          ? `Anyone can publish documents at ${host}, so it says nothing about who made this application.`
+          : `Anyone can publish documents at ${host}, so it says nothing about who made this application: this one was published by the account <strong>${label}</strong>, not by ${host}.`;
+    return `<p class="note" id="provenance">This application is described by a document at <strong>${label}</strong>, on a shared host; the name is the document's own claim.</p>
+<p class="warning" role="alert" id="shared-host"><strong>Warning:</strong> ${who} Only allow if you know who published it and trust them with your mail, files and calendar.</p>`;
+  }
   if (documentHost) {
     return `<p class="note" id="provenance">This application is described by a document at <strong>${escapeHtml(documentHost)}</strong>: that host is checked; the name is the document's own claim.</p>`;
   }

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { AppConfig } from '../config/app-config.js';
 import { JsonObjectRepository } from '../storage/json-object.repository.js';
 import { StorageError } from '../storage/storage.errors.js';
+import { CimdAdmission } from './cimd-admission.js';
 import { ClientMetadataDocuments, isClientIdUrl } from './client-metadata-document.js';
 import { GrantType, hashSecret, OAuthClient, TokenEndpointAuthMethod } from './oauth-client.js';
 
@@ -38,6 +39,7 @@ export class OAuthClientRepository {
     private readonly objects: JsonObjectRepository,
     config: AppConfig,
     private readonly documents: ClientMetadataDocuments,
+    private readonly admission: CimdAdmission,
   ) {
     this.cimd = config.values.cimd.enabled;
     this.prefix = `${config.values.oauth.prefix}clients/`;
@@ -74,11 +76,16 @@ export class OAuthClientRepository {
   /**
    * A client by id, or undefined (also for a registered client unused for too long, which is deleted now).
    * `requester`: the client IP of the request, whose share of metadata document fetches a URL client_id may take.
+   * Throws invalid_request (400) for a document URL on a host OAUTH_CIMD_ALLOWED_HOSTS leaves out, before any fetch.
    */
   async findById(clientId: string, requester?: string): Promise<OAuthClient | undefined> {
     const fixed = this.staticClients.get(clientId);
     if (fixed) return fixed;
-    if (isClientIdUrl(clientId)) return this.cimd ? this.documents.resolve(clientId, requester) : undefined;
+    if (isClientIdUrl(clientId)) {
+      if (!this.cimd) return undefined;
+      this.admission.check(clientId, 'authorize');
+      return this.documents.resolve(clientId, requester);
+    }
     if (!/^wsb_[A-Za-z0-9_-]{22}$/.test(clientId)) return undefined;
     const stored = await this.objects.get(this.key(clientId));
     if (!stored) return undefined;

@@ -8,6 +8,7 @@ import { AuthorizationFlow } from './authorization-flow.service.js';
 import { AuthorizationOutcomes } from './authorization-outcomes.js';
 import { AuthorizationRequest, authorizationRequestQuery } from './authorization-request.js';
 import { ClientApprovals } from './client-approvals.js';
+import { CimdAdmission } from './cimd-admission.js';
 import { ClientMetadataDocuments } from './client-metadata-document.js';
 import { ClientRegistration } from './client-registration.service.js';
 import { OAuthClientRepository } from './oauth-client.repository.js';
@@ -23,7 +24,7 @@ import { TokenEndpoint } from './token-endpoint.service.js';
 @Module({
   imports: [AuthModule, SessionsModule, StorageModule],
   controllers: [OAuthController, ResourceMetadataController],
-  providers: [AuthorizationFlow, SignInReturn, AuthorizationOutcomes, TokenEndpoint, ClientRegistration, OAuthClientRepository, ClientApprovals, AuthorizationCodes, RefreshTokenFamilies, ClientMetadataDocuments,
+  providers: [AuthorizationFlow, SignInReturn, AuthorizationOutcomes, TokenEndpoint, ClientRegistration, OAuthClientRepository, ClientApprovals, AuthorizationCodes, RefreshTokenFamilies, ClientMetadataDocuments, CimdAdmission,
     {
       provide: SealedValues,
       inject: [AppConfig],

@@ -9,6 +9,7 @@ import { BearerTokenService } from '../sessions/bearer-token.service.js';
 import { SessionStore } from '../sessions/session.store.js';
 import type { Session } from '../sessions/session.js';
 import { AuthorizationCodes, AuthorizationGrant, signedInAtOf } from './authorization-codes.js';
+import { CimdAdmission } from './cimd-admission.js';
 import { authenticateClient, PresentedClient } from './client-authentication.js';
 import { isClientIdUrl } from './client-metadata-document.js';
 import { grantTypesOf, OAuthClient } from './oauth-client.js';
@@ -45,6 +46,7 @@ export class TokenEndpoint {
     private readonly metrics: Metrics,
     private readonly resources: ProtectedResources,
     private readonly revocations: Revocation,
+    private readonly admission: CimdAdmission,
   ) {}
 
   /** The token endpoint. `ip`: the client IP (a metadata document fetch counts against its share). */
@@ -124,6 +126,8 @@ export class TokenEndpoint {
   }
 
   private async authenticate(presented: PresentedClient, ip?: string): Promise<OAuthClient> {
+    // A document host taken off OAUTH_CIMD_ALLOWED_HOSTS: invalid_client, so an approved client's refresh stops too.
+    this.admission.check(presented.clientId, 'token');
     return authenticateClient(presented.clientId ? await this.clients.findById(presented.clientId, ip) : undefined, presented);
   }
 

@@ -1,0 +1,72 @@
+import type { AppConfig } from '../config/app-config.js';
+import { parseConfig } from '../config/config.schema.js';
+import { CimdAdmission } from './cimd-admission.js';
+import { OAuthError } from './oauth-error.js';
+
+const admission = (env: Record<string, string>) =>
+  new CimdAdmission({ values: parseConfig({ GOOGLE_CLIENT_ID: 'id', GOOGLE_CLIENT_SECRET: 'secret', S3_BUCKET: 'bucket', JWT_SECRET: 'x'.repeat(32), LOG_LEVEL: 'silent', ...env }) } as AppConfig);
+
+describe('OAUTH_CIMD_ALLOWED_HOSTS: which hosts metadata documents are accepted from', () => {
+  const listed = admission({ OAUTH_CIMD_ALLOWED_HOSTS: 'claude.ai, chatgpt.com, *.corp.example' });
+
+  it('accepts any host when unset (as before)', () => {
+    expect(admission({}).admits('https://anyone.example/client.json')).toBe(true);
+  });
+
+  it.each([
+    'https://claude.ai/oauth/client.json',
+    'https://chatgpt.com/client.json',
+    'https://tools.corp.example/client.json',
+    'https://a.b.corp.example/client.json',
+    'https://claude.ai:8443/client.json',
+    'https://claude.ai./client.json',
+  ])('accepts a listed host: %s', (url) => {
+    expect(listed.admits(url)).toBe(true);
+    expect(() => listed.check(url, 'token')).not.toThrow();
+  });
+
+  it.each([
+    'https://evil.example/client.json',
+    'https://claude.ai.evil.example/client.json',
+    'https://evilclaude.ai/client.json',
+    'https://www.claude.ai/client.json', // exact entries admit that host only
+    'https://corp.example/client.json', // *.corp.example is the hosts below it
+    'https://notcorp.example/client.json',
+    'https://claude.ai@evil.example/client.json', // the host is what the URL parser (and the fetch) reads
+    'https://evil.example\\@claude.ai/client.json',
+    'https://', // a URL client_id that does not parse names no host
+    'https://claude.ai%/client.json',
+  ])('refuses any other: %s', (url) => {
+    expect(listed.admits(url)).toBe(false);
+  });
+
+  it('refuses with 400 invalid_request at /oauth/authorize and 401 invalid_client at the token endpoint, without listing the hosts', () => {
+    const url = 'https://evil.example/client.json';
+    let atAuthorize: unknown;
+    let atToken: unknown;
+    try {
+      listed.check(url, 'authorize');
+    } catch (err) {
+      atAuthorize = err;
+    }
+    try {
+      listed.check(url, 'token');
+    } catch (err) {
+      atToken = err;
+    }
+    expect(atAuthorize).toBeInstanceOf(OAuthError);
+    expect(atAuthorize).toMatchObject({ status: 400, error: 'invalid_request' });
+    expect(atToken).toMatchObject({ status: 401, error: 'invalid_client' });
+    const message = (atToken as Error).message;
+    expect(message).toContain('evil.example');
+    expect(message).toContain('OAUTH_CIMD_ALLOWED_HOSTS');
+    for (const host of ['claude.ai', 'chatgpt.com', 'corp.example']) expect(message).not.toContain(host);
+  });
+
+  it('leaves registered client ids alone, and URL ids too when documents are turned off', () => {
+    expect(() => listed.check('wsb_abcdefghijklmnopqrstuv', 'token')).not.toThrow();
+    expect(() => listed.check(undefined, 'token')).not.toThrow();
+    const off = admission({ OAUTH_CIMD_ALLOWED_HOSTS: 'claude.ai', OAUTH_CLIENT_METADATA_DOCUMENTS: 'false' });
+    expect(() => off.check('https://evil.example/client.json', 'authorize')).not.toThrow();
+  });
+});

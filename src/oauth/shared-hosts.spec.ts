@@ -1,0 +1,53 @@
+import { parseConfig } from '../config/config.schema.js';
+import { documentPublisher } from './shared-hosts.js';
+
+const operatorShared = parseConfig({ GOOGLE_CLIENT_ID: 'id', GOOGLE_CLIENT_SECRET: 'secret', S3_BUCKET: 'bucket', JWT_SECRET: 'x'.repeat(32), OAUTH_CIMD_SHARED_HOSTS: 'git.corp.example, *.pages.corp.example' }).cimd.sharedHosts;
+
+describe('who published a metadata document', () => {
+  it.each([
+    ['https://raw.githubusercontent.com/someuser/repo/main/client.json', 'raw.githubusercontent.com/someuser'],
+    ['https://gist.githubusercontent.com/someuser/0123abcd/raw/client.json', 'gist.githubusercontent.com/someuser'],
+    ['https://cdn.jsdelivr.net/gh/someuser/repo/client.json', 'cdn.jsdelivr.net/gh/someuser'],
+    ['https://storage.googleapis.com/a-bucket/client.json', 'storage.googleapis.com/a-bucket'],
+    ['https://s3.amazonaws.com/a-bucket/client.json', 's3.amazonaws.com/a-bucket'],
+    ['https://s3.eu-west-1.amazonaws.com/a-bucket/dir/client.json', 's3.eu-west-1.amazonaws.com/a-bucket'],
+    ['https://s3-eu-west-1.amazonaws.com/a-bucket/client.json', 's3-eu-west-1.amazonaws.com/a-bucket'],
+    // A trailing dot is the same DNS name: it does not turn a shared host into an unknown one.
+    ['https://raw.githubusercontent.com./someuser/repo/main/client.json', 'raw.githubusercontent.com./someuser'],
+    ['https://git.corp.example/team/tools/-/raw/main/client.json', 'git.corp.example/team'],
+  ])('on a host with path tenants, names the tenant: %s', (url, label) => {
+    expect(documentPublisher(url, operatorShared)).toEqual({ host: new URL(url).host, kind: 'path', label });
+  });
+
+  it('never takes the document itself for its owner', () => {
+    expect(documentPublisher('https://unpkg.com/client.json')).toEqual({ host: 'unpkg.com', kind: 'path', label: 'unpkg.com' });
+  });
+
+  it.each([
+    'https://someone.github.io/app/client.json',
+    'https://my-app.vercel.app/client.json',
+    'https://x.y.netlify.app/client.json',
+    'https://a-bucket.s3.amazonaws.com/client.json',
+    'https://a-bucket.s3.eu-west-1.amazonaws.com/client.json',
+    'https://acct.blob.core.windows.net/c/client.json',
+    'https://abc-123.ngrok-free.app/client.json',
+    'https://words-here.trycloudflare.com/client.json',
+    'https://worker.someone.workers.dev/client.json',
+    'https://project.web.app/client.json',
+    'https://docs.pages.corp.example/client.json',
+  ])('on a host with subdomain tenants, the full host is the tenant, still shared: %s', (url) => {
+    expect(documentPublisher(url, operatorShared)).toEqual({ host: new URL(url).host, kind: 'subdomain', label: new URL(url).host });
+  });
+
+  it.each([
+    'https://claude.ai/oauth/client.json',
+    'https://app.example.com:8443/client.json',
+    // The platforms' own names are theirs, not a tenant's; and a name merely ending like one is someone else's.
+    'https://github.io/client.json',
+    'https://notgithub.io/client.json',
+    'https://oauth2.googleapis.com/client.json',
+    'https://pages.corp.example/client.json',
+  ])('elsewhere the host is its owner: %s', (url) => {
+    expect(documentPublisher(url, operatorShared)).toEqual({ host: new URL(url).host, kind: 'own', label: new URL(url).host });
+  });
+});
