@@ -44,6 +44,8 @@ export interface LocalStack {
   app: NestFastifyApplication;
   google?: GoogleEmulator;
   s3?: S3Server;
+  /** Where the run keeps its state (LOCAL_DATA_DIR, default .local-data/). */
+  dataDir: string;
   /** Drains the service (in-flight requests finish), then stops the emulator (saving its state) and S3. */
   stop(): Promise<void>;
 }
@@ -146,6 +148,7 @@ export async function startLocal(opts: LocalStackOptions = {}): Promise<LocalSta
     return {
       url,
       app,
+      dataDir,
       ...started,
       stop: () =>
         (stopping ??= (async () => {
@@ -189,7 +192,11 @@ Workspace credential broker on ${base}   (ready in ${((Date.now() - t0) / 1000).
     signalled = true;
     console.log(`${signal}: stopping (finishing in-flight requests)...`);
     stack.stop().then(
-      () => process.exit(0),
+      () => {
+        // Said, so a person at the terminal knows the stop finished and that nothing was lost with it.
+        console.log(`Stopped. Sign-ins and data stay in ${stack.dataDir}: the next \`npm run start:local\` picks them up (delete that folder to start afresh).`);
+        process.exit(0);
+      },
       (err: unknown) => {
         console.error(`start:local could not stop cleanly: ${(err as Error)?.message}`);
         process.exit(1);

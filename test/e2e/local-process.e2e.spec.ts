@@ -71,6 +71,7 @@ describe('npm run start:local as a process', () => {
     running.child.kill('SIGTERM'); // to npm, as a process manager or `kill <npm pid>` does
     expect(await running.exited).toEqual({ code: 0, signal: null });
     expect(running.output()).toContain('SIGTERM: stopping');
+    expect(running.output()).toContain(`Stopped. Sign-ins and data stay in ${dataDir}`);
     for (const port of ports) expect(await isFree(port)).toBe(true); // nothing left listening: no orphan
 
     const t0 = Date.now();
