@@ -270,6 +270,11 @@ describe('OAUTH_CIMD_ALLOWED_HOSTS and OAUTH_CIMD_SHARED_HOSTS', () => {
     ]);
   });
 
+  it.each([',', ' , ', ',,'])('stop the boot on a value that names no host, which would otherwise accept any host: %j', (value) => {
+    expect(() => parseConfig({ ...valid, OAUTH_CIMD_ALLOWED_HOSTS: value })).toThrow(/OAUTH_CIMD_ALLOWED_HOSTS names no host/);
+    expect(() => parseConfig({ ...valid, OAUTH_CIMD_SHARED_HOSTS: value })).toThrow(/OAUTH_CIMD_SHARED_HOSTS names no host/);
+  });
+
   it.each([
     ['https://claude.ai', /OAUTH_CIMD_ALLOWED_HOSTS must be a comma list of host names[^;]*; "https:\/\/claude.ai" is a URL, port or path/],
     ['claude.ai:443', /"claude.ai:443" is a URL, port or path/],
@@ -279,6 +284,12 @@ describe('OAUTH_CIMD_ALLOWED_HOSTS and OAUTH_CIMD_SHARED_HOSTS', () => {
     ['claude.ai, *.*.example.com', /"\*.\*.example.com" is not a host name/],
     ['bücher.example', /"bücher.example" is not a host name \([^)]*xn-- form/],
     ['-bad.example', /"-bad.example" is not a host name/],
+    ['claude .ai', /"claude .ai" is not a host name/],
+    ['claude\uff0eai', /is not a host name/], // a full-width dot, which the URL parser reads as a dot
+    ['claude.ai.', /"claude.ai." is not a host name/],
+    ['claude.ai, *', /"\*" is a lone \*/],
+    ['*.claude.ai:443', /is a URL, port or path/],
+    ['user@claude.ai', /is a URL, port or path/],
   ])('stop the boot on a bad entry, naming it: %s', (value, message) => {
     expect(() => parseConfig({ ...valid, OAUTH_CIMD_ALLOWED_HOSTS: value })).toThrow(message);
     expect(() => parseConfig({ ...valid, OAUTH_CIMD_SHARED_HOSTS: value })).toThrow(/OAUTH_CIMD_SHARED_HOSTS must be a comma list/);

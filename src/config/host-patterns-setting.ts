@@ -30,6 +30,12 @@ export const hostPatternsSetting = z
   .default('')
   .transform((raw, ctx): HostPattern[] => {
     const entries = raw.split(',').map((e) => e.trim().toLowerCase()).filter(Boolean);
+    // Only commas and spaces (a template whose variables were all empty) would read as no list, which for
+    // OAUTH_CIMD_ALLOWED_HOSTS means every host: an operator who meant a list gets the opposite, so it stops the boot.
+    if (entries.length === 0 && raw.trim() !== '') {
+      ctx.addIssue({ code: 'custom', message: `names no host (${JSON.stringify(raw)}): list host names like claude.ai or *.example.com, or leave it empty (unset) for none` });
+      return z.NEVER;
+    }
     const bad = entries.map((e) => [e, entryProblem(e)] as const).filter(([, problem]) => problem);
     if (bad.length > 0) {
       ctx.addIssue({ code: 'custom', message: `must be a comma list of host names like claude.ai or *.example.com; ${bad.map(([e, p]) => `${JSON.stringify(e)} is ${p}`).join('; ')}` });

@@ -20,6 +20,11 @@ describe('OAUTH_CIMD_ALLOWED_HOSTS: which hosts metadata documents are accepted 
     'https://a.b.corp.example/client.json',
     'https://claude.ai:8443/client.json',
     'https://claude.ai./client.json',
+    // Other spellings of a listed host are that host (the parser's reading, which the fetch uses too); the document
+    // lookup then refuses any spelling but the normal one (client-metadata-validation.spec.ts).
+    'https://CLAUDE.AI/client.json',
+    'https://claude\uff0eai/client.json',
+    'https://claude%2eai/client.json',
   ])('accepts a listed host: %s', (url) => {
     expect(listed.admits(url)).toBe(true);
     expect(() => listed.check(url, 'token')).not.toThrow();
@@ -36,6 +41,14 @@ describe('OAUTH_CIMD_ALLOWED_HOSTS: which hosts metadata documents are accepted 
     'https://evil.example\\@claude.ai/client.json',
     'https://', // a URL client_id that does not parse names no host
     'https://claude.ai%/client.json',
+    'https://evil.example#@claude.ai/client.json',
+    'https://cl\u0430ude.ai/client.json', // a Cyrillic а: another host (xn--), whatever it looks like
+    'https://xn--clude-6ve.ai/client.json',
+    'https://corp.example.evil.net/client.json',
+    'https://evil-corp.example/client.json',
+    'https://claude.ai..evil.example/client.json',
+    'https://[::1]/client.json',
+    'https://2130706433/client.json',
   ])('refuses any other: %s', (url) => {
     expect(listed.admits(url)).toBe(false);
   });

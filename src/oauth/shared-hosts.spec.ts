@@ -19,6 +19,41 @@ describe('who published a metadata document', () => {
     expect(documentPublisher(url, operatorShared)).toEqual({ host: new URL(url).host, kind: 'path', label });
   });
 
+  it.each([
+    // An empty segment or an encoded one is what the host makes of it: a server that merges slashes, or decodes %2F
+    // and then resolves the dot segments, serves another account's file there than the one the page would name.
+    'https://raw.githubusercontent.com//victim/repo/client.json',
+    'https://raw.githubusercontent.com/victim%2F..%2Fattacker/repo/main/client.json',
+    'https://raw.githubusercontent.com/%76ictim/repo/main/client.json',
+    'https://cdn.jsdelivr.net/gh//victim/client.json',
+    'https://cdn.jsdelivr.net/gh/victim%2F..%2F..%2Fgh%2Fattacker/client.json',
+    'https://git.corp.example//team/client.json',
+  ])('names no account when the path does not plainly name one, and still counts the host as shared: %s', (url) => {
+    expect(documentPublisher(url, operatorShared)).toEqual({ host: new URL(url).host, kind: 'path', label: new URL(url).host });
+  });
+
+  it.each([
+    // Held: the URL parser resolves dot segments (also %2e%2e) before the path is read, so what is named is what is fetched.
+    ['https://raw.githubusercontent.com/victim/../attacker/repo/client.json', 'raw.githubusercontent.com/attacker'],
+    ['https://raw.githubusercontent.com/victim/%2e%2e/attacker/repo/client.json', 'raw.githubusercontent.com/attacker'],
+    // Upper case: the host is lower-cased by the parser; the account is shown as written (GitHub's names ignore case).
+    ['https://RAW.GitHubUserContent.com/Victim/repo/client.json', 'raw.githubusercontent.com/Victim'],
+    ['https://raw.githubusercontent.com\\attacker\\repo\\client.json', 'raw.githubusercontent.com/attacker'],
+  ])('names the account the parsed path names: %s', (url, label) => {
+    expect(documentPublisher(url).label).toBe(label);
+  });
+
+  it.each([
+    // Held: shared whatever the spelling of the host (case, the root's dot, a full-width dot, percent-encoding, a port).
+    'https://Someone.GitHub.IO/client.json',
+    'https://someone.github.io./client.json',
+    'https://someone.github\uff0eio/client.json',
+    'https://someone.github%2eio/client.json',
+    'https://someone.github.io:8443/client.json',
+  ])('tells a subdomain tenant apart however its host is spelled: %s', (url) => {
+    expect(documentPublisher(url).kind).toBe('subdomain');
+  });
+
   it('never takes the document itself for its owner', () => {
     expect(documentPublisher('https://unpkg.com/client.json')).toEqual({ host: 'unpkg.com', kind: 'path', label: 'unpkg.com' });
   });

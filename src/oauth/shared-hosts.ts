@@ -50,6 +50,16 @@ const SUBDOMAIN_TENANTS: readonly string[] = [
 ];
 const BUILT_IN: readonly HostPattern[] = SUBDOMAIN_TENANTS.map((host) => ({ host, subdomains: true }));
 
+/**
+ * Whether a path segment can be shown as an account's name. An empty one (`//victim/...`) or one with an encoded
+ * character (`victim%2F..%2Fattacker`, which a server that decodes slashes reads as another account's path) names
+ * whatever the host makes of it, not what the page would show: the page then names no account, only the host. (Dot
+ * segments, `%2e%2e` included, never get here: the URL parser has resolved them.)
+ */
+function plainSegment(segment: string): boolean {
+  return segment !== '' && !segment.includes('%');
+}
+
 /** Who a metadata document's URL says published it, as the consent page names them. */
 export interface Publisher {
   /** The host with its port, as in the URL. */
@@ -73,8 +83,8 @@ export function documentPublisher(url: string, extra: readonly HostPattern[] = [
   const segments = PATH_TENANTS[host] ?? (S3_PATH_STYLE.test(host) || operatorPath ? 1 : 0);
   if (segments > 0) {
     // The last segment is the document itself, never its owner: at most the ones before it.
-    const path = u.pathname.split('/').filter(Boolean).slice(0, -1).slice(0, segments);
-    return { host: u.host, kind: 'path', label: path.length ? `${u.host}/${path.join('/')}` : u.host };
+    const path = u.pathname.split('/').slice(1, -1).slice(0, segments);
+    return { host: u.host, kind: 'path', label: path.length && path.every(plainSegment) ? `${u.host}/${path.join('/')}` : u.host };
   }
   if (matchingHost(host, BUILT_IN) || matchingHost(host, extra.filter((p) => p.subdomains))) return { host: u.host, kind: 'subdomain', label: u.host };
   return { host: u.host, kind: 'own', label: u.host };

@@ -150,6 +150,25 @@ describe('Client ID Metadata Documents: which hosts are accepted, and shared hos
     }
   });
 
+  it('a document on a shared host whose path does not plainly name an account (an empty or encoded segment) is shown under the host alone, still warned about, never under the account the path spells', async () => {
+    const shared = await startService(world, settings({ OAUTH_CIMD_SHARED_HOSTS: '127.0.0.1' }));
+    try {
+      const host = `127.0.0.1:${new URL(base['127.0.0.1']).port}`;
+      // A server that merges slashes, or decodes %2F and resolves the dots, serves attacker's file at these.
+      for (const path of ['//victim/repo/client.json', '/victim%2F..%2Fattacker/repo/client.json']) {
+        const res = await authorize(shared, `${base['127.0.0.1']}${path}`, 'text/html');
+        expect([path, res.status]).toEqual([path, 200]);
+        const page = readConsentPage(await res.text());
+        expect(page?.html).toContain(`Allow <strong>Doc App (${host})</strong>`);
+        expect(page?.warning).toContain(`Anyone can publish documents at ${host}, so it says nothing about who made this application.`);
+        expect(page?.html).not.toContain('published by the account');
+        expect(page?.html).not.toMatch(/checked/i);
+      }
+    } finally {
+      await shared.close();
+    }
+  });
+
   it('a document on a shared host: the consent page names whose space it is and warns that anyone can publish there, never that the host is checked', async () => {
     // Listed and shared: the list decides that it may be used, the page still warns (docs/mcp.md says why).
     const shared = await startService(world, settings({ OAUTH_CIMD_ALLOWED_HOSTS: '127.0.0.1', OAUTH_CIMD_SHARED_HOSTS: '127.0.0.1' }));
