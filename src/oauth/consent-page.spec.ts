@@ -33,7 +33,7 @@ describe('the consent page of a metadata document client', () => {
     expect(html).toContain('<strong>raw.githubusercontent.com/someuser</strong>');
     expect(html).not.toMatch(/checked/i);
     expect(warnings(html)).toEqual([expect.stringContaining('Anyone can publish documents at raw.githubusercontent.com')]);
-    expect(warnings(html)[0]).toContain('published by the account raw.githubusercontent.com/someuser');
+    expect(warnings(html)[0]).toContain('served under the account raw.githubusercontent.com/someuser');
   });
 
   it('on a shared host with subdomain tenants: the host is the tenant, with the warning', () => {

@@ -121,7 +121,7 @@ function provenance(client: OAuthClient, publisher: Publisher | undefined): stri
         ? `${host} is on a hosting service where anyone can publish under a name of their choosing, so the name says nothing about who made this application.`
         : publisher.label === publisher.host
           ? `Anyone can publish documents at ${host}, so it says nothing about who made this application.`
-          : `Anyone can publish documents at ${host}, so it says nothing about who made this application: this one was published by the account <strong>${label}</strong>, not by ${host}.`;
+          : `Anyone can publish documents at ${host}, so it says nothing about who made this application: this one is served under the account <strong>${label}</strong>, not by ${host} (and a code host may serve other people's forks of that account's repositories there too).`;
     return `<p class="note" id="provenance">This application is described by a document at <strong>${label}</strong>, on a shared host; the name is the document's own claim.</p>
 <p class="warning" role="alert" id="shared-host"><strong>Warning:</strong> ${who} Only allow if you know who published it and trust them with your mail, files and calendar.</p>`;
   }

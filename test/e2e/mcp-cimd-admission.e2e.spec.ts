@@ -161,7 +161,7 @@ describe('Client ID Metadata Documents: which hosts are accepted, and shared hos
         const page = readConsentPage(await res.text());
         expect(page?.html).toContain(`Allow <strong>Doc App (${host})</strong>`);
         expect(page?.warning).toContain(`Anyone can publish documents at ${host}, so it says nothing about who made this application.`);
-        expect(page?.html).not.toContain('published by the account');
+        expect(page?.html).not.toContain('served under the account');
         expect(page?.html).not.toMatch(/checked/i);
       }
     } finally {
