@@ -69,16 +69,16 @@ export class TokenEndpoint {
 
   /** RFC 7009: revokes a refresh token (its family and session) or an access token (its session). Always succeeds. */
   async revoke(body: Params, presented: PresentedClient, ip?: string): Promise<void> {
-    const client = await this.authenticate(presented, ip);
+    const clientId = await this.revokingClientId(presented, ip);
     const token = str(body.token, 4096);
     if (!token) throw new OAuthError('invalid_request', 'Send the token to revoke as "token".');
     const refresh = await this.families.find(token);
     if (refresh) {
-      if (refresh.family.clientId === client.clientId) await this.revokeFamily(refresh.family, 'revoked by client');
+      if (refresh.family.clientId === clientId) await this.revokeFamily(refresh.family, 'revoked by client');
       return;
     }
     const claims = this.tokens.verifyIgnoringExpiry(token);
-    if (claims && claims.client_id === client.clientId) {
+    if (claims && claims.client_id === clientId) {
       const session = await this.sessions.find(claims.sid);
       if (session) await this.sessions.end(session);
     }
@@ -123,6 +123,17 @@ export class TokenEndpoint {
     const session = await this.sessions.find(claims.sid);
     if (!session || session.email !== claims.sub) return { active: false };
     return { active: true, token_type: 'Bearer', client_id: claims.client_id, sub: claims.sub, email: claims.email, aud: claims.aud, iss: claims.iss, iat: claims.iat, exp: claims.exp, sid: claims.sid, scope: claims.scope ?? '' };
+  }
+
+  /**
+   * Who revokes. A metadata-document client on a host OAUTH_CIMD_ALLOWED_HOSTS leaves out revokes by client_id alone,
+   * unfetched: it is public, a revocation only takes access away, and the token must be one issued to that id (refused,
+   * its grants stayed dormant, alive again if the host came back on the list).
+   */
+  private async revokingClientId(presented: PresentedClient, ip?: string): Promise<string> {
+    const { clientId } = presented;
+    if (clientId && presented.method === 'none' && isClientIdUrl(clientId) && !this.admission.admits(clientId)) return clientId;
+    return (await this.authenticate(presented, ip)).clientId;
   }
 
   private async authenticate(presented: PresentedClient, ip?: string): Promise<OAuthClient> {

@@ -72,7 +72,7 @@ describe('Client ID Metadata Documents: which hosts are accepted, and shared hos
     for (const server of servers) await new Promise((r) => server.close(r));
   });
 
-  it('a host not on the list is refused from the client_id alone: 400 at /oauth/authorize, 401 invalid_client at the token and revocation endpoints, no request to it, nothing stored', async () => {
+  it('a host not on the list is refused from the client_id alone: 400 at /oauth/authorize, 401 invalid_client at the token endpoint (revocation answers as for any token), no request to it, nothing stored', async () => {
     const clientId = `${base['127.0.0.2']}/apps/not-listed.json`;
     const asked = await authorize(listed, clientId);
     expect(asked.status).toBe(400);
@@ -90,13 +90,14 @@ describe('Client ID Metadata Documents: which hosts are accepted, and shared hos
     for (const [path, form] of [
       ['/oauth/token', { grant_type: 'authorization_code', client_id: clientId, code: 'made-up', code_verifier: 'v'.repeat(43), redirect_uri: REDIRECT }],
       ['/oauth/token', { grant_type: 'refresh_token', client_id: clientId, refresh_token: 'made-up' }],
-      ['/oauth/revoke', { client_id: clientId, token: 'made-up' }],
     ] as const) {
       const res = await post(listed, path, form);
       const body = (await res.json()) as { error: string; error_description: string };
       expect([path, res.status, body.error]).toEqual([path, 401, 'invalid_client']);
       expect(body.error_description).toContain('OAUTH_CIMD_ALLOWED_HOSTS');
     }
+    // Revocation only takes access away: answered as RFC 7009 answers any token, by the client_id alone.
+    expect((await post(listed, '/oauth/revoke', { client_id: clientId, token: 'made-up' })).status).toBe(200);
     expect(requests.filter((r) => r.startsWith('127.0.0.2'))).toEqual([]);
     expect(await objectExists(world, cacheKey(clientId))).toBe(false);
     expect(world.logs.events('client metadata document host not allowed')).toContainEqual(expect.objectContaining({ event: 'cimd_not_admitted', host: '127.0.0.2' }));
@@ -118,12 +119,14 @@ describe('Client ID Metadata Documents: which hosts are accepted, and shared hos
     expect(requests).toContain('127.0.0.1/apps/listed.json');
   });
 
-  it('a client approved while its host was listed is refused at the token endpoint once a restart takes the host off the list; putting it back restores it', async () => {
+  it('a client approved while its host was listed is refused at the token endpoint once a restart takes the host off the list, but can still revoke; putting the host back restores what it did not revoke', async () => {
     const clientId = `${base['127.0.0.1']}/apps/later-removed.json`;
     const before = await startService(world, settings({ OAUTH_CIMD_ALLOWED_HOSTS: '127.0.0.1' }));
-    let refreshToken: string;
+    let kept: string;
+    let revoked: string;
     try {
-      refreshToken = (await connect(before, clientId, 'removed-user@example.com')).tokens.refresh_token;
+      kept = (await connect(before, clientId, 'removed-user@example.com')).tokens.refresh_token;
+      revoked = (await connect(before, clientId, 'revoking-user@example.com')).tokens.refresh_token;
       expect(await objectExists(world, cacheKey(clientId))).toBe(true); // approved: its document is kept in S3
     } finally {
       await before.close();
@@ -131,20 +134,24 @@ describe('Client ID Metadata Documents: which hosts are accepted, and shared hos
     const fetchedBefore = requests.length;
     const after = await startService(world, settings({ OAUTH_CIMD_ALLOWED_HOSTS: 'claude.ai' }));
     try {
-      const refused = await refreshGrant(after.url, clientId, refreshToken);
+      const refused = await refreshGrant(after.url, clientId, kept);
       expect(refused.status).toBe(401);
       expect(refused.body).toMatchObject({ error: 'invalid_client', error_description: expect.stringContaining('OAUTH_CIMD_ALLOWED_HOSTS') });
-      const revoke = await post(after, '/oauth/revoke', { client_id: clientId, token: refreshToken });
-      expect(revoke.status).toBe(401);
+      // The application cleans up (a person disconnects it): revocation works by its client_id alone.
+      expect((await post(after, '/oauth/revoke', { client_id: clientId, token: revoked })).status).toBe(200);
+      // Another application's id cannot revoke it (the token is bound to the id it was issued to): checked below.
+      expect((await post(after, '/oauth/revoke', { client_id: `${base['127.0.0.1']}/apps/other.json`, token: kept })).status).toBe(200);
       expect((await authorize(after, clientId)).status).toBe(400);
     } finally {
       await after.close();
     }
-    expect(requests.length).toBe(fetchedBefore); // refused without fetching the document
-    // The refusal deleted nothing: with the host listed again, the same refresh token works.
+    expect(requests.length).toBe(fetchedBefore); // refused, and revoked, without fetching the document
+    // The refusal deleted nothing: with the host listed again, the token not revoked works; the revoked one does not.
     const again = await startService(world, settings({ OAUTH_CIMD_ALLOWED_HOSTS: '127.0.0.1' }));
     try {
-      expect((await refreshGrant(again.url, clientId, refreshToken)).status).toBe(200);
+      expect((await refreshGrant(again.url, clientId, kept)).status).toBe(200);
+      const dead = await refreshGrant(again.url, clientId, revoked);
+      expect([dead.status, dead.body]).toEqual([400, expect.objectContaining({ error: 'invalid_grant' })]);
     } finally {
       await again.close();
     }
