@@ -294,4 +294,49 @@ describe('OAUTH_CIMD_ALLOWED_HOSTS and OAUTH_CIMD_SHARED_HOSTS', () => {
     expect(() => parseConfig({ ...valid, OAUTH_CIMD_ALLOWED_HOSTS: value })).toThrow(message);
     expect(() => parseConfig({ ...valid, OAUTH_CIMD_SHARED_HOSTS: value })).toThrow(/OAUTH_CIMD_SHARED_HOSTS must be a comma list/);
   });
+
+  it.each([
+    // ICANN suffixes, where anyone registers a domain, and the private section's platforms, where anyone gets a name.
+    ['*.co.uk', 'co.uk', '*.example.co.uk'],
+    ['claude.ai, *.com.au', 'com.au', '*.example.com.au'],
+    ['*.GitHub.io', 'github.io', '*.example.github.io'],
+    ['*.vercel.app', 'vercel.app', '*.example.vercel.app'],
+    ['*.herokuapp.com', 'herokuapp.com', '*.example.herokuapp.com'],
+    ['*.s3.amazonaws.com', 's3.amazonaws.com', '*.example.s3.amazonaws.com'],
+    ['*.kawasaki.jp', 'kawasaki.jp', '*.example.kawasaki.jp'],
+    ['*.x.kawasaki.jp', 'x.kawasaki.jp', '*.example.x.kawasaki.jp'], // a suffix by the PSL's wildcard rule *.kawasaki.jp
+  ])('OAUTH_CIMD_ALLOWED_HOSTS stops the boot on a wildcard over a public suffix, which would admit anyone\'s documents there: %s', (value, suffix, instead) => {
+    const entry = value.split(',').pop()!.trim().toLowerCase();
+    let thrown = '';
+    try {
+      parseConfig({ ...valid, OAUTH_CIMD_ALLOWED_HOSTS: value });
+    } catch (err) {
+      thrown = (err as Error).message;
+    }
+    expect(thrown).toContain(`OAUTH_CIMD_ALLOWED_HOSTS must be a comma list of host names`);
+    expect(thrown).toContain(`"${entry}" is a wildcard over ${suffix}, a public suffix`);
+    expect(thrown).toContain(`like ${instead}, or the exact host`);
+  });
+
+  it('OAUTH_CIMD_SHARED_HOSTS takes a wildcard over a public suffix: there it says that every name below is a tenant', () => {
+    expect(parseConfig({ ...valid, OAUTH_CIMD_SHARED_HOSTS: '*.co.uk, *.github.io, *.vercel.app, *.kawasaki.jp' }).cimd.sharedHosts).toEqual(
+      ['co.uk', 'github.io', 'vercel.app', 'kawasaki.jp'].map((host) => ({ host, subdomains: true })),
+    );
+  });
+
+  it('both take a domain below a public suffix, and a public suffix as an exact host (that one host only)', () => {
+    const value = '*.example.co.uk, *.someone.github.io, *.corp.internal, *.www.ck, *.city.kawasaki.jp, co.uk, github.io, app.vercel.app';
+    const expected = [
+      { host: 'example.co.uk', subdomains: true },
+      { host: 'someone.github.io', subdomains: true },
+      { host: 'corp.internal', subdomains: true }, // a name the PSL does not know: its last label is the suffix
+      { host: 'www.ck', subdomains: true }, // exceptions to the PSL's wildcard rules (*.ck, *.kawasaki.jp): registrable
+      { host: 'city.kawasaki.jp', subdomains: true },
+      { host: 'co.uk', subdomains: false },
+      { host: 'github.io', subdomains: false },
+      { host: 'app.vercel.app', subdomains: false },
+    ];
+    expect(parseConfig({ ...valid, OAUTH_CIMD_ALLOWED_HOSTS: value }).cimd.allowedHosts).toEqual(expected);
+    expect(parseConfig({ ...valid, OAUTH_CIMD_SHARED_HOSTS: value }).cimd.sharedHosts).toEqual(expected);
+  });
 });

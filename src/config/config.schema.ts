@@ -134,9 +134,9 @@ export const envSchema = z
     OAUTH_CIMD_ALLOW_PRIVATE_HOSTS: z.enum(['true', 'false']).default('false'),
     OAUTH_CIMD_EXTRA_CA: z.string().regex(/-----BEGIN CERTIFICATE-----/, 'must be PEM certificates').optional(),
     // Which hosts' metadata documents are accepted at all (empty: any); checked before anything is fetched.
-    OAUTH_CIMD_ALLOWED_HOSTS: hostPatternsSetting,
+    OAUTH_CIMD_ALLOWED_HOSTS: hostPatternsSetting({ wildcardOverPublicSuffix: false }),
     // Hosts where anyone can publish, besides the built-in ones (src/oauth/shared-hosts.ts): the consent page warns.
-    OAUTH_CIMD_SHARED_HOSTS: hostPatternsSetting,
+    OAUTH_CIMD_SHARED_HOSTS: hostPatternsSetting({ wildcardOverPublicSuffix: true }),
     CORS_ORIGINS: z.string().default('').refine((v) => v.split(',').map((o) => o.trim()).filter(Boolean).every((o) => o === '*' || /^https?:\/\/[^/\s]+$/.test(o)), 'must be * or a comma list of origins like https://app.example.com (scheme and host, no path)'),
   })
   .superRefine((env, ctx) => {

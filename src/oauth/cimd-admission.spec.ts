@@ -83,3 +83,16 @@ describe('OAUTH_CIMD_ALLOWED_HOSTS: which hosts metadata documents are accepted 
     expect(() => off.check('https://evil.example/client.json', 'authorize')).not.toThrow();
   });
 });
+
+describe('OAUTH_CIMD_ALLOWED_HOSTS below a public suffix', () => {
+  it('a domain someone owns below co.uk admits its own hosts only, not the rest of co.uk', () => {
+    const listed = admission({ OAUTH_CIMD_ALLOWED_HOSTS: '*.example.co.uk' });
+    expect(listed.admits('https://app.example.co.uk/client.json')).toBe(true);
+    expect(listed.admits('https://evil.co.uk/client.json')).toBe(false);
+    expect(listed.admits('https://example.co.uk.evil.co.uk/client.json')).toBe(false);
+  });
+
+  it.each(['*.co.uk', '*.github.io'])('a wildcard over the public suffix itself stops the boot instead of admitting everyone there: %s', (entry) => {
+    expect(() => admission({ OAUTH_CIMD_ALLOWED_HOSTS: entry })).toThrow(/is a wildcard over .*, a public suffix/);
+  });
+});
