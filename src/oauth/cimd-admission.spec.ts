@@ -96,3 +96,17 @@ describe('OAUTH_CIMD_ALLOWED_HOSTS below a public suffix', () => {
     expect(() => admission({ OAUTH_CIMD_ALLOWED_HOSTS: entry })).toThrow(/is a wildcard over .*, a public suffix/);
   });
 });
+
+describe('who published a document, as the consent page is told', () => {
+  it('a host below a private public suffix is a shared host, named by its tenant; one below an ICANN suffix is its owner\'s', () => {
+    const any = admission({});
+    expect(any.publisher('https://login.someone.herokuapp.com/client.json')).toEqual({ host: 'login.someone.herokuapp.com', kind: 'subdomain', label: 'someone.herokuapp.com' });
+    expect(any.publisher('https://someone.myshopify.com/client.json')).toMatchObject({ kind: 'subdomain', label: 'someone.myshopify.com' });
+    expect(any.publisher('https://app.example.com/client.json')).toEqual({ host: 'app.example.com', kind: 'own', label: 'app.example.com' });
+  });
+
+  it('an operator\'s *. over a public suffix in OAUTH_CIMD_SHARED_HOSTS makes every host below it shared', () => {
+    const shared = admission({ OAUTH_CIMD_SHARED_HOSTS: '*.co.uk' });
+    expect(shared.publisher('https://app.example.co.uk/client.json')).toMatchObject({ kind: 'subdomain' });
+  });
+});

@@ -1,3 +1,4 @@
+import { documentClient as clientOfDocument } from './client-metadata-validation.js';
 import { describeDestination, renderConsentPage, type ConsentView } from './consent-page.js';
 import type { OAuthClient } from './oauth-client.js';
 import { documentPublisher } from './shared-hosts.js';
@@ -41,6 +42,20 @@ describe('the consent page of a metadata document client', () => {
     expect(html).toContain('<strong>claude-connect.vercel.app</strong>, on a shared host');
     expect(html).not.toMatch(/checked/i);
     expect(warnings(html)).toEqual([expect.stringContaining('claude-connect.vercel.app is on a hosting service where anyone can publish')]);
+  });
+
+  it('below a public suffix of the PSL\'s private section (no built-in entry): names the account, the registrable domain, not the labels its owner picked before it, and warns', () => {
+    // The client as a fetched document makes it (the e2e cannot: such a name does not resolve to the test's servers).
+    const url = 'https://claude.ai.someone.myshopify.com/client.json';
+    const { client } = clientOfDocument(url, { client_id: url, client_name: 'Claude', redirect_uris: ['https://claude.ai.someone.myshopify.com/cb'] }, []);
+    expect(client.clientName).toBe('Claude (someone.myshopify.com)');
+    const html = renderConsentPage(view(client, 'https://claude.ai.someone.myshopify.com/cb'));
+    expect(html).toContain('Allow <strong>Claude (someone.myshopify.com)</strong>');
+    expect(html).toContain('<strong>someone.myshopify.com</strong>, on a shared host');
+    expect(html).not.toMatch(/checked/i);
+    expect(warnings(html)).toEqual([
+      'Warning: claude.ai.someone.myshopify.com is on a hosting service where anyone can publish under a name of their choosing, so the name says nothing about who made this application: this one is served under the account someone.myshopify.com, and what comes before it in claude.ai.someone.myshopify.com is that account\'s own choice. Only allow if you know who published it and trust them with your mail, files and calendar.',
+    ]);
   });
 
   it('a redirect URI on the same path-tenant host is not the application\'s own site: another tenant\'s page there reads the code', () => {

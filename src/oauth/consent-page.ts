@@ -118,7 +118,10 @@ function provenance(client: OAuthClient, publisher: Publisher | undefined): stri
     const host = escapeHtml(publisher.host);
     const who =
       publisher.kind === 'subdomain'
-        ? `${host} is on a hosting service where anyone can publish under a name of their choosing, so the name says nothing about who made this application.`
+        ? publisher.label === publisher.host
+          ? `${host} is on a hosting service where anyone can publish under a name of their choosing, so the name says nothing about who made this application.`
+          : // The tenant (the PSL's registrable domain) is named; the labels before it are the tenant's free choice.
+            `${host} is on a hosting service where anyone can publish under a name of their choosing, so the name says nothing about who made this application: this one is served under the account <strong>${label}</strong>, and what comes before it in ${host} is that account's own choice.`
         : publisher.label === publisher.host
           ? `Anyone can publish documents at ${host}, so it says nothing about who made this application.`
           : `Anyone can publish documents at ${host}, so it says nothing about who made this application: this one is served under the account <strong>${label}</strong>, not by ${host} (and a code host may serve other people's forks of that account's repositories there too).`;

@@ -1,3 +1,4 @@
+import { parse } from 'tldts';
 import { comparableHost, matchingHost, type HostPattern } from '../config/host-patterns-setting.js';
 
 /**
@@ -9,8 +10,11 @@ import { comparableHost, matchingHost, type HostPattern } from '../config/host-p
  * - subdomain tenants: anyone can get a name below the domain (someone.github.io), so the full host names the
  *   tenant, but who picked that name is unknown (and platforms give freed names to the next taker).
  * Chosen from the code hosts, static hosting, object storage, serverless and tunnel services a document is
- * likely to be published on; not exhaustive (the public suffix list has thousands), so an operator adds their
- * own platforms in OAUTH_CIMD_SHARED_HOSTS, and OAUTH_CIMD_ALLOWED_HOSTS is the way to accept known hosts only.
+ * likely to be published on. Not exhaustive, so besides it: every host below a suffix of the Public Suffix List's
+ * private section (platforms that asked to be listed because their users' names are separate parties: thousands,
+ * someone.herokuapp.com, x.pages.dev) is a subdomain tenant too, and an operator adds their own platforms in
+ * OAUTH_CIMD_SHARED_HOSTS. The list stays: the PSL cannot know path tenants, and it lacks some subdomain platforms
+ * (wordpress.com, loca.lt). OAUTH_CIMD_ALLOWED_HOSTS is the way to accept known hosts only.
  *
  * Such documents are warned about on the consent page, not refused: one there says no less than a self-registered
  * client, which anyone may create (its page says its name is its own claim), and people publish their own tools'
@@ -66,7 +70,10 @@ export interface Publisher {
   host: string;
   /** `own`: the host is its owner's; `path`/`subdomain`: a shared host, the tenant named by path or host. */
   kind: 'own' | 'path' | 'subdomain';
-  /** What the page names the publisher by: the host, or for a path tenant the host and its first segment(s). */
+  /**
+   * What the page names the publisher by: the host; for a path tenant the host and its first segment(s); for a
+   * subdomain tenant below a PSL private suffix its registrable domain (the account), with the port.
+   */
   label: string;
 }
 
@@ -86,6 +93,19 @@ export function documentPublisher(url: string, extra: readonly HostPattern[] = [
     const path = u.pathname.split('/').slice(1, -1).slice(0, segments);
     return { host: u.host, kind: 'path', label: path.length && path.every(plainSegment) ? `${u.host}/${path.join('/')}` : u.host };
   }
-  if (matchingHost(host, BUILT_IN) || matchingHost(host, extra.filter((p) => p.subdomains))) return { host: u.host, kind: 'subdomain', label: u.host };
+  // The deepest listed domain the host is below: an operator's entry may sit below a built-in one.
+  const listed = [...BUILT_IN, ...extra.filter((p) => p.subdomains)]
+    .filter((p) => matchingHost(host, [p]))
+    .reduce<HostPattern | undefined>((deepest, p) => (deepest && deepest.host.length >= p.host.length ? deepest : p), undefined);
+  const psl = parse(host, { allowPrivateDomains: true });
+  // The PSL says where a tenant's name ends: someone.herokuapp.com is the account; labels below it
+  // (claude.ai.someone.herokuapp.com) are whatever that account picked, so the page names the account. Unless a
+  // list entry says tenants sit deeper than the PSL's suffix (an operator's *.apps.herokuapp.com): the PSL's name
+  // would then be every tenant's, and the full host is shown, as for any listed host (whose tenant names end
+  // nobody knows where, so the whole host, all of which the tenant chose, is named).
+  if (psl.isPrivate && psl.domain && psl.publicSuffix && (!listed || psl.publicSuffix.length >= listed.host.length)) {
+    return { host: u.host, kind: 'subdomain', label: u.port ? `${psl.domain}:${u.port}` : psl.domain };
+  }
+  if (listed) return { host: u.host, kind: 'subdomain', label: u.host };
   return { host: u.host, kind: 'own', label: u.host };
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ALL_WORKSPACE_SCOPES } from '../support/api-client.js';
 import { objectExists, Service, startService, startWorld, World } from '../support/harness.js';
 import { connectV2 } from '../support/mcp-clients.js';
@@ -21,7 +21,8 @@ const cacheKey = (clientId: string) => `oauth/client-metadata/${createHash('sha2
  * (OAUTH_CIMD_ALLOWED_HOSTS): any other host is refused from the client_id alone, before a request to it or a byte
  * stored, and a host taken off the list stops its approved clients at the token endpoint. On a host where anyone can
  * publish (here 127.0.0.1 through OAUTH_CIMD_SHARED_HOSTS, standing for raw.githubusercontent.com), the consent page
- * names whose space the document is in and warns, instead of calling the host checked.
+ * names whose space the document is in and warns, instead of calling the host checked; so it does for a host below
+ * a suffix of the Public Suffix List's private section (someone.myshopify.com), which no list names.
  */
 describe('Client ID Metadata Documents: which hosts are accepted, and shared hosts', () => {
   let world: World;
@@ -199,6 +200,28 @@ describe('Client ID Metadata Documents: which hosts are accepted, and shared hos
     // Nothing in this file made the service store a document nobody approved.
     const kept = await world.admin.send(new ListObjectsV2Command({ Bucket: world.bucket, Prefix: 'oauth/client-metadata/' }));
     expect((kept.Contents ?? []).map((o) => o.Key).sort()).toEqual([`${base['127.0.0.1']}/apps/listed.json`, `${base['127.0.0.1']}/apps/later-removed.json`, `${base['127.0.0.1']}/someuser/repo/client.json`].map(cacheKey).sort());
+  });
+
+  it('a document below a suffix of the Public Suffix List\'s private section, in no list: warned about as a shared host, under its account (the registrable domain), never called checked', async () => {
+    // Such a name does not resolve to this test's servers, so the document is one kept in S3 from an earlier
+    // approval, as a replica finds it after a restart; the page is built by the service as for a fetched one.
+    const clientId = 'https://claude.ai.someone.myshopify.com/client.json';
+    const key = cacheKey(clientId);
+    const client = { clientId, clientName: 'Doc App (someone.myshopify.com)', redirectUris: [REDIRECT], tokenEndpointAuthMethod: 'none', grantTypes: ['authorization_code', 'refresh_token'], createdAt: new Date().toISOString(), static: false };
+    await world.admin.send(new PutObjectCommand({ Bucket: world.bucket, Key: key, ContentType: 'application/json', Body: JSON.stringify({ client, expiresAt: new Date(Date.now() + 600_000).toISOString() }) }));
+    const any = await startService(world, settings({}));
+    try {
+      const res = await authorize(any, clientId, 'text/html');
+      expect(res.status).toBe(200);
+      const page = readConsentPage(await res.text());
+      expect(page?.html).toContain('a document at <strong>someone.myshopify.com</strong>, on a shared host');
+      expect(page?.warning).toContain('claude.ai.someone.myshopify.com is on a hosting service where anyone can publish under a name of their choosing');
+      expect(page?.warning).toContain('this one is served under the account someone.myshopify.com');
+      expect(page?.html).not.toMatch(/checked/i);
+    } finally {
+      await any.close();
+      await world.admin.send(new DeleteObjectCommand({ Bucket: world.bucket, Key: key }));
+    }
   });
 });
 
