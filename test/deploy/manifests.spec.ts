@@ -252,4 +252,23 @@ describe('deployment files', () => {
     expect(productionRuntimeEnv()).toEqual({ MALLOC_ARENA_MAX: '2', NODE_OPTIONS: expect.stringMatching(/^--max-old-space-size=\d+$/) });
     for (const file of ['bench/processes.ts', 'bench/seeded-processes.ts']) expect(readFileSync(join(ROOT, file), 'utf8')).toMatch(/\.\.\.productionRuntimeEnv\(\), \.\.\.serviceEnv\(/);
   });
+
+  it('dependency updates are configured for the npm packages, the image and the compose file, and each held-back package is one we run below the bound', () => {
+    const [config] = documents('.github/dependabot.yml');
+    const byEcosystem = new Map((config.updates as Array<Record<string, any>>).map((u) => [u['package-ecosystem'], u]));
+    expect([...byEcosystem.keys()].sort()).toEqual(['docker', 'docker-compose', 'npm']);
+    expect(readdirSync(join(ROOT, byEcosystem.get('docker')!.directory))).toContain('Dockerfile');
+    expect(readdirSync(join(ROOT, byEcosystem.get('docker-compose')!.directory))).toContain('docker-compose.yml');
+    const npm = byEcosystem.get('npm')!;
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Record<string, Record<string, string>>;
+    const declared = { ...pkg.dependencies, ...pkg.devDependencies };
+    // A rule left behind after its reason went away would silently hold back updates, security fixes included.
+    for (const rule of npm.ignore as Array<{ 'dependency-name': string; versions: string[] }>) {
+      expect(declared).toHaveProperty([rule['dependency-name']]);
+      const installed = JSON.parse(readFileSync(join(ROOT, 'node_modules', rule['dependency-name'], 'package.json'), 'utf8')).version as string;
+      const [bound] = rule.versions.map((v) => /^>=(\d+)\.(\d+)\.(\d+)$/.exec(v)).map((m) => m!.slice(1).map(Number));
+      const [major, minor] = installed.split('.').map(Number);
+      expect(major * 1000 + minor).toBeLessThan(bound[0] * 1000 + bound[1]);
+    }
+  });
 });
