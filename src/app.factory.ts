@@ -12,7 +12,7 @@ import { registerRateLimits } from './common/rate-limits.js';
 import { frameworkErrorAnswer, registerHttpConventions } from './common/http-conventions.js';
 import { utf8JsonParser } from './common/json-body.js';
 import { LogController, type FastifyRequest } from 'fastify';
-import { Lifecycle } from './health/lifecycle.js';
+import { Lifecycle, ShuttingDownError } from './health/lifecycle.js';
 import { LivenessProbe } from './health/liveness-probe.js';
 import { requestIdOf } from './common/request-id.js';
 import { parseConfig } from './config/config.schema.js';
@@ -66,7 +66,11 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     // good by sending its request a byte at a time. HTTP_REQUEST_TIMEOUT_MS (2 min) leaves a 5 MiB Drive upload
     // ~470 kbit/s; the headers get at most 60 s of it (liveness-probe.ts' serverFactory).
     requestTimeout: config.requestTimeoutMs,
-    return503OnClosing: true,
+    // Fastify's own answer to a request that reaches a closing server is a fixed body written before any hook (no
+    // Retry-After, no next step, no OAuth shape, no security headers or request id, no request line). Off, the request
+    // runs the hooks and the service's own onRequest hook (below) refuses it, so the exception filter shapes that 503
+    // like every other. Fastify 5 has no option that sends its own 503 through the error handler.
+    return503OnClosing: false,
     frameworkErrors: frameworkErrorAnswer(headers, (req, status) => requestLine(req, 'unmatched', status)) as never,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(env), adapter, {
@@ -88,16 +92,19 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   });
   // Reached only when the plugin did not answer the preflight itself (an origin without a grant): a 404, as before.
   for (const url of cors.preflightRoutes) fastify.options(url, (_req, reply) => reply.callNotFound());
-  // One hook for both (each hook is a step of every request): the security headers and the request id, set before
-  // the rate limits so a 429 carries them too.
+  const lifecycle = app.get(Lifecycle);
+  // One hook for all three (each hook is a step of every request): the security headers and the request id, set
+  // before the rate limits so a 429 carries them too; and once the server is closing (preClose below), the refusal of
+  // a request that still reached it (one begun on a connection before the close), before any rate limit, bearer
+  // check or handler runs. Its connection closes (the onSend hook below, as every answer while draining).
   fastify.addHook('onRequest', (req, reply, done) => {
     reply.headers(headers);
     reply.header('x-request-id', req.id);
+    if (lifecycle.closing) return done(new ShuttingDownError());
     done();
   });
   await registerRateLimits(app, config.rateLimits);
   const metrics = app.get(Metrics);
-  const lifecycle = app.get(Lifecycle);
   liveness.follow(lifecycle);
   // Past SHUTDOWN_DRAIN_MS the requests still in flight lose their connections: better than the SIGKILL that would
   // otherwise come before the shutdown hooks write what must not be lost.

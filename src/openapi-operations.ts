@@ -48,7 +48,7 @@ const oauthRefusals = (badRequest: string, more: Record<number, string> = {}): R
   413: `Body too large: ${OAUTH_UNREADABLE} (payload_too_large)`,
   415: `Body not form-encoded (JSON at registration): ${OAUTH_UNREADABLE} (unsupported_media_type)`,
   429: 'temporarily_unavailable: the per-IP rate limit (reason too_many_requests), or, for a client metadata document client, too many document fetches from your address; retry after Retry-After seconds',
-  503: 'temporarily_unavailable: storage (S3) failed (reason storage_unavailable), or a client metadata document could not be fetched just now; nothing was changed or the change is safe to repeat: retry after Retry-After seconds. (An instance shutting down answers 503 itself, {"error":"Service Unavailable"}: retry, reaching another replica.)',
+  503: 'temporarily_unavailable: storage (S3) failed (reason storage_unavailable), or a client metadata document could not be fetched just now; nothing was changed or the change is safe to repeat: retry after Retry-After seconds. An instance shutting down answers temporarily_unavailable too (reason shutting_down): nothing was done; retry, another instance answers.',
 });
 const INVALID_CLIENT = 'invalid_client: unknown client, or its authentication failed (WWW-Authenticate: Basic realm="oauth")';
 

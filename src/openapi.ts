@@ -33,7 +33,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   429: 'Rate limited (Retry-After says when to retry)',
   500: 'Internal error (details in the log, never in the response)',
   502: 'Google failed or could not be reached; nothing was changed, retry',
-  503: 'Storage (S3) unavailable, or the instance is shutting down; retry',
+  503: 'Storage (S3) unavailable (storage_unavailable), or the instance is shutting down (shutting_down: another instance answers the retry); retry after Retry-After seconds',
 };
 
 /** OpenAPI 3.1 from the real controllers, completed from the Workspace catalogue: /openapi.json, Swagger UI at /docs. */
@@ -178,13 +178,13 @@ function addCommonErrors(operation: Operation): void {
     addError(operation, 415);
   }
   addError(operation, 500);
-  addError(operation, 503); // S3, and every route while the instance drains (return503OnClosing)
+  addError(operation, 503); // S3, and every route once the instance's server is closing (ShuttingDownError)
 }
 
 function addError(operation: Operation, status: number): void {
   const key = String(status);
   if (operation.responses[key]?.content) return;
-  // 429 always says when to retry; a 503 does where a retry helps (storage, a dependency), not while an instance drains.
+  // 429 and 503 always say when to retry (storage, a dependency, an instance shutting down).
   const headers = status === 429 || status === 503 ? { headers: RETRY_AFTER } : {};
   operation.responses[key] = { description: ERROR_DESCRIPTIONS[status] ?? 'Error', ...headers, content: { 'application/json': { schema: ERROR_REF } } };
 }

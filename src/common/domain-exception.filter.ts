@@ -75,24 +75,27 @@ export function oauthErrors(code: 'invalid_request' | 'invalid_client_metadata')
 
 /** A body that could not be parsed, was too large, or was of a media type the route does not take. */
 const UNREADABLE_REQUEST = new Set([400, 413, 415]);
-/** The per-IP rate limit (common/rate-limits.ts), whose refusal is the service's too_many_requests. */
-const RATE_LIMITED = 429;
+/**
+ * The per-IP rate limit (common/rate-limits.ts, too_many_requests) and an instance whose server is closing
+ * (health/lifecycle.ts, shutting_down): RFC 6749's temporarily_unavailable.
+ */
+const UNAVAILABLE = new Set([429, 503]);
 
 /**
  * A request refused before an OAuth endpoint's handler ran (a body the framework could not parse, a media type or size
- * it refuses, the per-IP rate limit) in RFC 6749 section 5.2's shape as well: OAuth clients decide from `error`, and
- * the MCP SDK reads a code it does not know as `server_error`, which at a refresh means sending the person through
- * consent again. A rate-limited request is `temporarily_unavailable` (with its Retry-After), as the client metadata
- * document fetch's 429 already was: the SDK then reports it and keeps its refresh token. The framework's own name is
- * kept as `reason`. The handler's own errors are OAuth-shaped already (OAuthError).
+ * it refuses, the per-IP rate limit, a shutdown) in RFC 6749 section 5.2's shape as well: OAuth clients decide from
+ * `error`, and the MCP SDK reads a code it does not know as `server_error`, which at a refresh means sending the person
+ * through consent again. A rate-limited or shutting-down refusal is `temporarily_unavailable` (with its Retry-After),
+ * as the client metadata document fetch's 429 already was: the SDK then reports it and keeps its refresh token. The
+ * service's or framework's own name is kept as `reason`. The handler's own errors are OAuth-shaped already (OAuthError).
  */
 function oauthShaped(answer: { body: ErrorBody; headers: Record<string, string> }, request: FastifyRequest | undefined): { body: ErrorBody; headers: Record<string, string> } {
   const { body } = answer;
-  const refused = UNREADABLE_REQUEST.has(body.statusCode) || body.statusCode === RATE_LIMITED;
+  const refused = UNREADABLE_REQUEST.has(body.statusCode) || UNAVAILABLE.has(body.statusCode);
   if (!refused || 'error_description' in body) return answer;
   const code = (request?.routeOptions?.config as { oauthErrors?: string } | undefined)?.oauthErrors;
   if (!code) return answer;
-  const error = body.statusCode === RATE_LIMITED ? 'temporarily_unavailable' : code;
+  const error = UNAVAILABLE.has(body.statusCode) ? 'temporarily_unavailable' : code;
   return { ...answer, body: { ...body, error, error_description: body.message, reason: body.error } as ErrorBody };
 }
 

@@ -1,5 +1,17 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
+import { DomainError } from '../common/domain-error.js';
+
+/**
+ * 503 for a request that reached the HTTP server after it began closing (app.factory.ts refuses it before anything
+ * else runs): nothing was done, and the load balancer sends the retry to another instance (readiness has failed since
+ * the shutdown began). At an OAuth endpoint the filter answers it as temporarily_unavailable.
+ */
+export class ShuttingDownError extends DomainError {
+  constructor() {
+    super(503, 'shutting_down', 'This instance is shutting down and takes no new requests; nothing was done. Retry the request: another instance answers it.', { 'Retry-After': '1' });
+  }
+}
 
 /**
  * Shutdown state: once draining, readiness fails so the load balancer stops sending before the server closes; the
@@ -11,12 +23,18 @@ export class Lifecycle implements BeforeApplicationShutdown, OnApplicationShutdo
   private readonly logger = new Logger('Lifecycle');
   private drainingSince?: number;
   private drainBound?: NodeJS.Timeout;
+  private serverClosing = false;
 
   constructor(private readonly config: AppConfig) {}
 
   /** True after a shutdown began. */
   get draining(): boolean {
     return this.drainingSince !== undefined;
+  }
+
+  /** True once the HTTP server stopped accepting (drainStarts): a request that still arrives is refused. */
+  get closing(): boolean {
+    return this.serverClosing;
   }
 
   /**
@@ -34,6 +52,7 @@ export class Lifecycle implements BeforeApplicationShutdown, OnApplicationShutdo
    * then `cut` closes every connection still open.
    */
   drainStarts(cut: () => void): void {
+    this.serverClosing = true;
     const drain = this.config.values.shutdownDrainMs;
     if (drain <= 0 || this.drainBound) return;
     this.drainBound = setTimeout(() => {

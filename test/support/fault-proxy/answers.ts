@@ -1,0 +1,31 @@
+import type { ServerResponse } from 'node:http';
+import type { FaultRule } from './rules.js';
+
+/** The answer fault: the body once with its length, or `repeat` times chunked, as fast as the client reads. */
+export function answer(res: ServerResponse, status: number, fault: Pick<FaultRule, 'body' | 'contentType' | 'headers' | 'repeat'>): void {
+  const body = fault.body ?? '';
+  const headers = { 'content-type': fault.contentType ?? 'text/html', ...fault.headers };
+  if (fault.repeat === undefined) return void res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) }).end(body);
+  res.writeHead(status, headers);
+  let left = fault.repeat;
+  const pump = (): void => {
+    for (; left > 0; ) {
+      left--;
+      if (res.destroyed) return;
+      if (!res.write(body)) return void res.once('drain', pump);
+    }
+    res.end();
+  };
+  pump();
+}
+
+/** The redirect fault: `status` with `location` and no body. */
+export function redirect(res: ServerResponse, status: number, location: string): void {
+  res.writeHead(status, { location, 'content-length': '0' }).end();
+}
+
+/** The stall-body fault's start: the status, headers and first bytes of a body whose rest never comes. */
+export function beginBody(res: ServerResponse, status: number, fault: Pick<FaultRule, 'body' | 'contentType' | 'headers'>): void {
+  res.writeHead(status, { 'content-type': fault.contentType ?? 'application/octet-stream', ...fault.headers });
+  res.write(fault.body ?? 'x');
+}
