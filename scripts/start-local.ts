@@ -140,7 +140,7 @@ export async function startLocal(opts: LocalStackOptions = {}): Promise<LocalSta
       env.JWT_SECRET = readFileSync(secretFile, 'utf8').trim();
     }
 
-    const app = await createApp({ env, prettyLogs: !opts.logger, logger: opts.logger, logDestination: opts.logDestination });
+    const app = await createApp({ env, prettyLogs: !opts.logger, logger: opts.logger, logDestination: opts.logDestination, processWarnings: !opts.logger });
     await listening('METRICS_PORT', () => app.get(MetricsListener).listen('127.0.0.1'));
     await listening('PORT', () => app.listen(port, '127.0.0.1'));
     const url = env.PUBLIC_URL as string;

@@ -16,6 +16,7 @@ import { Lifecycle, ShuttingDownError } from './health/lifecycle.js';
 import { LivenessProbe } from './health/liveness-probe.js';
 import { requestIdOf } from './common/request-id.js';
 import { parseConfig } from './config/config.schema.js';
+import { logProcessWarnings } from './observability/process-warnings.js';
 import { createPinoLogger, lazyRequestLogger, loggablePath, PinoNestLogger } from './observability/logging.js';
 import { Metrics } from './observability/metrics.js';
 import { MetricsListener } from './observability/metrics-listener.js';
@@ -35,6 +36,8 @@ export interface CreateAppOptions {
   logDestination?: DestinationStream;
   /** Human-readable logs (the local run). */
   prettyLogs?: boolean;
+  /** Node's own warnings go to this app's log (process-warnings.ts): for the process's one app, not for tests. */
+  processWarnings?: boolean;
 }
 
 /** Builds the service on Fastify (chosen for throughput on the bearer-validated hot path). Not yet listening. */
@@ -42,6 +45,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   const env = options.env ?? process.env;
   const config = parseConfig(env); // fails fast, naming the variable, before anything starts
   const { logger: pino, requests: requestLog } = createPinoLogger({ level: config.logLevel, pretty: options.prettyLogs, destination: options.logDestination });
+  if (options.processWarnings) logProcessWarnings(pino.child({ context: 'Process' }));
   /** The one log line per request (also for the bad URLs Fastify answers before any hook). */
   const requestLine = (req: FastifyRequest, route: string, status: number, ms?: number) =>
     requestLog.write({ reqId: req.id, method: req.method, route, path: loggablePath(req.url), status, ms, ip: req.ip });

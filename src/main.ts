@@ -5,7 +5,7 @@ import { AppConfig } from './config/app-config.js';
 
 /** Production entry point: configuration from the environment, listens on PORT (and METRICS_PORT) on all interfaces. */
 async function main(): Promise<void> {
-  const app = await createApp();
+  const app = await createApp({ processWarnings: true });
   const { port } = app.get(AppConfig).values;
   await listen(app, port, '0.0.0.0');
   let stopping = false;

@@ -22,6 +22,8 @@ export interface Replica {
   /** GET /metrics, on the replica's own METRICS_PORT. */
   metricsUrl: string;
   logs: string[];
+  /** What the process wrote to stdout, then to stderr, each as written (logs splits it at each read). */
+  rawOutput(): string;
   /** Sends a signal to the process. */
   signal(name: NodeJS.Signals): void;
   /** Resolves with the exit code once the process has ended. */
@@ -36,8 +38,13 @@ export async function startReplica(main: string, world: World, overrides: Record
   const env = { PATH: process.env.PATH ?? '', ...serviceEnv(world, port, { METRICS_PORT: String(metricsPort), ...overrides }) } as NodeJS.ProcessEnv;
   const child: ChildProcess = spawn(process.execPath, ['--openssl-legacy-provider', ...nodeFlags, main], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: string[] = [];
-  child.stdout?.on('data', (d: Buffer) => logs.push(...d.toString().split('\n').filter(Boolean)));
-  child.stderr?.on('data', (d: Buffer) => logs.push(...d.toString().split('\n').filter(Boolean)));
+  const raw = { stdout: '', stderr: '' };
+  const reader = (stream: keyof typeof raw) => (d: Buffer) => {
+    raw[stream] += d.toString();
+    logs.push(...d.toString().split('\n').filter(Boolean));
+  };
+  child.stdout?.on('data', reader('stdout'));
+  child.stderr?.on('data', reader('stderr'));
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     if (child.exitCode !== null) throw new Error(`replica exited: ${logs.join('\n')}`);
@@ -51,6 +58,7 @@ export async function startReplica(main: string, world: World, overrides: Record
     url,
     metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     logs,
+    rawOutput: () => `${raw.stdout}\n${raw.stderr}`,
     signal: (name) => void child.kill(name),
     exitCode: () => exited,
     stop: () =>
