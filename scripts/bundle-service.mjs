@@ -8,7 +8,9 @@
 //   - what the service imports lazily on purpose (src/common/lazy-import.ts): the Google API clients, the Google
 //     auth library and its transport, the MCP SDK; a replica that never serves them never loads them;
 //   - the optional packages Nest and its Fastify adapter look for only when an app uses them (microservices,
-//     websockets, Express, class-validator, multipart, views); this service uses none, so they are not installed.
+//     websockets, Express, class-validator, multipart, views), and those @nestjs/terminus imports only when an app
+//     uses one of its indicators (the databases' ORMs, @nestjs/axios for HTTP; since 12.2 with literal specifiers,
+//     which esbuild tries to resolve); this service uses none, so they are not installed.
 // A new package that cannot be resolved fails the build here, naming it, rather than the replica at run time.
 import { build } from 'esbuild';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -25,6 +27,12 @@ const NEST_OPTIONAL = [
   '@fastify/view',
   'class-transformer',
   'class-validator',
+  // @nestjs/terminus' indicators for databases and HTTP (the service's own S3 check uses none of them).
+  '@mikro-orm/core',
+  '@nestjs/axios',
+  '@nestjs/mongoose',
+  '@nestjs/sequelize',
+  '@nestjs/typeorm',
 ];
 
 // keepNames makes esbuild wrap every function and class it emits in `__name(fn, "name")`, a defineProperty call, so
