@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import type { DestinationStream } from 'pino';
 import { createApp } from '../src/app.factory.js';
 import { MetricsListener } from '../src/observability/metrics-listener.js';
+import { prettyLogDestination } from '../src/observability/logging.js';
 import { scopesToRequest, WORKSPACE_API_NEEDS } from '../src/common/google-scopes.js';
 import { startGoogleEmulator, type GoogleEmulator } from '../emulators/google/google-emulator.js';
 import { startS3Server, type S3Server } from '../emulators/s3/s3-server.js';
@@ -140,7 +141,9 @@ export async function startLocal(opts: LocalStackOptions = {}): Promise<LocalSta
       env.JWT_SECRET = readFileSync(secretFile, 'utf8').trim();
     }
 
-    const app = await createApp({ env, prettyLogs: !opts.logger, logger: opts.logger, logDestination: opts.logDestination, processWarnings: !opts.logger });
+    // A person reads these (tests bring their own logger): readable lines, flushed before the stop is reported.
+    const pretty = opts.logger || opts.logDestination ? undefined : prettyLogDestination();
+    const app = await createApp({ env, logger: opts.logger, logDestination: opts.logDestination ?? pretty, processWarnings: !opts.logger });
     await listening('METRICS_PORT', () => app.get(MetricsListener).listen('127.0.0.1'));
     await listening('PORT', () => app.listen(port, '127.0.0.1'));
     const url = env.PUBLIC_URL as string;
@@ -153,6 +156,7 @@ export async function startLocal(opts: LocalStackOptions = {}): Promise<LocalSta
       stop: () =>
         (stopping ??= (async () => {
           await app.close();
+          if (pretty) await new Promise((flushed) => pretty.flush(() => flushed(undefined)));
           await stopParts();
         })()),
     };

@@ -32,10 +32,8 @@ export interface CreateAppOptions {
   env?: Record<string, string | undefined>;
   /** Replaces the Nest logger (tests capture it). */
   logger?: LoggerService;
-  /** Where pino writes (default stdout). */
+  /** Where pino writes (default stdout, JSON lines; the local run's is readable, prettyLogDestination). */
   logDestination?: DestinationStream;
-  /** Human-readable logs (the local run). */
-  prettyLogs?: boolean;
   /** Node's own warnings go to this app's log (process-warnings.ts): for the process's one app, not for tests. */
   processWarnings?: boolean;
 }
@@ -44,7 +42,7 @@ export interface CreateAppOptions {
 export async function createApp(options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   const env = options.env ?? process.env;
   const config = parseConfig(env); // fails fast, naming the variable, before anything starts
-  const { logger: pino, requests: requestLog } = createPinoLogger({ level: config.logLevel, pretty: options.prettyLogs, destination: options.logDestination });
+  const { logger: pino, requests: requestLog } = createPinoLogger({ level: config.logLevel, destination: options.logDestination });
   if (options.processWarnings) logProcessWarnings(pino.child({ context: 'Process' }));
   /** The one log line per request (also for the bad URLs Fastify answers before any hook). */
   const requestLine = (req: FastifyRequest, route: string, status: number, ms?: number) =>

@@ -61,13 +61,9 @@ export interface ServiceLoggers {
  * synchronous default was the largest single cost of GET /health/live). pino flushes what is queued when the
  * process exits (its exit handler writes synchronously), so a crash or a SIGTERM still leaves the last lines in the log.
  */
-export function createPinoLogger(opts: { level: string; pretty?: boolean; destination?: DestinationStream }): ServiceLoggers {
+export function createPinoLogger(opts: { level: string; destination?: DestinationStream }): ServiceLoggers {
   const common = { level: opts.level, base: undefined, timestamp: isoTimeOncePerMs };
-  const destination =
-    opts.destination ??
-    (opts.pretty
-      ? pino.transport({ target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } })
-      : pino.destination({ dest: 1, sync: false, minLength: LOG_BATCH_BYTES, periodicFlush: LOG_FLUSH_MS }));
+  const destination = opts.destination ?? pino.destination({ dest: 1, sync: false, minLength: LOG_BATCH_BYTES, periodicFlush: LOG_FLUSH_MS });
   const logger = pino({ ...common, redact: { paths: REDACT, censor: '[redacted]' } }, destination);
   return { logger, requests: new RequestLog(destination, () => logger.isLevelEnabled('info')) };
 }
@@ -172,4 +168,12 @@ class RequestLogger {
 /** Fastify's `childLoggerFactory`: the request's child logger, built on first use (see RequestLogger). */
 export function lazyRequestLogger(logger: Logger, bindings: Record<string, unknown>, options: object): Logger {
   return new RequestLogger(logger, bindings, options) as unknown as Logger;
+}
+
+/**
+ * Human-readable lines for `npm run start:local` (pino-pretty, in a worker thread). `flush` resolves once the worker
+ * has written what was logged: the local run's last words come after the service's, not before.
+ */
+export function prettyLogDestination(): DestinationStream & { flush(cb: (err?: Error) => void): void } {
+  return pino.transport({ target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } }) as never;
 }

@@ -18,7 +18,7 @@ interface Run {
 
 function startLocal(env: Record<string, string>): Run {
   let output = '';
-  const child = spawn('npm', ['run', 'start:local'], { env: { ...process.env, ...env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('npm', ['run', 'start:local'], { env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
@@ -75,11 +75,18 @@ describe('npm run start:local as a process', () => {
     for (const port of ports) expect(await isFree(port)).toBe(true); // nothing left listening: no orphan
 
     const t0 = Date.now();
-    running = startLocal(env);
+    running = startLocal({ ...env, LOG_LEVEL: 'info' }); // the default a person sees: the service's lines too
     await ready(running, 60_000);
     expect(running.output()).not.toMatch(/compiling/i);
     const launcher = /ready in [\d.]+ s, [\d.]+ s CPU/.exec(running.output())?.[0];
     process.stdout.write(`repeated start:local: ${((Date.now() - t0) / 1000).toFixed(1)} s from \`npm run\` to ready (launcher: ${launcher}; no compile)\n`);
+    running.child.kill('SIGINT');
+    expect(await running.exited).toEqual({ code: 0, signal: null });
+    // The last thing on the terminal says the stop finished, after the service's own shutdown lines (the readable
+    // log is written by a worker thread, which used to print "draining" after it).
+    const lines = running.output().trim().split('\n');
+    expect(running.output()).toMatch(/draining/);
+    expect(lines[lines.length - 1]).toContain(`Stopped. Sign-ins and data stay in ${dataDir}`);
   }, 360_000);
 
   it.each([
