@@ -77,3 +77,20 @@ export function matchingHost(hostname: string, patterns: readonly HostPattern[])
   const host = comparableHost(hostname);
   return patterns.find((p) => (p.subdomains ? host.endsWith(`.${p.host}`) : host === p.host));
 }
+
+/**
+ * The first pattern that admits `hostname` as a host to trust: as matchingHost, except that a wildcard does not
+ * reach across a public suffix below its own domain. `*.amazonaws.com` names Amazon's hosts, not every S3 bucket:
+ * bucket.s3.amazonaws.com is below s3.amazonaws.com, a public suffix (the PSL's private section), so the bucket is a
+ * tenant the wildcard's author did not name, and only an exact entry admits it. The boot refuses a wildcard that is a
+ * public suffix itself; this covers those that merely contain one, which the PSL cannot list ahead of time.
+ */
+export function admittingHost(hostname: string, patterns: readonly HostPattern[]): HostPattern | undefined {
+  const host = comparableHost(hostname);
+  return patterns.find((p) => {
+    if (!p.subdomains) return host === p.host;
+    if (!host.endsWith(`.${p.host}`)) return false;
+    const suffix = getPublicSuffix(host, { allowPrivateDomains: true });
+    return !suffix || !(suffix === p.host || suffix.endsWith(`.${p.host}`));
+  });
+}

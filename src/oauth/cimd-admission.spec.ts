@@ -92,6 +92,26 @@ describe('OAUTH_CIMD_ALLOWED_HOSTS below a public suffix', () => {
     expect(listed.admits('https://example.co.uk.evil.co.uk/client.json')).toBe(false);
   });
 
+  it.each([
+    ['bucket.s3.amazonaws.com', false], // s3.amazonaws.com: a public suffix inside the wildcard, the bucket a tenant
+    ['bucket.s3.eu-west-1.amazonaws.com', false],
+    ['ec2-1-2-3-4.compute-1.amazonaws.com', false],
+    ['app.elasticbeanstalk.com', false], // another domain: not below the wildcard at all
+    ['docs.amazonaws.com', true], // Amazon's own host below the listed domain
+    ['a.b.amazonaws.com', true],
+  ])('a wildcard over a domain that holds public suffixes admits the domain owner\'s hosts, not tenants below those suffixes: *.amazonaws.com, %s', (host, admitted) => {
+    const listed = admission({ OAUTH_CIMD_ALLOWED_HOSTS: '*.amazonaws.com' });
+    expect(listed.admits(`https://${host}/client.json`)).toBe(admitted);
+  });
+
+  it('an exact entry admits one tenant below such a suffix, and a wildcard below the suffix its own tenant\'s hosts', () => {
+    const listed = admission({ OAUTH_CIMD_ALLOWED_HOSTS: 'ours.s3.amazonaws.com, *.ours.herokuapp.com' });
+    expect(listed.admits('https://ours.s3.amazonaws.com/client.json')).toBe(true);
+    expect(listed.admits('https://theirs.s3.amazonaws.com/client.json')).toBe(false);
+    expect(listed.admits('https://app.ours.herokuapp.com/client.json')).toBe(true);
+    expect(listed.admits('https://theirs.herokuapp.com/client.json')).toBe(false);
+  });
+
   it.each(['*.co.uk', '*.github.io'])('a wildcard over the public suffix itself stops the boot instead of admitting everyone there: %s', (entry) => {
     expect(() => admission({ OAUTH_CIMD_ALLOWED_HOSTS: entry })).toThrow(/is a wildcard over .*, a public suffix/);
   });

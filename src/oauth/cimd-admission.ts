@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
-import { matchingHost, type HostPattern } from '../config/host-patterns-setting.js';
+import { admittingHost, type HostPattern } from '../config/host-patterns-setting.js';
 import { isClientIdUrl } from './client-metadata-document.js';
 import { OAuthError } from './oauth-error.js';
 import { documentPublisher, type Publisher } from './shared-hosts.js';
@@ -29,7 +29,7 @@ export class CimdAdmission {
   admits(clientId: string): boolean {
     if (this.allowed.length === 0 || !isClientIdUrl(clientId)) return true;
     const host = hostOf(clientId);
-    return host !== undefined && matchingHost(host, this.allowed) !== undefined;
+    return host !== undefined && admittingHost(host, this.allowed) !== undefined;
   }
 
   /**
