@@ -3,7 +3,8 @@
  * token client's json()), and a replica's heap is small (384 MB in deploy/kubernetes/deployment.yaml): one answer of
  * a few hundred megabytes from whatever stands between the service and Google (a proxy, a captive portal, a gzip
  * bomb, which is a few kilobytes on the wire) would end the process and every user's requests in it, long before
- * GOOGLE_HTTP_TIMEOUT_MS. Streamed media (Drive downloads) never reads a body whole and is not bounded here.
+ * GOOGLE_HTTP_TIMEOUT_MS. Streamed media (Drive downloads) never reads a body whole and is not bounded here, except
+ * an error answer's, which gaxios does read whole (ERROR_BODY_MAX_BYTES).
  * Written by hand: fetch has no size limit, and gaxios' `maxContentLength` compares only a stated Content-Length
  * (a chunked answer has none, and a compressed one's says nothing of what it decodes to).
  */
@@ -45,6 +46,60 @@ export async function readAtMost(body: ReadableStream<Uint8Array> | null, limit:
       await reader.cancel(new GoogleAnswerTooLargeError(limit)).catch(() => undefined);
       throw new GoogleAnswerTooLargeError(limit);
     }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+/**
+ * The most of an error answer's body (status outside 2xx) that is read when it is read as a stream: gaxios reads a
+ * streamed call's error body whole (a Drive download's, with no bound of its own) to find Google's reason. Google's
+ * JSON errors are a few hundred bytes to a few KB, so 64 KiB keeps every one of them whole; a proxy's or portal's
+ * error page of any size then costs at most this per call, where unbounded it could take whatever the link carries
+ * until the call's deadline. GOOGLE_MAX_ANSWER_BYTES bounds it too when set lower: no answer may hold more.
+ */
+export const ERROR_BODY_MAX_BYTES = 64 * 1024;
+
+/** The bound on a streamed error body for a transport whose answers may hold at most `maxAnswerBytes`. */
+export function errorBodyLimit(maxAnswerBytes: number): number {
+  return Math.min(maxAnswerBytes, ERROR_BODY_MAX_BYTES);
+}
+
+/**
+ * An error answer's body cut to its first `limit` bytes: past them the source is cancelled (its socket closed, the
+ * rest never read) and the stream ends. It ends rather than fails: the caller maps the answer by its status, which a
+ * failed read would lose (a 403 would become a network error), and Google's reason is within the first bytes. What
+ * was read comes as one Buffer: gaxios joins the chunks of an error body with Array's toString, which puts a comma
+ * between two chunks and writes a Uint8Array as a list of numbers, and either would spoil Google's JSON.
+ */
+export function errorBodyAtMost(body: ReadableStream<Uint8Array> | null, limit: number): ReadableStream<Uint8Array> | null {
+  if (!body) return null;
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      reader = body.getReader();
+      const bytes = await headOf(reader, limit);
+      if (bytes.byteLength > 0) controller.enqueue(bytes);
+      controller.close();
+    },
+    cancel: (reason) => (reader ? reader.cancel(reason) : body.cancel(reason)),
+  });
+}
+
+/** The first `limit` bytes `reader` gives; when there are more, the reader is cancelled, which closes the socket. */
+async function headOf(reader: ReadableStreamDefaultReader<Uint8Array>, limit: number): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (size + value.byteLength > limit) {
+      chunks.push(value.subarray(0, limit - size));
+      size = limit;
+      await reader.cancel(new GoogleAnswerTooLargeError(limit)).catch(() => undefined);
+      break;
+    }
+    size += value.byteLength;
     chunks.push(value);
   }
   return Buffer.concat(chunks, size);

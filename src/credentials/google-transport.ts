@@ -2,7 +2,7 @@ import { fetch as nodeHttpFetch } from '@whatwg-node/node-fetch';
 import { setMaxListeners } from 'node:events';
 import { Agent as HttpAgent, type AgentOptions } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { consumeBytes, DEFAULT_GOOGLE_MAX_ANSWER_BYTES, readAtMost, withinStatedLength } from './google-answer-limit.js';
+import { consumeBytes, DEFAULT_GOOGLE_MAX_ANSWER_BYTES, errorBodyAtMost, errorBodyLimit, readAtMost, withinStatedLength } from './google-answer-limit.js';
 import { pooledFetch, pooledFetchTakes } from './pooled-fetch.js';
 import { AgentDeadlines, DeadlineWindows } from './request-deadlines.js';
 
@@ -29,6 +29,9 @@ const CONSUMERS = ['text', 'json', 'arrayBuffer', 'blob', 'formData'] as const;
  * An answer read whole (text, json, arrayBuffer, blob, formData) may hold at most `maxAnswerBytes` once decoded
  * (google-answer-limit.ts says why): past that its read fails with GoogleAnswerTooLargeError and its socket is closed.
  * An uncompressed answer that states a length within the limit is read as the library reads it, at no extra cost.
+ * The body of an error answer read as a stream (a Drive download's, which gaxios reads whole for Google's reason)
+ * ends after errorBodyLimit(maxAnswerBytes) bytes, its socket closed; the body of a successful one is never bounded
+ * (a download is as large as its file). Streamed calls always come here rather than to pooledFetch.
  */
 export async function googleFetch(url: string | URL | Request, init?: RequestInit, maxAnswerBytes = DEFAULT_GOOGLE_MAX_ANSWER_BYTES): Promise<Response> {
   // gaxios passes the URL as a string and its options as init. The Google clients' options already say `manual`
@@ -37,6 +40,8 @@ export async function googleFetch(url: string | URL | Request, init?: RequestIni
   if ((typeof url === 'string' || url instanceof URL) && pooledFetchTakes(options)) return pooledFetch(url, options, maxAnswerBytes);
   const answer = (await nodeHttpFetch(url as string, options as never)) as unknown as Response;
   const res = answer as unknown as Record<string, unknown>;
+  // The library's own body, past the bounded one an error answer gets below.
+  const rawBody = (): ReadableStream<Uint8Array> | null => Reflect.get(Object.getPrototypeOf(answer) as object, 'body', answer) as ReadableStream<Uint8Array> | null;
   const counted = !withinStatedLength(answer.headers, maxAnswerBytes);
   for (const name of CONSUMERS) {
     const consume = res[name] as (() => Promise<unknown>) | undefined;
@@ -46,10 +51,21 @@ export async function googleFetch(url: string | URL | Request, init?: RequestIni
         res.bodyUsed = true;
         return consume.call(res);
       }
-      const body = answer.body;
+      const body = rawBody();
       res.bodyUsed = true;
       return readAtMost(body, maxAnswerBytes).then((bytes) => consumeBytes(name, bytes, answer.headers.get('content-type')));
     };
+  }
+  if (!answer.ok) {
+    let bounded: ReadableStream<Uint8Array> | null | undefined;
+    Object.defineProperty(answer, 'body', {
+      configurable: true,
+      get: () => {
+        // Read: gaxios then keeps the text it made of it on the error, where Google's reason is found.
+        res.bodyUsed = true;
+        return bounded === undefined ? (bounded = errorBodyAtMost(rawBody(), errorBodyLimit(maxAnswerBytes))) : bounded;
+      },
+    });
   }
   return answer;
 }

@@ -2,6 +2,7 @@ import { Agent, createServer, type IncomingMessage, type Server } from 'node:htt
 import zlib from 'node:zlib';
 import { GoogleAnswerTooLargeError } from './google-answer-limit.js';
 import { pooledFetch, pooledFetchTakes } from './pooled-fetch.js';
+import { googleFetch } from './google-transport.js';
 
 // A real node:http server: what pooledFetch sends (method, headers, body) is what the server received, and its
 // answers come back as gaxios reads them.
@@ -27,6 +28,14 @@ describe('pooledFetch', () => {
         if (req.url === '/br') return void res.writeHead(200, { 'content-encoding': 'br' }).end(zlib.brotliCompressSync('{"br":true}'));
         if (req.url === '/bomb') return void res.writeHead(200, { 'content-encoding': 'gzip' }).end(zlib.gzipSync(big));
         if (req.url === '/big') return void res.end(big);
+        if (req.url === '/endless-error') {
+          res.writeHead(500, { 'content-type': 'text/html' });
+          const pump = (): void => {
+            while (!res.destroyed && res.write(big));
+            if (!res.destroyed) res.once('drain', pump);
+          };
+          return pump();
+        }
         if (req.url === '/empty') return void res.writeHead(204).end();
         if (req.url === '/unchanged') return void res.writeHead(304, { etag: '"1"' }).end();
         if (req.url === '/error') return void res.writeHead(403, { 'content-type': 'application/json' }).end('{"error":{"code":403}}');
@@ -114,6 +123,24 @@ describe('pooledFetch', () => {
     expect(moved.status).toBe(302);
     expect(moved.headers.get('location')).toBe('http://attacker.example/');
     expect(received.map((r) => r.method)).toEqual(['GET', 'GET']);
+  });
+
+  it.each([
+    ['pooledFetch', (path: string) => pooledFetch(`${url}${path}`, { agent }, 1024)],
+    ["googleFetch's other path (streamed calls)", (path: string) => googleFetch(`${url}${path}`, { agent, responseType: 'stream' } as RequestInit, 1024)],
+  ])("%s: an error's body read as a stream ends at the bound, its socket closed; a success body streams whole", async (_path, get) => {
+    const read = async (res: Response) => {
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) chunks.push(chunk);
+      return chunks;
+    };
+    const failed = await get('/endless-error');
+    expect(failed.status).toBe(500);
+    // min(1024, 64 KiB), as one Buffer: gaxios makes its text with [chunks].toString()
+    expect((await read(failed)).map((c) => [Buffer.isBuffer(c), Buffer.from(c).toString()])).toEqual([[true, big.slice(0, 1024)]]);
+    expect(failed.bodyUsed).toBe(true); // gaxios keeps the text on its error only then
+    expect(Buffer.concat(await read(await get('/big'))).length).toBe(big.length); // past the 1024 bytes of a body read whole
+    expect(sockets.size).toBe(2); // the error's socket closed, the next call on a new one
   });
 
   it('joins a repeated header as fetch does', async () => {

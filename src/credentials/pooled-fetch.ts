@@ -11,7 +11,7 @@ import { IncomingMessage, request as httpRequest, type Agent, type RequestOption
 import { request as httpsRequest } from 'node:https';
 import { pipeline, Readable } from 'node:stream';
 import zlib from 'node:zlib';
-import { consumeBytes, GoogleAnswerTooLargeError, type BodyConsumer } from './google-answer-limit.js';
+import { consumeBytes, errorBodyAtMost, errorBodyLimit, GoogleAnswerTooLargeError, type BodyConsumer } from './google-answer-limit.js';
 
 /** What a call brings that pooledFetch can take: fetch's init as gaxios passes it (its options ride along). */
 export interface PooledInit {
@@ -128,14 +128,18 @@ class PooledAnswer {
     return (this.headerList = headers);
   }
 
-  /** The decoded body as a web stream (not bounded: the caller reads it as it comes). */
+  /**
+   * The decoded body as a web stream: not bounded when the answer is a success (the caller reads it as it comes), cut
+   * after errorBodyLimit bytes when it is an error (googleFetch does the same, google-answer-limit.ts says why).
+   */
   get body(): ReadableStream<Uint8Array> | null {
     if (this.bodyUsed) return null;
     this.bodyUsed = true;
     const broken = this.brokenOff();
     if (broken) return new ReadableStream({ start: (controller) => controller.error(broken) });
     if (this.bodiless) return new ReadableStream({ start: (controller) => controller.close() });
-    return Readable.toWeb(this.decoded()) as ReadableStream<Uint8Array>;
+    const body = Readable.toWeb(this.decoded()) as ReadableStream<Uint8Array>;
+    return this.ok ? body : errorBodyAtMost(body, errorBodyLimit(this.maxAnswerBytes));
   }
 
   text(): Promise<unknown> {

@@ -2,10 +2,11 @@ import { DomainError, UpstreamError } from '../common/domain-error.js';
 import { recommendedScope, ScopeNeed } from '../common/google-scopes.js';
 import { tooLargeAnswerIn } from '../credentials/google-answer-limit.js';
 
+type GoogleErrorBody = { error?: { status?: string; message?: string; errors?: Array<{ reason?: string }> } };
 type GaxiosLike = {
   status?: unknown;
   code?: unknown;
-  response?: { status?: unknown; headers?: unknown; data?: { error?: { status?: string; message?: string; errors?: Array<{ reason?: string }> } } };
+  response?: { status?: unknown; headers?: unknown; data?: GoogleErrorBody | string };
 };
 
 /** HTTP status of an error thrown by a googleapis client, if Google answered (never one of our own DomainErrors). */
@@ -18,8 +19,22 @@ export function googleStatus(err: unknown): number | undefined {
 
 /** Google's machine-readable reason (insufficientPermissions, rateLimitExceeded, notFound, ...). */
 function googleReason(err: unknown): string | undefined {
-  const data = (err as GaxiosLike)?.response?.data?.error;
+  const data = errorBody((err as GaxiosLike)?.response?.data)?.error;
   return data?.errors?.[0]?.reason ?? data?.status;
+}
+
+/**
+ * Google's error as an object. A streamed call's (a Drive download's) comes as the text gaxios read, unparsed; it
+ * holds at most ERROR_BODY_MAX_BYTES (google-answer-limit.ts), so parsing it costs little.
+ */
+function errorBody(data: GoogleErrorBody | string | undefined): GoogleErrorBody | undefined {
+  if (typeof data !== 'string') return data;
+  try {
+    const parsed = JSON.parse(data) as unknown;
+    return parsed !== null && typeof parsed === 'object' ? (parsed as GoogleErrorBody) : undefined;
+  } catch {
+    return undefined; // not JSON (a proxy's error page): the status alone is mapped
+  }
 }
 
 function header(err: unknown, name: string): string | undefined {

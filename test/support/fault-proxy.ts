@@ -186,7 +186,7 @@ export class FaultProxy {
       case 'answer':
         req.resume();
         entry.status = fault.status ?? 200;
-        return answer(res, entry.status, fault);
+        return answer(res, entry.status, fault, entry);
       default:
         return this.upstream.forward(req, res, entry, { swallow });
     }

@@ -1,17 +1,26 @@
 import type { ServerResponse } from 'node:http';
 import type { FaultRule } from './rules.js';
 
-/** The answer fault: the body once with its length, or `repeat` times chunked, as fast as the client reads. */
-export function answer(res: ServerResponse, status: number, fault: Pick<FaultRule, 'body' | 'contentType' | 'headers' | 'repeat'>): void {
+/**
+ * The answer fault: the body once with its length, or `repeat` times chunked, as fast as the client reads. `sent`
+ * counts the body's bytes handed to the connection (which may buffer some the client never reads).
+ */
+export function answer(res: ServerResponse, status: number, fault: Pick<FaultRule, 'body' | 'contentType' | 'headers' | 'repeat'>, sent: { bodyBytesSent?: number } = {}): void {
   const body = fault.body ?? '';
   const headers = { 'content-type': fault.contentType ?? 'text/html', ...fault.headers };
-  if (fault.repeat === undefined) return void res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) }).end(body);
+  const size = Buffer.byteLength(body);
+  sent.bodyBytesSent = 0;
+  if (fault.repeat === undefined) {
+    sent.bodyBytesSent = size;
+    return void res.writeHead(status, { ...headers, 'content-length': size }).end(body);
+  }
   res.writeHead(status, headers);
   let left = fault.repeat;
   const pump = (): void => {
     for (; left > 0; ) {
       left--;
       if (res.destroyed) return;
+      sent.bodyBytesSent = (sent.bodyBytesSent ?? 0) + size;
       if (!res.write(body)) return void res.once('drain', pump);
     }
     res.end();

@@ -15,6 +15,8 @@ export interface ProxiedRequest {
   forwarded: boolean;
   /** Date.now() when the client closed the connection before its answer was sent (it gave up). */
   clientClosedAt?: number;
+  /** answer fault: the body's bytes written to the connection so far. */
+  bodyBytesSent?: number;
 }
 
 /** The entry for a request as it arrives (kept up to date as it goes), with its query percent-decoded for matching. */
