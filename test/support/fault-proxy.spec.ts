@@ -166,6 +166,27 @@ describe('FaultProxy', () => {
     expect(() => proxy.inject({ fault: 'hold' })).toThrow(/holdNext/);
   });
 
+  it('answer with everyMs sends its body once every everyMs, without forwarding, until the client closes', async () => {
+    proxy.inject({ method: 'GET', path: '/trickle', fault: 'answer', body: 'ab', repeat: Infinity, everyMs: 50 });
+    const chunks: number[] = [];
+    const started = Date.now();
+    await new Promise<void>((resolve) => {
+      const req = request(`${proxy.url}/trickle`, { agent }, (res) => {
+        res.on('data', () => chunks.push(Date.now() - started) >= 4 && req.destroy());
+        res.on('close', () => resolve());
+      });
+      req.on('error', () => undefined);
+      req.end();
+    });
+    expect(chunks).toHaveLength(4);
+    expect(chunks[3]).toBeGreaterThanOrEqual(190); // not all at once
+    expect(upstream.applied).toEqual([]);
+    await new Promise((r) => setTimeout(r, 100));
+    const seen = proxy.seen('GET', '/trickle')[0];
+    expect(seen).toMatchObject({ fault: 'answer', status: 200, clientClosedAt: expect.any(Number) });
+    expect(seen.bodyBytesSent).toBeLessThan(16); // it stopped sending when the client closed
+  });
+
   it('matches method and path, and applies a rule only `times` times', async () => {
     const handle = proxy.inject({ method: 'GET', path: '/only', fault: 'reset', times: 2 });
     expect((await call(agent, `${proxy.url}/other`)).status).toBe(200);

@@ -2,10 +2,11 @@ import type { ServerResponse } from 'node:http';
 import type { FaultRule } from './rules.js';
 
 /**
- * The answer fault: the body once with its length, or `repeat` times chunked, as fast as the client reads. `sent`
- * counts the body's bytes handed to the connection (which may buffer some the client never reads).
+ * The answer fault: the body once with its length, or `repeat` times chunked, as fast as the client reads (or one
+ * time every `everyMs`: a body that trickles). `sent` counts the body's bytes handed to the connection (which may
+ * buffer some the client never reads).
  */
-export function answer(res: ServerResponse, status: number, fault: Pick<FaultRule, 'body' | 'contentType' | 'headers' | 'repeat'>, sent: { bodyBytesSent?: number } = {}): void {
+export function answer(res: ServerResponse, status: number, fault: Pick<FaultRule, 'body' | 'contentType' | 'headers' | 'repeat' | 'everyMs'>, sent: { bodyBytesSent?: number } = {}): void {
   const body = fault.body ?? '';
   const headers = { 'content-type': fault.contentType ?? 'text/html', ...fault.headers };
   const size = Buffer.byteLength(body);
@@ -16,6 +17,15 @@ export function answer(res: ServerResponse, status: number, fault: Pick<FaultRul
   }
   res.writeHead(status, headers);
   let left = fault.repeat;
+  if (fault.everyMs !== undefined) {
+    const timer = setInterval(() => {
+      if (res.destroyed || left-- <= 0) return void (clearInterval(timer), res.destroyed || res.end());
+      sent.bodyBytesSent = (sent.bodyBytesSent ?? 0) + size;
+      res.write(body);
+    }, fault.everyMs);
+    res.once('close', () => clearInterval(timer));
+    return;
+  }
   const pump = (): void => {
     for (; left > 0; ) {
       left--;

@@ -40,6 +40,8 @@ export interface FaultRule {
    * without it the body goes once, with its length.
    */
   repeat?: number;
+  /** answer with `repeat`: send the body once every `everyMs` instead of as fast as the client reads (a trickle). */
+  everyMs?: number;
   /** reshape: what the relayed JSON becomes. */
   reshape?: (json: unknown) => unknown;
 }
@@ -75,7 +77,7 @@ export interface ActiveRule<Late = unknown> extends FaultRule {
 }
 
 /** The fault one request gets: its rule's settings. */
-export type PickedFault<Late = unknown> = Pick<ActiveRule<Late>, 'fault' | 'ms' | 'location' | 'status' | 'body' | 'contentType' | 'headers' | 'repeat' | 'reshape' | 'onHold'>;
+export type PickedFault<Late = unknown> = Pick<ActiveRule<Late>, 'fault' | 'ms' | 'location' | 'status' | 'body' | 'contentType' | 'headers' | 'repeat' | 'everyMs' | 'reshape' | 'onHold'>;
 
 /** The rule book: which request gets which fault (the rules in the order they were added, then the random mode). */
 export class FaultRules<Late = unknown> {
