@@ -97,6 +97,21 @@ describe('GoogleDeadlines', () => {
         expect(closed.length).toBe(1);
       });
 
+      it('cancels a streamed call (a Drive read) whose answer stalls halfway with the TimeoutError, not a reset', async () => {
+        const t0 = Date.now();
+        const res = await fetch(`${url}/stall`, onPool({ responseType: 'stream' } as RequestInit));
+        expect(res.status).toBe(200);
+        const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+        // GoogleCaller retries a reset once: an "aborted" ECONNRESET here made each stalled read take two deadlines.
+        const failure = await (async () => {
+          for (;;) if ((await reader.read()).done) return 'ended';
+        })().catch((e: unknown) => e);
+        expect(failure).toMatchObject({ name: 'TimeoutError' });
+        expect(Date.now() - t0).toBeGreaterThanOrEqual(195);
+        await new Promise((r) => setTimeout(r, 50));
+        expect(closed.length).toBe(1);
+      });
+
       it('rejects at once a body first read after the deadline closed its call (it would wait for an end that never comes)', async () => {
         const res = await fetch(`${url}/stall`, onPool());
         await new Promise((r) => setTimeout(r, 300)); // the deadline has destroyed the call before anyone read its body

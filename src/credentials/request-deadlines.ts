@@ -1,4 +1,4 @@
-import type { Agent, ClientRequest } from 'node:http';
+import type { Agent, ClientRequest, IncomingMessage } from 'node:http';
 
 /** Requests started within this many ms of each other share one deadline timer. */
 export const DEADLINE_SLACK_MS = 20;
@@ -31,6 +31,20 @@ export class DeadlineWindows<W> {
 type AddRequest = (this: Agent, request: ClientRequest, options: unknown) => void;
 
 /**
+ * Ends `request` with `reason`, and its answer too when its head has come. Node's request.destroy() alone fails the
+ * body being read with an ECONNRESET "aborted", which reads as Google resetting the connection: a read-only call is
+ * then retried once (GoogleCaller), so a streamed answer that stalled or trickled past the deadline (a Drive file read
+ * by get_drive_file_content) took two deadlines, and two requests to Google, instead of one. Destroyed first with the
+ * TimeoutError, the answer fails with it (and closes the socket, so the request still fails with it too).
+ * `request.res` is where node:http keeps the answer (set before 'response' is emitted).
+ */
+function cancel(request: ClientRequest, reason: Error): void {
+  const answer = (request as ClientRequest & { res?: IncomingMessage | null }).res;
+  if (answer && !answer.complete) answer.destroy(reason);
+  request.destroy(reason);
+}
+
+/**
  * A deadline for every request of the agents it watches (DeadlineWindows): a request still open when its deadline
  * passes (no answer, or an answer that stalled) is destroyed with a TimeoutError, which closes its socket. One that
  * has ended (its `close`) is forgotten, so a kept-alive socket serves the next request untouched.
@@ -43,7 +57,7 @@ export class AgentDeadlines {
       timeoutMs,
       () => new Set<ClientRequest>(),
       (requests, reason) => {
-        for (const request of requests) request.destroy(reason);
+        for (const request of requests) cancel(request, reason);
         requests.clear();
       },
     );
