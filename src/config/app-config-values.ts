@@ -20,6 +20,8 @@ export interface AppConfigValues {
     httpTimeoutMs: number;
     /** The most one Google answer read whole may hold, decoded (credentials/google-answer-limit.ts). */
     maxAnswerBytes: number;
+    /** DRIVE_DOWNLOAD_TIMEOUT_MS: how long a streamed Drive download (the REST route) may take in all. */
+    downloadTimeoutMs: number;
     clientCacheTtlMs: number;
     clientCacheMax: number;
   };

@@ -10,13 +10,6 @@ import type { FolderBody, UploadBody } from './drive.schemas.js';
 
 const FILE_FIELDS = 'id,name,mimeType,size,parents,createdTime,modifiedTime,webViewLink,iconLink,owners(emailAddress,displayName),shared,trashed';
 const FOLDER = 'application/vnd.google-apps.folder';
-/**
- * Streamed downloads (the REST route) last as long as the file takes; the per-request timeout of API calls
- * (GOOGLE_HTTP_TIMEOUT_MS) would cut a large file off mid-body, so their body gets this much longer bound instead.
- * The wait for the answer's headers keeps GOOGLE_HTTP_TIMEOUT_MS (headersWithin), and reads held in memory
- * (DriveService.read) never get this bound at all.
- */
-const DOWNLOAD_TIMEOUT_MS = 10 * 60_000;
 
 function headerOf(headers: unknown, name: string): string | undefined {
   if (headers && typeof (headers as Headers).get === 'function') return (headers as Headers).get(name) ?? undefined;
@@ -61,6 +54,12 @@ function nodeStream(data: unknown): Readable {
 @Injectable()
 export class DriveService {
   private readonly httpTimeoutMs: number;
+  /**
+   * DRIVE_DOWNLOAD_TIMEOUT_MS (10 min by default). Streamed downloads (the REST route) last as long as the file
+   * takes; the per-request timeout of API calls (GOOGLE_HTTP_TIMEOUT_MS) would cut a large file off mid-body, so
+   * their body gets this much longer bound instead. The wait for the answer's headers keeps GOOGLE_HTTP_TIMEOUT_MS
+   * (headersWithin), and reads held in memory (DriveService.read) never get this bound at all.
+   */
   private readonly downloadTimeoutMs: number;
   /** WORKSPACE_CALLS_PER_USER: a request must not need more calls at once than its user may have. */
   private readonly callsPerUser: number;
@@ -71,7 +70,7 @@ export class DriveService {
     config: AppConfig,
   ) {
     this.httpTimeoutMs = config.values.google.httpTimeoutMs;
-    this.downloadTimeoutMs = Math.max(this.httpTimeoutMs, DOWNLOAD_TIMEOUT_MS);
+    this.downloadTimeoutMs = Math.max(this.httpTimeoutMs, config.values.google.downloadTimeoutMs);
     this.callsPerUser = config.values.workspace.callsPerUser;
   }
 
@@ -84,7 +83,7 @@ export class DriveService {
    * A file's bytes streamed to the caller (the REST route), or a Google Docs/Sheets/Slides file exported to
    * `format`. With `headOnly` (a HEAD request), what the download would be, without fetching the content from Google.
    * Google has GOOGLE_HTTP_TIMEOUT_MS to start answering, GOOGLE_HTTP_TIMEOUT_MS between bytes while the client
-   * reads, and DOWNLOAD_TIMEOUT_MS to finish.
+   * reads, and DRIVE_DOWNLOAD_TIMEOUT_MS to finish (from the request to Google's last byte).
    */
   async download(email: string, fileId: string, format: ExportFormat | undefined, headOnly = false): Promise<FileContent> {
     const { plan, size } = await this.plan(email, fileId, format);
@@ -103,20 +102,24 @@ export class DriveService {
       this.downloadTimeoutMs + this.httpTimeoutMs,
     );
     // Google may send the bytes compressed (googleapis asks for gzip) and the transport inflates them: its
-    // Content-Length then counts the compressed bytes, and passing it on would cut the download short.
+    // Content-Length then counts the compressed bytes, and passing it on would cut the download short. Drive's
+    // metadata `size` is no substitute: the file may change between the two requests, and a length the bytes do not
+    // match either leaves the caller waiting for bytes that never come or writes bytes past the answer onto the
+    // caller's connection, where a proxy's pool would read them as the answer to someone else's request. Without
+    // Google's own length, the answer is chunked and ends when Google's does.
     const encoded = (headerOf(res.headers, 'content-encoding') ?? 'identity') !== 'identity';
     return {
       stream: idleWhileFlowing(res.data, this.httpTimeoutMs),
       mimeType: plan.mimeType,
       fileName: plan.fileName,
-      length: byteCount((encoded ? undefined : headerOf(res.headers, 'content-length')) ?? size),
+      length: encoded ? undefined : byteCount(headerOf(res.headers, 'content-length')),
     };
   }
 
   /**
    * A file's content (or export) read whole into memory, at most `limit` bytes; past that `tooLarge()` is thrown and
    * the rest is never fetched. The call has the deadline of every other Google call (GOOGLE_HTTP_TIMEOUT_MS, from the
-   * request's start to the body's end): a bounded read has no reason to wait DOWNLOAD_TIMEOUT_MS, and a stalled
+   * request's start to the body's end): a bounded read has no reason to wait DRIVE_DOWNLOAD_TIMEOUT_MS, and a stalled
    * Google must fail it as fast as any other call. The read is inside the call so a failure mid-body is mapped and
    * retried like any other.
    */
