@@ -1,6 +1,7 @@
 import { ALL_WORKSPACE_SCOPES } from '../support/api-client.js';
-import { FaultProxy, type FaultRule, type ProxiedRequest } from '../support/fault-proxy.js';
-import { googleThrough, signIn, startService, startWorld, type Service, type World } from '../support/harness.js';
+import { useAppBehindGoogleProxy } from '../support/behind-google-proxy.js';
+import type { FaultRule, ProxiedRequest } from '../support/fault-proxy.js';
+import { signIn } from '../support/harness.js';
 import { rawMcp } from '../support/mcp-clients.js';
 
 /** Drive's media download of one file (`alt=media`), the request a file's content comes from. */
@@ -24,29 +25,15 @@ function googleError(code: number, reason: string): string {
  * closed, and the caller gets the usual mapped error at once.
  */
 describe('Streamed Drive downloads answered with a huge error body', () => {
-  let world: World;
-  let proxy: FaultProxy;
-  let sut: Service;
-
-  beforeAll(async () => {
-    world = await startWorld();
-    proxy = await FaultProxy.start(world.google.baseUrl);
-    sut = await startService(world, { ...googleThrough(world, proxy), GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES });
-  });
-  afterEach(() => proxy.clear());
-  afterAll(async () => {
-    await sut?.close();
-    await proxy?.stop();
-    await world?.close();
-  });
+  const app = useAppBehindGoogleProxy({ GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES });
 
   /** A user's Drive file downloaded through the REST route while Google's media answer is `fault`; timed. */
   async function downloadWhile(email: string, fault: Omit<FaultRule, keyof typeof MEDIA>) {
-    const user = await signIn(sut, world, email);
-    const fileId = world.google.itemIds('drive', email)[2];
+    const user = await signIn(app.sut, app.world, email);
+    const fileId = app.world.google.itemIds('drive', email)[2];
     const since = Date.now();
-    proxy.inject({ ...MEDIA, ...fault, times: Infinity });
-    const res = await fetch(`${sut.url}/v1/users/me/drive/files/${fileId}/content`, {
+    app.proxy.inject({ ...MEDIA, ...fault, times: Infinity });
+    const res = await fetch(`${app.sut.url}/v1/users/me/drive/files/${fileId}/content`, {
       headers: { authorization: `Bearer ${user.access_token}` },
       signal: AbortSignal.timeout(CLIENT_PATIENCE_MS),
     });
@@ -56,7 +43,7 @@ describe('Streamed Drive downloads answered with a huge error body', () => {
 
   /** The media answers with `fault` since `since`, once the service has closed each (waiting up to 2 s for it). */
   async function faulted(since: number): Promise<ProxiedRequest[]> {
-    const answered = () => proxy.seen(MEDIA.method, MEDIA.path).filter((r) => r.at >= since && r.fault === 'answer');
+    const answered = () => app.proxy.seen(MEDIA.method, MEDIA.path).filter((r) => r.at >= since && r.fault === 'answer');
     for (let i = 0; i < 100 && !answered().every((r) => r.clientClosedAt !== undefined); i++) await new Promise((r) => setTimeout(r, 20));
     return answered();
   }
@@ -86,12 +73,12 @@ describe('Streamed Drive downloads answered with a huge error body', () => {
 
   it('the MCP tool get_drive_file_content: an isError 403 at once, the connection closed', async () => {
     const email = 'huge-403-tool@example.com';
-    const user = await signIn(sut, world, email);
-    const fileId = world.google.itemIds('drive', email)[2];
+    const user = await signIn(app.sut, app.world, email);
+    const fileId = app.world.google.itemIds('drive', email)[2];
     const since = Date.now();
-    proxy.inject({ ...MEDIA, fault: 'answer', status: 403, contentType: 'text/html', body: CHUNK, repeat: Infinity, times: Infinity });
+    app.proxy.inject({ ...MEDIA, fault: 'answer', status: 403, contentType: 'text/html', body: CHUNK, repeat: Infinity, times: Infinity });
     const call = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'get_drive_file_content', arguments: { fileId } } };
-    const res = await rawMcp(`${sut.url}/mcp`, user.access_token, call, '2025-11-25', AbortSignal.timeout(CLIENT_PATIENCE_MS));
+    const res = await rawMcp(`${app.sut.url}/mcp`, user.access_token, call, '2025-11-25', AbortSignal.timeout(CLIENT_PATIENCE_MS));
     expect(Date.now() - since).toBeLessThan(2000);
     expect(res.json.result.isError).toBe(true);
     expect(JSON.parse(res.json.result.content[0].text)).toMatchObject({ statusCode: 403, error: 'forbidden' });
@@ -107,8 +94,8 @@ describe('Streamed Drive downloads answered with a huge error body', () => {
     const email = `small-${reason.toLowerCase()}@example.com`;
     const { status, body, user, fileId } = await downloadWhile(email, { fault: 'answer', status: code, contentType: 'application/json; charset=UTF-8', body: googleError(code, reason) });
     expect({ statusCode: status, error: body.error }).toEqual(expected);
-    proxy.clear();
-    const again = await fetch(`${sut.url}/v1/users/me/drive/files/${fileId}/content`, { headers: { authorization: `Bearer ${user.access_token}` } });
+    app.proxy.clear();
+    const again = await fetch(`${app.sut.url}/v1/users/me/drive/files/${fileId}/content`, { headers: { authorization: `Bearer ${user.access_token}` } });
     expect(again.status).toBe(200);
     expect((await again.arrayBuffer()).byteLength).toBeGreaterThan(0);
   });

@@ -1,8 +1,9 @@
 import type { Client } from '@modelcontextprotocol/client';
 import { gzipSync } from 'node:zlib';
 import { ALL_WORKSPACE_SCOPES, apiClient } from '../support/api-client.js';
-import { FaultProxy } from '../support/fault-proxy.js';
-import { completeSignIn, googleThrough, getWithBearer, objectExists, readObject, type Service, signIn, startService, startWorld, type World } from '../support/harness.js';
+import { useAppBehindGoogleProxy } from '../support/behind-google-proxy.js';
+import type { FaultProxy } from '../support/fault-proxy.js';
+import { completeSignIn, getWithBearer, objectExists, readObject, signIn } from '../support/harness.js';
 import { connectV2 } from '../support/mcp-clients.js';
 
 /** The smallest limit the configuration takes; the answers below pass it by far, or stay just under it. */
@@ -29,36 +30,29 @@ async function closedByService(answered: { clientClosedAt?: number } | undefined
  * once with a 502 that says how to ask for less; its connection is closed, the next calls work, nothing stored changes.
  */
 describe('Google answers larger than GOOGLE_MAX_ANSWER_BYTES', () => {
-  let world: World;
-  let proxy: FaultProxy;
-  let sut: Service;
   let token: string;
   let mcp: Client;
 
-  beforeAll(async () => {
-    world = await startWorld();
-    proxy = await FaultProxy.start(world.google.baseUrl);
-    sut = await startService(world, { ...googleThrough(world, proxy), GOOGLE_USERINFO_URL: proxy.rewrite(world.google.urls.userinfo), GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES, GOOGLE_MAX_ANSWER_BYTES: String(LIMIT) });
-    token = (await signIn(sut, world, 'big-answers@example.com')).access_token;
-    mcp = await connectV2(`${sut.url}/mcp`, token);
-  });
-  afterEach(() => proxy.clear());
+  // Declared before the fixture, so it runs before the fixture's afterAll closes the service: the client goes first.
   afterAll(async () => {
     await mcp?.close();
-    await sut?.close();
-    await proxy?.stop();
-    await world?.close();
+  });
+  const app = useAppBehindGoogleProxy((world, proxy) => ({ GOOGLE_USERINFO_URL: proxy.rewrite(world.google.urls.userinfo), GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES, GOOGLE_MAX_ANSWER_BYTES: String(LIMIT) }));
+
+  beforeAll(async () => {
+    token = (await signIn(app.sut, app.world, 'big-answers@example.com')).access_token;
+    mcp = await connectV2(`${app.sut.url}/mcp`, token);
   });
 
   /** The list answered by `fault`, timed; then the same call answered by the emulator again. */
   async function listAnswered(fault: Parameters<FaultProxy['inject']>[0]) {
-    proxy.inject({ method: 'GET', path: /\/messages$/, ...fault });
+    app.proxy.inject({ method: 'GET', path: /\/messages$/, ...fault });
     const started = Date.now();
-    const res = await getWithBearer(sut, LIST, token);
+    const res = await getWithBearer(app.sut, LIST, token);
     const ms = Date.now() - started;
     const body = (await res.json()) as { error?: string; message?: string; messages?: unknown[] };
-    proxy.clear();
-    const after = await getWithBearer(sut, LIST, token);
+    app.proxy.clear();
+    const after = await getWithBearer(app.sut, LIST, token);
     return { status: res.status, body, ms, afterStatus: after.status };
   }
 
@@ -77,7 +71,7 @@ describe('Google answers larger than GOOGLE_MAX_ANSWER_BYTES', () => {
     const { status, body, ms, afterStatus } = await listAnswered({ fault: 'answer', contentType: 'application/json', body: '{"messages":[' + '{"id":"a"},'.repeat(1000), repeat: Infinity });
     expect([status, body.error]).toEqual([502, 'google_answer_too_large']);
     expect(ms).toBeLessThan(1000); // the harness gives Google calls 10 s; an unbounded read would run into that
-    const answered = proxy.seen('GET', /\/messages$/).filter((r) => r.fault === 'answer').at(-1);
+    const answered = app.proxy.seen('GET', /\/messages$/).filter((r) => r.fault === 'answer').at(-1);
     // The service hung up instead of reading on (or leaving the socket in the pool with the rest unread).
     expect(await closedByService(answered)).toEqual(expect.any(Number));
     expect(afterStatus).toBe(200);
@@ -108,7 +102,7 @@ describe('Google answers larger than GOOGLE_MAX_ANSWER_BYTES', () => {
   });
 
   it('through MCP: the tool answers an error result with the same advice', async () => {
-    proxy.inject({ method: 'GET', path: /\/messages$/, fault: 'answer', contentType: 'application/json', body: gmailList(4 * LIMIT) });
+    app.proxy.inject({ method: 'GET', path: /\/messages$/, fault: 'answer', contentType: 'application/json', body: gmailList(4 * LIMIT) });
     const result = await mcp.callTool({ name: 'search_gmail_messages', arguments: { q: '' } });
     expect(result.isError).toBe(true);
     const error = JSON.parse((result.content as Array<{ text: string }>)[0].text) as { error: string; message: string };
@@ -120,9 +114,9 @@ describe('Google answers larger than GOOGLE_MAX_ANSWER_BYTES', () => {
     const text = 'x'.repeat(Math.floor(LIMIT * 0.4));
     const message = (id: string) => JSON.stringify({ id, threadId: id, labelIds: ['INBOX'], payload: { mimeType: 'text/plain', headers: [{ name: 'Subject', value: id }], body: { size: text.length, data: Buffer.from(text).toString('base64url') } } });
     const batch = async (ids: string[]) => {
-      proxy.clear();
-      for (const id of ids) proxy.inject({ method: 'GET', path: new RegExp(`/messages/${id}$`), fault: 'answer', contentType: 'application/json', body: message(id) });
-      return apiClient(sut, token)('GET', `${LIST}/batch?ids=${ids.join(',')}`);
+      app.proxy.clear();
+      for (const id of ids) app.proxy.inject({ method: 'GET', path: new RegExp(`/messages/${id}$`), fault: 'answer', contentType: 'application/json', body: message(id) });
+      return apiClient(app.sut, token)('GET', `${LIST}/batch?ids=${ids.join(',')}`);
     };
 
     const two = await batch(['big1', 'big2']);
@@ -139,10 +133,10 @@ describe('Google answers larger than GOOGLE_MAX_ANSWER_BYTES', () => {
   });
 
   it('a change whose answer is too large: 502 saying the change may have been made, sent once', async () => {
-    const sends = () => proxy.seen('POST', /\/messages\/send$/).length;
+    const sends = () => app.proxy.seen('POST', /\/messages\/send$/).length;
     const before = sends();
-    proxy.inject({ method: 'POST', path: /\/messages\/send$/, fault: 'answer', contentType: 'application/json', body: gmailList(4 * LIMIT) });
-    const res = await apiClient(sut, token)('POST', '/v1/users/me/gmail/messages', { to: ['ada@example.com'], subject: 'Big', text: 'hello' });
+    app.proxy.inject({ method: 'POST', path: /\/messages\/send$/, fault: 'answer', contentType: 'application/json', body: gmailList(4 * LIMIT) });
+    const res = await apiClient(app.sut, token)('POST', '/v1/users/me/gmail/messages', { to: ['ada@example.com'], subject: 'Big', text: 'hello' });
     expect(res.status).toBe(502);
     expect(res.json).toMatchObject({ error: 'google_answer_too_large', message: expect.stringMatching(/The change may have been made: check before you retry it/) });
     expect(sends() - before).toBe(1);
@@ -150,18 +144,18 @@ describe('Google answers larger than GOOGLE_MAX_ANSWER_BYTES', () => {
 
   it("a token refresh answered without end: 502 at once, and the stored refresh token is kept", async () => {
     const email = 'big-refresh@example.com';
-    const user = await signIn(sut, world, email);
-    const stored = await readObject(world, `credentials/${email}.json`);
-    world.google.expireAccessTokens(email);
-    proxy.inject({ method: 'POST', path: '/token', fault: 'answer', contentType: 'application/json', body: '{"access_token":"' + 'a'.repeat(4096), repeat: Infinity, times: Infinity });
+    const user = await signIn(app.sut, app.world, email);
+    const stored = await readObject(app.world, `credentials/${email}.json`);
+    app.world.google.expireAccessTokens(email);
+    app.proxy.inject({ method: 'POST', path: '/token', fault: 'answer', contentType: 'application/json', body: '{"access_token":"' + 'a'.repeat(4096), repeat: Infinity, times: Infinity });
     const started = Date.now();
-    const res = await getWithBearer(sut, LIST, user.access_token);
+    const res = await getWithBearer(app.sut, LIST, user.access_token);
     expect(res.status).toBe(502);
     expect(await res.json()).toMatchObject({ error: 'google_unavailable' });
     expect(Date.now() - started).toBeLessThan(1000);
-    expect((await readObject(world, `credentials/${email}.json`)).json.refresh_token).toBe(stored.json.refresh_token);
-    proxy.clear();
-    expect((await getWithBearer(sut, LIST, user.access_token)).status).toBe(200);
+    expect((await readObject(app.world, `credentials/${email}.json`)).json.refresh_token).toBe(stored.json.refresh_token);
+    app.proxy.clear();
+    expect((await getWithBearer(app.sut, LIST, user.access_token)).status).toBe(200);
   });
 
   it.each([
@@ -169,27 +163,27 @@ describe('Google answers larger than GOOGLE_MAX_ANSWER_BYTES', () => {
     ['profile request', 'GET', '/v1/userinfo'],
   ])("the sign-in's %s answered without end: 502 at once, the answer cut off, no user stored", async (_what, method, path) => {
     const email = `big-signin-${method.toLowerCase()}@example.com`;
-    proxy.inject({ method, path, fault: 'answer', contentType: 'application/json', body: '{"x":"' + 'a'.repeat(4096), repeat: Infinity, times: Infinity });
+    app.proxy.inject({ method, path, fault: 'answer', contentType: 'application/json', body: '{"x":"' + 'a'.repeat(4096), repeat: Infinity, times: Infinity });
     const started = Date.now();
-    const res = await completeSignIn(sut, world, email);
+    const res = await completeSignIn(app.sut, app.world, email);
     expect(res.status).toBe(502);
     expect(await res.json()).toMatchObject({ error: 'google_unavailable', message: expect.stringMatching(/Nothing was stored/) });
     expect(Date.now() - started).toBeLessThan(3000);
-    const answered = proxy.seen(method, path).filter((r) => r.fault === 'answer').at(-1);
+    const answered = app.proxy.seen(method, path).filter((r) => r.fault === 'answer').at(-1);
     expect(await closedByService(answered)).toEqual(expect.any(Number));
-    expect(await objectExists(world, `credentials/${email}.json`)).toBe(false);
+    expect(await objectExists(app.world, `credentials/${email}.json`)).toBe(false);
   });
 
   it('a revocation answered without end is not a confirmation: 503, the credentials stay until Google confirms', async () => {
     const email = 'big-revoke@example.com';
-    const user = await signIn(sut, world, email);
-    const revoke = () => fetch(`${sut.url}/auth/revoke`, { method: 'POST', headers: { authorization: `Bearer ${user.access_token}` } });
-    proxy.inject({ method: 'POST', path: '/revoke', fault: 'answer', contentType: 'application/json', body: '{"x":"' + 'a'.repeat(4096), repeat: Infinity, times: Infinity });
+    const user = await signIn(app.sut, app.world, email);
+    const revoke = () => fetch(`${app.sut.url}/auth/revoke`, { method: 'POST', headers: { authorization: `Bearer ${user.access_token}` } });
+    app.proxy.inject({ method: 'POST', path: '/revoke', fault: 'answer', contentType: 'application/json', body: '{"x":"' + 'a'.repeat(4096), repeat: Infinity, times: Infinity });
     const res = await revoke();
     expect(res.status).toBe(503);
     expect(await res.json()).toMatchObject({ error: 'revocation_incomplete' });
-    expect((await readObject(world, `credentials/${email}.json`)).json.refresh_token).toEqual(expect.any(String));
-    proxy.clear();
+    expect((await readObject(app.world, `credentials/${email}.json`)).json.refresh_token).toEqual(expect.any(String));
+    app.proxy.clear();
     expect((await revoke()).status).toBe(200);
   });
 });

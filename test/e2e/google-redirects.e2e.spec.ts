@@ -1,6 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { FaultProxy } from '../support/fault-proxy.js';
-import { googleThrough, completeSignIn, getWithBearer, objectExists, readObject, type Service, signIn, startService, startWorld, type World } from '../support/harness.js';
+import { useAppBehindGoogleProxy } from '../support/behind-google-proxy.js';
+import { completeSignIn, getWithBearer, objectExists, readObject, signIn } from '../support/harness.js';
 
 const GMAIL = '/v1/users/me/gmail/messages';
 
@@ -41,98 +41,86 @@ class Elsewhere {
  * must not be believed: the service refuses to follow it, answers with a clear error, and loses nothing.
  */
 describe('Google calls never follow a redirect', () => {
-  let world: World;
-  let proxy: FaultProxy;
+  const app = useAppBehindGoogleProxy((world, proxy) => ({ GOOGLE_USERINFO_URL: proxy.rewrite(world.google.urls.userinfo) }));
   let elsewhere: Elsewhere;
-  let sut: Service;
 
   beforeAll(async () => {
-    world = await startWorld();
-    proxy = await FaultProxy.start(world.google.baseUrl);
     elsewhere = await Elsewhere.start();
-    sut = await startService(world, {
-      ...googleThrough(world, proxy),
-      GOOGLE_USERINFO_URL: proxy.rewrite(world.google.urls.userinfo),
-    });
   });
-  afterEach(() => proxy.clear());
   afterAll(async () => {
-    await sut?.close();
-    await proxy?.stop();
     await elsewhere?.stop();
-    await world?.close();
   });
 
   it.each([302, 307, 308])('a Workspace API call redirected with %i: the access token stays home, the answer is a 502 that says why', async (status) => {
-    const user = await signIn(sut, world, `api-${status}@example.com`);
+    const user = await signIn(app.sut, app.world, `api-${status}@example.com`);
     const before = elsewhere.seen.length;
-    proxy.inject({ method: 'GET', path: '/gmail/v1/users/me/messages', fault: 'redirect', status, location: `${elsewhere.url}/gmail/v1/users/me/messages`, times: Infinity });
-    const res = await getWithBearer(sut, GMAIL, user.access_token);
+    app.proxy.inject({ method: 'GET', path: '/gmail/v1/users/me/messages', fault: 'redirect', status, location: `${elsewhere.url}/gmail/v1/users/me/messages`, times: Infinity });
+    const res = await getWithBearer(app.sut, GMAIL, user.access_token);
     expect(elsewhere.seen.slice(before)).toEqual([]);
     expect(res.status).toBe(502);
     const body = (await res.json()) as { error: string; message: string };
     expect(body.message).toMatch(/Google/);
     expect(JSON.stringify(body)).not.toContain(elsewhere.url);
-    proxy.clear();
-    expect((await getWithBearer(sut, GMAIL, user.access_token)).status).toBe(200);
+    app.proxy.clear();
+    expect((await getWithBearer(app.sut, GMAIL, user.access_token)).status).toBe(200);
   });
 
   it('a token refresh redirected with 307: the refresh token and client secret stay home, nothing is lost', async () => {
     const email = 'refresh-redirect@example.com';
-    const user = await signIn(sut, world, email);
-    const stored = await readObject(world, `credentials/${email}.json`);
-    world.google.expireAccessTokens(email);
+    const user = await signIn(app.sut, app.world, email);
+    const stored = await readObject(app.world, `credentials/${email}.json`);
+    app.world.google.expireAccessTokens(email);
     const before = elsewhere.seen.length;
-    proxy.inject({ method: 'POST', path: '/token', fault: 'redirect', status: 307, location: `${elsewhere.url}/token`, times: Infinity });
-    const res = await getWithBearer(sut, GMAIL, user.access_token);
+    app.proxy.inject({ method: 'POST', path: '/token', fault: 'redirect', status: 307, location: `${elsewhere.url}/token`, times: Infinity });
+    const res = await getWithBearer(app.sut, GMAIL, user.access_token);
     expect(elsewhere.seen.slice(before)).toEqual([]);
     expect(res.status).toBe(502);
     expect(await res.json()).toMatchObject({ error: 'google_unavailable' });
     // Nothing lost: the stored refresh token is the same, and once Google answers in place the refresh works.
-    expect((await readObject(world, `credentials/${email}.json`)).json.refresh_token).toBe(stored.json.refresh_token);
-    proxy.clear();
-    expect((await getWithBearer(sut, GMAIL, user.access_token)).status).toBe(200);
-    expect(world.google.refreshCount(email)).toBe(1);
+    expect((await readObject(app.world, `credentials/${email}.json`)).json.refresh_token).toBe(stored.json.refresh_token);
+    app.proxy.clear();
+    expect((await getWithBearer(app.sut, GMAIL, user.access_token)).status).toBe(200);
+    expect(app.world.google.refreshCount(email)).toBe(1);
   });
 
   it.each([302, 307])('the sign-in\'s code exchange redirected with %i: the code and client secret stay home, no user is stored', async (status) => {
     const email = `signin-redirect-${status}@example.com`;
     const before = elsewhere.seen.length;
-    proxy.inject({ method: 'POST', path: '/token', fault: 'redirect', status, location: `${elsewhere.url}/token`, times: Infinity });
-    const res = await completeSignIn(sut, world, email);
+    app.proxy.inject({ method: 'POST', path: '/token', fault: 'redirect', status, location: `${elsewhere.url}/token`, times: Infinity });
+    const res = await completeSignIn(app.sut, app.world, email);
     expect(elsewhere.seen.slice(before)).toEqual([]);
     expect(res.status).toBe(502);
     expect(await res.json()).toMatchObject({ error: 'google_unavailable', message: expect.stringMatching(/Nothing was stored/) });
-    expect(await objectExists(world, `credentials/${email}.json`)).toBe(false);
+    expect(await objectExists(app.world, `credentials/${email}.json`)).toBe(false);
   });
 
   it('the sign-in\'s profile request redirected with 302: the new access token stays home, no user is stored', async () => {
     const email = 'userinfo-redirect@example.com';
     const before = elsewhere.seen.length;
-    proxy.inject({ method: 'GET', path: '/v1/userinfo', fault: 'redirect', status: 302, location: `${elsewhere.url}/v1/userinfo`, times: Infinity });
-    const res = await completeSignIn(sut, world, email);
+    app.proxy.inject({ method: 'GET', path: '/v1/userinfo', fault: 'redirect', status: 302, location: `${elsewhere.url}/v1/userinfo`, times: Infinity });
+    const res = await completeSignIn(app.sut, app.world, email);
     expect(elsewhere.seen.slice(before)).toEqual([]);
     expect(res.status).toBe(502);
     expect(await res.json()).toMatchObject({ error: 'google_unavailable', message: expect.stringMatching(/Nothing was stored/) });
-    expect(await objectExists(world, `credentials/${email}.json`)).toBe(false);
+    expect(await objectExists(app.world, `credentials/${email}.json`)).toBe(false);
   });
 
   it('no log line of these failures carries a Google token or the client secret', () => {
-    const logs = world.logs.text;
+    const logs = app.world.logs.text;
     expect(logs).toMatch(/"status":502/); // the failures above were logged: the capture is not empty
     expect(logs).not.toMatch(/ya29\.a0|1\/\/0g|test-client-secret/);
   });
 
   it('a revocation redirected with 307: the token stays home, the revocation reports itself incomplete and can be finished', async () => {
-    const user = await signIn(sut, world, 'revoke-redirect@example.com');
+    const user = await signIn(app.sut, app.world, 'revoke-redirect@example.com');
     const before = elsewhere.seen.length;
-    proxy.inject({ method: 'POST', path: '/revoke', fault: 'redirect', status: 307, location: `${elsewhere.url}/revoke`, times: Infinity });
-    const revoke = () => fetch(`${sut.url}/auth/revoke`, { method: 'POST', headers: { authorization: `Bearer ${user.access_token}` } });
+    app.proxy.inject({ method: 'POST', path: '/revoke', fault: 'redirect', status: 307, location: `${elsewhere.url}/revoke`, times: Infinity });
+    const revoke = () => fetch(`${app.sut.url}/auth/revoke`, { method: 'POST', headers: { authorization: `Bearer ${user.access_token}` } });
     const res = await revoke();
     expect(elsewhere.seen.slice(before)).toEqual([]);
     expect(res.status).toBe(503);
     expect(await res.json()).toMatchObject({ error: 'revocation_incomplete' });
-    proxy.clear();
+    app.proxy.clear();
     expect((await revoke()).status).toBe(200);
   });
 });

@@ -1,6 +1,6 @@
 import { ALL_WORKSPACE_SCOPES } from '../support/api-client.js';
-import { FaultProxy } from '../support/fault-proxy.js';
-import { getWithBearer, googleThrough, signIn, startService, startWorld, type Service, type World } from '../support/harness.js';
+import { useAppBehindGoogleProxy } from '../support/behind-google-proxy.js';
+import { getWithBearer, signIn } from '../support/harness.js';
 import { rawMcp } from '../support/mcp-clients.js';
 
 /** Google's per-user quota answer, as it comes back from any Workspace API. */
@@ -12,26 +12,15 @@ const QUOTA = JSON.stringify({ error: { code: 429, message: 'Quota exceeded for 
  * seconds (in the header, the message and an MCP tool error's retryAfter), never Google's text passed through.
  */
 describe("Google's Retry-After, in the forms RFC 9110 allows and in forms it does not", () => {
-  let world: World;
-  let proxy: FaultProxy;
-  let sut: Service;
+  const app = useAppBehindGoogleProxy({ GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES });
   let token: string;
 
   beforeAll(async () => {
-    world = await startWorld();
-    proxy = await FaultProxy.start(world.google.baseUrl);
-    sut = await startService(world, { ...googleThrough(world, proxy), GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES });
-    token = (await signIn(sut, world, 'retry-after@example.com')).access_token;
-  });
-  afterEach(() => proxy.clear());
-  afterAll(async () => {
-    await sut?.close();
-    await proxy?.stop();
-    await world?.close();
+    token = (await signIn(app.sut, app.world, 'retry-after@example.com')).access_token;
   });
 
   const quota = (retryAfter: string) =>
-    proxy.inject({ method: 'GET', path: '/gmail/v1/', fault: 'answer', status: 429, contentType: 'application/json', body: QUOTA, headers: { 'retry-after': retryAfter } });
+    app.proxy.inject({ method: 'GET', path: '/gmail/v1/', fault: 'answer', status: 429, contentType: 'application/json', body: QUOTA, headers: { 'retry-after': retryAfter } });
 
   it.each([
     ['delay-seconds', () => '7', 7, 7],
@@ -41,7 +30,7 @@ describe("Google's Retry-After, in the forms RFC 9110 allows and in forms it doe
     ['a negative number', () => '-5', 30, 30],
   ])('%s: a 429 whose Retry-After and message give whole seconds', async (_what, value, min, max) => {
     quota(value());
-    const res = await getWithBearer(sut, '/v1/users/me/gmail/labels', token);
+    const res = await getWithBearer(app.sut, '/v1/users/me/gmail/labels', token);
     expect(res.status).toBe(429);
     const seconds = res.headers.get('retry-after') ?? '';
     expect(seconds).toMatch(/^\d+$/);
@@ -52,7 +41,7 @@ describe("Google's Retry-After, in the forms RFC 9110 allows and in forms it doe
 
   it('an MCP tool error carries retryAfter as a number of seconds for an HTTP-date too', async () => {
     quota(new Date(Date.now() + 20_000).toUTCString());
-    const res = await rawMcp(`${sut.url}/mcp`, token, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'list_gmail_labels', arguments: {} } }, '2025-06-18');
+    const res = await rawMcp(`${app.sut.url}/mcp`, token, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'list_gmail_labels', arguments: {} } }, '2025-06-18');
     expect(res.json.result).toMatchObject({ isError: true });
     const body = JSON.parse(res.json.result.content[0].text);
     expect(body).toMatchObject({ statusCode: 429, error: 'rate_limited' });

@@ -1,5 +1,6 @@
-import { FaultProxy, type FaultRule, type ProxiedRequest } from '../support/fault-proxy.js';
-import { googleThrough, signIn, startService, startWorld, type Service, type World } from '../support/harness.js';
+import { useAppBehindGoogleProxy } from '../support/behind-google-proxy.js';
+import type { FaultRule, ProxiedRequest } from '../support/fault-proxy.js';
+import { signIn } from '../support/harness.js';
 import { rawMcp } from '../support/mcp-clients.js';
 import { UserCallLimit } from '../../src/workspace/user-call-limit.js';
 
@@ -18,28 +19,10 @@ const TRICKLE: Omit<FaultRule, 'method' | 'path' | 'query'> = { fault: 'answer',
 const STALLED: Omit<FaultRule, 'method' | 'path' | 'query'> = { fault: 'stall-body', body: 'the first bytes', contentType: 'text/plain' };
 
 describe('A successful Google answer whose body never ends', () => {
-  let world: World;
-  let proxy: FaultProxy;
-  let sut: Service;
-
-  beforeAll(async () => {
-    world = await startWorld();
-    proxy = await FaultProxy.start(world.google.baseUrl);
-    sut = await startService(world, {
-      ...googleThrough(world, proxy),
-      GOOGLE_HTTP_TIMEOUT_MS: String(GOOGLE_HTTP_TIMEOUT_MS),
-      DRIVE_DOWNLOAD_TIMEOUT_MS: String(DRIVE_DOWNLOAD_TIMEOUT_MS),
-    });
-  });
-  afterEach(() => proxy.clear());
-  afterAll(async () => {
-    await sut?.close();
-    await proxy?.stop();
-    await world?.close();
-  });
+  const app = useAppBehindGoogleProxy({ GOOGLE_HTTP_TIMEOUT_MS: String(GOOGLE_HTTP_TIMEOUT_MS), DRIVE_DOWNLOAD_TIMEOUT_MS: String(DRIVE_DOWNLOAD_TIMEOUT_MS) });
 
   async function closedByService(match: { method: string; path: RegExp }, since: number): Promise<ProxiedRequest[]> {
-    const faulted = () => proxy.seen(match.method, match.path).filter((r) => r.at >= since && r.fault !== undefined);
+    const faulted = () => app.proxy.seen(match.method, match.path).filter((r) => r.at >= since && r.fault !== undefined);
     for (let i = 0; i < 40 && !(faulted().length > 0 && faulted().every((r) => r.clientClosedAt !== undefined)); i++) await new Promise((r) => setTimeout(r, 100));
     return faulted();
   }
@@ -51,12 +34,12 @@ describe('A successful Google answer whose body never ends', () => {
     ['a 403 whose error body trickles', 2, MEDIA, { ...TRICKLE, status: 403 }],
   ] as const)('MCP get_drive_file_content, %s', async (what, index, match, fault) => {
     const email = `tool-${what.replace(/\W+/g, '-')}@example.com`;
-    const user = await signIn(sut, world, email);
-    const fileId = world.google.itemIds('drive', email)[index];
+    const user = await signIn(app.sut, app.world, email);
+    const fileId = app.world.google.itemIds('drive', email)[index];
     const since = Date.now();
-    proxy.inject({ ...match, ...fault, times: Infinity });
+    app.proxy.inject({ ...match, ...fault, times: Infinity });
     const call = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'get_drive_file_content', arguments: { fileId } } };
-    const res = await rawMcp(`${sut.url}/mcp`, user.access_token, call, '2025-11-25', AbortSignal.timeout(CLIENT_PATIENCE_MS));
+    const res = await rawMcp(`${app.sut.url}/mcp`, user.access_token, call, '2025-11-25', AbortSignal.timeout(CLIENT_PATIENCE_MS));
     const answeredAt = Date.now();
     expect(res.json.result.isError).toBe(true);
     expect(JSON.parse(res.json.result.content[0].text)).toMatchObject({ statusCode: 502, error: 'google_unavailable' });
@@ -65,12 +48,12 @@ describe('A successful Google answer whose body never ends', () => {
     expect(seen.map((r) => r.clientClosedAt !== undefined)).toEqual([true]);
     expect(answeredAt - seen[0].at).toBeLessThan(GOOGLE_HTTP_TIMEOUT_MS + MARGIN_MS);
     expect((seen[0].clientClosedAt as number) - seen[0].at).toBeGreaterThanOrEqual(GOOGLE_HTTP_TIMEOUT_MS - 100);
-    expect(sut.app.get(UserCallLimit).count(email)).toBe(0);
+    expect(app.sut.app.get(UserCallLimit).count(email)).toBe(0);
   });
 
   /** The user's slots on the replica once the download's stream is gone (its close releases the slot). */
   async function slotsHeld(email: string): Promise<number> {
-    const limit = sut.app.get(UserCallLimit);
+    const limit = app.sut.app.get(UserCallLimit);
     for (let i = 0; i < 20 && limit.count(email) > 0; i++) await new Promise((r) => setTimeout(r, 50));
     return limit.count(email);
   }
@@ -78,11 +61,11 @@ describe('A successful Google answer whose body never ends', () => {
   /** A user's Drive file downloaded through the REST route while `fault` applies to Google's content answer. */
   async function downloadWhile(what: string, index: number, match: typeof MEDIA | typeof EXPORT, fault: Omit<FaultRule, 'method' | 'path' | 'query'>) {
     const email = `rest-${what.replace(/\W+/g, '-')}@example.com`;
-    const user = await signIn(sut, world, email);
-    const fileId = world.google.itemIds('drive', email)[index];
+    const user = await signIn(app.sut, app.world, email);
+    const fileId = app.world.google.itemIds('drive', email)[index];
     const since = Date.now();
-    proxy.inject({ ...match, ...fault, times: Infinity });
-    const res = await fetch(`${sut.url}/v1/users/me/drive/files/${fileId}/content`, {
+    app.proxy.inject({ ...match, ...fault, times: Infinity });
+    const res = await fetch(`${app.sut.url}/v1/users/me/drive/files/${fileId}/content`, {
       headers: { authorization: `Bearer ${user.access_token}` },
       signal: AbortSignal.timeout(CLIENT_PATIENCE_MS),
     });

@@ -1,5 +1,6 @@
-import { FaultProxy, type FaultRule, type ProxiedRequest } from '../support/fault-proxy.js';
-import { googleThrough, getWithBearer, type Service, signIn, startService, startWorld, type World } from '../support/harness.js';
+import { useAppBehindGoogleProxy } from '../support/behind-google-proxy.js';
+import type { FaultRule, ProxiedRequest } from '../support/fault-proxy.js';
+import { getWithBearer, signIn } from '../support/harness.js';
 import { rawMcp } from '../support/mcp-clients.js';
 
 const GOOGLE_HTTP_TIMEOUT_MS = 1000;
@@ -14,31 +15,14 @@ const CLIENT_PATIENCE_MS = 8000;
  * service close the connection once GOOGLE_HTTP_TIMEOUT_MS has passed (not merely stop waiting for it).
  */
 describe('Google calls that hang are cancelled (the socket is closed) after GOOGLE_HTTP_TIMEOUT_MS', () => {
-  let world: World;
-  let proxy: FaultProxy;
-  let sut: Service;
-
-  beforeAll(async () => {
-    world = await startWorld();
-    proxy = await FaultProxy.start(world.google.baseUrl);
-    sut = await startService(world, {
-      ...googleThrough(world, proxy),
-      GOOGLE_HTTP_TIMEOUT_MS: String(GOOGLE_HTTP_TIMEOUT_MS),
-    });
-  });
-  afterEach(() => proxy.clear());
-  afterAll(async () => {
-    await sut?.close();
-    await proxy?.stop();
-    await world?.close();
-  });
+  const app = useAppBehindGoogleProxy({ GOOGLE_HTTP_TIMEOUT_MS: String(GOOGLE_HTTP_TIMEOUT_MS) });
 
   /**
    * Waits until every stalled request matching has been given up by the service, and returns them (requests on the
    * same path that were answered, such as a file's metadata before its content, are not the ones that hung).
    */
   async function closedByService(method: string, path: string | RegExp, since: number): Promise<ProxiedRequest[]> {
-    const stalled = () => proxy.seen(method, path).filter((r) => r.at >= since && (r.fault === 'stall' || r.fault === 'stall-body'));
+    const stalled = () => app.proxy.seen(method, path).filter((r) => r.at >= since && (r.fault === 'stall' || r.fault === 'stall-body'));
     for (let i = 0; i < 40; i++) {
       const seen = stalled();
       if (seen.length > 0 && seen.every((r) => r.clientClosedAt !== undefined)) return seen;
@@ -59,10 +43,10 @@ describe('Google calls that hang are cancelled (the socket is closed) after GOOG
   }
 
   it('a Workspace API call (googleapis)', async () => {
-    const user = await signIn(sut, world, 'api@example.com');
+    const user = await signIn(app.sut, app.world, 'api@example.com');
     const since = Date.now();
-    proxy.inject({ method: 'GET', path: '/drive/v3/files', fault: 'stall', times: Infinity });
-    const res = await getWithBearer(sut, '/v1/users/me/drive/files', user.access_token);
+    app.proxy.inject({ method: 'GET', path: '/drive/v3/files', fault: 'stall', times: Infinity });
+    const res = await getWithBearer(app.sut, '/v1/users/me/drive/files', user.access_token);
     expect(res.status).toBeGreaterThanOrEqual(502);
     expect(await res.json()).toMatchObject({ message: expect.stringMatching(/Google/) });
     expectCancelledInTime(await closedByService('GET', '/drive/v3/files', since));
@@ -70,12 +54,12 @@ describe('Google calls that hang are cancelled (the socket is closed) after GOOG
 
   it('a Drive file read by the MCP tool get_drive_file_content: an isError 502, not the 10-minute download bound', async () => {
     const email = 'tool-read@example.com';
-    const user = await signIn(sut, world, email);
-    const fileId = world.google.itemIds('drive', email)[2];
+    const user = await signIn(app.sut, app.world, email);
+    const fileId = app.world.google.itemIds('drive', email)[2];
     const since = Date.now();
-    proxy.inject({ ...MEDIA, fault: 'stall', times: Infinity });
+    app.proxy.inject({ ...MEDIA, fault: 'stall', times: Infinity });
     const call = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'get_drive_file_content', arguments: { fileId } } };
-    const res = await rawMcp(`${sut.url}/mcp`, user.access_token, call, '2025-11-25', AbortSignal.timeout(CLIENT_PATIENCE_MS));
+    const res = await rawMcp(`${app.sut.url}/mcp`, user.access_token, call, '2025-11-25', AbortSignal.timeout(CLIENT_PATIENCE_MS));
     expect(Date.now() - since).toBeLessThan(GOOGLE_HTTP_TIMEOUT_MS + MARGIN_MS);
     expect(res.json.result.isError).toBe(true);
     expect(JSON.parse(res.json.result.content[0].text)).toMatchObject({ statusCode: 502, error: 'google_unavailable' });
@@ -84,11 +68,11 @@ describe('Google calls that hang are cancelled (the socket is closed) after GOOG
 
   /** A user's Drive file downloaded through the REST route while `fault` applies to Google's media answer. */
   async function downloadWhile(email: string, fault: Omit<FaultRule, keyof typeof MEDIA>): Promise<{ res: Response; since: number }> {
-    const user = await signIn(sut, world, email);
-    const fileId = world.google.itemIds('drive', email)[2];
+    const user = await signIn(app.sut, app.world, email);
+    const fileId = app.world.google.itemIds('drive', email)[2];
     const since = Date.now();
-    proxy.inject({ ...MEDIA, ...fault, times: Infinity });
-    const res = await fetch(`${sut.url}/v1/users/me/drive/files/${fileId}/content`, {
+    app.proxy.inject({ ...MEDIA, ...fault, times: Infinity });
+    const res = await fetch(`${app.sut.url}/v1/users/me/drive/files/${fileId}/content`, {
       headers: { authorization: `Bearer ${user.access_token}` },
       signal: AbortSignal.timeout(CLIENT_PATIENCE_MS),
     });
@@ -119,26 +103,26 @@ describe('Google calls that hang are cancelled (the socket is closed) after GOOG
   });
 
   it('a token refresh', async () => {
-    const user = await signIn(sut, world, 'refresh@example.com');
-    world.google.expireAccessTokens('refresh@example.com');
+    const user = await signIn(app.sut, app.world, 'refresh@example.com');
+    app.world.google.expireAccessTokens('refresh@example.com');
     const since = Date.now();
-    proxy.inject({ method: 'POST', path: '/token', fault: 'stall', times: Infinity });
-    const res = await getWithBearer(sut, '/v1/users/me/drive/files', user.access_token);
+    app.proxy.inject({ method: 'POST', path: '/token', fault: 'stall', times: Infinity });
+    const res = await getWithBearer(app.sut, '/v1/users/me/drive/files', user.access_token);
     expect(res.status).toBe(502);
     expect(await res.json()).toMatchObject({ error: 'google_unavailable' });
     expectCancelledInTime(await closedByService('POST', '/token', since));
   });
 
   it('a revocation at Google (then the revocation can be finished)', async () => {
-    const user = await signIn(sut, world, 'revoke@example.com');
+    const user = await signIn(app.sut, app.world, 'revoke@example.com');
     const since = Date.now();
-    const stall = proxy.inject({ method: 'POST', path: '/revoke', fault: 'stall', times: Infinity });
-    const res = await fetch(`${sut.url}/auth/revoke`, { method: 'POST', headers: { authorization: `Bearer ${user.access_token}` } });
+    const stall = app.proxy.inject({ method: 'POST', path: '/revoke', fault: 'stall', times: Infinity });
+    const res = await fetch(`${app.sut.url}/auth/revoke`, { method: 'POST', headers: { authorization: `Bearer ${user.access_token}` } });
     expect(res.status).toBe(503);
     expect(await res.json()).toMatchObject({ error: 'revocation_incomplete', message: expect.stringMatching(/Google/) });
     expectCancelledInTime(await closedByService('POST', '/revoke', since));
     stall.remove();
-    const again = await fetch(`${sut.url}/auth/revoke`, { method: 'POST', headers: { authorization: `Bearer ${user.access_token}` } });
+    const again = await fetch(`${app.sut.url}/auth/revoke`, { method: 'POST', headers: { authorization: `Bearer ${user.access_token}` } });
     expect(again.status).toBe(200);
   });
 });

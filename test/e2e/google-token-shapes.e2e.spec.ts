@@ -1,6 +1,6 @@
 import { ALL_WORKSPACE_SCOPES } from '../support/api-client.js';
-import { FaultProxy } from '../support/fault-proxy.js';
-import { googleThrough, getWithBearer, readObject, type Service, signIn, startService, startWorld, type World } from '../support/harness.js';
+import { useAppBehindGoogleProxy } from '../support/behind-google-proxy.js';
+import { getWithBearer, readObject, signIn } from '../support/harness.js';
 
 /** Sets fields of a token endpoint answer (the real one, from the emulator) to odd values. */
 const withFields = (fields: Record<string, unknown>) => (json: unknown) => ({ ...(json as object), ...fields });
@@ -20,94 +20,80 @@ const ODD_LIFETIMES: Array<[what: string, value: unknown]> = [
  * breaks the credentials object, or make every call refresh again.
  */
 describe('Google token answers with odd fields', () => {
-  let world: World;
-  let proxy: FaultProxy;
-  let sut: Service;
+  const app = useAppBehindGoogleProxy({ GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES });
 
-  beforeAll(async () => {
-    world = await startWorld();
-    proxy = await FaultProxy.start(world.google.baseUrl);
-    sut = await startService(world, { ...googleThrough(world, proxy), GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES });
-  });
-  afterEach(() => proxy.clear());
-  afterAll(async () => {
-    await sut?.close();
-    await proxy?.stop();
-    await world?.close();
-  });
-
-  const expiryOf = async (email: string) => Date.parse(String((await readObject(world, `credentials/${email}.json`)).json.expiry));
+  const expiryOf = async (email: string) => Date.parse(String((await readObject(app.world, `credentials/${email}.json`)).json.expiry));
 
   it.each(ODD_LIFETIMES)('a refresh whose expires_in is %s: the call works, the expiry stored is sane, the next call does not refresh', async (what, value) => {
     const email = `refresh-${what.replace(/\W+/g, '-').toLowerCase()}@example.com`;
-    const user = await signIn(sut, world, email);
-    const stored = (await readObject(world, `credentials/${email}.json`)).json;
-    world.google.expireAccessTokens(email);
-    proxy.inject({ method: 'POST', path: '/token', fault: 'reshape', reshape: withFields({ expires_in: value }) });
-    const res = await getWithBearer(sut, '/v1/users/me/gmail/messages', user.access_token);
+    const user = await signIn(app.sut, app.world, email);
+    const stored = (await readObject(app.world, `credentials/${email}.json`)).json;
+    app.world.google.expireAccessTokens(email);
+    app.proxy.inject({ method: 'POST', path: '/token', fault: 'reshape', reshape: withFields({ expires_in: value }) });
+    const res = await getWithBearer(app.sut, '/v1/users/me/gmail/messages', user.access_token);
     expect(res.status).toBe(200);
-    const after = (await readObject(world, `credentials/${email}.json`)).json;
+    const after = (await readObject(app.world, `credentials/${email}.json`)).json;
     expect(after.refresh_token).toBe(stored.refresh_token);
     const expiry = await expiryOf(email);
     expect(expiry).toBeGreaterThan(Date.now() + 30_000);
     expect(expiry).toBeLessThanOrEqual(Date.now() + 24 * 3600 * 1000);
-    const refreshes = world.google.refreshCount(email);
-    expect((await getWithBearer(sut, '/v1/users/me/gmail/messages', user.access_token)).status).toBe(200);
-    expect(world.google.refreshCount(email)).toBe(refreshes);
+    const refreshes = app.world.google.refreshCount(email);
+    expect((await getWithBearer(app.sut, '/v1/users/me/gmail/messages', user.access_token)).status).toBe(200);
+    expect(app.world.google.refreshCount(email)).toBe(refreshes);
   });
 
   it('Google rotates the refresh token in an answer whose expires_in no Date can hold: the new refresh token is stored', async () => {
     const email = 'rotation-huge-lifetime@example.com';
-    const user = await signIn(sut, world, email);
-    const before = (await readObject(world, `credentials/${email}.json`)).json.refresh_token;
-    world.google.rotateRefreshTokens(true);
+    const user = await signIn(app.sut, app.world, email);
+    const before = (await readObject(app.world, `credentials/${email}.json`)).json.refresh_token;
+    app.world.google.rotateRefreshTokens(true);
     try {
-      world.google.expireAccessTokens(email);
-      proxy.inject({ method: 'POST', path: '/token', fault: 'reshape', reshape: withFields({ expires_in: 1e13 }) });
-      expect((await getWithBearer(sut, '/v1/users/me/gmail/messages', user.access_token)).status).toBe(200);
-      const after = (await readObject(world, `credentials/${email}.json`)).json.refresh_token;
+      app.world.google.expireAccessTokens(email);
+      app.proxy.inject({ method: 'POST', path: '/token', fault: 'reshape', reshape: withFields({ expires_in: 1e13 }) });
+      expect((await getWithBearer(app.sut, '/v1/users/me/gmail/messages', user.access_token)).status).toBe(200);
+      const after = (await readObject(app.world, `credentials/${email}.json`)).json.refresh_token;
       expect(after).not.toBe(before); // Google revoked the old one when it rotated
       // The stored (rotated) refresh token is the live one: the next refresh works.
-      world.google.expireAccessTokens(email);
-      expect((await getWithBearer(sut, '/v1/users/me/gmail/messages', user.access_token)).status).toBe(200);
+      app.world.google.expireAccessTokens(email);
+      expect((await getWithBearer(app.sut, '/v1/users/me/gmail/messages', user.access_token)).status).toBe(200);
     } finally {
-      world.google.rotateRefreshTokens(false);
+      app.world.google.rotateRefreshTokens(false);
     }
   });
 
   it('a rotated refresh token that is not a string is ignored: the one stored keeps working', async () => {
     const email = 'rotation-odd@example.com';
-    const user = await signIn(sut, world, email);
-    const stored = (await readObject(world, `credentials/${email}.json`)).json;
+    const user = await signIn(app.sut, app.world, email);
+    const stored = (await readObject(app.world, `credentials/${email}.json`)).json;
     for (const odd of [12345, { token: 'x' }, '', null]) {
-      world.google.expireAccessTokens(email);
-      proxy.inject({ method: 'POST', path: '/token', fault: 'reshape', reshape: withFields({ refresh_token: odd }) });
-      expect((await getWithBearer(sut, '/v1/users/me/gmail/messages', user.access_token)).status).toBe(200);
-      expect((await readObject(world, `credentials/${email}.json`)).json.refresh_token).toBe(stored.refresh_token);
+      app.world.google.expireAccessTokens(email);
+      app.proxy.inject({ method: 'POST', path: '/token', fault: 'reshape', reshape: withFields({ refresh_token: odd }) });
+      expect((await getWithBearer(app.sut, '/v1/users/me/gmail/messages', user.access_token)).status).toBe(200);
+      expect((await readObject(app.world, `credentials/${email}.json`)).json.refresh_token).toBe(stored.refresh_token);
     }
   });
 
   it('a first sign-in whose code exchange sends a refresh token that is not a string asks Google again, and stores a usable one', async () => {
     const email = 'sign-in-odd-refresh@example.com';
-    proxy.inject({ method: 'POST', path: '/token', fault: 'reshape', reshape: withFields({ refresh_token: 12345 }) });
-    const user = await signIn(sut, world, email);
-    const stored = (await readObject(world, `credentials/${email}.json`)).json;
+    app.proxy.inject({ method: 'POST', path: '/token', fault: 'reshape', reshape: withFields({ refresh_token: 12345 }) });
+    const user = await signIn(app.sut, app.world, email);
+    const stored = (await readObject(app.world, `credentials/${email}.json`)).json;
     expect(stored.refresh_token).toEqual(expect.stringMatching(/./));
-    world.google.expireAccessTokens(email);
-    expect((await getWithBearer(sut, '/v1/users/me/gmail/messages', user.access_token)).status).toBe(200); // it refreshes
-    expect(world.google.refreshCount(email)).toBe(1);
+    app.world.google.expireAccessTokens(email);
+    expect((await getWithBearer(app.sut, '/v1/users/me/gmail/messages', user.access_token)).status).toBe(200); // it refreshes
+    expect(app.world.google.refreshCount(email)).toBe(1);
   });
 
   it.each(ODD_LIFETIMES)('a sign-in whose code exchange says expires_in is %s: signed in, with a sane expiry stored', async (what, value) => {
     const email = `sign-in-${what.replace(/\W+/g, '-').toLowerCase()}@example.com`;
-    proxy.inject({ method: 'POST', path: '/token', fault: 'reshape', reshape: withFields({ expires_in: value }) });
-    const user = await signIn(sut, world, email);
+    app.proxy.inject({ method: 'POST', path: '/token', fault: 'reshape', reshape: withFields({ expires_in: value }) });
+    const user = await signIn(app.sut, app.world, email);
     expect(user.access_token).toEqual(expect.any(String));
-    const stored = (await readObject(world, `credentials/${email}.json`)).json;
+    const stored = (await readObject(app.world, `credentials/${email}.json`)).json;
     expect(stored.refresh_token).toEqual(expect.any(String));
     const expiry = await expiryOf(email);
     expect(expiry).toBeGreaterThan(Date.now() + 30_000);
     expect(expiry).toBeLessThanOrEqual(Date.now() + 24 * 3600 * 1000);
-    expect((await getWithBearer(sut, '/v1/users/me/gmail/messages', user.access_token)).status).toBe(200);
+    expect((await getWithBearer(app.sut, '/v1/users/me/gmail/messages', user.access_token)).status).toBe(200);
   });
 });

@@ -2,8 +2,8 @@ import type { Client } from '@modelcontextprotocol/client';
 import { WORKSPACE_CATALOGUE } from '../../src/workspace/catalogue/catalogue.js';
 import type { WorkspaceOperation } from '../../src/workspace/catalogue/operation.js';
 import { ALL_WORKSPACE_SCOPES, apiClient } from '../support/api-client.js';
-import { FaultProxy } from '../support/fault-proxy.js';
-import { googleThrough, type Service, signIn, startService, startWorld, type World } from '../support/harness.js';
+import { useAppBehindGoogleProxy } from '../support/behind-google-proxy.js';
+import { signIn } from '../support/harness.js';
 import { connectV2 } from '../support/mcp-clients.js';
 
 const USER = 'wrong-shapes@example.com';
@@ -46,25 +46,22 @@ function operationOf(openApiPath: string): WorkspaceOperation | undefined {
  * never a result the official client rejects.
  */
 describe('Google answering JSON of the wrong shape', () => {
-  let world: World;
-  let proxy: FaultProxy;
-  let sut: Service;
   let token: string;
   let mcp: Client;
+
+  // Declared before the fixture, so it runs before the fixture's afterAll closes the service: the client goes first.
+  afterAll(async () => {
+    await mcp?.close();
+  });
+  const app = useAppBehindGoogleProxy({ GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES });
   /** Every Workspace read route with real ids, its operation and the tool arguments of the same call. */
   const reads: Array<{ path: string; op: WorkspaceOperation; args: Record<string, unknown> }> = [];
-  const get = (path: string) => fetch(`${sut.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+  const get = (path: string) => fetch(`${app.sut.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
 
   beforeAll(async () => {
-    world = await startWorld();
-    proxy = await FaultProxy.start(world.google.baseUrl);
-    sut = await startService(world, {
-      ...googleThrough(world, proxy),
-      GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES,
-    });
-    token = (await signIn(sut, world, USER)).access_token;
-    mcp = await connectV2(`${sut.url}/mcp`, token);
-    const call = apiClient(sut, token);
+    token = (await signIn(app.sut, app.world, USER)).access_token;
+    mcp = await connectV2(`${app.sut.url}/mcp`, token);
+    const call = apiClient(app.sut, token);
     const base = '/v1/users/me';
     const message = ((await call('GET', `${base}/gmail/messages`)).json.messages as Array<{ id: string; threadId: string }>)[0];
     const attachment = ((await call('GET', `${base}/gmail/messages/${message.id}`)).json.attachments as Array<{ attachmentId: string }>)[0];
@@ -83,14 +80,14 @@ describe('Google answering JSON of the wrong shape', () => {
       listId: '@default',
       taskId: task.id,
       fileId: file.id,
-      contactId: world.google.contactIds(USER)[0],
+      contactId: app.world.google.contactIds(USER)[0],
     };
     const queries: Record<string, Record<string, string>> = {
       'gmail/messages/batch': { ids: message.id },
       'sheets/spreadsheets/:spreadsheetId/values': { range: 'A1:B2' },
       contacts: { q: 'ada' },
     };
-    const doc_ = (await (await fetch(`${sut.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    const doc_ = (await (await fetch(`${app.sut.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
     for (const [openApiPath, methods] of Object.entries(doc_.paths)) {
       if (!openApiPath.startsWith('/v1/users/') || !('get' in methods)) continue;
       const op = operationOf(openApiPath);
@@ -104,13 +101,6 @@ describe('Google answering JSON of the wrong shape', () => {
     // Each route works with these ids before anything is reshaped: the sweep below reshapes real answers.
     for (const { path } of reads) expect([path, (await get(path)).status]).toEqual([path, 200]);
   });
-  afterEach(() => proxy.clear());
-  afterAll(async () => {
-    await mcp?.close();
-    await sut?.close();
-    await proxy?.stop();
-    await world?.close();
-  });
 
   it('covers every Workspace read route of the OpenAPI document', () => {
     expect(reads.length).toBeGreaterThanOrEqual(20);
@@ -118,9 +108,9 @@ describe('Google answering JSON of the wrong shape', () => {
 
   it.each(WRONG_SHAPES)('%s: each read route answers its documented shape or 502 google_unavailable', async (_what, reshape) => {
     for (const { path, op } of reads) {
-      proxy.inject({ method: 'GET', fault: 'reshape', reshape, times: Infinity });
+      app.proxy.inject({ method: 'GET', fault: 'reshape', reshape, times: Infinity });
       const res = await get(path);
-      proxy.clear();
+      app.proxy.clear();
       expect([path, res.status === 200 || res.status === 502 ? 'a 200 or a 502' : res.status]).toEqual([path, 'a 200 or a 502']);
       const text = await res.text();
       if (res.status === 502) expect([path, JSON.parse(text)]).toEqual([path, expect.objectContaining({ error: 'google_unavailable', message: expect.stringMatching(/Retry/) })]);
@@ -132,10 +122,10 @@ describe('Google answering JSON of the wrong shape', () => {
 
   it.each(WRONG_SHAPES)('%s: through MCP, each read tool answers a result the official client accepts, or a tool error', async (_what, reshape) => {
     for (const { op, args } of reads) {
-      proxy.inject({ method: 'GET', fault: 'reshape', reshape, times: Infinity });
+      app.proxy.inject({ method: 'GET', fault: 'reshape', reshape, times: Infinity });
       // The v2 client checks structuredContent against the tool's outputSchema and throws when it does not match.
       const result = await mcp.callTool({ name: op.tool, arguments: args }).catch((err: Error) => ({ thrown: err.message }));
-      proxy.clear();
+      app.proxy.clear();
       if ('thrown' in result) throw new Error(`${op.tool}: the client rejected the result: ${String(result.thrown)}`);
       if (result.isError) {
         const error = JSON.parse((result.content as Array<{ text: string }>)[0].text) as { error: string };
@@ -145,10 +135,10 @@ describe('Google answering JSON of the wrong shape', () => {
   });
 
   it('a change Google applied but answered in the wrong shape: 502 saying it may have been made, sent once, audited as done', async () => {
-    const sends = () => proxy.seen('POST', /\/messages\/send$/).filter((r) => r.forwarded).length;
+    const sends = () => app.proxy.seen('POST', /\/messages\/send$/).filter((r) => r.forwarded).length;
     const before = sends();
-    proxy.inject({ method: 'POST', path: /\/messages\/send$/, fault: 'reshape', reshape: replaceBelowTop((v) => typeof v === 'string', { odd: true }) });
-    const res = await fetch(`${sut.url}/v1/users/me/gmail/messages`, {
+    app.proxy.inject({ method: 'POST', path: /\/messages\/send$/, fault: 'reshape', reshape: replaceBelowTop((v) => typeof v === 'string', { odd: true }) });
+    const res = await fetch(`${app.sut.url}/v1/users/me/gmail/messages`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: JSON.stringify({ to: ['ada@example.com'], subject: 'Shapes', text: 'Sent once' }),
@@ -156,12 +146,12 @@ describe('Google answering JSON of the wrong shape', () => {
     expect(res.status).toBe(502);
     expect(await res.json()).toMatchObject({ error: 'google_unavailable', message: expect.stringMatching(/may have been made: check before you retry/) });
     expect(sends() - before).toBe(1); // Google received it once: a send is never retried
-    const audit = world.logs.lines.map((l) => l.message as Record<string, unknown>).filter((m) => m?.audit === true && m.action === 'gmail.message.send');
+    const audit = app.world.logs.lines.map((l) => l.message as Record<string, unknown>).filter((m) => m?.audit === true && m.action === 'gmail.message.send');
     expect(audit.at(-1)).toMatchObject({ user: USER, outcome: 'success' }); // Google did send it
   });
 
   it('logs what Google answered wrongly for the operators, and no Google token or client secret', () => {
-    const logs = world.logs.text;
+    const logs = app.world.logs.text;
     expect(logs).toMatch(/Google's \w+ answer/);
     expect(logs).not.toMatch(/ya29\.a0|1\/\/0g|test-client-secret/);
   });

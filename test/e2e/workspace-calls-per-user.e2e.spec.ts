@@ -1,6 +1,6 @@
 import { ALL_WORKSPACE_SCOPES } from '../support/api-client.js';
-import { FaultProxy } from '../support/fault-proxy.js';
-import { getWithBearer, googleThrough, signIn, startService, startWorld, startWorldWithService, stopAll, type Service, type World } from '../support/harness.js';
+import { useAppBehindGoogleProxy } from '../support/behind-google-proxy.js';
+import { getWithBearer, signIn, startWorldWithService, stopAll, type Service, type World } from '../support/harness.js';
 import { rawMcp } from '../support/mcp-clients.js';
 
 const LIMIT = 3;
@@ -155,38 +155,24 @@ describe('Workspace calls per user: a limit of 1', () => {
 describe('Workspace calls per user: a streamed download holds its slot while it streams', () => {
   const SILENCE_MS = 4000;
   const MEDIA = { method: 'GET', path: /^\/drive\/v3\/files\/[^/]+$/, query: /alt=media/ };
-  let world: World;
-  let proxy: FaultProxy;
-  let sut: Service;
-
-  beforeAll(async () => {
-    world = await startWorld();
-    proxy = await FaultProxy.start(world.google.baseUrl);
-    sut = await startService(world, { ...googleThrough(world, proxy), GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES, WORKSPACE_CALLS_PER_USER: '1', WORKSPACE_CALLS_QUEUED_PER_USER: '0', GOOGLE_HTTP_TIMEOUT_MS: String(SILENCE_MS) });
-  });
-  afterEach(() => proxy.clear());
-  afterAll(async () => {
-    await sut?.close();
-    await proxy?.stop();
-    await world?.close();
-  });
+  const app = useAppBehindGoogleProxy({ GOOGLE_SCOPES: ALL_WORKSPACE_SCOPES, WORKSPACE_CALLS_PER_USER: '1', WORKSPACE_CALLS_QUEUED_PER_USER: '0', GOOGLE_HTTP_TIMEOUT_MS: String(SILENCE_MS) });
 
   /** Polls until the user's call answers 200, and says how long that took (or Infinity). */
   async function msUntilCallable(token: string, withinMs: number): Promise<number> {
     const since = Date.now();
     while (Date.now() - since < withinMs) {
-      if ((await getWithBearer(sut, LABELS, token)).status === 200) return Date.now() - since;
+      if ((await getWithBearer(app.sut, LABELS, token)).status === 200) return Date.now() - since;
       await new Promise((r) => setTimeout(r, 50));
     }
     return Infinity;
   }
 
   async function stalledDownload(email: string) {
-    const token = (await signIn(sut, world, email)).access_token;
-    const fileId = world.google.itemIds('drive', email)[2];
-    proxy.inject({ ...MEDIA, fault: 'stall-body', body: 'the first bytes of the file', contentType: 'text/plain', times: Infinity });
+    const token = (await signIn(app.sut, app.world, email)).access_token;
+    const fileId = app.world.google.itemIds('drive', email)[2];
+    app.proxy.inject({ ...MEDIA, fault: 'stall-body', body: 'the first bytes of the file', contentType: 'text/plain', times: Infinity });
     const client = new AbortController();
-    const res = await fetch(`${sut.url}/v1/users/me/drive/files/${fileId}/content`, { headers: { authorization: `Bearer ${token}` }, signal: client.signal });
+    const res = await fetch(`${app.sut.url}/v1/users/me/drive/files/${fileId}/content`, { headers: { authorization: `Bearer ${token}` }, signal: client.signal });
     const body = res.text().catch(() => 'cut');
     return { token, res, body, client };
   }
@@ -194,7 +180,7 @@ describe('Workspace calls per user: a streamed download holds its slot while it 
   it('a call while the bytes stream is refused; the client giving up frees the slot at once', async () => {
     const { token, res, body, client } = await stalledDownload('download-abort-percap@example.com');
     expect(res.status).toBe(200);
-    expect((await getWithBearer(sut, LABELS, token)).status).toBe(429);
+    expect((await getWithBearer(app.sut, LABELS, token)).status).toBe(429);
     client.abort();
     await body;
     expect(await msUntilCallable(token, SILENCE_MS - 1000)).toBeLessThan(SILENCE_MS - 1000);
@@ -203,17 +189,17 @@ describe('Workspace calls per user: a streamed download holds its slot while it 
   it("Google going silent mid-body cuts the download and frees the slot", async () => {
     const { token, res, body } = await stalledDownload('download-silent-percap@example.com');
     expect(res.status).toBe(200);
-    expect((await getWithBearer(sut, LABELS, token)).status).toBe(429);
+    expect((await getWithBearer(app.sut, LABELS, token)).status).toBe(429);
     await body; // cut by the service after SILENCE_MS
     expect(await msUntilCallable(token, 3000)).toBeLessThan(3000);
   });
 
   it('a download read to its end frees the slot', async () => {
     const email = 'download-whole-percap@example.com';
-    const token = (await signIn(sut, world, email)).access_token;
-    const fileId = world.google.itemIds('drive', email)[2];
+    const token = (await signIn(app.sut, app.world, email)).access_token;
+    const fileId = app.world.google.itemIds('drive', email)[2];
     for (let i = 0; i < 3; i++) {
-      const res = await getWithBearer(sut, `/v1/users/me/drive/files/${fileId}/content`, token);
+      const res = await getWithBearer(app.sut, `/v1/users/me/drive/files/${fileId}/content`, token);
       expect(res.status).toBe(200);
       await res.arrayBuffer();
       expect(await msUntilCallable(token, 3000)).toBeLessThan(3000);

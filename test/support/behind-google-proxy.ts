@@ -1,0 +1,70 @@
+import { FaultProxy } from './fault-proxy.js';
+import { googleThrough, startService, startWorld, type Service, type World } from './harness.js';
+
+/** What a Google fault spec runs on: a world, a fault proxy in front of its Google emulator, and a service that reaches Google through it. */
+export interface BehindGoogleProxy {
+  world: World;
+  /** The fault proxy in front of the world's Google emulator. */
+  proxy: FaultProxy;
+  /** A service instance whose Google API, token and revocation URLs are the proxy's (googleThrough). */
+  sut: Service;
+}
+
+/** A spec's environment overrides, or a function that builds them once the proxy runs (a URL of Google's rewritten to the proxy). */
+export type GoogleProxyOverrides = Record<string, string | undefined> | ((world: World, proxy: FaultProxy) => Record<string, string | undefined>);
+
+/**
+ * Sets up the describe block that calls it to run on a BehindGoogleProxy: started before all its tests, the proxy's
+ * faults cleared after each (what a test injected never reaches the next test), stopped after all (the service, then
+ * the proxy, then the world). `overrides` (GOOGLE_HTTP_TIMEOUT_MS, GOOGLE_SCOPES and the like) come after
+ * googleThrough, so a spec can route more of Google through the proxy. Hooks the spec declares after this call run
+ * after these: its own beforeAll already finds the service, its own afterAll runs once the service is closed (declare
+ * it before this call to close a client first). The returned getters read what beforeAll started; read before that,
+ * they throw rather than hand a test undefined.
+ */
+export function useAppBehindGoogleProxy(overrides: GoogleProxyOverrides = {}): BehindGoogleProxy {
+  let started: BehindGoogleProxy | undefined;
+  beforeAll(async () => {
+    started = await startBehindGoogleProxy(overrides);
+  });
+  afterEach(() => started?.proxy.clear());
+  afterAll(() => stopBehindGoogleProxy(started));
+  const get = (): BehindGoogleProxy => {
+    if (!started) throw new Error('useAppBehindGoogleProxy: read before its beforeAll started the service (or that start failed)');
+    return started;
+  };
+  return {
+    get world() {
+      return get().world;
+    },
+    get proxy() {
+      return get().proxy;
+    },
+    get sut() {
+      return get().sut;
+    },
+  };
+}
+
+/** Starts the world, the proxy and the service; when a step fails, stops what started before throwing (the caller's afterAll never got it). */
+async function startBehindGoogleProxy(overrides: GoogleProxyOverrides): Promise<BehindGoogleProxy> {
+  const world = await startWorld();
+  let proxy: FaultProxy | undefined;
+  try {
+    proxy = await FaultProxy.start(world.google.baseUrl);
+    const env = typeof overrides === 'function' ? overrides(world, proxy) : overrides;
+    const sut = await startService(world, { ...googleThrough(world, proxy), ...env });
+    return { world, proxy, sut };
+  } catch (err) {
+    await proxy?.stop();
+    await world.close();
+    throw err;
+  }
+}
+
+/** The service first, then the proxy, then the world, so nothing is left calling a stopped Google. */
+async function stopBehindGoogleProxy(started: BehindGoogleProxy | undefined): Promise<void> {
+  await started?.sut.close();
+  await started?.proxy.stop();
+  await started?.world.close();
+}
