@@ -1,5 +1,5 @@
 import { ALL_WORKSPACE_SCOPES } from '../support/api-client.js';
-import { useAppBehindGoogleProxy } from '../support/behind-google-proxy.js';
+import { downloadDriveFileWhile, useAppBehindGoogleProxy } from '../support/behind-google-proxy.js';
 import type { FaultRule, ProxiedRequest } from '../support/fault-proxy.js';
 import { signIn } from '../support/harness.js';
 import { rawMcp } from '../support/mcp-clients.js';
@@ -29,14 +29,7 @@ describe('Streamed Drive downloads answered with a huge error body', () => {
 
   /** A user's Drive file downloaded through the REST route while Google's media answer is `fault`; timed. */
   async function downloadWhile(email: string, fault: Omit<FaultRule, keyof typeof MEDIA>) {
-    const user = await signIn(app.sut, app.world, email);
-    const fileId = app.world.google.itemIds('drive', email)[2];
-    const since = Date.now();
-    app.proxy.inject({ ...MEDIA, ...fault, times: Infinity });
-    const res = await fetch(`${app.sut.url}/v1/users/me/drive/files/${fileId}/content`, {
-      headers: { authorization: `Bearer ${user.access_token}` },
-      signal: AbortSignal.timeout(CLIENT_PATIENCE_MS),
-    });
+    const { res, since, user, fileId } = await downloadDriveFileWhile(app, email, 2, MEDIA, fault, CLIENT_PATIENCE_MS);
     const body = (await res.json()) as { error?: string; message?: string };
     return { status: res.status, body, ms: Date.now() - since, user, fileId, since };
   }

@@ -1,4 +1,4 @@
-import { useAppBehindGoogleProxy } from '../support/behind-google-proxy.js';
+import { downloadDriveFileWhile, useAppBehindGoogleProxy } from '../support/behind-google-proxy.js';
 import type { FaultRule, ProxiedRequest } from '../support/fault-proxy.js';
 import { signIn } from '../support/harness.js';
 import { rawMcp } from '../support/mcp-clients.js';
@@ -61,15 +61,7 @@ describe('A successful Google answer whose body never ends', () => {
   /** A user's Drive file downloaded through the REST route while `fault` applies to Google's content answer. */
   async function downloadWhile(what: string, index: number, match: typeof MEDIA | typeof EXPORT, fault: Omit<FaultRule, 'method' | 'path' | 'query'>) {
     const email = `rest-${what.replace(/\W+/g, '-')}@example.com`;
-    const user = await signIn(app.sut, app.world, email);
-    const fileId = app.world.google.itemIds('drive', email)[index];
-    const since = Date.now();
-    app.proxy.inject({ ...match, ...fault, times: Infinity });
-    const res = await fetch(`${app.sut.url}/v1/users/me/drive/files/${fileId}/content`, {
-      headers: { authorization: `Bearer ${user.access_token}` },
-      signal: AbortSignal.timeout(CLIENT_PATIENCE_MS),
-    });
-    return { res, since, email };
+    return { ...(await downloadDriveFileWhile(app, email, index, match, fault, CLIENT_PATIENCE_MS)), email };
   }
 
   it.each([

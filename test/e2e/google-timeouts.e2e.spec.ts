@@ -1,4 +1,4 @@
-import { useAppBehindGoogleProxy } from '../support/behind-google-proxy.js';
+import { downloadDriveFileWhile, useAppBehindGoogleProxy } from '../support/behind-google-proxy.js';
 import type { FaultRule, ProxiedRequest } from '../support/fault-proxy.js';
 import { getWithBearer, signIn } from '../support/harness.js';
 import { rawMcp } from '../support/mcp-clients.js';
@@ -67,17 +67,7 @@ describe('Google calls that hang are cancelled (the socket is closed) after GOOG
   });
 
   /** A user's Drive file downloaded through the REST route while `fault` applies to Google's media answer. */
-  async function downloadWhile(email: string, fault: Omit<FaultRule, keyof typeof MEDIA>): Promise<{ res: Response; since: number }> {
-    const user = await signIn(app.sut, app.world, email);
-    const fileId = app.world.google.itemIds('drive', email)[2];
-    const since = Date.now();
-    app.proxy.inject({ ...MEDIA, ...fault, times: Infinity });
-    const res = await fetch(`${app.sut.url}/v1/users/me/drive/files/${fileId}/content`, {
-      headers: { authorization: `Bearer ${user.access_token}` },
-      signal: AbortSignal.timeout(CLIENT_PATIENCE_MS),
-    });
-    return { res, since };
-  }
+  const downloadWhile = (email: string, fault: Omit<FaultRule, keyof typeof MEDIA>) => downloadDriveFileWhile(app, email, 2, MEDIA, fault, CLIENT_PATIENCE_MS);
 
   it('a REST Drive download whose answer stops mid-body: cut after GOOGLE_HTTP_TIMEOUT_MS of silence, not the 10-minute bound', async () => {
     const { res, since } = await downloadWhile('rest-download-mid-body@example.com', { fault: 'stall-body', body: 'the first bytes of the file', contentType: 'text/plain' });

@@ -1,5 +1,5 @@
-import { FaultProxy } from './fault-proxy.js';
-import { googleThrough, startService, startWorld, type Service, type World } from './harness.js';
+import { FaultProxy, type FaultRule } from './fault-proxy.js';
+import { googleThrough, signIn, startService, startWorld, type Service, type World } from './harness.js';
 
 /** What a Google fault spec runs on: a world, a fault proxy in front of its Google emulator, and a service that reaches Google through it. */
 export interface BehindGoogleProxy {
@@ -67,4 +67,24 @@ async function stopBehindGoogleProxy(started: BehindGoogleProxy | undefined): Pr
   await started?.sut.close();
   await started?.proxy.stop();
   await started?.world.close();
+}
+
+/** Which of Google's answers a fault applies to (method, path, query), and the fault itself. */
+type Match = Pick<FaultRule, 'method' | 'path' | 'query'>;
+
+/**
+ * Signs `email` in and downloads their Drive file number `fileIndex` (the emulator's seeded files) through the REST
+ * route while `fault` applies to every Google answer `match` names; the caller gives up after `patienceMs`. `since`:
+ * when the fault was set, for timing the service's answer and its cancellations.
+ */
+export async function downloadDriveFileWhile(app: BehindGoogleProxy, email: string, fileIndex: number, match: Match, fault: Omit<FaultRule, keyof Match>, patienceMs: number) {
+  const user = await signIn(app.sut, app.world, email);
+  const fileId = app.world.google.itemIds('drive', email)[fileIndex];
+  const since = Date.now();
+  app.proxy.inject({ ...match, ...fault, times: Infinity });
+  const res = await fetch(`${app.sut.url}/v1/users/me/drive/files/${fileId}/content`, {
+    headers: { authorization: `Bearer ${user.access_token}` },
+    signal: AbortSignal.timeout(patienceMs),
+  });
+  return { res, since, user, fileId };
 }
