@@ -126,7 +126,10 @@ describe('Sign-in: the credentials write under S3 faults', () => {
     app.s3.blackhole(false);
     expect(res.status).toBe(503);
     console.log(`callback answered ${elapsed} ms after S3 went silent (S3_TIMEOUT_MS ${S3_TIMEOUT_MS}; ${Date.now() - started} ms in all)`);
-    expect(elapsed).toBeLessThan(S3_TIMEOUT_MS + 1000);
+    // Within one S3_TIMEOUT_MS and under two: a second bounded call after the first (a multiple) would need 2x. On the
+    // embedded S3 it answers at about 1500 ms; on Ceph RGW in CI at about 2500 (2496 and 2502 ms in two runs), so a
+    // bound of S3_TIMEOUT_MS + 1000 failed there by 2 ms without proving more.
+    expect(elapsed).toBeLessThan(2 * S3_TIMEOUT_MS);
   });
 
   it('a failed callback answers a person\'s browser with the error page and its "start again" link, not a 500', async () => {
