@@ -66,6 +66,9 @@ describe('OAuth token endpoint: S3 failing during its writes', () => {
   it('a code exchange during which S3 goes silent answers 503 within about S3_TIMEOUT_MS, not a multiple', async () => {
     const c = await codeFor('exchange-silent@example.com');
     const since = Date.now();
+    // The session write goes unanswered, by a rule set beforehand (turning the black hole on once the write was seen
+    // would race the proxy's forwarding of it), and so does every S3 call after it.
+    app.s3.inject({ method: 'PUT', path: SESSIONS, fault: 'stall', times: Infinity });
     const pending = exchange(c);
     while (!app.s3.seen('PUT', SESSIONS).some((r) => r.at >= since)) await new Promise((r) => setTimeout(r, 5));
     app.s3.blackhole(true);
