@@ -1,5 +1,6 @@
 import fastifyRateLimit from '@fastify/rate-limit';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { onRequestHookHandler } from 'fastify';
 import { DomainError } from './domain-error.js';
 
 /** What RATE_LIMIT_* configure (`common` takes them without importing `config`): a budget per endpoint, or none. */
@@ -29,29 +30,38 @@ const LIMITED_ROUTES: Array<{ name: keyof RateLimitSettings; methods: string[]; 
  * The limits are attached by route from the table above, so the endpoints' own modules carry nothing; the key is
  * the client IP as Fastify resolved it under TRUST_PROXY. A refusal is the service's JSON error with Retry-After.
  * Counters live in each replica's memory: N replicas allow up to N times the limit.
+ *
+ * One limiter per route path, made once and attached to each of its methods: Fastify adds a HEAD route to every GET
+ * route that runs the GET handler (an authorization request, a callback's code exchange at Google and its S3 writes),
+ * and a limit configured per route (`config.rateLimit`) gets a counter per method, so HEAD requests were never counted.
  */
 export async function registerRateLimits(app: NestFastifyApplication, limits: RateLimitSettings): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
-  // Before the plugin's own onRoute hook, which reads `config.rateLimit` (hooks run in the order they were added).
+  await app.register(fastifyRateLimit as never, { global: false } as never);
+  const limiters = new Map<string, onRequestHookHandler>();
   fastify.addHook('onRoute', (route) => {
-    const methods = [route.method].flat().map(String);
+    // HEAD is GET without the body (RFC 9110 section 9.3.2).
+    const methods = [route.method].flat().map((m) => (String(m) === 'HEAD' ? 'GET' : String(m)));
     const limited = LIMITED_ROUTES.find((r) => r.url === route.url && methods.some((m) => r.methods.includes(m)));
     const limit = limited && limits[limited.name];
     if (!limited || !limit) return;
-    const rateLimit = {
-      max: limit.limit,
-      timeWindow: limit.windowSeconds * 1000,
-      errorResponseBuilder: (_req: unknown, ctx: { ttl: number }) => {
-        const retryAfter = Math.max(1, Math.ceil(ctx.ttl / 1000));
-        return new DomainError(
-          429,
-          'too_many_requests',
-          `Too many ${limited.what} from your address (at most ${limit.limit} per ${limit.windowSeconds} s). Retry after ${retryAfter} s.`,
-          { 'Retry-After': String(retryAfter) },
-        );
-      },
-    };
-    route.config = { ...(route.config as object), rateLimit } as never;
+    let limiter = limiters.get(limited.url);
+    if (!limiter) {
+      limiter = fastify.rateLimit({
+        max: limit.limit,
+        timeWindow: limit.windowSeconds * 1000,
+        errorResponseBuilder: (_req, ctx) => {
+          const retryAfter = Math.max(1, Math.ceil(ctx.ttl / 1000));
+          return new DomainError(
+            429,
+            'too_many_requests',
+            `Too many ${limited.what} from your address (at most ${limit.limit} per ${limit.windowSeconds} s). Retry after ${retryAfter} s.`,
+            { 'Retry-After': String(retryAfter) },
+          );
+        },
+      }) as unknown as onRequestHookHandler;
+      limiters.set(limited.url, limiter);
+    }
+    route.onRequest = [...[route.onRequest ?? []].flat(), limiter];
   });
-  await app.register(fastifyRateLimit as never, { global: false } as never);
 }

@@ -93,6 +93,21 @@ describe('Rate limits', () => {
     await expectThrottled(await call(sut), oauth);
   });
 
+  it.each([
+    ['GET /oauth/authorize', '/oauth/authorize?client_id=nobody&response_type=code', '198.51.100.31'],
+    ['GET /auth/google/callback', '/auth/google/callback?code=nope&state=nope', '198.51.100.32'],
+  ])('%s: a HEAD request runs the same handler, so it spends the same budget and is refused past it', async (_route, path, address) => {
+    // Fastify answers HEAD on every GET route by running the GET handler (a callback exchanges its code at Google
+    // and writes to S3 whatever the method). A HEAD outside the budget let one address call them without limit.
+    const call = (method: 'GET' | 'HEAD') => fetch(`${behindProxy.url}${path}`, { method, redirect: 'manual', headers: { 'x-forwarded-for': address } });
+    for (let i = 0; i < LIMIT; i++) expect((await call(i % 2 ? 'GET' : 'HEAD')).status).toBe(400);
+    for (const method of ['HEAD', 'GET'] as const) {
+      const refused = await call(method);
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    }
+  });
+
   it("a refresh the token endpoint's limit refuses: an MCP SDK 1.x client reads temporarily_unavailable, not a reason to start a new authorization", async () => {
     // The SDK's auth() answers a refresh failing with ServerError (what it makes of a code it does not know, such as
     // too_many_requests) with a new authorization in the person's browser; any other OAuth error it reports, keeping
