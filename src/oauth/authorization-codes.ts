@@ -30,7 +30,9 @@ export type CodeRedemption =
   | { status: 'ok'; grant: AuthorizationGrant; claimant: string }
   | { status: 'reused'; grant: AuthorizationGrant }
   | { status: 'unknown' }
-  | { status: 'expired' };
+  | { status: 'expired' }
+  /** Issued to another client than the one presenting it: neither spent nor a replay (see redeem). */
+  | { status: 'foreign' };
 
 const CODE_TTL_MS = 60_000;
 
@@ -63,12 +65,21 @@ export class AuthorizationCodes {
     return code;
   }
 
-  /** Redeems a code once; a second redemption reports `reused` with the grant, so its tokens can be revoked. */
-  async redeem(code: string): Promise<CodeRedemption> {
+  /**
+   * Redeems a code once for the client presenting it (`clientId`, authenticated); a second redemption reports
+   * `reused` with the grant, so its tokens can be revoked. Checked before anything is claimed: the client (RFC 6749
+   * section 4.1.3), since anyone can authenticate as a client of their own, and a code found in a log or a browser
+   * history would otherwise spend another client's code, or revoke what it issued; and the lifetime, since a replay
+   * is an attack signal only while the code could still be exchanged (a late one revoked the grant of whoever's code
+   * turned up, as an expired refresh family does not).
+   */
+  async redeem(code: string, clientId: string): Promise<CodeRedemption> {
     if (!/^[A-Za-z0-9_-]{43}$/.test(code)) return { status: 'unknown' };
     const stored = await this.objects.get(this.key(code));
     if (!stored) return { status: 'unknown' };
     const grant = stored.value as AuthorizationGrant;
+    if (grant.clientId !== clientId) return { status: 'foreign' };
+    if (grant.expiresAt < Date.now()) return { status: 'expired' };
     // The claimant is this redemption alone: when S3 applied the claim but its answer was lost, the SDK's retry meets
     // its own marker and goes on, while any other request, the same client's identical one included, is a replay
     // (unless this redemption failed on S3 and gave the code back: release()).
@@ -83,7 +94,6 @@ export class AuthorizationCodes {
       throw err;
     }
     if (!claimed) return { status: 'reused', grant };
-    if (grant.expiresAt < Date.now()) return { status: 'expired' };
     return { status: 'ok', grant, claimant };
   }
 

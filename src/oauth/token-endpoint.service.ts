@@ -153,11 +153,11 @@ export class TokenEndpoint {
     if (!/^[A-Za-z0-9._~-]{43,128}$/.test(verifier)) {
       throw new OAuthError('invalid_request', 'code_verifier must be 43 to 128 characters of A-Z, a-z, 0-9, "-", ".", "_" and "~" (RFC 7636 section 4.1).');
     }
-    const redeemed = await this.codes.redeem(code);
+    const redeemed = await this.codes.redeem(code, client.clientId);
     if (redeemed.status === 'reused') return this.refuseReplayedCode(redeemed.grant, client);
+    if (redeemed.status === 'foreign') throw new OAuthError('invalid_grant', 'The authorization code was issued to another client.');
     if (redeemed.status !== 'ok') throw new OAuthError('invalid_grant', `The authorization code is ${redeemed.status === 'expired' ? 'expired (codes live 60 seconds)' : 'unknown'}. Start a new authorization.`);
     const grant = redeemed.grant;
-    if (grant.clientId !== client.clientId) throw new OAuthError('invalid_grant', 'The authorization code was issued to another client.');
     // Required, and identical, when the authorization request sent one; may be left out when it did not (RFC 6749 4.1.3).
     if (redirectUri === undefined ? !grant.redirectUriImplied : redirectUri !== grant.redirectUri) {
       throw new OAuthError('invalid_grant', 'redirect_uri must be identical to the one in the authorization request.');

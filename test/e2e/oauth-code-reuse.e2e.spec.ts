@@ -1,4 +1,4 @@
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createHash, randomBytes } from 'node:crypto';
 import { useAppBehindS3Proxy } from '../support/behind-s3-proxy.js';
 import { Browser } from '../support/http-client.js';
@@ -115,6 +115,61 @@ describe('An authorization code redeemed twice', () => {
     const outcomes = await raceRounds(world, sut, sut, clientId, 'race');
     process.stdout.write(`code races on one instance: ${JSON.stringify(outcomes)}\n`);
   }, 60_000);
+});
+
+describe('An authorization code is its own client\'s, for its lifetime: nobody else can spend it or revoke what it issued', () => {
+  let world: World;
+  let sut: Service;
+
+  beforeAll(async () => {
+    world = await startWorld();
+    sut = await startService(world);
+  });
+  afterAll(async () => {
+    await sut?.close();
+    await world?.close();
+  });
+
+  /** The answer of /auth/session and of a refresh for tokens a code issued: both 200 while its grant is alive. */
+  async function grantAlive(clientId: string, tokens: Answer['json'], secret?: string): Promise<[number, number]> {
+    const session = await getWithBearer(sut, '/auth/session', tokens.access_token as string);
+    const form: Record<string, string> = { grant_type: 'refresh_token', refresh_token: tokens.refresh_token as string, client_id: clientId, ...(secret ? { client_secret: secret } : {}) };
+    return [session.status, (await exchange(sut, form)).status];
+  }
+
+  it('presented by another client (its own credentials, RFC 6749 4.1.3), before or after the exchange: refused, the code not spent, the grant untouched', async () => {
+    const registered = await fetch(`${sut.url}/oauth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ redirect_uris: [REDIRECT], token_endpoint_auth_method: 'client_secret_post', client_name: 'confidential victim' }),
+    });
+    const victim = (await registered.json()) as { client_id: string; client_secret: string };
+    // Anyone can register a public client of their own and authenticate as it.
+    const stranger = await registerClient(sut);
+    const unsent = await codeExchangeForm(world, sut, victim.client_id, 'bound@example.com');
+    const form = { ...unsent, client_secret: victim.client_secret };
+    const strangers = { ...unsent, client_id: stranger }; // the same code, verifier and redirect URI
+
+    expect(await exchange(sut, strangers)).toMatchObject({ status: 400, json: { error: 'invalid_grant', error_description: expect.stringContaining('another client') } });
+    const tokens = await exchange(sut, form); // the code was not spent by the stranger's attempt
+    expect(tokens).toMatchObject({ status: 200, json: { access_token: expect.any(String), refresh_token: expect.any(String) } });
+    // The code found afterwards (a log, a browser history) is no replay of the client's: nothing it issued ends.
+    expect(await exchange(sut, strangers)).toMatchObject({ status: 400, json: { error: 'invalid_grant', error_description: expect.stringContaining('another client') } });
+    expect(await grantAlive(victim.client_id, tokens.json, victim.client_secret)).toEqual([200, 200]);
+  });
+
+  it('presented again once it has expired (codes live 60 s): refused as expired, and the tokens it issued keep working', async () => {
+    const clientId = await registerClient(sut);
+    const form = await codeExchangeForm(world, sut, clientId, 'late-replay@example.com');
+    const tokens = await exchange(sut, form);
+    expect(tokens.status).toBe(200);
+    // Age the stored grant past its lifetime, as if the code turned up in a log a while later.
+    const key = `oauth/codes/${createHash('sha256').update(form.code).digest('base64url')}.json`;
+    const stored = (await readObject(world, key)).json;
+    await world.admin.send(new PutObjectCommand({ Bucket: world.bucket, Key: key, Body: JSON.stringify({ ...stored, expiresAt: Date.now() - 1000 }), ContentType: 'application/json' }));
+    expect(await exchange(sut, form)).toMatchObject({ status: 400, json: { error: 'invalid_grant', error_description: expect.stringContaining('expired') } });
+    expect(await grantAlive(clientId, tokens.json)).toEqual([200, 200]);
+  });
 });
 
 describe('An authorization code redeemed twice at once on two instances sharing only the bucket', () => {
