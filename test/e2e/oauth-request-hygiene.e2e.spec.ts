@@ -1,4 +1,6 @@
-import { startWorldWithService, stopAll, type Service, type World } from '../support/harness.js';
+import { SignJWT } from 'jose';
+import { JWT_SECRET, startWorldWithService, stopAll, type Service, type World } from '../support/harness.js';
+import { claimsOf } from '../support/oauth-tokens.js';
 import { authorizeInBrowser, authorizeUrl, pkceRequest as request, refreshGrant, registerPublicClient as register, tokensThroughOAuth } from '../support/oauth-consent.js';
 import { getWithBearer } from '../support/harness.js';
 
@@ -78,6 +80,22 @@ describe('OAuth request hygiene', () => {
     expect((await getWithBearer(sut, '/auth/session', victim.access_token)).status).toBe(200);
     const refreshed = await refreshGrant(sut.url, victim.clientId, victim.refresh_token as string);
     expect(refreshed.status).toBe(200); // neither the revocations nor the foreign refresh touched the family
+  });
+
+  it('an expired access token of a public client ends nothing at /oauth/revoke (its client_id is printed in it); a live one still ends its session', async () => {
+    // Bearers live an hour and sessions far longer, so old tokens turn up in logs. A public client proves nothing by
+    // naming its id, so a dead token of its (the same claims, re-signed an hour older) must not end its grant.
+    const victim = await tokensThroughOAuth(world, sut.url, 'old-token@example.com');
+    const now = Math.floor(Date.now() / 1000);
+    const expired = await new SignJWT({ ...claimsOf(victim.access_token), iat: now - 3600, exp: now - 60 }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(JWT_SECRET));
+    const revoke = (t: string) => fetch(`${sut.url}/oauth/revoke`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: t, client_id: victim.clientId }) });
+    expect((await revoke(expired)).status).toBe(200); // RFC 7009 2.2: an invalid token is no error
+    expect((await getWithBearer(sut, '/auth/session', victim.access_token)).status).toBe(200);
+    const refreshed = await refreshGrant(sut.url, victim.clientId, victim.refresh_token as string);
+    expect(refreshed.status).toBe(200);
+    const live = refreshed.body.access_token as string;
+    expect((await revoke(live)).status).toBe(200);
+    expect((await getWithBearer(sut, '/auth/session', live)).status).toBe(401);
   });
 
   it('a body the framework cannot read at an OAuth endpoint still gets an OAuth error (invalid_request, or invalid_client_metadata at registration), not the service shape alone', async () => {
