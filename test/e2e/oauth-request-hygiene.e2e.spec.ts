@@ -29,6 +29,24 @@ describe('OAuth request hygiene', () => {
     expect(await res.json()).toMatchObject({ error: 'invalid_request', message: expect.stringContaining('redirect_uri must be sent once') });
   });
 
+  it.each([
+    ['client_id', 'invalid_request', 'client_id'],
+    ['state', 'invalid_request', 'state must be sent once'],
+    ['scope', 'invalid_scope', 'scope must be one'],
+    ['resource', 'invalid_target', 'resource must be'],
+    ['code_challenge', 'invalid_request', 'PKCE is required'],
+    ['code_challenge_method', 'invalid_request', 'must be S256'],
+    ['response_type', 'unsupported_response_type', 'response_type=code'],
+  ])('%s sent twice at /oauth/authorize: %s on our page, never redirected, never taken as one of the two', async (name, error, says) => {
+    const { params } = await request(client, LOOPBACK, { scope: 'https://www.googleapis.com/auth/gmail.readonly', resource: `${sut.url}/mcp` });
+    const url = new URL(authorizeUrl(sut.url, params));
+    url.searchParams.append(name, url.searchParams.get(name) as string); // the same value again: still not one value
+    const res = await fetch(url, { headers: { accept: 'application/json' }, redirect: 'manual' });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('location')).toBeNull();
+    expect(await res.json()).toMatchObject({ error, message: expect.stringContaining(says) });
+  });
+
   const token = (form: Record<string, string>, headers: Record<string, string> = {}) =>
     fetch(`${sut.url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(form) });
 
@@ -47,6 +65,19 @@ describe('OAuth request hygiene', () => {
       expect(await res.json()).toMatchObject({ error: 'invalid_request', error_description: expect.stringContaining('RFC 7636') });
     }
     const ok = await token({ grant_type: 'authorization_code', client_id: client, code, code_verifier: verifier, redirect_uri: LOOPBACK });
+    expect(ok.status).toBe(200);
+  });
+
+  it('code or code_verifier sent twice at the token endpoint is invalid_request, and does not spend the code', async () => {
+    const { code, verifier } = await codeFor(client, 'twice@example.com');
+    const form = new URLSearchParams({ grant_type: 'authorization_code', client_id: client, code, code_verifier: verifier, redirect_uri: LOOPBACK });
+    for (const name of ['code', 'code_verifier']) {
+      const twice = new URLSearchParams(form);
+      twice.append(name, form.get(name) as string);
+      const res = await fetch(`${sut.url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: twice });
+      expect([name, res.status, ((await res.json()) as { error: string }).error]).toEqual([name, 400, 'invalid_request']);
+    }
+    const ok = await fetch(`${sut.url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form });
     expect(ok.status).toBe(200);
   });
 
