@@ -20,7 +20,13 @@ import { asOAuthUnavailable, OAuthError } from './oauth-error.js';
 import { TokenEndpoint, TokenResponse } from './token-endpoint.service.js';
 
 type Form = Record<string, unknown>;
-const form = (body: unknown): Form => (body && typeof body === 'object' ? (body as Form) : {});
+/**
+ * A request's OAuth parameters (query or body). One sent without a value is left out (RFC 6749 sections 3.1 and 3.2
+ * say it MUST count as omitted): clients that build every parameter from a template send `state=` or `resource=`.
+ * A parameter sent twice stays an array, which every endpoint refuses.
+ */
+const form = (body: unknown): Form =>
+  body && typeof body === 'object' ? Object.fromEntries(Object.entries(body as Form).filter(([, value]) => value !== '')) : {};
 
 const CSRF_COOKIE = 'wsb_oauth_csrf';
 const USER_COOKIE = 'wsb_oauth_user';
@@ -99,7 +105,7 @@ export class OAuthController {
     // and Deny got the 403 "posted from another site" page (found by test/browser/pages.browser.spec.ts).
     const elsewhere = this.replies.canonicalHostUrl(req);
     if (elsewhere) return void reply.header('cache-control', 'no-store').redirect(elsewhere, 302);
-    await this.answer(req, reply, () => this.flow.start(query, this.cookiesOf(req), req.ip), RELOAD);
+    await this.answer(req, reply, () => this.flow.start(form(query), this.cookiesOf(req), req.ip), RELOAD);
   }
 
   /** The consent page's form: Allow or Deny. */

@@ -47,6 +47,22 @@ describe('OAuth request hygiene', () => {
     expect(await res.json()).toMatchObject({ error, message: expect.stringContaining(says) });
   });
 
+  it('parameters sent without a value count as left out (RFC 6749 3.1 and 3.2): state=, resource=, scope= and prompt= at /oauth/authorize, resource= and client_secret= at the token endpoint', async () => {
+    const { params, verifier } = await request(client, LOOPBACK, { state: '', resource: '', scope: '', prompt: '' });
+    const url = authorizeUrl(sut.url, params);
+    expect(url).toContain('&state=&'); // sent, without a value
+    const { location } = await authorizeInBrowser(world, url, 'empty-params@example.com');
+    expect(location?.origin + (location?.pathname ?? '')).toBe(LOOPBACK);
+    const code = location?.searchParams.get('code');
+    expect(code).toEqual(expect.any(String));
+    expect(location?.searchParams.has('state')).toBe(false); // no state was sent, so none comes back
+    const res = await token({ grant_type: 'authorization_code', client_id: client, client_secret: '', code: code as string, code_verifier: verifier, redirect_uri: LOOPBACK, resource: '' });
+    expect(res.status).toBe(200);
+    const issued = (await res.json()) as { access_token: string };
+    expect(claimsOf(issued.access_token).client_id).toBe(client);
+    expect((await getWithBearer(sut, '/auth/session', issued.access_token)).status).toBe(200); // the default audience
+  });
+
   const token = (form: Record<string, string>, headers: Record<string, string> = {}) =>
     fetch(`${sut.url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(form) });
 
