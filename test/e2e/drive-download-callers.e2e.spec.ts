@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { useAppBehindGoogleProxy } from '../support/behind-google-proxy.js';
+import { collectGarbage } from '../support/collect-garbage.js';
 import { DownloadCaller } from '../support/download-caller.js';
 import type { FaultHandle, FaultRule, ProxiedRequest } from '../support/fault-proxy.js';
 import { googleThrough, readObject, signIn, startService, type Service, type SignedIn } from '../support/harness.js';
@@ -117,6 +118,21 @@ describe('Drive downloads and their callers', () => {
     return found && { ...(found.message as Record<string, unknown>), level: found.level };
   }
 
+  /**
+   * Runs `read` (a reading of `d` that ends with the answer), the caller giving up, disconnected, if the download is
+   * still going at `ms`: true when it had to (the service never cut it).
+   */
+  async function gaveUpOn(d: Download, ms: number, read: () => Promise<unknown>): Promise<boolean> {
+    let gaveUp = false;
+    const patience = setTimeout(() => {
+      gaveUp = true;
+      d.caller.disconnect();
+    }, ms);
+    await read();
+    clearTimeout(patience);
+    return gaveUp;
+  }
+
   /** The user's secrets: the bearer, and the Google tokens the service holds for them. */
   async function secretsOf(d: Download): Promise<string[]> {
     const { json } = await readObject(app.world, `credentials/${d.email}.json`);
@@ -128,8 +144,11 @@ describe('Drive downloads and their callers', () => {
     expect(d.caller.res.statusCode).toBe(200);
     // No length to fall short of: the only way to say "incomplete" is the chunked framing's missing end.
     expect([d.caller.res.headers['transfer-encoding'], d.caller.res.headers['content-length']]).toEqual(['chunked', undefined]);
-    // A caller far slower than Google: reads a tenth of the time.
-    const end = await d.caller.readSlowly({ bite: 64 * 1024, readMs: 20, pauseMs: 180 });
+    // A caller far slower than Google: reads a tenth of the time. Garbage is collected in its pauses, as it would
+    // be many times over a real download's minutes: the deadline must not be something the collector can take.
+    const read = () => d.caller.readSlowly({ bite: 64 * 1024, readMs: 20, pauseMs: 180, onPause: (phase) => phase === 'start' && collectGarbage() });
+    expect(await gaveUpOn(d, DRIVE_DOWNLOAD_TIMEOUT_MS + 3 * MARGIN_MS, read)).toBe(false);
+    const end = await d.caller.ended;
     const google = d.google();
     expect(end).toBe('broken'); // node:http saw the connection end before the terminating chunk
     expect(d.caller.connectionEnd).toBe('closed'); // a FIN after every byte already sent, not a reset
@@ -178,7 +197,9 @@ describe('Drive downloads and their callers', () => {
 
   it('a caller too slow to take the file within DRIVE_DOWNLOAD_TIMEOUT_MS is cut there: the bound counts the time Google waits for the caller', async () => {
     const d = await startDownload(app.sut, 'too-slow@example.com', LARGE_FILE);
-    const end = await d.caller.readSlowly({ bite: 16 * 1024, readMs: 20, pauseMs: 480 });
+    const read = () => d.caller.readSlowly({ bite: 16 * 1024, readMs: 20, pauseMs: 480 });
+    expect(await gaveUpOn(d, DRIVE_DOWNLOAD_TIMEOUT_MS + 3 * MARGIN_MS, read)).toBe(false);
+    const end = await d.caller.ended;
     const google = d.google();
     expect(end).toBe('broken');
     expect(d.caller.received).toBeLessThan(FILE_BYTES);

@@ -1,15 +1,14 @@
 import { PassThrough, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { DownloadDeadlineError } from './content-reads.js';
 import { reportCut, type CutSink } from './download-outcome.js';
-
-const DEADLINE_MS = 60_000;
 
 /** A download reported into `lines`, its request to Google sent `agoMs` before now. */
 function watched(agoMs = 0) {
   const google = new PassThrough();
   const lines: Array<{ level: string; line: Record<string, unknown> }> = [];
   const sink: CutSink = (level, line) => lines.push({ level, line });
-  const out = reportCut(google, { requestId: 'req-1', fileId: 'file-1', startedAt: performance.now() - agoMs, deadlineMs: DEADLINE_MS }, sink);
+  const out = reportCut(google, { requestId: 'req-1', fileId: 'file-1', startedAt: performance.now() - agoMs }, sink);
   return { google, out, lines };
 }
 
@@ -48,7 +47,7 @@ describe('reportCut: one log line for a download that ends before its last byte'
 
   it.each([
     ['Google silent (idleWhileFlowing\'s TimeoutError)', new DOMException('Google sent nothing for 1000 ms', 'TimeoutError'), 0, { reason: 'google_silent' }],
-    ['the download\'s deadline, whatever the transport calls its abort', Object.assign(new Error('The operation was aborted'), { name: 'AbortError' }), DEADLINE_MS, { reason: 'download_deadline' }],
+    ['the download\'s deadline', new DownloadDeadlineError(4000), 4000, { reason: 'download_deadline' }],
     ['Google\'s connection reset', Object.assign(new Error('read ECONNRESET secret-looking text'), { code: 'ECONNRESET' }), 10, { reason: 'google_failed', error: 'ECONNRESET' }],
   ])('%s: a warning naming the reason, not the error\'s message', async (_what, err, agoMs, expected) => {
     const { google, out, lines } = watched(agoMs);

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { finished, pipeline, Transform, type Readable } from 'node:stream';
+import { DownloadDeadlineError } from './content-reads.js';
 
 /** Why a download ended before its last byte. */
 export type CutReason = 'download_deadline' | 'google_silent' | 'google_failed' | 'caller_closed';
@@ -9,10 +10,8 @@ export interface DownloadLabel {
   /** The request's id (X-Request-Id), which the caller was sent too. */
   requestId?: string;
   fileId: string;
-  /** performance.now() when the request to Google started: the download's deadline runs from there. */
+  /** performance.now() when the request to Google started (the line's `ms` count from there, as the deadline does). */
   startedAt: number;
-  /** DRIVE_DOWNLOAD_TIMEOUT_MS as applied. */
-  deadlineMs: number;
 }
 
 /** Where the line goes: the service's log, or a test's capture. */
@@ -22,17 +21,16 @@ const logger = new Logger('Drive');
 const toLog: CutSink = (level, line) => logger[level](line);
 
 /**
- * Why `err` ended a download `elapsedMs` after its request to Google. The checks go from the unambiguous to the
- * inferred: a stream destroyed without an error was closed from the caller's side (Fastify destroys the answer's
- * stream once the caller's connection has closed: the caller left, or HTTP_SEND_TIMEOUT_MS closed it); a
- * TimeoutError is idleWhileFlowing's (Google silent for GOOGLE_HTTP_TIMEOUT_MS; the wait for the headers has its own,
- * thrown before any stream exists); past the deadline it is the deadline's abort, whatever the transport named it;
- * anything else is Google's connection failing.
+ * Why `err` ended a download. A stream destroyed without an error was closed from the caller's side (Fastify
+ * destroys the answer's stream once the caller's connection has closed: the caller left, or HTTP_SEND_TIMEOUT_MS
+ * closed it); the deadline has its own error (cutAtDeadline); a TimeoutError is idleWhileFlowing's (Google silent for
+ * GOOGLE_HTTP_TIMEOUT_MS; the wait for the headers has its own, thrown before any stream exists); anything else is
+ * Google's connection failing.
  */
-export function cutReason(err: NodeJS.ErrnoException, elapsedMs: number, deadlineMs: number): CutReason {
+export function cutReason(err: NodeJS.ErrnoException): CutReason {
   if (err.code === 'ERR_STREAM_PREMATURE_CLOSE') return 'caller_closed';
+  if (err instanceof DownloadDeadlineError) return 'download_deadline';
   if (err.name === 'TimeoutError') return 'google_silent';
-  if (elapsedMs >= deadlineMs) return 'download_deadline';
   return 'google_failed';
 }
 
@@ -57,7 +55,7 @@ export function reportCut(download: Readable, label: DownloadLabel, sink: CutSin
   finished(counted, (err) => {
     if (!err) return;
     const ms = Math.round(performance.now() - label.startedAt);
-    const reason = cutReason(err, ms, label.deadlineMs);
+    const reason = cutReason(err);
     const error = reason === 'google_failed' ? ((err as NodeJS.ErrnoException).code ?? err.name) : undefined;
     sink(reason === 'caller_closed' ? 'log' : 'warn', {
       msg: 'a Drive download ended before its last byte',

@@ -4,7 +4,7 @@ import { AppConfig } from '../../config/app-config.js';
 import { unreadableAnswer } from '../google-api.errors.js';
 import { GoogleApis } from '../google-apis.js';
 import { GoogleCaller } from '../google-caller.js';
-import { headersWithin, idleWhileFlowing, readAtMost } from './content-reads.js';
+import { cutAtDeadline, headersWithin, idleWhileFlowing, readAtMost } from './content-reads.js';
 import { ContentPlan, ExportFormat, planContent } from './drive-formats.js';
 import { reportCut } from './download-outcome.js';
 import type { FolderBody, UploadBody } from './drive.schemas.js';
@@ -39,9 +39,8 @@ export interface ReadContent {
   fileName: string;
 }
 
-/** What fetchContent's request is bounded by: nothing of its own (the pool's GOOGLE_HTTP_TIMEOUT_MS), or a download's. */
+/** What fetchContent's request is bounded by: nothing of its own (the pool's GOOGLE_HTTP_TIMEOUT_MS), or a download's headers' wait. */
 interface ContentDeadline {
-  timeout?: number;
   signal?: AbortSignal;
 }
 
@@ -58,8 +57,8 @@ export class DriveService {
   /**
    * DRIVE_DOWNLOAD_TIMEOUT_MS (10 min by default). Streamed downloads (the REST route) last as long as the file
    * takes; the per-request timeout of API calls (GOOGLE_HTTP_TIMEOUT_MS) would cut a large file off mid-body, so
-   * their body gets this much longer bound instead. The wait for the answer's headers keeps GOOGLE_HTTP_TIMEOUT_MS
-   * (headersWithin), and reads held in memory (DriveService.read) never get this bound at all.
+   * their body gets this much longer bound instead (cutAtDeadline). The wait for the answer's headers keeps
+   * GOOGLE_HTTP_TIMEOUT_MS (headersWithin), and reads held in memory (DriveService.read) never get this bound at all.
    */
   private readonly downloadTimeoutMs: number;
   /** WORKSPACE_CALLS_PER_USER: a request must not need more calls at once than its user may have. */
@@ -110,7 +109,7 @@ export class DriveService {
       'driveContent',
       async (u) => {
         startedAt = performance.now();
-        const answer = await headersWithin(this.httpTimeoutMs, (signal) => this.fetchContent(u, fileId, plan, { timeout: this.downloadTimeoutMs, signal }));
+        const answer = await headersWithin(this.httpTimeoutMs, (signal) => this.fetchContent(u, fileId, plan, { signal }));
         return { headers: answer.headers, data: nodeStream(answer.data) };
       },
       (answer) => answer.data,
@@ -123,7 +122,8 @@ export class DriveService {
     // caller's connection, where a proxy's pool would read them as the answer to someone else's request. Without
     // Google's own length, the answer is chunked and ends when Google's does.
     const encoded = (headerOf(res.headers, 'content-encoding') ?? 'identity') !== 'identity';
-    const label = { requestId: opts.requestId, fileId, startedAt, deadlineMs: this.downloadTimeoutMs };
+    cutAtDeadline(res.data, this.downloadTimeoutMs - (performance.now() - startedAt), this.downloadTimeoutMs);
+    const label = { requestId: opts.requestId, fileId, startedAt };
     return {
       stream: reportCut(idleWhileFlowing(res.data, this.httpTimeoutMs), label),
       mimeType: plan.mimeType,
@@ -218,8 +218,9 @@ export class DriveService {
   }
 
   /**
-   * The content's answer, its body as a stream. Without a `timeout` or `signal` of its own the request stays on the
-   * clients' pool and has GOOGLE_HTTP_TIMEOUT_MS for all of it (google-transport.ts); with one, it is bounded by them.
+   * The content's answer, its body as a stream. Without a `signal` of its own the request stays on the clients' pool
+   * and has GOOGLE_HTTP_TIMEOUT_MS for all of it (google-transport.ts); with one (a download's), it goes to a pool
+   * without that deadline: the signal bounds the wait for the headers, cutAtDeadline the body.
    */
   private async fetchContent(u: DriveUser, fileId: string, plan: ContentPlan, deadline: ContentDeadline) {
     const drive = this.apis.drive(u);
