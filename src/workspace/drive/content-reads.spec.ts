@@ -1,6 +1,6 @@
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { idleWhileFlowing } from './content-reads.js';
+import { cutAtDeadline, DownloadDeadlineError, idleWhileFlowing } from './content-reads.js';
 
 const IDLE_MS = 150;
 
@@ -49,5 +49,28 @@ describe('idleWhileFlowing: a download whose source goes quiet fails; a slow rea
     const received: Buffer[] = [];
     await pipeline(out, slowClient(0, received));
     expect(Buffer.concat(received).toString()).toBe('ab');
+  });
+});
+
+describe('cutAtDeadline: a download\'s bound in all, held by the service', () => {
+  it('destroys the body with a DownloadDeadlineError once the time left has passed', async () => {
+    const google = new PassThrough();
+    google.on('data', () => undefined);
+    const failed = new Promise<Error>((resolve) => google.once('error', resolve));
+    const started = Date.now();
+    cutAtDeadline(google, IDLE_MS, 4000);
+    const err = await failed;
+    expect(err).toBeInstanceOf(DownloadDeadlineError);
+    expect(err.message).toBe('The download took longer than 4000 ms');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(IDLE_MS - 20);
+    expect(google.destroyed).toBe(true);
+  });
+
+  it('leaves a body that closed first alone', async () => {
+    const google = new PassThrough();
+    cutAtDeadline(google, IDLE_MS, 4000);
+    google.destroy();
+    await new Promise((r) => setTimeout(r, IDLE_MS * 2));
+    expect(google.errored).toBeNull();
   });
 });

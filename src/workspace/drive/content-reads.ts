@@ -17,6 +17,28 @@ export async function headersWithin<T>(ms: number, start: (signal: AbortSignal) 
   }
 }
 
+/** What a download is cut with when DRIVE_DOWNLOAD_TIMEOUT_MS has passed since its request to Google. */
+export class DownloadDeadlineError extends Error {
+  override readonly name = 'DownloadDeadlineError';
+  constructor(deadlineMs: number) {
+    super(`The download took longer than ${deadlineMs} ms`);
+  }
+}
+
+/**
+ * Destroys `body` (its connection to Google closed) with a DownloadDeadlineError `remainingMs` from now, unless it
+ * has closed by then. A timer of ours, holding the stream, rather than the `timeout` option of the request: gaxios
+ * makes that one an `AbortSignal.any()` of its own, which nothing holds once the answer's headers are in, and Node
+ * (20.20 here) lets the garbage collector take such a signal with its listeners, so a collection during the
+ * download silently removed its deadline and a body that never ends streamed for good
+ * (test/e2e/drive-download-callers.e2e.spec.ts collects garbage mid-download to prove it).
+ */
+export function cutAtDeadline(body: Readable, remainingMs: number, deadlineMs: number): void {
+  const timer = setTimeout(() => body.destroy(new DownloadDeadlineError(deadlineMs)), Math.max(0, remainingMs));
+  timer.unref(); // the stream, not this timer, is what keeps a request (and a shutdown's drain) waiting
+  body.once('close', () => clearTimeout(timer));
+}
+
 /**
  * The stream's bytes when there are at most `limit`; past that the stream is destroyed (its connection closed, the
  * rest never fetched) and `tooLarge()` is thrown. For reads that have to fit in memory (a tool result).

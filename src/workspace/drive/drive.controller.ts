@@ -49,7 +49,8 @@ export class DriveController {
   @ApiZodQuery(contentQuery)
   async content(@CurrentPrincipal() me: Principal, @Param('fileId', id) fileId: string, @Query(new ZodValidationPipe(contentQuery)) q: ContentQuery, @Req() req: FastifyRequest): Promise<StreamableFile> {
     // HEAD answers GET's headers from the metadata: Fastify would otherwise download the whole file and discard it.
-    const file = await this.drive.download(me.email, fileId, q.format, req.method === 'HEAD');
+    // Its Content-Length is Drive's `size` (DriveService.download says why that is what a GET sends).
+    const file = await this.drive.download(me.email, fileId, q.format, { headOnly: req.method === 'HEAD', requestId: req.id });
     return new StreamableFile(file.stream, { type: file.mimeType, disposition: attachmentDisposition(file.fileName), length: file.length });
   }
 

@@ -4,8 +4,9 @@ import { AppConfig } from '../../config/app-config.js';
 import { unreadableAnswer } from '../google-api.errors.js';
 import { GoogleApis } from '../google-apis.js';
 import { GoogleCaller } from '../google-caller.js';
-import { headersWithin, idleWhileFlowing, readAtMost } from './content-reads.js';
+import { cutAtDeadline, headersWithin, idleWhileFlowing, readAtMost } from './content-reads.js';
 import { ContentPlan, ExportFormat, planContent } from './drive-formats.js';
+import { reportCut } from './download-outcome.js';
 import type { FolderBody, UploadBody } from './drive.schemas.js';
 
 const FILE_FIELDS = 'id,name,mimeType,size,parents,createdTime,modifiedTime,webViewLink,iconLink,owners(emailAddress,displayName),shared,trashed';
@@ -38,9 +39,8 @@ export interface ReadContent {
   fileName: string;
 }
 
-/** What fetchContent's request is bounded by: nothing of its own (the pool's GOOGLE_HTTP_TIMEOUT_MS), or a download's. */
+/** What fetchContent's request is bounded by: nothing of its own (the pool's GOOGLE_HTTP_TIMEOUT_MS), or a download's headers' wait. */
 interface ContentDeadline {
-  timeout?: number;
   signal?: AbortSignal;
 }
 
@@ -57,8 +57,8 @@ export class DriveService {
   /**
    * DRIVE_DOWNLOAD_TIMEOUT_MS (10 min by default). Streamed downloads (the REST route) last as long as the file
    * takes; the per-request timeout of API calls (GOOGLE_HTTP_TIMEOUT_MS) would cut a large file off mid-body, so
-   * their body gets this much longer bound instead. The wait for the answer's headers keeps GOOGLE_HTTP_TIMEOUT_MS
-   * (headersWithin), and reads held in memory (DriveService.read) never get this bound at all.
+   * their body gets this much longer bound instead (cutAtDeadline). The wait for the answer's headers keeps
+   * GOOGLE_HTTP_TIMEOUT_MS (headersWithin), and reads held in memory (DriveService.read) never get this bound at all.
    */
   private readonly downloadTimeoutMs: number;
   /** WORKSPACE_CALLS_PER_USER: a request must not need more calls at once than its user may have. */
@@ -83,11 +83,24 @@ export class DriveService {
    * A file's bytes streamed to the caller (the REST route), or a Google Docs/Sheets/Slides file exported to
    * `format`. With `headOnly` (a HEAD request), what the download would be, without fetching the content from Google.
    * Google has GOOGLE_HTTP_TIMEOUT_MS to start answering, GOOGLE_HTTP_TIMEOUT_MS between bytes while the client
-   * reads, and DRIVE_DOWNLOAD_TIMEOUT_MS to finish (from the request to Google's last byte).
+   * reads, and DRIVE_DOWNLOAD_TIMEOUT_MS to finish (from the request to Google's last byte). That last bound counts
+   * the time Google waits for a slow caller too (backpressure pauses Google, so its last byte comes only as fast as
+   * the caller reads): it is what bounds how long a download holds the user's call slot and a connection to Google,
+   * and a caller that kept reading a little before each HTTP_SEND_TIMEOUT_MS could otherwise hold both for good. A
+   * caller too slow for the file within it is cut there (docs/workspace-api.md, "Downloads stream").
+   * `requestId` labels the log line of a download cut before its end (download-outcome.ts).
    */
-  async download(email: string, fileId: string, format: ExportFormat | undefined, headOnly = false): Promise<FileContent> {
+  async download(email: string, fileId: string, format: ExportFormat | undefined, opts: { headOnly?: boolean; requestId?: string } = {}): Promise<FileContent> {
     const { plan, size } = await this.plan(email, fileId, format);
-    if (headOnly) return { stream: Readable.from([]), mimeType: plan.mimeType, fileName: plan.fileName, length: byteCount(size) };
+    // HEAD answers with Drive's `size` as its Content-Length. RFC 9110 §8.6 lets a HEAD carry one only if it equals
+    // the number of bytes a GET would send, and it does: a GET sends the file's bytes, `size` of them, whether as
+    // Google's own Content-Length or chunked (Google compressed them; they are sent inflated). What a GET "would
+    // send" is the file at the time of the HEAD; a file changed afterwards is a new version, which is why GET never
+    // takes its length from this metadata (see below). Kept because a size before downloading is what HEAD is asked
+    // for (progress, disk space, ranges of work). An export has no size before it is made: no Content-Length.
+    if (opts.headOnly) return { stream: Readable.from([]), mimeType: plan.mimeType, fileName: plan.fileName, length: byteCount(size) };
+    // When the request whose answer streams was sent (a retried one's last attempt): its deadline runs from there.
+    let startedAt = 0;
     // The user's call slot stays taken while Google's bytes stream (the connection to Google is still open); the
     // download's deadline closes the stream, and with it the slot, at the latest.
     const res = await this.google.callStreaming(
@@ -95,7 +108,8 @@ export class DriveService {
       'Drive',
       'driveContent',
       async (u) => {
-        const answer = await headersWithin(this.httpTimeoutMs, (signal) => this.fetchContent(u, fileId, plan, { timeout: this.downloadTimeoutMs, signal }));
+        startedAt = performance.now();
+        const answer = await headersWithin(this.httpTimeoutMs, (signal) => this.fetchContent(u, fileId, plan, { signal }));
         return { headers: answer.headers, data: nodeStream(answer.data) };
       },
       (answer) => answer.data,
@@ -108,8 +122,10 @@ export class DriveService {
     // caller's connection, where a proxy's pool would read them as the answer to someone else's request. Without
     // Google's own length, the answer is chunked and ends when Google's does.
     const encoded = (headerOf(res.headers, 'content-encoding') ?? 'identity') !== 'identity';
+    cutAtDeadline(res.data, this.downloadTimeoutMs - (performance.now() - startedAt), this.downloadTimeoutMs);
+    const label = { requestId: opts.requestId, fileId, startedAt };
     return {
-      stream: idleWhileFlowing(res.data, this.httpTimeoutMs),
+      stream: reportCut(idleWhileFlowing(res.data, this.httpTimeoutMs), label),
       mimeType: plan.mimeType,
       fileName: plan.fileName,
       length: encoded ? undefined : byteCount(headerOf(res.headers, 'content-length')),
@@ -202,8 +218,9 @@ export class DriveService {
   }
 
   /**
-   * The content's answer, its body as a stream. Without a `timeout` or `signal` of its own the request stays on the
-   * clients' pool and has GOOGLE_HTTP_TIMEOUT_MS for all of it (google-transport.ts); with one, it is bounded by them.
+   * The content's answer, its body as a stream. Without a `signal` of its own the request stays on the clients' pool
+   * and has GOOGLE_HTTP_TIMEOUT_MS for all of it (google-transport.ts); with one (a download's), it goes to a pool
+   * without that deadline: the signal bounds the wait for the headers, cutAtDeadline the body.
    */
   private async fetchContent(u: DriveUser, fileId: string, plan: ContentPlan, deadline: ContentDeadline) {
     const drive = this.apis.drive(u);
