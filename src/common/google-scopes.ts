@@ -34,6 +34,8 @@ export const REQUIRED_SCOPES = {
   sheetsCreate: [`${G}spreadsheets`, `${G}drive`, `${G}drive.file`],
   contactsRead: [`${G}contacts.readonly`, `${G}contacts`],
   calendarRead: [`${G}calendar.readonly`, `${G}calendar`, `${G}calendar.events`, `${G}calendar.events.readonly`],
+  // The user's list of calendars: Google's calendarList wants these, not calendar.events, which reaches events only.
+  calendarList: [`${G}calendar.readonly`, `${G}calendar`],
   calendarWrite: [`${G}calendar`, `${G}calendar.events`],
   calendarFreeBusy: [`${G}calendar.freebusy`, `${G}calendar.readonly`, `${G}calendar`],
   tasksRead: [`${G}tasks.readonly`, `${G}tasks`],
@@ -63,7 +65,7 @@ export const SCOPE_VOCABULARY: readonly string[] = [...new Set(Object.values(REQ
 export const WORKSPACE_API_NEEDS: Readonly<Record<string, readonly ScopeNeed[]>> = {
   gmail: ['gmailRead', 'gmailModify', 'gmailSend', 'gmailCompose'],
   drive: ['driveRead', 'driveContent', 'driveCreate'],
-  calendar: ['calendarRead', 'calendarWrite', 'calendarFreeBusy'],
+  calendar: ['calendarRead', 'calendarList', 'calendarWrite', 'calendarFreeBusy'],
   docs: ['docsRead', 'docsWrite', 'docsCreate'],
   sheets: ['sheetsRead', 'sheetsWrite', 'sheetsCreate'],
   tasks: ['tasksRead', 'tasksWrite'],

@@ -256,4 +256,17 @@ describe('OAuth scopes: one vocabulary (Google scope URLs), granted as Google gr
     expect((await call('POST', '/v1/users/me/docs/documents', { title: 'made by the app', text: 'hello' })).status).toBe(201);
     expect((await call('POST', '/v1/users/me/sheets/spreadsheets', { title: 'made by the app' })).status).toBe(201);
   });
+  it("a calendar.events token sees and changes events, not the user's list of calendars (which Google keeps for calendar.readonly)", async () => {
+    const tokens = await client.tokens('events-only@example.com', { scope: `${G}calendar.events.readonly` }, watched());
+    expect(tokens.scope).toBe(`${G}calendar.events.readonly`);
+    const call = apiClient(sut, tokens.access_token);
+    expect((await call('GET', '/v1/users/me/calendar/events')).status).toBe(200);
+    const before = world.google.apiCalls.length;
+    // Every call goes to Google with the user's grant, calendar.readonly included (GOOGLE_SCOPES).
+    const calendars = await call('GET', '/v1/users/me/calendar/calendars');
+    expect([calendars.status, calendars.json.error, calendars.json.scope]).toEqual([403, 'insufficient_scope', `${G}calendar.readonly`]);
+    const mcp = await rawMcp(`${sut.url}/mcp`, tokens.access_token, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'list_calendars', arguments: {} } });
+    expect([mcp.status, mcp.json?.error, mcp.json?.scope]).toEqual([403, 'insufficient_scope', `${G}calendar.readonly`]);
+    expect(world.google.apiCalls.length).toBe(before);
+  });
 });
