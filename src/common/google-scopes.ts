@@ -10,22 +10,32 @@ const G = 'https://www.googleapis.com/auth/';
  * What each kind of call needs: any one of the listed scopes (Google accepts a broader scope for a narrower job).
  * Checked against the user's granted scopes before calling Google, so a missing grant is a clear 403 naming the
  * scope (incremental authorization), not a failed call.
+ *
+ * `drive.file` meets only the needs that create something new (driveCreate, docsCreate, sheetsCreate). At Google it
+ * reaches the files "this application" made or the person opened with it, but the service calls Google with the
+ * user's whole grant (GOOGLE_SCOPES: drive.readonly by default) and cannot tell which files an OAuth client made, so
+ * a drive.file token accepted for a read or a change of an existing file reached all of the user's Drive, Docs and
+ * Sheets, far beyond what the person approved.
  */
 export const REQUIRED_SCOPES = {
   gmailRead: [`${G}gmail.readonly`, `${G}gmail.modify`, 'https://mail.google.com/'],
   gmailModify: [`${G}gmail.modify`, 'https://mail.google.com/'],
   gmailSend: [`${G}gmail.send`, `${G}gmail.compose`, `${G}gmail.modify`, 'https://mail.google.com/'],
   gmailCompose: [`${G}gmail.compose`, `${G}gmail.modify`, 'https://mail.google.com/'],
-  driveRead: [`${G}drive.readonly`, `${G}drive`, `${G}drive.file`, `${G}drive.metadata.readonly`],
-  driveContent: [`${G}drive.readonly`, `${G}drive`, `${G}drive.file`],
-  // drive.file (files the app created or the user opened with it) is the least privilege that can write.
-  driveWrite: [`${G}drive.file`, `${G}drive`],
-  docsRead: [`${G}documents.readonly`, `${G}documents`, `${G}drive.readonly`, `${G}drive`, `${G}drive.file`],
-  docsWrite: [`${G}documents`, `${G}drive`, `${G}drive.file`],
-  sheetsRead: [`${G}spreadsheets.readonly`, `${G}spreadsheets`, `${G}drive.readonly`, `${G}drive`, `${G}drive.file`],
-  sheetsWrite: [`${G}spreadsheets`, `${G}drive`, `${G}drive.file`],
+  driveRead: [`${G}drive.readonly`, `${G}drive`, `${G}drive.metadata.readonly`],
+  driveContent: [`${G}drive.readonly`, `${G}drive`],
+  // drive.file (files the app creates) is the least privilege that can create one.
+  driveCreate: [`${G}drive.file`, `${G}drive`],
+  docsRead: [`${G}documents.readonly`, `${G}documents`, `${G}drive.readonly`, `${G}drive`],
+  docsWrite: [`${G}documents`, `${G}drive`],
+  docsCreate: [`${G}documents`, `${G}drive`, `${G}drive.file`],
+  sheetsRead: [`${G}spreadsheets.readonly`, `${G}spreadsheets`, `${G}drive.readonly`, `${G}drive`],
+  sheetsWrite: [`${G}spreadsheets`, `${G}drive`],
+  sheetsCreate: [`${G}spreadsheets`, `${G}drive`, `${G}drive.file`],
   contactsRead: [`${G}contacts.readonly`, `${G}contacts`],
   calendarRead: [`${G}calendar.readonly`, `${G}calendar`, `${G}calendar.events`, `${G}calendar.events.readonly`],
+  // The user's list of calendars: Google's calendarList wants these, not calendar.events, which reaches events only.
+  calendarList: [`${G}calendar.readonly`, `${G}calendar`],
   calendarWrite: [`${G}calendar`, `${G}calendar.events`],
   calendarFreeBusy: [`${G}calendar.freebusy`, `${G}calendar.readonly`, `${G}calendar`],
   tasksRead: [`${G}tasks.readonly`, `${G}tasks`],
@@ -54,10 +64,10 @@ export const SCOPE_VOCABULARY: readonly string[] = [...new Set(Object.values(REQ
 /** Each Workspace API of the REST routes (`/v1/users/{userId}/<api>/...`) and the kinds of call it makes. */
 export const WORKSPACE_API_NEEDS: Readonly<Record<string, readonly ScopeNeed[]>> = {
   gmail: ['gmailRead', 'gmailModify', 'gmailSend', 'gmailCompose'],
-  drive: ['driveRead', 'driveContent', 'driveWrite'],
-  calendar: ['calendarRead', 'calendarWrite', 'calendarFreeBusy'],
-  docs: ['docsRead', 'docsWrite'],
-  sheets: ['sheetsRead', 'sheetsWrite'],
+  drive: ['driveRead', 'driveContent', 'driveCreate'],
+  calendar: ['calendarRead', 'calendarList', 'calendarWrite', 'calendarFreeBusy'],
+  docs: ['docsRead', 'docsWrite', 'docsCreate'],
+  sheets: ['sheetsRead', 'sheetsWrite', 'sheetsCreate'],
   tasks: ['tasksRead', 'tasksWrite'],
   contacts: ['contactsRead'],
 };

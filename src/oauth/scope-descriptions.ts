@@ -11,7 +11,8 @@ const SENTENCES: Readonly<Record<string, string>> = {
   [`${G}gmail.compose`]: 'Write drafts and send email as you.',
   [`${G}drive.readonly`]: 'See and download all your Google Drive files.',
   [`${G}drive`]: 'See, edit, create and delete all your Google Drive files.',
-  [`${G}drive.file`]: 'See, edit and create the Google Drive files this application creates or you open with it.',
+  // Only creating: google-scopes.ts says why this service cannot let it reach files the application made before.
+  [`${G}drive.file`]: 'Create new files, folders, Docs and Sheets in your Google Drive (not see or change the ones you have).',
   [`${G}drive.metadata.readonly`]: 'See the names and details of your Google Drive files (not their content).',
   [`${G}documents.readonly`]: 'Read your Google Docs.',
   [`${G}documents`]: 'See, edit, create and delete your Google Docs.',

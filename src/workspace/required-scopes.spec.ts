@@ -23,7 +23,12 @@ describe('required scopes', () => {
   it('a need is met by any of its scopes; the challenge names the narrowest of each', () => {
     expect(unmetNeeds(['gmailSend'], [`${G}gmail.modify`])).toEqual([]);
     expect(unmetNeeds(['gmailSend', 'driveRead'], [`${G}gmail.readonly`])).toEqual(['gmailSend', 'driveRead']);
-    expect(scopesToRequest(['driveRead', 'driveContent', 'driveWrite'])).toEqual([`${G}drive.readonly`, `${G}drive.file`]);
+    expect(scopesToRequest(['driveRead', 'driveContent', 'driveCreate'])).toEqual([`${G}drive.readonly`, `${G}drive.file`]);
+  });
+
+  it('drive.file meets only the needs that create something new (the grant behind it reaches every file)', () => {
+    const met = (Object.keys(REQUIRED_SCOPES) as ScopeNeed[]).filter((n) => unmetNeeds([n], [`${G}drive.file`]).length === 0);
+    expect(met.sort()).toEqual(['docsCreate', 'driveCreate', 'sheetsCreate']);
   });
 
   it('every Workspace route is scope-checked, declares what the catalogue says, within its own API', () => {

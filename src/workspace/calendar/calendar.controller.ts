@@ -27,7 +27,7 @@ export class CalendarController {
   constructor(private readonly calendar: CalendarService) {}
 
   /** The user's calendars. */
-  @RequiresScope('calendarRead')
+  @RequiresScope('calendarList')
   @Get('calendars')
   calendars(@CurrentPrincipal() me: Principal) {
     return this.calendar.listCalendars(me.email);

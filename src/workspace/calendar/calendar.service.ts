@@ -26,7 +26,7 @@ export class CalendarService {
 
   /** The user's calendars. */
   async listCalendars(email: string) {
-    const data = await this.google.call(email, 'Calendar', 'calendarRead', async (u) => (await this.apis.calendar(u).calendarList.list()).data);
+    const data = await this.google.call(email, 'Calendar', 'calendarList', async (u) => (await this.apis.calendar(u).calendarList.list()).data);
     return { calendars: data.items ?? [] };
   }
 

@@ -17,7 +17,7 @@ export const CALENDAR_OPERATIONS: WorkspaceOperation[] = [
     description: "The user's calendars with their ids (\"primary\" is the user's own).",
     http: { method: 'GET', path: 'calendar/calendars' },
     output: list('calendars'),
-    scope: 'calendarRead',
+    scope: 'calendarList',
     hints: READ,
     tier: 'core',
     run: (s, email) => s.calendar.listCalendars(email),

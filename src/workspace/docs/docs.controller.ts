@@ -41,7 +41,7 @@ export class DocsController {
   }
 
   /** Create a document. */
-  @RequiresScope('docsWrite')
+  @RequiresScope('docsCreate')
   @Post()
   @ApiZodBody(newDocumentBody)
   create(@CurrentPrincipal() me: Principal, @Body(new ZodValidationPipe(newDocumentBody)) body: NewDocumentBody) {

@@ -25,13 +25,14 @@ export class DocsService {
 
   /** Creates a document, with `text` as its first content. Not retried: a retry could create it twice. */
   async create(email: string, body: NewDocumentBody) {
-    const created = await this.google.call(email, 'Docs', 'docsWrite', async (u) => (await this.apis.docs(u).documents.create({ requestBody: { title: body.title } })).data, { idempotent: false, action: 'docs.document.create' });
+    const created = await this.google.call(email, 'Docs', 'docsCreate', async (u) => (await this.apis.docs(u).documents.create({ requestBody: { title: body.title } })).data, { idempotent: false, action: 'docs.document.create' });
     const documentId = created.documentId as string;
     if (body.text) {
+      // Still the creation: the document is the one just made, so drive.file (which may create) covers it.
       await this.google.call(
         email,
         'Docs',
-        'docsWrite',
+        'docsCreate',
         async (u) => (await this.apis.docs(u).documents.batchUpdate({ documentId, requestBody: { requests: [{ insertText: { location: { index: 1 }, text: body.text } }] } })).data,
         { idempotent: false, action: 'docs.text.insert', target: documentId },
       );

@@ -55,7 +55,7 @@ export class DriveController {
   }
 
   /** Upload a small file (at most 5 MB; `content` in base64). */
-  @RequiresScope('driveWrite')
+  @RequiresScope('driveCreate')
   @Post('files')
   @ApiZodBody(uploadBody)
   upload(@CurrentPrincipal() me: Principal, @Body(new ZodValidationPipe(uploadBody)) body: UploadBody) {
@@ -63,7 +63,7 @@ export class DriveController {
   }
 
   /** Create a folder. */
-  @RequiresScope('driveWrite')
+  @RequiresScope('driveCreate')
   @Post('folders')
   @ApiZodBody(folderBody)
   folder(@CurrentPrincipal() me: Principal, @Body(new ZodValidationPipe(folderBody)) body: FolderBody) {

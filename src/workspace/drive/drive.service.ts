@@ -151,7 +151,7 @@ export class DriveService {
     return this.google.call(
       email,
       'Drive',
-      'driveWrite',
+      'driveCreate',
       async (u) =>
         (
           await this.apis.drive(u).files.create({
@@ -170,7 +170,7 @@ export class DriveService {
     return this.google.call(
       email,
       'Drive',
-      'driveWrite',
+      'driveCreate',
       async (u) =>
         (await this.apis.drive(u).files.create({ requestBody: { name: body.name, mimeType: FOLDER, parents: body.parentId ? [body.parentId] : undefined }, fields: FILE_FIELDS, supportsAllDrives: true })).data,
       { idempotent: false, action: 'drive.folder.create' },

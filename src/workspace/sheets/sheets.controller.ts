@@ -53,7 +53,7 @@ export class SheetsController {
   }
 
   /** Create a spreadsheet. */
-  @RequiresScope('sheetsWrite')
+  @RequiresScope('sheetsCreate')
   @Post()
   @ApiZodBody(newSpreadsheetBody)
   create(@CurrentPrincipal() me: Principal, @Body(new ZodValidationPipe(newSpreadsheetBody)) body: NewSpreadsheetBody) {

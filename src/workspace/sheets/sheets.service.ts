@@ -62,7 +62,7 @@ export class SheetsService {
     const data = await this.google.call(
       email,
       'Sheets',
-      'sheetsWrite',
+      'sheetsCreate',
       async (u) =>
         (
           await this.apis.sheets(u).spreadsheets.create({
