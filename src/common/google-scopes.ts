@@ -11,26 +11,24 @@ const G = 'https://www.googleapis.com/auth/';
  * Checked against the user's granted scopes before calling Google, so a missing grant is a clear 403 naming the
  * scope (incremental authorization), not a failed call.
  *
- * `drive.file` meets only the needs that create something new (driveCreate, docsCreate, sheetsCreate). At Google it
- * reaches the files "this application" made or the person opened with it, but the service calls Google with the
- * user's whole grant (GOOGLE_SCOPES: drive.readonly by default) and cannot tell which files an OAuth client made, so
- * a drive.file token accepted for a read or a change of an existing file reached all of the user's Drive, Docs and
- * Sheets, far beyond what the person approved.
+ * `drive.file` is listed as Google counts it: the files the application holding the grant (the broker) made or the
+ * person opened with it, which Google itself enforces on the broker's calls. An OAuth client's token is held to less
+ * (tokenAccepts).
  */
 export const REQUIRED_SCOPES = {
   gmailRead: [`${G}gmail.readonly`, `${G}gmail.modify`, 'https://mail.google.com/'],
   gmailModify: [`${G}gmail.modify`, 'https://mail.google.com/'],
   gmailSend: [`${G}gmail.send`, `${G}gmail.compose`, `${G}gmail.modify`, 'https://mail.google.com/'],
   gmailCompose: [`${G}gmail.compose`, `${G}gmail.modify`, 'https://mail.google.com/'],
-  driveRead: [`${G}drive.readonly`, `${G}drive`, `${G}drive.metadata.readonly`],
-  driveContent: [`${G}drive.readonly`, `${G}drive`],
+  driveRead: [`${G}drive.readonly`, `${G}drive`, `${G}drive.file`, `${G}drive.metadata.readonly`],
+  driveContent: [`${G}drive.readonly`, `${G}drive`, `${G}drive.file`],
   // drive.file (files the app creates) is the least privilege that can create one.
   driveCreate: [`${G}drive.file`, `${G}drive`],
-  docsRead: [`${G}documents.readonly`, `${G}documents`, `${G}drive.readonly`, `${G}drive`],
-  docsWrite: [`${G}documents`, `${G}drive`],
+  docsRead: [`${G}documents.readonly`, `${G}documents`, `${G}drive.readonly`, `${G}drive`, `${G}drive.file`],
+  docsWrite: [`${G}documents`, `${G}drive`, `${G}drive.file`],
   docsCreate: [`${G}documents`, `${G}drive`, `${G}drive.file`],
-  sheetsRead: [`${G}spreadsheets.readonly`, `${G}spreadsheets`, `${G}drive.readonly`, `${G}drive`],
-  sheetsWrite: [`${G}spreadsheets`, `${G}drive`],
+  sheetsRead: [`${G}spreadsheets.readonly`, `${G}spreadsheets`, `${G}drive.readonly`, `${G}drive`, `${G}drive.file`],
+  sheetsWrite: [`${G}spreadsheets`, `${G}drive`, `${G}drive.file`],
   sheetsCreate: [`${G}spreadsheets`, `${G}drive`, `${G}drive.file`],
   contactsRead: [`${G}contacts.readonly`, `${G}contacts`],
   calendarRead: [`${G}calendar.readonly`, `${G}calendar`, `${G}calendar.events`, `${G}calendar.events.readonly`],
@@ -85,4 +83,28 @@ export function scopesToRequest(needs: readonly ScopeNeed[]): string[] {
 /** The needs that none of `granted` satisfies. */
 export function unmetNeeds(needs: readonly ScopeNeed[], granted: readonly string[]): ScopeNeed[] {
   return needs.filter((n) => missingScope(n, granted) !== undefined);
+}
+
+/** Scopes Google limits to the files of the application that holds the grant. */
+const APP_FILE_SCOPES: readonly string[] = [`${G}drive.file`];
+/** The needs that create something new: what an app-file scope on an OAuth client's token is good for. */
+const CREATE_NEEDS: ReadonlySet<ScopeNeed> = new Set<ScopeNeed>(['driveCreate', 'docsCreate', 'sheetsCreate']);
+
+/**
+ * The scopes that meet `need` on a bearer token. For an OAuth client's token (`oauthClient`) `drive.file` meets only
+ * the needs that create something: Google limits it to the files of the application holding the grant, and that is
+ * the broker, whose grant is broader (drive.readonly by default, and every call goes out with it), while the service
+ * keeps no record of which files a client made. Accepted for reading or changing existing files, a token the person
+ * approved for "files this application creates" reached all of their Drive, Docs and Sheets. A browser sign-in's
+ * token speaks for the person through the broker itself, so there the scope counts as Google counts it (a
+ * deployment whose GOOGLE_SCOPES has drive.file and no broader Drive scope reads back the files it created).
+ */
+export function tokenAccepts(need: ScopeNeed, oauthClient: boolean): readonly string[] {
+  const options = REQUIRED_SCOPES[need];
+  return oauthClient && !CREATE_NEEDS.has(need) ? options.filter((s) => !APP_FILE_SCOPES.includes(s)) : options;
+}
+
+/** The needs a bearer token's `scopes` do not meet (tokenAccepts). */
+export function unmetTokenNeeds(needs: readonly ScopeNeed[], scopes: readonly string[], oauthClient: boolean): ScopeNeed[] {
+  return needs.filter((n) => !tokenAccepts(n, oauthClient).some((s) => scopes.includes(s)));
 }

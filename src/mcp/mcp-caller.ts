@@ -1,6 +1,6 @@
 import { tokenScopes } from '../sessions/bearer-token.service.js';
 import type { Principal } from '../sessions/principal.js';
-import { REQUIRED_SCOPES, type ScopeNeed } from '../common/google-scopes.js';
+import { tokenAccepts, type ScopeNeed } from '../common/google-scopes.js';
 
 /** The verified caller of an MCP request, as the bearer guard established it; never taken from tool arguments. */
 export interface McpCaller {
@@ -16,7 +16,7 @@ export function mcpCaller(principal: Principal): McpCaller {
   return { email: principal.email, scopes: tokenScopes(principal.claims), oauthClient: principal.claims.client_id !== undefined };
 }
 
-/** Whether the token's scopes cover a kind of call (any one of its scopes will do, as with Google's grant). */
+/** Whether the token's scopes cover a kind of call (any one of tokenAccepts' will do). */
 export function tokenAllows(caller: McpCaller, need: ScopeNeed): boolean {
-  return REQUIRED_SCOPES[need].some((s) => caller.scopes.includes(s));
+  return tokenAccepts(need, caller.oauthClient ?? true).some((s) => caller.scopes.includes(s));
 }

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { GUARDS_METADATA, METHOD_METADATA, MODULE_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { RequestMethod } from '@nestjs/common';
 import { WORKSPACE_CATALOGUE } from './catalogue/catalogue.js';
-import { REQUIRED_SCOPES, SCOPE_VOCABULARY, ScopeNeed, scopesToRequest, unmetNeeds, WORKSPACE_API_NEEDS } from '../common/google-scopes.js';
+import { REQUIRED_SCOPES, SCOPE_VOCABULARY, ScopeNeed, scopesToRequest, unmetNeeds, unmetTokenNeeds, WORKSPACE_API_NEEDS } from '../common/google-scopes.js';
 import { needsOfHandler, TokenScopeGuard } from './token-scope.guard.js';
 import { WorkspaceModule } from './workspace.module.js';
 
@@ -26,9 +26,15 @@ describe('required scopes', () => {
     expect(scopesToRequest(['driveRead', 'driveContent', 'driveCreate'])).toEqual([`${G}drive.readonly`, `${G}drive.file`]);
   });
 
-  it('drive.file meets only the needs that create something new (the grant behind it reaches every file)', () => {
-    const met = (Object.keys(REQUIRED_SCOPES) as ScopeNeed[]).filter((n) => unmetNeeds([n], [`${G}drive.file`]).length === 0);
+  it('on an OAuth client\'s token drive.file meets only the needs that create something new (the grant behind it reaches every file)', () => {
+    const needs = Object.keys(REQUIRED_SCOPES) as ScopeNeed[];
+    const met = needs.filter((n) => unmetTokenNeeds([n], [`${G}drive.file`], true).length === 0);
     expect(met.sort()).toEqual(['docsCreate', 'driveCreate', 'sheetsCreate']);
+    // The same scope as Google counts it, where Google itself holds the broker to the files it made: the user's grant,
+    // and a browser sign-in's token (the person through the broker itself).
+    const asGoogleCounts = ['docsCreate', 'docsRead', 'docsWrite', 'driveContent', 'driveCreate', 'driveRead', 'sheetsCreate', 'sheetsRead', 'sheetsWrite'];
+    expect(needs.filter((n) => unmetNeeds([n], [`${G}drive.file`]).length === 0).sort()).toEqual(asGoogleCounts);
+    expect(needs.filter((n) => unmetTokenNeeds([n], [`${G}drive.file`], false).length === 0).sort()).toEqual(asGoogleCounts);
   });
 
   it('every Workspace route is scope-checked, declares what the catalogue says, within its own API', () => {

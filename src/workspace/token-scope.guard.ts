@@ -6,7 +6,7 @@ import { insufficientScopeChallenge } from '../sessions/bearer-challenge.js';
 import { tokenScopes } from '../sessions/bearer-token.service.js';
 import { PRINCIPAL, Principal } from '../sessions/principal.js';
 import { ProtectedResources } from '../sessions/protected-resources.js';
-import { REQUIRED_SCOPES, ScopeNeed, scopesToRequest, unmetNeeds } from '../common/google-scopes.js';
+import { REQUIRED_SCOPES, ScopeNeed, scopesToRequest, unmetTokenNeeds } from '../common/google-scopes.js';
 import { httpRequestOf } from '../common/http-request-of.js';
 import { AppConfig } from '../config/app-config.js';
 
@@ -91,8 +91,9 @@ export class TokenScopeGuard implements CanActivate {
     request[DECLARED_NEEDS] = needs;
     const principal = request[PRINCIPAL];
     if (!principal) throw new Error('TokenScopeGuard runs after the bearer guard');
-    const unmet = unmetNeeds(needs, tokenScopes(principal.claims));
+    const oauthClient = principal.claims.client_id !== undefined;
+    const unmet = unmetTokenNeeds(needs, tokenScopes(principal.claims), oauthClient);
     if (unmet.length === 0) return true;
-    throw insufficientTokenScope(this.resources.forRoute(request.routeOptions?.url), needs, unmet, principal.claims.client_id !== undefined, this.config.values.google.scopes);
+    throw insufficientTokenScope(this.resources.forRoute(request.routeOptions?.url), needs, unmet, oauthClient, this.config.values.google.scopes);
   }
 }

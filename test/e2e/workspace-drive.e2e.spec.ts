@@ -194,4 +194,25 @@ describe('Workspace: Drive', () => {
       expect(world.google.apiCalls.length).toBe(before);
     });
   });
+
+  describe('with GOOGLE_SCOPES asking drive.file and no broader Drive scope (the files the broker makes)', () => {
+    let appFiles: Service;
+    let appFilesToken: string;
+
+    beforeAll(async () => {
+      appFiles = await startService(world, { GOOGLE_SCOPES: 'https://www.googleapis.com/auth/drive.file' });
+      appFilesToken = (await signIn(appFiles, world, 'app-files@example.com')).access_token;
+    });
+    afterAll(() => appFiles.close());
+
+    it('a browser sign-in reads back the file it uploaded: Google holds drive.file to the broker\'s files, so the service does not refuse it', async () => {
+      const appCall = apiClient(appFiles, appFilesToken);
+      const created = await appCall('POST', FILES, { name: 'made-here.txt', mimeType: 'text/plain', content: Buffer.from('made here').toString('base64') });
+      expect(created.status).toBe(201);
+      const res = await fetch(`${appFiles.url}${FILES}/${created.json.id}/content`, { headers: { authorization: `Bearer ${appFilesToken}` } });
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe('made here');
+      expect((await appCall('GET', `${FILES}/${created.json.id}`)).status).toBe(200);
+    });
+  });
 });
