@@ -1,31 +1,21 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../support/harness.js';
+import { isAlive, ProcessGroups, type GroupProcess } from '../support/process-groups.js';
 
 /**
  * `npm run start:local` as a person runs it (the npm process, the launcher, the compiled stack): signals to the npm
  * process stop everything it started; a port in use is reported at once naming its variable; a start with no source
  * change does not compile.
  */
-interface Run {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+/** Starts `npm run start:local` in a process group of `groups`, so the suite's hooks can stop its whole tree. */
+function startLocal(groups: ProcessGroups, env: Record<string, string>): GroupProcess {
+  return groups.spawn('npm', ['run', 'start:local'], { ...process.env, LOG_LEVEL: 'warn', ...env });
 }
 
-function startLocal(env: Record<string, string>): Run {
-  let output = '';
-  const child = spawn('npm', ['run', 'start:local'], { env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  return { child, output: () => output, exited };
-}
-
-async function ready(run: Run, timeoutMs: number): Promise<void> {
+async function ready(run: GroupProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!/Workspace credential broker on/.test(run.output())) {
     if (run.child.exitCode !== null) throw new Error(`start:local exited: ${run.output()}`);
@@ -45,24 +35,34 @@ describe('npm run start:local as a process', () => {
   let dataDir: string;
   let env: Record<string, string>;
   let ports: number[];
-  let running: Run | undefined;
+  // Every stack is stopped by these hooks, whole (npm, the launcher and what they started), whatever a test did: a
+  // test that fails or times out half-way no longer leaves a stack holding ports past the run.
+  const stacks = new ProcessGroups(); // the first test's; the later tests use the one it leaves running
+  const probes = new ProcessGroups(); // each port-in-use test's second start, which should exit at once
+  let running: GroupProcess | undefined;
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'local-process-'));
     ports = [await freePort(), await freePort(), await freePort(), await freePort()];
     env = { LOCAL_DATA_DIR: dataDir, PORT: String(ports[0]), LOCAL_S3_PORT: String(ports[1]), LOCAL_GOOGLE_PORT: String(ports[2]), METRICS_PORT: String(ports[3]) };
   });
+  afterEach(() => probes.stopAll());
   afterAll(async () => {
-    if (running && running.child.exitCode === null) {
-      running.child.kill('SIGTERM');
-      await running.exited;
+    let left: number[];
+    try {
+      left = [...(await probes.stopAll({ final: true })), ...(await stacks.stopAll({ final: true }))];
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
     }
-    rmSync(dataDir, { recursive: true, force: true });
+    // By PID: every process seen in the stacks' trees (the npm process, the launcher, a compile) is gone.
+    expect(left).toEqual([]);
+    expect([...stacks.pids, ...probes.pids].filter(isAlive)).toEqual([]);
   });
 
   it('stops every process it started, drained, on SIGTERM to the npm process; a second start compiles nothing', async () => {
-    running = startLocal(env);
+    running = startLocal(stacks, env);
     await ready(running, 240_000); // the first start may compile the whole project
+    stacks.sample(); // the tree's PIDs, for the check after the suite
     expect((await fetch(`http://127.0.0.1:${ports[0]}/health/ready`)).status).toBe(200);
     // The metrics on their own port, never on the public one.
     expect((await fetch(`http://127.0.0.1:${ports[3]}/metrics`)).status).toBe(200);
@@ -73,10 +73,12 @@ describe('npm run start:local as a process', () => {
     expect(running.output()).toContain('SIGTERM: stopping');
     expect(running.output()).toContain(`Stopped. Sign-ins and data stay in ${dataDir}`);
     for (const port of ports) expect(await isFree(port)).toBe(true); // nothing left listening: no orphan
+    expect([...running.pids].filter(isAlive)).toEqual([]); // nor any process of its tree
 
     const t0 = Date.now();
-    running = startLocal({ ...env, LOG_LEVEL: 'info' }); // the default a person sees: the service's lines too
+    running = startLocal(stacks, { ...env, LOG_LEVEL: 'info' }); // the default a person sees: the service's lines too
     await ready(running, 60_000);
+    stacks.sample();
     expect(running.output()).not.toMatch(/compiling/i);
     const launcher = /ready in [\d.]+ s, [\d.]+ s CPU/.exec(running.output())?.[0];
     process.stdout.write(`repeated start:local: ${((Date.now() - t0) / 1000).toFixed(1)} s from \`npm run\` to ready (launcher: ${launcher}; no compile)\n`);
@@ -90,7 +92,7 @@ describe('npm run start:local as a process', () => {
   ])('reports a port in use at once, naming %s', async (variable, i) => {
     // The stack of the test above still runs: give the second one free ports except the one under test.
     const others = { PORT: String(await freePort()), LOCAL_S3_PORT: String(await freePort()), LOCAL_GOOGLE_PORT: String(await freePort()), METRICS_PORT: String(await freePort()) };
-    const second = startLocal({ ...env, ...others, [variable]: String(ports[i as number]) });
+    const second = startLocal(probes, { ...env, ...others, [variable]: String(ports[i as number]) });
     const t0 = Date.now();
     expect((await second.exited).code).toBe(1);
     expect(second.output()).toContain(`port ${ports[i as number]} (${variable}) is already in use`);
@@ -98,7 +100,7 @@ describe('npm run start:local as a process', () => {
   }, 30_000);
 
   it('stops on SIGINT (Ctrl-C) too, with every port freed, and says so last', async () => {
-    const run = running as Run; // the second start of the first test, at LOG_LEVEL=info
+    const run = running as GroupProcess; // the second start of the first test, at LOG_LEVEL=info
     run.child.kill('SIGINT');
     expect((await run.exited).code).toBe(0);
     for (const port of ports) expect(await isFree(port)).toBe(true);

@@ -14,16 +14,29 @@ describe('start:local restarted keeps every signed-in user signed in', () => {
   let dataDir: string;
   let env: Record<string, string>;
   let stack: LocalStack | undefined;
+  // Every start, finished or not, is stopped after the suite: a test that timed out during a restart goes on in the
+  // background, and the stack it then finishes starting would hold its ports and keep jest alive.
+  const starts: Array<Promise<LocalStack>> = [];
+  let ended = false;
   const logs = new CapturedLogger();
-  const start = async () => (stack = await startLocal({ env, say: () => undefined, logger: logs, logDestination: logs }));
+  const start = async () => {
+    if (ended) throw new Error('not starting start:local: the suite is over (a test body that timed out went on)');
+    const starting = startLocal({ env, say: () => undefined, logger: logs, logDestination: logs });
+    starts.push(starting);
+    return (stack = await starting);
+  };
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'local-restart-'));
     env = { LOCAL_DATA_DIR: dataDir, PORT: String(await freePort()), LOCAL_S3_PORT: String(await freePort()), LOCAL_GOOGLE_PORT: String(await freePort()), METRICS_PORT: String(await freePort()) };
   });
   afterAll(async () => {
-    await stack?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    ended = true;
+    try {
+      for (const started of await Promise.allSettled(starts)) if (started.status === 'fulfilled') await started.value.stop();
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   const call = (method: string, path: string, token: string, body?: unknown) =>

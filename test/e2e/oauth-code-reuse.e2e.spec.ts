@@ -207,13 +207,14 @@ describe('An authorization code replayed while its first exchange is still writi
 
   it('the replay gets to the refresh token family first: the first exchange then issues nothing and leaves no session', async () => {
     const form = await codeExchangeForm(app.world, app.sut, clientId, 'slow-family@example.com');
-    const since = Date.now();
-    // Hold the first exchange's family write back, so the replay arrives between its session and its family.
-    app.s3.inject({ method: 'PUT', path: FAMILIES, fault: 'latency', ms: 1000 });
+    // Hold the first exchange's family write back, so the replay arrives between its session and its family; it goes
+    // to S3 once the replay has answered (a fixed delay of 1 s was a window the whole replay had to fit in).
+    const family = app.s3.holdNext({ method: 'PUT', path: FAMILIES });
     const first = exchange(app.sut, form);
-    while (!app.s3.seen('PUT', FAMILIES).some((r) => r.at >= since)) await delay(10);
+    await family.arrived;
     const replay = await exchange(app.sut, form);
     expect(replay).toMatchObject({ status: 400, json: { error: 'invalid_grant', error_description: expect.stringContaining('already used') } });
+    await family.release();
     expect(await first).toMatchObject({ status: 400, json: { error: 'invalid_grant', error_description: expect.stringContaining('nothing was issued') } });
     expect(await storedSessionsOf(app.world, 'slow-family@example.com')).toEqual([]);
   });

@@ -207,15 +207,16 @@ describe('Revocation finishes or can be finished, whatever step fails', () => {
 
   it('a sign-in that lands after Google confirmed, before the credentials delete, keeps its new grant (the delete is of the version read)', async () => {
     const email = 'regrant-during-revoke@example.com';
-    // A replica whose S3 timeout outlasts the injected latency.
+    // A replica whose S3 timeout outlasts the sign-in below, while its credentials delete is held.
     const patient = await startService(world, { S3_ENDPOINT: s3Proxy.url, S3_TIMEOUT_MS: '10000', SESSION_CACHE_TTL_MS: '200' });
     try {
       const first = await signIn(patient, world, email);
       const oldGrant = String((await readObject(world, `credentials/${email}.json`)).json.refresh_token);
-      s3Proxy.inject({ method: 'DELETE', path: `/${world.bucket}/credentials/`, fault: 'latency', ms: 3000 });
-      const started = Date.now();
+      // The delete goes to S3 once the new sign-in is stored: held, not delayed by a fixed time (3 s), which the whole
+      // sign-in had to fit in; had it not, the delete would have come first and nothing here would have been tested.
+      const credentialsDelete = s3Proxy.holdNext({ method: 'DELETE', path: `/${world.bucket}/credentials/` });
       const revoking = fetch(`${patient.url}/auth/revoke`, { method: 'POST', headers: { authorization: `Bearer ${first.access_token}` } });
-      while (!s3Proxy.seen('DELETE', `/${world.bucket}/credentials/`).some((r) => r.at >= started)) await new Promise((r) => setTimeout(r, 20));
+      await credentialsDelete.arrived;
       expect(await grantAlive(oldGrant)).toBe(false); // Google confirmed: the delete is on its way
       // Meanwhile the user signs in again on another replica: Google issues a new grant, written to S3 first.
       const browser = new Browser();
@@ -223,6 +224,7 @@ describe('Revocation finishes or can be finished, whatever step fails', () => {
       expect((await browser.get(await world.google.approve(`${location}&prompt=consent`, { email }))).status).toBe(200);
       const newGrant = String((await readObject(world, `credentials/${email}.json`)).json.refresh_token);
       expect(newGrant).not.toBe(oldGrant);
+      await credentialsDelete.release();
       expect((await revoking).status).toBe(200);
       expect(await grantAlive(newGrant)).toBe(true); // never revoked at Google: only the grant read was
       if (await deleteHonoursIfMatch(world)) {

@@ -1,6 +1,6 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { useReplicasBehindS3Proxy } from '../support/behind-s3-proxy.js';
-import { getWithBearer, objectExists, signIn } from '../support/harness.js';
+import { credentialsKeyPath, getWithBearer, objectExists, signIn } from '../support/harness.js';
 
 const GMAIL = '/v1/users/me/gmail/messages';
 const key = (email: string) => `credentials/${email}.json`;
@@ -9,6 +9,11 @@ const key = (email: string) => `credentials/${email}.json`;
  * A revocation on one replica racing a refresh on another, which still trusts its copy of the session for up to
  * SESSION_CACHE_TTL_MS. The revocation's {"revoked":true} must mean what it says: nothing of the grant left in S3,
  * and no refresh token of it still accepted by Google, however the two interleave.
+ *
+ * Each interleaving is made by holding one side's S3 request at the proxy until the other side has done its part,
+ * then releasing it: never by delaying it a fixed time, which is a window the other side must fit in. With S3 slower
+ * than the embedded server (Ceph RGW, a busy machine) the other side overran the window, and the test then passed
+ * on another interleaving than the one it names.
  */
 describe('revocation racing a refresh on another replica', () => {
   // Both replicas' S3 calls go through the proxy, so each side's writes can be held.
@@ -54,15 +59,15 @@ describe('revocation racing a refresh on another replica', () => {
     const { access_token, rt1 } = await rotatingUserOnBothReplicas(email);
     // A has read RT1; its mark is on its way to S3 (held) when B, still trusting its copy of the session, refreshes:
     // Google rotates RT1 to RT2 and B stores RT2 before the mark exists, so B cannot see it.
-    replicas.s3.inject({ method: 'PUT', path: `/${replicas.world.bucket}/sessions/revoking/`, fault: 'latency', ms: 1500, times: 1 });
-    const started = Date.now();
+    const mark = replicas.s3.holdNext({ method: 'PUT', path: `/${replicas.world.bucket}/sessions/revoking/` });
     const revoking = revokeOnA(access_token);
-    while (!replicas.s3.seen('PUT', `/${replicas.world.bucket}/sessions/revoking/`).some((r) => r.at >= started)) await new Promise((r) => setTimeout(r, 10));
+    await mark.arrived;
     const onB = await getWithBearer(replicas.refreshing, GMAIL, access_token);
     expect(onB.status).toBe(200);
     const rt2 = await storedRefreshToken(email);
     expect(rt2).toBeDefined();
     expect(rt2).not.toBe(rt1);
+    await mark.release();
     const res = await revoking;
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ revoked: true });
@@ -75,30 +80,36 @@ describe('revocation racing a refresh on another replica', () => {
   it('with rotation, a successor written after the revocation read S3 revokes itself when it sees the mark', async () => {
     const email = 'rotated-after-read@example.com';
     const { access_token, rt1 } = await rotatingUserOnBothReplicas(email);
-    // B's refresh is answered by Google at once, but its S3 write is held until A's revocation is past its own reads.
-    replicas.s3.inject({ method: 'PUT', path: `/${replicas.world.bucket}/credentials/`, fault: 'latency', ms: 1200, times: 1 });
+    // B's refresh is answered by Google at once, but its S3 write is held until A's revocation is past its own reads
+    // (and its deletes)...
+    const write = replicas.s3.holdNext({ method: 'PUT', path: credentialsKeyPath(email) });
     // ...and lands before the revocation clears its mark (one that lands after: docs/failure-model.md).
-    replicas.s3.inject({ method: 'DELETE', path: `/${replicas.world.bucket}/sessions/revoking/`, fault: 'latency', ms: 2500, times: 1 });
+    const clear = replicas.s3.holdNext({ method: 'DELETE', path: `/${replicas.world.bucket}/sessions/revoking/` });
     const onB = getWithBearer(replicas.refreshing, GMAIL, access_token);
-    while (replicas.world.google.refreshTokenWorks(rt1)) await new Promise((r) => setTimeout(r, 5)); // Google rotated
-    const res = await revokeOnA(access_token);
-    expect(res.status).toBe(200);
+    await write.arrived; // Google rotated
+    const revoking = revokeOnA(access_token);
+    await clear.arrived; // all A has left to do is clearing its mark
+    await write.release();
     const answered = await onB;
     expect(answered.status).toBe(401); // the refresh was revoked under it: sign in again
     expect(await answered.json()).toMatchObject({ statusCode: 401 });
+    await clear.release();
+    const res = await revoking;
+    expect(res.status).toBe(200);
     await expectNothingOfTheGrantLeft(email, rt1);
   });
 
   it('with rotation, a successor written after the whole revocation finished is revoked too (the revocation time stays)', async () => {
     const email = 'rotated-after-revoke@example.com';
     const { access_token, rt1 } = await rotatingUserOnBothReplicas(email);
-    // B's write of RT2 is held until long after A has revoked, deleted and cleared its mark.
-    replicas.s3.inject({ method: 'PUT', path: `/${replicas.world.bucket}/credentials/`, fault: 'latency', ms: 2000, times: 1 });
+    // B's write of RT2 is held until A has revoked, deleted and cleared its mark.
+    const write = replicas.s3.holdNext({ method: 'PUT', path: credentialsKeyPath(email) });
     const onB = getWithBearer(replicas.refreshing, GMAIL, access_token);
-    while (replicas.world.google.refreshTokenWorks(rt1)) await new Promise((r) => setTimeout(r, 5));
+    await write.arrived; // Google rotated
     const res = await revokeOnA(access_token);
     expect(res.status).toBe(200);
     expect(await objectExists(replicas.world, `sessions/revoking/${email}.json`)).toBe(false); // finished
+    await write.release();
     expect((await onB).status).toBe(401); // B re-created the object, found the revocation time, revoked RT2
     await expectNothingOfTheGrantLeft(email, rt1);
   });
@@ -111,13 +122,13 @@ describe('revocation racing a refresh on another replica', () => {
     const held = replicas.world.google.holdNext('refresh');
     const onB = getWithBearer(replicas.refreshing, GMAIL, access_token);
     await held.arrived; // B read S3 and asked Google
-    const readsBefore = replicas.s3.seen('GET', `/${replicas.world.bucket}/credentials/written-after-revoke`).length;
-    replicas.s3.inject({ method: 'GET', path: `/${replicas.world.bucket}/credentials/`, fault: 'latency', ms: 2000, times: 1 }); // B's write's read
+    const read = replicas.s3.holdNext({ method: 'GET', path: credentialsKeyPath(email) }); // B's write's read, sent to S3 once A is done
     held.release(); // Google answers B with a fresh access token: the grant was still alive
-    while (replicas.s3.seen('GET', `/${replicas.world.bucket}/credentials/written-after-revoke`).length <= readsBefore) await new Promise((r) => setTimeout(r, 10));
+    await read.arrived;
     const res = await revokeOnA(access_token);
     expect(res.status).toBe(200);
     expect(await objectExists(replicas.world, key(email))).toBe(false);
+    await read.release();
     expect((await onB).status).toBe(401);
     await new Promise((r) => setTimeout(r, 500));
     expect(await objectExists(replicas.world, key(email))).toBe(false); // B's late write did not bring them back

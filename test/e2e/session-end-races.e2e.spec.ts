@@ -59,16 +59,22 @@ describe('Ending a session races replicas and slow S3 reads', () => {
   describe('an S3 read that started before the session ended, answered after', () => {
     const sessionRead = (id: string) => new RegExp(`^/${replicas.world.bucket}/sessions/${id}\\.json$`);
 
-    /** Signs in, lets memory's copy age past the cache TTL, and starts a re-check of the session whose answer comes late. */
+    /**
+     * Signs in, lets memory's copy age past the cache TTL, and starts a re-check of the session that S3 answers at
+     * once (the session live) but whose answer the proxy keeps until lateAnswer(): the test ends the session in
+     * between. Kept until then, not relayed after a fixed 1.5 s, a window the logout or the whole revocation had to fit
+     * in; on a slower S3 the answer could land first and the test pass without a late answer to refuse.
+     */
     async function signInWithSlowRecheck(email: string) {
       const user = await signIn(replicas.slow, replicas.world, email);
       await sleep(1100); // past SESSION_CACHE_TTL_MS: the next request re-checks S3
-      replicas.s3.inject({ method: 'GET', path: sessionRead(user.session_id), fault: 'slow-answer', ms: 1500 });
-      // Served from memory after a short wait (warm-user rule) while the re-check is still on its way back.
+      const recheck = replicas.s3.holdAnswerNext({ method: 'GET', path: sessionRead(user.session_id) });
+      // Served from memory after a short wait (warm-user rule) while the re-check's answer is kept back.
       const during = getWithBearer(replicas.slow, '/auth/session', user.access_token);
-      await until('the re-check to reach S3', () => replicas.s3.seen('GET', sessionRead(user.session_id)).some((r) => r.fault === 'slow-answer'));
+      const read = await recheck.answered; // S3 read the session as it was then: live
       const lateAnswer = async () => {
-        await until('the late answer', () => replicas.s3.seen('GET', sessionRead(user.session_id)).some((r) => r.fault === 'slow-answer' && r.status !== undefined));
+        recheck.release();
+        await until('the late answer', () => read.status !== undefined);
         await sleep(100); // the service takes it in
       };
       return { user, during, lateAnswer };

@@ -1,5 +1,5 @@
 import { FaultProxy, type FaultRule } from './fault-proxy.js';
-import { googleThrough, signIn, startService, startWorld, type Service, type World } from './harness.js';
+import { closeInOrder, googleThrough, signIn, startService, startWorld, type Service, type World } from './harness.js';
 
 /** What a Google fault spec runs on: a world, a fault proxy in front of its Google emulator, and a service that reaches Google through it. */
 export interface BehindGoogleProxy {
@@ -56,17 +56,16 @@ async function startBehindGoogleProxy(overrides: GoogleProxyOverrides): Promise<
     const sut = await startService(world, { ...googleThrough(world, proxy), ...env });
     return { world, proxy, sut };
   } catch (err) {
-    await proxy?.stop();
-    await world.close();
+    const started = proxy;
+    await closeInOrder(started && (() => started.stop()), () => world.close()).catch(() => undefined);
     throw err;
   }
 }
 
-/** The service first, then the proxy, then the world, so nothing is left calling a stopped Google. */
-async function stopBehindGoogleProxy(started: BehindGoogleProxy | undefined): Promise<void> {
-  await started?.sut.close();
-  await started?.proxy.stop();
-  await started?.world.close();
+/** The service first, then the proxy, then the world, so nothing is left calling a stopped Google; each one even when one before it failed. */
+function stopBehindGoogleProxy(started: BehindGoogleProxy | undefined): Promise<void> {
+  if (!started) return Promise.resolve();
+  return closeInOrder(() => started.sut.close(), () => started.proxy.stop(), () => started.world.close());
 }
 
 /** Which of Google's answers a fault applies to (method, path, query), and the fault itself. */

@@ -1,5 +1,5 @@
 import { FaultProxy } from './fault-proxy.js';
-import { startService, startWorld, type Service, type World } from './harness.js';
+import { closeInOrder, startService, startWorld, type Service, type World } from './harness.js';
 
 /** What an S3 fault spec runs on: a world, a fault proxy in front of its S3, and a service that reaches S3 only through it. */
 export interface BehindS3Proxy {
@@ -103,14 +103,15 @@ async function startReplicasBehindS3Proxy<Name extends string>(settings: Record<
     }
     return { world, s3, replicas };
   } catch (err) {
-    await stopReplicas(world, s3, Object.values<Service>(replicas));
+    await stopReplicas(world, s3, Object.values<Service>(replicas)).catch(() => undefined); // the start's error is the one to see
     throw err;
   }
 }
 
-/** The replicas first (in order), then the proxy, then the world, so nothing is left calling a stopped S3. */
-async function stopReplicas(world: World | undefined, s3: FaultProxy | undefined, replicas: Service[]): Promise<void> {
-  for (const replica of replicas) await replica.close();
-  await s3?.stop();
-  await world?.close();
+/**
+ * The replicas first (in order), then the proxy, then the world, so nothing is left calling a stopped S3; each one
+ * even when closing one before it failed.
+ */
+function stopReplicas(world: World | undefined, s3: FaultProxy | undefined, replicas: Service[]): Promise<void> {
+  return closeInOrder(...replicas.map((replica) => () => replica.close()), s3 && (() => s3.stop()), world && (() => world.close()));
 }

@@ -130,6 +130,30 @@ describe('FaultProxy', () => {
     expect(proxy.seen('GET', '/answer-later')[0].status).toBe(200);
   });
 
+  it('holdAnswerNext lets the upstream answer at once and relays that answer only on release(); clear() resets one still kept', async () => {
+    const held = proxy.holdAnswerNext({ method: 'GET', path: '/answer-when-told' });
+    const pending = call(agent, `${proxy.url}/answer-when-told`, 'GET', undefined, 10_000);
+    const request = await held.answered;
+    expect(upstream.applied).toEqual(['GET /answer-when-told']); // the upstream answered...
+    expect(request).toMatchObject({ fault: 'slow-answer', forwarded: true });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(request.status).toBeUndefined(); // ...the client has nothing, however long it waits
+    held.release();
+    const answered = await pending;
+    expect(answered.status).toBe(200);
+    expect(answered.ms).toBeGreaterThanOrEqual(300);
+    expect(request.status).toBe(200);
+
+    const dropped = proxy.holdAnswerNext({ path: '/never-told' });
+    const lost = call(agent, `${proxy.url}/never-told`);
+    await dropped.answered;
+    proxy.clear();
+    expect((await lost).error).toBe('ECONNRESET');
+    dropped.release(); // too late: nothing is sent
+    expect(proxy.seen('GET', '/never-told')[0].status).toBeUndefined();
+    expect((await call(agent, `${proxy.url}/never-told`)).status).toBe(200); // one request only
+  });
+
   it('holdNext keeps a request unforwarded; release() forwards it even after its client gave up, and gives the upstream answer', async () => {
     const held = proxy.holdNext({ method: 'PUT', path: '/late' });
     expect((await call(agent, `${proxy.url}/late`, 'PUT', 'v1', 300)).error).toBe('TIMEOUT');

@@ -1,13 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { answer, beginBody, redirect } from './fault-proxy/answers.js';
-import { LateRequests, Stalls, type HeldRequest, type LateRequest } from './fault-proxy/holds.js';
+import { LateRequests, Stalls, type HeldAnswer, type HeldRequest, type LateRequest } from './fault-proxy/holds.js';
 import { record, type ProxiedRequest } from './fault-proxy/request-log.js';
 import { FaultRules, matches, type FaultHandle, type FaultRule, type RandomFaults } from './fault-proxy/rules.js';
 import { Upstream } from './fault-proxy/upstream.js';
 
 export type { Fault, FaultHandle, FaultRule, RandomFaults } from './fault-proxy/rules.js';
-export type { HeldRequest } from './fault-proxy/holds.js';
+export type { HeldAnswer, HeldRequest } from './fault-proxy/holds.js';
 export type { ProxiedRequest } from './fault-proxy/request-log.js';
 
 /**
@@ -100,6 +100,19 @@ export class FaultProxy {
     };
   }
 
+  /**
+   * Forwards the next request matching method/path/query (same rules as inject) at once, reads its answer whole and
+   * keeps it from the client until the handle's release() (see HeldAnswer): a slow-answer whose end the test decides.
+   */
+  holdAnswerNext(match: Pick<FaultRule, 'method' | 'path' | 'query'>): HeldAnswer {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let onRead!: (request: ProxiedRequest) => void;
+    const answered = new Promise<ProxiedRequest>((resolve) => (onRead = resolve));
+    this.rules.add({ ...match, fault: 'slow-answer', remaining: 1, hits: 0, answerHold: { released, onRead } });
+    return { answered, release };
+  }
+
   /** Black-holes everything (true): connections are accepted, no request, new or in flight, is ever answered. */
   blackhole(on: boolean): void {
     this.blackholed = on;
@@ -173,8 +186,12 @@ export class FaultProxy {
       }
       case 'drop-answer':
         return this.upstream.forward(req, res, entry, { dropAnswer: true, swallow });
-      case 'slow-answer':
-        return this.upstream.forward(req, res, entry, { holdAnswerMs: fault.ms ?? 1000, swallow });
+      case 'slow-answer': {
+        const hold = fault.answerHold;
+        if (!hold) return this.upstream.forward(req, res, entry, { holdAnswer: { ms: fault.ms ?? 1000 }, swallow });
+        this.stalls.hold(res, 'stall'); // kept until released: clear() and stop() reset it, as a stall
+        return this.upstream.forward(req, res, entry, { holdAnswer: { until: hold.released, onRead: () => hold.onRead(entry) }, swallow });
+      }
       case 'reshape':
         return this.upstream.forward(req, res, entry, { reshape: fault.reshape, swallow });
       case 'hold':

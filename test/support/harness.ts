@@ -28,22 +28,42 @@ export interface World {
   close(): Promise<void>;
 }
 
-/** Starts S3 (with a fresh bucket) and the Google emulator. */
+/** Starts S3 (with a fresh bucket) and the Google emulator; when a step fails, closes what started before throwing. */
 export async function startWorld(): Promise<World> {
   const s3 = await openS3Target();
-  const bucket = await s3.createBucket('broker-test');
-  const google = await startGoogleEmulator();
+  let google: GoogleEmulator;
+  let bucket: string;
+  try {
+    bucket = await s3.createBucket('broker-test');
+    google = await startGoogleEmulator();
+  } catch (err) {
+    await s3.close().catch(() => undefined);
+    throw err;
+  }
   return {
     s3,
     google,
     bucket,
     admin: s3.client(),
     logs: new CapturedLogger(),
-    async close() {
-      await google.stop();
-      await s3.close();
-    },
+    close: () => closeInOrder(() => google.stop(), () => s3.close()),
   };
+}
+
+/**
+ * Runs every step in order, each one even when a step before it failed, then throws the first failure: a close that
+ * throws must not leave the servers after it listening (jest would then wait on them past the run).
+ */
+export async function closeInOrder(...steps: Array<(() => Promise<unknown>) | undefined>): Promise<void> {
+  const failures: unknown[] = [];
+  for (const step of steps) {
+    try {
+      await step?.();
+    } catch (err) {
+      failures.push(err);
+    }
+  }
+  if (failures.length > 0) throw failures[0];
 }
 
 /** The environment a service instance gets in tests. */
@@ -124,16 +144,23 @@ export async function startService(world: World, overrides: Record<string, strin
   return { app, url: `http://127.0.0.1:${port}`, metricsUrl: app.get(MetricsListener).url as string, logs, close: () => app.close() };
 }
 
-/** A world and one service instance on it: the usual set-up of an end-to-end spec. */
+/**
+ * A world and one service instance on it: the usual set-up of an end-to-end spec. When the service does not start,
+ * the world is closed before the error is thrown: the caller never got it, so its afterAll could not.
+ */
 export async function startWorldWithService(overrides: Record<string, string | undefined> = {}): Promise<{ world: World; sut: Service }> {
   const world = await startWorld();
-  return { world, sut: await startService(world, overrides) };
+  try {
+    return { world, sut: await startService(world, overrides) };
+  } catch (err) {
+    await world.close().catch(() => undefined);
+    throw err;
+  }
 }
 
-/** Stops what startWorldWithService started. */
-export async function stopAll(world: World | undefined, sut: Service | undefined): Promise<void> {
-  await sut?.close();
-  await world?.close();
+/** Stops what startWorldWithService started: the service, then the world, even when the service's close failed. */
+export function stopAll(world: World | undefined, sut: Service | undefined): Promise<void> {
+  return closeInOrder(sut && (() => sut.close()), world && (() => world.close()));
 }
 
 /** What the callback answers. */

@@ -31,8 +31,11 @@ export interface Replica {
   stop(): Promise<void>;
 }
 
-/** Starts the built service (`node main.bundle.mjs`) with the world's settings on its own port; resolves once /health/live answers. */
-export async function startReplica(main: string, world: World, overrides: Record<string, string>, nodeFlags: string[] = []): Promise<Replica> {
+/**
+ * Starts the built service (`node main.bundle.mjs`) with the world's settings on its own port; resolves once
+ * /health/live answers, or stops it and throws when that has not happened within `readyWithinMs`.
+ */
+export async function startReplica(main: string, world: World, overrides: Record<string, string>, nodeFlags: string[] = [], readyWithinMs = 10_000): Promise<Replica> {
   const port = await freePort();
   const metricsPort = await freePort();
   const env = { PATH: process.env.PATH ?? '', ...serviceEnv(world, port, { METRICS_PORT: String(metricsPort), ...overrides }) } as NodeJS.ProcessEnv;
@@ -46,14 +49,19 @@ export async function startReplica(main: string, world: World, overrides: Record
   child.stdout?.on('data', reader('stdout'));
   child.stderr?.on('data', reader('stderr'));
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  for (const deadline = Date.now() + readyWithinMs; ; ) {
     if (child.exitCode !== null) throw new Error(`replica exited: ${logs.join('\n')}`);
     const ok = await fetch(`${url}/health/live`).then((r) => r.ok, () => false);
     if (ok) break;
-    if (i > 200) throw new Error(`replica did not start: ${logs.join('\n')}`);
+    if (Date.now() > deadline) {
+      // The caller never gets this replica, so nothing else would stop it: its pipes would keep jest alive.
+      child.kill('SIGKILL');
+      await exited;
+      throw new Error(`replica did not start: ${logs.join('\n')}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return {
     url,
     metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,

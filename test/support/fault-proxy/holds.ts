@@ -17,6 +17,18 @@ export interface HeldRequest {
   release(): Promise<{ status: number; body: string }>;
 }
 
+/**
+ * An answer holdAnswerNext() keeps: the request went upstream at once and its answer was read whole (S3 applied the
+ * write, or a read saw the state of that moment), but the client gets it only on release(): a read that started
+ * before something changed and is answered after it, ordered by the test instead of by a delay.
+ */
+export interface HeldAnswer {
+  /** Resolves once a matching request was forwarded and the upstream's answer read whole. */
+  readonly answered: Promise<ProxiedRequest>;
+  /** Relays the answer to the client now (nothing if it gave up, or clear()/stop() reset it meanwhile). */
+  release(): void;
+}
+
 /** A request holdNext() keeps, read whole, with its client's response. */
 export interface LateRequest {
   method: string;

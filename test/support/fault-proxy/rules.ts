@@ -1,3 +1,5 @@
+import type { ProxiedRequest } from './request-log.js';
+
 /** What can go wrong with one request. */
 export type Fault = 'latency' | 'stall' | 'stall-body' | 'reset' | 'drop-answer' | 'slow-answer' | 'blackhole' | 'redirect' | 'answer' | 'reshape' | 'hold';
 
@@ -74,10 +76,18 @@ export interface ActiveRule<Late = unknown> extends FaultRule {
   hits: number;
   /** hold: receives the request once it was read whole. */
   onHold?: (late: Late) => void;
+  /** slow-answer through holdAnswerNext(): the answer is relayed once `released` resolves, not after `ms`. */
+  answerHold?: AnswerHold;
+}
+
+/** How holdAnswerNext() keeps an answer: told when the upstream's answer was read, relays it once released. */
+export interface AnswerHold {
+  released: Promise<void>;
+  onRead: (request: ProxiedRequest) => void;
 }
 
 /** The fault one request gets: its rule's settings. */
-export type PickedFault<Late = unknown> = Pick<ActiveRule<Late>, 'fault' | 'ms' | 'location' | 'status' | 'body' | 'contentType' | 'headers' | 'repeat' | 'everyMs' | 'reshape' | 'onHold'>;
+export type PickedFault<Late = unknown> = Pick<ActiveRule<Late>, 'fault' | 'ms' | 'location' | 'status' | 'body' | 'contentType' | 'headers' | 'repeat' | 'everyMs' | 'reshape' | 'onHold' | 'answerHold'>;
 
 /** The rule book: which request gets which fault (the rules in the order they were added, then the random mode). */
 export class FaultRules<Late = unknown> {

@@ -8,8 +8,8 @@ export interface ForwardOptions {
   dropAnswer?: boolean;
   /** Relay a JSON answer transformed. */
   reshape?: (json: unknown) => unknown;
-  /** Read the answer whole and relay it that much later. */
-  holdAnswerMs?: number;
+  /** Read the answer whole and relay it that much later, or once `until` resolves (calling `onRead` once it was read). */
+  holdAnswer?: { ms?: number; until?: Promise<void>; onRead?: () => void };
   /** Called as the answer arrives: true when it takes the client's response over (the black hole), the answer then dropped. */
   swallow?: (res: ServerResponse) => boolean;
 }
@@ -34,7 +34,7 @@ export class Upstream {
 
   /**
    * Sends the request upstream; relays the answer, or (dropAnswer) reads it whole and then cuts the client off, or
-   * (reshape) relays a JSON answer transformed, or (holdAnswerMs) reads it whole and relays it that much later.
+   * (reshape) relays a JSON answer transformed, or (holdAnswer) reads it whole and relays it later.
    */
   forward(req: IncomingMessage, res: ServerResponse, entry: ProxiedRequest, how: ForwardOptions = {}): void {
     if (res.destroyed || req.socket.destroyed) return;
@@ -59,7 +59,7 @@ export class Upstream {
       }
       if (how.swallow?.(res)) return void upRes.resume();
       const out = withoutHopByHop(upRes.headers);
-      if (how.holdAnswerMs !== undefined) return relayLater(upRes, res, out, how.holdAnswerMs, () => (entry.status = upRes.statusCode));
+      if (how.holdAnswer) return relayLater(upRes, res, out, how.holdAnswer, () => (entry.status = upRes.statusCode));
       entry.status = upRes.statusCode;
       if (how.reshape && /json/.test(String(upRes.headers['content-type']))) return relayReshaped(upRes, res, out, how.reshape);
       res.writeHead(upRes.statusCode ?? 502, out);
@@ -137,16 +137,22 @@ function relayReshaped(upRes: IncomingMessage, res: ServerResponse, headers: Rec
   });
 }
 
-/** Reads an answer whole, then relays it `ms` later (calling `sent` as it goes); nothing if the client left meanwhile. */
-function relayLater(upRes: IncomingMessage, res: ServerResponse, headers: Record<string, unknown>, ms: number, sent: () => void): void {
+/**
+ * Reads an answer whole, then relays it `ms` later or once `until` resolves (calling `sent` as it goes); nothing if
+ * the client left meanwhile.
+ */
+function relayLater(upRes: IncomingMessage, res: ServerResponse, headers: Record<string, unknown>, hold: NonNullable<ForwardOptions['holdAnswer']>, sent: () => void): void {
   const chunks: Buffer[] = [];
   upRes.on('data', (c: Buffer) => chunks.push(c));
   upRes.on('end', () => {
-    const timer = setTimeout(() => {
+    hold.onRead?.();
+    const relay = () => {
       if (res.destroyed) return;
       sent();
       res.writeHead(upRes.statusCode ?? 502, headers as Record<string, string>).end(Buffer.concat(chunks));
-    }, ms);
+    };
+    if (hold.until) return void hold.until.then(relay);
+    const timer = setTimeout(relay, hold.ms ?? 1000);
     res.on('close', () => clearTimeout(timer));
   });
 }
