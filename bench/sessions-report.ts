@@ -120,7 +120,7 @@ export function sessionsMarkdown(stored: StoredSessionsResults): string {
       `### Target 6: a cold replica on a bucket of ${n0(cs.usersInBucket)} users`,
       '',
       ...runLines(stored.target6.run),
-      `- Spawn to \`/health/ready\` 200: ${cs.readyMs.map((x) => `${n0(x)} ms`).join(', ')} (median ${n0(cs.readyMsMedian)} ms; target ≤ ${cs.readyTargetMs} ms, no listing or preloading; \`GET health\` is the bucket check's and the readiness probe's read of a key that does not exist): ${met(cs.readyMet)}. S3 requests from spawn to ready, per start: ${cs.s3DuringBoot.map(kinds).join(' | ')}.`,
+      `- Spawn to \`/health/ready\` 200: ${cs.readyMs.map((x) => `${n0(x)} ms`).join(', ')} (median ${n0(cs.readyMsMedian)} ms; target ≤ ${cs.readyTargetMs} ms, no listing or preloading; \`GET health\` is the bucket check's and the readiness probe's read of a key that does not exist, \`PUT health\` and \`DELETE health\` the check that S3 honours conditional writes): ${met(cs.readyMet)}. S3 requests from spawn to ready, per start: ${cs.s3DuringBoot.map(kinds).join(' | ')}.`,
       ...(cs.s3MsDuringBoot?.length
         ? [`- Of each start, the time the test S3 server took to answer the boot's requests: ${cs.s3MsDuringBoot.map((x) => `${n0(x)} ms`).join(', ')} (the bucket check's and the readiness probe's GET of a missing key; until 2026-12-02 both were one-key listings, which s3rver answers by walking every stored key: 0.7–1.2 s of each start on this bucket). The target is judged on the whole spawn-to-ready time, this included.`]
         : []),
