@@ -44,17 +44,25 @@ const header = (ctx: KoaContext, name: string) => {
   return Array.isArray(v) ? v[0] : v;
 };
 
+/** The conditional request headers an S3 implementation may honour or, some of them, silently ignore. */
+export type ConditionalHeader = 'if-match' | 'if-none-match';
+
 /**
  * Fix 1: s3rver ignores If-Match / If-None-Match on PutObject and If-Match on DeleteObject, and overwrites or
  * deletes. S3 answers 412 PreconditionFailed (and 404 NoSuchKey for If-Match on a missing key). Every request on one key also runs under a per-key lock:
  * S3 replaces objects atomically, while s3rver writes the file in place, so an unlocked read racing a write could
- * see half an object, and two racing conditional writes could both win.
+ * see half an object, and two racing conditional writes could both win. The headers named in `ignored` (a set the
+ * caller may change later) are dropped unread instead: a test double of an S3 that ignores them (SeaweedFS before
+ * 3.96, some gateways), for the service's start-up check of conditional writes.
  */
-export function conditionalWrites(store: Store): KoaMiddleware {
+export function conditionalWrites(store: Store, ignored: ReadonlySet<ConditionalHeader> = new Set()): KoaMiddleware {
   const locks = new Map<string, Promise<unknown>>();
   return async (ctx, next) => {
     const { bucket, key } = target(ctx.path);
     if (!key) return next();
+    // Dropped after the signature was verified (requireSignedRequests runs first): s3rver then overwrites or deletes
+    // regardless, as an S3 that ignores the header does.
+    for (const name of ignored) delete ctx.headers[name];
     const id = `${bucket}/${key}`;
     const previous = locks.get(id) ?? Promise.resolve();
     const run = previous.then(async () => {

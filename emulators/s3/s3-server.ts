@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import S3rver from 's3rver';
-import { awsChunkedBodies, conditionalWrites, constantTimeDeletes, KoaMiddleware, requireSignedRequests, serverSideEncryption } from './s3-fixes.js';
+import { awsChunkedBodies, type ConditionalHeader, conditionalWrites, constantTimeDeletes, KoaMiddleware, requireSignedRequests, serverSideEncryption } from './s3-fixes.js';
 
 export interface S3ServerOptions {
   /** 0 (default) picks a free port; stop()/start() keep it. */
@@ -31,6 +31,12 @@ export interface S3Server {
   /** Stops, and removes the data folder if it was a temporary one. */
   close(): Promise<void>;
   createBucket(name: string): Promise<void>;
+  /**
+   * From now on, acts like an S3 that silently ignores these conditional headers (writes and deletes as if they were
+   * absent, never 412), as S3-compatible stores exist that do; an empty list restores S3's behaviour. A test double
+   * for the service's start-up check of conditional writes.
+   */
+  ignoreConditionalHeaders(headers: readonly ConditionalHeader[]): void;
 }
 
 // s3rver's built-in account; s3rver itself refuses other key ids.
@@ -50,7 +56,8 @@ export async function startS3Server(opts: S3ServerOptions = {}): Promise<S3Serve
     vhostBuckets: false,
   } as never) as unknown as Koa;
   // In front of s3rver's own stack, in this order: auth, body decoding, then the header semantics it lacks.
-  s3rver.middleware.unshift(requireSignedRequests(new Map([[ACCESS_KEY_ID, SECRET_ACCESS_KEY]])), awsChunkedBodies(), serverSideEncryption(), conditionalWrites(s3rver.store as never));
+  const ignored = new Set<ConditionalHeader>();
+  s3rver.middleware.unshift(requireSignedRequests(new Map([[ACCESS_KEY_ID, SECRET_ACCESS_KEY]])), awsChunkedBodies(), serverSideEncryption(), conditionalWrites(s3rver.store as never, ignored));
   constantTimeDeletes(s3rver.store as never);
   await s3rver.configureBuckets();
 
@@ -97,6 +104,10 @@ export async function startS3Server(opts: S3ServerOptions = {}): Promise<S3Serve
     },
     async createBucket(name: string) {
       await s3rver.store.putBucket(name);
+    },
+    ignoreConditionalHeaders(headers) {
+      ignored.clear();
+      for (const h of headers) ignored.add(h);
     },
   };
 }

@@ -1,9 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { AppConfig } from '../config/app-config.js';
+import { ConditionalWritesCheck } from '../storage/conditional-writes.check.js';
 import { JsonObjectRepository } from '../storage/json-object.repository.js';
 
-/** Readiness of S3: the probe's round trip (a GET of a missing key) with a timeout; slow is reported, not failed. */
+/**
+ * Readiness of S3: the probe's round trip (a GET of a missing key) with a timeout; slow is reported, not failed. Not
+ * ready before S3 was seen to honour conditional writes: while that check has not passed (S3 was unreachable at
+ * start-up, storage-boot-check.ts), readiness runs it, shared with one already under way; once passed, never again.
+ */
 @Injectable()
 export class S3HealthIndicator {
   /**
@@ -18,6 +23,7 @@ export class S3HealthIndicator {
     private readonly health: HealthIndicatorService,
     private readonly objects: JsonObjectRepository,
     private readonly config: AppConfig,
+    private readonly conditionalWrites: ConditionalWritesCheck,
   ) {}
 
   /** Checks S3 for the readiness probe. */
@@ -28,6 +34,7 @@ export class S3HealthIndicator {
     try {
       const bound = Math.min(timeoutMs, 3000);
       const latencyMs = Math.round(await withTimeout(this.probe(bound), bound));
+      if (!this.conditionalWrites.verified) await withTimeout(this.conditionalWrites.verify(), bound);
       return indicator.up({ latencyMs, bucket, slow: latencyMs > latencyWarnMs, thresholdMs: latencyWarnMs });
     } catch (err) {
       return indicator.down({ latencyMs: Math.round(performance.now() - started), bucket, message: (err as Error).message });

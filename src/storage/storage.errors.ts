@@ -8,6 +8,7 @@ export type StorageErrorCode =
   | 'timeout'
   | 'network'
   | 'invalid_data'
+  | 'conditions_ignored' // S3 applied a write whose If-None-Match / If-Match did not hold: the service must not run on it
   | 'unknown';
 
 /** An S3 failure translated into what it means for the service, with the operator's next step. */

@@ -1,8 +1,9 @@
 import 'reflect-metadata';
-import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { Test } from '@nestjs/testing';
 import type { INestApplicationContext } from '@nestjs/common';
 import { AppConfigModule } from '../../src/config/config.module.js';
+import { ConditionalWritesCheck } from '../../src/storage/conditional-writes.check.js';
 import { JsonObjectRepository } from '../../src/storage/json-object.repository.js';
 import { S3_CLIENT } from '../../src/storage/s3-client.provider.js';
 import { StorageError } from '../../src/storage/storage.errors.js';
@@ -111,6 +112,24 @@ describe(`storage contract (${process.env.S3_TEST_ENDPOINT ?? 'embedded S3 serve
     await sut.put('cond/update.json', { v: 2 }, { ifMatch: read?.etag });
     await expect(sut.put('cond/update.json', { v: 3 }, { ifMatch: read?.etag })).rejects.toMatchObject({ code: 'conflict' });
     expect((await sut.get('cond/update.json'))?.value).toEqual({ v: 2 });
+  });
+
+  it('refuses a write with If-Match on an ETag the object never had with "conflict" (what the start-up check tries)', async () => {
+    await sut.put('cond/foreign-etag.json', { v: 1 });
+    await expect(sut.put('cond/foreign-etag.json', { v: 2 }, { ifMatch: '"00000000000000000000000000000000"' })).rejects.toMatchObject({ code: 'conflict' });
+    expect((await sut.get('cond/foreign-etag.json'))?.value).toEqual({ v: 1 });
+  });
+
+  it('passes the start-up check that S3 honours conditional writes, twice at once, and the check leaves no object behind', async () => {
+    const other = await repositoryFor({});
+    try {
+      await Promise.all([app.get(ConditionalWritesCheck).verify(), other.ctx.get(ConditionalWritesCheck).verify()]);
+      expect(app.get(ConditionalWritesCheck).verified).toBe(true);
+      const left = await target.client().send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'health/conditional-writes/' }));
+      expect(left.Contents ?? []).toEqual([]);
+    } finally {
+      await other.close();
+    }
   });
 
   it('deletes with If-Match on the current ETag, and refuses a stale one with "conflict" where the server supports it', async () => {

@@ -89,6 +89,25 @@ describe('the test S3 server (s3rver + fixes)', () => {
       expect(await errorName(s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'cond-delete', IfMatch: current.ETag })))).toBe('NoSuchKey');
     });
 
+    it('as a test double of an S3 that ignores conditional headers, overwrites instead of answering 412, one header at a time, until told otherwise', async () => {
+      const first = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'ignoring', Body: 'v1', IfNoneMatch: '*' }));
+      try {
+        server.ignoreConditionalHeaders(['if-none-match']);
+        await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'ignoring', Body: 'v2', IfNoneMatch: '*' }));
+        expect(await get('ignoring')).toBe('v2');
+        expect(await errorName(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'ignoring', Body: 'v3', IfMatch: first.ETag })))).toBe('PreconditionFailed');
+        server.ignoreConditionalHeaders(['if-match']);
+        await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'ignoring', Body: 'v3', IfMatch: first.ETag }));
+        expect(await get('ignoring')).toBe('v3');
+        expect(await errorName(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'ignoring', Body: 'v4', IfNoneMatch: '*' })))).toBe('PreconditionFailed');
+      } finally {
+        server.ignoreConditionalHeaders([]);
+      }
+      expect(await errorName(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'ignoring', Body: 'v4', IfMatch: first.ETag })))).toBe('PreconditionFailed');
+      expect(await errorName(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'ignoring', Body: 'v4', IfNoneMatch: '*' })))).toBe('PreconditionFailed');
+      expect(await get('ignoring')).toBe('v3');
+    });
+
     it('of two racing writes on the same ETag exactly one wins', async () => {
       const { ETag } = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'race', Body: 'base' }));
       const results = await Promise.all(
