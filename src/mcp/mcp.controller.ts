@@ -11,6 +11,7 @@ import { CurrentPrincipal, type Principal } from '../sessions/principal.js';
 import type { WorkspaceOperation } from '../workspace/catalogue/operation.js';
 import { WorkspaceOperations } from '../workspace/catalogue/workspace-operations.js';
 import { insufficientTokenScope } from '../workspace/token-scope.guard.js';
+import { unmetInputNeed } from '../workspace/input-scope.js';
 import { ProtectedResources } from '../sessions/protected-resources.js';
 import { scopesAccepted, scopesToRequest } from '../common/google-scopes.js';
 import { mcpCaller, tokenAllows, type McpCaller } from './mcp-caller.js';
@@ -102,14 +103,19 @@ export class McpController implements OnModuleInit {
 
   /**
    * The MCP step-up rule: a tool call the token's scopes do not cover is refused at the HTTP level (403
-   * insufficient_scope, the scope in WWW-Authenticate), so the client can authorize again with that scope.
+   * insufficient_scope, the scope in WWW-Authenticate), so the client can authorize again with that scope. That
+   * includes what the call's arguments need beyond the tool's scope (the operation's InputNeeds, which its REST route
+   * is checked with too), looked at as they arrived, as the REST route's query is.
    */
   private refuseUngrantedToolCalls(body: unknown, caller: McpCaller): void {
-    const m = body as { method?: unknown; params?: { name?: unknown } } | undefined;
+    const m = body as { method?: unknown; params?: { name?: unknown; arguments?: unknown } } | undefined;
     if (m?.method !== 'tools/call') return;
     const op = this.tools.find((t) => t.tool === m.params?.name);
-    if (!op || tokenAllows(caller, op.scope)) return;
-    throw insufficientTokenScope(this.resources.forRoute(MCP_PATH), [op.scope], [op.scope], caller.oauthClient === true, this.signInScopes);
+    if (!op) return;
+    const oauthClient = caller.oauthClient === true;
+    if (!tokenAllows(caller, op.scope)) throw insufficientTokenScope(this.resources.forRoute(MCP_PATH), [op.scope], [op.scope], oauthClient, this.signInScopes);
+    const extra = unmetInputNeed(op.inputNeeds, m.params?.arguments, caller.scopes, caller.oauthClient ?? true);
+    if (extra) throw insufficientTokenScope(this.resources.forRoute(MCP_PATH), [op.scope, extra.need], [extra.need], oauthClient, this.signInScopes, extra.because);
   }
 
   private async serve(req: FastifyRequest, reply: FastifyReply, me: Principal, caller: McpCaller): Promise<FastifyReply> {

@@ -9,6 +9,7 @@ import { ProtectedResources } from '../sessions/protected-resources.js';
 import { REQUIRED_SCOPES, ScopeNeed, scopesToRequest, unmetTokenNeeds } from '../common/google-scopes.js';
 import { httpRequestOf } from '../common/http-request-of.js';
 import { AppConfig } from '../config/app-config.js';
+import { inputNeedsOfHandler, unmetInputNeed } from './input-scope.js';
 
 const SCOPE_NEEDS = 'workspace:scopeNeeds';
 
@@ -16,7 +17,7 @@ const SCOPE_NEEDS = 'workspace:scopeNeeds';
 export const DECLARED_NEEDS = Symbol('declaredScopeNeeds');
 
 /** A Workspace request as the guard and the challenge filter see it. */
-export type ScopedRequest = { routeOptions?: { url?: string }; [PRINCIPAL]?: Principal; [DECLARED_NEEDS]?: readonly ScopeNeed[] };
+export type ScopedRequest = { routeOptions?: { url?: string }; query?: unknown; [PRINCIPAL]?: Principal; [DECLARED_NEEDS]?: readonly ScopeNeed[] };
 
 /** What an OAuth client does when a scope is missing: authorize again, asking for it too. */
 export function authorizeAgainStep(scopes: readonly string[]): string {
@@ -56,25 +57,28 @@ export function browserSignInStep(unmet: readonly ScopeNeed[], signInScopes: rea
 
 /**
  * The 403 for a token that lacks scopes an operation needs: the step-up challenge names all of them. `signInScopes`:
- * what the browser sign-in asks Google for (the advice to a browser sign-in's user depends on it).
+ * what the browser sign-in asks Google for (the advice to a browser sign-in's user depends on it). `because`: what
+ * in the request needs the scope, when the operation would do without it for other input (InputNeeds).
  */
-export function insufficientTokenScope(resource: Parameters<typeof insufficientScopeChallenge>[0], needs: readonly ScopeNeed[], unmet: readonly ScopeNeed[], oauthClient: boolean, signInScopes: readonly string[]): DomainError {
+export function insufficientTokenScope(resource: Parameters<typeof insufficientScopeChallenge>[0], needs: readonly ScopeNeed[], unmet: readonly ScopeNeed[], oauthClient: boolean, signInScopes: readonly string[], because?: string): DomainError {
   const all = scopesToRequest(needs);
   const missing = scopesToRequest(unmet).join(' ');
   const how = oauthClient ? authorizeAgainStep(all) : browserSignInStep(unmet, signInScopes);
+  const what = because ? `${because} That needs the Google scope ${missing}, which this access token does not carry.` : `This access token does not carry the Google scope this operation needs (${missing}).`;
   return new DomainError(
     403,
     'insufficient_scope',
-    `This access token does not carry the Google scope this operation needs (${missing}). ${how}`,
+    `${what} ${how}`,
     { 'WWW-Authenticate': insufficientScopeChallenge(resource, all) },
     { scope: all.join(' ') },
   );
 }
 
 /**
- * Checks the token's own scopes against the route's @RequiresScope, after the bearer and user isolation guards and
- * before anything reaches Google (which GoogleCaller checks separately against the user's Google grant). A route
- * of a controller using this guard that declares nothing is a wiring bug and fails closed.
+ * Checks the token's own scopes against the route's @RequiresScope, and against what its query needs beyond that
+ * (@RequiresScopeForInput), after the bearer and user isolation guards and before anything reaches Google (which
+ * GoogleCaller checks separately against the user's Google grant). A route of a controller using this guard that
+ * declares nothing is a wiring bug and fails closed.
  */
 @Injectable()
 export class TokenScopeGuard implements CanActivate {
@@ -92,8 +96,13 @@ export class TokenScopeGuard implements CanActivate {
     const principal = request[PRINCIPAL];
     if (!principal) throw new Error('TokenScopeGuard runs after the bearer guard');
     const oauthClient = principal.claims.client_id !== undefined;
-    const unmet = unmetTokenNeeds(needs, tokenScopes(principal.claims), oauthClient);
-    if (unmet.length === 0) return true;
-    throw insufficientTokenScope(this.resources.forRoute(request.routeOptions?.url), needs, unmet, oauthClient, this.config.values.google.scopes);
+    const scopes = tokenScopes(principal.claims);
+    const unmet = unmetTokenNeeds(needs, scopes, oauthClient);
+    const resource = () => this.resources.forRoute(request.routeOptions?.url);
+    if (unmet.length > 0) throw insufficientTokenScope(resource(), needs, unmet, oauthClient, this.config.values.google.scopes);
+    // The query as it arrived: guards run before the route's validation pipes (InputNeeds looks at strings only).
+    const extra = unmetInputNeed(inputNeedsOfHandler(context.getHandler()), request.query, scopes, oauthClient);
+    if (extra) throw insufficientTokenScope(resource(), [...needs, extra.need], [extra.need], oauthClient, this.config.values.google.scopes, extra.because);
+    return true;
   }
 }

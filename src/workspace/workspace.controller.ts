@@ -11,6 +11,8 @@ import { WorkspaceService } from './workspace.service.js';
 import { RequiresScope, TokenScopeGuard } from './token-scope.guard.js';
 import { ScopeChallengeFilter } from './scope-challenge.filter.js';
 import { DocumentedRoutes } from './documented-routes.js';
+import { RequiresScopeForInput } from './input-scope.js';
+import { driveContentNeeds } from './drive/content-terms.js';
 
 /** Workspace routes; `{userId}` is `me` or the caller's own email (UserIsolationGuard). */
 @DocumentedRoutes()
@@ -33,6 +35,7 @@ export class WorkspaceController {
 
   /** Drive files. */
   @RequiresScope('driveRead')
+  @RequiresScopeForInput(driveContentNeeds)
   @Get('drive/files')
   @ApiZodQuery(driveFilesQuery)
   files(@CurrentPrincipal() me: Principal, @Query(new ZodValidationPipe(driveFilesQuery)) query: DriveFilesQuery) {

@@ -256,6 +256,65 @@ describe('OAuth scopes: one vocabulary (Google scope URLs), granted as Google gr
     expect((await call('POST', '/v1/users/me/docs/documents', { title: 'made by the app', text: 'hello' })).status).toBe(201);
     expect((await call('POST', '/v1/users/me/sheets/spreadsheets', { title: 'made by the app' })).status).toBe(201);
   });
+  it("a drive.metadata.readonly token searches names and metadata, never content: fullText and content fields are refused before Google, REST and MCP alike", async () => {
+    const email = 'metadata-only@example.com';
+    const META = `${G}drive.metadata.readonly`;
+    const tokens = await client.tokens(email, { scope: META }, watched());
+    // The person approved "view metadata"; Google granted drive.readonly too (GOOGLE_SCOPES), which the service calls with.
+    expect(tokens.scope).toBe(META);
+    const call = apiClient(sut, tokens.access_token);
+    const [doc, pdf] = world.google.itemIds('drive', email);
+    const ids = (json: Record<string, unknown>) => (json.files as Array<{ id: string }>).map((f) => f.id);
+    const files = (q: string, extra: Record<string, string> = {}) => `/v1/users/me/drive/files?${new URLSearchParams({ q, ...extra })}`;
+    const before = world.google.apiCalls.length;
+    for (const path of [
+      files("fullText contains 'seeded by the emulator'"),
+      files("name contains 'file' and (fullText contains 'seeded')"),
+      files("name contains 'it\\'s' or not fullText contains 'x'"),
+      files("name contains 'file'", { fields: 'id,name,thumbnailLink' }),
+      files("name contains 'file'", { fields: 'id,contentHints/indexableText' }),
+      `/v1/users/me/drive/files/${pdf}?fields=*`,
+      `/v1/users/me/drive/files/${pdf}?fields=id,thumbnailLink`,
+    ]) {
+      const res = await call('GET', path);
+      expect([path, res.status, res.json.error, res.json.scope]).toEqual([path, 403, 'insufficient_scope', `${G}drive.readonly`]);
+      expect(res.headers.get('www-authenticate')).toBe(`Bearer error="insufficient_scope", scope="${G}drive.readonly", resource_metadata="${sut.url}/.well-known/oauth-protected-resource/v1/users/me/drive"`);
+      expect(res.json.message).toContain('/oauth/authorize');
+      expect(res.json.message).toMatch(/^(fullText in q searches|fields asks for)/); // what in the request needs it
+    }
+    const mcpSearch = (id: number, args: Record<string, unknown>) =>
+      rawMcp(`${sut.url}/mcp`, tokens.access_token, { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'search_drive_files', arguments: args } });
+    const refused = await mcpSearch(1, { q: "fullText contains 'seeded'" });
+    expect([refused.status, refused.json?.error, refused.json?.scope]).toEqual([403, 'insufficient_scope', `${G}drive.readonly`]);
+    expect(refused.headers.get('www-authenticate')).toBe(`Bearer error="insufficient_scope", scope="${G}drive.readonly", resource_metadata="${sut.url}/.well-known/oauth-protected-resource/mcp"`);
+    expect(refused.json?.message).toContain('fullText');
+    const metadataTool = await rawMcp(`${sut.url}/mcp`, tokens.access_token, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'get_drive_file_metadata', arguments: { fileId: pdf, fields: 'thumbnailLink' } } });
+    expect([metadataTool.status, metadataTool.json?.error]).toEqual([403, 'insufficient_scope']);
+    expect(world.google.apiCalls.length).toBe(before); // nothing reached Google
+
+    // Names and other metadata are what the token is for, "fullText" inside a string literal included.
+    const byName = await call('GET', files("name contains 'file 1' and trashed = false"));
+    expect(byName.status).toBe(200);
+    expect(ids(byName.json)).toContain(pdf);
+    expect((await call('GET', files("name contains 'fullText'"))).status).toBe(200);
+    const links = await call('GET', `/v1/users/me/drive/files/${pdf}?fields=id,name,webViewLink,webContentLink,owners(*)`);
+    expect([links.status, links.json.webContentLink]).toEqual([200, expect.stringContaining(pdf)]);
+    expect((await call('GET', `/v1/users/me/drive/files/${pdf}/link`)).status).toBe(200);
+    const listed = await mcpSearch(3, { q: "name contains 'file 0'" });
+    expect(listed.status).toBe(200);
+    expect(listed.json.result.isError).toBeUndefined();
+    expect(ids(listed.json.result.structuredContent)).toContain(doc);
+
+    // A token that may read content searches it, through both faces.
+    const reader = await client.tokens(email, { scope: `${G}drive.readonly` }, watched());
+    const found = await apiClient(sut, reader.access_token)('GET', files("fullText contains 'seeded by the emulator'", { fields: 'id,name,thumbnailLink' }));
+    expect(found.status).toBe(200);
+    expect(ids(found.json)).toContain(doc);
+    expect(ids(found.json)).not.toContain(pdf);
+    const viaMcp = await rawMcp(`${sut.url}/mcp`, reader.access_token, { jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'search_drive_files', arguments: { q: "fullText contains 'seeded'" } } });
+    expect(viaMcp.status).toBe(200);
+    expect(ids(viaMcp.json.result.structuredContent)).toContain(doc);
+  });
   it("a calendar.events token sees and changes events, not the user's list of calendars (which Google keeps for calendar.readonly)", async () => {
     const tokens = await client.tokens('events-only@example.com', { scope: `${G}calendar.events.readonly` }, watched());
     expect(tokens.scope).toBe(`${G}calendar.events.readonly`);

@@ -4,6 +4,8 @@ import { METHOD_METADATA, PATH_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/com
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum.js';
 import { MODULE_METADATA } from '@nestjs/common/constants.js';
 import { WorkspaceModule } from '../workspace.module.js';
+import { inputNeedsOfHandler } from '../input-scope.js';
+import { driveContentNeeds } from '../drive/content-terms.js';
 import { WORKSPACE_CATALOGUE } from './catalogue.js';
 import { inputJsonSchema, outputJsonSchema, validateInput } from './operation-input.js';
 
@@ -13,6 +15,8 @@ interface RestRoute {
   method: string;
   /** The scope needs the route declares with @RequiresScope. */
   scopes: unknown;
+  /** What the route's input needs beyond them (@RequiresScopeForInput). */
+  inputNeeds: unknown;
   path: string;
   params: Record<string, unknown>;
   query?: unknown;
@@ -34,7 +38,7 @@ function restRoutes(): RestRoute[] {
       const path = [base, sub].filter((p) => p && p !== '/').join('/').replace(/\/+/g, '/');
       if (!path.startsWith(PREFIX)) continue;
       const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, name) ?? {}) as Record<string, Arg>;
-      const route: RestRoute = { method: RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as number], path: path.slice(PREFIX.length), params: {}, scopes: Reflect.getMetadata('workspace:scopeNeeds', handler) };
+      const route: RestRoute = { method: RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as number], path: path.slice(PREFIX.length), params: {}, scopes: Reflect.getMetadata('workspace:scopeNeeds', handler), inputNeeds: inputNeedsOfHandler(handler as object) };
       for (const [key, arg] of Object.entries(args)) {
         const type = Number(key.split(':')[0]);
         const schema = arg.pipes?.find((p) => p && 'schema' in p)?.schema;
@@ -51,7 +55,7 @@ function restRoutes(): RestRoute[] {
 describe('Workspace catalogue', () => {
   const routes = restRoutes();
 
-  it('has exactly one entry per REST route, with the same method, path, scope and the very same zod schemas', () => {
+  it('has exactly one entry per REST route, with the same method, path, scope, input needs and the very same zod schemas', () => {
     expect(routes.length).toBe(WORKSPACE_CATALOGUE.length);
     for (const route of routes) {
       const matches = WORKSPACE_CATALOGUE.filter((op) => op.http.method === route.method && op.http.path === route.path);
@@ -63,7 +67,15 @@ describe('Workspace catalogue', () => {
       expect({ route: route.path, query: route.query === op.query }).toEqual({ route: route.path, query: true });
       expect({ route: route.path, body: route.body === op.body }).toEqual({ route: route.path, body: true });
       expect({ route: route.path, scopes: route.scopes }).toEqual({ route: route.path, scopes: [op.scope] });
+      // The same function, so REST and MCP refuse the same input (a Drive content search) to the same tokens.
+      expect({ route: route.path, inputNeeds: route.inputNeeds === op.inputNeeds }).toEqual({ route: route.path, inputNeeds: true });
     }
+  });
+
+  it('checks the input of every Drive operation that takes a query or a fields selector for content terms', () => {
+    const selecting = WORKSPACE_CATALOGUE.filter((op) => op.api === 'drive' && ['q', 'fields'].some((k) => k in (op.query?.shape ?? {})));
+    expect(selecting.map((op) => op.tool).sort()).toEqual(['get_drive_file_metadata', 'search_drive_files']);
+    for (const op of selecting) expect({ tool: op.tool, checked: op.inputNeeds === driveContentNeeds }).toEqual({ tool: op.tool, checked: true });
   });
 
   it('has no entry without a REST route, and unique tool names', () => {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DomainError } from '../../common/domain-error.js';
 import { contentQuery, fileQuery, folderBody, uploadBody } from '../drive/drive.schemas.js';
+import { driveContentNeeds } from '../drive/content-terms.js';
 import { googleId } from '../ids.js';
 import { driveFilesQuery } from '../workspace.queries.js';
 import { CREATE, READ, type WorkspaceOperation } from './operation.js';
@@ -34,11 +35,12 @@ export const DRIVE_OPERATIONS: WorkspaceOperation[] = [
     tool: 'search_drive_files',
     api: 'drive',
     title: 'Search Drive files',
-    description: "Lists Drive files matching a Drive query (e.g. \"name contains 'report' and trashed = false\", or \"'<folderId>' in parents\" for a folder's items).",
+    description: "Lists Drive files matching a Drive query (e.g. \"name contains 'report' and trashed = false\", or \"'<folderId>' in parents\" for a folder's items). fullText terms, and the fields thumbnailLink, contentHints and *, reach the files' content and need drive.readonly (a metadata-only token searches names and other metadata).",
     http: { method: 'GET', path: 'drive/files' },
     query: driveFilesQuery,
     output: page('files'),
     scope: 'driveRead',
+    inputNeeds: driveContentNeeds,
     hints: READ,
     tier: 'core',
     run: (s, email, i) => s.workspace.listFiles(email, i as never),
@@ -47,12 +49,13 @@ export const DRIVE_OPERATIONS: WorkspaceOperation[] = [
     tool: 'get_drive_file_metadata',
     api: 'drive',
     title: 'Get Drive file metadata',
-    description: "A file's metadata (fields in Drive's syntax, or a useful default set).",
+    description: "A file's metadata (fields in Drive's syntax, or a useful default set). The fields thumbnailLink, contentHints and * reach content and need drive.readonly (a metadata-only token names other fields).",
     http: { method: 'GET', path: 'drive/files/:fileId' },
     params: { fileId: googleId },
     query: fileQuery,
     output: resource,
     scope: 'driveRead',
+    inputNeeds: driveContentNeeds,
     hints: READ,
     tier: 'extended',
     run: (s, email, i) => s.drive.getFile(email, i.fileId, i.fields),

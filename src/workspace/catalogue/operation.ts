@@ -5,6 +5,7 @@ import type { DocsService } from '../docs/docs.service.js';
 import type { DriveService } from '../drive/drive.service.js';
 import type { GmailService } from '../gmail/gmail.service.js';
 import type { ScopeNeed } from '../../common/google-scopes.js';
+import type { InputNeeds } from '../input-scope.js';
 import type { SheetsService } from '../sheets/sheets.service.js';
 import type { TasksService } from '../tasks/tasks.service.js';
 import type { WorkspaceService } from '../workspace.service.js';
@@ -58,6 +59,8 @@ export interface WorkspaceOperation {
   output: ZodObject;
   /** The scopes the call needs (any one of REQUIRED_SCOPES[scope]). */
   scope: ScopeNeed;
+  /** What some input needs beyond `scope` (the REST route declares the same function with @RequiresScopeForInput). */
+  inputNeeds?: InputNeeds;
   hints: OperationHints;
   tier: ToolTier;
   run(s: WorkspaceServices, email: string, input: OperationInput): Promise<object>;

@@ -14,6 +14,8 @@ import { DriveService } from './drive.service.js';
 import { RequiresScope, TokenScopeGuard } from '../token-scope.guard.js';
 import { ScopeChallengeFilter } from '../scope-challenge.filter.js';
 import { DocumentedRoutes } from '../documented-routes.js';
+import { RequiresScopeForInput } from '../input-scope.js';
+import { driveContentNeeds } from './content-terms.js';
 
 const id = new ZodValidationPipe(googleId);
 
@@ -33,6 +35,7 @@ export class DriveController {
 
   /** A file's metadata (`?fields=` in Drive's syntax). */
   @RequiresScope('driveRead')
+  @RequiresScopeForInput(driveContentNeeds)
   @Get('files/:fileId')
   @ApiZodQuery(fileQuery)
   file(@CurrentPrincipal() me: Principal, @Param('fileId', id) fileId: string, @Query(new ZodValidationPipe(fileQuery)) q: FileQuery) {
