@@ -57,5 +57,23 @@ export const emailList = z.array(emailAddress).max(100);
 /** An ISO 8601 date-time with a zone. */
 export const isoDateTime = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a zone, e.g. 2026-01-31T09:00:00Z' });
 
-/** Drive's partial-response syntax for a file (`id,name,owners(emailAddress)`): names, commas, parentheses, slashes. */
-export const driveFields = z.string().max(1024).regex(/^[A-Za-z0-9_,()/*. ]+$/, 'must be a Drive fields selector like id,name,mimeType');
+/** True when every `(` of `s` is closed by a later `)` and no `)` closes nothing. */
+function parenthesesPair(s: string): boolean {
+  let depth = 0;
+  for (const c of s) {
+    if (c === '(') depth++;
+    else if (c === ')' && --depth < 0) return false;
+  }
+  return depth === 0;
+}
+
+/**
+ * Drive's partial-response syntax for a file (`id,name,owners(emailAddress)`): names, commas, parentheses, slashes.
+ * The parentheses must pair: the list route sends the selector inside `files(...)`, which an unpaired `)` would leave
+ * (`id),nextPageToken,files(id`), selecting beyond the files asked about.
+ */
+export const driveFields = z
+  .string()
+  .max(1024)
+  .regex(/^[A-Za-z0-9_,()/*. ]+$/, 'must be a Drive fields selector like id,name,mimeType')
+  .refine(parenthesesPair, 'must have its parentheses in pairs, like owners(emailAddress)');

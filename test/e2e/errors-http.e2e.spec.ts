@@ -13,6 +13,18 @@ describe('Errors that say what to fix', () => {
   beforeAll(async () => ({ world, sut, token, call } = await startSignedIn(USER)));
   afterAll(() => stopAll(world, sut));
 
+  it('a Drive fields selector whose parentheses do not pair is a 400 naming the field, never sent on inside files(...)', async () => {
+    const before = world.google.apiCalls.length;
+    for (const path of ['/v1/users/me/drive/files?fields=id),nextPageToken,files(id', '/v1/users/me/drive/files?fields=owners(emailAddress', '/v1/users/me/drive/files/abc123?fields=)(']) {
+      const res = await call('GET', path);
+      expect([path, res.status]).toEqual([path, 400]);
+      expect(res.json).toMatchObject({ error: 'invalid_request', message: expect.stringContaining('"fields"') });
+      expect(res.json.message).toContain('parentheses');
+    }
+    expect(world.google.apiCalls.length).toBe(before);
+    expect((await call('GET', '/v1/users/me/drive/files?fields=id,owners(emailAddress,displayName)')).status).toBe(200);
+  });
+
   it('states the bound of an out-of-range page size (Drive, Gmail, Tasks)', async () => {
     for (const [path, expected] of [
       ['/v1/users/me/drive/files?pageSize=5000', '"pageSize" must be at most 1000'],
