@@ -11,14 +11,15 @@ import { AppModule } from './app.module.js';
 import { registerRateLimits } from './common/rate-limits.js';
 import { frameworkErrorAnswer, registerHttpConventions } from './common/http-conventions.js';
 import { utf8JsonParser } from './common/json-body.js';
-import { LogController, type FastifyRequest } from 'fastify';
+import { LogController } from 'fastify';
 import { Lifecycle, ShuttingDownError } from './health/lifecycle.js';
 import { LivenessProbe } from './health/liveness-probe.js';
 import { requestIdOf } from './common/request-id.js';
 import { parseConfig } from './config/config.schema.js';
 import { logProcessWarnings } from './observability/process-warnings.js';
-import { createPinoLogger, lazyRequestLogger, loggablePath, PinoNestLogger } from './observability/logging.js';
+import { createPinoLogger, lazyRequestLogger, PinoNestLogger } from './observability/logging.js';
 import { Metrics } from './observability/metrics.js';
+import { RequestAccounting } from './observability/request-accounting.js';
 import { MetricsListener } from './observability/metrics-listener.js';
 import { setUpOpenApi } from './openapi.js';
 import { REGISTRATION_LIMITS } from './oauth/client-registration.service.js';
@@ -44,9 +45,9 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   const config = parseConfig(env); // fails fast, naming the variable, before anything starts
   const { logger: pino, requests: requestLog } = createPinoLogger({ level: config.logLevel, destination: options.logDestination });
   if (options.processWarnings) logProcessWarnings(pino.child({ context: 'Process' }));
-  /** The one log line per request (also for the bad URLs Fastify answers before any hook). */
-  const requestLine = (req: FastifyRequest, route: string, status: number, ms?: number) =>
-    requestLog.write({ reqId: req.id, method: req.method, route, path: loggablePath(req.url), status, ms, ip: req.ip });
+  // The one log line and metric sample per request (request-accounting.ts); made once the metrics exist, before the
+  // first request (the bad URLs Fastify answers before any hook are accounted through it too).
+  let accounting!: RequestAccounting;
   // The security headers are the same on every answer: computed by helmet once, set in one call per request.
   const headers = answerHeaders();
   const liveness = new LivenessProbe(headers);
@@ -73,15 +74,23 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     // runs the hooks and the service's own onRequest hook (below) refuses it, so the exception filter shapes that 503
     // like every other. Fastify 5 has no option that sends its own 503 through the error handler.
     return503OnClosing: false,
-    frameworkErrors: frameworkErrorAnswer(headers, (req, status) => requestLine(req, 'unmatched', status)) as never,
+    frameworkErrors: frameworkErrorAnswer(headers, (req, status) => accounting.answeredBeforeRouting(req, status)) as never,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(env), adapter, {
     logger: options.logger ?? new PinoNestLogger(pino),
     abortOnError: false,
   });
+  const fastify = app.getHttpAdapter().getInstance();
+  accounting = new RequestAccounting(requestLog, app.get(Metrics));
+  // Before the plugins' onRequest hooks (CORS answers preflights in its own) and any hook that waits for anything
+  // (only Nest's adapter's synchronous ones run earlier): from here on, a request whose connection closes is
+  // accounted for, whatever answers it or fails.
+  fastify.addHook('onRequest', (_req, reply, done) => {
+    accounting.watch(reply);
+    done();
+  });
   // Form bodies (POST /auth/revoke, /oauth/*) are parsed by Nest's Fastify adapter itself.
   await app.register(fastifyCookie as never);
-  const fastify = app.getHttpAdapter().getInstance();
   // JSON bodies must be UTF-8 (json-body.ts); registered here, Nest's own JSON parser is not added at init.
   app.useBodyParser('application/json', { bodyLimit: fastify.initialConfig.bodyLimit }, utf8JsonParser(fastify));
   // CORS for /mcp, the OAuth endpoints and the metadata documents only; each route says which (see corsPolicy).
@@ -106,7 +115,6 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     done();
   });
   await registerRateLimits(app, config.rateLimits);
-  const metrics = app.get(Metrics);
   liveness.follow(lifecycle);
   // Past SHUTDOWN_DRAIN_MS the requests still in flight lose their connections: better than the SIGKILL that would
   // otherwise come before the shutdown hooks write what must not be lost.
@@ -138,9 +146,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     done(null, payload);
   });
   fastify.addHook('onResponse', (req, reply, done) => {
-    const route = req.routeOptions.url ?? 'unmatched';
-    metrics.httpDuration.observe({ method: req.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
-    requestLine(req, route, reply.statusCode, Math.round(reply.elapsedTime * 10) / 10);
+    accounting.answered(req, reply);
     done();
   });
   setUpOpenApi(app);

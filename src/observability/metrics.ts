@@ -47,8 +47,8 @@ export class Metrics {
 
   readonly httpDuration = new Histogram({
     name: 'broker_http_request_duration_seconds',
-    help: 'HTTP request duration by route and status',
-    labelNames: ['method', 'route', 'status'] as const,
+    help: 'HTTP request duration by route, status (none: the connection closed before any header went out) and outcome (completed, client_closed, cut)',
+    labelNames: ['method', 'route', 'status', 'outcome'] as const,
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });

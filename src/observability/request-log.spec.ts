@@ -43,4 +43,16 @@ describe('RequestLog', () => {
     log.write({ reqId: 'r', method: 'GET', route: 'unmatched', path: '/', status: 400 });
     expect(written).toHaveLength(1);
   });
+
+  it('says how an unfinished answer ended (outcome, bytes) and leaves the status out when none went out, as pino would', () => {
+    const ours = sink();
+    const theirs = sink();
+    const fields = { reqId: 'r-2', method: 'POST', route: '/mcp', path: '/mcp', ms: 250.5, ip: '10.0.0.7', outcome: 'client_closed' as const, bytes: 0 };
+    new RequestLog(ours.destination, () => true).write(fields);
+    pino({ base: undefined, timestamp: () => ',"time":"T"' }, theirs.destination).info(fields, 'request');
+    const line = JSON.parse(ours.written[0]) as Record<string, unknown>;
+    expect({ ...line, time: 'T' }).toEqual(JSON.parse(theirs.written[0]));
+    expect(Object.keys(line)).toEqual(Object.keys(JSON.parse(theirs.written[0]) as object));
+    expect(line).not.toHaveProperty('status');
+  });
 });

@@ -8,11 +8,24 @@ export interface RequestLineFields {
   route: string;
   /** The path with secret and personal query values already replaced (`loggablePath`). */
   path: string;
-  status: number;
+  /** The status sent; absent when the connection closed before any header went out. */
+  status?: number;
   /** Milliseconds from the request's arrival to the answer's end, when known. */
   ms?: number;
   ip?: string;
+  /** Only for an answer that did not go out whole: who ended it (see RequestOutcome). */
+  outcome?: UnfinishedOutcome;
+  /** With `outcome`: bytes of this answer (head included) handed to the kernel before its connection closed. */
+  bytes?: number;
 }
+
+/**
+ * How a request ended. `completed`: its answer went out whole. `client_closed`: the caller's side ended the
+ * connection first (it left, or reset it). `cut`: the service's side closed it (a download's deadline, Google failing
+ * mid-answer, HTTP_SEND_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS, the shutdown's drain).
+ */
+export type RequestOutcome = 'completed' | UnfinishedOutcome;
+export type UnfinishedOutcome = 'client_closed' | 'cut';
 
 let lastMs = 0;
 let lastTime = '';
@@ -46,13 +59,15 @@ export class RequestLog {
     private readonly infoEnabled: () => boolean,
   ) {}
 
-  /** Writes the line for one answered request. */
+  /** Writes the line for one request. */
   write(f: RequestLineFields): void {
     if (!this.infoEnabled()) return;
+    const status = f.status === undefined ? '' : `,"status":${f.status}`;
     const ms = f.ms !== undefined && Number.isFinite(f.ms) ? `,"ms":${f.ms}` : '';
     const ip = f.ip === undefined ? '' : `,"ip":${JSON.stringify(f.ip)}`;
+    const outcome = f.outcome === undefined ? '' : `,"outcome":"${f.outcome}"${f.bytes === undefined ? '' : `,"bytes":${f.bytes}`}`;
     this.destination.write(
-      `{"level":30${isoTimeOncePerMs()},"reqId":${JSON.stringify(f.reqId)},"method":${JSON.stringify(f.method)},"route":${JSON.stringify(f.route)},"path":${JSON.stringify(f.path)},"status":${f.status}${ms}${ip},"msg":"request"}\n`,
+      `{"level":30${isoTimeOncePerMs()},"reqId":${JSON.stringify(f.reqId)},"method":${JSON.stringify(f.method)},"route":${JSON.stringify(f.route)},"path":${JSON.stringify(f.path)}${status}${ms}${ip}${outcome},"msg":"request"}\n`,
     );
   }
 }

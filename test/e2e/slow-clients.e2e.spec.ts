@@ -59,7 +59,7 @@ describe('slow clients are cut off after HTTP_REQUEST_TIMEOUT_MS', () => {
     const client = await RawClient.open(sut.url);
     open.push(client);
     const since = Date.now();
-    client.socket.write('POST /oauth/register HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{');
+    client.socket.write('POST /oauth/register HTTP/1.1\r\nHost: localhost\r\nX-Request-Id: trickled-body\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{');
     const stop = client.trickle(' ');
     try {
       const after = await client.closedWithin(since, REQUEST_TIMEOUT_MS + SLACK_MS + 3000);
@@ -68,6 +68,10 @@ describe('slow clients are cut off after HTTP_REQUEST_TIMEOUT_MS', () => {
       expect(after).toBeLessThan(REQUEST_TIMEOUT_MS + SLACK_MS);
       expect(client.received).toMatch(/^HTTP\/1\.1 408 /);
       expect(client.received).toMatch(/"statusCode":408/);
+      // The request had reached its route: it has its one request line, with the 408 it was sent and who ended it.
+      const lines = () => sut.logs.lines.map((l) => l.message as Record<string, unknown>).filter((m) => m?.msg === 'request' && m.reqId === 'trickled-body');
+      for (let waited = 0; waited < 1000 && lines().length === 0; waited += 20) await new Promise((r) => setTimeout(r, 20));
+      expect(lines()).toEqual([expect.objectContaining({ method: 'POST', route: '/oauth/register', status: 408, outcome: 'cut' })]);
     } finally {
       stop();
     }
