@@ -1,5 +1,6 @@
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { useReplicasBehindS3Proxy } from '../support/behind-s3-proxy.js';
+import type { FaultProxy, HeldRequest } from '../support/fault-proxy.js';
 import { credentialsKeyPath, getWithBearer, signIn } from '../support/harness.js';
 
 const GMAIL = '/v1/users/me/gmail/messages';
@@ -62,19 +63,67 @@ describe('a refresh writes the refresh token it used, whatever S3 holds meanwhil
     const puts = replicas.s3.inject({ method: 'PUT', path: keyPath(email), fault: 'reset', times: Infinity });
     expect((await getWithBearer(replicas.proxied, GMAIL, access_token)).status).toBe(200); // RT1 -> RT2, kept in A's memory
     expect(replicas.world.google.refreshTokenWorks(first)).toBe(false);
-    // Three refused background attempts (two PUTs each): the next ones are at least 750 ms apart.
-    while (puts.hits < 6) await new Promise((r) => setTimeout(r, 50));
+    await until(() => puts.hits >= 2); // a refused background attempt: RT2 is in A's memory only
     replicas.world.google.rotateRefreshTokens(false); // Google answers the next refresh without a refresh_token
     replicas.world.google.expireAccessTokens(email);
     const held = replicas.world.google.holdNext('refresh');
     const call = getWithBearer(replicas.proxied, GMAIL, access_token); // refreshes from the unwritten RT2
     await held.arrived;
-    // Right after a refused background attempt, S3 takes writes again: the refresh's own write comes first.
-    const before = puts.hits;
-    while (puts.hits < before + 2) await new Promise((r) => setTimeout(r, 5));
+    // The background attempts write RT2 too: one landing before the refresh's own write would pass this test
+    // whatever that write holds. Every one of them is kept at the proxy, never sent to S3, and only the refresh's is
+    // let through. While Google holds the refresh, a PUT can only be a background attempt's: it names their token.
+    const backgroundWrites = new BackgroundWrites(replicas.s3, keyPath(email));
     puts.remove();
+    const backgroundToken = await backgroundWrites.first();
+    expect(backgroundToken).toEqual(expect.any(String));
     held.release();
+    expect(await backgroundWrites.releaseFirstOtherThan(backgroundToken)).toBe(200); // the refresh's own write: a new access token
     expect((await call).status).toBe(200);
+    replicas.s3.clear(); // the kept background PUTs are dropped unsent; the holds set for more are gone
     await expectGrantKept(email, access_token);
   }, 30_000);
 });
+
+/** The access token a PUT of the credentials object carries. */
+function tokenIn(body: Buffer): string | undefined {
+  return /"token":"([^"]+)"/.exec(body.toString('utf8'))?.[1];
+}
+
+async function until(done: () => boolean): Promise<void> {
+  while (!done()) await new Promise((r) => setTimeout(r, 10));
+}
+
+/**
+ * Keeps every PUT of one key at the proxy (two holds set at all times, so none slips past between one's arrival and
+ * the next hold), until released; those never released are dropped unsent when the test's proxy is cleared.
+ */
+class BackgroundWrites {
+  private readonly holds: HeldRequest[] = [];
+
+  constructor(private readonly proxy: FaultProxy, private readonly path: RegExp) {
+    this.holds.push(this.hold(), this.hold());
+  }
+
+  /** The access token of the next PUT, kept. */
+  async first(): Promise<string | undefined> {
+    return tokenIn((await this.next()).body);
+  }
+
+  /** Keeps PUTs carrying `token`; sends the first that does not upstream and answers S3's status. */
+  async releaseFirstOtherThan(token: string | undefined): Promise<number> {
+    for (;;) {
+      const { held, body } = await this.next();
+      if (tokenIn(body) !== token) return (await held.release()).status;
+    }
+  }
+
+  private hold(): HeldRequest {
+    return this.proxy.holdNext({ method: 'PUT', path: this.path });
+  }
+
+  private async next(): Promise<{ held: HeldRequest; body: Buffer }> {
+    const held = this.holds.shift()!;
+    this.holds.push(this.hold());
+    return { held, body: (await held.arrived).body };
+  }
+}
