@@ -73,7 +73,9 @@ describe('Graceful shutdown (SIGTERM to a running process)', () => {
       const { access_token } = await signIn(r, world, email);
       world.google.rotateRefreshTokens(true);
       world.google.expireAccessTokens(email);
-      const puts = s3.inject({ method: 'PUT', path: /\/credentials\/shutdown-rotated(@|%40)example\.com\.json$/, fault: 'reset', times: Infinity });
+      const path = /\/credentials\/shutdown-rotated(@|%40)example\.com\.json$/;
+      const refusedFrom = Date.now();
+      const puts = s3.inject({ method: 'PUT', path, fault: 'reset', times: Infinity });
       expect((await getWithBearer(r, GMAIL, access_token)).status).toBe(200); // refreshed and rotated; S3 refused the write
       const dead = (await stored()).refresh_token;
       expect(world.google.refreshTokenWorks(dead)).toBe(false);
@@ -87,8 +89,15 @@ describe('Graceful shutdown (SIGTERM to a running process)', () => {
         if (puts.hits !== last) [last, quietSince] = [puts.hits, Date.now()];
       }
       puts.remove(); // S3 takes writes again
+      const signalledAt = Date.now();
       r.signal('SIGTERM');
-      await sleep(1_500); // readiness' delay is still running, and the held call after it
+      // Waits for the write S3 took, as long as readiness' delay runs (the pod may be killed once it ends): a fixed
+      // wait fails against an S3 slower than it, or checks before the write when the machine is busy.
+      const written = () => s3.seen('PUT', path).find((p) => p.at >= refusedFrom && p.status === 200);
+      while (!written() && Date.now() - signalledAt < 3_000) await sleep(20);
+      const put = written();
+      expect(put).toBeDefined();
+      expect(put!.at).toBeGreaterThanOrEqual(signalledAt); // sent after SIGTERM: the shutdown's write, not a background one
       const now = (await stored()).refresh_token;
       expect(now).not.toBe(dead);
       expect(world.google.refreshTokenWorks(now)).toBe(true);
