@@ -3,9 +3,16 @@ import { getWithBearer, objectExists, postToken, signIn } from '../support/harne
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(what: string, check: () => boolean, ms = 5000): Promise<void> {
+/** One sample of a Prometheus text exposition (0 when absent). */
+function sample(text: string, name: string, labels: Record<string, string>): number {
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && wanted.every((w) => l.includes(w)));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+}
+
+async function until(what: string, check: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(10);
   }
@@ -71,11 +78,16 @@ describe('Ending a session races replicas and slow S3 reads', () => {
       const recheck = replicas.s3.holdAnswerNext({ method: 'GET', path: sessionRead(user.session_id) });
       // Served from memory after a short wait (warm-user rule) while the re-check's answer is kept back.
       const during = getWithBearer(replicas.slow, '/auth/session', user.access_token);
-      const read = await recheck.answered; // S3 read the session as it was then: live
+      await recheck.answered; // S3 read the session as it was then: live
+      // S3 reads the service has finished (body read and parsed): the session store takes such a result in without
+      // further I/O, so before the service handles its next request.
+      const readsDone = async () => sample(await (await fetch(replicas.slow.metricsUrl)).text(), 'broker_s3_operation_duration_seconds_count', { operation: 'get', outcome: 'ok' });
       const lateAnswer = async () => {
+        const before = await readsDone();
+        const releasedAt = Date.now();
         recheck.release();
-        await until('the late answer', () => read.status !== undefined);
-        await sleep(100); // the service takes it in
+        await until('the service to take the late answer in', async () => (await readsDone()) > before);
+        expect(replicas.s3.seen('GET').filter((r) => r.at >= releasedAt)).toEqual([]); // the read it finished was the re-check
       };
       return { user, during, lateAnswer };
     }
