@@ -80,11 +80,6 @@ export function scopesToRequest(needs: readonly ScopeNeed[]): string[] {
   return [...new Set(needs.map(recommendedScope))];
 }
 
-/** The needs that none of `granted` satisfies. */
-export function unmetNeeds(needs: readonly ScopeNeed[], granted: readonly string[]): ScopeNeed[] {
-  return needs.filter((n) => missingScope(n, granted) !== undefined);
-}
-
 /** Scopes Google limits to the files of the application that holds the grant. */
 const APP_FILE_SCOPES: readonly string[] = [`${G}drive.file`];
 /** The needs that create something new: what an app-file scope on an OAuth client's token is good for. */

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { GUARDS_METADATA, METHOD_METADATA, MODULE_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { RequestMethod } from '@nestjs/common';
 import { WORKSPACE_CATALOGUE } from './catalogue/catalogue.js';
-import { REQUIRED_SCOPES, SCOPE_VOCABULARY, ScopeNeed, scopesToRequest, unmetNeeds, unmetTokenNeeds, WORKSPACE_API_NEEDS } from '../common/google-scopes.js';
+import { REQUIRED_SCOPES, SCOPE_VOCABULARY, ScopeNeed, scopesToRequest, unmetTokenNeeds, WORKSPACE_API_NEEDS } from '../common/google-scopes.js';
 import { needsOfHandler, TokenScopeGuard } from './token-scope.guard.js';
 import { WorkspaceModule } from './workspace.module.js';
 
@@ -21,8 +21,8 @@ describe('required scopes', () => {
   });
 
   it('a need is met by any of its scopes; the challenge names the narrowest of each', () => {
-    expect(unmetNeeds(['gmailSend'], [`${G}gmail.modify`])).toEqual([]);
-    expect(unmetNeeds(['gmailSend', 'driveRead'], [`${G}gmail.readonly`])).toEqual(['gmailSend', 'driveRead']);
+    expect(unmetTokenNeeds(['gmailSend'], [`${G}gmail.modify`], false)).toEqual([]);
+    expect(unmetTokenNeeds(['gmailSend', 'driveRead'], [`${G}gmail.readonly`], false)).toEqual(['gmailSend', 'driveRead']);
     expect(scopesToRequest(['driveRead', 'driveContent', 'driveCreate'])).toEqual([`${G}drive.readonly`, `${G}drive.file`]);
   });
 
@@ -33,7 +33,7 @@ describe('required scopes', () => {
     // The same scope as Google counts it, where Google itself holds the broker to the files it made: the user's grant,
     // and a browser sign-in's token (the person through the broker itself).
     const asGoogleCounts = ['docsCreate', 'docsRead', 'docsWrite', 'driveContent', 'driveCreate', 'driveRead', 'sheetsCreate', 'sheetsRead', 'sheetsWrite'];
-    expect(needs.filter((n) => unmetNeeds([n], [`${G}drive.file`]).length === 0).sort()).toEqual(asGoogleCounts);
+    expect(needs.filter((n) => unmetTokenNeeds([n], [`${G}drive.file`], false).length === 0).sort()).toEqual(asGoogleCounts);
     expect(needs.filter((n) => unmetTokenNeeds([n], [`${G}drive.file`], false).length === 0).sort()).toEqual(asGoogleCounts);
   });
 
