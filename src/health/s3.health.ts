@@ -3,6 +3,7 @@ import { HealthIndicatorService } from '@nestjs/terminus';
 import { AppConfig } from '../config/app-config.js';
 import { ConditionalWritesCheck } from '../storage/conditional-writes.check.js';
 import { JsonObjectRepository } from '../storage/json-object.repository.js';
+import { operatorDetail } from '../storage/storage.errors.js';
 import { ReadinessReason, readinessReason, ReadinessTimeout } from './readiness-reason.js';
 
 /** While S3 stays down for the same reason, the log line is repeated at most this often (probes come every few seconds). */
@@ -65,7 +66,7 @@ export class S3HealthIndicator {
       return;
     }
     const repeated = this.logged.state === reason;
-    this.logger.warn({ msg: 'not ready: S3 check failed', event: 's3_not_ready', reason, detail: (err as Error)?.message ?? String(err), ...(repeated ? { failedChecks } : {}) });
+    this.logger.warn({ msg: 'not ready: S3 check failed', event: 's3_not_ready', reason, detail: operatorDetail(err), ...(repeated ? { failedChecks } : {}) });
     this.logged = { state: reason, at: now, failedSince: 0 };
   }
 
