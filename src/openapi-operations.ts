@@ -1,3 +1,5 @@
+import { READINESS_REASONS } from './health/readiness-reason.js';
+
 /**
  * OpenAPI facts of the routes outside the Workspace catalogue (sign-in, OAuth, health, metrics), which the
  * controllers cannot tell Swagger by themselves: what each does, the status it really answers with (several write
@@ -167,7 +169,7 @@ export const DOCUMENTED_OPERATIONS: Record<string, DocumentedOperation> = {
   },
   'GET /health/ready': {
     summary: 'Readiness',
-    description: 'Checks S3 (info.s3 has status and latencyMs); 503 while S3 is unreachable or the service is shutting down.',
+    description: `Checks S3: info.s3 has status, latencyMs, slow (slower than the service's threshold: reported, not failed) and thresholdMs. 503 while S3 fails (error.s3.reason is one of ${READINESS_REASONS.join(', ')}; the detail is in the service's log) or the service is shutting down.`,
     success: { status: 200, description: 'Ready', schema: health },
     errorBodies: { 503: { description: 'Not ready: S3 unreachable, or shutting down', schema: { ...health, properties: { ...health.properties, statusCode: int, message: str } } } },
   },

@@ -1,4 +1,5 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { outputJsonSchema } from './workspace/catalogue/operation-input.js';
 import { WORKSPACE_CATALOGUE } from './workspace/catalogue/catalogue.js';
@@ -36,8 +37,20 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   503: 'Storage (S3) unavailable (storage_unavailable), or the instance is shutting down (shutting_down: another instance answers the retry); retry after Retry-After seconds',
 };
 
+/**
+ * The files of swagger-ui-dist that Swagger UI's page at /docs loads (its HTML and swagger-ui-init.js are routes of
+ * their own). SwaggerModule serves the whole package directory below /docs, which also held its package.json (the
+ * exact version, contributors' addresses, its dependencies), README, source maps and the Node-only index.js: nothing
+ * a browser needs, and what a scanner of a public service flags.
+ */
+export const DOCS_ASSETS: ReadonlySet<string> = new Set(['swagger-ui.css', 'swagger-ui-bundle.js', 'swagger-ui-standalone-preset.js', 'favicon-16x16.png', 'favicon-32x32.png']);
+
 /** OpenAPI 3.1 from the real controllers, completed from the Workspace catalogue: /openapi.json, Swagger UI at /docs. */
 export function setUpOpenApi(app: NestFastifyApplication): void {
+  // The static routes SwaggerModule adds (`/docs/*`, `/docs/docs/*`) answer only DOCS_ASSETS; the rest is a 404.
+  app.getHttpAdapter().getInstance().addHook('onRoute', (route) => {
+    if (route.url.startsWith('/docs/') && route.url.endsWith('/*')) route.onRequest = [...[route.onRequest ?? []].flat(), onlyDocsAssets];
+  });
   const config = new DocumentBuilder()
     .setOpenAPIVersion('3.1.0')
     .setTitle('Google Workspace credential broker')
@@ -51,6 +64,11 @@ export function setUpOpenApi(app: NestFastifyApplication): void {
   // 2 MB of heap that a replica serving only API calls would hold for nothing.
   const document = () => completeDocument(SwaggerModule.createDocument(app, config));
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });
+}
+
+function onlyDocsAssets(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  if (DOCS_ASSETS.has((request.params as { '*'?: string })['*'] ?? '')) done();
+  else reply.callNotFound();
 }
 
 /**

@@ -6,6 +6,7 @@ import { GoogleCallTimeout } from './google-call-deadline.js';
 import { GoogleOAuthStrategy, type GoogleIdentity } from './google.strategy.js';
 import { FLOW_COOKIES_OUT, FlowCookie, FlowRejection, PendingAuthorization, SignInFlow } from './sign-in-flow.store.js';
 import { SignInHandoff } from './sign-in-handoff.js';
+import { operatorDetail } from '../storage/storage.errors.js';
 
 export type { GoogleIdentity } from './google.strategy.js';
 
@@ -107,7 +108,7 @@ export class GoogleSignIn {
     return this.strategy.flows.spend(flow.state).then(
       () => true,
       (err: unknown) => {
-        this.logger.warn({ msg: 'could not mark the sign-in state spent; a replay will be refused by Google instead', error: (err as Error)?.message });
+        this.logger.warn({ msg: 'could not mark the sign-in state spent; a replay will be refused by Google instead', error: operatorDetail(err) });
         return false;
       },
     );
@@ -121,7 +122,7 @@ export class GoogleSignIn {
   async reopen(flow: SignInFlow): Promise<void> {
     if (!flow.state || !flow.claimant) return;
     await this.strategy.flows.reopen(flow.state, flow.claimant).catch((err: unknown) =>
-      this.logger.warn({ msg: 'could not reopen the sign-in state after a failed sign-in; a retry is refused as a replay', error: (err as Error)?.message }),
+      this.logger.warn({ msg: 'could not reopen the sign-in state after a failed sign-in; a retry is refused as a replay', error: operatorDetail(err) }),
     );
   }
 

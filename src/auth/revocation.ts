@@ -208,7 +208,8 @@ export class Revocation {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof StorageError && err.code !== 'conflict') throw new RevocationIncompleteError(name, err.message);
+      // The storage error's guidance names the bucket: it is logged (s3_call_failed), the caller is told only it was S3.
+      if (err instanceof StorageError && err.code !== 'conflict') throw new RevocationIncompleteError(name, err.isOutage ? 'S3 did not answer' : 'S3 failed');
       throw err;
     }
   }

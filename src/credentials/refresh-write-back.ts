@@ -5,6 +5,7 @@ import { CredentialsRepository } from './credentials.repository.js';
 import type { GoogleCredentials } from './google-credentials.js';
 import { RevocationFence } from './revocation-fence.js';
 import { rotatedTo } from './rotation.js';
+import { operatorDetail } from '../storage/storage.errors.js';
 
 /** A refreshed grant that S3 does not hold yet. */
 export interface UnwrittenRefresh {
@@ -174,10 +175,10 @@ export class RefreshWriteBack implements OnModuleDestroy, BeforeApplicationShutd
       if (!retry) {
         // The shutdown's last attempt: the process exits with the only copy of a grant Google may have rotated away
         // from the one in S3. Said as an error, so the operator knows whose sign-in to expect (the token stays out).
-        this.logger.error({ msg: 'refreshed Google token not written to S3 before shutdown; if Google rotated it, the user must sign in again', event: 'refresh_write_retry', outcome: 'lost', user: email, attempts: entry.attempts, reason: (err as Error).message });
+        this.logger.error({ msg: 'refreshed Google token not written to S3 before shutdown; if Google rotated it, the user must sign in again', event: 'refresh_write_retry', outcome: 'lost', user: email, attempts: entry.attempts, reason: operatorDetail(err) });
       } else if (Date.now() - entry.keptAt >= RETRY_FOR_MS) {
         // Kept (and used) without more timers: the user's next refresh here writes again, and shutdown tries once more.
-        this.logger.error({ msg: 'stopped retrying to write a refreshed Google token to S3; this replica keeps it in memory', event: 'refresh_write_retry', outcome: 'gave_up', user: email, attempts: entry.attempts, reason: (err as Error).message });
+        this.logger.error({ msg: 'stopped retrying to write a refreshed Google token to S3; this replica keeps it in memory', event: 'refresh_write_retry', outcome: 'gave_up', user: email, attempts: entry.attempts, reason: operatorDetail(err) });
       } else {
         this.arm(email, entry);
       }

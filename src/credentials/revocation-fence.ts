@@ -3,6 +3,7 @@ import { CredentialsRepository } from './credentials.repository.js';
 import { GoogleTokenClient } from './google-token.client.js';
 import { markCovers, RevocationMarks } from './revocation-marks.js';
 import { RevocationWatermarks } from './revocation-watermarks.js';
+import { operatorDetail } from '../storage/storage.errors.js';
 
 /**
  * A refresh that re-created deleted credentials counts a revocation this long before it started as the deleter: the
@@ -55,7 +56,7 @@ export class RevocationFence {
       if (!revoked && recreated) revoked = await this.watermarks.revokedSince(email, refreshStartedAt - REVOKED_BEFORE_REFRESH_MS);
     } catch (err) {
       // S3 answered the write a moment ago; without the mark's answer the revocation's own re-read is relied on.
-      this.logger.warn({ msg: 'could not read the revocation mark after writing a rotated token', event: 'revocation_fence', outcome: 'unread', user: email, reason: (err as Error).message });
+      this.logger.warn({ msg: 'could not read the revocation mark after writing a rotated token', event: 'revocation_fence', outcome: 'unread', user: email, reason: operatorDetail(err) });
       return false;
     }
     if (!revoked) return false;

@@ -5,6 +5,7 @@ import type { FastifyReply } from 'fastify';
 import { Public } from '../common/public.decorator.js';
 import { Lifecycle } from './lifecycle.js';
 import { LIVE_ANSWER } from './liveness-probe.js';
+import { notReadyMessage } from './readiness-reason.js';
 import { S3HealthIndicator } from './s3.health.js';
 
 /** Kubernetes probes. */
@@ -24,7 +25,7 @@ export class HealthController {
     return LIVE_ANSWER;
   }
 
-  /** Readiness: S3 reachable (Terminus JSON; 503 when down, with the reason). */
+  /** Readiness: S3 reachable (Terminus JSON; 503 when down, with a reason code; the detail is in the log). */
   @Get('ready')
   async ready(@Res() reply: FastifyReply): Promise<void> {
     if (this.lifecycle.draining) {
@@ -35,13 +36,9 @@ export class HealthController {
       reply.status(200).send(await this.health.check([() => this.s3.check()]));
     } catch (err) {
       const result = (err as { getResponse?: () => object }).getResponse?.() ?? {};
-      const s3 = (result as { error?: { s3?: { message?: string } } }).error?.s3;
+      const s3 = (result as { error?: { s3?: { reason?: string } } }).error?.s3;
       // Terminus's body, plus the service-wide error fields, so both probes and people can read it.
-      reply.status(503).send({
-        ...result,
-        statusCode: 503,
-        message: `Not ready: ${s3?.message ?? 'a dependency is down'}`,
-      });
+      reply.status(503).send({ ...result, statusCode: 503, message: notReadyMessage(s3?.reason) });
     }
   }
 }

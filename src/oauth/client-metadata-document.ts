@@ -188,7 +188,7 @@ export class ClientMetadataDocuments {
       await this.objects.put(this.key(url), held.doc);
       held.inS3 = true;
     } catch (err) {
-      const reason = err instanceof StorageError ? err.message : 'unexpected error';
+      const reason = err instanceof StorageError ? err.detail : 'unexpected error';
       this.logger.warn({ msg: 'approved client metadata document not stored', event: 'cimd_keep_failed', host: safeHost(url), reason });
     }
   }

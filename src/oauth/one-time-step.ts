@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { OneTimeMarkers } from '../sessions/one-time-markers.js';
 import { OAuthError } from './oauth-error.js';
+import { operatorDetail } from '../storage/storage.errors.js';
 
 const logger = new Logger('OAuthFlow');
 
@@ -52,6 +53,6 @@ export async function runOnce<T>(markers: OneTimeMarkers, kind: string, value: s
 async function giveBack(markers: OneTimeMarkers, kind: string, value: string, claimant: string): Promise<void> {
   await markers.giveBack(kind, value, claimant, (err: unknown) => {
     // The value is a one-time id; only its kind is logged.
-    logger.warn({ msg: 'one-time claim not given back after a failed step; a retry is told it was already used', event: 'one_time_release_failed', kind, error: (err as Error)?.message });
+    logger.warn({ msg: 'one-time claim not given back after a failed step; a retry is told it was already used', event: 'one_time_release_failed', kind, error: operatorDetail(err) });
   });
 }

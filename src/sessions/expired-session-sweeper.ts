@@ -5,6 +5,7 @@ import { SingleFlight } from '../common/single-flight.js';
 import { Metrics } from '../observability/metrics.js';
 import { JsonObjectRepository } from '../storage/json-object.repository.js';
 import { fromSessionDocument, SESSION_ID_PATTERN } from './session.js';
+import { operatorDetail } from '../storage/storage.errors.js';
 
 /** Deletes run this many at a time: a background chore, not allowed to crowd out requests' S3 calls. */
 const SWEEP_CONCURRENCY = 4;
@@ -75,7 +76,7 @@ export class ExpiredSessionSweeper implements OnApplicationBootstrap, OnApplicat
   private schedule(delayMs: number): void {
     this.timer = setTimeout(() => {
       void this.sweep()
-        .catch((err: unknown) => this.logger.warn({ msg: 'expired session sweep could not list S3; it runs again later', error: (err as Error).message }))
+        .catch((err: unknown) => this.logger.warn({ msg: 'expired session sweep could not list S3; it runs again later', error: operatorDetail(err) }))
         .finally(() => {
           if (!this.stopping) this.schedule(this.intervalMs);
         });

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { JsonObjectRepository } from './json-object.repository.js';
 import { CONDITIONAL_CHECK_PREFIX } from './probe-key.js';
-import { StorageError } from './storage.errors.js';
+import { operatorDetail, StorageError } from './storage.errors.js';
 
 /** A well-formed ETag that no object of the check has (not the MD5 of any JSON it writes). */
 const NOT_ITS_ETAG = '"00000000000000000000000000000000"';
@@ -71,7 +71,7 @@ export class ConditionalWritesCheck {
       }
     } finally {
       await this.objects.delete(key).catch((err: unknown) =>
-        this.logger.warn({ msg: 'could not delete the object of the conditional-write check; it is harmless, delete it when S3 answers', key, detail: (err as Error).message }),
+        this.logger.warn({ msg: 'could not delete the object of the conditional-write check; it is harmless, delete it when S3 answers', key, detail: operatorDetail(err) }),
       );
     }
   }
@@ -88,9 +88,9 @@ export class ConditionalWritesCheck {
   /** The failure as the operator reads it: what could not be checked, and why. */
   private explain(err: unknown): StorageError {
     if (err instanceof StorageError && err.code === 'conditions_ignored') return err;
-    const cause = err instanceof StorageError ? err : new StorageError('unknown', `S3 failed (${(err as Error)?.message ?? 'unknown error'}).`);
+    const cause = err instanceof StorageError ? err : new StorageError('unknown', `S3 failed (${operatorDetail(err) || 'unknown error'}).`);
     const scope = cause.code === 'access_denied' ? ` A policy scoped to key prefixes must allow s3:PutObject and s3:DeleteObject on "${CONDITIONAL_CHECK_PREFIX}*".` : '';
-    return new StorageError(cause.code, `The check that S3 honours conditional writes (needed before this replica takes traffic) could not finish: ${cause.message}${scope}`);
+    return new StorageError(cause.code, `The check that S3 honours conditional writes (needed before this replica takes traffic) could not finish: ${cause.detail}${scope}`);
   }
 }
 

@@ -243,7 +243,7 @@ export class JsonObjectRepository {
       return result;
     } catch (err) {
       const mapped = toStorageError(err, op, this.bucket, this.timeoutMs);
-      this.latency.record(op, performance.now() - started, mapped.code, topSegment(key));
+      this.latency.record(op, performance.now() - started, mapped.code, topSegment(key), mapped.detail);
       throw mapped;
     } finally {
       clearTimeout(timer);

@@ -4,7 +4,7 @@ import { SingleFlight } from '../common/single-flight.js';
 import { AppConfig } from '../config/app-config.js';
 import { AuditLog, AuditSink } from '../observability/audit-log.js';
 import { JsonObjectRepository } from './json-object.repository.js';
-import { StorageError } from './storage.errors.js';
+import { operatorDetail, StorageError } from './storage.errors.js';
 
 const FLUSH_EVERY_MS = 5000;
 const FLUSH_AT_LINES = 200;
@@ -100,7 +100,7 @@ export class S3AuditSink implements AuditSink, OnModuleInit, OnApplicationShutdo
         this.pending = undefined;
         return;
       }
-      this.logger.warn({ msg: 'audit batch not written to S3; retried at the next flush', detail: (err as Error).message, events: batch.events });
+      this.logger.warn({ msg: 'audit batch not written to S3; retried at the next flush', detail: operatorDetail(err), events: batch.events });
     }
   }
 }

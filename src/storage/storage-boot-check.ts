@@ -1,10 +1,21 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ConditionalWritesCheck } from './conditional-writes.check.js';
 import { JsonObjectRepository } from './json-object.repository.js';
-import { StorageError } from './storage.errors.js';
+import { StorageError, type StorageErrorCode } from './storage.errors.js';
 
 /** How often a replica that could not reach S3 at start-up tries the conditional-write check again. */
 const RETRY_MS = 5000;
+
+/** The boot stopped on S3: its message is the operator's guidance (StorageError.detail), for the fatal line. */
+export class StorageBootError extends Error {
+  constructor(
+    readonly code: StorageErrorCode,
+    detail: string,
+  ) {
+    super(detail);
+    this.name = 'StorageBootError';
+  }
+}
 
 /**
  * At start-up, checks the bucket once, then that S3 honours conditional writes (ConditionalWritesCheck). A missing
@@ -35,8 +46,9 @@ export class StorageBootCheck implements OnApplicationBootstrap, BeforeApplicati
       await this.objects.ping();
       await this.conditionalWrites.verify();
     } catch (err) {
-      if (!(err instanceof StorageError && err.isOutage)) throw err;
-      this.logger.warn({ msg: 'S3 not reachable at start-up; readiness stays down until it is and S3 was seen to honour conditional writes', detail: err.message });
+      if (err instanceof StorageError && !err.isOutage) throw new StorageBootError(err.code, err.detail);
+      if (!(err instanceof StorageError)) throw err;
+      this.logger.warn({ msg: 'S3 not reachable at start-up; readiness stays down until it is and S3 was seen to honour conditional writes', detail: err.detail });
       this.retryLater();
     }
   }
@@ -53,7 +65,7 @@ export class StorageBootCheck implements OnApplicationBootstrap, BeforeApplicati
         () => this.logger.log({ msg: 'S3 honours conditional writes: the check that S3 was unreachable for at start-up has passed' }),
         (err: StorageError) => {
           if (err.code !== 'conditions_ignored') return this.retryLater();
-          this.logger.error({ msg: 'S3 ignores conditional writes: this replica stays not ready', event: 'conditional_writes_ignored', detail: err.message });
+          this.logger.error({ msg: 'S3 ignores conditional writes: this replica stays not ready', event: 'conditional_writes_ignored', detail: err.detail });
         },
       );
     }, RETRY_MS);

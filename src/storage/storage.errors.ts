@@ -11,20 +11,55 @@ export type StorageErrorCode =
   | 'conditions_ignored' // S3 applied a write whose If-None-Match / If-Match did not hold: the service must not run on it
   | 'unknown';
 
-/** An S3 failure translated into what it means for the service, with the operator's next step. */
+/**
+ * What a caller is told, per kind of failure. A StorageError's own text is the operator's guidance: it names the
+ * bucket, the IAM action and ARN to grant, the STS role, S3's error. None of that is for whoever sent the request (on
+ * a public route, anyone: a stranger told the name of a bucket that does not exist can create it in their own AWS
+ * account), so callers get one of these, and the guidance is logged (StorageLatency, event s3_call_failed).
+ */
+const OUTAGE = "The service's storage (S3) is not available just now. Retry in a few seconds; if it keeps failing, tell the operators the time of the request.";
+const REFUSED =
+  "The service's storage (S3) refuses the service: a configuration problem the operators must fix, so a retry will not help until they do. Tell them the time of the request; the service's log names the cause.";
+const CALLER_MESSAGE: Record<Exclude<StorageErrorCode, 'conflict'>, string> = {
+  timeout: OUTAGE,
+  network: OUTAGE,
+  unknown: OUTAGE,
+  bucket_missing: REFUSED,
+  access_denied: REFUSED,
+  bad_credentials: REFUSED,
+  conditions_ignored: REFUSED,
+  invalid_data: "A record the service keeps in its storage (S3) could not be read. Tell the operators the time of the request; the service's log names the cause.",
+};
+
+/**
+ * An S3 failure translated into what it means for the service. `detail` is the operator's next step; `message`, what
+ * the caller reads, is the same text only for a `conflict` (written for the caller: retry) and otherwise names nothing
+ * of the deployment.
+ */
 export class StorageError extends DomainError {
+  /** The operator's guidance (bucket, permission, S3's error): for the log and the boot's fatal line, never an answer. */
+  readonly detail: string;
+
   constructor(
     readonly code: StorageErrorCode,
-    message: string,
+    detail: string,
   ) {
     // Callers see a 503: their request did nothing harmful and can be retried once storage is fixed.
-    super(code === 'conflict' ? 409 : 503, code === 'conflict' ? 'conflict' : 'storage_unavailable', message, code === 'conflict' ? {} : { 'Retry-After': '2' });
+    const conflict = code === 'conflict';
+    super(conflict ? 409 : 503, conflict ? 'conflict' : 'storage_unavailable', conflict ? detail : CALLER_MESSAGE[code], conflict ? {} : { 'Retry-After': '2' });
+    this.detail = detail;
   }
 
   /** True when S3 could not be reached or did not answer (an outage), as opposed to a refusal or bad data. */
   get isOutage(): boolean {
     return this.code === 'timeout' || this.code === 'network' || this.code === 'unknown';
   }
+}
+
+/** What the operators read about a failure: a StorageError's guidance, any other error's message. */
+export function operatorDetail(err: unknown): string {
+  if (err instanceof StorageError) return err.detail;
+  return (err as Error)?.message ?? String(err);
 }
 
 export type StorageOperation = 'get' | 'put' | 'delete' | 'list' | 'probe';
@@ -48,7 +83,7 @@ export function toStorageError(err: unknown, op: StorageOperation, bucket: strin
   if (err instanceof StorageError) return err;
   // A conditional put whose object was deleted in between lost its condition too (If-Match on a missing key: 404).
   if (name === 'PreconditionFailed' || status === 412 || name === 'ConditionalRequestConflict' || status === 409 || (op === 'put' && name === 'NoSuchKey')) {
-    return new StorageError('conflict', `Another writer changed the object in bucket "${bucket}" first; re-read and retry.`);
+    return new StorageError('conflict', 'Another request changed the same record at the same moment; retry.');
   }
   if (name === 'NoSuchBucket') {
     return new StorageError(

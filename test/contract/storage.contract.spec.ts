@@ -183,8 +183,9 @@ describe(`storage contract (${process.env.S3_TEST_ENDPOINT ?? 'embedded S3 serve
     try {
       const err = await wrong.repo.get('things/a.json').catch((e: unknown) => e);
       expect(err).toBeInstanceOf(StorageError);
-      expect(err).toMatchObject({ code: 'bad_credentials', message: expect.stringContaining('S3 rejected the credentials') });
-      expect((err as Error).message).toContain(`"${bucket}"`);
+      expect(err).toMatchObject({ code: 'bad_credentials', detail: expect.stringContaining('S3 rejected the credentials') });
+      expect((err as StorageError).detail).toContain(`"${bucket}"`);
+      expect((err as StorageError).message).not.toContain(bucket); // what a caller reads
     } finally {
       await wrong.close();
     }
@@ -194,7 +195,7 @@ describe(`storage contract (${process.env.S3_TEST_ENDPOINT ?? 'embedded S3 serve
     expect(await sut.ping()).toBeGreaterThan(0);
     const wrong = await repositoryFor({ AWS_SECRET_ACCESS_KEY: 'definitely-not-the-secret' });
     try {
-      await expect(wrong.repo.ping()).rejects.toMatchObject({ code: 'bad_credentials', message: expect.stringContaining(`"${bucket}"`) });
+      await expect(wrong.repo.ping()).rejects.toMatchObject({ code: 'bad_credentials', detail: expect.stringContaining(`"${bucket}"`) });
     } finally {
       await wrong.close();
     }
@@ -205,7 +206,7 @@ describe(`storage contract (${process.env.S3_TEST_ENDPOINT ?? 'embedded S3 serve
     try {
       await expect(missing.repo.put('x.json', {})).rejects.toMatchObject({
         code: 'bucket_missing',
-        message: expect.stringMatching(/"missing-.*" does not exist.*S3_BUCKET/),
+        detail: expect.stringMatching(/"missing-.*" does not exist.*S3_BUCKET/),
       });
       await expect(missing.repo.ping()).rejects.toMatchObject({ code: 'bucket_missing' });
     } finally {

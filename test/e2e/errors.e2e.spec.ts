@@ -38,21 +38,32 @@ describe('Bad input, S3 errors, compatibility and log hygiene', () => {
     );
   });
 
-  it('answers 503 naming the bucket when it disappears at runtime', async () => {
+  it('a bucket that disappears at runtime: 503 that names no bucket, to a signing-in browser and on the public /oauth/register; the log names it, once', async () => {
     await createBucket(world, 'short-lived');
     const service = await startService(world, { S3_BUCKET: 'short-lived' });
+    const s3Failures = () => world.logs.lines.map((l) => l.message as Record<string, unknown>).filter((m) => m?.event === 's3_call_failed' && m.code === 'bucket_missing');
     try {
       // The callback is the first S3 call of a sign-in (/auth/google asks S3 nothing, so it cannot leak who is known).
       const browser = new Browser();
       const callbackUrl = await world.google.approve(await startSignIn(service, browser, 'zoe@example.com'), { email: 'zoe@example.com' });
       await world.admin.send(new DeleteBucketCommand({ Bucket: 'short-lived' }));
+      const before = s3Failures().length;
       const res = await browser.get(callbackUrl);
       expect(res.status).toBe(503);
       expect(await res.json()).toEqual({
         statusCode: 503,
         error: 'storage_unavailable',
-        message: expect.stringMatching(/"short-lived" does not exist/),
+        message: expect.stringMatching(/^The service's storage \(S3\) refuses the service: a configuration problem the operators must fix/),
       });
+      // Anyone can call the registration endpoint: a stranger told which bucket is missing could create it in an AWS
+      // account of their own, and S3 calls the service makes would then go to it.
+      const registered = await fetch(`${service.url}/oauth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect_uris: ['http://127.0.0.1:9/cb'], token_endpoint_auth_method: 'none' }) });
+      expect(registered.status).toBe(503);
+      const text = await registered.text();
+      expect(JSON.parse(text)).toMatchObject({ error: 'temporarily_unavailable', reason: 'storage_unavailable', error_description: expect.stringContaining('operators must fix') });
+      expect(text).not.toMatch(/short-lived|arn:aws|s3:PutObject|S3_BUCKET/);
+      // Two requests (and several S3 calls each), one line for the operators, naming the bucket and what to do.
+      expect(s3Failures().slice(before)).toEqual([expect.objectContaining({ detail: expect.stringMatching(/"short-lived" does not exist.*S3_BUCKET/) })]);
     } finally {
       await service.close();
     }

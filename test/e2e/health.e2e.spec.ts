@@ -8,24 +8,36 @@ describe('Health probes', () => {
   beforeAll(async () => ({ world, sut } = await startWorldWithService()));
   afterAll(() => stopAll(world, sut));
 
-  it('live answers without dependencies; ready reports S3 status and latency', async () => {
+  it('live answers without dependencies; ready reports S3 status and latency, and not the bucket (the route is public)', async () => {
     const live = await fetch(`${sut.url}/health/live`);
     expect(live.status).toBe(200);
     const ready = await fetch(`${sut.url}/health/ready`);
     expect(ready.status).toBe(200);
-    const body = (await ready.json()) as { status: string; info: { s3: Record<string, unknown> } };
+    const text = await ready.text();
+    const body = JSON.parse(text) as { status: string; info: { s3: Record<string, unknown> } };
     expect(body.status).toBe('ok');
-    expect(body.info.s3).toMatchObject({ status: 'up', latencyMs: expect.any(Number), bucket: world.bucket, slow: false });
+    expect(body.info.s3).toEqual({ status: 'up', latencyMs: expect.any(Number), slow: false, thresholdMs: 500 });
+    expect(text).not.toContain(world.bucket);
   });
 
-  it('ready is 503 while the S3 server is stopped, live stays 200, and ready recovers when S3 is back', async () => {
+  it('ready is 503 while the S3 server is stopped, with a reason code and no bucket or S3 host; the log has the detail, once; ready recovers when S3 is back', async () => {
+    const s3Host = new URL(world.s3.endpoint).host;
+    const notReady = () => world.logs.lines.filter((l) => (l.message as { event?: string })?.event === 's3_not_ready').map((l) => l.message as Record<string, unknown>);
+    const before = notReady().length;
     await world.s3.embedded?.stop();
     try {
       const ready = await fetch(`${sut.url}/health/ready`);
       expect(ready.status).toBe(503);
-      const body = (await ready.json()) as Record<string, unknown>;
-      expect(body).toMatchObject({ status: 'error', statusCode: 503, error: { s3: { status: 'down', bucket: world.bucket } } });
-      expect(String(body.message)).toMatch(/unreachable|did not answer/);
+      const text = await ready.text();
+      const body = JSON.parse(text) as { message: string; error: { s3: { reason: string } } };
+      expect(body).toMatchObject({ status: 'error', statusCode: 503, error: { s3: { status: 'down', latencyMs: expect.any(Number), reason: expect.stringMatching(/^(unreachable|timeout)$/) } } });
+      expect(body.message).toMatch(/^Not ready: S3 (cannot be reached|did not answer in time)\..*log \(event s3_not_ready\)/);
+      expect(text).not.toContain(world.bucket);
+      expect(text).not.toContain(s3Host);
+      expect(text).not.toMatch(/ECONNREFUSED|S3_ENDPOINT/);
+      // A kubelet probes every few seconds: the operator's line is written once, not once per probe.
+      for (let i = 0; i < 5; i++) expect((await fetch(`${sut.url}/health/ready`)).status).toBe(503);
+      expect(notReady().slice(before)).toEqual([expect.objectContaining({ reason: body.error.s3.reason, detail: expect.stringContaining(world.bucket) })]);
       expect((await fetch(`${sut.url}/health/live`)).status).toBe(200);
     } finally {
       await world.s3.embedded?.start();
@@ -59,7 +71,7 @@ describe('Health probes', () => {
       s3.inject({ fault: 'answer', status: 404, body: '<html><body>404 Not Found</body></html>', times: Infinity });
       const ready = await fetch(`${behind.url}/health/ready`);
       expect(ready.status).toBe(503);
-      expect(await ready.json()).toMatchObject({ statusCode: 503, error: { s3: { status: 'down', bucket: world.bucket } } });
+      expect(await ready.json()).toMatchObject({ statusCode: 503, error: { s3: { status: 'down', reason: 's3_error' } } });
       const session = await getWithBearer(behind, '/auth/session', access_token);
       expect(session.status).toBe(503);
       expect(await session.json()).toMatchObject({ statusCode: 503, error: 'storage_unavailable', message: expect.stringMatching(/S3/) });

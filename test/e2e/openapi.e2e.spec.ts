@@ -79,6 +79,31 @@ describe('OpenAPI document', () => {
     for (const path of Object.keys(doc.paths)) expect(ui).toContain(JSON.stringify(path));
   });
 
+  it('serves the files Swagger UI loads below /docs and none of the rest of its npm package (manifest, README, source maps, Node files)', async () => {
+    // What the page loads: both forms of its URL, and every stylesheet, script and icon they name.
+    const assets = new Set<string>();
+    for (const page of ['/docs', '/docs/']) {
+      const res = await fetch(`${sut.url}${page}`);
+      expect([page, res.status]).toEqual([page, 200]);
+      for (const [, ref] of (await res.text()).matchAll(/(?:href|src)="([^"]+)"/g)) assets.add(new URL(ref, `${sut.url}${page}`).pathname);
+    }
+    expect([...assets].sort()).toEqual(
+      ['/docs/favicon-16x16.png', '/docs/favicon-32x32.png', '/docs/swagger-ui-bundle.js', '/docs/swagger-ui-init.js', '/docs/swagger-ui-standalone-preset.js', '/docs/swagger-ui.css'],
+    );
+    for (const path of assets) {
+      const [get, head] = await Promise.all([fetch(`${sut.url}${path}`), fetch(`${sut.url}${path}`, { method: 'HEAD' })]);
+      expect([path, get.status, head.status, (await get.arrayBuffer()).byteLength > 0]).toEqual([path, 200, 200, true]);
+    }
+    const unneeded = ['package.json', 'README.md', 'index.js', 'absolute-path.js', 'swagger-ui-bundle.js.map', 'swagger-ui.js', 'swagger-initializer.js', 'oauth2-redirect.html', 'NOTICE', 'log.bundle-sizes.swagger-ui.txt'];
+    for (const path of [...unneeded.map((f) => `/docs/${f}`), '/docs/docs/package.json', '/docs/docs/README.md', '/docs/./package.json', '/docs/%70ackage.json']) {
+      for (const method of ['GET', 'HEAD']) {
+        const res = await fetch(`${sut.url}${path}`, { method });
+        const body = method === 'GET' ? ((await res.json()) as { error?: string }) : { error: 'not_found' };
+        expect([method, path, res.status, body.error]).toEqual([method, path, 404, 'not_found']);
+      }
+    }
+  });
+
   it("documents the OAuth endpoints' errors in RFC 6749's shape, their 429 and 503 with Retry-After, and answers in it", async () => {
     expect(doc.components.schemas.OAuthError).toMatchObject({
       properties: { error: expect.any(Object), error_description: expect.any(Object), reason: expect.any(Object) },

@@ -119,7 +119,9 @@ describe('the start-up check that S3 honours conditional writes', () => {
       s3.inject({ method: 'PUT', path: CHECK_PATH, fault: 'answer', status: 503, contentType: 'application/xml', body: '<Error><Code>ServiceUnavailable</Code></Error>', times: Infinity });
       const blocked = await fetch(`${sut.url}/health/ready`);
       expect(blocked.status).toBe(503);
-      expect(await blocked.json()).toMatchObject({ statusCode: 503, message: expect.stringContaining('The check that S3 honours conditional writes (needed before this replica takes traffic) could not finish') });
+      expect(await blocked.json()).toMatchObject({ statusCode: 503, error: { s3: { status: 'down', reason: 'conditional_writes_unchecked' } }, message: expect.stringContaining('the check that S3 honours conditional writes has not passed yet') });
+      const notReady = world.logs.lines.filter((l) => (l.message as { event?: string })?.event === 's3_not_ready' && (l.message as { reason?: string }).reason === 'conditional_writes_unchecked');
+      expect(notReady).toEqual([expect.objectContaining({ message: expect.objectContaining({ detail: expect.stringContaining('The check that S3 honours conditional writes (needed before this replica takes traffic) could not finish') }) })]);
       expect(s3.requests.some((r) => r.method === 'GET' && r.path.endsWith('/health/probe-never-written.json') && r.status === 404)).toBe(true);
       s3.clear();
       expect((await fetch(`${sut.url}/health/ready`)).status).toBe(200);
@@ -144,7 +146,9 @@ describe('the start-up check that S3 honours conditional writes', () => {
       await embeddedS3().start();
       const ready = await fetch(`${sut.url}/health/ready`);
       expect(ready.status).toBe(503);
-      expect(((await ready.json()) as { message: string }).message).toMatch(/S3 ignores If-None-Match: \* on bucket .*S3 that honours conditional writes/);
+      expect(await ready.json()).toMatchObject({ error: { s3: { status: 'down', reason: 'conditional_writes_ignored' } }, message: expect.stringContaining('S3 ignores conditional writes') });
+      const notReady = world.logs.lines.filter((l) => (l.message as { event?: string })?.event === 's3_not_ready' && (l.message as { reason?: string }).reason === 'conditional_writes_ignored');
+      expect(notReady).toEqual([expect.objectContaining({ message: expect.objectContaining({ detail: expect.stringMatching(/S3 ignores If-None-Match: \* on bucket .*S3 that honours conditional writes/) }) })]);
       // A store seen ignoring a condition stays refused, even if it seems to behave later (restart once it is fixed).
       embeddedS3().ignoreConditionalHeaders([]);
       expect((await fetch(`${sut.url}/health/ready`)).status).toBe(503);

@@ -164,14 +164,14 @@ describe('Sign-in under faults', () => {
       expect(elapsed).toBeLessThan(3 * stallMs + 2000);
     });
 
-    it('answers 503 naming S3 within S3_TIMEOUT_MS when S3 never answers the state marker', async () => {
+    it('answers 503 saying storage (S3) is unavailable within S3_TIMEOUT_MS when S3 never answers the state marker', async () => {
       const { browser, callbackUrl } = await approved('s3-silent@example.com');
       s3.inject({ method: 'PUT', path: MARKER, fault: 'stall', times: Infinity });
       const started = Date.now();
       const res = await browser.get(callbackUrl);
       const elapsed = Date.now() - started;
       expect(res.status).toBe(503);
-      expect(await res.json()).toEqual({ statusCode: 503, error: 'storage_unavailable', message: expect.stringMatching(/^S3 did not answer/) });
+      expect(await res.json()).toEqual({ statusCode: 503, error: 'storage_unavailable', message: expect.stringMatching(/^The service's storage \(S3\) is not available just now\. Retry/) });
       expect(elapsed).toBeLessThan(S3_TIMEOUT_MS + 1500);
     });
 
