@@ -57,6 +57,9 @@ describe('the Nest CLI build (nest-cli.json)', () => {
   const commands = new ProcessGroups(); // the build and the bundle it made
   const watchers = new ProcessGroups(); // start:dev, stopped by its test before the source is put back
   const outputs: string[] = []; // each build's tsconfig and output directory, removed at the end
+  // Puts back the source the watch test saved, while it is changed: also from afterAll, since a test that timed out
+  // is not waited for (its own finally may never run before jest exits, and the saved line stayed in src/main.ts).
+  let putBack: (() => void) | undefined;
 
   beforeAll(async () => {
     world = await startWorld();
@@ -66,6 +69,7 @@ describe('the Nest CLI build (nest-cli.json)', () => {
     try {
       left = [...(await watchers.stopAll({ final: true })), ...(await commands.stopAll({ final: true }))];
     } finally {
+      putBack?.(); // once the watcher is stopped: it must not see the source put back
       await world?.close();
       for (const path of outputs) rmSync(path, { recursive: true, force: true });
     }
@@ -149,6 +153,11 @@ describe('the Nest CLI build (nest-cli.json)', () => {
     const source = 'src/main.ts';
     const original = readFileSync(source);
     const { atime, mtime } = statSync(source);
+    putBack = () => {
+      writeFileSync(source, original);
+      utimesSync(source, atime, mtime);
+      putBack = undefined;
+    };
     try {
       writeFileSync(source, Buffer.concat([original, Buffer.from('// saved by test/build/nest-build.spec.ts\n')]));
       await untilOutput(dev, /"msg":"shutting down"/, 60_000); // the running service is stopped...
@@ -157,8 +166,7 @@ describe('the Nest CLI build (nest-cli.json)', () => {
       expect(readFileSync(join(outDir, 'main.js'), 'utf8')).toContain('saved by test/build/nest-build.spec.ts');
     } finally {
       await watchers.stopAll();
-      writeFileSync(source, original);
-      utimesSync(source, atime, mtime);
+      putBack?.();
     }
   }, 240_000);
 });
