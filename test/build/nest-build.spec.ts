@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, serviceEnv, signIn, startWorld, type World } from '../support/harness.js';
 import { rawMcp } from '../support/mcp-clients.js';
+import { isAlive, ProcessGroups, type GroupProcess } from '../support/process-groups.js';
 
 /**
  * The Nest CLI as a developer and the Dockerfile use it: `npm run build` (`nest build`, configured by nest-cli.json)
@@ -26,42 +26,8 @@ function childEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv 
   return { ...env, LOG_LEVEL: 'info', ...extra };
 }
 
-interface Proc {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-/** Spawns a command in its own process group (so the whole tree can be stopped), collecting its output. */
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Proc {
-  let output = '';
-  const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  return { child, output: () => output, exited };
-}
-
-/** Stops the process group of `proc` (SIGTERM, then SIGKILL after `graceMs`) and waits for the leader to end. */
-async function stopGroup(proc: Proc | undefined, graceMs = 10_000): Promise<void> {
-  if (!proc?.child.pid) return;
-  const kill = (signal: NodeJS.Signals) => {
-    try {
-      process.kill(-(proc.child.pid as number), signal);
-    } catch {
-      // the group is already gone
-    }
-  };
-  kill('SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([proc.exited, new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
-  clearTimeout(timer);
-  kill('SIGKILL'); // anything of the tree that outlived its leader (a watcher's child)
-  await proc.exited;
-}
-
 /** Polls until `url` answers `status`, failing with the process output after `timeoutMs`. */
-async function until(url: string, status: number, proc: Proc, timeoutMs: number): Promise<void> {
+async function until(url: string, status: number, proc: GroupProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const got = await fetch(url).then((r) => r.status, () => 0);
@@ -73,7 +39,7 @@ async function until(url: string, status: number, proc: Proc, timeoutMs: number)
 }
 
 /** Waits until `output()` matches `pattern`. */
-async function untilOutput(proc: Proc, pattern: RegExp, timeoutMs: number): Promise<void> {
+async function untilOutput(proc: GroupProcess, pattern: RegExp, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!pattern.test(proc.output())) {
     if (proc.child.exitCode !== null) throw new Error(`process exited (${proc.child.exitCode}) before printing ${pattern}:\n${proc.output()}`);
@@ -86,16 +52,30 @@ const count = (text: string, pattern: RegExp) => text.match(new RegExp(pattern.s
 
 describe('the Nest CLI build (nest-cli.json)', () => {
   let world: World;
-  const procs: Proc[] = [];
+  // Every command runs in a process group of its own (npm starts a shell, node, the Nest CLI, tsc, the service), and
+  // these are stopped whole, whatever a test did: what a command started is stopped with it, even once it is gone.
+  const commands = new ProcessGroups(); // the build and the bundle it made
+  const watchers = new ProcessGroups(); // start:dev, stopped by its test before the source is put back
   const outputs: string[] = []; // each build's tsconfig and output directory, removed at the end
+  // Puts back the source the watch test saved, while it is changed: also from afterAll, since a test that timed out
+  // is not waited for (its own finally may never run before jest exits, and the saved line stayed in src/main.ts).
+  let putBack: (() => void) | undefined;
 
   beforeAll(async () => {
     world = await startWorld();
   });
   afterAll(async () => {
-    for (const proc of procs) if (proc.child.exitCode === null && proc.child.signalCode === null) await stopGroup(proc);
-    await world?.close();
-    for (const path of outputs) rmSync(path, { recursive: true, force: true });
+    let left: number[];
+    try {
+      left = [...(await watchers.stopAll({ final: true })), ...(await commands.stopAll({ final: true }))];
+    } finally {
+      putBack?.(); // once the watcher is stopped: it must not see the source put back
+      await world?.close();
+      for (const path of outputs) rmSync(path, { recursive: true, force: true });
+    }
+    // By PID: every process seen in the commands' trees is gone.
+    expect(left).toEqual([]);
+    expect([...commands.pids, ...watchers.pids].filter(isAlive)).toEqual([]);
   });
 
   it('`npm run build` compiles with nest-cli.json and bundles; `node main.bundle.mjs` serves ready, Swagger UI files and sign-in, and exits 0 on SIGTERM', async () => {
@@ -105,8 +85,7 @@ describe('the Nest CLI build (nest-cli.json)', () => {
     mkdirSync(outDir, { recursive: true });
     writeFileSync(join(outDir, 'left-over.js'), 'throw new Error("stale output");\n');
 
-    const build = run('npm', ['run', 'build', '--', '--path', config], childEnv({}));
-    procs.push(build);
+    const build = commands.spawn('npm', ['run', 'build', '--', '--path', config], childEnv({}));
     expect(await build.exited).toEqual({ code: 0, signal: null });
     expect(existsSync(join(outDir, 'left-over.js'))).toBe(false);
     expect(existsSync(join(outDir, 'main.js'))).toBe(true);
@@ -117,9 +96,9 @@ describe('the Nest CLI build (nest-cli.json)', () => {
     // Production's start: plain `node main.bundle.mjs` (the Dockerfile's CMD), configuration from the environment.
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const service = run(process.execPath, [main], childEnv(serviceEnv(world, port)));
-    procs.push(service);
+    const service = commands.spawn(process.execPath, [main], childEnv(serviceEnv(world, port)));
     await until(`${url}/health/ready`, 200, service, 30_000);
+    commands.sample();
 
     // Swagger UI's files come from @fastify/static; the sign-in's flow cookie from @fastify/cookie.
     const css = await fetch(`${url}/docs/swagger-ui.css`);
@@ -159,9 +138,9 @@ describe('the Nest CLI build (nest-cli.json)', () => {
     outputs.push(config, outDir);
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const dev = run('npm', ['run', 'start:dev', '--', '--preserveWatchOutput', '--path', config], childEnv(serviceEnv(world, port)));
-    procs.push(dev);
+    const dev = watchers.spawn('npm', ['run', 'start:dev', '--', '--preserveWatchOutput', '--path', config], childEnv(serviceEnv(world, port)));
     await until(`${url}/health/live`, 200, dev, 120_000);
+    watchers.sample(); // npm, the Nest CLI's watcher and the service it started
     // The log is written in batches (LOG_BATCH_BYTES, flushed every LOG_FLUSH_MS), so the boot line can reach stdout
     // after the first 200: it is awaited, not expected at that moment.
     const boot = /"msg":"Nest application successfully started"/;
@@ -174,6 +153,11 @@ describe('the Nest CLI build (nest-cli.json)', () => {
     const source = 'src/main.ts';
     const original = readFileSync(source);
     const { atime, mtime } = statSync(source);
+    putBack = () => {
+      writeFileSync(source, original);
+      utimesSync(source, atime, mtime);
+      putBack = undefined;
+    };
     try {
       writeFileSync(source, Buffer.concat([original, Buffer.from('// saved by test/build/nest-build.spec.ts\n')]));
       await untilOutput(dev, /"msg":"shutting down"/, 60_000); // the running service is stopped...
@@ -181,9 +165,8 @@ describe('the Nest CLI build (nest-cli.json)', () => {
       await until(`${url}/health/live`, 200, dev, 30_000);
       expect(readFileSync(join(outDir, 'main.js'), 'utf8')).toContain('saved by test/build/nest-build.spec.ts');
     } finally {
-      await stopGroup(dev);
-      writeFileSync(source, original);
-      utimesSync(source, atime, mtime);
+      await watchers.stopAll();
+      putBack?.();
     }
   }, 240_000);
 });

@@ -90,7 +90,11 @@ describe('Health probes', () => {
       s3.inject({ method: 'GET', path: /\/health\/probe-never-written\.json$/, fault: 'latency', ms: 1500, times: Infinity }); // S3 slow on probes
       const before = s3.seen('GET', /\/health\//).length;
       const flood = Array.from({ length: 150 }, () => fetch(`${probed.url}/health/ready`).then((r) => r.status));
-      await new Promise((r) => setTimeout(r, 200));
+      // The session is asked for once the flood's probe is at S3 (held there by the latency), not 200 ms after the
+      // flood was sent: on a busy machine it could go first and find nothing to queue behind.
+      for (const deadline = Date.now() + 5000; s3.seen('GET', /\/health\//).length === before; await new Promise((r) => setTimeout(r, 5))) {
+        if (Date.now() > deadline) throw new Error('no readiness probe reached S3 within 5 s of the flood');
+      }
       const started = Date.now();
       const session = await getWithBearer(probed, '/auth/session', access_token);
       const ms = Date.now() - started;

@@ -55,9 +55,10 @@ describe('OAuth secrets never reach the log', () => {
       expect(await (await post('/oauth/introspect', { token }, basic)).json()).toMatchObject({ active: true });
     }
     // A replayed code and a reused refresh token are security events: logged, without the values.
-    expect((await post('/oauth/token', { grant_type: 'refresh_token', refresh_token: tokens.refresh_token }, basic)).status).toBe(400);
-    expect((await post('/oauth/token', exchange, basic)).status).toBe(400);
-    expect((await post('/oauth/revoke', { token: latest.refresh_token }, basic)).status).toBe(200);
+    const last = ['reused-refresh-token', 'replayed-code', 'revoked-refresh-token'];
+    expect((await post('/oauth/token', { grant_type: 'refresh_token', refresh_token: tokens.refresh_token }, { ...basic, 'x-request-id': last[0] })).status).toBe(400);
+    expect((await post('/oauth/token', exchange, { ...basic, 'x-request-id': last[1] })).status).toBe(400);
+    expect((await post('/oauth/revoke', { token: latest.refresh_token }, { ...basic, 'x-request-id': last[2] })).status).toBe(200);
 
     // Google's own tokens for the user, as the service stored them.
     const google = (await readObject(world, `credentials/${email}.json`)).json as { token: string; refresh_token: string };
@@ -76,7 +77,12 @@ describe('OAuth secrets never reach the log', () => {
       'Google client secret': world.google.clientSecret,
       'JWT secret': JWT_SECRET,
     };
-    await new Promise((r) => setTimeout(r, 50)); // the request lines of the last answers
+    // Scanned once the request lines of the last answers are written, not 50 ms after them: a line written later than
+    // that would be missed, and the scan pass without having seen it.
+    const logged = () => world.logs.lines.map((l) => l.message as { msg?: string; reqId?: string }).filter((m) => m?.msg === 'request').map((m) => m.reqId);
+    for (const deadline = Date.now() + 2000; !last.every((id) => logged().includes(id)); await new Promise((r) => setTimeout(r, 5))) {
+      if (Date.now() > deadline) throw new Error(`the request lines of ${last.filter((id) => !logged().includes(id)).join(', ')} were not written within 2 s`);
+    }
     const log = world.logs.text;
     expect(world.logs.lines.filter((l) => (l.message as { msg?: string })?.msg === 'request').length).toBeGreaterThan(10);
     // The scan saw the lines that name these events: the replay and the reuse were logged (as security violations).

@@ -105,9 +105,15 @@ describe('Operations: metrics, request logs, audit trail, OpenAPI', () => {
     for (const c of callbacks) expect(String(c.path)).toMatch(/code=%5Bredacted%5D|code=\[redacted\]/);
     // What people search for and who is about to sign in stay out of the log too.
     const { access_token } = await signIn(sut, world, 'searcher@example.com');
-    await getWithBearer(sut, '/v1/users/me/gmail/messages?q=from%3Aboss%40example.com+salary&maxResults=2', access_token);
-    await fetch(`${sut.url}/auth/google?login_hint=hidden-person%40example.com`, { redirect: 'manual' });
-    await new Promise((r) => setTimeout(r, 50));
+    await fetch(`${sut.url}/v1/users/me/gmail/messages?q=from%3Aboss%40example.com+salary&maxResults=2`, { headers: { authorization: `Bearer ${access_token}`, 'x-request-id': 'searched-mail' } });
+    await fetch(`${sut.url}/auth/google?login_hint=hidden-person%40example.com`, { redirect: 'manual', headers: { 'x-request-id': 'hinted-sign-in' } });
+    // Scanned once both request lines are written, not 50 ms after the answers: a line written later than that would
+    // be missed, and the scan pass without having seen it.
+    const logged = () => sut.logs.lines.map((l) => l.message as { msg?: string; reqId?: string }).filter((m) => m?.msg === 'request').map((m) => m.reqId);
+    const written = () => ['searched-mail', 'hinted-sign-in'].every((id) => logged().includes(id));
+    for (const deadline = Date.now() + 2000; !written(); await new Promise((r) => setTimeout(r, 5))) {
+      if (Date.now() > deadline) throw new Error('the request lines of the last two requests were not written within 2 s');
+    }
     const text = JSON.stringify(sut.logs.lines);
     expect(text).not.toMatch(/salary|boss|hidden-person/);
     const searched = sut.logs.lines.map((l) => l.message as Record<string, unknown>).find((m) => m?.msg === 'request' && String(m.path).startsWith('/v1/users/me/gmail/messages?'));

@@ -27,7 +27,12 @@ describe('what the built service writes', () => {
     try {
       const { access_token } = await signIn(replica, world, `warnings-${logLevel}@example.com`);
       expect((await getWithBearer(replica, '/v1/users/me/gmail/messages', access_token)).status).toBe(200);
-      await new Promise((r) => setTimeout(r, 2_000)); // the preload's warning
+      // Stopped once the preload's warning was written (as a JSON line or, wrongly, as Node's plain text), not 2 s
+      // after the call: a replica a busy machine had slowed had not written it yet, and the checks below had no
+      // warning to look at.
+      for (const deadline = Date.now() + 10_000; !replica.rawOutput().includes('TEST_UNREVIEWED'); await new Promise((r) => setTimeout(r, 20))) {
+        if (Date.now() > deadline) throw new Error("the preload's warning was not written within 10 s");
+      }
     } finally {
       await replica.stop();
     }

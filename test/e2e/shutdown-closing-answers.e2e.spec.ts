@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { getWithBearer, type Service, signIn, startService, startWorld, type World } from '../support/harness.js';
 
@@ -73,6 +74,18 @@ async function stoppedAccepting(url: string): Promise<void> {
   }
 }
 
+/**
+ * Resolves once the service's HTTP server has accepted `count` connections (collected in `accepted`) and read `bytes`
+ * from them: the requests are begun at the server, not still on their way, when the close comes. (Node's HTTP
+ * parser reads straight from the socket and parses as it reads, so what bytesRead counts has been parsed.)
+ */
+async function serverHasRead(accepted: Socket[], count: number, bytes: number, ms = 5000): Promise<void> {
+  const read = () => accepted.reduce((sum, s) => sum + s.bytesRead, 0);
+  for (const deadline = Date.now() + ms; accepted.length < count || read() < bytes; await sleep(5)) {
+    if (Date.now() > deadline) throw new Error(`within ${ms} ms the server accepted ${accepted.length} of ${count} connections and read ${read()} of their ${bytes} bytes`);
+  }
+}
+
 /** The requests sent to the closing instance: each half-sent before the close, finished after it. */
 function requests(token: string): Record<string, [string, string]> {
   const form = 'grant_type=refresh_token&refresh_token=anything&client_id=anyone';
@@ -113,10 +126,17 @@ describe('a request that reaches an instance whose HTTP server is already closin
     const inFlight = getWithBearer(sut, GMAIL, access_token);
     await held.arrived;
     const late = Object.entries(requests(access_token));
+    const server = sut.app.getHttpServer() as Server;
+    const accepted: Socket[] = [];
+    const onConnection = (socket: Socket) => accepted.push(socket);
+    server.on('connection', onConnection);
     const connections = await Promise.all(late.map(() => RawConnection.open((sut as Service).url)));
     open.push(...connections);
     late.forEach(([, [begun]], i) => connections[i]?.write(begun));
-    await sleep(50);
+    // Closed once the server has the begun parts, not a fixed time after they were sent: on a busy machine they
+    // may still be on their way then, and the requests are begun only after the close.
+    await serverHasRead(accepted, late.length, late.reduce((sum, [, [begun]]) => sum + Buffer.byteLength(begun), 0));
+    server.off('connection', onConnection);
     const closed = sut.close();
     await stoppedAccepting(sut.url);
     late.forEach(([, [, rest]], i) => connections[i]?.write(rest));

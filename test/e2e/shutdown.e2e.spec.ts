@@ -5,7 +5,28 @@ import { getWithBearer, signIn, startWorld, World } from '../support/harness.js'
 import { buildForReplicas, Replica, startReplica } from '../support/replica.js';
 
 const GMAIL = '/v1/users/me/gmail/messages';
+/** Readiness' delay of the first test's replica: readiness must be seen failing within it, while the server still accepts. */
+const DELAY_MS = 800;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Resolves once `request` has reached Google (the emulator's hold on its next Workspace call saw it), then lets Google
+ * go on with it (a failure queued with failNext still applies): from then on the request is in flight in the service.
+ * A fixed wait let SIGTERM come before a request that a busy machine had not delivered yet, which the server then
+ * took during readiness' delay: the test passed without a request in flight when the shutdown began.
+ */
+async function atGoogle(reached: { arrived: Promise<void>; release(): void }, request: Promise<unknown>): Promise<void> {
+  const answeredFirst = request.then((r) => Promise.reject(new Error(`the request was answered before it reached Google: ${JSON.stringify(r)}`)));
+  await Promise.race([reached.arrived, answeredFirst]);
+  reached.release();
+}
+
+/** Waits until the replica has written `text`, for at most `ms`. */
+async function untilLogged(r: Replica, text: string, ms: number): Promise<void> {
+  for (const deadline = Date.now() + ms; !r.rawOutput().includes(text); await sleep(10)) {
+    if (Date.now() > deadline) throw new Error(`the replica did not write "${text}" within ${ms} ms`);
+  }
+}
 
 describe('Graceful shutdown (SIGTERM to a running process)', () => {
   let world: World;
@@ -16,7 +37,7 @@ describe('Graceful shutdown (SIGTERM to a running process)', () => {
   beforeAll(async () => {
     main = buildForReplicas();
     world = await startWorld();
-    replica = await startReplica(main, world, { SHUTDOWN_DELAY_MS: '800', GOOGLE_HTTP_TIMEOUT_MS: '1500' });
+    replica = await startReplica(main, world, { SHUTDOWN_DELAY_MS: String(DELAY_MS), GOOGLE_HTTP_TIMEOUT_MS: '1500' });
   }, 120_000);
   afterEach(() => {
     world.google.rotateRefreshTokens(false);
@@ -30,12 +51,15 @@ describe('Graceful shutdown (SIGTERM to a running process)', () => {
   it('stops answering ready, drains the in-flight request, then exits 0', async () => {
     const { access_token } = await signIn(replica, world, 'drain@example.com');
     world.google.failNext('api', 'timeout'); // Google hangs: this request takes GOOGLE_HTTP_TIMEOUT_MS
+    const reached = world.google.holdNext('api');
     const started = Date.now();
     const slow = getWithBearer(replica, '/v1/users/me/gmail/messages', access_token).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown>, ms: Date.now() - started }));
-    await new Promise((r) => setTimeout(r, 200));
+    await atGoogle(reached, slow); // in flight when SIGTERM comes
     const exit = replica.exitCode();
     replica.signal('SIGTERM');
-    await new Promise((r) => setTimeout(r, 100));
+    // Read once the replica says it is draining, not a fixed time after the signal (which a busy machine may not
+    // have handed to the process yet): from then on readiness must fail, within readiness' delay.
+    await untilLogged(replica, 'draining: readiness now fails', DELAY_MS);
     const ready = await fetch(`${replica.url}/health/ready`);
     expect(ready.status).toBe(503);
     expect(await ready.json()).toMatchObject({ status: 'shutting_down' });
@@ -114,8 +138,11 @@ describe('Graceful shutdown (SIGTERM to a running process)', () => {
     others.push(r);
     const { access_token } = await signIn(r, world, 'drain-overdue@example.com');
     world.google.failNext('api', 'timeout');
+    const reached = world.google.holdNext('api');
     const inFlight = getWithBearer(r, GMAIL, access_token).then((res) => res.status, () => 'cut');
-    await sleep(200);
+    // In flight when SIGTERM comes: a request that reached the server only once it stopped accepting (after the
+    // 200 ms delay) was refused, and nothing was left for the drain to overrun.
+    await atGoogle(reached, inFlight);
     const started = Date.now();
     r.signal('SIGTERM');
     expect(await r.exitCode()).toBe(0);

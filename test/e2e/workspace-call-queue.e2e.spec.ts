@@ -1,6 +1,7 @@
 import { ALL_WORKSPACE_SCOPES } from '../support/api-client.js';
 import { getWithBearer, signIn, startWorldWithService, stopAll, type Service, type World } from '../support/harness.js';
 import { rawMcp } from '../support/mcp-clients.js';
+import { UserCallLimit } from '../../src/workspace/user-call-limit.js';
 
 const LIMIT = 3;
 const QUEUED = 2;
@@ -45,7 +46,12 @@ describe('Workspace calls per user: a burst waits for a slot, a flood beyond the
     let leaked = false;
     void leak.arrived.then(() => (leaked = true));
     const waiting = Array.from({ length: QUEUED }, () => getWithBearer(sut, LABELS, alice).then((r) => r.status));
-    await new Promise((r) => setTimeout(r, 300)); // the waiting calls have reached the service
+    // The waiting calls are in the user's queue before the next call comes: waited for there, not assumed 300 ms
+    // after they were sent (on a busy machine that call could come first, and be queued in their place).
+    const limit = sut.app.get(UserCallLimit);
+    for (const deadline = Date.now() + 5000; limit.waiting(ALICE) < QUEUED; await new Promise((r) => setTimeout(r, 5))) {
+      if (Date.now() > deadline) throw new Error(`${limit.waiting(ALICE)} of the ${QUEUED} calls are waiting after 5 s`);
+    }
     const refusedAt = Date.now();
     const refused = await getWithBearer(sut, LABELS, alice);
     expect(Date.now() - refusedAt).toBeLessThan(2000);
