@@ -7,6 +7,15 @@ import { freePort, serviceEnv, type World } from './harness.js';
 
 const BUILD_DIR = '.local-build/replica-dist';
 
+/**
+ * The node binary replica processes run on: SERVICE_NODE when set (`npm run test:e2e:image-node` sets it to the
+ * production image's Node, scripts/image-node.mjs, and SERVICE_NODE_VERSION to the version the service must then
+ * report), else the one running the tests.
+ */
+export function serviceNode(): string {
+  return process.env.SERVICE_NODE || process.execPath;
+}
+
 /** What the replicas' bundle is made from: every file under src/, the build's settings and the installed packages. */
 const BUILD_INPUTS = ['src', 'tsconfig.json', 'tsconfig.build.json', 'scripts/bundle-service.mjs', 'node_modules/.package-lock.json'];
 
@@ -70,7 +79,9 @@ export async function startReplica(main: string, world: World, overrides: Record
   const port = await freePort();
   const metricsPort = await freePort();
   const env = { PATH: process.env.PATH ?? '', ...serviceEnv(world, port, { METRICS_PORT: String(metricsPort), ...overrides }) } as NodeJS.ProcessEnv;
-  const child: ChildProcess = spawn(process.execPath, ['--openssl-legacy-provider', ...nodeFlags, main], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // No flags of the harness's own: the image runs `node dist/main.bundle.mjs` (the legacy OpenSSL provider that the
+  // tests' NODE_OPTIONS load is for s3rver, which runs in the test process, not for the service).
+  const child: ChildProcess = spawn(serviceNode(), [...nodeFlags, main], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: string[] = [];
   const raw = { stdout: '', stderr: '' };
   const reader = (stream: keyof typeof raw) => (d: Buffer) => {
