@@ -12,8 +12,8 @@ const G = 'https://www.googleapis.com/auth/';
  * scope (incremental authorization), not a failed call.
  *
  * `drive.file` is listed as Google counts it: the files the application holding the grant (the broker) made or the
- * person opened with it, which Google itself enforces on the broker's calls. An OAuth client's token is held to less
- * (tokenAccepts).
+ * person opened with it, which Google itself enforces on the broker's calls. On an OAuth client's token it reaches
+ * only the files that client created (tokenReach).
  */
 export const REQUIRED_SCOPES = {
   gmailRead: [`${G}gmail.readonly`, `${G}gmail.modify`, 'https://mail.google.com/'],
@@ -81,25 +81,33 @@ export function scopesToRequest(needs: readonly ScopeNeed[]): string[] {
 }
 
 /** Scopes Google limits to the files of the application that holds the grant. */
-const APP_FILE_SCOPES: readonly string[] = [`${G}drive.file`];
-/** The needs that create something new: what an app-file scope on an OAuth client's token is good for. */
-const CREATE_NEEDS: ReadonlySet<ScopeNeed> = new Set<ScopeNeed>(['driveCreate', 'docsCreate', 'sheetsCreate']);
+export const APP_FILE_SCOPES: readonly string[] = [`${G}drive.file`];
 
 /**
- * The scopes that meet `need` on a bearer token. For an OAuth client's token (`oauthClient`) `drive.file` meets only
- * the needs that create something: Google limits it to the files of the application holding the grant, and that is
- * the broker, whose grant is broader (drive.readonly by default, and every call goes out with it), while the service
- * keeps no record of which files a client made. Accepted for reading or changing existing files, a token the person
- * approved for "files this application creates" reached all of their Drive, Docs and Sheets. A browser sign-in's
- * token speaks for the person through the broker itself, so there the scope counts as Google counts it (a
- * deployment whose GOOGLE_SCOPES has drive.file and no broader Drive scope reads back the files it created).
+ * How much of the user's files a bearer token's scopes reach for a kind of call: `all` of them, only those the
+ * token's OAuth client created through the service (`own`), or `none`.
+ *
+ * `own` is `drive.file` on an OAuth client's token when nothing broader there meets `need`. Google limits drive.file
+ * to the files of the application holding the grant, and that is the broker, whose grant is broader
+ * (drive.readonly by default; every call goes out with it). So the service keeps the rule itself, per OAuth client:
+ * what a client creates carries a private marker (app-files/app-file-marker.ts), and its drive.file token reaches
+ * only files with its marker. A browser sign-in's token speaks for the person through the broker itself, so there the
+ * scope counts as Google counts it (a deployment whose GOOGLE_SCOPES has drive.file and no broader Drive scope reads
+ * back the files it created), and reaches `all`: Google applies its own limit.
  */
-export function tokenAccepts(need: ScopeNeed, oauthClient: boolean): readonly string[] {
+export function tokenReach(need: ScopeNeed, scopes: readonly string[], oauthClient: boolean): 'all' | 'own' | 'none' {
   const options = REQUIRED_SCOPES[need];
-  return oauthClient && !CREATE_NEEDS.has(need) ? options.filter((s) => !APP_FILE_SCOPES.includes(s)) : options;
+  const broad = oauthClient ? options.filter((s) => !APP_FILE_SCOPES.includes(s)) : options;
+  if (broad.some((s) => scopes.includes(s))) return 'all';
+  return options.some((s) => APP_FILE_SCOPES.includes(s) && scopes.includes(s)) ? 'own' : 'none';
 }
 
-/** The needs a bearer token's `scopes` do not meet (tokenAccepts). */
+/** The needs a bearer token's `scopes` do not meet at all (tokenReach `none`). */
 export function unmetTokenNeeds(needs: readonly ScopeNeed[], scopes: readonly string[], oauthClient: boolean): ScopeNeed[] {
-  return needs.filter((n) => !tokenAccepts(n, oauthClient).some((s) => scopes.includes(s)));
+  return needs.filter((n) => tokenReach(n, scopes, oauthClient) === 'none');
+}
+
+/** The narrowest scope of `need` that reaches every file, not only an application's own: what a client steps up to. */
+export function everyFileScope(need: ScopeNeed): string {
+  return REQUIRED_SCOPES[need].find((s) => !APP_FILE_SCOPES.includes(s)) ?? recommendedScope(need);
 }

@@ -1,6 +1,9 @@
 import { tokenScopes } from '../sessions/bearer-token.service.js';
 import type { Principal } from '../sessions/principal.js';
-import { tokenAccepts, type ScopeNeed } from '../common/google-scopes.js';
+import { tokenReach, type ScopeNeed } from '../common/google-scopes.js';
+import { fileScopeOf, type FileScope } from '../workspace/app-files/app-file-marker.js';
+import type { WorkspaceOperation } from '../workspace/catalogue/operation.js';
+import { inputNeedOf } from '../workspace/input-scope.js';
 
 /** The verified caller of an MCP request, as the bearer guard established it; never taken from tool arguments. */
 export interface McpCaller {
@@ -9,14 +12,33 @@ export interface McpCaller {
   scopes: readonly string[];
   /** The token is an OAuth client's (an application the person connected), not the person's own browser sign-in's. */
   oauthClient?: boolean;
+  /** The OAuth client the token was issued to (its drive.file marks are made from it). */
+  clientId?: string;
+  /**
+   * Why the check of the call's files against the client's marks (McpController) could not be made, when it could
+   * not: Google failed it, or the user's grant is gone. The tool answers with it instead of running unchecked.
+   */
+  fileCheckFailure?: unknown;
 }
 
 /** The caller of a request the bearer guard let through. */
 export function mcpCaller(principal: Principal): McpCaller {
-  return { email: principal.email, scopes: tokenScopes(principal.claims), oauthClient: principal.claims.client_id !== undefined };
+  const clientId = principal.claims.client_id;
+  return { email: principal.email, scopes: tokenScopes(principal.claims), oauthClient: clientId !== undefined, ...(clientId !== undefined ? { clientId } : {}) };
 }
 
-/** Whether the token's scopes cover a kind of call (any one of tokenAccepts' will do). */
+/** How much of the user's files the token reaches for a kind of call (tokenReach). */
+export function tokenReachOf(caller: McpCaller, need: ScopeNeed): 'all' | 'own' | 'none' {
+  return tokenReach(need, caller.scopes, caller.oauthClient ?? true);
+}
+
+/** Whether the token's scopes cover a kind of call, for some files at least (tokenReach). */
 export function tokenAllows(caller: McpCaller, need: ScopeNeed): boolean {
-  return tokenAccepts(need, caller.oauthClient ?? true).some((s) => caller.scopes.includes(s));
+  return tokenReachOf(caller, need) !== 'none';
+}
+
+/** The drive.file marks of a tool call (fileScopeOf): the tool's scope and what its arguments, as they came, add to it. */
+export function callFileScope(caller: McpCaller, op: WorkspaceOperation, args: unknown): FileScope | undefined {
+  const extra = inputNeedOf(op.inputNeeds, args, caller.oauthClient ?? true);
+  return fileScopeOf({ clientId: caller.clientId, scopes: caller.scopes }, extra ? [op.scope, extra.need] : [op.scope]);
 }

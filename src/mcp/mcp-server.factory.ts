@@ -5,7 +5,7 @@ import type { WorkspaceOperation } from '../workspace/catalogue/operation.js';
 import { inputJsonSchema, outputJsonSchema, validateInput } from '../workspace/catalogue/operation-input.js';
 import type { WorkspaceOperations } from '../workspace/catalogue/workspace-operations.js';
 import { recommendedScope } from '../common/google-scopes.js';
-import { tokenAllows, type McpCaller } from './mcp-caller.js';
+import { callFileScope, tokenReachOf, type McpCaller } from './mcp-caller.js';
 import { invalidArguments, reauthorizeError, regrantError, toolError, toolResult } from './tool-results.js';
 
 export const SERVER_INFO = { name: 'workspace-credential-broker', version: '0.1.0' };
@@ -32,14 +32,21 @@ function schemasOf(op: WorkspaceOperation): ToolSchemas {
   return known;
 }
 
-/** The MCP description of an operation, marked when the caller's token lacks its scope. */
+/** What the description of a tool says about the caller's token: nothing when it reaches every file. */
+function reachNote(reach: 'all' | 'own' | 'none', scope: string): string {
+  if (reach === 'none') return ` (Not granted yet: needs the scope ${scope}; calling it asks you to authorize again.)`;
+  return reach === 'own' ? ' (With this token it reaches only the Drive files this application created.)' : '';
+}
+
+/** The MCP description of an operation, marked when the caller's token lacks its scope or reaches only its own files. */
 function describe(op: WorkspaceOperation, caller: McpCaller): Tool {
-  const granted = tokenAllows(caller, op.scope);
+  const reach = tokenReachOf(caller, op.scope);
+  const granted = reach !== 'none';
   const scope = recommendedScope(op.scope);
   return {
     name: op.tool,
     title: op.title,
-    description: granted ? op.description : `${op.description} (Not granted yet: needs the scope ${scope}; calling it asks you to authorize again.)`,
+    description: `${op.description}${reachNote(reach, scope)}`,
     ...schemasOf(op),
     annotations: { title: op.title, ...op.hints },
     _meta: { 'workspace/service': op.api, 'workspace/tier': op.tier, 'workspace/scope': scope, 'workspace/scopeGranted': granted },
@@ -61,18 +68,25 @@ export function buildMcpServer(tools: readonly WorkspaceOperation[], operations:
     // (SEP-1303); nothing has reached Google.
     const parsed = validateInput(op, request.params.arguments);
     if (!parsed.ok) return toolError(invalidArguments(op, parsed.problems));
+    const failed = (err: unknown) => toolFailure(err, op, caller, onUnexpected);
+    // The check of the call's files could not be made (McpController): the tool does not run unchecked.
+    if (caller.fileCheckFailure !== undefined) return failed(caller.fileCheckFailure);
     try {
-      return toolResult(op, await operations.run(op, caller.email, parsed.input));
+      return toolResult(op, await operations.run(op, caller.email, parsed.input, callFileScope(caller, op, request.params.arguments)));
     } catch (err) {
-      // Worded for an application and the person using it, not for a REST consumer (reauthorizeError says why).
-      if (err instanceof ReauthRequiredError) return toolError(reauthorizeError(err));
-      if (err instanceof DomainError && err.error === 'insufficient_scope' && caller.oauthClient) return toolError(regrantError(err));
-      if (err instanceof DomainError) return toolError(err);
-      onUnexpected(err, op.tool);
-      return toolError(new DomainError(500, 'internal_error', 'The tool failed unexpectedly. Retry; if it keeps failing, report it with the time of the call.'));
+      return failed(err);
     }
   });
   return server;
+}
+
+/** A tool's failure as its tool error, worded for an application and the person using it, not for a REST consumer. */
+function toolFailure(err: unknown, op: WorkspaceOperation, caller: McpCaller, onUnexpected: (err: unknown, tool: string) => void): CallToolResult {
+  if (err instanceof ReauthRequiredError) return toolError(reauthorizeError(err));
+  if (err instanceof DomainError && err.error === 'insufficient_scope' && caller.oauthClient) return toolError(regrantError(err));
+  if (err instanceof DomainError) return toolError(err);
+  onUnexpected(err, op.tool);
+  return toolError(new DomainError(500, 'internal_error', 'The tool failed unexpectedly. Retry; if it keeps failing, report it with the time of the call.'));
 }
 
 /** What an MCP request handler needs from the controller: the tools, how to run them, and where problems go. */

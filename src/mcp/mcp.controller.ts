@@ -12,10 +12,18 @@ import type { WorkspaceOperation } from '../workspace/catalogue/operation.js';
 import { WorkspaceOperations } from '../workspace/catalogue/workspace-operations.js';
 import { insufficientTokenScope } from '../workspace/token-scope.guard.js';
 import { unmetInputNeed } from '../workspace/input-scope.js';
+import { AppFiles, fileIdsIn, NotOwnFileError } from '../workspace/app-files/app-files.js';
+import { validateInput } from '../workspace/catalogue/operation-input.js';
 import { ProtectedResources } from '../sessions/protected-resources.js';
 import { scopesAccepted, scopesToRequest } from '../common/google-scopes.js';
-import { mcpCaller, tokenAllows, type McpCaller } from './mcp-caller.js';
+import { callFileScope, mcpCaller, tokenAllows, type McpCaller } from './mcp-caller.js';
 import { selectTools } from './mcp-toolset.js';
+
+/** A tools/call message: the operation behind the tool, and its arguments as they came (not validated yet). */
+interface ToolCall {
+  op: WorkspaceOperation;
+  args: unknown;
+}
 
 /** The resource path of the MCP endpoint (RFC 8707 resource `PUBLIC_URL/mcp`). */
 export const MCP_PATH = '/mcp';
@@ -56,6 +64,7 @@ export class McpController implements OnModuleInit {
     operations: WorkspaceOperations,
     config: AppConfig,
     private readonly resources: ProtectedResources,
+    private readonly appFiles: AppFiles,
   ) {
     this.base = config.values.publicUrl;
     this.signInScopes = config.values.google.scopes;
@@ -80,14 +89,18 @@ export class McpController implements OnModuleInit {
   }
 
   @Post()
-  post(@Req() req: FastifyRequest, @Res() reply: FastifyReply, @CurrentPrincipal() me: Principal) {
+  async post(@Req() req: FastifyRequest, @Res() reply: FastifyReply, @CurrentPrincipal() me: Principal) {
     // JSON-RPC batches left MCP with 2025-06-18, the oldest revision served here; the SDK would still run up to 100
     // messages of one request (100 file reads: one small request holding ~150 MB), so they are refused.
     if (Array.isArray(req.body)) {
       throw new DomainError(400, 'batch_not_supported', 'JSON-RPC batches are not part of MCP since 2025-06-18: send one JSON-RPC message per POST.');
     }
     const caller = mcpCaller(me);
-    this.refuseUngrantedToolCalls(req.body, caller);
+    const call = this.toolCall(req.body);
+    if (call) {
+      this.refuseUngrantedToolCalls(call, caller);
+      await this.refuseOtherClientsFiles(call, caller);
+    }
     return this.serve(req, reply, me, caller);
   }
 
@@ -107,15 +120,40 @@ export class McpController implements OnModuleInit {
    * includes what the call's arguments need beyond the tool's scope (the operation's InputNeeds, which its REST route
    * is checked with too), looked at as they arrived, as the REST route's query is.
    */
-  private refuseUngrantedToolCalls(body: unknown, caller: McpCaller): void {
-    const m = body as { method?: unknown; params?: { name?: unknown; arguments?: unknown } } | undefined;
-    if (m?.method !== 'tools/call') return;
-    const op = this.tools.find((t) => t.tool === m.params?.name);
-    if (!op) return;
+  private refuseUngrantedToolCalls({ op, args }: ToolCall, caller: McpCaller): void {
     const oauthClient = caller.oauthClient === true;
     if (!tokenAllows(caller, op.scope)) throw insufficientTokenScope(this.resources.forRoute(MCP_PATH), [op.scope], [op.scope], oauthClient, this.signInScopes);
-    const extra = unmetInputNeed(op.inputNeeds, m.params?.arguments, caller.scopes, caller.oauthClient ?? true);
+    const extra = unmetInputNeed(op.inputNeeds, args, caller.scopes, caller.oauthClient ?? true);
     if (extra) throw insufficientTokenScope(this.resources.forRoute(MCP_PATH), [op.scope, extra.need], [extra.need], oauthClient, this.signInScopes, extra.because);
+  }
+
+  /**
+   * The same step-up rule for the files a call names, when the token reaches only its client's own (drive.file):
+   * a file without the client's mark is refused at the HTTP level with the 403 its REST route answers (AppFileGuard),
+   * before the tool runs. Arguments the tool's schema refuses are left to the tool, which says what is wrong. When the
+   * check itself fails (Google unavailable, the grant gone), the tool answers with that failure instead of running.
+   */
+  private async refuseOtherClientsFiles({ op, args }: ToolCall, caller: McpCaller): Promise<void> {
+    const files = callFileScope(caller, op, args);
+    if (!files?.ownOnly || !op.fileInputs?.length) return;
+    const parsed = validateInput(op, args);
+    if (!parsed.ok) return;
+    const resource = this.resources.forRoute(MCP_PATH);
+    const refusal = (fileId: string) => new NotOwnFileError(resource, files, fileId);
+    try {
+      await this.appFiles.refuseOthers(caller.email, files, fileIdsIn(op.fileInputs, parsed.input), refusal);
+    } catch (err) {
+      if (err instanceof NotOwnFileError) throw err;
+      caller.fileCheckFailure = err;
+    }
+  }
+
+  /** The tool a `tools/call` message names and its arguments as they came, or undefined for any other message. */
+  private toolCall(body: unknown): ToolCall | undefined {
+    const m = body as { method?: unknown; params?: { name?: unknown; arguments?: unknown } } | undefined;
+    if (m?.method !== 'tools/call') return undefined;
+    const op = this.tools.find((t) => t.tool === m.params?.name);
+    return op ? { op, args: m.params?.arguments } : undefined;
   }
 
   private async serve(req: FastifyRequest, reply: FastifyReply, me: Principal, caller: McpCaller): Promise<FastifyReply> {

@@ -11,8 +11,9 @@ const SENTENCES: Readonly<Record<string, string>> = {
   [`${G}gmail.compose`]: 'Write drafts and send email as you.',
   [`${G}drive.readonly`]: 'See and download all your Google Drive files.',
   [`${G}drive`]: 'See, edit, create and delete all your Google Drive files.',
-  // Only creating: google-scopes.ts says why this service cannot let it reach files the application made before.
-  [`${G}drive.file`]: 'Create new files, folders, Docs and Sheets in your Google Drive (not see or change the ones you have).',
+  // Per application: the service marks what each OAuth client creates and holds its drive.file to those files
+  // (google-scopes.ts, tokenReach; workspace/app-files/app-file-marker.ts).
+  [`${G}drive.file`]: 'Create new files, folders, Docs and Sheets in your Google Drive, and see and change the ones this application created (not the others you have).',
   [`${G}drive.metadata.readonly`]: 'See the names and details of your Google Drive files (not their content).',
   [`${G}documents.readonly`]: 'Read your Google Docs.',
   [`${G}documents`]: 'See, edit, create and delete your Google Docs.',

@@ -28,13 +28,18 @@ export function inputNeedsOfHandler(handler: object): InputNeeds | undefined {
 }
 
 /**
- * The need of `input` a bearer token does not meet, or undefined. Only an OAuth client's token is held to it: the
- * service calls Google with the user's whole grant, so what Google would refuse a narrower token (drive.metadata.readonly
- * reading content) the service has to refuse itself. A browser sign-in's token carries the scopes of that very grant,
- * and Google applies its own rules to them.
+ * What `input` needs beyond the operation's declared scope, or undefined. Only an OAuth client's token is held to
+ * it: the service calls Google with the user's whole grant, so what Google would refuse a narrower token
+ * (drive.metadata.readonly reading content) the service has to refuse itself. A browser sign-in's token carries the
+ * scopes of that very grant, and Google applies its own rules to them.
  */
-export function unmetInputNeed(needs: InputNeeds | undefined, input: unknown, scopes: readonly string[], oauthClient: boolean): InputNeed | undefined {
+export function inputNeedOf(needs: InputNeeds | undefined, input: unknown, oauthClient: boolean): InputNeed | undefined {
   if (!needs || !oauthClient) return undefined;
-  const extra = needs(typeof input === 'object' && input !== null ? (input as Record<string, unknown>) : {});
+  return needs(typeof input === 'object' && input !== null ? (input as Record<string, unknown>) : {});
+}
+
+/** The need of `input` (inputNeedOf) a bearer token's scopes do not meet at all, or undefined. */
+export function unmetInputNeed(needs: InputNeeds | undefined, input: unknown, scopes: readonly string[], oauthClient: boolean): InputNeed | undefined {
+  const extra = inputNeedOf(needs, input, oauthClient);
   return extra && unmetTokenNeeds([extra.need], scopes, true).length > 0 ? extra : undefined;
 }

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { GUARDS_METADATA, METHOD_METADATA, MODULE_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { RequestMethod } from '@nestjs/common';
 import { WORKSPACE_CATALOGUE } from './catalogue/catalogue.js';
-import { REQUIRED_SCOPES, SCOPE_VOCABULARY, ScopeNeed, scopesToRequest, unmetTokenNeeds, WORKSPACE_API_NEEDS } from '../common/google-scopes.js';
+import { everyFileScope, REQUIRED_SCOPES, SCOPE_VOCABULARY, ScopeNeed, scopesToRequest, tokenReach, unmetTokenNeeds, WORKSPACE_API_NEEDS } from '../common/google-scopes.js';
 import { needsOfHandler, TokenScopeGuard } from './token-scope.guard.js';
 import { WorkspaceModule } from './workspace.module.js';
 
@@ -26,15 +26,23 @@ describe('required scopes', () => {
     expect(scopesToRequest(['driveRead', 'driveContent', 'driveCreate'])).toEqual([`${G}drive.readonly`, `${G}drive.file`]);
   });
 
-  it('on an OAuth client\'s token drive.file meets only the needs that create something new (the grant behind it reaches every file)', () => {
+  it("on an OAuth client's token drive.file reaches the client's own files for every Drive, Docs and Sheets need, and all of them on a browser sign-in's", () => {
     const needs = Object.keys(REQUIRED_SCOPES) as ScopeNeed[];
-    const met = needs.filter((n) => unmetTokenNeeds([n], [`${G}drive.file`], true).length === 0);
-    expect(met.sort()).toEqual(['docsCreate', 'driveCreate', 'sheetsCreate']);
-    // The same scope as Google counts it, where Google itself holds the broker to the files it made: the user's grant,
-    // and a browser sign-in's token (the person through the broker itself).
-    const asGoogleCounts = ['docsCreate', 'docsRead', 'docsWrite', 'driveContent', 'driveCreate', 'driveRead', 'sheetsCreate', 'sheetsRead', 'sheetsWrite'];
-    expect(needs.filter((n) => unmetTokenNeeds([n], [`${G}drive.file`], false).length === 0).sort()).toEqual(asGoogleCounts);
-    expect(needs.filter((n) => unmetTokenNeeds([n], [`${G}drive.file`], false).length === 0).sort()).toEqual(asGoogleCounts);
+    const fileNeeds = ['docsCreate', 'docsRead', 'docsWrite', 'driveContent', 'driveCreate', 'driveRead', 'sheetsCreate', 'sheetsRead', 'sheetsWrite'];
+    const reach = (scopes: string[], oauthClient: boolean) => Object.fromEntries(needs.map((n) => [n, tokenReach(n, scopes, oauthClient)]).filter(([, r]) => r !== 'none'));
+    expect(reach([`${G}drive.file`], true)).toEqual(Object.fromEntries(fileNeeds.map((n) => [n, 'own'])));
+    // A browser sign-in's token speaks for the broker itself, whose drive.file Google limits to the broker's files.
+    expect(reach([`${G}drive.file`], false)).toEqual(Object.fromEntries(fileNeeds.map((n) => [n, 'all'])));
+    expect(unmetTokenNeeds(needs, [`${G}drive.file`], true).sort()).toEqual(needs.filter((n) => !fileNeeds.includes(n)).sort());
+    // A broader scope for a need reaches every file for it; drive.file still limits the needs nothing else meets.
+    expect(reach([`${G}drive.file`, `${G}documents.readonly`], true)).toMatchObject({ docsRead: 'all', docsWrite: 'own', driveRead: 'own' });
+    expect(reach([`${G}drive.file`, `${G}drive.metadata.readonly`], true)).toMatchObject({ driveRead: 'all', driveContent: 'own' });
+    expect(reach([`${G}drive.readonly`, `${G}drive.file`], true)).toMatchObject({ driveRead: 'all', driveContent: 'all', driveCreate: 'own', docsRead: 'all', docsWrite: 'own' });
+    expect(reach([`${G}drive`], true)).toEqual(Object.fromEntries(fileNeeds.map((n) => [n, 'all'])));
+    // What a client limited to its own files steps up to: the narrowest scope that reaches every file.
+    expect(Object.fromEntries(fileNeeds.map((n) => [n, everyFileScope(n as ScopeNeed).replace(G, '')]))).toEqual({
+      docsCreate: 'documents', docsRead: 'documents.readonly', docsWrite: 'documents', driveContent: 'drive.readonly', driveCreate: 'drive', driveRead: 'drive.readonly', sheetsCreate: 'spreadsheets', sheetsRead: 'spreadsheets.readonly', sheetsWrite: 'spreadsheets',
+    });
   });
 
   it('every Workspace route is scope-checked, declares what the catalogue says, within its own API', () => {

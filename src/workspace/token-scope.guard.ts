@@ -9,15 +9,26 @@ import { ProtectedResources } from '../sessions/protected-resources.js';
 import { REQUIRED_SCOPES, ScopeNeed, scopesToRequest, unmetTokenNeeds } from '../common/google-scopes.js';
 import { httpRequestOf } from '../common/http-request-of.js';
 import { AppConfig } from '../config/app-config.js';
-import { inputNeedsOfHandler, unmetInputNeed } from './input-scope.js';
+import { inputNeedOf, inputNeedsOfHandler } from './input-scope.js';
+import { fileScopeOf, type FileScope } from './app-files/app-file-marker.js';
 
 const SCOPE_NEEDS = 'workspace:scopeNeeds';
 
 /** Where TokenScopeGuard leaves the route's declared needs on the request, for ScopeChallengeFilter. */
 export const DECLARED_NEEDS = Symbol('declaredScopeNeeds');
+/** Where TokenScopeGuard leaves an OAuth client's FileScope (drive.file marks) for AppFileGuard and the handler. */
+export const FILE_SCOPE = Symbol('fileScope');
 
-/** A Workspace request as the guard and the challenge filter see it. */
-export type ScopedRequest = { routeOptions?: { url?: string }; query?: unknown; [PRINCIPAL]?: Principal; [DECLARED_NEEDS]?: readonly ScopeNeed[] };
+/** A Workspace request as the guards and the challenge filter see it. */
+export type ScopedRequest = {
+  routeOptions?: { url?: string };
+  query?: unknown;
+  params?: unknown;
+  body?: unknown;
+  [PRINCIPAL]?: Principal;
+  [DECLARED_NEEDS]?: readonly ScopeNeed[];
+  [FILE_SCOPE]?: FileScope;
+};
 
 /** What an OAuth client does when a scope is missing: authorize again, asking for it too. */
 export function authorizeAgainStep(scopes: readonly string[]): string {
@@ -77,8 +88,9 @@ export function insufficientTokenScope(resource: Parameters<typeof insufficientS
 /**
  * Checks the token's own scopes against the route's @RequiresScope, and against what its query needs beyond that
  * (@RequiresScopeForInput), after the bearer and user isolation guards and before anything reaches Google (which
- * GoogleCaller checks separately against the user's Google grant). A route of a controller using this guard that
- * declares nothing is a wiring bug and fails closed.
+ * GoogleCaller checks separately against the user's Google grant). For an OAuth client's token it also leaves the
+ * call's FileScope on the request (drive.file marks: what AppFileGuard checks and what the handler creates with).
+ * A route of a controller using this guard that declares nothing is a wiring bug and fails closed.
  */
 @Injectable()
 export class TokenScopeGuard implements CanActivate {
@@ -100,11 +112,15 @@ export class TokenScopeGuard implements CanActivate {
     const unmet = unmetTokenNeeds(needs, scopes, oauthClient);
     const resource = () => this.resources.forRoute(request.routeOptions?.url);
     if (unmet.length > 0) throw insufficientTokenScope(resource(), needs, unmet, oauthClient, this.config.values.google.scopes);
-    // Input needs hold only OAuth clients' tokens (unmetInputNeed): a browser sign-in's request, the benchmarked warm
-    // path among them, reads no more metadata. The query as it arrived: guards run before the validation pipes.
+    // Input needs and drive.file marks hold only OAuth clients' tokens (inputNeedOf, fileScopeOf): a browser
+    // sign-in's request, the benchmarked warm path among them, reads no more metadata. The query as it arrived:
+    // guards run before the validation pipes.
     if (!oauthClient) return true;
-    const extra = unmetInputNeed(inputNeedsOfHandler(context.getHandler()), request.query, scopes, oauthClient);
-    if (extra) throw insufficientTokenScope(resource(), [...needs, extra.need], [extra.need], oauthClient, this.config.values.google.scopes, extra.because);
+    const extra = inputNeedOf(inputNeedsOfHandler(context.getHandler()), request.query, oauthClient);
+    if (extra && unmetTokenNeeds([extra.need], scopes, oauthClient).length > 0) {
+      throw insufficientTokenScope(resource(), [...needs, extra.need], [extra.need], oauthClient, this.config.values.google.scopes, extra.because);
+    }
+    request[FILE_SCOPE] = fileScopeOf({ clientId: principal.claims.client_id, scopes }, extra ? [...needs, extra.need] : needs);
     return true;
   }
 }

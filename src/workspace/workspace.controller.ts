@@ -13,6 +13,8 @@ import { ScopeChallengeFilter } from './scope-challenge.filter.js';
 import { DocumentedRoutes } from './documented-routes.js';
 import { RequiresScopeForInput } from './input-scope.js';
 import { driveContentNeeds } from './drive/content-terms.js';
+import { CallerFiles } from './app-files/app-file.guard.js';
+import type { FileScope } from './app-files/app-file-marker.js';
 
 /** Workspace routes; `{userId}` is `me` or the caller's own email (UserIsolationGuard). */
 @DocumentedRoutes()
@@ -38,8 +40,8 @@ export class WorkspaceController {
   @RequiresScopeForInput(driveContentNeeds)
   @Get('drive/files')
   @ApiZodQuery(driveFilesQuery)
-  files(@CurrentPrincipal() me: Principal, @Query(new ZodValidationPipe(driveFilesQuery)) query: DriveFilesQuery) {
-    return this.workspace.listFiles(me.email, query);
+  files(@CurrentPrincipal() me: Principal, @Query(new ZodValidationPipe(driveFilesQuery)) query: DriveFilesQuery, @CallerFiles() files: FileScope | undefined) {
+    return this.workspace.listFiles(me.email, query, files);
   }
 
   /** Calendar events. */

@@ -23,13 +23,14 @@ import { WorkspaceController } from './workspace.controller.js';
 import { WorkspaceService } from './workspace.service.js';
 import { registerWorkspaceResources } from './workspace-resources.js';
 import { WorkspaceOperations } from './catalogue/workspace-operations.js';
+import { AppFiles } from './app-files/app-files.js';
 
 /** REST over Google Workspace APIs (Gmail, Drive, Calendar, Docs, Sheets, Tasks, Contacts), as the signed-in user. */
 @Module({
   imports: [CredentialsModule, SessionsModule],
   controllers: [WorkspaceController, GmailController, DriveController, CalendarController, DocsController, SheetsController, TasksController, ContactsController],
-  providers: [WorkspaceService, GoogleCaller, UserCallLimit, GoogleApis, GmailService, DriveService, CalendarService, DocsService, SheetsService, TasksService, ContactsService, WorkspaceOperations],
-  exports: [WorkspaceOperations],
+  providers: [WorkspaceService, GoogleCaller, UserCallLimit, GoogleApis, GmailService, DriveService, CalendarService, DocsService, SheetsService, TasksService, ContactsService, WorkspaceOperations, AppFiles],
+  exports: [WorkspaceOperations, AppFiles],
 })
 export class WorkspaceModule implements OnModuleInit {
   constructor(private readonly resources: ProtectedResources) {}

@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { GoogleApis } from './google-apis.js';
 import { GoogleCaller } from './google-caller.js';
 import type { CalendarEventsQuery, DriveFilesQuery, GmailMessagesQuery } from './workspace.queries.js';
+import type { FileScope } from './app-files/app-file-marker.js';
+import { ownFilesQuery } from './drive/own-files-query.js';
 
 /** The three list routes of the core contract (Gmail messages, Drive files, Calendar events). */
 @Injectable()
@@ -19,12 +21,13 @@ export class WorkspaceService {
     return { messages: data.messages ?? [], nextPageToken: data.nextPageToken ?? null, resultSizeEstimate: data.resultSizeEstimate ?? 0 };
   }
 
-  /** Drive files matching `q`. */
-  async listFiles(email: string, query: DriveFilesQuery) {
+  /** Drive files matching `q`; only the client's own (its mark ANDed to `q`) when its token reaches no others. */
+  async listFiles(email: string, query: DriveFilesQuery, files?: FileScope) {
+    const q = files?.ownOnly ? ownFilesQuery(query.q, files.marker) : query.q;
     const data = await this.google.call(email, 'Drive', 'driveRead', async (user) =>
       (
         await this.apis.drive(user).files.list({
-          q: query.q,
+          q,
           pageSize: query.pageSize,
           pageToken: query.pageToken,
           fields: query.fields ? `nextPageToken,incompleteSearch,files(${query.fields})` : undefined,

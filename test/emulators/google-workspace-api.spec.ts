@@ -97,6 +97,49 @@ describe('the Google emulator\'s Drive API and Workspace routing', () => {
       expect(await refused(d.files.create({ requestBody: { name: 'lost', parents: ['no-such-folder'] } }))).toMatchObject(googleError(404, 'NOT_FOUND', 'notFound'));
     });
 
+    it('keeps private properties (appProperties) from create and update, answers them by fields, and searches by them', async () => {
+      const email = 'drive-props@example.com';
+      const { drive: d, docs } = await clientsFor(email);
+      const folder = (await d.files.create({ requestBody: { name: 'Tagged', mimeType: FOLDER, appProperties: { by: 'app-a' } }, fields: 'id,appProperties' })).data;
+      expect(folder.appProperties).toEqual({ by: 'app-a' });
+      const uploaded = await d.files.create({ requestBody: { name: 'tagged.txt', appProperties: { by: 'app-b', n: '1' } }, media: { mimeType: 'text/plain', body: 'x' }, fields: 'id' }, upload());
+      const id = uploaded.data.id as string;
+      expect((await d.files.get({ fileId: id, fields: 'appProperties' })).data).toEqual({ appProperties: { by: 'app-b', n: '1' } });
+      // A file without any: Drive leaves the map out.
+      expect((await d.files.get({ fileId: google.itemIds('drive', email)[2], fields: 'id,appProperties' })).data).toEqual({ id: google.itemIds('drive', email)[2] });
+      // An update merges key by key: a null removes one, keys left out stay, other metadata is untouched.
+      const updated = await d.files.update({ fileId: id, requestBody: { appProperties: { by: 'app-a', n: null as unknown as string, more: 'yes' } }, fields: 'id,name,appProperties' });
+      expect(updated.data).toEqual({ id, name: 'tagged.txt', appProperties: { by: 'app-a', more: 'yes' } });
+      const doc = (await docs.documents.create({ requestBody: { title: 'Tagged doc' } })).data.documentId as string;
+      await d.files.update({ fileId: doc, requestBody: { appProperties: { by: 'app-a' } } });
+      // Search: the exact key and value, combined with the rest of the query language.
+      const names = async (q: string) => ((await d.files.list({ q, fields: 'files(id,name)' })).data.files ?? []).map((f) => f.name).sort();
+      expect(await names("appProperties has { key='by' and value='app-a' }")).toEqual(['Tagged', 'Tagged doc', 'tagged.txt']);
+      expect(await names("(name contains 'doc' or mimeType = 'text/plain') and appProperties has { key='by' and value='app-a' }")).toEqual(['Tagged doc', 'tagged.txt']);
+      expect(await names("not appProperties has { key='by' and value='app-a' } and name contains 'Tagged'")).toEqual([]);
+      expect(await names("appProperties has { key='by' and value='app-b' }")).toEqual([]);
+      for (const q of ["appProperties has { key='by' }", "(name contains 'x'", "name contains 'x')", "appProperties has { key='by' and value='app-a'"]) {
+        expect({ q, answer: await refused(d.files.list({ q })) }).toMatchObject({ q, answer: googleError(400, 'INVALID_ARGUMENT', 'invalid') });
+      }
+    });
+
+    it("refuses private properties beyond Drive's limits: 124 bytes of key and value, 30 a file, string values", async () => {
+      const email = 'drive-props-limits@example.com';
+      const { drive: d } = await clientsFor(email);
+      const id = (await d.files.create({ requestBody: { name: 'limits', mimeType: FOLDER, appProperties: { k: 'v'.repeat(123) } }, fields: 'id' })).data.id as string;
+      expect((await d.files.get({ fileId: id, fields: 'appProperties' })).data.appProperties?.k).toHaveLength(123);
+      const invalid = googleError(400, 'INVALID_ARGUMENT', 'invalid');
+      expect(await refused(d.files.update({ fileId: id, requestBody: { appProperties: { k: 'v'.repeat(124) } } }))).toMatchObject(invalid);
+      expect(await refused(d.files.create({ requestBody: { name: 'x', appProperties: { ['é'.repeat(62)]: 'v' } } }))).toMatchObject(invalid); // bytes, not characters
+      const many = Object.fromEntries(Array.from({ length: 30 }, (_x, i) => [`p${i}`, 'v']));
+      expect(await refused(d.files.update({ fileId: id, requestBody: { appProperties: many } }))).toMatchObject(invalid); // 31 with k
+      expect(await refused(d.files.create({ requestBody: { name: 'x', appProperties: { k: 1 as unknown as string } } }))).toMatchObject(invalid);
+      expect((await d.files.get({ fileId: id, fields: 'appProperties' })).data.appProperties).toEqual({ k: 'v'.repeat(123) });
+      const readOnly = (await clientsFor(email, [`${G}drive.readonly`])).drive;
+      expect(await refused(readOnly.files.update({ fileId: id, requestBody: { appProperties: { k: 'x' } } }))).toMatchObject(googleError(403, 'PERMISSION_DENIED', 'insufficientPermissions'));
+      expect(await refused(d.files.update({ fileId: 'nope', requestBody: { appProperties: { k: 'x' } } }))).toMatchObject(googleError(404, 'NOT_FOUND', 'notFound'));
+    });
+
     it('lists permissions: the owner on every file, anyone-with-link on the shared seeded PDF', async () => {
       const email = 'drive-perm@example.com';
       const { drive: d } = await clientsFor(email);

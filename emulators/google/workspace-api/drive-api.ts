@@ -4,6 +4,7 @@ import { apiError, EmulatorRequest, json } from '../http-util.js';
 import { offsetOf, pageTokenFor } from '../workspace-data.js';
 import { DriveFile, DriveStore, FOLDER, GOOGLE_DOC, GOOGLE_SHEET, paragraphsOf } from './drive-store.js';
 import { driveQuery } from './drive-query.js';
+import { applyAppProperties } from './drive-properties.js';
 
 const G = 'https://www.googleapis.com/auth/';
 const CONTENT = [`${G}drive`, `${G}drive.readonly`, `${G}drive.file`];
@@ -19,6 +20,8 @@ function resource(f: DriveFile, owner: string) {
     mimeType: f.mimeType,
     parents: f.parents,
     ...(f.description ? { description: f.description } : {}),
+    // Drive leaves a map with no entries out of the resource.
+    ...(f.appProperties ? { appProperties: f.appProperties } : {}),
     createdTime: f.createdTime,
     modifiedTime: f.modifiedTime,
     ...(binary ? { size: String(f.bytes?.length ?? 0), webContentLink: `https://drive.google.com/uc?id=${f.id}&export=download` } : {}),
@@ -130,7 +133,25 @@ function content(mimeType: string, bytes: Buffer | undefined): Partial<DriveFile
   return { bytes: bytes ?? Buffer.alloc(0) };
 }
 
-/** Drive v3: list (with a subset of `q`), get, download, export, create, multipart upload, permissions. */
+/** Fields files.update takes that the emulator applies; Drive has more, which the service never changes. */
+const UPDATABLE = ['name', 'description', 'appProperties'];
+
+/** files.update (PATCH) of metadata: name, description, and appProperties merged key by key (null removes one). */
+function update(req: EmulatorRequest, res: ServerResponse, user: AccessTokenInfo, file: DriveFile): void {
+  const body = (req.json ?? {}) as Record<string, unknown>;
+  const other = Object.keys(body).find((k) => !UPDATABLE.includes(k));
+  if (other) return apiError(res, 400, 'INVALID_ARGUMENT', `The emulator does not update the field ${other}.`, 'invalid');
+  const props = applyAppProperties(file.appProperties, body.appProperties, true);
+  if (!props.ok) return apiError(res, 400, 'INVALID_ARGUMENT', props.message, 'invalid');
+  if (body.name !== undefined && (typeof body.name !== 'string' || !body.name)) return apiError(res, 400, 'INVALID_ARGUMENT', 'Invalid value for name.', 'invalid');
+  if (typeof body.name === 'string') file.name = body.name;
+  if (typeof body.description === 'string') file.description = body.description;
+  file.appProperties = props.properties;
+  file.modifiedTime = new Date().toISOString();
+  json(res, 200, pick(resource(file, user.email), req.url.searchParams.get('fields'), ['kind', 'id', 'name', 'mimeType']));
+}
+
+/** Drive v3: list (with a subset of `q`), get, update, download, export, create, multipart upload, permissions. */
 export function driveApi(req: EmulatorRequest, res: ServerResponse, user: AccessTokenInfo, drive: DriveStore): boolean {
   const path = req.url.pathname;
   const q = req.url.searchParams;
@@ -142,7 +163,7 @@ export function driveApi(req: EmulatorRequest, res: ServerResponse, user: Access
   if (path === '/drive/v3/files' && req.method === 'GET') return list(req, res, user, files), true;
   if ((path === '/drive/v3/files' || path === '/upload/drive/v3/files') && req.method === 'POST') {
     if (!can(WRITE)) return denied(), true;
-    let meta = (req.json ?? {}) as { name?: string; mimeType?: string; parents?: string[]; description?: string };
+    let meta = (req.json ?? {}) as { name?: string; mimeType?: string; parents?: string[]; description?: string; appProperties?: unknown };
     let bytes: Buffer | undefined;
     if (path.startsWith('/upload/')) {
       const uploadType = q.get('uploadType');
@@ -164,13 +185,16 @@ export function driveApi(req: EmulatorRequest, res: ServerResponse, user: Access
     const parents = meta.parents ?? ['root'];
     if (parents.some((p) => p !== 'root' && files.get(p)?.mimeType !== FOLDER)) return notFound(parents.join(',')), true;
     const mimeType = meta.mimeType ?? 'application/octet-stream';
-    const created = drive.add(user.email, { name: meta.name ?? 'Untitled', mimeType, parents, description: meta.description, ...content(mimeType, bytes) });
+    const props = applyAppProperties(undefined, meta.appProperties, false);
+    if (!props.ok) return apiError(res, 400, 'INVALID_ARGUMENT', props.message, 'invalid'), true;
+    const created = drive.add(user.email, { name: meta.name ?? 'Untitled', mimeType, parents, description: meta.description, ...content(mimeType, bytes), ...(props.properties ? { appProperties: props.properties } : {}) });
     return json(res, 200, pick(resource(created, user.email), q.get('fields'), ['kind', 'id', 'name', 'mimeType'])), true;
   }
   const m = /^\/drive\/v3\/files\/([\w-]+)(\/export|\/permissions)?$/.exec(path);
-  if (!m || req.method !== 'GET') return false;
+  if (!m || (req.method !== 'GET' && !(req.method === 'PATCH' && !m[2]))) return false;
   const file = files.get(m[1]);
   if (!file) return notFound(m[1]), true;
+  if (req.method === 'PATCH') return (can(WRITE) ? update(req, res, user, file) : denied()), true;
   if (m[2] === '/permissions') {
     return json(res, 200, { kind: 'drive#permissionList', permissions: file.permissions.map((p) => ({ kind: 'drive#permission', ...p })) }), true;
   }

@@ -34,6 +34,11 @@ export interface DriveFile {
   paragraphs?: string[];
   revision?: number;
   sheets?: Sheet[];
+  /**
+   * Drive's private properties (`appProperties`): only the application that set them reads them, searches by them
+   * or changes them. The emulator serves one Google OAuth client (the service's), so one map holds them.
+   */
+  appProperties?: Record<string, string>;
 }
 
 /** Each user's Drive, seeded from workspace-data.ts so the list keeps the stateless ids and order. */

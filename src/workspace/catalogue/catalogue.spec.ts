@@ -6,6 +6,7 @@ import { MODULE_METADATA } from '@nestjs/common/constants.js';
 import { WorkspaceModule } from '../workspace.module.js';
 import { inputNeedsOfHandler } from '../input-scope.js';
 import { driveContentNeeds } from '../drive/content-terms.js';
+import { fileInputsOfHandler } from '../app-files/app-file.guard.js';
 import { WORKSPACE_CATALOGUE } from './catalogue.js';
 import { inputJsonSchema, outputJsonSchema, validateInput } from './operation-input.js';
 
@@ -17,6 +18,8 @@ interface RestRoute {
   scopes: unknown;
   /** What the route's input needs beyond them (@RequiresScopeForInput). */
   inputNeeds: unknown;
+  /** The inputs that name existing Drive files (@ReachesFiles). */
+  fileInputs: unknown;
   path: string;
   params: Record<string, unknown>;
   query?: unknown;
@@ -38,7 +41,7 @@ function restRoutes(): RestRoute[] {
       const path = [base, sub].filter((p) => p && p !== '/').join('/').replace(/\/+/g, '/');
       if (!path.startsWith(PREFIX)) continue;
       const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, name) ?? {}) as Record<string, Arg>;
-      const route: RestRoute = { method: RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as number], path: path.slice(PREFIX.length), params: {}, scopes: Reflect.getMetadata('workspace:scopeNeeds', handler), inputNeeds: inputNeedsOfHandler(handler as object) };
+      const route: RestRoute = { method: RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as number], path: path.slice(PREFIX.length), params: {}, scopes: Reflect.getMetadata('workspace:scopeNeeds', handler), inputNeeds: inputNeedsOfHandler(handler as object), fileInputs: fileInputsOfHandler(handler as object) };
       for (const [key, arg] of Object.entries(args)) {
         const type = Number(key.split(':')[0]);
         const schema = arg.pipes?.find((p) => p && 'schema' in p)?.schema;
@@ -69,7 +72,14 @@ describe('Workspace catalogue', () => {
       expect({ route: route.path, scopes: route.scopes }).toEqual({ route: route.path, scopes: [op.scope] });
       // The same function, so REST and MCP refuse the same input (a Drive content search) to the same tokens.
       expect({ route: route.path, inputNeeds: route.inputNeeds === op.inputNeeds }).toEqual({ route: route.path, inputNeeds: true });
+      // The same files checked for the client's drive.file mark, through either face.
+      expect({ route: route.path, fileInputs: route.fileInputs }).toEqual({ route: route.path, fileInputs: op.fileInputs });
     }
+  });
+
+  it('names the Drive file inputs of every Drive, Docs and Sheets operation that reaches an existing file', () => {
+    const named = (op: (typeof WORKSPACE_CATALOGUE)[number]) => [...Object.keys(op.params ?? {}), ...Object.keys(op.body?.shape ?? {})].filter((k) => ['fileId', 'documentId', 'spreadsheetId', 'parentId'].includes(k));
+    for (const op of WORKSPACE_CATALOGUE) expect({ tool: op.tool, fileInputs: op.fileInputs ?? [] }).toEqual({ tool: op.tool, fileInputs: named(op) });
   });
 
   it('checks the input of every Drive operation that takes a query or a fields selector for content terms', () => {

@@ -6,6 +6,7 @@ import type { DriveService } from '../drive/drive.service.js';
 import type { GmailService } from '../gmail/gmail.service.js';
 import type { ScopeNeed } from '../../common/google-scopes.js';
 import type { InputNeeds } from '../input-scope.js';
+import type { FileScope } from '../app-files/app-file-marker.js';
 import type { SheetsService } from '../sheets/sheets.service.js';
 import type { TasksService } from '../tasks/tasks.service.js';
 import type { WorkspaceService } from '../workspace.service.js';
@@ -61,9 +62,16 @@ export interface WorkspaceOperation {
   scope: ScopeNeed;
   /** What some input needs beyond `scope` (the REST route declares the same function with @RequiresScopeForInput). */
   inputNeeds?: InputNeeds;
+  /**
+   * The inputs that name an existing Drive file (a Doc, a Sheet, a parent folder): a token that reaches only its
+   * client's files (FileScope.ownOnly) is refused unless each carries the client's mark. The REST route declares
+   * the same with @ReachesFiles.
+   */
+  fileInputs?: readonly string[];
   hints: OperationHints;
   tier: ToolTier;
-  run(s: WorkspaceServices, email: string, input: OperationInput): Promise<object>;
+  /** `files`: the caller's drive.file marks (fileScopeOf); undefined for a browser sign-in's token. */
+  run(s: WorkspaceServices, email: string, input: OperationInput, files?: FileScope): Promise<object>;
 }
 
 export const READ: OperationHints = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };

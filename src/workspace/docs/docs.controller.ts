@@ -12,6 +12,8 @@ import { DocsService } from './docs.service.js';
 import { RequiresScope, TokenScopeGuard } from '../token-scope.guard.js';
 import { ScopeChallengeFilter } from '../scope-challenge.filter.js';
 import { DocumentedRoutes } from '../documented-routes.js';
+import { AppFileGuard, CallerFiles, ReachesFiles } from '../app-files/app-file.guard.js';
+import type { FileScope } from '../app-files/app-file-marker.js';
 
 const id = new ZodValidationPipe(googleId);
 
@@ -21,13 +23,14 @@ const id = new ZodValidationPipe(googleId);
 @ApiBearerAuth('bearer')
 @ApiParam({ name: 'userId', description: '`me` or your own email' })
 @Controller('v1/users/:userId/docs/documents')
-@UseGuards(UserIsolationGuard, TokenScopeGuard)
+@UseGuards(UserIsolationGuard, TokenScopeGuard, AppFileGuard)
 @UseFilters(ScopeChallengeFilter)
 export class DocsController {
   constructor(private readonly docs: DocsService) {}
 
   /** The document as structured JSON (Google's Document resource). */
   @RequiresScope('docsRead')
+  @ReachesFiles('documentId')
   @Get(':documentId')
   document(@CurrentPrincipal() me: Principal, @Param('documentId', id) documentId: string) {
     return this.docs.getDocument(me.email, documentId);
@@ -35,6 +38,7 @@ export class DocsController {
 
   /** The document as plain text. */
   @RequiresScope('docsRead')
+  @ReachesFiles('documentId')
   @Get(':documentId/text')
   text(@CurrentPrincipal() me: Principal, @Param('documentId', id) documentId: string) {
     return this.docs.getText(me.email, documentId);
@@ -44,12 +48,13 @@ export class DocsController {
   @RequiresScope('docsCreate')
   @Post()
   @ApiZodBody(newDocumentBody)
-  create(@CurrentPrincipal() me: Principal, @Body(new ZodValidationPipe(newDocumentBody)) body: NewDocumentBody) {
-    return this.docs.create(me.email, body);
+  create(@CurrentPrincipal() me: Principal, @Body(new ZodValidationPipe(newDocumentBody)) body: NewDocumentBody, @CallerFiles() files: FileScope | undefined) {
+    return this.docs.create(me.email, body, files);
   }
 
   /** Find and replace text everywhere in the document. */
   @RequiresScope('docsWrite')
+  @ReachesFiles('documentId')
   @Post(':documentId/replace')
   @HttpCode(200)
   @ApiZodBody(replaceTextBody)

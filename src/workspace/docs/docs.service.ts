@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { GoogleApis } from '../google-apis.js';
 import { GoogleCaller } from '../google-caller.js';
+import type { FileScope } from '../app-files/app-file-marker.js';
+import { AppFiles } from '../app-files/app-files.js';
 import type { NewDocumentBody, ReplaceTextBody } from './docs.schemas.js';
 import { documentText } from './document-text.js';
 
@@ -10,6 +12,7 @@ export class DocsService {
   constructor(
     private readonly google: GoogleCaller,
     private readonly apis: GoogleApis,
+    private readonly appFiles: AppFiles,
   ) {}
 
   /** The document as Google structures it (body, styles, lists, ...). */
@@ -23,10 +26,16 @@ export class DocsService {
     return { documentId: doc.documentId, title: doc.title, revisionId: doc.revisionId ?? null, text: documentText(doc) };
   }
 
-  /** Creates a document, with `text` as its first content. Not retried: a retry could create it twice. */
-  async create(email: string, body: NewDocumentBody) {
+  /**
+   * Creates a document, with `text` as its first content, marked as the OAuth client's when `files` says so: before
+   * the text goes in, so a client whose text failed to go in can still reach the document. Not retried: a retry
+   * could create it twice.
+   */
+  async create(email: string, body: NewDocumentBody, files?: FileScope) {
     const created = await this.google.call(email, 'Docs', 'docsCreate', async (u) => (await this.apis.docs(u).documents.create({ requestBody: { title: body.title } })).data, { idempotent: false, action: 'docs.document.create' });
     const documentId = created.documentId as string;
+    const url = `https://docs.google.com/document/d/${documentId}/edit`;
+    await this.appFiles.markCreated(email, files, { kind: 'document', id: documentId, url });
     if (body.text) {
       // Still the creation: the document is the one just made, so drive.file (which may create) covers it.
       await this.google.call(
@@ -37,7 +46,7 @@ export class DocsService {
         { idempotent: false, action: 'docs.text.insert', target: documentId },
       );
     }
-    return { documentId, title: created.title, url: `https://docs.google.com/document/d/${documentId}/edit` };
+    return { documentId, title: created.title, url };
   }
 
   /** Replaces every occurrence of `find`; says how many changed. Not retried (replacing twice is not replacing once). */

@@ -55,8 +55,9 @@ describe('Drive content terms', () => {
     const refused = unmetInputNeed(driveContentNeeds, fullText, [`${G}drive.metadata.readonly`], true);
     expect(refused).toEqual({ need: 'driveContent', because: expect.stringContaining('search by name') });
     expect(unmetInputNeed(driveContentNeeds, { fields: '*' }, [`${G}drive.metadata.readonly`], true)?.because).toContain('every field (*)');
-    // drive.file on an OAuth client's token reads nothing that exists (tokenAccepts), so it does not search content either.
-    expect(unmetInputNeed(driveContentNeeds, fullText, [`${G}drive.file`, `${G}drive.metadata.readonly`], true)?.need).toBe('driveContent');
+    // drive.file on an OAuth client's token reads the content of its own files, so it searches it (the service limits
+    // the search to those files: own-files-query.ts).
+    expect(unmetInputNeed(driveContentNeeds, fullText, [`${G}drive.file`, `${G}drive.metadata.readonly`], true)).toBeUndefined();
     expect(unmetInputNeed(driveContentNeeds, fullText, [`${G}drive.readonly`], true)).toBeUndefined();
     expect(unmetInputNeed(driveContentNeeds, fullText, [`${G}drive`], true)).toBeUndefined();
     // A browser sign-in's token is the user's Google grant itself, whose rules Google applies.

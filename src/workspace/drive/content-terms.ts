@@ -9,9 +9,10 @@ import type { InputNeed } from '../input-scope.js';
 
 /**
  * Drive's query text outside its string literals, as read with each of `quotes` opening and closing a literal and
- * `\` escaping the next character inside one. An unterminated literal runs to the end (Google refuses such a query).
+ * `\` escaping the next character inside one, and whether every literal was closed. An unterminated literal runs to
+ * the end (Google refuses such a query).
  */
-function outsideLiterals(q: string, quotes: string): string {
+export function readQuery(q: string, quotes: string): { code: string; closed: boolean } {
   let code = '';
   let open: string | undefined;
   for (let i = 0; i < q.length; i++) {
@@ -25,17 +26,22 @@ function outsideLiterals(q: string, quotes: string): string {
       code += ' ';
     }
   }
-  return code;
+  return { code, closed: open === undefined };
 }
 
 /**
+ * The ways of reading a query's literals: Google documents single quotes; double quotes are read as literals too,
+ * so that neither reading hides what the other would see.
+ */
+export const QUOTE_READINGS = ["'", `'"`] as const;
+
+/**
  * Whether `q` has a `fullText` term, which matches the text in the files' content (Drive's query reference), so a
- * metadata-only caller could use it to learn what any file contains. Google documents single-quoted literals; the
- * query is read both with and without double quotes as literals too, so that neither reading hides a term the
- * other would run. Matched without regard to case: refusing a spelling Google would reject costs nothing.
+ * metadata-only caller could use it to learn what any file contains. Read both ways (QUOTE_READINGS). Matched
+ * without regard to case: refusing a spelling Google would reject costs nothing.
  */
 export function searchesContent(q: string): boolean {
-  return [outsideLiterals(q, "'"), outsideLiterals(q, `'"`)].some((code) => /\bfulltext\b/i.test(code));
+  return QUOTE_READINGS.some((quotes) => /\bfulltext\b/i.test(readQuery(q, quotes).code));
 }
 
 /**

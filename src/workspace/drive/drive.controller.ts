@@ -16,6 +16,8 @@ import { ScopeChallengeFilter } from '../scope-challenge.filter.js';
 import { DocumentedRoutes } from '../documented-routes.js';
 import { RequiresScopeForInput } from '../input-scope.js';
 import { driveContentNeeds } from './content-terms.js';
+import { AppFileGuard, CallerFiles, ReachesFiles } from '../app-files/app-file.guard.js';
+import type { FileScope } from '../app-files/app-file-marker.js';
 
 const id = new ZodValidationPipe(googleId);
 
@@ -28,7 +30,7 @@ export const DRIVE_UPLOAD_ROUTE = { method: 'POST', url: '/v1/users/:userId/driv
 @ApiBearerAuth('bearer')
 @ApiParam({ name: 'userId', description: '`me` or your own email' })
 @Controller('v1/users/:userId/drive')
-@UseGuards(UserIsolationGuard, TokenScopeGuard)
+@UseGuards(UserIsolationGuard, TokenScopeGuard, AppFileGuard)
 @UseFilters(ScopeChallengeFilter)
 export class DriveController {
   constructor(private readonly drive: DriveService) {}
@@ -36,6 +38,7 @@ export class DriveController {
   /** A file's metadata (`?fields=` in Drive's syntax). */
   @RequiresScope('driveRead')
   @RequiresScopeForInput(driveContentNeeds)
+  @ReachesFiles('fileId')
   @Get('files/:fileId')
   @ApiZodQuery(fileQuery)
   file(@CurrentPrincipal() me: Principal, @Param('fileId', id) fileId: string, @Query(new ZodValidationPipe(fileQuery)) q: FileQuery) {
@@ -44,6 +47,7 @@ export class DriveController {
 
   /** A file's content: its bytes, or a Google Docs file exported (`?format=text|markdown|html|pdf|csv`). */
   @RequiresScope('driveContent')
+  @ReachesFiles('fileId')
   @Get('files/:fileId/content')
   @ApiProduces('application/octet-stream')
   // The content is the user's, not ours: never rendered in our origin, never sniffed into something else.
@@ -59,22 +63,25 @@ export class DriveController {
 
   /** Upload a small file (at most 5 MB; `content` in base64). */
   @RequiresScope('driveCreate')
+  @ReachesFiles('parentId')
   @Post('files')
   @ApiZodBody(uploadBody)
-  upload(@CurrentPrincipal() me: Principal, @Body(new ZodValidationPipe(uploadBody)) body: UploadBody) {
-    return this.drive.upload(me.email, body);
+  upload(@CurrentPrincipal() me: Principal, @Body(new ZodValidationPipe(uploadBody)) body: UploadBody, @CallerFiles() files: FileScope | undefined) {
+    return this.drive.upload(me.email, body, files);
   }
 
   /** Create a folder. */
   @RequiresScope('driveCreate')
+  @ReachesFiles('parentId')
   @Post('folders')
   @ApiZodBody(folderBody)
-  folder(@CurrentPrincipal() me: Principal, @Body(new ZodValidationPipe(folderBody)) body: FolderBody) {
-    return this.drive.createFolder(me.email, body);
+  folder(@CurrentPrincipal() me: Principal, @Body(new ZodValidationPipe(folderBody)) body: FolderBody, @CallerFiles() files: FileScope | undefined) {
+    return this.drive.createFolder(me.email, body, files);
   }
 
   /** The file's shareable links and who they open for (does not change sharing). */
   @RequiresScope('driveRead')
+  @ReachesFiles('fileId')
   @Get('files/:fileId/link')
   link(@CurrentPrincipal() me: Principal, @Param('fileId', id) fileId: string) {
     return this.drive.shareLink(me.email, fileId);
@@ -82,6 +89,7 @@ export class DriveController {
 
   /** Who has access to the file. */
   @RequiresScope('driveRead')
+  @ReachesFiles('fileId')
   @Get('files/:fileId/permissions')
   permissions(@CurrentPrincipal() me: Principal, @Param('fileId', id) fileId: string) {
     return this.drive.listPermissions(me.email, fileId);

@@ -8,6 +8,7 @@ import { cutAtDeadline, headersWithin, idleWhileFlowing, readAtMost } from './co
 import { ContentPlan, ExportFormat, planContent } from './drive-formats.js';
 import { reportCut } from './download-outcome.js';
 import type { FolderBody, UploadBody } from './drive.schemas.js';
+import { markedProperties, type FileScope } from '../app-files/app-file-marker.js';
 
 const FILE_FIELDS = 'id,name,mimeType,size,parents,createdTime,modifiedTime,webViewLink,iconLink,owners(emailAddress,displayName),shared,trashed';
 const FOLDER = 'application/vnd.google-apps.folder';
@@ -145,8 +146,11 @@ export class DriveService {
     return { bytes, mimeType: plan.mimeType, fileName: plan.fileName };
   }
 
-  /** Uploads a small file (Drive multipart upload). Not retried: a retry could store it twice. */
-  async upload(email: string, body: UploadBody) {
+  /**
+   * Uploads a small file (Drive multipart upload), marked as the OAuth client's when `files` says so (in the same
+   * request: nothing can leave it unmarked). Not retried: a retry could store it twice.
+   */
+  async upload(email: string, body: UploadBody, files?: FileScope) {
     const bytes = Buffer.from(body.content, 'base64');
     return this.google.call(
       email,
@@ -155,7 +159,7 @@ export class DriveService {
       async (u) =>
         (
           await this.apis.drive(u).files.create({
-            requestBody: { name: body.name, mimeType: body.mimeType, description: body.description, parents: body.parentId ? [body.parentId] : undefined },
+            requestBody: { name: body.name, mimeType: body.mimeType, description: body.description, parents: body.parentId ? [body.parentId] : undefined, ...markedProperties(files) },
             media: { mimeType: body.mimeType, body: Readable.from([bytes]) },
             fields: FILE_FIELDS,
             supportsAllDrives: true,
@@ -165,14 +169,14 @@ export class DriveService {
     );
   }
 
-  /** Creates a folder. Not retried. */
-  async createFolder(email: string, body: FolderBody) {
+  /** Creates a folder, marked as upload() marks a file. Not retried. */
+  async createFolder(email: string, body: FolderBody, files?: FileScope) {
     return this.google.call(
       email,
       'Drive',
       'driveCreate',
       async (u) =>
-        (await this.apis.drive(u).files.create({ requestBody: { name: body.name, mimeType: FOLDER, parents: body.parentId ? [body.parentId] : undefined }, fields: FILE_FIELDS, supportsAllDrives: true })).data,
+        (await this.apis.drive(u).files.create({ requestBody: { name: body.name, mimeType: FOLDER, parents: body.parentId ? [body.parentId] : undefined, ...markedProperties(files) }, fields: FILE_FIELDS, supportsAllDrives: true })).data,
       { idempotent: false, action: 'drive.folder.create' },
     );
   }

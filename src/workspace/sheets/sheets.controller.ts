@@ -12,6 +12,8 @@ import { SheetsService } from './sheets.service.js';
 import { RequiresScope, TokenScopeGuard } from '../token-scope.guard.js';
 import { ScopeChallengeFilter } from '../scope-challenge.filter.js';
 import { DocumentedRoutes } from '../documented-routes.js';
+import { AppFileGuard, CallerFiles, ReachesFiles } from '../app-files/app-file.guard.js';
+import type { FileScope } from '../app-files/app-file-marker.js';
 
 const id = new ZodValidationPipe(googleId);
 const write = new ZodValidationPipe(writeRangeBody);
@@ -22,13 +24,14 @@ const write = new ZodValidationPipe(writeRangeBody);
 @ApiBearerAuth('bearer')
 @ApiParam({ name: 'userId', description: '`me` or your own email' })
 @Controller('v1/users/:userId/sheets/spreadsheets')
-@UseGuards(UserIsolationGuard, TokenScopeGuard)
+@UseGuards(UserIsolationGuard, TokenScopeGuard, AppFileGuard)
 @UseFilters(ScopeChallengeFilter)
 export class SheetsController {
   constructor(private readonly sheets: SheetsService) {}
 
   /** Read a range (`?range=Sheet1!A1:C10`). */
   @RequiresScope('sheetsRead')
+  @ReachesFiles('spreadsheetId')
   @Get(':spreadsheetId/values')
   @ApiZodQuery(readRangeQuery)
   read(@CurrentPrincipal() me: Principal, @Param('spreadsheetId', id) spreadsheetId: string, @Query(new ZodValidationPipe(readRangeQuery)) q: ReadRangeQuery) {
@@ -37,6 +40,7 @@ export class SheetsController {
 
   /** Write a range. */
   @RequiresScope('sheetsWrite')
+  @ReachesFiles('spreadsheetId')
   @Put(':spreadsheetId/values')
   @ApiZodBody(writeRangeBody)
   write(@CurrentPrincipal() me: Principal, @Param('spreadsheetId', id) spreadsheetId: string, @Body(write) body: WriteRangeBody) {
@@ -45,6 +49,7 @@ export class SheetsController {
 
   /** Append rows after the table in `range`. */
   @RequiresScope('sheetsWrite')
+  @ReachesFiles('spreadsheetId')
   @Post(':spreadsheetId/values/append')
   @HttpCode(200)
   @ApiZodBody(writeRangeBody)
@@ -56,7 +61,7 @@ export class SheetsController {
   @RequiresScope('sheetsCreate')
   @Post()
   @ApiZodBody(newSpreadsheetBody)
-  create(@CurrentPrincipal() me: Principal, @Body(new ZodValidationPipe(newSpreadsheetBody)) body: NewSpreadsheetBody) {
-    return this.sheets.create(me.email, body);
+  create(@CurrentPrincipal() me: Principal, @Body(new ZodValidationPipe(newSpreadsheetBody)) body: NewSpreadsheetBody, @CallerFiles() files: FileScope | undefined) {
+    return this.sheets.create(me.email, body, files);
   }
 }

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { GoogleApis } from '../google-apis.js';
 import { GoogleCaller } from '../google-caller.js';
+import type { FileScope } from '../app-files/app-file-marker.js';
+import { AppFiles } from '../app-files/app-files.js';
 import type { NewSpreadsheetBody, ReadRangeQuery, WriteRangeBody } from './sheets.schemas.js';
 
 /** Google Sheets as the signed-in user. */
@@ -9,6 +11,7 @@ export class SheetsService {
   constructor(
     private readonly google: GoogleCaller,
     private readonly apis: GoogleApis,
+    private readonly appFiles: AppFiles,
   ) {}
 
   /** The values of a range, row by row (trailing empty cells left out, as Sheets does). */
@@ -57,8 +60,8 @@ export class SheetsService {
     return { spreadsheetId, tableRange: data.tableRange ?? null, updatedRange: u.updatedRange, updatedRows: u.updatedRows ?? 0, updatedCells: u.updatedCells ?? 0 };
   }
 
-  /** Creates a spreadsheet with the given sheet titles. Not retried. */
-  async create(email: string, body: NewSpreadsheetBody) {
+  /** Creates a spreadsheet with the given sheet titles, marked as DocsService.create marks a document. Not retried. */
+  async create(email: string, body: NewSpreadsheetBody, files?: FileScope) {
     const data = await this.google.call(
       email,
       'Sheets',
@@ -72,10 +75,12 @@ export class SheetsService {
         ).data,
       { idempotent: false, action: 'sheets.spreadsheet.create' },
     );
+    const url = data.spreadsheetUrl ?? `https://docs.google.com/spreadsheets/d/${data.spreadsheetId}/edit`;
+    await this.appFiles.markCreated(email, files, { kind: 'spreadsheet', id: data.spreadsheetId as string, url });
     return {
       spreadsheetId: data.spreadsheetId,
       title: data.properties?.title,
-      url: data.spreadsheetUrl ?? `https://docs.google.com/spreadsheets/d/${data.spreadsheetId}/edit`,
+      url,
       sheets: (data.sheets ?? []).map((s) => s.properties),
     };
   }
