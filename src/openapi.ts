@@ -63,7 +63,9 @@ export function setUpOpenApi(app: NestFastifyApplication): void {
   // Built on the first request for it (SwaggerModule keeps it then), not at boot: the scan and the document are
   // 2 MB of heap that a replica serving only API calls would hold for nothing.
   const document = () => completeDocument(SwaggerModule.createDocument(app, config));
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });
+  // validatorUrl 'none': Swagger UI otherwise has every visitor's browser send this document's public URL to
+  // validator.swagger.io for a badge (the page's CSP refuses the request, but it is still attempted).
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml', swaggerOptions: { validatorUrl: 'none' } });
 }
 
 function onlyDocsAssets(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {

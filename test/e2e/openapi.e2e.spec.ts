@@ -77,6 +77,8 @@ describe('OpenAPI document', () => {
     expect(parseYaml(await yaml.text())).toEqual(doc);
     const ui = await init.text(); // Swagger UI's options, with the document pretty-printed in them
     for (const path of Object.keys(doc.paths)) expect(ui).toContain(JSON.stringify(path));
+    // No visitor's browser is asked to send the document's address to swagger.io's online validator.
+    expect(ui).toMatch(/"validatorUrl":\s*"none"/);
   });
 
   it('serves the files Swagger UI loads below /docs and none of the rest of its npm package (manifest, README, source maps, Node files)', async () => {
