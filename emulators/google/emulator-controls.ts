@@ -67,6 +67,11 @@ export interface GoogleEmulator {
    * seeded Drive ids (itemIds('drive')) are a Doc (0 and 4), a PDF shared by link (1), a text file (2), a Sheet (3).
    */
   driveFile(email: string, id: string): Readonly<DriveFile> | undefined;
+  /**
+   * Shares a user's Drive file with another user, as Drive's sharing does: the same file (its content, its
+   * appProperties) is then in the other user's Drive too, found by id and by search, with a permission for them.
+   */
+  shareDriveFile(ownerEmail: string, id: string, withEmail: string, role: 'writer' | 'reader'): void;
   /** Ids of the user's seeded Google Docs (Docs API documents; Drive items 0 and 4). */
   documentIds(email: string): string[];
   /** Id of the user's seeded Google Sheet (Sheets API spreadsheet with `Sheet1`; Drive item 3). */

@@ -210,6 +210,7 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
     messageIds: (email) => userItemIds(email.trim().toLowerCase(), 'm'),
     itemIds: (api, email) => userItemIds(email.trim().toLowerCase(), KIND[api]),
     driveFile: (email, id) => workspace.drive.files(email.trim().toLowerCase()).get(id),
+    shareDriveFile: (ownerEmail, id, withEmail, role) => workspace.drive.share(ownerEmail.trim().toLowerCase(), id, withEmail.trim().toLowerCase(), role),
     documentIds: (email) => seededOf(email, GOOGLE_DOC),
     spreadsheetId: (email) => seededOf(email, GOOGLE_SHEET)[0],
     contactIds: (email) => contactIds(email.trim().toLowerCase()),

@@ -72,6 +72,14 @@ export class DriveStore {
     this.files(email).set(created.id, created);
     return created;
   }
+
+  /** Shares the owner's file with another user: the very same file is in their Drive too (a test's control). */
+  share(ownerEmail: string, id: string, withEmail: string, role: 'writer' | 'reader'): void {
+    const file = this.files(ownerEmail).get(id);
+    if (!file) throw new Error(`${ownerEmail} has no Drive file ${id}`);
+    file.permissions.push({ id: `p-${withEmail.split('@')[0]}`, type: 'user', role, emailAddress: withEmail });
+    this.files(withEmail).set(id, file);
+  }
 }
 
 /** Text as Docs keeps it: one entry per paragraph, each ending in "\n" (the body always ends with one). */
