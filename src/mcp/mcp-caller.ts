@@ -40,5 +40,5 @@ export function tokenAllows(caller: McpCaller, need: ScopeNeed): boolean {
 /** The drive.file marks of a tool call (fileScopeOf): the tool's scope and what its arguments, as they came, add to it. */
 export function callFileScope(caller: McpCaller, op: WorkspaceOperation, args: unknown): FileScope | undefined {
   const extra = inputNeedOf(op.inputNeeds, args, caller.oauthClient ?? true);
-  return fileScopeOf({ clientId: caller.clientId, scopes: caller.scopes }, extra ? [op.scope, extra.need] : [op.scope]);
+  return fileScopeOf({ email: caller.email, clientId: caller.clientId, scopes: caller.scopes }, extra ? [op.scope, extra.need] : [op.scope]);
 }

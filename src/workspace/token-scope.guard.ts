@@ -120,7 +120,7 @@ export class TokenScopeGuard implements CanActivate {
     if (extra && unmetTokenNeeds([extra.need], scopes, oauthClient).length > 0) {
       throw insufficientTokenScope(resource(), [...needs, extra.need], [extra.need], oauthClient, this.config.values.google.scopes, extra.because);
     }
-    request[FILE_SCOPE] = fileScopeOf({ clientId: principal.claims.client_id, scopes }, extra ? [...needs, extra.need] : needs);
+    request[FILE_SCOPE] = fileScopeOf({ email: principal.email, clientId: principal.claims.client_id, scopes }, extra ? [...needs, extra.need] : needs);
     return true;
   }
 }

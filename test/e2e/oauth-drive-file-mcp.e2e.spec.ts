@@ -109,7 +109,7 @@ describe("drive.file per OAuth client: a Doc or Sheet whose mark Google does not
   beforeAll(async () => {
     const client = await OAuthTestClient.register(app.sut, app.world);
     token = (await client.tokens(email, { scope: DRIVE_FILE }, new WatchedBrowser(app.world.google.urls.auth))).access_token;
-    mark = createHash('sha256').update(client.clientId).digest('base64url');
+    mark = createHash('sha256').update(`${client.clientId}\n${email}`).digest('base64url');
   });
 
   it('tries the mark again after Google failed it, and the client reaches its Doc', async () => {

@@ -48,7 +48,7 @@ describe('drive.file per OAuth client: a client reads and changes the files it c
   });
   afterAll(() => stopAll(world, sut));
 
-  const markOf = (client: OAuthTestClient) => createHash('sha256').update(client.clientId).digest('base64url');
+  const markOf = (client: OAuthTestClient) => createHash('sha256').update(`${client.clientId}\n${EMAIL}`).digest('base64url');
   const callsSince = (before: number) => world.google.apiCalls.slice(before).filter((c) => c.email === EMAIL);
   /** The status of a GET whose answer may not be JSON (a download). */
   const statusOf = async (token: string, path: string) => (await fetch(`${sut.url}${path}`, { headers: { authorization: `Bearer ${token}` } })).status;

@@ -2,36 +2,39 @@ import { createHash } from 'node:crypto';
 import { carriesMarker, fileScopeOf, MARKER_KEY, markedProperties, markerOf } from './app-file-marker.js';
 
 const G = 'https://www.googleapis.com/auth/';
+const E = 'ada@example.com';
 
 describe('drive.file marks per OAuth client', () => {
-  it("marks with the SHA-256 of the client_id, whole, within Drive's 124 bytes of key and value even for a long CIMD URL", () => {
+  it("marks with the SHA-256 of the client_id and the user, whole, within Drive's 124 bytes of key and value even for a long CIMD URL", () => {
     const cimd = `https://clients.example.com/${'a'.repeat(2000)}/client.json`;
-    expect(markerOf(cimd)).toBe(createHash('sha256').update(cimd).digest('base64url'));
-    expect(Buffer.byteLength(MARKER_KEY + markerOf(cimd), 'utf8')).toBeLessThanOrEqual(124);
-    expect(markerOf('client-a')).not.toBe(markerOf('client-b'));
-    expect(markerOf('client-a')).toMatch(/^[A-Za-z0-9_-]{43}$/); // safe inside a query's string literal
+    expect(markerOf(cimd, 'ada@example.com')).toBe(createHash('sha256').update(`${cimd}\nada@example.com`).digest('base64url'));
+    expect(Buffer.byteLength(MARKER_KEY + markerOf(cimd, 'ada@example.com'), 'utf8')).toBeLessThanOrEqual(124);
+    expect(markerOf('client-a', 'ada@example.com')).not.toBe(markerOf('client-b', 'ada@example.com'));
+    // Per user, as Google grants drive.file: the same client's files of another user are not this user's.
+    expect(markerOf('client-a', 'ada@example.com')).not.toBe(markerOf('client-a', 'bob@example.com'));
+    expect(markerOf('client-a', 'ada@example.com')).toMatch(/^[A-Za-z0-9_-]{43}$/); // safe inside a query's string literal
   });
 
   it('holds only OAuth clients with drive.file to marks, and limits a call to its own files only where nothing broader meets it', () => {
-    expect(fileScopeOf({ scopes: [`${G}drive.file`] }, ['driveRead'])).toBeUndefined(); // a browser sign-in
-    expect(fileScopeOf({ clientId: 'c', scopes: [`${G}drive.readonly`] }, ['driveRead'])).toBeUndefined();
-    expect(fileScopeOf({ clientId: 'c', scopes: [`${G}drive.file`] }, ['driveRead'])).toEqual({ marker: markerOf('c'), ownOnly: true, stepUp: [`${G}drive.readonly`] });
+    expect(fileScopeOf({ email: E, scopes: [`${G}drive.file`] }, ['driveRead'])).toBeUndefined(); // a browser sign-in
+    expect(fileScopeOf({ email: E, clientId: 'c', scopes: [`${G}drive.readonly`] }, ['driveRead'])).toBeUndefined();
+    expect(fileScopeOf({ email: E, clientId: 'c', scopes: [`${G}drive.file`] }, ['driveRead'])).toEqual({ marker: markerOf('c', E), ownOnly: true, stepUp: [`${G}drive.readonly`] });
     // It still marks what it creates when a broader scope reaches every file.
-    expect(fileScopeOf({ clientId: 'c', scopes: [`${G}drive.file`, `${G}documents`] }, ['docsCreate'])).toEqual({ marker: markerOf('c'), ownOnly: false, stepUp: [] });
+    expect(fileScopeOf({ email: E, clientId: 'c', scopes: [`${G}drive.file`, `${G}documents`] }, ['docsCreate'])).toEqual({ marker: markerOf('c', E), ownOnly: false, stepUp: [] });
     // Only the needs drive.file alone meets are limited: a metadata token's fullText search, not its listing.
-    expect(fileScopeOf({ clientId: 'c', scopes: [`${G}drive.file`, `${G}drive.metadata.readonly`] }, ['driveRead'])?.ownOnly).toBe(false);
-    expect(fileScopeOf({ clientId: 'c', scopes: [`${G}drive.file`, `${G}drive.metadata.readonly`] }, ['driveRead', 'driveContent'])?.stepUp).toEqual([`${G}drive.readonly`]);
+    expect(fileScopeOf({ email: E, clientId: 'c', scopes: [`${G}drive.file`, `${G}drive.metadata.readonly`] }, ['driveRead'])?.ownOnly).toBe(false);
+    expect(fileScopeOf({ email: E, clientId: 'c', scopes: [`${G}drive.file`, `${G}drive.metadata.readonly`] }, ['driveRead', 'driveContent'])?.stepUp).toEqual([`${G}drive.readonly`]);
     // Creating inside a folder needs the folder: drive.readonly reads it, but only drive writes into any folder.
-    expect(fileScopeOf({ clientId: 'c', scopes: [`${G}drive.readonly`, `${G}drive.file`] }, ['driveCreate'])?.stepUp).toEqual([`${G}drive`]);
+    expect(fileScopeOf({ email: E, clientId: 'c', scopes: [`${G}drive.readonly`, `${G}drive.file`] }, ['driveCreate'])?.stepUp).toEqual([`${G}drive`]);
   });
 
   it('puts the mark on what a call creates and recognises it on what files.get answers', () => {
-    const files = fileScopeOf({ clientId: 'c', scopes: [`${G}drive.file`] }, ['driveCreate']);
-    expect(markedProperties(files)).toEqual({ appProperties: { [MARKER_KEY]: markerOf('c') } });
+    const files = fileScopeOf({ email: E, clientId: 'c', scopes: [`${G}drive.file`] }, ['driveCreate']);
+    expect(markedProperties(files)).toEqual({ appProperties: { [MARKER_KEY]: markerOf('c', E) } });
     expect(markedProperties(undefined)).toEqual({});
-    expect(carriesMarker({ [MARKER_KEY]: markerOf('c'), other: 'x' }, markerOf('c'))).toBe(true);
-    for (const properties of [undefined, null, {}, { [MARKER_KEY]: markerOf('d') }, { other: markerOf('c') }, 'x']) {
-      expect(carriesMarker(properties, markerOf('c'))).toBe(false);
+    expect(carriesMarker({ [MARKER_KEY]: markerOf('c', E), other: 'x' }, markerOf('c', E))).toBe(true);
+    for (const properties of [undefined, null, {}, { [MARKER_KEY]: markerOf('d', E) }, { other: markerOf('c', E) }, 'x']) {
+      expect(carriesMarker(properties, markerOf('c', E))).toBe(false);
     }
   });
 });
