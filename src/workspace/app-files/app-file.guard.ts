@@ -42,7 +42,9 @@ export class AppFileGuard implements CanActivate {
     const principal = request[PRINCIPAL];
     if (!files?.ownOnly || !principal) return true;
     // The input as it arrived (guards run before the validation pipes): ids that are no Google id fail those pipes.
-    const input = { ...asRecord(request.params), ...asRecord(request.body) };
+    // A path parameter wins over a query or body field of the same name: it is what the handler reads (@Param), so
+    // a body {"documentId": "<own>"} must not get a check of the wrong file past the guard, whatever the body's schema.
+    const input = { ...asRecord(request.query), ...asRecord(request.body), ...asRecord(request.params) };
     const ids = fileIdsIn(fileInputsOfHandler(context.getHandler()) ?? [], input);
     if (ids.length === 0) return true;
     const resource = this.resources.forRoute(request.routeOptions?.url);
