@@ -11,8 +11,8 @@ const SENTENCES: Readonly<Record<string, string>> = {
   [`${G}gmail.compose`]: 'Write drafts and send email as you.',
   [`${G}drive.readonly`]: 'See and download all your Google Drive files.',
   [`${G}drive`]: 'See, edit, create and delete all your Google Drive files.',
-  // Per application: the service marks what each OAuth client creates and holds its drive.file to those files
-  // (google-scopes.ts, tokenReach; workspace/app-files/app-file-marker.ts).
+  // Per application and person: the service marks what each OAuth client creates for each user and holds its
+  // drive.file to those files (google-scopes.ts, tokenReach; workspace/app-files/app-file-marker.ts).
   [`${G}drive.file`]: 'Create new files, folders, Docs and Sheets in your Google Drive, and see and change the ones this application created (not the others you have).',
   [`${G}drive.metadata.readonly`]: 'See the names and details of your Google Drive files (not their content).',
   [`${G}documents.readonly`]: 'Read your Google Docs.',
