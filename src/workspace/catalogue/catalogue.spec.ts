@@ -7,6 +7,8 @@ import { WorkspaceModule } from '../workspace.module.js';
 import { inputNeedsOfHandler } from '../input-scope.js';
 import { driveContentNeeds } from '../drive/content-terms.js';
 import { fileInputsOfHandler } from '../app-files/app-file.guard.js';
+import { z } from 'zod';
+import { googleId } from '../ids.js';
 import { WORKSPACE_CATALOGUE } from './catalogue.js';
 import { inputJsonSchema, outputJsonSchema, validateInput } from './operation-input.js';
 
@@ -80,6 +82,16 @@ describe('Workspace catalogue', () => {
   it('names the Drive file inputs of every Drive, Docs and Sheets operation that reaches an existing file', () => {
     const named = (op: (typeof WORKSPACE_CATALOGUE)[number]) => [...Object.keys(op.params ?? {}), ...Object.keys(op.body?.shape ?? {})].filter((k) => ['fileId', 'documentId', 'spreadsheetId', 'parentId'].includes(k));
     for (const op of WORKSPACE_CATALOGUE) expect({ tool: op.tool, fileInputs: op.fileInputs ?? [] }).toEqual({ tool: op.tool, fileInputs: named(op) });
+  });
+
+  it('names as a file input every Google id a Drive, Docs or Sheets operation takes, whatever the field is called and wherever it is', () => {
+    // A new input such as a copy's source or a shortcut's target, named differently, is a file the check must see.
+    const isId = (s: unknown): boolean => s === googleId || (s instanceof z.ZodOptional && isId(s.unwrap())) || (s instanceof z.ZodDefault && isId(s.unwrap()));
+    for (const op of WORKSPACE_CATALOGUE.filter((o) => ['drive', 'docs', 'sheets'].includes(o.api))) {
+      const fields = { ...(op.params ?? {}), ...(op.query?.shape ?? {}), ...(op.body?.shape ?? {}) };
+      const ids = Object.entries(fields).filter(([, s]) => isId(s)).map(([k]) => k);
+      expect({ tool: op.tool, fileInputs: [...(op.fileInputs ?? [])].sort() }).toEqual({ tool: op.tool, fileInputs: ids.sort() });
+    }
   });
 
   it('checks the input of every Drive operation that takes a query or a fields selector for content terms', () => {
