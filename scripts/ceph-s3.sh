@@ -42,7 +42,13 @@ clean_leftovers() {
 
 start() {
   install_packages
-  [ -e "$DIR/pids" ] && { log "already started in $DIR (run stop first)"; exit 1; }
+  if [ -e "$DIR/pids" ]; then
+    # A run killed before its stop leaves the record behind: only a live daemon means "already started".
+    local pid alive=0
+    while read -r pid; do kill -0 "$pid" 2>/dev/null && alive=1; done <"$DIR/pids"
+    [ "$alive" = 1 ] && { log "already started in $DIR (run stop first)"; exit 1; }
+    log "a stopped run's record in $DIR (no daemon alive): starting afresh"
+  fi
   clean_leftovers
   # A monitor of another cluster still listening on 6789 would answer our commands with its own fsid ("wrong fsid").
   if (exec 3<>/dev/tcp/127.0.0.1/6789) 2>/dev/null || (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
