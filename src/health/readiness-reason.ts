@@ -1,34 +1,7 @@
 import { StorageError } from '../storage/storage.errors.js';
 
-/**
- * Why readiness fails, as a stable code. /health/ready is public (it must answer the kubelet and any load balancer
- * without a token), so its body says which kind of failure it is and nothing else: no bucket, no endpoint host, no
- * IAM action or AWS request id. Those are in the log line the indicator writes (event s3_not_ready). A bucket name
- * next to "the bucket does not exist" would be an invitation to create that bucket in another AWS account.
- */
-export type ReadinessReason =
-  | 'bucket_missing'
-  | 'access_denied'
-  | 'credentials_rejected'
-  | 'timeout'
-  | 'unreachable'
-  | 's3_error'
-  | 'conditional_writes_ignored'
-  | 'conditional_writes_unchecked';
-
-/** Every reason, for the API document. */
-export const READINESS_REASONS: readonly ReadinessReason[] = [
-  'bucket_missing',
-  'access_denied',
-  'credentials_rejected',
-  'timeout',
-  'unreachable',
-  's3_error',
-  'conditional_writes_ignored',
-  'conditional_writes_unchecked',
-];
-
-const SAID: Record<ReadinessReason, string> = {
+/** Each reason in words, for the 503's message. */
+const SAID = {
   bucket_missing: 'the S3 bucket does not exist',
   access_denied: "S3 denies the service's identity a permission it needs",
   credentials_rejected: "S3 rejects the service's credentials",
@@ -37,7 +10,18 @@ const SAID: Record<ReadinessReason, string> = {
   s3_error: 'S3 answered with an error',
   conditional_writes_ignored: 'S3 ignores conditional writes, which the service needs',
   conditional_writes_unchecked: 'the check that S3 honours conditional writes has not passed yet',
-};
+} as const;
+
+/**
+ * Why readiness fails, as a stable code. /health/ready is public (it must answer the kubelet and any load balancer
+ * without a token), so its body says which kind of failure it is and nothing else: no bucket, no endpoint host, no
+ * IAM action or AWS request id. Those are in the log line the indicator writes (event s3_not_ready). A bucket name
+ * next to "the bucket does not exist" would be an invitation to create that bucket in another AWS account.
+ */
+export type ReadinessReason = keyof typeof SAID;
+
+/** Every reason, for the API document. */
+export const READINESS_REASONS = Object.keys(SAID) as ReadinessReason[];
 
 /** The code of a failed probe (`stage` 'probe') or of a failed conditional-write check (`stage` 'conditional_writes'). */
 export function readinessReason(err: unknown, stage: 'probe' | 'conditional_writes'): ReadinessReason {

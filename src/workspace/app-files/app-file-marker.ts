@@ -1,5 +1,5 @@
 import { sha256Url } from '../../common/sha256.js';
-import { APP_FILE_SCOPES, everyFileScope, tokenReach, type ScopeNeed } from '../../common/google-scopes.js';
+import { APP_FILE_SCOPES, everyFileScope, REQUIRED_SCOPES, tokenReach, type ScopeNeed } from '../../common/google-scopes.js';
 
 /*
  * drive.file per OAuth client. Google limits drive.file to "files this application created or the user opened with
@@ -54,11 +54,14 @@ export interface TokenView {
 
 /**
  * The FileScope of a call making `needs` with `token`, or undefined when marks play no part: a browser sign-in's
- * token (Google applies drive.file to the broker itself), or a token without drive.file (it neither marks nor is
- * held to marks).
+ * token (Google applies drive.file to the broker itself), a token without drive.file (it neither marks nor is held
+ * to marks), or a call outside Drive, Docs and Sheets.
  */
 export function fileScopeOf(token: TokenView, needs: readonly ScopeNeed[]): FileScope | undefined {
   if (token.clientId === undefined || !APP_FILE_SCOPES.some((s) => token.scopes.includes(s))) return undefined;
+  // A call none of whose needs drive.file can meet (Gmail, Calendar, ...) neither creates nor reaches files: no
+  // digest to compute on every such request of a client whose token also carries drive.file.
+  if (!needs.some((n) => REQUIRED_SCOPES[n].some((s) => APP_FILE_SCOPES.includes(s)))) return undefined;
   const stepUp = [...new Set(needs.filter((n) => tokenReach(n, token.scopes, true) === 'own').map(everyFileScope))];
   return { marker: markerOf(token.clientId, token.email), ownOnly: stepUp.length > 0, stepUp };
 }
