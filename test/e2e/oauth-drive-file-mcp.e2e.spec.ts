@@ -88,6 +88,18 @@ describe('drive.file per OAuth client, through MCP tools: the same files as the 
     expect(world.google.apiCalls.length).toBe(before);
   });
 
+  it('a tool of a client whose token holds a broader scope marks what it creates too, so the client approved again with drive.file alone reaches it', async () => {
+    const c = await OAuthTestClient.register(sut, world);
+    const wide = (await c.tokens(EMAIL, { scope: `${G}documents ${G}spreadsheets` }, new WatchedBrowser(world.google.urls.auth))).access_token;
+    const documentId = (await tool(sut.url, wide, 'create_doc', { title: 'made with documents', text: 'kept' })).data?.documentId as string;
+    const spreadsheetId = (await tool(sut.url, wide, 'create_spreadsheet', { title: 'made with spreadsheets' })).data?.spreadsheetId as string;
+    const mark = createHash('sha256').update(`${c.clientId}\n${EMAIL}`).digest('base64url');
+    for (const id of [documentId, spreadsheetId]) expect({ id, appProperties: world.google.driveFile(EMAIL, id)?.appProperties }).toEqual({ id, appProperties: { wsbCreatedBy: mark } });
+    const narrow = (await c.tokens(EMAIL, { scope: DRIVE_FILE }, new WatchedBrowser(world.google.urls.auth))).access_token;
+    expect((await tool(sut.url, narrow, 'get_doc_content', { documentId })).data?.text).toContain('kept');
+    expect(ids((await tool(sut.url, narrow, 'search_drive_files', {})).data)).toEqual([documentId, spreadsheetId].sort());
+  });
+
   it("a browser sign-in's token reaches every file by tool, as before", async () => {
     const user = await signIn(sut, world, EMAIL);
     const [doc] = world.google.documentIds(EMAIL);
@@ -156,6 +168,30 @@ describe("drive.file per OAuth client: a Doc or Sheet whose mark Google does not
     const viaTool = await tool(app.sut.url, token, 'get_doc_content', { documentId });
     expect([viaTool.status, viaTool.error?.statusCode, viaTool.error?.error]).toEqual([200, 502, 'google_unavailable']);
     expect(app.proxy.requests.slice(before).filter((r) => r.path.startsWith('/v1/documents/'))).toEqual([]); // the Doc itself was never read
+  });
+
+  it("a client whose token reaches the file without the mark (documents, spreadsheets, drive) gets its Doc or Sheet when the mark fails; the log names the file, not a secret", async () => {
+    const client = await OAuthTestClient.register(app.sut, app.world);
+    const before = app.sut.logs.events('created file left unmarked').length;
+    const cases = [
+      [`${G}documents`, '/v1/users/me/docs/documents', 'documentId'],
+      [`${G}spreadsheets`, '/v1/users/me/sheets/spreadsheets', 'spreadsheetId'],
+      [`${G}drive ${DRIVE_FILE}`, '/v1/users/me/docs/documents', 'documentId'],
+    ] as const;
+    const tokens: string[] = [];
+    for (const [scope, path, idField] of cases) {
+      const answer = await client.tokens(email, { scope }, new WatchedBrowser(app.world.google.urls.auth));
+      tokens.push(answer.access_token, answer.refresh_token ?? '');
+      app.proxy.inject({ method: 'PATCH', path: '/drive/v3/files/', fault: 'answer', status: 503, body: unavailable, contentType: 'application/json', times: Infinity });
+      const res = await apiClient(app.sut, answer.access_token)('POST', path, { title: 'mark failed' });
+      app.proxy.clear();
+      expect([scope, res.status]).toEqual([scope, 201]);
+      const fileId = res.json[idField] as string;
+      expect(app.world.google.driveFile(email, fileId)?.appProperties).toBeUndefined();
+      expect(app.sut.logs.events('created file left unmarked').at(-1)).toMatchObject({ fileId, error: 'google_unavailable', answered: 'created' });
+    }
+    expect(app.sut.logs.events('created file left unmarked').length - before).toBe(cases.length);
+    for (const secret of tokens.filter(Boolean)) expect(app.sut.logs.text).not.toContain(secret);
   });
 
   it('does not try again a mark Google refused (a 4xx would be refused again)', async () => {

@@ -170,6 +170,42 @@ describe('drive.file per OAuth client: a client reads and changes the files it c
     expect((await apiClient(sut, tokenA)('GET', `${DOCS}/${doc.json.documentId as string}/text`)).status).toBe(200);
   });
 
+  it("marks what a client creates with a broader scope (drive, documents, spreadsheets), so approved again with drive.file alone it still reaches and lists those files, as Google's drive.file does", async () => {
+    const c = await OAuthTestClient.register(sut, world);
+    const made: string[] = [];
+    const create = async (token: string, path: string, body: unknown, id: string) => {
+      const before = world.google.apiCalls.length;
+      const res = await apiClient(sut, token)('POST', path, body);
+      expect([path, res.status]).toEqual([path, 201]);
+      made.push(res.json[id] as string);
+      return callsSince(before);
+    };
+    const drive = (await c.tokens(EMAIL, { scope: `${G}drive` }, new WatchedBrowser(world.google.urls.auth))).access_token;
+    await create(drive, FILES, { name: 'by drive.txt', mimeType: 'text/plain', content: b64('made with drive') }, 'id');
+    await create(drive, '/v1/users/me/drive/folders', { name: 'by drive' }, 'id');
+    await create(drive, DOCS, { title: 'by drive', text: 'drive text' }, 'documentId');
+    const docs = (await c.tokens(EMAIL, { scope: `${G}documents` }, new WatchedBrowser(world.google.urls.auth))).access_token;
+    await create(docs, DOCS, { title: 'by documents', text: 'documents text' }, 'documentId');
+    const sheets = (await c.tokens(EMAIL, { scope: `${G}spreadsheets` }, new WatchedBrowser(world.google.urls.auth))).access_token;
+    await create(sheets, SHEETS, { title: 'by spreadsheets' }, 'spreadsheetId');
+    for (const id of made) expect({ id, appProperties: world.google.driveFile(EMAIL, id)?.appProperties }).toEqual({ id, appProperties: { wsbCreatedBy: markOf(c) } });
+
+    // A broad token's reads are not held to marks, and ask Google for nothing more than before.
+    const before = world.google.apiCalls.length;
+    expect(await statusOf(drive, `${FILES}/${made[0]}/content`)).toBe(200);
+    expect(callsSince(before).map((asked) => asked.path)).toEqual([`/drive/v3/files/${made[0]}`, `/drive/v3/files/${made[0]}`]);
+
+    const narrow = (await c.tokens(EMAIL, { scope: DRIVE_FILE }, new WatchedBrowser(world.google.urls.auth))).access_token;
+    const call = apiClient(sut, narrow);
+    const listed = await call('GET', FILES);
+    expect([listed.status, idsOf(listed.json)]).toEqual([200, [...made].sort()]);
+    const content = await fetch(`${sut.url}${FILES}/${made[0]}/content`, { headers: { authorization: `Bearer ${narrow}` } });
+    expect([content.status, await content.text()]).toEqual([200, 'made with drive']);
+    expect(String((await call('GET', `${DOCS}/${made[3]}/text`)).json.text).trim()).toBe('documents text');
+    expect((await call('PUT', `${SHEETS}/${made[4]}/values`, { range: 'Sheet1!A1', values: [['still mine']] })).status).toBe(200);
+    expect((await call('POST', FILES, { name: 'inside.txt', parentId: made[1], content: b64('x') })).status).toBe(201);
+  });
+
   it("a browser sign-in's token is as before: every file, its query untouched, and nothing it creates is marked", async () => {
     const user = await signIn(sut, world, EMAIL);
     const call = apiClient(sut, user.access_token);

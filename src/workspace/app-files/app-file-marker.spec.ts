@@ -18,14 +18,35 @@ describe('drive.file marks per OAuth client', () => {
   it('holds only OAuth clients with drive.file to marks, and limits a call to its own files only where nothing broader meets it', () => {
     expect(fileScopeOf({ email: E, scopes: [`${G}drive.file`] }, ['driveRead'])).toBeUndefined(); // a browser sign-in
     expect(fileScopeOf({ email: E, clientId: 'c', scopes: [`${G}drive.readonly`] }, ['driveRead'])).toBeUndefined();
-    expect(fileScopeOf({ email: E, clientId: 'c', scopes: [`${G}drive.file`] }, ['driveRead'])).toEqual({ marker: markerOf('c', E), ownOnly: true, stepUp: [`${G}drive.readonly`] });
-    // It still marks what it creates when a broader scope reaches every file.
-    expect(fileScopeOf({ email: E, clientId: 'c', scopes: [`${G}drive.file`, `${G}documents`] }, ['docsCreate'])).toEqual({ marker: markerOf('c', E), ownOnly: false, stepUp: [] });
+    expect(fileScopeOf({ email: E, clientId: 'c', scopes: [`${G}drive.file`] }, ['driveRead'])).toEqual({ marker: markerOf('c', E), ownOnly: true, stepUp: [`${G}drive.readonly`], markRequired: true });
+    // It still marks what it creates when a broader scope reaches every file, and needs the mark: its Drive calls
+    // (metadata, content) reach the Doc through drive.file alone.
+    expect(fileScopeOf({ email: E, clientId: 'c', scopes: [`${G}drive.file`, `${G}documents`] }, ['docsCreate'])).toEqual({ marker: markerOf('c', E), ownOnly: false, stepUp: [], markRequired: true });
+    // drive beside drive.file reaches every file for every call: the mark is for later tokens only.
+    expect(fileScopeOf({ email: E, clientId: 'c', scopes: [`${G}drive.file`, `${G}drive`] }, ['docsCreate'])).toEqual({ marker: markerOf('c', E), ownOnly: false, stepUp: [], markRequired: false });
     // Only the needs drive.file alone meets are limited: a metadata token's fullText search, not its listing.
     expect(fileScopeOf({ email: E, clientId: 'c', scopes: [`${G}drive.file`, `${G}drive.metadata.readonly`] }, ['driveRead'])?.ownOnly).toBe(false);
     expect(fileScopeOf({ email: E, clientId: 'c', scopes: [`${G}drive.file`, `${G}drive.metadata.readonly`] }, ['driveRead', 'driveContent'])?.stepUp).toEqual([`${G}drive.readonly`]);
     // Creating inside a folder needs the folder: drive.readonly reads it, but only drive writes into any folder.
     expect(fileScopeOf({ email: E, clientId: 'c', scopes: [`${G}drive.readonly`, `${G}drive.file`] }, ['driveCreate'])?.stepUp).toEqual([`${G}drive`]);
+  });
+
+  it('marks what any OAuth client creates, whatever its scope, as Google counts drive.file, and costs nothing where nothing is created', () => {
+    for (const [scopes, need] of [
+      [[`${G}drive`], 'driveCreate'],
+      [[`${G}documents`], 'docsCreate'],
+      [[`${G}spreadsheets`], 'sheetsCreate'],
+      [[`${G}drive.readonly`, `${G}spreadsheets`], 'sheetsCreate'],
+    ] as const) {
+      expect({ scopes, need, files: fileScopeOf({ email: E, clientId: 'c', scopes }, [need]) }).toEqual({ scopes, need, files: { marker: markerOf('c', E), ownOnly: false, stepUp: [], markRequired: false } });
+    }
+    // Reads and changes of a token without drive.file are not held to marks: no FileScope, so no mark check.
+    for (const need of ['driveRead', 'driveContent', 'docsRead', 'docsWrite', 'sheetsWrite', 'gmailRead'] as const) {
+      expect({ need, files: fileScopeOf({ email: E, clientId: 'c', scopes: [`${G}drive`, `${G}gmail.readonly`] }, [need]) }).toEqual({ need, files: undefined });
+    }
+    // A browser sign-in's creations stay unmarked, whatever its scopes.
+    expect(fileScopeOf({ email: E, scopes: [`${G}drive`] }, ['driveCreate'])).toBeUndefined();
+    expect(fileScopeOf({ email: E, scopes: [`${G}drive.file`] }, ['docsCreate'])).toBeUndefined();
   });
 
   it('puts the mark on what a call creates and recognises it on what files.get answers', () => {

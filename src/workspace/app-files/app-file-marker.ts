@@ -3,10 +3,12 @@ import { APP_FILE_SCOPES, everyFileScope, REQUIRED_SCOPES, tokenReach, type Scop
 
 /*
  * drive.file per OAuth client. Google limits drive.file to "files this application created or the user opened with
- * it", but the application Google sees is the broker, whose grant is broader. So when an OAuth client's token that
- * carries drive.file creates a Drive file, folder, Doc or Sheet, the service marks it in Drive's `appProperties`
+ * it", but the application Google sees is the broker, whose grant is broader. So whenever an OAuth client creates a
+ * Drive file, folder, Doc or Sheet, whatever scope its token holds, the service marks it in Drive's `appProperties`
  * with a digest of the client and the user, and a token whose only way to a call is drive.file reaches only files
- * with its own client's mark for that user (tokenReach `own`).
+ * with its own client's mark for that user (tokenReach `own`). Marking whatever scope created the file is Google's
+ * rule too: its drive.file covers every file the application created, so a client the person later approves with
+ * drive.file alone still reaches what it made with `drive` or `documents`.
  *
  * appProperties are private to the Google OAuth client that set them (the broker's): no other Google app can read,
  * search or change them, the person's Drive UI included. Inside the service, only this module makes the property:
@@ -41,6 +43,12 @@ export interface FileScope {
   ownOnly: boolean;
   /** When ownOnly, the scopes that would reach every file for those needs: what a refusal asks the client to add. */
   stepUp: readonly string[];
+  /**
+   * This token reaches some Drive, Docs or Sheets call only through drive.file, so a file it creates unmarked is out
+   * of its reach: a mark Google does not take fails the create (AppFiles.markCreated). Otherwise the mark is kept
+   * for a later drive.file-only token of the client, and a failure to set it is logged, not answered.
+   */
+  markRequired: boolean;
 }
 
 /** What a bearer token says about who holds it and what it may do. */
@@ -52,18 +60,26 @@ export interface TokenView {
   scopes: readonly string[];
 }
 
+/** The kinds of call drive.file can meet: the ones that create, read or change Drive files, Docs and Sheets. */
+const FILE_NEEDS = (Object.keys(REQUIRED_SCOPES) as ScopeNeed[]).filter((n) => REQUIRED_SCOPES[n].some((s) => APP_FILE_SCOPES.includes(s)));
+
+/** The kinds of call that create a file, which every OAuth client's token marks. */
+const CREATES: readonly ScopeNeed[] = ['driveCreate', 'docsCreate', 'sheetsCreate'];
+
 /**
  * The FileScope of a call making `needs` with `token`, or undefined when marks play no part: a browser sign-in's
- * token (Google applies drive.file to the broker itself), a token without drive.file (it neither marks nor is held
- * to marks), or a call outside Drive, Docs and Sheets.
+ * token (Google applies drive.file to the broker itself), a call outside Drive, Docs and Sheets, and a call of a
+ * token without drive.file that creates nothing (it is not held to marks, and there is nothing to mark).
  */
 export function fileScopeOf(token: TokenView, needs: readonly ScopeNeed[]): FileScope | undefined {
-  if (token.clientId === undefined || !APP_FILE_SCOPES.some((s) => token.scopes.includes(s))) return undefined;
-  // A call none of whose needs drive.file can meet (Gmail, Calendar, ...) neither creates nor reaches files: no
-  // digest to compute on every such request of a client whose token also carries drive.file.
-  if (!needs.some((n) => REQUIRED_SCOPES[n].some((s) => APP_FILE_SCOPES.includes(s)))) return undefined;
+  if (token.clientId === undefined) return undefined;
+  const holdsFileScope = APP_FILE_SCOPES.some((s) => token.scopes.includes(s));
+  // No digest to compute on a request that neither creates nor may be limited to the client's files: every Gmail
+  // or Calendar call, and every read of a token without drive.file.
+  if (!needs.some((n) => (holdsFileScope ? FILE_NEEDS : CREATES).includes(n))) return undefined;
   const stepUp = [...new Set(needs.filter((n) => tokenReach(n, token.scopes, true) === 'own').map(everyFileScope))];
-  return { marker: markerOf(token.clientId, token.email), ownOnly: stepUp.length > 0, stepUp };
+  const markRequired = holdsFileScope && FILE_NEEDS.some((n) => tokenReach(n, token.scopes, true) === 'own');
+  return { marker: markerOf(token.clientId, token.email), ownOnly: stepUp.length > 0, stepUp, markRequired };
 }
 
 /** The appProperties that mark a new file as the client's (none when the call has no FileScope). */

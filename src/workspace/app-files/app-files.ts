@@ -81,9 +81,11 @@ export class AppFiles {
    * Marks a Doc or Sheet just made through the Docs or Sheets API as the client's: a Drive files.update of
    * appProperties alone (those APIs take none). Setting the same property twice changes nothing, so Google's
    * failures are tried once more after GoogleCaller's own retries (which leave timeouts alone). If the mark still
-   * fails, the file exists in the user's Drive but this client's drive.file token can never reach it: the answer is
-   * an error (502 `file_not_marked`) naming the file and its address, never a success that would leave the client
-   * believing it can come back to it, and the log and the audit trail (action drive.file.mark) say the same.
+   * fails, the file exists in the user's Drive unmarked. A token that needs the mark (FileScope.markRequired) can
+   * never reach it: the answer is an error (502 `file_not_marked`) naming the file and its address, never a success
+   * that would leave the client believing it can come back to it. A token that reaches the file without the mark
+   * gets its file as if nothing happened (only a later drive.file-only token of the client would miss it), and the
+   * log says which file went unmarked. Either way the audit trail (action drive.file.mark) has the failure.
    */
   async markCreated(email: string, files: FileScope | undefined, created: CreatedFile): Promise<void> {
     if (!files) return;
@@ -99,20 +101,22 @@ export class AppFiles {
       await mark();
       return;
     } catch (first) {
-      if (!worthRetrying(first)) throw this.unmarked(created, first);
+      if (!worthRetrying(first)) return this.unmarked(created, files, first);
     }
     try {
       await mark();
     } catch (second) {
-      throw this.unmarked(created, second);
+      this.unmarked(created, files, second);
     }
   }
 
-  private unmarked(created: CreatedFile, err: unknown): DomainError {
+  /** Logs a file left unmarked, and throws 502 `file_not_marked` when the token cannot reach it without its mark. */
+  private unmarked(created: CreatedFile, files: FileScope, err: unknown): void {
     const why = err instanceof DomainError ? err.error : (err as Error)?.name;
-    this.logger.warn({ msg: 'created file left unmarked', kind: created.kind, fileId: created.id, error: why });
+    this.logger.warn({ msg: 'created file left unmarked', kind: created.kind, fileId: created.id, error: why, answered: files.markRequired ? 'file_not_marked' : 'created' });
+    if (!files.markRequired) return;
     const scope = everyFileScope(created.kind === 'document' ? 'docsWrite' : 'sheetsWrite');
-    return new DomainError(
+    throw new DomainError(
       502,
       'file_not_marked',
       `The ${created.kind} ${created.id} was created (${created.url}), but Google did not take the mark that lets this application reach it again with drive.file (${why}). It stays in the user's Drive, and this token cannot read or change it: do not create it again; ask the user to open or remove it there, or authorize again with scope "${scope}" to reach it.`,
