@@ -156,6 +156,30 @@ describe('drive.file per OAuth client: a client reads and changes the files it c
     expect(world.google.apiCalls.length).toBe(before);
   });
 
+  it('finds its files with double-quoted literals, an apostrophe or a parenthesis inside them included, and only its own', async () => {
+    const call = apiClient(sut, tokenA);
+    const odd: Record<string, string> = {};
+    for (const name of ["a'b", "x') or (true"]) {
+      const res = await call('POST', FILES, { name, mimeType: 'text/plain', content: b64(name) });
+      expect(res.status).toBe(201);
+      odd[name] = res.json.id as string;
+    }
+    // A file of the user's own, not the client's, with the same name: never listed.
+    const person = await signIn(sut, world, EMAIL);
+    expect((await apiClient(sut, person.access_token)('POST', FILES, { name: "a'b", mimeType: 'text/plain', content: b64('the person') })).status).toBe(201);
+    const mark = `appProperties has { key='wsbCreatedBy' and value='${markOf(a)}' }`;
+    for (const [q, sent, found] of [
+      [`name = "a'b"`, `(name = 'a\\'b') and ${mark}`, [odd["a'b"]]],
+      [`name = "x') or (true"`, `(name = 'x\\') or (true') and ${mark}`, [odd["x') or (true"]]],
+      [`name contains "'" and mimeType = 'text/plain'`, `(name contains '\\'' and mimeType = 'text/plain') and ${mark}`, Object.values(odd).sort()],
+    ]) {
+      const before = world.google.apiCalls.length;
+      const res = await call('GET', `${FILES}?${new URLSearchParams({ q: q as string })}`);
+      expect({ q, status: res.status, ids: res.status === 200 ? idsOf(res.json) : res.json }).toEqual({ q, status: 200, ids: found });
+      expect(new URLSearchParams(callsSince(before)[0].query).get('q')).toBe(sent);
+    }
+  });
+
   it("a token with a broader Drive scope beside drive.file reaches every file and searches unwrapped, and still marks what it creates", async () => {
     const wide = (await a.tokens(EMAIL, { scope: `${G}drive.readonly ${DRIVE_FILE}` }, new WatchedBrowser(world.google.urls.auth))).access_token;
     const call = apiClient(sut, wide);
