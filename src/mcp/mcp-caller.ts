@@ -3,6 +3,7 @@ import type { Principal } from '../sessions/principal.js';
 import { tokenReach, type ScopeNeed } from '../common/google-scopes.js';
 import { fileScopeOf, type FileScope } from '../workspace/app-files/app-file-marker.js';
 import type { WorkspaceOperation } from '../workspace/catalogue/operation.js';
+import type { InputResult } from '../workspace/catalogue/operation-input.js';
 import { inputNeedOf } from '../workspace/input-scope.js';
 
 /** The verified caller of an MCP request, as the bearer guard established it; never taken from tool arguments. */
@@ -19,6 +20,20 @@ export interface McpCaller {
    * not: Google failed it, or the user's grant is gone. The tool answers with it instead of running unchecked.
    */
   fileCheckFailure?: unknown;
+  /** The tool call McpController validated to check its files against the client's marks, when it did. */
+  checkedCall?: CheckedCall;
+}
+
+/**
+ * A tool call as McpController checked it: the tool runs with exactly this input and FileScope, so the files it
+ * reaches are the files checked, however the MCP SDK reads the message again, and its arguments are not validated
+ * a second time.
+ */
+export interface CheckedCall {
+  op: WorkspaceOperation;
+  /** validateInput's answer for the call's arguments as they arrived. */
+  parsed: InputResult;
+  files: FileScope;
 }
 
 /** The caller of a request the bearer guard let through. */

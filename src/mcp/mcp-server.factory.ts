@@ -64,15 +64,18 @@ export function buildMcpServer(tools: readonly WorkspaceOperation[], operations:
     const op = tools.find((t) => t.tool === request.params.name);
     // An unknown tool is a protocol error (-32602): no tool ran, and the client has to list tools again.
     if (!op) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${request.params.name}. Call tools/list for the tools this server offers.`);
+    // A call whose files McpController checked runs with the input it checked them in (McpCaller.checkedCall).
+    const checked = caller.checkedCall?.op === op ? caller.checkedCall : undefined;
     // Arguments the tool's schema refuses are the tool's error (isError), for the model to read and correct
     // (SEP-1303); nothing has reached Google.
-    const parsed = validateInput(op, request.params.arguments);
+    const parsed = checked?.parsed ?? validateInput(op, request.params.arguments);
     if (!parsed.ok) return toolError(invalidArguments(op, parsed.problems));
     const failed = (err: unknown) => toolFailure(err, op, caller, onUnexpected);
     // The check of the call's files could not be made (McpController): the tool does not run unchecked.
     if (caller.fileCheckFailure !== undefined) return failed(caller.fileCheckFailure);
     try {
-      return toolResult(op, await operations.run(op, caller.email, parsed.input, callFileScope(caller, op, request.params.arguments)));
+      const files = checked ? checked.files : callFileScope(caller, op, request.params.arguments);
+      return toolResult(op, await operations.run(op, caller.email, parsed.input, files));
     } catch (err) {
       return failed(err);
     }

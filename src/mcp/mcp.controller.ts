@@ -132,11 +132,13 @@ export class McpController implements OnModuleInit {
    * a file without the client's mark is refused at the HTTP level with the 403 its REST route answers (AppFileGuard),
    * before the tool runs. Arguments the tool's schema refuses are left to the tool, which says what is wrong. When the
    * check itself fails (Google unavailable, the grant gone), the tool answers with that failure instead of running.
+   * The tool runs with the input validated here (McpCaller.checkedCall), not its own reading of the message.
    */
   private async refuseOtherClientsFiles({ op, args }: ToolCall, caller: McpCaller): Promise<void> {
     const files = callFileScope(caller, op, args);
     if (!files?.ownOnly || !op.fileInputs?.length) return;
     const parsed = validateInput(op, args);
+    caller.checkedCall = { op, parsed, files };
     if (!parsed.ok) return;
     const resource = this.resources.forRoute(MCP_PATH);
     const refusal = (fileId: string) => new NotOwnFileError(resource, files, fileId);
