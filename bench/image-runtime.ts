@@ -20,18 +20,26 @@ function repositoryFile(path: string): string {
 }
 
 /**
- * The memory settings the production image runs the service with (NODE_OPTIONS, MALLOC_ARENA_MAX), read from the
- * Dockerfile's last stage, so the benchmark's service process runs as the image runs it and cannot drift from it.
+ * Every variable the image's runtime stage sets (its ENV lines: NODE_ENV, PORT, MALLOC_ARENA_MAX), read from the
+ * Dockerfile so a process started "as the image starts it" (the image-node specs' replicas) cannot drift from it.
  */
-export function imageRuntimeEnv(dockerfile = repositoryFile('Dockerfile')): Record<string, string> {
+export function imageEnv(dockerfile = repositoryFile('Dockerfile')): Record<string, string> {
   const text = readFileSync(dockerfile, 'utf8').replace(/\\\n/g, ' ');
   const runtimeStage = text.slice(text.lastIndexOf('\nFROM '));
   const env: Record<string, string> = {};
   for (const line of runtimeStage.split('\n')) {
     if (!/^ENV\s/.test(line)) continue;
-    for (const [key, value] of envPairs(line)) if ((RUNTIME_VARIABLES as readonly string[]).includes(key)) env[key] = value;
+    for (const [key, value] of envPairs(line)) env[key] = value;
   }
   return env;
+}
+
+/**
+ * The memory settings the production image runs the service with (NODE_OPTIONS, MALLOC_ARENA_MAX), read from the
+ * Dockerfile's last stage, so the benchmark's service process runs as the image runs it and cannot drift from it.
+ */
+export function imageRuntimeEnv(dockerfile = repositoryFile('Dockerfile')): Record<string, string> {
+  return Object.fromEntries(Object.entries(imageEnv(dockerfile)).filter(([key]) => (RUNTIME_VARIABLES as readonly string[]).includes(key)));
 }
 
 /**

@@ -1,4 +1,4 @@
-import { request, type ClientRequest } from 'node:http';
+import { request, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { useAppBehindGoogleProxy } from '../support/behind-google-proxy.js';
 import { DownloadCaller } from '../support/download-caller.js';
 import type { FaultRule } from '../support/fault-proxy.js';
@@ -62,6 +62,26 @@ describe('one request line and one metric sample per request, also for answers t
     for (const secret of [user.access_token, json.token as string, json.refresh_token as string]) expect(text).not.toContain(secret);
   }
 
+  /**
+   * The service's own answer object for the request `reqId` (from its HTTP server's `request` event, which the test
+   * listens to beside Fastify): what the request accounting watches, so a test can wait for the event after which
+   * no request line can come, instead of a fixed time. Call it before sending the request.
+   */
+  function answerOf(reqId: string): Promise<ServerResponse> {
+    const server = app.sut.app.getHttpServer();
+    return new Promise((resolve) => {
+      const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+        if (req.headers['x-request-id'] !== reqId) return;
+        server.off('request', onRequest);
+        resolve(res);
+      };
+      server.on('request', onRequest);
+    });
+  }
+
+  /** One turn of the event loop: what Node emits after an event (on nextTick) and the hooks it runs have run. */
+  const oneTurn = () => new Promise((r) => setImmediate(r));
+
   /** Sends GET `path` with the bearer and `reqId` on a connection of its own, and hands back the request (to cut it). */
   function open(path: string, bearer: string, reqId: string): ClientRequest {
     const req = request(`${app.sut.url}${path}`, { agent: false, headers: { authorization: `Bearer ${bearer}`, 'x-request-id': reqId } });
@@ -76,6 +96,7 @@ describe('one request line and one metric sample per request, also for answers t
     const reqId = 'left-while-google-answers';
     const before = { all: await samples({ route: GMAIL_ROUTE }), closed: await samples({ route: GMAIL_ROUTE, status: 'none', outcome: 'client_closed' }) };
     const held = app.proxy.holdNext({ method: 'GET', path: '/gmail/v1/users/me/messages' });
+    const answer = answerOf(reqId);
     const caller = open('/v1/users/me/gmail/messages?q=secret-subject', user.access_token, reqId);
     await held.arrived; // the service is waiting on Google now
     caller.destroy();
@@ -87,9 +108,13 @@ describe('one request line and one metric sample per request, also for answers t
     expect(await samples({ route: GMAIL_ROUTE, status: 'none', outcome: 'client_closed' })).toBe(before.closed + 1);
     // Google answers after all (or the call timed out) and the handler ends, its answer sent nowhere: still one of each.
     await held.release().catch(() => undefined);
-    const limit = app.sut.app.get(UserCallLimit);
-    await waitFor(() => limit.count(email) === 0, 5000); // the call's slot is given back as the handler ends
-    await new Promise((r) => setTimeout(r, 200)); // the reply is sent a few ticks after that
+    // The handler's late answer reaches Node (`res.end`, after the onSend hooks). Fastify's onResponse, the only
+    // other way to a request line, runs on that answer's `finish` or `error`, which Node emits (if ever: not for a
+    // closed connection) within the ticks after `end`; a turn of the event loop later, no line can come any more.
+    const res = await answer;
+    await waitFor(() => res.writableEnded, 5000);
+    expect(res.writableEnded).toBe(true);
+    await oneTurn();
     expect(requestLines(reqId)).toHaveLength(1);
     expect(await samples({ route: GMAIL_ROUTE })).toBe(before.all + 1);
     await expectNoSecrets(reqId, user, email);
@@ -99,11 +124,16 @@ describe('one request line and one metric sample per request, also for answers t
     const email = 'whole@example.com';
     const user = await signIn(app.sut, app.world, email);
     const before = { ok: await samples({ route: GMAIL_ROUTE, status: '200', outcome: 'completed' }), all: await samples({ route: GMAIL_ROUTE }) };
+    const answer = answerOf('answered-whole');
     const res = await fetch(`${app.sut.url}/v1/users/me/gmail/messages`, { headers: { authorization: `Bearer ${user.access_token}`, 'x-request-id': 'answered-whole' } });
     expect(res.status).toBe(200);
     await res.arrayBuffer();
     await waitFor(() => requestLines('answered-whole').length > 0, 1000);
-    await new Promise((r) => setTimeout(r, 100)); // a second line would come with the connection's close
+    // A second line would come from the answer's `close` (Node emits it after `finish`, on a kept-alive connection
+    // too): once it has been emitted and a turn has passed, the close path has had its say.
+    const served = await answer;
+    if (!served.closed) await new Promise((r) => served.once('close', r));
+    await oneTurn();
     expect(requestLines('answered-whole')).toEqual([expect.objectContaining({ route: GMAIL_ROUTE, status: 200, ms: expect.any(Number) })]);
     expect(requestLines('answered-whole')[0]).not.toHaveProperty('outcome');
     expect(await samples({ route: GMAIL_ROUTE, status: '200', outcome: 'completed' })).toBe(before.ok + 1);
@@ -136,6 +166,11 @@ describe('one request line and one metric sample per request, also for answers t
     await held.release().catch(() => undefined);
     const limit = app.sut.app.get(UserCallLimit);
     await waitFor(() => limit.count(email) === 0, 5000);
+    // A fixed wait, the only way here: the SDK's streamed answer was handed to Fastify before the tool ended (its
+    // headers are on the answer by then), and Fastify cuts a stream from a closed connection; the tool's result, a
+    // few ticks after its slot is given back, goes into the cut stream, and nothing outside the service shows that
+    // it was dropped. What this guards, a second line, would come in the ticks right after that write: 200 ms is
+    // many times that on a loaded machine.
     await new Promise((r) => setTimeout(r, 200));
     // The SDK sends its head with the tool's result: none went out. A body read whole, so Fastify's onRequestAbort
     // (req.aborted) would not have told this one either.

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { imageEnv } from '../../bench/image-runtime.js';
 import { getWithBearer, signIn, startWorld, World } from '../support/harness.js';
 import { rawMcp } from '../support/mcp-clients.js';
 import { buildForReplicas, startReplica, type Replica } from '../support/replica.js';
@@ -56,6 +58,26 @@ describe('the built service on the Node it runs on', () => {
     for (const deadline = Date.now() + 5000; !started.test(replica.rawOutput()) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
     expect(replica.rawOutput()).toMatch(started);
     expect(notJson(replica)).toEqual([]);
+  });
+
+  it('runs with the environment the image sets (the Dockerfile\'s ENV lines) on the image\'s Node, the spec\'s own settings over it', async () => {
+    const replica = await startReplica(main, world, {});
+    replicas.push(replica);
+    // What the process was started with, as Linux keeps it (NUL-separated KEY=value), not what the harness meant to pass.
+    const environ = new Map(
+      readFileSync(`/proc/${replica.pid}/environ`, 'latin1')
+        .split('\0')
+        .filter(Boolean)
+        .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)] as const),
+    );
+    const image = imageEnv();
+    expect(image).toMatchObject({ NODE_ENV: 'production', MALLOC_ARENA_MAX: expect.any(String) });
+    // PORT is the one the world gave this replica (a Deployment's env replaces the image's the same way).
+    expect(environ.get('PORT')).toBe(new URL(replica.url).port);
+    for (const [key, value] of Object.entries(image).filter(([k]) => k !== 'PORT')) {
+      // Under `npm run test:e2e:image-node` the child runs as the image runs it; elsewhere on this machine's defaults.
+      expect([key, environ.get(key)]).toEqual([key, process.env.SERVICE_NODE ? value : undefined]);
+    }
   });
 
   it('writes only JSON lines, from the start through a sign-in, a Gmail and an MCP call, to exit 0 on SIGTERM', async () => {

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { imageEnv } from '../../bench/image-runtime.js';
 import { freePort, serviceEnv, type World } from './harness.js';
 
 const BUILD_DIR = '.local-build/replica-dist';
@@ -14,6 +15,16 @@ const BUILD_DIR = '.local-build/replica-dist';
  */
 export function serviceNode(): string {
   return process.env.SERVICE_NODE || process.execPath;
+}
+
+/**
+ * What a replica's environment starts from before the world's settings: on the image's Node (SERVICE_NODE), the
+ * variables the image sets (the Dockerfile's ENV lines: NODE_ENV=production, MALLOC_ARENA_MAX, ...), read from the
+ * Dockerfile so the two cannot drift; a spec's own settings replace them, as a Deployment's env replaces the
+ * image's. Elsewhere only PATH, as before.
+ */
+export function replicaBaseEnv(): Record<string, string> {
+  return { ...(process.env.SERVICE_NODE ? imageEnv() : {}), PATH: process.env.PATH ?? '' };
 }
 
 /** What the replicas' bundle is made from: every file under src/, the build's settings and the installed packages. */
@@ -59,6 +70,8 @@ export function buildForReplicas(): string {
 /** A service replica in its own process. */
 export interface Replica {
   url: string;
+  /** The process id (its environment: /proc/<pid>/environ). */
+  pid: number;
   /** GET /metrics, on the replica's own METRICS_PORT. */
   metricsUrl: string;
   logs: string[];
@@ -78,7 +91,7 @@ export interface Replica {
 export async function startReplica(main: string, world: World, overrides: Record<string, string>, nodeFlags: string[] = [], readyWithinMs = 10_000): Promise<Replica> {
   const port = await freePort();
   const metricsPort = await freePort();
-  const env = { PATH: process.env.PATH ?? '', ...serviceEnv(world, port, { METRICS_PORT: String(metricsPort), ...overrides }) } as NodeJS.ProcessEnv;
+  const env = { ...replicaBaseEnv(), ...serviceEnv(world, port, { METRICS_PORT: String(metricsPort), ...overrides }) } as NodeJS.ProcessEnv;
   // No flags of the harness's own: the image runs `node dist/main.bundle.mjs` (the legacy OpenSSL provider that the
   // tests' NODE_OPTIONS load is for s3rver, which runs in the test process, not for the service).
   const child: ChildProcess = spawn(serviceNode(), [...nodeFlags, main], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -106,6 +119,7 @@ export async function startReplica(main: string, world: World, overrides: Record
   }
   return {
     url,
+    pid: child.pid as number,
     metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     logs,
     rawOutput: () => `${raw.stdout}\n${raw.stderr}`,
