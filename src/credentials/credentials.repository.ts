@@ -15,7 +15,10 @@ const MAX_WRITE_ATTEMPTS = 16;
 
 /** What writing a refreshed token did. */
 export type RefreshWrite =
-  /** `recreated`: nothing was stored, and the object was created again from `recreateFrom`. */
+  /**
+   * `recreated`: nothing was stored at some read of this write (RefreshWriteOptions.missing), and the object now holds
+   * it, created again from `recreateFrom` (by this write, or by an earlier attempt whose answer was lost).
+   */
   | { outcome: 'written'; credentials: GoogleCredentials; recreated: boolean }
   /** S3 holds another grant (a new sign-in) or none: nothing was written. */
   | { outcome: 'superseded'; stored?: GoogleCredentials };
@@ -34,6 +37,12 @@ export interface RefreshWriteOptions {
   recreateFrom?: GoogleCredentials;
   /** The access token the refresh replaced: another one stored meanwhile may be a newer grant's (mergeRefresh). */
   replacing?: string;
+  /**
+   * Shared by every attempt to write one refresh (a failed one and its retries in RefreshWriteBack): set once any
+   * read found no object. A create whose answer was lost leaves the next read finding the successor it wrote, and
+   * that update is still the write that brought a deleted object back (`recreated`).
+   */
+  missing?: { seen: boolean };
 }
 
 /** Stored credentials and the ETag of the version they were read from. */
@@ -91,12 +100,11 @@ export class CredentialsRepository {
    * more scopes that a sign-in stored meanwhile stays (mergeRefresh). When nothing is stored, the object is created
    * from `recreateFrom` if given (a grant Google just honoured is never thrown away), else nothing is written.
    */
-  async saveRefreshed(email: string, patch: CredentialsPatch, continues: readonly string[], { recreateFrom, replacing }: RefreshWriteOptions = {}): Promise<RefreshWrite> {
+  async saveRefreshed(email: string, patch: CredentialsPatch, continues: readonly string[], { recreateFrom, replacing, missing: seen = { seen: false } }: RefreshWriteOptions = {}): Promise<RefreshWrite> {
     let superseded: GoogleCredentials | undefined;
     let missing = false;
-    let recreated = false;
     const written = await this.mergeAndWrite(email, (current) => {
-      recreated = !current;
+      if (!current) seen.seen = true;
       const rt = current?.refreshToken;
       // Only another refresh token is another grant. An object without one (hand-edited, or written by another
       // tool) holds nothing a refresh could use: skipping the write would leave the live token in memory only.
@@ -110,7 +118,7 @@ export class CredentialsRepository {
       }
       return current ? mergeRefresh(current, email, patch, replacing) : mergeCredentials(recreateFrom, email, patch);
     });
-    if (written) return { outcome: 'written', credentials: written, recreated };
+    if (written) return { outcome: 'written', credentials: written, recreated: seen.seen };
     return missing ? { outcome: 'superseded' } : { outcome: 'superseded', stored: superseded };
   }
 

@@ -114,6 +114,33 @@ describe('revocation racing a refresh on another replica', () => {
     await expectNothingOfTheGrantLeft(email, rt1);
   });
 
+  // The create that re-made the object lands, but S3's answer to it is lost: the SDK's retry, or the write kept in
+  // memory and sent again, then finds the object holding the successor and updates it. That update must still count
+  // as a re-creation: before, it did not, the revocation time went unread, and the revoked user's grant was back in S3
+  // with a refresh token Google accepted.
+  it.each([
+    ['the SDK retry meets its own create', 1],
+    ['every answer lost: written again in the background', 2],
+  ])('with rotation, a successor whose re-creation after the revocation lost its answer (%s) is revoked too', async (_label, lost) => {
+    const email = `recreated-answer-lost-${lost}@example.com`;
+    const { access_token, rt1 } = await rotatingUserOnBothReplicas(email);
+    const write = replicas.s3.holdNext({ method: 'PUT', path: credentialsKeyPath(email) });
+    const onB = getWithBearer(replicas.refreshing, GMAIL, access_token);
+    await write.arrived; // Google rotated
+    expect((await revokeOnA(access_token)).status).toBe(200);
+    expect(await objectExists(replicas.world, `sessions/revoking/${email}.json`)).toBe(false); // finished
+    // B's held update (If-Match on the deleted version) is refused; its create of the object again is applied by S3,
+    // and the answers to it (and, with 2, to the SDK's retry) never reach B.
+    const dropped = replicas.s3.inject({ method: 'PUT', path: credentialsKeyPath(email), fault: 'drop-answer', times: lost });
+    await write.release();
+    await onB;
+    expect(dropped.hits).toBe(lost);
+    const started = Date.now();
+    while ((await objectExists(replicas.world, key(email))) && Date.now() - started < 5000) await new Promise((r) => setTimeout(r, 50));
+    expect(await storedRefreshToken(email)).toBeUndefined();
+    await expectNothingOfTheGrantLeft(email, rt1);
+  });
+
   it('without rotation, a refresh answered before the revocation and written after it does not re-create the credentials', async () => {
     const email = 'written-after-revoke@example.com';
     const { access_token } = await signIn(replicas.revoking, replicas.world, email);
