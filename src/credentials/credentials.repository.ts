@@ -160,22 +160,23 @@ export class CredentialsRepository {
   /**
    * Deletes the version read (revocation), If-Match on its ETag. When a newer version was written since, it is
    * re-read and deleted too only while `same` says it still holds the grant being revoked (a refresh of it wrote
-   * a new access token); another grant (a sign-in that landed meanwhile) is kept. Already gone is fine. On S3
+   * a new access token); another grant is kept and returned with its version (the caller decides whether it is a
+   * sign-in that landed meanwhile or the successor of the grant revoked). Already gone is fine (undefined). On S3
    * implementations that ignore If-Match on delete, this is an unconditional delete.
    */
-  async deleteVersion(email: string, etag: string, same: (current: GoogleCredentials) => boolean): Promise<'deleted' | 'changed'> {
+  async deleteVersion(email: string, etag: string, same: (current: GoogleCredentials) => boolean): Promise<VersionedCredentials | undefined> {
     const key = this.keyFor(email);
     for (let attempt = 1; ; attempt++) {
       try {
         await this.objects.delete(key, { ifMatch: etag });
-        return 'deleted';
+        return undefined;
       } catch (err) {
         if (!isConflict(err) || attempt >= MAX_WRITE_ATTEMPTS) throw err;
       }
       const stored = await this.objects.get(key);
       const current = stored ? fromDocument(email, stored.value) : undefined;
-      if (!stored) return 'deleted';
-      if (current && !same(current)) return 'changed';
+      if (!stored) return undefined;
+      if (current && !same(current)) return { credentials: current, etag: stored.etag };
       etag = stored.etag;
     }
   }

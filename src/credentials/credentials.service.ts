@@ -85,13 +85,14 @@ export class CredentialsService {
   /**
    * Revocation (after Google confirmed): deletes the user's credentials, every cache and any unwritten refresh; a
    * refresh already under way here will not write them back. With `version`, only that version is deleted, or a
-   * newer one `version.same` recognises as the same grant (see CredentialsRepository.deleteVersion); without,
-   * whatever is stored.
+   * newer one `version.same` recognises as the same grant (see CredentialsRepository.deleteVersion), and another
+   * grant found instead is kept and returned; without, whatever is stored.
    */
-  async deleteForRevocation(email: string, version?: { etag: string; same: (current: GoogleCredentials) => boolean }): Promise<void> {
+  async deleteForRevocation(email: string, version?: { etag: string; same: (current: GoogleCredentials) => boolean }): Promise<VersionedCredentials | undefined> {
     this.writer.revoking(email);
     this.known.forget(email);
-    if (version) await this.repository.deleteVersion(email, version.etag, version.same);
-    else await this.repository.delete(email);
+    if (version) return this.repository.deleteVersion(email, version.etag, version.same);
+    await this.repository.delete(email);
+    return undefined;
   }
 }

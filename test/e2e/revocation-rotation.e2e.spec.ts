@@ -114,6 +114,31 @@ describe('revocation racing a refresh on another replica', () => {
     await expectNothingOfTheGrantLeft(email, rt1);
   });
 
+  // Google no longer knows RT1 and S3, read again, still holds it: the successor is on its way to S3. It lands between
+  // that read and the revocation's delete, and B reads the mark only once the revocation has cleared it. Before, the
+  // delete, refused for the newer version, kept it as if it were a new sign-in, and nobody revoked RT2.
+  it('with rotation, a successor landing just before the revocation\'s delete, whose replica reads the mark after it was cleared, is revoked too', async () => {
+    const email = 'rotated-before-delete@example.com';
+    const { access_token, rt1 } = await rotatingUserOnBothReplicas(email);
+    const write = replicas.s3.holdNext({ method: 'PUT', path: credentialsKeyPath(email) });
+    const onB = getWithBearer(replicas.refreshing, GMAIL, access_token);
+    await write.arrived; // Google rotated RT1 to RT2; B's write of RT2 is held
+    const deleting = replicas.s3.holdNext({ method: 'DELETE', path: credentialsKeyPath(email) });
+    const revoking = revokeOnA(access_token);
+    await deleting.arrived; // A: Google said it does not know RT1, S3 read again still holds RT1, A deletes that version
+    const markRead = replicas.s3.holdNext({ method: 'GET', path: `/${replicas.world.bucket}/sessions/revoking/` });
+    await write.release(); // RT2 lands first
+    await markRead.arrived; // B, its successor written, looks for a revocation mark...
+    await deleting.release(); // ...while A's delete meets the newer version, and A finishes
+    const res = await revoking;
+    expect(res.status).toBe(200);
+    expect(await objectExists(replicas.world, `sessions/revoking/${email}.json`)).toBe(false);
+    await markRead.release(); // B finds no mark
+    await onB;
+    expect(await storedRefreshToken(email)).toBeUndefined();
+    await expectNothingOfTheGrantLeft(email, rt1);
+  });
+
   // The create that re-made the object lands, but S3's answer to it is lost: the SDK's retry, or the write kept in
   // memory and sent again, then finds the object holding the successor and updates it. That update must still count
   // as a re-creation: before, it did not, the revocation time went unread, and the revoked user's grant was back in S3
