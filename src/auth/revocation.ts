@@ -208,7 +208,14 @@ export class Revocation {
       const now = await this.step('reading the credentials in S3', () => this.credentials.findStoredVersion(email));
       const successor = grantOf(now?.credentials);
       // S3 still holds the token Google does not know: revoked already, or its successor is not in S3 yet.
-      if (!now || !successor || successor === grantOf(target.credentials)) return { version: target, successorPending: successor !== undefined };
+      if (!now || !successor || successor === grantOf(target.credentials)) {
+        // Not yet in S3 because S3 refused this replica's write of it: the delete forgets it here, so it goes to Google now.
+        const unwritten = successor && this.credentials.unwrittenSuccessor(email, successor);
+        if (unwritten && (await this.google.revoke(unwritten)) === 'unconfirmed') {
+          throw new RevocationIncompleteError('revoking the grant at Google', 'Google did not confirm; the credentials are kept until it does');
+        }
+        return { version: target, successorPending: successor !== undefined };
+      }
       revoking.add(grantFingerprint(successor));
       target = now;
     }

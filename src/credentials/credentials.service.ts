@@ -6,6 +6,7 @@ import { GrantRefresh } from './grant-refresh.js';
 import { KnownCredentials } from './known-credentials.js';
 import { RefreshedGrantWriter } from './refreshed-grant-writer.js';
 import { RefreshWriteBack } from './refresh-write-back.js';
+import { rotatedTo } from './rotation.js';
 
 /**
  * A user's Google credentials, as the other modules use them: load (memory, then S3; KnownCredentials), save on
@@ -75,6 +76,15 @@ export class CredentialsService {
   /** True when this replica got `accessToken` from Google's token endpoint itself (not from S3 or a sign-in). */
   refreshedHere(accessToken: string | undefined): boolean {
     return this.tokens.refreshedHere(accessToken);
+  }
+
+  /**
+   * The refresh token this replica rotated to from `refreshToken` and S3 has not taken yet (RefreshWriteBack), if
+   * any: while S3 holds the dead ancestor, it is the grant's only live token, and a revocation must send it to Google.
+   */
+  unwrittenSuccessor(email: string, refreshToken: string): string | undefined {
+    const unwritten = this.writeBack.get(email);
+    return unwritten?.continues.includes(refreshToken) ? rotatedTo(unwritten.credentials.refreshToken, unwritten.continues) : undefined;
   }
 
   /** Stored credentials straight from S3 with the version read (revocation deletes exactly that version). */

@@ -139,6 +139,25 @@ describe('revocation racing a refresh on another replica', () => {
     await expectNothingOfTheGrantLeft(email, rt1);
   });
 
+  // S3 refused the revoking replica's own write of the successor, which it keeps in memory and writes again: S3 holds
+  // the dead RT1, and the revocation's delete makes the replica forget RT2. Before, RT2 was never sent to Google, and
+  // the grant stayed live at Google (the app still connected in the person's Google account) after {"revoked":true}.
+  it('with rotation, a successor the revoking replica itself holds unwritten (S3 refused the write) is revoked at Google too', async () => {
+    const email = 'unwritten-on-revoker@example.com';
+    const { access_token } = await signIn(replicas.revoking, replicas.world, email);
+    const rt1 = (await storedRefreshToken(email)) as string;
+    replicas.world.google.rotateRefreshTokens(true);
+    replicas.world.google.expireAccessTokens(email);
+    const puts = replicas.s3.inject({ method: 'PUT', path: credentialsKeyPath(email), fault: 'reset', times: Infinity });
+    expect((await getWithBearer(replicas.revoking, GMAIL, access_token)).status).toBe(200); // RT2 in A's memory only
+    expect(await storedRefreshToken(email)).toBe(rt1);
+    expect(replicas.world.google.refreshTokenWorks(rt1)).toBe(false);
+    const res = await revokeOnA(access_token);
+    expect([res.status, await res.json()]).toEqual([200, { revoked: true }]);
+    puts.remove();
+    await expectNothingOfTheGrantLeft(email, rt1);
+  });
+
   // The create that re-made the object lands, but S3's answer to it is lost: the SDK's retry, or the write kept in
   // memory and sent again, then finds the object holding the successor and updates it. That update must still count
   // as a re-creation: before, it did not, the revocation time went unread, and the revoked user's grant was back in S3
