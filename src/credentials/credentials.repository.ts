@@ -102,7 +102,7 @@ export class CredentialsRepository {
    */
   async saveRefreshed(email: string, patch: CredentialsPatch, continues: readonly string[], { recreateFrom, replacing, missing: seen = { seen: false } }: RefreshWriteOptions = {}): Promise<RefreshWrite> {
     let superseded: GoogleCredentials | undefined;
-    let missing = false;
+    let gone = false;
     const written = await this.mergeAndWrite(email, (current) => {
       if (!current) seen.seen = true;
       const rt = current?.refreshToken;
@@ -113,13 +113,13 @@ export class CredentialsRepository {
         return undefined;
       }
       if (!current && !recreateFrom) {
-        missing = true;
+        gone = true;
         return undefined;
       }
       return current ? mergeRefresh(current, email, patch, replacing) : mergeCredentials(recreateFrom, email, patch);
     });
     if (written) return { outcome: 'written', credentials: written, recreated: seen.seen };
-    return missing ? { outcome: 'superseded' } : { outcome: 'superseded', stored: superseded };
+    return gone ? { outcome: 'superseded' } : { outcome: 'superseded', stored: superseded };
   }
 
   /**
