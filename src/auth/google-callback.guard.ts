@@ -1,8 +1,9 @@
 import { ExecutionContext, Injectable } from '@nestjs/common';
 import { AuthGuard } from '@nestjs/passport';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BadRequestError } from '../common/domain-error.js';
-import { flowCookiesOf, mapFailure, mapPassportError, redirectCapture, type SignInStep } from './google-sign-in.js';
+import { FlowReplies } from './flow-replies.js';
+import { flowCookiesOf, mapFailure, mapPassportError, mayHaveLeftRefreshToken, redirectCapture, type SignInStep } from './google-sign-in.js';
 import { GoogleOAuthStrategy, type GoogleIdentity } from './google.strategy.js';
 import type { SignInFlow } from './sign-in-flow.store.js';
 import { httpRequestOf } from '../common/http-request-of.js';
@@ -45,6 +46,7 @@ export class GoogleCallbackGuard extends AuthGuard() {
   constructor(
     private readonly strategy: GoogleOAuthStrategy,
     private readonly continuation: SignInContinuation,
+    private readonly replies: FlowReplies,
   ) {
     super({ defaultStrategy: strategy.name, session: false });
   }
@@ -98,7 +100,13 @@ export class GoogleCallbackGuard extends AuthGuard() {
   override handleRequest<T = GoogleIdentity>(err: unknown, user: unknown, info: unknown, context: ExecutionContext): T {
     const req = httpRequestOf<CallbackRequest>(context);
     const forOAuth = req[FOR_OAUTH] !== undefined;
-    if (err) throw mapPassportError(err, forOAuth);
+    if (err) {
+      // A refresh token Google may have issued is nowhere now, and Google sends a user it knows another only from
+      // its consent screen: without one, the retry would keep what S3 holds (dead, when the person had removed the
+      // grant at Google and this sign-in gave it again). As for a failed write of it (unstored-refresh-token.ts).
+      if (mayHaveLeftRefreshToken(err)) this.replies.askConsentNext(context.switchToHttp().getResponse<FastifyReply>());
+      throw mapPassportError(err, forOAuth);
+    }
     if (!user) throw mapFailure(info, forOAuth);
     const flow = (info as { state?: SignInFlow } | undefined)?.state ?? { retried: false };
     req[SIGN_IN_STEP] = { kind: 'signed-in', identity: user as GoogleIdentity, flow, cookies: flowCookiesOf(req as never) };

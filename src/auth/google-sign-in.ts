@@ -179,6 +179,19 @@ function isUnusableGoogleAnswer(e: { name?: string; message?: string }): boolean
   return e?.name === 'Error' && (e.message === 'Failed to obtain access token' || e.message === 'Failed to parse user profile');
 }
 
+/**
+ * Whether a callback that failed with this passport error may have left a refresh token Google issued unstored:
+ * the code exchange succeeded (the userinfo call failed after it), or its outcome is unknown (no answer, cut off,
+ * or an answer that could not be read). Not when Google refused the code or answered the exchange with an HTTP
+ * error: then nothing was issued.
+ */
+export function mayHaveLeftRefreshToken(err: unknown): boolean {
+  const e = err as { name?: string; message?: string; oauthError?: { statusCode?: unknown } } | undefined;
+  if (e?.name === 'UserInfoError' || e?.name === 'GooglePlusAPIError' || e?.message === 'Failed to fetch user profile' || e?.message === 'Failed to parse user profile') return true;
+  if (e?.name === 'InternalOAuthError') return typeof e.oauthError?.statusCode !== 'number';
+  return isUnusableGoogleAnswer(e ?? {});
+}
+
 /** Passport's and the strategy's errors as domain errors: invalid_grant 400, Google 502, S3 503 (its own). */
 export function mapPassportError(err: unknown, forOAuth = false): Error {
   const e = err as { name?: string; code?: string; message?: string; oauthError?: unknown };

@@ -166,8 +166,18 @@ export class Revocation {
     const ours = stored !== undefined && isRevoked(stored.credentials);
     const revokeGrant = async () => {
       if (!ours) return;
-      const target = await this.revokeAtGoogle(email, stored, revoking);
-      await this.step('deleting the credentials from S3', () => this.credentials.deleteForRevocation(email, { etag: target.etag, same: isRevoked }));
+      let target = stored;
+      for (let followed = 0; ; followed++) {
+        const { version, successorPending } = await this.revokeAtGoogle(email, target, revoking);
+        const kept = await this.step('deleting the credentials from S3', () => this.credentials.deleteForRevocation(email, { etag: version.etag, same: isRevoked }));
+        // Another grant met by the delete is a sign-in that landed meanwhile, kept; unless Google did not know the
+        // token S3 still held: then a successor was on its way to S3, and this is taken for it (as revokeAtGoogle's
+        // re-read does). Its replica may read the mark only after it is cleared, so it is revoked here.
+        const next = kept && grantOf(kept.credentials);
+        if (!next || !successorPending || followed >= MAX_SUCCESSORS) return;
+        revoking.add(grantFingerprint(next));
+        target = kept;
+      }
     };
     const endSessions = () => (found ? this.sessions.endListed(email, found.sessions) : this.sessions.endAllForUser(email, signInCutoff(new Date(mark.started_at))));
     const others = async () => {
@@ -187,17 +197,25 @@ export class Revocation {
    * end with this revocation anyway (signInCutoff), and the user signs in again. Successors written after this read
    * see the mark and revoke themselves (RevocationFence).
    */
-  private async revokeAtGoogle(email: string, stored: VersionedCredentials, revoking: Set<string>): Promise<VersionedCredentials> {
+  private async revokeAtGoogle(email: string, stored: VersionedCredentials, revoking: Set<string>): Promise<{ version: VersionedCredentials; successorPending: boolean }> {
     let target = stored;
     for (let followed = 0; ; followed++) {
       const answer = await this.google.revoke(grantOf(target.credentials) as string);
       if (answer === 'unconfirmed') {
         throw new RevocationIncompleteError('revoking the grant at Google', 'Google did not confirm; the credentials are kept until it does');
       }
-      if (answer === 'revoked' || followed >= MAX_SUCCESSORS) return target;
+      if (answer === 'revoked' || followed >= MAX_SUCCESSORS) return { version: target, successorPending: false };
       const now = await this.step('reading the credentials in S3', () => this.credentials.findStoredVersion(email));
       const successor = grantOf(now?.credentials);
-      if (!now || !successor || successor === grantOf(target.credentials)) return target;
+      // S3 still holds the token Google does not know: revoked already, or its successor is not in S3 yet.
+      if (!now || !successor || successor === grantOf(target.credentials)) {
+        // Not yet in S3 because S3 refused this replica's write of it: the delete forgets it here, so it goes to Google now.
+        const unwritten = successor && this.credentials.unwrittenSuccessor(email, successor);
+        if (unwritten && (await this.google.revoke(unwritten)) === 'unconfirmed') {
+          throw new RevocationIncompleteError('revoking the grant at Google', 'Google did not confirm; the credentials are kept until it does');
+        }
+        return { version: target, successorPending: successor !== undefined };
+      }
       revoking.add(grantFingerprint(successor));
       target = now;
     }

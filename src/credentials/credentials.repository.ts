@@ -15,7 +15,10 @@ const MAX_WRITE_ATTEMPTS = 16;
 
 /** What writing a refreshed token did. */
 export type RefreshWrite =
-  /** `recreated`: nothing was stored, and the object was created again from `recreateFrom`. */
+  /**
+   * `recreated`: nothing was stored at some read of this write (RefreshWriteOptions.missing), and the object now holds
+   * it, created again from `recreateFrom` (by this write, or by an earlier attempt whose answer was lost).
+   */
   | { outcome: 'written'; credentials: GoogleCredentials; recreated: boolean }
   /** S3 holds another grant (a new sign-in) or none: nothing was written. */
   | { outcome: 'superseded'; stored?: GoogleCredentials };
@@ -34,6 +37,12 @@ export interface RefreshWriteOptions {
   recreateFrom?: GoogleCredentials;
   /** The access token the refresh replaced: another one stored meanwhile may be a newer grant's (mergeRefresh). */
   replacing?: string;
+  /**
+   * Shared by every attempt to write one refresh (a failed one and its retries in RefreshWriteBack): set once any
+   * read found no object. A create whose answer was lost leaves the next read finding the successor it wrote, and
+   * that update is still the write that brought a deleted object back (`recreated`).
+   */
+  missing?: { seen: boolean };
 }
 
 /** Stored credentials and the ETag of the version they were read from. */
@@ -91,12 +100,11 @@ export class CredentialsRepository {
    * more scopes that a sign-in stored meanwhile stays (mergeRefresh). When nothing is stored, the object is created
    * from `recreateFrom` if given (a grant Google just honoured is never thrown away), else nothing is written.
    */
-  async saveRefreshed(email: string, patch: CredentialsPatch, continues: readonly string[], { recreateFrom, replacing }: RefreshWriteOptions = {}): Promise<RefreshWrite> {
+  async saveRefreshed(email: string, patch: CredentialsPatch, continues: readonly string[], { recreateFrom, replacing, missing: seen = { seen: false } }: RefreshWriteOptions = {}): Promise<RefreshWrite> {
     let superseded: GoogleCredentials | undefined;
-    let missing = false;
-    let recreated = false;
+    let gone = false;
     const written = await this.mergeAndWrite(email, (current) => {
-      recreated = !current;
+      if (!current) seen.seen = true;
       const rt = current?.refreshToken;
       // Only another refresh token is another grant. An object without one (hand-edited, or written by another
       // tool) holds nothing a refresh could use: skipping the write would leave the live token in memory only.
@@ -105,13 +113,13 @@ export class CredentialsRepository {
         return undefined;
       }
       if (!current && !recreateFrom) {
-        missing = true;
+        gone = true;
         return undefined;
       }
       return current ? mergeRefresh(current, email, patch, replacing) : mergeCredentials(recreateFrom, email, patch);
     });
-    if (written) return { outcome: 'written', credentials: written, recreated };
-    return missing ? { outcome: 'superseded' } : { outcome: 'superseded', stored: superseded };
+    if (written) return { outcome: 'written', credentials: written, recreated: seen.seen };
+    return gone ? { outcome: 'superseded' } : { outcome: 'superseded', stored: superseded };
   }
 
   /**
@@ -152,22 +160,23 @@ export class CredentialsRepository {
   /**
    * Deletes the version read (revocation), If-Match on its ETag. When a newer version was written since, it is
    * re-read and deleted too only while `same` says it still holds the grant being revoked (a refresh of it wrote
-   * a new access token); another grant (a sign-in that landed meanwhile) is kept. Already gone is fine. On S3
+   * a new access token); another grant is kept and returned with its version (the caller decides whether it is a
+   * sign-in that landed meanwhile or the successor of the grant revoked). Already gone is fine (undefined). On S3
    * implementations that ignore If-Match on delete, this is an unconditional delete.
    */
-  async deleteVersion(email: string, etag: string, same: (current: GoogleCredentials) => boolean): Promise<'deleted' | 'changed'> {
+  async deleteVersion(email: string, etag: string, same: (current: GoogleCredentials) => boolean): Promise<VersionedCredentials | undefined> {
     const key = this.keyFor(email);
     for (let attempt = 1; ; attempt++) {
       try {
         await this.objects.delete(key, { ifMatch: etag });
-        return 'deleted';
+        return undefined;
       } catch (err) {
         if (!isConflict(err) || attempt >= MAX_WRITE_ATTEMPTS) throw err;
       }
       const stored = await this.objects.get(key);
       const current = stored ? fromDocument(email, stored.value) : undefined;
-      if (!stored) return 'deleted';
-      if (current && !same(current)) return 'changed';
+      if (!stored) return undefined;
+      if (current && !same(current)) return { credentials: current, etag: stored.etag };
       etag = stored.etag;
     }
   }

@@ -6,6 +6,7 @@ import { GrantRefresh } from './grant-refresh.js';
 import { KnownCredentials } from './known-credentials.js';
 import { RefreshedGrantWriter } from './refreshed-grant-writer.js';
 import { RefreshWriteBack } from './refresh-write-back.js';
+import { rotatedTo } from './rotation.js';
 
 /**
  * A user's Google credentials, as the other modules use them: load (memory, then S3; KnownCredentials), save on
@@ -77,6 +78,15 @@ export class CredentialsService {
     return this.tokens.refreshedHere(accessToken);
   }
 
+  /**
+   * The refresh token this replica rotated to from `refreshToken` and S3 has not taken yet (RefreshWriteBack), if
+   * any: while S3 holds the dead ancestor, it is the grant's only live token, and a revocation must send it to Google.
+   */
+  unwrittenSuccessor(email: string, refreshToken: string): string | undefined {
+    const unwritten = this.writeBack.get(email);
+    return unwritten?.continues.includes(refreshToken) ? rotatedTo(unwritten.credentials.refreshToken, unwritten.continues) : undefined;
+  }
+
   /** Stored credentials straight from S3 with the version read (revocation deletes exactly that version). */
   async findStoredVersion(email: string): Promise<VersionedCredentials | undefined> {
     return this.repository.findVersioned(email);
@@ -85,13 +95,14 @@ export class CredentialsService {
   /**
    * Revocation (after Google confirmed): deletes the user's credentials, every cache and any unwritten refresh; a
    * refresh already under way here will not write them back. With `version`, only that version is deleted, or a
-   * newer one `version.same` recognises as the same grant (see CredentialsRepository.deleteVersion); without,
-   * whatever is stored.
+   * newer one `version.same` recognises as the same grant (see CredentialsRepository.deleteVersion), and another
+   * grant found instead is kept and returned; without, whatever is stored.
    */
-  async deleteForRevocation(email: string, version?: { etag: string; same: (current: GoogleCredentials) => boolean }): Promise<void> {
+  async deleteForRevocation(email: string, version?: { etag: string; same: (current: GoogleCredentials) => boolean }): Promise<VersionedCredentials | undefined> {
     this.writer.revoking(email);
     this.known.forget(email);
-    if (version) await this.repository.deleteVersion(email, version.etag, version.same);
-    else await this.repository.delete(email);
+    if (version) return this.repository.deleteVersion(email, version.etag, version.same);
+    await this.repository.delete(email);
+    return undefined;
   }
 }

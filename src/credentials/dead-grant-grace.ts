@@ -4,6 +4,8 @@ import { CurrentGrant } from './current-grant.js';
 
 /** While S3 still holds a refresh token Google refused, it is re-read this often during the grace period. */
 const POLL_MS = 250;
+/** The longest wait, in grace periods, when S3 keeps failing reads (see successorArrives). */
+const MAX_WAIT_PERIODS = 2;
 
 /**
  * The wait before Google's invalid_grant is believed. With rotation, the replica that won a rotation race may be
@@ -28,14 +30,27 @@ export class DeadGrantGrace {
   /**
    * S3 still holds a refresh token Google refused (one of `refused`): re-reads it for the grace period, and answers
    * true as soon as it holds another refresh token, false once the period is over.
+   *
+   * Only time in which S3 answered counts towards the period: while it does not answer this replica, it may not
+   * answer the one that rotated either, whose write then lands only after S3 is back. Counted by the clock alone, an
+   * outage that took most of the period left that write too little time, and the live grant's sessions ended (the
+   * object deleted, then re-created by the successor's write). The wait is still bounded: a read that fails once
+   * MAX_WAIT_PERIODS periods have passed in all ends it with that error (503, nothing deleted; the next call waits
+   * afresh).
    */
   async successorArrives(email: string, refused: ReadonlySet<string>): Promise<boolean> {
-    const until = Date.now() + this.graceMs;
-    while (Date.now() < until) {
+    const giveUpAt = Date.now() + MAX_WAIT_PERIODS * this.graceMs;
+    let left = this.graceMs;
+    while (left > 0) {
       await new Promise((r) => setTimeout(r, POLL_MS));
-      const grant = await this.grants.read(email, refused).catch(() => undefined);
-      const rt = grant?.credentials.refreshToken;
-      if (rt && !refused.has(rt)) return true;
+      const started = Date.now();
+      try {
+        const rt = (await this.grants.read(email, refused))?.credentials.refreshToken;
+        if (rt && !refused.has(rt)) return true;
+        left -= POLL_MS + (Date.now() - started);
+      } catch (err) {
+        if (Date.now() >= giveUpAt) throw err;
+      }
     }
     return false;
   }

@@ -19,6 +19,8 @@ interface Entry extends UnwrittenRefresh {
   refreshStartedAt: number;
   /** The access token the refresh replaced (see mergeRefresh). */
   replacing?: string;
+  /** Whether a read of any attempt found the object deleted (RefreshWriteOptions.missing). */
+  missing: { seen: boolean };
   /** When it was first kept here (ms since the epoch): retries stop RETRY_FOR_MS later. */
   keptAt: number;
   attempts: number;
@@ -76,9 +78,9 @@ export class RefreshWriteBack implements OnModuleDestroy, BeforeApplicationShutd
   }
 
   /** Keeps `credentials` and writes them to S3 in the background until they land. */
-  schedule(email: string, credentials: GoogleCredentials, continues: string[], refreshStartedAt: Date, replacing?: string): void {
+  schedule(email: string, credentials: GoogleCredentials, continues: string[], refreshStartedAt: Date, replacing?: string, missing = { seen: false }): void {
     this.cancel(email);
-    const entry: Entry = { credentials, continues, replacing, refreshStartedAt: refreshStartedAt.getTime(), keptAt: Date.now(), attempts: 0 };
+    const entry: Entry = { credentials, continues, replacing, missing, refreshStartedAt: refreshStartedAt.getTime(), keptAt: Date.now(), attempts: 0 };
     this.pending.set(email, entry);
     this.logger.warn({ msg: 'refreshed Google token not yet in S3; writing it again in the background', event: 'refresh_write_retry', user: email });
     this.arm(email, entry);
@@ -164,7 +166,7 @@ export class RefreshWriteBack implements OnModuleDestroy, BeforeApplicationShutd
       const successor = rotatedTo(c.refreshToken, continues);
       // Re-created only with a rotated token, and then checked against a revocation that started meanwhile
       // (RevocationFence): without rotation the deleted object held nothing that this entry would save.
-      const result = await this.repository.saveRefreshed(email, patch, continues, { recreateFrom: successor ? c : undefined, replacing: entry.replacing });
+      const result = await this.repository.saveRefreshed(email, patch, continues, { recreateFrom: successor ? c : undefined, replacing: entry.replacing, missing: entry.missing });
       if (this.pending.get(email) === entry) this.pending.delete(email);
       if (result.outcome === 'written' && successor) {
         await this.fence.revokedMeanwhile({ email, successor, continues, recreated: result.recreated, refreshStartedAt: entry.refreshStartedAt });

@@ -59,11 +59,14 @@ export class RefreshedGrantWriter {
     // Revoked here while this refresh ran: the credentials stay deleted.
     const mayRecreate = (this.revokedAt.get(email) ?? 0) < startedAt.getTime();
     const successor = rotatedTo(refreshed.refreshToken, continues);
+    // Whether a read of this write found the object deleted: carried into the background retries, which may find
+    // the object this write re-created before its answer was lost.
+    const missing = { seen: false };
     try {
       // Only a rotation brings a secret worth re-creating a deleted object for: without one, S3 lost nothing that
       // works (a revocation or a confirmed invalid_grant deleted it), and re-creating would undo a revocation.
       const recreateFrom = mayRecreate && successor ? fresh : undefined;
-      const result = await this.writeBack.followWrite(this.repository.saveRefreshed(email, patch, continues, { recreateFrom, replacing: from.token }));
+      const result = await this.writeBack.followWrite(this.repository.saveRefreshed(email, patch, continues, { recreateFrom, replacing: from.token, missing }));
       this.writeBack.cancel(email);
       if (result.outcome === 'superseded') {
         if (!result.stored) throw new ReauthRequiredError("This user's Google credentials were removed (revoked) while they were being refreshed.");
@@ -78,7 +81,7 @@ export class RefreshedGrantWriter {
     } catch (err) {
       if (!(err instanceof StorageError) || !mayRecreate) throw err;
       // Google has answered; with rotation the token S3 holds is dead now. Keep the new one, write it later.
-      this.writeBack.schedule(email, fresh, continues, startedAt, from.token);
+      this.writeBack.schedule(email, fresh, continues, startedAt, from.token, missing);
       this.known.remember(fresh);
       return fresh;
     }

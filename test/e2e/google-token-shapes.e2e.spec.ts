@@ -61,6 +61,30 @@ describe('Google token answers with odd fields', () => {
     }
   });
 
+  // The person removed Drive from the grant at Google: the refresh answers with fewer scopes (and, as usual, no
+  // refresh token). That narrows what is stored; it must not cost the refresh token or the sessions.
+  it('a refresh answered with fewer scopes and no refresh token: the refresh token stays, the Drive call is 403 insufficient_scope, the session lives', async () => {
+    const email = 'refresh-fewer-scopes@example.com';
+    const user = await signIn(app.sut, app.world, email);
+    const before = (await readObject(app.world, `credentials/${email}.json`)).json;
+    app.world.google.expireAccessTokens(email);
+    const withoutDrive = (json: unknown) => {
+      const answer = json as { scope: string; refresh_token?: string };
+      return { ...answer, refresh_token: undefined, scope: answer.scope.split(' ').filter((s) => !s.includes('/auth/drive')).join(' ') };
+    };
+    app.proxy.inject({ method: 'POST', path: '/token', fault: 'reshape', reshape: withoutDrive });
+    expect((await getWithBearer(app.sut, '/v1/users/me/gmail/messages', user.access_token)).status).toBe(200);
+    const after = (await readObject(app.world, `credentials/${email}.json`)).json as { refresh_token: string; scopes: string[] };
+    expect(after.refresh_token).toBe(before.refresh_token);
+    expect(after.scopes.some((s) => s.includes('/auth/drive'))).toBe(false);
+    expect(after.scopes.length).toBeGreaterThan(0);
+    const drive = await getWithBearer(app.sut, '/v1/users/me/drive/files', user.access_token);
+    expect(drive.status).toBe(403);
+    expect(await drive.json()).toMatchObject({ error: 'insufficient_scope' });
+    expect((await getWithBearer(app.sut, '/auth/session', user.access_token)).status).toBe(200);
+    expect(app.world.google.refreshTokenWorks(after.refresh_token)).toBe(true);
+  });
+
   it('a rotated refresh token that is not a string is ignored: the one stored keeps working', async () => {
     const email = 'rotation-odd@example.com';
     const user = await signIn(app.sut, app.world, email);

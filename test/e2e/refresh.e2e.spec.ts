@@ -98,6 +98,31 @@ describe('Scenario 2: refresh', () => {
     expect((await getWithBearer(sut, '/auth/session', access_token)).status).toBe(401);
   });
 
+  // A client secret rotated at Google but not yet on every replica (or a typo in a deploy): Google refuses the
+  // client (401 invalid_client), not the users' grants. Taken for invalid_grant, one bad replica would delete the
+  // credentials and end the sessions of every user it served until it was rolled back.
+  it('a replica whose GOOGLE_CLIENT_SECRET Google refuses (401 invalid_client) deletes no credentials and ends no session', async () => {
+    const emails = ['gil@example.com', 'hal@example.com'];
+    const users = await Promise.all(emails.map((email) => signIn(sut, world, email)));
+    const before = await Promise.all(emails.map((email) => readObject(world, `credentials/${email}.json`)));
+    const misconfigured = await startService(world, { GOOGLE_CLIENT_SECRET: 'a-secret-google-no-longer-accepts' });
+    try {
+      for (const [i, email] of emails.entries()) {
+        world.google.expireAccessTokens(email);
+        const res = await getWithBearer(misconfigured, GMAIL, users[i].access_token);
+        expect(res.status).toBe(502);
+        expect(await res.json()).toMatchObject({ error: 'google_unavailable', message: expect.stringContaining('invalid_client') });
+      }
+    } finally {
+      await misconfigured.close();
+    }
+    for (const [i, email] of emails.entries()) {
+      expect((await readObject(world, `credentials/${email}.json`)).json.refresh_token).toBe(before[i].json.refresh_token);
+      // The replica with the right secret refreshes with the same refresh token, on the same session.
+      expect((await getWithBearer(sut, GMAIL, users[i].access_token)).status).toBe(200);
+    }
+  });
+
   it.each([['server_error'], ['timeout']] as const)('a refresh failing with %s deletes nothing and answers 502', async (failure) => {
     const email = `eve-${failure}@example.com`.replace('_', '-');
     const { access_token } = await signIn(sut, world, email);

@@ -125,6 +125,77 @@ describe('revocation racing a refresh on another replica', () => {
     await expectNothingOfTheGrantLeft(email, rt1);
   });
 
+  // Google no longer knows RT1 and S3, read again, still holds it: the successor is on its way to S3. It lands between
+  // that read and the revocation's delete, and B reads the mark only once the revocation has cleared it. Before, the
+  // delete, refused for the newer version, kept it as if it were a new sign-in, and nobody revoked RT2.
+  it('with rotation, a successor landing just before the revocation\'s delete, whose replica reads the mark after it was cleared, is revoked too', async () => {
+    const email = 'rotated-before-delete@example.com';
+    const { access_token, rt1 } = await rotatingUserOnBothReplicas(email);
+    const write = replicas.s3.holdNext({ method: 'PUT', path: credentialsKeyPath(email) });
+    const onB = getWithBearer(replicas.refreshing, GMAIL, access_token);
+    await write.arrived; // Google rotated RT1 to RT2; B's write of RT2 is held
+    const deleting = replicas.s3.holdNext({ method: 'DELETE', path: credentialsKeyPath(email) });
+    const revoking = revokeOnA(access_token);
+    await deleting.arrived; // A: Google said it does not know RT1, S3 read again still holds RT1, A deletes that version
+    const markRead = replicas.s3.holdNext({ method: 'GET', path: `/${replicas.world.bucket}/sessions/revoking/` });
+    await write.release(); // RT2 lands first
+    await markRead.arrived; // B, its successor written, looks for a revocation mark...
+    await deleting.release(); // ...while A's delete meets the newer version, and A finishes
+    const res = await revoking;
+    expect(res.status).toBe(200);
+    expect(await objectExists(replicas.world, `sessions/revoking/${email}.json`)).toBe(false);
+    await markRead.release(); // B finds no mark
+    await onB;
+    expect(await storedRefreshToken(email)).toBeUndefined();
+    await expectNothingOfTheGrantLeft(email, rt1);
+  });
+
+  // S3 refused the revoking replica's own write of the successor, which it keeps in memory and writes again: S3 holds
+  // the dead RT1, and the revocation's delete makes the replica forget RT2. Before, RT2 was never sent to Google, and
+  // the grant stayed live at Google (the app still connected in the person's Google account) after {"revoked":true}.
+  it('with rotation, a successor the revoking replica itself holds unwritten (S3 refused the write) is revoked at Google too', async () => {
+    const email = 'unwritten-on-revoker@example.com';
+    const { access_token } = await signIn(replicas.revoking, replicas.world, email);
+    const rt1 = (await storedRefreshToken(email)) as string;
+    replicas.world.google.rotateRefreshTokens(true);
+    replicas.world.google.expireAccessTokens(email);
+    const puts = replicas.s3.inject({ method: 'PUT', path: credentialsKeyPath(email), fault: 'reset', times: Infinity });
+    expect((await getWithBearer(replicas.revoking, GMAIL, access_token)).status).toBe(200); // RT2 in A's memory only
+    expect(await storedRefreshToken(email)).toBe(rt1);
+    expect(replicas.world.google.refreshTokenWorks(rt1)).toBe(false);
+    const res = await revokeOnA(access_token);
+    expect([res.status, await res.json()]).toEqual([200, { revoked: true }]);
+    puts.remove();
+    await expectNothingOfTheGrantLeft(email, rt1);
+  });
+
+  // The create that re-made the object lands, but S3's answer to it is lost: the SDK's retry, or the write kept in
+  // memory and sent again, then finds the object holding the successor and updates it. That update must still count
+  // as a re-creation: before, it did not, the revocation time went unread, and the revoked user's grant was back in S3
+  // with a refresh token Google accepted.
+  it.each([
+    ['the SDK retry meets its own create', 1],
+    ['every answer lost: written again in the background', 2],
+  ])('with rotation, a successor whose re-creation after the revocation lost its answer (%s) is revoked too', async (_label, lost) => {
+    const email = `recreated-answer-lost-${lost}@example.com`;
+    const { access_token, rt1 } = await rotatingUserOnBothReplicas(email);
+    const write = replicas.s3.holdNext({ method: 'PUT', path: credentialsKeyPath(email) });
+    const onB = getWithBearer(replicas.refreshing, GMAIL, access_token);
+    await write.arrived; // Google rotated
+    expect((await revokeOnA(access_token)).status).toBe(200);
+    expect(await objectExists(replicas.world, `sessions/revoking/${email}.json`)).toBe(false); // finished
+    // B's held update (If-Match on the deleted version) is refused; its create of the object again is applied by S3,
+    // and the answers to it (and, with 2, to the SDK's retry) never reach B.
+    const dropped = replicas.s3.inject({ method: 'PUT', path: credentialsKeyPath(email), fault: 'drop-answer', times: lost });
+    await write.release();
+    await onB;
+    expect(dropped.hits).toBe(lost);
+    const started = Date.now();
+    while ((await objectExists(replicas.world, key(email))) && Date.now() - started < 5000) await new Promise((r) => setTimeout(r, 50));
+    expect(await storedRefreshToken(email)).toBeUndefined();
+    await expectNothingOfTheGrantLeft(email, rt1);
+  });
+
   it('without rotation, a refresh answered before the revocation and written after it does not re-create the credentials', async () => {
     const email = 'written-after-revoke@example.com';
     const { access_token } = await signIn(replicas.revoking, replicas.world, email);

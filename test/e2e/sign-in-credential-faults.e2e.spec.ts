@@ -62,6 +62,24 @@ describe('Sign-in: the credentials write under S3 faults', () => {
     expect((await getWithBearer(app.sut, '/auth/session', access_token)).status).toBe(200);
   });
 
+  // Google issued the refresh token (the code exchange answered), then failed the userinfo call: the token was never
+  // the service's to store. Before, the retry went without the consent screen, brought no refresh token and kept the
+  // dead one: signed in, until the first refresh ended the sessions.
+  it('a new refresh token for a known user lost because Google failed the userinfo call after the code exchange: 502, and the retry stores a live refresh token', async () => {
+    const email = 'regrant-userinfo@example.com';
+    const dead = await userWithDeadStoredToken(email);
+    const browser = new Browser();
+    const callbackUrl = await app.world.google.approve(await startSignIn(app.sut, browser, email), { email });
+    app.world.google.failNext('userinfo', 'server_error');
+    const res = await browser.get(callbackUrl);
+    expect(res.status).toBe(502);
+    expect(await res.json()).toMatchObject({ statusCode: 502, error: 'google_unavailable' });
+    expect(await storedRefreshToken(email)).toBe(dead);
+    const retry = await completeSignIn(app.sut, app.world, email, browser);
+    expect(retry.status).toBe(200);
+    expect(app.world.google.refreshTokenWorks(await storedRefreshToken(email))).toBe(true);
+  });
+
   it('asks for consent only once: a sign-in after the stored one succeeded goes through without the consent screen', async () => {
     const email = 'regrant-once@example.com';
     await userWithDeadStoredToken(email);

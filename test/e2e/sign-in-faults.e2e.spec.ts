@@ -1,7 +1,7 @@
 import { FaultProxy, type ProxiedRequest } from '../support/fault-proxy.js';
 import { Browser } from '../support/http-client.js';
 import { tokensThroughOAuth } from '../support/oauth-consent.js';
-import { getWithBearer, objectExists, Service, signIn, startService, startSignIn, startWorld, World } from '../support/harness.js';
+import { completeSignIn, getWithBearer, objectExists, readObject, Service, signIn, startService, startSignIn, startWorld, World } from '../support/harness.js';
 
 const GOOGLE_TIMEOUT_MS = 1500;
 const S3_TIMEOUT_MS = 1500;
@@ -124,6 +124,25 @@ describe('Sign-in under faults', () => {
       const res = await browser.get(callbackUrl);
       expect(res.status).toBe(502);
       expect(await res.json()).toMatchObject({ statusCode: 502, error: 'google_unavailable', message: expect.stringContaining('/auth/google') });
+    });
+
+    // Google exchanged the code (issuing a refresh token) but its answer never arrived. The person had removed the
+    // grant at Google, so the stored refresh token is dead; before, the retry went without the consent screen,
+    // brought no refresh token, and kept the dead one.
+    it('an exchange whose answer was lost after Google issued a refresh token: 502, and the retry stores a live one', async () => {
+      const email = 'exchange-answer-lost@example.com';
+      await signIn(sut, world, email);
+      const storedToken = async () => (await readObject(world, `credentials/${email}.json`)).json.refresh_token as string;
+      const dead = await storedToken();
+      world.google.revokeUser(email);
+      const { browser, callbackUrl } = await approved(email);
+      google.inject({ method: 'POST', path: '/token', fault: 'drop-answer' });
+      const res = await browser.get(callbackUrl);
+      expect(res.status).toBe(502);
+      expect(await res.json()).toMatchObject({ statusCode: 502, error: 'google_unavailable' });
+      expect(await storedToken()).toBe(dead);
+      expect((await completeSignIn(sut, world, email, browser)).status).toBe(200);
+      expect(world.google.refreshTokenWorks(await storedToken())).toBe(true);
     });
 
     it.each([
