@@ -28,25 +28,6 @@ document.addEventListener('click', function (event) {
     say('Selected: press Ctrl-C (Cmd-C) to copy.');
   }
 });
-// Buttons with data-armed-after="MS" (the consent page's Allow) come disabled, and are enabled only once this window
-// has been visible and focused for MS milliseconds in a row; losing focus or visibility disables them again. Against
-// double-click jacking: a page of another site asks for a double click, and on the first press brings this page to
-// the front (navigating to it, or closing the popup that covered it), so the second press lands on Allow unseen.
-(function () {
-  var armed = document.querySelectorAll('button[data-armed-after]');
-  if (!armed.length) return;
-  var timer;
-  var enable = function (on) { for (var i = 0; i < armed.length; i++) armed[i].disabled = !on; };
-  var arm = function () {
-    clearTimeout(timer);
-    enable(false);
-    if (document.visibilityState !== 'visible' || !document.hasFocus()) return;
-    timer = setTimeout(function () { enable(true); }, Number(armed[0].getAttribute('data-armed-after')) || 1000);
-  };
-  ['focus', 'blur', 'pageshow'].forEach(function (name) { window.addEventListener(name, arm); });
-  document.addEventListener('visibilitychange', arm);
-  arm();
-})();
 `;
 
 export const PAGE_STYLE_SOURCE = `body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:46rem;margin:2.5rem auto;padding:0 1rem;line-height:1.5;color:#1f2328}

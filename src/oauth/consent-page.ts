@@ -1,22 +1,15 @@
 import escapeHtml from 'escape-html';
-import { PAGE_SCRIPT } from '../common/html-page.js';
+import { ALLOW_ARMING_SCRIPT, ALLOW_ARMING_SCRIPT_SRC, ARM_ALLOW_MS } from './allow-arming.js';
 import { OAuthClient } from './oauth-client.js';
 import { clientUriHost, visibleText } from './client-metadata-rules.js';
 import { isLoopback } from './redirect-uris.js';
 import type { Publisher } from './shared-hosts.js';
 
 /** Headers for every HTML page of the authorization server: never framed, cached, or leaked through Referer. */
-/**
- * How long the consent page must have been in front (visible and focused, without a break) before Allow can be
- * pressed: longer than a double click (at most 500 ms by default on Windows, 900 ms configurable), as Firefox holds
- * its install and permission dialogs for a second (security.dialog_enable_delay). See PAGE_SCRIPT_SOURCE.
- */
-export const ARM_ALLOW_MS = 1000;
-
 export const PAGE_HEADERS: Record<string, string> = {
   'content-type': 'text/html; charset=utf-8',
-  // script-src: the pages' one script (PAGE_SCRIPT), which arms the consent page's Allow button (ARM_ALLOW_MS).
-  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+  // script-src: only the consent page's inline script that arms Allow (allow-arming.ts), by its hash.
+  'content-security-policy': `default-src 'none'; script-src ${ALLOW_ARMING_SCRIPT_SRC}; style-src 'unsafe-inline'; img-src 'none'; base-uri 'none'; frame-ancestors 'none'`,
   'x-frame-options': 'DENY',
   // same-origin, not no-referrer: browsers derive the Origin header of a form POST from the page's referrer policy
   // (Fetch, "serializing a request origin"), and under no-referrer they send `Origin: null`, which the consent
@@ -109,6 +102,7 @@ ${v.email ? `<p>Signed in as <strong>${escapeHtml(v.email)}</strong>.</p>` : '<p
 <button type="submit" name="decision" value="allow" data-armed-after="${ARM_ALLOW_MS}" disabled>Allow</button>
 </form>
 <noscript><p class="note">Allow needs JavaScript on this page (it keeps a click meant for another site from landing on Allow). Turn it on for this site and reload, or press Deny.</p></noscript>
+<script>${ALLOW_ARMING_SCRIPT}</script>
 <p class="note">Client id: <code>${escapeHtml(v.client.clientId)}</code></p>`,
   );
 }
@@ -175,7 +169,6 @@ function page(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title>
-<script src="${PAGE_SCRIPT}" defer></script>
 <style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;line-height:1.5}
 .host{font-size:1.2em}.warning{background:#fff3cd;border:1px solid #c90;padding:.75rem}.note{color:#555;font-size:.9em}
 code{word-break:break-all}button{font-size:1rem;padding:.5rem 1.5rem;margin-right:1rem}</style></head>
