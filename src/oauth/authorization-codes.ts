@@ -4,6 +4,7 @@ import { sha256Url } from '../common/sha256.js';
 import { AppConfig } from '../config/app-config.js';
 import { JsonObjectRepository } from '../storage/json-object.repository.js';
 import { OneTimeMarkers } from '../sessions/one-time-markers.js';
+import { OAuthError } from './oauth-error.js';
 
 /** What an authorization code stands for. */
 export interface AuthorizationGrant {
@@ -36,6 +37,23 @@ export type CodeRedemption =
 
 const CODE_TTL_MS = 60_000;
 
+/** What the token request presents besides the code: its PKCE verifier and redirect_uri (undefined: left out). */
+export interface CodeProof {
+  verifier: string;
+  redirectUri: string | undefined;
+}
+
+/** Throws invalid_grant unless `proof` matches the grant (RFC 6749 section 4.1.3, RFC 7636 section 4.6). */
+function proveHolder(grant: AuthorizationGrant, { verifier, redirectUri }: CodeProof): void {
+  // Required, and identical, when the authorization request sent one; may be left out when it did not (RFC 6749 4.1.3).
+  if (redirectUri === undefined ? !grant.redirectUriImplied : redirectUri !== grant.redirectUri) {
+    throw new OAuthError('invalid_grant', 'redirect_uri must be identical to the one in the authorization request.');
+  }
+  if (sha256Url(verifier) !== grant.codeChallenge) {
+    throw new OAuthError('invalid_grant', 'The PKCE code_verifier does not match the code_challenge.');
+  }
+}
+
 /** When the code's sign-in happened; a code stored before `signedInAt` was recorded counts from its own issue. */
 export function signedInAtOf(grant: AuthorizationGrant): number {
   return typeof grant.signedInAt === 'number' ? grant.signedInAt : grant.expiresAt - CODE_TTL_MS;
@@ -66,20 +84,25 @@ export class AuthorizationCodes {
   }
 
   /**
-   * Redeems a code once for the client presenting it (`clientId`, authenticated); a second redemption reports
-   * `reused` with the grant, so its tokens can be revoked. Checked before anything is claimed: the client (RFC 6749
-   * section 4.1.3), since anyone can authenticate as a client of their own, and a code found in a log or a browser
-   * history would otherwise spend another client's code, or revoke what it issued; and the lifetime, since a replay
-   * is an attack signal only while the code could still be exchanged (a late one revoked the grant of whoever's code
-   * turned up, as an expired refresh family does not).
+   * Redeems a code once for the client presenting it (`clientId`, authenticated) with its `proof`; a second
+   * redemption reports `reused` with the grant, so its tokens can be revoked. Checked before anything is claimed: the
+   * client (RFC 6749 section 4.1.3), since anyone can authenticate as a client of their own, and a code found in a log
+   * or a browser history would otherwise spend another client's code, or revoke what it issued; the lifetime, since a
+   * replay is an attack signal only while the code could still be exchanged (a late one revoked the grant of whoever's
+   * code turned up, as an expired refresh family does not); and the proof (proveHolder throws invalid_grant), for
+   * the same reason within the lifetime.
    */
-  async redeem(code: string, clientId: string): Promise<CodeRedemption> {
+  async redeem(code: string, clientId: string, proof: CodeProof): Promise<CodeRedemption> {
     if (!/^[A-Za-z0-9_-]{43}$/.test(code)) return { status: 'unknown' };
     const stored = await this.objects.get(this.key(code));
     if (!stored) return { status: 'unknown' };
     const grant = stored.value as AuthorizationGrant;
     if (grant.clientId !== clientId) return { status: 'foreign' };
     if (grant.expiresAt < Date.now()) return { status: 'expired' };
+    // And the holder: a public client's id is public, so a code that leaked from the redirect URI's query (a log, a
+    // browser history, a Referer) could otherwise be spent by anyone, or, once exchanged, revoke what it issued. Only
+    // the PKCE verifier, which never leaves the client, proves the code is theirs to spend (or to replay).
+    proveHolder(grant, proof);
     // The claimant is this redemption alone: when S3 applied the claim but its answer was lost, the SDK's retry meets
     // its own marker and goes on, while any other request, the same client's identical one included, is a replay
     // (unless this redemption failed on S3 and gave the code back: release()).

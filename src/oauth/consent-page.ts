@@ -1,4 +1,5 @@
 import escapeHtml from 'escape-html';
+import { ALLOW_ARMING_SCRIPT, ALLOW_ARMING_SCRIPT_SRC, ARM_ALLOW_MS } from './allow-arming.js';
 import { OAuthClient } from './oauth-client.js';
 import { clientUriHost, visibleText } from './client-metadata-rules.js';
 import { isLoopback } from './redirect-uris.js';
@@ -7,7 +8,8 @@ import type { Publisher } from './shared-hosts.js';
 /** Headers for every HTML page of the authorization server: never framed, cached, or leaked through Referer. */
 export const PAGE_HEADERS: Record<string, string> = {
   'content-type': 'text/html; charset=utf-8',
-  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+  // script-src: only the consent page's inline script that arms Allow (allow-arming.ts), by its hash.
+  'content-security-policy': `default-src 'none'; script-src ${ALLOW_ARMING_SCRIPT_SRC}; style-src 'unsafe-inline'; img-src 'none'; base-uri 'none'; frame-ancestors 'none'`,
   'x-frame-options': 'DENY',
   // same-origin, not no-referrer: browsers derive the Origin header of a form POST from the page's referrer policy
   // (Fetch, "serializing a request origin"), and under no-referrer they send `Origin: null`, which the consent
@@ -97,8 +99,10 @@ ${v.email ? `<p>Signed in as <strong>${escapeHtml(v.email)}</strong>.</p>` : '<p
 <form method="post" action="${escapeHtml(v.action)}">
 <input type="hidden" name="request" value="${escapeHtml(v.sealedRequest)}">
 <button type="submit" name="decision" value="deny">Deny</button>
-<button type="submit" name="decision" value="allow">Allow</button>
+<button type="submit" name="decision" value="allow" data-armed-after="${ARM_ALLOW_MS}" disabled>Allow</button>
 </form>
+<noscript><p class="note">Allow needs JavaScript on this page (it keeps a click meant for another site from landing on Allow). Turn it on for this site and reload, or press Deny.</p></noscript>
+<script>${ALLOW_ARMING_SCRIPT}</script>
 <p class="note">Client id: <code>${escapeHtml(v.client.clientId)}</code></p>`,
   );
 }

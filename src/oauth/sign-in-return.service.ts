@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
+import { Revocation } from '../auth/revocation.js';
 import { SealedValues } from '../common/sealed-values.js';
 import { sha256Url } from '../common/sha256.js';
 import { AppConfig } from '../config/app-config.js';
@@ -44,6 +45,7 @@ export class SignInReturn {
     private readonly sealed: SealedValues,
     private readonly markers: OneTimeMarkers,
     private readonly audit: AuditLog,
+    private readonly revocations: Revocation,
     config: AppConfig,
   ) {
     this.base = config.values.publicUrl;
@@ -94,7 +96,10 @@ export class SignInReturn {
     // Allow pressed before the sign-in, in this very browser (its consent cookie): now recorded for the signed-in user.
     const { req } = ticket;
     const allowedHere = req.approved === true && cookies.csrf !== undefined && sameDigest(req.approvedIn, sha256Url(cookies.csrf));
-    if (allowedHere) {
+    // Not when the user revoked since this sign-in (the Allow came before it): the revocation deleted the user's
+    // approvals, and one written again now would let this client skip our page in this browser, which remembers the
+    // user, from the next authorization on. The code below is still issued; the token endpoint refuses it.
+    if (allowedHere && !(await this.revocations.revokedSince(ticket.email, signInTimeOf(ticket)))) {
       await this.approvals.approve(ticket.email, client.clientId, requestedScopes(req), req.resource, req.redirectUri);
       this.audit.record({ event: 'consent', outcome: 'success', user: ticket.email, ip, detail: { clientId: client.clientId } });
     }

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { Revocation } from '../auth/revocation.js';
-import { sha256Url } from '../common/sha256.js';
 import { AuditLog } from '../observability/audit-log.js';
 import { ProtectedResources } from '../sessions/protected-resources.js';
 import { tokenAudience } from './token-resource.js';
@@ -152,18 +151,12 @@ export class TokenEndpoint {
     if (!/^[A-Za-z0-9._~-]{43,128}$/.test(verifier)) {
       throw new OAuthError('invalid_request', 'code_verifier must be 43 to 128 characters of A-Z, a-z, 0-9, "-", ".", "_" and "~" (RFC 7636 section 4.1).');
     }
-    const redeemed = await this.codes.redeem(code, client.clientId);
+    // The verifier and redirect_uri are checked inside, before the code is claimed (see AuthorizationCodes.redeem).
+    const redeemed = await this.codes.redeem(code, client.clientId, { verifier, redirectUri });
     if (redeemed.status === 'reused') return this.refuseReplayedCode(redeemed.grant, client);
     if (redeemed.status === 'foreign') throw new OAuthError('invalid_grant', 'The authorization code was issued to another client.');
     if (redeemed.status !== 'ok') throw new OAuthError('invalid_grant', `The authorization code is ${redeemed.status === 'expired' ? 'expired (codes live 60 seconds)' : 'unknown'}. Start a new authorization.`);
     const grant = redeemed.grant;
-    // Required, and identical, when the authorization request sent one; may be left out when it did not (RFC 6749 4.1.3).
-    if (redirectUri === undefined ? !grant.redirectUriImplied : redirectUri !== grant.redirectUri) {
-      throw new OAuthError('invalid_grant', 'redirect_uri must be identical to the one in the authorization request.');
-    }
-    if (sha256Url(verifier) !== grant.codeChallenge) {
-      throw new OAuthError('invalid_grant', 'The PKCE code_verifier does not match the code_challenge.');
-    }
     const audience = tokenAudience(this.resources, body.resource, grant.resource);
     // POST /auth/revoke ends the sessions that exist; this code is not one yet. From a sign-in before the user's
     // revocation it would start a session and refresh family that outlive it, so it is refused here, on whichever

@@ -158,6 +158,31 @@ describe('An authorization code is its own client\'s, for its lifetime: nobody e
     expect(await grantAlive(victim.client_id, tokens.json, victim.client_secret)).toEqual([200, 200]);
   });
 
+  /** The code of `form` as someone who found it would present it (a log, a browser history, a Referer): the public client_id and the known redirect URI, with a verifier of their own (the real one never left the client). */
+  const leaked = (form: Record<string, string>) => ({ ...form, code_verifier: randomBytes(32).toString('base64url') });
+
+  it('presented by someone without the PKCE verifier (a public client\'s id is public) before the exchange: refused, and the code not spent', async () => {
+    const clientId = await registerClient(sut);
+    const form = await codeExchangeForm(world, sut, clientId, 'leaked-early@example.com');
+    expect(await exchange(sut, leaked(form))).toMatchObject({ status: 400, json: { error: 'invalid_grant', error_description: expect.stringContaining('code_verifier') } });
+    expect(await exchange(sut, { ...leaked(form), redirect_uri: 'http://127.0.0.1:8765/elsewhere' })).toMatchObject({ status: 400, json: { error: 'invalid_grant' } });
+    const tokens = await exchange(sut, form);
+    expect(tokens).toMatchObject({ status: 200, json: { access_token: expect.any(String), refresh_token: expect.any(String) } });
+    expect(await grantAlive(clientId, tokens.json)).toEqual([200, 200]);
+  });
+
+  it('presented by someone without the PKCE verifier after the exchange, within its 60 s: refused, and nothing it issued ends; the client itself presenting it again still revokes', async () => {
+    const clientId = await registerClient(sut);
+    const form = await codeExchangeForm(world, sut, clientId, 'leaked-late@example.com');
+    const tokens = await exchange(sut, form);
+    expect(tokens.status).toBe(200);
+    expect(await exchange(sut, leaked(form))).toMatchObject({ status: 400, json: { error: 'invalid_grant', error_description: expect.stringContaining('code_verifier') } });
+    expect(await grantAlive(clientId, tokens.json)).toEqual([200, 200]);
+    // With the verifier it is the replay RFC 6749 4.1.2 means (the code and the verifier were both taken): revoked.
+    expect(await exchange(sut, form)).toMatchObject({ status: 400, json: { error: 'invalid_grant', error_description: expect.stringContaining('already used') } });
+    expect((await getWithBearer(sut, '/auth/session', tokens.json.access_token as string)).status).toBe(401);
+  });
+
   it('presented again once it has expired (codes live 60 s): refused as expired, and the tokens it issued keep working', async () => {
     const clientId = await registerClient(sut);
     const form = await codeExchangeForm(world, sut, clientId, 'late-replay@example.com');
@@ -234,8 +259,11 @@ describe('An authorization code replayed while its first exchange is still writi
 
   it('the replay\'s revocation write is applied but its answer lost: still refused with invalid_grant, the family revoked', async () => {
     const form = await codeExchangeForm(app.world, app.sut, clientId, 'lost-revocation@example.com');
-    // A wrong verifier spends the code without starting its family; the real exchange then finds the code used.
-    expect(await exchange(app.sut, { ...form, code_verifier: randomBytes(32).toString('base64url') })).toMatchObject({ status: 400, json: { error: 'invalid_grant' } });
+    // An exchange that claimed the code and stopped before its family (its replica killed): its claim, written as
+    // the service writes one. A wrong verifier no longer spends a code (see above), so this is the way to one.
+    const marker = `sessions/used/${createHash('sha256').update(`oauth-code\0${form.code}`).digest('base64url')}.json`;
+    const claim = { kind: 'oauth-code', used_at: new Date().toISOString(), claimed_by: 'a-replica-that-died' };
+    await app.world.admin.send(new PutObjectCommand({ Bucket: app.world.bucket, Key: marker, Body: JSON.stringify(claim), ContentType: 'application/json' }));
     const since = Date.now();
     app.s3.inject({ method: 'PUT', path: FAMILIES, fault: 'drop-answer' });
     const replay = await exchange(app.sut, form);

@@ -1,6 +1,7 @@
 import { Browser } from '../support/http-client.js';
 import { objectExists, readObject, signIn, startService, startWorld, startWorldWithService, stopAll, type Service, type World } from '../support/harness.js';
 import { approvalKey, authorizeInBrowser, authorizeUrl, pkceRequest as request, pressConsent, readConsentPage, registerPublicClient as register, type ConsentPage } from '../support/oauth-consent.js';
+import { ALLOW_ARMING_SCRIPT, ALLOW_ARMING_SCRIPT_SRC } from '../../src/oauth/allow-arming.js';
 
 const ATTACKER = 'https://attacker.example/steal';
 const LOOPBACK = 'http://127.0.0.1:8765/callback';
@@ -106,7 +107,9 @@ describe('Consent of our own before any code leaves (the confused-deputy attack)
     expect(res.headers.get('referrer-policy')).toBe('same-origin');
     expect(res.headers.get('cache-control')).toBe('no-store');
     const html = await res.text();
-    expect(html).not.toContain('<script>');
+    // The page's one script is its own (it arms Allow: allow-arming.ts), allowed by its hash alone.
+    expect([...html.matchAll(/<script[^>]*>([\s\S]*?)<\/script>/g)].map((m) => m[1])).toEqual([ALLOW_ARMING_SCRIPT]);
+    expect(res.headers.get('content-security-policy')).toContain(`script-src ${ALLOW_ARMING_SCRIPT_SRC};`);
     expect(html).not.toContain('<img');
     expect(html).not.toContain('<b>x</b>'); // the redirect URI's query, shown escaped
     expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');

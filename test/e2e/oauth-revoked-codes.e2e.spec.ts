@@ -1,7 +1,7 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { getWithBearer, postToken, signIn, startService, startWorld, type Service, type World } from '../support/harness.js';
+import { getWithBearer, objectExists, postToken, signIn, startService, startWorld, type Service, type World } from '../support/harness.js';
 import { Browser } from '../support/http-client.js';
-import { authorizeInBrowser, authorizeUrl, pkceRequest, pressConsent, readConsentPage, registerPublicClient } from '../support/oauth-consent.js';
+import { approvalKey, authorizeInBrowser, authorizeUrl, pkceRequest, pressConsent, readConsentPage, registerPublicClient } from '../support/oauth-consent.js';
 
 const REDIRECT = 'http://127.0.0.1:8765/callback';
 
@@ -71,10 +71,8 @@ describe('OAuth codes from before a revocation', () => {
     expect(await sessionsOf(email)).toBe(0);
   });
 
-  it('a resume ticket from a sign-in before the revocation yields a code that is refused', async () => {
-    const { email, clientId, verifier, url } = await setUp();
-    // Allow on our page, then the Google sign-in: the browser is sent back to /oauth/authorize/resume. Kept there.
-    const browser = new Browser();
+  /** Allow on our page, then the Google sign-in: the hop back to /oauth/authorize/resume, not followed yet. */
+  async function allowedAndSignedIn(browser: Browser, email: string, url: string): Promise<string> {
     let res = await browser.get(url, { accept: 'text/html' });
     let resume: string | undefined;
     for (let hop = 0; hop < 8 && !resume; hop++) {
@@ -87,12 +85,34 @@ describe('OAuth codes from before a revocation', () => {
       else res = await browser.get(next.startsWith(world.google.urls.auth) ? await world.google.approve(next, { email }) : next, { accept: 'text/html' });
     }
     expect(resume).toBeDefined();
+    return resume as string;
+  }
+
+  it('a resume ticket from a sign-in before the revocation yields a code that is refused', async () => {
+    const { email, clientId, verifier, url } = await setUp();
+    const browser = new Browser();
+    const resume = await allowedAndSignedIn(browser, email, url);
     await revoke(email);
-    const back = await browser.get(resume as string, { accept: 'text/html' });
+    const back = await browser.get(resume, { accept: 'text/html' });
     const code = new URL(back.headers.get('location') ?? '').searchParams.get('code');
     expect(code).toEqual(expect.any(String));
     await expectRefused(await exchange(sut, clientId, code as string, verifier));
     expect(await sessionsOf(email)).toBe(0);
+  });
+
+  it('an Allow pressed before the revocation is not recorded by a resume after it: that browser is asked again before any code', async () => {
+    const { email, clientId, url } = await setUp();
+    const browser = new Browser();
+    const resume = await allowedAndSignedIn(browser, email, url);
+    await revoke(email);
+    await browser.get(resume, { accept: 'text/html' });
+    // The revocation deleted the user's approvals; the hop back from before it must not write this one again, or
+    // this browser (which remembers the user) would hand this client new codes without our page.
+    expect(await objectExists(world, approvalKey(email, clientId))).toBe(false);
+    const again = await authorizeInBrowser(world, url, email, { browser, decide: () => 'deny' });
+    expect(again.consentPages).toHaveLength(1);
+    expect(again.location?.searchParams.get('code')).toBeNull();
+    expect(again.location?.searchParams.get('error')).toBe('access_denied');
   });
 
   it('a sign-in after the revocation gets its tokens as usual, at once', async () => {
