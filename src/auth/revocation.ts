@@ -207,10 +207,11 @@ export class Revocation {
       if (answer === 'revoked' || followed >= MAX_SUCCESSORS) return { version: target, successorPending: false };
       const now = await this.step('reading the credentials in S3', () => this.credentials.findStoredVersion(email));
       const successor = grantOf(now?.credentials);
-      // S3 still holds the token Google does not know: revoked already, or its successor is not in S3 yet.
+      // S3 still holds the token Google does not know (revoked already, or its successor is not in S3 yet), or none.
       if (!now || !successor || successor === grantOf(target.credentials)) {
-        // Not yet in S3 because S3 refused this replica's write of it: the delete forgets it here, so it goes to Google now.
-        const unwritten = successor && this.credentials.unwrittenSuccessor(email, successor);
+        // Not in S3 because S3 refused this replica's write of it: the delete forgets it here, so it goes to Google
+        // now. Looked for also when S3 holds nothing: another replica that saw S3 keep the dead token deleted it.
+        const unwritten = this.credentials.unwrittenSuccessor(email, grantOf(target.credentials) as string);
         if (unwritten && (await this.google.revoke(unwritten)) === 'unconfirmed') {
           throw new RevocationIncompleteError('revoking the grant at Google', 'Google did not confirm; the credentials are kept until it does');
         }

@@ -59,6 +59,6 @@ describe('a tool call whose files McpController checked', () => {
     other.checkedCall = { op: WORKSPACE_CATALOGUE.find((op) => op.tool === 'get_drive_file_content')!, parsed: { ok: true, input: { fileId: 'elsewhere1' } }, files: checkedFiles };
     const { ran } = await callGetDoc(other, { documentId: 'ownDoc789' });
     expect(ran.map((r) => r.input)).toEqual([{ documentId: 'ownDoc789' }]);
-    expect(ran[0].files).toMatchObject({ ownOnly: true, markRequired: true });
+    expect(ran[0].files).toMatchObject({ ownOnly: true, stepUp: [`${G}documents.readonly`] });
   });
 });

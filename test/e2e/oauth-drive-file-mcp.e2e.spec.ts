@@ -194,6 +194,32 @@ describe("drive.file per OAuth client: a Doc or Sheet whose mark Google does not
     for (const secret of tokens.filter(Boolean)) expect(app.sut.logs.text).not.toContain(secret);
   });
 
+  // drive.file beside broader scopes is what an MCP client asking for the tools' scopes holds (drive.file is the
+  // narrowest that creates a Drive file). Its drive.file is needed only to create: every read and change of a Doc or
+  // Sheet it made goes through drive.readonly and documents or spreadsheets, so a failed mark must not fail the create.
+  it('a client whose drive.file only creates, its Docs or Sheets reached through drive.readonly and documents or spreadsheets, gets its file when the mark fails, and reads it', async () => {
+    const client = await OAuthTestClient.register(app.sut, app.world);
+    const cases = [
+      [`${G}drive.readonly ${DRIVE_FILE} ${G}documents ${G}spreadsheets`, 'document'],
+      [`${G}drive.readonly ${DRIVE_FILE} ${G}documents`, 'document'],
+      [`${G}drive.readonly ${DRIVE_FILE} ${G}spreadsheets`, 'spreadsheet'],
+    ] as const;
+    for (const [scope, kind] of cases) {
+      const call = apiClient(app.sut, (await client.tokens(email, { scope }, new WatchedBrowser(app.world.google.urls.auth))).access_token);
+      app.proxy.inject({ method: 'PATCH', path: '/drive/v3/files/', fault: 'answer', status: 503, body: unavailable, contentType: 'application/json', times: Infinity });
+      const res = await call('POST', kind === 'document' ? '/v1/users/me/docs/documents' : '/v1/users/me/sheets/spreadsheets', { title: 'mark failed, reached anyway' });
+      app.proxy.clear();
+      expect({ scope, status: res.status, error: res.json.error }).toEqual({ scope, status: 201, error: undefined });
+      const fileId = (kind === 'document' ? res.json.documentId : res.json.spreadsheetId) as string;
+      expect(app.world.google.driveFile(email, fileId)?.appProperties).toBeUndefined();
+      expect(app.sut.logs.events('created file left unmarked').at(-1)).toMatchObject({ fileId, answered: 'created' });
+      // The same token reaches it, with no mark: through the Docs or Sheets API, and through Drive.
+      const read = await call('GET', kind === 'document' ? `/v1/users/me/docs/documents/${fileId}/text` : `/v1/users/me/sheets/spreadsheets/${fileId}/values?range=A1`);
+      expect({ scope, read: read.status }).toEqual({ scope, read: 200 });
+      expect({ scope, metadata: (await call('GET', `/v1/users/me/drive/files/${fileId}`)).status }).toEqual({ scope, metadata: 200 });
+    }
+  });
+
   it('does not try again a mark Google refused (a 4xx would be refused again)', async () => {
     const forbidden = JSON.stringify({ error: { code: 403, status: 'PERMISSION_DENIED', message: 'no', errors: [{ reason: 'forbidden' }] } });
     app.proxy.inject({ method: 'PATCH', path: '/drive/v3/files/', fault: 'answer', status: 403, body: forbidden, contentType: 'application/json', times: Infinity });

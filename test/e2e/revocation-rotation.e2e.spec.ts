@@ -1,4 +1,4 @@
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { useReplicasBehindS3Proxy } from '../support/behind-s3-proxy.js';
 import { credentialsKeyPath, getWithBearer, objectExists, signIn } from '../support/harness.js';
 import { RefreshWriteBack } from '../../src/credentials/refresh-write-back.js';
@@ -164,6 +164,34 @@ describe('revocation racing a refresh on another replica', () => {
     expect(await storedRefreshToken(email)).toBe(rt1);
     expect(replicas.world.google.refreshTokenWorks(rt1)).toBe(false);
     const res = await revokeOnA(access_token);
+    expect([res.status, await res.json()]).toEqual([200, { revoked: true }]);
+    puts.remove();
+    await expectNothingOfTheGrantLeft(email, rt1);
+  });
+
+  // The same, but S3 no longer holds the dead RT1 when the revocation reads it again after Google's "unknown": another
+  // replica, which heard invalid_grant for RT1 and saw S3 keep it past its wait, deleted it meanwhile. The revoking
+  // replica's RT2 is still the grant's only live token, and the delete makes the replica forget it: it must go to
+  // Google first. Before, only an S3 object still holding RT1 led the revocation to it.
+  it('with rotation, a successor the revoking replica holds unwritten is revoked at Google even when the dead RT1 was deleted from S3 meanwhile', async () => {
+    const email = 'unwritten-on-revoker-deleted@example.com';
+    const { access_token } = await signIn(replicas.revoking, replicas.world, email);
+    const rt1 = (await storedRefreshToken(email)) as string;
+    replicas.world.google.rotateRefreshTokens(true);
+    replicas.world.google.expireAccessTokens(email);
+    const puts = replicas.s3.inject({ method: 'PUT', path: credentialsKeyPath(email), fault: 'reset', times: Infinity });
+    expect((await getWithBearer(replicas.revoking, GMAIL, access_token)).status).toBe(200); // RT2 in A's memory only
+    expect(await storedRefreshToken(email)).toBe(rt1);
+    // A's first read of the credentials is done once its mark is on its way; its next read is the one after Google.
+    const mark = replicas.s3.holdNext({ method: 'PUT', path: `/${replicas.world.bucket}/sessions/revoking/` });
+    const revoking = revokeOnA(access_token);
+    await mark.arrived;
+    const reread = replicas.s3.holdNext({ method: 'GET', path: credentialsKeyPath(email) });
+    await mark.release();
+    await reread.arrived; // Google said it does not know RT1
+    await replicas.world.admin.send(new DeleteObjectCommand({ Bucket: replicas.world.bucket, Key: key(email) }));
+    await reread.release();
+    const res = await revoking;
     expect([res.status, await res.json()]).toEqual([200, { revoked: true }]);
     puts.remove();
     await expectNothingOfTheGrantLeft(email, rt1);

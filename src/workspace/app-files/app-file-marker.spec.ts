@@ -18,11 +18,16 @@ describe('drive.file marks per OAuth client', () => {
   it('holds only OAuth clients with drive.file to marks, and limits a call to its own files only where nothing broader meets it', () => {
     expect(fileScopeOf({ email: E, scopes: [`${G}drive.file`] }, ['driveRead'])).toBeUndefined(); // a browser sign-in
     expect(fileScopeOf({ email: E, clientId: 'c', scopes: [`${G}drive.readonly`] }, ['driveRead'])).toBeUndefined();
-    expect(fileScopeOf({ email: E, clientId: 'c', scopes: [`${G}drive.file`] }, ['driveRead'])).toEqual({ marker: markerOf('c', E), ownOnly: true, stepUp: [`${G}drive.readonly`], markRequired: true });
+    expect(fileScopeOf({ email: E, clientId: 'c', scopes: [`${G}drive.file`] }, ['driveRead'])).toEqual({ marker: markerOf('c', E), ownOnly: true, stepUp: [`${G}drive.readonly`], markRequired: false });
     // It still marks what it creates when a broader scope reaches every file, and needs the mark: its Drive calls
     // (metadata, content) reach the Doc through drive.file alone.
     expect(fileScopeOf({ email: E, clientId: 'c', scopes: [`${G}drive.file`, `${G}documents`] }, ['docsCreate'])).toEqual({ marker: markerOf('c', E), ownOnly: false, stepUp: [], markRequired: true });
     // drive beside drive.file reaches every file for every call: the mark is for later tokens only.
+    // So do drive.readonly with documents (or spreadsheets) for what reaches a Doc (or Sheet): drive.file only creates.
+    const mcpScopes = [`${G}drive.readonly`, `${G}drive.file`, `${G}documents`];
+    expect(fileScopeOf({ email: E, clientId: 'c', scopes: mcpScopes }, ['docsCreate'])?.markRequired).toBe(false);
+    expect(fileScopeOf({ email: E, clientId: 'c', scopes: mcpScopes }, ['sheetsCreate'])?.markRequired).toBe(true); // sheetsWrite is drive.file's
+    expect(fileScopeOf({ email: E, clientId: 'c', scopes: mcpScopes }, ['driveCreate'])?.markRequired).toBe(true); // a folder is a parent only through drive.file
     expect(fileScopeOf({ email: E, clientId: 'c', scopes: [`${G}drive.file`, `${G}drive`] }, ['docsCreate'])).toEqual({ marker: markerOf('c', E), ownOnly: false, stepUp: [], markRequired: false });
     // Only the needs drive.file alone meets are limited: a metadata token's fullText search, not its listing.
     expect(fileScopeOf({ email: E, clientId: 'c', scopes: [`${G}drive.file`, `${G}drive.metadata.readonly`] }, ['driveRead'])?.ownOnly).toBe(false);

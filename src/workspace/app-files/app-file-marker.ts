@@ -44,9 +44,10 @@ export interface FileScope {
   /** When ownOnly, the scopes that would reach every file for those needs: what a refusal asks the client to add. */
   stepUp: readonly string[];
   /**
-   * This token reaches some Drive, Docs or Sheets call only through drive.file, so a file it creates unmarked is out
-   * of its reach: a mark Google does not take fails the create (AppFiles.markCreated). Otherwise the mark is kept
-   * for a later drive.file-only token of the client, and a failure to set it is logged, not answered.
+   * The call creates a file that this token reaches again only through drive.file for some kind of call (REACHED_BY),
+   * so unmarked it is out of the token's reach: a mark Google does not take fails the create (AppFiles.markCreated).
+   * Otherwise the mark is kept for a later drive.file-only token of the client, and a failure to set it is logged,
+   * not answered. False on a call that creates nothing.
    */
   markRequired: boolean;
 }
@@ -63,8 +64,18 @@ export interface TokenView {
 /** The kinds of call drive.file can meet: the ones that create, read or change Drive files, Docs and Sheets. */
 const FILE_NEEDS = (Object.keys(REQUIRED_SCOPES) as ScopeNeed[]).filter((n) => REQUIRED_SCOPES[n].some((s) => APP_FILE_SCOPES.includes(s)));
 
-/** The kinds of call that create a file, which every OAuth client's token marks. */
-const CREATES: readonly ScopeNeed[] = ['driveCreate', 'docsCreate', 'sheetsCreate'];
+/**
+ * The kinds of call that create a file, which every OAuth client's token marks, each with the kinds of call that
+ * reach such a file once it exists: a Drive file or folder through Drive (a folder as the parent of a new file too),
+ * a Doc or Sheet through Drive and its own API. Creating is not reaching: a token whose drive.file only creates
+ * (an MCP client's drive.readonly, drive.file and documents) reaches its Doc whether the mark took or not.
+ */
+const REACHED_BY: Readonly<Partial<Record<ScopeNeed, readonly ScopeNeed[]>>> = {
+  driveCreate: ['driveRead', 'driveContent', 'driveCreate'],
+  docsCreate: ['driveRead', 'driveContent', 'docsRead', 'docsWrite'],
+  sheetsCreate: ['driveRead', 'driveContent', 'sheetsRead', 'sheetsWrite'],
+};
+const CREATES = Object.keys(REACHED_BY) as ScopeNeed[];
 
 /**
  * The FileScope of a call making `needs` with `token`, or undefined when marks play no part: a browser sign-in's
@@ -78,7 +89,8 @@ export function fileScopeOf(token: TokenView, needs: readonly ScopeNeed[]): File
   // or Calendar call, and every read of a token without drive.file.
   if (!needs.some((n) => (holdsFileScope ? FILE_NEEDS : CREATES).includes(n))) return undefined;
   const stepUp = [...new Set(needs.filter((n) => tokenReach(n, token.scopes, true) === 'own').map(everyFileScope))];
-  const markRequired = holdsFileScope && FILE_NEEDS.some((n) => tokenReach(n, token.scopes, true) === 'own');
+  const reachedBy = needs.flatMap((n) => REACHED_BY[n] ?? []);
+  const markRequired = holdsFileScope && reachedBy.some((n) => tokenReach(n, token.scopes, true) === 'own');
   return { marker: markerOf(token.clientId, token.email), ownOnly: stepUp.length > 0, stepUp, markRequired };
 }
 
