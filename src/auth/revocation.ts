@@ -4,7 +4,7 @@ import type { VersionedCredentials } from '../credentials/credentials.repository
 import { CredentialsService } from '../credentials/credentials.service.js';
 import type { GoogleCredentials } from '../credentials/google-credentials.js';
 import { GoogleTokenClient } from '../credentials/google-token.client.js';
-import { grantFingerprint, type RevocationMark, RevocationMarks } from '../credentials/revocation-marks.js';
+import { grantFingerprint, markCovers, type RevocationMark, RevocationMarks } from '../credentials/revocation-marks.js';
 import { RevocationWatermarks } from '../credentials/revocation-watermarks.js';
 import { AuditLog } from '../observability/audit-log.js';
 import { BearerTokenService } from '../sessions/bearer-token.service.js';
@@ -158,10 +158,11 @@ export class Revocation {
   private async finish(email: string, mark: RevocationMark, stored: VersionedCredentials | undefined, found?: { sessions: string[]; registered: unknown[] }): Promise<{ revokedAtGoogle: boolean; sessionsEnded: number }> {
     // The grants being revoked: the one the mark records, and successors a rotation wrote meanwhile (revokeGrant).
     const revoking = new Set(mark.grant_sha256 ? [mark.grant_sha256] : []);
-    // A grant from a sign-in after the mark was written is not the one being revoked: leave it alone.
+    // A grant from a sign-in after the mark was written is not the one being revoked: leave it alone. A mark
+    // without a fingerprint (S3 held no grant when it was written) covers only one stored before it (markCovers).
     const isRevoked = (c: GoogleCredentials | undefined) => {
       const g = grantOf(c);
-      return g !== undefined && (!mark.grant_sha256 || revoking.has(grantFingerprint(g)));
+      return g !== undefined && (revoking.has(grantFingerprint(g)) || markCovers(mark, { tokens: [g], storedAt: c?.updatedAt?.getTime() }));
     };
     const ours = stored !== undefined && isRevoked(stored.credentials);
     const revokeGrant = async () => {

@@ -169,7 +169,7 @@ export class RefreshWriteBack implements OnModuleDestroy, BeforeApplicationShutd
       const result = await this.repository.saveRefreshed(email, patch, continues, { recreateFrom: successor ? c : undefined, replacing: entry.replacing, missing: entry.missing });
       if (this.pending.get(email) === entry) this.pending.delete(email);
       if (result.outcome === 'written' && successor) {
-        await this.fence.revokedMeanwhile({ email, successor, continues, recreated: result.recreated, refreshStartedAt: entry.refreshStartedAt });
+        await this.fence.revokedMeanwhile({ email, successor, continues, recreated: result.recreated, refreshStartedAt: entry.refreshStartedAt, grantStoredAt: c.updatedAt?.getTime() });
       }
       this.logger.log({ msg: result.outcome === 'written' ? 'refreshed Google token written to S3' : 'refreshed Google token superseded by a newer sign-in; not written', event: 'refresh_write_retry', outcome: result.outcome, user: email, attempts: entry.attempts });
     } catch (err) {

@@ -72,7 +72,7 @@ export class RefreshedGrantWriter {
         if (!result.stored) throw new ReauthRequiredError("This user's Google credentials were removed (revoked) while they were being refreshed.");
         return this.newerGrant(email, result.stored, fresh);
       }
-      if (result.outcome === 'written' && successor && (await this.writeBack.followWrite(this.fence.revokedMeanwhile({ email, successor, continues, recreated: result.recreated, refreshStartedAt: startedAt.getTime() })))) {
+      if (result.outcome === 'written' && successor && (await this.writeBack.followWrite(this.fence.revokedMeanwhile({ email, successor, continues, recreated: result.recreated, refreshStartedAt: startedAt.getTime(), grantStoredAt: from.updatedAt?.getTime() })))) {
         this.known.forget(email);
         throw new ReauthRequiredError("This user's Google access was revoked while it was being refreshed.");
       }

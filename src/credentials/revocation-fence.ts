@@ -21,6 +21,8 @@ export interface WrittenSuccessor {
   recreated: boolean;
   /** When the refresh started (ms since the epoch). */
   refreshStartedAt: number;
+  /** When S3 last stored the grant the refresh worked from (its `updated_at`), if known. */
+  grantStoredAt?: number;
 }
 
 /**
@@ -48,11 +50,11 @@ export class RevocationFence {
    * re-created the object, a revocation deleted it), revokes the successor at Google, deletes it from S3 once Google confirmed, and returns true:
    * the refresh must not be used.
    */
-  async revokedMeanwhile({ email, successor, continues, recreated, refreshStartedAt }: WrittenSuccessor): Promise<boolean> {
+  async revokedMeanwhile({ email, successor, continues, recreated, refreshStartedAt, grantStoredAt }: WrittenSuccessor): Promise<boolean> {
     let revoked: boolean;
     try {
       const mark = await this.marks.find(email);
-      revoked = mark !== undefined && markCovers(mark, [...continues, successor]);
+      revoked = mark !== undefined && markCovers(mark, { tokens: [...continues, successor], storedAt: grantStoredAt });
       if (!revoked && recreated) revoked = await this.watermarks.revokedSince(email, refreshStartedAt - REVOKED_BEFORE_REFRESH_MS);
     } catch (err) {
       // S3 answered the write a moment ago; without the mark's answer the revocation's own re-read is relied on.

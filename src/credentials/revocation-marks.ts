@@ -8,7 +8,10 @@ export interface RevocationMark {
   version: 1;
   email: string;
   started_at: string;
-  /** Fingerprint of the Google token the revocation is for: a later sign-in's new grant is not revoked by a resume. */
+  /**
+   * Fingerprint of the Google token the revocation is for: a later sign-in's new grant is not revoked by a resume.
+   * Absent when S3 held no grant of the user (see markCovers).
+   */
   grant_sha256?: string;
 }
 
@@ -55,8 +58,21 @@ export class RevocationMarks {
   }
 }
 
-/** True when the mark is for the grant any of these tokens belongs to (a mark without a fingerprint: any grant). */
-export function markCovers(mark: RevocationMark, tokens: readonly (string | undefined)[]): boolean {
-  if (!mark.grant_sha256) return true;
-  return tokens.some((t) => t !== undefined && grantFingerprint(t) === mark.grant_sha256);
+/** A grant as a revocation mark is checked against. */
+export interface MarkedGrant {
+  /** Its tokens (refresh tokens it continues, its own): any one matching the mark's fingerprint makes it the grant. */
+  tokens: readonly (string | undefined)[];
+  /** When S3 last stored it (ms since the epoch), if known: it existed by then. */
+  storedAt?: number;
+}
+
+/**
+ * True when the mark is for this grant. A mark with a fingerprint names its grant. One without was written when S3
+ * held no grant of the user, and may stay for hours when the revocation is left unfinished: it covers only a grant
+ * stored before the revocation started (a replica's unwritten refresh of a grant S3 no longer held), never one stored
+ * later, which a sign-in after the revocation began gave and which must survive it.
+ */
+export function markCovers(mark: RevocationMark, grant: MarkedGrant): boolean {
+  if (mark.grant_sha256) return grant.tokens.some((t) => t !== undefined && grantFingerprint(t) === mark.grant_sha256);
+  return grant.storedAt !== undefined && grant.storedAt < Date.parse(mark.started_at);
 }
