@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../support/harness.js';
+import { freePorts } from '../support/harness.js';
 import { isAlive, ProcessGroups, type GroupProcess } from '../support/process-groups.js';
 
 /**
@@ -43,7 +43,7 @@ describe('npm run start:local as a process', () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'local-process-'));
-    ports = [await freePort(), await freePort(), await freePort(), await freePort()];
+    ports = await freePorts(4);
     env = { LOCAL_DATA_DIR: dataDir, PORT: String(ports[0]), LOCAL_S3_PORT: String(ports[1]), LOCAL_GOOGLE_PORT: String(ports[2]), METRICS_PORT: String(ports[3]) };
   });
   afterEach(() => probes.stopAll());
@@ -91,7 +91,8 @@ describe('npm run start:local as a process', () => {
     ['METRICS_PORT', 3],
   ])('reports a port in use at once, naming %s', async (variable, i) => {
     // The stack of the test above still runs: give the second one free ports except the one under test.
-    const others = { PORT: String(await freePort()), LOCAL_S3_PORT: String(await freePort()), LOCAL_GOOGLE_PORT: String(await freePort()), METRICS_PORT: String(await freePort()) };
+    const [port, s3Port, googlePort, metricsPort] = (await freePorts(4)).map(String);
+    const others = { PORT: port, LOCAL_S3_PORT: s3Port, LOCAL_GOOGLE_PORT: googlePort, METRICS_PORT: metricsPort };
     const second = startLocal(probes, { ...env, ...others, [variable]: String(ports[i as number]) });
     const t0 = Date.now();
     expect((await second.exited).code).toBe(1);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LOCAL_GOOGLE_SCOPES, startLocal, type LocalStack } from '../../scripts/start-local.js';
 import { CapturedLogger } from '../support/captured-logger.js';
-import { freePort, startSignIn } from '../support/harness.js';
+import { freePorts, startSignIn } from '../support/harness.js';
 import { Browser } from '../support/http-client.js';
 
 /**
@@ -28,7 +28,8 @@ describe('start:local restarted keeps every signed-in user signed in', () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'local-restart-'));
-    env = { LOCAL_DATA_DIR: dataDir, PORT: String(await freePort()), LOCAL_S3_PORT: String(await freePort()), LOCAL_GOOGLE_PORT: String(await freePort()), METRICS_PORT: String(await freePort()) };
+    const [port, s3Port, googlePort, metricsPort] = (await freePorts(4)).map(String);
+    env = { LOCAL_DATA_DIR: dataDir, PORT: port, LOCAL_S3_PORT: s3Port, LOCAL_GOOGLE_PORT: googlePort, METRICS_PORT: metricsPort };
   });
   afterAll(async () => {
     ended = true;

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { openS3Target, type S3Target } from './s3-target.js';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { createApp, listen } from '../../src/app.factory.js';
 import { MetricsListener } from '../../src/observability/metrics-listener.js';
 import { startGoogleEmulator, type GoogleEmulator } from '../../emulators/google/google-emulator.js';
@@ -247,13 +247,23 @@ export async function createBucket(world: World, name: string): Promise<void> {
 }
 
 /** A port nobody listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
+export async function freePort(): Promise<number> {
+  return (await freePorts(1))[0];
+}
+
+/**
+ * `count` different ports nobody listens on right now. Each is held until all are found: asked for one at a time,
+ * the system may hand out a port just released again (two replicas' PORT and METRICS_PORT came out equal once).
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, () => new Promise<Server>((resolve, reject) => {
+      const srv = createServer();
+      srv.once('error', reject);
+      srv.listen(0, '127.0.0.1', () => resolve(srv));
+    })),
+  );
+  const ports = servers.map((srv) => (srv.address() as { port: number }).port);
+  await Promise.all(servers.map((srv) => new Promise((resolve) => srv.close(resolve))));
+  return ports;
 }

@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync 
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { imageEnv } from '../../bench/image-runtime.js';
-import { freePort, serviceEnv, type World } from './harness.js';
+import { freePorts, serviceEnv, type World } from './harness.js';
 
 const BUILD_DIR = '.local-build/replica-dist';
 
@@ -89,8 +89,7 @@ export interface Replica {
  * /health/live answers, or stops it and throws when that has not happened within `readyWithinMs`.
  */
 export async function startReplica(main: string, world: World, overrides: Record<string, string>, nodeFlags: string[] = [], readyWithinMs = 10_000): Promise<Replica> {
-  const port = await freePort();
-  const metricsPort = await freePort();
+  const [port, metricsPort] = await freePorts(2);
   const env = { ...replicaBaseEnv(), ...serviceEnv(world, port, { METRICS_PORT: String(metricsPort), ...overrides }) } as NodeJS.ProcessEnv;
   // No flags of the harness's own: the image runs `node dist/main.bundle.mjs` (the legacy OpenSSL provider that the
   // tests' NODE_OPTIONS load is for s3rver, which runs in the test process, not for the service).
