@@ -40,6 +40,12 @@ export interface GoogleEmulator {
   expireAccessTokens(email: string, opts?: { olderThanMs?: number }): void;
   /** The user removes the app's access: refresh and access tokens revoked, grant forgotten (refresh -> invalid_grant). */
   revokeUser(email: string): void;
+  /**
+   * Google kills the user's refresh tokens silently (password change, six months unused, too many tokens, admin
+   * policy): refreshes answer invalid_grant, but the consent is remembered, so a sign-in without prompt=consent
+   * brings no new refresh token. Access tokens already issued work until they expire.
+   */
+  killRefreshTokens(email: string): void;
   /** refresh_token grants answered successfully, for one user or in total. */
   refreshCount(email?: string): number;
   /** Fails the endpoint's next call (queued: two calls fail the next two). `timeout` never answers until stop(). */

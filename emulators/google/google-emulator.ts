@@ -129,6 +129,9 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
       case '/__emulator/revoke-user':
         if (needs('POST', true)) json(res, 200, { email, revoked: true }, void state.revokeUser(email));
         return;
+      case '/__emulator/kill-refresh-tokens':
+        if (needs('POST', true)) json(res, 200, { email, killed: state.killRefreshTokens(email) });
+        return;
       case '/__emulator/refresh-count':
         if (needs('GET', false)) json(res, 200, { email: email || null, count: state.refreshCount(email || undefined) });
         return;
@@ -156,7 +159,7 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
         if (needs('GET', false)) json(res, 200, { revocations: state.revocations, apiCalls: state.apiCalls, refreshCount: state.refreshCount() });
         return;
       default:
-        return json(res, 404, { error: 'not_found', error_description: 'Controls: expire, revoke-user, refresh-count, fail-next, rotation, omit-refresh-token, log.' });
+        return json(res, 404, { error: 'not_found', error_description: 'Controls: expire, revoke-user, kill-refresh-tokens, refresh-count, fail-next, rotation, omit-refresh-token, log.' });
     }
   };
 
@@ -201,6 +204,7 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
     },
     expireAccessTokens: (email, opts) => void state.expireAccessTokens(email.trim().toLowerCase(), opts?.olderThanMs),
     revokeUser: (email) => state.revokeUser(email.trim().toLowerCase()),
+    killRefreshTokens: (email) => void state.killRefreshTokens(email.trim().toLowerCase()),
     refreshCount: (email) => state.refreshCount(email?.trim().toLowerCase()),
     failNext: (endpoint, failure) => failures.schedule(endpoint, failure),
     rotateRefreshTokens: (on) => void (state.rotateRefreshTokens = on),

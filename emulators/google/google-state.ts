@@ -195,6 +195,23 @@ export class GoogleState {
   }
 
   /**
+   * Google kills the user's refresh tokens without telling anyone (a password change with Gmail scopes, six months
+   * unused, over 100 tokens per client and account, an admin's session policy) but remembers the consent: the next
+   * sign-in without prompt=consent brings no new refresh token. Access tokens already issued live until they expire.
+   * Returns how many refresh tokens died.
+   */
+  killRefreshTokens(email: string): number {
+    let n = 0;
+    for (const [t, info] of this.refreshTokens) {
+      if (info.email === email) {
+        this.refreshTokens.delete(t);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /**
    * Revokes one token as Google's revoke endpoint does: a refresh token, or a still valid access token, removes the
    * user's whole grant to that client (Google's documentation: revoking an access token also revokes its refresh
    * token; the app then loses all access). An expired access token cannot be revoked. False when nothing matched.

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { DomainError } from '../common/domain-error.js';
 import { isoTime } from '../common/iso-time.js';
 import { AuditLog } from '../observability/audit-log.js';
 import { AppConfig } from '../config/app-config.js';
@@ -9,6 +10,7 @@ import type { Principal } from '../sessions/principal.js';
 import { ProtectedResources } from '../sessions/protected-resources.js';
 import type { Session } from '../sessions/session.js';
 import { SessionStore } from '../sessions/session.store.js';
+import { operatorDetail } from '../storage/storage.errors.js';
 import type { GoogleIdentity } from './google-sign-in.js';
 import { Revocation } from './revocation.js';
 import type { SignInFlow } from './sign-in-flow.store.js';
@@ -42,13 +44,14 @@ export class AuthService {
 
   /**
    * Stores what Google sent for the signed-in user. Answers `restart-with-consent` when Google sent no refresh
-   * token and none is stored (once per flow): the caller then sends the person through Google again with consent.
+   * token and none that Google still honours is stored (once per flow): the caller then sends the person through
+   * Google again with consent.
    */
   async storeGoogleGrant(identity: GoogleIdentity, flow: SignInFlow): Promise<'stored' | 'restart-with-consent'> {
     const { email } = identity;
     if (!identity.refreshToken) {
       const stored = await this.credentials.findStored(email);
-      if (!stored?.refreshToken) {
+      if (!stored?.refreshToken || !(await this.storedGrantWorks(email))) {
         if (!flow.retried) return 'restart-with-consent';
         this.logger.warn({ msg: 'Google sent no refresh token even with prompt=consent; access ends when the access token expires', event: 'sign_in', user: email });
       }
@@ -68,6 +71,23 @@ export class AuthService {
         throw identity.refreshToken ? markRefreshTokenUnstored(err) : err;
       });
     return 'stored';
+  }
+
+  /**
+   * Whether the refresh token S3 holds still works, asked of Google once (a refresh). Google kills refresh tokens
+   * without telling anyone (a password change, six months unused, too many tokens, an admin's policy, the app removed)
+   * and sends a user it knows a new one only from its consent screen: kept, a dead one gave a bearer that ended with
+   * every session of the user at the first refresh, an hour later. Google or S3 failing is not an answer: the stored
+   * token is kept, as before this check, and nothing is deleted.
+   */
+  private async storedGrantWorks(email: string): Promise<boolean> {
+    try {
+      return (await this.credentials.checkStoredGrant(email)) === 'alive';
+    } catch (err) {
+      const reason = err instanceof DomainError ? `${err.error}: ${operatorDetail(err)}` : (err as Error)?.name;
+      this.logger.warn({ msg: 'could not check the stored refresh token at sign-in; the sign-in keeps it', event: 'sign_in_grant_check', user: email, reason });
+      return true;
+    }
   }
 
   /**

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { credentialsInMemory, document, EMAIL, KEY, type MemoryObjects, type RotatingGoogle } from '../../test/support/credentials-in-memory.js';
-import { ReauthRequiredError } from './credentials.errors.js';
+import { GoogleUnavailableError, ReauthRequiredError } from './credentials.errors.js';
 import type { CredentialsService } from './credentials.service.js';
 import type { RefreshWriteBack } from './refresh-write-back.js';
 
@@ -111,5 +111,53 @@ describe('CredentialsService: a refresh token is never lost', () => {
     expect(next).toMatchObject({ token: 'at-1' });
     expect(sut.refreshedHere('at-1')).toBe(true);
     expect(google.calls).toEqual(['rt-0']);
+  });
+
+  describe('checkStoredGrant (a sign-in that brought no refresh token)', () => {
+    const withGoodAccessToken = async () => objects.put(KEY, document('rt-0', 'at-0', 3600_000), { ifMatch: (await objects.get(KEY))?.etag });
+
+    it('asks Google even while the stored access token is good, and stores the rotated refresh token', async () => {
+      await withGoodAccessToken();
+      expect(await sut.checkStoredGrant(EMAIL)).toBe('alive');
+      expect(google.calls).toEqual(['rt-0']);
+      expect(objects.stored()).toMatchObject({ refresh_token: 'rt-1', token: 'at-1' });
+    });
+
+    it('a refused token is dead although its access token is still good: deleted after the grace, never answered alive', async () => {
+      await withGoodAccessToken();
+      google.live.clear();
+      expect(await sut.checkStoredGrant(EMAIL)).toBe('dead');
+      expect(objects.stored()).toBeUndefined();
+    });
+
+    it("a successor another replica stored after Google refused the token is alive, without a second refresh", async () => {
+      await withGoodAccessToken();
+      google.onRefresh = async (rt) => {
+        if (rt !== 'rt-0') return;
+        google.live.delete('rt-0');
+        google.live.add('rt-other');
+        await objects.put(KEY, document('rt-other', 'at-other', 3600_000));
+      };
+      expect(await sut.checkStoredGrant(EMAIL)).toBe('alive');
+      expect(google.calls).toEqual(['rt-0']);
+      expect(objects.stored()).toMatchObject({ refresh_token: 'rt-other' });
+    });
+
+    it('does not take the answer of a refresh already under way that asked Google nothing', async () => {
+      await withGoodAccessToken();
+      const other = sut.refreshRejected(EMAIL, 'at-elsewhere'); // a refresh that finds a good token in S3
+      expect(await sut.checkStoredGrant(EMAIL)).toBe('alive');
+      expect((await other).token).toBe('at-0');
+      expect(google.calls).toEqual(['rt-0']);
+    });
+
+    it('Google failing is thrown as it is, and nothing is deleted', async () => {
+      await withGoodAccessToken();
+      google.onRefresh = () => {
+        throw new GoogleUnavailableError("Google's token endpoint answered 503.");
+      };
+      await expect(sut.checkStoredGrant(EMAIL)).rejects.toBeInstanceOf(GoogleUnavailableError);
+      expect(objects.stored()).toMatchObject({ refresh_token: 'rt-0' });
+    });
   });
 });

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AccessTokenHistory } from './access-token-history.js';
 import { CredentialsRepository, type VersionedCredentials } from './credentials.repository.js';
+import { isGrantRevoked } from './credentials.errors.js';
 import { CredentialsPatch, GoogleCredentials } from './google-credentials.js';
 import { GrantRefresh } from './grant-refresh.js';
 import { KnownCredentials } from './known-credentials.js';
@@ -35,6 +36,22 @@ export class CredentialsService {
    */
   async findKnown(email: string): Promise<GoogleCredentials | undefined> {
     return this.known.find(email);
+  }
+
+  /**
+   * Asks Google once whether it still honours the stored refresh token (GrantRefresh.check): `alive` when Google
+   * refreshed it (written as any refresh, rotated or not), `dead` when the grant is gone (Google refused it and S3
+   * still held it after the grace: the credentials were deleted; or nothing refreshable is stored any more). Google or
+   * S3 failing is thrown as it is (GoogleUnavailableError, StorageError, CredentialsBusyError): nothing was changed.
+   */
+  async checkStoredGrant(email: string): Promise<'alive' | 'dead'> {
+    try {
+      await this.grantRefresh.check(email);
+      return 'alive';
+    } catch (err) {
+      if (isGrantRevoked(err)) return 'dead';
+      throw err;
+    }
   }
 
   /** Stores what a sign-in brought, merged into what is stored, and warms the cache. */

@@ -44,7 +44,18 @@ export class GrantRefresh {
     return this.refreshing.run(email, () => this.writeBack.follow(this.refreshFromS3(email)));
   }
 
-  private async refreshFromS3(email: string): Promise<GoogleCredentials> {
+  /**
+   * One refresh at Google even while the stored access token is still good: whether Google still honours the stored
+   * refresh token (a sign-in that brought none keeps it). The same path as any refresh, so a refused token is believed
+   * only after the grace, and a rotated one is written as any other; ReauthRequiredError when the grant is dead.
+   */
+  async check(email: string): Promise<GoogleCredentials> {
+    // A refresh under way may be answered from S3 without asking Google, which proves nothing: let it finish first.
+    if (this.refreshing.has(email)) await this.refresh(email).catch(() => undefined);
+    return this.refreshing.run(email, () => this.writeBack.follow(this.refreshFromS3(email, true)));
+  }
+
+  private async refreshFromS3(email: string, askGoogle = false): Promise<GoogleCredentials> {
     const startedAt = new Date();
     const refused = new Set<string>();
     for (let round = 1; round <= MAX_ROUNDS; round++) {
@@ -55,11 +66,14 @@ export class GrantRefresh {
         throw new ReauthRequiredError('No Google credentials are stored for this user.', startedAt);
       }
       const { credentials, continues } = grant;
-      if (this.tokens.usable(credentials)) {
+      // A check takes a stored access token only with a refresh token other than one Google refused here: written
+      // since (a rotated successor, a new sign-in), so Google has just issued it.
+      const refreshToken = credentials.refreshToken;
+      const answered = !askGoogle || (refused.size > 0 && refreshToken !== undefined && !refused.has(refreshToken));
+      if (answered && this.tokens.usable(credentials)) {
         this.known.remember(credentials);
         return credentials;
       }
-      const refreshToken = credentials.refreshToken;
       if (!refreshToken) throw new ReauthRequiredError('The Google access token expired and no refresh token is stored.', startedAt);
       if (refused.has(refreshToken)) {
         if (await this.grace.successorArrives(email, refused)) continue;

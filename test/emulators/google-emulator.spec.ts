@@ -157,6 +157,22 @@ describe('the Google emulator', () => {
     expect(google.refreshCount()).toBe(before);
   });
 
+  it('kills refresh tokens silently on request: refresh is invalid_grant, the consent is remembered, prompt=consent brings a new one', async () => {
+    const { access_token, refresh_token } = await signIn('killed@example.com');
+    const other = (await signIn('alive@example.com')).refresh_token as string;
+    google.killRefreshTokens('killed@example.com');
+    const dead = await refresh(refresh_token);
+    expect([dead.status, await dead.json()]).toEqual([400, { error: 'invalid_grant', error_description: 'Token has been expired or revoked.' }]);
+    expect((await api('gmail/v1/users/me/messages', access_token)).status).toBe(200); // lives until it expires
+    expect((await signIn('killed@example.com')).refresh_token).toBeUndefined(); // Google still knows the user
+    const renewed = (await signIn('killed@example.com', { prompt: 'consent' })).refresh_token as string;
+    expect((await refresh(renewed)).status).toBe(200);
+    expect((await refresh(other)).status).toBe(200); // another user is untouched
+    const ctl = await fetch(`${google.baseUrl}/__emulator/kill-refresh-tokens?email=killed@example.com`, { method: 'POST' });
+    expect([ctl.status, await ctl.json()]).toEqual([200, { email: 'killed@example.com', killed: 1 }]);
+    expect((await refresh(renewed)).status).toBe(400);
+  });
+
   describe('with refresh token rotation', () => {
     beforeEach(() => google.rotateRefreshTokens(true));
     afterEach(() => google.rotateRefreshTokens(false));
