@@ -201,10 +201,7 @@ export class Revocation {
   private async revokeAtGoogle(email: string, stored: VersionedCredentials, revoking: Set<string>): Promise<{ version: VersionedCredentials; successorPending: boolean }> {
     let target = stored;
     for (let followed = 0; ; followed++) {
-      const answer = await this.google.revoke(grantOf(target.credentials) as string);
-      if (answer === 'unconfirmed') {
-        throw new RevocationIncompleteError('revoking the grant at Google', 'Google did not confirm; the credentials are kept until it does');
-      }
+      const answer = await this.revokeToken(grantOf(target.credentials) as string);
       if (answer === 'revoked' || followed >= MAX_SUCCESSORS) return { version: target, successorPending: false };
       const now = await this.step('reading the credentials in S3', () => this.credentials.findStoredVersion(email));
       const successor = grantOf(now?.credentials);
@@ -213,14 +210,19 @@ export class Revocation {
         // Not in S3 because S3 refused this replica's write of it: the delete forgets it here, so it goes to Google
         // now. Looked for also when S3 holds nothing: another replica that saw S3 keep the dead token deleted it.
         const unwritten = this.credentials.unwrittenSuccessor(email, grantOf(target.credentials) as string);
-        if (unwritten && (await this.google.revoke(unwritten)) === 'unconfirmed') {
-          throw new RevocationIncompleteError('revoking the grant at Google', 'Google did not confirm; the credentials are kept until it does');
-        }
+        if (unwritten) await this.revokeToken(unwritten);
         return { version: target, successorPending: successor !== undefined };
       }
       revoking.add(grantFingerprint(successor));
       target = now;
     }
+  }
+
+  /** Google's answer to revoking `token`; one Google did not confirm ends the revocation with a 503 to retry. */
+  private async revokeToken(token: string): Promise<'revoked' | 'unknown'> {
+    const answer = await this.google.revoke(token);
+    if (answer === 'unconfirmed') throw new RevocationIncompleteError('revoking the grant at Google', 'Google did not confirm; the credentials are kept until it does');
+    return answer;
   }
 
   /** Runs one step; an S3 failure becomes a 503 that names the step and S3, with a retry hint. */
