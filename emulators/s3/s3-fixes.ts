@@ -1,7 +1,10 @@
-import { rmdir, unlink } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rmdir, unlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { IncomingMessage } from 'node:http';
 import { verifySigV4 } from './sigv4.js';
 
@@ -194,11 +197,21 @@ export function requireSignedRequests(secrets: ReadonlyMap<string, string>): Koa
   };
 }
 
-/** The part of s3rver's FilesystemStore that constantTimeDeletes replaces. */
+/** An object as s3rver's controllers hand it to the store. */
+interface StoredObject {
+  bucket: string;
+  key: string;
+  content: Readable | Buffer;
+  metadata: Record<string, string>;
+}
+
+/** The part of s3rver's FilesystemStore that constantTimeDeletes and completePuts replace. */
 interface FilesystemStore {
   getBucketPath(bucket: string): string;
   getResourcePath(bucket: string, key: string, resource: string): string;
   deleteObject(bucket: string, key: string): Promise<void>;
+  putObject(object: StoredObject): Promise<{ size: number; md5: string }>;
+  putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5: string): Promise<void>;
 }
 
 /**
@@ -225,5 +238,46 @@ export function constantTimeDeletes(store: FilesystemStore): void {
         return; // not empty (or already gone): the folders above are not empty either
       }
     }
+  };
+}
+
+/**
+ * Fix 6: s3rver's putObject returns once its hashing step has seen the body, not once the file holds it: the PUT is
+ * answered and the key's lock (fix 1) released while the object file may still be opened and truncated but not yet
+ * written, so a GET sent after the PUT's answer could read an empty or partial object (seen as an empty credentials
+ * object in refresh-write-merge.e2e on a loaded machine). And a body cut off mid-way left the old object truncated
+ * and the PUT, and with it the key's lock, pending for ever. Here the body goes to a file beside the object and
+ * replaces it by rename only once all of it is written, as S3 replaces objects only with a whole new one; a body that
+ * fails leaves the old object and ends the request.
+ */
+export function completePuts(store: FilesystemStore): void {
+  store.putObject = async (object) => {
+    const objectPath = store.getResourcePath(object.bucket, object.key, 'object');
+    // Beside the object, so the rename stays on one file system; s3rver lists only names ending in `._S3rver_object`.
+    const partial = store.getResourcePath(object.bucket, object.key, `partial-${randomUUID()}`);
+    await mkdir(dirname(objectPath), { recursive: true });
+    const md5 = createHash('md5');
+    let size = 0;
+    const content = Buffer.isBuffer(object.content) ? Readable.from([object.content]) : object.content;
+    try {
+      await pipeline(
+        content,
+        async function* (chunks: AsyncIterable<Buffer>) {
+          for await (const chunk of chunks) {
+            md5.update(chunk);
+            size += chunk.length;
+            yield chunk;
+          }
+        },
+        createWriteStream(partial),
+      );
+      await rename(partial, objectPath);
+    } catch (err) {
+      await unlink(partial).catch(() => undefined);
+      throw err;
+    }
+    const digest = md5.digest('hex');
+    await store.putMetadata(object.bucket, object.key, object.metadata, digest);
+    return { size, md5: digest };
   };
 }

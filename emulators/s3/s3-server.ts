@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import S3rver from 's3rver';
-import { awsChunkedBodies, type ConditionalHeader, conditionalWrites, constantTimeDeletes, KoaMiddleware, requireSignedRequests, serverSideEncryption } from './s3-fixes.js';
+import { awsChunkedBodies, completePuts, type ConditionalHeader, conditionalWrites, constantTimeDeletes, KoaMiddleware, requireSignedRequests, serverSideEncryption } from './s3-fixes.js';
 
 export interface S3ServerOptions {
   /** 0 (default) picks a free port; stop()/start() keep it. */
@@ -59,6 +59,7 @@ export async function startS3Server(opts: S3ServerOptions = {}): Promise<S3Serve
   const ignored = new Set<ConditionalHeader>();
   s3rver.middleware.unshift(requireSignedRequests(new Map([[ACCESS_KEY_ID, SECRET_ACCESS_KEY]])), awsChunkedBodies(), serverSideEncryption(), conditionalWrites(s3rver.store as never, ignored));
   constantTimeDeletes(s3rver.store as never);
+  completePuts(s3rver.store as never);
   await s3rver.configureBuckets();
 
   const handler = s3rver.callback();

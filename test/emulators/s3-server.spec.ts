@@ -6,6 +6,8 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import fs from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { Readable } from 'node:stream';
 import { decodeAwsChunked } from '../../emulators/s3/s3-fixes.js';
 import { S3Server, startS3Server } from '../../emulators/s3/s3-server.js';
@@ -33,10 +35,74 @@ async function errorName(p: Promise<unknown>): Promise<string> {
   }
 }
 
+/** A request as the SDK signed it. */
+interface SignedRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  headers: Record<string, string>;
+}
+
+/** Sends `request`'s headers and only `part` of its body, then closes the connection, as a client that went away. */
+async function sendPartOfBody(server: S3Server, request: SignedRequest, part: string): Promise<void> {
+  const req = httpRequest({ host: '127.0.0.1', port: server.port, method: request.method, path: `${request.path}?${new URLSearchParams(request.query)}`, headers: request.headers });
+  req.on('error', () => undefined); // the connection is closed on purpose
+  req.write(part);
+  // Time for the server to start storing the body (before it has, a cut-off changes nothing and proves nothing).
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  req.destroy();
+}
+
+/**
+ * A disk that takes `ms` for every write carrying `marker`: object bodies are stored through a WriteStream, whose
+ * writes go through `fs.write`/`fs.writev` looked up at call time, so wrapping them slows exactly that object's bytes.
+ * Metadata and other objects are written at normal speed, as when one write waits behind others on a loaded machine
+ * (where refresh-write-merge.e2e once read an empty credentials object).
+ */
+function slowDiskFor(marker: string, ms: number): { readonly delayed: number; restore(): void } {
+  const { write, writev } = fs;
+  let delayed = 0;
+  const carries = (data: unknown) => [data].flat().some((b) => Buffer.isBuffer(b) && b.includes(marker));
+  const slow = <F extends (...args: never[]) => void>(original: F) =>
+    ((...args: Parameters<F>) => {
+      if (!carries(args[1])) return original(...args);
+      delayed++;
+      setTimeout(() => original(...args), ms);
+    }) as unknown as F;
+  fs.write = slow(write);
+  fs.writev = slow(writev);
+  return {
+    get delayed() {
+      return delayed;
+    },
+    restore() {
+      fs.write = write;
+      fs.writev = writev;
+    },
+  };
+}
+
 describe('the test S3 server (s3rver + fixes)', () => {
   let server: S3Server;
   let s3: S3Client;
   const get = async (Key: string) => (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key }))).Body?.transformToString();
+
+  /** The request the client would send for `command`, signed, without sending it. */
+  async function signedButUnsent(command: PutObjectCommand): Promise<SignedRequest> {
+    const signer = client(server);
+    let signed: SignedRequest | undefined;
+    signer.middlewareStack.add(
+      () => async (args) => {
+        signed = args.request as typeof signed;
+        throw new Error('signed, not sent');
+      },
+      { step: 'finalizeRequest', priority: 'low' },
+    );
+    await signer.send(command).catch(() => undefined);
+    signer.destroy();
+    if (!signed) throw new Error('the client signed no request');
+    return signed;
+  }
 
   beforeAll(async () => {
     server = await startS3Server({ buckets: [BUCKET] });
@@ -158,6 +224,31 @@ describe('the test S3 server (s3rver + fixes)', () => {
     it('decodes signed chunks with trailers', () => {
       const framed = Buffer.from('5;chunk-signature=abc\r\nhello\r\n6;chunk-signature=def\r\n world\r\n0;chunk-signature=0\r\nx-amz-checksum-crc32:AAAA\r\n\r\n');
       expect(decodeAwsChunked(framed).toString()).toBe('hello world');
+    });
+  });
+
+  describe('fix 6: a PUT is answered once the whole object is stored', () => {
+    it('a GET sent after a PUT was answered reads that whole object, however slowly the disk writes it', async () => {
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'slow-disk.json', Body: '{"version":"old"}' }));
+      const body = '{"version":"new","slow":"disk"}';
+      const disk = slowDiskFor(body, 200);
+      try {
+        await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'slow-disk.json', Body: body }));
+        expect(await get('slow-disk.json')).toBe(body);
+      } finally {
+        disk.restore();
+      }
+      expect(disk.delayed).toBeGreaterThan(0); // the slow disk really held this body's bytes back
+    });
+
+    it('a PUT whose body is cut off leaves the old object, and the key answers the next request', async () => {
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'cut-off.json', Body: '{"version":"old"}' }));
+      const whole = `{"version":"new","pad":"${'x'.repeat(4000)}"}`;
+      const put = await signedButUnsent(new PutObjectCommand({ Bucket: BUCKET, Key: 'cut-off.json', Body: whole }));
+      await sendPartOfBody(server, put, whole.slice(0, 100));
+      const next = s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'cut-off.json' })).then((r) => r.Body?.transformToString());
+      const timeout = new Promise((resolve) => setTimeout(() => resolve('no answer within 2 s'), 2000).unref());
+      expect(await Promise.race([next, timeout])).toBe('{"version":"old"}');
     });
   });
 
