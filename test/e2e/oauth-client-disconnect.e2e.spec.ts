@@ -112,6 +112,9 @@ describe('GET /auth/clients and DELETE /auth/clients/{client_id}: disconnecting 
     expect((await refreshGrant(app.sut.url, a.clientId, otherA.refresh_token)).status).toBe(200);
 
     expect(await listedIds(own.access_token)).toEqual([b.clientId]);
+    // The index that found A's grant is gone with it; B's stays.
+    expect(await keysUnder(`oauth/client-families/${sha256(email)}/${sha256(a.clientId)}/`)).toEqual([]);
+    expect(await keysUnder(`oauth/client-families/${sha256(email)}/${sha256(b.clientId)}/`)).toHaveLength(1);
     // Past the session cache: S3 says the same (another replica would, within SESSION_CACHE_TTL_MS).
     await new Promise((r) => setTimeout(r, 250));
     expect(await sessionStatus(aTokens.access_token)).toBe(401);
@@ -144,6 +147,15 @@ describe('GET /auth/clients and DELETE /auth/clients/{client_id}: disconnecting 
     expect(await keysUnder(`oauth/approvals/${sha256(email)}/`)).toEqual(approvals);
     expect(await sessionStatus(aTokens.access_token)).toBe(200);
     expect((await refreshGrant(app.sut.url, a.clientId, aTokens.refresh_token)).status).toBe(200);
+  });
+
+  it('/auth/revoke also deletes the index of the user\'s client grants, and leaves another user\'s', async () => {
+    const { email, other, own } = await connected();
+    expect(await keysUnder(`oauth/client-families/${sha256(email)}/`)).toHaveLength(2);
+    const revoked = await fetch(`${app.sut.url}/auth/revoke`, { method: 'POST', headers: bearer(own.access_token) });
+    expect(revoked.status).toBe(200);
+    expect(await keysUnder(`oauth/client-families/${sha256(email)}/`)).toEqual([]);
+    expect(await keysUnder(`oauth/client-families/${sha256(other)}/`)).toHaveLength(1);
   });
 
   it('S3 failing part-way -> 503 with Retry-After; the same request then finishes it', async () => {
