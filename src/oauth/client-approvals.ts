@@ -140,6 +140,11 @@ export class ClientApprovals implements OnModuleInit {
     return found.filter((a): a is ClientApproval => a !== undefined);
   }
 
+  /** True when the person has an approval of this client in the current format (whatever it covers). */
+  async hasApproval(email: string, clientId: string): Promise<boolean> {
+    return (await this.find(email, clientId)) !== undefined;
+  }
+
   /** Forgets the person's approval of this client (idempotent; the consent page is shown again). */
   async withdraw(email: string, clientId: string): Promise<void> {
     await Promise.all([this.objects.delete(this.key(email, clientId)), this.dropPreResourceApproval(email, clientId)]);

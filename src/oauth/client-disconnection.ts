@@ -8,6 +8,7 @@ import { BearerTokenService } from '../sessions/bearer-token.service.js';
 import { ProtectedResources } from '../sessions/protected-resources.js';
 import { SessionStore } from '../sessions/session.store.js';
 import { ClientApprovals } from './client-approvals.js';
+import { ClientDisconnectionMarks } from './client-disconnection-marks.js';
 import { ClientFamilyIndex } from './client-family-index.js';
 import { RefreshTokenFamilies } from './refresh-token-families.js';
 
@@ -31,15 +32,17 @@ const MAX_CLIENT_ID = 2048;
  * "Revoke this app": the person lists the OAuth clients they approved, and disconnects one while keeping the others,
  * the Google grant and their browser sessions. Only with the bearer of their own sign-in (as /auth/revoke).
  *
- * Disconnecting deletes the approval first (no new authorization skips the consent page from then on), then revokes
- * every refresh family the index lists for this user and client and ends its session, and deletes the index entry
- * last, so a failure part-way (S3: 503 with Retry-After) leaves what is left listed for the same request to finish.
+ * Disconnecting records when it happened (ClientDisconnectionMarks: codes from earlier sign-ins issue nothing), deletes
+ * the approval (no new authorization skips the consent page from then on), then revokes every refresh family the
+ * index lists for this user and client and ends its session, and deletes the index entry last, so a failure part-way
+ * (S3: 503 with Retry-After) leaves what is left listed for the same request to finish.
  */
 @Injectable()
 export class ClientDisconnection {
   constructor(
     private readonly approvals: ClientApprovals,
     private readonly index: ClientFamilyIndex,
+    private readonly marks: ClientDisconnectionMarks,
     private readonly families: RefreshTokenFamilies,
     private readonly sessions: SessionStore,
     private readonly tokens: BearerTokenService,
@@ -70,11 +73,23 @@ export class ClientDisconnection {
     if (!clientId || clientId.length > MAX_CLIENT_ID) {
       throw new BadRequestError(`Name the application to disconnect by its client_id (1 to ${MAX_CLIENT_ID} characters, URL-encoded in the path); GET /auth/clients lists them.`, 'invalid_client_id');
     }
+    const startedAt = new Date();
+    const [approved, known] = await Promise.all([this.approvals.hasApproval(email, clientId), this.index.list(email, clientId)]);
+    if (!approved && known.length === 0) {
+      // Never approved by this user, or already disconnected: nothing to change (also nothing written).
+      this.audit.record({ event: 'revoke', outcome: 'noop', user: email, ip, detail: { reason: 'client disconnected by the user', clientId } });
+      return { disconnected: true };
+    }
+    // The mark before the listing that counts: a code the client holds now, from a sign-in before this moment, issues
+    // nothing once the mark is there, and one exchanged before it has its index entry listed below (see record).
+    await this.marks.record(email, clientId, startedAt);
     await this.approvals.withdraw(email, clientId);
     const listed = await this.index.list(email, clientId);
     let sessionsEnded = 0;
     await eachTried(listed, CONCURRENCY, async ({ familyId, key }) => {
-      const family = await this.families.revoke(familyId);
+      // A family listed but not yet written (its exchange under way) gets a revoked placeholder, so that exchange's
+      // create-only write fails and it issues nothing (the same race as a replayed code, see TokenEndpoint).
+      const family = await this.families.revokeForReplayedCode({ familyId, clientId, email });
       // The index is keyed by this user and client; the family is checked anyway before its session is ended.
       if (family && family.email === email && family.clientId === clientId && family.sessionId) {
         const session = await this.sessions.findInStorage(family.sessionId);
@@ -85,7 +100,7 @@ export class ClientDisconnection {
       }
       await this.index.forget([key]);
     });
-    this.audit.record({ event: 'revoke', outcome: listed.length > 0 ? 'success' : 'noop', user: email, ip, detail: { reason: 'client disconnected by the user', clientId, grantsEnded: listed.length, sessionsEnded } });
+    this.audit.record({ event: 'revoke', outcome: 'success', user: email, ip, detail: { reason: 'client disconnected by the user', clientId, grantsEnded: listed.length, sessionsEnded } });
     return { disconnected: true };
   }
 

@@ -4,6 +4,8 @@ import { eachTried } from '../common/each-tried.js';
 import { sha256Url } from '../common/sha256.js';
 import { AppConfig } from '../config/app-config.js';
 import { JsonObjectRepository } from '../storage/json-object.repository.js';
+import { ClientDisconnectionMarks } from './client-disconnection-marks.js';
+import { OAuthError } from './oauth-error.js';
 
 /** Index entries deleted at a time (a user has a handful per client; S3 takes many at once). */
 const DELETE_CONCURRENCY = 8;
@@ -26,6 +28,7 @@ export class ClientFamilyIndex implements OnModuleInit {
   constructor(
     private readonly objects: JsonObjectRepository,
     private readonly revocation: Revocation,
+    private readonly disconnections: ClientDisconnectionMarks,
     config: AppConfig,
   ) {
     this.prefix = `${config.values.oauth.prefix}client-families/`;
@@ -41,9 +44,20 @@ export class ClientFamilyIndex implements OnModuleInit {
     });
   }
 
-  /** Records that `familyId` was issued to `clientId` for `email` (idempotent: a retried exchange writes it again). */
-  async record(email: string, clientId: string, familyId: string): Promise<void> {
+  /**
+   * Records that `familyId` is being issued to `clientId` for `email` (idempotent: a retried exchange writes it
+   * again), from a sign-in at `signedInAt` (ms). Refused (invalid_grant) when the person disconnected the client
+   * since that sign-in; the entry written meanwhile names a family never created, which is harmless.
+   *
+   * The entry first, the mark read after it: a disconnection writes its mark, then lists. So either its listing
+   * finds this entry (and revokes the family, see ClientDisconnection) or the entry landed after that listing, and
+   * so after the mark, which this read then finds. Read at once, both could miss each other.
+   */
+  async record(email: string, clientId: string, familyId: string, signedInAt: number): Promise<void> {
     await this.objects.put(this.key(email, clientId, familyId), { family_id: familyId });
+    if (await this.disconnections.disconnectedSince(email, clientId, signedInAt)) {
+      throw new OAuthError('invalid_grant', 'The user disconnected this application after signing in for this authorization code, so nothing is issued from it. Start a new authorization.');
+    }
   }
 
   /** The family ids recorded for this user and client, with the keys that record them. */

@@ -9,6 +9,7 @@ import { AuthorizationOutcomes } from './authorization-outcomes.js';
 import { AuthorizationRequest, authorizationRequestQuery } from './authorization-request.js';
 import { ClientApprovals } from './client-approvals.js';
 import { ClientDisconnection } from './client-disconnection.js';
+import { ClientDisconnectionMarks } from './client-disconnection-marks.js';
 import { ClientFamilyIndex } from './client-family-index.js';
 import { ConnectedClientsController } from './connected-clients.controller.js';
 import { CimdAdmission } from './cimd-admission.js';
@@ -27,7 +28,7 @@ import { TokenEndpoint } from './token-endpoint.service.js';
 @Module({
   imports: [AuthModule, SessionsModule, StorageModule],
   controllers: [OAuthController, ResourceMetadataController, ConnectedClientsController],
-  providers: [AuthorizationFlow, SignInReturn, AuthorizationOutcomes, TokenEndpoint, ClientRegistration, OAuthClientRepository, ClientApprovals, ClientFamilyIndex, ClientDisconnection, AuthorizationCodes, RefreshTokenFamilies, ClientMetadataDocuments, CimdAdmission,
+  providers: [AuthorizationFlow, SignInReturn, AuthorizationOutcomes, TokenEndpoint, ClientRegistration, OAuthClientRepository, ClientApprovals, ClientFamilyIndex, ClientDisconnection, ClientDisconnectionMarks, AuthorizationCodes, RefreshTokenFamilies, ClientMetadataDocuments, CimdAdmission,
     {
       provide: SealedValues,
       inject: [AppConfig],

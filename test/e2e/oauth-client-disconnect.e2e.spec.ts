@@ -20,8 +20,9 @@ interface Granted {
  * (other clients, browser sessions, the Google grant in S3) nor any other person's approval of that client changes.
  */
 describe('GET /auth/clients and DELETE /auth/clients/{client_id}: disconnecting one OAuth client', () => {
-  // A short session cache: "at once here" is checked on this replica, and S3 is what decides after it.
-  const app = useAppBehindS3Proxy({ S3_TIMEOUT_MS: '1500', SESSION_CACHE_TTL_MS: '200' });
+  // A short session cache: "at once here" is checked on this replica, and S3 is what decides after it. S3 calls may
+  // take 5 s: an exchange's family write is held that long at most while a disconnection runs.
+  const app = useAppBehindS3Proxy({ S3_TIMEOUT_MS: '5000', SESSION_CACHE_TTL_MS: '200' });
   let n = 0;
 
   const bearer = (token?: string): Record<string, string> => (token ? { authorization: `Bearer ${token}` } : {});
@@ -49,12 +50,17 @@ describe('GET /auth/clients and DELETE /auth/clients/{client_id}: disconnecting 
     throw new Error(`unexpected answer ${res.status} ${location}`);
   }
 
-  async function authorize(browser: Browser, client: OAuthTestClient, email: string): Promise<Granted> {
+  /** The whole flow in the browser (Allow on a consent page), up to the code the client receives. */
+  async function codeFor(browser: Browser, client: OAuthTestClient, email: string) {
     const { verifier, url } = request(client);
     const walked = await authorizeInBrowser(app.world, url, email, { browser });
     const code = walked.location?.searchParams.get('code');
     if (!code) throw new Error(`no code: ${walked.location} ${walked.stoppedAt?.status}`);
-    const tokens = await client.token({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT });
+    return () => client.token({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT });
+  }
+
+  async function authorize(browser: Browser, client: OAuthTestClient, email: string): Promise<Granted> {
+    const tokens = await (await codeFor(browser, client, email))();
     expect(tokens.status).toBe(200);
     return tokens.json as unknown as Granted;
   }
@@ -156,6 +162,34 @@ describe('GET /auth/clients and DELETE /auth/clients/{client_id}: disconnecting 
     expect(revoked.status).toBe(200);
     expect(await keysUnder(`oauth/client-families/${sha256(email)}/`)).toEqual([]);
     expect(await keysUnder(`oauth/client-families/${sha256(other)}/`)).toHaveLength(1);
+  });
+
+  it('a code the client held while being disconnected issues nothing afterwards', async () => {
+    const { browser, a, own } = await connected();
+    const exchange = await codeFor(browser, a, `disconnect${n}@example.com`);
+    expect((await disconnect(a.clientId, own.access_token)).status).toBe(200);
+    const refused = await exchange();
+    expect(refused.status).toBe(400);
+    expect(refused.json).toMatchObject({ error: 'invalid_grant', error_description: expect.stringContaining('disconnected this application') });
+    expect(await listedIds(own.access_token)).not.toContain(a.clientId);
+    // Connecting again afterwards works, through the consent page.
+    expect(await firstStep(browser, a)).toBe('consent page');
+    const again = await authorize(browser, a, `disconnect${n}@example.com`);
+    expect(await sessionStatus(again.access_token)).toBe(200);
+  });
+
+  it('an exchange under way when the client is disconnected (its family not yet written) issues nothing', async () => {
+    const { browser, a, own } = await connected();
+    const exchange = await codeFor(browser, a, `disconnect${n}@example.com`);
+    // The exchange has listed its grant and waits on its family's create-only write.
+    const held = app.s3.holdNext({ method: 'PUT', path: `/${app.world.bucket}/oauth/refresh/` });
+    const answer = exchange();
+    await held.arrived;
+    expect((await disconnect(a.clientId, own.access_token)).status).toBe(200);
+    await held.release();
+    const refused = await answer;
+    expect(refused.status).toBe(400);
+    expect(refused.json).toMatchObject({ error: 'invalid_grant' });
   });
 
   it('S3 failing part-way -> 503 with Retry-After; the same request then finishes it', async () => {
