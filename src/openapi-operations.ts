@@ -100,6 +100,26 @@ export const DOCUMENTED_OPERATIONS: Record<string, DocumentedOperation> = {
     errors: [400, 413, 415, 429, 502],
     bearer: true,
   },
+  'GET /auth/clients': {
+    summary: 'List connected applications',
+    description:
+      "The OAuth clients (MCP clients, API consumers) the token's user has approved, from the user's approvals: `client_id`, the scopes and resources allowed, and when. Needs the bearer of the person's own browser sign-in: an OAuth client's token is 403 `client_token_not_allowed`.",
+    success: {
+      status: 200,
+      description: 'The approved clients, oldest approval first',
+      schema: obj({ clients: { type: 'array', items: obj({ client_id: str, scopes: { type: 'array', items: str }, resources: { type: 'array', items: str }, approved_at: { type: 'string', format: 'date-time' }, updated_at: { type: 'string', format: 'date-time' } }) } }),
+    },
+    errors: [403],
+    bearer: true,
+  },
+  'DELETE /auth/clients/{clientId}': {
+    summary: 'Disconnect one application',
+    description:
+      "Disconnects one OAuth client of the token's user (`clientId` URL-encoded): deletes the user's approval (the consent page is shown again), revokes the refresh tokens and ends the sessions issued to that client. The Google grant, the user's other clients and the browser sessions stay. Idempotent: an unknown or already disconnected client gets 200 and nothing changes. Needs the bearer of the person's own browser sign-in: an OAuth client's token is 403 `client_token_not_allowed`. 503 with Retry-After when S3 failed part-way: send it again to finish.",
+    success: { status: 200, description: 'Disconnected', schema: obj({ disconnected: { type: 'boolean', enum: [true] } }) },
+    errors: [403],
+    bearer: true,
+  },
   'GET /.well-known/oauth-authorization-server': {
     summary: 'OAuth authorization server metadata',
     description: 'RFC 8414 metadata of the OAuth 2.1 authorization server that MCP and other OAuth clients use.',

@@ -4,9 +4,14 @@ import type { BearerClaims, BearerTokenService } from '../sessions/bearer-token.
 import type { ProtectedResources } from '../sessions/protected-resources.js';
 
 /** What the refused request would have done: its 401 says that this did not happen. */
-export type BearerAction = 'revoke' | 'logout';
+export type BearerAction = 'revoke' | 'logout' | 'list-clients' | 'disconnect-client';
 
-const NOT_DONE: Record<BearerAction, string> = { revoke: 'nothing was revoked', logout: 'no session was ended' };
+const NOT_DONE: Record<BearerAction, string> = {
+  revoke: 'nothing was revoked',
+  logout: 'no session was ended',
+  'list-clients': 'no connected applications are listed',
+  'disconnect-client': 'no application was disconnected',
+};
 
 /**
  * The claims of a live bearer token whose audience covers the whole service (JWT_AUDIENCE, the browser sign-in's,
@@ -38,12 +43,13 @@ export function verifyWholeServiceBearer(tokens: BearerTokenService, resources: 
       challenge(),
     );
   }
-  if (action === 'revoke' && claims.client_id) {
-    // Revoking ends the Google grant and every other client's access too: that is the person's decision, made with
-    // the bearer of their own sign-in, never a third-party client's, however wide its audience (logout, which ends
-    // only the token's own session, stays open to it).
+  if (action !== 'logout' && claims.client_id) {
+    // Revoking ends the Google grant and every other client's access too, and listing or disconnecting the person's
+    // applications reaches other clients' grants: the person's decision, made with the bearer of their own sign-in,
+    // never a third-party client's, however wide its audience (logout, which ends only the token's own session, stays
+    // open to it).
     throw new ForbiddenError(
-      `This bearer token belongs to OAuth client ${claims.client_id}, and a client cannot revoke the whole account, so nothing was revoked. ` +
+      `This bearer token belongs to OAuth client ${claims.client_id}, and a client cannot ${action === 'revoke' ? 'revoke the whole account' : "manage the person's connected applications"}, so ${NOT_DONE[action]}. ` +
         'The client ends its own grant at POST /oauth/revoke (RFC 7009: token and client_id in a form body); ' +
         'the person revokes everything with the bearer of their browser sign-in (/auth/google).',
       'client_token_not_allowed',

@@ -128,6 +128,28 @@ export class ClientApprovals implements OnModuleInit {
     throw new StorageError('conflict', 'The approval kept changing while being recorded; press Allow again.');
   }
 
+  /** Every approval of the user in the current format (the person's list of connected applications). */
+  async listApprovals(email: string): Promise<ClientApproval[]> {
+    const read = async (key: string) => {
+      const value = (await this.objects.get(key))?.value as Partial<ClientApproval> | undefined;
+      // Only what this user approved, stored where that approval belongs (the key is the user's and the client's).
+      const clientId = typeof value?.clientId === 'string' ? value.clientId : undefined;
+      return clientId !== undefined && key === this.key(email, clientId) ? readApproval(value, email, clientId) : undefined;
+    };
+    const found = await Promise.all((await this.listForUser(email)).map(read));
+    return found.filter((a): a is ClientApproval => a !== undefined);
+  }
+
+  /** True when the person has an approval of this client in the current format (whatever it covers). */
+  async hasApproval(email: string, clientId: string): Promise<boolean> {
+    return (await this.find(email, clientId)) !== undefined;
+  }
+
+  /** Forgets the person's approval of this client (idempotent; the consent page is shown again). */
+  async withdraw(email: string, clientId: string): Promise<void> {
+    await Promise.all([this.objects.delete(this.key(email, clientId)), this.dropPreResourceApproval(email, clientId)]);
+  }
+
   /**
    * The keys of every approval the user has recorded (a revocation's find, made with its first reads). One
    * recorded after this listing, while the revocation runs, is kept: it comes from a consent given during the

@@ -8,6 +8,10 @@ import { AuthorizationFlow } from './authorization-flow.service.js';
 import { AuthorizationOutcomes } from './authorization-outcomes.js';
 import { AuthorizationRequest, authorizationRequestQuery } from './authorization-request.js';
 import { ClientApprovals } from './client-approvals.js';
+import { ClientDisconnection } from './client-disconnection.js';
+import { ClientDisconnectionMarks } from './client-disconnection-marks.js';
+import { ClientFamilyIndex } from './client-family-index.js';
+import { ConnectedClientsController } from './connected-clients.controller.js';
 import { CimdAdmission } from './cimd-admission.js';
 import { ClientMetadataDocuments } from './client-metadata-document.js';
 import { ClientRegistration } from './client-registration.service.js';
@@ -23,8 +27,8 @@ import { TokenEndpoint } from './token-endpoint.service.js';
 /** The OAuth 2.1 authorization server for API consumers and MCP clients, in front of the Google sign-in. */
 @Module({
   imports: [AuthModule, SessionsModule, StorageModule],
-  controllers: [OAuthController, ResourceMetadataController],
-  providers: [AuthorizationFlow, SignInReturn, AuthorizationOutcomes, TokenEndpoint, ClientRegistration, OAuthClientRepository, ClientApprovals, AuthorizationCodes, RefreshTokenFamilies, ClientMetadataDocuments, CimdAdmission,
+  controllers: [OAuthController, ResourceMetadataController, ConnectedClientsController],
+  providers: [AuthorizationFlow, SignInReturn, AuthorizationOutcomes, TokenEndpoint, ClientRegistration, OAuthClientRepository, ClientApprovals, ClientFamilyIndex, ClientDisconnection, ClientDisconnectionMarks, AuthorizationCodes, RefreshTokenFamilies, ClientMetadataDocuments, CimdAdmission,
     {
       provide: SealedValues,
       inject: [AppConfig],

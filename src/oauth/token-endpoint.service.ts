@@ -9,6 +9,7 @@ import { SessionStore } from '../sessions/session.store.js';
 import type { Session } from '../sessions/session.js';
 import { AuthorizationCodes, AuthorizationGrant, signedInAtOf } from './authorization-codes.js';
 import { CimdAdmission } from './cimd-admission.js';
+import { ClientFamilyIndex } from './client-family-index.js';
 import { authenticateClient, PresentedClient } from './client-authentication.js';
 import { isClientIdUrl } from './client-metadata-document.js';
 import { grantTypesOf, OAuthClient } from './oauth-client.js';
@@ -46,6 +47,7 @@ export class TokenEndpoint {
     private readonly resources: ProtectedResources,
     private readonly revocations: Revocation,
     private readonly admission: CimdAdmission,
+    private readonly familyIndex: ClientFamilyIndex,
   ) {}
 
   /** The token endpoint. `ip`: the client IP (a metadata document fetch counts against its share). */
@@ -178,7 +180,9 @@ export class TokenEndpoint {
     if (await this.revocations.revokedSince(grant.email, signedInAtOf(grant))) {
       throw new OAuthError('invalid_grant', 'The user revoked this service\'s access after signing in for this authorization code, so nothing is issued from it. Start a new authorization (the user signs in again).');
     }
-    let session = await this.sessions.create(grant.email, this.families.lifetimeSeconds);
+    // Indexed by user and client before the family exists, so disconnecting the client finds every family it got (and
+    // refused when the person disconnected the client since this sign-in: ClientFamilyIndex.record).
+    let [session] = await Promise.all([this.sessions.create(grant.email, this.families.lifetimeSeconds), this.familyIndex.record(grant.email, client.clientId, grant.familyId, signedInAtOf(grant))]);
     // The family is recorded even for a client without the refresh_token grant: it links the code to the session,
     // so a replayed code ends that session. Such a client is never given the token (and could not use it).
     const started = await this.families.create({ familyId: grant.familyId, clientId: client.clientId, email: grant.email, sessionId: session.sessionId, resource: grant.resource, scope: grant.scope });
