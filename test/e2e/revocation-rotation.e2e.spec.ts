@@ -42,6 +42,21 @@ describe('revocation racing a refresh on another replica', () => {
     return { access_token, rt1 };
   }
 
+  /**
+   * `email` signed in on A with rotation on; A's refresh rotated RT1 to RT2, but S3 refused (and keeps refusing) A's
+   * write of it: S3 holds the dead RT1, RT2 lives in A's memory only. `puts` is the refusal, to remove.
+   */
+  async function successorUnwrittenOnRevoker(email: string) {
+    const { access_token } = await signIn(replicas.revoking, replicas.world, email);
+    const rt1 = (await storedRefreshToken(email)) as string;
+    replicas.world.google.rotateRefreshTokens(true);
+    replicas.world.google.expireAccessTokens(email);
+    const puts = replicas.s3.inject({ method: 'PUT', path: credentialsKeyPath(email), fault: 'reset', times: Infinity });
+    expect((await getWithBearer(replicas.revoking, GMAIL, access_token)).status).toBe(200);
+    expect(await storedRefreshToken(email)).toBe(rt1);
+    return { access_token, rt1, puts };
+  }
+
   function revokeOnA(accessToken: string): Promise<Response> {
     return fetch(`${replicas.revoking.url}/auth/revoke`, { method: 'POST', headers: { authorization: `Bearer ${accessToken}` } });
   }
@@ -155,13 +170,7 @@ describe('revocation racing a refresh on another replica', () => {
   // the grant stayed live at Google (the app still connected in the person's Google account) after {"revoked":true}.
   it('with rotation, a successor the revoking replica itself holds unwritten (S3 refused the write) is revoked at Google too', async () => {
     const email = 'unwritten-on-revoker@example.com';
-    const { access_token } = await signIn(replicas.revoking, replicas.world, email);
-    const rt1 = (await storedRefreshToken(email)) as string;
-    replicas.world.google.rotateRefreshTokens(true);
-    replicas.world.google.expireAccessTokens(email);
-    const puts = replicas.s3.inject({ method: 'PUT', path: credentialsKeyPath(email), fault: 'reset', times: Infinity });
-    expect((await getWithBearer(replicas.revoking, GMAIL, access_token)).status).toBe(200); // RT2 in A's memory only
-    expect(await storedRefreshToken(email)).toBe(rt1);
+    const { access_token, rt1, puts } = await successorUnwrittenOnRevoker(email);
     expect(replicas.world.google.refreshTokenWorks(rt1)).toBe(false);
     const res = await revokeOnA(access_token);
     expect([res.status, await res.json()]).toEqual([200, { revoked: true }]);
@@ -175,13 +184,7 @@ describe('revocation racing a refresh on another replica', () => {
   // Google first. Before, only an S3 object still holding RT1 led the revocation to it.
   it('with rotation, a successor the revoking replica holds unwritten is revoked at Google even when the dead RT1 was deleted from S3 meanwhile', async () => {
     const email = 'unwritten-on-revoker-deleted@example.com';
-    const { access_token } = await signIn(replicas.revoking, replicas.world, email);
-    const rt1 = (await storedRefreshToken(email)) as string;
-    replicas.world.google.rotateRefreshTokens(true);
-    replicas.world.google.expireAccessTokens(email);
-    const puts = replicas.s3.inject({ method: 'PUT', path: credentialsKeyPath(email), fault: 'reset', times: Infinity });
-    expect((await getWithBearer(replicas.revoking, GMAIL, access_token)).status).toBe(200); // RT2 in A's memory only
-    expect(await storedRefreshToken(email)).toBe(rt1);
+    const { access_token, rt1, puts } = await successorUnwrittenOnRevoker(email);
     // A's first read of the credentials is done once its mark is on its way; its next read is the one after Google.
     const mark = replicas.s3.holdNext({ method: 'PUT', path: `/${replicas.world.bucket}/sessions/revoking/` });
     const revoking = revokeOnA(access_token);
